@@ -1,0 +1,35 @@
+"""Shared test set-up. Qt runs offscreen unless a display is asked for explicitly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Without a display and without this, Qt aborts the whole pytest process.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Iterator["Library"]:  # noqa: F821 - imported lazily
+    from tracker.core.library import Library
+
+    lib = Library.open(tmp_path / "lib", create=True)
+    yield lib
+    lib.close()
+
+
+def run_cli(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m tracker`` as a user would, capturing its output."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("TRACKER_LIBRARY", None)
+    return subprocess.run(
+        [sys.executable, "-m", "tracker", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )

@@ -1,0 +1,1 @@
+"""The domain, database, photo store and import: no Qt in here (a test enforces it)."""

@@ -1,0 +1,92 @@
+"""Verifying a whole library: database integrity, every original re-hashed, strays found.
+
+It reports and never repairs: damage is shown to the person, who decides what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from tracker.core.models import Photo
+
+if TYPE_CHECKING:
+    from tracker.core.library import Library
+
+HASH_CHUNK = 1 << 20
+
+
+@dataclass
+class Problem:
+    kind: str
+    detail: str
+
+
+@dataclass
+class CheckReport:
+    problems: list[Problem] = field(default_factory=list)
+    photos_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "photos_checked": self.photos_checked,
+            "problems": [vars(p) for p in self.problems],
+        }
+
+
+def check_library(lib: Library) -> CheckReport:
+    report = CheckReport()
+    with lib.engine.connect() as conn:
+        for (line,) in conn.exec_driver_sql("PRAGMA integrity_check").fetchall():
+            if line != "ok":
+                report.problems.append(Problem("database", f"The database is damaged: {line}."))
+        for table, rowid, parent, _ in conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall():
+            report.problems.append(
+                Problem("orphan_row", f"Row {rowid} of table {table} refers to a missing {parent}.")
+            )
+    with lib.session() as s:
+        photos = s.execute(select(Photo.id, Photo.sha256, Photo.ext)).all()
+    expected: set[str] = set()
+    for photo_id, sha256, ext in photos:
+        relpath = lib.store.original_relpath(sha256, ext)
+        expected.add(relpath)
+        report.photos_checked += 1
+        if not lib.store.has_original(sha256, ext):
+            report.problems.append(Problem(
+                "missing_original",
+                f"Photo {photo_id}: its original {relpath} is missing. "
+                "Restore it from a backup or relink it from a folder that holds the file.",
+            ))
+            continue
+        digest = hashlib.sha256()
+        with lib.store.open_original(sha256, ext) as fh:
+            while chunk := fh.read(HASH_CHUNK):
+                digest.update(chunk)
+        if digest.hexdigest() != sha256:
+            report.problems.append(Problem(
+                "changed_original",
+                f"Photo {photo_id}: its original {relpath} has changed since it was imported "
+                "(its contents no longer match). Restore it from a backup.",
+            ))
+    for _, _, relpath in lib.store.iter_originals():
+        if relpath not in expected:
+            report.problems.append(Problem(
+                "orphan_file",
+                f"{relpath} is in the originals folder but belongs to no photo in the database. "
+                "It was left untouched; move it elsewhere if you do not need it.",
+            ))
+    for relpath in lib.store.temp_files():
+        report.problems.append(Problem(
+            "temp_file",
+            f"{relpath} is an unfinished temporary file; it is removed the next time the library "
+            "is opened while no import is running.",
+        ))
+    return report

@@ -1,0 +1,180 @@
+"""Opening the library database: connection settings, migrations, and refusing newer databases.
+
+Order on open matters for the promise that a database written by a newer version is never
+altered: the schema revision is read through a read-only connection *before* anything may
+write to the file (even switching to WAL writes to its header).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from tracker.core.errors import LibraryError, NewerLibraryError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT_MS = 10_000
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def make_engine(db_path: Path, *, foreign_keys: bool = True) -> Engine:
+    """An engine whose every connection has the settings the library relies on.
+
+    synchronous=FULL makes a committed import survive a power cut; foreign keys are off
+    only for migrations, where SQLite's table rebuilds would otherwise cascade deletes.
+    """
+    engine = create_engine(f"sqlite:///{db_path}", future=True)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN, so DDL is transactional too.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def read_revision(db_path: Path) -> str | None:
+    """The schema revision stored in an existing database, read without writing to it.
+
+    Without a WAL beside it, the file is opened as immutable so that SQLite does not even
+    create its -wal and -shm companions; with one, the WAL must be read to see the truth.
+    """
+    wal = db_path.with_name(db_path.name + "-wal")
+    mode = "mode=ro" if wal.exists() else "immutable=1"
+    uri = f"{db_path.resolve().as_uri()}?{mode}"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise LibraryError(f"The library database {db_path} cannot be opened: {exc}.") from exc
+    try:
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        if "alembic_version" not in tables:
+            if tables:
+                raise LibraryError(
+                    f"{db_path} is a database, but not a photo tracker library."
+                )
+            return None
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        return row[0] if row else None
+    except sqlite3.DatabaseError as exc:
+        raise LibraryError(
+            f"The library database {db_path} is damaged or is not a database ({exc})."
+        ) from exc
+    finally:
+        conn.close()
+
+
+def snapshot(db_path: Path, dest: Path) -> Path:
+    """Copy the database with SQLite's backup API: consistent even with a WAL beside it."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    src = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        out = sqlite3.connect(dest)
+        try:
+            src.backup(out)
+        finally:
+            out.close()
+    finally:
+        src.close()
+    return dest
+
+
+def open_database(db_path: Path, backups_dir: Path) -> Engine:
+    """Create or upgrade the database at ``db_path`` and return an engine for it.
+
+    Raises NewerLibraryError, without touching the file, when the database comes from a
+    newer version of the app; copies the database to ``backups_dir`` before any migration.
+    """
+    script = ScriptDirectory.from_config(alembic_config())
+    head = head_revision()
+    current = read_revision(db_path) if db_path.exists() else None
+    if current is not None and current != head:
+        known = {rev.revision for rev in script.walk_revisions()}
+        if current not in known:
+            raise NewerLibraryError(
+                f"This library was written by a newer version of the app (schema {current}). "
+                "Update the app to open it; the library has not been changed."
+            )
+    if current != head:
+        if current is not None:
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            dest = snapshot(db_path, backups_dir / f"library-{stamp}-before-{head}.sqlite3")
+            log.info("Backed up the database to %s before migrating", dest.name)
+        _upgrade(db_path)
+    return make_engine(db_path)
+
+
+def _upgrade(db_path: Path) -> None:
+    engine = make_engine(db_path, foreign_keys=False)
+    try:
+        with engine.begin() as conn:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if problems:
+                raise LibraryError(
+                    "Upgrading the library would break links between its records; "
+                    "it has been left as it was."
+                )
+    finally:
+        engine.dispose()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextlib.contextmanager
+def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One user action: commit if it completes, roll back everything if it raises."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

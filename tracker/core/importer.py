@@ -1,0 +1,354 @@
+"""Importing photo files into the library.
+
+Each file is read once; the bytes are hashed, checked and shrunk to a thumbnail and a preview
+on a pool of threads (hashing and Pillow's decoders release the GIL, so every core works),
+and staged durably in ``tmp/``. The calling thread then records each photo in its own
+transaction and moves its original into place, in the order the files were given; see
+``tracker.core.store`` for why a photo is either fully imported or absent after a crash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from tracker.core import imaging
+from tracker.core.errors import ImageRejected, TrackerError, UsageError
+from tracker.core.models import Area, Client, DateSource, Photo, Visit, VisitKind
+from tracker.core.text import check_name, display_path
+
+if TYPE_CHECKING:
+    from tracker.core.library import Library
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int, str], None]
+CancelCheck = Callable[[], bool]
+
+
+@dataclass
+class Imported:
+    file: str
+    photo_id: int
+    visit_id: int
+    sha256: str
+    taken_at: str
+    date_source: str
+    width: int
+    height: int
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Duplicate:
+    file: str
+    photo_id: int
+
+
+@dataclass
+class Rejected:
+    file: str
+    error: str
+
+
+@dataclass
+class ImportReport:
+    imported: list[Imported] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    cancelled: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "imported": [vars(i) for i in self.imported],
+            "duplicates": [vars(d) for d in self.duplicates],
+            "rejected": [vars(r) for r in self.rejected],
+        }
+
+
+@dataclass
+class _Prepared:
+    """What a worker hands back for one file: a staged original ready to be recorded."""
+
+    file: str
+    sha256: str
+    decoded: imaging.DecodedPhoto
+    staged: Path
+    file_time: imaging.CaptureTime | None
+
+
+@dataclass
+class _SameAsOther:
+    """The file's bytes equal another file's in this batch (or one already stored)."""
+
+    file: str
+    sha256: str
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files to import: folders are walked (sorted, hidden entries skipped), files kept as given."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                out.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
+        else:
+            out.append(path)
+    return out
+
+
+class _Claims:
+    """Which content hashes are taken, shared by the worker threads of one batch."""
+
+    def __init__(self, stored: set[str]) -> None:
+        self._taken = stored
+        self._lock = threading.Lock()
+
+    def claim(self, sha256: str) -> bool:
+        with self._lock:
+            if sha256 in self._taken:
+                return False
+            self._taken.add(sha256)
+            return True
+
+
+def _prepare(lib: Library, path: Path, claims: _Claims) -> _Prepared | _SameAsOther:
+    name = str(path)
+    try:
+        with path.open("rb") as fh:
+            data = fh.read()
+            mtime = os.fstat(fh.fileno()).st_mtime
+    except IsADirectoryError as exc:
+        raise ImageRejected("it is a folder, not a file") from exc
+    except FileNotFoundError as exc:
+        raise ImageRejected("the file does not exist") from exc
+    except PermissionError as exc:
+        raise ImageRejected("the file cannot be read (permission denied)") from exc
+    except OSError as exc:
+        raise ImageRejected(f"the file cannot be read ({exc.strerror or 'input/output error'})") from exc
+    imaging.sniff(data[:64])  # refuse non-photos before spending a hash on them
+    sha256 = hashlib.sha256(data).hexdigest()
+    if not claims.claim(sha256):
+        return _SameAsOther(name, sha256)
+    decoded = imaging.decode(data)
+    staged = lib.store.stage_original(data, sha256, decoded.ext)
+    return _Prepared(name, sha256, decoded, staged, imaging.capture_time_from_mtime(mtime))
+
+
+class _Batch:
+    """Records prepared photos one transaction each, grouping them into visits."""
+
+    def __init__(
+        self, lib: Library, client: str | None, area: str, view: str, date: dt.date | None
+    ) -> None:
+        self.lib = lib
+        self.client_name = client
+        self.area_name = area
+        self.view = view
+        self.date = date
+        self.by_sha: dict[str, int] = {}
+        # Visits this batch created, so a baseline it set can move to an earlier date.
+        self.auto_baseline: int | None = None
+
+    def record(self, prep: _Prepared) -> Imported:
+        decoded = prep.decoded
+        if self.date is not None:
+            capture = imaging.CaptureTime(dt.datetime.combine(self.date, dt.time()), None)
+            source = DateSource.GIVEN
+        elif decoded.capture_time is not None:
+            capture, source = decoded.capture_time, DateSource.EXIF
+        else:
+            assert prep.file_time is not None
+            capture, source = prep.file_time, DateSource.FILE
+        with self.lib.session() as s:
+            client = self.lib.resolve_client(s, self.client_name, create=True)
+            area = self.lib.resolve_area(s, client, self.area_name, create=True)
+            visit = self._visit_for(s, client, capture.local.date())
+            photo = Photo(
+                visit_id=visit.id,
+                area_id=area.id,
+                view=self.view,
+                taken_at=capture.local,
+                utc_offset_min=capture.utc_offset_min,
+                date_source=source,
+                width=decoded.width,
+                height=decoded.height,
+                sha256=prep.sha256,
+                ext=decoded.ext,
+                format=decoded.format,
+                file_size=prep.staged.stat().st_size,
+                original_name=Path(prep.file).name,
+            )
+            s.add(photo)
+            s.flush()
+            photo_id, visit_id = photo.id, visit.id
+        # Committed: from here on, a crash is rolled forward by PhotoStore.recover().
+        self.lib.store.commit_staged(prep.staged)
+        self.lib.store.write_cache("thumbs", prep.sha256, decoded.thumbnail)
+        self.lib.store.write_cache("previews", prep.sha256, decoded.preview)
+        self.by_sha[prep.sha256] = photo_id
+        warnings = [f"{display_path(prep.file)}: {w}." for w in decoded.warnings]
+        return Imported(
+            file=prep.file,
+            photo_id=photo_id,
+            visit_id=visit_id,
+            sha256=prep.sha256,
+            taken_at=capture.isoformat(),
+            date_source=source.value,
+            width=decoded.width,
+            height=decoded.height,
+            warnings=warnings,
+        )
+
+    def _visit_for(self, s: Any, client: Client, day: dt.date) -> Visit:
+        visit = s.scalar(select(Visit).where(Visit.client_id == client.id, Visit.date == day))
+        if visit is not None:
+            return visit
+        baseline = s.scalar(
+            select(Visit).where(Visit.client_id == client.id, Visit.kind == VisitKind.BASELINE)
+        )
+        kind = VisitKind.BASELINE if baseline is None else VisitKind.CHECK_IN
+        if baseline is not None and baseline.id == self.auto_baseline and day < baseline.date:
+            # This batch made that baseline from a later photo: the earliest is the baseline.
+            baseline.kind = VisitKind.CHECK_IN
+            s.flush()
+            kind = VisitKind.BASELINE
+        visit = Visit(client_id=client.id, date=day, kind=kind)
+        s.add(visit)
+        s.flush()
+        if kind == VisitKind.BASELINE:
+            self.auto_baseline = visit.id
+        return visit
+
+
+def import_files(
+    lib: Library,
+    files: Sequence[Path],
+    *,
+    area: str,
+    client: str | None = None,
+    view: str | None = None,
+    date: dt.date | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    workers: int | None = None,
+) -> ImportReport:
+    """Import ``files`` (folders are walked) into ``area`` of ``client``.
+
+    Bad files never stop the batch: each is reported with the reason. ``progress(done, total,
+    file)`` is called on the calling thread after each file; ``cancel()`` returning True stops
+    the batch after the photos already recorded, leaving nothing half-done.
+    """
+    area = check_name(area, "area name")
+    view = check_name(view, "view name") if view is not None else "front"
+    if client is not None:
+        client = check_name(client, "client name")
+    with lib.session() as s:
+        lib.resolve_client(s, client, create=True, dry_run=True)
+        stored = set(s.scalars(select(Photo.sha256)))
+    paths = expand_paths(files)
+    report = ImportReport()
+    batch = _Batch(lib, client, area, view, date)
+    claims = _Claims(stored)
+    same_as_other: list[_SameAsOther] = []
+    workers = workers or os.cpu_count() or 1
+    total = len(paths)
+    done = 0
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
+        pending: deque[tuple[Path, Future[_Prepared | _SameAsOther]]] = deque()
+        queue = iter(paths)
+
+        def refill() -> None:
+            # A bounded window keeps memory flat: each in-flight file holds its bytes.
+            while len(pending) < workers * 2 and not (cancel and cancel()):
+                path = next(queue, None)
+                if path is None:
+                    return
+                pending.append((path, pool.submit(_prepare, lib, path, claims)))
+
+        refill()
+        while pending:
+            path, future = pending.popleft()
+            if cancel and cancel():
+                report.cancelled = True
+                _discard(lib, future, *(f for _, f in pending))
+                break
+            try:
+                outcome = future.result()
+                if isinstance(outcome, _SameAsOther):
+                    same_as_other.append(outcome)
+                else:
+                    report.imported.append(_record_or_discard(lib, batch, outcome))
+            except ImageRejected as exc:
+                report.rejected.append(Rejected(str(path), _sentence(path, str(exc))))
+            except IntegrityError:
+                report.rejected.append(
+                    Rejected(str(path), _sentence(path, "another program changed the library at the same time; try again"))
+                )
+            except TrackerError:
+                _discard(lib, *(f for _, f in pending))
+                raise
+            done += 1
+            if progress:
+                progress(done, total, str(path))
+            refill()
+
+    for dup in same_as_other:
+        photo_id = batch.by_sha.get(dup.sha256) or lib.photo_id_for_sha(dup.sha256)
+        if photo_id is not None:
+            report.duplicates.append(Duplicate(dup.file, photo_id))
+        else:
+            report.rejected.append(
+                Rejected(dup.file, _sentence(Path(dup.file), "it has the same contents as another file that could not be imported"))
+            )
+    return report
+
+
+def _record_or_discard(lib: Library, batch: _Batch, prep: _Prepared) -> Imported:
+    try:
+        return batch.record(prep)
+    except BaseException:
+        # Nothing was committed: the staged original must not outlive the failed record.
+        lib.store.discard_staged(prep.staged)
+        raise
+
+
+def _discard(lib: Library, *futures: Future[_Prepared | _SameAsOther]) -> None:
+    """Drop work that will not be recorded (cancel or failure), removing staged originals."""
+    for future in futures:
+        future.cancel()
+    for future in futures:
+        if future.cancelled():
+            continue
+        try:
+            outcome = future.result()
+        except Exception:
+            continue
+        if isinstance(outcome, _Prepared):
+            lib.store.discard_staged(outcome.staged)
+
+
+def _sentence(path: Path, reason: str) -> str:
+    return f"{display_path(str(path))} was not imported: {reason}."
+
+
+def check_date(value: str) -> dt.date:
+    """A YYYY-MM-DD date from the user, or UsageError naming what is wrong."""
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageError(f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2025-03-14.") from None

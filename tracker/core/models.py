@@ -1,0 +1,260 @@
+"""The database schema as SQLAlchemy 2 typed models.
+
+Changing a model means adding an Alembic migration in ``tracker/core/migrations/versions``;
+a test compares these models with the migrated schema so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names, so that batch migrations on SQLite can find them again.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    """Store an enum by its value (the words the command line uses), checked by SQLite."""
+    return Enum(
+        cls,
+        name=name,
+        values_callable=lambda members: [m.value for m in members],
+        native_enum=False,
+        create_constraint=True,
+        validate_strings=True,
+        length=16,
+    )
+
+
+class Stage(enum.StrEnum):
+    RUBRA = "rubra"
+    ALBA = "alba"
+    UNKNOWN = "unknown"
+
+
+class VisitKind(enum.StrEnum):
+    BASELINE = "baseline"
+    TREATMENT = "treatment"
+    CHECK_IN = "check-in"
+    FOLLOW_UP = "follow-up"
+
+
+class DateSource(enum.StrEnum):
+    EXIF = "exif"
+    FILE = "file"
+    GIVEN = "given"
+
+
+class RaterRole(enum.StrEnum):
+    PATIENT = "patient"
+    PRACTITIONER = "practitioner"
+
+
+class RatingMethod(enum.StrEnum):
+    IN_PERSON = "in-person"
+    PHOTOS = "photos"
+
+
+class Client(Base):
+    __tablename__ = "client"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    fitzpatrick: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+
+    areas: Mapped[list[Area]] = relationship(back_populates="client", order_by="Area.name")
+    visits: Mapped[list[Visit]] = relationship(back_populates="client", order_by="Visit.date")
+
+    __table_args__ = (
+        CheckConstraint("fitzpatrick IS NULL OR fitzpatrick BETWEEN 1 AND 6", name="fitzpatrick"),
+        CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+    )
+
+
+class Area(Base):
+    __tablename__ = "area"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    body_site: Mapped[str] = mapped_column(String(100), default="")
+    stage: Mapped[Stage] = mapped_column(_enum(Stage, "stage"), default=Stage.UNKNOWN)
+    default_scale: Mapped[str] = mapped_column(String(40), default="ctd")
+    interval_days: Mapped[int] = mapped_column(Integer, default=28)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+
+    client: Mapped[Client] = relationship(back_populates="areas")
+
+    __table_args__ = (
+        UniqueConstraint("client_id", "name"),
+        CheckConstraint("interval_days BETWEEN 1 AND 365", name="interval_days"),
+        CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+    )
+
+
+class ReferencePhoto(Base):
+    """The photo that other photos of an area and view are aligned to."""
+
+    __tablename__ = "reference_photo"
+
+    area_id: Mapped[int] = mapped_column(
+        ForeignKey("area.id", ondelete="CASCADE"), primary_key=True
+    )
+    view: Mapped[str] = mapped_column(String(100), primary_key=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photo.id", ondelete="CASCADE"))
+
+
+class Visit(Base):
+    __tablename__ = "visit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[VisitKind] = mapped_column(_enum(VisitKind, "visit_kind"))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+
+    client: Mapped[Client] = relationship(back_populates="visits")
+
+    __table_args__ = (UniqueConstraint("client_id", "date"),)
+
+
+class TreatmentRecord(Base):
+    """What was done to one area at one visit. Every field is optional."""
+
+    __tablename__ = "treatment_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="CASCADE"), index=True)
+    device: Mapped[str | None] = mapped_column(String(100))
+    needle_depth_mm: Mapped[float | None] = mapped_column(Float)
+    passes: Mapped[int | None] = mapped_column(Integer)
+    topical: Mapped[str | None] = mapped_column(String(200))
+    anaesthetic: Mapped[str | None] = mapped_column(String(200))
+    reaction: Mapped[str | None] = mapped_column(Text)
+    pain: Mapped[int | None] = mapped_column(Integer)
+    downtime_days: Mapped[int | None] = mapped_column(Integer)
+    practitioner: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    __table_args__ = (
+        UniqueConstraint("visit_id", "area_id"),
+        CheckConstraint(
+            "needle_depth_mm IS NULL OR needle_depth_mm BETWEEN 0.1 AND 3.5", name="depth"
+        ),
+        CheckConstraint("passes IS NULL OR passes BETWEEN 1 AND 20", name="passes"),
+        CheckConstraint("pain IS NULL OR pain BETWEEN 0 AND 10", name="pain"),
+        CheckConstraint("downtime_days IS NULL OR downtime_days BETWEEN 0 AND 60", name="downtime"),
+    )
+
+
+class Photo(Base):
+    __tablename__ = "photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="RESTRICT"), index=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="RESTRICT"), index=True)
+    view: Mapped[str] = mapped_column(String(100), default="front")
+    # Wall-clock time as shot; utc_offset_min is None when the camera did not say ("floating").
+    taken_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    utc_offset_min: Mapped[int | None] = mapped_column(Integer)
+    date_source: Mapped[DateSource] = mapped_column(_enum(DateSource, "date_source"))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    ext: Mapped[str] = mapped_column(String(8))
+    format: Mapped[str] = mapped_column(String(8))
+    file_size: Mapped[int] = mapped_column(Integer)
+    original_name: Mapped[str] = mapped_column(Text)
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    # Non-destructive edits, applied on display and export: a 2x3 affine matrix relative
+    # to the area's reference photo, and per-channel white-balance gains.
+    alignment: Mapped[list[float] | None] = mapped_column(JSON)
+    colour_gains: Mapped[list[float] | None] = mapped_column(JSON)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    visit: Mapped[Visit] = relationship()
+    area: Mapped[Area] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("width > 0 AND height > 0", name="size"),
+        CheckConstraint("length(sha256) = 64", name="sha256"),
+    )
+
+
+class Rating(Base):
+    __tablename__ = "rating"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="CASCADE"), index=True)
+    rater_role: Mapped[RaterRole] = mapped_column(_enum(RaterRole, "rater_role"))
+    rater_name: Mapped[str] = mapped_column(String(200), default="")
+    scale_key: Mapped[str] = mapped_column(String(40))
+    scale_version: Mapped[int] = mapped_column(Integer)
+    method: Mapped[RatingMethod] = mapped_column(
+        _enum(RatingMethod, "rating_method"), default=RatingMethod.IN_PERSON
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+
+    items: Mapped[list[RatingItem]] = relationship(
+        back_populates="rating", cascade="all, delete-orphan", order_by="RatingItem.id"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("visit_id", "area_id", "rater_role", "rater_name", "scale_key"),
+    )
+
+
+class RatingItem(Base):
+    __tablename__ = "rating_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rating_id: Mapped[int] = mapped_column(ForeignKey("rating.id", ondelete="CASCADE"), index=True)
+    item_key: Mapped[str] = mapped_column(String(40))
+    value: Mapped[float] = mapped_column(Float)
+
+    rating: Mapped[Rating] = relationship(back_populates="items")
+
+    __table_args__ = (UniqueConstraint("rating_id", "item_key"),)
+
+
+def row_dict(obj: Any) -> dict[str, Any]:
+    """A model's columns as a plain dict, for tests and exports."""
+    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns}

@@ -1,0 +1,23 @@
+"""Where the default library lives, and how the user overrides it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_DIR_NAME = "StriaTracker"
+ENV_LIBRARY = "TRACKER_LIBRARY"
+
+
+def default_library() -> Path:
+    """``TRACKER_LIBRARY`` if set, else a "Library" folder in the per-user data folder."""
+    env = os.environ.get(ENV_LIBRARY, "").strip()
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir(APP_DIR_NAME, appauthor=False)) / "Library"
+
+
+def log_dir() -> Path:
+    return Path(platformdirs.user_log_dir(APP_DIR_NAME, appauthor=False))

@@ -1,0 +1,180 @@
+"""Rating scales, defined in code (not in the database) with their items, ranges and anchors.
+
+A stored rating names its scale's key and version, so a scale can be revised later without
+reinterpreting old ratings. Items and ranges follow the published instruments (POSAS 2.0,
+GAIS); ``ctd`` is this app's own colour/texture/depth scale in the POSAS convention.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tracker.core.errors import ValidationError
+from tracker.core.models import RaterRole
+
+PATIENT = RaterRole.PATIENT
+PRACTITIONER = RaterRole.PRACTITIONER
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str
+    label: str
+    minimum: int
+    maximum: int
+    # Anchor labels at given values, e.g. {1: "like normal skin", 10: "worst imaginable"}.
+    anchors: Mapping[int, str]
+    whole_numbers: bool = True
+
+    def check(self, value: float) -> float:
+        """The value if it is allowed for this item, else ValidationError with a sentence."""
+        if not math.isfinite(value):
+            raise ValidationError(f"{self.key} must be a number, not {value}.")
+        if not self.minimum <= value <= self.maximum:
+            raise ValidationError(
+                f"{self.key} must be between {self.minimum} and {self.maximum}; {value:g} is out of range."
+            )
+        if self.whole_numbers and value != int(value):
+            raise ValidationError(f"{self.key} takes whole numbers only; {value:g} is not one.")
+        return value
+
+
+@dataclass(frozen=True)
+class Scale:
+    key: str
+    version: int
+    name: str
+    description: str
+    items: tuple[Item, ...]
+    roles: frozenset[RaterRole]
+    # True where a lower value means better (POSAS); False where higher is better (VAS).
+    lower_is_better: bool = True
+
+    def item(self, key: str) -> Item:
+        for item in self.items:
+            if item.key == key:
+                return item
+        known = ", ".join(i.key for i in self.items)
+        raise ValidationError(f"The {self.key} scale has no item '{key}'; its items are {known}.")
+
+    def validate(self, role: RaterRole, values: Mapping[str, float]) -> dict[str, float]:
+        """Checked values for a rating by ``role``; raises ValidationError on the first fault."""
+        if role not in self.roles:
+            allowed = " or ".join(sorted(r.value for r in self.roles))
+            raise ValidationError(f"The {self.key} scale is rated by the {allowed}, not the {role.value}.")
+        if not values:
+            raise ValidationError(f"Give at least one value for the {self.key} scale, e.g. {self.items[0].key}=5.")
+        return {key: self.item(key).check(value) for key, value in values.items()}
+
+
+POSAS_ANCHORS = {1: "like normal skin", 10: "worst scar imaginable"}
+OVERALL = Item("overall", "Overall opinion", 1, 10, {1: "as normal skin", 10: "very different"})
+
+
+def _posas(keys_labels: list[tuple[str, str]]) -> tuple[Item, ...]:
+    return (*(Item(k, label, 1, 10, POSAS_ANCHORS) for k, label in keys_labels), OVERALL)
+
+
+SCALES: dict[str, Scale] = {
+    scale.key: scale
+    for scale in (
+        Scale(
+            key="ctd",
+            version=1,
+            name="Colour, texture, depth",
+            description="How the marks look, each from 1 (like normal skin) to 10 (worst imaginable).",
+            items=(
+                Item("colour", "Colour", 1, 10, {1: "like normal skin", 10: "worst imaginable"}),
+                Item("texture", "Texture", 1, 10, {1: "like normal skin", 10: "worst imaginable"}),
+                Item("depth", "Depth", 1, 10, {1: "like normal skin", 10: "worst imaginable"}),
+            ),
+            roles=frozenset({PATIENT, PRACTITIONER}),
+        ),
+        Scale(
+            key="posas2-patient",
+            version=2,
+            name="POSAS 2.0, patient scale",
+            description="The patient's own assessment, each item from 1 (as normal skin) to 10.",
+            items=_posas(
+                [
+                    ("pain", "Pain"),
+                    ("itching", "Itching"),
+                    ("colour", "Colour"),
+                    ("stiffness", "Stiffness"),
+                    ("thickness", "Thickness"),
+                    ("irregularity", "Irregularity"),
+                ]
+            ),
+            roles=frozenset({PATIENT}),
+        ),
+        Scale(
+            key="posas2-observer",
+            version=2,
+            name="POSAS 2.0, observer scale",
+            description="The practitioner's assessment, each item from 1 (normal skin) to 10.",
+            items=_posas(
+                [
+                    ("vascularity", "Vascularity"),
+                    ("pigmentation", "Pigmentation"),
+                    ("thickness", "Thickness"),
+                    ("relief", "Relief"),
+                    ("pliability", "Pliability"),
+                    ("surface_area", "Surface area"),
+                ]
+            ),
+            roles=frozenset({PRACTITIONER}),
+        ),
+        Scale(
+            key="gais",
+            version=1,
+            name="Global Aesthetic Improvement Scale",
+            description="Improvement against baseline, from 1 (very much improved) to 5 (worse).",
+            items=(
+                Item(
+                    "overall",
+                    "Improvement since baseline",
+                    1,
+                    5,
+                    {
+                        1: "very much improved",
+                        2: "much improved",
+                        3: "improved",
+                        4: "no change",
+                        5: "worse",
+                    },
+                ),
+            ),
+            roles=frozenset({PATIENT, PRACTITIONER}),
+        ),
+        Scale(
+            key="improvement-vas",
+            version=1,
+            name="Improvement since baseline (0–10)",
+            description="A visual analogue scale of improvement, 0 (none) to 10 (complete).",
+            items=(
+                Item(
+                    "overall",
+                    "Improvement since baseline",
+                    0,
+                    10,
+                    {0: "no improvement", 10: "complete improvement"},
+                    whole_numbers=False,
+                ),
+            ),
+            roles=frozenset({PATIENT, PRACTITIONER}),
+            lower_is_better=False,
+        ),
+    )
+}
+
+DEFAULT_SCALE = "ctd"
+
+
+def get_scale(key: str) -> Scale:
+    try:
+        return SCALES[key]
+    except KeyError:
+        known = ", ".join(SCALES)
+        raise ValidationError(f"There is no rating scale '{key}'; the scales are {known}.") from None

@@ -1,0 +1,216 @@
+"""The photo store: the one module that reads and writes originals, thumbnails and previews.
+
+Callers deal in bytes and content hashes, never in paths, so that encryption at rest can be
+added here later without touching them.
+
+Crash safety of an import rests on the order of steps here and in the importer:
+
+1. ``stage_original`` writes ``tmp/<sha>.<ext>.part``, fsyncs it, and renames it to
+   ``tmp/<sha>.<ext>.staged``: a ``.staged`` file is always complete.
+2. The importer commits the photo's database row.
+3. ``commit_staged`` renames the staged file to ``originals/ab/<sha>.<ext>``.
+
+``recover`` runs on every open: a staged file whose row was committed is moved into place
+(roll forward); every other file in ``tmp/`` is debris of an interrupted import and is removed.
+So a photo is either fully imported or absent, wherever the process was killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from tracker.core.errors import LibraryError
+
+CacheKind = Literal["thumbs", "previews"]
+_STAGED = ".staged"
+_PART = ".part"
+DIR_MODE = 0o700
+
+
+@dataclass(frozen=True)
+class StoredOriginal:
+    sha256: str
+    ext: str
+    size: int
+    relpath: str
+
+
+@dataclass
+class RecoveryReport:
+    rolled_forward: int = 0
+    removed: int = 0
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable (no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _check_sha(sha256: str) -> None:
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+
+
+class PhotoStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.originals = root / "originals"
+        self.cache = root / "cache"
+        self.tmp = root / "tmp"
+
+    def ensure_folders(self) -> None:
+        for folder in (self.originals, self.cache, self.tmp):
+            folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+
+    # -- originals ---------------------------------------------------------------------------
+
+    @staticmethod
+    def original_relpath(sha256: str, ext: str) -> str:
+        _check_sha(sha256)
+        return f"originals/{sha256[:2]}/{sha256}.{ext}"
+
+    def _original_path(self, sha256: str, ext: str) -> Path:
+        return self.root / self.original_relpath(sha256, ext)
+
+    def has_original(self, sha256: str, ext: str) -> bool:
+        return self._original_path(sha256, ext).is_file()
+
+    def read_original(self, sha256: str, ext: str) -> bytes:
+        return self._original_path(sha256, ext).read_bytes()
+
+    def open_original(self, sha256: str, ext: str) -> contextlib.AbstractContextManager:  # type: ignore[type-arg]
+        """A binary file object for streaming an original (hashing, export)."""
+        return self._original_path(sha256, ext).open("rb")
+
+    def stage_original(self, data: bytes, sha256: str, ext: str) -> Path:
+        """Write ``data`` durably into ``tmp/`` under a name that says it is complete."""
+        _check_sha(sha256)
+        self.tmp.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        part = self.tmp / f"{sha256}.{ext}.{os.getpid()}{_PART}"
+        staged = self.tmp / f"{sha256}.{ext}{_STAGED}"
+        try:
+            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.chmod(part, stat.S_IRUSR)
+            os.replace(part, staged)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                part.unlink()
+            raise _storage_error(exc) from exc
+        return staged
+
+    def commit_staged(self, staged: Path) -> StoredOriginal:
+        """Move a staged original into ``originals/`` (after its row was committed)."""
+        name = staged.name.removesuffix(_STAGED)
+        sha256, ext = name.split(".", 1)
+        dest = self._original_path(sha256, ext)
+        dest.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        os.replace(staged, dest)
+        fsync_dir(dest.parent)
+        return StoredOriginal(sha256, ext, dest.stat().st_size, self.original_relpath(sha256, ext))
+
+    def discard_staged(self, staged: Path) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            staged.unlink()
+
+    def iter_originals(self) -> Iterator[tuple[str, str, str]]:
+        """Every file under ``originals/`` as (sha256 part of the name, ext, relative path)."""
+        if not self.originals.is_dir():
+            return
+        for sub in sorted(self.originals.iterdir()):
+            if not sub.is_dir():
+                yield "", "", str(sub.relative_to(self.root))
+                continue
+            for f in sorted(sub.iterdir()):
+                stem, _, ext = f.name.partition(".")
+                yield stem, ext, str(f.relative_to(self.root))
+
+    def temp_files(self) -> list[str]:
+        if not self.tmp.is_dir():
+            return []
+        return sorted(str(p.relative_to(self.root)) for p in self.tmp.iterdir())
+
+    def recover(self, is_committed: Callable[[str], bool]) -> RecoveryReport:
+        """Finish or undo imports that a crash interrupted (see the module docstring).
+
+        ``is_committed(sha256)`` says whether the database has a row for that original.
+        """
+        report = RecoveryReport()
+        if not self.tmp.is_dir():
+            return report
+        for path in sorted(self.tmp.iterdir()):
+            if path.name.endswith(_STAGED):
+                sha256 = path.name.split(".", 1)[0]
+                ext = path.name.removesuffix(_STAGED).split(".", 1)[-1]
+                valid = len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256)
+                if valid and is_committed(sha256) and not self.has_original(sha256, ext):
+                    self.commit_staged(path)
+                    report.rolled_forward += 1
+                    continue
+            if path.is_dir():
+                continue
+            path.unlink()
+            report.removed += 1
+        if report.removed or report.rolled_forward:
+            fsync_dir(self.tmp)
+        return report
+
+    # -- cache -------------------------------------------------------------------------------
+
+    def _cache_path(self, kind: CacheKind, sha256: str) -> Path:
+        _check_sha(sha256)
+        return self.cache / kind / sha256[:2] / f"{sha256}.jpg"
+
+    def write_cache(self, kind: CacheKind, sha256: str, data: bytes) -> None:
+        """Cache files are rebuilt when lost, so they are written atomically but not fsynced."""
+        dest = self._cache_path(kind, sha256)
+        dest.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        self.tmp.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        part = self.tmp / f"{kind}-{sha256}.{os.getpid()}.{id(data)}{_PART}"
+        try:
+            part.write_bytes(data)
+            os.replace(part, dest)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                part.unlink()
+            raise _storage_error(exc) from exc
+
+    def read_cache(self, kind: CacheKind, sha256: str) -> bytes | None:
+        try:
+            return self._cache_path(kind, sha256).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def has_cache(self, kind: CacheKind, sha256: str) -> bool:
+        return self._cache_path(kind, sha256).is_file()
+
+
+def _storage_error(exc: OSError) -> LibraryError:
+    if exc.errno == errno.ENOSPC:
+        return LibraryError("The disk holding the library is full; nothing was imported.")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return LibraryError("The library folder cannot be written to; nothing was imported.")
+    return LibraryError(f"Writing to the library failed ({exc.strerror or exc}).")
