@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def library(tmp_path: Path) -> Iterator["Library"]:  # noqa: F821 - imported lazily
+def library(tmp_path: Path) -> Iterator[Library]:  # noqa: F821 - imported lazily
     from tracker.core.library import Library
 
     lib = Library.open(tmp_path / "lib", create=True)
@@ -31,5 +31,10 @@ def run_cli(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.Co
     env.pop("TRACKER_LIBRARY", None)
     return subprocess.run(
         [sys.executable, "-m", "tracker", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )

@@ -59,12 +59,21 @@ def _number(kind: Callable[[str], Any]) -> Callable[[str], Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print one JSON value on standard output")
+    common.add_argument(
+        "--json", action="store_true", help="print one JSON value on standard output"
+    )
 
-    p = _Parser(prog="tracker", description="Progress photos and ratings for microneedling of stretch marks.",
-                parents=[common])
-    p.add_argument("--library", type=Path, metavar="DIR",
-                   help="the library folder (default: $TRACKER_LIBRARY or the per-user data folder)")
+    p = _Parser(
+        prog="tracker",
+        description="Progress photos and ratings for microneedling of stretch marks.",
+        parents=[common],
+    )
+    p.add_argument(
+        "--library",
+        type=Path,
+        metavar="DIR",
+        help="the library folder (default: $TRACKER_LIBRARY or the per-user data folder)",
+    )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
@@ -77,9 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
     imp.add_argument("--area", required=True, metavar="NAME")
     imp.add_argument("--client", metavar="NAME")
-    imp.add_argument("--view", metavar="NAME", help="front, left, right, close-up, or your own word")
-    imp.add_argument("--date", type=_date, metavar="YYYY-MM-DD",
-                     help="put every photo in the visit of this date")
+    imp.add_argument(
+        "--view", metavar="NAME", help="front, left, right, close-up, or your own word"
+    )
+    imp.add_argument(
+        "--date", type=_date, metavar="YYYY-MM-DD", help="put every photo in the visit of this date"
+    )
 
     lst = sub.add_parser("list", parents=[common], help="list clients, areas, visits or photos")
     lst.add_argument("kind", choices=["clients", "areas", "visits", "photos"])
@@ -87,8 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--area", metavar="NAME")
 
     visit = sub.add_parser("visit", parents=[common], help="add or update a visit")
-    visit_sub = visit.add_subparsers(dest="visit_command", metavar="add", required=True,
-                                     parser_class=_Parser)
+    visit_sub = visit.add_subparsers(
+        dest="visit_command", metavar="add", required=True, parser_class=_Parser
+    )
     add = visit_sub.add_parser("add", parents=[common], help="add a visit and its treatment record")
     add.add_argument("--client", metavar="NAME")
     add.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD")
@@ -96,7 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--notes")
     add.add_argument("--area", metavar="NAME")
     add.add_argument("--device", help="roller, stamp, pen, RF microneedling, …")
-    add.add_argument("--depth-mm", type=_number(float), metavar="X", help="needle depth, 0.1–3.5 mm")
+    add.add_argument(
+        "--depth-mm", type=_number(float), metavar="X", help="needle depth, 0.1–3.5 mm"
+    )
     add.add_argument("--passes", type=_number(int), metavar="N")
     add.add_argument("--topical", metavar="T", help="PRP, hyaluronic acid, …")
     add.add_argument("--anaesthetic")
@@ -111,8 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     rate.add_argument("--rater", required=True, choices=[r.value for r in RaterRole])
     rate.add_argument("--rater-name", default="", metavar="NAME")
     rate.add_argument("--client", metavar="NAME")
-    rate.add_argument("--scale", choices=list(SCALES), metavar="KEY",
-                      help=f"one of {', '.join(SCALES)} (default: the area's scale, ctd)")
+    rate.add_argument(
+        "--scale",
+        choices=list(SCALES),
+        metavar="KEY",
+        help=f"one of {', '.join(SCALES)} (default: the area's scale, ctd)",
+    )
     rate.add_argument("--method", choices=[m.value for m in RatingMethod], default="in-person")
     rate.add_argument("values", nargs="+", metavar="ITEM=VALUE")
 
@@ -172,8 +191,11 @@ def cmd_init(args: argparse.Namespace, root: Path) -> int:
     existed = (root / "library.sqlite3").exists()
     with Library.open(root, create=True):
         pass
-    _emit(args, {"library": str(root), "created": not existed},
-          f"{'Library already exists' if existed else 'Created a library'} at {root}")
+    _emit(
+        args,
+        {"library": str(root), "created": not existed},
+        f"{'Library already exists' if existed else 'Created a library'} at {root}",
+    )
     return EXIT_OK
 
 
@@ -181,8 +203,12 @@ def cmd_demo(args: argparse.Namespace, _root: Path) -> int:
     from tracker.core.demo import create_demo
 
     summary = create_demo(args.dir)
-    _emit(args, summary, f"Created a sample library at {summary['library']}: "
-          f"{summary['visits']} visits, {summary['photos']} photos, {summary['ratings']} ratings.")
+    _emit(
+        args,
+        summary,
+        f"Created a sample library at {summary['library']}: "
+        f"{summary['visits']} visits, {summary['photos']} photos, {summary['ratings']} ratings.",
+    )
     return EXIT_OK
 
 
@@ -193,12 +219,22 @@ def cmd_import(args: argparse.Namespace, root: Path) -> int:
         print(f"\rImporting {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
 
     with Library.open(root, create=True) as lib:
-        report = lib.import_files(args.files, area=args.area, client=args.client, view=args.view,
-                                  date=args.date, progress=progress if show_progress else None)
-    lines = [f"Imported {len(report.imported)}, duplicates {len(report.duplicates)}, "
-             f"rejected {len(report.rejected)}."]
-    lines += [f"  imported {i.file} -> photo {i.photo_id} ({i.taken_at}, {i.width}x{i.height})"
-              for i in report.imported]
+        report = lib.import_files(
+            args.files,
+            area=args.area,
+            client=args.client,
+            view=args.view,
+            date=args.date,
+            progress=progress if show_progress else None,
+        )
+    lines = [
+        f"Imported {len(report.imported)}, duplicates {len(report.duplicates)}, "
+        f"rejected {len(report.rejected)}."
+    ]
+    lines += [
+        f"  imported {i.file} -> photo {i.photo_id} ({i.taken_at}, {i.width}x{i.height})"
+        for i in report.imported
+    ]
     lines += [f"  warning: {w}" for i in report.imported for w in i.warnings]
     lines += [f"  duplicate {d.file} = photo {d.photo_id}" for d in report.duplicates]
     lines += [f"  rejected: {r.error}" for r in report.rejected]
@@ -210,7 +246,17 @@ _LIST_COLUMNS = {
     "clients": ["id", "name"],
     "areas": ["id", "client", "name", "stage"],
     "visits": ["id", "client", "date", "kind"],
-    "photos": ["id", "client", "area", "visit_date", "view", "taken_at", "width", "height", "original_name"],
+    "photos": [
+        "id",
+        "client",
+        "area",
+        "visit_date",
+        "view",
+        "taken_at",
+        "width",
+        "height",
+        "original_name",
+    ],
 }
 
 
@@ -230,29 +276,55 @@ def cmd_list(args: argparse.Namespace, root: Path) -> int:
 
 def cmd_visit(args: argparse.Namespace, root: Path) -> int:
     treatment = TreatmentInput(
-        device=args.device, needle_depth_mm=args.depth_mm, passes=args.passes, topical=args.topical,
-        anaesthetic=args.anaesthetic, reaction=args.reaction, pain=args.pain,
-        downtime_days=args.downtime_days, practitioner=args.practitioner,
+        device=args.device,
+        needle_depth_mm=args.depth_mm,
+        passes=args.passes,
+        topical=args.topical,
+        anaesthetic=args.anaesthetic,
+        reaction=args.reaction,
+        pain=args.pain,
+        downtime_days=args.downtime_days,
+        practitioner=args.practitioner,
     )
     with Library.open(root, create=True) as lib:
-        result = lib.add_visit(client=args.client, day=args.date,
-                               kind=VisitKind(args.kind) if args.kind else None,
-                               notes=args.notes, area=args.area, treatment=treatment)
+        result = lib.add_visit(
+            client=args.client,
+            day=args.date,
+            kind=VisitKind(args.kind) if args.kind else None,
+            notes=args.notes,
+            area=args.area,
+            treatment=treatment,
+        )
     verb = "Added" if result["created"] else "Updated"
-    _emit(args, result, f"{verb} the {result['kind']} visit of {result['client']} on {result['date']} "
-          f"(visit {result['id']}).")
+    _emit(
+        args,
+        result,
+        f"{verb} the {result['kind']} visit of {result['client']} on {result['date']} "
+        f"(visit {result['id']}).",
+    )
     return EXIT_OK
 
 
 def cmd_rate(args: argparse.Namespace, root: Path) -> int:
     values = parse_item_values(args.values)
     with Library.open(root) as lib:
-        result = lib.rate(client=args.client, area=args.area, day=args.date, role=RaterRole(args.rater),
-                          values=values, scale=args.scale, rater_name=args.rater_name,
-                          method=RatingMethod(args.method))
+        result = lib.rate(
+            client=args.client,
+            area=args.area,
+            day=args.date,
+            role=RaterRole(args.rater),
+            values=values,
+            scale=args.scale,
+            rater_name=args.rater_name,
+            method=RatingMethod(args.method),
+        )
     shown = ", ".join(f"{k}={v:g}" for k, v in result["values"].items())
-    _emit(args, result, f"Rated {result['area']} on {result['date']} ({result['scale']}, "
-          f"{result['rater']}): {shown}.")
+    _emit(
+        args,
+        result,
+        f"Rated {result['area']} on {result['date']} ({result['scale']}, "
+        f"{result['rater']}): {shown}.",
+    )
     return EXIT_OK
 
 
@@ -262,15 +334,22 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
     if report.ok:
         text = f"The library is in good order ({report.photos_checked} photos checked)."
     else:
-        text = "\n".join([f"{len(report.problems)} problem(s) found:"]
-                         + [f"  [{p.kind}] {p.detail}" for p in report.problems])
+        text = "\n".join(
+            [f"{len(report.problems)} problem(s) found:"]
+            + [f"  [{p.kind}] {p.detail}" for p in report.problems]
+        )
     _emit(args, report.to_json(), text)
     return EXIT_OK if report.ok else EXIT_PROBLEMS
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Path], int]] = {
-    "init": cmd_init, "demo": cmd_demo, "import": cmd_import, "list": cmd_list,
-    "visit": cmd_visit, "rate": cmd_rate, "check": cmd_check,
+    "init": cmd_init,
+    "demo": cmd_demo,
+    "import": cmd_import,
+    "list": cmd_list,
+    "visit": cmd_visit,
+    "rate": cmd_rate,
+    "check": cmd_check,
 }
 
 
@@ -292,3 +371,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tracker: interrupted.", file=sys.stderr)
         return 130
+    except Exception as exc:
+        log.debug("Unexpected error", exc_info=True)
+        print(
+            f"tracker: an unexpected error stopped the command ({type(exc).__name__}: {exc}). "
+            "Please report it; the library was left consistent.",
+            file=sys.stderr,
+        )
+        return EXIT_PROBLEMS

@@ -92,21 +92,27 @@ def _write_migrations(folder: Path, second_upgrade: str) -> None:
     (folder / "env.py").write_text((db.MIGRATIONS_DIR / "env.py").read_text())
     (folder / "script.py.mako").write_text((db.MIGRATIONS_DIR / "script.py.mako").read_text())
     header = "from alembic import op\nimport sqlalchemy as sa\n"
-    (versions / "a1.py").write_text(header + textwrap.dedent("""
+    (versions / "a1.py").write_text(
+        header
+        + textwrap.dedent("""
         revision = "a1"
         down_revision = None
         def upgrade():
             op.create_table("thing", sa.Column("id", sa.Integer, primary_key=True))
             op.execute("INSERT INTO thing (id) VALUES (1)")
-        """))
-    (versions / "a2.py").write_text(header + textwrap.dedent(f"""
+        """)
+    )
+    (versions / "a2.py").write_text(
+        header
+        + textwrap.dedent(f"""
         revision = "a2"
         down_revision = "a1"
         def upgrade():
             with op.batch_alter_table("thing") as batch:
                 batch.add_column(sa.Column("label", sa.String, nullable=True))
             {second_upgrade}
-        """))
+        """)
+    )
 
 
 def _open_at(monkeypatch: pytest.MonkeyPatch, migrations: Path, path: Path, target: str) -> None:
@@ -122,7 +128,9 @@ def _open_at(monkeypatch: pytest.MonkeyPatch, migrations: Path, path: Path, targ
     engine.dispose()
 
 
-def test_database_is_backed_up_before_a_migration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_database_is_backed_up_before_a_migration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     migrations = tmp_path / "migrations"
     _write_migrations(migrations, "pass")
     path = tmp_path / "x.sqlite3"
@@ -142,7 +150,9 @@ def test_database_is_backed_up_before_a_migration(tmp_path: Path, monkeypatch: p
     conn.close()
 
 
-def test_a_failing_migration_leaves_the_database_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_migration_leaves_the_database_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     migrations = tmp_path / "migrations"
     _write_migrations(migrations, "raise RuntimeError('migration bug')")
     path = tmp_path / "x.sqlite3"

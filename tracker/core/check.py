@@ -60,33 +60,41 @@ def check_library(lib: Library) -> CheckReport:
         expected.add(relpath)
         report.photos_checked += 1
         if not lib.store.has_original(sha256, ext):
-            report.problems.append(Problem(
-                "missing_original",
-                f"Photo {photo_id}: its original {relpath} is missing. "
-                "Restore it from a backup or relink it from a folder that holds the file.",
-            ))
+            report.problems.append(
+                Problem(
+                    "missing_original",
+                    f"Photo {photo_id}: its original {relpath} is missing. "
+                    "Restore it from a backup or relink it from a folder that holds the file.",
+                )
+            )
             continue
         digest = hashlib.sha256()
         with lib.store.open_original(sha256, ext) as fh:
             while chunk := fh.read(HASH_CHUNK):
                 digest.update(chunk)
         if digest.hexdigest() != sha256:
-            report.problems.append(Problem(
-                "changed_original",
-                f"Photo {photo_id}: its original {relpath} has changed since it was imported "
-                "(its contents no longer match). Restore it from a backup.",
-            ))
+            report.problems.append(
+                Problem(
+                    "changed_original",
+                    f"Photo {photo_id}: its original {relpath} has changed since it was imported "
+                    "(its contents no longer match). Restore it from a backup.",
+                )
+            )
     for _, _, relpath in lib.store.iter_originals():
         if relpath not in expected:
-            report.problems.append(Problem(
-                "orphan_file",
-                f"{relpath} is in the originals folder but belongs to no photo in the database. "
-                "It was left untouched; move it elsewhere if you do not need it.",
-            ))
+            report.problems.append(
+                Problem(
+                    "orphan_file",
+                    f"{relpath} is in the originals folder but belongs to no photo in the database. "
+                    "It was left untouched; move it elsewhere if you do not need it.",
+                )
+            )
     for relpath in lib.store.temp_files():
-        report.problems.append(Problem(
-            "temp_file",
-            f"{relpath} is an unfinished temporary file; it is removed the next time the library "
-            "is opened while no import is running.",
-        ))
+        report.problems.append(
+            Problem(
+                "temp_file",
+                f"{relpath} is an unfinished temporary file; it is removed the next time the library "
+                "is opened while no import is running.",
+            )
+        )
     return report

@@ -86,9 +86,7 @@ def read_revision(db_path: Path) -> str | None:
         }
         if "alembic_version" not in tables:
             if tables:
-                raise LibraryError(
-                    f"{db_path} is a database, but not a photo tracker library."
-                )
+                raise LibraryError(f"{db_path} is a database, but not a photo tracker library.")
             return None
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         return row[0] if row else None

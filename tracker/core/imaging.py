@@ -285,8 +285,12 @@ def _decode(data: bytes, fmt: str) -> DecodedPhoto:
         frames = getattr(im, "n_frames", 1) if fmt != "HEIF" else 1
         if frames > 1:
             if fmt == "TIFF":
-                raise ImageRejected(f"it is a TIFF with {frames} pages; only single photos can be imported")
-            raise ImageRejected(f"it is an animated {_format_label(fmt)}; only still photos can be imported")
+                raise ImageRejected(
+                    f"it is a TIFF with {frames} pages; only single photos can be imported"
+                )
+            raise ImageRejected(
+                f"it is an animated {_format_label(fmt)}; only still photos can be imported"
+            )
         width, height = im.size
         _check_size(width, height, len(data))
         if fmt == "TIFF" and TAG_DNG_VERSION in getattr(im, "tag_v2", {}):

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tracker.core import imaging
-from tracker.core.errors import ImageRejected, TrackerError, UsageError
-from tracker.core.models import Area, Client, DateSource, Photo, Visit, VisitKind
+from tracker.core.errors import ImageRejected, LibraryError, UsageError
+from tracker.core.models import Client, DateSource, Photo, Visit, VisitKind
 from tracker.core.text import check_name, display_path
 
 if TYPE_CHECKING:
@@ -138,7 +138,9 @@ def _prepare(lib: Library, path: Path, claims: _Claims) -> _Prepared | _SameAsOt
     except PermissionError as exc:
         raise ImageRejected("the file cannot be read (permission denied)") from exc
     except OSError as exc:
-        raise ImageRejected(f"the file cannot be read ({exc.strerror or 'input/output error'})") from exc
+        raise ImageRejected(
+            f"the file cannot be read ({exc.strerror or 'input/output error'})"
+        ) from exc
     imaging.sniff(data[:64])  # refuse non-photos before spending a hash on them
     sha256 = hashlib.sha256(data).hexdigest()
     if not claims.claim(sha256):
@@ -173,6 +175,41 @@ class _Batch:
         else:
             assert prep.file_time is not None
             capture, source = prep.file_time, DateSource.FILE
+        try:
+            photo_id, visit_id = self._insert(prep, capture, source)
+        except BaseException:
+            # Nothing was committed: the staged original must not outlive the failed record.
+            self.lib.store.discard_staged(prep.staged)
+            raise
+        # Committed: from here on, a crash or failure is rolled forward by PhotoStore.recover().
+        try:
+            self.lib.store.commit_staged(prep.staged)
+        except OSError as exc:
+            raise LibraryError(
+                f"{display_path(prep.file)} was recorded but its file could not be moved into the "
+                f"library ({exc.strerror}); it will be finished the next time the library is opened."
+            ) from exc
+        self.lib.store.write_cache("thumbs", prep.sha256, decoded.thumbnail)
+        self.lib.store.write_cache("previews", prep.sha256, decoded.preview)
+        self.by_sha[prep.sha256] = photo_id
+        warnings = [f"{display_path(prep.file)}: {w}." for w in decoded.warnings]
+        return Imported(
+            file=prep.file,
+            photo_id=photo_id,
+            visit_id=visit_id,
+            sha256=prep.sha256,
+            taken_at=capture.isoformat(),
+            date_source=source.value,
+            width=decoded.width,
+            height=decoded.height,
+            warnings=warnings,
+        )
+
+    def _insert(
+        self, prep: _Prepared, capture: imaging.CaptureTime, source: DateSource
+    ) -> tuple[int, int]:
+        """One transaction: client, area and visit as needed, and the photo's row."""
+        decoded = prep.decoded
         with self.lib.session() as s:
             client = self.lib.resolve_client(s, self.client_name, create=True)
             area = self.lib.resolve_area(s, client, self.area_name, create=True)
@@ -194,24 +231,7 @@ class _Batch:
             )
             s.add(photo)
             s.flush()
-            photo_id, visit_id = photo.id, visit.id
-        # Committed: from here on, a crash is rolled forward by PhotoStore.recover().
-        self.lib.store.commit_staged(prep.staged)
-        self.lib.store.write_cache("thumbs", prep.sha256, decoded.thumbnail)
-        self.lib.store.write_cache("previews", prep.sha256, decoded.preview)
-        self.by_sha[prep.sha256] = photo_id
-        warnings = [f"{display_path(prep.file)}: {w}." for w in decoded.warnings]
-        return Imported(
-            file=prep.file,
-            photo_id=photo_id,
-            visit_id=visit_id,
-            sha256=prep.sha256,
-            taken_at=capture.isoformat(),
-            date_source=source.value,
-            width=decoded.width,
-            height=decoded.height,
-            warnings=warnings,
-        )
+            return photo.id, visit.id
 
     def _visit_for(self, s: Any, client: Client, day: dt.date) -> Visit:
         visit = s.scalar(select(Visit).where(Visit.client_id == client.id, Visit.date == day))
@@ -292,14 +312,25 @@ def import_files(
                 if isinstance(outcome, _SameAsOther):
                     same_as_other.append(outcome)
                 else:
-                    report.imported.append(_record_or_discard(lib, batch, outcome))
+                    report.imported.append(batch.record(outcome))
             except ImageRejected as exc:
                 report.rejected.append(Rejected(str(path), _sentence(path, str(exc))))
             except IntegrityError:
                 report.rejected.append(
-                    Rejected(str(path), _sentence(path, "another program changed the library at the same time; try again"))
+                    Rejected(
+                        str(path),
+                        _sentence(
+                            path, "another program changed the library at the same time; try again"
+                        ),
+                    )
                 )
-            except TrackerError:
+            except OperationalError as exc:
+                _discard(lib, *(f for _, f in pending))
+                raise LibraryError(
+                    f"The library database could not be written ({exc.orig}); "
+                    "the photos recorded before this one are kept, nothing else was changed."
+                ) from exc
+            except BaseException:
                 _discard(lib, *(f for _, f in pending))
                 raise
             done += 1
@@ -313,18 +344,15 @@ def import_files(
             report.duplicates.append(Duplicate(dup.file, photo_id))
         else:
             report.rejected.append(
-                Rejected(dup.file, _sentence(Path(dup.file), "it has the same contents as another file that could not be imported"))
+                Rejected(
+                    dup.file,
+                    _sentence(
+                        Path(dup.file),
+                        "it has the same contents as another file that could not be imported",
+                    ),
+                )
             )
     return report
-
-
-def _record_or_discard(lib: Library, batch: _Batch, prep: _Prepared) -> Imported:
-    try:
-        return batch.record(prep)
-    except BaseException:
-        # Nothing was committed: the staged original must not outlive the failed record.
-        lib.store.discard_staged(prep.staged)
-        raise
 
 
 def _discard(lib: Library, *futures: Future[_Prepared | _SameAsOther]) -> None:
@@ -351,4 +379,6 @@ def check_date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
-        raise UsageError(f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2025-03-14.") from None
+        raise UsageError(
+            f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2025-03-14."
+        ) from None

@@ -20,15 +20,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.core import db, importer
 from tracker.core.check import CheckReport, check_library
-from tracker.core.imaging import CaptureTime
 from tracker.core.errors import LibraryError, NotFoundError, UsageError, ValidationError
+from tracker.core.imaging import CaptureTime
 from tracker.core.models import (
     Area,
     Client,
     Photo,
+    RaterRole,
     Rating,
     RatingItem,
-    RaterRole,
     RatingMethod,
     TreatmentRecord,
     Visit,
@@ -43,7 +43,15 @@ log = logging.getLogger(__name__)
 DB_NAME = "library.sqlite3"
 DEFAULT_CLIENT = "Me"
 # Folders (and files) a library may hold; anything else means the folder is not ours.
-LIBRARY_ENTRIES = {DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", "originals", "cache", "backups", "tmp"}
+LIBRARY_ENTRIES = {
+    DB_NAME,
+    f"{DB_NAME}-wal",
+    f"{DB_NAME}-shm",
+    "originals",
+    "cache",
+    "backups",
+    "tmp",
+}
 
 
 @dataclass
@@ -68,8 +76,12 @@ class TreatmentInput:
         _in_range("passes", self.passes, 1, 20)
         _in_range("pain", self.pain, 0, 10)
         _in_range("downtime", self.downtime_days, 0, 60, "days")
-        for label, text in (("device", self.device), ("topical agent", self.topical),
-                            ("anaesthetic", self.anaesthetic), ("practitioner", self.practitioner)):
+        for label, text in (
+            ("device", self.device),
+            ("topical agent", self.topical),
+            ("anaesthetic", self.anaesthetic),
+            ("practitioner", self.practitioner),
+        ):
             if text is not None:
                 check_name(text, label)
 
@@ -79,7 +91,9 @@ def _in_range(label: str, value: float | None, lo: float, hi: float, unit: str =
         return
     if not lo <= value <= hi:
         suffix = f" {unit}" if unit else ""
-        raise ValidationError(f"The {label} must be between {lo:g} and {hi:g}{suffix}; {value:g} is out of range.")
+        raise ValidationError(
+            f"The {label} must be between {lo:g} and {hi:g}{suffix}; {value:g} is out of range."
+        )
 
 
 class Library:
@@ -104,7 +118,9 @@ class Library:
         new = not db_path.exists()
         if new:
             if not create:
-                raise LibraryError(f"There is no library at {root}; create one with 'tracker init'.")
+                raise LibraryError(
+                    f"There is no library at {root}; create one with 'tracker init'."
+                )
             _prepare_new_folder(root)
         try:
             engine = db.open_database(db_path, root / "backups")
@@ -117,8 +133,11 @@ class Library:
                 s.add(Client(name=DEFAULT_CLIENT))
         recovered = lib.store.recover(lib.has_photo_sha)
         if recovered.rolled_forward or recovered.removed:
-            log.info("Recovered an interrupted import: %d finished, %d files removed",
-                     recovered.rolled_forward, recovered.removed)
+            log.info(
+                "Recovered an interrupted import: %d finished, %d files removed",
+                recovered.rolled_forward,
+                recovered.removed,
+            )
         return lib
 
     def close(self) -> None:
@@ -176,7 +195,11 @@ class Library:
         if area is None:
             if not create:
                 known = ", ".join(s.scalars(select(Area.name).where(Area.client_id == client.id)))
-                hint = f" The areas of {client.name} are: {known}." if known else f" {client.name} has no areas yet."
+                hint = (
+                    f" The areas of {client.name} are: {known}."
+                    if known
+                    else f" {client.name} has no areas yet."
+                )
                 raise NotFoundError(f"There is no area named '{name}' for {client.name}.{hint}")
             area = Area(client_id=client.id, name=name)
             s.add(area)
@@ -233,7 +256,9 @@ class Library:
             if visit is None:
                 if kind is None:
                     has_baseline = s.scalar(
-                        select(func.count()).where(Visit.client_id == c.id, Visit.kind == VisitKind.BASELINE)
+                        select(func.count()).where(
+                            Visit.client_id == c.id, Visit.kind == VisitKind.BASELINE
+                        )
                     )
                     kind = VisitKind.TREATMENT if has_baseline else VisitKind.BASELINE
                 visit = Visit(client_id=c.id, date=day, kind=kind, notes=notes or "")
@@ -302,8 +327,13 @@ class Library:
                 )
             )
             if rating is None:
-                rating = Rating(visit_id=visit.id, area_id=a.id, rater_role=role,
-                                rater_name=rater_name, scale_key=sc.key)
+                rating = Rating(
+                    visit_id=visit.id,
+                    area_id=a.id,
+                    rater_role=role,
+                    rater_name=rater_name,
+                    scale_key=sc.key,
+                )
                 s.add(rating)
             rating.scale_version = sc.version
             rating.method = method
@@ -337,15 +367,19 @@ class Library:
                 "clients": s.scalar(select(func.count(Client.id))) or 0,
                 "areas": s.scalar(select(func.count(Area.id))) or 0,
                 "visits": s.scalar(select(func.count(Visit.id))) or 0,
-                "photos": s.scalar(select(func.count(Photo.id)).where(Photo.deleted_at.is_(None))) or 0,
+                "photos": s.scalar(select(func.count(Photo.id)).where(Photo.deleted_at.is_(None)))
+                or 0,
             }
 
     def list_clients(self) -> list[dict[str, Any]]:
         with self.session() as s:
             return [
-                {"id": c.id, "name": c.name,
-                 "date_of_birth": c.date_of_birth.isoformat() if c.date_of_birth else None,
-                 "fitzpatrick": c.fitzpatrick}
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "date_of_birth": c.date_of_birth.isoformat() if c.date_of_birth else None,
+                    "fitzpatrick": c.fitzpatrick,
+                }
                 for c in s.scalars(select(Client).order_by(Client.name))
             ]
 
@@ -355,8 +389,14 @@ class Library:
             if client is not None:
                 q = q.where(Area.client_id == self.resolve_client(s, client).id)
             return [
-                {"id": a.id, "name": a.name, "client": cname, "body_site": a.body_site,
-                 "stage": a.stage.value, "default_scale": a.default_scale}
+                {
+                    "id": a.id,
+                    "name": a.name,
+                    "client": cname,
+                    "body_site": a.body_site,
+                    "stage": a.stage.value,
+                    "default_scale": a.default_scale,
+                }
                 for a, cname in s.execute(q)
             ]
 
@@ -366,12 +406,19 @@ class Library:
             if client is not None:
                 q = q.where(Visit.client_id == self.resolve_client(s, client).id)
             return [
-                {"id": v.id, "date": v.date.isoformat(), "kind": v.kind.value, "client": cname,
-                 "notes": v.notes}
+                {
+                    "id": v.id,
+                    "date": v.date.isoformat(),
+                    "kind": v.kind.value,
+                    "client": cname,
+                    "notes": v.notes,
+                }
                 for v, cname in s.execute(q)
             ]
 
-    def list_photos(self, client: str | None = None, area: str | None = None) -> list[dict[str, Any]]:
+    def list_photos(
+        self, client: str | None = None, area: str | None = None
+    ) -> list[dict[str, Any]]:
         with self.session() as s:
             q = (
                 select(Photo, Area.name, Client.name, Visit.date)
@@ -388,13 +435,23 @@ class Library:
                     q = q.where(Photo.area_id == self.resolve_area(s, c, area).id)
             rows = []
             for p, aname, cname, vdate in s.execute(q):
-                rows.append({
-                    "id": p.id, "visit_id": p.visit_id, "visit_date": vdate.isoformat(),
-                    "client": cname, "area": aname, "view": p.view,
-                    "taken_at": CaptureTime(p.taken_at, p.utc_offset_min).isoformat(), "date_source": p.date_source.value,
-                    "sha256": p.sha256, "width": p.width, "height": p.height,
-                    "format": p.format, "original_name": p.original_name,
-                })
+                rows.append(
+                    {
+                        "id": p.id,
+                        "visit_id": p.visit_id,
+                        "visit_date": vdate.isoformat(),
+                        "client": cname,
+                        "area": aname,
+                        "view": p.view,
+                        "taken_at": CaptureTime(p.taken_at, p.utc_offset_min).isoformat(),
+                        "date_source": p.date_source.value,
+                        "sha256": p.sha256,
+                        "width": p.width,
+                        "height": p.height,
+                        "format": p.format,
+                        "original_name": p.original_name,
+                    }
+                )
             return rows
 
 
@@ -413,4 +470,6 @@ def _prepare_new_folder(root: Path) -> None:
         root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         os.chmod(root, DIR_MODE)
     except OSError as exc:
-        raise LibraryError(f"The library folder {root} cannot be created ({exc.strerror}).") from exc
+        raise LibraryError(
+            f"The library folder {root} cannot be created ({exc.strerror})."
+        ) from exc

@@ -63,9 +63,13 @@ class Scale:
         """Checked values for a rating by ``role``; raises ValidationError on the first fault."""
         if role not in self.roles:
             allowed = " or ".join(sorted(r.value for r in self.roles))
-            raise ValidationError(f"The {self.key} scale is rated by the {allowed}, not the {role.value}.")
+            raise ValidationError(
+                f"The {self.key} scale is rated by the {allowed}, not the {role.value}."
+            )
         if not values:
-            raise ValidationError(f"Give at least one value for the {self.key} scale, e.g. {self.items[0].key}=5.")
+            raise ValidationError(
+                f"Give at least one value for the {self.key} scale, e.g. {self.items[0].key}=5."
+            )
         return {key: self.item(key).check(value) for key, value in values.items()}
 
 
@@ -177,4 +181,6 @@ def get_scale(key: str) -> Scale:
         return SCALES[key]
     except KeyError:
         known = ", ".join(SCALES)
-        raise ValidationError(f"There is no rating scale '{key}'; the scales are {known}.") from None
+        raise ValidationError(
+            f"There is no rating scale '{key}'; the scales are {known}."
+        ) from None

@@ -15,7 +15,9 @@ def check_name(value: str, what: str) -> str:
     if not cleaned:
         raise ValidationError(f"The {what} is empty; give it a name.")
     if len(cleaned) > MAX_NAME:
-        raise ValidationError(f"The {what} is {len(cleaned)} characters long; the most is {MAX_NAME}.")
+        raise ValidationError(
+            f"The {what} is {len(cleaned)} characters long; the most is {MAX_NAME}."
+        )
     if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
         raise ValidationError(f"The {what} {display_path(cleaned)} contains control characters.")
     return cleaned

@@ -1,0 +1,154 @@
+"""Killed at any instant, an import leaves each photo either fully imported or absent.
+
+A real ``tracker import`` process is killed with SIGKILL at random moments, again and again,
+and after each kill the library is reopened (which finishes or undoes the interrupted photo)
+and checked from the outside: database rows, files on disk and their hashes must agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.conftest import REPO
+from tracker.core.library import Library
+
+KILLS = int(os.environ.get("TRACKER_CRASH_KILLS", "15"))
+
+
+def _photos(folder: Path, count: int, seed: int) -> list[Path]:
+    folder.mkdir(parents=True)
+    rng = random.Random(seed)
+    paths = []
+    for i in range(count):
+        im = Image.effect_noise((640, 480), rng.uniform(20, 80)).convert("RGB")
+        im = Image.merge(
+            "RGB",
+            [
+                c.point(lambda v, k=k: (v + k) % 256)
+                for c, k in zip(im.split(), (rng.randrange(256), 0, 40), strict=True)
+            ],
+        )
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = f"2025:0{1 + i % 9}:1{i % 10} 10:00:00"
+        path = folder / f"IMG_{seed}_{i:03}.jpg"
+        im.save(path, quality=92, exif=exif)
+        paths.append(path)
+    return paths
+
+
+def _start_import(lib: Path, files: list[Path]) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tracker",
+            "--library",
+            str(lib),
+            "import",
+            *map(str, files),
+            "--area",
+            "Lower abdomen",
+            "--json",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def assert_consistent(root: Path) -> int:
+    """Reopen the library and check rows and files agree exactly; returns the photo count."""
+    with Library.open(root) as lib:
+        report = lib.check()
+        assert report.ok, report.problems
+        rows = {p["sha256"] for p in lib.list_photos()}
+    on_disk = {}
+    for path in (root / "originals").rglob("*"):
+        if path.is_file():
+            on_disk[path.name.split(".")[0]] = hashlib.sha256(path.read_bytes()).hexdigest()
+            assert not os.access(path, os.W_OK) or os.geteuid() == 0
+            assert path.stat().st_mode & 0o222 == 0
+    assert set(on_disk) == rows
+    assert all(name == digest for name, digest in on_disk.items())
+    assert list((root / "tmp").iterdir()) == []
+    return len(rows)
+
+
+def test_sigkill_at_random_moments_never_leaves_half_an_import(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    rng = random.Random(20261124)
+    # One uninterrupted run tells how long an import takes here, to spread the kills over it.
+    files = _photos(tmp_path / "warmup", 12, seed=0)
+    started = time.monotonic()
+    proc = _start_import(root, files)
+    assert proc.wait(timeout=120) == 0
+    duration = time.monotonic() - started
+    expected = assert_consistent(root)
+    assert expected == 12
+
+    killed_midway = 0
+    for round_no in range(1, KILLS + 1):
+        files = _photos(tmp_path / f"batch{round_no}", 12, seed=round_no)
+        proc = _start_import(root, files)
+        time.sleep(rng.uniform(0.0, duration))  # the moment of the kill is the point of the test
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        count = assert_consistent(root)
+        assert expected <= count <= expected + 12
+        killed_midway += expected < count < expected + 12
+        expected = count
+    # The kills must really land during imports, not only before or after them.
+    assert killed_midway >= 1
+
+
+def test_a_crash_between_commit_and_move_is_rolled_forward(tmp_path: Path) -> None:
+    """The narrowest window: the row is committed but the original is still staged."""
+    root = tmp_path / "lib"
+    src = _photos(tmp_path / "src", 1, seed=7)[0]
+    with Library.open(root, create=True) as lib:
+        real_commit = lib.store.commit_staged
+        lib.store.commit_staged = lambda staged: (_ for _ in ()).throw(KeyboardInterrupt())  # type: ignore[method-assign]
+        with pytest.raises(KeyboardInterrupt):
+            lib.import_files([src], area="Thigh")
+        lib.store.commit_staged = real_commit  # type: ignore[method-assign]
+    staged = list((root / "tmp").iterdir())
+    assert len(staged) == 1 and staged[0].name.endswith(".staged")
+    assert assert_consistent(root) == 1
+    with Library.open(root) as lib:
+        (photo,) = lib.list_photos()
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()
+    assert photo["sha256"] == digest
+    assert (root / "originals" / digest[:2] / f"{digest}.jpg").read_bytes() == src.read_bytes()
+
+
+def test_a_failed_transaction_leaves_the_library_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tracker.core import importer
+
+    root = tmp_path / "lib"
+    src = _photos(tmp_path / "src", 1, seed=8)[0]
+
+    def fail(*_args: object) -> None:
+        raise OSError("simulated I/O error")
+
+    monkeypatch.setattr(importer._Batch, "_visit_for", fail)
+    with Library.open(root, create=True) as lib:
+        with pytest.raises(OSError, match="simulated"):
+            lib.import_files([src], area="Thigh")
+        assert lib.list_photos() == []
+        assert lib.list_areas() == []  # the area made for the photo was rolled back too
+    assert list((root / "tmp").iterdir()) == []
+    assert list((root / "originals").rglob("*.jpg")) == []
