@@ -12,7 +12,7 @@ import io
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pillow_heif
 from PIL import Image, ImageCms
@@ -28,8 +28,9 @@ MAX_PIXELS = 250_000_000
 # real photos of 25 MP and more take well over 0.05 bytes a pixel even as small JPEGs.
 BOMB_MIN_PIXELS = 25_000_000
 BOMB_BYTES_PER_PIXEL = 0.002
-# Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that; we check first ourselves.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Our own check (right after the header is read, before any decoding) refuses what is over
+# MAX_PIXELS with the exact figure; Pillow's cruder net stays in place far above it.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS * 4
 
 THUMB_SIZE = 256
 # Half a 12 MP frame (4032 px / 2): JPEG DCT scaling decodes straight to it.
@@ -365,12 +366,12 @@ def to_rgb8(im: Image.Image) -> Image.Image:
     mode = im.mode
     if mode.startswith("I;16") or mode == "I":
         im32 = im if mode == "I" else im.convert("I")
-        lo, hi = im32.getextrema()
+        lo, hi = cast(tuple[float, float], im32.getextrema())
         scale = 1 / 256 if hi <= 65535 else 255 / max(hi, 1)
         offset = 0.0 if lo >= 0 else -lo * scale
         return im32.point(lambda v: v * scale + offset).convert("L").convert("RGB")
     if mode == "F":
-        lo, hi = im.getextrema()
+        lo, hi = cast(tuple[float, float], im.getextrema())
         if hi <= 1.0 and lo >= 0.0:
             lo, hi = 0.0, 1.0
         span = (hi - lo) or 1.0

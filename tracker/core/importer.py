@@ -111,21 +111,26 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
 
 class _Claims:
-    """Which content hashes are taken, shared by the worker threads of one batch."""
+    """Which content hashes are taken, shared by the worker threads of one batch.
+
+    When two files in a batch have the same bytes, the one given first is imported and the
+    other reported as its duplicate, whichever thread happens to hash first.
+    """
 
     def __init__(self, stored: set[str]) -> None:
-        self._taken = stored
+        self._stored = stored
+        self._first: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def claim(self, sha256: str) -> bool:
+    def claim(self, sha256: str, index: int) -> bool:
         with self._lock:
-            if sha256 in self._taken:
+            if sha256 in self._stored or self._first.get(sha256, index) < index:
                 return False
-            self._taken.add(sha256)
+            self._first[sha256] = index
             return True
 
 
-def _prepare(lib: Library, path: Path, claims: _Claims) -> _Prepared | _SameAsOther:
+def _prepare(lib: Library, path: Path, index: int, claims: _Claims) -> _Prepared | _SameAsOther:
     name = str(path)
     try:
         with path.open("rb") as fh:
@@ -143,7 +148,7 @@ def _prepare(lib: Library, path: Path, claims: _Claims) -> _Prepared | _SameAsOt
         ) from exc
     imaging.sniff(data[:64])  # refuse non-photos before spending a hash on them
     sha256 = hashlib.sha256(data).hexdigest()
-    if not claims.claim(sha256):
+    if not claims.claim(sha256, index):
         return _SameAsOther(name, sha256)
     decoded = imaging.decode(data)
     staged = lib.store.stage_original(data, sha256, decoded.ext)
@@ -290,15 +295,15 @@ def import_files(
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
         pending: deque[tuple[Path, Future[_Prepared | _SameAsOther]]] = deque()
-        queue = iter(paths)
+        queue = iter(enumerate(paths))
 
         def refill() -> None:
             # A bounded window keeps memory flat: each in-flight file holds its bytes.
             while len(pending) < workers * 2 and not (cancel and cancel()):
-                path = next(queue, None)
+                index, path = next(queue, (-1, None))
                 if path is None:
                     return
-                pending.append((path, pool.submit(_prepare, lib, path, claims)))
+                pending.append((path, pool.submit(_prepare, lib, path, index, claims)))
 
         refill()
         while pending:
@@ -311,6 +316,10 @@ def import_files(
                 outcome = future.result()
                 if isinstance(outcome, _SameAsOther):
                     same_as_other.append(outcome)
+                elif outcome.sha256 in batch.by_sha:
+                    # A later file with the same bytes, hashed before the earlier one claimed them.
+                    lib.store.discard_staged(outcome.staged)
+                    report.duplicates.append(Duplicate(outcome.file, batch.by_sha[outcome.sha256]))
                 else:
                     report.imported.append(batch.record(outcome))
             except ImageRejected as exc:

@@ -179,14 +179,15 @@ class Library:
                 raise NotFoundError("The library has no clients yet.")
             raise UsageError("The library has several clients; say which one with --client NAME.")
         name = check_name(name, "client name")
-        client = s.scalar(select(Client).where(Client.name == name))
-        if client is None:
-            if not create:
-                raise NotFoundError(f"There is no client named '{name}'.")
-            client = Client(name=name)
-            if not dry_run:
-                s.add(client)
-                s.flush()
+        found = s.scalar(select(Client).where(Client.name == name))
+        if found is not None:
+            return found
+        if not create:
+            raise NotFoundError(f"There is no client named '{name}'.")
+        client = Client(name=name)
+        if not dry_run:
+            s.add(client)
+            s.flush()
         return client
 
     def resolve_area(self, s: Session, client: Client, name: str, *, create: bool = False) -> Area:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -102,7 +103,7 @@ class PhotoStore:
         """Write ``data`` durably into ``tmp/`` under a name that says it is complete."""
         _check_sha(sha256)
         self.tmp.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        part = self.tmp / f"{sha256}.{ext}.{os.getpid()}{_PART}"
+        part = self.tmp / f"{sha256}.{ext}.{secrets.token_hex(6)}{_PART}"
         staged = self.tmp / f"{sha256}.{ext}{_STAGED}"
         try:
             fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -189,7 +190,7 @@ class PhotoStore:
         dest = self._cache_path(kind, sha256)
         dest.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         self.tmp.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        part = self.tmp / f"{kind}-{sha256}.{os.getpid()}.{id(data)}{_PART}"
+        part = self.tmp / f"{kind}-{sha256}.{secrets.token_hex(6)}{_PART}"
         try:
             part.write_bytes(data)
             os.replace(part, dest)

@@ -1,0 +1,206 @@
+"""Library operations: visits, treatment records, ratings, and grouping imports into visits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from tracker.core.errors import NotFoundError, UsageError, ValidationError
+from tracker.core.library import Library, TreatmentInput
+from tracker.core.models import Client, RaterRole, Rating, RatingItem, VisitKind
+
+D1, D2 = dt.date(2025, 1, 10), dt.date(2025, 2, 7)
+
+
+def _photo(path: Path, taken: str | None, seed: int = 0) -> Path:
+    im = Image.effect_noise((80, 60), 30 + seed).convert("RGB")
+    exif = Image.Exif()
+    if taken:
+        exif.get_ifd(0x8769)[0x9003] = taken
+    im.save(path, "JPEG", exif=exif)
+    return path
+
+
+def _rating_rows(lib: Library) -> int:
+    with lib.session() as s:
+        return (s.scalar(select(func.count(Rating.id))) or 0) + (
+            s.scalar(select(func.count(RatingItem.id))) or 0
+        )
+
+
+@pytest.fixture
+def course(library: Library) -> Library:
+    library.add_visit(client=None, day=D1, area=None)
+    with library.session() as s:
+        library.resolve_area(s, library.resolve_client(s, None), "Thigh", create=True)
+    return library
+
+
+def test_first_visit_is_the_baseline_and_later_ones_treatments(library: Library) -> None:
+    assert library.add_visit(client=None, day=D1)["kind"] == "baseline"
+    assert library.add_visit(client=None, day=D2)["kind"] == "treatment"
+    again = library.add_visit(client=None, day=D2, kind=VisitKind.FOLLOW_UP, notes="Healing well")
+    assert again["created"] is False and again["kind"] == "follow-up"
+    assert [(v["date"], v["kind"], v["notes"]) for v in library.list_visits()] == [
+        ("2025-01-10", "baseline", ""),
+        ("2025-02-07", "follow-up", "Healing well"),
+    ]
+
+
+def test_treatment_record_is_stored_and_validated(course: Library) -> None:
+    record = TreatmentInput(device="pen", needle_depth_mm=1.5, passes=3, topical="PRP", pain=4)
+    result = course.add_visit(client=None, day=D2, area="Thigh", treatment=record)
+    assert result["treatment_record_id"] is not None
+    with pytest.raises(ValidationError, match=r"needle depth must be between 0\.1 and 3\.5 mm"):
+        course.add_visit(
+            client=None, day=D2, area="Thigh", treatment=TreatmentInput(needle_depth_mm=4)
+        )
+    with pytest.raises(ValidationError, match="pain"):
+        course.add_visit(client=None, day=D2, area="Thigh", treatment=TreatmentInput(pain=11))
+    with pytest.raises(UsageError, match="--area"):
+        course.add_visit(client=None, day=D2, treatment=TreatmentInput(passes=2))
+    with pytest.raises(NotFoundError, match=r"no area named 'Arm'.*Thigh"):
+        course.add_visit(client=None, day=D2, area="Arm", treatment=TreatmentInput(passes=2))
+
+
+def test_rating_is_stored_and_a_second_rating_replaces_values(course: Library) -> None:
+    first = course.rate(
+        client=None,
+        area="Thigh",
+        day=D1,
+        role=RaterRole.PATIENT,
+        values={"colour": 7, "texture": 6, "depth": 5},
+    )
+    assert first["values"] == {"colour": 7, "texture": 6, "depth": 5}
+    again = course.rate(
+        client=None, area="Thigh", day=D1, role=RaterRole.PATIENT, values={"colour": 6}
+    )
+    assert again["id"] == first["id"]
+    assert again["values"] == {"colour": 6, "texture": 6, "depth": 5}
+    other = course.rate(
+        client=None,
+        area="Thigh",
+        day=D1,
+        role=RaterRole.PRACTITIONER,
+        values={"overall": 3},
+        scale="gais",
+        rater_name="Dr Ana",
+    )
+    assert other["id"] != first["id"] and other["scale"] == "gais"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"values": {"colour": 11}}, "between 1 and 10"),
+        ({"values": {"colour": 0}}, "between 1 and 10"),
+        ({"values": {"colour": 5.5}}, "whole numbers"),
+        ({"values": {"redness": 5}}, "no item 'redness'"),
+        ({"values": {"colour": float("nan")}}, "must be a number"),
+        ({"values": {}}, "at least one value"),
+        ({"values": {"vascularity": 3}, "scale": "posas2-observer"}, "rated by the practitioner"),
+        ({"values": {"overall": 3}, "scale": "nope"}, "no rating scale 'nope'"),
+        ({"values": {"colour": 3}, "area": "Arm"}, "no area named 'Arm'"),
+        ({"values": {"colour": 3}, "day": D2}, "no visit on 2025-02-07"),
+    ],
+)
+def test_a_bad_rating_is_refused_and_nothing_is_stored(
+    course: Library, kwargs: dict, message: str
+) -> None:
+    call = {"client": None, "area": "Thigh", "day": D1, "role": RaterRole.PATIENT, **kwargs}
+    with pytest.raises(UsageError, match=message):
+        course.rate(**call)
+    assert _rating_rows(course) == 0
+
+
+def test_vas_accepts_decimals_within_range(course: Library) -> None:
+    result = course.rate(
+        client=None,
+        area="Thigh",
+        day=D1,
+        role=RaterRole.PATIENT,
+        values={"overall": 6.5},
+        scale="improvement-vas",
+    )
+    assert result["values"] == {"overall": 6.5}
+
+
+def test_several_clients_need_a_name(library: Library) -> None:
+    with library.session() as s:
+        s.add(Client(name="Bea"))
+    with pytest.raises(UsageError, match="several clients"):
+        library.add_visit(client=None, day=D1)
+    assert library.add_visit(client="Bea", day=D1)["client"] == "Bea"
+    with pytest.raises(NotFoundError, match="no client named 'Zed'"):
+        library.add_visit(client="Zed", day=D1)
+
+
+def test_import_groups_by_date_and_the_earliest_visit_is_the_baseline(
+    library: Library, tmp_path: Path
+) -> None:
+    files = [
+        _photo(tmp_path / "late.jpg", "2025:03:01 09:00:00", 1),
+        _photo(tmp_path / "early.jpg", "2025:01:05 09:00:00", 2),
+        _photo(tmp_path / "early2.jpg", "2025:01:05 17:30:00", 3),
+    ]
+    report = library.import_files(files, area="Hips")
+    assert [r.file for r in report.imported] == [str(f) for f in files]  # given order kept
+    assert report.imported[1].visit_id == report.imported[2].visit_id != report.imported[0].visit_id
+    assert [(v["date"], v["kind"]) for v in library.list_visits()] == [
+        ("2025-01-05", "baseline"),
+        ("2025-03-01", "check-in"),
+    ]
+
+
+def test_given_date_puts_every_photo_in_that_visit(library: Library, tmp_path: Path) -> None:
+    files = [_photo(tmp_path / f"{i}.jpg", f"2025:0{i + 1}:01 09:00:00", i) for i in range(3)]
+    report = library.import_files(files, area="Hips", date=D2, view="close-up")
+    assert {r.visit_id for r in report.imported} == {report.imported[0].visit_id}
+    assert {r.date_source for r in report.imported} == {"given"}
+    assert {p["view"] for p in library.list_photos()} == {"close-up"}
+
+
+def test_progress_is_reported_for_every_file_and_cancel_stops_cleanly(
+    library: Library, tmp_path: Path
+) -> None:
+    files = [_photo(tmp_path / f"{i}.jpg", "2025:01:01 09:00:00", i) for i in range(8)]
+    seen: list[tuple[int, int]] = []
+    stop = threading.Event()
+
+    def progress(done: int, total: int, _file: str) -> None:
+        seen.append((done, total))
+        if done == 3:
+            stop.set()
+
+    report = library.import_files(files, area="Hips", progress=progress, cancel=stop.is_set)
+    assert report.cancelled
+    assert seen[:3] == [(1, 8), (2, 8), (3, 8)]
+    assert len(report.imported) == 3 == len(library.list_photos())
+    assert list((library.root / "tmp").iterdir()) == []
+    assert library.check().ok
+
+
+def test_same_bytes_within_one_batch_are_stored_once(library: Library, tmp_path: Path) -> None:
+    a = _photo(tmp_path / "a.jpg", "2025:01:01 09:00:00")
+    b = tmp_path / "b.jpg"
+    b.write_bytes(a.read_bytes())
+    report = library.import_files([a, b, a], area="Hips")
+    assert len(report.imported) == 1
+    assert [(d.file, d.photo_id) for d in report.duplicates] == [
+        (str(b), report.imported[0].photo_id),
+        (str(a), report.imported[0].photo_id),
+    ]
+
+
+def test_nothing_is_created_when_every_file_is_refused(library: Library, tmp_path: Path) -> None:
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a photo")
+    report = library.import_files([bad], area="Brand new area", client="Brand new client")
+    assert len(report.rejected) == 1
+    assert library.list_areas() == []
+    assert [c["name"] for c in library.list_clients()] == ["Me"]
