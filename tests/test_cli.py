@@ -1,0 +1,269 @@
+"""The command-line contract of DESIGN.md, other than import (see test_cli_import.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A library with area "Lower abdomen" and a baseline visit on 2025-01-10."""
+    root = tmp_path_factory.mktemp("seeded") / "lib"
+    photo = root.parent / "p.jpg"
+    Image.effect_noise((64, 48), 40).convert("RGB").save(photo)
+    args = ("--library", str(root), "import", str(photo), "--area", "Lower abdomen")
+    assert run_cli(*args, "--date", "2025-01-10").returncode == 0
+    return root
+
+
+@pytest.fixture
+def lib(tmp_path: Path) -> Path:
+    root = tmp_path / "lib"
+    assert run_cli("--library", str(root), "init").returncode == 0
+    return root
+
+
+def _json(*args: str) -> tuple[int, object, str]:
+    result = run_cli(*args, "--json")
+    return (
+        result.returncode,
+        json.loads(result.stdout) if result.stdout.strip() else None,
+        result.stderr,
+    )
+
+
+def _usage_error(result_args: tuple[str, ...], words: str) -> None:
+    result = run_cli(*result_args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], result.stderr
+
+
+def test_init_is_idempotent_and_makes_one_client_me(lib: Path) -> None:
+    code, out, _ = _json("--library", str(lib), "init")
+    assert code == 0 and out == {"library": str(lib), "created": False}
+    code, clients, _ = _json("--library", str(lib), "list", "clients")
+    assert code == 0
+    assert [c["name"] for c in clients] == ["Me"] and isinstance(clients[0]["id"], int)
+
+
+def test_visit_add_rate_and_list_round_trip(lib: Path, tmp_path: Path) -> None:
+    photo = tmp_path / "p.jpg"
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2025:01:10 10:00:00"
+    Image.effect_noise((64, 48), 40).convert("RGB").save(photo, exif=exif)
+    L = ("--library", str(lib))
+    code, out, _ = _json(*L, "import", str(photo), "--area", "Lower abdomen", "--view", "front")
+    assert code == 0 and len(out["imported"]) == 1
+    code, visit, _ = _json(
+        *L,
+        "visit",
+        "add",
+        "--date",
+        "2025-02-07",
+        "--area",
+        "Lower abdomen",
+        "--device",
+        "pen",
+        "--depth-mm",
+        "1.5",
+        "--passes",
+        "3",
+        "--topical",
+        "PRP",
+    )
+    assert code == 0 and visit["kind"] == "treatment" and visit["created"] is True
+    code, rating, _ = _json(
+        *L,
+        "rate",
+        "--area",
+        "Lower abdomen",
+        "--date",
+        "2025-02-07",
+        "--rater",
+        "patient",
+        "colour=7",
+        "texture=6",
+        "DEPTH=5",
+    )
+    assert code == 0 and rating["values"] == {"colour": 7, "texture": 6, "depth": 5}
+    code, visits, _ = _json(*L, "list", "visits")
+    assert [(v["date"], v["kind"]) for v in visits] == [
+        ("2025-01-10", "baseline"),
+        ("2025-02-07", "treatment"),
+    ]
+    assert all(isinstance(v["id"], int) for v in visits)
+    code, areas, _ = _json(*L, "list", "areas")
+    assert [(a["name"], a["client"]) for a in areas] == [("Lower abdomen", "Me")]
+    code, photos, _ = _json(*L, "list", "photos", "--area", "Lower abdomen")
+    assert code == 0 and len(photos) == 1
+    keys = {"id", "visit_id", "area", "view", "taken_at", "sha256", "width", "height"}
+    assert keys <= photos[0].keys()
+    assert (
+        photos[0]["visit_id"] == visits[0]["id"] and photos[0]["taken_at"] == "2025-01-10T10:00:00"
+    )
+    text = run_cli(*L, "list", "photos")
+    assert (
+        text.returncode == 0 and "Lower abdomen" in text.stdout and not text.stdout.startswith("[")
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (
+            (
+                "rate",
+                "--area",
+                "Lower abdomen",
+                "--date",
+                "2025-01-10",
+                "--rater",
+                "patient",
+                "colour=11",
+            ),
+            "between 1 and 10",
+        ),
+        (
+            (
+                "rate",
+                "--area",
+                "Lower abdomen",
+                "--date",
+                "2025-01-10",
+                "--rater",
+                "patient",
+                "redness=3",
+            ),
+            "no item 'redness'",
+        ),
+        (
+            (
+                "rate",
+                "--area",
+                "Lower abdomen",
+                "--date",
+                "2025-01-10",
+                "--rater",
+                "patient",
+                "colour=abc",
+            ),
+            "not a number",
+        ),
+        (
+            (
+                "rate",
+                "--area",
+                "Lower abdomen",
+                "--date",
+                "2025-01-10",
+                "--rater",
+                "patient",
+                "colour",
+            ),
+            "ITEM=VALUE",
+        ),
+        (
+            ("rate", "--area", "Arms", "--date", "2025-01-10", "--rater", "patient", "colour=3"),
+            "no area named 'Arms'",
+        ),
+        (
+            (
+                "rate",
+                "--area",
+                "Lower abdomen",
+                "--date",
+                "2025-03-03",
+                "--rater",
+                "patient",
+                "colour=3",
+            ),
+            "no visit on 2025-03-03",
+        ),
+        (
+            (
+                "rate",
+                "--area",
+                "Lower abdomen",
+                "--date",
+                "2025-01-10",
+                "--rater",
+                "nurse",
+                "colour=3",
+            ),
+            "invalid choice",
+        ),
+        (
+            (
+                "rate",
+                "--area",
+                "Lower abdomen",
+                "--date",
+                "10/01/2025",
+                "--rater",
+                "patient",
+                "colour=3",
+            ),
+            "YYYY-MM-DD",
+        ),
+        (("visit", "add", "--date", "2025-02-30"), "not a date"),
+        (
+            ("visit", "add", "--date", "2025-02-03", "--area", "Arms", "--passes", "2"),
+            "no area named 'Arms'",
+        ),
+        (
+            ("visit", "add", "--date", "2025-02-03", "--area", "Lower abdomen", "--depth-mm", "9"),
+            "between 0.1 and 3.5",
+        ),
+        (
+            ("visit", "add", "--date", "2025-02-03", "--area", "Lower abdomen", "--pain", "x"),
+            "not a number",
+        ),
+        (("visit", "add", "--date", "2025-02-03", "--kind", "party"), "invalid choice"),
+        (("list", "photos", "--client", "Nobody"), "no client named 'Nobody'"),
+        (("import", "--area", "X"), "required"),
+        (("frobnicate",), "invalid choice"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_changes_nothing(
+    seeded: Path, tmp_path: Path, args: tuple[str, ...], words: str
+) -> None:
+    lib = tmp_path / "copy"
+    shutil.copytree(seeded, lib)
+    before = (lib / "library.sqlite3").read_bytes()
+    _usage_error(("--library", str(lib), *args), words)
+    assert (lib / "library.sqlite3").read_bytes() == before
+
+
+def test_check_reports_damage_with_exit_1(lib: Path, tmp_path: Path) -> None:
+    photo = tmp_path / "p.png"
+    Image.effect_noise((64, 48), 40).convert("RGB").save(photo)
+    assert run_cli("--library", str(lib), "import", str(photo), "--area", "Thigh").returncode == 0
+    code, report, _ = _json("--library", str(lib), "check")
+    assert code == 0 and report["ok"] is True and report["problems"] == []
+    (stored,) = (lib / "originals").rglob("*.png")
+    stored.chmod(0o600)
+    stored.write_bytes(stored.read_bytes() + b"tampered")
+    (lib / "originals" / "zz").mkdir()
+    (lib / "originals" / "zz" / "stray.jpg").write_bytes(b"stray")
+    code, report, _ = _json("--library", str(lib), "check")
+    assert code == 1 and report["ok"] is False
+    assert sorted(p["kind"] for p in report["problems"]) == ["changed_original", "orphan_file"]
+    assert (lib / "originals" / "zz" / "stray.jpg").exists()  # check never deletes
+    stored.unlink()
+    code, report, _ = _json("--library", str(lib), "check")
+    assert code == 1 and "missing_original" in [p["kind"] for p in report["problems"]]
+
+
+def test_list_and_check_do_not_create_a_library(tmp_path: Path) -> None:
+    result = run_cli("--library", str(tmp_path / "nowhere"), "check")
+    assert result.returncode == 2 and "no library" in result.stderr
+    assert not (tmp_path / "nowhere").exists()
