@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import stat
 import threading
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from tracker.core.errors import NotFoundError, UsageError, ValidationError
-from tracker.core.library import Library, TreatmentInput
+from tracker.core.library import DB_NAME, Library, TreatmentInput
 from tracker.core.models import Client, RaterRole, Rating, RatingItem, VisitKind
 
 D1, D2 = dt.date(2025, 1, 10), dt.date(2025, 2, 7)
@@ -204,3 +205,18 @@ def test_nothing_is_created_when_every_file_is_refused(library: Library, tmp_pat
     assert len(report.rejected) == 1
     assert library.list_areas() == []
     assert [c["name"] for c in library.list_clients()] == ["Me"]
+
+
+def test_a_new_library_is_private_to_its_owner(tmp_path: Path) -> None:
+    with Library.open(tmp_path / "lib", create=True):
+        pass
+    assert stat.S_IMODE((tmp_path / "lib").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "lib" / DB_NAME).stat().st_mode) == 0o600
+
+
+def test_a_creation_cut_off_after_its_first_step_is_finished_next_time(tmp_path: Path) -> None:
+    # What a crash right after creating the empty database file leaves behind.
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / DB_NAME).touch()
+    with Library.open(tmp_path / "lib", create=True) as lib:
+        assert [c["name"] for c in lib.list_clients()] == ["Me"]

@@ -115,13 +115,15 @@ class Library:
         """
         root = Path(root).expanduser()
         db_path = root / DB_NAME
-        new = not db_path.exists()
+        # An empty database file is what a creation cut off at its first step leaves behind.
+        new = not db_path.exists() or db_path.stat().st_size == 0
         if new:
             if not create:
                 raise LibraryError(
                     f"There is no library at {root}; create one with 'tracker init'."
                 )
             _prepare_new_folder(root)
+            _create_private_file(db_path)
         try:
             engine = db.open_database(db_path, root / "backups")
         except LibraryError:
@@ -454,6 +456,19 @@ class Library:
                     }
                 )
             return rows
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the empty database file readable by its owner only; SQLite gives its journal
+    files the same permissions."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise LibraryError(
+            f"The library database {path} cannot be created ({exc.strerror})."
+        ) from exc
 
 
 def _prepare_new_folder(root: Path) -> None:

@@ -1,0 +1,70 @@
+"""The sample library: generated photos and the course recorded around them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from PIL import Image, ImageChops, ImageStat
+
+from tracker.core.demo import AREAS, SESSION_DAYS, VIEWS, create_demo
+from tracker.core.demo_images import render_area_photo
+from tracker.core.errors import LibraryError
+from tracker.core.library import Library
+
+SMALL = (320, 240)
+
+
+def _photo(
+    index: int, *, view: str = "close-up", seed: int = 11, stage: str = "rubra"
+) -> Image.Image:
+    return render_area_photo(
+        seed=seed, visit_index=index, n_visits=6, view=view, stage=stage, size=SMALL
+    )
+
+
+def test_same_inputs_give_the_same_pixels() -> None:
+    assert ImageChops.difference(_photo(2), _photo(2)).getbbox() is None
+
+
+def test_each_visit_is_framed_and_lit_differently() -> None:
+    assert ImageChops.difference(_photo(1), _photo(2)).getbbox() is not None
+    assert _photo(0).size == SMALL
+
+
+def test_rubra_marks_fade_over_the_course() -> None:
+    # Red-violet marks pull the green channel down against the skin: less so at the end.
+    def spread(image: Image.Image) -> float:
+        return ImageStat.Stat(image.getchannel("G")).stddev[0]
+
+    assert spread(_photo(5)) < spread(_photo(0)) * 0.8
+
+
+def test_refuses_a_visit_outside_the_course() -> None:
+    with pytest.raises(ValueError, match="outside"):
+        render_area_photo(seed=1, visit_index=6, n_visits=6, view="front", stage="alba", size=SMALL)
+    with pytest.raises(ValueError, match="view"):
+        render_area_photo(seed=1, visit_index=0, n_visits=6, view="side", stage="alba", size=SMALL)
+
+
+def test_demo_library_holds_a_whole_course(tmp_path) -> None:
+    today = dt.date(2026, 11, 27)
+    summary = create_demo(tmp_path / "sample", today=today)
+    assert summary["photos"] == len(AREAS) * len(VIEWS) * len(SESSION_DAYS)
+    with Library.open(tmp_path / "sample") as lib:
+        visits = lib.list_visits(client=None)
+        assert len(visits) == len(SESSION_DAYS)
+        assert visits[0]["kind"] == "baseline"
+        assert all(v["kind"] == "treatment" for v in visits[1:])
+        assert dt.date.fromisoformat(visits[-1]["date"]) == today - dt.timedelta(days=14)
+        photos = lib.list_photos(client=None, area=None)
+        assert {p["date_source"] for p in photos} == {"exif"}
+        assert lib.check().ok
+    assert summary["ratings"] > 0
+
+
+def test_demo_refuses_a_folder_with_a_library(tmp_path) -> None:
+    with Library.open(tmp_path / "lib", create=True):
+        pass
+    with pytest.raises(LibraryError, match="already holds a library"):
+        create_demo(tmp_path / "lib")
