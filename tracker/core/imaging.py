@@ -12,7 +12,7 @@ import io
 import logging
 import re
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 import pillow_heif
 from PIL import Image, ImageCms
@@ -244,6 +244,23 @@ def capture_time_from_mtime(mtime: float) -> CaptureTime:
 
 
 # -- decoding --------------------------------------------------------------------------------
+
+
+def header_capture_time(fh: BinaryIO) -> CaptureTime | None:
+    """The capture time from a file's EXIF, reading its header only (no pixels decoded).
+
+    For a preview of where photos will land; anything unreadable means "no date here", since
+    the import itself gives the real verdict on the file.
+    """
+    try:
+        fmt = sniff(fh.read(64))
+        fh.seek(0)
+        with Image.open(fh, formats=[fmt]) as im:
+            return capture_time_from_exif(im.getexif())
+    except ImageRejected:
+        raise
+    except Exception:
+        return None
 
 
 def decode(data: bytes) -> DecodedPhoto:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tracker.core import imaging
@@ -55,6 +55,8 @@ class Imported:
 class Duplicate:
     file: str
     photo_id: int
+    # True when the stored photo had been removed and this import brought it back.
+    restored: bool = False
 
 
 @dataclass
@@ -361,7 +363,112 @@ def import_files(
                     ),
                 )
             )
+    _bring_back_removed(lib, report)
     return report
+
+
+def _bring_back_removed(lib: Library, report: ImportReport) -> None:
+    """Importing a removed photo again restores it: the user wants it back, not a duplicate."""
+    ids = {d.photo_id for d in report.duplicates}
+    if not ids:
+        return
+    with lib.session() as s:
+        removed = set(
+            s.scalars(select(Photo.id).where(Photo.id.in_(ids), Photo.deleted_at.is_not(None)))
+        )
+        if removed:
+            s.execute(update(Photo).where(Photo.id.in_(removed)).values(deleted_at=None))
+    for dup in report.duplicates:
+        dup.restored = dup.photo_id in removed
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """Where one file would land if imported now (or why it would not)."""
+
+    file: str
+    day: dt.date | None
+    date_source: DateSource | None
+    visit_date: dt.date | None
+    # "existing", "new baseline" or "new check-in"; empty when the file will be refused.
+    visit: str
+    problem: str = ""
+
+
+def plan_import(
+    lib: Library,
+    files: Sequence[Path],
+    *,
+    client: str | None = None,
+    date: dt.date | None = None,
+    cancel: CancelCheck | None = None,
+) -> list[PlannedFile]:
+    """Which visit each file would go to, from its capture date, without importing anything.
+
+    Reads only the files' headers (format and EXIF), so it is quick; damage deeper in a file is
+    found by the import itself.
+    """
+    with lib.session() as s:
+        c = lib.resolve_client(s, client, create=True, dry_run=True)
+        existing = (
+            {v.date for v in s.scalars(select(Visit).where(Visit.client_id == c.id))}
+            if c.id is not None
+            else set()
+        )
+        has_baseline = c.id is not None and bool(
+            s.scalar(
+                select(func.count(Visit.id)).where(
+                    Visit.client_id == c.id, Visit.kind == VisitKind.BASELINE
+                )
+            )
+        )
+    dated: list[tuple[str, dt.date | None, DateSource | None, str]] = []
+    for path in expand_paths(files):
+        if cancel and cancel():
+            break
+        if date is not None:
+            dated.append((str(path), date, DateSource.GIVEN, ""))
+            continue
+        try:
+            capture, found = _header_date(path)
+            dated.append((str(path), capture.local.date(), found, ""))
+        except ImageRejected as exc:
+            dated.append((str(path), None, None, _sentence(path, str(exc))))
+    new_days = sorted({d for _, d, _, p in dated if d is not None and not p} - existing)
+    first_new = new_days[0] if new_days and not has_baseline else None
+    plan = []
+    for file, day, source, problem in dated:
+        if problem or day is None:
+            plan.append(PlannedFile(file, None, None, None, "", problem))
+            continue
+        kind = (
+            "existing"
+            if day in existing
+            else "new baseline"
+            if day == first_new
+            else "new check-in"
+        )
+        plan.append(PlannedFile(file, day, source, day, kind))
+    return plan
+
+
+def _header_date(path: Path) -> tuple[imaging.CaptureTime, DateSource]:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64)
+            mtime = os.fstat(fh.fileno()).st_mtime
+            imaging.sniff(head)
+            fh.seek(0)
+            capture = imaging.header_capture_time(fh)
+    except ImageRejected:
+        raise
+    except OSError as exc:
+        raise ImageRejected(
+            f"the file cannot be read ({exc.strerror or 'input/output error'})"
+        ) from exc
+    if capture is not None:
+        return capture, DateSource.EXIF
+    return imaging.capture_time_from_mtime(mtime), DateSource.FILE
 
 
 def _discard(lib: Library, *futures: Future[_Prepared | _SameAsOther]) -> None:

@@ -1,0 +1,178 @@
+"""The window's reads and edits by id; each edit returns what an undo needs to put it back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tracker.core import workspace as ws
+from tracker.core.errors import UsageError, ValidationError
+from tracker.core.importer import plan_import
+from tracker.core.library import Library
+from tracker.core.models import RaterRole, Stage, VisitKind
+
+D1, D2, D3 = dt.date(2025, 3, 1), dt.date(2025, 4, 2), dt.date(2025, 5, 6)
+
+
+def _photo(path: Path, taken: str | None, seed: int = 0) -> Path:
+    im = Image.effect_noise((64, 48), 20 + seed).convert("RGB")
+    exif = Image.Exif()
+    if taken:
+        exif.get_ifd(0x8769)[0x9003] = taken
+    im.save(path, "JPEG", exif=exif)
+    return path
+
+
+@pytest.fixture
+def me(library: Library) -> int:
+    return ws.clients(library)[0].id
+
+
+def test_clients_are_searched_by_any_part_of_the_name(library: Library) -> None:
+    ws.add_client(library, "Ana Lima")
+    ws.add_client(library, "Bo Olsen")
+    assert [c.name for c in ws.clients(library, "li")] == ["Ana Lima"]
+    assert [c.name for c in ws.clients(library, "")] == ["Ana Lima", "Bo Olsen", "Me"]
+    with pytest.raises(ValidationError, match="already a client named 'Bo Olsen'"):
+        ws.add_client(library, " Bo Olsen ")
+
+
+def test_client_edit_returns_old_values_and_checks_them(library: Library, me: int) -> None:
+    old = ws.update_client(library, me, name="Sam", fitzpatrick=3)
+    assert old == {"name": "Me", "fitzpatrick": None}
+    assert ws.client_fields(library, me)["name"] == "Sam"
+    with pytest.raises(ValidationError, match="Fitzpatrick"):
+        ws.update_client(library, me, fitzpatrick=7)
+    ws.update_client(library, me, **old)
+    assert ws.client_fields(library, me) == {
+        "name": "Me",
+        "date_of_birth": None,
+        "fitzpatrick": None,
+        "notes": "",
+    }
+
+
+def test_visit_add_edit_remove_and_restore_keeps_records_and_ratings(
+    library: Library, me: int
+) -> None:
+    area = ws.add_area(library, me, "Hips", stage=Stage.ALBA)
+    vid = ws.add_visit(library, me, D1, VisitKind.BASELINE, "first")
+    with pytest.raises(ValidationError, match="already has a visit on 2025-03-01"):
+        ws.add_visit(library, me, D1, VisitKind.TREATMENT)
+    assert ws.set_treatment(library, vid, area, {"device": "pen", "needle_depth_mm": 1.0}) is None
+    assert (
+        ws.set_rating(library, vid, area, RaterRole.PATIENT, "ctd", {"colour": 7, "depth": 5}) == {}
+    )
+    assert ws.update_visit(library, vid, notes="changed") == {"notes": "first"}
+
+    snapshot = ws.remove_visit(library, vid)
+    assert ws.timeline(library, me) == []
+    assert ws.restore_visit(library, snapshot) == vid
+    detail = ws.visit_detail(library, vid)
+    assert detail.notes == "changed"
+    assert detail.areas[0].treatment is not None and detail.areas[0].treatment["device"] == "pen"
+    assert detail.areas[0].ratings[RaterRole.PATIENT] == {"colour": 7, "depth": 5}
+
+
+def test_treatment_is_replaced_whole_and_cleared_when_empty(library: Library, me: int) -> None:
+    area = ws.add_area(library, me, "Thigh")
+    vid = ws.add_visit(library, me, D1, VisitKind.TREATMENT)
+    ws.set_treatment(library, vid, area, {"device": "roller", "passes": 4})
+    old = ws.set_treatment(library, vid, area, {"device": "pen"})
+    assert old is not None and old["passes"] == 4 and old["device"] == "roller"
+    assert ws.treatment(library, vid, area) == {
+        **dict.fromkeys(ws.TREATMENT_FIELDS),
+        "device": "pen",
+    }
+    with pytest.raises(ValidationError, match="needle depth"):
+        ws.set_treatment(library, vid, area, {"needle_depth_mm": 5})
+    assert ws.treatment(library, vid, area) is not None  # unchanged by the refusal
+    ws.set_treatment(library, vid, area, {})
+    assert ws.treatment(library, vid, area) is None
+
+
+def test_rating_is_exactly_the_values_given(library: Library, me: int) -> None:
+    area = ws.add_area(library, me, "Thigh")
+    vid = ws.add_visit(library, me, D1, VisitKind.TREATMENT)
+    ws.set_rating(library, vid, area, RaterRole.PRACTITIONER, "ctd", {"colour": 5, "texture": 4})
+    old = ws.set_rating(library, vid, area, RaterRole.PRACTITIONER, "ctd", {"colour": 6})
+    assert old == {"colour": 5, "texture": 4}
+    assert ws.rating(library, vid, area, RaterRole.PRACTITIONER, "ctd") == {"colour": 6}
+    with pytest.raises(ValidationError, match="between 1 and 10"):
+        ws.set_rating(library, vid, area, RaterRole.PRACTITIONER, "ctd", {"colour": 11})
+    assert ws.rating(library, vid, area, RaterRole.PRACTITIONER, "ctd") == {"colour": 6}
+    ws.set_rating(library, vid, area, RaterRole.PRACTITIONER, "ctd", {})
+    assert ws.rating(library, vid, area, RaterRole.PRACTITIONER, "ctd") == {}
+
+
+def test_timeline_counts_days_from_baseline_and_summarises_ratings(
+    library: Library, me: int, tmp_path: Path
+) -> None:
+    files = [
+        _photo(tmp_path / "a.jpg", "2025:03:01 10:00:00", 1),
+        _photo(tmp_path / "b.jpg", "2025:04:02 10:00:00", 2),
+    ]
+    library.import_files(files, area="Belly")
+    area = ws.areas(library, me)[0]
+    assert area.photos == 2
+    rows = ws.timeline(library, me, area.id)
+    assert [(r.date, r.kind, r.days_since_baseline) for r in rows] == [
+        (D1, VisitKind.BASELINE, 0),
+        (D2, VisitKind.CHECK_IN, 32),
+    ]
+    ws.set_rating(
+        library, rows[1].id, area.id, RaterRole.PATIENT, "ctd", {"colour": 6, "texture": 5}
+    )
+    assert ws.timeline(library, me, area.id)[1].rating_summary == "Patient 6 · 5 · –"
+
+
+def test_photo_view_and_removal_are_reversible_and_reimport_brings_back(
+    library: Library, me: int, tmp_path: Path
+) -> None:
+    path = _photo(tmp_path / "a.jpg", "2025:03:01 10:00:00")
+    pid = library.import_files([path], area="Belly").imported[0].photo_id
+    assert ws.set_photo_view(library, pid, "left") == "front"
+    with pytest.raises(ValidationError, match="view name is empty"):
+        ws.set_photo_view(library, pid, "  ")
+    ws.remove_photos(library, [pid])
+    assert ws.timeline(library, me)[0].photos == ()
+    # The original stays: removal only hides it.
+    assert library.check().ok
+    report = library.import_files([path], area="Belly")
+    assert report.duplicates[0].restored is True
+    assert ws.timeline(library, me)[0].photos[0].view == "left"
+
+
+def test_a_visit_with_photos_cannot_be_removed(library: Library, me: int, tmp_path: Path) -> None:
+    library.import_files([_photo(tmp_path / "a.jpg", "2025:03:01 10:00:00")], area="Belly")
+    vid = ws.timeline(library, me)[0].id
+    with pytest.raises(UsageError, match="holds 1 photo;"):
+        ws.remove_visit(library, vid)
+
+
+def test_plan_shows_where_each_file_lands_without_importing(
+    library: Library, me: int, tmp_path: Path
+) -> None:
+    ws.add_visit(library, me, D2, VisitKind.TREATMENT)
+    a = _photo(tmp_path / "a.jpg", "2025:04:02 09:00:00", 1)
+    b = _photo(tmp_path / "b.jpg", "2025:03:01 09:00:00", 2)
+    c = _photo(tmp_path / "c.jpg", None, 3)
+    os.utime(c, (dt.datetime(2025, 5, 6, 12).timestamp(),) * 2)
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a photo")
+    plan = {Path(p.file).name: p for p in plan_import(library, [tmp_path])}
+    assert (plan["a.jpg"].visit_date, plan["a.jpg"].visit) == (D2, "existing")
+    assert (plan["b.jpg"].visit_date, plan["b.jpg"].visit) == (D1, "new baseline")
+    assert (plan["c.jpg"].visit_date, plan["c.jpg"].visit, plan["c.jpg"].date_source.value) == (
+        D3,
+        "new check-in",
+        "file",
+    )
+    assert "notes.jpg" in plan["notes.jpg"].problem and plan["notes.jpg"].visit == ""
+    assert library.counts()["photos"] == 0
+    given = plan_import(library, [a, b], date=D3)
+    assert {p.visit_date for p in given} == {D3}
