@@ -176,3 +176,14 @@ def test_plan_shows_where_each_file_lands_without_importing(
     assert library.counts()["photos"] == 0
     given = plan_import(library, [a, b], date=D3)
     assert {p.visit_date for p in given} == {D3}
+
+
+def test_lost_thumbnails_and_previews_are_rebuilt_from_the_original(library: Library, tmp_path: Path) -> None:
+    sha = library.import_files([_photo(tmp_path / "a.jpg", None)], area="Belly").imported[0].sha256
+    thumb = library.derived("thumbs", sha)
+    import shutil
+
+    shutil.rmtree(library.root / "cache")
+    assert library.derived("previews", sha)[:2] == b"\xff\xd8"
+    assert library.derived("thumbs", sha)[:2] == thumb[:2]
+    assert library.store.has_cache("thumbs", sha)

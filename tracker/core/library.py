@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tracker.core import db, importer
+from tracker.core import db, imaging, importer
 from tracker.core.check import CheckReport, check_library
 from tracker.core.errors import LibraryError, NotFoundError, UsageError, ValidationError
 from tracker.core.imaging import CaptureTime
@@ -35,7 +35,7 @@ from tracker.core.models import (
     VisitKind,
 )
 from tracker.core.scales import get_scale
-from tracker.core.store import DIR_MODE, PhotoStore
+from tracker.core.store import DIR_MODE, CacheKind, PhotoStore
 from tracker.core.text import check_name
 
 log = logging.getLogger(__name__)
@@ -232,6 +232,21 @@ class Library:
     def check(self) -> CheckReport:
         """Verify the database and every original; see ``tracker.core.check``."""
         return check_library(self)
+
+    def derived(self, kind: CacheKind, sha256: str) -> bytes:
+        """A photo's thumbnail or preview (JPEG bytes), rebuilt from its original if the cache
+        lost it. Raises NotFoundError when the photo's original is missing too."""
+        data = self.store.read_cache(kind, sha256)
+        if data is not None:
+            return data
+        with self.session() as s:
+            ext = s.scalar(select(Photo.ext).where(Photo.sha256 == sha256))
+        if ext is None or not self.store.has_original(sha256, ext):
+            raise NotFoundError("The photo's original file is missing; run a check of the library.")
+        decoded = imaging.decode(self.store.read_original(sha256, ext))
+        self.store.write_cache("thumbs", sha256, decoded.thumbnail)
+        self.store.write_cache("previews", sha256, decoded.preview)
+        return decoded.thumbnail if kind == "thumbs" else decoded.preview
 
     # -- visits and treatment records -----------------------------------------------------
 

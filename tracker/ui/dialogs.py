@@ -1,0 +1,223 @@
+"""Small dialogs. Each offers a classmethod ``ask(...)`` returning the answer or None, so tests
+can replace it without driving a modal dialog."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tracker.core.errors import TrackerError
+from tracker.core.models import Stage, VisitKind
+from tracker.core.text import check_name
+from tracker.ui.models import KIND_LABELS
+from tracker.ui.settings import Mode
+
+BODY_SITES = ("abdomen", "thighs", "hips", "buttocks", "breasts", "upper arms", "back", "calves", "other")
+STAGE_LABELS = {
+    Stage.RUBRA: "Red or purple (rubra, newer marks)",
+    Stage.ALBA: "White or silvery (alba, older marks)",
+    Stage.UNKNOWN: "Not sure",
+}
+
+
+def qdate(day: dt.date) -> QDate:
+    return QDate(day.year, day.month, day.day)
+
+
+def pydate(day: QDate) -> dt.date:
+    return dt.date(day.year(), day.month(), day.day())
+
+
+def confirm(parent: QWidget | None, title: str, question: str, action: str) -> bool:
+    box = QMessageBox(QMessageBox.Icon.Question, title, question, parent=parent)
+    yes = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is yes
+
+
+class _Form(QDialog):
+    """A form with OK/Cancel that shows a sentence instead of closing when the input is wrong."""
+
+    def __init__(self, parent: QWidget | None, title: str, ok_text: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.layout_ = QVBoxLayout(self)
+        self.form = QFormLayout()
+        self.layout_.addLayout(self.form)
+        self.problem = QLabel(self)
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #c0392b")
+        self.problem.hide()
+        self.layout_.addWidget(self.problem)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
+        self.layout_.addWidget(self.buttons)
+        self.buttons.accepted.connect(self._on_buttons_accepted)
+        self.buttons.rejected.connect(self.reject)
+
+    def check(self) -> str:
+        """An empty string if the input will do, else the sentence to show."""
+        return ""
+
+    def _on_buttons_accepted(self) -> None:
+        problem = self.check()
+        if problem:
+            self.problem.setText(problem)
+            self.problem.show()
+            return
+        self.accept()
+
+
+@dataclass(frozen=True)
+class NewVisit:
+    day: dt.date
+    kind: VisitKind
+    notes: str
+
+
+class NewVisitDialog(_Form):
+    def __init__(self, parent: QWidget | None, day: dt.date, kind: VisitKind, taken: set[dt.date]) -> None:
+        super().__init__(parent, "New visit", "Add visit")
+        self.taken = taken
+        self.date = QDateEdit(qdate(day), self)
+        self.date.setCalendarPopup(True)
+        self.date.setDisplayFormat("d MMM yyyy")
+        self.date.setAccessibleName("Visit date")
+        self.kind = QComboBox(self)
+        for k in VisitKind:
+            self.kind.addItem(KIND_LABELS[k.value], k)
+        self.kind.setCurrentIndex(list(VisitKind).index(kind))
+        self.kind.setAccessibleName("Kind of visit")
+        self.notes = QPlainTextEdit(self)
+        self.notes.setPlaceholderText("Anything worth remembering about this visit")
+        self.notes.setAccessibleName("Visit notes")
+        self.notes.setTabChangesFocus(True)
+        self.form.addRow("&Date:", self.date)
+        self.form.addRow("&Kind:", self.kind)
+        self.form.addRow("&Notes:", self.notes)
+
+    def check(self) -> str:
+        day = pydate(self.date.date())
+        if day in self.taken:
+            return f"There is already a visit on {day:%d %b %Y}; choose another date or open that visit."
+        return ""
+
+    @classmethod
+    def ask(cls, parent: QWidget | None, day: dt.date, kind: VisitKind, taken: set[dt.date]) -> NewVisit | None:
+        dialog = cls(parent, day, kind, taken)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return NewVisit(pydate(dialog.date.date()), dialog.kind.currentData(), dialog.notes.toPlainText().strip())
+
+
+@dataclass(frozen=True)
+class AreaAnswer:
+    name: str
+    body_site: str
+    stage: Stage
+
+
+class AreaDialog(_Form):
+    def __init__(self, parent: QWidget | None, title: str, ok_text: str, intro: str = "") -> None:
+        super().__init__(parent, title, ok_text)
+        if intro:
+            label = QLabel(intro, self)
+            label.setWordWrap(True)
+            self.layout_.insertWidget(0, label)
+        self.name = QLineEdit(self)
+        self.name.setPlaceholderText("e.g. Lower abdomen, Left thigh")
+        self.name.setAccessibleName("Area name")
+        self.site = QComboBox(self)
+        self.site.addItems(BODY_SITES)
+        self.site.setAccessibleName("Body site")
+        self.stage = QComboBox(self)
+        for stage, label in STAGE_LABELS.items():
+            self.stage.addItem(label, stage)
+        self.stage.setCurrentIndex(2)
+        self.stage.setAccessibleName("Colour of the marks")
+        self.form.addRow("Area &name:", self.name)
+        self.form.addRow("&Body site:", self.site)
+        self.form.addRow("Colour of the &marks:", self.stage)
+
+    def check(self) -> str:
+        try:
+            check_name(self.name.text(), "area name")
+        except TrackerError as exc:
+            return str(exc)
+        return ""
+
+    @classmethod
+    def ask(cls, parent: QWidget | None, *, title: str = "New area", ok_text: str = "Add area",
+            intro: str = "") -> AreaAnswer | None:
+        dialog = cls(parent, title, ok_text, intro)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return AreaAnswer(dialog.name.text().strip(), dialog.site.currentText(), dialog.stage.currentData())
+
+
+class NameDialog(_Form):
+    def __init__(self, parent: QWidget | None, title: str, label: str, value: str, ok_text: str) -> None:
+        super().__init__(parent, title, ok_text)
+        self.what = label.rstrip(":").replace("&", "").lower()
+        self.name = QLineEdit(value, self)
+        self.name.setAccessibleName(self.what)
+        self.form.addRow(label, self.name)
+
+    def check(self) -> str:
+        try:
+            check_name(self.name.text(), self.what)
+        except TrackerError as exc:
+            return str(exc)
+        return ""
+
+    @classmethod
+    def ask(cls, parent: QWidget | None, title: str, label: str, value: str = "", ok_text: str = "OK") -> str | None:
+        dialog = cls(parent, title, label, value, ok_text)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return dialog.name.text().strip()
+
+
+class PreferencesDialog(QDialog):
+    def __init__(self, parent: QWidget | None, mode: Mode) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Preferences")
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>Who uses this library?</b>", self))
+        self.patient = QRadioButton("&Just me: I am tracking my own treatment", self)
+        self.practitioner = QRadioButton("I am a &practitioner with several clients", self)
+        (self.patient if mode is Mode.PATIENT else self.practitioner).setChecked(True)
+        layout.addWidget(self.patient)
+        layout.addWidget(self.practitioner)
+        note = QLabel("Practitioner mode shows a client list with search. Nothing in the library changes.", self)
+        note.setWordWrap(True)
+        layout.addWidget(note)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    @classmethod
+    def ask(cls, parent: QWidget | None, mode: Mode) -> Mode | None:
+        dialog = cls(parent, mode)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return Mode.PATIENT if dialog.patient.isChecked() else Mode.PRACTITIONER

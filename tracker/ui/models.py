@@ -1,0 +1,290 @@
+"""Qt item models: thin adapters over the core's row objects, plus the thumbnail cache.
+
+Thumbnails are read (or rebuilt) on the thread pool; a model shows a placeholder until its
+thumbnail arrives and then repaints just that row, so a long timeline fills in progressively.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+
+from tracker.core.library import Library
+from tracker.core.workspace import AreaRow, ClientRow, PhotoRow, VisitRow
+from tracker.ui.workers import Task, TaskRunner
+
+IdRole = Qt.ItemDataRole.UserRole + 1
+RowRole = Qt.ItemDataRole.UserRole + 2
+
+KIND_LABELS = {
+    "baseline": "Baseline",
+    "treatment": "Treatment",
+    "check-in": "Check-in",
+    "follow-up": "Follow-up",
+}
+THUMB = 96
+STRIP_THUMBS = 4
+
+Index = QModelIndex | QPersistentModelIndex
+R = TypeVar("R")
+
+
+class ThumbnailCache(QObject):
+    """Thumbnails by sha256, loaded off the GUI thread on first request."""
+
+    ready = Signal(str)
+
+    def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._lib: Library | None = None
+        self._images: dict[str, QImage] = {}
+        self._pending: set[str] = set()
+        self._failed: set[str] = set()
+
+    def set_library(self, lib: Library | None) -> None:
+        self._lib = lib
+        self._images.clear()
+        self._pending.clear()
+        self._failed.clear()
+
+    def get(self, sha256: str) -> QImage | None:
+        image = self._images.get(sha256)
+        if image is None and sha256 not in self._pending and sha256 not in self._failed:
+            self._request(sha256)
+        return image
+
+    def _request(self, sha256: str) -> None:
+        lib = self._lib
+        if lib is None:
+            return
+        self._pending.add(sha256)
+
+        def load(_task: Task) -> tuple[Library, str, QImage]:
+            image = QImage.fromData(lib.derived("thumbs", sha256))
+            return lib, sha256, image
+
+        self._runner.start(load, finished=self._on_task_finished, failed=lambda _m: self._on_task_failed(sha256))
+
+    def _on_task_finished(self, result: tuple[Library, str, QImage]) -> None:
+        lib, sha256, image = result
+        if lib is not self._lib:
+            return  # a library that has since been closed
+        self._pending.discard(sha256)
+        if image.isNull():
+            self._failed.add(sha256)
+            return
+        self._images[sha256] = image
+        self.ready.emit(sha256)
+
+    def _on_task_failed(self, sha256: str) -> None:
+        self._pending.discard(sha256)
+        self._failed.add(sha256)
+
+    def is_idle(self) -> bool:
+        return not self._pending
+
+
+class RowListModel(QAbstractListModel, Generic[R]):
+    """A list of core rows; subclasses say what each role shows."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[R] = []
+
+    def set_rows(self, rows: Sequence[R]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def rows(self) -> list[R]:
+        return list(self._rows)
+
+    def row_at(self, index: Index) -> R | None:
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        return self._rows[index.row()]
+
+    def row_of_id(self, ident: int) -> int:
+        for i, row in enumerate(self._rows):
+            if getattr(row, "id", None) == ident:
+                return i
+        return -1
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        row = self.row_at(index)
+        if row is None:
+            return None
+        if role == IdRole:
+            return getattr(row, "id", None)
+        if role == RowRole:
+            return row
+        return self.show(row, role)
+
+    def show(self, row: R, role: int) -> Any:
+        raise NotImplementedError
+
+
+class ClientListModel(RowListModel[ClientRow]):
+    def show(self, row: ClientRow, role: int) -> Any:
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return row.name
+        if role == Qt.ItemDataRole.ToolTipRole:
+            last = f", last visit {row.last_visit:%d %b %Y}" if row.last_visit else ""
+            return f"{row.name}: {_count(row.areas, 'area')}, {_count(row.visits, 'visit')}{last}"
+        return None
+
+
+class AreaListModel(RowListModel[AreaRow]):
+    def show(self, row: AreaRow, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{row.name}\n{_count(row.photos, 'photo')}"
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{row.name}, {_count(row.photos, 'photo')}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            site = f"{row.body_site}, " if row.body_site else ""
+            return f"{row.name}: {site}stage {row.stage.value}, rated on the {row.default_scale} scale"
+        return None
+
+
+class TimelineModel(RowListModel[VisitRow]):
+    """Visits by date: date, kind, days since baseline, a strip of thumbnails, rating summary."""
+
+    def __init__(self, thumbs: ThumbnailCache, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thumbs = thumbs
+        self._strips: dict[int, QPixmap] = {}
+        thumbs.ready.connect(self._on_thumbs_ready)
+
+    def set_rows(self, rows: Sequence[VisitRow]) -> None:
+        self._strips.clear()
+        super().set_rows(rows)
+
+    def show(self, row: VisitRow, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return "\n".join(visit_lines(row))
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return ", ".join(visit_lines(row))
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self._strip(row)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row.notes or None
+        return None
+
+    def _strip(self, row: VisitRow) -> QPixmap:
+        """Up to four thumbnails side by side; placeholders until they are loaded."""
+        cached = self._strips.get(row.id)
+        if cached is not None:
+            return cached
+        side = THUMB // 2 + 8
+        shown = row.photos[:STRIP_THUMBS]
+        pixmap = QPixmap(QSize(max(1, len(shown)) * (side + 2), side))
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        complete = True
+        for i, photo in enumerate(shown):
+            image = self._thumbs.get(photo.sha256)
+            x = i * (side + 2)
+            if image is None:
+                complete = False
+                painter.fillRect(x, 0, side, side, QColor(128, 128, 128, 60))
+                continue
+            scaled = image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                                  Qt.TransformationMode.SmoothTransformation)
+            sx, sy = (scaled.width() - side) // 2, (scaled.height() - side) // 2
+            painter.drawImage(x, 0, scaled, sx, sy, side, side)
+        painter.end()
+        if complete:
+            self._strips[row.id] = pixmap
+        return pixmap
+
+    def _on_thumbs_ready(self, sha256: str) -> None:
+        for i, row in enumerate(self._rows):
+            if any(p.sha256 == sha256 for p in row.photos[:STRIP_THUMBS]):
+                index = self.index(i)
+                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+def visit_lines(row: VisitRow) -> list[str]:
+    day = (
+        "Baseline day"
+        if row.days_since_baseline == 0
+        else f"Day {row.days_since_baseline}"
+        if row.days_since_baseline is not None
+        else ""
+    )
+    first = f"{row.date:%d %b %Y} · {KIND_LABELS.get(row.kind.value, row.kind.value)}"
+    second = " · ".join(part for part in (day, _count(len(row.photos), "photo")) if part)
+    lines = [first, second]
+    if row.rating_summary:
+        lines.append(row.rating_summary)
+    return lines
+
+
+class PhotoGridModel(RowListModel[PhotoRow]):
+    """A visit's photos of one area. Editing a view label asks for an undoable change
+    (``view_edit_requested``) instead of writing it here."""
+
+    view_edit_requested = Signal(int, str)  # photo id, new view label
+
+    def __init__(self, thumbs: ThumbnailCache, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thumbs = thumbs
+        thumbs.ready.connect(self._on_thumbs_ready)
+
+    def show(self, row: PhotoRow, role: int) -> Any:
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return row.view
+        if role == Qt.ItemDataRole.DecorationRole:
+            image = self._thumbs.get(row.sha256)
+            if image is None:
+                placeholder = QPixmap(THUMB, THUMB)
+                placeholder.fill(QColor(128, 128, 128, 60))
+                return placeholder
+            return QPixmap.fromImage(image)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"Photo, {row.view} view, taken {row.taken_at[:10]}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            source = {"exif": "from the camera", "file": "from the file's date", "given": "as given at import"}
+            return (
+                f"{row.original_name}\nTaken {row.taken_at.replace('T', ' ')} "
+                f"({source.get(row.date_source.value, '')})\n{row.width} × {row.height} {row.format}"
+            )
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsEditable if index.isValid() else base
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        row = self.row_at(index)
+        if row is None or role != Qt.ItemDataRole.EditRole:
+            return False
+        text = str(value).strip()
+        if text and text != row.view:
+            self.view_edit_requested.emit(row.id, text)
+        return False  # the label changes when the undo command has run and the view refreshes
+
+    def _on_thumbs_ready(self, sha256: str) -> None:
+        for i, row in enumerate(self._rows):
+            if row.sha256 == sha256:
+                index = self.index(i)
+                self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -1,0 +1,59 @@
+"""Preferences kept between runs (QSettings): window layout, mode, last library and folder."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+
+class Mode(enum.StrEnum):
+    PATIENT = "patient"  # one person, no client list
+    PRACTITIONER = "practitioner"  # many clients, with search
+
+
+class Preferences:
+    """Typed access to QSettings; pass a QSettings for tests (e.g. an INI file in a tmp dir)."""
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        self._s = settings or QSettings()
+
+    def _path(self, key: str) -> Path | None:
+        value = self._s.value(key, "")
+        return Path(str(value)) if value else None
+
+    @property
+    def mode(self) -> Mode:
+        value = str(self._s.value("mode", Mode.PATIENT.value))
+        return Mode(value) if value in Mode._value2member_map_ else Mode.PATIENT
+
+    @mode.setter
+    def mode(self, mode: Mode) -> None:
+        self._s.setValue("mode", mode.value)
+
+    @property
+    def last_library(self) -> Path | None:
+        return self._path("last_library")
+
+    @last_library.setter
+    def last_library(self, path: Path) -> None:
+        self._s.setValue("last_library", str(path))
+
+    @property
+    def last_import_folder(self) -> Path | None:
+        return self._path("last_import_folder")
+
+    @last_import_folder.setter
+    def last_import_folder(self, path: Path) -> None:
+        self._s.setValue("last_import_folder", str(path))
+
+    def geometry(self, key: str) -> QByteArray | None:
+        value = self._s.value(f"layout/{key}")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_geometry(self, key: str, value: QByteArray) -> None:
+        self._s.setValue(f"layout/{key}", value)
+
+    def sync(self) -> None:
+        self._s.sync()

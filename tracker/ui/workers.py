@@ -1,0 +1,105 @@
+"""Work off the GUI thread: a QRunnable per task, reporting back through queued signals.
+
+Workers never touch widgets and return plain data or QImage (never QPixmap). A task that
+uses the library opens its own database sessions through ``Library``; none cross threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from tracker.core.errors import TrackerError
+
+log = logging.getLogger(__name__)
+
+
+class TaskSignals(QObject):
+    progress = Signal(int, int, str)  # done, total, what
+    finished = Signal(object)  # the function's result
+    failed = Signal(str)  # a sentence for the user
+
+
+class Task(QRunnable):
+    """Run ``fn(task)`` on the thread pool. ``fn`` may call ``task.report`` and read ``task.cancelled``.
+
+    A TrackerError becomes ``failed`` with its sentence; anything unexpected is logged with its
+    traceback and reported as a sentence too, so a worker never dies silently.
+    """
+
+    def __init__(self, fn: Callable[[Task], Any]) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.fn = fn
+        self.signals = TaskSignals()
+        self._cancel = threading.Event()
+        self.done = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def report(self, done: int, total: int, what: str = "") -> None:
+        self.signals.progress.emit(done, total, what)
+
+    def run(self) -> None:
+        try:
+            result = self.fn(self)
+        except TrackerError as exc:
+            self.signals.failed.emit(str(exc))
+        except Exception as exc:  # the edge of a worker: report, never die silently
+            log.error("Background task failed:\n%s", traceback.format_exc())
+            self.signals.failed.emit(
+                f"Something went wrong in the background ({type(exc).__name__}: {exc}). "
+                "Details are in the log file."
+            )
+        else:
+            self.signals.finished.emit(result)
+        finally:
+            self.done.set()
+
+
+class TaskRunner(QObject):
+    """Starts tasks on one pool and keeps them alive until they finish."""
+
+    def __init__(self, pool: QThreadPool | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = pool or QThreadPool.globalInstance()
+        self._running: set[Task] = set()
+
+    def start(
+        self,
+        fn: Callable[[Task], Any],
+        *,
+        finished: Callable[[Any], None] | None = None,
+        failed: Callable[[str], None] | None = None,
+        progress: Callable[[int, int, str], None] | None = None,
+    ) -> Task:
+        task = Task(fn)
+        if finished:
+            task.signals.finished.connect(finished)
+        if failed:
+            task.signals.failed.connect(failed)
+        if progress:
+            task.signals.progress.connect(progress)
+        task.signals.finished.connect(lambda _r, t=task: self._running.discard(t))
+        task.signals.failed.connect(lambda _m, t=task: self._running.discard(t))
+        self._running.add(task)
+        self.pool.start(task)
+        return task
+
+    def cancel_all(self) -> None:
+        for task in list(self._running):
+            task.cancel()
+
+    def wait(self, msecs: int = 30000) -> bool:
+        """Cancel nothing, just wait for running tasks (used when closing a library)."""
+        return self.pool.waitForDone(msecs)
