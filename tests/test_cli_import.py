@@ -30,13 +30,7 @@ EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "HEIF": "heic", "WEBP": "webp", "TIFF
 
 # Files the importer currently reports wrongly; each is a strict xfail in the per-file tests
 # and left out of the whole-batch assertions that it would otherwise break.
-KNOWN_BUGS = {
-    "camera_mpf.jpg": (
-        "a JPEG with a Multi-Picture (MPF) second image, as cameras and phones write, is "
-        "opened by Pillow as MPO with 2 frames and refused as 'an animated JPEG' instead of "
-        "imported as the photo it is (tracker/core/imaging.py, _decode's n_frames check)"
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def _params(names: Iterator[str] | list[str]) -> list[Any]:

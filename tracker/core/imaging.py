@@ -300,7 +300,9 @@ def _format_label(fmt: str) -> str:
 
 def _decode(data: bytes, fmt: str) -> DecodedPhoto:
     with Image.open(io.BytesIO(data), formats=[fmt]) as im:
-        frames = getattr(im, "n_frames", 1) if fmt != "HEIF" else 1
+        # A phone's HEIC may hold several images (depth, bursts), and a camera's JPEG a second
+        # one (a Multi-Picture preview or depth map): the first is the photo in both.
+        frames = getattr(im, "n_frames", 1) if fmt not in ("HEIF", "JPEG") else 1
         if frames > 1:
             if fmt == "TIFF":
                 raise ImageRejected(
