@@ -5,10 +5,9 @@ import sys
 from pathlib import Path
 
 from tracker.app import run_gui
-from tracker.core.paths import default_library
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="main.py", description="Open the tracker's window.")
     parser.add_argument("--library", type=Path, metavar="DIR", help="the library folder to open")
     args = parser.parse_args()
-    sys.exit(run_gui(args.library if args.library is not None else default_library()))
+    sys.exit(run_gui(args.library))

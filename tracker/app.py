@@ -1,8 +1,10 @@
-"""Assembling the GUI: the one place that opens the library and builds the main window."""
+"""Assembling the GUI: the one place that creates the application, the preferences, the thread
+pool and the main window, and that opens and closes libraries."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,39 +12,131 @@ from typing import TYPE_CHECKING
 from tracker import APP_NAME
 from tracker.core.errors import TrackerError
 from tracker.core.library import Library
+from tracker.core.paths import ENV_LIBRARY, default_library, log_dir
 
 if TYPE_CHECKING:
-    from tracker.ui.main_window import LibrarySummary
+    from tracker.ui.main_window import MainWindow
+    from tracker.ui.settings import Preferences
+    from tracker.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
 
 ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "app.svg"
+DESKTOP_NAME = "stria-tracker"
 
 
-def summarise(lib: Library) -> LibrarySummary:
-    from tracker.ui.main_window import LibrarySummary
+def starting_library(given: Path | None, prefs: Preferences) -> Path:
+    """``--library`` if given, else ``TRACKER_LIBRARY``, else the last library used, else the default."""
+    if given is not None:
+        return given.expanduser()
+    if os.environ.get(ENV_LIBRARY, "").strip():
+        return default_library()
+    last = prefs.last_library
+    if last is not None and last.is_dir():
+        return last
+    return default_library()
 
-    return LibrarySummary(root=lib.root, **lib.counts())
+
+class App:
+    """Owns the open library: the window shows it, and only this class opens or closes it."""
+
+    def __init__(self, window: MainWindow, prefs: Preferences, runner: TaskRunner) -> None:
+        self.window = window
+        self.prefs = prefs
+        self.runner = runner
+        self.lib: Library | None = None
+        window.library_requested.connect(self.open)
+        window.sample_requested.connect(self.make_sample)
+
+    def open(self, root: Path, *, create: bool = False) -> bool:
+        """Open the library at ``root`` in the window; on failure keep the current one."""
+        try:
+            lib = Library.open(root, create=create)
+        except TrackerError as exc:
+            self.window.show_error(str(exc))
+            return False
+        self._switch(lib)
+        return True
+
+    def _switch(self, lib: Library | None) -> None:
+        old = self.lib
+        self.window.set_library(lib)
+        self.lib = lib
+        if lib is not None:
+            self.prefs.last_library = lib.root
+        if old is not None:
+            self.runner.wait(10000)  # no worker may still be reading it
+            old.close()
+
+    def close(self) -> None:
+        self._switch(None)
+
+    def make_sample(self) -> None:
+        """Ask where to put the sample library, make it on the thread pool, then open it."""
+        from PySide6.QtWidgets import QFileDialog, QProgressDialog
+
+        from tracker.core.demo import create_demo
+
+        start = str(self.lib.root.parent if self.lib else Path.home())
+        folder = QFileDialog.getExistingDirectory(
+            self.window, "Choose an empty folder for the sample library", start
+        )
+        if not folder:
+            return
+        target = Path(folder)
+        if target.exists() and any(target.iterdir()):
+            target = target / "Sample library"
+        progress = QProgressDialog("Making the sample library…", "", 0, 24, self.window)
+        progress.setWindowTitle(APP_NAME)
+        progress.setCancelButton(None)
+        progress.setMinimumDuration(0)
+        progress.setAutoClose(False)
+
+        def done(_summary: object) -> None:
+            progress.close()
+            self.open(target)
+
+        def failed(message: str) -> None:
+            progress.close()
+            self.window.show_error(message)
+
+        self.runner.start(
+            lambda task: create_demo(target, progress=lambda d, t: task.report(d, t, "")),
+            finished=done,
+            failed=failed,
+            progress=lambda d, _t, _w: progress.setValue(d),
+        )
 
 
-def run_gui(library: Path) -> int:
-    """Open ``library`` (creating it if needed) in a window; returns the exit status."""
+def run_gui(library: Path | None) -> int:
+    """Open the window on ``library`` (or the last or default one); returns the exit status."""
+    from PySide6.QtCore import QCoreApplication
     from PySide6.QtGui import QIcon
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication
 
+    from tracker.ui.errors import install_excepthook, setup_logging
     from tracker.ui.main_window import MainWindow
+    from tracker.ui.settings import Preferences
+    from tracker.ui.workers import TaskRunner
 
+    QCoreApplication.setOrganizationName("StriaTracker")
+    QCoreApplication.setApplicationName(APP_NAME)
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName(APP_NAME)
-    app.setOrganizationName("StriaTracker")
+    assert isinstance(app, QApplication)
+    app.setDesktopFileName(DESKTOP_NAME)
     if ICON.exists():
         app.setWindowIcon(QIcon(str(ICON)))
-    try:
-        with Library.open(library, create=True) as lib:
-            summary = summarise(lib)
-    except TrackerError as exc:
-        QMessageBox.critical(None, APP_NAME, str(exc))
-        return 2
-    window = MainWindow(summary)
+    log_file = setup_logging(log_dir())
+    prefs = Preferences()
+    runner = TaskRunner()
+    window = MainWindow(prefs, runner)
+    install_excepthook(lambda: window, log_file)
+    shell = App(window, prefs, runner)
+    root = starting_library(library, prefs)
     window.show()
-    return app.exec()
+    # The default (or a named new) folder is created; an existing folder that is not a
+    # library is refused with a sentence, and the welcome page offers the other ways in.
+    shell.open(root, create=True)
+    status = app.exec()
+    shell.close()
+    return status

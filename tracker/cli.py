@@ -355,11 +355,11 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Path], int]] = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    root = args.library if args.library is not None else default_library()
     if args.command is None:
         from tracker.app import run_gui
 
-        return run_gui(root)
+        return run_gui(args.library)
+    root = args.library if args.library is not None else default_library()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     logging.captureWarnings(True)
     warnings.filterwarnings("ignore", module="PIL")

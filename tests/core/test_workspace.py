@@ -178,7 +178,9 @@ def test_plan_shows_where_each_file_lands_without_importing(
     assert {p.visit_date for p in given} == {D3}
 
 
-def test_lost_thumbnails_and_previews_are_rebuilt_from_the_original(library: Library, tmp_path: Path) -> None:
+def test_lost_thumbnails_and_previews_are_rebuilt_from_the_original(
+    library: Library, tmp_path: Path
+) -> None:
     sha = library.import_files([_photo(tmp_path / "a.jpg", None)], area="Belly").imported[0].sha256
     thumb = library.derived("thumbs", sha)
     import shutil

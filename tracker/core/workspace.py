@@ -248,15 +248,10 @@ def visit_detail(lib: Library, visit_id: int) -> VisitDetail:
                 )
             ]
             ratings: dict[RaterRole, dict[str, float]] = {}
-            for rating in s.scalars(
-                select(Rating).where(
-                    Rating.visit_id == visit_id,
-                    Rating.area_id == area.id,
-                    Rating.scale_key == area.default_scale,
-                    Rating.rater_name == "",
-                )
-            ):
-                ratings[rating.rater_role] = {i.item_key: i.value for i in rating.items}
+            for role in RaterRole:
+                found = s.scalar(_rating_query(visit_id, area.id, role, area.default_scale))
+                if found is not None:
+                    ratings[role] = {i.item_key: i.value for i in found.items}
             out.append(AreaAtVisit(area, treatment, photos, ratings))
         return VisitDetail(
             id=visit.id,
@@ -557,12 +552,17 @@ def rating(
 
 
 def _rating_query(visit_id: int, area_id: int, role: RaterRole, scale_key: str) -> Any:
-    return select(Rating).where(
-        Rating.visit_id == visit_id,
-        Rating.area_id == area_id,
-        Rating.rater_role == role,
-        Rating.rater_name == "",
-        Rating.scale_key == scale_key,
+    # The window shows one rating per role; a named rater's (from the command line) counts.
+    return (
+        select(Rating)
+        .where(
+            Rating.visit_id == visit_id,
+            Rating.area_id == area_id,
+            Rating.rater_role == role,
+            Rating.scale_key == scale_key,
+        )
+        .order_by(Rating.id)
+        .limit(1)
     )
 
 

@@ -76,14 +76,21 @@ class EditClient(Command):
 
 
 class AddArea(Command):
-    def __init__(self, lib: Library, client_id: int, name: str, body_site: str, stage: Stage) -> None:
+    def __init__(
+        self, lib: Library, client_id: int, name: str, body_site: str, stage: Stage
+    ) -> None:
         super().__init__(lib, f"add area {name}")
         self.client_id, self.name, self.body_site, self.stage = client_id, name, body_site, stage
         self.area_id: int | None = None
 
     def do(self) -> None:
         self.area_id = ws.add_area(
-            self.lib, self.client_id, self.name, body_site=self.body_site, stage=self.stage, area_id=self.area_id
+            self.lib,
+            self.client_id,
+            self.name,
+            body_site=self.body_site,
+            stage=self.stage,
+            area_id=self.area_id,
         )
 
     def revert(self) -> None:
@@ -105,7 +112,9 @@ class EditArea(Command):
 
 
 class AddVisit(Command):
-    def __init__(self, lib: Library, client_id: int, day: dt.date, kind: VisitKind, notes: str = "") -> None:
+    def __init__(
+        self, lib: Library, client_id: int, day: dt.date, kind: VisitKind, notes: str = ""
+    ) -> None:
         super().__init__(lib, f"add visit on {day:%d %b %Y}")
         self.client_id, self.day, self.kind, self.notes = client_id, day, kind, notes
         self.visit_id: int | None = None
@@ -150,7 +159,9 @@ class RemoveVisit(Command):
 
 
 class SetTreatment(Command):
-    def __init__(self, lib: Library, visit_id: int, area_id: int, fields: Mapping[str, Any]) -> None:
+    def __init__(
+        self, lib: Library, visit_id: int, area_id: int, fields: Mapping[str, Any]
+    ) -> None:
         super().__init__(lib, "edit treatment record")
         self.visit_id, self.area_id, self.fields = visit_id, area_id, dict(fields)
         self.old: dict[str, Any] | None = None
@@ -167,7 +178,13 @@ class SetRating(Command):
     into one undo step, so stepping a score from 7 to 4 is undone in one go."""
 
     def __init__(
-        self, lib: Library, visit_id: int, area_id: int, role: RaterRole, scale: str, values: Mapping[str, float]
+        self,
+        lib: Library,
+        visit_id: int,
+        area_id: int,
+        role: RaterRole,
+        scale: str,
+        values: Mapping[str, float],
     ) -> None:
         super().__init__(lib, f"rate ({role.value})")
         self.key = (visit_id, area_id, role, scale)

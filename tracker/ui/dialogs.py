@@ -28,7 +28,17 @@ from tracker.core.text import check_name
 from tracker.ui.models import KIND_LABELS
 from tracker.ui.settings import Mode
 
-BODY_SITES = ("abdomen", "thighs", "hips", "buttocks", "breasts", "upper arms", "back", "calves", "other")
+BODY_SITES = (
+    "abdomen",
+    "thighs",
+    "hips",
+    "buttocks",
+    "breasts",
+    "upper arms",
+    "back",
+    "calves",
+    "other",
+)
 STAGE_LABELS = {
     Stage.RUBRA: "Red or purple (rubra, newer marks)",
     Stage.ALBA: "White or silvery (alba, older marks)",
@@ -67,7 +77,9 @@ class _Form(QDialog):
         self.problem.setStyleSheet("color: #c0392b")
         self.problem.hide()
         self.layout_.addWidget(self.problem)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
         self.layout_.addWidget(self.buttons)
         self.buttons.accepted.connect(self._on_buttons_accepted)
@@ -94,7 +106,9 @@ class NewVisit:
 
 
 class NewVisitDialog(_Form):
-    def __init__(self, parent: QWidget | None, day: dt.date, kind: VisitKind, taken: set[dt.date]) -> None:
+    def __init__(
+        self, parent: QWidget | None, day: dt.date, kind: VisitKind, taken: set[dt.date]
+    ) -> None:
         super().__init__(parent, "New visit", "Add visit")
         self.taken = taken
         self.date = QDateEdit(qdate(day), self)
@@ -121,11 +135,17 @@ class NewVisitDialog(_Form):
         return ""
 
     @classmethod
-    def ask(cls, parent: QWidget | None, day: dt.date, kind: VisitKind, taken: set[dt.date]) -> NewVisit | None:
+    def ask(
+        cls, parent: QWidget | None, day: dt.date, kind: VisitKind, taken: set[dt.date]
+    ) -> NewVisit | None:
         dialog = cls(parent, day, kind, taken)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
-        return NewVisit(pydate(dialog.date.date()), dialog.kind.currentData(), dialog.notes.toPlainText().strip())
+        return NewVisit(
+            pydate(dialog.date.date()),
+            dialog.kind.currentData(),
+            dialog.notes.toPlainText().strip(),
+        )
 
 
 @dataclass(frozen=True)
@@ -165,16 +185,26 @@ class AreaDialog(_Form):
         return ""
 
     @classmethod
-    def ask(cls, parent: QWidget | None, *, title: str = "New area", ok_text: str = "Add area",
-            intro: str = "") -> AreaAnswer | None:
+    def ask(
+        cls,
+        parent: QWidget | None,
+        *,
+        title: str = "New area",
+        ok_text: str = "Add area",
+        intro: str = "",
+    ) -> AreaAnswer | None:
         dialog = cls(parent, title, ok_text, intro)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
-        return AreaAnswer(dialog.name.text().strip(), dialog.site.currentText(), dialog.stage.currentData())
+        return AreaAnswer(
+            dialog.name.text().strip(), dialog.site.currentText(), dialog.stage.currentData()
+        )
 
 
 class NameDialog(_Form):
-    def __init__(self, parent: QWidget | None, title: str, label: str, value: str, ok_text: str) -> None:
+    def __init__(
+        self, parent: QWidget | None, title: str, label: str, value: str, ok_text: str
+    ) -> None:
         super().__init__(parent, title, ok_text)
         self.what = label.rstrip(":").replace("&", "").lower()
         self.name = QLineEdit(value, self)
@@ -189,7 +219,9 @@ class NameDialog(_Form):
         return ""
 
     @classmethod
-    def ask(cls, parent: QWidget | None, title: str, label: str, value: str = "", ok_text: str = "OK") -> str | None:
+    def ask(
+        cls, parent: QWidget | None, title: str, label: str, value: str = "", ok_text: str = "OK"
+    ) -> str | None:
         dialog = cls(parent, title, label, value, ok_text)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
@@ -207,10 +239,15 @@ class PreferencesDialog(QDialog):
         (self.patient if mode is Mode.PATIENT else self.practitioner).setChecked(True)
         layout.addWidget(self.patient)
         layout.addWidget(self.practitioner)
-        note = QLabel("Practitioner mode shows a client list with search. Nothing in the library changes.", self)
+        note = QLabel(
+            "Practitioner mode shows a client list with search. Nothing in the library changes.",
+            self,
+        )
         note.setWordWrap(True)
         layout.addWidget(note)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

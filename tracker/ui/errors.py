@@ -27,7 +27,9 @@ def setup_logging(folder: Path) -> Path | None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "tracker.log"
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+        )
     except OSError:
         return None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -42,7 +44,9 @@ def show_error(parent: QWidget | None, message: str, title: str = APP_NAME) -> N
 
 
 def install_excepthook(
-    parent: Callable[[], QWidget | None], log_file: Path | None, show: Callable[[QWidget | None, str], None] = show_error
+    parent: Callable[[], QWidget | None],
+    log_file: Path | None,
+    show: Callable[[QWidget | None, str], None] = show_error,
 ) -> None:
     """Route uncaught exceptions to the log and a dialog. ``parent`` gives the window to use."""
 
@@ -55,6 +59,9 @@ def install_excepthook(
             return
         log.error("Unexpected error:\n%s", "".join(traceback.format_exception(kind, exc, tb)))
         where = f" The details are in {log_file}." if log_file else ""
-        show(parent(), f"Something unexpected went wrong ({kind.__name__}: {exc}). What was saved before it is kept.{where}")
+        show(
+            parent(),
+            f"Something unexpected went wrong ({kind.__name__}: {exc}). What was saved before it is kept.{where}",
+        )
 
     sys.excepthook = hook

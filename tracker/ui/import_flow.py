@@ -64,21 +64,23 @@ def _table(parent: QWidget, headers: list[str], rows: list[list[str]]) -> QTable
 class ImportPreviewDialog(QDialog):
     """Before anything is stored: which visit each photo lands in, and which will be refused."""
 
-    def __init__(self, parent: QWidget | None, request: ImportRequest, plan: list[PlannedFile]) -> None:
+    def __init__(
+        self, parent: QWidget | None, request: ImportRequest, plan: list[PlannedFile]
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Import photos")
         self.resize(820, 480)
         layout = QVBoxLayout(self)
         good = [p for p in plan if not p.problem]
-        new_visits = sorted({p.visit_date for p in good if p.visit.startswith("new") and p.visit_date})
+        new_visits = sorted(
+            {p.visit_date for p in good if p.visit.startswith("new") and p.visit_date}
+        )
         where = (
             f"all to the visit on {request.date:%d %b %Y}"
             if request.date
             else "each to the visit on the day it was taken"
         )
-        text = (
-            f"<b>{len(good)} of {len(plan)} files</b> will be added to <b>{request.area}</b>, {where}."
-        )
+        text = f"<b>{len(good)} of {len(plan)} files</b> will be added to <b>{request.area}</b>, {where}."
         if new_visits:
             text += f" {len(new_visits)} new visit{'s' if len(new_visits) != 1 else ''} will be created."
         refused = len(plan) - len(good)
@@ -93,13 +95,27 @@ class ImportPreviewDialog(QDialog):
             if p.problem:
                 rows.append([name, "", "Will not be imported", p.problem])
             else:
-                source = {"exif": "camera date", "file": "file date", "given": "date given"}[p.date_source.value] if p.date_source else ""
-                visit = {"existing": "existing visit", "new baseline": "new visit (baseline)", "new check-in": "new visit"}[p.visit]
-                rows.append([name, f"{p.visit_date:%d %b %Y}" if p.visit_date else "", visit, source])
+                source = (
+                    {"exif": "camera date", "file": "file date", "given": "date given"}[
+                        p.date_source.value
+                    ]
+                    if p.date_source
+                    else ""
+                )
+                visit = {
+                    "existing": "existing visit",
+                    "new baseline": "new visit (baseline)",
+                    "new check-in": "new visit",
+                }[p.visit]
+                rows.append(
+                    [name, f"{p.visit_date:%d %b %Y}" if p.visit_date else "", visit, source]
+                )
         self.table = _table(self, ["File", "Visit date", "Lands in", "Date from / reason"], rows)
         self.table.setAccessibleName("Where each photo will go")
         layout.addWidget(self.table)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, parent=self)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, parent=self
+        )
         ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setText(f"Import {len(good)} photo{'s' if len(good) != 1 else ''}")
         ok.setEnabled(bool(good))
@@ -130,13 +146,20 @@ class ImportSummaryDialog(QDialog):
             parts.append(f"{len(report.rejected)} could not be imported")
         text = ", ".join(parts) + "."
         if report.cancelled:
-            text = "The import was stopped. " + text + " The rest were not imported; nothing is half-done."
+            text = (
+                "The import was stopped. "
+                + text
+                + " The rest were not imported; nothing is half-done."
+            )
         warnings = [w for i in report.imported for w in i.warnings]
         self.summary = QLabel(f"<b>{text}</b>", self)
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
         rows = [[Path(r.file).name, r.error] for r in report.rejected]
-        rows += [[Path(d.file).name, "Already in the library" + (" (restored)" if d.restored else "")] for d in report.duplicates]
+        rows += [
+            [Path(d.file).name, "Already in the library" + (" (restored)" if d.restored else "")]
+            for d in report.duplicates
+        ]
         rows += [["", w] for w in warnings]
         self.table = _table(self, ["File", "What happened"], rows)
         self.table.setAccessibleName("Files that were not added, with the reason")
@@ -158,10 +181,14 @@ class ImportController(QObject):
     busy_changed = Signal(bool)
 
     # Replaceable in tests.
-    ask_preview: Callable[[QWidget | None, ImportRequest, list[PlannedFile]], bool] = ImportPreviewDialog.ask
+    ask_preview: Callable[[QWidget | None, ImportRequest, list[PlannedFile]], bool] = (
+        ImportPreviewDialog.ask
+    )
     show_summary: Callable[[QWidget | None, ImportReport], None] = ImportSummaryDialog.show_report
 
-    def __init__(self, window: QWidget, runner: TaskRunner, show_error: Callable[[str], None]) -> None:
+    def __init__(
+        self, window: QWidget, runner: TaskRunner, show_error: Callable[[str], None]
+    ) -> None:
         super().__init__(window)
         self.window = window
         self.runner = runner
@@ -179,7 +206,13 @@ class ImportController(QObject):
             return
         self._begin("Reading the photos' dates…", len(request.paths))
         self.task = self.runner.start(
-            lambda task: plan_import(lib, request.paths, client=request.client, date=request.date, cancel=lambda: task.cancelled),
+            lambda task: plan_import(
+                lib,
+                request.paths,
+                client=request.client,
+                date=request.date,
+                cancel=lambda: task.cancelled,
+            ),
             finished=lambda plan: self._on_plan_finished(lib, request, plan),
             failed=self._on_task_failed,
         )
@@ -210,7 +243,9 @@ class ImportController(QObject):
             if self.progress is not None:
                 self.progress.setLabelText("Stopping after the photo being saved…")
 
-    def _on_plan_finished(self, lib: Library, request: ImportRequest, plan: list[PlannedFile]) -> None:
+    def _on_plan_finished(
+        self, lib: Library, request: ImportRequest, plan: list[PlannedFile]
+    ) -> None:
         cancelled = self.task is not None and self.task.cancelled
         self._end()
         if cancelled or not plan:
@@ -231,14 +266,21 @@ class ImportController(QObject):
                 cancel=lambda: task.cancelled,
             )
 
-        self.task = self.runner.start(work, finished=self._on_import_finished, failed=self._on_task_failed, progress=self._on_task_progress)
+        self.task = self.runner.start(
+            work,
+            finished=self._on_import_finished,
+            failed=self._on_task_failed,
+            progress=self._on_task_progress,
+        )
 
     def _on_task_progress(self, done: int, total: int, file: str) -> None:
         if self.progress is not None:
             self.progress.setMaximum(total)
             self.progress.setValue(done)
             if not (self.task and self.task.cancelled):
-                self.progress.setLabelText(f"Importing photos… {done} of {total}\n{Path(file).name}")
+                self.progress.setLabelText(
+                    f"Importing photos… {done} of {total}\n{Path(file).name}"
+                )
 
     def _on_import_finished(self, report: ImportReport) -> None:
         self._end()

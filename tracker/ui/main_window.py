@@ -1,43 +1,627 @@
-"""The main window. For now a plain window that shows which library is open and what it holds;
-the everyday workflow (clients, areas, timeline, visit panel) comes with the main-window issue."""
+"""The main window: composes the sidebar, the timeline and the visit panel, and its actions.
+
+State is three ids (client, area, visit). Every edit goes through the undo stack as a command
+that calls the core; whenever the stack changes, the views are refreshed from the core.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QUndoStack,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QLabel,
+    QListView,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
-from tracker import APP_NAME
+from tracker import APP_NAME, __version__
+from tracker.core import workspace as ws
+from tracker.core.errors import TrackerError
+from tracker.core.library import Library
+from tracker.core.models import RaterRole, VisitKind
+from tracker.ui import commands as cmd
+from tracker.ui.dialogs import AreaDialog, NameDialog, NewVisitDialog, PreferencesDialog, confirm
+from tracker.ui.icons import icon
+from tracker.ui.import_flow import IMAGE_FILTER, ImportController, ImportRequest
+from tracker.ui.models import (
+    AreaListModel,
+    ClientListModel,
+    IdRole,
+    PhotoGridModel,
+    ThumbnailCache,
+    TimelineModel,
+)
+from tracker.ui.settings import Mode, Preferences
+from tracker.ui.sidebar import Sidebar
+from tracker.ui.visit_panel import VisitPanel
+from tracker.ui.welcome import WelcomePage
+from tracker.ui.workers import TaskRunner
 
-
-@dataclass(frozen=True)
-class LibrarySummary:
-    root: Path
-    clients: int
-    areas: int
-    visits: int
-    photos: int
+log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, summary: LibrarySummary) -> None:
+    library_requested = Signal(Path)  # open another library
+    sample_requested = Signal()
+
+    def __init__(self, prefs: Preferences, runner: TaskRunner) -> None:
         super().__init__()
-        self.setWindowTitle(f"{APP_NAME} — {summary.root.name or summary.root}")
+        self.prefs = prefs
+        self.runner = runner
+        self.lib: Library | None = None
+        self.client_id: int | None = None
+        self.area_id: int | None = None
+        self.visit_id: int | None = None
+        self.undo_stack = QUndoStack(self)
+        self.thumbs = ThumbnailCache(runner, self)
+        self.clients = ClientListModel(self)
+        self.areas = AreaListModel(self)
+        self.timeline = TimelineModel(self.thumbs, self)
+        self.photos = PhotoGridModel(self.thumbs, self)
+        self.importer = ImportController(self, runner, self.show_error)
+
+        self.setWindowTitle(APP_NAME)
+        self.setAcceptDrops(True)
         self.resize(1280, 800)
-        body = QWidget(self)
-        layout = QVBoxLayout(body)
-        self.summary_label = QLabel(
-            f"<h2>{APP_NAME}</h2>"
-            f"<p>Library: {summary.root}</p>"
-            f"<p>{summary.clients} client(s), {summary.areas} area(s), "
-            f"{summary.visits} visit(s), {summary.photos} photo(s).</p>",
-            body,
+        self.stack = QStackedWidget(self)
+        self.welcome = WelcomePage(self.stack)
+        self.sidebar = Sidebar(self.clients, self.areas)
+        self.timeline_view = QListView()
+        self.timeline_view.setModel(self.timeline)
+        self.timeline_view.setIconSize(QSize(240, 56))
+        self.timeline_view.setSpacing(3)
+        self.timeline_view.setAlternatingRowColors(True)
+        self.timeline_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.timeline_view.setAccessibleName("Timeline of visits")
+        self.timeline_view.setWordWrap(True)
+        timeline_box = QWidget()
+        tl = QVBoxLayout(timeline_box)
+        tl.setContentsMargins(6, 6, 6, 6)
+        tl.addWidget(QLabel("<b>Visits</b>"))
+        tl.addWidget(self.timeline_view)
+        self.panel = VisitPanel(self.photos)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(timeline_box)
+        self.splitter.addWidget(self.panel)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 3)
+        self.splitter.setSizes([210, 330, 740])
+        self.splitter.setChildrenCollapsible(False)
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.splitter)
+        self.setCentralWidget(self.stack)
+        self._make_actions()
+        self._connect_signals()
+        self.setTabOrder(self.sidebar.search, self.sidebar.client_list)
+        self.setTabOrder(self.sidebar.client_list, self.sidebar.area_list)
+        self.setTabOrder(self.sidebar.area_list, self.timeline_view)
+        self.setTabOrder(self.timeline_view, self.panel.date)
+        self._restore_layout()
+        self._apply_mode()
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _action(
+        self, text: str, slot: Callable[[], Any], shortcut: Any = None, icon_name: str = ""
+    ) -> QAction:
+        action = QAction(icon(icon_name) if icon_name else QAction().icon(), text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        return action
+
+    def _make_actions(self) -> None:
+        K = QKeySequence.StandardKey
+        self.open_action = self._action("&Open library…", self._on_open_library, K.Open, "open")
+        self.sample_action = self._action(
+            "Open &sample library…", self.sample_requested.emit, None, "sample"
         )
-        self.summary_label.setTextFormat(Qt.TextFormat.RichText)
-        self.summary_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.summary_label.setWordWrap(True)
-        self.summary_label.setAccessibleName("Library summary")
-        layout.addWidget(self.summary_label)
-        self.setCentralWidget(body)
+        self.import_action = self._action(
+            "&Import photos…", self._on_import_action, "Ctrl+I", "import"
+        )
+        self.prefs_action = self._action(
+            "&Preferences…", self._on_preferences, K.Preferences, "settings"
+        )
+        self.quit_action = self._action("&Quit", self.close, K.Quit)
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(K.Undo)
+        self.undo_action.setIcon(icon("undo"))
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(K.Redo)])
+        self.redo_action.setIcon(icon("redo"))
+        self.new_visit_action = self._action("&New visit…", self._on_new_visit, K.New, "new-visit")
+        self.prev_action = self._action(
+            "&Previous visit", lambda: self._step_visit(-1), "Alt+Up", "previous"
+        )
+        self.next_action = self._action(
+            "Ne&xt visit", lambda: self._step_visit(1), "Alt+Down", "next"
+        )
+        self.remove_visit_action = self._action(
+            "&Remove visit…", self._on_remove_visit, None, "remove"
+        )
+        self.find_action = self._action("&Find client", self._on_find_client, K.Find)
+        self.add_client_action = self._action(
+            "&Add client…", self._on_add_client, None, "client-add"
+        )
+        self.edit_client_action = self._action("&Rename client…", self._on_edit_client)
+        self.add_area_action = self._action("&New area…", self._on_add_area, None, "area-add")
+        self.edit_area_action = self._action("&Edit area…", self._on_edit_area)
+        self.about_action = self._action("&About", self._on_about)
+        bar = self.menuBar()
+        for title, actions in (
+            (
+                "&File",
+                [
+                    self.open_action,
+                    self.sample_action,
+                    None,
+                    self.import_action,
+                    None,
+                    self.prefs_action,
+                    None,
+                    self.quit_action,
+                ],
+            ),
+            ("&Edit", [self.undo_action, self.redo_action]),
+            (
+                "&Visit",
+                [
+                    self.new_visit_action,
+                    self.prev_action,
+                    self.next_action,
+                    None,
+                    self.remove_visit_action,
+                ],
+            ),
+            ("&Client", [self.find_action, self.add_client_action, self.edit_client_action]),
+            ("&Area", [self.add_area_action, self.edit_area_action]),
+            ("&Help", [self.about_action]),
+        ):
+            menu = bar.addMenu(title)
+            for action in actions:
+                menu.addSeparator() if action is None else menu.addAction(action)
+        self.client_menu_action = bar.actions()[3]
+        tools = QToolBar("Main", self)
+        tools.setObjectName("main-toolbar")
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tools.setIconSize(QSize(20, 20))
+        for action in (
+            self.import_action,
+            self.new_visit_action,
+            None,
+            self.prev_action,
+            self.next_action,
+            None,
+            self.undo_action,
+            self.redo_action,
+        ):
+            tools.addSeparator() if action is None else tools.addAction(action)
+        self.addToolBar(tools)
+        self.library_actions = [
+            self.import_action,
+            self.new_visit_action,
+            self.prev_action,
+            self.next_action,
+            self.remove_visit_action,
+            self.add_area_action,
+            self.edit_area_action,
+            self.add_client_action,
+            self.edit_client_action,
+            self.find_action,
+        ]
+
+    def _connect_signals(self) -> None:
+        self.undo_stack.indexChanged.connect(self._on_undo_stack_index_changed)
+        self.thumbs.ready.connect(self._on_thumbs_ready)
+        self.welcome.start_requested.connect(self._on_start_tracking)
+        self.welcome.sample_requested.connect(self.sample_requested)
+        self.welcome.open_requested.connect(self._on_open_library)
+        self.sidebar.client_chosen.connect(self._on_sidebar_client_chosen)
+        self.sidebar.area_chosen.connect(self._on_sidebar_area_chosen)
+        self.sidebar.search_changed.connect(self._on_sidebar_search_changed)
+        self.sidebar.add_client_requested.connect(self._on_add_client)
+        self.sidebar.edit_client_requested.connect(self._on_edit_client)
+        self.sidebar.add_area_requested.connect(self._on_add_area)
+        self.sidebar.edit_area_requested.connect(self._on_edit_area)
+        self.timeline_view.selectionModel().currentChanged.connect(
+            self._on_timeline_current_changed
+        )
+        self.panel.visit_edited.connect(self._on_panel_visit_edited)
+        self.panel.treatment_edited.connect(self._on_panel_treatment_edited)
+        self.panel.rating_edited.connect(self._on_panel_rating_edited)
+        self.panel.files_dropped.connect(self._on_panel_files_dropped)
+        self.panel.grid.open_requested.connect(self._on_grid_open_requested)
+        self.panel.grid.remove_requested.connect(self._on_grid_remove_requested)
+        self.photos.view_edit_requested.connect(self._on_photos_view_edit_requested)
+        self.importer.finished.connect(self._on_importer_finished)
+        self.importer.busy_changed.connect(self._on_importer_busy_changed)
+
+    # -- the library -------------------------------------------------------------------------
+
+    def set_library(self, lib: Library | None) -> None:
+        """Show ``lib`` (the caller owns opening and closing it)."""
+        self.undo_stack.clear()
+        self.lib = lib
+        self.thumbs.set_library(lib)
+        self.client_id = self.area_id = self.visit_id = None
+        self.setWindowTitle(f"{APP_NAME} — {lib.root}" if lib else APP_NAME)
+        for action in self.library_actions:
+            action.setEnabled(lib is not None)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read everything shown from the library, keeping the current choices."""
+        lib = self.lib
+        if lib is None:
+            self.stack.setCurrentWidget(self.welcome)
+            return
+        practitioner = self.prefs.mode is Mode.PRACTITIONER
+        all_clients = ws.clients(lib)
+        shown = ws.clients(lib, self.sidebar.search.text()) if practitioner else all_clients
+        self.clients.set_rows(shown)
+        if self.client_id not in {c.id for c in all_clients}:
+            self.client_id = all_clients[0].id if all_clients else None
+        if practitioner:
+            self.sidebar.select_client(self.client_id)
+        areas = ws.areas(lib, self.client_id) if self.client_id is not None else []
+        empty_library = (
+            len(all_clients) <= 1
+            and not areas
+            and not (self.client_id and ws.timeline(lib, self.client_id))
+        )
+        self.stack.setCurrentWidget(
+            self.welcome if empty_library and not practitioner else self.splitter
+        )
+        self.areas.set_rows(areas)
+        if self.area_id not in {a.id for a in areas}:
+            self.area_id = areas[0].id if areas else None
+        self.sidebar.select_area(self.area_id)
+        client_name = next((c.name for c in all_clients if c.id == self.client_id), "")
+        self.sidebar.areas_title.setText(
+            f"<b>Treated areas{' of ' + client_name if practitioner and client_name else ''}</b>"
+        )
+        self._refresh_timeline()
+
+    def _refresh_timeline(self) -> None:
+        lib = self.lib
+        rows = (
+            ws.timeline(lib, self.client_id, self.area_id)
+            if lib and self.client_id is not None
+            else []
+        )
+        self.timeline.set_rows(rows)
+        if self.visit_id not in {r.id for r in rows}:
+            self.visit_id = rows[-1].id if rows else None
+        row = self.timeline.row_of_id(self.visit_id) if self.visit_id is not None else -1
+        if row >= 0:
+            self.timeline_view.setCurrentIndex(self.timeline.index(row))
+        self._refresh_panel()
+
+    def _refresh_panel(self) -> None:
+        detail = (
+            ws.visit_detail(self.lib, self.visit_id)
+            if self.lib and self.visit_id is not None
+            else None
+        )
+        area = (
+            next((a for a in detail.areas if a.area.id == self.area_id), None) if detail else None
+        )
+        self.photos.set_rows(area.photos if area else [])
+        self.panel.show_visit(detail, self.area_id)
+        has_visit = detail is not None
+        self.remove_visit_action.setEnabled(has_visit)
+        row = self.timeline.row_of_id(self.visit_id) if self.visit_id is not None else -1
+        self.prev_action.setEnabled(row > 0)
+        self.next_action.setEnabled(0 <= row < self.timeline.rowCount() - 1)
+
+    # -- running edits -----------------------------------------------------------------------
+
+    def run(self, command: cmd.Command) -> bool:
+        """Apply an edit and make it undoable; a refusal is shown and changes nothing."""
+        try:
+            cmd.push(self.undo_stack, command)
+        except TrackerError as exc:
+            self.show_error(str(exc))
+            self.refresh()  # put back what the widgets showed before the refused edit
+            return False
+        return True
+
+    def show_error(self, message: str) -> None:
+        QMessageBox.warning(self, APP_NAME, message)
+
+    def _on_undo_stack_index_changed(self, _index: int) -> None:
+        self.refresh()
+
+    # -- slots: selection --------------------------------------------------------------------
+
+    def _on_sidebar_client_chosen(self, client_id: int) -> None:
+        if client_id != self.client_id:
+            self.client_id, self.area_id, self.visit_id = client_id, None, None
+            self.refresh()
+
+    def _on_sidebar_area_chosen(self, area_id: int) -> None:
+        if area_id != self.area_id:
+            self.area_id = area_id
+            self._refresh_timeline()
+
+    def _on_sidebar_search_changed(self, _text: str) -> None:
+        self.refresh()
+
+    def _on_timeline_current_changed(self, current: Any, _previous: Any) -> None:
+        visit_id = current.data(IdRole)
+        if visit_id is not None and visit_id != self.visit_id:
+            self.visit_id = visit_id
+            self._refresh_panel()
+
+    def _step_visit(self, step: int) -> None:
+        row = self.timeline.row_of_id(self.visit_id) if self.visit_id is not None else -1
+        target = row + step
+        if 0 <= target < self.timeline.rowCount():
+            self.timeline_view.setCurrentIndex(self.timeline.index(target))
+
+    def _on_thumbs_ready(self, _sha: str) -> None:
+        self.timeline_view.viewport().update()
+
+    # -- slots: edits ------------------------------------------------------------------------
+
+    def _on_new_visit(self) -> None:
+        if self.lib is None or self.client_id is None:
+            return
+        rows = (
+            self.timeline.rows()
+            if self.area_id is not None
+            else ws.timeline(self.lib, self.client_id)
+        )
+        taken = {r.date for r in ws.timeline(self.lib, self.client_id)}
+        kind = VisitKind.TREATMENT if taken else VisitKind.BASELINE
+        answer = NewVisitDialog.ask(self, dt.date.today(), kind, taken)
+        if answer is None:
+            return
+        command = cmd.AddVisit(self.lib, self.client_id, answer.day, answer.kind, answer.notes)
+        if self.run(command):
+            self.visit_id = command.visit_id
+            self.refresh()
+        del rows
+
+    def _on_remove_visit(self) -> None:
+        if self.lib is None or self.visit_id is None:
+            return
+        detail = ws.visit_detail(self.lib, self.visit_id)
+        if not confirm(
+            self,
+            "Remove visit",
+            f"Remove the visit on {detail.date:%d %B %Y} with its treatment records and ratings? You can undo this.",
+            "Remove visit",
+        ):
+            return
+        self.run(cmd.RemoveVisit(self.lib, self.visit_id))
+
+    def _on_panel_visit_edited(self, fields: dict[str, Any]) -> None:
+        if self.lib is not None and self.visit_id is not None:
+            self.run(cmd.EditVisit(self.lib, self.visit_id, fields))
+
+    def _on_panel_treatment_edited(self, fields: dict[str, Any]) -> None:
+        if self.lib is not None and self.visit_id is not None and self.area_id is not None:
+            self.run(cmd.SetTreatment(self.lib, self.visit_id, self.area_id, fields))
+
+    def _on_panel_rating_edited(self, role: RaterRole, values: dict[str, float]) -> None:
+        area = self.panel.area
+        if self.lib is not None and self.visit_id is not None and area is not None:
+            self.run(
+                cmd.SetRating(
+                    self.lib, self.visit_id, area.area.id, role, area.area.default_scale, values
+                )
+            )
+
+    def _on_photos_view_edit_requested(self, photo_id: int, view: str) -> None:
+        if self.lib is not None:
+            self.run(cmd.SetPhotoView(self.lib, photo_id, view))
+
+    def _on_grid_remove_requested(self, ids: list[int]) -> None:
+        if self.lib is None:
+            return
+        n = len(ids)
+        what = "this photo" if n == 1 else f"these {n} photos"
+        if confirm(
+            self,
+            "Remove photos",
+            f"Remove {what} from the visit? The original files stay in the library, and you can undo this.",
+            "Remove",
+        ):
+            self.run(cmd.RemovePhotos(self.lib, ids))
+
+    def _on_grid_open_requested(self, photo_id: int) -> None:
+        if self.lib is None:
+            return
+        from tracker.ui.viewer import PhotoViewer
+
+        lib = self.lib
+        row = ws.photo(lib, photo_id)
+        viewer = PhotoViewer(
+            lambda: lib.derived("previews", row.sha256),
+            f"{row.view} — {row.taken_at[:10]}",
+            self.runner,
+            self,
+        )
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        viewer.show()
+
+    def _on_add_client(self) -> None:
+        if self.lib is None:
+            return
+        name = NameDialog.ask(self, "Add client", "Client &name:", ok_text="Add client")
+        if name:
+            command = cmd.AddClient(self.lib, name)
+            if self.run(command):
+                self.client_id, self.area_id, self.visit_id = command.client_id, None, None
+                self.sidebar.search.clear()
+                self.refresh()
+
+    def _on_edit_client(self) -> None:
+        if self.lib is None or self.client_id is None:
+            return
+        current = ws.client_fields(self.lib, self.client_id)["name"]
+        name = NameDialog.ask(self, "Rename client", "Client &name:", current, "Rename")
+        if name and name != current:
+            self.run(cmd.EditClient(self.lib, self.client_id, {"name": name}))
+
+    def _on_add_area(self) -> None:
+        if self.lib is None or self.client_id is None:
+            return
+        answer = AreaDialog.ask(self)
+        if answer:
+            self._add_area(answer)
+
+    def _add_area(self, answer: Any) -> bool:
+        assert self.lib is not None and self.client_id is not None
+        command = cmd.AddArea(self.lib, self.client_id, answer.name, answer.body_site, answer.stage)
+        if self.run(command):
+            self.area_id = command.area_id
+            self.refresh()
+            return True
+        return False
+
+    def _on_edit_area(self) -> None:
+        if self.lib is None or self.area_id is None:
+            return
+        current = next(a for a in self.areas.rows() if a.id == self.area_id)
+        name = NameDialog.ask(self, "Rename area", "Area &name:", current.name, "Rename")
+        if name and name != current.name:
+            self.run(cmd.EditArea(self.lib, self.area_id, {"name": name}))
+
+    def _on_start_tracking(self) -> None:
+        if self.lib is None:
+            return
+        answer = AreaDialog.ask(
+            self,
+            title="Start tracking",
+            ok_text="Start",
+            intro="Which area are you treating? You can add more areas later.",
+        )
+        if answer and self._add_area(answer):
+            self.stack.setCurrentWidget(self.splitter)
+            self._on_import_action()
+
+    # -- import ------------------------------------------------------------------------------
+
+    def _import(self, paths: list[Path], date: dt.date | None = None) -> None:
+        if self.lib is None or self.client_id is None:
+            return
+        if self.area_id is None:
+            answer = AreaDialog.ask(
+                self,
+                title="Which area?",
+                ok_text="Add area",
+                intro="Photos belong to a treated area. Name the area these photos show.",
+            )
+            if not answer or not self._add_area(answer):
+                return
+        area = next(a for a in self.areas.rows() if a.id == self.area_id)
+        client = ws.client_fields(self.lib, self.client_id)["name"]
+        self.importer.start(self.lib, ImportRequest(paths, client, area.name, date))
+
+    def _on_import_action(self) -> None:
+        start = str(self.prefs.last_import_folder or Path.home())
+        files, _ = QFileDialog.getOpenFileNames(self, "Import photos", start, IMAGE_FILTER)
+        if files:
+            self.prefs.last_import_folder = Path(files[0]).parent
+            self._import([Path(f) for f in files])
+
+    def _on_panel_files_dropped(self, paths: list[Path]) -> None:
+        detail = self.panel.detail
+        self._import(paths, detail.date if detail else None)
+
+    def _on_importer_finished(self, _report: Any) -> None:
+        self.refresh()
+
+    def _on_importer_busy_changed(self, busy: bool) -> None:
+        self.import_action.setEnabled(not busy and self.lib is not None)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self.lib is not None and event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self._import(paths)
+
+    # -- other actions -----------------------------------------------------------------------
+
+    def _on_open_library(self) -> None:
+        start = str(self.lib.root.parent if self.lib else Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Open a library folder", start)
+        if folder:
+            self.library_requested.emit(Path(folder))
+
+    def _on_find_client(self) -> None:
+        if self.prefs.mode is not Mode.PRACTITIONER:
+            self.show_error(
+                "Finding clients is for practitioner mode; switch it on in File ▸ Preferences."
+            )
+            return
+        self.sidebar.focus_search()
+
+    def _on_preferences(self) -> None:
+        mode = PreferencesDialog.ask(self, self.prefs.mode)
+        if mode is not None and mode is not self.prefs.mode:
+            self.prefs.mode = mode
+            self._apply_mode()
+            self.refresh()
+
+    def _apply_mode(self) -> None:
+        practitioner = self.prefs.mode is Mode.PRACTITIONER
+        self.sidebar.set_practitioner_mode(practitioner)
+        self.client_menu_action.setVisible(practitioner)
+
+    def _on_about(self) -> None:
+        where = f"<p>This library: {self.lib.root}</p>" if self.lib else ""
+        QMessageBox.about(
+            self,
+            f"About {APP_NAME}",
+            f"<h3>{APP_NAME} {__version__}</h3><p>Tracks a course of microneedling for stretch marks with dated photos and ratings. Everything stays on this computer.</p>{where}",
+        )
+
+    # -- layout memory -----------------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        geometry = self.prefs.geometry("window")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = self.prefs.geometry("splitter")
+        if state is not None:
+            self.splitter.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.importer.busy:
+            self.show_error("An import is running; cancel it or let it finish before closing.")
+            event.ignore()
+            return
+        self.prefs.set_geometry("window", self.saveGeometry())
+        self.prefs.set_geometry("splitter", self.splitter.saveState())
+        self.prefs.sync()
+        super().closeEvent(event)

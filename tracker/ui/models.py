@@ -34,6 +34,7 @@ KIND_LABELS = {
     "follow-up": "Follow-up",
 }
 THUMB = 96
+GRID_ICON = QSize(160, 120)
 STRIP_THUMBS = 4
 
 Index = QModelIndex | QPersistentModelIndex
@@ -75,7 +76,9 @@ class ThumbnailCache(QObject):
             image = QImage.fromData(lib.derived("thumbs", sha256))
             return lib, sha256, image
 
-        self._runner.start(load, finished=self._on_task_finished, failed=lambda _m: self._on_task_failed(sha256))
+        self._runner.start(
+            load, finished=self._on_task_finished, failed=lambda _m: self._on_task_failed(sha256)
+        )
 
     def _on_task_finished(self, result: tuple[Library, str, QImage]) -> None:
         lib, sha256, image = result
@@ -157,7 +160,9 @@ class AreaListModel(RowListModel[AreaRow]):
             return f"{row.name}, {_count(row.photos, 'photo')}"
         if role == Qt.ItemDataRole.ToolTipRole:
             site = f"{row.body_site}, " if row.body_site else ""
-            return f"{row.name}: {site}stage {row.stage.value}, rated on the {row.default_scale} scale"
+            return (
+                f"{row.name}: {site}stage {row.stage.value}, rated on the {row.default_scale} scale"
+            )
         return None
 
 
@@ -203,8 +208,12 @@ class TimelineModel(RowListModel[VisitRow]):
                 complete = False
                 painter.fillRect(x, 0, side, side, QColor(128, 128, 128, 60))
                 continue
-            scaled = image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-                                  Qt.TransformationMode.SmoothTransformation)
+            scaled = image.scaled(
+                side,
+                side,
+                Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                Qt.TransformationMode.SmoothTransformation,
+            )
             sx, sy = (scaled.width() - side) // 2, (scaled.height() - side) // 2
             painter.drawImage(x, 0, scaled, sx, sy, side, side)
         painter.end()
@@ -231,7 +240,7 @@ def visit_lines(row: VisitRow) -> list[str]:
     second = " · ".join(part for part in (day, _count(len(row.photos), "photo")) if part)
     lines = [first, second]
     if row.rating_summary:
-        lines.append(row.rating_summary)
+        lines.extend(row.rating_summary.split("   "))
     return lines
 
 
@@ -250,16 +259,34 @@ class PhotoGridModel(RowListModel[PhotoRow]):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return row.view
         if role == Qt.ItemDataRole.DecorationRole:
+            # Always the grid's icon size, so the layout does not jump as thumbnails arrive.
+            pixmap = QPixmap(GRID_ICON)
+            pixmap.fill(Qt.GlobalColor.transparent)
             image = self._thumbs.get(row.sha256)
+            painter = QPainter(pixmap)
             if image is None:
-                placeholder = QPixmap(THUMB, THUMB)
-                placeholder.fill(QColor(128, 128, 128, 60))
-                return placeholder
-            return QPixmap.fromImage(image)
+                painter.fillRect(pixmap.rect(), QColor(128, 128, 128, 60))
+            else:
+                scaled = image.scaled(
+                    GRID_ICON,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+                painter.drawImage(
+                    (GRID_ICON.width() - scaled.width()) // 2,
+                    (GRID_ICON.height() - scaled.height()) // 2,
+                    scaled,
+                )
+            painter.end()
+            return pixmap
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"Photo, {row.view} view, taken {row.taken_at[:10]}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            source = {"exif": "from the camera", "file": "from the file's date", "given": "as given at import"}
+            source = {
+                "exif": "from the camera",
+                "file": "from the file's date",
+                "given": "as given at import",
+            }
             return (
                 f"{row.original_name}\nTaken {row.taken_at.replace('T', ' ')} "
                 f"({source.get(row.date_source.value, '')})\n{row.width} × {row.height} {row.format}"

@@ -37,7 +37,9 @@ class Sidebar(QWidget):
     add_area_requested = Signal()
     edit_area_requested = Signal()
 
-    def __init__(self, clients: ClientListModel, areas: AreaListModel, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, clients: ClientListModel, areas: AreaListModel, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -81,7 +83,9 @@ class Sidebar(QWidget):
         self._connect_signals()
 
     def _connect_signals(self) -> None:
-        self.client_list.selectionModel().currentChanged.connect(self._on_client_list_current_changed)
+        self.client_list.selectionModel().currentChanged.connect(
+            self._on_client_list_current_changed
+        )
         self.area_list.selectionModel().currentChanged.connect(self._on_area_list_current_changed)
         self.search.textChanged.connect(self.search_changed)
         self.add_client.clicked.connect(self.add_client_requested)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 from PySide6.QtCore import QPoint, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAction,
+    QColor,
     QGuiApplication,
     QIcon,
     QImage,
@@ -40,22 +40,17 @@ from PySide6.QtWidgets import (
 )
 
 from tracker.core.errors import TrackerError
+from tracker.ui.icons import icon
 from tracker.ui.workers import Task, TaskRunner
 
 log = logging.getLogger(__name__)
-
-ICONS = Path(__file__).resolve().parents[2] / "resources" / "icons"
 
 MIN_ZOOM = 0.05
 MAX_ZOOM = 8.0
 ZOOM_STEP = 1.25  # one button press, key press or wheel notch
 DEFAULT_SIZE = QSize(1000, 750)
 LOADING_TEXT = "Loading photo…"
-
-
-def _icon(name: str) -> QIcon:
-    path = ICONS / f"{name}.svg"
-    return QIcon(str(path)) if path.is_file() else QIcon()
+NEUTRAL_BACKGROUND = "#3c3c3c"
 
 
 def clamp_zoom(factor: float) -> float:
@@ -128,6 +123,8 @@ class PhotoViewer(QDialog):
         self.view.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.view.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.view.setFrameShape(QFrame.Shape.NoFrame)
+        # A neutral grey surround, so the frame does not tint how the skin's colour is judged.
+        self.view.setBackgroundBrush(QColor(NEUTRAL_BACKGROUND))
         self.view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         self.message_label = QLabel(LOADING_TEXT, self)
@@ -152,7 +149,7 @@ class PhotoViewer(QDialog):
         self.actual_size_action = self._make_action("100%", "", [QKeySequence("1")])
         self.zoom_label = QLabel(self)
         self.zoom_label.setAccessibleName("Zoom level")
-        self.zoom_label.setMinimumWidth(self.zoom_label.fontMetrics().horizontalAdvance("8000%"))
+        self.zoom_label.setMinimumWidth(self.zoom_label.fontMetrics().horizontalAdvance("800%") + 8)
         self.zoom_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
         self.toolbar = QToolBar(self)
@@ -186,7 +183,7 @@ class PhotoViewer(QDialog):
     # --- public API -----------------------------------------------------------------------
 
     def zoom_factor(self) -> float:
-        """Scale of the photo on screen: 1.0 is one image pixel per screen pixel."""
+        """Scale of the photo on screen: 1.0 is one image pixel per (device-independent) pixel."""
         return self.view.transform().m11()
 
     def set_zoom(self, factor: float, anchor: QPoint | None = None) -> None:
@@ -218,8 +215,8 @@ class PhotoViewer(QDialog):
 
     # --- set-up ---------------------------------------------------------------------------
 
-    def _make_action(self, text: str, icon: str, keys: list[QKeySequence]) -> QAction:
-        action = QAction(_icon(icon) if icon else QIcon(), text, self)
+    def _make_action(self, text: str, icon_name: str, keys: list[QKeySequence]) -> QAction:
+        action = QAction(icon(icon_name) if icon_name else QIcon(), text, self)
         action.setShortcuts(keys)
         self.addAction(action)  # shortcuts work wherever focus is in the dialog
         return action

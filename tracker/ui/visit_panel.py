@@ -37,7 +37,7 @@ from tracker.core.models import RaterRole, VisitKind
 from tracker.core.scales import Scale, get_scale
 from tracker.core.workspace import TREATMENT_FIELDS, AreaAtVisit, VisitDetail
 from tracker.ui.dialogs import pydate, qdate
-from tracker.ui.models import KIND_LABELS, THUMB, IdRole, PhotoGridModel
+from tracker.ui.models import GRID_ICON, KIND_LABELS, IdRole, PhotoGridModel
 
 DEVICES = ("pen", "roller", "stamp", "RF microneedling")
 TOPICALS = ("PRP", "hyaluronic acid", "vitamin C serum", "growth factors", "tretinoin", "none")
@@ -168,7 +168,7 @@ class RatingsEditor(QGroupBox):
         self._layout = QVBoxLayout(self)
         self.about = QLabel(self)
         self.about.setWordWrap(True)
-        self._layout.addWidget(self.about)
+        self._layout.addWidget(self.about, 0, Qt.AlignmentFlag.AlignTop)
         self.grid_host = QWidget(self)
         self._layout.addWidget(self.grid_host)
         self.scale: Scale | None = None
@@ -202,11 +202,13 @@ class RatingsEditor(QGroupBox):
                 grid.addWidget(box, r, c)
                 self.boxes[(role, item.key)] = box
                 box.valueChanged.connect(lambda _v, role=role: self._on_box_changed(role))  # type: ignore[attr-defined]
-            hint = QLabel(anchors, self.grid_host)
-            hint.setStyleSheet("color: palette(placeholder-text)")
-            hint.setWordWrap(True)
-            grid.addWidget(hint, r, len(roles) + 1)
+            if item.anchors != scale.items[0].anchors or len(scale.items) == 1:
+                hint = QLabel(anchors, self.grid_host)
+                hint.setStyleSheet("color: palette(placeholder-text)")
+                hint.setWordWrap(True)
+                grid.addWidget(hint, r, len(roles) + 1)
         grid.setColumnStretch(len(roles) + 1, 1)
+        grid.setRowStretch(len(scale.items) + 1, 1)
 
     @staticmethod
     def _box(lo: int, hi: int, whole: bool) -> QAbstractSpinBox:
@@ -256,18 +258,20 @@ class PhotoGrid(QListView):
         super().__init__(parent)
         self.setModel(model)
         self.setViewMode(QListView.ViewMode.IconMode)
-        self.setIconSize(QSize(THUMB * 3 // 2, THUMB * 3 // 2))
-        self.setGridSize(QSize(THUMB * 3 // 2 + 24, THUMB * 3 // 2 + 36))
+        self.setIconSize(GRID_ICON)
+        self.setGridSize(QSize(GRID_ICON.width() + 16, GRID_ICON.height() + 36))
+        self.setUniformItemSizes(True)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setWordWrap(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setEditTriggers(
-            QAbstractItemView.EditTrigger.EditKeyPressed | QAbstractItemView.EditTrigger.SelectedClicked
+            QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.SelectedClicked
         )
         self.setAcceptDrops(True)
         self.setDropIndicatorShown(False)
-        self.setMinimumHeight(THUMB * 2 + 20)
+        self.setMinimumHeight(170)
         self.setAccessibleName("Photos of this visit")
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.open_action = QAction("Open photo", self)
@@ -382,13 +386,16 @@ class VisitPanel(QScrollArea):
         self.area_title = QLabel(self.content)
         self.area_title.setStyleSheet("font-size: 12pt; font-weight: 600; margin-top: 8px")
         content.addWidget(self.area_title)
-        self.no_area = QLabel("Add an area (Area ▸ New area) to record treatments, photos and ratings.", self.content)
+        self.no_area = QLabel(
+            "Add an area (Area ▸ New area) to record treatments, photos and ratings.", self.content
+        )
         self.no_area.setWordWrap(True)
         content.addWidget(self.no_area)
         self.grid = PhotoGrid(photos, self.content)
         self.photo_hint = QLabel(
             "Drop photos here to add them to this visit. Double-click a photo to open it; "
-            "F2 changes its view label.", self.content
+            "F2 changes its view label.",
+            self.content,
         )
         self.photo_hint.setWordWrap(True)
         self.photo_hint.setStyleSheet("color: palette(placeholder-text)")
@@ -432,13 +439,19 @@ class VisitPanel(QScrollArea):
             if detail.days_since_baseline is not None
             else ""
         )
-        self.title.setText(f"{KIND_LABELS[detail.kind.value]} visit, {detail.date:%A %d %B %Y}" + (f" ({day})" if day else ""))
+        self.title.setText(
+            f"{KIND_LABELS[detail.kind.value]} visit, {detail.date:%A %d %B %Y}"
+            + (f" ({day})" if day else "")
+        )
         self.date.setDate(qdate(detail.date))
         self.kind.setCurrentIndex(list(VisitKind).index(detail.kind))
         if self.notes.toPlainText() != detail.notes:
             self.notes.setPlainText(detail.notes)
         self._filling = False
-        self.area = next((a for a in detail.areas if a.area.id == area_id), detail.areas[0] if detail.areas else None)
+        self.area = next(
+            (a for a in detail.areas if a.area.id == area_id),
+            detail.areas[0] if detail.areas else None,
+        )
         has_area = self.area is not None
         for widget in (self.grid, self.photo_hint, self.treatment, self.ratings, self.area_title):
             widget.setVisible(has_area)
@@ -446,7 +459,9 @@ class VisitPanel(QScrollArea):
         if self.area is None:
             return
         n = len(self.area.photos)
-        self.area_title.setText(f"{self.area.area.name}: {n} photo{'s' if n != 1 else ''} at this visit")
+        self.area_title.setText(
+            f"{self.area.area.name}: {n} photo{'s' if n != 1 else ''} at this visit"
+        )
         self.treatment.set_record(self.area.treatment)
         self.ratings.set_scale(get_scale(self.area.area.default_scale))
         self.ratings.set_values(self.area.ratings)

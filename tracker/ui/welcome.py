@@ -38,7 +38,9 @@ class WelcomePage(QWidget):
         self.sample = self._button(
             "sample", "Open the s&ample library", "Look around a made-up six-month course first."
         )
-        self.open = self._button("open", "&Open a library…", "Choose a library folder you already have.")
+        self.open = self._button(
+            "open", "&Open a library…", "Choose a library folder you already have."
+        )
         for button in (self.start, self.sample, self.open):
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(3)
