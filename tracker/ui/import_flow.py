@@ -177,8 +177,9 @@ class ImportSummaryDialog(QDialog):
 class ImportController(QObject):
     """Runs one import at a time: plan → preview → import with progress → summary."""
 
-    finished = Signal(object)  # ImportReport
+    finished = Signal(object)  # ImportReport, or None when the import failed
     busy_changed = Signal(bool)
+    progress_changed = Signal(int, int, str)  # done, total, file
 
     # Replaceable in tests.
     ask_preview: Callable[[QWidget | None, ImportRequest, list[PlannedFile]], bool] = (
@@ -237,6 +238,9 @@ class ImportController(QObject):
         self.task = None
         self.busy_changed.emit(False)
 
+    def cancel(self) -> None:
+        self._on_progress_canceled()
+
     def _on_progress_canceled(self) -> None:
         if self.task is not None:
             self.task.cancel()
@@ -274,6 +278,7 @@ class ImportController(QObject):
         )
 
     def _on_task_progress(self, done: int, total: int, file: str) -> None:
+        self.progress_changed.emit(done, total, file)
         if self.progress is not None:
             self.progress.setMaximum(total)
             self.progress.setValue(done)

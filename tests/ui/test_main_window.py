@@ -1,0 +1,384 @@
+"""The main window's workflows, driven as a user would through its widgets and actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPoint, QSettings, Qt, QThreadPool, QTimer, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from tracker.core import workspace as ws
+from tracker.core.demo import create_demo
+from tracker.core.errors import ValidationError
+from tracker.core.library import Library
+from tracker.core.models import RaterRole, Stage, VisitKind
+from tracker.ui import dialogs
+from tracker.ui.dialogs import AreaAnswer, NewVisit
+from tracker.ui.import_flow import ImportController
+from tracker.ui.main_window import MainWindow
+from tracker.ui.models import AreaListModel, ClientListModel, PhotoGridModel, ThumbnailCache, TimelineModel
+from tracker.ui.settings import Mode, Preferences
+from tracker.ui.workers import TaskRunner
+
+TODAY = dt.date(2026, 11, 27)
+
+
+@pytest.fixture(scope="session")
+def sample_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sample") / "lib"
+    create_demo(folder, today=TODAY)
+    return folder
+
+
+@pytest.fixture
+def prefs(tmp_path: Path) -> Preferences:
+    return Preferences(QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def runner() -> Iterator[TaskRunner]:
+    pool = QThreadPool()
+    yield TaskRunner(pool)
+    assert pool.waitForDone(20000)
+
+
+@pytest.fixture
+def errors(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    shown: list[str] = []
+    monkeypatch.setattr(MainWindow, "show_error", lambda self, message: shown.append(message))
+    monkeypatch.setattr(dialogs, "confirm", lambda *a: True)
+    monkeypatch.setattr("tracker.ui.main_window.confirm", lambda *a: True)
+    return shown
+
+
+def _window(qtbot, prefs: Preferences, runner: TaskRunner, lib: Library | None) -> MainWindow:  # type: ignore[no-untyped-def]
+    window = MainWindow(prefs, runner)
+    qtbot.addWidget(window)
+    window.set_library(lib)
+    window.show()
+    return window
+
+
+@pytest.fixture
+def sample(tmp_path: Path, sample_template: Path) -> Iterator[Library]:
+    import shutil
+
+    shutil.copytree(sample_template, tmp_path / "sample")
+    lib = Library.open(tmp_path / "sample")
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def window(qtbot, prefs, runner, sample, errors) -> MainWindow:  # type: ignore[no-untyped-def]
+    return _window(qtbot, prefs, runner, sample)
+
+
+def _photo(path: Path, taken: str, seed: int) -> Path:
+    im = Image.effect_noise((120, 90), 20 + seed).convert("RGB")
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = taken
+    im.save(path, "JPEG", exif=exif)
+    return path
+
+
+# -- start -------------------------------------------------------------------------------------
+
+
+def test_an_empty_library_shows_the_welcome_and_start_tracking_adds_the_area(
+    qtbot, prefs, runner, library, errors, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    window = _window(qtbot, prefs, runner, library)
+    assert window.stack.currentWidget() is window.welcome
+    monkeypatch.setattr(dialogs.AreaDialog, "ask", classmethod(lambda cls, *a, **k: AreaAnswer("Lower abdomen", "abdomen", Stage.RUBRA)))
+    monkeypatch.setattr(MainWindow, "_on_import_action", lambda self: None)
+    qtbot.mouseClick(window.welcome.start, Qt.MouseButton.LeftButton)
+    assert window.stack.currentWidget() is window.splitter
+    assert [a.name for a in window.areas.rows()] == ["Lower abdomen"]
+    window.undo_action.trigger()
+    assert ws.areas(library, window.client_id) == []
+    assert window.stack.currentWidget() is window.welcome
+
+
+def test_the_sample_library_shows_its_course(window: MainWindow) -> None:
+    assert window.stack.currentWidget() is window.splitter
+    assert window.timeline.rowCount() == 6
+    assert window.panel.detail is not None and window.panel.detail.date == TODAY - dt.timedelta(days=14)
+    assert window.photos.rowCount() == 2
+    assert window.panel.ratings.values(RaterRole.PATIENT)  # the sample's ratings are shown
+
+
+def test_thumbnails_arrive_off_the_gui_thread(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.photos.index(0).data(Qt.ItemDataRole.DecorationRole)
+    qtbot.waitUntil(window.thumbs.is_idle, timeout=10000)
+    sha = window.photos.rows()[0].sha256
+    assert window.thumbs.get(sha) is not None
+
+
+def test_patient_mode_hides_clients_and_practitioner_mode_finds_them(
+    qtbot, window: MainWindow, prefs: Preferences, monkeypatch  # type: ignore[no-untyped-def]
+) -> None:
+    assert not window.sidebar.client_box.isVisible()
+    monkeypatch.setattr(dialogs.PreferencesDialog, "ask", classmethod(lambda cls, *a: Mode.PRACTITIONER))
+    window.prefs_action.trigger()
+    assert prefs.mode is Mode.PRACTITIONER and window.sidebar.client_box.isVisible()
+    monkeypatch.setattr(dialogs.NameDialog, "ask", classmethod(lambda cls, *a, **k: "Ana Lima"))
+    window.add_client_action.trigger()
+    assert [c.name for c in window.clients.rows()] == ["Ana Lima", "Me"]
+    assert window.timeline.rowCount() == 0  # the new client has no visits yet
+    window.find_action.trigger()
+    qtbot.keyClicks(window.sidebar.search, "me")
+    assert [c.name for c in window.clients.rows()] == ["Me"]
+
+
+# -- edits and undo -----------------------------------------------------------------------------
+
+
+def test_new_visit_then_undo_and_redo(qtbot, window: MainWindow, sample: Library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(dialogs.NewVisitDialog, "ask", classmethod(lambda cls, *a: NewVisit(TODAY, VisitKind.FOLLOW_UP, "3 months after")))
+    window.new_visit_action.trigger()
+    assert window.timeline.rowCount() == 7
+    assert window.panel.detail is not None and window.panel.detail.kind is VisitKind.FOLLOW_UP
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.timeline.rowCount() == 6
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert [r.date for r in ws.timeline(sample, window.client_id)][-1] == TODAY
+
+
+def test_a_refused_edit_is_shown_and_leaves_nothing_to_undo(window: MainWindow, errors: list[str]) -> None:
+    first = window.timeline.rows()[0].date
+    window.panel.date.setDate(dialogs.qdate(first))  # the last visit onto the baseline's date
+    assert errors and "already has a visit on" in errors[0]
+    assert not window.undo_stack.canUndo()
+    assert window.panel.date.date() == dialogs.qdate(window.timeline.rows()[-1].date)
+
+
+def test_rating_edits_merge_into_one_undo_step(window: MainWindow, sample: Library) -> None:
+    box = window.panel.ratings.boxes[(RaterRole.PATIENT, "colour")]
+    before = box.value()  # type: ignore[attr-defined]
+    box.setValue(before + 1)  # type: ignore[attr-defined]
+    box.setValue(before + 2)  # type: ignore[attr-defined]
+    visit, area = window.visit_id, window.area_id
+    assert ws.rating(sample, visit, area, RaterRole.PATIENT, "ctd")["colour"] == before + 2
+    assert window.undo_stack.count() == 1
+    window.undo_action.trigger()
+    assert ws.rating(sample, visit, area, RaterRole.PATIENT, "ctd")["colour"] == before
+    assert window.panel.ratings.boxes[(RaterRole.PATIENT, "colour")].value() == before  # type: ignore[attr-defined]
+
+
+def test_clearing_every_score_removes_the_rating(window: MainWindow, sample: Library) -> None:
+    for (role, _key), box in window.panel.ratings.boxes.items():
+        if role is RaterRole.PRACTITIONER:
+            box.setValue(box.minimum())  # type: ignore[attr-defined]
+    assert ws.rating(sample, window.visit_id, window.area_id, RaterRole.PRACTITIONER, "ctd") == {}
+
+
+def test_treatment_record_edit_and_undo(qtbot, window: MainWindow, sample: Library) -> None:  # type: ignore[no-untyped-def]
+    form = window.panel.treatment
+    form.depth.setValue(1.5)
+    assert ws.treatment(sample, window.visit_id, window.area_id)["needle_depth_mm"] == 1.5  # type: ignore[index]
+    form.reaction.setFocus()
+    form.reaction.selectAll()
+    qtbot.keyClicks(form.reaction, "mild redness")
+    qtbot.keyClick(form.reaction, Qt.Key.Key_Return)
+    assert ws.treatment(sample, window.visit_id, window.area_id)["reaction"] == "mild redness"  # type: ignore[index]
+    window.undo_action.trigger()
+    window.undo_action.trigger()
+    assert ws.treatment(sample, window.visit_id, window.area_id)["needle_depth_mm"] == 2.0  # type: ignore[index]
+
+
+def test_view_label_edit_and_photo_removal_are_undoable(window: MainWindow, sample: Library) -> None:
+    index = window.photos.index(0)
+    photo_id = window.photos.rows()[0].id
+    window.photos.setData(index, "left")
+    assert ws.photo(sample, photo_id).view == "left"
+    window.panel.grid.setCurrentIndex(window.photos.index(0))
+    window.panel.grid.remove_action.trigger()
+    assert photo_id not in [p.id for p in window.photos.rows()]
+    assert sample.check().ok  # the original stays
+    window.undo_action.trigger()
+    assert photo_id in [p.id for p in window.photos.rows()]
+    window.undo_action.trigger()
+    assert ws.photo(sample, photo_id).view == "front"
+
+
+def test_remove_visit_asks_and_is_undoable(window: MainWindow, sample: Library, monkeypatch, errors) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(dialogs.NewVisitDialog, "ask", classmethod(lambda cls, *a: NewVisit(TODAY, VisitKind.FOLLOW_UP, "")))
+    window.new_visit_action.trigger()
+    window.panel.ratings.boxes[(RaterRole.PATIENT, "depth")].setValue(3)  # type: ignore[attr-defined]
+    visit = window.visit_id
+    window.remove_visit_action.trigger()
+    assert window.timeline.rowCount() == 6
+    window.undo_action.trigger()
+    assert ws.rating(sample, visit, window.area_id, RaterRole.PATIENT, "ctd") == {"depth": 3}
+    # A visit with photos is not removed; the reason is shown.
+    window.timeline_view.setCurrentIndex(window.timeline.index(0))
+    window.remove_visit_action.trigger()
+    assert "holds 4 photos" in errors[-1]  # both areas, two views each
+
+
+def test_next_and_previous_visit(window: MainWindow) -> None:
+    last = window.visit_id
+    window.prev_action.trigger()
+    assert window.visit_id == window.timeline.rows()[-2].id
+    window.next_action.trigger()
+    assert window.visit_id == last
+    assert not window.next_action.isEnabled()
+
+
+# -- import -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def instant_dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    seen: dict[str, object] = {}
+
+    def preview(parent, request, plan):  # type: ignore[no-untyped-def]
+        seen["plan"] = plan
+        return True
+
+    monkeypatch.setattr(ImportController, "ask_preview", preview)
+    monkeypatch.setattr(ImportController, "show_summary", lambda parent, report: seen.setdefault("report", report))
+    return seen
+
+
+def test_import_shows_plan_then_summary_with_every_refusal(
+    qtbot, window: MainWindow, tmp_path: Path, instant_dialogs: dict[str, object]  # type: ignore[no-untyped-def]
+) -> None:
+    good = _photo(tmp_path / "new.jpg", "2026:11:20 09:00:00", 1)
+    bad = tmp_path / "scan.pdf"
+    bad.write_bytes(b"%PDF-1.4\n...")
+    with qtbot.waitSignal(window.importer.finished, timeout=20000):
+        window._import([good, bad])
+    plan = instant_dialogs["plan"]
+    assert [p.visit for p in plan] == ["new check-in", ""]  # type: ignore[attr-defined]
+    report = instant_dialogs["report"]
+    assert len(report.imported) == 1 and "scan.pdf" in report.rejected[0].error  # type: ignore[attr-defined]
+    assert window.timeline.rowCount() == 7
+
+
+def test_the_event_loop_keeps_running_during_a_big_import(
+    qtbot, window: MainWindow, tmp_path: Path, instant_dialogs: dict[str, object]  # type: ignore[no-untyped-def]
+) -> None:
+    files = [_photo(tmp_path / f"p{i:03}.jpg", f"2026:10:{1 + i % 28:02} 09:00:00", i) for i in range(200)]
+    events: list[str] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: events.append("tick"))
+    timer.start(1)
+    progress: list[int] = []
+    window.importer.progress_changed.connect(lambda d, t, f: (progress.append(d), events.append("progress")))
+    with qtbot.waitSignal(window.importer.finished, timeout=120000):
+        window._import(files)
+    timer.stop()
+    assert len(instant_dialogs["report"].imported) == 200  # type: ignore[attr-defined]
+    assert progress == list(range(1, 201))
+    # The GUI thread kept handling timer events between the import's progress reports.
+    first, last = events.index("progress"), len(events) - 1 - events[::-1].index("progress")
+    assert "tick" in events[first:last]
+
+
+def test_cancel_stops_an_import_and_keeps_what_was_saved(
+    qtbot, window: MainWindow, sample: Library, tmp_path: Path, instant_dialogs: dict[str, object]  # type: ignore[no-untyped-def]
+) -> None:
+    files = [_photo(tmp_path / f"c{i:03}.jpg", "2026:11:21 09:00:00", i) for i in range(60)]
+    before = sample.counts()["photos"]
+
+    def cancel_soon(done: int, total: int, file: str) -> None:
+        if done == 5:
+            window.importer.cancel()
+
+    window.importer.progress_changed.connect(cancel_soon)
+    with qtbot.waitSignal(window.importer.finished, timeout=60000):
+        window._import(files)
+    report = instant_dialogs["report"]
+    assert report.cancelled and 5 <= len(report.imported) < 60  # type: ignore[attr-defined]
+    assert sample.counts()["photos"] == before + len(report.imported)  # type: ignore[attr-defined]
+    assert sample.check().ok
+
+
+def test_files_dropped_on_a_visit_go_to_that_visit(
+    qtbot, window: MainWindow, sample: Library, tmp_path: Path, instant_dialogs: dict[str, object]  # type: ignore[no-untyped-def]
+) -> None:
+    photo = _photo(tmp_path / "drop.jpg", "2020:01:01 09:00:00", 3)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo))])
+    grid = window.panel.grid
+    event = QDropEvent(QPoint(10, 10).toPointF(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.importer.finished, timeout=20000):
+        grid.dropEvent(event)
+    visit = window.panel.detail
+    assert visit is not None and visit.date == TODAY - dt.timedelta(days=14)
+    # Taken in 2020, but dropped on this visit: it goes here, dated as given.
+    dropped = [p for p in window.photos.rows() if p.original_name == "drop.jpg"]
+    assert dropped and dropped[0].date_source.value == "given"
+
+
+# -- models, preferences, errors ----------------------------------------------------------------
+
+
+def test_item_models_pass_the_model_tester(qtmodeltester, sample: Library, runner: TaskRunner) -> None:  # type: ignore[no-untyped-def]
+    thumbs = ThumbnailCache(runner)
+    thumbs.set_library(sample)
+    client = ws.clients(sample)[0].id
+    area = ws.areas(sample, client)[0].id
+    for model, rows in (
+        (ClientListModel(), ws.clients(sample)),
+        (AreaListModel(), ws.areas(sample, client)),
+        (TimelineModel(thumbs), ws.timeline(sample, client, area)),
+        (PhotoGridModel(thumbs), list(ws.timeline(sample, client, area)[0].photos)),
+    ):
+        model.set_rows(rows)  # type: ignore[attr-defined]
+        qtmodeltester.check(model, force_py=True)
+    runner.wait()
+
+
+def test_layout_and_mode_are_remembered(qtbot, prefs: Preferences, runner: TaskRunner, sample: Library, errors) -> None:  # type: ignore[no-untyped-def]
+    prefs.mode = Mode.PRACTITIONER
+    window = _window(qtbot, prefs, runner, sample)
+    window.splitter.setSizes([300, 300, 680])
+    window.close()
+    again = _window(qtbot, prefs, runner, sample)
+    assert again.splitter.sizes()[0] == 300
+    assert again.sidebar.client_box.isVisible()
+
+
+def test_excepthook_logs_and_shows_instead_of_dying(tmp_path: Path) -> None:
+    from tracker.ui.errors import install_excepthook
+
+    shown: list[str] = []
+    old = sys.excepthook
+    try:
+        install_excepthook(lambda: None, tmp_path / "tracker.log", show=lambda parent, message: shown.append(message))
+        try:
+            raise KeyError("boom")
+        except KeyError:
+            sys.excepthook(*sys.exc_info())  # type: ignore[arg-type]
+        try:
+            raise ValidationError("The area name is empty; give it a name.")
+        except ValidationError:
+            sys.excepthook(*sys.exc_info())  # type: ignore[arg-type]
+    finally:
+        sys.excepthook = old
+    assert "KeyError" in shown[0] and "tracker.log" in shown[0]
+    assert shown[1] == "The area name is empty; give it a name."
+
+
+def test_core_errors_are_shown_as_a_dialog_with_their_sentence(qtbot, prefs, runner, sample) -> None:  # type: ignore[no-untyped-def]
+    window = _window(qtbot, prefs, runner, sample)
+    seen: list[str] = []
+
+    def close_box() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            seen.append(box.text())
+            box.close()
+
+    QTimer.singleShot(0, close_box)
+    window.show_error("There is no area named 'Knee' for Me.")
+    assert seen == ["There is no area named 'Knee' for Me."]
