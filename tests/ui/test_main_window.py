@@ -22,7 +22,13 @@ from tracker.ui import dialogs
 from tracker.ui.dialogs import AreaAnswer, NewVisit
 from tracker.ui.import_flow import ImportController
 from tracker.ui.main_window import MainWindow
-from tracker.ui.models import AreaListModel, ClientListModel, PhotoGridModel, ThumbnailCache, TimelineModel
+from tracker.ui.models import (
+    AreaListModel,
+    ClientListModel,
+    PhotoGridModel,
+    ThumbnailCache,
+    TimelineModel,
+)
 from tracker.ui.settings import Mode, Preferences
 from tracker.ui.workers import TaskRunner
 
@@ -92,11 +98,20 @@ def _photo(path: Path, taken: str, seed: int) -> Path:
 
 
 def test_an_empty_library_shows_the_welcome_and_start_tracking_adds_the_area(
-    qtbot, prefs, runner, library, errors, monkeypatch  # type: ignore[no-untyped-def]
+    qtbot,
+    prefs,
+    runner,
+    library,
+    errors,
+    monkeypatch,  # type: ignore[no-untyped-def]
 ) -> None:
     window = _window(qtbot, prefs, runner, library)
     assert window.stack.currentWidget() is window.welcome
-    monkeypatch.setattr(dialogs.AreaDialog, "ask", classmethod(lambda cls, *a, **k: AreaAnswer("Lower abdomen", "abdomen", Stage.RUBRA)))
+    monkeypatch.setattr(
+        dialogs.AreaDialog,
+        "ask",
+        classmethod(lambda cls, *a, **k: AreaAnswer("Lower abdomen", "abdomen", Stage.RUBRA)),
+    )
     monkeypatch.setattr(MainWindow, "_on_import_action", lambda self: None)
     qtbot.mouseClick(window.welcome.start, Qt.MouseButton.LeftButton)
     assert window.stack.currentWidget() is window.splitter
@@ -109,7 +124,9 @@ def test_an_empty_library_shows_the_welcome_and_start_tracking_adds_the_area(
 def test_the_sample_library_shows_its_course(window: MainWindow) -> None:
     assert window.stack.currentWidget() is window.splitter
     assert window.timeline.rowCount() == 6
-    assert window.panel.detail is not None and window.panel.detail.date == TODAY - dt.timedelta(days=14)
+    assert window.panel.detail is not None and window.panel.detail.date == TODAY - dt.timedelta(
+        days=14
+    )
     assert window.photos.rowCount() == 2
     assert window.panel.ratings.values(RaterRole.PATIENT)  # the sample's ratings are shown
 
@@ -122,10 +139,15 @@ def test_thumbnails_arrive_off_the_gui_thread(qtbot, window: MainWindow) -> None
 
 
 def test_patient_mode_hides_clients_and_practitioner_mode_finds_them(
-    qtbot, window: MainWindow, prefs: Preferences, monkeypatch  # type: ignore[no-untyped-def]
+    qtbot,
+    window: MainWindow,
+    prefs: Preferences,
+    monkeypatch,  # type: ignore[no-untyped-def]
 ) -> None:
     assert not window.sidebar.client_box.isVisible()
-    monkeypatch.setattr(dialogs.PreferencesDialog, "ask", classmethod(lambda cls, *a: Mode.PRACTITIONER))
+    monkeypatch.setattr(
+        dialogs.PreferencesDialog, "ask", classmethod(lambda cls, *a: Mode.PRACTITIONER)
+    )
     window.prefs_action.trigger()
     assert prefs.mode is Mode.PRACTITIONER and window.sidebar.client_box.isVisible()
     monkeypatch.setattr(dialogs.NameDialog, "ask", classmethod(lambda cls, *a, **k: "Ana Lima"))
@@ -140,18 +162,30 @@ def test_patient_mode_hides_clients_and_practitioner_mode_finds_them(
 # -- edits and undo -----------------------------------------------------------------------------
 
 
-def test_new_visit_then_undo_and_redo(qtbot, window: MainWindow, sample: Library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(dialogs.NewVisitDialog, "ask", classmethod(lambda cls, *a: NewVisit(TODAY, VisitKind.FOLLOW_UP, "3 months after")))
+def test_new_visit_then_undo_and_redo(
+    qtbot, window: MainWindow, sample: Library, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(
+        dialogs.NewVisitDialog,
+        "ask",
+        classmethod(lambda cls, *a: NewVisit(TODAY, VisitKind.FOLLOW_UP, "3 months after")),
+    )
     window.new_visit_action.trigger()
     assert window.timeline.rowCount() == 7
     assert window.panel.detail is not None and window.panel.detail.kind is VisitKind.FOLLOW_UP
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert window.timeline.rowCount() == 6
-    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(
+        window,
+        Qt.Key.Key_Z,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     assert [r.date for r in ws.timeline(sample, window.client_id)][-1] == TODAY
 
 
-def test_a_refused_edit_is_shown_and_leaves_nothing_to_undo(window: MainWindow, errors: list[str]) -> None:
+def test_a_refused_edit_is_shown_and_leaves_nothing_to_undo(
+    window: MainWindow, errors: list[str]
+) -> None:
     first = window.timeline.rows()[0].date
     window.panel.date.setDate(dialogs.qdate(first))  # the last visit onto the baseline's date
     assert errors and "already has a visit on" in errors[0]
@@ -193,7 +227,9 @@ def test_treatment_record_edit_and_undo(qtbot, window: MainWindow, sample: Libra
     assert ws.treatment(sample, window.visit_id, window.area_id)["needle_depth_mm"] == 2.0  # type: ignore[index]
 
 
-def test_view_label_edit_and_photo_removal_are_undoable(window: MainWindow, sample: Library) -> None:
+def test_view_label_edit_and_photo_removal_are_undoable(
+    window: MainWindow, sample: Library
+) -> None:
     index = window.photos.index(0)
     photo_id = window.photos.rows()[0].id
     window.photos.setData(index, "left")
@@ -208,8 +244,14 @@ def test_view_label_edit_and_photo_removal_are_undoable(window: MainWindow, samp
     assert ws.photo(sample, photo_id).view == "front"
 
 
-def test_remove_visit_asks_and_is_undoable(window: MainWindow, sample: Library, monkeypatch, errors) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(dialogs.NewVisitDialog, "ask", classmethod(lambda cls, *a: NewVisit(TODAY, VisitKind.FOLLOW_UP, "")))
+def test_remove_visit_asks_and_is_undoable(
+    window: MainWindow, sample: Library, monkeypatch, errors
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(
+        dialogs.NewVisitDialog,
+        "ask",
+        classmethod(lambda cls, *a: NewVisit(TODAY, VisitKind.FOLLOW_UP, "")),
+    )
     window.new_visit_action.trigger()
     window.panel.ratings.boxes[(RaterRole.PATIENT, "depth")].setValue(3)  # type: ignore[attr-defined]
     visit = window.visit_id
@@ -244,12 +286,17 @@ def instant_dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
         return True
 
     monkeypatch.setattr(ImportController, "ask_preview", preview)
-    monkeypatch.setattr(ImportController, "show_summary", lambda parent, report: seen.setdefault("report", report))
+    monkeypatch.setattr(
+        ImportController, "show_summary", lambda parent, report: seen.setdefault("report", report)
+    )
     return seen
 
 
 def test_import_shows_plan_then_summary_with_every_refusal(
-    qtbot, window: MainWindow, tmp_path: Path, instant_dialogs: dict[str, object]  # type: ignore[no-untyped-def]
+    qtbot,
+    window: MainWindow,
+    tmp_path: Path,
+    instant_dialogs: dict[str, object],  # type: ignore[no-untyped-def]
 ) -> None:
     good = _photo(tmp_path / "new.jpg", "2026:11:20 09:00:00", 1)
     bad = tmp_path / "scan.pdf"
@@ -264,15 +311,23 @@ def test_import_shows_plan_then_summary_with_every_refusal(
 
 
 def test_the_event_loop_keeps_running_during_a_big_import(
-    qtbot, window: MainWindow, tmp_path: Path, instant_dialogs: dict[str, object]  # type: ignore[no-untyped-def]
+    qtbot,
+    window: MainWindow,
+    tmp_path: Path,
+    instant_dialogs: dict[str, object],  # type: ignore[no-untyped-def]
 ) -> None:
-    files = [_photo(tmp_path / f"p{i:03}.jpg", f"2026:10:{1 + i % 28:02} 09:00:00", i) for i in range(200)]
+    files = [
+        _photo(tmp_path / f"p{i:03}.jpg", f"2026:10:{1 + i % 28:02} 09:00:00", i)
+        for i in range(200)
+    ]
     events: list[str] = []
     timer = QTimer()
     timer.timeout.connect(lambda: events.append("tick"))
     timer.start(1)
     progress: list[int] = []
-    window.importer.progress_changed.connect(lambda d, t, f: (progress.append(d), events.append("progress")))
+    window.importer.progress_changed.connect(
+        lambda d, t, f: (progress.append(d), events.append("progress"))
+    )
     with qtbot.waitSignal(window.importer.finished, timeout=120000):
         window._import(files)
     timer.stop()
@@ -284,7 +339,11 @@ def test_the_event_loop_keeps_running_during_a_big_import(
 
 
 def test_cancel_stops_an_import_and_keeps_what_was_saved(
-    qtbot, window: MainWindow, sample: Library, tmp_path: Path, instant_dialogs: dict[str, object]  # type: ignore[no-untyped-def]
+    qtbot,
+    window: MainWindow,
+    sample: Library,
+    tmp_path: Path,
+    instant_dialogs: dict[str, object],  # type: ignore[no-untyped-def]
 ) -> None:
     files = [_photo(tmp_path / f"c{i:03}.jpg", "2026:11:21 09:00:00", i) for i in range(60)]
     before = sample.counts()["photos"]
@@ -303,13 +362,23 @@ def test_cancel_stops_an_import_and_keeps_what_was_saved(
 
 
 def test_files_dropped_on_a_visit_go_to_that_visit(
-    qtbot, window: MainWindow, sample: Library, tmp_path: Path, instant_dialogs: dict[str, object]  # type: ignore[no-untyped-def]
+    qtbot,
+    window: MainWindow,
+    sample: Library,
+    tmp_path: Path,
+    instant_dialogs: dict[str, object],  # type: ignore[no-untyped-def]
 ) -> None:
     photo = _photo(tmp_path / "drop.jpg", "2020:01:01 09:00:00", 3)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(photo))])
     grid = window.panel.grid
-    event = QDropEvent(QPoint(10, 10).toPointF(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPoint(10, 10).toPointF(),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     with qtbot.waitSignal(window.importer.finished, timeout=20000):
         grid.dropEvent(event)
     visit = window.panel.detail
@@ -322,7 +391,9 @@ def test_files_dropped_on_a_visit_go_to_that_visit(
 # -- models, preferences, errors ----------------------------------------------------------------
 
 
-def test_item_models_pass_the_model_tester(qtmodeltester, sample: Library, runner: TaskRunner) -> None:  # type: ignore[no-untyped-def]
+def test_item_models_pass_the_model_tester(
+    qtmodeltester, sample: Library, runner: TaskRunner
+) -> None:  # type: ignore[no-untyped-def]
     thumbs = ThumbnailCache(runner)
     thumbs.set_library(sample)
     client = ws.clients(sample)[0].id
@@ -338,7 +409,9 @@ def test_item_models_pass_the_model_tester(qtmodeltester, sample: Library, runne
     runner.wait()
 
 
-def test_layout_and_mode_are_remembered(qtbot, prefs: Preferences, runner: TaskRunner, sample: Library, errors) -> None:  # type: ignore[no-untyped-def]
+def test_layout_and_mode_are_remembered(
+    qtbot, prefs: Preferences, runner: TaskRunner, sample: Library, errors
+) -> None:  # type: ignore[no-untyped-def]
     prefs.mode = Mode.PRACTITIONER
     window = _window(qtbot, prefs, runner, sample)
     window.splitter.setSizes([300, 300, 680])
@@ -354,7 +427,11 @@ def test_excepthook_logs_and_shows_instead_of_dying(tmp_path: Path) -> None:
     shown: list[str] = []
     old = sys.excepthook
     try:
-        install_excepthook(lambda: None, tmp_path / "tracker.log", show=lambda parent, message: shown.append(message))
+        install_excepthook(
+            lambda: None,
+            tmp_path / "tracker.log",
+            show=lambda parent, message: shown.append(message),
+        )
         try:
             raise KeyError("boom")
         except KeyError:
@@ -369,7 +446,9 @@ def test_excepthook_logs_and_shows_instead_of_dying(tmp_path: Path) -> None:
     assert shown[1] == "The area name is empty; give it a name."
 
 
-def test_core_errors_are_shown_as_a_dialog_with_their_sentence(qtbot, prefs, runner, sample) -> None:  # type: ignore[no-untyped-def]
+def test_core_errors_are_shown_as_a_dialog_with_their_sentence(
+    qtbot, prefs, runner, sample
+) -> None:  # type: ignore[no-untyped-def]
     window = _window(qtbot, prefs, runner, sample)
     seen: list[str] = []
 

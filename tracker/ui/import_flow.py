@@ -41,8 +41,25 @@ class ImportRequest:
     date: dt.date | None  # every photo to this visit date, or None to go by capture date
 
 
+def reason_only(file: str, sentence: str) -> str:
+    """ "<file> was not imported: the reason." → "The reason." (the table already names the file)."""
+    prefix = " was not imported: "
+    if prefix in sentence:
+        reason = sentence.split(prefix, 1)[1]
+        return reason[:1].upper() + reason[1:]
+    return sentence
+
+
+class _Table(QTableWidget):
+    """Rows grow to fit wrapped reasons once the table knows its real width."""
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        self.resizeRowsToContents()
+
+
 def _table(parent: QWidget, headers: list[str], rows: list[list[str]]) -> QTableWidget:
-    table = QTableWidget(len(rows), len(headers), parent)
+    table = _Table(len(rows), len(headers), parent)
     table.setHorizontalHeaderLabels(headers)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -93,7 +110,7 @@ class ImportPreviewDialog(QDialog):
         for p in plan:
             name = Path(p.file).name
             if p.problem:
-                rows.append([name, "", "Will not be imported", p.problem])
+                rows.append([name, "", "Will not be imported", reason_only(p.file, p.problem)])
             else:
                 source = (
                     {"exif": "camera date", "file": "file date", "given": "date given"}[
@@ -155,7 +172,7 @@ class ImportSummaryDialog(QDialog):
         self.summary = QLabel(f"<b>{text}</b>", self)
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
-        rows = [[Path(r.file).name, r.error] for r in report.rejected]
+        rows = [[Path(r.file).name, reason_only(r.file, r.error)] for r in report.rejected]
         rows += [
             [Path(d.file).name, "Already in the library" + (" (restored)" if d.restored else "")]
             for d in report.duplicates

@@ -554,7 +554,9 @@ class MainWindow(QMainWindow):
         detail = self.panel.detail
         self._import(paths, detail.date if detail else None)
 
-    def _on_importer_finished(self, _report: Any) -> None:
+    def _on_importer_finished(self, report: Any) -> None:
+        if report is not None and report.imported:
+            self.visit_id = report.imported[-1].visit_id  # show where the photos went
         self.refresh()
 
     def _on_importer_busy_changed(self, busy: bool) -> None:

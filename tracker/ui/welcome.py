@@ -29,7 +29,8 @@ class WelcomePage(QWidget):
         )
         intro.setWordWrap(True)
         intro.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        intro.setMaximumWidth(640)
+        intro.setFixedWidth(600)
+        intro.setMinimumHeight(intro.heightForWidth(600))
         layout.addWidget(intro, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addSpacing(24)
         self.start = self._button(
