@@ -215,7 +215,7 @@ def test_clearing_every_score_removes_the_rating(window: MainWindow, sample: Lib
 
 def test_treatment_record_edit_and_undo(qtbot, window: MainWindow, sample: Library) -> None:  # type: ignore[no-untyped-def]
     form = window.panel.treatment
-    form.depth.setValue(1.5)
+    form.needle_depth.setValue(1.5)
     assert ws.treatment(sample, window.visit_id, window.area_id)["needle_depth_mm"] == 1.5  # type: ignore[index]
     form.reaction.setFocus()
     form.reaction.selectAll()

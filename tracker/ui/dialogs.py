@@ -159,9 +159,9 @@ class AreaDialog(_Form):
     def __init__(self, parent: QWidget | None, title: str, ok_text: str, intro: str = "") -> None:
         super().__init__(parent, title, ok_text)
         if intro:
-            label = QLabel(intro, self)
-            label.setWordWrap(True)
-            self.layout_.insertWidget(0, label)
+            intro_label = QLabel(intro, self)
+            intro_label.setWordWrap(True)
+            self.layout_.insertWidget(0, intro_label)
         self.name = QLineEdit(self)
         self.name.setPlaceholderText("e.g. Lower abdomen, Left thigh")
         self.name.setAccessibleName("Area name")

@@ -138,12 +138,14 @@ class PhotoViewer(QDialog):
         self.stack.addWidget(self.view)
 
         self.zoom_out_action = self._make_action(
-            "Zoom out", "zoom-out", [QKeySequence("-"), QKeySequence.StandardKey.ZoomOut]
+            "Zoom out",
+            "zoom-out",
+            [QKeySequence("-"), QKeySequence(QKeySequence.StandardKey.ZoomOut)],
         )
         self.zoom_in_action = self._make_action(
             "Zoom in",
             "zoom-in",
-            [QKeySequence("+"), QKeySequence("="), QKeySequence.StandardKey.ZoomIn],
+            [QKeySequence("+"), QKeySequence("="), QKeySequence(QKeySequence.StandardKey.ZoomIn)],
         )
         self.fit_action = self._make_action("Fit", "fit", [QKeySequence("F")])
         self.actual_size_action = self._make_action("100%", "", [QKeySequence("1")])

@@ -55,6 +55,11 @@ def _spin(lo: int, hi: int, name: str, suffix: str = "") -> QSpinBox:
     return box
 
 
+def _whole(value: object, missing: int) -> int:
+    """A stored whole number for a spin box; ``missing`` (its "—" value) when there is none."""
+    return int(value) if isinstance(value, int | float) else missing
+
+
 def _combo(items: tuple[str, ...], name: str) -> QComboBox:
     box = QComboBox()
     box.setEditable(True)
@@ -73,14 +78,14 @@ class TreatmentForm(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Treatment record", parent)
         self.device = _combo(DEVICES, "Device")
-        self.depth = QDoubleSpinBox()
-        self.depth.setRange(0.0, 3.5)
-        self.depth.setSingleStep(0.25)
-        self.depth.setDecimals(2)
-        self.depth.setSpecialValueText(NOT_GIVEN)
-        self.depth.setSuffix(" mm")
-        self.depth.setAccessibleName("Needle depth in millimetres")
-        self.depth.setKeyboardTracking(False)
+        self.needle_depth = QDoubleSpinBox()
+        self.needle_depth.setRange(0.0, 3.5)
+        self.needle_depth.setSingleStep(0.25)
+        self.needle_depth.setDecimals(2)
+        self.needle_depth.setSpecialValueText(NOT_GIVEN)
+        self.needle_depth.setSuffix(" mm")
+        self.needle_depth.setAccessibleName("Needle depth in millimetres")
+        self.needle_depth.setKeyboardTracking(False)
         self.passes = _spin(1, 20, "Passes")
         self.topical = _combo(TOPICALS, "Topical agent")
         self.anaesthetic = QLineEdit()
@@ -94,7 +99,7 @@ class TreatmentForm(QGroupBox):
         self.practitioner.setAccessibleName("Practitioner")
         form = QFormLayout(self)
         form.addRow("De&vice:", self.device)
-        form.addRow("Needle &depth:", self.depth)
+        form.addRow("Needle &depth:", self.needle_depth)
         form.addRow("Pa&sses:", self.passes)
         form.addRow("&Topical agent:", self.topical)
         form.addRow("A&naesthetic:", self.anaesthetic)
@@ -111,7 +116,7 @@ class TreatmentForm(QGroupBox):
             line = combo.lineEdit()
             assert line is not None
             line.editingFinished.connect(self._on_field_edited)
-        for box in (self.depth, self.passes, self.pain, self.downtime):
+        for box in (self.needle_depth, self.passes, self.pain, self.downtime):
             box.valueChanged.connect(self._on_field_edited)
         for line in (self.anaesthetic, self.reaction, self.practitioner):
             line.editingFinished.connect(self._on_field_edited)
@@ -120,13 +125,13 @@ class TreatmentForm(QGroupBox):
         self._filling = True
         r = record or {}
         self.device.setCurrentText(r.get("device") or "")
-        self.depth.setValue(r.get("needle_depth_mm") or 0.0)
-        self.passes.setValue(r.get("passes") if r.get("passes") is not None else 0)
+        self.needle_depth.setValue(r.get("needle_depth_mm") or 0.0)
+        self.passes.setValue(_whole(r.get("passes"), 0))
         self.topical.setCurrentText(r.get("topical") or "")
         self.anaesthetic.setText(r.get("anaesthetic") or "")
         self.reaction.setText(r.get("reaction") or "")
-        self.pain.setValue(r.get("pain") if r.get("pain") is not None else -1)
-        self.downtime.setValue(r.get("downtime_days") if r.get("downtime_days") is not None else -1)
+        self.pain.setValue(_whole(r.get("pain"), -1))
+        self.downtime.setValue(_whole(r.get("downtime_days"), -1))
         self.practitioner.setText(r.get("practitioner") or "")
         self._shown = self.fields()
         self._filling = False
@@ -137,7 +142,7 @@ class TreatmentForm(QGroupBox):
 
         values: dict[str, Any] = {
             "device": text(self.device.currentText()),
-            "needle_depth_mm": self.depth.value() or None,
+            "needle_depth_mm": self.needle_depth.value() or None,
             "passes": self.passes.value() or None,
             "topical": text(self.topical.currentText()),
             "anaesthetic": text(self.anaesthetic.text()),
