@@ -50,6 +50,11 @@ class App:
 
     def open(self, root: Path, *, create: bool = False) -> bool:
         """Open the library at ``root`` in the window; on failure keep the current one."""
+        if self.window.importer.busy:
+            self.window.show_error(
+                "An import is running; let it finish or cancel it before opening another library."
+            )
+            return False
         try:
             lib = Library.open(root, create=create)
         except TrackerError as exc:

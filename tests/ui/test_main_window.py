@@ -150,9 +150,11 @@ def test_patient_mode_hides_clients_and_practitioner_mode_finds_them(
     )
     window.prefs_action.trigger()
     assert prefs.mode is Mode.PRACTITIONER and window.sidebar.client_box.isVisible()
-    monkeypatch.setattr(dialogs.NameDialog, "ask", classmethod(lambda cls, *a, **k: "Ana Lima"))
+    answer = dialogs.ClientAnswer("Ana Lima", dt.date(1991, 4, 2), 4, "prefers evening visits")
+    monkeypatch.setattr(dialogs.ClientDialog, "ask", classmethod(lambda cls, *a, **k: answer))
     window.add_client_action.trigger()
     assert [c.name for c in window.clients.rows()] == ["Ana Lima", "Me"]
+    assert ws.client_fields(window.lib, window.client_id) == vars(answer)  # type: ignore[arg-type]
     assert window.timeline.rowCount() == 0  # the new client has no visits yet
     window.find_action.trigger()
     qtbot.keyClicks(window.sidebar.search, "me")
@@ -263,6 +265,33 @@ def test_remove_visit_asks_and_is_undoable(
     window.timeline_view.setCurrentIndex(window.timeline.index(0))
     window.remove_visit_action.trigger()
     assert "holds 4 photos" in errors[-1]  # both areas, two views each
+
+
+def test_area_details_change_the_rating_scale(
+    window: MainWindow, sample: Library, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    row = next(a for a in window.areas.rows() if a.id == window.area_id)
+    answer = AreaAnswer(row.name, "abdomen", Stage.ALBA, "posas2-observer")
+    monkeypatch.setattr(dialogs.AreaDialog, "ask", classmethod(lambda cls, *a, **k: answer))
+    window.edit_area_action.trigger()
+    assert (
+        window.panel.ratings.scale is not None
+        and window.panel.ratings.scale.key == "posas2-observer"
+    )
+    assert set(window.panel.ratings.boxes) == {
+        (RaterRole.PRACTITIONER, i)
+        for i in (
+            "vascularity",
+            "pigmentation",
+            "thickness",
+            "relief",
+            "pliability",
+            "surface_area",
+            "overall",
+        )
+    }
+    window.undo_action.trigger()
+    assert window.panel.ratings.scale.key == "ctd"
 
 
 def test_next_and_previous_visit(window: MainWindow) -> None:

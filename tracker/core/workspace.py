@@ -347,14 +347,22 @@ def add_area(
     *,
     body_site: str = "",
     stage: Stage = Stage.UNKNOWN,
+    default_scale: str = "ctd",
     area_id: int | None = None,
 ) -> int:
     name = check_name(name, "area name")
+    get_scale(default_scale)
     with lib.session() as s:
         client = _get(s, Client, client_id, "client")
         if s.scalar(select(Area.id).where(Area.client_id == client_id, Area.name == name)):
             raise ValidationError(f"{client.name} already has an area named '{name}'.")
-        area = Area(client_id=client_id, name=name, body_site=body_site.strip(), stage=stage)
+        area = Area(
+            client_id=client_id,
+            name=name,
+            body_site=body_site.strip(),
+            stage=stage,
+            default_scale=default_scale,
+        )
         if area_id is not None:
             area.id = area_id
         s.add(area)

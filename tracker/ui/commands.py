@@ -77,10 +77,17 @@ class EditClient(Command):
 
 class AddArea(Command):
     def __init__(
-        self, lib: Library, client_id: int, name: str, body_site: str, stage: Stage
+        self,
+        lib: Library,
+        client_id: int,
+        name: str,
+        body_site: str,
+        stage: Stage,
+        scale: str = "ctd",
     ) -> None:
         super().__init__(lib, f"add area {name}")
         self.client_id, self.name, self.body_site, self.stage = client_id, name, body_site, stage
+        self.scale = scale
         self.area_id: int | None = None
 
     def do(self) -> None:
@@ -90,6 +97,7 @@ class AddArea(Command):
             self.name,
             body_site=self.body_site,
             stage=self.stage,
+            default_scale=self.scale,
             area_id=self.area_id,
         )
 

@@ -6,13 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from tracker.core.errors import TrackerError
 from tracker.core.models import Stage, VisitKind
+from tracker.core.scales import SCALES
 from tracker.core.text import check_name
 from tracker.ui.models import KIND_LABELS
 from tracker.ui.settings import Mode
@@ -153,10 +156,18 @@ class AreaAnswer:
     name: str
     body_site: str
     stage: Stage
+    scale: str = "ctd"
 
 
 class AreaDialog(_Form):
-    def __init__(self, parent: QWidget | None, title: str, ok_text: str, intro: str = "") -> None:
+    def __init__(
+        self,
+        parent: QWidget | None,
+        title: str,
+        ok_text: str,
+        intro: str = "",
+        current: AreaAnswer | None = None,
+    ) -> None:
         super().__init__(parent, title, ok_text)
         if intro:
             intro_label = QLabel(intro, self)
@@ -166,16 +177,30 @@ class AreaDialog(_Form):
         self.name.setPlaceholderText("e.g. Lower abdomen, Left thigh")
         self.name.setAccessibleName("Area name")
         self.site = QComboBox(self)
+        self.site.setEditable(True)
         self.site.addItems(BODY_SITES)
         self.site.setAccessibleName("Body site")
         self.stage = QComboBox(self)
-        for stage, label in STAGE_LABELS.items():
-            self.stage.addItem(label, stage)
+        for stage, text in STAGE_LABELS.items():
+            self.stage.addItem(text, stage)
         self.stage.setCurrentIndex(2)
         self.stage.setAccessibleName("Colour of the marks")
+        self.scale = QComboBox(self)
+        for key, scale in SCALES.items():
+            self.scale.addItem(scale.name, key)
+            self.scale.setItemData(
+                self.scale.count() - 1, scale.description, Qt.ItemDataRole.ToolTipRole
+            )
+        self.scale.setAccessibleName("Rating scale")
         self.form.addRow("Area &name:", self.name)
         self.form.addRow("&Body site:", self.site)
         self.form.addRow("Colour of the &marks:", self.stage)
+        self.form.addRow("Rating &scale:", self.scale)
+        if current is not None:
+            self.name.setText(current.name)
+            self.site.setCurrentText(current.body_site)
+            self.stage.setCurrentIndex(list(STAGE_LABELS).index(current.stage))
+            self.scale.setCurrentIndex(list(SCALES).index(current.scale))
 
     def check(self) -> str:
         try:
@@ -192,12 +217,93 @@ class AreaDialog(_Form):
         title: str = "New area",
         ok_text: str = "Add area",
         intro: str = "",
+        current: AreaAnswer | None = None,
     ) -> AreaAnswer | None:
-        dialog = cls(parent, title, ok_text, intro)
+        dialog = cls(parent, title, ok_text, intro, current)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         return AreaAnswer(
-            dialog.name.text().strip(), dialog.site.currentText(), dialog.stage.currentData()
+            dialog.name.text().strip(),
+            dialog.site.currentText().strip(),
+            dialog.stage.currentData(),
+            dialog.scale.currentData(),
+        )
+
+
+@dataclass(frozen=True)
+class ClientAnswer:
+    name: str
+    date_of_birth: dt.date | None
+    fitzpatrick: int | None
+    notes: str
+
+
+FITZPATRICK = ("Not recorded", "I", "II", "III", "IV", "V", "VI")
+
+
+class ClientDialog(_Form):
+    """A client's name and, optionally, date of birth, Fitzpatrick skin type and notes."""
+
+    def __init__(
+        self, parent: QWidget | None, title: str, ok_text: str, current: ClientAnswer | None
+    ) -> None:
+        super().__init__(parent, title, ok_text)
+        self.name = QLineEdit(self)
+        self.name.setAccessibleName("Client name")
+        self.has_dob = QCheckBox("&Known", self)
+        self.dob = QDateEdit(self)
+        self.dob.setDisplayFormat("d MMM yyyy")
+        self.dob.setCalendarPopup(True)
+        self.dob.setMaximumDate(QDate.currentDate())
+        self.dob.setDate(QDate(1990, 1, 1))
+        self.dob.setAccessibleName("Date of birth")
+        self.dob.setEnabled(False)
+        self.has_dob.toggled.connect(self.dob.setEnabled)
+        row = QHBoxLayout()
+        row.addWidget(self.has_dob)
+        row.addWidget(self.dob, 1)
+        self.skin = QComboBox(self)
+        self.skin.addItems(FITZPATRICK)
+        self.skin.setAccessibleName("Fitzpatrick skin type")
+        self.notes = QPlainTextEdit(self)
+        self.notes.setTabChangesFocus(True)
+        self.notes.setAccessibleName("Notes about the client")
+        self.form.addRow("&Name:", self.name)
+        self.form.addRow("Date of &birth:", row)
+        self.form.addRow("&Fitzpatrick skin type:", self.skin)
+        self.form.addRow("N&otes:", self.notes)
+        if current is not None:
+            self.name.setText(current.name)
+            if current.date_of_birth is not None:
+                self.has_dob.setChecked(True)
+                self.dob.setDate(qdate(current.date_of_birth))
+            self.skin.setCurrentIndex(current.fitzpatrick or 0)
+            self.notes.setPlainText(current.notes)
+
+    def check(self) -> str:
+        try:
+            check_name(self.name.text(), "client name")
+        except TrackerError as exc:
+            return str(exc)
+        return ""
+
+    @classmethod
+    def ask(
+        cls,
+        parent: QWidget | None,
+        *,
+        title: str,
+        ok_text: str,
+        current: ClientAnswer | None = None,
+    ) -> ClientAnswer | None:
+        dialog = cls(parent, title, ok_text, current)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return ClientAnswer(
+            dialog.name.text().strip(),
+            pydate(dialog.dob.date()) if dialog.has_dob.isChecked() else None,
+            dialog.skin.currentIndex() or None,
+            dialog.notes.toPlainText().strip(),
         )
 
 

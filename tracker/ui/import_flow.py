@@ -239,7 +239,10 @@ class ImportController(QObject):
         self.busy_changed.emit(True)
         progress = QProgressDialog(label, "Cancel", 0, max(total, 1), self.window)
         progress.setWindowTitle("Import photos")
-        progress.setWindowModality(Qt.WindowModality.WindowModal)
+        # Not modal: a modal QProgressDialog runs the event loop inside setValue(), which would
+        # let the end of the task arrive in the middle of a progress update. The window stays
+        # usable during an import; a second import is refused while this one runs.
+        progress.setWindowModality(Qt.WindowModality.NonModal)
         progress.setMinimumDuration(300)
         progress.setAutoClose(False)
         progress.setAutoReset(False)
@@ -296,13 +299,13 @@ class ImportController(QObject):
 
     def _on_task_progress(self, done: int, total: int, file: str) -> None:
         self.progress_changed.emit(done, total, file)
-        if self.progress is not None:
-            self.progress.setMaximum(total)
-            self.progress.setValue(done)
-            if not (self.task and self.task.cancelled):
-                self.progress.setLabelText(
-                    f"Importing photos… {done} of {total}\n{Path(file).name}"
-                )
+        progress = self.progress
+        if progress is None:
+            return
+        if not (self.task and self.task.cancelled):
+            progress.setLabelText(f"Importing photos… {done} of {total}\n{Path(file).name}")
+        progress.setMaximum(total)
+        progress.setValue(done)
 
     def _on_import_finished(self, report: ImportReport) -> None:
         self._end()

@@ -41,7 +41,15 @@ from tracker.core.errors import TrackerError
 from tracker.core.library import Library
 from tracker.core.models import RaterRole, VisitKind
 from tracker.ui import commands as cmd
-from tracker.ui.dialogs import AreaDialog, NameDialog, NewVisitDialog, PreferencesDialog, confirm
+from tracker.ui.dialogs import (
+    AreaAnswer,
+    AreaDialog,
+    ClientAnswer,
+    ClientDialog,
+    NewVisitDialog,
+    PreferencesDialog,
+    confirm,
+)
 from tracker.ui.icons import icon
 from tracker.ui.import_flow import IMAGE_FILTER, ImportController, ImportRequest
 from tracker.ui.models import (
@@ -166,9 +174,9 @@ class MainWindow(QMainWindow):
         self.add_client_action = self._action(
             "&Add client…", self._on_add_client, None, "client-add"
         )
-        self.edit_client_action = self._action("&Rename client…", self._on_edit_client)
+        self.edit_client_action = self._action("Client &details…", self._on_edit_client)
         self.add_area_action = self._action("&New area…", self._on_add_area, None, "area-add")
-        self.edit_area_action = self._action("&Edit area…", self._on_edit_area)
+        self.edit_area_action = self._action("Area &details…", self._on_edit_area)
         self.about_action = self._action("&About", self._on_about)
         bar = self.menuBar()
         for title, actions in (
@@ -472,21 +480,34 @@ class MainWindow(QMainWindow):
     def _on_add_client(self) -> None:
         if self.lib is None:
             return
-        name = NameDialog.ask(self, "Add client", "Client &name:", ok_text="Add client")
-        if name:
-            command = cmd.AddClient(self.lib, name)
-            if self.run(command):
-                self.client_id, self.area_id, self.visit_id = command.client_id, None, None
-                self.sidebar.search.clear()
-                self.refresh()
+        answer = ClientDialog.ask(self, title="Add client", ok_text="Add client")
+        if not answer:
+            return
+        command = cmd.AddClient(self.lib, answer.name)
+        if not self.run(command):
+            return
+        details = {
+            "date_of_birth": answer.date_of_birth,
+            "fitzpatrick": answer.fitzpatrick,
+            "notes": answer.notes,
+        }
+        if any(details.values()):
+            assert command.client_id is not None
+            self.run(cmd.EditClient(self.lib, command.client_id, details))
+        self.client_id, self.area_id, self.visit_id = command.client_id, None, None
+        self.sidebar.search.clear()
+        self.refresh()
 
     def _on_edit_client(self) -> None:
         if self.lib is None or self.client_id is None:
             return
-        current = ws.client_fields(self.lib, self.client_id)["name"]
-        name = NameDialog.ask(self, "Rename client", "Client &name:", current, "Rename")
-        if name and name != current:
-            self.run(cmd.EditClient(self.lib, self.client_id, {"name": name}))
+        current = ClientAnswer(**ws.client_fields(self.lib, self.client_id))
+        answer = ClientDialog.ask(self, title="Client details", ok_text="Save", current=current)
+        if answer is None:
+            return
+        changed = {k: v for k, v in vars(answer).items() if getattr(current, k) != v}
+        if changed:
+            self.run(cmd.EditClient(self.lib, self.client_id, changed))
 
     def _on_add_area(self) -> None:
         if self.lib is None or self.client_id is None:
@@ -497,7 +518,9 @@ class MainWindow(QMainWindow):
 
     def _add_area(self, answer: Any) -> bool:
         assert self.lib is not None and self.client_id is not None
-        command = cmd.AddArea(self.lib, self.client_id, answer.name, answer.body_site, answer.stage)
+        command = cmd.AddArea(
+            self.lib, self.client_id, answer.name, answer.body_site, answer.stage, answer.scale
+        )
         if self.run(command):
             self.area_id = command.area_id
             self.refresh()
@@ -507,10 +530,20 @@ class MainWindow(QMainWindow):
     def _on_edit_area(self) -> None:
         if self.lib is None or self.area_id is None:
             return
-        current = next(a for a in self.areas.rows() if a.id == self.area_id)
-        name = NameDialog.ask(self, "Rename area", "Area &name:", current.name, "Rename")
-        if name and name != current.name:
-            self.run(cmd.EditArea(self.lib, self.area_id, {"name": name}))
+        row = next(a for a in self.areas.rows() if a.id == self.area_id)
+        current = AreaAnswer(row.name, row.body_site, row.stage, row.default_scale)
+        answer = AreaDialog.ask(self, title="Area details", ok_text="Save", current=current)
+        if answer is None:
+            return
+        names = {
+            "name": "name",
+            "body_site": "body_site",
+            "stage": "stage",
+            "scale": "default_scale",
+        }
+        changed = {names[k]: v for k, v in vars(answer).items() if getattr(current, k) != v}
+        if changed:
+            self.run(cmd.EditArea(self.lib, self.area_id, changed))
 
     def _on_start_tracking(self) -> None:
         if self.lib is None:
