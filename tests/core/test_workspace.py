@@ -174,8 +174,9 @@ def test_plan_shows_where_each_file_lands_without_importing(
     )
     assert "notes.jpg" in plan["notes.jpg"].problem and plan["notes.jpg"].visit == ""
     assert library.counts()["photos"] == 0
-    given = plan_import(library, [a, b], date=D3)
-    assert {p.visit_date for p in given} == {D3}
+    given = plan_import(library, [a, b, bad], date=D3)
+    assert [p.visit_date for p in given] == [D3, D3, None]
+    assert "notes.jpg" in given[2].problem
 
 
 def test_lost_thumbnails_and_previews_are_rebuilt_from_the_original(

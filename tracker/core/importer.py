@@ -426,12 +426,12 @@ def plan_import(
     for path in expand_paths(files):
         if cancel and cancel():
             break
-        if date is not None:
-            dated.append((str(path), date, DateSource.GIVEN, ""))
-            continue
         try:
-            capture, found = _header_date(path)
-            dated.append((str(path), capture.local.date(), found, ""))
+            capture, found = _header_date(path)  # also refuses what is not a photo
+            if date is not None:
+                dated.append((str(path), date, DateSource.GIVEN, ""))
+            else:
+                dated.append((str(path), capture.local.date(), found, ""))
         except ImageRejected as exc:
             dated.append((str(path), None, None, _sentence(path, str(exc))))
     new_days = sorted({d for _, d, _, p in dated if d is not None and not p} - existing)

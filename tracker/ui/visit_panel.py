@@ -274,7 +274,9 @@ class PhotoGrid(QListView):
             QAbstractItemView.EditTrigger.EditKeyPressed
             | QAbstractItemView.EditTrigger.SelectedClicked
         )
+        # Drops arrive at the viewport, which must accept them itself, or they go to the window.
         self.setAcceptDrops(True)
+        self.viewport().setAcceptDrops(True)
         self.setDropIndicatorShown(False)
         self.setMinimumHeight(170)
         self.setAccessibleName("Photos of this visit")
