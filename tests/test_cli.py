@@ -267,3 +267,38 @@ def test_list_and_check_do_not_create_a_library(tmp_path: Path) -> None:
     result = run_cli("--library", str(tmp_path / "nowhere"), "check")
     assert result.returncode == 2 and "no library" in result.stderr
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_export_compare_writes_a_clean_image_and_refuses_bad_ids(lib: Path, tmp_path: Path) -> None:
+    photos = []
+    for i, day in enumerate(("2025:01:10", "2025:03:01")):
+        path = tmp_path / f"p{i}.jpg"
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = f"{day} 10:00:00"
+        exif[0x0110] = "SecretModel"
+        Image.effect_noise((160, 120), 30 + i).convert("RGB").save(
+            path, exif=exif, comment=b"private"
+        )
+        photos.append(str(path))
+    assert run_cli("--library", str(lib), "import", *photos, "--area", "Hips").returncode == 0
+    _, listed, _ = _json("--library", str(lib), "list", "photos")
+    ids = [str(p["id"]) for p in listed]  # type: ignore[union-attr]
+    out = tmp_path / "compare.jpg"
+    code, result, _ = _json(
+        "--library", str(lib), "export", "compare", *ids, str(out), "--mode", "wipe"
+    )
+    assert code == 0 and result["file"] == str(out) and result["mode"] == "wipe"  # type: ignore[index]
+    data = out.read_bytes()
+    assert b"SecretModel" not in data and b"private" not in data and b"Exif" not in data
+    _usage_error(
+        ("--library", str(lib), "export", "compare", ids[0], "9999", str(tmp_path / "x.png")),
+        "no photo with id 9999",
+    )
+    _usage_error(
+        ("--library", str(lib), "export", "compare", ids[0], "abc", str(tmp_path / "x.png")),
+        "'abc' is not a photo id",
+    )
+    _usage_error(
+        ("--library", str(lib), "export", "compare", *ids, str(tmp_path / "x.bmp")), ".png or .jpg"
+    )
+    assert not (tmp_path / "x.png").exists()

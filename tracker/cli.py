@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tracker import __version__
+from tracker.core.compare import MODES as COMPARE_MODES
 from tracker.core.errors import TrackerError, UsageError
 from tracker.core.importer import check_date
 from tracker.core.library import Library, TreatmentInput
@@ -136,6 +137,21 @@ def build_parser() -> argparse.ArgumentParser:
     rate.add_argument("values", nargs="+", metavar="ITEM=VALUE")
 
     sub.add_parser("check", parents=[common], help="verify the whole library")
+
+    export = sub.add_parser("export", parents=[common], help="export a comparison image")
+    export_sub = export.add_subparsers(
+        dest="export_command", metavar="compare", required=True, parser_class=_Parser
+    )
+    cmp = export_sub.add_parser(
+        "compare", parents=[common], help="photos side by side, wiped, overlaid or differenced"
+    )
+    cmp.add_argument("items", nargs="+", metavar="PHOTO_ID... OUT")
+    cmp.add_argument("--mode", choices=list(COMPARE_MODES), default="side")
+    cmp.add_argument(
+        "--aligned", action="store_true", help="apply the stored landmark alignment"
+    )
+    cmp.add_argument("--caption", default="", help="a line of text under the images")
+    cmp.add_argument("--no-labels", action="store_true", help="leave out the date labels")
     return p
 
 
@@ -342,6 +358,26 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
     return EXIT_OK if report.ok else EXIT_PROBLEMS
 
 
+def cmd_export(args: argparse.Namespace, root: Path) -> int:
+    from tracker.core.compare import CompareOptions, export
+
+    *raw_ids, out = args.items
+    if not raw_ids:
+        raise UsageError("Give the photo ids to compare, then the output file, e.g. 3 17 out.png.")
+    ids = []
+    for raw in raw_ids:
+        if not raw.isdigit():
+            raise UsageError(f"'{raw}' is not a photo id; 'tracker list photos' shows them.")
+        ids.append(int(raw))
+    options = CompareOptions(
+        mode=args.mode, aligned=args.aligned, labels=not args.no_labels, caption=args.caption
+    )
+    with Library.open(root) as lib:
+        result = export(lib, ids, Path(out), options)
+    _emit(args, result, f"Wrote {result['file']} ({result['width']} × {result['height']}).")
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Path], int]] = {
     "init": cmd_init,
     "demo": cmd_demo,
@@ -350,6 +386,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Path], int]] = {
     "visit": cmd_visit,
     "rate": cmd_rate,
     "check": cmd_check,
+    "export": cmd_export,
 }
 
 

@@ -8,12 +8,13 @@ can put it back by calling this module again: the undo stack never needs to know
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 
+from tracker.core.alignment import Gains, Matrix, check_gains, check_matrix
 from tracker.core.errors import NotFoundError, UsageError, ValidationError
 from tracker.core.imaging import CaptureTime
 from tracker.core.library import Library, TreatmentInput
@@ -26,6 +27,7 @@ from tracker.core.models import (
     Rating,
     RatingItem,
     RatingMethod,
+    ReferencePhoto,
     Stage,
     TreatmentRecord,
     Visit,
@@ -272,7 +274,7 @@ def photo(lib: Library, photo_id: int) -> PhotoRow:
 def _get(s: Any, model: type, ident: int, what: str) -> Any:
     obj = s.get(model, ident)
     if obj is None:
-        raise NotFoundError(f"The {what} is no longer in the library (it may have been removed).")
+        raise NotFoundError(f"There is no {what} with id {ident} in the library.")
     return obj
 
 
@@ -646,3 +648,151 @@ def restore_photos(lib: Library, photo_ids: Iterable[int]) -> None:
     with lib.session() as s:
         for pid in photo_ids:
             _get(s, Photo, pid, "photo").deleted_at = None
+
+
+# -- comparison: labels, alignment and colour ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComparePhoto:
+    """A photo as the compare view and its exports show it."""
+
+    id: int
+    sha256: str
+    width: int
+    height: int
+    view: str
+    area_id: int
+    area: str
+    client: str
+    visit_date: dt.date
+    visit_kind: VisitKind
+    visit_number: int  # 1 for the client's first visit
+    days_since_baseline: int | None
+    alignment: Matrix | None  # this photo's upright pixels → its reference photo's
+    colour_gains: Gains | None
+    is_reference: bool
+    ratings: str  # e.g. "Patient 6 · 5 · 5   Practitioner 7 · 6 · 6", may be empty
+
+    def label(self) -> str:
+        kind = self.visit_kind.value.replace("-", " ")
+        day = (
+            ""
+            if self.days_since_baseline is None or (self.days_since_baseline == 0 and kind == "baseline")
+            else "baseline day"
+            if self.days_since_baseline == 0
+            else f"day {self.days_since_baseline}"
+        )
+        parts = [f"{self.visit_date:%d %b %Y}", f"visit {self.visit_number} ({kind})", day, self.view]
+        return " · ".join(p for p in parts if p)
+
+
+def compare_photos(lib: Library, photo_ids: Sequence[int]) -> list[ComparePhoto]:
+    out = []
+    with lib.session() as s:
+        for pid in photo_ids:
+            p = _get(s, Photo, pid, "photo")
+            visit, area = p.visit, p.area
+            visits = list(
+                s.scalars(select(Visit).where(Visit.client_id == visit.client_id).order_by(Visit.date))
+            )
+            base = _baseline_date(visits)
+            ref = s.get(ReferencePhoto, (area.id, p.view))
+            summary = _rating_summaries(s, visit.client_id, area.id).get(visit.id, "")
+            out.append(
+                ComparePhoto(
+                    id=p.id,
+                    sha256=p.sha256,
+                    width=p.width,
+                    height=p.height,
+                    view=p.view,
+                    area_id=area.id,
+                    area=area.name,
+                    client=visit.client.name,
+                    visit_date=visit.date,
+                    visit_kind=visit.kind,
+                    visit_number=[v.id for v in visits].index(visit.id) + 1,
+                    days_since_baseline=(visit.date - base).days if base is not None else None,
+                    alignment=check_matrix(p.alignment) if p.alignment else None,
+                    colour_gains=check_gains(p.colour_gains) if p.colour_gains else None,
+                    is_reference=ref is not None and ref.photo_id == p.id,
+                    ratings=summary,
+                )
+            )
+    return out
+
+
+def baseline_partner(lib: Library, photo_id: int) -> int | None:
+    """The photo of the same area and view at the client's baseline (or first) visit."""
+    with lib.session() as s:
+        p = _get(s, Photo, photo_id, "photo")
+        visits = list(s.scalars(select(Visit).where(Visit.client_id == p.visit.client_id)))
+        base = _baseline_date(visits)
+        q = (
+            select(Photo.id)
+            .join(Visit, Photo.visit_id == Visit.id)
+            .where(
+                Visit.client_id == p.visit.client_id,
+                Visit.date == base,
+                Photo.area_id == p.area_id,
+                Photo.deleted_at.is_(None),
+            )
+            .order_by((Photo.view != p.view), Photo.taken_at, Photo.id)
+            .limit(1)
+        )
+        found = s.scalar(q)
+        return found if found != photo_id else None
+
+
+def area_photos(lib: Library, area_id: int) -> list[tuple[dt.date, PhotoRow]]:
+    """Every (not removed) photo of an area with its visit date, oldest first: for choosing
+    photos to compare."""
+    with lib.session() as s:
+        q = (
+            select(Photo, Visit.date)
+            .join(Visit, Photo.visit_id == Visit.id)
+            .where(Photo.area_id == area_id, Photo.deleted_at.is_(None))
+            .order_by(Visit.date, Photo.taken_at, Photo.id)
+        )
+        return [(day, _photo_row(p)) for p, day in s.execute(q)]
+
+
+def set_alignment(lib: Library, photo_id: int, matrix: Sequence[float] | None) -> Matrix | None:
+    """Store (or clear, with None) a photo's transform to its reference; returns the old one."""
+    checked = check_matrix(matrix) if matrix is not None else None
+    with lib.session() as s:
+        p = _get(s, Photo, photo_id, "photo")
+        old = check_matrix(p.alignment) if p.alignment else None
+        p.alignment = list(checked) if checked is not None else None
+        return old
+
+
+def set_colour_gains(lib: Library, photo_id: int, gains: Sequence[float] | None) -> Gains | None:
+    checked = check_gains(gains) if gains is not None else None
+    with lib.session() as s:
+        p = _get(s, Photo, photo_id, "photo")
+        old = check_gains(p.colour_gains) if p.colour_gains else None
+        p.colour_gains = list(checked) if checked is not None else None
+        return old
+
+
+def reference_photo(lib: Library, area_id: int, view: str) -> int | None:
+    with lib.session() as s:
+        ref = s.get(ReferencePhoto, (area_id, view))
+        return ref.photo_id if ref is not None else None
+
+
+def set_reference_photo(lib: Library, area_id: int, view: str, photo_id: int | None) -> int | None:
+    """Make ``photo_id`` the photo that others of this area and view are aligned to (None
+    clears it); returns the previous one."""
+    with lib.session() as s:
+        ref = s.get(ReferencePhoto, (area_id, view))
+        old = ref.photo_id if ref is not None else None
+        if photo_id is None:
+            if ref is not None:
+                s.delete(ref)
+        elif ref is None:
+            s.add(ReferencePhoto(area_id=area_id, view=view, photo_id=photo_id))
+        else:
+            ref.photo_id = photo_id
+        return old

@@ -1,0 +1,171 @@
+"""Comparison exports: geometry from stored alignment, every mode, and nothing private written."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageStat
+
+from tracker.core import alignment as al
+from tracker.core import workspace as ws
+from tracker.core.compare import CompareOptions, export, placement, render
+from tracker.core.errors import UsageError
+from tracker.core.library import Library
+
+SECRET = "GPS-Secret-Clinic-Device-XYZ"
+XMP = (
+    b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+    + SECRET.encode()
+    + b"</x:xmpmeta>"
+)
+
+
+def _scene(shift: tuple[float, float] = (0, 0), angle: float = 0.0) -> Image.Image:
+    """A pale field with a red stripe (its ends are the landmarks), moved by a known amount."""
+    im = Image.new("RGB", (800, 600), (220, 180, 160))
+    draw = ImageDraw.Draw(im)
+    draw.line([(200, 400), (600, 250)], fill=(170, 60, 90), width=14)
+    base = im.rotate(
+        angle, resample=Image.Resampling.BICUBIC, translate=shift, fillcolor=(220, 180, 160)
+    )
+    return base
+
+
+def _private_jpeg(path: Path, image: Image.Image, taken: str) -> Path:
+    exif = Image.Exif()
+    exif[0x010F] = "SecretPhoneMaker"  # Make
+    exif[0x0110] = SECRET  # Model
+    exif.get_ifd(0x8769)[0x9003] = taken
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (51.0, 30.0, 12.5)
+    image.save(path, "JPEG", exif=exif, comment=SECRET.encode(), xmp=XMP, quality=92)
+    return path
+
+
+@pytest.fixture
+def pair(library: Library, tmp_path: Path) -> tuple[int, int]:
+    a = _private_jpeg(tmp_path / "a.jpg", _scene(), "2025:01:10 10:00:00")
+    b = _private_jpeg(tmp_path / "b.jpg", _scene(shift=(30, -20)), "2025:03:10 10:00:00")
+    report = library.import_files([a, b], area="Belly")
+    return report.imported[0].photo_id, report.imported[1].photo_id
+
+
+@pytest.mark.parametrize("name", ["out.png", "out.jpg"])
+@pytest.mark.parametrize("mode", ["side", "wipe", "overlay", "difference"])
+def test_exports_carry_no_metadata_from_the_sources(
+    library: Library, pair: tuple[int, int], tmp_path: Path, name: str, mode: str
+) -> None:
+    out = tmp_path / name
+    export(library, list(pair), out, CompareOptions(mode=mode, caption="Before and after"))
+    data = out.read_bytes()
+    for needle in (
+        SECRET.encode(),
+        b"SecretPhoneMaker",
+        b"Exif",
+        b"xpacket",
+        b"ICC_PROFILE",
+        b"tEXt",
+        b"iTXt",
+        b"zTXt",
+        b"eXIf",
+    ):
+        assert needle not in data, needle
+    with Image.open(out) as im:
+        assert not im.getexif()
+        assert "comment" not in im.info and "icc_profile" not in im.info and "xmp" not in im.info
+        if name.endswith(".jpg"):
+            assert im.app.keys() <= {"APP0"}  # JFIF only
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_side_by_side_of_three_and_labels(library: Library, pair: tuple[int, int]) -> None:
+    two = render(library, list(pair), CompareOptions(labels=False))
+    assert two.size == (800 * 2 + 8, 600)
+    three = render(library, [*pair, pair[0]], CompareOptions())
+    assert three.width == 800 * 3 + 16 and three.height > 600
+
+
+def test_landmark_alignment_makes_the_difference_vanish(
+    library: Library, pair: tuple[int, int]
+) -> None:
+    a, b = pair
+    unaligned = render(library, [a, b], CompareOptions(mode="difference", labels=False, amplify=1))
+    # Landmarks: the stripe's ends, seen in b shifted by (30, -20).
+    src = [(230.0, 380.0), (630.0, 230.0)]
+    dst = [(200.0, 400.0), (600.0, 250.0)]
+    fit = al.fit(src, dst)
+    assert fit.max_error < 0.5
+    ws.set_reference_photo(library, ws.photo(library, a).area_id, "front", a)
+    ws.set_alignment(library, b, fit.matrix)
+    aligned = render(
+        library, [a, b], CompareOptions(mode="difference", labels=False, amplify=1, aligned=True)
+    )
+    inner = (60, 60, 740, 540)  # away from the edges the shift leaves empty
+    before = ImageStat.Stat(unaligned.crop(inner).convert("L")).mean[0]
+    after = ImageStat.Stat(aligned.crop(inner).convert("L")).mean[0]
+    assert after < before / 4 and after < 2.0
+
+
+def test_placement_goes_through_the_reference(library: Library, pair: tuple[int, int]) -> None:
+    a, b = pair
+    photos = ws.compare_photos(library, [b, a])
+    assert placement(photos, aligned=True) == [al.IDENTITY, al.IDENTITY]  # nothing stored yet
+    ws.set_reference_photo(library, photos[0].area_id, "front", a)
+    m = (1.0, 0.0, -30.0, 0.0, 1.0, 20.0)
+    ws.set_alignment(library, b, m)
+    to_first = placement(ws.compare_photos(library, [b, a]), aligned=True)
+    # a (the reference) drawn in b's frame is the inverse of b's transform.
+    assert all(
+        math.isclose(x, y, abs_tol=1e-9) for x, y in zip(to_first[1], al.invert(m), strict=True)
+    )
+
+
+def test_colour_gains_are_applied(library: Library, pair: tuple[int, int]) -> None:
+    a, _ = pair
+    ws.set_colour_gains(library, a, (0.5, 1.0, 1.0))
+    halved = render(library, [a, a], CompareOptions(labels=False))
+    left = ImageStat.Stat(halved.crop((10, 10, 100, 100))).mean
+    assert left[0] == pytest.approx(110, abs=3) and left[1] == pytest.approx(180, abs=3)
+
+
+@pytest.mark.parametrize(
+    ("ids", "options", "words"),
+    [
+        (1, CompareOptions(mode="side"), "2 to 4 photos; 1"),
+        (3, CompareOptions(mode="wipe"), "exactly 2 photos; 3"),
+        (2, CompareOptions(mode="blur"), "Unknown comparison mode"),
+    ],
+)
+def test_bad_requests_are_refused(
+    library: Library, pair: tuple[int, int], ids: int, options: CompareOptions, words: str
+) -> None:
+    with pytest.raises(UsageError, match=words):
+        render(library, [pair[0]] * ids, options)
+
+
+def test_bad_output_names_are_refused_and_nothing_is_written(
+    library: Library, pair: tuple[int, int], tmp_path: Path
+) -> None:
+    with pytest.raises(UsageError, match=r"\.png or \.jpg"):
+        export(library, list(pair), tmp_path / "out.gif", CompareOptions())
+    with pytest.raises(UsageError, match="does not exist"):
+        export(library, list(pair), tmp_path / "missing" / "out.png", CompareOptions())
+    assert list(tmp_path.iterdir()) == [tmp_path / "lib"] or not list(tmp_path.glob("out*"))
+
+
+def test_unaligned_photos_of_another_size_are_scaled_to_the_first(
+    library: Library, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.jpg"
+    _scene().resize((1600, 1200)).save(big)
+    small = tmp_path / "small.jpg"
+    _scene().save(small)
+    r = library.import_files([big, small], area="Belly", date=None)
+    ids = [i.photo_id for i in r.imported]
+    out = render(
+        library, ids, CompareOptions(mode="difference", labels=False, amplify=1, max_side=800)
+    )
+    assert out.size == (800, 600)
+    assert ImageStat.Stat(out.convert("L")).mean[0] < 3

@@ -1,0 +1,224 @@
+"""Comparison images for export: photos side by side, wiped, overlaid or differenced, aligned and
+colour-balanced as stored, with a label under each, and no metadata from any source photo.
+
+Built from the screen-size previews (up to 1920 px on the long side), so an export never
+decodes an original. The same geometry (``placement``) is used by the compare window.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageChops, ImageDraw, ImageFont
+
+from tracker.core import alignment as al
+from tracker.core.errors import UsageError, ValidationError
+from tracker.core.imaging import encode_jpeg
+from tracker.core.library import Library
+from tracker.core.workspace import ComparePhoto, compare_photos
+
+MODES = ("side", "wipe", "overlay", "difference")
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+GAP = 8
+BACKGROUND = (32, 32, 32)
+TEXT = (235, 235, 235)
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    mode: str = "side"
+    aligned: bool = False
+    labels: bool = True
+    caption: str = ""
+    wipe: float = 0.5  # where the divider is, as a fraction of the width
+    opacity: float = 0.5  # of the second photo in an overlay
+    amplify: float = 4.0  # difference is multiplied by this
+    max_side: int = 1600  # of each pane
+
+    def check(self, n_photos: int) -> None:
+        if self.mode not in MODES:
+            raise UsageError(f"Unknown comparison mode '{self.mode}'; use one of {', '.join(MODES)}.")
+        if self.mode == "side" and not 2 <= n_photos <= 4:
+            raise UsageError(f"Side by side shows 2 to 4 photos; {n_photos} were given.")
+        if self.mode != "side" and n_photos != 2:
+            raise UsageError(f"The {self.mode} mode compares exactly 2 photos; {n_photos} were given.")
+        if not 0 <= self.wipe <= 1 or not 0 <= self.opacity <= 1:
+            raise ValidationError("The wipe position and the opacity are between 0 and 1.")
+        if not 1 <= self.amplify <= 20:
+            raise ValidationError("The difference can be amplified 1 to 20 times.")
+        if len(self.caption) > 300:
+            raise ValidationError("The caption is longer than 300 characters.")
+
+
+def placement(photos: Sequence[ComparePhoto], aligned: bool) -> list[al.Matrix]:
+    """For each photo, the transform from its upright pixels to the first photo's upright pixels.
+
+    Aligned, a photo goes through its stored transform to the reference and back out through the
+    first photo's; a photo without one (or with ``aligned`` off) is scaled to the first's width.
+    """
+    first = photos[0]
+
+    def to_reference(p: ComparePhoto) -> al.Matrix | None:
+        if p.alignment is not None:
+            return p.alignment
+        return al.IDENTITY if p.is_reference else None
+
+    first_ref = to_reference(first) if aligned else None
+    out = []
+    for p in photos:
+        own = to_reference(p) if aligned else None
+        if p is first:
+            out.append(al.IDENTITY)
+        elif first_ref is not None and own is not None:
+            out.append(al.compose(al.invert(first_ref), own))
+        else:
+            out.append(al.scale(first.width / p.width))
+    return out
+
+
+def _apply_gains(im: Image.Image, gains: al.Gains | None) -> Image.Image:
+    if gains is None or gains == al.NO_GAINS:
+        return im
+    bands = [
+        band.point(lambda v, g=g: min(255, round(v * g)))
+        for band, g in zip(im.split(), gains, strict=True)
+    ]
+    return Image.merge("RGB", bands)
+
+
+def _pane(lib: Library, photo: ComparePhoto, to_first: al.Matrix, size: tuple[int, int], k: float) -> Image.Image:
+    """The photo drawn in the first photo's frame, scaled by ``k`` to the pane's ``size``."""
+    with Image.open(io.BytesIO(lib.derived("previews", photo.sha256))) as src:
+        preview = src.convert("RGB")
+    pw, ph = preview.size
+    # preview px → upright px → first photo's px → pane px
+    total = al.compose(al.scale(k), al.compose(to_first, al.scale(photo.width / pw, photo.height / ph)))
+    inverse = al.invert(total)
+    drawn = preview.transform(size, Image.Transform.AFFINE, inverse, Image.Resampling.BICUBIC, fillcolor=BACKGROUND)
+    return _apply_gains(drawn, photo.colour_gains)
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: float) -> list[str]:
+    words, lines, line = text.split(" "), [], ""
+    for word in words:
+        trial = f"{line} {word}" if line else word
+        if line and font.getlength(trial) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return [*lines, line] if line else lines
+
+
+def _text_block(width: int, lines: Sequence[str], size: int) -> Image.Image:
+    font = _font(size)
+    lines = [part for line in lines for part in _wrap(line, font, width - 20)]
+    height = (size + 8) * len(lines) + 8
+    block = Image.new("RGB", (width, height), BACKGROUND)
+    draw = ImageDraw.Draw(block)
+    for i, line in enumerate(lines):
+        draw.text((10, 6 + i * (size + 8)), line, fill=TEXT, font=font)
+    return block
+
+
+def render(lib: Library, photo_ids: Sequence[int], options: CompareOptions) -> Image.Image:
+    options.check(len(photo_ids))
+    photos = compare_photos(lib, photo_ids)
+    first = photos[0]
+    k = min(1.0, options.max_side / max(first.width, first.height))
+    size = (max(1, round(first.width * k)), max(1, round(first.height * k)))
+    to_first = placement(photos, options.aligned)
+    panes = [_pane(lib, p, m, size, k) for p, m in zip(photos, to_first, strict=True)]
+    font_size = max(14, size[0] // 45)
+
+    if options.mode == "side":
+        labels = [[p.label()] for p in photos] if options.labels else [[] for _ in photos]
+        strips = []
+        for pane, lines in zip(panes, labels, strict=True):
+            if lines:
+                text = _text_block(size[0], lines, font_size)
+                strip = Image.new("RGB", (size[0], size[1] + text.height), BACKGROUND)
+                strip.paste(pane, (0, 0))
+                strip.paste(text, (0, size[1]))
+            else:
+                strip = pane
+            strips.append(strip)
+        body = Image.new("RGB", (len(strips) * size[0] + GAP * (len(strips) - 1), strips[0].height), BACKGROUND)
+        for i, strip in enumerate(strips):
+            body.paste(strip, (i * (size[0] + GAP), 0))
+        lines = []
+    else:
+        a, b = panes
+        if options.mode == "wipe":
+            cut = round(size[0] * options.wipe)
+            body = b.copy()
+            body.paste(a.crop((0, 0, cut, size[1])), (0, 0))
+            ImageDraw.Draw(body).line([(cut, 0), (cut, size[1])], fill=(255, 255, 255), width=max(2, size[0] // 400))
+            lines = [f"Left: {photos[0].label()}", f"Right: {photos[1].label()}"]
+        elif options.mode == "overlay":
+            body = Image.blend(a, b, options.opacity)
+            lines = [f"{photos[0].label()}  +  {photos[1].label()} at {round(options.opacity * 100)}%"]
+        else:
+            body = ImageChops.difference(a, b).point(lambda v: min(255, round(v * options.amplify)))
+            lines = [f"Difference (x{options.amplify:g}): {photos[0].label()}  vs  {photos[1].label()}"]
+        if not options.labels:
+            lines = []
+    if options.caption.strip():
+        lines.append(options.caption.strip())
+    if not lines:
+        return body
+    text = _text_block(body.width, lines, font_size)
+    out = Image.new("RGB", (body.width, body.height + text.height), BACKGROUND)
+    out.paste(body, (0, 0))
+    out.paste(text, (0, body.height))
+    return out
+
+
+def encode(image: Image.Image, fmt: str) -> bytes:
+    """PNG or JPEG bytes carrying nothing but pixels: no EXIF, XMP, ICC, text or comment."""
+    bare = Image.new("RGB", image.size)
+    bare.paste(image.convert("RGB"), (0, 0))
+    if fmt == "JPEG":
+        return encode_jpeg(bare, quality=92)
+    out = io.BytesIO()
+    bare.save(out, "PNG", optimize=False)
+    return out.getvalue()
+
+
+def output_format(out: Path) -> str:
+    fmt = FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise UsageError(f"{out.name}: the comparison is written as .png or .jpg; choose one of those names.")
+    if not out.parent.is_dir():
+        raise UsageError(f"The folder {out.parent} does not exist.")
+    return fmt
+
+
+def write_atomically(out: Path, data: bytes) -> None:
+    """Write ``out`` completely or not at all (a temporary file renamed into place)."""
+    part = out.with_name(f".{out.name}.{secrets.token_hex(4)}.part")
+    try:
+        with part.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(part, out)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise UsageError(f"{out} could not be written ({exc.strerror or exc}).") from exc
+
+
+def export(lib: Library, photo_ids: Sequence[int], out: Path, options: CompareOptions) -> dict[str, object]:
+    fmt = output_format(out)
+    image = render(lib, photo_ids, options)
+    write_atomically(out, encode(image, fmt))
+    return {"file": str(out), "width": image.width, "height": image.height, "mode": options.mode, "photos": list(photo_ids)}
