@@ -147,9 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp.add_argument("items", nargs="+", metavar="PHOTO_ID... OUT")
     cmp.add_argument("--mode", choices=list(COMPARE_MODES), default="side")
-    cmp.add_argument(
-        "--aligned", action="store_true", help="apply the stored landmark alignment"
-    )
+    cmp.add_argument("--aligned", action="store_true", help="apply the stored landmark alignment")
     cmp.add_argument("--caption", default="", help="a line of text under the images")
     cmp.add_argument("--no-labels", action="store_true", help="leave out the date labels")
     return p

@@ -94,10 +94,14 @@ def similarity(src: Sequence[Point], dst: Sequence[Point]) -> Matrix:
         num_b += x * v - y * u
         den += x * x + y * y
     if den < 1e-9:
-        raise ValidationError("The points on the first photo are all in one place; spread them out.")
+        raise ValidationError(
+            "The points on the first photo are all in one place; spread them out."
+        )
     a, b = num_a / den, num_b / den
     if math.hypot(a, b) < 1e-9:
-        raise ValidationError("The points on the second photo are all in one place; spread them out.")
+        raise ValidationError(
+            "The points on the second photo are all in one place; spread them out."
+        )
     return (a, -b, dx - (a * sx - b * sy), b, a, dy - (b * sx + a * sy))
 
 

@@ -42,11 +42,15 @@ class CompareOptions:
 
     def check(self, n_photos: int) -> None:
         if self.mode not in MODES:
-            raise UsageError(f"Unknown comparison mode '{self.mode}'; use one of {', '.join(MODES)}.")
+            raise UsageError(
+                f"Unknown comparison mode '{self.mode}'; use one of {', '.join(MODES)}."
+            )
         if self.mode == "side" and not 2 <= n_photos <= 4:
             raise UsageError(f"Side by side shows 2 to 4 photos; {n_photos} were given.")
         if self.mode != "side" and n_photos != 2:
-            raise UsageError(f"The {self.mode} mode compares exactly 2 photos; {n_photos} were given.")
+            raise UsageError(
+                f"The {self.mode} mode compares exactly 2 photos; {n_photos} were given."
+            )
         if not 0 <= self.wipe <= 1 or not 0 <= self.opacity <= 1:
             raise ValidationError("The wipe position and the opacity are between 0 and 1.")
         if not 1 <= self.amplify <= 20:
@@ -91,15 +95,21 @@ def _apply_gains(im: Image.Image, gains: al.Gains | None) -> Image.Image:
     return Image.merge("RGB", bands)
 
 
-def _pane(lib: Library, photo: ComparePhoto, to_first: al.Matrix, size: tuple[int, int], k: float) -> Image.Image:
+def _pane(
+    lib: Library, photo: ComparePhoto, to_first: al.Matrix, size: tuple[int, int], k: float
+) -> Image.Image:
     """The photo drawn in the first photo's frame, scaled by ``k`` to the pane's ``size``."""
     with Image.open(io.BytesIO(lib.derived("previews", photo.sha256))) as src:
         preview = src.convert("RGB")
     pw, ph = preview.size
     # preview px → upright px → first photo's px → pane px
-    total = al.compose(al.scale(k), al.compose(to_first, al.scale(photo.width / pw, photo.height / ph)))
+    total = al.compose(
+        al.scale(k), al.compose(to_first, al.scale(photo.width / pw, photo.height / ph))
+    )
     inverse = al.invert(total)
-    drawn = preview.transform(size, Image.Transform.AFFINE, inverse, Image.Resampling.BICUBIC, fillcolor=BACKGROUND)
+    drawn = preview.transform(
+        size, Image.Transform.AFFINE, inverse, Image.Resampling.BICUBIC, fillcolor=BACKGROUND
+    )
     return _apply_gains(drawn, photo.colour_gains)
 
 
@@ -152,7 +162,9 @@ def render(lib: Library, photo_ids: Sequence[int], options: CompareOptions) -> I
             else:
                 strip = pane
             strips.append(strip)
-        body = Image.new("RGB", (len(strips) * size[0] + GAP * (len(strips) - 1), strips[0].height), BACKGROUND)
+        body = Image.new(
+            "RGB", (len(strips) * size[0] + GAP * (len(strips) - 1), strips[0].height), BACKGROUND
+        )
         for i, strip in enumerate(strips):
             body.paste(strip, (i * (size[0] + GAP), 0))
         lines = []
@@ -162,14 +174,20 @@ def render(lib: Library, photo_ids: Sequence[int], options: CompareOptions) -> I
             cut = round(size[0] * options.wipe)
             body = b.copy()
             body.paste(a.crop((0, 0, cut, size[1])), (0, 0))
-            ImageDraw.Draw(body).line([(cut, 0), (cut, size[1])], fill=(255, 255, 255), width=max(2, size[0] // 400))
+            ImageDraw.Draw(body).line(
+                [(cut, 0), (cut, size[1])], fill=(255, 255, 255), width=max(2, size[0] // 400)
+            )
             lines = [f"Left: {photos[0].label()}", f"Right: {photos[1].label()}"]
         elif options.mode == "overlay":
             body = Image.blend(a, b, options.opacity)
-            lines = [f"{photos[0].label()}  +  {photos[1].label()} at {round(options.opacity * 100)}%"]
+            lines = [
+                f"{photos[0].label()}  +  {photos[1].label()} at {round(options.opacity * 100)}%"
+            ]
         else:
             body = ImageChops.difference(a, b).point(lambda v: min(255, round(v * options.amplify)))
-            lines = [f"Difference (x{options.amplify:g}): {photos[0].label()}  vs  {photos[1].label()}"]
+            lines = [
+                f"Difference (x{options.amplify:g}): {photos[0].label()}  vs  {photos[1].label()}"
+            ]
         if not options.labels:
             lines = []
     if options.caption.strip():
@@ -197,7 +215,9 @@ def encode(image: Image.Image, fmt: str) -> bytes:
 def output_format(out: Path) -> str:
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
-        raise UsageError(f"{out.name}: the comparison is written as .png or .jpg; choose one of those names.")
+        raise UsageError(
+            f"{out.name}: the comparison is written as .png or .jpg; choose one of those names."
+        )
     if not out.parent.is_dir():
         raise UsageError(f"The folder {out.parent} does not exist.")
     return fmt
@@ -217,8 +237,16 @@ def write_atomically(out: Path, data: bytes) -> None:
         raise UsageError(f"{out} could not be written ({exc.strerror or exc}).") from exc
 
 
-def export(lib: Library, photo_ids: Sequence[int], out: Path, options: CompareOptions) -> dict[str, object]:
+def export(
+    lib: Library, photo_ids: Sequence[int], out: Path, options: CompareOptions
+) -> dict[str, object]:
     fmt = output_format(out)
     image = render(lib, photo_ids, options)
     write_atomically(out, encode(image, fmt))
-    return {"file": str(out), "width": image.width, "height": image.height, "mode": options.mode, "photos": list(photo_ids)}
+    return {
+        "file": str(out),
+        "width": image.width,
+        "height": image.height,
+        "mode": options.mode,
+        "photos": list(photo_ids),
+    }

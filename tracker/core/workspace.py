@@ -678,12 +678,18 @@ class ComparePhoto:
         kind = self.visit_kind.value.replace("-", " ")
         day = (
             ""
-            if self.days_since_baseline is None or (self.days_since_baseline == 0 and kind == "baseline")
+            if self.days_since_baseline is None
+            or (self.days_since_baseline == 0 and kind == "baseline")
             else "baseline day"
             if self.days_since_baseline == 0
             else f"day {self.days_since_baseline}"
         )
-        parts = [f"{self.visit_date:%d %b %Y}", f"visit {self.visit_number} ({kind})", day, self.view]
+        parts = [
+            f"{self.visit_date:%d %b %Y}",
+            f"visit {self.visit_number} ({kind})",
+            day,
+            self.view,
+        ]
         return " · ".join(p for p in parts if p)
 
 
@@ -694,7 +700,9 @@ def compare_photos(lib: Library, photo_ids: Sequence[int]) -> list[ComparePhoto]
             p = _get(s, Photo, pid, "photo")
             visit, area = p.visit, p.area
             visits = list(
-                s.scalars(select(Visit).where(Visit.client_id == visit.client_id).order_by(Visit.date))
+                s.scalars(
+                    select(Visit).where(Visit.client_id == visit.client_id).order_by(Visit.date)
+                )
             )
             base = _baseline_date(visits)
             ref = s.get(ReferencePhoto, (area.id, p.view))

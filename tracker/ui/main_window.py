@@ -41,6 +41,7 @@ from tracker.core.errors import TrackerError
 from tracker.core.library import Library
 from tracker.core.models import RaterRole, VisitKind
 from tracker.ui import commands as cmd
+from tracker.ui.compare import CompareWindow, PhotoPicker
 from tracker.ui.dialogs import (
     AreaAnswer,
     AreaDialog,
@@ -167,6 +168,10 @@ class MainWindow(QMainWindow):
         self.next_action = self._action(
             "Ne&xt visit", lambda: self._step_visit(1), "Alt+Down", "next"
         )
+        self.compare_baseline_action = self._action(
+            "Compare with &baseline", self._on_compare_baseline, "Ctrl+B", "compare"
+        )
+        self.compare_action = self._action("&Compare photos…", self._on_compare_photos, "Ctrl+K")
         self.remove_visit_action = self._action(
             "&Remove visit…", self._on_remove_visit, None, "remove"
         )
@@ -194,6 +199,7 @@ class MainWindow(QMainWindow):
                 ],
             ),
             ("&Edit", [self.undo_action, self.redo_action]),
+            ("C&ompare", [self.compare_baseline_action, self.compare_action]),
             (
                 "&Visit",
                 [
@@ -211,7 +217,7 @@ class MainWindow(QMainWindow):
             menu = bar.addMenu(title)
             for action in actions:
                 menu.addSeparator() if action is None else menu.addAction(action)
-        self.client_menu_action = bar.actions()[3]
+        self.client_menu_action = bar.actions()[4]
         tools = QToolBar("Main", self)
         tools.setObjectName("main-toolbar")
         tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -222,6 +228,8 @@ class MainWindow(QMainWindow):
             None,
             self.prev_action,
             self.next_action,
+            None,
+            self.compare_baseline_action,
             None,
             self.undo_action,
             self.redo_action,
@@ -239,6 +247,8 @@ class MainWindow(QMainWindow):
             self.add_client_action,
             self.edit_client_action,
             self.find_action,
+            self.compare_baseline_action,
+            self.compare_action,
         ]
 
     def _connect_signals(self) -> None:
@@ -263,6 +273,8 @@ class MainWindow(QMainWindow):
         self.panel.files_dropped.connect(self._on_panel_files_dropped)
         self.panel.grid.open_requested.connect(self._on_grid_open_requested)
         self.panel.grid.remove_requested.connect(self._on_grid_remove_requested)
+        self.panel.grid.compare_action.triggered.connect(self._on_compare_baseline)
+        self.panel.grid.compare_selected_action.triggered.connect(self._on_compare_photos)
         self.photos.view_edit_requested.connect(self._on_photos_view_edit_requested)
         self.importer.finished.connect(self._on_importer_finished)
         self.importer.busy_changed.connect(self._on_importer_busy_changed)
@@ -271,6 +283,9 @@ class MainWindow(QMainWindow):
 
     def set_library(self, lib: Library | None) -> None:
         """Show ``lib`` (the caller owns opening and closing it)."""
+        for window in getattr(self, "compare_windows", []):
+            window.close()
+        self.compare_windows: list[CompareWindow] = []
         self.undo_stack.clear()
         self.lib = lib
         self.thumbs.set_library(lib)
@@ -476,6 +491,58 @@ class MainWindow(QMainWindow):
         )
         viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         viewer.show()
+
+    # -- compare -------------------------------------------------------------------------------
+
+    def open_compare(self, photo_ids: list[int]) -> CompareWindow | None:
+        if self.lib is None:
+            return None
+        if not 2 <= len(photo_ids) <= 4:
+            self.show_error(f"Compare 2 to 4 photos; {len(photo_ids)} were chosen.")
+            return None
+        window = CompareWindow(self.lib, photo_ids, self.runner, self.undo_stack, self)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.show()
+        self.compare_windows = [
+            w for w in getattr(self, "compare_windows", []) if w.isVisible()
+        ] + [window]
+        return window
+
+    def _on_compare_baseline(self) -> None:
+        """This visit's selected (or first) photo beside the same area and view at baseline."""
+        if self.lib is None:
+            return
+        ids = self.panel.grid.selected_ids() or [p.id for p in self.photos.rows()[:1]]
+        if not ids:
+            self.show_error(
+                "This visit has no photos of this area to compare; choose a visit with photos."
+            )
+            return
+        partner = ws.baseline_partner(self.lib, ids[0])
+        if partner is None:
+            self.show_error("There is no other photo of this area at the baseline to compare with.")
+            return
+        self.open_compare([partner, ids[0]])
+
+    def _on_compare_photos(self) -> None:
+        """Photos selected in the grid, or a choice among all of the area's photos."""
+        if self.lib is None or self.area_id is None:
+            return
+        selected = self.panel.grid.selected_ids()
+        if 2 <= len(selected) <= 4:
+            self.open_compare(selected)
+            return
+        choices = [
+            (f"{day:%d %b %Y} · {row.view} · {row.original_name}", row.id)
+            for day, row in ws.area_photos(self.lib, self.area_id)
+        ]
+        if len(choices) < 2:
+            self.show_error("This area has fewer than two photos; import more to compare them.")
+            return
+        default = [choices[0][1], choices[-1][1]]
+        chosen = PhotoPicker.ask(self, choices, default)
+        if chosen:
+            self.open_compare(chosen)
 
     def _on_add_client(self) -> None:
         if self.lib is None:

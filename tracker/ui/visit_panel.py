@@ -284,9 +284,17 @@ class PhotoGrid(QListView):
         self.open_action = QAction("Open photo", self)
         self.rename_action = QAction("Change view label", self)
         self.rename_action.setShortcut(QKeySequence(Qt.Key.Key_F2))
+        self.compare_action = QAction("Compare with baseline", self)
+        self.compare_selected_action = QAction("Compare selected photos", self)
         self.remove_action = QAction("Remove from library…", self)
         self.remove_action.setShortcut(QKeySequence.StandardKey.Delete)
-        for action in (self.open_action, self.rename_action, self.remove_action):
+        for action in (
+            self.open_action,
+            self.compare_action,
+            self.compare_selected_action,
+            self.rename_action,
+            self.remove_action,
+        ):
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
             self.addAction(action)
         self._connect_signals()

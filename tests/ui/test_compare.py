@@ -1,0 +1,219 @@
+"""The compare window: every mode, synchronized zoom and pan, landmark alignment, neutral
+patches, undo and export."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from PySide6.QtCore import QPointF, QSettings, Qt, QThreadPool
+from PySide6.QtGui import QUndoStack
+
+from tracker.core import workspace as ws
+from tracker.core.library import Library
+from tracker.ui.compare import CompareWindow
+from tracker.ui.compare_canvas import MODES
+from tracker.ui.main_window import MainWindow
+from tracker.ui.settings import Preferences
+from tracker.ui.workers import TaskRunner
+
+SHIFT = (30, -20)
+
+
+def _scene(
+    path: Path, taken: str, shift: tuple[int, int] = (0, 0), tint: tuple[int, int, int] = (0, 0, 0)
+) -> Path:
+    im = Image.new("RGB", (800, 600), (220 - tint[0], 180 - tint[1], 160 - tint[2]))
+    draw = ImageDraw.Draw(im)
+    draw.rectangle(
+        (40, 480, 120, 560), fill=(128 - tint[0], 128 - tint[1], 128 - tint[2])
+    )  # grey card
+    draw.line([(200, 400), (600, 250)], fill=(170, 60, 90), width=14)
+    im = im.rotate(0, translate=shift, fillcolor=(220, 180, 160))
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = taken
+    im.save(path, "JPEG", exif=exif, quality=95)
+    return path
+
+
+@pytest.fixture
+def runner() -> Iterator[TaskRunner]:
+    pool = QThreadPool()
+    yield TaskRunner(pool)
+    assert pool.waitForDone(20000)
+
+
+@pytest.fixture
+def pair(library: Library, tmp_path: Path) -> list[int]:
+    a = _scene(tmp_path / "a.jpg", "2025:01:10 10:00:00")
+    b = _scene(tmp_path / "b.jpg", "2025:03:10 10:00:00", SHIFT, tint=(-10, 0, 20))
+    return [i.photo_id for i in library.import_files([a, b], area="Belly").imported]
+
+
+@pytest.fixture
+def window(qtbot, library: Library, pair: list[int], runner: TaskRunner) -> CompareWindow:  # type: ignore[no-untyped-def]
+    stack = QUndoStack()
+    w = CompareWindow(library, pair, runner, stack)
+    w._stack_ref = stack  # type: ignore[attr-defined]
+    qtbot.addWidget(w)
+    w.resize(1200, 700)
+    with qtbot.waitSignal(w.loaded, timeout=20000):
+        w.show()
+    monkey_errors: list[str] = []
+    w._show_error = monkey_errors.append  # type: ignore[method-assign]
+    w.errors = monkey_errors  # type: ignore[attr-defined]
+    return w
+
+
+def test_every_mode_paints_both_photos(qtbot, window: CompareWindow) -> None:  # type: ignore[no-untyped-def]
+    for mode in MODES:
+        window.mode.setCurrentIndex(MODES.index(mode))
+        if mode == "difference":
+            qtbot.waitUntil(lambda: window.canvas.difference is not None, timeout=20000)
+        image = window.canvas.grab().toImage()
+        for rect in window.canvas.pane_rects():
+            centre = image.pixelColor(rect.center().toPoint())
+            assert centre.name() != "#303030", mode  # a photo, not just the background
+    assert len(window.canvas.pane_rects()) == 1  # difference is one pane
+    window.mode.setCurrentIndex(MODES.index("side"))
+    assert len(window.canvas.pane_rects()) == 2
+
+
+def test_blink_switches_with_a_key(qtbot, window: CompareWindow) -> None:  # type: ignore[no-untyped-def]
+    window.mode.setCurrentIndex(MODES.index("blink"))
+    qtbot.keyClick(window.canvas, Qt.Key.Key_B)
+    assert window.canvas.blink_index == 1
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Space)
+    assert window.canvas.blink_index == 0
+
+
+def test_zoom_and_pan_move_every_pane_together_and_sync_off_keeps_offsets(
+    qtbot, window: CompareWindow
+) -> None:  # type: ignore[no-untyped-def]
+    canvas = window.canvas
+    window.zoom_in.trigger()
+    left, right = canvas.pane_rects()
+    # With sync, the same world point sits at the same place in each pane.
+    p = QPointF(400, 300)
+    in_left = canvas._pane_view(0).map(p) - left.topLeft()
+    in_right = canvas._pane_view(1).map(p) - right.topLeft()
+    assert (in_left - in_right).manhattanLength() < 1e-6
+    canvas._pan(0, QPointF(50, 0))
+    assert (
+        canvas._pane_view(0).map(p)
+        - left.topLeft()
+        - (canvas._pane_view(1).map(p) - right.topLeft())
+    ).manhattanLength() < 1e-6
+    window.sync.setChecked(False)
+    canvas._pan(1, QPointF(0, 40))  # only the right pane moves
+    moved = (
+        canvas._pane_view(1).map(p)
+        - right.topLeft()
+        - (canvas._pane_view(0).map(p) - left.topLeft())
+    )
+    assert moved.y() == pytest.approx(40)
+    window.sync.setChecked(True)
+    canvas._pan(0, QPointF(10, 0))  # together again, the deliberate offset is kept
+    kept = (
+        canvas._pane_view(1).map(p)
+        - right.topLeft()
+        - (canvas._pane_view(0).map(p) - left.topLeft())
+    )
+    assert kept.y() == pytest.approx(40)
+    window.fit.trigger()
+    assert canvas.panes[1].offset.isNull()
+
+
+def test_wheel_zooms_at_the_cursor(qtbot, window: CompareWindow) -> None:  # type: ignore[no-untyped-def]
+    canvas = window.canvas
+    anchor = QPointF(200, 250)
+    inverse, _ = canvas._pane_view(0).inverted()
+    before = inverse.map(anchor)
+    canvas.set_zoom(canvas.zoom * 2, anchor)
+    inverse, _ = canvas._pane_view(0).inverted()
+    after = inverse.map(anchor)
+    assert (before - after).manhattanLength() < 1e-6
+    canvas.set_zoom(1000)
+    assert canvas.zoom == 16.0
+
+
+def test_landmarks_align_the_second_photo_and_undo_takes_it_back(
+    qtbot,
+    window: CompareWindow,
+    library: Library,
+    pair: list[int],  # type: ignore[no-untyped-def]
+) -> None:
+    window.align.setChecked(True)
+    # The stripe's two ends on each photo (the second is shifted by SHIFT).
+    for index, offset in ((0, (0, 0)), (1, SHIFT)):
+        for x, y in ((200, 400), (600, 250)):
+            window.canvas.point_clicked.emit(index, QPointF(x + offset[0], y + offset[1]))
+    window.apply_align.trigger()
+    assert not window.errors  # type: ignore[attr-defined]
+    stored = ws.compare_photos(library, pair)
+    assert stored[0].is_reference
+    m = stored[1].alignment
+    assert (
+        m is not None
+        and m[2] == pytest.approx(-SHIFT[0], abs=0.5)
+        and m[5] == pytest.approx(-SHIFT[1], abs=0.5)
+    )
+    assert "error 0.0 px" in window.status.text()
+    window.undo.trigger()
+    assert ws.compare_photos(library, pair)[1].alignment is None
+    assert ws.reference_photo(library, stored[0].area_id, "front") is None
+
+
+def test_mismatched_landmarks_are_refused_with_a_sentence(
+    window: CompareWindow, library: Library, pair: list[int]
+) -> None:
+    window.align.setChecked(True)
+    window.canvas.point_clicked.emit(0, QPointF(10, 10))
+    window.canvas.point_clicked.emit(0, QPointF(300, 300))
+    window.canvas.point_clicked.emit(1, QPointF(20, 20))
+    window.apply_align.trigger()
+    assert "one has 1, the other 2" in window.errors[-1]  # type: ignore[attr-defined]
+    assert ws.compare_photos(library, pair)[1].alignment is None
+
+
+def test_neutral_patch_balances_the_second_photo_to_the_first(
+    window: CompareWindow, library: Library, pair: list[int]
+) -> None:
+    window.neutral.setChecked(True)
+    window.canvas.point_clicked.emit(0, QPointF(80, 520))
+    window.canvas.point_clicked.emit(1, QPointF(80 + SHIFT[0], 520 + SHIFT[1]))
+    gains = ws.compare_photos(library, pair)[1].colour_gains
+    assert gains is not None
+    # The second card was (138, 128, 108); balanced it reads as the first card's grey.
+    assert [round(v * g) for v, g in zip((138, 128, 108), gains, strict=True)] == pytest.approx(
+        [128, 128, 128], abs=3
+    )
+    window.reset_colour.trigger()
+    assert ws.compare_photos(library, pair)[1].colour_gains is None
+
+
+def test_export_writes_the_current_mode(qtbot, window: CompareWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    window.mode.setCurrentIndex(MODES.index("wipe"))
+    out = tmp_path / "wipe.png"
+    with qtbot.waitSignal(window.exported, timeout=20000):
+        window.export_to(out)
+    with Image.open(out) as im:
+        assert im.width == 800 and im.height > 600  # one pane, with its labels
+
+
+def test_main_window_opens_compare_with_baseline(
+    qtbot, tmp_path: Path, library: Library, pair: list[int], runner: TaskRunner
+) -> None:  # type: ignore[no-untyped-def]
+    prefs = Preferences(QSettings(str(tmp_path / "p.ini"), QSettings.Format.IniFormat))
+    main = MainWindow(prefs, runner)
+    qtbot.addWidget(main)
+    main.set_library(library)
+    main.show()
+    main.compare_baseline_action.trigger()
+    opened = main.compare_windows[-1]
+    assert opened.photo_ids == pair  # baseline first, this visit's photo second
+    with qtbot.waitSignal(opened.loaded, timeout=20000):
+        pass
+    opened.close()

@@ -1,0 +1,641 @@
+"""The compare window: 2–4 photos in one of five modes, aligned by landmarks and colour-balanced
+on a neutral patch, both stored non-destructively and undoable, and exported as an image.
+
+Previews (never originals) are loaded and colour-balanced on the thread pool; the canvas only
+paints. The geometry of each photo in the first photo's frame comes from the core
+(``tracker.core.compare.placement``), the same that the exports use.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from PIL import Image
+from PySide6.QtCore import QPointF, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QImage, QKeySequence, QUndoStack
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QSlider,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tracker import APP_NAME
+from tracker.core import alignment as al
+from tracker.core import workspace as ws
+from tracker.core.compare import CompareOptions, export, placement, render
+from tracker.core.errors import TrackerError
+from tracker.core.library import Library
+from tracker.ui.commands import Command, push
+from tracker.ui.compare_canvas import MODES, STEP, CompareCanvas
+from tracker.ui.icons import icon
+from tracker.ui.workers import Task, TaskRunner
+
+MODE_LABELS = {
+    "side": "Side by side",
+    "wipe": "Wipe",
+    "overlay": "Overlay",
+    "blink": "Blink",
+    "difference": "Difference",
+}
+
+
+def _qimage(im: Image.Image) -> QImage:
+    rgb = im.convert("RGB")
+    data = rgb.tobytes()
+    return QImage(data, rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888).copy()
+
+
+def load_previews(
+    lib: Library, photos: Sequence[ws.ComparePhoto]
+) -> tuple[list[QImage], list[QImage]]:
+    """In a worker: each photo's preview as it is (for sampling) and colour-balanced (for display)."""
+    raw, shown = [], []
+    for photo in photos:
+        with Image.open(io.BytesIO(lib.derived("previews", photo.sha256))) as src:
+            rgb = src.convert("RGB")
+        raw.append(_qimage(rgb))
+        if photo.colour_gains and photo.colour_gains != al.NO_GAINS:
+            bands = [
+                b.point(lambda v, g=g: min(255, round(v * g)))
+                for b, g in zip(rgb.split(), photo.colour_gains, strict=True)
+            ]
+            rgb = Image.merge("RGB", bands)
+        shown.append(_qimage(rgb))
+    return raw, shown
+
+
+class SetAlignment(Command):
+    """Store transforms for photos (and the reference photo of their area and view)."""
+
+    def __init__(
+        self,
+        lib: Library,
+        matrices: dict[int, al.Matrix | None],
+        reference: tuple[int, str, int] | None = None,
+    ) -> None:
+        super().__init__(lib, "align photos" if any(matrices.values()) else "reset alignment")
+        self.matrices = matrices
+        self.reference = reference  # (area id, view, photo id) to make the reference
+        self.old: dict[int, al.Matrix | None] = {}
+        self.old_reference: int | None = None
+
+    def do(self) -> None:
+        if self.reference is not None:
+            area, view, photo = self.reference
+            self.old_reference = ws.set_reference_photo(self.lib, area, view, photo)
+        self.old = {pid: ws.set_alignment(self.lib, pid, m) for pid, m in self.matrices.items()}
+
+    def revert(self) -> None:
+        for pid, m in self.old.items():
+            ws.set_alignment(self.lib, pid, m)
+        if self.reference is not None:
+            area, view, _ = self.reference
+            ws.set_reference_photo(self.lib, area, view, self.old_reference)
+
+
+class SetGains(Command):
+    def __init__(self, lib: Library, photo_id: int, gains: al.Gains | None) -> None:
+        super().__init__(lib, "balance colour" if gains else "reset colour")
+        self.photo_id, self.gains = photo_id, gains
+        self.old: al.Gains | None = None
+
+    def do(self) -> None:
+        self.old = ws.set_colour_gains(self.lib, self.photo_id, self.gains)
+
+    def revert(self) -> None:
+        ws.set_colour_gains(self.lib, self.photo_id, self.old)
+
+
+class PhotoPicker(QDialog):
+    """Choose 2–4 photos of an area (or of the whole client) to compare."""
+
+    def __init__(
+        self, parent: QWidget | None, choices: Sequence[tuple[str, int]], chosen: Sequence[int]
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Choose photos to compare")
+        self.resize(460, 520)
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            QLabel(
+                "Tick 2 to 4 photos. The first ticked is the one the others are shown against.",
+                self,
+            )
+        )
+        self.list = QListWidget(self)
+        self.list.setAccessibleName("Photos")
+        for text, pid in choices:
+            item = QListWidgetItem(text, self.list)
+            item.setData(Qt.ItemDataRole.UserRole, pid)
+            item.setCheckState(Qt.CheckState.Checked if pid in chosen else Qt.CheckState.Unchecked)
+        layout.addWidget(self.list)
+        self.problem = QLabel(self)
+        self.problem.setStyleSheet("color: #c0392b")
+        layout.addWidget(self.problem)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, parent=self
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Compare")
+        buttons.accepted.connect(self._on_buttons_accepted)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def chosen(self) -> list[int]:
+        out = []
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.checkState() == Qt.CheckState.Checked:
+                out.append(int(item.data(Qt.ItemDataRole.UserRole)))
+        return out
+
+    def _on_buttons_accepted(self) -> None:
+        n = len(self.chosen())
+        if not 2 <= n <= 4:
+            self.problem.setText(f"Tick 2 to 4 photos; {n} {'is' if n == 1 else 'are'} ticked.")
+            return
+        self.accept()
+
+    @classmethod
+    def ask(
+        cls, parent: QWidget | None, choices: Sequence[tuple[str, int]], chosen: Sequence[int]
+    ) -> list[int] | None:
+        dialog = cls(parent, choices, chosen)
+        return dialog.chosen() if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+
+class CompareWindow(QMainWindow):
+    loaded = Signal()
+    exported = Signal(str)
+
+    def __init__(
+        self,
+        lib: Library,
+        photo_ids: Sequence[int],
+        runner: TaskRunner,
+        undo_stack: QUndoStack,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Compare — {APP_NAME}")
+        self.setWindowFlag(Qt.WindowType.Window)
+        self.resize(1240, 780)
+        self.lib, self.runner, self.undo_stack = lib, runner, undo_stack
+        self.photo_ids = list(photo_ids)
+        self.photos: list[ws.ComparePhoto] = []
+        self.raw: list[QImage] = []
+        self.neutral_level: float | None = None
+        self.canvas = CompareCanvas(self)
+        self.setCentralWidget(self.canvas)
+        self.status = QLabel(self)
+        self.status.setWordWrap(True)
+        self.statusBar().addWidget(self.status, 1)
+        self.zoom_label = QLabel(self)
+        self.statusBar().addPermanentWidget(self.zoom_label)
+        self._build_toolbars()
+        self._connect_signals()
+        self._on_mode_changed()
+        self.reload()
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _action(
+        self,
+        text: str,
+        icon_name: str,
+        keys: Sequence[QKeySequence | str] = (),
+        checkable: bool = False,
+    ) -> QAction:
+        action = QAction(icon(icon_name) if icon_name else QAction().icon(), text, self)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setCheckable(checkable)
+        self.addAction(action)
+        return action
+
+    def _build_toolbars(self) -> None:
+        view = QToolBar("View", self)
+        view.setObjectName("compare-view")
+        view.setIconSize(QSize(20, 20))
+        self.mode = QComboBox(self)
+        for key in MODES:
+            self.mode.addItem(MODE_LABELS[key], key)
+        self.mode.setAccessibleName("Comparison mode")
+        view.addWidget(QLabel(" Mode: ", self))
+        view.addWidget(self.mode)
+        self.vertical = QCheckBox("Divider upright", self)
+        self.vertical.setChecked(True)
+        self.vertical.setToolTip(
+            "A vertical divider that moves left and right; untick for a horizontal one"
+        )
+        self.opacity = QSlider(Qt.Orientation.Horizontal, self)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(50)
+        self.opacity.setFixedWidth(120)
+        self.opacity.setAccessibleName("Opacity of the second photo")
+        self.amplify = QDoubleSpinBox(self)
+        self.amplify.setRange(1, 20)
+        self.amplify.setValue(4)
+        self.amplify.setPrefix("×")
+        self.amplify.setAccessibleName("Amplify the difference")
+        self.mode_widgets = {
+            "wipe": [view.addWidget(self.vertical)],
+            "overlay": [view.addWidget(QLabel(" Opacity ", self)), view.addWidget(self.opacity)],
+            "difference": [view.addWidget(QLabel(" Amplify ", self)), view.addWidget(self.amplify)],
+        }
+        view.addSeparator()
+        self.zoom_in = self._action(
+            "Zoom in", "zoom-in", ["+", "=", QKeySequence(QKeySequence.StandardKey.ZoomIn)]
+        )
+        self.zoom_out = self._action(
+            "Zoom out", "zoom-out", ["-", QKeySequence(QKeySequence.StandardKey.ZoomOut)]
+        )
+        self.fit = self._action("Fit", "fit", ["F"])
+        self.actual = self._action("100%", "", ["1"])
+        for action in (self.zoom_in, self.zoom_out, self.fit, self.actual):
+            view.addAction(action)
+        self.sync = QCheckBox("Move together", self)
+        self.sync.setChecked(True)
+        self.sync.setToolTip("Zoom and pan every photo at once; untick to move one on its own")
+        self.aligned = QCheckBox("Aligned", self)
+        self.aligned.setChecked(True)
+        self.aligned.setToolTip("Show the photos through their stored alignment")
+        self.labels = QCheckBox("Labels", self)
+        self.labels.setChecked(True)
+        self.ratings = QCheckBox("Ratings", self)
+        for box in (self.sync, self.aligned, self.labels, self.ratings):
+            view.addWidget(box)
+        self.addToolBar(view)
+        self.addToolBarBreak()
+
+        tools = QToolBar("Tools", self)
+        tools.setObjectName("compare-tools")
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tools.setIconSize(QSize(20, 20))
+        self.choose = self._action("Choose photos…", "compare", ["Ctrl+K"])
+        self.align = self._action("Mark landmarks", "", ["L"], checkable=True)
+        self.apply_align = self._action("Apply alignment", "", ["Return"])
+        self.clear_marks = self._action("Clear marks", "", [])
+        self.reset_align = self._action("Reset alignment", "", [])
+        self.neutral = self._action("Pick neutral patch", "", ["N"], checkable=True)
+        self.reset_colour = self._action("Reset colour", "", [])
+        self.export_action = self._action("Export…", "import", ["Ctrl+E"])
+        self.undo = self.undo_stack.createUndoAction(self, "Undo")
+        self.undo.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo = self.undo_stack.createRedoAction(self, "Redo")
+        self.redo.setShortcuts(
+            [QKeySequence("Ctrl+Shift+Z"), QKeySequence(QKeySequence.StandardKey.Redo)]
+        )
+        self.addAction(self.undo)
+        self.addAction(self.redo)
+        entries: tuple[QAction | None, ...] = (
+            self.choose,
+            None,
+            self.align,
+            self.apply_align,
+            self.clear_marks,
+            self.reset_align,
+            None,
+            self.neutral,
+            self.reset_colour,
+            None,
+            self.undo,
+            self.redo,
+            None,
+            self.export_action,
+        )
+        for entry in entries:
+            tools.addSeparator() if entry is None else tools.addAction(entry)
+        self.addToolBar(tools)
+
+    def _connect_signals(self) -> None:
+        self.mode.currentIndexChanged.connect(self._on_mode_changed)
+        self.vertical.toggled.connect(self._on_vertical_toggled)
+        self.opacity.valueChanged.connect(self._on_opacity_value_changed)
+        self.amplify.valueChanged.connect(self._on_amplify_value_changed)
+        self.zoom_in.triggered.connect(lambda: self.canvas.set_zoom(self.canvas.zoom * STEP))
+        self.zoom_out.triggered.connect(lambda: self.canvas.set_zoom(self.canvas.zoom / STEP))
+        self.fit.triggered.connect(self.canvas.fit)
+        self.actual.triggered.connect(lambda: self.canvas.set_zoom(1.0))
+        self.sync.toggled.connect(self._on_sync_toggled)
+        self.aligned.toggled.connect(self._on_aligned_toggled)
+        self.labels.toggled.connect(self._on_labels_toggled)
+        self.ratings.toggled.connect(self._on_labels_toggled)
+        self.choose.triggered.connect(self._on_choose_triggered)
+        self.align.toggled.connect(self._on_align_toggled)
+        self.apply_align.triggered.connect(self._on_apply_align_triggered)
+        self.clear_marks.triggered.connect(self._on_clear_marks_triggered)
+        self.reset_align.triggered.connect(self._on_reset_align_triggered)
+        self.neutral.toggled.connect(self._on_neutral_toggled)
+        self.reset_colour.triggered.connect(self._on_reset_colour_triggered)
+        self.export_action.triggered.connect(self._on_export_triggered)
+        self.canvas.point_clicked.connect(self._on_canvas_point_clicked)
+        self.canvas.view_changed.connect(self._on_canvas_view_changed)
+        self.undo_stack.indexChanged.connect(self._on_undo_stack_index_changed)
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def reload(self, *, images: bool = True) -> None:
+        """Re-read the photos' labels, alignment and colour from the library."""
+        try:
+            self.photos = ws.compare_photos(self.lib, self.photo_ids)
+        except TrackerError as exc:
+            self._show_error(str(exc))
+            self.close()
+            return
+        if self.canvas.photos:
+            self.canvas.set_placement(placement(self.photos, self.aligned.isChecked()))
+        if images:
+            photos = list(self.photos)
+            self.runner.start(
+                lambda _t: load_previews(self.lib, photos),
+                finished=self._on_previews_loaded,
+                failed=self._show_error,
+            )
+        if self.canvas.mode == "difference":
+            self._compute_difference()
+
+    def _on_previews_loaded(self, result: tuple[list[QImage], list[QImage]]) -> None:
+        self.raw, shown = result
+        self.canvas.set_photos(self.photos, shown, placement(self.photos, self.aligned.isChecked()))
+        self.loaded.emit()
+
+    def _compute_difference(self) -> None:
+        self.canvas.set_difference(None, 1.0)
+        if len(self.photo_ids) < 2:
+            return
+        ids = self.photo_ids[:2]
+        options = CompareOptions(
+            mode="difference",
+            labels=False,
+            aligned=self.aligned.isChecked(),
+            amplify=self.amplify.value(),
+            max_side=1920,
+        )
+        first = self.photos[0]
+
+        def work(_task: Task) -> tuple[QImage, float]:
+            image = render(self.lib, ids, options)
+            return _qimage(image), image.width / first.width
+
+        self.runner.start(
+            work, finished=lambda r: self.canvas.set_difference(*r), failed=self._show_error
+        )
+
+    # -- slots -------------------------------------------------------------------------------
+
+    def _on_mode_changed(self, *_args: object) -> None:
+        mode = self.mode.currentData()
+        for key, actions in self.mode_widgets.items():
+            for action in actions:
+                action.setVisible(key == mode)
+        if mode != "side" and len(self.photo_ids) > 2:
+            self.status.setText(f"{MODE_LABELS[mode]} shows the first two photos.")
+        if mode != "side":
+            self.align.setChecked(False)
+            self.neutral.setChecked(False)
+        self.canvas.set_mode(mode)
+        if mode == "difference":
+            self._compute_difference()
+        self.canvas.setFocus()
+
+    def _on_vertical_toggled(self, on: bool) -> None:
+        self.canvas.wipe_vertical = on
+        self.canvas.update()
+
+    def _on_opacity_value_changed(self, value: int) -> None:
+        self.canvas.opacity = value / 100
+        self.canvas.update()
+
+    def _on_amplify_value_changed(self, _value: float) -> None:
+        if self.canvas.mode == "difference":
+            self._compute_difference()
+
+    def _on_sync_toggled(self, on: bool) -> None:
+        self.canvas.sync = on
+        self.status.setText(
+            ""
+            if on
+            else "Each photo now zooms and pans on its own; tick Move together to link them again."
+        )
+
+    def _on_aligned_toggled(self, on: bool) -> None:
+        if self.photos:
+            self.canvas.set_placement(placement(self.photos, on))
+        if self.canvas.mode == "difference":
+            self._compute_difference()
+
+    def _on_labels_toggled(self, _on: bool) -> None:
+        self.canvas.show_labels = self.labels.isChecked()
+        self.canvas.show_ratings = self.ratings.isChecked()
+        self.canvas.update()
+
+    def _on_canvas_view_changed(self) -> None:
+        self.zoom_label.setText(f"{round(self.canvas.zoom * 100)}%")
+
+    def _on_undo_stack_index_changed(self, _index: int) -> None:
+        self.reload()
+
+    def _on_choose_triggered(self) -> None:
+        if not self.photos:
+            return
+        area = self.photos[0].area_id
+        choices = [
+            (f"{day:%d %b %Y} · {row.view} · {row.original_name}", row.id)
+            for day, row in ws.area_photos(self.lib, area)
+        ]
+        chosen = PhotoPicker.ask(self, choices, self.photo_ids)
+        if chosen:
+            self.photo_ids = chosen
+            self.canvas.photos = []
+            self.canvas.message = "Loading photos…"
+            self.reload()
+
+    # -- alignment ---------------------------------------------------------------------------
+
+    def _on_align_toggled(self, on: bool) -> None:
+        if on:
+            self.neutral.setChecked(False)
+            self.mode.setCurrentIndex(MODES.index("side"))
+            self.aligned.setChecked(False)  # mark points on the photos as they are
+            self.status.setText(
+                "Click the same landmarks on each photo, in the same order (a mole, a scar, the navel, "
+                "the end of a mark). 2 points fix shift, turn and size; 3 or more fit a full transform. "
+                "Then press Apply alignment (Enter)."
+            )
+        else:
+            self.status.setText("")
+        self.canvas.picking = on or self.neutral.isChecked()
+
+    def _on_canvas_point_clicked(self, index: int, point: QPointF) -> None:
+        if self.neutral.isChecked():
+            self._pick_neutral(index, point)
+            return
+        photo = self.photos[index]
+        if not (0 <= point.x() <= photo.width and 0 <= point.y() <= photo.height):
+            return
+        self.canvas.landmarks[index].append(point)
+        counts = " · ".join(str(len(p)) for p in self.canvas.landmarks)
+        self.status.setText(
+            f"Points marked on each photo: {counts}. Mark the same points, in the same order, on every photo."
+        )
+        self.canvas.update()
+
+    def _on_clear_marks_triggered(self) -> None:
+        for marks in self.canvas.landmarks:
+            marks.clear()
+        self.canvas.update()
+
+    def _on_apply_align_triggered(self) -> None:
+        if not self.align.isChecked():
+            return
+        marks = [[(p.x(), p.y()) for p in m] for m in self.canvas.landmarks]
+        first = self.photos[0]
+        reference = None
+        if first.alignment is not None:
+            first_to_ref = first.alignment
+        elif first.is_reference:
+            first_to_ref = al.IDENTITY
+        elif ws.reference_photo(self.lib, first.area_id, first.view) is None:
+            first_to_ref, reference = al.IDENTITY, (first.area_id, first.view, first.id)
+        else:
+            self._show_error(
+                "The first photo is not aligned to the reference photo of its view yet. "
+                "Compare it with the reference (usually the baseline) first, or put the reference first."
+            )
+            return
+        matrices: dict[int, al.Matrix | None] = {}
+        report = []
+        try:
+            for i, photo in enumerate(self.photos[1:], start=1):
+                fit = al.fit(marks[i], marks[0])
+                matrices[photo.id] = al.compose(first_to_ref, fit.matrix)
+                report.append(f"{photo.visit_date:%d %b}: {fit.kind}, error {fit.rms_error:.1f} px")
+        except TrackerError as exc:
+            self._show_error(str(exc))
+            return
+        if not self._run(SetAlignment(self.lib, matrices, reference)):
+            return
+        self.align.setChecked(False)
+        self._on_clear_marks_triggered()
+        self.aligned.setChecked(True)
+        self.status.setText("Aligned (" + "; ".join(report) + "). Undo takes it back.")
+
+    def _on_reset_align_triggered(self) -> None:
+        matrices: dict[int, al.Matrix | None] = {
+            p.id: None for p in self.photos if p.alignment is not None
+        }
+        if matrices:
+            self._run(SetAlignment(self.lib, matrices))
+
+    # -- colour -------------------------------------------------------------------------------
+
+    def _on_neutral_toggled(self, on: bool) -> None:
+        if on:
+            self.align.setChecked(False)
+            self.mode.setCurrentIndex(MODES.index("side"))
+            self.status.setText(
+                "Click a neutral patch on each photo: the grey card if there is one, else evenly lit "
+                "untreated skin. The first photo's patch sets the brightness the others are matched to."
+            )
+            self.neutral_level = None
+        else:
+            self.status.setText("")
+        self.canvas.picking = on or self.align.isChecked()
+
+    def _pick_neutral(self, index: int, point: QPointF) -> None:
+        photo, image = self.photos[index], self.raw[index]
+        x = round(point.x() * image.width() / photo.width)
+        y = round(point.y() * image.height() / photo.height)
+        sums, n = [0.0, 0.0, 0.0], 0
+        for yy in range(max(0, y - 5), min(image.height(), y + 6)):
+            for xx in range(max(0, x - 5), min(image.width(), x + 6)):
+                c = image.pixelColor(xx, yy)
+                sums[0] += c.red()
+                sums[1] += c.green()
+                sums[2] += c.blue()
+                n += 1
+        if not n:
+            return
+        patch = (sums[0] / n, sums[1] / n, sums[2] / n)
+        level = self.neutral_level if index != 0 else None
+        try:
+            gains = al.neutral_gains(patch, level)
+        except TrackerError as exc:
+            self._show_error(str(exc))
+            return
+        if index == 0:
+            self.neutral_level = sum(patch) / 3
+        self._run(SetGains(self.lib, photo.id, gains))
+        self.status.setText(
+            f"Colour balanced on {photo.visit_date:%d %b %Y}. Click a neutral patch on another photo, or untick Pick neutral patch."
+        )
+
+    def _on_reset_colour_triggered(self) -> None:
+        for photo in self.photos:
+            if photo.colour_gains is not None:
+                self._run(SetGains(self.lib, photo.id, None))
+
+    # -- export ------------------------------------------------------------------------------
+
+    def export_options(self) -> CompareOptions:
+        mode = self.canvas.mode
+        if mode == "blink":
+            mode = "side"
+        return CompareOptions(
+            mode=mode,
+            aligned=self.aligned.isChecked(),
+            labels=self.labels.isChecked(),
+            wipe=self.canvas.wipe if self.canvas.wipe_vertical else 0.5,
+            opacity=self.canvas.opacity,
+            amplify=self.amplify.value(),
+        )
+
+    def _on_export_triggered(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self,
+            "Export the comparison",
+            str(Path.home() / "comparison.jpg"),
+            "JPEG (*.jpg);;PNG (*.png)",
+        )
+        if name:
+            self.export_to(Path(name))
+
+    def export_to(self, out: Path) -> None:
+        options = self.export_options()
+        ids = self.photo_ids if options.mode == "side" else self.photo_ids[:2]
+        self.status.setText(f"Exporting to {out.name}…")
+        self.runner.start(
+            lambda _t: export(self.lib, ids, out, options),
+            finished=lambda r: self._on_exported(str(r["file"])),
+            failed=self._show_error,
+        )
+
+    def _on_exported(self, file: str) -> None:
+        self.status.setText(f"Saved {file}. It carries no camera, location or device data.")
+        self.exported.emit(file)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _run(self, command: Command) -> bool:
+        try:
+            push(self.undo_stack, command)
+        except TrackerError as exc:
+            self._show_error(str(exc))
+            return False
+        return True
+
+    def _show_error(self, message: str) -> None:
+        QMessageBox.warning(self, APP_NAME, message)
