@@ -106,3 +106,11 @@ def test_neutral_gains_make_the_patch_grey() -> None:
         al.neutral_gains((2.0, 50.0, 50.0))
     with pytest.raises(ValidationError, match="too far from neutral"):
         al.neutral_gains((250.0, 20.0, 20.0))
+
+
+def test_a_small_landmark_group_far_from_the_origin_is_not_taken_for_a_line() -> None:
+    # Four corners of a 150 x 50 px grey card near the bottom of a 1600 x 1200 photo.
+    src = [(30.0, 1030.0), (430.0, 1040.0), (425.0, 1175.0), (30.0, 1160.0)]
+    truth: al.Matrix = (0.99, -0.05, 12.0, 0.05, 0.99, -30.0)
+    result = al.fit(src, [al.apply(truth, p) for p in src])
+    assert _close(result.matrix, truth, 1e-6)

@@ -106,51 +106,37 @@ def similarity(src: Sequence[Point], dst: Sequence[Point]) -> Matrix:
 
 
 def affine(src: Sequence[Point], dst: Sequence[Point]) -> Matrix:
-    """The least-squares affine transform taking ``src`` onto ``dst`` (3 or more pairs)."""
+    """The least-squares affine transform taking ``src`` onto ``dst`` (3 or more pairs).
+
+    Solved on centred coordinates (a 2x2 system per output axis), which stays well conditioned
+    for points thousands of pixels from the origin.
+    """
     _check_pairs(src, dst, 3)
-    # Normal equations: (AᵀA) p = Aᵀb with rows [x, y, 1]; the same 3x3 matrix serves x and y.
-    sxx = sxy = syy = sx = sy = 0.0
-    n = float(len(src))
-    bx = [0.0, 0.0, 0.0]
-    by = [0.0, 0.0, 0.0]
+    n = len(src)
+    mx = sum(p[0] for p in src) / n
+    my = sum(p[1] for p in src) / n
+    mu = sum(q[0] for q in dst) / n
+    mv = sum(q[1] for q in dst) / n
+    sxx = sxy = syy = sxu = syu = sxv = syv = 0.0
     for (x, y), (u, v) in zip(src, dst, strict=True):
+        x, y, u, v = x - mx, y - my, u - mu, v - mv
         sxx += x * x
         sxy += x * y
         syy += y * y
-        sx += x
-        sy += y
-        for i, w in enumerate((x, y, 1.0)):
-            bx[i] += w * u
-            by[i] += w * v
-    ata = [[sxx, sxy, sx], [sxy, syy, sy], [sx, sy, n]]
-    row_x = _solve3(ata, bx)
-    row_y = _solve3(ata, by)
-    return (row_x[0], row_x[1], row_x[2], row_y[0], row_y[1], row_y[2])
-
-
-def _solve3(m: list[list[float]], b: list[float]) -> list[float]:
-    """Cramer's rule for a 3x3 system; refuses points that lie on one line."""
-
-    def det(q: list[list[float]]) -> float:
-        return (
-            q[0][0] * (q[1][1] * q[2][2] - q[1][2] * q[2][1])
-            - q[0][1] * (q[1][0] * q[2][2] - q[1][2] * q[2][0])
-            + q[0][2] * (q[1][0] * q[2][1] - q[1][1] * q[2][0])
-        )
-
-    d = det(m)
-    scale_ = max(abs(v) for row in m for v in row) or 1.0
-    if abs(d) < 1e-9 * scale_**3:
+        sxu += x * u
+        syu += y * u
+        sxv += x * v
+        syv += y * v
+    det = sxx * syy - sxy * sxy
+    if det <= 1e-6 * (sxx + syy) ** 2:
         raise ValidationError(
             "The points lie on one line; mark at least three points that are not in a row."
         )
-    out = []
-    for col in range(3):
-        q = [row[:] for row in m]
-        for r in range(3):
-            q[r][col] = b[r]
-        out.append(det(q) / d)
-    return out
+    a = (syy * sxu - sxy * syu) / det
+    b = (sxx * syu - sxy * sxu) / det
+    d = (syy * sxv - sxy * syv) / det
+    e = (sxx * syv - sxy * sxv) / det
+    return (a, b, mu - a * mx - b * my, d, e, mv - d * mx - e * my)
 
 
 def fit(src: Sequence[Point], dst: Sequence[Point]) -> Fit:
