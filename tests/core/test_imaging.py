@@ -210,3 +210,15 @@ def test_too_many_pixels_is_refused_before_decoding() -> None:
     png += chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
     with pytest.raises(ImageRejected, match="300 megapixels"):
         imaging.decode(png)
+
+
+@pytest.mark.parametrize("orientation", [1, 6, 8])
+def test_originals_load_upright_and_can_be_bounded(orientation: int) -> None:
+    im = Image.new("RGB", (300, 200), (10, 20, 30))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", exif=exif)
+    upright = imaging.load_upright(buf.getvalue())
+    assert upright.size == ((200, 300) if orientation in (6, 8) else (300, 200))
+    assert max(imaging.load_upright(buf.getvalue(), max_side=100).size) == 100

@@ -217,3 +217,22 @@ def test_main_window_opens_compare_with_baseline(
     with qtbot.waitSignal(opened.loaded, timeout=20000):
         pass
     opened.close()
+
+
+def test_zooming_past_the_preview_loads_the_originals_in_a_worker(
+    qtbot, library: Library, runner: TaskRunner, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    big = []
+    for i in range(2):
+        path = tmp_path / f"big{i}.jpg"
+        Image.effect_noise((3000, 2000), 40 + i).convert("RGB").save(path, quality=80)
+        big.append(path)
+    ids = [r.photo_id for r in library.import_files(big, area="Thigh", date=None).imported]
+    w = CompareWindow(library, ids, runner, QUndoStack())
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.loaded, timeout=20000):
+        w.show()
+    assert w.canvas.images[0] is not None and w.canvas.images[0].width() == 1920  # the preview
+    with qtbot.waitSignal(w.originals_loaded, timeout=30000):
+        w.actual.trigger()  # 100%: one photo pixel per screen pixel, past the preview
+    assert [im.width() for im in w.canvas.images] == [3000, 3000]  # type: ignore[union-attr]

@@ -364,6 +364,36 @@ def _decode(data: bytes, fmt: str) -> DecodedPhoto:
     )
 
 
+def load_upright(data: bytes, max_side: int | None = None) -> Image.Image:
+    """An imported original as upright 8-bit sRGB, at most ``max_side`` pixels on its long side.
+
+    For looking closer than the preview allows; the original was checked when it was imported.
+    """
+    fmt = sniff(data[:64])
+    try:
+        with Image.open(io.BytesIO(data), formats=[fmt]) as im:
+            orientation = 1
+            if fmt in ORIENTED_FORMATS:
+                value = im.getexif().get(TAG_ORIENTATION, 1)
+                orientation = value if isinstance(value, int) and value in _TRANSPOSE else 1
+            icc = im.info.get("icc_profile")
+            if fmt == "JPEG" and max_side and max(im.size) > max_side:
+                k = max_side / max(im.size)
+                im.draft(None, (max(1, int(im.width * k)), max(1, int(im.height * k))))
+            im.load()
+            rgb = to_rgb8(im)
+    except ImageRejected:
+        raise
+    except Exception as exc:
+        raise ImageRejected(_damage_reason(exc, fmt)) from exc
+    if orientation != 1:
+        rgb = rgb.transpose(_TRANSPOSE[orientation])
+    rgb = _to_srgb(rgb, icc)
+    if max_side and max(rgb.size) > max_side:
+        rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return rgb
+
+
 def _check_size(width: int, height: int, n_bytes: int) -> None:
     pixels = width * height
     if pixels <= 0:

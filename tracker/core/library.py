@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -247,6 +248,14 @@ class Library:
         self.store.write_cache("thumbs", sha256, decoded.thumbnail)
         self.store.write_cache("previews", sha256, decoded.preview)
         return decoded.thumbnail if kind == "thumbs" else decoded.preview
+
+    def original_image(self, sha256: str, max_side: int | None = None) -> Image.Image:
+        """A photo's original, decoded upright (for zooming past its preview)."""
+        with self.session() as s:
+            ext = s.scalar(select(Photo.ext).where(Photo.sha256 == sha256))
+        if ext is None or not self.store.has_original(sha256, ext):
+            raise NotFoundError("The photo's original file is missing; run a check of the library.")
+        return imaging.load_upright(self.store.read_original(sha256, ext), max_side)
 
     # -- visits and treatment records -----------------------------------------------------
 

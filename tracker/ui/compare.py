@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QSlider,
     QToolBar,
     QVBoxLayout,
@@ -76,6 +77,24 @@ def load_previews(
             rgb = Image.merge("RGB", bands)
         shown.append(_qimage(rgb))
     return raw, shown
+
+
+HIRES_MAX_SIDE = 8192  # a 200 MP photo is shown at most this large when zoomed in
+
+
+def load_originals(lib: Library, photos: Sequence[ws.ComparePhoto]) -> list[QImage]:
+    """In a worker: the originals, upright and colour-balanced, for zooming past the previews."""
+    out = []
+    for photo in photos:
+        rgb = lib.original_image(photo.sha256, HIRES_MAX_SIDE)
+        if photo.colour_gains and photo.colour_gains != al.NO_GAINS:
+            bands = [
+                b.point(lambda v, g=g: min(255, round(v * g)))
+                for b, g in zip(rgb.split(), photo.colour_gains, strict=True)
+            ]
+            rgb = Image.merge("RGB", bands)
+        out.append(_qimage(rgb))
+    return out
 
 
 class SetAlignment(Command):
@@ -179,6 +198,7 @@ class PhotoPicker(QDialog):
 
 class CompareWindow(QMainWindow):
     loaded = Signal()
+    originals_loaded = Signal()
     exported = Signal(str)
 
     def __init__(
@@ -198,10 +218,13 @@ class CompareWindow(QMainWindow):
         self.photos: list[ws.ComparePhoto] = []
         self.raw: list[QImage] = []
         self.neutral_level: float | None = None
+        self.hires_requested = False
         self.canvas = CompareCanvas(self)
         self.setCentralWidget(self.canvas)
+        # One line that never changes the window's layout: a wrapping status would resize the
+        # canvas under the pointer while landmarks are being clicked.
         self.status = QLabel(self)
-        self.status.setWordWrap(True)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status, 1)
         self.zoom_label = QLabel(self)
         self.statusBar().addPermanentWidget(self.zoom_label)
@@ -358,6 +381,7 @@ class CompareWindow(QMainWindow):
         if self.canvas.photos:
             self.canvas.set_placement(placement(self.photos, self.aligned.isChecked()))
         if images:
+            self.hires_requested = False
             photos = list(self.photos)
             self.runner.start(
                 lambda _t: load_previews(self.lib, photos),
@@ -371,6 +395,37 @@ class CompareWindow(QMainWindow):
         self.raw, shown = result
         self.canvas.set_photos(self.photos, shown, placement(self.photos, self.aligned.isChecked()))
         self.loaded.emit()
+        self._load_originals_if_zoomed()
+
+    def _load_originals_if_zoomed(self) -> None:
+        """Past the previews' resolution, decode the originals in a worker; until they arrive
+        the previews stay on screen, so zooming and panning never wait."""
+        if self.hires_requested or not self.photos or len(self.canvas.images) != len(self.photos):
+            return
+        need = any(
+            image is not None
+            and image.width() < photo.width
+            and self.canvas.zoom * photo.width / image.width() > 1.05
+            for photo, image in zip(self.photos, self.canvas.images, strict=True)
+        )
+        if not need:
+            return
+        self.hires_requested = True
+        photos = list(self.photos)
+        self.status.setText("Loading the full-resolution photos for this zoom…")
+        self.runner.start(
+            lambda _t: (photos, load_originals(self.lib, photos)),
+            finished=self._on_originals_loaded,
+            failed=self._show_error,
+        )
+
+    def _on_originals_loaded(self, result: tuple[list[ws.ComparePhoto], list[QImage]]) -> None:
+        photos, images = result
+        if [p.id for p in photos] != [p.id for p in self.photos] or not self.hires_requested:
+            return  # the photos or their colour changed meanwhile
+        self.canvas.set_images(images)
+        self.status.setText("Showing the full-resolution photos.")
+        self.originals_loaded.emit()
 
     def _compute_difference(self) -> None:
         self.canvas.set_difference(None, 1.0)
@@ -444,6 +499,7 @@ class CompareWindow(QMainWindow):
 
     def _on_canvas_view_changed(self) -> None:
         self.zoom_label.setText(f"{round(self.canvas.zoom * 100)}%")
+        self._load_originals_if_zoomed()
 
     def _on_undo_stack_index_changed(self, _index: int) -> None:
         self.reload()
@@ -470,11 +526,13 @@ class CompareWindow(QMainWindow):
             self.neutral.setChecked(False)
             self.mode.setCurrentIndex(MODES.index("side"))
             self.aligned.setChecked(False)  # mark points on the photos as they are
-            self.status.setText(
+            text = (
                 "Click the same landmarks on each photo, in the same order (a mole, a scar, the navel, "
                 "the end of a mark). 2 points fix shift, turn and size; 3 or more fit a full transform. "
                 "Then press Apply alignment (Enter)."
             )
+            self.status.setText(text)
+            self.status.setToolTip(text)
         else:
             self.status.setText("")
         self.canvas.picking = on or self.neutral.isChecked()
@@ -485,6 +543,7 @@ class CompareWindow(QMainWindow):
             return
         photo = self.photos[index]
         if not (0 <= point.x() <= photo.width and 0 <= point.y() <= photo.height):
+            self.status.setText("That point is outside the photo; click on the photo itself.")
             return
         self.canvas.landmarks[index].append(point)
         counts = " · ".join(str(len(p)) for p in self.canvas.landmarks)
@@ -518,11 +577,13 @@ class CompareWindow(QMainWindow):
             return
         matrices: dict[int, al.Matrix | None] = {}
         report = []
+        worst = 0.0
         try:
             for i, photo in enumerate(self.photos[1:], start=1):
                 fit = al.fit(marks[i], marks[0])
                 matrices[photo.id] = al.compose(first_to_ref, fit.matrix)
                 report.append(f"{photo.visit_date:%d %b}: {fit.kind}, error {fit.rms_error:.1f} px")
+                worst = max(worst, fit.max_error)
         except TrackerError as exc:
             self._show_error(str(exc))
             return
@@ -531,7 +592,15 @@ class CompareWindow(QMainWindow):
         self.align.setChecked(False)
         self._on_clear_marks_triggered()
         self.aligned.setChecked(True)
-        self.status.setText("Aligned (" + "; ".join(report) + "). Undo takes it back.")
+        text = (
+            "Aligned (" + "; ".join(report) + ", in the first photo's pixels). Undo takes it back."
+        )
+        if worst > 3:
+            text += (
+                f" The marks disagree by up to {worst:.0f} px: check that each number marks the same "
+                "spot on every photo, zoom in to place them, or spread them further apart."
+            )
+        self.status.setText(text)
 
     def _on_reset_align_triggered(self) -> None:
         matrices: dict[int, al.Matrix | None] = {
