@@ -236,3 +236,25 @@ def test_zooming_past_the_preview_loads_the_originals_in_a_worker(
     with qtbot.waitSignal(w.originals_loaded, timeout=30000):
         w.actual.trigger()  # 100%: one photo pixel per screen pixel, past the preview
     assert [im.width() for im in w.canvas.images] == [3000, 3000]  # type: ignore[union-attr]
+
+
+def test_picker_offers_every_area_and_wants_two_to_four(qtbot, library: Library, pair: list[int]) -> None:  # type: ignore[no-untyped-def]
+    from tracker.ui.compare import PhotoPicker
+
+    client = ws.clients(library)[0].id
+    wider = [(f"{day} {area}", row.id) for day, area, row in ws.client_photos(library, client)]
+    picker = PhotoPicker(None, wider[:1], [], wider)
+    qtbot.addWidget(picker)
+    assert picker.list.count() == 1
+    picker.every_area.setChecked(True)
+    assert picker.list.count() == 2
+    picker._on_buttons_accepted()
+    assert "Tick 2 to 4 photos; 0 are ticked." == picker.problem.text()
+    for i in range(2):
+        picker.list.item(i).setCheckState(Qt.CheckState.Checked)
+    assert picker.chosen() == pair
+
+
+def test_caption_goes_into_the_export(qtbot, window: CompareWindow) -> None:  # type: ignore[no-untyped-def]
+    window.caption.setText("Six months of treatment")
+    assert window.export_options().caption == "Six months of treatment"

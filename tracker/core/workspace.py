@@ -765,6 +765,19 @@ def area_photos(lib: Library, area_id: int) -> list[tuple[dt.date, PhotoRow]]:
         return [(day, _photo_row(p)) for p, day in s.execute(q)]
 
 
+def client_photos(lib: Library, client_id: int) -> list[tuple[dt.date, str, PhotoRow]]:
+    """Every (not removed) photo of a client with its visit date and area name, oldest first."""
+    with lib.session() as s:
+        q = (
+            select(Photo, Visit.date, Area.name)
+            .join(Visit, Photo.visit_id == Visit.id)
+            .join(Area, Photo.area_id == Area.id)
+            .where(Visit.client_id == client_id, Photo.deleted_at.is_(None))
+            .order_by(Visit.date, Area.name, Photo.taken_at, Photo.id)
+        )
+        return [(day, area, _photo_row(p)) for p, day, area in s.execute(q)]
+
+
 def set_alignment(lib: Library, photo_id: int, matrix: Sequence[float] | None) -> Matrix | None:
     """Store (or clear, with None) a photo's transform to its reference; returns the old one."""
     checked = check_matrix(matrix) if matrix is not None else None

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -140,10 +141,14 @@ class SetGains(Command):
 
 
 class PhotoPicker(QDialog):
-    """Choose 2–4 photos of an area (or of the whole client) to compare."""
+    """Choose 2–4 photos of an area (or, ticking a box, of every area of the client) to compare."""
 
     def __init__(
-        self, parent: QWidget | None, choices: Sequence[tuple[str, int]], chosen: Sequence[int]
+        self,
+        parent: QWidget | None,
+        choices: Sequence[tuple[str, int]],
+        chosen: Sequence[int],
+        wider: Sequence[tuple[str, int]] = (),
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Choose photos to compare")
@@ -157,11 +162,13 @@ class PhotoPicker(QDialog):
         )
         self.list = QListWidget(self)
         self.list.setAccessibleName("Photos")
-        for text, pid in choices:
-            item = QListWidgetItem(text, self.list)
-            item.setData(Qt.ItemDataRole.UserRole, pid)
-            item.setCheckState(Qt.CheckState.Checked if pid in chosen else Qt.CheckState.Unchecked)
+        self.choices, self.wider = list(choices), list(wider)
+        self._fill(self.choices, chosen)
         layout.addWidget(self.list)
+        self.every_area = QCheckBox("Show the photos of every area", self)
+        self.every_area.setVisible(bool(wider))
+        self.every_area.toggled.connect(self._on_every_area_toggled)
+        layout.addWidget(self.every_area)
         self.problem = QLabel(self)
         self.problem.setStyleSheet("color: #c0392b")
         layout.addWidget(self.problem)
@@ -172,6 +179,16 @@ class PhotoPicker(QDialog):
         buttons.accepted.connect(self._on_buttons_accepted)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+
+    def _fill(self, choices: Sequence[tuple[str, int]], chosen: Sequence[int]) -> None:
+        self.list.clear()
+        for text, pid in choices:
+            item = QListWidgetItem(text, self.list)
+            item.setData(Qt.ItemDataRole.UserRole, pid)
+            item.setCheckState(Qt.CheckState.Checked if pid in chosen else Qt.CheckState.Unchecked)
+
+    def _on_every_area_toggled(self, on: bool) -> None:
+        self._fill(self.wider if on else self.choices, self.chosen())
 
     def chosen(self) -> list[int]:
         out = []
@@ -190,9 +207,13 @@ class PhotoPicker(QDialog):
 
     @classmethod
     def ask(
-        cls, parent: QWidget | None, choices: Sequence[tuple[str, int]], chosen: Sequence[int]
+        cls,
+        parent: QWidget | None,
+        choices: Sequence[tuple[str, int]],
+        chosen: Sequence[int],
+        wider: Sequence[tuple[str, int]] = (),
     ) -> list[int] | None:
-        dialog = cls(parent, choices, chosen)
+        dialog = cls(parent, choices, chosen, wider)
         return dialog.chosen() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
@@ -315,6 +336,11 @@ class CompareWindow(QMainWindow):
         self.neutral = self._action("Pick neutral patch", "", ["N"], checkable=True)
         self.reset_colour = self._action("Reset colour", "", [])
         self.export_action = self._action("Export…", "import", ["Ctrl+E"])
+        self.caption = QLineEdit(self)
+        self.caption.setPlaceholderText("Caption for the export (optional)")
+        self.caption.setAccessibleName("Caption for the exported image")
+        self.caption.setMaxLength(300)
+        self.caption.setMinimumWidth(220)
         self.undo = self.undo_stack.createUndoAction(self, "Undo")
         self.undo.setShortcut(QKeySequence.StandardKey.Undo)
         self.redo = self.undo_stack.createRedoAction(self, "Redo")
@@ -341,6 +367,7 @@ class CompareWindow(QMainWindow):
         )
         for entry in entries:
             tools.addSeparator() if entry is None else tools.addAction(entry)
+        tools.addWidget(self.caption)
         self.addToolBar(tools)
 
     def _connect_signals(self) -> None:
@@ -670,6 +697,7 @@ class CompareWindow(QMainWindow):
             wipe=self.canvas.wipe if self.canvas.wipe_vertical else 0.5,
             opacity=self.canvas.opacity,
             amplify=self.amplify.value(),
+            caption=self.caption.text().strip(),
         )
 
     def _on_export_triggered(self) -> None:

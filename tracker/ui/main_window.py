@@ -539,8 +539,16 @@ class MainWindow(QMainWindow):
         if len(choices) < 2:
             self.show_error("This area has fewer than two photos; import more to compare them.")
             return
+        wider = (
+            [
+                (f"{day:%d %b %Y} · {area} · {row.view} · {row.original_name}", row.id)
+                for day, area, row in ws.client_photos(self.lib, self.client_id)
+            ]
+            if self.client_id is not None
+            else []
+        )
         default = [choices[0][1], choices[-1][1]]
-        chosen = PhotoPicker.ask(self, choices, default)
+        chosen = PhotoPicker.ask(self, choices, default, wider)
         if chosen:
             self.open_compare(chosen)
 
