@@ -140,12 +140,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", parents=[common], help="export a comparison image")
     export_sub = export.add_subparsers(
-        dest="export_command", metavar="compare", required=True, parser_class=_Parser
+        dest="export_command", metavar="compare|csv|report", required=True, parser_class=_Parser
     )
     cmp = export_sub.add_parser(
         "compare", parents=[common], help="photos side by side, wiped, overlaid or differenced"
     )
     cmp.add_argument("items", nargs="+", metavar="PHOTO_ID... OUT")
+    csv_ = export_sub.add_parser(
+        "csv", parents=[common], help="every rating as a row of a CSV file"
+    )
+    csv_.add_argument("out", type=Path, metavar="OUT.csv")
+    csv_.add_argument("--client", metavar="NAME")
+    csv_.add_argument("--area", metavar="NAME")
+    rep = export_sub.add_parser(
+        "report", parents=[common], help="a PDF report of a client's course"
+    )
+    rep.add_argument("out", type=Path, metavar="OUT.pdf")
+    rep.add_argument("--client", metavar="NAME")
+    rep.add_argument("--area", metavar="NAME")
+    rep.add_argument("--page", choices=["a4", "letter"], default="a4", type=str.lower)
     cmp.add_argument("--mode", choices=list(COMPARE_MODES), default="side")
     cmp.add_argument("--aligned", action="store_true", help="apply the stored landmark alignment")
     cmp.add_argument("--caption", default="", help="a line of text under the images")
@@ -357,6 +370,15 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_export(args: argparse.Namespace, root: Path) -> int:
+    if args.export_command == "csv":
+        from tracker.core import export_csv
+
+        with Library.open(root) as lib:
+            result = export_csv.export(lib, args.out, args.client, args.area)
+        _emit(args, result, f"Wrote {result['rows']} rating rows to {result['file']}.")
+        return EXIT_OK
+    if args.export_command == "report":
+        return _export_report(args, root)
     from tracker.core.compare import CompareOptions, export
 
     *raw_ids, out = args.items
@@ -373,6 +395,24 @@ def cmd_export(args: argparse.Namespace, root: Path) -> int:
     with Library.open(root) as lib:
         result = export(lib, ids, Path(out), options)
     _emit(args, result, f"Wrote {result['file']} ({result['width']} × {result['height']}).")
+    return EXIT_OK
+
+
+def _export_report(args: argparse.Namespace, root: Path) -> int:
+    """The PDF needs Qt's painter and charts: an offscreen application, no window."""
+    import os
+
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from tracker.rendering.report import export_report
+
+    app = QApplication.instance() or QApplication(["tracker"])
+    with Library.open(root) as lib:
+        result = export_report(lib, args.out, client=args.client, area=args.area, page=args.page)
+    del app
+    _emit(args, result, f"Wrote {result['file']}.")
     return EXIT_OK
 
 

@@ -238,7 +238,9 @@ def test_zooming_past_the_preview_loads_the_originals_in_a_worker(
     assert [im.width() for im in w.canvas.images] == [3000, 3000]  # type: ignore[union-attr]
 
 
-def test_picker_offers_every_area_and_wants_two_to_four(qtbot, library: Library, pair: list[int]) -> None:  # type: ignore[no-untyped-def]
+def test_picker_offers_every_area_and_wants_two_to_four(
+    qtbot, library: Library, pair: list[int]
+) -> None:  # type: ignore[no-untyped-def]
     from tracker.ui.compare import PhotoPicker
 
     client = ws.clients(library)[0].id
@@ -249,7 +251,7 @@ def test_picker_offers_every_area_and_wants_two_to_four(qtbot, library: Library,
     picker.every_area.setChecked(True)
     assert picker.list.count() == 2
     picker._on_buttons_accepted()
-    assert "Tick 2 to 4 photos; 0 are ticked." == picker.problem.text()
+    assert picker.problem.text() == "Tick 2 to 4 photos; 0 are ticked."
     for i in range(2):
         picker.list.item(i).setCheckState(Qt.CheckState.Checked)
     assert picker.chosen() == pair

@@ -8,8 +8,6 @@ decodes an original. The same geometry (``placement``) is used by the compare wi
 from __future__ import annotations
 
 import io
-import os
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from tracker.core import alignment as al
 from tracker.core.errors import UsageError, ValidationError
+from tracker.core.files import write_atomically
 from tracker.core.imaging import encode_jpeg
 from tracker.core.library import Library
 from tracker.core.workspace import ComparePhoto, compare_photos
@@ -221,20 +220,6 @@ def output_format(out: Path) -> str:
     if not out.parent.is_dir():
         raise UsageError(f"The folder {out.parent} does not exist.")
     return fmt
-
-
-def write_atomically(out: Path, data: bytes) -> None:
-    """Write ``out`` completely or not at all (a temporary file renamed into place)."""
-    part = out.with_name(f".{out.name}.{secrets.token_hex(4)}.part")
-    try:
-        with part.open("wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(part, out)
-    except OSError as exc:
-        part.unlink(missing_ok=True)
-        raise UsageError(f"{out} could not be written ({exc.strerror or exc}).") from exc
 
 
 def export(

@@ -374,9 +374,20 @@ def add_area(
 
 def update_area(lib: Library, area_id: int, **fields: Any) -> dict[str, Any]:
     """Change an area's name, body site, stage, scale or notes; returns the old values."""
-    unknown = set(fields) - {"name", "body_site", "stage", "default_scale", "notes"}
+    unknown = set(fields) - {
+        "name",
+        "body_site",
+        "stage",
+        "default_scale",
+        "notes",
+        "interval_days",
+    }
     if unknown:
         raise UsageError(f"An area has no field {sorted(unknown)[0]!r}.")
+    if "interval_days" in fields:
+        days = fields["interval_days"]
+        if not isinstance(days, int) or not 1 <= days <= 365:
+            raise ValidationError(f"The interval between sessions is 1 to 365 days; {days} is not.")
     if "name" in fields:
         fields["name"] = check_name(fields["name"], "area name")
     if "default_scale" in fields:

@@ -41,6 +41,7 @@ from tracker.core import workspace as ws
 from tracker.core.compare import CompareOptions, export, placement, render
 from tracker.core.errors import TrackerError
 from tracker.core.library import Library
+from tracker.rendering.images import pil_to_qimage
 from tracker.ui.commands import Command, push
 from tracker.ui.compare_canvas import MODES, STEP, CompareCanvas
 from tracker.ui.icons import icon
@@ -55,12 +56,6 @@ MODE_LABELS = {
 }
 
 
-def _qimage(im: Image.Image) -> QImage:
-    rgb = im.convert("RGB")
-    data = rgb.tobytes()
-    return QImage(data, rgb.width, rgb.height, 3 * rgb.width, QImage.Format.Format_RGB888).copy()
-
-
 def load_previews(
     lib: Library, photos: Sequence[ws.ComparePhoto]
 ) -> tuple[list[QImage], list[QImage]]:
@@ -69,14 +64,14 @@ def load_previews(
     for photo in photos:
         with Image.open(io.BytesIO(lib.derived("previews", photo.sha256))) as src:
             rgb = src.convert("RGB")
-        raw.append(_qimage(rgb))
+        raw.append(pil_to_qimage(rgb))
         if photo.colour_gains and photo.colour_gains != al.NO_GAINS:
             bands = [
                 b.point(lambda v, g=g: min(255, round(v * g)))
                 for b, g in zip(rgb.split(), photo.colour_gains, strict=True)
             ]
             rgb = Image.merge("RGB", bands)
-        shown.append(_qimage(rgb))
+        shown.append(pil_to_qimage(rgb))
     return raw, shown
 
 
@@ -94,7 +89,7 @@ def load_originals(lib: Library, photos: Sequence[ws.ComparePhoto]) -> list[QIma
                 for b, g in zip(rgb.split(), photo.colour_gains, strict=True)
             ]
             rgb = Image.merge("RGB", bands)
-        out.append(_qimage(rgb))
+        out.append(pil_to_qimage(rgb))
     return out
 
 
@@ -470,7 +465,7 @@ class CompareWindow(QMainWindow):
 
         def work(_task: Task) -> tuple[QImage, float]:
             image = render(self.lib, ids, options)
-            return _qimage(image), image.width / first.width
+            return pil_to_qimage(image), image.width / first.width
 
         self.runner.start(
             work, finished=lambda r: self.canvas.set_difference(*r), failed=self._show_error

@@ -19,6 +19,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QKeySequence,
+    QShowEvent,
     QUndoStack,
 )
 from PySide6.QtWidgets import (
@@ -28,18 +29,23 @@ from PySide6.QtWidgets import (
     QListView,
     QMainWindow,
     QMessageBox,
+    QProgressDialog,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from tracker import APP_NAME, __version__
+from tracker.core import export_csv
 from tracker.core import workspace as ws
 from tracker.core.errors import TrackerError
 from tracker.core.library import Library
 from tracker.core.models import RaterRole, VisitKind
+from tracker.core.progress import progress
+from tracker.rendering import report
 from tracker.ui import commands as cmd
 from tracker.ui.compare import CompareWindow, PhotoPicker
 from tracker.ui.dialogs import (
@@ -61,6 +67,7 @@ from tracker.ui.models import (
     ThumbnailCache,
     TimelineModel,
 )
+from tracker.ui.progress_view import ProgressView
 from tracker.ui.settings import Mode, Preferences
 from tracker.ui.sidebar import Sidebar
 from tracker.ui.visit_panel import VisitPanel
@@ -73,6 +80,7 @@ log = logging.getLogger(__name__)
 class MainWindow(QMainWindow):
     library_requested = Signal(Path)  # open another library
     sample_requested = Signal()
+    report_written = Signal(str)
 
     def __init__(self, prefs: Preferences, runner: TaskRunner) -> None:
         super().__init__()
@@ -110,10 +118,15 @@ class MainWindow(QMainWindow):
         tl.addWidget(QLabel("<b>Visits</b>"))
         tl.addWidget(self.timeline_view)
         self.panel = VisitPanel(self.photos)
+        self.progress_view = ProgressView()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.panel, "&Visit")
+        self.tabs.addTab(self.progress_view, "&Progress")
+        self.tabs.setAccessibleName("Visit or progress")
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(timeline_box)
-        self.splitter.addWidget(self.panel)
+        self.splitter.addWidget(self.tabs)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setStretchFactor(2, 3)
@@ -277,6 +290,10 @@ class MainWindow(QMainWindow):
         self.panel.grid.compare_selected_action.triggered.connect(self._on_compare_photos)
         self.photos.view_edit_requested.connect(self._on_photos_view_edit_requested)
         self.importer.finished.connect(self._on_importer_finished)
+        self.tabs.currentChanged.connect(self._on_tabs_current_changed)
+        self.progress_view.interval_changed.connect(self._on_progress_interval_changed)
+        self.progress_view.export_csv_requested.connect(self._on_export_csv)
+        self.progress_view.export_report_requested.connect(self._on_export_report)
         self.importer.busy_changed.connect(self._on_importer_busy_changed)
 
     # -- the library -------------------------------------------------------------------------
@@ -343,6 +360,82 @@ class MainWindow(QMainWindow):
             self.timeline_view.setCurrentIndex(self.timeline.index(row))
         self._refresh_panel()
 
+    def _refresh_progress(self) -> None:
+        if self.tabs.currentWidget() is not self.progress_view:
+            return  # computed when the tab is shown
+        data = progress(self.lib, self.area_id) if self.lib and self.area_id is not None else None
+        self.progress_view.show_progress(data)
+
+    def _on_tabs_current_changed(self, _index: int) -> None:
+        self._refresh_progress()
+
+    def _on_progress_interval_changed(self, days: int) -> None:
+        if self.lib is not None and self.area_id is not None:
+            self.run(cmd.EditArea(self.lib, self.area_id, {"interval_days": days}))
+
+    def _on_export_csv(self) -> None:
+        if self.lib is None or self.client_id is None:
+            return
+        start = self.prefs.last_import_folder or Path.home()
+        name, _ = QFileDialog.getSaveFileName(
+            self, "Export ratings", str(start / "ratings.csv"), "CSV (*.csv)"
+        )
+        if not name:
+            return
+        lib, client = self.lib, ws.client_fields(self.lib, self.client_id)["name"]
+        self.runner.start(
+            lambda _t: export_csv.export(lib, Path(name), client),
+            finished=lambda r: self.statusBar().showMessage(
+                f"Wrote {r['rows']} ratings to {r['file']}.", 8000
+            ),
+            failed=self.show_error,
+        )
+
+    def _on_export_report(self) -> None:
+        if self.lib is None or self.client_id is None:
+            return
+        start = self.prefs.last_import_folder or Path.home()
+        name, chosen = QFileDialog.getSaveFileName(
+            self,
+            "Export report",
+            str(start / "progress-report.pdf"),
+            "PDF, A4 (*.pdf);;PDF, Letter (*.pdf)",
+        )
+        if name:
+            self.export_report(Path(name), "letter" if "Letter" in chosen else "a4")
+
+    def export_report(self, out: Path, page: str = "a4") -> None:
+        """Write the client's report; charts are drawn here, the rest in a worker."""
+        assert self.lib is not None and self.client_id is not None
+        lib, client = self.lib, ws.client_fields(self.lib, self.client_id)["name"]
+        try:
+            charts = report.chart_images(lib, report.area_ids(lib, client, None))
+        except TrackerError as exc:
+            self.show_error(str(exc))
+            return
+        dialog = QProgressDialog("Writing the report…", "", 0, 0, self)
+        dialog.setWindowTitle(APP_NAME)
+        dialog.setCancelButton(None)
+        dialog.setMinimumDuration(400)
+
+        def done(result: dict[str, object]) -> None:
+            dialog.close()
+            self.statusBar().showMessage(f"Wrote {result['file']}.", 8000)
+            self.report_written.emit(str(result["file"]))
+
+        def failed(message: str) -> None:
+            dialog.close()
+            self.show_error(message)
+
+        self.runner.start(
+            lambda task: report.export_report(
+                lib, out, client=client, page=page, charts=charts, progress_cb=task.report
+            ),
+            finished=done,
+            failed=failed,
+            progress=lambda d, t, _w: _set_progress(dialog, d, t),
+        )
+
     def _refresh_panel(self) -> None:
         detail = (
             ws.visit_detail(self.lib, self.visit_id)
@@ -354,6 +447,7 @@ class MainWindow(QMainWindow):
         )
         self.photos.set_rows(area.photos if area else [])
         self.panel.show_visit(detail, self.area_id)
+        self._refresh_progress()
         has_visit = detail is not None
         self.remove_visit_action.setEnabled(has_visit)
         row = self.timeline.row_of_id(self.visit_id) if self.visit_id is not None else -1
@@ -722,9 +816,18 @@ class MainWindow(QMainWindow):
         geometry = self.prefs.geometry("window")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        state = self.prefs.geometry("splitter")
-        if state is not None:
-            self.splitter.restoreState(state)
+        self._splitter_restored = False
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        # The columns are restored once the window has its real width: restored earlier, they
+        # would be squeezed by the panes' minimum widths and come back out of proportion.
+        if not self._splitter_restored:
+            self._splitter_restored = True
+            state = self.prefs.geometry("splitter")
+            if state is not None:
+                self.layout().activate()
+                self.splitter.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.importer.busy:
@@ -735,3 +838,8 @@ class MainWindow(QMainWindow):
         self.prefs.set_geometry("splitter", self.splitter.saveState())
         self.prefs.sync()
         super().closeEvent(event)
+
+
+def _set_progress(dialog: QProgressDialog, done: int, total: int) -> None:
+    dialog.setMaximum(total)
+    dialog.setValue(done)

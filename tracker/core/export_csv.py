@@ -1,0 +1,122 @@
+"""CSV of every rating item, one row each, with the visit and its treatment record.
+
+UTF-8 with a header row. A text cell that a spreadsheet would read as a formula (starting with
+=, +, -, @, or a tab or carriage return) is prefixed with an apostrophe, so opening the file can
+never run anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from sqlalchemy import select
+
+from tracker.core.errors import UsageError
+from tracker.core.files import write_atomically
+from tracker.core.library import Library
+from tracker.core.models import Area, Client, Rating, RatingItem, TreatmentRecord, Visit
+from tracker.core.scales import SCALES
+from tracker.core.workspace import TREATMENT_FIELDS
+
+COLUMNS = (
+    "client",
+    "area",
+    "visit_date",
+    "visit_kind",
+    "rater_role",
+    "rater_name",
+    "method",
+    "scale",
+    "scale_version",
+    "item",
+    "item_label",
+    "value",
+    *TREATMENT_FIELDS,
+)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """A text cell made safe from formula injection; numbers are left as numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def rows(
+    lib: Library, client: str | None = None, area: str | None = None
+) -> list[dict[str, object]]:
+    with lib.session() as s:
+        q = (
+            select(RatingItem, Rating, Visit, Area, Client)
+            .join(Rating, RatingItem.rating_id == Rating.id)
+            .join(Visit, Rating.visit_id == Visit.id)
+            .join(Area, Rating.area_id == Area.id)
+            .join(Client, Visit.client_id == Client.id)
+            .order_by(
+                Client.name,
+                Area.name,
+                Visit.date,
+                Rating.rater_role,
+                Rating.rater_name,
+                Rating.scale_key,
+                RatingItem.id,
+            )
+        )
+        if client is not None or area is not None:
+            c = lib.resolve_client(s, client)
+            q = q.where(Client.id == c.id)
+            if area is not None:
+                q = q.where(Area.id == lib.resolve_area(s, c, area).id)
+        records = {(r.visit_id, r.area_id): r for r in s.scalars(select(TreatmentRecord))}
+        out = []
+        for item, rating, visit, a, c in s.execute(q):
+            scale = SCALES.get(rating.scale_key)
+            label = (
+                next((i.label for i in scale.items if i.key == item.item_key), item.item_key)
+                if scale
+                else item.item_key
+            )
+            record = records.get((visit.id, a.id))
+            row: dict[str, object] = {
+                "client": c.name,
+                "area": a.name,
+                "visit_date": visit.date.isoformat(),
+                "visit_kind": visit.kind.value,
+                "rater_role": rating.rater_role.value,
+                "rater_name": rating.rater_name,
+                "method": rating.method.value,
+                "scale": rating.scale_key,
+                "scale_version": rating.scale_version,
+                "item": item.item_key,
+                "item_label": label,
+                "value": int(item.value) if item.value == int(item.value) else item.value,
+            }
+            for key in TREATMENT_FIELDS:
+                value = getattr(record, key) if record is not None else None
+                row[key] = "" if value is None else value
+            out.append(row)
+        return out
+
+
+def to_csv(table: list[dict[str, object]]) -> str:
+    buf = io.StringIO(newline="")
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for row in table:
+        writer.writerow({k: neutralise(v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def export(
+    lib: Library, out: Path, client: str | None = None, area: str | None = None
+) -> dict[str, object]:
+    if out.suffix.lower() != ".csv":
+        raise UsageError(f"{out.name}: ratings are exported as .csv; choose a name ending in .csv.")
+    if not out.parent.is_dir():
+        raise UsageError(f"The folder {out.parent} does not exist.")
+    table = rows(lib, client, area)
+    write_atomically(out, to_csv(table).encode("utf-8"))
+    return {"file": str(out), "rows": len(table)}

@@ -1,0 +1,23 @@
+"""Writing export files: complete or not at all."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from tracker.core.errors import UsageError
+
+
+def write_atomically(out: Path, data: bytes) -> None:
+    """Write ``out`` completely or not at all (a temporary file renamed into place)."""
+    part = out.with_name(f".{out.name}.{secrets.token_hex(4)}.part")
+    try:
+        with part.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(part, out)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise UsageError(f"{out} could not be written ({exc.strerror or exc}).") from exc

@@ -1,0 +1,1 @@
+"""Drawing with QtGui (and QtCharts) where Qt is the best tool: PDF reports, charts, images."""
