@@ -825,8 +825,9 @@ class MainWindow(QMainWindow):
         if not self._splitter_restored:
             self._splitter_restored = True
             state = self.prefs.geometry("splitter")
-            if state is not None:
-                self.layout().activate()
+            layout = self.layout()
+            if state is not None and layout is not None:
+                layout.activate()
                 self.splitter.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:
