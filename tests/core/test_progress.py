@@ -67,6 +67,7 @@ def course(library: Library) -> int:
 def test_series_changes_and_summary(library: Library, course: int) -> None:
     p = progress(library, course, today=dt.date(2025, 4, 1))
     assert [v.session for v in p.visits] == [None, 1, 2, None]
+    assert [v.position for v in p.visits] == [0, 1, 2, 2.5]
     assert p.visits[1].treatment is not None and p.visits[1].treatment["device"] == "pen"
     colour_patient = next(s for s in p.series if s.item == "colour" and s.role is RaterRole.PATIENT)
     assert [pt.value for pt in colour_patient.points] == [8, 7, 5, 4]

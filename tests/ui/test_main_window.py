@@ -512,8 +512,8 @@ def test_progress_tab_shows_the_chart_and_edits_the_interval(
     assert progress(sample, window.area_id).interval_days == 21  # type: ignore[arg-type]
     window.undo_action.trigger()
     assert progress(sample, window.area_id).interval_days == 35  # type: ignore[arg-type]
-    view.axis.setCurrentIndex(1)  # by visit number
-    assert view.chart_view.chart().axes()[0].min() == 0.5  # type: ignore[attr-defined]
+    view.axis.setCurrentIndex(1)  # by session: the baseline at 0, then sessions 1 to 5
+    assert view.chart_view.chart().axes()[0].min() == -0.5  # type: ignore[attr-defined]
     out = tmp_path / "report.pdf"
     with qtbot.waitSignal(window.report_written, timeout=60000):
         window.export_report(out)

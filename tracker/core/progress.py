@@ -25,6 +25,7 @@ class VisitPoint:
     kind: VisitKind
     number: int  # 1-based position among the client's visits
     session: int | None  # 1-based among treatment visits, None for other kinds
+    position: float  # on a session axis: the session number; 0 before the first; +0.5 between
     days_since_baseline: int | None
     treatment: dict[str, object] | None  # the area's record at this visit
 
@@ -103,6 +104,9 @@ def progress(
                     kind=v.kind,
                     number=number,
                     session=session if v.kind == VisitKind.TREATMENT else None,
+                    position=float(session)
+                    if v.kind == VisitKind.TREATMENT or session == 0
+                    else session + 0.5,
                     days_since_baseline=(v.date - base).days if base is not None else None,
                     treatment=records.get(v.id),
                 )

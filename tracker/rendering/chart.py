@@ -24,9 +24,10 @@ ROLE_STYLES = {"patient": Qt.PenStyle.SolidLine, "practitioner": Qt.PenStyle.Das
 
 
 def x_value(visit: VisitPoint, by_session: bool) -> float:
-    """Where a visit sits on the x axis: its number, or its date in ms since the epoch."""
+    """Where a visit sits on the x axis: its session (check-ins half-way after the session
+    before them, the baseline at 0), or its date in ms since the epoch."""
     if by_session:
-        return float(visit.number)
+        return visit.position
     return float(_qdatetime(visit.date).toMSecsSinceEpoch())
 
 
@@ -104,11 +105,14 @@ def build_chart(
     x: QValueAxis | QDateTimeAxis
     if by_session:
         numbers = QValueAxis()
-        n = max(1, len(data.visits))
-        numbers.setRange(0.5, n + 0.5)
-        numbers.setTickCount(n + 2 if n < 12 else 8)
+        furthest = max((v.position for v in data.visits), default=1.0)
+        top = int(furthest) + 1
+        numbers.setRange(-0.5, top - 0.5 if furthest % 1 == 0 else top)
+        numbers.setTickType(QValueAxis.TickType.TicksDynamic)
+        numbers.setTickAnchor(0)
+        numbers.setTickInterval(1 if top <= 12 else 2)
         numbers.setLabelFormat("%d")
-        numbers.setTitleText("visit")
+        numbers.setTitleText("session (0 = before the first)")
         x = numbers
     else:
         dates = QDateTimeAxis()

@@ -51,7 +51,7 @@ class ProgressView(QWidget):
         interval_label.setBuddy(self.interval)
         self.axis = QComboBox(self)
         self.axis.addItem("By date", False)
-        self.axis.addItem("By visit", True)
+        self.axis.addItem("By session", True)
         self.axis.setAccessibleName("Chart axis")
         self.csv = QPushButton("Export ratings (CSV)…", self)
         self.report = QPushButton("Export report (PDF)…", self)
@@ -165,10 +165,7 @@ class ProgressView(QWidget):
             return
         by_session = bool(self.axis.currentData())
         visits = self.data.visits
-        if by_session:
-            visit = min(visits, key=lambda v: abs(v.number - point.x()))
-        else:
-            visit = min(visits, key=lambda v: abs(x_value(v, False) - point.x()))
+        visit = min(visits, key=lambda v: abs(x_value(v, by_session) - point.x()))
         QToolTip.showText(self.cursor().pos(), treatment_text(visit), self.chart_view)
 
     def _on_interval_value_changed(self, days: int) -> None:
