@@ -117,3 +117,19 @@ def test_cli_report_and_csv(reported: Library, tmp_path: Path) -> None:
         "--library", lib, "export", "report", str(tmp_path / "x.pdf"), "--client", "Nobody"
     )
     assert bad.returncode == 2 and "no client named 'Nobody'" in bad.stderr
+
+
+def test_chart_ticks_sit_on_the_scale_values(qapp, reported: Library) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCharts import QValueAxis
+    from PySide6.QtCore import Qt
+
+    from tracker.core import workspace as ws
+    from tracker.core.progress import progress
+    from tracker.rendering.chart import build_chart
+
+    area = ws.areas(reported, ws.clients(reported)[0].id)[0].id
+    chart = build_chart(progress(reported, area))
+    y = chart.axes(Qt.Orientation.Vertical)[0]
+    assert isinstance(y, QValueAxis)
+    assert y.tickType() == QValueAxis.TickType.TicksDynamic
+    assert (y.tickAnchor(), y.tickInterval()) == (1, 1)  # ticks at 1, 2, ... 10

@@ -57,7 +57,12 @@ def treatment_text(visit: VisitPoint) -> str:
 
 
 def build_chart(
-    data: Progress, *, by_session: bool = False, title: bool = True, font_size: int = 9
+    data: Progress,
+    *,
+    by_session: bool = False,
+    title: bool = True,
+    font_size: int = 9,
+    legend: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignRight,
 ) -> QChart:
     chart = QChart()
     chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
@@ -77,7 +82,11 @@ def build_chart(
         line = QLineSeries()
         line.setName(f"{series.label} ({series.role.value})")
         colour = ITEM_COLOURS[items.index(series.item) % len(ITEM_COLOURS)]
-        pen = QPen(colour, 2.2, ROLE_STYLES.get(series.role.value, Qt.PenStyle.SolidLine))
+        pen = QPen(
+            colour,
+            max(2.2, font_size / 4),
+            ROLE_STYLES.get(series.role.value, Qt.PenStyle.SolidLine),
+        )
         line.setPen(pen)
         for point in series.points:
             line.append(QPointF(x_value(by_visit[point.visit_id], by_session), point.value))
@@ -97,7 +106,11 @@ def build_chart(
 
     y = QValueAxis()
     y.setRange(low - 0.2, high + 0.2)
-    y.setTickCount(high - low + 1 if high - low <= 10 else 6)
+    # Ticks on the scale's whole numbers (a fixed tick count over the padded range would put
+    # them between values and label them wrongly).
+    y.setTickType(QValueAxis.TickType.TicksDynamic)
+    y.setTickAnchor(low)
+    y.setTickInterval(1 if high - low <= 10 else 2)
     y.setLabelFormat("%d")
     y.setTitleText("better ↓" if data.scale.lower_is_better else "better ↑")
     y.setLabelsFont(font)
@@ -133,7 +146,7 @@ def build_chart(
         s.attachAxis(x)
         s.attachAxis(y)
     chart.legend().setFont(font)
-    chart.legend().setAlignment(Qt.AlignmentFlag.AlignRight)
+    chart.legend().setAlignment(legend)
     chart.legend().markers(markers)[0].setVisible(False)
     return chart
 

@@ -14,7 +14,7 @@ import html
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSizeF, QUrl
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSizeF, Qt, QUrl
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, QTextDocument
 
 from tracker import APP_NAME, __version__
@@ -41,7 +41,9 @@ def _chart_image(data: Progress, width_px: int, height_px: int) -> QImage:
     painter = QPainter(image)
     try:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        chart = build_chart(data, title=False, font_size=int(height_px / 48))
+        chart = build_chart(
+            data, title=False, font_size=int(height_px / 48), legend=Qt.AlignmentFlag.AlignBottom
+        )
         render_chart(painter, chart, width_px, height_px)
     finally:
         painter.end()
