@@ -7,6 +7,7 @@ and checked from the outside: database rows, files on disk and their hashes must
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import random
@@ -20,6 +21,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import REPO
+from tracker.core.errors import LibraryError
 from tracker.core.library import Library
 
 KILLS = int(os.environ.get("TRACKER_CRASH_KILLS", "15"))
@@ -152,3 +154,94 @@ def test_a_failed_transaction_leaves_the_library_as_it_was(
         assert lib.list_areas() == []  # the area made for the photo was rolled back too
     assert list((root / "tmp").iterdir()) == []
     assert list((root / "originals").rglob("*.jpg")) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (errno.ENOSPC, "The disk holding the library is full."),
+        (errno.EIO, "Writing to the library failed"),
+    ],
+)
+def test_a_full_disk_or_io_error_during_import_stops_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, words: str
+) -> None:
+    """The third photo cannot be written: the two before it stay, nothing else is left."""
+    root = tmp_path / "lib"
+    files = _photos(tmp_path / "src", 5, seed=9)
+    with Library.open(root, create=True) as lib:
+        real_write = os.write
+        target = hashlib.sha256(files[2].read_bytes()).hexdigest()
+
+        def failing_write(fd: int, data: object) -> int:
+            if target in os.readlink(f"/proc/self/fd/{fd}"):
+                raise OSError(code, os.strerror(code))
+            return real_write(fd, data)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(os, "write", failing_write)
+        with pytest.raises(LibraryError) as caught:
+            lib.import_files(files, area="Thigh", workers=1)
+        monkeypatch.undo()
+        message = str(caught.value)
+        assert (
+            words in message
+            and "The import stopped at IMG_9_002.jpg: 2 photos before it were imported" in message
+        )
+        assert len(lib.list_photos()) == 2
+    assert assert_consistent(root) == 2
+
+
+EDITS = """
+import datetime as dt, random, sys
+from tracker.core.errors import LibraryError
+from tracker.core.library import Library
+from tracker.core import workspace as ws
+from tracker.core.models import RaterRole, VisitKind
+lib = Library.open(sys.argv[1])
+me = ws.clients(lib)[0].id
+area = ws.areas(lib, me)[0].id
+rng = random.Random(int(sys.argv[2]))
+print("ready", flush=True)
+day = dt.date(2020, 1, 1)
+while True:
+    day += dt.timedelta(days=1)
+    vid = ws.add_visit(lib, me, day, VisitKind.CHECK_IN, "note " * rng.randint(1, 50))
+    ws.set_treatment(lib, vid, area, {"device": "pen", "passes": rng.randint(1, 20)})
+    ws.set_rating(lib, vid, area, RaterRole.PATIENT, "ctd", {"colour": rng.randint(1, 10), "depth": 5})
+    if rng.random() < 0.3:
+        ws.remove_visit(lib, vid)
+"""
+
+
+def test_sigkill_during_edits_never_leaves_half_an_edit(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    with Library.open(root, create=True) as lib:
+        from tracker.core import workspace as ws
+
+        ws.add_area(lib, ws.clients(lib)[0].id, "Hips")
+    rng = random.Random(5)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for round_no in range(KILLS // 2 + 3):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", EDITS, str(root), str(round_no)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        time.sleep(rng.uniform(0.01, 0.4))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        proc.stdout.close()
+        with Library.open(root) as lib:
+            assert lib.check().ok
+            with lib.engine.connect() as conn:
+                # Every visit the loop made has its treatment record and its rating, or is gone whole.
+                visits = conn.exec_driver_sql("SELECT count(*) FROM visit").scalar()
+                records = conn.exec_driver_sql("SELECT count(*) FROM treatment_record").scalar()
+                ratings = conn.exec_driver_sql("SELECT count(*) FROM rating").scalar()
+                items = conn.exec_driver_sql("SELECT count(*) FROM rating_item").scalar()
+        assert records is not None and ratings is not None and visits is not None
+        assert visits - 1 <= records <= visits and visits - 1 <= ratings <= records
+        assert items == 2 * ratings  # a rating is never stored with half its items

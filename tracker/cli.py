@@ -138,6 +138,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("check", parents=[common], help="verify the whole library")
 
+    bak = sub.add_parser("backup", parents=[common], help="write the whole library to a .zip")
+    bak.add_argument("out", type=Path, metavar="OUT.zip")
+    res = sub.add_parser("restore", parents=[common], help="make a library from a backup archive")
+    res.add_argument("archive", type=Path, metavar="ARCHIVE.zip")
+    res.add_argument("dest", type=Path, metavar="DIR")
+    rep_ = sub.add_parser("repair", parents=[common], help="repairs that 'check' suggests")
+    rep_sub = rep_.add_subparsers(
+        dest="repair_command",
+        metavar="relink|quarantine|rebuild-cache|restore-snapshot",
+        required=True,
+        parser_class=_Parser,
+    )
+    relink = rep_sub.add_parser(
+        "relink", parents=[common], help="find missing originals in a folder, by their contents"
+    )
+    relink.add_argument("folder", type=Path, metavar="FOLDER")
+    rep_sub.add_parser(
+        "quarantine", parents=[common], help="move files that belong to no photo to quarantine/"
+    )
+    rep_sub.add_parser("rebuild-cache", parents=[common], help="make thumbnails and previews again")
+    snap = rep_sub.add_parser(
+        "restore-snapshot", parents=[common], help="put back a database copy from backups/"
+    )
+    snap.add_argument("snapshot", nargs="?", type=Path, metavar="FILE")
+
     export = sub.add_parser("export", parents=[common], help="export a comparison image")
     export_sub = export.add_subparsers(
         dest="export_command", metavar="compare|csv|report", required=True, parser_class=_Parser
@@ -288,7 +313,7 @@ _LIST_COLUMNS = {
 
 
 def cmd_list(args: argparse.Namespace, root: Path) -> int:
-    with Library.open(root) as lib:
+    with Library.open(root, allow_read_only=True) as lib:
         if args.kind == "clients":
             rows = lib.list_clients()
         elif args.kind == "areas":
@@ -356,7 +381,7 @@ def cmd_rate(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_check(args: argparse.Namespace, root: Path) -> int:
-    with Library.open(root) as lib:
+    with Library.open(root, allow_read_only=True) as lib:
         report = lib.check()
     if report.ok:
         text = f"The library is in good order ({report.photos_checked} photos checked)."
@@ -373,7 +398,7 @@ def cmd_export(args: argparse.Namespace, root: Path) -> int:
     if args.export_command == "csv":
         from tracker.core import export_csv
 
-        with Library.open(root) as lib:
+        with Library.open(root, allow_read_only=True) as lib:
             result = export_csv.export(lib, args.out, args.client, args.area)
         _emit(args, result, f"Wrote {result['rows']} rating rows to {result['file']}.")
         return EXIT_OK
@@ -392,7 +417,7 @@ def cmd_export(args: argparse.Namespace, root: Path) -> int:
     options = CompareOptions(
         mode=args.mode, aligned=args.aligned, labels=not args.no_labels, caption=args.caption
     )
-    with Library.open(root) as lib:
+    with Library.open(root, allow_read_only=True) as lib:
         result = export(lib, ids, Path(out), options)
     _emit(args, result, f"Wrote {result['file']} ({result['width']} × {result['height']}).")
     return EXIT_OK
@@ -409,10 +434,59 @@ def _export_report(args: argparse.Namespace, root: Path) -> int:
     from tracker.rendering.report import export_report
 
     app = QApplication.instance() or QApplication(["tracker"])
-    with Library.open(root) as lib:
+    with Library.open(root, allow_read_only=True) as lib:
         result = export_report(lib, args.out, client=args.client, area=args.area, page=args.page)
     del app
     _emit(args, result, f"Wrote {result['file']}.")
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace, root: Path) -> int:
+    from tracker.core import backups
+
+    with Library.open(root, allow_read_only=True) as lib:
+        result = backups.backup(lib, args.out)
+    _emit(
+        args,
+        result,
+        f"Wrote {result['file']} ({result['files']} files, checksums in its manifest).",
+    )
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace, _root: Path) -> int:
+    from tracker.core import backups
+
+    result = backups.restore(args.archive, args.dest)
+    _emit(
+        args,
+        result,
+        f"Restored a library at {result['library']}: {result['photos']} photos, every file checked.",
+    )
+    return EXIT_OK
+
+
+def cmd_repair(args: argparse.Namespace, root: Path) -> int:
+    from tracker.core import backups, repair
+
+    if args.repair_command == "restore-snapshot":
+        snapshot = args.snapshot
+        if snapshot is not None and not snapshot.is_absolute() and not snapshot.exists():
+            snapshot = root / "backups" / snapshot
+        result: dict[str, object] = dict(backups.restore_snapshot(root, snapshot))
+        text = f"Restored {result['restored']}; the previous database is kept as backups/{result['kept']}."
+    else:
+        with Library.open(root) as lib:
+            if args.repair_command == "relink":
+                result = repair.relink(lib, args.folder)
+                text = f"Relinked {result['relinked']} missing original(s); {result['still_missing']} still missing."
+            elif args.repair_command == "quarantine":
+                result = repair.quarantine_orphans(lib)
+                text = f"Moved {result['moved']} file(s) that belong to no photo to {result['folder']}."
+            else:
+                result = repair.rebuild_cache(lib)
+                text = f"Rebuilt thumbnails and previews of {result['rebuilt']} photo(s)."
+    _emit(args, result, text)
     return EXIT_OK
 
 
@@ -425,6 +499,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Path], int]] = {
     "rate": cmd_rate,
     "check": cmd_check,
     "export": cmd_export,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+    "repair": cmd_repair,
 }
 
 

@@ -21,7 +21,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from tracker.core.errors import LibraryError, NewerLibraryError
+from tracker.core.errors import DatabaseDamaged, LibraryError, NewerLibraryError
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,22 @@ def head_revision() -> str:
     return head
 
 
-def make_engine(db_path: Path, *, foreign_keys: bool = True) -> Engine:
+def make_engine(
+    db_path: Path, *, foreign_keys: bool = True, read_only: str | None = None
+) -> Engine:
     """An engine whose every connection has the settings the library relies on.
 
     synchronous=FULL makes a committed import survive a power cut; foreign keys are off
     only for migrations, where SQLite's table rebuilds would otherwise cascade deletes.
+    ``read_only`` is None, "ro" (another program writes: read through its WAL) or "immutable"
+    (nobody can write: the folder is read-only, so SQLite must not try to create files in it).
     """
-    engine = create_engine(f"sqlite:///{db_path}", future=True)
+    if read_only is None:
+        url = f"sqlite:///{db_path}"
+    else:
+        mode = "mode=ro" if read_only == "ro" else "immutable=1"
+        url = f"sqlite:///file:{db_path.resolve()}?{mode}&uri=true"
+    engine = create_engine(url, future=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
@@ -55,8 +64,9 @@ def make_engine(db_path: Path, *, foreign_keys: bool = True) -> Engine:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
+        if read_only is None:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
         cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cur.close()
 
@@ -91,8 +101,8 @@ def read_revision(db_path: Path) -> str | None:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         return row[0] if row else None
     except sqlite3.DatabaseError as exc:
-        raise LibraryError(
-            f"The library database {db_path} is damaged or is not a database ({exc})."
+        raise DatabaseDamaged(
+            f"The library database {db_path} is damaged or is not a database ({exc}).", str(exc)
         ) from exc
     finally:
         conn.close()
@@ -111,6 +121,28 @@ def snapshot(db_path: Path, dest: Path) -> Path:
     finally:
         src.close()
     return dest
+
+
+def open_read_only(db_path: Path, mode: str) -> Engine:
+    """An engine that can only read; refuses a database that would need upgrading first."""
+    current = read_revision(db_path)
+    if current != head_revision():
+        raise LibraryError(
+            f"The library at {db_path.parent} needs upgrading to this version of the app, which "
+            "needs permission to write to it; it has not been changed."
+        )
+    return make_engine(db_path, read_only=mode)
+
+
+def quick_check(engine: Engine) -> str | None:
+    """None if SQLite's quick check finds nothing wrong, else its first complaint."""
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql("PRAGMA quick_check").fetchall()
+    except Exception as exc:  # a damaged file fails in many ways
+        return str(exc)
+    first = rows[0][0] if rows else "no answer"
+    return None if first == "ok" else str(first)
 
 
 def open_database(db_path: Path, backups_dir: Path) -> Engine:

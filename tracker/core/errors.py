@@ -31,3 +31,11 @@ class NewerLibraryError(LibraryError):
 
 class ImageRejected(TrackerError):
     """A file offered for import is not a photo this app accepts, or is damaged."""
+
+
+class DatabaseDamaged(LibraryError):
+    """SQLite cannot read the database file; ``problem`` is what it said."""
+
+    def __init__(self, message: str, problem: str) -> None:
+        super().__init__(message)
+        self.problem = problem

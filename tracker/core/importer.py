@@ -196,8 +196,12 @@ class _Batch:
                 f"{display_path(prep.file)} was recorded but its file could not be moved into the "
                 f"library ({exc.strerror}); it will be finished the next time the library is opened."
             ) from exc
-        self.lib.store.write_cache("thumbs", prep.sha256, decoded.thumbnail)
-        self.lib.store.write_cache("previews", prep.sha256, decoded.preview)
+        try:
+            self.lib.store.write_cache("thumbs", prep.sha256, decoded.thumbnail)
+            self.lib.store.write_cache("previews", prep.sha256, decoded.preview)
+        except LibraryError:
+            # The photo is safely in; its thumbnails are rebuilt from it when next needed.
+            log.warning("Could not write the cache for a photo; it will be rebuilt when needed")
         self.by_sha[prep.sha256] = photo_id
         warnings = [f"{display_path(prep.file)}: {w}." for w in decoded.warnings]
         return Imported(
@@ -340,6 +344,14 @@ def import_files(
                 raise LibraryError(
                     f"The library database could not be written ({exc.orig}); "
                     "the photos recorded before this one are kept, nothing else was changed."
+                ) from exc
+            except LibraryError as exc:
+                _discard(lib, *(f for _, f in pending))
+                n = len(report.imported)
+                raise LibraryError(
+                    f"{exc} The import stopped at {display_path(path.name)}: "
+                    f"{n} photo{'s' if n != 1 else ''} before it {'were' if n != 1 else 'was'} imported, "
+                    "nothing else was changed."
                 ) from exc
             except BaseException:
                 _discard(lib, *(f for _, f in pending))

@@ -17,12 +17,20 @@ from typing import Any
 
 from PIL import Image
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from tracker.core import db, imaging, importer
+from tracker.core import backups, db, imaging, importer
 from tracker.core.check import CheckReport, check_library
-from tracker.core.errors import LibraryError, NotFoundError, UsageError, ValidationError
+from tracker.core.errors import (
+    DatabaseDamaged,
+    LibraryError,
+    NotFoundError,
+    UsageError,
+    ValidationError,
+)
 from tracker.core.imaging import CaptureTime
+from tracker.core.lock import LOCK_NAME, LibraryLocked, WriterLock
 from tracker.core.models import (
     Area,
     Client,
@@ -52,6 +60,8 @@ LIBRARY_ENTRIES = {
     "cache",
     "backups",
     "tmp",
+    LOCK_NAME,
+    "quarantine",
 }
 
 
@@ -100,19 +110,40 @@ def _in_range(label: str, value: float | None, lo: float, hi: float, unit: str =
 class Library:
     """An open library folder. Use ``Library.open`` and ``close`` (or ``with``)."""
 
-    def __init__(self, root: Path, engine: Engine) -> None:
+    def __init__(
+        self,
+        root: Path,
+        engine: Engine,
+        *,
+        lock: WriterLock | None = None,
+        read_only: str | None = None,
+    ) -> None:
         self.root = root
         self.engine = engine
         self.store = PhotoStore(root)
         self._sessions: sessionmaker[Session] = db.session_factory(engine)
+        self._lock = lock
+        # None when the library can be changed; otherwise the sentence saying why it cannot.
+        self.read_only = read_only
 
     # -- opening -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, root: Path, *, create: bool = False) -> Library:
+    def open(
+        cls,
+        root: Path,
+        *,
+        create: bool = False,
+        read_only: bool = False,
+        allow_read_only: bool = False,
+    ) -> Library:
         """Open the library at ``root``; with ``create``, make it first if it is not there.
 
         Finishes or undoes imports a crash interrupted, so the library is consistent on return.
+        Only one program writes to a library at a time: when another holds it, or the folder
+        cannot be written, this raises a LibraryError saying so, unless ``allow_read_only``
+        (then the library opens for reading, with ``read_only`` saying why). A damaged
+        database raises DamagedLibrary, naming the newest snapshot it could be restored from.
         """
         root = Path(root).expanduser()
         db_path = root / DB_NAME
@@ -125,11 +156,47 @@ class Library:
                 )
             _prepare_new_folder(root)
             _create_private_file(db_path)
+        reason = None
+        if read_only:
+            reason = "It was opened for reading only."
+        elif not _writable(root, db_path):
+            reason = f"The library folder {root} cannot be written to (no permission), so it is open for reading only."
+        lock = None
+        if reason is None:
+            lock = WriterLock(root)
+            try:
+                lock.acquire()
+            except LibraryLocked as exc:
+                lock = None
+                reason = str(exc)
+        if reason is not None:
+            if not (read_only or allow_read_only):
+                raise LibraryError(reason.replace("; this copy can only read it.", "."))
+            mode = "immutable" if not _writable(root, db_path) else "ro"
+            try:
+                engine = db.open_read_only(db_path, mode)
+            except DatabaseDamaged as exc:
+                raise DamagedLibrary(root, exc.problem) from exc
+            problem = db.quick_check(engine)
+            if problem is not None:
+                engine.dispose()
+                raise DamagedLibrary(root, problem)
+            return cls(root, engine, read_only=reason)
         try:
             engine = db.open_database(db_path, root / "backups")
-        except LibraryError:
+        except LibraryError as exc:
+            assert lock is not None
+            lock.release()
+            if isinstance(exc, DatabaseDamaged):
+                raise DamagedLibrary(root, exc.problem) from exc
             raise
-        lib = cls(root, engine)
+        problem = db.quick_check(engine)
+        if problem is not None:
+            engine.dispose()
+            assert lock is not None
+            lock.release()
+            raise DamagedLibrary(root, problem)
+        lib = cls(root, engine, lock=lock)
         lib.store.ensure_folders()
         if new:
             with lib.session() as s:
@@ -141,10 +208,15 @@ class Library:
                 recovered.rolled_forward,
                 recovered.removed,
             )
+        if not new:
+            backups.rolling_snapshot(db_path, root / "backups")
         return lib
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> Library:
         return self
@@ -152,10 +224,28 @@ class Library:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def require_writable(self) -> None:
+        if self.read_only is not None:
+            raise LibraryError(f"Nothing can be changed: {self.read_only}")
+
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
-        with db.session_scope(self._sessions) as s:
-            yield s
+        try:
+            with db.session_scope(self._sessions) as s:
+                yield s
+        except OperationalError as exc:
+            text = str(exc.orig).lower()
+            if self.read_only is not None and ("readonly" in text or "read-only" in text):
+                raise LibraryError(f"Nothing can be changed: {self.read_only}") from exc
+            if "database is locked" in text:
+                raise LibraryError(
+                    "The library is busy (another program is writing to it); try again in a moment."
+                ) from exc
+            if "disk" in text and "full" in text:
+                raise LibraryError(
+                    "The disk holding the library is full; the change was not saved."
+                ) from exc
+            raise
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -228,6 +318,7 @@ class Library:
     # -- import and check ----------------------------------------------------------------
 
     def import_files(self, files: Sequence[Path], **options: Any) -> importer.ImportReport:
+        self.require_writable()
         return importer.import_files(self, files, **options)
 
     def check(self) -> CheckReport:
@@ -245,8 +336,9 @@ class Library:
         if ext is None or not self.store.has_original(sha256, ext):
             raise NotFoundError("The photo's original file is missing; run a check of the library.")
         decoded = imaging.decode(self.store.read_original(sha256, ext))
-        self.store.write_cache("thumbs", sha256, decoded.thumbnail)
-        self.store.write_cache("previews", sha256, decoded.preview)
+        if self.read_only is None:
+            self.store.write_cache("thumbs", sha256, decoded.thumbnail)
+            self.store.write_cache("previews", sha256, decoded.preview)
         return decoded.thumbnail if kind == "thumbs" else decoded.preview
 
     def original_image(self, sha256: str, max_side: int | None = None) -> Image.Image:
@@ -480,6 +572,28 @@ class Library:
                     }
                 )
             return rows
+
+
+def _writable(root: Path, db_path: Path) -> bool:
+    return os.access(root, os.W_OK | os.X_OK) and (
+        not db_path.exists() or os.access(db_path, os.W_OK)
+    )
+
+
+class DamagedLibrary(LibraryError):
+    """The database fails SQLite's quick check; ``snapshot`` is the newest copy to restore."""
+
+    def __init__(self, root: Path, problem: str) -> None:
+        self.root = root
+        self.snapshot = backups.newest_snapshot(root / "backups")
+        offer = (
+            f" The newest copy of the database, {self.snapshot.name}, was made on "
+            f"{dt.datetime.fromtimestamp(self.snapshot.stat().st_mtime):%d %B %Y at %H:%M}; "
+            "restore it with 'tracker repair restore-snapshot' (the damaged file is kept)."
+            if self.snapshot is not None
+            else " There is no snapshot of it in backups/; restore the library from a backup archive."
+        )
+        super().__init__(f"The library database in {root} is damaged ({problem}).{offer}")
 
 
 def _create_private_file(path: Path) -> None:

@@ -211,7 +211,7 @@ class PhotoStore:
 
 def _storage_error(exc: OSError) -> LibraryError:
     if exc.errno == errno.ENOSPC:
-        return LibraryError("The disk holding the library is full; nothing was imported.")
+        return LibraryError("The disk holding the library is full.")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return LibraryError("The library folder cannot be written to; nothing was imported.")
+        return LibraryError("The library folder cannot be written to.")
     return LibraryError(f"Writing to the library failed ({exc.strerror or exc}).")

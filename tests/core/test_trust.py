@@ -1,0 +1,317 @@
+"""The library's promises: one writer, read-only access, damage found and never silently fixed,
+repairs that delete nothing, backups proven by restoring them, and hostile text kept exactly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.conftest import REPO, run_cli
+from tracker.core import backups, repair
+from tracker.core import library as library_module
+from tracker.core import workspace as ws
+from tracker.core.errors import LibraryError, UsageError
+from tracker.core.library import DB_NAME, DamagedLibrary, Library
+from tracker.core.models import RaterRole, VisitKind
+
+HOSTILE = "Robert'); DROP TABLE client;-- <b>&amp;</b> \u202eevil\u202c \u05e9\u05dc\u05d5\u05dd 😀"
+
+
+def _photos(folder: Path, n: int) -> list[Path]:
+    folder.mkdir(exist_ok=True)
+    out = []
+    for i in range(n):
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = f"2025:0{1 + i}:10 10:00:00"
+        path = folder / f"p{i}.jpg"
+        Image.effect_noise((160, 120), 20 + 7 * i).convert("RGB").save(path, exif=exif)
+        out.append(path)
+    return out
+
+
+@pytest.fixture
+def filled(tmp_path: Path) -> Path:
+    root = tmp_path / "lib"
+    with Library.open(root, create=True) as lib:
+        lib.import_files(_photos(tmp_path / "in", 3), area="Hips")
+        lib.rate(
+            client=None,
+            area="Hips",
+            day=dt.date(2025, 1, 10),
+            role=RaterRole.PATIENT,
+            values={"colour": 6},
+        )
+    return root
+
+
+# -- one writer ----------------------------------------------------------------------------------
+
+
+def test_a_second_writer_is_refused_with_the_owner_named(filled: Path) -> None:
+    with Library.open(filled):
+        with pytest.raises(
+            LibraryError, match=r"open in another copy of the app \(process \d+ on "
+        ):
+            Library.open(filled)
+        # Reading is still possible, and says why it is read-only.
+        with Library.open(filled, allow_read_only=True) as reader:
+            assert reader.read_only is not None and "another copy" in reader.read_only
+            assert len(reader.list_photos()) == 3
+            with pytest.raises(LibraryError, match="Nothing can be changed"):
+                reader.add_visit(client=None, day=dt.date(2025, 6, 1))
+            with pytest.raises(LibraryError, match="Nothing can be changed"):
+                reader.import_files([], area="Hips")
+    with Library.open(filled):  # released on close
+        pass
+
+
+def test_the_command_line_reads_while_the_window_writes(filled: Path) -> None:
+    with Library.open(filled):
+        assert run_cli("--library", str(filled), "list", "photos").returncode == 0
+        assert run_cli("--library", str(filled), "check").returncode == 0
+        result = run_cli("--library", str(filled), "visit", "add", "--date", "2025-06-01")
+        assert result.returncode == 2 and "open in another copy of the app" in result.stderr
+
+
+def test_a_lock_left_by_a_killed_process_is_taken_over(filled: Path) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from tracker.core.library import Library; "
+            f"lib = Library.open({str(filled)!r}); print('held', flush=True); time.sleep(60)",
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with pytest.raises(LibraryError, match=f"process {holder.pid} on"):
+        Library.open(filled)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    holder.stdout.close()
+    with Library.open(filled) as lib:  # the dead process's lock is gone with it
+        assert lib.read_only is None
+
+
+def test_a_read_only_folder_opens_for_reading_or_is_refused(
+    filled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tests may run as root, who can write anywhere: simulate the missing permission.
+    monkeypatch.setattr(library_module, "_writable", lambda root, db: False)
+    with pytest.raises(LibraryError, match="cannot be written to"):
+        Library.open(filled)
+    with Library.open(filled, allow_read_only=True) as lib:
+        assert "cannot be written to" in (lib.read_only or "")
+        assert lib.counts()["photos"] == 3
+        assert lib.check().ok
+
+
+# -- damage -------------------------------------------------------------------------------------
+
+
+def _damage_database(root: Path) -> None:
+    data = bytearray((root / DB_NAME).read_bytes())
+    for offset in range(4096, len(data), 4096):  # wreck every page after the first
+        data[offset + 8 : offset + 200] = os.urandom(192)
+    (root / DB_NAME).write_bytes(bytes(data))
+
+
+def test_a_damaged_database_is_refused_naming_the_snapshot_and_can_be_restored(
+    filled: Path,
+) -> None:
+    with Library.open(filled) as lib:
+        photos = lib.counts()["photos"]
+    snapshot = backups.newest_snapshot(filled / "backups")
+    assert snapshot is not None  # made when it was opened again
+    _damage_database(filled)
+    with pytest.raises(DamagedLibrary, match=f"is damaged.*{snapshot.name}.*restore-snapshot"):
+        Library.open(filled)
+    result = run_cli("--library", str(filled), "repair", "restore-snapshot")
+    assert result.returncode == 0, result.stderr
+    with Library.open(filled) as lib:
+        assert lib.counts()["photos"] == photos and lib.check().ok
+    assert list((filled / "backups").glob("damaged-*.sqlite3"))  # the damaged file is kept
+
+
+def test_check_reports_and_repairs_delete_nothing(filled: Path, tmp_path: Path) -> None:
+    with Library.open(filled) as lib:
+        rows = lib.list_photos()
+        missing = filled / lib.store.original_relpath(rows[0]["sha256"], "jpg")
+        keep = tmp_path / "elsewhere"
+        keep.mkdir()
+        shutil.copy(missing, keep / "renamed.jpg")
+        os.chmod(missing, 0o600)
+        missing.unlink()
+        stray = filled / "originals" / "ab" / ("ab" + "0" * 62 + ".jpg")
+        stray.parent.mkdir(exist_ok=True)
+        stray.write_bytes(b"not ours")
+        shutil.rmtree(filled / "cache")
+        kinds = sorted(p.kind for p in lib.check().problems)
+        assert kinds == ["missing_original", "orphan_file"]
+        assert repair.relink(lib, keep) == {"relinked": 1, "still_missing": 0}
+        moved = repair.quarantine_orphans(lib)
+        assert (
+            moved["moved"] == 1
+            and Path(str(moved["folder"]), "originals/ab", stray.name).read_bytes() == b"not ours"
+        )
+        assert repair.rebuild_cache(lib) == {"rebuilt": 3, "failed": 0}
+        assert lib.check().ok
+        assert (keep / "renamed.jpg").exists()  # the source of a relink is copied, not moved
+
+
+# -- backups ------------------------------------------------------------------------------------
+
+
+def test_backup_and_restore_round_trip_with_hostile_text(filled: Path, tmp_path: Path) -> None:
+    with Library.open(filled) as lib:
+        me = ws.clients(lib)[0].id
+        ws.update_client(lib, me, name=HOSTILE)
+        big_notes = ("x\u202e<script>\0'; -- " * 70_000)[:1_000_000]
+        visit = ws.add_visit(lib, me, dt.date(2025, 5, 1), VisitKind.CHECK_IN, big_notes)
+        out = tmp_path / "backup.zip"
+        result = backups.backup(lib, out)
+        assert result["files"] == 4  # the database and three originals
+    with zipfile.ZipFile(out) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        for entry in manifest["files"]:
+            assert hashlib.sha256(zf.read(entry["path"])).hexdigest() == entry["sha256"]
+    restored = backups.restore(out, tmp_path / "restored")
+    assert restored["photos"] == 3
+    with Library.open(tmp_path / "restored") as lib:
+        assert ws.clients(lib)[0].name == HOSTILE
+        assert ws.visit_detail(lib, visit).notes == big_notes
+        assert lib.check().ok
+    assert stat_mode(tmp_path / "restored") == 0o700
+
+
+def stat_mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "extra", "traversal", "no-manifest"])
+def test_a_damaged_archive_is_refused_and_leaves_nothing(
+    filled: Path, tmp_path: Path, damage: str
+) -> None:
+    with Library.open(filled) as lib:
+        out = tmp_path / "backup.zip"
+        backups.backup(lib, out)
+    data = out.read_bytes()
+    bad = tmp_path / "bad.zip"
+    if damage == "truncate":
+        bad.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        with zipfile.ZipFile(out) as src, zipfile.ZipFile(bad, "w") as dst:
+            for item in src.infolist():
+                content = src.read(item)
+                if item.filename.startswith("originals/"):
+                    content = content[:-10] + b"0123456789"
+                dst.writestr(item, content)
+    else:
+        with zipfile.ZipFile(out) as src, zipfile.ZipFile(bad, "w") as dst:
+            for item in src.infolist():
+                if damage == "no-manifest" and item.filename == "manifest.json":
+                    continue
+                dst.writestr(item, src.read(item))
+            if damage == "extra":
+                dst.writestr("originals/zz/evil.jpg", b"x")
+            if damage == "traversal":
+                manifest = json.loads(src.read("manifest.json"))
+                manifest["files"].append({"path": "../escape.txt", "sha256": "0" * 64, "size": 1})
+                dst.writestr("../escape.txt", b"x")
+    dest = tmp_path / "restored"
+    with pytest.raises(LibraryError) as caught:
+        backups.restore(bad, dest)
+    assert str(caught.value).endswith(".") and "bad.zip" in str(caught.value)
+    assert not dest.exists()
+    assert not any(p.name.startswith(".restored") for p in tmp_path.iterdir())
+    assert not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_restore_refuses_a_folder_that_is_not_empty(filled: Path, tmp_path: Path) -> None:
+    with Library.open(filled) as lib:
+        backups.backup(lib, tmp_path / "b.zip")
+    with pytest.raises(UsageError, match="not empty"):
+        backups.restore(tmp_path / "b.zip", filled)
+
+
+def test_backup_and_restore_from_the_command_line(filled: Path, tmp_path: Path) -> None:
+    result = run_cli("--library", str(filled), "backup", str(tmp_path / "b.zip"), "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["files"] == 4
+    result = run_cli("restore", str(tmp_path / "b.zip"), str(tmp_path / "again"), "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["photos"] == 3
+    result = run_cli("restore", str(tmp_path / "missing.zip"), str(tmp_path / "x"))
+    assert result.returncode == 2 and "There is no backup archive" in result.stderr
+
+
+def test_rolling_snapshots_keep_the_last_ten(filled: Path) -> None:
+    folder = filled / "backups"
+    start = dt.datetime(2025, 1, 1)
+    for day in range(14):
+        backups.rolling_snapshot(filled / DB_NAME, folder, now=start + dt.timedelta(days=day))
+        for p in folder.glob("library-*-auto.sqlite3"):  # make file times follow the fake clock
+            stamp = dt.datetime.strptime(p.name.split("-auto")[0][8:], "%Y%m%d-%H%M%S").timestamp()
+            os.utime(p, (stamp, stamp))
+    autos = sorted(folder.glob("library-2025*-auto.sqlite3"))
+    assert len(autos) == 10 and autos[-1].name.startswith("library-20250114")
+
+
+# -- privacy ------------------------------------------------------------------------------------
+
+
+def test_no_network_connection_is_ever_opened(tmp_path: Path) -> None:
+    """Import, export and report under an audit hook that fails on any socket use."""
+    script = f"""
+import sys
+def hook(event, args):
+    if event.startswith("socket.") :
+        raise SystemExit("network use: " + event)
+sys.addaudithook(hook)
+import os
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from tracker.cli import main
+lib = {str(tmp_path / "lib")!r}
+assert main(["--library", lib, "demo", lib + "-demo"]) == 0
+assert main(["--library", lib + "-demo", "export", "compare", "1", "6", {str(tmp_path / "c.jpg")!r}]) == 0
+assert main(["--library", lib + "-demo", "export", "csv", {str(tmp_path / "r.csv")!r}]) == 0
+assert main(["--library", lib + "-demo", "export", "report", {str(tmp_path / "r.pdf")!r}]) == 0
+assert main(["--library", lib + "-demo", "backup", {str(tmp_path / "b.zip")!r}]) == 0
+assert "PySide6.QtNetwork" not in sys.modules
+print("clean")
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("clean")
+
+
+def test_logs_name_no_notes_or_photo_contents(
+    filled: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    with Library.open(filled) as lib:
+        ws.add_visit(
+            lib, ws.clients(lib)[0].id, dt.date(2025, 7, 1), VisitKind.CHECK_IN, "PRIVATE-NOTE-42"
+        )
+        lib.import_files(_photos(tmp_path / "more", 1), area="Hips")
+    assert "PRIVATE-NOTE-42" not in caplog.text

@@ -1,0 +1,94 @@
+"""One writer per library: a lock file held with an OS lock, naming its owner.
+
+The OS lock (``flock``) is released by the kernel when the owning process ends, however it ends,
+so a lock left by a crashed or killed program is taken over without asking. The file's text
+(process id, host, start time) is only there to tell the person who holds the library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+from pathlib import Path
+
+from tracker.core.errors import LibraryError
+
+LOCK_NAME = "lock"
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+
+class LibraryLocked(LibraryError):
+    """Another program has the library open for writing."""
+
+    def __init__(self, message: str, owner: dict[str, object]) -> None:
+        super().__init__(message)
+        self.owner = owner
+
+
+def _owner_text(owner: dict[str, object]) -> str:
+    host = owner.get("host") or "this computer"
+    since = owner.get("since")
+    when = f" since {since}" if since else ""
+    return f"process {owner.get('pid', '?')} on {host}{when}"
+
+
+class WriterLock:
+    def __init__(self, root: Path) -> None:
+        self.path = root / LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock, or raise LibraryLocked naming who holds it."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise LibraryError(
+                f"The library's lock file {self.path} cannot be created ({exc.strerror})."
+            ) from exc
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = self._read(fd)
+                os.close(fd)
+                raise LibraryLocked(
+                    f"The library {self.path.parent} is open in another copy of the app "
+                    f"({_owner_text(owner)}). Close it there first; this copy can only read it.",
+                    owner,
+                ) from None
+        owner = {
+            "pid": os.getpid(),
+            "host": platform.node(),
+            "since": dt.datetime.now().isoformat(timespec="seconds"),
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(owner).encode(), 0)
+        self._fd = fd
+
+    @staticmethod
+    def _read(fd: int) -> dict[str, object]:
+        try:
+            data = os.pread(fd, 4096, 0)
+            value = json.loads(data.decode("utf-8")) if data else {}
+            return value if isinstance(value, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, 0)
+        os.close(self._fd)  # closing the descriptor releases the OS lock
+        self._fd = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None

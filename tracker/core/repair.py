@@ -1,0 +1,109 @@
+"""Repairs the person chooses after a check. None of them deletes anything: missing originals
+are copied back from a folder (matched by their contents), stray files are moved to
+``quarantine/``, and the cache is rebuilt from the originals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from tracker.core import imaging
+from tracker.core.errors import ImageRejected, UsageError
+from tracker.core.importer import expand_paths
+from tracker.core.library import Library
+from tracker.core.models import Photo
+
+CHUNK = 1 << 20
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def missing(lib: Library) -> dict[str, str]:
+    """sha256 → extension of every photo whose original is missing."""
+    with lib.session() as s:
+        rows = s.execute(select(Photo.sha256, Photo.ext)).all()
+    return {sha: ext for sha, ext in rows if not lib.store.has_original(sha, ext)}
+
+
+def relink(lib: Library, folder: Path) -> dict[str, Any]:
+    """Copy missing originals back from ``folder`` (searched through), matched by sha256."""
+    lib.require_writable()
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder.")
+    wanted = missing(lib)
+    found: list[str] = []
+    if wanted:
+        sizes = {}
+        with lib.session() as s:
+            sizes = dict(
+                s.execute(
+                    select(Photo.sha256, Photo.file_size).where(Photo.sha256.in_(wanted))
+                ).all()
+            )
+        for path in expand_paths([folder]):
+            try:
+                if path.stat().st_size not in sizes.values():
+                    continue  # cheap: only files of a wanted size are hashed
+                sha = _sha256(path)
+            except OSError:
+                continue
+            if sha in wanted and sha not in found:
+                data = path.read_bytes()
+                if hashlib.sha256(data).hexdigest() != sha:
+                    continue  # changed while we read it
+                staged = lib.store.stage_original(data, sha, wanted[sha])
+                lib.store.commit_staged(staged)
+                found.append(sha)
+    return {"relinked": len(found), "still_missing": len(wanted) - len(found)}
+
+
+def quarantine_orphans(lib: Library) -> dict[str, Any]:
+    """Move files in ``originals/`` that belong to no photo to ``quarantine/<date>/``."""
+    lib.require_writable()
+    with lib.session() as s:
+        expected = {
+            lib.store.original_relpath(sha, ext)
+            for sha, ext in s.execute(select(Photo.sha256, Photo.ext))
+        }
+    strays = [rel for _, _, rel in lib.store.iter_originals() if rel not in expected]
+    dest = lib.root / "quarantine" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for rel in strays:
+        target = dest / rel
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.replace(lib.root / rel, target)
+    return {"moved": len(strays), "folder": str(dest) if strays else ""}
+
+
+def rebuild_cache(lib: Library) -> dict[str, Any]:
+    """Throw the cache away and make every thumbnail and preview again from the originals."""
+    lib.require_writable()
+    shutil.rmtree(lib.root / "cache", ignore_errors=True)
+    lib.store.ensure_folders()
+    with lib.session() as s:
+        rows = s.execute(select(Photo.sha256, Photo.ext)).all()
+    rebuilt, failed = 0, []
+    for sha, ext in rows:
+        if not lib.store.has_original(sha, ext):
+            failed.append(sha)
+            continue
+        try:
+            decoded = imaging.decode(lib.store.read_original(sha, ext))
+        except ImageRejected:
+            failed.append(sha)
+            continue
+        lib.store.write_cache("thumbs", sha, decoded.thumbnail)
+        lib.store.write_cache("previews", sha, decoded.preview)
+        rebuilt += 1
+    return {"rebuilt": rebuilt, "failed": len(failed)}
