@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tracker import APP_NAME
-from tracker.core.errors import TrackerError
-from tracker.core.library import Library
+from tracker.core import backups
+from tracker.core.errors import LibraryError, TrackerError
+from tracker.core.library import DamagedLibrary, Library
 from tracker.core.paths import ENV_LIBRARY, default_library, log_dir
 
 if TYPE_CHECKING:
@@ -37,6 +39,11 @@ def starting_library(given: Path | None, prefs: Preferences) -> Path:
     return default_library()
 
 
+def _offers_reading(exc: LibraryError) -> bool:
+    text = str(exc)
+    return "open in another copy" in text or "cannot be written to" in text
+
+
 class App:
     """Owns the open library: the window shows it, and only this class opens or closes it."""
 
@@ -45,6 +52,7 @@ class App:
         self.prefs = prefs
         self.runner = runner
         self.lib: Library | None = None
+        self._ask = _ask_dialog(window)
         window.library_requested.connect(self.open)
         window.sample_requested.connect(self.make_sample)
 
@@ -57,6 +65,31 @@ class App:
             return False
         try:
             lib = Library.open(root, create=create)
+        except DamagedLibrary as exc:
+            if exc.snapshot is None or not self._ask(
+                f"{exc}\n\nRestore {exc.snapshot.name} now?", "Restore the snapshot"
+            ):
+                self.window.show_error(str(exc))
+                return False
+            try:
+                backups.restore_snapshot(exc.root, exc.snapshot)
+                lib = Library.open(root)
+            except TrackerError as again:
+                self.window.show_error(str(again))
+                return False
+        except LibraryError as exc:
+            # Held by another copy of the app, or a folder that cannot be written: reading is
+            # still possible, if the person wants it.
+            if not _offers_reading(exc) or not self._ask(
+                f"{exc}\n\nOpen it for reading only?", "Open read-only"
+            ):
+                self.window.show_error(str(exc))
+                return False
+            try:
+                lib = Library.open(root, allow_read_only=True)
+            except TrackerError as again:
+                self.window.show_error(str(again))
+                return False
         except TrackerError as exc:
             self.window.show_error(str(exc))
             return False
@@ -111,6 +144,19 @@ class App:
             failed=failed,
             progress=lambda d, _t, _w: progress.setValue(d),
         )
+
+
+def _ask_dialog(window: Any) -> Callable[[str, str], bool]:
+    def ask(question: str, action: str) -> bool:
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Icon.Question, APP_NAME, question, parent=window)
+        yes = box.addButton(action, QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is yes
+
+    return ask
 
 
 def run_gui(library: Path | None) -> int:

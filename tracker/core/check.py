@@ -6,6 +6,7 @@ It reports and never repairs: damage is shown to the person, who decides what to
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ class Problem:
 class CheckReport:
     problems: list[Problem] = field(default_factory=list)
     photos_checked: int = 0
+    cancelled: bool = False
 
     @property
     def ok(self) -> bool:
@@ -42,7 +44,13 @@ class CheckReport:
         }
 
 
-def check_library(lib: Library) -> CheckReport:
+def check_library(
+    lib: Library,
+    progress: Callable[[int, int, str], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> CheckReport:
+    """``progress(done, total, what)`` is called after each photo; ``cancel()`` stops early
+    (the report then covers the photos checked so far)."""
     report = CheckReport()
     with lib.engine.connect() as conn:
         for (line,) in conn.exec_driver_sql("PRAGMA integrity_check").fetchall():
@@ -54,10 +62,14 @@ def check_library(lib: Library) -> CheckReport:
             )
     with lib.session() as s:
         photos = s.execute(select(Photo.id, Photo.sha256, Photo.ext)).all()
-    expected: set[str] = set()
-    for photo_id, sha256, ext in photos:
+    expected: set[str] = {lib.store.original_relpath(sha, ext) for _, sha, ext in photos}
+    for n, (photo_id, sha256, ext) in enumerate(photos, start=1):
+        if cancel and cancel():
+            report.cancelled = True
+            break
+        if progress:
+            progress(n, len(photos), "")
         relpath = lib.store.original_relpath(sha256, ext)
-        expected.add(relpath)
         report.photos_checked += 1
         if not lib.store.has_original(sha256, ext):
             report.problems.append(

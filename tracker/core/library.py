@@ -321,9 +321,9 @@ class Library:
         self.require_writable()
         return importer.import_files(self, files, **options)
 
-    def check(self) -> CheckReport:
+    def check(self, progress: Any = None, cancel: Any = None) -> CheckReport:
         """Verify the database and every original; see ``tracker.core.check``."""
-        return check_library(self)
+        return check_library(self, progress, cancel)
 
     def derived(self, kind: CacheKind, sha256: str) -> bytes:
         """A photo's thumbnail or preview (JPEG bytes), rebuilt from its original if the cache
@@ -593,7 +593,9 @@ class DamagedLibrary(LibraryError):
             if self.snapshot is not None
             else " There is no snapshot of it in backups/; restore the library from a backup archive."
         )
-        super().__init__(f"The library database in {root} is damaged ({problem}).{offer}")
+        super().__init__(
+            f"The library database in {root} is damaged or is not a database ({problem}).{offer}"
+        )
 
 
 def _create_private_file(path: Path) -> None:

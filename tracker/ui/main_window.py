@@ -59,6 +59,7 @@ from tracker.ui.dialogs import (
 )
 from tracker.ui.icons import icon
 from tracker.ui.import_flow import IMAGE_FILTER, ImportController, ImportRequest
+from tracker.ui.library_care import LibraryCare
 from tracker.ui.models import (
     AreaListModel,
     ClientListModel,
@@ -97,6 +98,9 @@ class MainWindow(QMainWindow):
         self.timeline = TimelineModel(self.thumbs, self)
         self.photos = PhotoGridModel(self.thumbs, self)
         self.importer = ImportController(self, runner, self.show_error)
+        self.care = LibraryCare(self, runner, self.show_error, self.show_info)
+        self.read_only_label = QLabel()
+        self.read_only_label.setStyleSheet("color: #b9770e; font-weight: 600")
 
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
@@ -196,6 +200,9 @@ class MainWindow(QMainWindow):
         self.add_area_action = self._action("&New area…", self._on_add_area, None, "area-add")
         self.edit_area_action = self._action("Area &details…", self._on_edit_area)
         self.about_action = self._action("&About", self._on_about)
+        self.check_action = self._action("&Check the library…", self.care.check)
+        self.backup_action = self._action("&Back up…", self.care.backup)
+        self.restore_action = self._action("&Restore from a backup…", self.care.restore)
         bar = self.menuBar()
         for title, actions in (
             (
@@ -225,6 +232,7 @@ class MainWindow(QMainWindow):
             ),
             ("&Client", [self.find_action, self.add_client_action, self.edit_client_action]),
             ("&Area", [self.add_area_action, self.edit_area_action]),
+            ("&Library", [self.check_action, None, self.backup_action, self.restore_action]),
             ("&Help", [self.about_action]),
         ):
             menu = bar.addMenu(title)
@@ -262,6 +270,8 @@ class MainWindow(QMainWindow):
             self.find_action,
             self.compare_baseline_action,
             self.compare_action,
+            self.check_action,
+            self.backup_action,
         ]
 
     def _connect_signals(self) -> None:
@@ -290,6 +300,7 @@ class MainWindow(QMainWindow):
         self.panel.grid.compare_selected_action.triggered.connect(self._on_compare_photos)
         self.photos.view_edit_requested.connect(self._on_photos_view_edit_requested)
         self.importer.finished.connect(self._on_importer_finished)
+        self.care.restored.connect(lambda folder: self.library_requested.emit(Path(folder)))
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.progress_view.interval_changed.connect(self._on_progress_interval_changed)
         self.progress_view.export_csv_requested.connect(self._on_export_csv)
@@ -306,8 +317,18 @@ class MainWindow(QMainWindow):
         self.undo_stack.clear()
         self.lib = lib
         self.thumbs.set_library(lib)
+        self.care.lib = lib
         self.client_id = self.area_id = self.visit_id = None
-        self.setWindowTitle(f"{APP_NAME} — {lib.root}" if lib else APP_NAME)
+        read_only = lib.read_only if lib is not None else None
+        title = f"{APP_NAME} — {lib.root}" if lib else APP_NAME
+        self.setWindowTitle(title + (" (read-only)" if read_only else ""))
+        self.read_only_label.setText("Read-only: nothing can be changed" if read_only else "")
+        self.read_only_label.setToolTip(read_only or "")
+        if read_only:
+            self.statusBar().addPermanentWidget(self.read_only_label)
+            self.read_only_label.show()
+        else:
+            self.read_only_label.hide()
         for action in self.library_actions:
             action.setEnabled(lib is not None)
         self.refresh()
@@ -468,6 +489,9 @@ class MainWindow(QMainWindow):
 
     def show_error(self, message: str) -> None:
         QMessageBox.warning(self, APP_NAME, message)
+
+    def show_info(self, message: str) -> None:
+        QMessageBox.information(self, APP_NAME, message)
 
     def _on_undo_stack_index_changed(self, _index: int) -> None:
         self.refresh()

@@ -1,0 +1,114 @@
+"""Library ▸ Check, Back up and Restore in the window, and opening damaged or busy libraries."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, QThreadPool
+
+from tests.core.test_trust import _damage_database, _photos
+from tracker.app import App
+from tracker.core.library import Library
+from tracker.ui.library_care import CheckDialog
+from tracker.ui.main_window import MainWindow
+from tracker.ui.settings import Preferences
+from tracker.ui.workers import TaskRunner
+
+
+@pytest.fixture
+def runner() -> Iterator[TaskRunner]:
+    pool = QThreadPool()
+    yield TaskRunner(pool)
+    assert pool.waitForDone(20000)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    lib_root = tmp_path / "lib"
+    with Library.open(lib_root, create=True) as lib:
+        lib.import_files(_photos(tmp_path / "in", 2), area="Hips")
+    return lib_root
+
+
+@pytest.fixture
+def shell(
+    qtbot, tmp_path: Path, runner: TaskRunner, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[App]:  # type: ignore[no-untyped-def]
+    prefs = Preferences(QSettings(str(tmp_path / "p.ini"), QSettings.Format.IniFormat))
+    messages: list[str] = []
+    # Before the window exists: its helpers keep the methods they are given.
+    monkeypatch.setattr(MainWindow, "show_error", lambda self, m: messages.append(m))
+    monkeypatch.setattr(MainWindow, "show_info", lambda self, m: messages.append(m))
+    window = MainWindow(prefs, runner)
+    qtbot.addWidget(window)
+    app = App(window, prefs, runner)
+    app.messages = messages  # type: ignore[attr-defined]
+    yield app
+    app.close()
+
+
+def test_check_finds_a_missing_original_and_offers_relink(qtbot, shell: App, root: Path) -> None:  # type: ignore[no-untyped-def]
+    assert shell.open(root)
+    assert shell.lib is not None
+    photo = shell.lib.list_photos()[0]
+    path = root / shell.lib.store.original_relpath(photo["sha256"], "jpg")
+    os.chmod(path, 0o600)
+    path.unlink()
+    with qtbot.waitSignal(shell.window.care.checked, timeout=20000) as signal:
+        shell.window.check_action.trigger()
+    report = signal.args[0]
+    assert [p.kind for p in report.problems] == ["missing_original"]
+    dialog = shell.window.care.dialog
+    assert isinstance(dialog, CheckDialog)
+    assert not dialog.relink.isHidden() and dialog.quarantine.isHidden()
+    assert "missing" in dialog.list.item(0).text()
+    dialog.close()
+
+
+def test_backup_then_restore_opens_the_restored_library(
+    qtbot, shell: App, root: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    assert shell.open(root)
+    care = shell.window.care
+    with qtbot.waitSignal(care.backed_up, timeout=20000):
+        care.backup_to(tmp_path / "b.zip")
+    assert "Backed up 3 files" in shell.messages[-1]  # type: ignore[attr-defined]
+    with qtbot.waitSignal(shell.window.library_requested, timeout=30000):
+        care.restore_to(tmp_path / "b.zip", tmp_path / "restored")
+    assert shell.lib is not None and shell.lib.root == tmp_path / "restored"
+    assert shell.lib.counts()["photos"] == 2
+
+
+def test_a_damaged_library_offers_its_snapshot(shell: App, root: Path) -> None:
+    with Library.open(root):
+        pass  # makes the day's snapshot
+    _damage_database(root)
+    asked: list[str] = []
+    shell._ask = lambda question, action: asked.append(question) or True  # type: ignore[method-assign]
+    assert shell.open(root)
+    assert "is damaged" in asked[0] and "Restore library-" in asked[0]
+    assert shell.lib is not None and shell.lib.counts()["photos"] == 2
+
+
+def test_a_library_open_elsewhere_can_be_opened_read_only(shell: App, root: Path) -> None:
+    with Library.open(root):
+        shell._ask = lambda question, action: action == "Open read-only"  # type: ignore[method-assign]
+        assert shell.open(root)
+        assert shell.lib is not None and shell.lib.read_only is not None
+        assert shell.window.windowTitle().endswith("(read-only)")
+        assert shell.window.read_only_label.text() == "Read-only: nothing can be changed"
+        shell.close()
+    shell._ask = lambda question, action: False  # type: ignore[method-assign]
+    assert shell.open(root)  # free again: no question asked
+    assert shell.lib is not None and shell.lib.read_only is None
+    assert not shell.window.windowTitle().endswith("(read-only)")
+
+
+def test_unexpected_refusals_are_shown(shell: App, tmp_path: Path) -> None:
+    (tmp_path / "stranger").mkdir()
+    (tmp_path / "stranger" / "notes.txt").write_text("x")
+    assert not shell.open(tmp_path / "stranger", create=True)
+    assert "already holds other files" in shell.messages[-1]  # type: ignore[attr-defined]

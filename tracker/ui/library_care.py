@@ -1,0 +1,237 @@
+"""Library ▸ Check, Back up and Restore: long work on the thread pool with progress and cancel,
+results shown as sentences, and repairs that the person chooses (none deletes anything)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QListWidget,
+    QProgressDialog,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tracker import APP_NAME
+from tracker.core import backups, repair
+from tracker.core.check import CheckReport
+from tracker.core.library import Library
+from tracker.ui.workers import Task, TaskRunner
+
+ADVICE = {
+    "missing_original": "Relink finds missing originals in a folder (a backup, a phone export) by their contents.",
+    "orphan_file": "Quarantine moves files that belong to no photo out of the way; nothing is deleted.",
+    "changed_original": "A changed original cannot be repaired here: restore it from a backup archive.",
+    "database": "Restore the database from a snapshot (File ▸ Restore) or from a backup archive.",
+}
+
+
+class CheckDialog(QDialog):
+    """The problems a check found, each a sentence, with the repairs that apply."""
+
+    repaired = Signal()
+
+    def __init__(self, parent: QWidget | None, report: CheckReport) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Library check")
+        self.resize(760, 420)
+        layout = QVBoxLayout(self)
+        if report.ok:
+            text = f"<b>The library is in good order.</b> {report.photos_checked} photos checked, every original matches what was imported."
+        else:
+            text = f"<b>{len(report.problems)} problem{'s' if len(report.problems) != 1 else ''} found</b> ({report.photos_checked} photos checked). Nothing has been changed."
+        if report.cancelled:
+            text += " The check was stopped before the end."
+        self.summary = QLabel(text, self)
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        self.list = QListWidget(self)
+        self.list.setWordWrap(True)
+        self.list.setAccessibleName("Problems found")
+        for p in report.problems:
+            self.list.addItem(p.detail)
+        self.list.setVisible(not report.ok)
+        layout.addWidget(self.list)
+        kinds = {p.kind for p in report.problems}
+        advice = [ADVICE[k] for k in sorted(kinds) if k in ADVICE]
+        self.advice = QLabel(" ".join(advice), self)
+        self.advice.setWordWrap(True)
+        layout.addWidget(self.advice)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)
+        self.relink = QPushButton("Relink from a folder…", self)
+        self.quarantine = QPushButton("Move stray files to quarantine", self)
+        self.rebuild = QPushButton("Rebuild thumbnails", self)
+        for button in (self.relink, self.quarantine, self.rebuild):
+            self.buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
+        # After addButton, which shows the buttons it is given.
+        self.relink.setVisible("missing_original" in kinds)
+        self.quarantine.setVisible("orphan_file" in kinds)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+
+
+class LibraryCare(QObject):
+    """Runs check, backup and restore for the window."""
+
+    checked = Signal(object)  # CheckReport
+    backed_up = Signal(str)
+    restored = Signal(str)
+
+    def __init__(
+        self,
+        window: QWidget,
+        runner: TaskRunner,
+        show_error: Callable[[str], None],
+        show_info: Callable[[str], None],
+    ) -> None:
+        super().__init__(window)
+        self.window, self.runner = window, runner
+        self.show_error, self.show_info = show_error, show_info
+        self.lib: Library | None = None
+
+    def _progress(self, label: str, cancellable: bool = True) -> QProgressDialog:
+        dialog = QProgressDialog(label, "Cancel" if cancellable else "", 0, 0, self.window)
+        dialog.setWindowTitle(APP_NAME)
+        dialog.setWindowModality(Qt.WindowModality.NonModal)
+        dialog.setMinimumDuration(300)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        if not cancellable:
+            dialog.setCancelButton(None)
+        return dialog
+
+    def _run(
+        self,
+        label: str,
+        work: Callable[[Task], Any],
+        done: Callable[[Any], None],
+        cancellable: bool = True,
+    ) -> Task:
+        dialog = self._progress(label, cancellable)
+
+        def finished(result: Any) -> None:
+            dialog.close()
+            done(result)
+
+        def failed(message: str) -> None:
+            dialog.close()
+            self.show_error(message)
+
+        def progress(d: int, t: int, _what: str) -> None:
+            dialog.setMaximum(t)
+            dialog.setValue(d)
+
+        task = self.runner.start(work, finished=finished, failed=failed, progress=progress)
+        dialog.canceled.connect(task.cancel)
+        return task
+
+    # -- check -----------------------------------------------------------------------------
+
+    def check(self) -> None:
+        lib = self.lib
+        if lib is None:
+            return
+        self._run(
+            "Checking every photo in the library…",
+            lambda task: lib.check(progress=task.report, cancel=lambda: task.cancelled),
+            self._on_checked,
+        )
+
+    def _on_checked(self, report: CheckReport) -> None:
+        self.checked.emit(report)
+        dialog = CheckDialog(self.window, report)
+        dialog.relink.clicked.connect(dialog.accept)
+        dialog.relink.clicked.connect(self.relink)
+        dialog.quarantine.clicked.connect(dialog.accept)
+        dialog.quarantine.clicked.connect(lambda: self.repair("quarantine"))
+        dialog.rebuild.clicked.connect(dialog.accept)
+        dialog.rebuild.clicked.connect(lambda: self.repair("rebuild"))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        self.dialog = dialog
+
+    def relink(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self.window, "Folder that holds the missing photos", str(Path.home())
+        )
+        if folder:
+            self.repair("relink", Path(folder))
+
+    def repair(self, what: str, folder: Path | None = None) -> None:
+        lib = self.lib
+        if lib is None:
+            return
+
+        def work(_task: Task) -> str:
+            if what == "relink":
+                assert folder is not None
+                r = repair.relink(lib, folder)
+                return f"Relinked {r['relinked']} missing original(s); {r['still_missing']} still missing."
+            if what == "quarantine":
+                r = repair.quarantine_orphans(lib)
+                return f"Moved {r['moved']} stray file(s) to {r['folder'] or 'quarantine'}; nothing was deleted."
+            r = repair.rebuild_cache(lib)
+            return f"Rebuilt the thumbnails and previews of {r['rebuilt']} photo(s)."
+
+        self._run("Repairing…", work, self.show_info, cancellable=False)
+
+    # -- backup and restore ------------------------------------------------------------------
+
+    def backup(self) -> None:
+        if self.lib is None:
+            return
+        name, _ = QFileDialog.getSaveFileName(
+            self.window,
+            "Back up the library",
+            str(Path.home() / "stria-tracker-backup.zip"),
+            "Backup archive (*.zip)",
+        )
+        if name:
+            self.backup_to(Path(name))
+
+    def backup_to(self, out: Path) -> None:
+        lib = self.lib
+        assert lib is not None
+        self._run(
+            "Backing up every photo and the database…",
+            lambda task: backups.backup(
+                lib, out, progress=task.report, cancel=lambda: task.cancelled
+            ),
+            self._on_backed_up,
+        )
+
+    def _on_backed_up(self, result: dict[str, Any]) -> None:
+        self.backed_up.emit(result["file"])
+        self.show_info(
+            f"Backed up {result['files']} files to {result['file']}. Keep it on another disk."
+        )
+
+    def restore(self) -> None:
+        archive, _ = QFileDialog.getOpenFileName(
+            self.window, "Choose a backup archive", str(Path.home()), "Backup archive (*.zip)"
+        )
+        if not archive:
+            return
+        folder = QFileDialog.getExistingDirectory(
+            self.window,
+            "Choose an empty folder for the restored library",
+            str(Path(archive).parent),
+        )
+        if folder:
+            self.restore_to(Path(archive), Path(folder))
+
+    def restore_to(self, archive: Path, dest: Path) -> None:
+        self._run(
+            "Restoring and checking every file…",
+            lambda task: backups.restore(archive, dest, progress=task.report),
+            lambda r: self.restored.emit(r["library"]),
+            cancellable=False,
+        )
