@@ -315,3 +315,30 @@ def test_logs_name_no_notes_or_photo_contents(
         )
         lib.import_files(_photos(tmp_path / "more", 1), area="Hips")
     assert "PRIVATE-NOTE-42" not in caplog.text
+
+
+def test_hostile_names_round_trip_through_csv_and_pdf(qapp, filled: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+
+    import pypdf
+
+    from tracker.core import export_csv
+    from tracker.rendering.report import export_report
+
+    with Library.open(filled) as lib:
+        me = ws.clients(lib)[0].id
+        ws.update_client(lib, me, name=HOSTILE)
+        area = ws.areas(lib, me)[0].id
+        ws.update_area(lib, area, name="=cmd|' /C calc'!A0 <i>x</i>")
+        export_csv.export(lib, tmp_path / "r.csv")
+        export_report(lib, tmp_path / "r.pdf", client=None)
+        with pytest.raises(Exception, match="200"):
+            ws.update_client(lib, me, name="x" * 1_000_000)
+    row = next(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text("utf-8"))))
+    assert row["client"] == HOSTILE
+    assert row["area"] == "'=cmd|' /C calc'!A0 <i>x</i>"
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(str(tmp_path / "r.pdf")).pages)
+    flat = "".join(text.split())
+    assert "Robert');DROPTABLEclient;--<b>&amp;</b>" in flat
+    assert "=cmd|'/Ccalc'!A0<i>x</i>" in flat
