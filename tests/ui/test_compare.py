@@ -3,12 +3,11 @@ patches, undo and export."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
-from PySide6.QtCore import QPointF, QSettings, Qt, QThreadPool
+from PySide6.QtCore import QPointF, QSettings, Qt
 from PySide6.QtGui import QUndoStack
 
 from tracker.core import workspace as ws
@@ -36,13 +35,6 @@ def _scene(
     exif.get_ifd(0x8769)[0x9003] = taken
     im.save(path, "JPEG", exif=exif, quality=95)
     return path
-
-
-@pytest.fixture
-def runner() -> Iterator[TaskRunner]:
-    pool = QThreadPool()
-    yield TaskRunner(pool)
-    assert pool.waitForDone(20000)
 
 
 @pytest.fixture

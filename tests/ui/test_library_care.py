@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, QThreadPool
+from PySide6.QtCore import QSettings
 
 from tests.core.test_trust import _damage_database, _photos
 from tracker.app import App
@@ -16,13 +16,6 @@ from tracker.ui.library_care import CheckDialog
 from tracker.ui.main_window import MainWindow
 from tracker.ui.settings import Preferences
 from tracker.ui.workers import TaskRunner
-
-
-@pytest.fixture
-def runner() -> Iterator[TaskRunner]:
-    pool = QThreadPool()
-    yield TaskRunner(pool)
-    assert pool.waitForDone(20000)
 
 
 @pytest.fixture

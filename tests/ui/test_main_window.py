@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QSettings, Qt, QThreadPool, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -45,13 +45,6 @@ def sample_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def prefs(tmp_path: Path) -> Preferences:
     return Preferences(QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat))
-
-
-@pytest.fixture
-def runner() -> Iterator[TaskRunner]:
-    pool = QThreadPool()
-    yield TaskRunner(pool)
-    assert pool.waitForDone(20000)
 
 
 @pytest.fixture

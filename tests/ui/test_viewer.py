@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from PIL import Image, ImageDraw
-from PySide6.QtCore import QPoint, QPointF, Qt, QThreadPool
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QGuiApplication, QWheelEvent
 from PySide6.QtWidgets import QApplication, QToolButton
 
@@ -31,13 +31,6 @@ def jpeg_bytes(width: int = WIDTH, height: int = HEIGHT) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=80)
     return out.getvalue()
-
-
-@pytest.fixture
-def runner() -> Iterator[TaskRunner]:
-    pool = QThreadPool()
-    yield TaskRunner(pool)
-    assert pool.waitForDone(10000)
 
 
 @pytest.fixture

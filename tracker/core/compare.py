@@ -84,7 +84,8 @@ def placement(photos: Sequence[ComparePhoto], aligned: bool) -> list[al.Matrix]:
     return out
 
 
-def _apply_gains(im: Image.Image, gains: al.Gains | None) -> Image.Image:
+def apply_gains(im: Image.Image, gains: al.Gains | None) -> Image.Image:
+    """A photo with its stored per-channel colour gains applied (unchanged without gains)."""
     if gains is None or gains == al.NO_GAINS:
         return im
     bands = [
@@ -109,7 +110,7 @@ def _pane(
     drawn = preview.transform(
         size, Image.Transform.AFFINE, inverse, Image.Resampling.BICUBIC, fillcolor=BACKGROUND
     )
-    return _apply_gains(drawn, photo.colour_gains)
+    return apply_gains(drawn, photo.colour_gains)
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from tracker import APP_NAME
 from tracker.core import alignment as al
 from tracker.core import workspace as ws
-from tracker.core.compare import CompareOptions, export, placement, render
+from tracker.core.compare import CompareOptions, apply_gains, export, placement, render
 from tracker.core.errors import TrackerError
 from tracker.core.library import Library
 from tracker.rendering.images import pil_to_qimage
@@ -65,13 +65,7 @@ def load_previews(
         with Image.open(io.BytesIO(lib.derived("previews", photo.sha256))) as src:
             rgb = src.convert("RGB")
         raw.append(pil_to_qimage(rgb))
-        if photo.colour_gains and photo.colour_gains != al.NO_GAINS:
-            bands = [
-                b.point(lambda v, g=g: min(255, round(v * g)))
-                for b, g in zip(rgb.split(), photo.colour_gains, strict=True)
-            ]
-            rgb = Image.merge("RGB", bands)
-        shown.append(pil_to_qimage(rgb))
+        shown.append(pil_to_qimage(apply_gains(rgb, photo.colour_gains)))
     return raw, shown
 
 
@@ -83,13 +77,7 @@ def load_originals(lib: Library, photos: Sequence[ws.ComparePhoto]) -> list[QIma
     out = []
     for photo in photos:
         rgb = lib.original_image(photo.sha256, HIRES_MAX_SIDE)
-        if photo.colour_gains and photo.colour_gains != al.NO_GAINS:
-            bands = [
-                b.point(lambda v, g=g: min(255, round(v * g)))
-                for b, g in zip(rgb.split(), photo.colour_gains, strict=True)
-            ]
-            rgb = Image.merge("RGB", bands)
-        out.append(pil_to_qimage(rgb))
+        out.append(pil_to_qimage(apply_gains(rgb, photo.colour_gains)))
     return out
 
 

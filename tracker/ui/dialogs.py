@@ -57,6 +57,15 @@ def pydate(day: QDate) -> dt.date:
     return dt.date(day.year(), day.month(), day.day())
 
 
+def _name_problem(text: str, what: str) -> str:
+    """The sentence saying what is wrong with a typed name, or "" if it will do."""
+    try:
+        check_name(text, what)
+    except TrackerError as exc:
+        return str(exc)
+    return ""
+
+
 def confirm(parent: QWidget | None, title: str, question: str, action: str) -> bool:
     box = QMessageBox(QMessageBox.Icon.Question, title, question, parent=parent)
     yes = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
@@ -203,11 +212,7 @@ class AreaDialog(_Form):
             self.scale.setCurrentIndex(list(SCALES).index(current.scale))
 
     def check(self) -> str:
-        try:
-            check_name(self.name.text(), "area name")
-        except TrackerError as exc:
-            return str(exc)
-        return ""
+        return _name_problem(self.name.text(), "area name")
 
     @classmethod
     def ask(
@@ -281,11 +286,7 @@ class ClientDialog(_Form):
             self.notes.setPlainText(current.notes)
 
     def check(self) -> str:
-        try:
-            check_name(self.name.text(), "client name")
-        except TrackerError as exc:
-            return str(exc)
-        return ""
+        return _name_problem(self.name.text(), "client name")
 
     @classmethod
     def ask(
@@ -318,11 +319,7 @@ class NameDialog(_Form):
         self.form.addRow(label, self.name)
 
     def check(self) -> str:
-        try:
-            check_name(self.name.text(), self.what)
-        except TrackerError as exc:
-            return str(exc)
-        return ""
+        return _name_problem(self.name.text(), self.what)
 
     @classmethod
     def ask(
