@@ -33,7 +33,7 @@ def test_migrated_schema_matches_the_models(library: Library) -> None:
     with library.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    assert db.current_revision(library.engine) == db.head_revision()
+    assert db.current_revision(library.engine) == db.head_revision() == db.migrations_head()
 
 
 def test_a_new_library_has_one_client_me(library: Library) -> None:

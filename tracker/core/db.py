@@ -13,11 +13,8 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,13 +26,30 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 10_000
 
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# The newest migration's revision, so that opening an up-to-date library does not need to load
+# Alembic at all (a test checks it against the migrations folder).
+SCHEMA_HEAD = "0001"
+
+
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
 
 
 def head_revision() -> str:
+    return SCHEMA_HEAD
+
+
+def migrations_head() -> str:
+    """The head revision as the migrations folder says (loads Alembic)."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -151,10 +165,12 @@ def open_database(db_path: Path, backups_dir: Path) -> Engine:
     Raises NewerLibraryError, without touching the file, when the database comes from a
     newer version of the app; copies the database to ``backups_dir`` before any migration.
     """
-    script = ScriptDirectory.from_config(alembic_config())
     head = head_revision()
     current = read_revision(db_path) if db_path.exists() else None
     if current is not None and current != head:
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory.from_config(alembic_config())
         known = {rev.revision for rev in script.walk_revisions()}
         if current not in known:
             raise NewerLibraryError(
@@ -174,9 +190,11 @@ def _upgrade(db_path: Path) -> None:
     engine = make_engine(db_path, foreign_keys=False)
     try:
         with engine.begin() as conn:
+            from alembic import command
+
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, head_revision())
             problems = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             if problems:
                 raise LibraryError(
@@ -189,6 +207,8 @@ def _upgrade(db_path: Path) -> None:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
+        from alembic.runtime.migration import MigrationContext
+
         return MigrationContext.configure(conn).get_current_revision()
 
 

@@ -33,8 +33,10 @@ BOMB_BYTES_PER_PIXEL = 0.002
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS * 4
 
 THUMB_SIZE = 256
-# Half a 12 MP frame (4032 px / 2): JPEG DCT scaling decodes straight to it.
-PREVIEW_SIZE = 1920
+# Previews are 1600 to 2048 px on the long side: half a 12 MP frame (4000-4096 px) comes
+# straight out of JPEG DCT scaling at that size, with no resampling at all.
+PREVIEW_MIN = 1600
+PREVIEW_SIZE = 2048
 
 ACCEPTED = "only JPEG, PNG, HEIC/HEIF, WebP and TIFF photos can be imported"
 
@@ -325,7 +327,7 @@ def _decode(data: bytes, fmt: str) -> DecodedPhoto:
         icc = im.info.get("icc_profile")
 
         if fmt == "JPEG":
-            scale = PREVIEW_SIZE / max(width, height)
+            scale = PREVIEW_MIN / max(width, height)
             if scale < 1:
                 # DCT scaling: decode directly at the smallest size still >= the preview.
                 im.draft(None, (max(1, int(width * scale)), max(1, int(height * scale))))
@@ -341,10 +343,21 @@ def _decode(data: bytes, fmt: str) -> DecodedPhoto:
         rgb = rgb.transpose(_TRANSPOSE[orientation])
     rgb = _to_srgb(rgb, icc)
 
-    preview_img = rgb.copy()
-    preview_img.thumbnail((PREVIEW_SIZE, PREVIEW_SIZE), Image.Resampling.BICUBIC, reducing_gap=2.0)
-    thumb_img = preview_img.copy()
-    thumb_img.thumbnail((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    preview_img = rgb
+    if max(rgb.size) > PREVIEW_SIZE:
+        preview_img = rgb.copy()
+        preview_img.thumbnail(
+            (PREVIEW_SIZE, PREVIEW_SIZE), Image.Resampling.BICUBIC, reducing_gap=2.0
+        )
+    # resize() makes a new image (no copy first); reducing_gap lets it box-reduce most of the
+    # way, then resample the last step.
+    k = THUMB_SIZE / max(preview_img.size)
+    thumb_size = (max(1, round(preview_img.width * k)), max(1, round(preview_img.height * k)))
+    thumb_img = (
+        preview_img.resize(thumb_size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+        if k < 1
+        else preview_img
+    )
 
     warnings: list[str] = []
     if capture is not None and capture.is_future():

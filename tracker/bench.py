@@ -1,0 +1,517 @@
+"""Benchmarks: ``python -m tracker.bench [--quick]``. Not part of the test suite.
+
+Each figure is printed beside a floor measured in the same run on the same machine, as a ratio,
+with the budget it is held to. Inputs are generated here (no files are downloaded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import io
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageFilter
+
+ROWS: list[Row] = []
+
+
+@dataclass
+class Row:
+    name: str
+    value: float
+    unit: str
+    floor: float | None
+    budget: str
+    ok: bool | None
+
+    def show(self) -> str:
+        ratio = f"{self.value / self.floor:5.2f}x" if self.floor else "   -  "
+        floor = f"{self.floor:9.1f}" if self.floor is not None else " " * 9
+        verdict = {True: "ok", False: "OVER", None: ""}[self.ok]
+        return f"{self.name:<44} {self.value:9.1f} {self.unit:<3} {floor} {ratio}  {self.budget:<22} {verdict}"
+
+
+def record(
+    name: str, value: float, unit: str, floor: float | None, budget: str, ok: bool | None
+) -> None:
+    row = Row(name, value, unit, floor, budget, ok)
+    ROWS.append(row)
+    print(row.show(), flush=True)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+# -- inputs -----------------------------------------------------------------------------------
+
+
+def skin_photo(seed: int, size: tuple[int, int] = (4000, 3000)) -> Image.Image:
+    """A 12 MP photo with the texture of skin, so that JPEG sizes are realistic (~3 MB)."""
+    from tracker.core.demo_images import render_area_photo
+
+    base = render_area_photo(
+        seed=seed,
+        visit_index=seed % 6,
+        n_visits=6,
+        view="close-up",
+        stage="rubra",
+        size=(1600, 1200),
+    )
+    big = base.resize(size, Image.Resampling.BICUBIC)
+    grain = Image.effect_noise(size, 40).convert("RGB").filter(ImageFilter.GaussianBlur(0.5))
+    return Image.blend(big, grain, 0.22)
+
+
+def write_jpegs(folder: Path, n: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = f"2025:0{1 + i % 9}:1{i % 10} 10:00:00"
+        path = folder / f"IMG_{i:04}.jpg"
+        skin_photo(i).save(path, quality=94, exif=exif)
+        paths.append(path)
+    return paths
+
+
+# -- import ------------------------------------------------------------------------------------
+
+
+def import_floor(paths: list[Path], scratch: Path) -> float:
+    """Read, hash, copy and one reduced-size decode per photo, on all cores."""
+    scratch.mkdir(parents=True, exist_ok=True)
+
+    def one(path: Path) -> None:
+        data = path.read_bytes()
+        hashlib.sha256(data).hexdigest()
+        dest = scratch / path.name
+        with dest.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        with Image.open(io.BytesIO(data)) as im:
+            im.draft("RGB", (im.width // 2, im.height // 2))
+            im.load()
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        start = time.perf_counter()
+        list(pool.map(one, paths))
+        return (time.perf_counter() - start) * 1000
+
+
+def bench_import(work: Path, n: int) -> None:
+    from tracker.core.library import Library
+
+    paths = write_jpegs(work / "jpegs", n)
+    size = sum(p.stat().st_size for p in paths) / n / 1e6
+    print(f"  ({n} generated 12 MP JPEGs, {size:.1f} MB each, {os.cpu_count()} cores)")
+    import_floor(paths, work / "warm")  # warm the page cache for both
+    floor = min(import_floor(paths, work / f"floor{i}") for i in range(2))
+    best = float("inf")
+    for i in range(2):
+        with Library.open(work / f"lib{i}", create=True) as lib:
+            best = min(best, timed(lambda lib=lib: lib.import_files(paths, area="Belly")))
+    record(f"import {n} x 12 MP JPEG", best, "ms", floor, "<= 1.25x floor", best <= 1.25 * floor)
+
+
+def bench_heic(work: Path, n: int) -> None:
+    import pillow_heif
+
+    from tracker.core.library import Library
+
+    pillow_heif.register_heif_opener()
+    folder = work / "heic"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        path = folder / f"IMG_{i}.heic"
+        skin_photo(100 + i).save(path, "HEIF", quality=80)
+        paths.append(path)
+
+    def decode_all() -> None:
+        for p in paths:
+            with Image.open(p) as im:
+                im.load()
+
+    floor = min(timed(decode_all) for _ in range(2)) / n
+    with Library.open(work / "heiclib", create=True) as lib:
+        took = timed(lambda: lib.import_files(paths, area="Belly", workers=1)) / n
+    record(
+        "HEIC import, per 12 MP photo (1 worker)",
+        took,
+        "ms",
+        floor,
+        "<= 1.2x one decode",
+        took <= 1.2 * floor,
+    )
+
+
+# -- a large library ----------------------------------------------------------------------------
+
+
+def build_large(root: Path, clients: int, per_client: int) -> None:
+    """``clients`` x ``per_client`` photos with real thumbnails, written straight to the
+    database (importing 20,000 photos would measure import, not the library)."""
+    from sqlalchemy import insert
+
+    from tracker.core.library import Library
+    from tracker.core.models import Area, Client, DateSource, Photo, Visit, VisitKind
+
+    thumbs = []
+    for i in range(8):
+        buf = io.BytesIO()
+        skin_photo(i, (256, 192)).save(buf, "JPEG", quality=80)
+        thumbs.append(buf.getvalue())
+    visits_per = max(1, per_client // 4)
+    with Library.open(root, create=True) as lib, lib.session() as s:
+        s.execute(insert(Client), [{"id": c + 2, "name": f"Client {c:04}"} for c in range(clients)])
+        s.execute(
+            insert(Area),
+            [{"id": c + 1, "client_id": c + 2, "name": "Lower abdomen"} for c in range(clients)],
+        )
+        base = dt.date(2024, 1, 1)
+        s.execute(
+            insert(Visit),
+            [
+                {
+                    "id": c * visits_per + v + 1,
+                    "client_id": c + 2,
+                    "date": base + dt.timedelta(days=30 * v),
+                    "kind": VisitKind.BASELINE if v == 0 else VisitKind.TREATMENT,
+                    "notes": "",
+                }
+                for c in range(clients)
+                for v in range(visits_per)
+            ],
+        )
+        rows = []
+        for c in range(clients):
+            for k in range(per_client):
+                sha = hashlib.sha256(f"{c}-{k}".encode()).hexdigest()
+                v = k % visits_per
+                rows.append(
+                    {
+                        "visit_id": c * visits_per + v + 1,
+                        "area_id": c + 1,
+                        "view": "front" if k % 2 == 0 else "close-up",
+                        "taken_at": dt.datetime.combine(
+                            base + dt.timedelta(days=30 * v), dt.time(10, k % 60)
+                        ),
+                        "date_source": DateSource.EXIF,
+                        "width": 4000,
+                        "height": 3000,
+                        "sha256": sha,
+                        "ext": "jpg",
+                        "format": "JPEG",
+                        "file_size": 3_000_000,
+                        "original_name": f"IMG_{k}.jpg",
+                    }
+                )
+                lib.store.write_cache("thumbs", sha, thumbs[(c + k) % len(thumbs)])
+        s.execute(insert(Photo), rows)
+
+
+BARE = """
+import sys, time
+import PIL.Image, sqlalchemy
+from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6 import QtCharts
+app = QApplication(["bench"])
+w = QMainWindow(); w.resize(1280, 800); w.show()
+for _ in range(3): app.processEvents()
+print("shown", flush=True)
+"""
+
+
+def _child_large(root: Path, prefs_file: Path) -> None:
+    """Runs in its own process: opens the library in the window, then measures inside it."""
+    import json
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from tracker.core.library import Library
+    from tracker.ui.main_window import MainWindow
+    from tracker.ui.settings import Mode, Preferences
+    from tracker.ui.workers import TaskRunner
+
+    app = QApplication(["bench"])
+    prefs = Preferences(QSettings(str(prefs_file), QSettings.Format.IniFormat))
+    prefs.mode = Mode.PRACTITIONER
+    runner = TaskRunner()
+    lib = Library.open(root)
+    w = MainWindow(prefs, runner)
+    w.set_library(lib)
+    w.show()
+    for _ in range(3):
+        app.processEvents()
+    print("shown", flush=True)
+
+    def settle() -> None:
+        for _ in range(3):
+            app.processEvents()
+
+    ids = [r.id for r in w.clients.rows()]
+    switches = [
+        timed(lambda cid=cid: (w._on_sidebar_client_chosen(cid), settle()))
+        for cid in ids[:: max(1, len(ids) // 25)]
+    ]
+    runner.pool.waitForDone(20000)
+    settle()
+    frames = []
+    bar = w.timeline_view.verticalScrollBar()
+    for _ in range(3):
+        for value in range(bar.minimum(), bar.maximum() + 1, max(1, bar.pageStep() // 4)):
+            bar.setValue(value)
+            frames.append(timed(w.timeline_view.viewport().repaint))
+    clist = w.sidebar.client_list.verticalScrollBar()
+    for value in range(clist.minimum(), clist.maximum() + 1, max(1, clist.pageStep() // 2)):
+        clist.setValue(value)
+        frames.append(timed(w.sidebar.client_list.viewport().repaint))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps({"switch_p95": p95(switches), "frame_p95": p95(frames), "rss": rss}), flush=True
+    )
+    sys.stdout.flush()
+    os._exit(0)  # skip Qt's teardown: only the figures matter here
+
+
+def _time_to_shown(cmd: list[str]) -> tuple[float, list[str]]:
+    import subprocess
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    shown = (time.perf_counter() - start) * 1000
+    rest = proc.stdout.read().splitlines()
+    proc.wait()
+    if first.strip() != "shown":
+        raise RuntimeError(f"the benchmark window did not open: {first!r}")
+    return shown, rest
+
+
+def bench_large(work: Path, clients: int, per_client: int) -> None:
+    import json
+
+    root = work / "large"
+    took = timed(lambda: build_large(root, clients, per_client))
+    print(f"  (built {clients * per_client} photos over {clients} clients in {took / 1000:.1f} s)")
+    floor = min(_time_to_shown([sys.executable, "-c", BARE])[0] for _ in range(3))
+    runs = [
+        _time_to_shown(
+            [
+                sys.executable,
+                "-m",
+                "tracker.bench",
+                "--child-large",
+                str(root),
+                str(work / "prefs.ini"),
+            ]
+        )
+        for _ in range(3)
+    ]
+    opened = min(r[0] for r in runs)
+    figures = json.loads(runs[0][1][-1])
+    record(
+        f"start and open a {clients * per_client}-photo library",
+        opened,
+        "ms",
+        floor,
+        "<= 3x bare window",
+        opened <= 3 * floor,
+    )
+    record(
+        "switch client (p95)",
+        figures["switch_p95"],
+        "ms",
+        None,
+        "<= 100 ms",
+        figures["switch_p95"] <= 100,
+    )
+    record(
+        "scroll timeline and client list, frame p95",
+        figures["frame_p95"],
+        "ms",
+        None,
+        "<= 16 ms",
+        figures["frame_p95"] <= 16,
+    )
+    record(
+        "resident memory of the app, peak",
+        figures["rss"],
+        "MB",
+        None,
+        "<= 400 MB",
+        figures["rss"] <= 400,
+    )
+
+
+# -- compare and report ----------------------------------------------------------------------------
+
+
+def bench_compare_and_report(work: Path) -> None:
+    from PySide6.QtCore import QEventLoop, QPointF, QTimer
+    from PySide6.QtGui import QUndoStack
+    from PySide6.QtWidgets import QApplication
+
+    from tracker.core.library import Library
+    from tracker.rendering.report import export_report
+    from tracker.ui.compare import CompareWindow
+    from tracker.ui.workers import TaskRunner
+
+    app = QApplication.instance() or QApplication(["bench"])
+    paths = write_jpegs(work / "cmp-jpegs", 4)
+    lib = Library.open(work / "cmp", create=True)
+    ids = [r.photo_id for r in lib.import_files(paths, area="Belly").imported]
+    runner = TaskRunner()
+
+    def wait(signal: object, timeout_ms: int = 30000) -> None:
+        loop = QEventLoop()
+        signal.connect(loop.quit)  # type: ignore[attr-defined]
+        QTimer.singleShot(timeout_ms, loop.quit)
+        loop.exec()
+
+    window = CompareWindow(lib, ids[:2], runner, QUndoStack())
+    window.resize(1280, 800)
+    window.show()
+    wait(window.loaded)
+    switch = []
+    for pair in ([ids[2], ids[3]], [ids[0], ids[2]], [ids[1], ids[3]]):
+        start = time.perf_counter()
+        window.photo_ids = pair
+        window.reload()
+        wait(window.loaded)
+        window.canvas.repaint()
+        switch.append((time.perf_counter() - start) * 1000)
+    record(
+        "compare: switch pair to first frame (max)",
+        max(switch),
+        "ms",
+        None,
+        "<= 100 ms",
+        max(switch) <= 100,
+    )
+    canvas = window.canvas
+    frames = []
+    for step in range(60):
+        canvas.set_zoom(canvas.zoom * (1.05 if step < 30 else 1 / 1.05), QPointF(400, 300))
+        frames.append(timed(canvas.repaint))
+        canvas._pan(0, QPointF(7, -4))
+        frames.append(timed(canvas.repaint))
+    record(
+        "compare: pan and zoom frame p95 (previews)",
+        p95(frames),
+        "ms",
+        None,
+        "<= 16 ms",
+        p95(frames) <= 16,
+    )
+    start = time.perf_counter()
+    window.actual.trigger()
+    wait(window.originals_loaded)
+    window.canvas.repaint()
+    first = (time.perf_counter() - start) * 1000
+    record(
+        "compare: full resolution after zooming past", first, "ms", None, "<= 300 ms", first <= 300
+    )
+    frames = []
+    for _ in range(30):
+        canvas._pan(0, QPointF(9, 5))
+        frames.append(timed(canvas.repaint))
+    record(
+        "compare: pan frame p95 (12 MP originals)",
+        p95(frames),
+        "ms",
+        None,
+        "<= 16 ms",
+        p95(frames) <= 16,
+    )
+    window.close()
+    runner.pool.waitForDone(20000)
+
+    # A client with 20 visits, a photo each, rated at each.
+    from tracker.core.models import RaterRole
+
+    day0 = dt.date(2024, 1, 8)
+    folder = work / "report-photos"
+    folder.mkdir()
+    photos = []
+    for v in range(20):
+        exif = Image.Exif()
+        day = day0 + dt.timedelta(days=21 * v)
+        exif.get_ifd(0x8769)[0x9003] = f"{day:%Y:%m:%d} 10:00:00"
+        path = folder / f"v{v}.jpg"
+        skin_photo(300 + v, (1600, 1200)).save(path, quality=90, exif=exif)
+        photos.append(path)
+    lib2 = Library.open(work / "report", create=True)
+    lib2.import_files(photos, area="Thigh")
+    for v in range(20):
+        lib2.rate(
+            client=None,
+            area="Thigh",
+            day=day0 + dt.timedelta(days=21 * v),
+            role=RaterRole.PATIENT,
+            values={"colour": max(1, 9 - v // 3), "texture": 6, "depth": 5},
+        )
+    took = timed(lambda: export_report(lib2, work / "report.pdf", client=None))
+    record("PDF report, client with 20 visits", took, "ms", None, "<= 3000 ms", took <= 3000)
+    lib.close()
+    lib2.close()
+    del app
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tracker.bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller inputs, for a first look")
+    parser.add_argument("--only", choices=["import", "heic", "large", "compare"], action="append")
+    parser.add_argument("--child-large", nargs=2, metavar=("ROOT", "PREFS"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child_large:
+        _child_large(Path(args.child_large[0]), Path(args.child_large[1]))
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    quick = args.quick
+    only = set(args.only or ["import", "heic", "large", "compare"])
+    work = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
+    print(f"{'figure':<44} {'value':>9}     {'floor':>9} {'ratio':>6}  {'budget':<22}")
+    try:
+        if "import" in only:
+            bench_import(work, 8 if quick else 24)
+        if "heic" in only:
+            bench_heic(work, 2 if quick else 4)
+        if "large" in only:
+            bench_large(work, 50 if quick else 500, 40)
+        if "compare" in only:
+            bench_compare_and_report(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    over = [r for r in ROWS if r.ok is False]
+    print(f"\n{len(ROWS) - len(over)} of {len(ROWS)} figures within budget.", flush=True)
+    sys.stdout.flush()
+    os._exit(0)  # Qt's teardown at interpreter exit adds nothing to the figures
+
+
+if __name__ == "__main__":
+    sys.exit(main())
