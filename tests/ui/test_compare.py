@@ -224,7 +224,7 @@ def test_zooming_past_the_preview_loads_the_originals_in_a_worker(
     qtbot.addWidget(w)
     with qtbot.waitSignal(w.loaded, timeout=20000):
         w.show()
-    assert w.canvas.images[0] is not None and w.canvas.images[0].width() == 1920  # the preview
+    assert w.canvas.images[0] is not None and w.canvas.images[0].width() == 2048  # the preview
     with qtbot.waitSignal(w.originals_loaded, timeout=30000):
         w.actual.trigger()  # 100%: one photo pixel per screen pixel, past the preview
     assert [im.width() for im in w.canvas.images] == [3000, 3000]  # type: ignore[union-attr]

@@ -1,7 +1,7 @@
 """Comparison images for export: photos side by side, wiped, overlaid or differenced, aligned and
 colour-balanced as stored, with a label under each, and no metadata from any source photo.
 
-Built from the screen-size previews (up to 1920 px on the long side), so an export never
+Built from the screen-size previews (up to 2048 px on the long side), so an export never
 decodes an original. The same geometry (``placement``) is used by the compare window.
 """
 

@@ -447,7 +447,7 @@ class CompareWindow(QMainWindow):
             labels=False,
             aligned=self.aligned.isChecked(),
             amplify=self.amplify.value(),
-            max_side=1920,
+            max_side=2048,
         )
         first = self.photos[0]
 
