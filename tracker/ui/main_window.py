@@ -341,7 +341,8 @@ class MainWindow(QMainWindow):
             return
         practitioner = self.prefs.mode is Mode.PRACTITIONER
         all_clients = ws.clients(lib)
-        shown = ws.clients(lib, self.sidebar.search.text()) if practitioner else all_clients
+        needle = self.sidebar.search.text().strip().casefold() if practitioner else ""
+        shown = [c for c in all_clients if needle in c.name.casefold()] if needle else all_clients
         self.clients.set_rows(shown)
         if self.client_id not in {c.id for c in all_clients}:
             self.client_id = all_clients[0].id if all_clients else None
