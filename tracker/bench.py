@@ -232,7 +232,7 @@ def build_large(root: Path, clients: int, per_client: int) -> None:
 
 BARE = """
 import sys, time
-import PIL.Image, sqlalchemy
+import PIL.Image, sqlalchemy, sqlalchemy.orm
 from PySide6.QtWidgets import QApplication, QMainWindow
 from PySide6 import QtCharts
 app = QApplication(["bench"])

@@ -11,17 +11,30 @@ import datetime as dt
 import io
 import logging
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
 
-import pillow_heif
 from PIL import Image, ImageCms
 
 from tracker.core.errors import ImageRejected
 
 log = logging.getLogger(__name__)
 
-pillow_heif.register_heif_opener()
+_heif_ready = False
+_heif_lock = threading.Lock()
+
+
+def _ensure_heif() -> None:
+    """Load the HEIC/HEIF decoder the first time one is met (it costs start-up time otherwise)."""
+    global _heif_ready
+    with _heif_lock:
+        if not _heif_ready:
+            import pillow_heif
+
+            pillow_heif.register_heif_opener()
+            _heif_ready = True
+
 
 MAX_PIXELS = 250_000_000
 # Below this many bytes per pixel, a large image is almost certainly a compression bomb:
@@ -257,6 +270,8 @@ def header_capture_time(fh: BinaryIO) -> CaptureTime | None:
     try:
         fmt = sniff(fh.read(64))
         fh.seek(0)
+        if fmt == "HEIF":
+            _ensure_heif()
         with Image.open(fh, formats=[fmt]) as im:
             return capture_time_from_exif(im.getexif())
     except ImageRejected:
@@ -301,6 +316,8 @@ def _format_label(fmt: str) -> str:
 
 
 def _decode(data: bytes, fmt: str) -> DecodedPhoto:
+    if fmt == "HEIF":
+        _ensure_heif()
     with Image.open(io.BytesIO(data), formats=[fmt]) as im:
         # A phone's HEIC may hold several images (depth, bursts), and a camera's JPEG a second
         # one (a Multi-Picture preview or depth map): the first is the photo in both.
@@ -353,11 +370,14 @@ def _decode(data: bytes, fmt: str) -> DecodedPhoto:
     # way, then resample the last step.
     k = THUMB_SIZE / max(preview_img.size)
     thumb_size = (max(1, round(preview_img.width * k)), max(1, round(preview_img.height * k)))
-    thumb_img = (
-        preview_img.resize(thumb_size, Image.Resampling.BICUBIC, reducing_gap=2.0)
-        if k < 1
-        else preview_img
-    )
+    thumb_img = preview_img
+    if k < 1:
+        # Box-average most of the way (fast, and it is what a thumbnail wants), then one
+        # small resample to the exact size.
+        factor = int(1 / k)
+        if factor >= 2:
+            thumb_img = thumb_img.reduce(factor)
+        thumb_img = thumb_img.resize(thumb_size, Image.Resampling.BICUBIC)
 
     warnings: list[str] = []
     if capture is not None and capture.is_future():
@@ -383,6 +403,8 @@ def load_upright(data: bytes, max_side: int | None = None) -> Image.Image:
     For looking closer than the preview allows; the original was checked when it was imported.
     """
     fmt = sniff(data[:64])
+    if fmt == "HEIF":
+        _ensure_heif()
     try:
         with Image.open(io.BytesIO(data), formats=[fmt]) as im:
             orientation = 1

@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import (
@@ -39,15 +39,12 @@ from PySide6.QtWidgets import (
 )
 
 from tracker import APP_NAME, __version__
-from tracker.core import export_csv
 from tracker.core import workspace as ws
 from tracker.core.errors import TrackerError
 from tracker.core.library import Library
 from tracker.core.models import RaterRole, VisitKind
 from tracker.core.progress import progress
-from tracker.rendering import report
 from tracker.ui import commands as cmd
-from tracker.ui.compare import CompareWindow, PhotoPicker
 from tracker.ui.dialogs import (
     AreaAnswer,
     AreaDialog,
@@ -74,6 +71,9 @@ from tracker.ui.sidebar import Sidebar
 from tracker.ui.visit_panel import VisitPanel
 from tracker.ui.welcome import WelcomePage
 from tracker.ui.workers import TaskRunner
+
+if TYPE_CHECKING:
+    from tracker.ui.compare import CompareWindow
 
 log = logging.getLogger(__name__)
 
@@ -404,6 +404,8 @@ class MainWindow(QMainWindow):
         )
         if not name:
             return
+        from tracker.core import export_csv
+
         lib, client = self.lib, ws.client_fields(self.lib, self.client_id)["name"]
         self.runner.start(
             lambda _t: export_csv.export(lib, Path(name), client),
@@ -428,6 +430,8 @@ class MainWindow(QMainWindow):
 
     def export_report(self, out: Path, page: str = "a4") -> None:
         """Write the client's report; charts are drawn here, the rest in a worker."""
+        from tracker.rendering import report
+
         assert self.lib is not None and self.client_id is not None
         lib, client = self.lib, ws.client_fields(self.lib, self.client_id)["name"]
         try:
@@ -614,6 +618,8 @@ class MainWindow(QMainWindow):
     # -- compare -------------------------------------------------------------------------------
 
     def open_compare(self, photo_ids: list[int]) -> CompareWindow | None:
+        from tracker.ui.compare import CompareWindow  # loaded when first used, not at start-up
+
         if self.lib is None:
             return None
         if not 2 <= len(photo_ids) <= 4:
@@ -666,6 +672,8 @@ class MainWindow(QMainWindow):
             if self.client_id is not None
             else []
         )
+        from tracker.ui.compare import PhotoPicker
+
         default = [choices[0][1], choices[-1][1]]
         chosen = PhotoPicker.ask(self, choices, default, wider)
         if chosen:
