@@ -154,6 +154,13 @@ def _prepare(lib: Library, path: Path, index: int, claims: _Claims) -> _Prepared
         return _SameAsOther(name, sha256)
     decoded = imaging.decode(data)
     staged = lib.store.stage_original(data, sha256, decoded.ext)
+    # The cache is written here, on the worker threads, in parallel. Should the photo then not
+    # be recorded, its cache files are harmless: the cache holds nothing that is not rebuilt.
+    try:
+        lib.store.write_cache("thumbs", sha256, decoded.thumbnail)
+        lib.store.write_cache("previews", sha256, decoded.preview)
+    except LibraryError:
+        log.warning("Could not write the cache for a photo; it will be rebuilt when needed")
     return _Prepared(name, sha256, decoded, staged, imaging.capture_time_from_mtime(mtime))
 
 
@@ -196,12 +203,6 @@ class _Batch:
                 f"{display_path(prep.file)} was recorded but its file could not be moved into the "
                 f"library ({exc.strerror}); it will be finished the next time the library is opened."
             ) from exc
-        try:
-            self.lib.store.write_cache("thumbs", prep.sha256, decoded.thumbnail)
-            self.lib.store.write_cache("previews", prep.sha256, decoded.preview)
-        except LibraryError:
-            # The photo is safely in; its thumbnails are rebuilt from it when next needed.
-            log.warning("Could not write the cache for a photo; it will be rebuilt when needed")
         self.by_sha[prep.sha256] = photo_id
         warnings = [f"{display_path(prep.file)}: {w}." for w in decoded.warnings]
         return Imported(
