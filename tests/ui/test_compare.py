@@ -252,3 +252,28 @@ def test_picker_offers_every_area_and_wants_two_to_four(
 def test_caption_goes_into_the_export(qtbot, window: CompareWindow) -> None:  # type: ignore[no-untyped-def]
     window.caption.setText("Six months of treatment")
     assert window.export_options().caption == "Six months of treatment"
+
+
+def test_previews_are_decoded_again_only_when_a_colour_balance_changes(
+    qtbot,
+    window: CompareWindow,
+    library: Library,
+    pair: list[int],
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    import tracker.ui.compare as compare_module
+    from tracker.ui import commands as cmd
+
+    calls: list[int] = []
+    real = compare_module.load_previews
+    monkeypatch.setattr(
+        compare_module, "load_previews", lambda lib, photos: calls.append(1) or real(lib, photos)
+    )
+    stack = window.undo_stack
+    visit = ws.timeline(library, ws.clients(library)[0].id)[0].id
+    cmd.push(stack, cmd.EditVisit(library, visit, {"notes": "unrelated edit"}))
+    assert calls == []
+    window.neutral.setChecked(True)
+    with qtbot.waitSignal(window.loaded, timeout=20000):
+        window.canvas.point_clicked.emit(0, QPointF(80, 520))
+    assert calls == [1]

@@ -391,15 +391,19 @@ class CompareWindow(QMainWindow):
         if self.canvas.photos:
             self.canvas.set_placement(placement(self.photos, self.aligned.isChecked()))
         if images:
-            self.hires_requested = False
-            photos = list(self.photos)
-            self.runner.start(
-                lambda _t: load_previews(self.lib, photos),
-                finished=self._on_previews_loaded,
-                failed=self._show_error,
-            )
+            self._load_images()
         if self.canvas.mode == "difference":
             self._compute_difference()
+
+    def _load_images(self) -> None:
+        """Decode the previews (with their colour balance) on the thread pool."""
+        self.hires_requested = False
+        photos = list(self.photos)
+        self.runner.start(
+            lambda _t: load_previews(self.lib, photos),
+            finished=self._on_previews_loaded,
+            failed=self._show_error,
+        )
 
     def _on_previews_loaded(self, result: tuple[list[QImage], list[QImage]]) -> None:
         self.raw, shown = result
@@ -512,7 +516,12 @@ class CompareWindow(QMainWindow):
         self._load_originals_if_zoomed()
 
     def _on_undo_stack_index_changed(self, _index: int) -> None:
-        self.reload()
+        # Any edit lands here (a rating in the main window too): decode the previews again only
+        # when a colour balance changed, since that is all they depend on.
+        gains = [p.colour_gains for p in self.photos]
+        self.reload(images=False)
+        if [p.colour_gains for p in self.photos] != gains:
+            self._load_images()
 
     def _on_choose_triggered(self) -> None:
         if not self.photos:

@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.area_id: int | None = None
         self.visit_id: int | None = None
         self.undo_stack = QUndoStack(self)
+        self.compare_windows: list[CompareWindow] = []
         self.thumbs = ThumbnailCache(runner, self)
         self.clients = ClientListModel(self)
         self.areas = AreaListModel(self)
@@ -311,9 +312,9 @@ class MainWindow(QMainWindow):
 
     def set_library(self, lib: Library | None) -> None:
         """Show ``lib`` (the caller owns opening and closing it)."""
-        for window in getattr(self, "compare_windows", []):
+        for window in self.compare_windows:
             window.close()
-        self.compare_windows: list[CompareWindow] = []
+        self.compare_windows = []
         self.undo_stack.clear()
         self.lib = lib
         self.thumbs.set_library(lib)
@@ -536,11 +537,6 @@ class MainWindow(QMainWindow):
     def _on_new_visit(self) -> None:
         if self.lib is None or self.client_id is None:
             return
-        rows = (
-            self.timeline.rows()
-            if self.area_id is not None
-            else ws.timeline(self.lib, self.client_id)
-        )
         taken = {r.date for r in ws.timeline(self.lib, self.client_id)}
         kind = VisitKind.TREATMENT if taken else VisitKind.BASELINE
         answer = NewVisitDialog.ask(self, dt.date.today(), kind, taken)
@@ -550,7 +546,6 @@ class MainWindow(QMainWindow):
         if self.run(command):
             self.visit_id = command.visit_id
             self.refresh()
-        del rows
 
     def _on_remove_visit(self) -> None:
         if self.lib is None or self.visit_id is None:
@@ -629,7 +624,7 @@ class MainWindow(QMainWindow):
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.show()
         self.compare_windows = [
-            w for w in getattr(self, "compare_windows", []) if w.isVisible()
+            w for w in self.compare_windows if w.isVisible()
         ] + [window]
         return window
 
