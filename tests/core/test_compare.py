@@ -169,3 +169,16 @@ def test_unaligned_photos_of_another_size_are_scaled_to_the_first(
     )
     assert out.size == (800, 600)
     assert ImageStat.Stat(out.convert("L")).mean[0] < 3
+
+
+def test_landmarks_give_transforms_relative_to_the_reference(library: Library, pair: tuple[int, int]) -> None:
+    a, b = pair
+    marks = [[(200.0, 400.0), (600.0, 250.0)], [(230.0, 380.0), (630.0, 230.0)]]
+    plan = ws.align_by_landmarks(library, ws.compare_photos(library, [a, b]), marks)
+    area = ws.photo(library, a).area_id
+    assert plan.reference == (area, "front", a)  # no reference yet: the first photo becomes it
+    assert plan.matrices[b][2] == pytest.approx(-30) and plan.worst_error < 0.5
+    # Against a reference that is neither photo and to which the first is not aligned: refused.
+    ws.set_reference_photo(library, area, "front", b)
+    with pytest.raises(UsageError, match="not aligned to the reference"):
+        ws.align_by_landmarks(library, ws.compare_photos(library, [a, b]), marks)

@@ -14,7 +14,17 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 
-from tracker.core.alignment import Gains, Matrix, check_gains, check_matrix
+from tracker.core.alignment import (
+    IDENTITY,
+    Fit,
+    Gains,
+    Matrix,
+    Point,
+    check_gains,
+    check_matrix,
+    compose,
+)
+from tracker.core.alignment import fit as fit_landmarks
 from tracker.core.errors import NotFoundError, UsageError, ValidationError
 from tracker.core.imaging import CaptureTime
 from tracker.core.library import Library, TreatmentInput
@@ -828,3 +838,44 @@ def set_reference_photo(lib: Library, area_id: int, view: str, photo_id: int | N
         else:
             ref.photo_id = photo_id
         return old
+
+
+@dataclass(frozen=True)
+class LandmarkAlignment:
+    """What marking the same points on each photo gives: each later photo's transform to the
+    reference of its area and view, and the reference to set if there was none yet."""
+
+    matrices: dict[int, Matrix]
+    reference: tuple[int, str, int] | None  # (area id, view, photo id)
+    fits: tuple[tuple[ComparePhoto, Fit], ...]
+
+    @property
+    def worst_error(self) -> float:
+        return max((f.max_error for _, f in self.fits), default=0.0)
+
+
+def align_by_landmarks(
+    lib: Library, photos: Sequence[ComparePhoto], marks: Sequence[Sequence[Point]]
+) -> LandmarkAlignment:
+    """Fit every photo after the first to the first by its landmarks, then express the result
+    relative to the reference photo (the first photo becomes it when there is none yet)."""
+    first = photos[0]
+    reference = None
+    if first.alignment is not None:
+        first_to_ref = first.alignment
+    elif first.is_reference:
+        first_to_ref = IDENTITY
+    elif reference_photo(lib, first.area_id, first.view) is None:
+        first_to_ref, reference = IDENTITY, (first.area_id, first.view, first.id)
+    else:
+        raise UsageError(
+            "The first photo is not aligned to the reference photo of its view yet. "
+            "Compare it with the reference (usually the baseline) first, or put the reference first."
+        )
+    matrices: dict[int, Matrix] = {}
+    fits = []
+    for i, photo in enumerate(photos[1:], start=1):
+        result = fit_landmarks(marks[i], marks[0])
+        matrices[photo.id] = compose(first_to_ref, result.matrix)
+        fits.append((photo, result))
+    return LandmarkAlignment(matrices, reference, tuple(fits))

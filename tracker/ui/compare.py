@@ -580,44 +580,26 @@ class CompareWindow(QMainWindow):
         if not self.align.isChecked():
             return
         marks = [[(p.x(), p.y()) for p in m] for m in self.canvas.landmarks]
-        first = self.photos[0]
-        reference = None
-        if first.alignment is not None:
-            first_to_ref = first.alignment
-        elif first.is_reference:
-            first_to_ref = al.IDENTITY
-        elif ws.reference_photo(self.lib, first.area_id, first.view) is None:
-            first_to_ref, reference = al.IDENTITY, (first.area_id, first.view, first.id)
-        else:
-            self._show_error(
-                "The first photo is not aligned to the reference photo of its view yet. "
-                "Compare it with the reference (usually the baseline) first, or put the reference first."
-            )
-            return
-        matrices: dict[int, al.Matrix | None] = {}
-        report = []
-        worst = 0.0
         try:
-            for i, photo in enumerate(self.photos[1:], start=1):
-                fit = al.fit(marks[i], marks[0])
-                matrices[photo.id] = al.compose(first_to_ref, fit.matrix)
-                report.append(f"{photo.visit_date:%d %b}: {fit.kind}, error {fit.rms_error:.1f} px")
-                worst = max(worst, fit.max_error)
+            plan = ws.align_by_landmarks(self.lib, self.photos, marks)
         except TrackerError as exc:
             self._show_error(str(exc))
             return
-        if not self._run(SetAlignment(self.lib, matrices, reference)):
+        matrices: dict[int, al.Matrix | None] = dict(plan.matrices)
+        if not self._run(SetAlignment(self.lib, matrices, plan.reference)):
             return
         self.align.setChecked(False)
         self._on_clear_marks_triggered()
         self.aligned.setChecked(True)
-        text = (
-            "Aligned (" + "; ".join(report) + ", in the first photo's pixels). Undo takes it back."
+        report = "; ".join(
+            f"{photo.visit_date:%d %b}: {fit.kind}, error {fit.rms_error:.1f} px"
+            for photo, fit in plan.fits
         )
-        if worst > 3:
+        text = f"Aligned ({report}, in the first photo's pixels). Undo takes it back."
+        if plan.worst_error > 3:
             text += (
-                f" The marks disagree by up to {worst:.0f} px: check that each number marks the same "
-                "spot on every photo, zoom in to place them, or spread them further apart."
+                f" The marks disagree by up to {plan.worst_error:.0f} px: check that each number marks "
+                "the same spot on every photo, zoom in to place them, or spread them further apart."
             )
         self.status.setText(text)
 

@@ -623,9 +623,7 @@ class MainWindow(QMainWindow):
         window = CompareWindow(self.lib, photo_ids, self.runner, self.undo_stack, self)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.show()
-        self.compare_windows = [
-            w for w in self.compare_windows if w.isVisible()
-        ] + [window]
+        self.compare_windows = [w for w in self.compare_windows if w.isVisible()] + [window]
         return window
 
     def _on_compare_baseline(self) -> None:
