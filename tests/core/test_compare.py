@@ -171,7 +171,9 @@ def test_unaligned_photos_of_another_size_are_scaled_to_the_first(
     assert ImageStat.Stat(out.convert("L")).mean[0] < 3
 
 
-def test_landmarks_give_transforms_relative_to_the_reference(library: Library, pair: tuple[int, int]) -> None:
+def test_landmarks_give_transforms_relative_to_the_reference(
+    library: Library, pair: tuple[int, int]
+) -> None:
     a, b = pair
     marks = [[(200.0, 400.0), (600.0, 250.0)], [(230.0, 380.0), (630.0, 230.0)]]
     plan = ws.align_by_landmarks(library, ws.compare_photos(library, [a, b]), marks)

@@ -222,16 +222,18 @@ def test_a_damaged_archive_is_refused_and_leaves_nothing(
                 dst.writestr(item, content)
     else:
         with zipfile.ZipFile(out) as src, zipfile.ZipFile(bad, "w") as dst:
+            # Read before copying: writestr() rewrites the offsets of the infos it is given.
+            manifest = json.loads(src.read("manifest.json"))
             for item in src.infolist():
-                if damage == "no-manifest" and item.filename == "manifest.json":
+                if damage in ("no-manifest", "traversal") and item.filename == "manifest.json":
                     continue
                 dst.writestr(item, src.read(item))
             if damage == "extra":
                 dst.writestr("originals/zz/evil.jpg", b"x")
             if damage == "traversal":
-                manifest = json.loads(src.read("manifest.json"))
                 manifest["files"].append({"path": "../escape.txt", "sha256": "0" * 64, "size": 1})
                 dst.writestr("../escape.txt", b"x")
+                dst.writestr("manifest.json", json.dumps(manifest))  # lists the escaping file too
     dest = tmp_path / "restored"
     with pytest.raises(LibraryError) as caught:
         backups.restore(bad, dest)

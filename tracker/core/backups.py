@@ -111,11 +111,17 @@ def restore_snapshot(root: Path, snapshot: Path | None = None) -> dict[str, str]
 # -- archives ---------------------------------------------------------------------------------
 
 
-def _sha256_file(path: Path) -> tuple[str, int]:
+def _add(
+    zf: zipfile.ZipFile, path: Path, name: str, compress: int = zipfile.ZIP_STORED
+) -> tuple[str, int]:
+    """Copy ``path`` into the archive as ``name``, hashing it on the way: read once."""
+    info = zipfile.ZipInfo.from_file(path, name)
+    info.compress_type = compress
     digest, size = hashlib.sha256(), 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
+    with path.open("rb") as src, zf.open(info, "w") as dst:  # info knows the size: zip64 if needed
+        while chunk := src.read(CHUNK):
             digest.update(chunk)
+            dst.write(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
 
@@ -144,17 +150,14 @@ def backup(
     try:
         _snapshot(lib.root / DB_NAME, db_copy)
         with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-            sha, size = _sha256_file(db_copy)
-            zf.write(db_copy, DB_NAME, compress_type=zipfile.ZIP_DEFLATED)
+            sha, size = _add(zf, db_copy, DB_NAME, zipfile.ZIP_DEFLATED)
             files.append({"path": DB_NAME, "sha256": sha, "size": size})
             if progress:
                 progress(1, total, DB_NAME)
             for n, (_sha, _ext, relpath) in enumerate(originals, start=2):
                 if cancel and cancel():
                     raise UsageError("The backup was cancelled; nothing was written.")
-                path = lib.root / relpath
-                sha, size = _sha256_file(path)
-                zf.write(path, relpath)
+                sha, size = _add(zf, lib.root / relpath, relpath)
                 files.append({"path": relpath, "sha256": sha, "size": size})
                 if progress:
                     progress(n, total, relpath)

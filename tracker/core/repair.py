@@ -19,16 +19,6 @@ from tracker.core.importer import expand_paths
 from tracker.core.library import Library
 from tracker.core.models import Photo
 
-CHUNK = 1 << 20
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
 
 def missing(lib: Library) -> dict[str, str]:
     """sha256 → extension of every photo whose original is missing."""
@@ -55,14 +45,12 @@ def relink(lib: Library, folder: Path) -> dict[str, Any]:
         for path in expand_paths([folder]):
             try:
                 if path.stat().st_size not in sizes.values():
-                    continue  # cheap: only files of a wanted size are hashed
-                sha = _sha256(path)
+                    continue  # cheap: only files of a wanted size are read
+                data = path.read_bytes()
             except OSError:
                 continue
+            sha = hashlib.sha256(data).hexdigest()
             if sha in wanted and sha not in found:
-                data = path.read_bytes()
-                if hashlib.sha256(data).hexdigest() != sha:
-                    continue  # changed while we read it
                 staged = lib.store.stage_original(data, sha, wanted[sha])
                 lib.store.commit_staged(staged)
                 found.append(sha)
