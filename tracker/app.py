@@ -39,6 +39,11 @@ def starting_library(given: Path | None, prefs: Preferences) -> Path:
     return default_library()
 
 
+def _show_progress(dialog: Any, done: int, total: int) -> None:
+    dialog.setMaximum(total)
+    dialog.setValue(done)
+
+
 def _offers_reading(exc: LibraryError) -> bool:
     text = str(exc)
     return "open in another copy" in text or "cannot be written to" in text
@@ -124,7 +129,7 @@ class App:
         target = Path(folder)
         if target.exists() and any(target.iterdir()):
             target = target / "Sample library"
-        progress = QProgressDialog("Making the sample library…", "", 0, 24, self.window)
+        progress = QProgressDialog("Making the sample library…", "", 0, 0, self.window)
         progress.setWindowTitle(APP_NAME)
         progress.setCancelButton(None)
         progress.setMinimumDuration(0)
@@ -142,7 +147,7 @@ class App:
             lambda task: create_demo(target, progress=lambda d, t: task.report(d, t, "")),
             finished=done,
             failed=failed,
-            progress=lambda d, _t, _w: progress.setValue(d),
+            progress=lambda d, t, _w: _show_progress(progress, d, t),
         )
 
 

@@ -344,3 +344,15 @@ def test_hostile_names_round_trip_through_csv_and_pdf(qapp, filled: Path, tmp_pa
     flat = "".join(text.split())
     assert "Robert');DROPTABLEclient;--<b>&amp;</b>" in flat
     assert "=cmd|'/Ccalc'!A0<i>x</i>" in flat
+
+
+def test_a_check_without_rehash_still_finds_missing_files(filled: Path) -> None:
+    with Library.open(filled) as lib:
+        photo = lib.list_photos()[0]
+        path = filled / lib.store.original_relpath(photo["sha256"], "jpg")
+        os.chmod(path, 0o600)
+        path.write_bytes(b"changed")  # a changed file goes unseen without rehashing...
+        assert lib.check(rehash=False).ok
+        assert [p.kind for p in lib.check().problems] == ["changed_original"]
+        path.unlink()  # ...but a missing one does not
+        assert [p.kind for p in lib.check(rehash=False).problems] == ["missing_original"]

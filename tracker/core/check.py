@@ -48,9 +48,12 @@ def check_library(
     lib: Library,
     progress: Callable[[int, int, str], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    *,
+    rehash: bool = True,
 ) -> CheckReport:
     """``progress(done, total, what)`` is called after each photo; ``cancel()`` stops early
-    (the report then covers the photos checked so far)."""
+    (the report then covers the photos checked so far). ``rehash=False`` skips reading the
+    originals, for a caller that has just verified every byte itself (a restore)."""
     report = CheckReport()
     with lib.engine.connect() as conn:
         for (line,) in conn.exec_driver_sql("PRAGMA integrity_check").fetchall():
@@ -79,6 +82,8 @@ def check_library(
                     "Restore it from a backup or relink it from a folder that holds the file.",
                 )
             )
+            continue
+        if not rehash:
             continue
         digest = hashlib.sha256()
         with lib.store.open_original(sha256, ext) as fh:

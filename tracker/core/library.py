@@ -321,9 +321,11 @@ class Library:
         self.require_writable()
         return importer.import_files(self, files, **options)
 
-    def check(self, progress: Any = None, cancel: Any = None) -> CheckReport:
+    def check(
+        self, progress: Any = None, cancel: Any = None, *, rehash: bool = True
+    ) -> CheckReport:
         """Verify the database and every original; see ``tracker.core.check``."""
-        return check_library(self, progress, cancel)
+        return check_library(self, progress, cancel, rehash=rehash)
 
     def derived(self, kind: CacheKind, sha256: str) -> bytes:
         """A photo's thumbnail or preview (JPEG bytes), rebuilt from its original if the cache

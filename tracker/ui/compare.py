@@ -123,6 +123,26 @@ class SetGains(Command):
         ws.set_colour_gains(self.lib, self.photo_id, self.old)
 
 
+Choices = list[tuple[str, int]]
+
+
+def photo_choices(lib: Library, area_id: int, client_id: int | None) -> tuple[Choices, Choices]:
+    """The area's photos, and every photo of the client, as (label, photo id) for the picker."""
+    area = [
+        (f"{day:%d %b %Y} · {row.view} · {row.original_name}", row.id)
+        for day, row in ws.area_photos(lib, area_id)
+    ]
+    every = (
+        [
+            (f"{day:%d %b %Y} · {name} · {row.view} · {row.original_name}", row.id)
+            for day, name, row in ws.client_photos(lib, client_id)
+        ]
+        if client_id is not None
+        else []
+    )
+    return area, every
+
+
 class PhotoPicker(QDialog):
     """Choose 2–4 photos of an area (or, ticking a box, of every area of the client) to compare."""
 
@@ -212,8 +232,10 @@ class CompareWindow(QMainWindow):
         runner: TaskRunner,
         undo_stack: QUndoStack,
         parent: QWidget | None = None,
+        client_id: int | None = None,
     ) -> None:
         super().__init__(parent)
+        self.client_id = client_id  # for choosing photos of the client's other areas
         self.setWindowTitle(f"Compare — {APP_NAME}")
         self.setWindowFlag(Qt.WindowType.Window)
         self.resize(1240, 780)
@@ -526,12 +548,8 @@ class CompareWindow(QMainWindow):
     def _on_choose_triggered(self) -> None:
         if not self.photos:
             return
-        area = self.photos[0].area_id
-        choices = [
-            (f"{day:%d %b %Y} · {row.view} · {row.original_name}", row.id)
-            for day, row in ws.area_photos(self.lib, area)
-        ]
-        chosen = PhotoPicker.ask(self, choices, self.photo_ids)
+        choices, every = photo_choices(self.lib, self.photos[0].area_id, self.client_id)
+        chosen = PhotoPicker.ask(self, choices, self.photo_ids, every)
         if chosen:
             self.photo_ids = chosen
             self.canvas.photos = []

@@ -620,7 +620,9 @@ class MainWindow(QMainWindow):
         if not 2 <= len(photo_ids) <= 4:
             self.show_error(f"Compare 2 to 4 photos; {len(photo_ids)} were chosen.")
             return None
-        window = CompareWindow(self.lib, photo_ids, self.runner, self.undo_stack, self)
+        window = CompareWindow(
+            self.lib, photo_ids, self.runner, self.undo_stack, self, self.client_id
+        )
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.show()
         self.compare_windows = [w for w in self.compare_windows if w.isVisible()] + [window]
@@ -650,25 +652,14 @@ class MainWindow(QMainWindow):
         if 2 <= len(selected) <= 4:
             self.open_compare(selected)
             return
-        choices = [
-            (f"{day:%d %b %Y} · {row.view} · {row.original_name}", row.id)
-            for day, row in ws.area_photos(self.lib, self.area_id)
-        ]
+        from tracker.ui.compare import PhotoPicker, photo_choices
+
+        choices, every = photo_choices(self.lib, self.area_id, self.client_id)
         if len(choices) < 2:
             self.show_error("This area has fewer than two photos; import more to compare them.")
             return
-        wider = (
-            [
-                (f"{day:%d %b %Y} · {area} · {row.view} · {row.original_name}", row.id)
-                for day, area, row in ws.client_photos(self.lib, self.client_id)
-            ]
-            if self.client_id is not None
-            else []
-        )
-        from tracker.ui.compare import PhotoPicker
-
         default = [choices[0][1], choices[-1][1]]
-        chosen = PhotoPicker.ask(self, choices, default, wider)
+        chosen = PhotoPicker.ask(self, choices, default, every)
         if chosen:
             self.open_compare(chosen)
 
