@@ -277,3 +277,22 @@ def test_previews_are_decoded_again_only_when_a_colour_balance_changes(
     with qtbot.waitSignal(window.loaded, timeout=20000):
         window.canvas.point_clicked.emit(0, QPointF(80, 520))
     assert calls == [1]
+
+
+def test_the_picker_starts_with_the_first_and_latest_photo_of_one_view(
+    library: Library, tmp_path: Path
+) -> None:
+    from tracker.ui.compare import photo_choices
+
+    files = [_scene(tmp_path / f"v{i}.jpg", f"2025:0{i + 1}:10 10:00:00") for i in range(3)]
+    ids = []
+    for i, path in enumerate(files):
+        ids += [
+            r.photo_id for r in library.import_files([path], area="Belly", view="front").imported
+        ]
+        close = _scene(tmp_path / f"c{i}.jpg", f"2025:0{i + 1}:10 11:00:00", shift=(i + 1, 0))
+        library.import_files([close], area="Belly", view="close-up")
+    area = ws.photo(library, ids[0]).area_id
+    choices, every, default = photo_choices(library, area, ws.clients(library)[0].id)
+    assert len(choices) == len(every) == 6
+    assert default == [ids[0], ids[-1]]  # both front views, not front against close-up

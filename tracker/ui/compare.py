@@ -126,12 +126,15 @@ class SetGains(Command):
 Choices = list[tuple[str, int]]
 
 
-def photo_choices(lib: Library, area_id: int, client_id: int | None) -> tuple[Choices, Choices]:
-    """The area's photos, and every photo of the client, as (label, photo id) for the picker."""
-    area = [
-        (f"{day:%d %b %Y} · {row.view} · {row.original_name}", row.id)
-        for day, row in ws.area_photos(lib, area_id)
-    ]
+def photo_choices(
+    lib: Library, area_id: int, client_id: int | None
+) -> tuple[Choices, Choices, list[int]]:
+    """The area's photos and every photo of the client, as (label, photo id) for the picker, and
+    a sensible first pick: the area's first photo and the latest one of the same view."""
+    rows = ws.area_photos(lib, area_id)
+    area = [(f"{day:%d %b %Y} · {row.view} · {row.original_name}", row.id) for day, row in rows]
+    same_view = [row.id for _, row in rows if row.view == rows[0][1].view]
+    default = [same_view[0], same_view[-1]] if len(same_view) >= 2 else [r.id for _, r in rows[:2]]
     every = (
         [
             (f"{day:%d %b %Y} · {name} · {row.view} · {row.original_name}", row.id)
@@ -140,7 +143,7 @@ def photo_choices(lib: Library, area_id: int, client_id: int | None) -> tuple[Ch
         if client_id is not None
         else []
     )
-    return area, every
+    return area, every, default
 
 
 class PhotoPicker(QDialog):
@@ -548,7 +551,7 @@ class CompareWindow(QMainWindow):
     def _on_choose_triggered(self) -> None:
         if not self.photos:
             return
-        choices, every = photo_choices(self.lib, self.photos[0].area_id, self.client_id)
+        choices, every, _ = photo_choices(self.lib, self.photos[0].area_id, self.client_id)
         chosen = PhotoPicker.ask(self, choices, self.photo_ids, every)
         if chosen:
             self.photo_ids = chosen

@@ -654,11 +654,10 @@ class MainWindow(QMainWindow):
             return
         from tracker.ui.compare import PhotoPicker, photo_choices
 
-        choices, every = photo_choices(self.lib, self.area_id, self.client_id)
+        choices, every, default = photo_choices(self.lib, self.area_id, self.client_id)
         if len(choices) < 2:
             self.show_error("This area has fewer than two photos; import more to compare them.")
             return
-        default = [choices[0][1], choices[-1][1]]
         chosen = PhotoPicker.ask(self, choices, default, every)
         if chosen:
             self.open_compare(chosen)
