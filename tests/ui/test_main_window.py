@@ -511,3 +511,14 @@ def test_progress_tab_shows_the_chart_and_edits_the_interval(
     with qtbot.waitSignal(window.report_written, timeout=60000):
         window.export_report(out)
     assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_compare_is_offered_only_when_there_are_photos_to_compare(
+    qtbot, prefs, runner, library, errors
+) -> None:  # type: ignore[no-untyped-def]
+    window = _window(qtbot, prefs, runner, library)
+    assert not window.compare_baseline_action.isEnabled() and not window.compare_action.isEnabled()
+
+
+def test_compare_actions_are_on_for_the_sample(window: MainWindow) -> None:
+    assert window.compare_baseline_action.isEnabled() and window.compare_action.isEnabled()

@@ -480,6 +480,10 @@ class MainWindow(QMainWindow):
         row = self.timeline.row_of_id(self.visit_id) if self.visit_id is not None else -1
         self.prev_action.setEnabled(row > 0)
         self.next_action.setEnabled(0 <= row < self.timeline.rowCount() - 1)
+        # Comparing needs photos: offered only where there is something to compare.
+        area_photos = next((a.photos for a in self.areas.rows() if a.id == self.area_id), 0)
+        self.compare_baseline_action.setEnabled(self.photos.rowCount() > 0 and area_photos > 1)
+        self.compare_action.setEnabled(area_photos > 1)
 
     # -- running edits -----------------------------------------------------------------------
 
