@@ -23,6 +23,8 @@ from pathlib import Path
 
 from PIL import Image, ImageFilter
 
+from tracker.core.imaging import THUMB_SIZE
+
 ROWS: list[Row] = []
 
 
@@ -109,7 +111,9 @@ def import_floor(paths: list[Path], scratch: Path) -> float:
             fh.flush()
             os.fsync(fh.fileno())
         with Image.open(io.BytesIO(data)) as im:
-            im.draft("RGB", (im.width // 2, im.height // 2))
+            # The smallest decode that still yields a thumbnail: DCT scaling to >= 256 px.
+            k = THUMB_SIZE / max(im.size)
+            im.draft("RGB", (int(im.width * k), int(im.height * k)))
             im.load()
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -385,7 +389,19 @@ def bench_compare_and_report(work: Path) -> None:
     app = QApplication.instance() or QApplication(["bench"])
     paths = write_jpegs(work / "cmp-jpegs", 4)
     lib = Library.open(work / "cmp", create=True)
-    ids = [r.photo_id for r in lib.import_files(paths, area="Belly").imported]
+    imported = lib.import_files(paths, area="Belly").imported
+    ids = [r.photo_id for r in imported]
+    # A JPEG's preview is made on first view, not at import: what that first view costs, then
+    # every later view reads it from the cache.
+    made = [timed(lambda sha=r.sha256: lib.derived("previews", sha)) for r in imported]
+    record(
+        "compare: make a preview on first view (max)",
+        max(made),
+        "ms",
+        None,
+        "(off GUI thread)",
+        None,
+    )
     runner = TaskRunner()
 
     def wait(signal: object, timeout_ms: int = 30000) -> None:
@@ -507,8 +523,9 @@ def main(argv: list[str] | None = None) -> int:
             bench_compare_and_report(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    over = [r for r in ROWS if r.ok is False]
-    print(f"\n{len(ROWS) - len(over)} of {len(ROWS)} figures within budget.", flush=True)
+    budgeted = [r for r in ROWS if r.ok is not None]
+    over = [r for r in budgeted if r.ok is False]
+    print(f"\n{len(budgeted) - len(over)} of {len(budgeted)} figures within budget.", flush=True)
     sys.stdout.flush()
     os._exit(0)  # Qt's teardown at interpreter exit adds nothing to the figures
 

@@ -186,14 +186,37 @@ def test_orientation_is_applied_once_to_size_and_pixels(orientation: int) -> Non
     assert ref.getpixel(brightest) == 255
 
 
-def test_large_photo_is_decoded_small_and_preview_is_screen_sized() -> None:
+def test_large_jpeg_is_decoded_at_thumbnail_size_and_its_preview_left_for_first_view() -> None:
     decoded = imaging.decode(_jpeg((4032, 3024), quality=70))
-    preview = Image.open(io.BytesIO(decoded.preview))
     thumb = Image.open(io.BytesIO(decoded.thumbnail))
     assert (decoded.width, decoded.height) == (4032, 3024)
+    assert max(thumb.size) == imaging.THUMB_SIZE
+    assert decoded.preview is None
+
+
+def test_large_jpeg_preview_is_screen_sized_when_asked_for() -> None:
+    decoded = imaging.decode(_jpeg((4032, 3024), quality=70), preview=True)
+    assert decoded.preview is not None
+    preview = Image.open(io.BytesIO(decoded.preview))
+    thumb = Image.open(io.BytesIO(decoded.thumbnail))
     assert imaging.PREVIEW_MIN <= max(preview.size) <= imaging.PREVIEW_SIZE
     assert max(preview.size) == 4032 // 2  # straight from DCT scaling, not resampled
     assert max(thumb.size) == imaging.THUMB_SIZE
+
+
+def test_formats_decoded_whole_get_their_preview_at_import() -> None:
+    """A PNG cannot be decoded small, so the preview is made from the pixels already decoded."""
+    out = io.BytesIO()
+    Image.new("RGB", (3000, 2000), (200, 150, 140)).save(out, "PNG")
+    decoded = imaging.decode(out.getvalue())
+    assert decoded.preview is not None
+    assert Image.open(io.BytesIO(decoded.preview)).size == (imaging.PREVIEW_SIZE, 1365)
+
+
+def test_truncated_jpeg_is_refused_even_when_decoded_at_thumbnail_size() -> None:
+    data = _jpeg((4032, 3024), quality=70)
+    with pytest.raises(ImageRejected, match="truncated"):
+        imaging.decode(data[: len(data) * 2 // 3])
 
 
 def test_too_many_pixels_is_refused_before_decoding() -> None:

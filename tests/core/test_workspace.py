@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 from pathlib import Path
 
@@ -190,3 +191,20 @@ def test_lost_thumbnails_and_previews_are_rebuilt_from_the_original(
     assert library.derived("previews", sha)[:2] == b"\xff\xd8"
     assert library.derived("thumbs", sha)[:2] == thumb[:2]
     assert library.store.has_cache("thumbs", sha)
+
+
+def test_a_jpeg_preview_is_made_on_first_view_and_kept(library: Library, tmp_path: Path) -> None:
+    path = tmp_path / "big.jpg"
+    Image.effect_noise((2400, 1800), 30).convert("RGB").save(path, "JPEG", quality=80)
+    sha = library.import_files([path], area="Belly").imported[0].sha256
+    assert library.store.has_cache("thumbs", sha)
+    assert not library.store.has_cache("previews", sha)
+    # A reader (the library is open for writing here) may make it, but not store it.
+    with Library.open(library.root, allow_read_only=True) as reader:
+        assert reader.read_only is not None
+        made = reader.derived("previews", sha)
+    assert not library.store.has_cache("previews", sha)
+    assert library.derived("previews", sha) == made
+    assert library.store.has_cache("previews", sha)
+    with Image.open(io.BytesIO(made)) as preview:
+        assert preview.size == (2048, 1536)

@@ -158,7 +158,8 @@ def _prepare(lib: Library, path: Path, index: int, claims: _Claims) -> _Prepared
     # be recorded, its cache files are harmless: the cache holds nothing that is not rebuilt.
     try:
         lib.store.write_cache("thumbs", sha256, decoded.thumbnail)
-        lib.store.write_cache("previews", sha256, decoded.preview)
+        if decoded.preview is not None:
+            lib.store.write_cache("previews", sha256, decoded.preview)
     except LibraryError:
         log.warning("Could not write the cache for a photo; it will be rebuilt when needed")
     return _Prepared(name, sha256, decoded, staged, imaging.capture_time_from_mtime(mtime))

@@ -328,8 +328,10 @@ class Library:
         return check_library(self, progress, cancel, rehash=rehash)
 
     def derived(self, kind: CacheKind, sha256: str) -> bytes:
-        """A photo's thumbnail or preview (JPEG bytes), rebuilt from its original if the cache
-        lost it. Raises NotFoundError when the photo's original is missing too."""
+        """A photo's thumbnail or preview (JPEG bytes), made from its original when the cache
+        does not hold it: a JPEG's preview is first made here, on first view (off the GUI
+        thread), and anything the cache lost is rebuilt. Raises NotFoundError when the photo's
+        original is missing too."""
         data = self.store.read_cache(kind, sha256)
         if data is not None:
             return data
@@ -337,11 +339,15 @@ class Library:
             ext = s.scalar(select(Photo.ext).where(Photo.sha256 == sha256))
         if ext is None or not self.store.has_original(sha256, ext):
             raise NotFoundError("The photo's original file is missing; run a check of the library.")
-        decoded = imaging.decode(self.store.read_original(sha256, ext))
+        decoded = imaging.decode(self.store.read_original(sha256, ext), preview=kind == "previews")
         if self.read_only is None:
             self.store.write_cache("thumbs", sha256, decoded.thumbnail)
-            self.store.write_cache("previews", sha256, decoded.preview)
-        return decoded.thumbnail if kind == "thumbs" else decoded.preview
+            if decoded.preview is not None:
+                self.store.write_cache("previews", sha256, decoded.preview)
+        if kind == "thumbs":
+            return decoded.thumbnail
+        assert decoded.preview is not None  # asked for
+        return decoded.preview
 
     def original_image(self, sha256: str, max_side: int | None = None) -> Image.Image:
         """A photo's original, decoded upright (for zooming past its preview)."""

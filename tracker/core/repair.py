@@ -87,11 +87,12 @@ def rebuild_cache(lib: Library) -> dict[str, Any]:
             failed.append(sha)
             continue
         try:
-            decoded = imaging.decode(lib.store.read_original(sha, ext))
+            decoded = imaging.decode(lib.store.read_original(sha, ext), preview=True)
         except ImageRejected:
             failed.append(sha)
             continue
         lib.store.write_cache("thumbs", sha, decoded.thumbnail)
+        assert decoded.preview is not None  # asked for
         lib.store.write_cache("previews", sha, decoded.preview)
         rebuilt += 1
     return {"rebuilt": rebuilt, "failed": len(failed)}
