@@ -277,7 +277,7 @@ def _child_large(root: Path, prefs_file: Path) -> None:
     ids = [r.id for r in w.clients.rows()]
     switches = [
         timed(lambda cid=cid: (w._on_sidebar_client_chosen(cid), settle()))
-        for cid in ids[:: max(1, len(ids) // 25)]
+        for cid in ids[:: max(1, len(ids) // 100)]
     ]
     runner.pool.waitForDone(20000)
     settle()
@@ -304,16 +304,17 @@ def _time_to_shown(cmd: list[str]) -> tuple[float, list[str]]:
 
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
-    )
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    shown = (time.perf_counter() - start) * 1000
-    rest = proc.stdout.read().splitlines()
-    proc.wait()
-    if first.strip() != "shown":
-        raise RuntimeError(f"the benchmark window did not open: {first!r}")
+    with tempfile.TemporaryFile("w+") as errors:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors, text=True, env=env)
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        shown = (time.perf_counter() - start) * 1000
+        rest = proc.stdout.read().splitlines()
+        code = proc.wait()
+        if first.strip() != "shown" or code != 0:
+            errors.seek(0)
+            tail = "\n".join(errors.read().splitlines()[-15:])
+            raise RuntimeError(f"the benchmark's window process failed (exit {code}):\n{tail}")
     return shown, rest
 
 

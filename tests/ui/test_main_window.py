@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QSettings, Qt, QTimer, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tracker.core import workspace as ws
@@ -415,8 +415,9 @@ def test_files_dropped_on_a_visit_go_to_that_visit(
 
 
 def test_item_models_pass_the_model_tester(
-    qtmodeltester, sample: Library, runner: TaskRunner
+    qapp, qtmodeltester, sample: Library, runner: TaskRunner
 ) -> None:  # type: ignore[no-untyped-def]
+    # qapp: the strips are QPixmaps, which need the application even when this test runs alone.
     thumbs = ThumbnailCache(runner)
     thumbs.set_library(sample)
     client = ws.clients(sample)[0].id
@@ -429,6 +430,31 @@ def test_item_models_pass_the_model_tester(
     ):
         model.set_rows(rows)  # type: ignore[attr-defined]
         qtmodeltester.check(model, force_py=True)
+    runner.wait()
+
+
+def test_thumbnail_cache_keeps_to_its_budget_and_drops_the_least_recently_used(
+    qtbot, sample: Library, runner: TaskRunner
+) -> None:  # type: ignore[no-untyped-def]
+    shas = [p["sha256"] for p in sample.list_photos()[:4]]
+    one = QImage.fromData(sample.derived("thumbs", shas[0])).sizeInBytes()
+    thumbs = ThumbnailCache(runner, budget_bytes=int(2.5 * one))
+
+    def load(sha: str) -> None:
+        if thumbs.get(sha) is None:
+            with qtbot.waitSignal(thumbs.ready, timeout=10000):
+                pass
+        assert thumbs.get(sha) is not None
+
+    thumbs.set_library(sample)
+    load(shas[0])
+    load(shas[1])
+    thumbs.get(shas[0])  # seen again: now the most recent
+    load(shas[2])
+    assert thumbs.held_bytes() <= 2.5 * one
+    assert thumbs._images.keys() == {shas[0], shas[2]}
+    load(shas[1])  # dropped ones come back on request
+    assert thumbs._images.keys() == {shas[2], shas[1]}
     runner.wait()
 
 
