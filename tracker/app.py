@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ICON = Path(__file__).resolve().parent.parent / "resources" / "icons" / "app.svg"
 DESKTOP_NAME = "stria-tracker"
 
 
@@ -167,10 +166,10 @@ def _ask_dialog(window: Any) -> Callable[[str, str], bool]:
 def run_gui(library: Path | None) -> int:
     """Open the window on ``library`` (or the last or default one); returns the exit status."""
     from PySide6.QtCore import QCoreApplication
-    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from tracker.ui.errors import install_excepthook, setup_logging
+    from tracker.ui.icons import icon
     from tracker.ui.main_window import MainWindow
     from tracker.ui.settings import Preferences
     from tracker.ui.workers import TaskRunner
@@ -180,8 +179,7 @@ def run_gui(library: Path | None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setDesktopFileName(DESKTOP_NAME)
-    if ICON.exists():
-        app.setWindowIcon(QIcon(str(ICON)))
+    app.setWindowIcon(icon("app"))
     log_file = setup_logging(log_dir())
     prefs = Preferences()
     runner = TaskRunner()
