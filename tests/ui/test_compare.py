@@ -203,8 +203,8 @@ def test_main_window_opens_compare_with_baseline(
     qtbot.addWidget(main)
     main.set_library(library)
     main.show()
-    main.compare_baseline_action.trigger()
-    opened = main.compare_windows[-1]
+    main.menus.compare_baseline.trigger()
+    opened = main.compare.windows[-1]
     assert opened.photo_ids == pair  # baseline first, this visit's photo second
     with qtbot.waitSignal(opened.loaded, timeout=20000):
         pass

@@ -51,7 +51,7 @@ def test_check_finds_a_missing_original_and_offers_relink(qtbot, shell: App, roo
     os.chmod(path, 0o600)
     path.unlink()
     with qtbot.waitSignal(shell.window.care.checked, timeout=20000) as signal:
-        shell.window.check_action.trigger()
+        shell.window.menus.check.trigger()
     report = signal.args[0]
     assert [p.kind for p in report.problems] == ["missing_original"]
     dialog = shell.window.care.dialog

@@ -20,6 +20,7 @@ from tracker.core.library import Library
 from tracker.core.models import RaterRole, Stage, VisitKind
 from tracker.ui import dialogs
 from tracker.ui.dialogs import AreaAnswer, NewVisit
+from tracker.ui.import_actions import ImportActions
 from tracker.ui.import_flow import ImportController
 from tracker.ui.main_window import MainWindow
 from tracker.ui.models import (
@@ -52,7 +53,7 @@ def errors(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     shown: list[str] = []
     monkeypatch.setattr(MainWindow, "show_error", lambda self, message: shown.append(message))
     monkeypatch.setattr(dialogs, "confirm", lambda *a: True)
-    monkeypatch.setattr("tracker.ui.main_window.confirm", lambda *a: True)
+    monkeypatch.setattr("tracker.ui.visit_controller.confirm", lambda *a: True)
     return shown
 
 
@@ -105,11 +106,11 @@ def test_an_empty_library_shows_the_welcome_and_start_tracking_adds_the_area(
         "ask",
         classmethod(lambda cls, *a, **k: AreaAnswer("Lower abdomen", "abdomen", Stage.RUBRA)),
     )
-    monkeypatch.setattr(MainWindow, "_on_import_action", lambda self: None)
+    monkeypatch.setattr(ImportActions, "choose_files", lambda self: None)
     qtbot.mouseClick(window.welcome.start, Qt.MouseButton.LeftButton)
     assert window.stack.currentWidget() is window.splitter
     assert [a.name for a in window.areas.rows()] == ["Lower abdomen"]
-    window.undo_action.trigger()
+    window.menus.undo.trigger()
     assert ws.areas(library, window.client_id) == []
     assert window.stack.currentWidget() is window.welcome
 
@@ -141,15 +142,15 @@ def test_patient_mode_hides_clients_and_practitioner_mode_finds_them(
     monkeypatch.setattr(
         dialogs.PreferencesDialog, "ask", classmethod(lambda cls, *a: Mode.PRACTITIONER)
     )
-    window.prefs_action.trigger()
+    window.menus.preferences.trigger()
     assert prefs.mode is Mode.PRACTITIONER and window.sidebar.client_box.isVisible()
     answer = dialogs.ClientAnswer("Ana Lima", dt.date(1991, 4, 2), 4, "prefers evening visits")
     monkeypatch.setattr(dialogs.ClientDialog, "ask", classmethod(lambda cls, *a, **k: answer))
-    window.add_client_action.trigger()
+    window.menus.add_client.trigger()
     assert [c.name for c in window.clients.rows()] == ["Ana Lima", "Me"]
     assert ws.client_fields(window.lib, window.client_id) == vars(answer)  # type: ignore[arg-type]
     assert window.timeline.rowCount() == 0  # the new client has no visits yet
-    window.find_action.trigger()
+    window.menus.find_client.trigger()
     qtbot.keyClicks(window.sidebar.search, "me")
     assert [c.name for c in window.clients.rows()] == ["Me"]
 
@@ -165,7 +166,7 @@ def test_new_visit_then_undo_and_redo(
         "ask",
         classmethod(lambda cls, *a: NewVisit(TODAY, VisitKind.FOLLOW_UP, "3 months after")),
     )
-    window.new_visit_action.trigger()
+    window.menus.new_visit.trigger()
     assert window.timeline.rowCount() == 7
     assert window.panel.detail is not None and window.panel.detail.kind is VisitKind.FOLLOW_UP
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
@@ -196,7 +197,7 @@ def test_rating_edits_merge_into_one_undo_step(window: MainWindow, sample: Libra
     visit, area = window.visit_id, window.area_id
     assert ws.rating(sample, visit, area, RaterRole.PATIENT, "ctd")["colour"] == before + 2
     assert window.undo_stack.count() == 1
-    window.undo_action.trigger()
+    window.menus.undo.trigger()
     assert ws.rating(sample, visit, area, RaterRole.PATIENT, "ctd")["colour"] == before
     assert window.panel.ratings.boxes[(RaterRole.PATIENT, "colour")].value() == before  # type: ignore[attr-defined]
 
@@ -217,8 +218,8 @@ def test_treatment_record_edit_and_undo(qtbot, window: MainWindow, sample: Libra
     qtbot.keyClicks(form.reaction, "mild redness")
     qtbot.keyClick(form.reaction, Qt.Key.Key_Return)
     assert ws.treatment(sample, window.visit_id, window.area_id)["reaction"] == "mild redness"  # type: ignore[index]
-    window.undo_action.trigger()
-    window.undo_action.trigger()
+    window.menus.undo.trigger()
+    window.menus.undo.trigger()
     assert ws.treatment(sample, window.visit_id, window.area_id)["needle_depth_mm"] == 2.0  # type: ignore[index]
 
 
@@ -233,9 +234,9 @@ def test_view_label_edit_and_photo_removal_are_undoable(
     window.panel.grid.remove_action.trigger()
     assert photo_id not in [p.id for p in window.photos.rows()]
     assert sample.check().ok  # the original stays
-    window.undo_action.trigger()
+    window.menus.undo.trigger()
     assert photo_id in [p.id for p in window.photos.rows()]
-    window.undo_action.trigger()
+    window.menus.undo.trigger()
     assert ws.photo(sample, photo_id).view == "front"
 
 
@@ -247,16 +248,16 @@ def test_remove_visit_asks_and_is_undoable(
         "ask",
         classmethod(lambda cls, *a: NewVisit(TODAY, VisitKind.FOLLOW_UP, "")),
     )
-    window.new_visit_action.trigger()
+    window.menus.new_visit.trigger()
     window.panel.ratings.boxes[(RaterRole.PATIENT, "depth")].setValue(3)  # type: ignore[attr-defined]
     visit = window.visit_id
-    window.remove_visit_action.trigger()
+    window.menus.remove_visit.trigger()
     assert window.timeline.rowCount() == 6
-    window.undo_action.trigger()
+    window.menus.undo.trigger()
     assert ws.rating(sample, visit, window.area_id, RaterRole.PATIENT, "ctd") == {"depth": 3}
     # A visit with photos is not removed; the reason is shown.
     window.timeline_view.setCurrentIndex(window.timeline.index(0))
-    window.remove_visit_action.trigger()
+    window.menus.remove_visit.trigger()
     assert "holds 4 photos" in errors[-1]  # both areas, two views each
 
 
@@ -266,7 +267,7 @@ def test_area_details_change_the_rating_scale(
     row = next(a for a in window.areas.rows() if a.id == window.area_id)
     answer = AreaAnswer(row.name, "abdomen", Stage.ALBA, "posas2-observer")
     monkeypatch.setattr(dialogs.AreaDialog, "ask", classmethod(lambda cls, *a, **k: answer))
-    window.edit_area_action.trigger()
+    window.menus.edit_area.trigger()
     assert (
         window.panel.ratings.scale is not None
         and window.panel.ratings.scale.key == "posas2-observer"
@@ -283,17 +284,17 @@ def test_area_details_change_the_rating_scale(
             "overall",
         )
     }
-    window.undo_action.trigger()
+    window.menus.undo.trigger()
     assert window.panel.ratings.scale.key == "ctd"
 
 
 def test_next_and_previous_visit(window: MainWindow) -> None:
     last = window.visit_id
-    window.prev_action.trigger()
+    window.menus.previous_visit.trigger()
     assert window.visit_id == window.timeline.rows()[-2].id
-    window.next_action.trigger()
+    window.menus.next_visit.trigger()
     assert window.visit_id == last
-    assert not window.next_action.isEnabled()
+    assert not window.menus.next_visit.isEnabled()
 
 
 # -- import -------------------------------------------------------------------------------------
@@ -324,7 +325,7 @@ def test_import_shows_plan_then_summary_with_every_refusal(
     bad = tmp_path / "scan.pdf"
     bad.write_bytes(b"%PDF-1.4\n...")
     with qtbot.waitSignal(window.importer.finished, timeout=20000):
-        window._import([good, bad])
+        window.imports.import_paths([good, bad])
     plan = instant_dialogs["plan"]
     assert [p.visit for p in plan] == ["new check-in", ""]  # type: ignore[attr-defined]
     report = instant_dialogs["report"]
@@ -351,7 +352,7 @@ def test_the_event_loop_keeps_running_during_a_big_import(
         lambda d, t, f: (progress.append(d), events.append("progress"))
     )
     with qtbot.waitSignal(window.importer.finished, timeout=120000):
-        window._import(files)
+        window.imports.import_paths(files)
     timer.stop()
     assert len(instant_dialogs["report"].imported) == 200  # type: ignore[attr-defined]
     assert progress == list(range(1, 201))
@@ -376,7 +377,7 @@ def test_cancel_stops_an_import_and_keeps_what_was_saved(
 
     window.importer.progress_changed.connect(cancel_soon)
     with qtbot.waitSignal(window.importer.finished, timeout=60000):
-        window._import(files)
+        window.imports.import_paths(files)
     report = instant_dialogs["report"]
     assert report.cancelled and 5 <= len(report.imported) < 60  # type: ignore[attr-defined]
     assert sample.counts()["photos"] == before + len(report.imported)  # type: ignore[attr-defined]
@@ -529,13 +530,13 @@ def test_progress_tab_shows_the_chart_and_edits_the_interval(
     assert view.table.rowCount() == 6
     view.interval.setValue(21)
     assert progress(sample, window.area_id).interval_days == 21  # type: ignore[arg-type]
-    window.undo_action.trigger()
+    window.menus.undo.trigger()
     assert progress(sample, window.area_id).interval_days == 35  # type: ignore[arg-type]
     view.axis.setCurrentIndex(1)  # by session: the baseline at 0, then sessions 1 to 5
     assert view.chart_view.chart().axes()[0].min() == -0.5  # type: ignore[attr-defined]
     out = tmp_path / "report.pdf"
-    with qtbot.waitSignal(window.report_written, timeout=60000):
-        window.export_report(out)
+    with qtbot.waitSignal(window.exports.report_written, timeout=60000):
+        window.exports.report(out)
     assert out.read_bytes().startswith(b"%PDF")
 
 
@@ -543,8 +544,8 @@ def test_compare_is_offered_only_when_there_are_photos_to_compare(
     qtbot, prefs, runner, library, errors
 ) -> None:  # type: ignore[no-untyped-def]
     window = _window(qtbot, prefs, runner, library)
-    assert not window.compare_baseline_action.isEnabled() and not window.compare_action.isEnabled()
+    assert not window.menus.compare_baseline.isEnabled() and not window.menus.compare.isEnabled()
 
 
 def test_compare_actions_are_on_for_the_sample(window: MainWindow) -> None:
-    assert window.compare_baseline_action.isEnabled() and window.compare_action.isEnabled()
+    assert window.menus.compare_baseline.isEnabled() and window.menus.compare.isEnabled()

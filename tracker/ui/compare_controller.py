@@ -1,0 +1,84 @@
+"""Opening compare windows: with the baseline, or on photos chosen in the grid or a picker."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt
+
+from tracker.core import workspace as ws
+
+if TYPE_CHECKING:
+    from tracker.ui.compare import CompareWindow
+    from tracker.ui.main_window import MainWindow
+
+
+class CompareController(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.windows: list[CompareWindow] = []
+        self._connect_signals()
+
+    def _connect_signals(self) -> None:
+        w = self.window
+        w.menus.compare_baseline.triggered.connect(self._on_compare_baseline)
+        w.menus.compare.triggered.connect(self._on_compare_photos)
+        w.panel.grid.compare_action.triggered.connect(self._on_compare_baseline)
+        w.panel.grid.compare_selected_action.triggered.connect(self._on_compare_photos)
+
+    def close_all(self) -> None:
+        for window in self.windows:
+            window.close()
+        self.windows = []
+
+    def open(self, photo_ids: list[int]) -> CompareWindow | None:
+        from tracker.ui.compare import CompareWindow  # loaded when first used, not at start-up
+
+        w = self.window
+        if w.lib is None:
+            return None
+        if not 2 <= len(photo_ids) <= 4:
+            w.show_error(f"Compare 2 to 4 photos; {len(photo_ids)} were chosen.")
+            return None
+        window = CompareWindow(w.lib, photo_ids, w.runner, w.undo_stack, w, w.client_id)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.show()
+        self.windows = [c for c in self.windows if c.isVisible()] + [window]
+        return window
+
+    def _on_compare_baseline(self) -> None:
+        """This visit's selected (or first) photo beside the same area and view at baseline."""
+        w = self.window
+        if w.lib is None:
+            return
+        ids = w.panel.grid.selected_ids() or [p.id for p in w.photos.rows()[:1]]
+        if not ids:
+            w.show_error(
+                "This visit has no photos of this area to compare; choose a visit with photos."
+            )
+            return
+        partner = ws.baseline_partner(w.lib, ids[0])
+        if partner is None:
+            w.show_error("There is no other photo of this area at the baseline to compare with.")
+            return
+        self.open([partner, ids[0]])
+
+    def _on_compare_photos(self) -> None:
+        """Photos selected in the grid, or a choice among all of the area's photos."""
+        w = self.window
+        if w.lib is None or w.area_id is None:
+            return
+        selected = w.panel.grid.selected_ids()
+        if 2 <= len(selected) <= 4:
+            self.open(selected)
+            return
+        from tracker.ui.compare import PhotoPicker, photo_choices
+
+        choices, every, default = photo_choices(w.lib, w.area_id, w.client_id)
+        if len(choices) < 2:
+            w.show_error("This area has fewer than two photos; import more to compare them.")
+            return
+        chosen = PhotoPicker.ask(w, choices, default, every)
+        if chosen:
+            self.open(chosen)

@@ -1,0 +1,112 @@
+"""The client's ratings as CSV and progress report as PDF, written off the GUI thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QProgressDialog
+
+from tracker import APP_NAME
+from tracker.core import workspace as ws
+from tracker.core.errors import TrackerError
+
+if TYPE_CHECKING:
+    from tracker.ui.main_window import MainWindow
+
+
+class ExportController(QObject):
+    report_written = Signal(str)
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self._connect_signals()
+
+    def _connect_signals(self) -> None:
+        view = self.window.progress_view
+        view.export_csv_requested.connect(self._on_export_csv_requested)
+        view.export_report_requested.connect(self._on_export_report_requested)
+
+    def _client(self) -> str | None:
+        w = self.window
+        if w.lib is None or w.client_id is None:
+            return None
+        return str(ws.client_fields(w.lib, w.client_id)["name"])
+
+    def _on_export_csv_requested(self) -> None:
+        w = self.window
+        client = self._client()
+        if w.lib is None or client is None:
+            return
+        start = w.prefs.last_import_folder or Path.home()
+        name, _ = QFileDialog.getSaveFileName(
+            w, "Export ratings", str(start / "ratings.csv"), "CSV (*.csv)"
+        )
+        if not name:
+            return
+        from tracker.core import export_csv
+
+        lib = w.lib
+        w.runner.start(
+            lambda _t: export_csv.export(lib, Path(name), client),
+            finished=lambda r: w.statusBar().showMessage(
+                f"Wrote {r['rows']} ratings to {r['file']}.", 8000
+            ),
+            failed=w.show_error,
+        )
+
+    def _on_export_report_requested(self) -> None:
+        if self._client() is None:
+            return
+        start = self.window.prefs.last_import_folder or Path.home()
+        name, chosen = QFileDialog.getSaveFileName(
+            self.window,
+            "Export report",
+            str(start / "progress-report.pdf"),
+            "PDF, A4 (*.pdf);;PDF, Letter (*.pdf)",
+        )
+        if name:
+            self.report(Path(name), "letter" if "Letter" in chosen else "a4")
+
+    def report(self, out: Path, page: str = "a4") -> None:
+        """Write the client's report; charts are drawn here (they need the GUI thread), the
+        rest in a worker."""
+        from tracker.rendering import report
+
+        w = self.window
+        client = self._client()
+        assert w.lib is not None and client is not None
+        lib = w.lib
+        try:
+            charts = report.chart_images(lib, report.area_ids(lib, client, None))
+        except TrackerError as exc:
+            w.show_error(str(exc))
+            return
+        dialog = QProgressDialog("Writing the report…", "", 0, 0, w)
+        dialog.setWindowTitle(APP_NAME)
+        dialog.setCancelButton(None)
+        dialog.setMinimumDuration(400)
+
+        def done(result: dict[str, object]) -> None:
+            dialog.close()
+            w.statusBar().showMessage(f"Wrote {result['file']}.", 8000)
+            self.report_written.emit(str(result["file"]))
+
+        def failed(message: str) -> None:
+            dialog.close()
+            w.show_error(message)
+
+        def progress(done: int, total: int, _what: object) -> None:
+            dialog.setMaximum(total)
+            dialog.setValue(done)
+
+        w.runner.start(
+            lambda task: report.export_report(
+                lib, out, client=client, page=page, charts=charts, progress_cb=task.report
+            ),
+            finished=done,
+            failed=failed,
+            progress=progress,
+        )

@@ -1,0 +1,64 @@
+"""Where imports start in the main window: the menu, files dropped on it or on a visit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QFileDialog
+
+from tracker.core import workspace as ws
+from tracker.ui.import_flow import IMAGE_FILTER, ImportRequest
+
+if TYPE_CHECKING:
+    from tracker.ui.main_window import MainWindow
+
+
+class ImportActions(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self._connect_signals()
+
+    def _connect_signals(self) -> None:
+        w = self.window
+        w.menus.import_photos.triggered.connect(self.choose_files)
+        w.panel.files_dropped.connect(self._on_panel_files_dropped)
+        w.importer.finished.connect(self._on_importer_finished)
+        w.importer.busy_changed.connect(self._on_importer_busy_changed)
+
+    def choose_files(self) -> None:
+        w = self.window
+        start = str(w.prefs.last_import_folder or Path.home())
+        files, _ = QFileDialog.getOpenFileNames(w, "Import photos", start, IMAGE_FILTER)
+        if files:
+            w.prefs.last_import_folder = Path(files[0]).parent
+            self.import_paths([Path(f) for f in files])
+
+    def import_paths(self, paths: list[Path], date: dt.date | None = None) -> None:
+        """Import into the current client's area (asking for one if it has none yet), on
+        ``date`` when the files were dropped on a visit."""
+        w = self.window
+        if w.lib is None or w.client_id is None:
+            return
+        intro = "Photos belong to a treated area. Name the area these photos show."
+        if w.area_id is None and not w.client_edits.ask_for_area("Which area?", "Add area", intro):
+            return
+        area = next(a for a in w.areas.rows() if a.id == w.area_id)
+        client = ws.client_fields(w.lib, w.client_id)["name"]
+        w.importer.start(w.lib, ImportRequest(paths, client, area.name, date))
+
+    def _on_panel_files_dropped(self, paths: list[Path]) -> None:
+        detail = self.window.panel.detail
+        self.import_paths(paths, detail.date if detail else None)
+
+    def _on_importer_finished(self, report: Any) -> None:
+        w = self.window
+        if report is not None and report.imported:
+            w.visit_id = report.imported[-1].visit_id  # show where the photos went
+        w.refresh()
+
+    def _on_importer_busy_changed(self, busy: bool) -> None:
+        self.window.menus.import_photos.setEnabled(not busy and self.window.lib is not None)

@@ -1,0 +1,122 @@
+"""Edits of visits and their photos, from the menus, the visit panel and the photo grid."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt
+
+from tracker.core import workspace as ws
+from tracker.core.models import RaterRole, VisitKind
+from tracker.ui import commands as cmd
+from tracker.ui.dialogs import NewVisitDialog, confirm
+
+if TYPE_CHECKING:
+    from tracker.ui.main_window import MainWindow
+
+
+class VisitController(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self._connect_signals()
+
+    def _connect_signals(self) -> None:
+        w = self.window
+        w.menus.new_visit.triggered.connect(self._on_new_visit_triggered)
+        w.menus.remove_visit.triggered.connect(self._on_remove_visit_triggered)
+        w.menus.previous_visit.triggered.connect(lambda: self.step(-1))
+        w.menus.next_visit.triggered.connect(lambda: self.step(1))
+        w.panel.visit_edited.connect(self._on_panel_visit_edited)
+        w.panel.treatment_edited.connect(self._on_panel_treatment_edited)
+        w.panel.rating_edited.connect(self._on_panel_rating_edited)
+        w.panel.grid.open_requested.connect(self._on_grid_open_requested)
+        w.panel.grid.remove_requested.connect(self._on_grid_remove_requested)
+        w.photos.view_edit_requested.connect(self._on_photos_view_edit_requested)
+
+    def step(self, step: int) -> None:
+        """Move to the previous (-1) or next (+1) visit on the timeline."""
+        w = self.window
+        row = w.timeline.row_of_id(w.visit_id) if w.visit_id is not None else -1
+        target = row + step
+        if 0 <= target < w.timeline.rowCount():
+            w.timeline_view.setCurrentIndex(w.timeline.index(target))
+
+    def _on_new_visit_triggered(self) -> None:
+        w = self.window
+        if w.lib is None or w.client_id is None:
+            return
+        taken = {r.date for r in ws.timeline(w.lib, w.client_id)}
+        kind = VisitKind.TREATMENT if taken else VisitKind.BASELINE
+        answer = NewVisitDialog.ask(w, dt.date.today(), kind, taken)
+        if answer is None:
+            return
+        command = cmd.AddVisit(w.lib, w.client_id, answer.day, answer.kind, answer.notes)
+        if w.run(command):
+            w.visit_id = command.visit_id
+            w.refresh()
+
+    def _on_remove_visit_triggered(self) -> None:
+        w = self.window
+        if w.lib is None or w.visit_id is None:
+            return
+        detail = ws.visit_detail(w.lib, w.visit_id)
+        if confirm(
+            w,
+            "Remove visit",
+            f"Remove the visit on {detail.date:%d %B %Y} with its treatment records and ratings? You can undo this.",
+            "Remove visit",
+        ):
+            w.run(cmd.RemoveVisit(w.lib, w.visit_id))
+
+    def _on_panel_visit_edited(self, fields: dict[str, Any]) -> None:
+        w = self.window
+        if w.lib is not None and w.visit_id is not None:
+            w.run(cmd.EditVisit(w.lib, w.visit_id, fields))
+
+    def _on_panel_treatment_edited(self, fields: dict[str, Any]) -> None:
+        w = self.window
+        if w.lib is not None and w.visit_id is not None and w.area_id is not None:
+            w.run(cmd.SetTreatment(w.lib, w.visit_id, w.area_id, fields))
+
+    def _on_panel_rating_edited(self, role: RaterRole, values: dict[str, float]) -> None:
+        w = self.window
+        area = w.panel.area
+        if w.lib is not None and w.visit_id is not None and area is not None:
+            scale = area.area.default_scale
+            w.run(cmd.SetRating(w.lib, w.visit_id, area.area.id, role, scale, values))
+
+    def _on_photos_view_edit_requested(self, photo_id: int, view: str) -> None:
+        if self.window.lib is not None:
+            self.window.run(cmd.SetPhotoView(self.window.lib, photo_id, view))
+
+    def _on_grid_remove_requested(self, ids: list[int]) -> None:
+        w = self.window
+        if w.lib is None:
+            return
+        what = "this photo" if len(ids) == 1 else f"these {len(ids)} photos"
+        if confirm(
+            w,
+            "Remove photos",
+            f"Remove {what} from the visit? The original files stay in the library, and you can undo this.",
+            "Remove",
+        ):
+            w.run(cmd.RemovePhotos(w.lib, ids))
+
+    def _on_grid_open_requested(self, photo_id: int) -> None:
+        w = self.window
+        if w.lib is None:
+            return
+        from tracker.ui.viewer import PhotoViewer
+
+        lib = w.lib
+        row = ws.photo(lib, photo_id)
+        viewer = PhotoViewer(
+            lambda: lib.derived("previews", row.sha256),
+            f"{row.view} — {row.taken_at[:10]}",
+            w.runner,
+            w,
+        )
+        viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        viewer.show()
