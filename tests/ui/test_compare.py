@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
-from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtCore import QPointF, QRectF, QSettings, Qt
 from PySide6.QtGui import QUndoStack
 
 from tracker.core import workspace as ws
@@ -296,3 +296,26 @@ def test_the_picker_starts_with_the_first_and_latest_photo_of_one_view(
     choices, every, default = photo_choices(library, area, ws.clients(library)[0].id)
     assert len(choices) == len(every) == 6
     assert default == [ids[0], ids[-1]]  # both front views, not front against close-up
+
+
+def test_fit_shows_a_portrait_beside_a_landscape_whole(
+    qtbot, library: Library, tmp_path: Path, runner: TaskRunner
+) -> None:  # type: ignore[no-untyped-def]
+    wide = _scene(tmp_path / "wide.jpg", "2025:01:10 10:00:00")
+    tall = tmp_path / "tall.jpg"
+    with Image.open(_scene(tmp_path / "t.jpg", "2025:03:10 10:00:00")) as im:
+        exif = im.getexif()
+        exif[0x0112] = 6  # shown turned upright: 600 x 800
+        im.save(tall, "JPEG", exif=exif, quality=95)
+    ids = [i.photo_id for i in library.import_files([wide, tall], area="Belly").imported]
+    w = CompareWindow(library, ids, runner, QUndoStack())
+    qtbot.addWidget(w)
+    w.resize(1200, 700)
+    with qtbot.waitSignal(w.loaded, timeout=20000):
+        w.show()
+    canvas = w.canvas
+    assert (canvas.photos[1].width, canvas.photos[1].height) == (600, 800)
+    for i, pane in enumerate(canvas.pane_rects()):
+        photo = canvas.photos[i]
+        shown = canvas.photo_to_screen(i).mapRect(QRectF(0, 0, photo.width, photo.height))
+        assert pane.adjusted(-1, -1, 1, 1).contains(shown), (i, pane, shown)

@@ -163,16 +163,20 @@ class CompareCanvas(QWidget):
         return 0
 
     def fit(self) -> None:
-        """Show the whole first photo in each pane; forget own offsets and zooms."""
+        """Show every photo whole (a portrait beside a landscape too); forget own offsets and
+        zooms. Photos are placed in the first photo's frame, so that is where they are measured."""
         if not self.photos:
             return
-        first = self.photos[0]
+        world = QRectF()
+        for photo, to_first in zip(self.photos, self.to_first, strict=False):
+            whole = QRectF(0, 0, photo.width, photo.height)
+            world = world.united(qtransform(to_first).mapRect(whole))
         rect = self.pane_rects()[0]
         self.zoom = max(
             MIN_ZOOM,
-            min(MAX_ZOOM, 0.98 * min(rect.width() / first.width, rect.height() / first.height)),
+            min(MAX_ZOOM, 0.98 * min(rect.width() / world.width(), rect.height() / world.height())),
         )
-        self.centre = QPointF(first.width / 2, first.height / 2)
+        self.centre = world.center()
         for pane in self.panes:
             pane.offset, pane.zoom = QPointF(), 1.0
         self._fitted = True
