@@ -13,6 +13,7 @@ from PySide6.QtCore import QMimeData, QPoint, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from tracker.core import imaging
 from tracker.core import workspace as ws
 from tracker.core.demo import create_demo
 from tracker.core.errors import ValidationError
@@ -457,6 +458,39 @@ def test_thumbnail_cache_keeps_to_its_budget_and_drops_the_least_recently_used(
     load(shas[1])  # dropped ones come back on request
     assert thumbs._images.keys() == {shas[2], shas[1]}
     runner.wait()
+
+
+def test_a_thumbnail_that_cannot_be_made_stays_a_placeholder(
+    qtbot, sample: Library, runner: TaskRunner
+) -> None:  # type: ignore[no-untyped-def]
+    """Its original gone and its cache lost: the others in the same batch still arrive."""
+    photos = sample.list_photos()[:3]
+    lost = photos[0]
+    ext = imaging.EXTENSIONS[lost["format"]]
+    (sample.root / sample.store.original_relpath(lost["sha256"], ext)).unlink()
+    for kind in ("thumbs", "previews"):
+        cached = sample.root / "cache" / kind / lost["sha256"][:2] / f"{lost['sha256']}.jpg"
+        cached.unlink(missing_ok=True)
+    thumbs = ThumbnailCache(runner)
+    thumbs.set_library(sample)
+    arrived: list[str] = []
+    thumbs.ready.connect(arrived.append)
+    for p in photos:
+        assert thumbs.get(p["sha256"]) is None
+    qtbot.waitUntil(thumbs.is_idle, timeout=10000)
+    assert sorted(arrived) == sorted(p["sha256"] for p in photos[1:])
+    assert thumbs.get(lost["sha256"]) is None and thumbs.is_idle()  # not asked for again
+    runner.wait()
+
+
+def test_setting_the_same_rows_again_does_not_reset_the_view(qtbot, sample: Library) -> None:  # type: ignore[no-untyped-def]
+    model = ClientListModel()
+    rows = ws.clients(sample)
+    assert model.set_rows(rows)
+    with qtbot.assertNotEmitted(model.modelReset):
+        assert not model.set_rows(ws.clients(sample))
+    with qtbot.waitSignal(model.modelReset, timeout=1000):
+        assert model.set_rows(rows[:-1] if len(rows) > 1 else [])
 
 
 def test_layout_and_mode_are_remembered(

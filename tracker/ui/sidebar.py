@@ -63,6 +63,8 @@ class Sidebar(QWidget):
         self.client_list.setModel(clients)
         self.client_list.setAccessibleName("Clients")
         self.client_list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # One line per client: the view need not measure hundreds of rows one by one.
+        self.client_list.setUniformItemSizes(True)
         box.addWidget(self.client_list, 1)
         layout.addWidget(self.client_box, 3)
 
