@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from PySide6.QtCore import QObject
-
 from tracker.core import workspace as ws
 from tracker.ui import commands as cmd
+from tracker.ui.controller import WindowController
 from tracker.ui.dialogs import AreaAnswer, AreaDialog, ClientAnswer, ClientDialog
 from tracker.ui.settings import Mode
-
-if TYPE_CHECKING:
-    from tracker.ui.main_window import MainWindow
 
 # AreaAnswer's fields, by the name the core edits them under.
 _AREA_FIELDS = {
@@ -23,12 +17,7 @@ _AREA_FIELDS = {
 }
 
 
-class ClientController(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self._connect_signals()
-
+class ClientController(WindowController):
     def _connect_signals(self) -> None:
         w = self.window
         w.menus.find_client.triggered.connect(self._on_find_client)

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import Qt
 
 from tracker.core import workspace as ws
+from tracker.ui.controller import WindowController
 
 if TYPE_CHECKING:
     from tracker.ui.compare import CompareWindow
     from tracker.ui.main_window import MainWindow
 
 
-class CompareController(QObject):
+class CompareController(WindowController):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
-        self.window = window
         self.windows: list[CompareWindow] = []
-        self._connect_signals()
 
     def _connect_signals(self) -> None:
         w = self.window

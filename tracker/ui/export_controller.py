@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QProgressDialog
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFileDialog
 
-from tracker import APP_NAME
 from tracker.core import workspace as ws
 from tracker.core.errors import TrackerError
+from tracker.ui.controller import WindowController
+from tracker.ui.workers import run_with_progress
 
-if TYPE_CHECKING:
-    from tracker.ui.main_window import MainWindow
 
-
-class ExportController(QObject):
+class ExportController(WindowController):
     report_written = Signal(str)
-
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self._connect_signals()
 
     def _connect_signals(self) -> None:
         view = self.window.progress_view
@@ -84,29 +76,19 @@ class ExportController(QObject):
         except TrackerError as exc:
             w.show_error(str(exc))
             return
-        dialog = QProgressDialog("Writing the report…", "", 0, 0, w)
-        dialog.setWindowTitle(APP_NAME)
-        dialog.setCancelButton(None)
-        dialog.setMinimumDuration(400)
 
         def done(result: dict[str, object]) -> None:
-            dialog.close()
             w.statusBar().showMessage(f"Wrote {result['file']}.", 8000)
             self.report_written.emit(str(result["file"]))
 
-        def failed(message: str) -> None:
-            dialog.close()
-            w.show_error(message)
-
-        def progress(done: int, total: int, _what: object) -> None:
-            dialog.setMaximum(total)
-            dialog.setValue(done)
-
-        w.runner.start(
+        run_with_progress(
+            w,
+            w.runner,
+            "Writing the report…",
             lambda task: report.export_report(
                 lib, out, client=client, page=page, charts=charts, progress_cb=task.report
             ),
-            finished=done,
-            failed=failed,
-            progress=progress,
+            done,
+            w.show_error,
+            cancellable=False,
         )

@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
 from tracker.core import workspace as ws
+from tracker.ui.controller import WindowController
 from tracker.ui.import_flow import IMAGE_FILTER, ImportRequest
 
-if TYPE_CHECKING:
-    from tracker.ui.main_window import MainWindow
 
-
-class ImportActions(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self._connect_signals()
-
+class ImportActions(WindowController):
     def _connect_signals(self) -> None:
         w = self.window
         w.menus.import_photos.triggered.connect(self.choose_files)

@@ -14,17 +14,15 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QListWidget,
-    QProgressDialog,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from tracker import APP_NAME
 from tracker.core import backups, repair
 from tracker.core.check import CheckReport
 from tracker.core.library import Library
-from tracker.ui.workers import Task, TaskRunner
+from tracker.ui.workers import Task, TaskRunner, run_with_progress
 
 ADVICE = {
     "missing_original": "Relink finds missing originals in a folder (a backup, a phone export) by their contents.",
@@ -97,17 +95,6 @@ class LibraryCare(QObject):
         self.show_error, self.show_info = show_error, show_info
         self.lib: Library | None = None
 
-    def _progress(self, label: str, cancellable: bool = True) -> QProgressDialog:
-        dialog = QProgressDialog(label, "Cancel" if cancellable else "", 0, 0, self.window)
-        dialog.setWindowTitle(APP_NAME)
-        dialog.setWindowModality(Qt.WindowModality.NonModal)
-        dialog.setMinimumDuration(300)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
-        if not cancellable:
-            dialog.setCancelButton(None)
-        return dialog
-
     def _run(
         self,
         label: str,
@@ -115,23 +102,9 @@ class LibraryCare(QObject):
         done: Callable[[Any], None],
         cancellable: bool = True,
     ) -> Task:
-        dialog = self._progress(label, cancellable)
-
-        def finished(result: Any) -> None:
-            dialog.close()
-            done(result)
-
-        def failed(message: str) -> None:
-            dialog.close()
-            self.show_error(message)
-
-        def progress(d: int, t: int, _what: str) -> None:
-            dialog.setMaximum(t)
-            dialog.setValue(d)
-
-        task = self.runner.start(work, finished=finished, failed=failed, progress=progress)
-        dialog.canceled.connect(task.cancel)
-        return task
+        return run_with_progress(
+            self.window, self.runner, label, work, done, self.show_error, cancellable=cancellable
+        )
 
     # -- check -----------------------------------------------------------------------------
 

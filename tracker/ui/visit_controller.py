@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import Qt
 
 from tracker.core import workspace as ws
 from tracker.core.models import RaterRole, VisitKind
 from tracker.ui import commands as cmd
+from tracker.ui.controller import WindowController
 from tracker.ui.dialogs import NewVisitDialog, confirm
 
-if TYPE_CHECKING:
-    from tracker.ui.main_window import MainWindow
 
-
-class VisitController(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self._connect_signals()
-
+class VisitController(WindowController):
     def _connect_signals(self) -> None:
         w = self.window
         w.menus.new_visit.triggered.connect(self._on_new_visit_triggered)

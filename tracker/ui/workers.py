@@ -12,8 +12,10 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtWidgets import QProgressDialog, QWidget
 
+from tracker import APP_NAME
 from tracker.core.errors import TrackerError
 
 log = logging.getLogger(__name__)
@@ -103,3 +105,41 @@ class TaskRunner(QObject):
     def wait(self, msecs: int = 30000) -> bool:
         """Cancel nothing, just wait for running tasks (used when closing a library)."""
         return self.pool.waitForDone(msecs)
+
+
+def run_with_progress(
+    parent: QWidget,
+    runner: TaskRunner,
+    label: str,
+    work: Callable[[Task], Any],
+    done: Callable[[Any], None],
+    show_error: Callable[[str], None],
+    *,
+    cancellable: bool = True,
+) -> Task:
+    """Run ``work`` in the background behind a non-modal progress dialog (shown only when the
+    work takes a moment), which its Cancel button cancels; ``done`` gets the result."""
+    dialog = QProgressDialog(label, "Cancel" if cancellable else "", 0, 0, parent)
+    dialog.setWindowTitle(APP_NAME)
+    dialog.setWindowModality(Qt.WindowModality.NonModal)
+    dialog.setMinimumDuration(300)
+    dialog.setAutoClose(False)
+    dialog.setAutoReset(False)
+    if not cancellable:
+        dialog.setCancelButton(None)
+
+    def finished(result: Any) -> None:
+        dialog.close()
+        done(result)
+
+    def failed(message: str) -> None:
+        dialog.close()
+        show_error(message)
+
+    def progress(d: int, t: int, _what: str) -> None:
+        dialog.setMaximum(t)
+        dialog.setValue(d)
+
+    task = runner.start(work, finished=finished, failed=failed, progress=progress)
+    dialog.canceled.connect(task.cancel)
+    return task
