@@ -171,6 +171,28 @@ def test_unaligned_photos_of_another_size_are_scaled_to_the_first(
     assert ImageStat.Stat(out.convert("L")).mean[0] < 3
 
 
+def test_side_by_side_shows_a_portrait_beside_a_landscape_whole(
+    library: Library, tmp_path: Path
+) -> None:
+    """Not aligned, each photo keeps its own shape; aligned, all share the first one's frame."""
+    wide = tmp_path / "wide.jpg"
+    _scene().save(wide)
+    tall = tmp_path / "tall.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # upright it is 600 x 800
+    portrait = _scene()
+    ImageDraw.Draw(portrait).rectangle((0, 0, 799, 40), fill=(20, 20, 200))  # right edge, upright
+    portrait.save(tall, exif=exif)
+    ids = [i.photo_id for i in library.import_files([wide, tall], area="Belly").imported]
+    out = render(library, ids, CompareOptions(labels=False))
+    assert out.size == (800 + 8 + 450, 600)  # 600 x 800 shown 600 tall is 450 wide
+    right_edge = out.crop((800 + 8 + 440, 0, 800 + 8 + 450, 600))
+    r, g, b = ImageStat.Stat(right_edge).mean
+    assert b > 150 and r < 80, "the portrait's right edge (its top before turning) is shown"
+    aligned = render(library, ids, CompareOptions(labels=False, aligned=True))
+    assert aligned.size == (800 * 2 + 8, 600)
+
+
 def test_landmarks_give_transforms_relative_to_the_reference(
     library: Library, pair: tuple[int, int]
 ) -> None:

@@ -113,6 +113,16 @@ def _pane(
     return apply_gains(drawn, photo.colour_gains)
 
 
+def _whole(lib: Library, photo: ComparePhoto, height: int) -> Image.Image:
+    """The whole photo, upright, ``height`` pixels tall, with its colour balance."""
+    with Image.open(io.BytesIO(lib.derived("previews", photo.sha256))) as src:
+        preview = src.convert("RGB")
+    width = max(1, round(photo.width * height / photo.height))
+    return apply_gains(
+        preview.resize((width, height), Image.Resampling.BICUBIC), photo.colour_gains
+    )
+
+
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
@@ -146,8 +156,13 @@ def render(lib: Library, photo_ids: Sequence[int], options: CompareOptions) -> I
     first = photos[0]
     k = min(1.0, options.max_side / max(first.width, first.height))
     size = (max(1, round(first.width * k)), max(1, round(first.height * k)))
-    to_first = placement(photos, options.aligned)
-    panes = [_pane(lib, p, m, size, k) for p, m in zip(photos, to_first, strict=True)]
+    if options.mode == "side" and not options.aligned:
+        # Not aligned, each photo is shown whole at the same height: a portrait beside a
+        # landscape keeps its shape instead of being cut to the first photo's frame.
+        panes = [_whole(lib, p, size[1]) for p in photos]
+    else:
+        to_first = placement(photos, options.aligned)
+        panes = [_pane(lib, p, m, size, k) for p, m in zip(photos, to_first, strict=True)]
     font_size = max(14, size[0] // 45)
 
     if options.mode == "side":
@@ -155,18 +170,19 @@ def render(lib: Library, photo_ids: Sequence[int], options: CompareOptions) -> I
         strips = []
         for pane, lines in zip(panes, labels, strict=True):
             if lines:
-                text = _text_block(size[0], lines, font_size)
-                strip = Image.new("RGB", (size[0], size[1] + text.height), BACKGROUND)
+                text = _text_block(pane.width, lines, font_size)
+                strip = Image.new("RGB", (pane.width, size[1] + text.height), BACKGROUND)
                 strip.paste(pane, (0, 0))
                 strip.paste(text, (0, size[1]))
             else:
                 strip = pane
             strips.append(strip)
-        body = Image.new(
-            "RGB", (len(strips) * size[0] + GAP * (len(strips) - 1), strips[0].height), BACKGROUND
-        )
-        for i, strip in enumerate(strips):
-            body.paste(strip, (i * (size[0] + GAP), 0))
+        width = sum(strip.width for strip in strips) + GAP * (len(strips) - 1)
+        body = Image.new("RGB", (width, max(strip.height for strip in strips)), BACKGROUND)
+        x = 0
+        for strip in strips:
+            body.paste(strip, (x, 0))
+            x += strip.width + GAP
         lines = []
     else:
         a, b = panes
