@@ -154,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
         "relink", parents=[common], help="find missing originals in a folder, by their contents"
     )
     relink.add_argument("folder", type=Path, metavar="FOLDER")
+    relink.add_argument(
+        "--changed",
+        action="store_true",
+        help="also put back originals whose contents changed (reads every original to find "
+        "them; each changed file is moved to quarantine/, not deleted)",
+    )
     rep_sub.add_parser(
         "quarantine", parents=[common], help="move files that belong to no photo to quarantine/"
     )
@@ -478,8 +484,12 @@ def cmd_repair(args: argparse.Namespace, root: Path) -> int:
     else:
         with Library.open(root) as lib:
             if args.repair_command == "relink":
-                result = repair.relink(lib, args.folder)
-                text = f"Relinked {result['relinked']} missing original(s); {result['still_missing']} still missing."
+                changed = []
+                if args.changed:
+                    problems = lib.check().problems
+                    changed = [p.sha256 for p in problems if p.kind == "changed_original"]
+                result = repair.relink(lib, args.folder, changed)
+                text = repair.relink_summary(result, args.changed)
             elif args.repair_command == "quarantine":
                 result = repair.quarantine_orphans(lib)
                 text = f"Moved {result['moved']} file(s) that belong to no photo to {result['folder']}."

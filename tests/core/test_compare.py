@@ -187,7 +187,7 @@ def test_side_by_side_shows_a_portrait_beside_a_landscape_whole(
     out = render(library, ids, CompareOptions(labels=False))
     assert out.size == (800 + 8 + 450, 600)  # 600 x 800 shown 600 tall is 450 wide
     right_edge = out.crop((800 + 8 + 440, 0, 800 + 8 + 450, 600))
-    r, g, b = ImageStat.Stat(right_edge).mean
+    r, _g, b = ImageStat.Stat(right_edge).mean
     assert b > 150 and r < 80, "the portrait's right edge (its top before turning) is shown"
     aligned = render(library, ids, CompareOptions(labels=False, aligned=True))
     assert aligned.size == (800 * 2 + 8, 600)

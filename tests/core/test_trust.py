@@ -162,7 +162,8 @@ def test_check_reports_and_repairs_delete_nothing(filled: Path, tmp_path: Path) 
         shutil.rmtree(filled / "cache")
         kinds = sorted(p.kind for p in lib.check().problems)
         assert kinds == ["missing_original", "orphan_file"]
-        assert repair.relink(lib, keep) == {"relinked": 1, "still_missing": 0}
+        result = repair.relink(lib, keep)
+        assert (result["relinked"], result["still_missing"], result["replaced"]) == (1, 0, 0)
         moved = repair.quarantine_orphans(lib)
         assert (
             moved["moved"] == 1
@@ -171,6 +172,65 @@ def test_check_reports_and_repairs_delete_nothing(filled: Path, tmp_path: Path) 
         assert repair.rebuild_cache(lib) == {"rebuilt": 3, "failed": 0}
         assert lib.check().ok
         assert (keep / "renamed.jpg").exists()  # the source of a relink is copied, not moved
+
+
+def test_a_changed_original_is_put_back_from_a_folder_and_the_changed_file_kept(
+    filled: Path, tmp_path: Path
+) -> None:
+    with Library.open(filled) as lib:
+        rows = lib.list_photos()
+        good, other = rows[0]["sha256"], rows[1]["sha256"]
+        path = filled / lib.store.original_relpath(good, "jpg")
+        keep = tmp_path / "phone export"
+        keep.mkdir()
+        shutil.copy(path, keep / "IMG_0001.jpg")
+        as_imported = path.read_bytes()
+        os.chmod(path, 0o600)
+        path.write_bytes(as_imported[:-200] + b"\0" * 200)  # bit rot at the end of the file
+        problems = lib.check().problems
+        assert [(p.kind, p.sha256) for p in problems] == [("changed_original", good)]
+        assert "relink it from a folder" in problems[0].detail
+        # The intact photo named too is left alone; the changed one is replaced, and kept.
+        result = repair.relink(lib, keep, [good, other])
+        assert (result["replaced"], result["still_changed"], result["relinked"]) == (1, 0, 0)
+        assert path.read_bytes() == as_imported
+        kept = Path(str(result["quarantine"])) / lib.store.original_relpath(good, "jpg")
+        assert kept.read_bytes().endswith(b"\0" * 200)
+        assert lib.check().ok  # quarantine/ is outside what a check looks at
+
+
+def test_relink_changed_on_the_command_line(filled: Path, tmp_path: Path) -> None:
+    with Library.open(filled) as lib:
+        path = filled / lib.store.original_relpath(lib.list_photos()[0]["sha256"], "jpg")
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    shutil.copy(path, keep / "copy.jpg")
+    os.chmod(path, 0o600)
+    path.write_bytes(b"\xff\xd8" + b"x" * 100)
+    plain = run_cli("--library", str(filled), "repair", "relink", str(keep))
+    assert plain.returncode == 0 and "Relinked 0 missing" in plain.stdout
+    assert path.read_bytes().startswith(b"\xff\xd8x")  # without --changed, left alone
+    fixed = run_cli("--library", str(filled), "repair", "relink", "--changed", str(keep))
+    assert fixed.returncode == 0, fixed.stderr
+    assert "Put back 1 changed original(s); 0 still changed." in fixed.stdout
+    assert path.read_bytes() == (keep / "copy.jpg").read_bytes()
+    assert run_cli("--library", str(filled), "check").returncode == 0
+
+
+def test_a_changed_original_with_no_copy_in_the_folder_is_left_as_it_is(
+    filled: Path, tmp_path: Path
+) -> None:
+    with Library.open(filled) as lib:
+        sha = lib.list_photos()[0]["sha256"]
+        path = filled / lib.store.original_relpath(sha, "jpg")
+        os.chmod(path, 0o600)
+        path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        result = repair.relink(lib, empty, [sha])
+        assert (result["replaced"], result["still_changed"], result["quarantine"]) == (0, 1, "")
+        assert path.read_bytes().endswith(b"0123456789")
+        assert not (filled / "quarantine").exists()
 
 
 # -- backups ------------------------------------------------------------------------------------

@@ -61,6 +61,31 @@ def test_check_finds_a_missing_original_and_offers_relink(qtbot, shell: App, roo
     dialog.close()
 
 
+def test_a_changed_original_is_offered_relink_and_put_back(
+    qtbot, shell: App, root: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    assert shell.open(root)
+    assert shell.lib is not None
+    photo = shell.lib.list_photos()[0]
+    path = root / shell.lib.store.original_relpath(photo["sha256"], "jpg")
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "copy.jpg").write_bytes(path.read_bytes())
+    os.chmod(path, 0o600)
+    path.write_bytes(b"changed")
+    care = shell.window.care
+    with qtbot.waitSignal(care.checked, timeout=20000) as signal:
+        shell.window.menus.check.trigger()
+    assert [p.kind for p in signal.args[0].problems] == ["changed_original"]
+    dialog = care.dialog
+    assert not dialog.relink.isHidden()
+    assert "Relink also puts back a changed original" in dialog.advice.text()
+    dialog.close()
+    care.repair("relink", keep, [photo["sha256"]])
+    qtbot.waitUntil(lambda: "Put back 1 changed" in " ".join(shell.messages), timeout=20000)  # type: ignore[attr-defined]
+    assert path.read_bytes() == (keep / "copy.jpg").read_bytes()
+
+
 def test_backup_then_restore_opens_the_restored_library(
     qtbot, shell: App, root: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]

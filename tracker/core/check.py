@@ -24,6 +24,7 @@ HASH_CHUNK = 1 << 20
 class Problem:
     kind: str
     detail: str
+    sha256: str = ""  # the photo's, for a missing or changed original
 
 
 @dataclass
@@ -80,6 +81,7 @@ def check_library(
                     "missing_original",
                     f"Photo {photo_id}: its original {relpath} is missing. "
                     "Restore it from a backup or relink it from a folder that holds the file.",
+                    sha256,
                 )
             )
             continue
@@ -94,7 +96,9 @@ def check_library(
                 Problem(
                     "changed_original",
                     f"Photo {photo_id}: its original {relpath} has changed since it was imported "
-                    "(its contents no longer match). Restore it from a backup.",
+                    "(its contents no longer match). Restore it from a backup, or relink it from "
+                    "a folder that holds the file as it was imported.",
+                    sha256,
                 )
             )
     for _, _, relpath in lib.store.iter_originals():

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +28,40 @@ def missing(lib: Library) -> dict[str, str]:
     return {sha: ext for sha, ext in rows if not lib.store.has_original(sha, ext)}
 
 
-def relink(lib: Library, folder: Path) -> dict[str, Any]:
-    """Copy missing originals back from ``folder`` (searched through), matched by sha256."""
+def changed(lib: Library, candidates: Iterable[str]) -> dict[str, str]:
+    """sha256 → extension of those ``candidates`` whose original is there but no longer holds
+    what was imported (each one is read and hashed)."""
+    candidates = set(candidates)
+    with lib.session() as s:
+        rows = s.execute(select(Photo.sha256, Photo.ext).where(Photo.sha256.in_(candidates))).all()
+    out = {}
+    for sha, ext in rows:
+        if not lib.store.has_original(sha, ext):
+            continue
+        digest = hashlib.sha256()
+        with lib.store.open_original(sha, ext) as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+        if digest.hexdigest() != sha:
+            out[sha] = ext
+    return out
+
+
+def relink(lib: Library, folder: Path, changed_originals: Iterable[str] = ()) -> dict[str, Any]:
+    """Copy missing originals back from ``folder`` (searched through), matched by sha256.
+
+    ``changed_originals`` (sha256s a check reported as changed) are put back the same way; each
+    changed file is first moved to ``quarantine/<date>/``, never deleted. A file that turns out
+    to be intact is left alone.
+    """
     lib.require_writable()
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder.")
-    wanted = missing(lib)
+    damaged = changed(lib, changed_originals)
+    lost = missing(lib)
+    wanted = {**lost, **damaged}
     found: list[str] = []
+    quarantine = lib.root / "quarantine" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     if wanted:
         sizes = {}
         with lib.session() as s:
@@ -52,9 +80,39 @@ def relink(lib: Library, folder: Path) -> dict[str, Any]:
             sha = hashlib.sha256(data).hexdigest()
             if sha in wanted and sha not in found:
                 staged = lib.store.stage_original(data, sha, wanted[sha])
+                if sha in damaged:
+                    # Kept by a second name first, then replaced in one step: at no moment is
+                    # the photo without a file.
+                    rel = lib.store.original_relpath(sha, wanted[sha])
+                    (quarantine / rel).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                    os.link(lib.root / rel, quarantine / rel)
                 lib.store.commit_staged(staged)
                 found.append(sha)
-    return {"relinked": len(found), "still_missing": len(wanted) - len(found)}
+    relinked = [sha for sha in found if sha in lost]
+    replaced = [sha for sha in found if sha in damaged]
+    return {
+        "relinked": len(relinked),
+        "still_missing": len(lost) - len(relinked),
+        "replaced": len(replaced),
+        "still_changed": len(damaged) - len(replaced),
+        "quarantine": str(quarantine) if replaced else "",
+    }
+
+
+def relink_summary(result: dict[str, Any], changed: bool) -> str:
+    """A relink's result as sentences (``changed``: changed originals were asked for too)."""
+    text = (
+        f"Relinked {result['relinked']} missing original(s); "
+        f"{result['still_missing']} still missing."
+    )
+    if changed:
+        text += (
+            f" Put back {result['replaced']} changed original(s); "
+            f"{result['still_changed']} still changed."
+        )
+        if result["quarantine"]:
+            text += f" The changed files are kept in {result['quarantine']}."
+    return text
 
 
 def quarantine_orphans(lib: Library) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from tracker.ui.workers import Task, TaskRunner, run_with_progress
 ADVICE = {
     "missing_original": "Relink finds missing originals in a folder (a backup, a phone export) by their contents.",
     "orphan_file": "Quarantine moves files that belong to no photo out of the way; nothing is deleted.",
-    "changed_original": "A changed original cannot be repaired here: restore it from a backup archive.",
+    "changed_original": "Relink also puts back a changed original from a folder that holds it as it was imported (the changed file is kept in quarantine); otherwise restore it from a backup archive.",
     "database": "Restore the database from a snapshot (File ▸ Restore) or from a backup archive.",
 }
 
@@ -70,7 +70,7 @@ class CheckDialog(QDialog):
         for button in (self.relink, self.quarantine, self.rebuild):
             self.buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
         # After addButton, which shows the buttons it is given.
-        self.relink.setVisible("missing_original" in kinds)
+        self.relink.setVisible(bool(kinds & {"missing_original", "changed_original"}))
         self.quarantine.setVisible("orphan_file" in kinds)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
@@ -121,8 +121,9 @@ class LibraryCare(QObject):
     def _on_checked(self, report: CheckReport) -> None:
         self.checked.emit(report)
         dialog = CheckDialog(self.window, report)
+        changed = [p.sha256 for p in report.problems if p.kind == "changed_original"]
         dialog.relink.clicked.connect(dialog.accept)
-        dialog.relink.clicked.connect(self.relink)
+        dialog.relink.clicked.connect(lambda: self.relink(changed))
         dialog.quarantine.clicked.connect(dialog.accept)
         dialog.quarantine.clicked.connect(lambda: self.repair("quarantine"))
         dialog.rebuild.clicked.connect(dialog.accept)
@@ -131,14 +132,16 @@ class LibraryCare(QObject):
         dialog.open()
         self.dialog = dialog
 
-    def relink(self) -> None:
+    def relink(self, changed: list[str] | None = None) -> None:
         folder = QFileDialog.getExistingDirectory(
-            self.window, "Folder that holds the missing photos", str(Path.home())
+            self.window, "Folder that holds the photos as they were imported", str(Path.home())
         )
         if folder:
-            self.repair("relink", Path(folder))
+            self.repair("relink", Path(folder), changed or [])
 
-    def repair(self, what: str, folder: Path | None = None) -> None:
+    def repair(
+        self, what: str, folder: Path | None = None, changed: list[str] | None = None
+    ) -> None:
         lib = self.lib
         if lib is None:
             return
@@ -146,8 +149,9 @@ class LibraryCare(QObject):
         def work(_task: Task) -> str:
             if what == "relink":
                 assert folder is not None
-                r = repair.relink(lib, folder)
-                return f"Relinked {r['relinked']} missing original(s); {r['still_missing']} still missing."
+                return repair.relink_summary(
+                    repair.relink(lib, folder, changed or []), bool(changed)
+                )
             if what == "quarantine":
                 r = repair.quarantine_orphans(lib)
                 return f"Moved {r['moved']} stray file(s) to {r['folder'] or 'quarantine'}; nothing was deleted."
