@@ -180,6 +180,34 @@ def test_plan_shows_where_each_file_lands_without_importing(
     assert "notes.jpg" in given[2].problem
 
 
+def test_plan_names_duplicates_before_the_import(library: Library, tmp_path: Path) -> None:
+    kept = _photo(tmp_path / "kept.jpg", "2025:03:01 09:00:00", 1)
+    gone = _photo(tmp_path / "gone.jpg", "2025:03:01 09:10:00", 2)
+    imported = library.import_files([kept, gone], area="Belly").imported
+    ws.remove_photos(library, [imported[1].photo_id])
+    folder = tmp_path / "card"
+    folder.mkdir()
+    for name, source in (("IMG_1.jpg", kept), ("IMG_2.jpg", gone), ("new.jpg", None)):
+        if source is None:
+            _photo(folder / name, "2025:04:02 09:00:00", 3)
+        else:
+            (folder / name).write_bytes(source.read_bytes())
+    (folder / "new copy.jpg").write_bytes((folder / "new.jpg").read_bytes())
+    plan = {Path(p.file).name: p for p in plan_import(library, [folder])}
+    assert plan["IMG_1.jpg"].duplicate == "already in the library"
+    assert plan["IMG_1.jpg"].visit == "" and plan["IMG_1.jpg"].visit_date is None
+    assert plan["IMG_2.jpg"].duplicate == "brought back"
+    first, second = sorted(["new.jpg", "new copy.jpg"])  # the order the folder is read in
+    assert plan[first].duplicate == "" and plan[first].visit == "new check-in"
+    assert plan[second].duplicate == f"the same photo as {first}"
+    # What the plan said is what the import does.
+    report = library.import_files([folder], area="Belly")
+    assert [Path(i.file).name for i in report.imported] == [first]
+    assert sorted(Path(d.file).name for d in report.duplicates) == sorted(
+        ["IMG_1.jpg", "IMG_2.jpg", second]
+    )
+
+
 def test_lost_thumbnails_and_previews_are_rebuilt_from_the_original(
     library: Library, tmp_path: Path
 ) -> None:

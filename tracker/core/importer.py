@@ -9,12 +9,13 @@ transaction and moves its original into place, in the order the files were given
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
 import os
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -407,6 +408,9 @@ class PlannedFile:
     # "existing", "new baseline" or "new check-in"; empty when the file will be refused.
     visit: str
     problem: str = ""
+    # Why the photo will not be added again ("already in the library", "the same photo as
+    # IMG_1.jpg"); "brought back" for one removed earlier, which importing restores.
+    duplicate: str = ""
 
 
 def plan_import(
@@ -419,8 +423,9 @@ def plan_import(
 ) -> list[PlannedFile]:
     """Which visit each file would go to, from its capture date, without importing anything.
 
-    Reads only the files' headers (format and EXIF), so it is quick; damage deeper in a file is
-    found by the import itself.
+    Reads the files' headers (format and EXIF), and reads whole only the files whose size
+    matches a photo in the library or another file given, to find duplicates; damage deeper in
+    a file is found by the import itself.
     """
     with lib.session() as s:
         c = lib.resolve_client(s, client, create=True, dry_run=True)
@@ -448,12 +453,15 @@ def plan_import(
                 dated.append((str(path), capture.local.date(), found, ""))
         except ImageRejected as exc:
             dated.append((str(path), None, None, _sentence(path, str(exc))))
+    duplicates = _duplicates(lib, [f for f, _, _, problem in dated if not problem], cancel)
+    # A duplicate lands nowhere new: it is skipped, or a removed photo returns to its visit.
+    dated = [(f, None if f in duplicates else d, src, pr) for f, d, src, pr in dated]
     new_days = sorted({d for _, d, _, p in dated if d is not None and not p} - existing)
     first_new = new_days[0] if new_days and not has_baseline else None
     plan = []
     for file, day, source, problem in dated:
         if problem or day is None:
-            plan.append(PlannedFile(file, None, None, None, "", problem))
+            plan.append(PlannedFile(file, None, None, None, "", problem, duplicates.get(file, "")))
             continue
         kind = (
             "existing"
@@ -462,8 +470,56 @@ def plan_import(
             if day == first_new
             else "new check-in"
         )
-        plan.append(PlannedFile(file, day, source, day, kind))
+        plan.append(PlannedFile(file, day, source, day, kind, "", duplicates.get(file, "")))
     return plan
+
+
+def _duplicates(
+    lib: Library, files: Sequence[str], cancel: CancelCheck | None = None
+) -> dict[str, str]:
+    """file → why it will not be added again (or "brought back"), for files whose contents
+    are in the library already or earlier in ``files``. Only files whose size matches one of
+    those are read and hashed, so new photos cost a stat each."""
+    sizes: dict[str, int] = {}
+    for file in files:
+        with contextlib.suppress(OSError):
+            sizes[file] = os.stat(file).st_size
+    with lib.session() as s:
+        stored_sizes = set(s.scalars(select(Photo.file_size).distinct()))
+    same_size = Counter(sizes.values())
+    hashes: dict[str, str] = {}
+    for file, size in sizes.items():
+        if cancel and cancel():
+            break
+        if size not in stored_sizes and same_size[size] < 2:
+            continue
+        digest = hashlib.sha256()
+        try:
+            with open(file, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+        except OSError:
+            continue  # the import says why it cannot read it
+        hashes[file] = digest.hexdigest()
+    with lib.session() as s:
+        known = dict(
+            s.execute(
+                select(Photo.sha256, Photo.deleted_at).where(Photo.sha256.in_(set(hashes.values())))
+            ).all()
+        )
+    notes: dict[str, str] = {}
+    first: dict[str, str] = {}
+    for file in files:
+        sha = hashes.get(file)
+        if sha is None:
+            continue
+        if sha in known:
+            notes[file] = "already in the library" if known[sha] is None else "brought back"
+        elif sha in first:
+            notes[file] = f"the same photo as {Path(first[sha]).name}"
+        else:
+            first[sha] = file
+    return notes
 
 
 def _header_date(path: Path) -> tuple[imaging.CaptureTime, DateSource]:

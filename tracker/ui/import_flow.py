@@ -88,7 +88,9 @@ class ImportPreviewDialog(QDialog):
         self.setWindowTitle("Import photos")
         self.resize(820, 480)
         layout = QVBoxLayout(self)
-        good = [p for p in plan if not p.problem]
+        good = [p for p in plan if not p.problem and not p.duplicate]
+        again = [p for p in plan if p.duplicate and p.duplicate != "brought back"]
+        back = [p for p in plan if p.duplicate == "brought back"]
         new_visits = sorted(
             {p.visit_date for p in good if p.visit.startswith("new") and p.visit_date}
         )
@@ -100,7 +102,11 @@ class ImportPreviewDialog(QDialog):
         text = f"<b>{len(good)} of {len(plan)} files</b> will be added to <b>{request.area}</b>, {where}."
         if new_visits:
             text += f" {len(new_visits)} new visit{'s' if len(new_visits) != 1 else ''} will be created."
-        refused = len(plan) - len(good)
+        if again:
+            text += f" {len(again)} {'is' if len(again) == 1 else 'are'} already in the library and will not be added again."
+        if back:
+            text += f" {len(back)} removed earlier will be brought back to {'its visit' if len(back) == 1 else 'their visits'}."
+        refused = len(plan) - len(good) - len(again) - len(back)
         if refused:
             text += f" {refused} file{'s' if refused != 1 else ''} cannot be imported (see below)."
         summary = QLabel(text, self)
@@ -111,6 +117,11 @@ class ImportPreviewDialog(QDialog):
             name = Path(p.file).name
             if p.problem:
                 rows.append([name, "", "Will not be imported", reason_only(p.file, p.problem)])
+            elif p.duplicate == "brought back":
+                rows.append([name, "", "Brought back", "Removed earlier; it returns to its visit"])
+            elif p.duplicate:
+                reason = p.duplicate[:1].upper() + p.duplicate[1:]
+                rows.append([name, "", "Not added again", reason])
             else:
                 source = (
                     {"exif": "camera date", "file": "file date", "given": "date given"}[
@@ -135,7 +146,9 @@ class ImportPreviewDialog(QDialog):
         )
         ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setText(f"Import {len(good)} photo{'s' if len(good) != 1 else ''}")
-        ok.setEnabled(bool(good))
+        if back and not good:
+            ok.setText(f"Bring back {len(back)} photo{'s' if len(back) != 1 else ''}")
+        ok.setEnabled(bool(good or back))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
