@@ -191,6 +191,9 @@ def test_side_by_side_shows_a_portrait_beside_a_landscape_whole(
     assert b > 150 and r < 80, "the portrait's right edge (its top before turning) is shown"
     aligned = render(library, ids, CompareOptions(labels=False, aligned=True))
     assert aligned.size == (800 * 2 + 8, 600)
+    # The portrait first: the landscape beside it is not made larger than max_side.
+    swapped = render(library, ids[::-1], CompareOptions(labels=False, max_side=700))
+    assert swapped.size == (394 + 8 + 700, 525)
 
 
 def test_landmarks_give_transforms_relative_to_the_reference(

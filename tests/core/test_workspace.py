@@ -180,6 +180,34 @@ def test_plan_shows_where_each_file_lands_without_importing(
     assert "notes.jpg" in given[2].problem
 
 
+def test_previews_can_be_made_ahead_of_their_first_view(library: Library, tmp_path: Path) -> None:
+    paths = [_photo(tmp_path / f"{i}.jpg", None, i) for i in range(3)]
+    shas = [i.sha256 for i in library.import_files(paths, area="Belly").imported]
+    library.derived("previews", shas[0])
+    with Library.open(library.root, allow_read_only=True) as reader:
+        assert reader.make_previews(shas) == 0  # nothing kept by a reader
+    calls = iter([False, True])
+    assert library.make_previews(shas, cancel=lambda: next(calls)) == 0  # first is made already
+    assert library.make_previews(shas) == 2
+    assert all(library.store.has_cache("previews", sha) for sha in shas)
+    assert library.make_previews(shas) == 0
+
+
+def test_a_first_view_on_a_full_disk_still_shows_the_photo(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tracker.core.errors import LibraryError
+
+    sha = library.import_files([_photo(tmp_path / "a.jpg", None)], area="Belly").imported[0].sha256
+
+    def full(*_args: object) -> None:
+        raise LibraryError("The disk holding the library is full.")
+
+    monkeypatch.setattr(library.store, "write_cache", full)
+    assert library.derived("previews", sha)[:2] == b"\xff\xd8"
+    assert not library.store.has_cache("previews", sha)
+
+
 def test_plan_names_duplicates_before_the_import(library: Library, tmp_path: Path) -> None:
     kept = _photo(tmp_path / "kept.jpg", "2025:03:01 09:00:00", 1)
     gone = _photo(tmp_path / "gone.jpg", "2025:03:01 09:10:00", 2)

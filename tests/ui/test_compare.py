@@ -319,3 +319,22 @@ def test_fit_shows_a_portrait_beside_a_landscape_whole(
         photo = canvas.photos[i]
         shown = canvas.photo_to_screen(i).mapRect(QRectF(0, 0, photo.width, photo.height))
         assert pane.adjusted(-1, -1, 1, 1).contains(shown), (i, pane, shown)
+
+
+def test_a_closed_compare_window_is_forgotten(
+    qtbot, library: Library, pair: list[int], tmp_path: Path, runner: TaskRunner
+) -> None:  # type: ignore[no-untyped-def]
+    """Closed windows delete themselves; opening another, or closing the library, must not
+    touch the deleted one."""
+    prefs = Preferences(QSettings(str(tmp_path / "p.ini"), QSettings.Format.IniFormat))
+    main = MainWindow(prefs, runner)
+    qtbot.addWidget(main)
+    main.set_library(library)
+    first = main.compare.open(pair)
+    assert first is not None
+    first.close()
+    qtbot.waitUntil(lambda: main.compare.windows == [], timeout=5000)  # once it is deleted
+    second = main.compare.open(list(reversed(pair)))
+    assert main.compare.windows == [second]
+    main.set_library(None)  # closes the open one
+    assert main.compare.windows == []

@@ -332,6 +332,10 @@ def test_import_shows_plan_then_summary_with_every_refusal(
     report = instant_dialogs["report"]
     assert len(report.imported) == 1 and "scan.pdf" in report.rejected[0].error  # type: ignore[attr-defined]
     assert window.timeline.rowCount() == 7
+    # The preview the import left out is made in the background afterwards.
+    sha = report.imported[0].sha256  # type: ignore[attr-defined]
+    assert window.lib is not None
+    qtbot.waitUntil(lambda: window.lib.store.has_cache("previews", sha), timeout=10000)
 
 
 def test_the_event_loop_keeps_running_during_a_big_import(
@@ -480,6 +484,51 @@ def test_a_thumbnail_that_cannot_be_made_stays_a_placeholder(
     qtbot.waitUntil(thumbs.is_idle, timeout=10000)
     assert sorted(arrived) == sorted(p["sha256"] for p in photos[1:])
     assert thumbs.get(lost["sha256"]) is None and thumbs.is_idle()  # not asked for again
+    runner.wait()
+
+
+def _placeholder(model: TimelineModel, row: int) -> bool:
+    image = model.index(row).data(Qt.ItemDataRole.DecorationRole).toImage()
+    return image.pixelColor(image.width() // 8, image.height() // 2).alpha() < 255
+
+
+def test_strips_are_drawn_again_in_another_library_with_the_same_visits(
+    qtbot, prefs: Preferences, runner: TaskRunner, sample: Library, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """A restored copy has equal rows, so nothing resets: the cache's change must redraw."""
+    import shutil
+
+    shutil.copytree(sample.root, tmp_path / "copy", ignore=shutil.ignore_patterns("lock"))
+    copy = Library.open(tmp_path / "copy")
+    window = MainWindow(prefs, runner)
+    qtbot.addWidget(window)
+    window.set_library(sample)
+    rows = range(window.timeline.rowCount())
+    for i in rows:  # drawn before any thumbnail arrived: placeholders, loads pending
+        window.timeline.index(i).data(Qt.ItemDataRole.DecorationRole)
+    window.set_library(copy)
+    window.show()
+    qtbot.waitUntil(window.thumbs.is_idle, timeout=10000)
+    qtbot.waitUntil(lambda: not any(_placeholder(window.timeline, i) for i in rows), timeout=10000)
+    window.set_library(None)
+    copy.close()
+
+
+def test_one_unreadable_thumbnail_does_not_cost_its_batch(
+    qtbot, sample: Library, runner: TaskRunner
+) -> None:  # type: ignore[no-untyped-def]
+    shas = [p["sha256"] for p in sample.list_photos()[:8]]
+    bad = sample.root / "cache" / "thumbs" / shas[0][:2] / f"{shas[0]}.jpg"
+    bad.unlink()
+    bad.mkdir()  # reading it raises IsADirectoryError, not one of the app's own errors
+    thumbs = ThumbnailCache(runner)
+    thumbs.set_library(sample)
+    arrived: list[str] = []
+    thumbs.ready.connect(arrived.append)
+    for sha in shas:
+        thumbs.get(sha)
+    qtbot.waitUntil(thumbs.is_idle, timeout=10000)
+    assert sorted(arrived) == sorted(shas[1:])
     runner.wait()
 
 

@@ -159,7 +159,15 @@ def render(lib: Library, photo_ids: Sequence[int], options: CompareOptions) -> I
     if options.mode == "side" and not options.aligned:
         # Not aligned, each photo is shown whole at the same height: a portrait beside a
         # landscape keeps its shape instead of being cut to the first photo's frame.
-        panes = [_whole(lib, p, size[1]) for p in photos]
+        # One height for all, at which no pane is larger than max_side or its own photo.
+        height = min(
+            size[1],
+            *(
+                max(1, round(min(p.height, options.max_side * p.height / max(p.width, p.height))))
+                for p in photos
+            ),
+        )
+        panes = [_whole(lib, p, height) for p in photos]
     else:
         to_first = placement(photos, options.aligned)
         panes = [_pane(lib, p, m, size, k) for p, m in zip(photos, to_first, strict=True)]
@@ -171,9 +179,9 @@ def render(lib: Library, photo_ids: Sequence[int], options: CompareOptions) -> I
         for pane, lines in zip(panes, labels, strict=True):
             if lines:
                 text = _text_block(pane.width, lines, font_size)
-                strip = Image.new("RGB", (pane.width, size[1] + text.height), BACKGROUND)
+                strip = Image.new("RGB", (pane.width, pane.height + text.height), BACKGROUND)
                 strip.paste(pane, (0, 0))
-                strip.paste(text, (0, size[1]))
+                strip.paste(text, (0, pane.height))
             else:
                 strip = pane
             strips.append(strip)

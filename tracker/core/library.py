@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from tracker.core.errors import (
     DatabaseDamaged,
     LibraryError,
     NotFoundError,
+    TrackerError,
     UsageError,
     ValidationError,
 )
@@ -341,13 +342,35 @@ class Library:
             raise NotFoundError("The photo's original file is missing; run a check of the library.")
         decoded = imaging.decode(self.store.read_original(sha256, ext), preview=kind == "previews")
         if self.read_only is None:
-            self.store.write_cache("thumbs", sha256, decoded.thumbnail)
-            if decoded.preview is not None:
-                self.store.write_cache("previews", sha256, decoded.preview)
+            try:
+                self.store.write_cache("thumbs", sha256, decoded.thumbnail)
+                if decoded.preview is not None:
+                    self.store.write_cache("previews", sha256, decoded.preview)
+            except LibraryError:  # a full disk costs the cache, not the picture asked for
+                log.warning("Could not write the cache for a photo; it is made again when needed")
         if kind == "thumbs":
             return decoded.thumbnail
         assert decoded.preview is not None  # asked for
         return decoded.preview
+
+    def make_previews(self, shas: Iterable[str], cancel: Callable[[], bool] | None = None) -> int:
+        """Make the previews that are not made yet (a JPEG's is left out at import), ahead of
+        their first view; for idle time after an import. Returns how many were made. A photo
+        that cannot be read is skipped: its first view will say why."""
+        if self.read_only is not None:
+            return 0  # a reader could make them, but not keep them
+        made = 0
+        for sha256 in shas:
+            if cancel and cancel():
+                break
+            if self.store.has_cache("previews", sha256):
+                continue
+            try:
+                self.derived("previews", sha256)
+            except TrackerError:
+                continue
+            made += 1
+        return made
 
     def original_image(self, sha256: str, max_side: int | None = None) -> Image.Image:
         """A photo's original, decoded upright (for zooming past its preview)."""

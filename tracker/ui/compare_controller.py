@@ -27,7 +27,7 @@ class CompareController(WindowController):
         w.panel.grid.compare_selected_action.triggered.connect(self._on_compare_photos)
 
     def close_all(self) -> None:
-        for window in self.windows:
+        for window in list(self.windows):
             window.close()
         self.windows = []
 
@@ -42,9 +42,14 @@ class CompareController(WindowController):
             return None
         window = CompareWindow(w.lib, photo_ids, w.runner, w.undo_stack, w, w.client_id)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # Closed windows delete themselves: forget each one then, never touch it after.
+        window.destroyed.connect(lambda _obj=None, w=window: self._forget(w))
         window.show()
-        self.windows = [c for c in self.windows if c.isVisible()] + [window]
+        self.windows.append(window)
         return window
+
+    def _forget(self, window: CompareWindow) -> None:
+        self.windows = [w for w in self.windows if w is not window]
 
     def _on_compare_baseline(self) -> None:
         """This visit's selected (or first) photo beside the same area and view at baseline."""

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QFileDialog
 
 from tracker.core import workspace as ws
 from tracker.ui.controller import WindowController
 from tracker.ui.import_flow import IMAGE_FILTER, ImportRequest
+from tracker.ui.workers import Task
+
+if TYPE_CHECKING:
+    from tracker.ui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
 
 
 class ImportActions(WindowController):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._background: list[Task] = []
+
     def _connect_signals(self) -> None:
         w = self.window
         w.menus.import_photos.triggered.connect(self.choose_files)
@@ -50,7 +61,28 @@ class ImportActions(WindowController):
         w = self.window
         if report is not None and report.imported:
             w.visit_id = report.imported[-1].visit_id  # show where the photos went
+            self._make_previews(report.imported)
         w.refresh()
+
+    def _make_previews(self, imported: list[Any]) -> None:
+        """The import leaves a JPEG's preview to its first view; make them now, in the
+        background, one photo at a time, so that the first look is usually instant."""
+        lib = self.window.lib
+        if lib is None or lib.read_only is not None:
+            return
+        shas = [i.sha256 for i in imported]
+        task = self.window.runner.start(
+            lambda task: lib.make_previews(shas, cancel=lambda: task.cancelled),
+            failed=lambda message: log.info("Previews not made ahead: %s", message),
+        )
+        self._background.append(task)
+        task.signals.finished.connect(lambda _r, t=task: self._background.remove(t))
+        task.signals.failed.connect(lambda _m, t=task: self._background.remove(t))
+
+    def stop_background(self) -> None:
+        """Stop making previews (the library is being closed); each stops after its photo."""
+        for task in self._background:
+            task.cancel()
 
     def _on_importer_busy_changed(self, busy: bool) -> None:
         self.window.menus.import_photos.setEnabled(not busy and self.window.lib is not None)

@@ -166,6 +166,7 @@ class MainWindow(QMainWindow):
     def set_library(self, lib: Library | None) -> None:
         """Show ``lib`` (the caller owns opening and closing it)."""
         self.compare.close_all()
+        self.imports.stop_background()
         self.undo_stack.clear()
         self.lib = lib
         self.thumbs.set_library(lib)

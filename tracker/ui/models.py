@@ -7,6 +7,7 @@ thumbnail arrives and then repaints just that row, so a long timeline fills in p
 from __future__ import annotations
 
 import functools
+import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
@@ -27,6 +28,8 @@ from tracker.core.errors import TrackerError
 from tracker.core.library import Library
 from tracker.core.workspace import AreaRow, ClientRow, PhotoRow, VisitRow
 from tracker.ui.workers import Task, TaskRunner
+
+log = logging.getLogger(__name__)
 
 IdRole = Qt.ItemDataRole.UserRole + 1
 RowRole = Qt.ItemDataRole.UserRole + 2
@@ -56,6 +59,7 @@ class ThumbnailCache(QObject):
     """
 
     ready = Signal(str)
+    cleared = Signal()  # another library: whatever was drawn from the old one is stale
 
     def __init__(
         self, runner: TaskRunner, parent: QObject | None = None, *, budget_bytes: int = 64 << 20
@@ -77,6 +81,7 @@ class ThumbnailCache(QObject):
         self._pending.clear()
         self._failed.clear()
         self._queue = []
+        self.cleared.emit()
 
     def get(self, sha256: str) -> QImage | None:
         image = self._images.get(sha256)
@@ -112,7 +117,9 @@ class ThumbnailCache(QObject):
                 for sha256 in chunk:
                     try:
                         loaded.append((sha256, QImage.fromData(lib.derived("thumbs", sha256))))
-                    except TrackerError:  # original missing or unreadable: a placeholder
+                    except Exception as exc:  # one bad photo is a placeholder, not its batch's
+                        if not isinstance(exc, TrackerError):
+                            log.warning("A thumbnail could not be loaded: %s", type(exc).__name__)
                         loaded.append((sha256, QImage()))
                 return lib, loaded
 
@@ -232,6 +239,7 @@ class TimelineModel(RowListModel[VisitRow]):
         self._thumbs = thumbs
         self._strips: dict[int, QPixmap] = {}
         thumbs.ready.connect(self._on_thumbs_ready)
+        thumbs.cleared.connect(self._on_thumbs_cleared)
 
     def set_rows(self, rows: Sequence[VisitRow]) -> bool:
         if list(rows) == self._rows:
@@ -278,6 +286,14 @@ class TimelineModel(RowListModel[VisitRow]):
         painter.end()
         self._strips[row.id] = pixmap
         return pixmap
+
+    def _on_thumbs_cleared(self) -> None:
+        """Strips hold placeholders for loads the cache has dropped: draw them again."""
+        self._strips.clear()
+        if self._rows:
+            self.dataChanged.emit(
+                self.index(0), self.index(len(self._rows) - 1), [Qt.ItemDataRole.DecorationRole]
+            )
 
     def _on_thumbs_ready(self, sha256: str) -> None:
         for i, row in enumerate(self._rows):
