@@ -198,6 +198,8 @@ class ImportSummaryDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)
         buttons.rejected.connect(self.accept)
         layout.addWidget(buttons)
+        if not rows:  # a sentence and a button: no room kept for an empty table
+            self.resize(460, self.sizeHint().height())
 
     @classmethod
     def show_report(cls, parent: QWidget | None, report: ImportReport) -> None:
