@@ -189,6 +189,10 @@ def test_side_by_side_shows_a_portrait_beside_a_landscape_whole(
     right_edge = out.crop((800 + 8 + 440, 0, 800 + 8 + 450, 600))
     r, _g, b = ImageStat.Stat(right_edge).mean
     assert b > 150 and r < 80, "the portrait's right edge (its top before turning) is shown"
+    # The window places it the same way: the first photo's height, centred on it.
+    to_first = placement(ws.compare_photos(library, ids), aligned=False)
+    assert to_first[1] == (0.75, 0.0, 175.0, 0.0, 0.75, 0.0)
+    assert al.apply(to_first[1], (300, 400)) == (400, 300)  # centre on centre
     aligned = render(library, ids, CompareOptions(labels=False, aligned=True))
     assert aligned.size == (800 * 2 + 8, 600)
     # The portrait first: the landscape beside it is not made larger than max_side.

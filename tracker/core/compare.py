@@ -62,7 +62,9 @@ def placement(photos: Sequence[ComparePhoto], aligned: bool) -> list[al.Matrix]:
     """For each photo, the transform from its upright pixels to the first photo's upright pixels.
 
     Aligned, a photo goes through its stored transform to the reference and back out through the
-    first photo's; a photo without one (or with ``aligned`` off) is scaled to the first's width.
+    first photo's; a photo without one (or with ``aligned`` off) is scaled to the first's height
+    and centred on it, as an unaligned side-by-side export shows it (a portrait beside a
+    landscape stays whole).
     """
     first = photos[0]
 
@@ -80,7 +82,8 @@ def placement(photos: Sequence[ComparePhoto], aligned: bool) -> list[al.Matrix]:
         elif first_ref is not None and own is not None:
             out.append(al.compose(al.invert(first_ref), own))
         else:
-            out.append(al.scale(first.width / p.width))
+            k = first.height / p.height  # centred on the first photo
+            out.append((k, 0.0, (first.width - p.width * k) / 2, 0.0, k, 0.0))
     return out
 
 
