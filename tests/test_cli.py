@@ -301,4 +301,17 @@ def test_export_compare_writes_a_clean_image_and_refuses_bad_ids(lib: Path, tmp_
     _usage_error(
         ("--library", str(lib), "export", "compare", *ids, str(tmp_path / "x.bmp")), ".png or .jpg"
     )
+    _usage_error(
+        (
+            "--library",
+            str(lib),
+            "export",
+            "compare",
+            *ids,
+            str(tmp_path / "x.png"),
+            "--size",
+            "9000",
+        ),
+        "256 to 8192 pixels",
+    )
     assert not (tmp_path / "x.png").exists()

@@ -194,6 +194,14 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--aligned", action="store_true", help="apply the stored landmark alignment")
     cmp.add_argument("--caption", default="", help="a line of text under the images")
     cmp.add_argument("--no-labels", action="store_true", help="leave out the date labels")
+    cmp.add_argument(
+        "--size",
+        type=int,
+        default=1600,
+        metavar="PIXELS",
+        help="long side of each photo in the export (256-8192, default 1600; above 2048 the "
+        "originals are read, for a full-size export)",
+    )
     return p
 
 
@@ -421,7 +429,11 @@ def cmd_export(args: argparse.Namespace, root: Path) -> int:
             raise UsageError(f"'{raw}' is not a photo id; 'tracker list photos' shows them.")
         ids.append(int(raw))
     options = CompareOptions(
-        mode=args.mode, aligned=args.aligned, labels=not args.no_labels, caption=args.caption
+        mode=args.mode,
+        aligned=args.aligned,
+        labels=not args.no_labels,
+        caption=args.caption,
+        max_side=args.size,
     )
     with Library.open(root, allow_read_only=True) as lib:
         result = export(lib, ids, Path(out), options)

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw, ImageStat
 from tracker.core import alignment as al
 from tracker.core import workspace as ws
 from tracker.core.compare import CompareOptions, export, placement, render
-from tracker.core.errors import UsageError
+from tracker.core.errors import UsageError, ValidationError
 from tracker.core.library import Library
 
 SECRET = "GPS-Secret-Clinic-Device-XYZ"
@@ -198,6 +198,30 @@ def test_side_by_side_shows_a_portrait_beside_a_landscape_whole(
     # The portrait first: the landscape beside it is not made larger than max_side.
     swapped = render(library, ids[::-1], CompareOptions(labels=False, max_side=700))
     assert swapped.size == (394 + 8 + 700, 525)
+
+
+def test_a_full_size_export_reads_the_originals(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = []
+    for i in range(2):
+        path = tmp_path / f"big{i}.jpg"
+        _scene(shift=(i * 10, 0)).resize((3000, 2250)).save(path, quality=90)
+        paths.append(path)
+    ids = [r.photo_id for r in library.import_files(paths, area="Belly").imported]
+    read: list[int] = []
+    original_image = library.original_image
+    monkeypatch.setattr(
+        library,
+        "original_image",
+        lambda sha, side=None: read.append(side) or original_image(sha, side),
+    )
+    screen = render(library, ids, CompareOptions(labels=False))
+    assert screen.size == (1600 * 2 + 8, 1200) and read == []  # from the previews
+    full = render(library, ids, CompareOptions(labels=False, max_side=3000))
+    assert full.size == (3000 * 2 + 8, 2250) and read == [3000, 3000]
+    with pytest.raises(ValidationError, match="256 to 8192 pixels"):
+        render(library, ids, CompareOptions(max_side=9000))
 
 
 def test_landmarks_give_transforms_relative_to_the_reference(

@@ -195,6 +195,26 @@ def test_export_writes_the_current_mode(qtbot, window: CompareWindow, tmp_path: 
         assert im.width == 800 and im.height > 600  # one pane, with its labels
 
 
+def test_full_size_export_asks_for_the_originals(
+    qtbot, window: CompareWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from tracker.ui import compare as compare_module
+
+    asked: list[int] = []
+    real = compare_module.export
+    monkeypatch.setattr(
+        compare_module,
+        "export",
+        lambda lib, ids, out, options: (
+            asked.append(options.max_side) or real(lib, ids, out, options)
+        ),
+    )
+    for full in (False, True):
+        with qtbot.waitSignal(window.exported, timeout=20000):
+            window.export_to(tmp_path / f"c{full}.jpg", full_size=full)
+    assert asked == [1600, 800]  # screen size; full size is the photos' own 800 px
+
+
 def test_main_window_opens_compare_with_baseline(
     qtbot, tmp_path: Path, library: Library, pair: list[int], runner: TaskRunner
 ) -> None:  # type: ignore[no-untyped-def]

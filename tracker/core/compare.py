@@ -1,8 +1,9 @@
 """Comparison images for export: photos side by side, wiped, overlaid or differenced, aligned and
 colour-balanced as stored, with a label under each, and no metadata from any source photo.
 
-Built from the screen-size previews (up to 2048 px on the long side), so an export never
-decodes an original. The same geometry (``placement``) is used by the compare window.
+Built from the screen-size previews (up to 2048 px on the long side) unless a larger export is
+asked for (``max_side`` above 2048), which reads the originals. The same geometry
+(``placement``) is used by the compare window.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from tracker.core import alignment as al
+from tracker.core import imaging
 from tracker.core.errors import UsageError, ValidationError
 from tracker.core.files import write_atomically
 from tracker.core.imaging import encode_jpeg
@@ -28,6 +30,18 @@ BACKGROUND = (32, 32, 32)
 TEXT = (235, 235, 235)
 
 
+MIN_SIDE, MAX_SIDE = 256, 8192
+
+
+def _source(lib: Library, photo: ComparePhoto, max_side: int) -> Image.Image:
+    """The photo upright at (at least) the size asked for: its preview, or its original when
+    the preview is smaller than both the size asked for and the photo itself."""
+    if max_side > imaging.PREVIEW_SIZE and max(photo.width, photo.height) > imaging.PREVIEW_SIZE:
+        return lib.original_image(photo.sha256, max_side)
+    with Image.open(io.BytesIO(lib.derived("previews", photo.sha256))) as src:
+        return src.convert("RGB")
+
+
 @dataclass(frozen=True)
 class CompareOptions:
     mode: str = "side"
@@ -37,7 +51,9 @@ class CompareOptions:
     wipe: float = 0.5  # where the divider is, as a fraction of the width
     opacity: float = 0.5  # of the second photo in an overlay
     amplify: float = 4.0  # difference is multiplied by this
-    max_side: int = 1600  # of each pane
+    # Of each pane, in pixels. Up to the preview size (2048) the previews are used; above it
+    # the originals are read, for a full-size export.
+    max_side: int = 1600
 
     def check(self, n_photos: int) -> None:
         if self.mode not in MODES:
@@ -56,6 +72,11 @@ class CompareOptions:
             raise ValidationError("The difference can be amplified 1 to 20 times.")
         if len(self.caption) > 300:
             raise ValidationError("The caption is longer than 300 characters.")
+        if not MIN_SIDE <= self.max_side <= MAX_SIDE:
+            raise ValidationError(
+                f"The export size is {MIN_SIDE} to {MAX_SIDE} pixels on each photo's long side; "
+                f"{self.max_side} was given."
+            )
 
 
 def placement(photos: Sequence[ComparePhoto], aligned: bool) -> list[al.Matrix]:
@@ -102,8 +123,7 @@ def _pane(
     lib: Library, photo: ComparePhoto, to_first: al.Matrix, size: tuple[int, int], k: float
 ) -> Image.Image:
     """The photo drawn in the first photo's frame, scaled by ``k`` to the pane's ``size``."""
-    with Image.open(io.BytesIO(lib.derived("previews", photo.sha256))) as src:
-        preview = src.convert("RGB")
+    preview = _source(lib, photo, max(size))
     pw, ph = preview.size
     # preview px → upright px → first photo's px → pane px
     total = al.compose(
@@ -118,9 +138,8 @@ def _pane(
 
 def _whole(lib: Library, photo: ComparePhoto, height: int) -> Image.Image:
     """The whole photo, upright, ``height`` pixels tall, with its colour balance."""
-    with Image.open(io.BytesIO(lib.derived("previews", photo.sha256))) as src:
-        preview = src.convert("RGB")
     width = max(1, round(photo.width * height / photo.height))
+    preview = _source(lib, photo, max(width, height))
     return apply_gains(
         preview.resize((width, height), Image.Resampling.BICUBIC), photo.colour_gains
     )

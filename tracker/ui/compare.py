@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from PIL import Image
@@ -39,7 +40,15 @@ from PySide6.QtWidgets import (
 from tracker import APP_NAME
 from tracker.core import alignment as al
 from tracker.core import workspace as ws
-from tracker.core.compare import CompareOptions, apply_gains, export, placement, render
+from tracker.core.compare import (
+    MAX_SIDE,
+    MIN_SIDE,
+    CompareOptions,
+    apply_gains,
+    export,
+    placement,
+    render,
+)
 from tracker.core.errors import TrackerError
 from tracker.core.library import Library
 from tracker.rendering.images import pil_to_qimage
@@ -76,6 +85,12 @@ def load_previews(
     return raw, shown
 
 
+EXPORT_FILTERS = (
+    "JPEG, screen size (*.jpg)",
+    "JPEG, full size (*.jpg)",
+    "PNG, screen size (*.png)",
+    "PNG, full size (*.png)",
+)
 HIRES_MAX_SIDE = 8192  # a 200 MP photo is shown at most this large when zoomed in
 
 
@@ -703,17 +718,22 @@ class CompareWindow(QMainWindow):
         )
 
     def _on_export_triggered(self) -> None:
-        name, _ = QFileDialog.getSaveFileName(
+        name, chosen = QFileDialog.getSaveFileName(
             self,
             "Export the comparison",
             str(Path.home() / "comparison.jpg"),
-            "JPEG (*.jpg);;PNG (*.png)",
+            ";;".join(EXPORT_FILTERS),
         )
         if name:
-            self.export_to(Path(name))
+            self.export_to(Path(name), full_size="full size" in chosen)
 
-    def export_to(self, out: Path) -> None:
+    def export_to(self, out: Path, *, full_size: bool = False) -> None:
+        """Write the comparison as shown; ``full_size`` reads the originals (up to 8192 px a
+        photo) instead of the screen-size previews."""
         options = self.export_options()
+        if full_size:
+            longest = max(max(p.width, p.height) for p in self.photos)
+            options = replace(options, max_side=max(MIN_SIDE, min(MAX_SIDE, longest)))
         ids = self.photo_ids if options.mode == "side" else self.photo_ids[:2]
         self.status.setText(f"Exporting to {out.name}…")
         self.runner.start(
