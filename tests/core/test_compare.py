@@ -222,6 +222,11 @@ def test_a_full_size_export_reads_the_originals(
     assert full.size == (3000 * 2 + 8, 2250) and read == [3000, 3000]
     with pytest.raises(ValidationError, match="256 to 8192 pixels"):
         render(library, ids, CompareOptions(max_side=9000))
+    # An original lost since: its preview stands in rather than the export failing.
+    photo = ws.compare_photos(library, ids[:1])[0]
+    (library.root / library.store.original_relpath(photo.sha256, "jpg")).unlink()
+    lost = render(library, ids, CompareOptions(labels=False, max_side=3000))
+    assert lost.size == full.size
 
 
 def test_landmarks_give_transforms_relative_to_the_reference(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -197,6 +198,38 @@ def test_a_changed_original_is_put_back_from_a_folder_and_the_changed_file_kept(
         kept = Path(str(result["quarantine"])) / lib.store.original_relpath(good, "jpg")
         assert kept.read_bytes().endswith(b"\0" * 200)
         assert lib.check().ok  # quarantine/ is outside what a check looks at
+
+
+def test_relink_makes_the_pictures_of_a_put_back_original_again(
+    filled: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A preview made from the changed file must not outlive it; and a drive without hard
+    links gets a copy in quarantine instead."""
+    with Library.open(filled) as lib:
+        sha = lib.list_photos()[0]["sha256"]
+        path = filled / lib.store.original_relpath(sha, "jpg")
+        keep = tmp_path / "keep"
+        keep.mkdir()
+        shutil.copy(path, keep / "copy.jpg")
+        good_thumb = lib.derived("thumbs", sha)
+        os.chmod(path, 0o600)
+        red = tmp_path / "red.jpg"
+        Image.new("RGB", (160, 120), (250, 0, 0)).save(red)
+        path.write_bytes(red.read_bytes())
+        shutil.rmtree(filled / "cache")
+        lib.derived("previews", sha)  # a first view of the changed file, cached
+        with Image.open(io.BytesIO(lib.derived("thumbs", sha))) as shown:
+            assert shown.getpixel((80, 60))[0] > 200  # red
+
+        def no_links(*_args: object) -> None:
+            raise OSError(1, "Operation not permitted")
+
+        monkeypatch.setattr(os, "link", no_links)
+        result = repair.relink(lib, keep, [sha])
+        assert result["replaced"] == 1
+        kept = Path(str(result["quarantine"])) / lib.store.original_relpath(sha, "jpg")
+        assert kept.read_bytes() == red.read_bytes()  # copied, since it could not be linked
+        assert lib.derived("thumbs", sha) == good_thumb  # made again from the good original
 
 
 def test_relink_changed_on_the_command_line(filled: Path, tmp_path: Path) -> None:

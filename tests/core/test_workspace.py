@@ -228,6 +228,9 @@ def test_plan_names_duplicates_before_the_import(library: Library, tmp_path: Pat
     first, second = sorted(["new.jpg", "new copy.jpg"])  # the order the folder is read in
     assert plan[first].duplicate == "" and plan[first].visit == "new check-in"
     assert plan[second].duplicate == f"the same photo as {first}"
+    # The same file given twice is a copy of itself, as the import sees it.
+    again = plan_import(library, [folder / first, folder / first])
+    assert [p.duplicate for p in again] == ["", f"the same photo as {first}"]
     # What the plan said is what the import does.
     report = library.import_files([folder], area="Belly")
     assert [Path(i.file).name for i in report.imported] == [first]

@@ -9,6 +9,7 @@ asked for (``max_side`` above 2048), which reads the originals. The same geometr
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from tracker.core import alignment as al
 from tracker.core import imaging
-from tracker.core.errors import UsageError, ValidationError
+from tracker.core.errors import NotFoundError, UsageError, ValidationError
 from tracker.core.files import write_atomically
 from tracker.core.imaging import encode_jpeg
 from tracker.core.library import Library
@@ -30,6 +31,8 @@ BACKGROUND = (32, 32, 32)
 TEXT = (235, 235, 235)
 
 
+log = logging.getLogger(__name__)
+
 MIN_SIDE, MAX_SIDE = 256, 8192
 
 
@@ -37,7 +40,10 @@ def _source(lib: Library, photo: ComparePhoto, max_side: int) -> Image.Image:
     """The photo upright at (at least) the size asked for: its preview, or its original when
     the preview is smaller than both the size asked for and the photo itself."""
     if max_side > imaging.PREVIEW_SIZE and max(photo.width, photo.height) > imaging.PREVIEW_SIZE:
-        return lib.original_image(photo.sha256, max_side)
+        try:
+            return lib.original_image(photo.sha256, max_side)
+        except NotFoundError:  # the original is lost: its cached preview still shows it
+            log.warning("A full-size export used a preview: the photo's original is missing")
     with Image.open(io.BytesIO(lib.derived("previews", photo.sha256))) as src:
         return src.convert("RGB")
 
@@ -178,64 +184,27 @@ def render(lib: Library, photo_ids: Sequence[int], options: CompareOptions) -> I
     first = photos[0]
     k = min(1.0, options.max_side / max(first.width, first.height))
     size = (max(1, round(first.width * k)), max(1, round(first.height * k)))
-    if options.mode == "side" and not options.aligned:
-        # Not aligned, each photo is shown whole at the same height: a portrait beside a
-        # landscape keeps its shape instead of being cut to the first photo's frame.
-        # One height for all, at which no pane is larger than max_side or its own photo.
-        height = min(
-            size[1],
-            *(
-                max(1, round(min(p.height, options.max_side * p.height / max(p.width, p.height))))
-                for p in photos
-            ),
-        )
-        panes = [_whole(lib, p, height) for p in photos]
-    else:
-        to_first = placement(photos, options.aligned)
-        panes = [_pane(lib, p, m, size, k) for p, m in zip(photos, to_first, strict=True)]
     font_size = max(14, size[0] // 45)
-
+    to_first = placement(photos, options.aligned)
     if options.mode == "side":
-        labels = [[p.label()] for p in photos] if options.labels else [[] for _ in photos]
-        strips = []
-        for pane, lines in zip(panes, labels, strict=True):
-            if lines:
-                text = _text_block(pane.width, lines, font_size)
-                strip = Image.new("RGB", (pane.width, pane.height + text.height), BACKGROUND)
-                strip.paste(pane, (0, 0))
-                strip.paste(text, (0, pane.height))
-            else:
-                strip = pane
-            strips.append(strip)
-        width = sum(strip.width for strip in strips) + GAP * (len(strips) - 1)
-        body = Image.new("RGB", (width, max(strip.height for strip in strips)), BACKGROUND)
-        x = 0
-        for strip in strips:
-            body.paste(strip, (x, 0))
-            x += strip.width + GAP
-        lines = []
+        return _side_by_side(lib, photos, to_first, options, size, k, font_size)
+    panes = [_pane(lib, p, m, size, k) for p, m in zip(photos, to_first, strict=True)]
+    a, body = panes
+    if options.mode == "wipe":
+        cut = round(size[0] * options.wipe)
+        body.paste(a.crop((0, 0, cut, size[1])), (0, 0))
+        ImageDraw.Draw(body).line(
+            [(cut, 0), (cut, size[1])], fill=(255, 255, 255), width=max(2, size[0] // 400)
+        )
+        lines = [f"Left: {photos[0].label()}", f"Right: {photos[1].label()}"]
+    elif options.mode == "overlay":
+        body = Image.blend(a, body, options.opacity)
+        lines = [f"{photos[0].label()}  +  {photos[1].label()} at {round(options.opacity * 100)}%"]
     else:
-        a, b = panes
-        if options.mode == "wipe":
-            cut = round(size[0] * options.wipe)
-            body = b.copy()
-            body.paste(a.crop((0, 0, cut, size[1])), (0, 0))
-            ImageDraw.Draw(body).line(
-                [(cut, 0), (cut, size[1])], fill=(255, 255, 255), width=max(2, size[0] // 400)
-            )
-            lines = [f"Left: {photos[0].label()}", f"Right: {photos[1].label()}"]
-        elif options.mode == "overlay":
-            body = Image.blend(a, b, options.opacity)
-            lines = [
-                f"{photos[0].label()}  +  {photos[1].label()} at {round(options.opacity * 100)}%"
-            ]
-        else:
-            body = ImageChops.difference(a, b).point(lambda v: min(255, round(v * options.amplify)))
-            lines = [
-                f"Difference (x{options.amplify:g}): {photos[0].label()}  vs  {photos[1].label()}"
-            ]
-        if not options.labels:
-            lines = []
+        body = ImageChops.difference(a, body).point(lambda v: min(255, round(v * options.amplify)))
+        lines = [f"Difference (x{options.amplify:g}): {photos[0].label()}  vs  {photos[1].label()}"]
+    if not options.labels:
+        lines = []
     if options.caption.strip():
         lines.append(options.caption.strip())
     if not lines:
@@ -247,10 +216,59 @@ def render(lib: Library, photo_ids: Sequence[int], options: CompareOptions) -> I
     return out
 
 
+def _side_by_side(
+    lib: Library,
+    photos: Sequence[ComparePhoto],
+    to_first: Sequence[al.Matrix],
+    options: CompareOptions,
+    size: tuple[int, int],
+    k: float,
+    font_size: int,
+) -> Image.Image:
+    """Photos in a row, each labelled, the caption under all. The picture is laid out first
+    and each pane pasted in as it is made, so a full-size export of four large photos holds
+    one pane at a time besides the result."""
+    if options.aligned:
+        sizes = [size] * len(photos)
+    else:
+        # Not aligned, each photo is shown whole at one height, at which no pane is larger
+        # than max_side or its own photo: a portrait beside a landscape keeps its shape.
+        height = min(
+            size[1],
+            *(
+                max(1, round(min(p.height, options.max_side * p.height / max(p.width, p.height))))
+                for p in photos
+            ),
+        )
+        sizes = [(max(1, round(p.width * height / p.height)), height) for p in photos]
+    labels = [
+        _text_block(w, [p.label()], font_size) if options.labels else None
+        for p, (w, _h) in zip(photos, sizes, strict=True)
+    ]
+    body_height = max(h + (t.height if t else 0) for (_w, h), t in zip(sizes, labels, strict=True))
+    width = sum(w for w, _h in sizes) + GAP * (len(photos) - 1)
+    caption = options.caption.strip()
+    under = _text_block(width, [caption], font_size) if caption else None
+    out = Image.new("RGB", (width, body_height + (under.height if under else 0)), BACKGROUND)
+    x = 0
+    for photo, m, (w, h), label in zip(photos, to_first, sizes, labels, strict=True):
+        pane = _pane(lib, photo, m, size, k) if options.aligned else _whole(lib, photo, h)
+        out.paste(pane, (x, 0))
+        del pane
+        if label is not None:
+            out.paste(label, (x, h))
+        x += w + GAP
+    if under is not None:
+        out.paste(under, (0, body_height))
+    return out
+
+
 def encode(image: Image.Image, fmt: str) -> bytes:
     """PNG or JPEG bytes carrying nothing but pixels: no EXIF, XMP, ICC, text or comment."""
-    bare = Image.new("RGB", image.size)
-    bare.paste(image.convert("RGB"), (0, 0))
+    bare = image
+    if image.mode != "RGB" or image.info:  # anything but bare pixels: copy the pixels only
+        bare = Image.new("RGB", image.size)
+        bare.paste(image.convert("RGB"), (0, 0))
     if fmt == "JPEG":
         return encode_jpeg(bare, quality=92)
     out = io.BytesIO()

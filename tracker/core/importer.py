@@ -453,15 +453,19 @@ def plan_import(
                 dated.append((str(path), capture.local.date(), found, ""))
         except ImageRejected as exc:
             dated.append((str(path), None, None, _sentence(path, str(exc))))
-    duplicates = _duplicates(lib, [f for f, _, _, problem in dated if not problem], cancel)
+    readable = [i for i, (_f, _d, _src, problem) in enumerate(dated) if not problem]
+    notes = _duplicates(lib, [dated[i][0] for i in readable], cancel)
+    duplicates = {i: note for i, note in zip(readable, notes, strict=True) if note}
     # A duplicate lands nowhere new: it is skipped, or a removed photo returns to its visit.
-    dated = [(f, None if f in duplicates else d, src, pr) for f, d, src, pr in dated]
+    dated = [
+        (f, None if i in duplicates else d, src, pr) for i, (f, d, src, pr) in enumerate(dated)
+    ]
     new_days = sorted({d for _, d, _, p in dated if d is not None and not p} - existing)
     first_new = new_days[0] if new_days and not has_baseline else None
     plan = []
-    for file, day, source, problem in dated:
+    for i, (file, day, source, problem) in enumerate(dated):
         if problem or day is None:
-            plan.append(PlannedFile(file, None, None, None, "", problem, duplicates.get(file, "")))
+            plan.append(PlannedFile(file, None, None, None, "", problem, duplicates.get(i, "")))
             continue
         kind = (
             "existing"
@@ -470,23 +474,22 @@ def plan_import(
             if day == first_new
             else "new check-in"
         )
-        plan.append(PlannedFile(file, day, source, day, kind, "", duplicates.get(file, "")))
+        plan.append(PlannedFile(file, day, source, day, kind, "", duplicates.get(i, "")))
     return plan
 
 
-def _duplicates(
-    lib: Library, files: Sequence[str], cancel: CancelCheck | None = None
-) -> dict[str, str]:
-    """file → why it will not be added again (or "brought back"), for files whose contents
-    are in the library already or earlier in ``files``. Only files whose size matches one of
-    those are read and hashed, so new photos cost a stat each."""
+def _duplicates(lib: Library, files: Sequence[str], cancel: CancelCheck | None = None) -> list[str]:
+    """For each of ``files`` (in order, a path given twice counted twice): why it will not be
+    added ("already in the library", "the same photo as X"), "brought back" for the first copy
+    of a removed photo, or "". Only files whose size matches a stored photo or another file
+    given are read and hashed, so new photos cost a stat each."""
     sizes: dict[str, int] = {}
     for file in files:
         with contextlib.suppress(OSError):
             sizes[file] = os.stat(file).st_size
     with lib.session() as s:
         stored_sizes = set(s.scalars(select(Photo.file_size).distinct()))
-    same_size = Counter(sizes.values())
+    same_size = Counter(sizes[f] for f in files if f in sizes)
     hashes: dict[str, str] = {}
     for file, size in sizes.items():
         if cancel and cancel():
@@ -507,18 +510,19 @@ def _duplicates(
                 select(Photo.sha256, Photo.deleted_at).where(Photo.sha256.in_(set(hashes.values())))
             ).all()
         )
-    notes: dict[str, str] = {}
+    notes = []
     first: dict[str, str] = {}
     for file in files:
         sha = hashes.get(file)
         if sha is None:
-            continue
-        if sha in known:
-            notes[file] = "already in the library" if known[sha] is None else "brought back"
+            notes.append("")
+        elif sha in known and known[sha] is None:
+            notes.append("already in the library")
         elif sha in first:
-            notes[file] = f"the same photo as {Path(first[sha]).name}"
+            notes.append(f"the same photo as {Path(first[sha]).name}")
         else:
             first[sha] = file
+            notes.append("brought back" if sha in known else "")
     return notes
 
 

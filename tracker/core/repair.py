@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tracker.core import imaging
-from tracker.core.errors import ImageRejected, UsageError
+from tracker.core.errors import ImageRejected, LibraryError, UsageError
 from tracker.core.importer import expand_paths
 from tracker.core.library import Library
 from tracker.core.models import Photo
@@ -81,12 +81,10 @@ def relink(lib: Library, folder: Path, changed_originals: Iterable[str] = ()) ->
             if sha in wanted and sha not in found:
                 staged = lib.store.stage_original(data, sha, wanted[sha])
                 if sha in damaged:
-                    # Kept by a second name first, then replaced in one step: at no moment is
-                    # the photo without a file.
-                    rel = lib.store.original_relpath(sha, wanted[sha])
-                    (quarantine / rel).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                    os.link(lib.root / rel, quarantine / rel)
+                    _keep(lib.root, lib.store.original_relpath(sha, wanted[sha]), quarantine)
                 lib.store.commit_staged(staged)
+                if sha in damaged:
+                    lib.store.drop_cache(sha)  # made from the changed file: made again
                 found.append(sha)
     relinked = [sha for sha in found if sha in lost]
     replaced = [sha for sha in found if sha in damaged]
@@ -97,6 +95,26 @@ def relink(lib: Library, folder: Path, changed_originals: Iterable[str] = ()) ->
         "still_changed": len(damaged) - len(replaced),
         "quarantine": str(quarantine) if replaced else "",
     }
+
+
+def _keep(root: Path, rel: str, quarantine: Path) -> None:
+    """Keep the changed file under ``quarantine`` before it is replaced, so that at no moment
+    is the photo without a file: a second name where the disk allows hard links, else a copy
+    made durable."""
+    source, target = root / rel, quarantine / rel
+    try:
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:  # FAT and exFAT drives, some network shares
+            shutil.copyfile(source, target)
+            with target.open("rb") as fh:
+                os.fsync(fh.fileno())
+    except OSError as exc:
+        raise LibraryError(
+            f"Could not keep the changed file {rel} in {quarantine} "
+            f"({exc.strerror or type(exc).__name__}); nothing was replaced."
+        ) from exc
 
 
 def relink_summary(result: dict[str, Any], changed: bool) -> str:

@@ -205,6 +205,13 @@ class PhotoStore:
         except FileNotFoundError:
             return None
 
+    def drop_cache(self, sha256: str) -> None:
+        """Forget a photo's thumbnail and preview (made from an original since put back)."""
+        kinds: tuple[CacheKind, ...] = ("thumbs", "previews")
+        for kind in kinds:
+            with contextlib.suppress(FileNotFoundError):
+                self._cache_path(kind, sha256).unlink()
+
     def has_cache(self, kind: CacheKind, sha256: str) -> bool:
         return self._cache_path(kind, sha256).is_file()
 

@@ -89,7 +89,8 @@ class ImportPreviewDialog(QDialog):
         self.resize(820, 480)
         layout = QVBoxLayout(self)
         good = [p for p in plan if not p.problem and not p.duplicate]
-        again = [p for p in plan if p.duplicate and p.duplicate != "brought back"]
+        stored = [p for p in plan if p.duplicate == "already in the library"]
+        twice = [p for p in plan if p.duplicate.startswith("the same photo as")]
         back = [p for p in plan if p.duplicate == "brought back"]
         new_visits = sorted(
             {p.visit_date for p in good if p.visit.startswith("new") and p.visit_date}
@@ -102,11 +103,13 @@ class ImportPreviewDialog(QDialog):
         text = f"<b>{len(good)} of {len(plan)} files</b> will be added to <b>{request.area}</b>, {where}."
         if new_visits:
             text += f" {len(new_visits)} new visit{'s' if len(new_visits) != 1 else ''} will be created."
-        if again:
-            text += f" {len(again)} {'is' if len(again) == 1 else 'are'} already in the library and will not be added again."
+        if stored:
+            text += f" {len(stored)} {'is' if len(stored) == 1 else 'are'} already in the library and will not be added again."
+        if twice:
+            text += f" {len(twice)} {'is a copy' if len(twice) == 1 else 'are copies'} of another file given here and will be added once."
         if back:
             text += f" {len(back)} removed earlier will be brought back to {'its visit' if len(back) == 1 else 'their visits'}."
-        refused = len(plan) - len(good) - len(again) - len(back)
+        refused = len(plan) - len(good) - len(stored) - len(twice) - len(back)
         if refused:
             text += f" {refused} file{'s' if refused != 1 else ''} cannot be imported (see below)."
         summary = QLabel(text, self)

@@ -82,6 +82,7 @@ class LibraryCare(QObject):
     checked = Signal(object)  # CheckReport
     backed_up = Signal(str)
     restored = Signal(str)
+    repaired = Signal()  # originals or the cache changed: pictures shown may be stale
 
     def __init__(
         self,
@@ -158,7 +159,11 @@ class LibraryCare(QObject):
             r = repair.rebuild_cache(lib)
             return f"Rebuilt the thumbnails and previews of {r['rebuilt']} photo(s)."
 
-        self._run("Repairing…", work, self.show_info, cancellable=False)
+        def done(message: str) -> None:
+            self.repaired.emit()
+            self.show_info(message)
+
+        self._run("Repairing…", work, done, cancellable=False)
 
     # -- backup and restore ------------------------------------------------------------------
 

@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
             self._on_timeline_current_changed
         )
         self.care.restored.connect(lambda folder: self.library_requested.emit(Path(folder)))
+        self.care.repaired.connect(self._on_care_repaired)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.progress_view.interval_changed.connect(self._on_progress_interval_changed)
 
@@ -311,6 +312,10 @@ class MainWindow(QMainWindow):
         if visit_id is not None and visit_id != self.visit_id:
             self.visit_id = visit_id
             self._refresh_panel()
+
+    def _on_care_repaired(self) -> None:
+        self.thumbs.set_library(self.lib)  # forget thumbnails of originals since put back
+        self.refresh()
 
     def _on_thumbs_ready(self, _sha: str) -> None:
         self.timeline_view.viewport().update()
