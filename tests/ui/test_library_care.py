@@ -71,6 +71,11 @@ def test_a_changed_original_is_offered_relink_and_put_back(
     keep = tmp_path / "keep"
     keep.mkdir()
     (keep / "copy.jpg").write_bytes(path.read_bytes())
+    # A compare window open on it, before the file changes under it.
+    others = [p["id"] for p in shell.lib.list_photos() if p["id"] != photo["id"]]
+    compare = shell.window.compare.open([photo["id"], others[0]])
+    assert compare is not None
+    qtbot.waitUntil(lambda: bool(compare.canvas.photos), timeout=20000)
     os.chmod(path, 0o600)
     path.write_bytes(b"changed")
     care = shell.window.care
@@ -81,8 +86,11 @@ def test_a_changed_original_is_offered_relink_and_put_back(
     assert not dialog.relink.isHidden()
     assert "Relink also puts back a changed original" in dialog.advice.text()
     dialog.close()
-    # The window forgets thumbnails it holds: they may show the changed file.
-    with qtbot.waitSignal(shell.window.thumbs.cleared, timeout=20000):
+    # The windows forget the pictures they hold: they may show the changed file.
+    with (
+        qtbot.waitSignal(shell.window.thumbs.cleared, timeout=20000),
+        qtbot.waitSignal(compare.loaded, timeout=20000),
+    ):
         care.repair("relink", keep, [photo["sha256"]])
     assert "Put back 1 changed" in shell.messages[-1]  # type: ignore[attr-defined]
     assert path.read_bytes() == (keep / "copy.jpg").read_bytes()

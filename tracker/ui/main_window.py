@@ -314,7 +314,10 @@ class MainWindow(QMainWindow):
             self._refresh_panel()
 
     def _on_care_repaired(self) -> None:
-        self.thumbs.set_library(self.lib)  # forget thumbnails of originals since put back
+        """Originals may have been put back: forget the pictures made from the old files."""
+        self.thumbs.set_library(self.lib)
+        for window in self.compare.windows:
+            window.reload()
         self.refresh()
 
     def _on_thumbs_ready(self, _sha: str) -> None:
