@@ -358,3 +358,16 @@ def test_a_closed_compare_window_is_forgotten(
     assert main.compare.windows == [second]
     main.set_library(None)  # closes the open one
     assert main.compare.windows == []
+
+
+def test_undo_and_redo_are_icons_so_the_caption_keeps_its_room(window: CompareWindow) -> None:
+    """Their text names the edit ("Undo add area Belly left") and would push the caption out."""
+    from PySide6.QtWidgets import QToolBar, QToolButton
+
+    bar = next(t for t in window.findChildren(QToolBar) if t.widgetForAction(window.undo))
+    for action in (window.undo, window.redo):
+        button = bar.widgetForAction(action)
+        assert isinstance(button, QToolButton)
+        assert button.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly
+        assert not action.icon().isNull()
+    assert window.caption.isVisible()

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSlider,
     QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -397,6 +398,13 @@ class CompareWindow(QMainWindow):
         )
         for entry in entries:
             tools.addSeparator() if entry is None else tools.addAction(entry)
+        # Undo and redo name the edit they take back ("Undo add area Belly left"): as icons,
+        # with that text as their tooltip, so the caption field keeps its room.
+        for action, name in ((self.undo, "undo"), (self.redo, "redo")):
+            action.setIcon(icon(name))
+            button = tools.widgetForAction(action)
+            if isinstance(button, QToolButton):
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         tools.addWidget(self.caption)
         self.addToolBar(tools)
 
