@@ -5,7 +5,6 @@ It reports and never repairs: damage is shown to the person, who decides what to
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -16,8 +15,6 @@ from tracker.core.models import Photo
 
 if TYPE_CHECKING:
     from tracker.core.library import Library
-
-HASH_CHUNK = 1 << 20
 
 
 @dataclass
@@ -87,11 +84,7 @@ def check_library(
             continue
         if not rehash:
             continue
-        digest = hashlib.sha256()
-        with lib.store.open_original(sha256, ext) as fh:
-            while chunk := fh.read(HASH_CHUNK):
-                digest.update(chunk)
-        if digest.hexdigest() != sha256:
+        if not lib.store.original_intact(sha256, ext):
             report.problems.append(
                 Problem(
                     "changed_original",

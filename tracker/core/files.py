@@ -1,10 +1,12 @@
-"""Writing export files: complete or not at all."""
+"""Files: writing exports complete or not at all, and hashing files without reading them whole."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
+from typing import BinaryIO
 
 from tracker.core.errors import UsageError
 
@@ -21,3 +23,11 @@ def write_atomically(out: Path, data: bytes) -> None:
     except OSError as exc:
         part.unlink(missing_ok=True)
         raise UsageError(f"{out} could not be written ({exc.strerror or exc}).") from exc
+
+
+def sha256_of(fh: BinaryIO, chunk: int = 1 << 20) -> str:
+    """The sha256 of what is left to read in ``fh``, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    while block := fh.read(chunk):
+        digest.update(block)
+    return digest.hexdigest()

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tracker.core import imaging
 from tracker.core.errors import ImageRejected, LibraryError, UsageError
+from tracker.core.files import sha256_of
 from tracker.core.models import Client, DateSource, Photo, Visit, VisitKind
 from tracker.core.text import check_name, display_path
 
@@ -496,14 +497,11 @@ def _duplicates(lib: Library, files: Sequence[str], cancel: CancelCheck | None =
             break
         if size not in stored_sizes and same_size[size] < 2:
             continue
-        digest = hashlib.sha256()
         try:
             with open(file, "rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    digest.update(chunk)
+                hashes[file] = sha256_of(fh)
         except OSError:
             continue  # the import says why it cannot read it
-        hashes[file] = digest.hexdigest()
     with lib.session() as s:
         known = dict(
             s.execute(

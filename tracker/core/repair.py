@@ -36,13 +36,7 @@ def changed(lib: Library, candidates: Iterable[str]) -> dict[str, str]:
         rows = s.execute(select(Photo.sha256, Photo.ext).where(Photo.sha256.in_(candidates))).all()
     out = {}
     for sha, ext in rows:
-        if not lib.store.has_original(sha, ext):
-            continue
-        digest = hashlib.sha256()
-        with lib.store.open_original(sha, ext) as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-        if digest.hexdigest() != sha:
+        if lib.store.has_original(sha, ext) and not lib.store.original_intact(sha, ext):
             out[sha] = ext
     return out
 

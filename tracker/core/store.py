@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 from tracker.core.errors import LibraryError
+from tracker.core.files import sha256_of
 
 CacheKind = Literal["thumbs", "previews"]
 _STAGED = ".staged"
@@ -211,6 +212,11 @@ class PhotoStore:
         for kind in kinds:
             with contextlib.suppress(FileNotFoundError):
                 self._cache_path(kind, sha256).unlink()
+
+    def original_intact(self, sha256: str, ext: str) -> bool:
+        """Whether the stored original still holds what was imported (it is read whole)."""
+        with self.open_original(sha256, ext) as fh:
+            return sha256_of(fh) == sha256
 
     def has_cache(self, kind: CacheKind, sha256: str) -> bool:
         return self._cache_path(kind, sha256).is_file()
