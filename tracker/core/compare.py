@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 MIN_SIDE, MAX_SIDE = 256, 8192
 
 
+def full_size(photos: Sequence[ComparePhoto]) -> int:
+    """The ``max_side`` that exports the photos at their own size (within the limits)."""
+    return max(MIN_SIDE, min(MAX_SIDE, max(max(p.width, p.height) for p in photos)))
+
+
 def _source(lib: Library, photo: ComparePhoto, max_side: int) -> Image.Image:
     """The photo upright at (at least) the size asked for: its preview, or its original when
     the preview is smaller than both the size asked for and the photo itself."""

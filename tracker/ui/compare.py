@@ -40,10 +40,9 @@ from PySide6.QtWidgets import (
 
 from tracker import APP_NAME
 from tracker.core import alignment as al
+from tracker.core import compare as compare_core
 from tracker.core import workspace as ws
 from tracker.core.compare import (
-    MAX_SIDE,
-    MIN_SIDE,
     CompareOptions,
     apply_gains,
     export,
@@ -740,8 +739,7 @@ class CompareWindow(QMainWindow):
         photo) instead of the screen-size previews."""
         options = self.export_options()
         if full_size:
-            longest = max(max(p.width, p.height) for p in self.photos)
-            options = replace(options, max_side=max(MIN_SIDE, min(MAX_SIDE, longest)))
+            options = replace(options, max_side=compare_core.full_size(self.photos))
         ids = self.photo_ids if options.mode == "side" else self.photo_ids[:2]
         self.status.setText(f"Exporting to {out.name}…")
         self.runner.start(
