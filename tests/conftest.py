@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def library(tmp_path: Path) -> Iterator[Library]:  # noqa: F821 - imported lazily
-    from tracker.core.library import Library
+    from tracker.core.store.library import Library
 
     lib = Library.open(tmp_path / "lib", create=True)
     yield lib

@@ -212,7 +212,7 @@ def test_only_the_imported_files_are_listed(imported: Imported) -> None:
 
 
 def _derived(imported: Imported, name: str) -> tuple[Image.Image, Image.Image]:
-    from tracker.core.library import Library
+    from tracker.core.store.library import Library
 
     sha256 = hashlib.sha256(CASES[name].data).hexdigest()
     with Library.open(imported.lib) as lib:

@@ -22,7 +22,7 @@ from PIL import Image
 
 from tests.conftest import REPO
 from tracker.core.errors import LibraryError
-from tracker.core.library import Library
+from tracker.core.store.library import Library
 
 KILLS = int(os.environ.get("TRACKER_CRASH_KILLS", "15"))
 BATCH = 24  # photos per import: enough that the import, not the start-up, is most of a run
@@ -146,7 +146,7 @@ def test_a_crash_between_commit_and_move_is_rolled_forward(tmp_path: Path) -> No
 def test_a_failed_transaction_leaves_the_library_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tracker.core import importer
+    from tracker.core.services import imports as importer
 
     root = tmp_path / "lib"
     src = _photos(tmp_path / "src", 1, seed=8)[0]
@@ -202,9 +202,9 @@ def test_a_full_disk_or_io_error_during_import_stops_cleanly(
 EDITS = """
 import datetime as dt, random, sys
 from tracker.core.errors import LibraryError
-from tracker.core.library import Library
-from tracker.core import workspace as ws
-from tracker.core.models import RaterRole, VisitKind
+from tracker.core.store.library import Library
+from tracker.core.queries import workspace as ws
+from tracker.core.db.models import RaterRole, VisitKind
 lib = Library.open(sys.argv[1])
 me = ws.clients(lib)[0].id
 area = ws.areas(lib, me)[0].id
@@ -224,7 +224,7 @@ while True:
 def test_sigkill_during_edits_never_leaves_half_an_edit(tmp_path: Path) -> None:
     root = tmp_path / "lib"
     with Library.open(root, create=True) as lib:
-        from tracker.core import workspace as ws
+        from tracker.core.queries import workspace as ws
 
         ws.add_area(lib, ws.clients(lib)[0].id, "Hips")
     rng = random.Random(5)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker import APP_NAME
-from tracker.core import backups
+from tracker.core.care import backups
 from tracker.core.errors import LibraryError, TrackerError
-from tracker.core.library import DamagedLibrary, Library
+from tracker.core.store.library import DamagedLibrary, Library
 from tracker.core.paths import ENV_LIBRARY, default_library, log_dir
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class App:
         """Ask where to put the sample library, make it on the thread pool, then open it."""
         from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
-        from tracker.core.demo import create_demo
+        from tracker.core.demo.sample import create_demo
 
         start = str(self.lib.root.parent if self.lib else Path.home())
         folder = QFileDialog.getExistingDirectory(

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFilter
 
-from tracker.core.imaging import THUMB_SIZE
+from tracker.core.imaging.decode import THUMB_SIZE
 
 ROWS: list[Row] = []
 
@@ -68,7 +68,7 @@ def p95(values: list[float]) -> float:
 
 def skin_photo(seed: int, size: tuple[int, int] = (4000, 3000)) -> Image.Image:
     """A 12 MP photo with the texture of skin, so that JPEG sizes are realistic (~3 MB)."""
-    from tracker.core.demo_images import render_area_photo
+    from tracker.core.demo.images import render_area_photo
 
     base = render_area_photo(
         seed=seed,
@@ -123,7 +123,7 @@ def import_floor(paths: list[Path], scratch: Path) -> float:
 
 
 def bench_import(work: Path, n: int) -> None:
-    from tracker.core.library import Library
+    from tracker.core.store.library import Library
 
     paths = write_jpegs(work / "jpegs", n)
     size = sum(p.stat().st_size for p in paths) / n / 1e6
@@ -154,7 +154,7 @@ def bench_import(work: Path, n: int) -> None:
 def bench_heic(work: Path, n: int) -> None:
     import pillow_heif
 
-    from tracker.core.library import Library
+    from tracker.core.store.library import Library
 
     pillow_heif.register_heif_opener()
     folder = work / "heic"
@@ -191,8 +191,8 @@ def build_large(root: Path, clients: int, per_client: int) -> None:
     database (importing 20,000 photos would measure import, not the library)."""
     from sqlalchemy import insert
 
-    from tracker.core.library import Library
-    from tracker.core.models import Area, Client, DateSource, Photo, Visit, VisitKind
+    from tracker.core.store.library import Library
+    from tracker.core.db.models import Area, Client, DateSource, Photo, Visit, VisitKind
 
     thumbs = []
     for i in range(8):
@@ -267,7 +267,7 @@ def _child_large(root: Path, prefs_file: Path) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from tracker.core.library import Library
+    from tracker.core.store.library import Library
     from tracker.ui.main_window import MainWindow
     from tracker.ui.settings import Mode, Preferences
     from tracker.ui.workers import TaskRunner
@@ -409,7 +409,7 @@ def bench_compare_and_report(work: Path) -> None:
     from PySide6.QtGui import QUndoStack
     from PySide6.QtWidgets import QApplication
 
-    from tracker.core.library import Library
+    from tracker.core.store.library import Library
     from tracker.rendering.report import export_report
     from tracker.ui.compare import CompareWindow
     from tracker.ui.workers import TaskRunner
@@ -514,7 +514,7 @@ def bench_compare_and_report(work: Path) -> None:
     runner.pool.waitForDone(20000)
 
     # A client with 20 visits, a photo each, rated at each.
-    from tracker.core.models import RaterRole
+    from tracker.core.db.models import RaterRole
 
     day0 = dt.date(2024, 1, 8)
     folder = work / "report-photos"

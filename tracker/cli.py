@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tracker import __version__
-from tracker.core.compare import MODES as COMPARE_MODES
+from tracker.core.compare.render import MODES as COMPARE_MODES
 from tracker.core.errors import TrackerError, UsageError
-from tracker.core.importer import check_date
-from tracker.core.library import Library, TreatmentInput
-from tracker.core.models import RaterRole, RatingMethod, VisitKind
+from tracker.core.services.imports import check_date
+from tracker.core.store.library import Library, TreatmentInput
+from tracker.core.db.models import RaterRole, RatingMethod, VisitKind
 from tracker.core.paths import default_library
-from tracker.core.scales import SCALES
+from tracker.core.domain.scales import SCALES
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -266,7 +266,7 @@ def cmd_init(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, _root: Path) -> int:
-    from tracker.core.demo import create_demo
+    from tracker.core.demo.sample import create_demo
 
     summary = create_demo(args.dir)
     _emit(
@@ -410,7 +410,7 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
 
 def cmd_export(args: argparse.Namespace, root: Path) -> int:
     if args.export_command == "csv":
-        from tracker.core import export_csv
+        from tracker.core.exports import ratings_csv as export_csv
 
         with Library.open(root, allow_read_only=True) as lib:
             result = export_csv.export(lib, args.out, args.client, args.area)
@@ -418,7 +418,7 @@ def cmd_export(args: argparse.Namespace, root: Path) -> int:
         return EXIT_OK
     if args.export_command == "report":
         return _export_report(args, root)
-    from tracker.core.compare import CompareOptions, export
+    from tracker.core.compare.render import CompareOptions, export
 
     *raw_ids, out = args.items
     if not raw_ids:
@@ -460,7 +460,7 @@ def _export_report(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_backup(args: argparse.Namespace, root: Path) -> int:
-    from tracker.core import backups
+    from tracker.core.care import backups
 
     with Library.open(root, allow_read_only=True) as lib:
         result = backups.backup(lib, args.out)
@@ -473,7 +473,7 @@ def cmd_backup(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, _root: Path) -> int:
-    from tracker.core import backups
+    from tracker.core.care import backups
 
     result = backups.restore(args.archive, args.dest)
     _emit(
@@ -485,7 +485,8 @@ def cmd_restore(args: argparse.Namespace, _root: Path) -> int:
 
 
 def cmd_repair(args: argparse.Namespace, root: Path) -> int:
-    from tracker.core import backups, repair
+    from tracker.core.care import backups
+    from tracker.core.care import repair
 
     if args.repair_command == "restore-snapshot":
         snapshot = args.snapshot

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracker.core import alignment as al
+from tracker.core.imaging import geometry as al
 from tracker.core.errors import ValidationError
 
 

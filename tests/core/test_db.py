@@ -11,10 +11,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from tracker.core import db
+from tracker.core.db import engine as db
 from tracker.core.errors import LibraryError, NewerLibraryError
-from tracker.core.library import DB_NAME, Library
-from tracker.core.models import Base
+from tracker.core.store.library import DB_NAME, Library
+from tracker.core.db.models import Base
 
 
 def _sha(path: Path) -> str:

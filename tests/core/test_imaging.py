@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from tracker.core import imaging
+from tracker.core.imaging import decode as imaging
 from tracker.core.errors import ImageRejected
 
 

@@ -19,12 +19,13 @@ import pytest
 from PIL import Image
 
 from tests.conftest import REPO, run_cli
-from tracker.core import backups, repair
-from tracker.core import library as library_module
-from tracker.core import workspace as ws
+from tracker.core.care import backups
+from tracker.core.care import repair
+from tracker.core.store import library as library_module
+from tracker.core.queries import workspace as ws
 from tracker.core.errors import LibraryError, UsageError
-from tracker.core.library import DB_NAME, DamagedLibrary, Library
-from tracker.core.models import RaterRole, VisitKind
+from tracker.core.store.library import DB_NAME, DamagedLibrary, Library
+from tracker.core.db.models import RaterRole, VisitKind
 
 HOSTILE = "Robert'); DROP TABLE client;-- <b>&amp;</b> \u202eevil\u202c \u05e9\u05dc\u05d5\u05dd 😀"
 
@@ -90,7 +91,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(filled: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time; from tracker.core.library import Library; "
+            "import sys, time; from tracker.core.store.library import Library; "
             f"lib = Library.open({str(filled)!r}); print('held', flush=True); time.sleep(60)",
         ],
         cwd=REPO,
@@ -418,7 +419,7 @@ def test_hostile_names_round_trip_through_csv_and_pdf(qapp, filled: Path, tmp_pa
 
     import pypdf
 
-    from tracker.core import export_csv
+    from tracker.core.exports import ratings_csv as export_csv
     from tracker.rendering.report import export_report
 
     with Library.open(filled) as lib:

@@ -12,8 +12,8 @@ from PIL import Image
 
 from tests.conftest import run_cli
 from tracker.core.errors import UsageError
-from tracker.core.library import Library, TreatmentInput
-from tracker.core.models import RaterRole
+from tracker.core.store.library import Library, TreatmentInput
+from tracker.core.db.models import RaterRole
 from tracker.rendering.report import export_report
 
 SECRET = "SecretPhoneModel-GPS"
@@ -31,7 +31,7 @@ def _photo(path: Path, taken: str, seed: int) -> Path:
 
 @pytest.fixture
 def reported(library: Library, tmp_path: Path) -> Library:
-    from tracker.core import workspace as ws
+    from tracker.core.queries import workspace as ws
 
     ws.update_client(library, ws.clients(library)[0].id, name="Ana <b>&amp;</b> Lima")
     days = ["2025:01:06", "2025:02:03", "2025:03:03"]
@@ -123,8 +123,8 @@ def test_chart_ticks_sit_on_the_scale_values(qapp, reported: Library) -> None:  
     from PySide6.QtCharts import QValueAxis
     from PySide6.QtCore import Qt
 
-    from tracker.core import workspace as ws
-    from tracker.core.progress import progress
+    from tracker.core.queries import workspace as ws
+    from tracker.core.queries.progress import progress
     from tracker.rendering.chart import build_chart
 
     area = ws.areas(reported, ws.clients(reported)[0].id)[0].id

@@ -10,8 +10,8 @@ from PIL import Image, ImageDraw
 from PySide6.QtCore import QPointF, QRectF, QSettings, Qt
 from PySide6.QtGui import QUndoStack
 
-from tracker.core import workspace as ws
-from tracker.core.library import Library
+from tracker.core.queries import workspace as ws
+from tracker.core.store.library import Library
 from tracker.ui.compare import CompareWindow
 from tracker.ui.compare_canvas import MODES
 from tracker.ui.main_window import MainWindow

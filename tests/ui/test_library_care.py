@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings
 
 from tests.core.test_trust import _damage_database, _photos
 from tracker.app import App
-from tracker.core.library import Library
+from tracker.core.store.library import Library
 from tracker.ui.library_care import CheckDialog
 from tracker.ui.main_window import MainWindow
 from tracker.ui.settings import Preferences

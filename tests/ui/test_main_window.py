@@ -13,12 +13,12 @@ from PySide6.QtCore import QMimeData, QPoint, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from tracker.core import imaging
-from tracker.core import workspace as ws
-from tracker.core.demo import create_demo
+from tracker.core.imaging import decode as imaging
+from tracker.core.queries import workspace as ws
+from tracker.core.demo.sample import create_demo
 from tracker.core.errors import ValidationError
-from tracker.core.library import Library
-from tracker.core.models import RaterRole, Stage, VisitKind
+from tracker.core.store.library import Library
+from tracker.core.db.models import RaterRole, Stage, VisitKind
 from tracker.ui import dialogs
 from tracker.ui.dialogs import AreaAnswer, NewVisit
 from tracker.ui.import_actions import ImportActions
@@ -604,7 +604,7 @@ def test_core_errors_are_shown_as_a_dialog_with_their_sentence(
 def test_progress_tab_shows_the_chart_and_edits_the_interval(
     qtbot, window: MainWindow, sample: Library, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    from tracker.core.progress import progress
+    from tracker.core.queries.progress import progress
 
     window.tabs.setCurrentWidget(window.progress_view)
     view = window.progress_view

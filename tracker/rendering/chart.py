@@ -9,7 +9,7 @@ from PySide6.QtCharts import QChart, QDateTimeAxis, QLineSeries, QScatterSeries,
 from PySide6.QtCore import QDate, QDateTime, QMargins, QPointF, Qt, QTime
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 
-from tracker.core.progress import Progress, VisitPoint
+from tracker.core.queries.progress import Progress, VisitPoint
 
 ITEM_COLOURS = (
     QColor("#c0392b"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracker.core import workspace as ws
+from tracker.core.queries import workspace as ws
 from tracker.ui import commands as cmd
 from tracker.ui.controller import WindowController
 from tracker.ui.dialogs import AreaAnswer, AreaDialog, ClientAnswer, ClientDialog

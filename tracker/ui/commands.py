@@ -1,4 +1,4 @@
-"""Undoable edits. Each command calls the core (``tracker.core.workspace``) in redo and undo,
+"""Undoable edits. Each command calls the core (``tracker.core.queries.workspace``) in redo and undo,
 never widgets; the window refreshes itself when the undo stack changes.
 
 ``push`` runs a command's first redo *before* it goes on the stack, so an edit the core refuses
@@ -13,9 +13,9 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from tracker.core import workspace as ws
-from tracker.core.library import Library
-from tracker.core.models import RaterRole, Stage, VisitKind
+from tracker.core.queries import workspace as ws
+from tracker.core.store.library import Library
+from tracker.core.db.models import RaterRole, Stage, VisitKind
 
 MERGE_RATING = 1
 

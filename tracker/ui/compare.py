@@ -39,10 +39,10 @@ from PySide6.QtWidgets import (
 )
 
 from tracker import APP_NAME
-from tracker.core import alignment as al
-from tracker.core import compare as compare_core
-from tracker.core import workspace as ws
-from tracker.core.compare import (
+from tracker.core.imaging import geometry as al
+from tracker.core.compare import render as compare_core
+from tracker.core.queries import workspace as ws
+from tracker.core.compare.render import (
     CompareOptions,
     apply_gains,
     export,
@@ -50,7 +50,7 @@ from tracker.core.compare import (
     render,
 )
 from tracker.core.errors import TrackerError
-from tracker.core.library import Library
+from tracker.core.store.library import Library
 from tracker.rendering.images import pil_to_qimage
 from tracker.ui.commands import Command, push
 from tracker.ui.compare_canvas import MODES, STEP, CompareCanvas

@@ -28,8 +28,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from tracker.core import alignment as al
-from tracker.core.workspace import ComparePhoto
+from tracker.core.imaging import geometry as al
+from tracker.core.queries.workspace import ComparePhoto
 
 MODES = ("side", "wipe", "overlay", "blink", "difference")
 MIN_ZOOM, MAX_ZOOM, STEP = 0.02, 16.0, 1.25

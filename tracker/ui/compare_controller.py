@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 
-from tracker.core import workspace as ws
+from tracker.core.queries import workspace as ws
 from tracker.ui.controller import WindowController
 
 if TYPE_CHECKING:

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from tracker.core.errors import TrackerError
-from tracker.core.models import Stage, VisitKind
-from tracker.core.scales import SCALES
+from tracker.core.db.models import Stage, VisitKind
+from tracker.core.domain.scales import SCALES
 from tracker.core.text import check_name
 from tracker.ui.models import KIND_LABELS
 from tracker.ui.settings import Mode

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog
 
-from tracker.core import workspace as ws
+from tracker.core.queries import workspace as ws
 from tracker.core.errors import TrackerError
 from tracker.ui.controller import WindowController
 from tracker.ui.workers import run_with_progress
@@ -38,7 +38,7 @@ class ExportController(WindowController):
         )
         if not name:
             return
-        from tracker.core import export_csv
+        from tracker.core.exports import ratings_csv as export_csv
 
         lib = w.lib
         w.runner.start(

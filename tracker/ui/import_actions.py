@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QFileDialog
 
-from tracker.core import workspace as ws
+from tracker.core.queries import workspace as ws
 from tracker.ui.controller import WindowController
 from tracker.ui.import_flow import IMAGE_FILTER, ImportRequest
 from tracker.ui.workers import Task

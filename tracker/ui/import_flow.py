@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tracker.core.importer import ImportReport, PlannedFile, plan_import
-from tracker.core.library import Library
+from tracker.core.services.imports import ImportReport, PlannedFile, plan_import
+from tracker.core.store.library import Library
 from tracker.ui.workers import Task, TaskRunner
 
 IMAGE_FILTER = "Photos (*.jpg *.jpeg *.png *.heic *.heif *.webp *.tif *.tiff *.JPG *.JPEG *.PNG *.HEIC *.HEIF *.WEBP *.TIF *.TIFF);;All files (*)"

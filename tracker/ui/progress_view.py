@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tracker.core.progress import Progress
+from tracker.core.queries.progress import Progress
 from tracker.rendering.chart import build_chart, treatment_text, x_value
 
 

@@ -33,9 +33,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tracker.core.models import RaterRole, VisitKind
-from tracker.core.scales import Scale, get_scale
-from tracker.core.workspace import TREATMENT_FIELDS, AreaAtVisit, VisitDetail
+from tracker.core.db.models import RaterRole, VisitKind
+from tracker.core.domain.scales import Scale, get_scale
+from tracker.core.queries.workspace import TREATMENT_FIELDS, AreaAtVisit, VisitDetail
 from tracker.ui.dialogs import pydate, qdate
 from tracker.ui.models import GRID_ICON, KIND_LABELS, IdRole, PhotoGridModel
 

@@ -26,7 +26,7 @@ from tracker import __version__
 from tracker.core.errors import LibraryError, UsageError
 
 if TYPE_CHECKING:
-    from tracker.core.library import Library
+    from tracker.core.store.library import Library
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -41,7 +41,7 @@ Progress = Callable[[int, int, str], None]
 
 
 def _snapshot(db_path: Path, dest: Path) -> Path:
-    from tracker.core.db import snapshot
+    from tracker.core.db.engine import snapshot
 
     return snapshot(db_path, dest)
 
@@ -80,7 +80,7 @@ def restore_snapshot(root: Path, snapshot: Path | None = None) -> dict[str, str]
 
     For a damaged database: call with the library closed.
     """
-    from tracker.core.library import DB_NAME
+    from tracker.core.store.library import DB_NAME
 
     folder = root / "backups"
     snapshot = snapshot or newest_snapshot(folder)
@@ -134,7 +134,7 @@ def backup(
     cancel: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """Write the whole library to ``out`` (a .zip), complete or not at all."""
-    from tracker.core.library import DB_NAME
+    from tracker.core.store.library import DB_NAME
 
     if out.suffix.lower() != ".zip":
         raise UsageError(f"{out.name}: a backup is a .zip archive; choose a name ending in .zip.")
@@ -186,7 +186,7 @@ def backup(
 
 def restore(archive: Path, dest: Path, *, progress: Progress | None = None) -> dict[str, Any]:
     """Make a new library at ``dest`` from an archive, every file checked against the manifest."""
-    from tracker.core.library import DB_NAME
+    from tracker.core.store.library import DB_NAME
 
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise UsageError(f"{dest} already exists and is not empty; restore into a new folder.")
@@ -263,7 +263,7 @@ def restore(archive: Path, dest: Path, *, progress: Progress | None = None) -> d
                 if progress:
                     progress(n, len(entries), path)
         # The database must open, pass its checks, and know exactly these originals.
-        from tracker.core.library import Library
+        from tracker.core.store.library import Library
 
         lib = Library.open(work)
         try:

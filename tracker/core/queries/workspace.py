@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 
-from tracker.core.alignment import (
+from tracker.core.imaging.geometry import (
     IDENTITY,
     Fit,
     Gains,
@@ -24,11 +24,11 @@ from tracker.core.alignment import (
     check_matrix,
     compose,
 )
-from tracker.core.alignment import fit as fit_landmarks
+from tracker.core.imaging.geometry import fit as fit_landmarks
 from tracker.core.errors import NotFoundError, UsageError, ValidationError
-from tracker.core.imaging import CaptureTime
-from tracker.core.library import Library, TreatmentInput
-from tracker.core.models import (
+from tracker.core.imaging.decode import CaptureTime
+from tracker.core.store.library import Library, TreatmentInput
+from tracker.core.db.models import (
     Area,
     Client,
     DateSource,
@@ -45,7 +45,7 @@ from tracker.core.models import (
     row_dict,
     utc_now,
 )
-from tracker.core.scales import get_scale
+from tracker.core.domain.scales import get_scale
 from tracker.core.text import check_name
 
 TREATMENT_FIELDS = tuple(f for f in TreatmentInput.__dataclass_fields__)

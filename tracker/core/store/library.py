@@ -20,8 +20,11 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from tracker.core import backups, db, imaging, importer
-from tracker.core.check import CheckReport, check_library
+from tracker.core.care import backups
+from tracker.core.db import engine as db
+from tracker.core.imaging import decode as imaging
+from tracker.core.services import imports as importer
+from tracker.core.care.check import CheckReport, check_library
 from tracker.core.errors import (
     DatabaseDamaged,
     LibraryError,
@@ -30,9 +33,9 @@ from tracker.core.errors import (
     UsageError,
     ValidationError,
 )
-from tracker.core.imaging import CaptureTime
-from tracker.core.lock import LOCK_NAME, LibraryLocked, WriterLock
-from tracker.core.models import (
+from tracker.core.imaging.decode import CaptureTime
+from tracker.core.store.lock import LOCK_NAME, LibraryLocked, WriterLock
+from tracker.core.db.models import (
     Area,
     Client,
     Photo,
@@ -44,8 +47,8 @@ from tracker.core.models import (
     Visit,
     VisitKind,
 )
-from tracker.core.scales import get_scale
-from tracker.core.store import DIR_MODE, CacheKind, PhotoStore
+from tracker.core.domain.scales import get_scale
+from tracker.core.store.photos import DIR_MODE, CacheKind, PhotoStore
 from tracker.core.text import check_name
 
 log = logging.getLogger(__name__)
@@ -325,7 +328,7 @@ class Library:
     def check(
         self, progress: Any = None, cancel: Any = None, *, rehash: bool = True
     ) -> CheckReport:
-        """Verify the database and every original; see ``tracker.core.check``."""
+        """Verify the database and every original; see ``tracker.core.care.check``."""
         return check_library(self, progress, cancel, rehash=rehash)
 
     def derived(self, kind: CacheKind, sha256: str) -> bytes:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tracker.core.errors import ValidationError
-from tracker.core.models import RaterRole
+from tracker.core.db.models import RaterRole
 
 PATIENT = RaterRole.PATIENT
 PRACTITIONER = RaterRole.PRACTITIONER

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from tracker.core.models import Photo
+from tracker.core.db.models import Photo
 
 if TYPE_CHECKING:
-    from tracker.core.library import Library
+    from tracker.core.store.library import Library
 
 
 @dataclass

@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from tracker.core.errors import UsageError
 from tracker.core.files import write_atomically
-from tracker.core.library import Library
-from tracker.core.models import Area, Client, Rating, RatingItem, TreatmentRecord, Visit
-from tracker.core.scales import SCALES
-from tracker.core.workspace import TREATMENT_FIELDS
+from tracker.core.store.library import Library
+from tracker.core.db.models import Area, Client, Rating, RatingItem, TreatmentRecord, Visit
+from tracker.core.domain.scales import SCALES
+from tracker.core.queries.workspace import TREATMENT_FIELDS
 
 COLUMNS = (
     "client",

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from tracker.core.models import Base
+from tracker.core.db.models import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only when someone runs the alembic CLI by hand

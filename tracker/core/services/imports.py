@@ -4,7 +4,7 @@ Each file is read once; the bytes are hashed, checked and shrunk to a thumbnail 
 on a pool of threads (hashing and Pillow's decoders release the GIL, so every core works),
 and staged durably in ``tmp/``. The calling thread then records each photo in its own
 transaction and moves its original into place, in the order the files were given; see
-``tracker.core.store`` for why a photo is either fully imported or absent after a crash.
+``tracker.core.store.photos`` for why a photo is either fully imported or absent after a crash.
 """
 
 from __future__ import annotations
@@ -25,14 +25,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from tracker.core import imaging
+from tracker.core.imaging import decode as imaging
 from tracker.core.errors import ImageRejected, LibraryError, UsageError
 from tracker.core.files import sha256_of
-from tracker.core.models import Client, DateSource, Photo, Visit, VisitKind
+from tracker.core.db.models import Client, DateSource, Photo, Visit, VisitKind
 from tracker.core.text import check_name, display_path
 
 if TYPE_CHECKING:
-    from tracker.core.library import Library
+    from tracker.core.store.library import Library
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The database schema as SQLAlchemy 2 typed models.
 
-Changing a model means adding an Alembic migration in ``tracker/core/migrations/versions``;
+Changing a model means adding an Alembic migration in ``tracker/core/db/migrations/versions``;
 a test compares these models with the migrated schema so the two cannot drift apart.
 """
 
