@@ -30,7 +30,8 @@ def test_the_wheel_holds_every_module_migration_and_resource(wheel: Path) -> Non
     modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tracker").rglob("*.py")}
     assert modules - names == set(), "modules left out of the wheel (add their package)"
     migrations = {
-        p.relative_to(ROOT).as_posix() for p in (ROOT / "tracker/core/db/migrations").rglob("*.mako")
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "tracker/core/db/migrations").rglob("*.mako")
     }
     assert migrations and migrations <= names
     resources = {

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from tracker import APP_NAME
 from tracker.core.care import backups
 from tracker.core.errors import LibraryError, TrackerError
-from tracker.core.store.library import DamagedLibrary, Library
 from tracker.core.paths import ENV_LIBRARY, default_library, log_dir
+from tracker.core.store.library import DamagedLibrary, Library
 
 if TYPE_CHECKING:
     from tracker.ui.main_window import MainWindow

@@ -191,8 +191,8 @@ def build_large(root: Path, clients: int, per_client: int) -> None:
     database (importing 20,000 photos would measure import, not the library)."""
     from sqlalchemy import insert
 
-    from tracker.core.store.library import Library
     from tracker.core.db.models import Area, Client, DateSource, Photo, Visit, VisitKind
+    from tracker.core.store.library import Library
 
     thumbs = []
     for i in range(8):

@@ -19,12 +19,12 @@ from typing import Any, NoReturn
 
 from tracker import __version__
 from tracker.core.compare.render import MODES as COMPARE_MODES
+from tracker.core.db.models import RaterRole, RatingMethod, VisitKind
+from tracker.core.domain.scales import SCALES
 from tracker.core.errors import TrackerError, UsageError
+from tracker.core.paths import default_library
 from tracker.core.services.imports import check_date
 from tracker.core.store.library import Library, TreatmentInput
-from tracker.core.db.models import RaterRole, RatingMethod, VisitKind
-from tracker.core.paths import default_library
-from tracker.core.domain.scales import SCALES
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -485,8 +485,7 @@ def cmd_restore(args: argparse.Namespace, _root: Path) -> int:
 
 
 def cmd_repair(args: argparse.Namespace, root: Path) -> int:
-    from tracker.core.care import backups
-    from tracker.core.care import repair
+    from tracker.core.care import backups, repair
 
     if args.repair_command == "restore-snapshot":
         snapshot = args.snapshot

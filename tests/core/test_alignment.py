@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracker.core.imaging import geometry as al
 from tracker.core.errors import ValidationError
+from tracker.core.imaging import geometry as al
 
 
 def _similar(angle_deg: float, s: float, tx: float, ty: float) -> al.Matrix:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageStat
 
-from tracker.core.imaging import geometry as al
-from tracker.core.queries import workspace as ws
 from tracker.core.compare.render import CompareOptions, export, placement, render
 from tracker.core.errors import UsageError, ValidationError
+from tracker.core.imaging import geometry as al
+from tracker.core.queries import workspace as ws
 from tracker.core.store.library import Library
 
 SECRET = "GPS-Secret-Clinic-Device-XYZ"

@@ -12,9 +12,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from tracker.core.db import engine as db
+from tracker.core.db.models import Base
 from tracker.core.errors import LibraryError, NewerLibraryError
 from tracker.core.store.library import DB_NAME, Library
-from tracker.core.db.models import Base
 
 
 def _sha(path: Path) -> str:

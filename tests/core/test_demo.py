@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from tracker.core.demo.sample import AREAS, SESSION_DAYS, VIEWS, create_demo
 from tracker.core.demo.images import render_area_photo
+from tracker.core.demo.sample import AREAS, SESSION_DAYS, VIEWS, create_demo
 from tracker.core.errors import LibraryError
 from tracker.core.store.library import Library
 

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from tracker.core.imaging import decode as imaging
 from tracker.core.errors import ImageRejected
+from tracker.core.imaging import decode as imaging
 
 
 def _jpeg(size: tuple[int, int] = (64, 48), **save: object) -> bytes:

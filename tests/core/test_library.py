@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from tracker.core.db.models import Client, RaterRole, Rating, RatingItem, VisitKind
 from tracker.core.errors import NotFoundError, UsageError, ValidationError
 from tracker.core.store.library import DB_NAME, Library, TreatmentInput
-from tracker.core.db.models import Client, RaterRole, Rating, RatingItem, VisitKind
 
 D1, D2 = dt.date(2025, 1, 10), dt.date(2025, 2, 7)
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from tracker.core.db.models import RaterRole, VisitKind
+from tracker.core.errors import UsageError, ValidationError
 from tracker.core.exports import ratings_csv as export_csv
 from tracker.core.queries import workspace as ws
-from tracker.core.errors import UsageError, ValidationError
-from tracker.core.store.library import Library, TreatmentInput
-from tracker.core.db.models import RaterRole, VisitKind
 from tracker.core.queries.progress import progress
+from tracker.core.store.library import Library, TreatmentInput
 
 D = [dt.date(2025, 1, 6), dt.date(2025, 2, 3), dt.date(2025, 3, 3), dt.date(2025, 3, 20)]
 

@@ -19,13 +19,12 @@ import pytest
 from PIL import Image
 
 from tests.conftest import REPO, run_cli
-from tracker.core.care import backups
-from tracker.core.care import repair
-from tracker.core.store import library as library_module
-from tracker.core.queries import workspace as ws
-from tracker.core.errors import LibraryError, UsageError
-from tracker.core.store.library import DB_NAME, DamagedLibrary, Library
+from tracker.core.care import backups, repair
 from tracker.core.db.models import RaterRole, VisitKind
+from tracker.core.errors import LibraryError, UsageError
+from tracker.core.queries import workspace as ws
+from tracker.core.store import library as library_module
+from tracker.core.store.library import DB_NAME, DamagedLibrary, Library
 
 HOSTILE = "Robert'); DROP TABLE client;-- <b>&amp;</b> \u202eevil\u202c \u05e9\u05dc\u05d5\u05dd 😀"
 

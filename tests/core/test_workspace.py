@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tracker.core.queries import workspace as ws
+from tracker.core.db.models import RaterRole, Stage, VisitKind
 from tracker.core.errors import UsageError, ValidationError
+from tracker.core.queries import workspace as ws
 from tracker.core.services.imports import plan_import
 from tracker.core.store.library import Library
-from tracker.core.db.models import RaterRole, Stage, VisitKind
 
 D1, D2, D3 = dt.date(2025, 3, 1), dt.date(2025, 4, 2), dt.date(2025, 5, 6)
 

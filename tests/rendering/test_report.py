@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from tests.conftest import run_cli
+from tracker.core.db.models import RaterRole
 from tracker.core.errors import UsageError
 from tracker.core.store.library import Library, TreatmentInput
-from tracker.core.db.models import RaterRole
 from tracker.rendering.report import export_report
 
 SECRET = "SecretPhoneModel-GPS"

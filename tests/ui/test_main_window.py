@@ -13,12 +13,12 @@ from PySide6.QtCore import QMimeData, QPoint, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from tracker.core.imaging import decode as imaging
-from tracker.core.queries import workspace as ws
+from tracker.core.db.models import RaterRole, Stage, VisitKind
 from tracker.core.demo.sample import create_demo
 from tracker.core.errors import ValidationError
+from tracker.core.imaging import decode as imaging
+from tracker.core.queries import workspace as ws
 from tracker.core.store.library import Library
-from tracker.core.db.models import RaterRole, Stage, VisitKind
 from tracker.ui import dialogs
 from tracker.ui.dialogs import AreaAnswer, NewVisit
 from tracker.ui.import_actions import ImportActions

@@ -18,12 +18,12 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSizeF, Qt
 from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, QTextDocument
 
 from tracker import APP_NAME, __version__
-from tracker.core.queries import workspace as ws
 from tracker.core.compare.render import CompareOptions, render
 from tracker.core.errors import TrackerError, UsageError
 from tracker.core.files import write_atomically
-from tracker.core.store.library import Library
+from tracker.core.queries import workspace as ws
 from tracker.core.queries.progress import Progress, progress
+from tracker.core.store.library import Library
 from tracker.rendering.chart import build_chart, render_chart
 from tracker.rendering.images import pil_to_qimage
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from tracker.core.db.models import RaterRole, Stage, VisitKind
 from tracker.core.queries import workspace as ws
 from tracker.core.store.library import Library
-from tracker.core.db.models import RaterRole, Stage, VisitKind
 
 MERGE_RATING = 1
 

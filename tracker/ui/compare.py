@@ -39,9 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from tracker import APP_NAME
-from tracker.core.imaging import geometry as al
 from tracker.core.compare import render as compare_core
-from tracker.core.queries import workspace as ws
 from tracker.core.compare.render import (
     CompareOptions,
     apply_gains,
@@ -50,6 +48,8 @@ from tracker.core.compare.render import (
     render,
 )
 from tracker.core.errors import TrackerError
+from tracker.core.imaging import geometry as al
+from tracker.core.queries import workspace as ws
 from tracker.core.store.library import Library
 from tracker.rendering.images import pil_to_qimage
 from tracker.ui.commands import Command, push

@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tracker.core.errors import TrackerError
 from tracker.core.db.models import Stage, VisitKind
 from tracker.core.domain.scales import SCALES
+from tracker.core.errors import TrackerError
 from tracker.core.text import check_name
 from tracker.ui.models import KIND_LABELS
 from tracker.ui.settings import Mode

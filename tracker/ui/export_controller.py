@@ -7,8 +7,8 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog
 
-from tracker.core.queries import workspace as ws
 from tracker.core.errors import TrackerError
+from tracker.core.queries import workspace as ws
 from tracker.ui.controller import WindowController
 from tracker.ui.workers import run_with_progress
 

@@ -19,8 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tracker.core.care import backups
-from tracker.core.care import repair
+from tracker.core.care import backups, repair
 from tracker.core.care.check import CheckReport
 from tracker.core.store.library import Library
 from tracker.ui.workers import Task, TaskRunner, run_with_progress

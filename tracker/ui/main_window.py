@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from tracker import APP_NAME, __version__
-from tracker.core.queries import workspace as ws
 from tracker.core.errors import TrackerError
-from tracker.core.store.library import Library
+from tracker.core.queries import workspace as ws
 from tracker.core.queries.progress import progress
+from tracker.core.store.library import Library
 from tracker.ui import commands as cmd
 from tracker.ui.client_controller import ClientController
 from tracker.ui.compare_controller import CompareController

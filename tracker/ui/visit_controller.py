@@ -7,8 +7,8 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
-from tracker.core.queries import workspace as ws
 from tracker.core.db.models import RaterRole, VisitKind
+from tracker.core.queries import workspace as ws
 from tracker.ui import commands as cmd
 from tracker.ui.controller import WindowController
 from tracker.ui.dialogs import NewVisitDialog, confirm

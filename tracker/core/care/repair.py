@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tracker.core.imaging import decode as imaging
+from tracker.core.db.models import Photo
 from tracker.core.errors import ImageRejected, LibraryError, UsageError
+from tracker.core.imaging import decode as imaging
 from tracker.core.services.imports import expand_paths
 from tracker.core.store.library import Library
-from tracker.core.db.models import Photo
 
 
 def missing(lib: Library) -> dict[str, str]:

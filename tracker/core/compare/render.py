@@ -16,13 +16,13 @@ from pathlib import Path
 
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from tracker.core.imaging import geometry as al
-from tracker.core.imaging import decode as imaging
 from tracker.core.errors import NotFoundError, UsageError, ValidationError
 from tracker.core.files import write_atomically
+from tracker.core.imaging import decode as imaging
+from tracker.core.imaging import geometry as al
 from tracker.core.imaging.decode import encode_jpeg
-from tracker.core.store.library import Library
 from tracker.core.queries.workspace import ComparePhoto, compare_photos
+from tracker.core.store.library import Library
 
 MODES = ("side", "wipe", "overlay", "difference")
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}

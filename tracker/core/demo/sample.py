@@ -16,10 +16,10 @@ from typing import Any
 
 from PIL import Image
 
+from tracker.core.db.models import Area, RaterRole, RatingMethod, Stage, VisitKind
 from tracker.core.demo.images import render_area_photo
 from tracker.core.errors import LibraryError
 from tracker.core.store.library import DB_NAME, Library, TreatmentInput
-from tracker.core.db.models import Area, RaterRole, RatingMethod, Stage, VisitKind
 
 SEED = 20260504
 # Days after the baseline of each treatment session: about every four to five weeks.

@@ -11,8 +11,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tracker.core.errors import ValidationError
 from tracker.core.db.models import RaterRole
+from tracker.core.errors import ValidationError
 
 PATIENT = RaterRole.PATIENT
 PRACTITIONER = RaterRole.PRACTITIONER

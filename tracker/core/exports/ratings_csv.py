@@ -13,12 +13,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from tracker.core.errors import UsageError
-from tracker.core.files import write_atomically
-from tracker.core.store.library import Library
 from tracker.core.db.models import Area, Client, Rating, RatingItem, TreatmentRecord, Visit
 from tracker.core.domain.scales import SCALES
+from tracker.core.errors import UsageError
+from tracker.core.files import write_atomically
 from tracker.core.queries.workspace import TREATMENT_FIELDS
+from tracker.core.store.library import Library
 
 COLUMNS = (
     "client",

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from tracker.core.store.library import Library
 from tracker.core.db.models import Area, RaterRole, Rating, TreatmentRecord, Visit, VisitKind
 from tracker.core.domain.scales import Scale, get_scale
 from tracker.core.queries.workspace import TREATMENT_FIELDS, _baseline_date, _get
+from tracker.core.store.library import Library
 
 
 @dataclass(frozen=True)

@@ -14,20 +14,6 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 
-from tracker.core.imaging.geometry import (
-    IDENTITY,
-    Fit,
-    Gains,
-    Matrix,
-    Point,
-    check_gains,
-    check_matrix,
-    compose,
-)
-from tracker.core.imaging.geometry import fit as fit_landmarks
-from tracker.core.errors import NotFoundError, UsageError, ValidationError
-from tracker.core.imaging.decode import CaptureTime
-from tracker.core.store.library import Library, TreatmentInput
 from tracker.core.db.models import (
     Area,
     Client,
@@ -46,6 +32,20 @@ from tracker.core.db.models import (
     utc_now,
 )
 from tracker.core.domain.scales import get_scale
+from tracker.core.errors import NotFoundError, UsageError, ValidationError
+from tracker.core.imaging.decode import CaptureTime
+from tracker.core.imaging.geometry import (
+    IDENTITY,
+    Fit,
+    Gains,
+    Matrix,
+    Point,
+    check_gains,
+    check_matrix,
+    compose,
+)
+from tracker.core.imaging.geometry import fit as fit_landmarks
+from tracker.core.store.library import Library, TreatmentInput
 from tracker.core.text import check_name
 
 TREATMENT_FIELDS = tuple(f for f in TreatmentInput.__dataclass_fields__)

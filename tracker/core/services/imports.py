@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from tracker.core.imaging import decode as imaging
+from tracker.core.db.models import Client, DateSource, Photo, Visit, VisitKind
 from tracker.core.errors import ImageRejected, LibraryError, UsageError
 from tracker.core.files import sha256_of
-from tracker.core.db.models import Client, DateSource, Photo, Visit, VisitKind
+from tracker.core.imaging import decode as imaging
 from tracker.core.text import check_name, display_path
 
 if TYPE_CHECKING:

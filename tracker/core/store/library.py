@@ -21,20 +21,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.core.care import backups
-from tracker.core.db import engine as db
-from tracker.core.imaging import decode as imaging
-from tracker.core.services import imports as importer
 from tracker.core.care.check import CheckReport, check_library
-from tracker.core.errors import (
-    DatabaseDamaged,
-    LibraryError,
-    NotFoundError,
-    TrackerError,
-    UsageError,
-    ValidationError,
-)
-from tracker.core.imaging.decode import CaptureTime
-from tracker.core.store.lock import LOCK_NAME, LibraryLocked, WriterLock
+from tracker.core.db import engine as db
 from tracker.core.db.models import (
     Area,
     Client,
@@ -48,6 +36,18 @@ from tracker.core.db.models import (
     VisitKind,
 )
 from tracker.core.domain.scales import get_scale
+from tracker.core.errors import (
+    DatabaseDamaged,
+    LibraryError,
+    NotFoundError,
+    TrackerError,
+    UsageError,
+    ValidationError,
+)
+from tracker.core.imaging import decode as imaging
+from tracker.core.imaging.decode import CaptureTime
+from tracker.core.services import imports as importer
+from tracker.core.store.lock import LOCK_NAME, LibraryLocked, WriterLock
 from tracker.core.store.photos import DIR_MODE, CacheKind, PhotoStore
 from tracker.core.text import check_name
 
