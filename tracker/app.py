@@ -8,18 +8,22 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressDialog
 
 from tracker import APP_NAME
-from tracker.core.care import backups
-from tracker.core.errors import LibraryError, TrackerError
+from tracker.core.db.snapshots import restore_snapshot
+from tracker.core.demo.sample import create_demo
+from tracker.core.errors import DatabaseDamaged, FolderReadOnly, LibraryLocked, TrackerError
 from tracker.core.paths import ENV_LIBRARY, default_library, log_dir
-from tracker.core.store.library import DamagedLibrary, Library
-
-if TYPE_CHECKING:
-    from tracker.ui.main_window import MainWindow
-    from tracker.ui.settings import Preferences
-    from tracker.ui.workers import TaskRunner
+from tracker.core.store.library import Library
+from tracker.ui.errors import install_excepthook, setup_logging
+from tracker.ui.icons import icon
+from tracker.ui.main.window import MainWindow
+from tracker.ui.settings import Preferences
+from tracker.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +47,6 @@ def _show_progress(dialog: Any, done: int, total: int) -> None:
     dialog.setValue(done)
 
 
-def _offers_reading(exc: LibraryError) -> bool:
-    text = str(exc)
-    return "open in another copy" in text or "cannot be written to" in text
-
-
 class App:
     """Owns the open library: the window shows it, and only this class opens or closes it."""
 
@@ -69,24 +68,26 @@ class App:
             return False
         try:
             lib = Library.open(root, create=create)
-        except DamagedLibrary as exc:
-            if exc.snapshot is None or not self._ask(
-                f"{exc}\n\nRestore {exc.snapshot.name} now?", "Restore the snapshot"
+        except DatabaseDamaged as exc:
+            if (
+                exc.snapshot is None
+                or exc.root is None
+                or not self._ask(
+                    f"{exc}\n\nRestore {exc.snapshot.name} now?", "Restore the snapshot"
+                )
             ):
                 self.window.show_error(str(exc))
                 return False
             try:
-                backups.restore_snapshot(exc.root, exc.snapshot)
+                restore_snapshot(exc.root, exc.snapshot)
                 lib = Library.open(root)
             except TrackerError as again:
                 self.window.show_error(str(again))
                 return False
-        except LibraryError as exc:
+        except (LibraryLocked, FolderReadOnly) as exc:
             # Held by another copy of the app, or a folder that cannot be written: reading is
             # still possible, if the person wants it.
-            if not _offers_reading(exc) or not self._ask(
-                f"{exc}\n\nOpen it for reading only?", "Open read-only"
-            ):
+            if not self._ask(f"{exc}\n\nOpen it for reading only?", "Open read-only"):
                 self.window.show_error(str(exc))
                 return False
             try:
@@ -115,10 +116,6 @@ class App:
 
     def make_sample(self) -> None:
         """Ask where to put the sample library, make it on the thread pool, then open it."""
-        from PySide6.QtWidgets import QFileDialog, QProgressDialog
-
-        from tracker.core.demo.sample import create_demo
-
         start = str(self.lib.root.parent if self.lib else Path.home())
         folder = QFileDialog.getExistingDirectory(
             self.window, "Choose an empty folder for the sample library", start
@@ -152,8 +149,6 @@ class App:
 
 def _ask_dialog(window: Any) -> Callable[[str, str], bool]:
     def ask(question: str, action: str) -> bool:
-        from PySide6.QtWidgets import QMessageBox
-
         box = QMessageBox(QMessageBox.Icon.Question, APP_NAME, question, parent=window)
         yes = box.addButton(action, QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
@@ -165,15 +160,6 @@ def _ask_dialog(window: Any) -> Callable[[str, str], bool]:
 
 def run_gui(library: Path | None) -> int:
     """Open the window on ``library`` (or the last or default one); returns the exit status."""
-    from PySide6.QtCore import QCoreApplication
-    from PySide6.QtWidgets import QApplication
-
-    from tracker.ui.errors import install_excepthook, setup_logging
-    from tracker.ui.icons import icon
-    from tracker.ui.main_window import MainWindow
-    from tracker.ui.settings import Preferences
-    from tracker.ui.workers import TaskRunner
-
     QCoreApplication.setOrganizationName("StriaTracker")
     QCoreApplication.setApplicationName(APP_NAME)
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageStat
 
+from tests import helpers as h
 from tracker.core.compare.render import CompareOptions, export, placement, render
 from tracker.core.errors import UsageError, ValidationError
 from tracker.core.imaging import geometry as al
-from tracker.core.queries import workspace as ws
+from tracker.core.queries import browse
+from tracker.core.services import photos
 from tracker.core.store.library import Library
 
 SECRET = "GPS-Secret-Clinic-Device-XYZ"
@@ -48,7 +50,7 @@ def _private_jpeg(path: Path, image: Image.Image, taken: str) -> Path:
 def pair(library: Library, tmp_path: Path) -> tuple[int, int]:
     a = _private_jpeg(tmp_path / "a.jpg", _scene(), "2025:01:10 10:00:00")
     b = _private_jpeg(tmp_path / "b.jpg", _scene(shift=(30, -20)), "2025:03:10 10:00:00")
-    report = library.import_files([a, b], area="Belly")
+    report = h.import_files(library, [a, b], area="Belly")
     return report.imported[0].photo_id, report.imported[1].photo_id
 
 
@@ -97,8 +99,8 @@ def test_landmark_alignment_makes_the_difference_vanish(
     dst = [(200.0, 400.0), (600.0, 250.0)]
     fit = al.fit(src, dst)
     assert fit.max_error < 0.5
-    ws.set_reference_photo(library, ws.photo(library, a).area_id, "front", a)
-    ws.set_alignment(library, b, fit.matrix)
+    photos.set_reference_photo(library, browse.photo(library, a).area_id, "front", a)
+    photos.set_alignments(library, {b: fit.matrix})
     aligned = render(
         library, [a, b], CompareOptions(mode="difference", labels=False, amplify=1, aligned=True)
     )
@@ -110,12 +112,12 @@ def test_landmark_alignment_makes_the_difference_vanish(
 
 def test_placement_goes_through_the_reference(library: Library, pair: tuple[int, int]) -> None:
     a, b = pair
-    photos = ws.compare_photos(library, [b, a])
-    assert placement(photos, aligned=True) == [al.IDENTITY, al.IDENTITY]  # nothing stored yet
-    ws.set_reference_photo(library, photos[0].area_id, "front", a)
+    shown = browse.compare_photos(library, [b, a])
+    assert placement(shown, aligned=True) == [al.IDENTITY, al.IDENTITY]  # nothing stored yet
+    photos.set_reference_photo(library, shown[0].area_id, "front", a)
     m = (1.0, 0.0, -30.0, 0.0, 1.0, 20.0)
-    ws.set_alignment(library, b, m)
-    to_first = placement(ws.compare_photos(library, [b, a]), aligned=True)
+    photos.set_alignments(library, {b: m})
+    to_first = placement(browse.compare_photos(library, [b, a]), aligned=True)
     # a (the reference) drawn in b's frame is the inverse of b's transform.
     assert all(
         math.isclose(x, y, abs_tol=1e-9) for x, y in zip(to_first[1], al.invert(m), strict=True)
@@ -124,7 +126,7 @@ def test_placement_goes_through_the_reference(library: Library, pair: tuple[int,
 
 def test_colour_gains_are_applied(library: Library, pair: tuple[int, int]) -> None:
     a, _ = pair
-    ws.set_colour_gains(library, a, (0.5, 1.0, 1.0))
+    photos.set_colour_gains(library, {a: (0.5, 1.0, 1.0)})
     halved = render(library, [a, a], CompareOptions(labels=False))
     left = ImageStat.Stat(halved.crop((10, 10, 100, 100))).mean
     assert left[0] == pytest.approx(110, abs=3) and left[1] == pytest.approx(180, abs=3)
@@ -162,7 +164,7 @@ def test_unaligned_photos_of_another_size_are_scaled_to_the_first(
     _scene().resize((1600, 1200)).save(big)
     small = tmp_path / "small.jpg"
     _scene().save(small)
-    r = library.import_files([big, small], area="Belly", date=None)
+    r = h.import_files(library, [big, small], area="Belly", date=None)
     ids = [i.photo_id for i in r.imported]
     out = render(
         library, ids, CompareOptions(mode="difference", labels=False, amplify=1, max_side=800)
@@ -183,14 +185,14 @@ def test_side_by_side_shows_a_portrait_beside_a_landscape_whole(
     portrait = _scene()
     ImageDraw.Draw(portrait).rectangle((0, 0, 799, 40), fill=(20, 20, 200))  # right edge, upright
     portrait.save(tall, exif=exif)
-    ids = [i.photo_id for i in library.import_files([wide, tall], area="Belly").imported]
+    ids = [i.photo_id for i in h.import_files(library, [wide, tall], area="Belly").imported]
     out = render(library, ids, CompareOptions(labels=False))
     assert out.size == (800 + 8 + 450, 600)  # 600 x 800 shown 600 tall is 450 wide
     right_edge = out.crop((800 + 8 + 440, 0, 800 + 8 + 450, 600))
     r, _g, b = ImageStat.Stat(right_edge).mean
     assert b > 150 and r < 80, "the portrait's right edge (its top before turning) is shown"
     # The window places it the same way: the first photo's height, centred on it.
-    to_first = placement(ws.compare_photos(library, ids), aligned=False)
+    to_first = placement(browse.compare_photos(library, ids), aligned=False)
     assert to_first[1] == (0.75, 0.0, 175.0, 0.0, 0.75, 0.0)
     assert al.apply(to_first[1], (300, 400)) == (400, 300)  # centre on centre
     aligned = render(library, ids, CompareOptions(labels=False, aligned=True))
@@ -208,7 +210,7 @@ def test_a_full_size_export_reads_the_originals(
         path = tmp_path / f"big{i}.jpg"
         _scene(shift=(i * 10, 0)).resize((3000, 2250)).save(path, quality=90)
         paths.append(path)
-    ids = [r.photo_id for r in library.import_files(paths, area="Belly").imported]
+    ids = [r.photo_id for r in h.import_files(library, paths, area="Belly").imported]
     read: list[int] = []
     original_image = library.original_image
     monkeypatch.setattr(
@@ -223,7 +225,7 @@ def test_a_full_size_export_reads_the_originals(
     with pytest.raises(ValidationError, match="256 to 8192 pixels"):
         render(library, ids, CompareOptions(max_side=9000))
     # An original lost since: its preview stands in rather than the export failing.
-    photo = ws.compare_photos(library, ids[:1])[0]
+    photo = browse.compare_photos(library, ids[:1])[0]
     (library.root / library.store.original_relpath(photo.sha256, "jpg")).unlink()
     lost = render(library, ids, CompareOptions(labels=False, max_side=3000))
     assert lost.size == full.size
@@ -234,11 +236,11 @@ def test_landmarks_give_transforms_relative_to_the_reference(
 ) -> None:
     a, b = pair
     marks = [[(200.0, 400.0), (600.0, 250.0)], [(230.0, 380.0), (630.0, 230.0)]]
-    plan = ws.align_by_landmarks(library, ws.compare_photos(library, [a, b]), marks)
-    area = ws.photo(library, a).area_id
+    plan = photos.align_by_landmarks(library, browse.compare_photos(library, [a, b]), marks)
+    area = browse.photo(library, a).area_id
     assert plan.reference == (area, "front", a)  # no reference yet: the first photo becomes it
     assert plan.matrices[b][2] == pytest.approx(-30) and plan.worst_error < 0.5
     # Against a reference that is neither photo and to which the first is not aligned: refused.
-    ws.set_reference_photo(library, area, "front", b)
+    photos.set_reference_photo(library, area, "front", b)
     with pytest.raises(UsageError, match="not aligned to the reference"):
-        ws.align_by_landmarks(library, ws.compare_photos(library, [a, b]), marks)
+        photos.align_by_landmarks(library, browse.compare_photos(library, [a, b]), marks)

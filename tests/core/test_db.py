@@ -12,9 +12,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from tracker.core.db import engine as db
+from tracker.core.db.engine import DB_NAME
 from tracker.core.db.models import Base
 from tracker.core.errors import LibraryError, NewerLibraryError
-from tracker.core.store.library import DB_NAME, Library
+from tracker.core.queries import listing
+from tracker.core.store.library import Library
 
 
 def _sha(path: Path) -> str:
@@ -37,7 +39,7 @@ def test_migrated_schema_matches_the_models(library: Library) -> None:
 
 
 def test_a_new_library_has_one_client_me(library: Library) -> None:
-    assert [c["name"] for c in library.list_clients()] == ["Me"]
+    assert [c["name"] for c in listing.clients(library)] == ["Me"]
 
 
 def test_newer_database_is_refused_and_left_byte_for_byte(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
+from tests import helpers as h
 from tracker.core.demo.images import render_area_photo
 from tracker.core.demo.sample import AREAS, SESSION_DAYS, VIEWS, create_demo
 from tracker.core.errors import LibraryError
@@ -52,14 +53,14 @@ def test_demo_library_holds_a_whole_course(tmp_path) -> None:
     summary = create_demo(tmp_path / "sample", today=today)
     assert summary["photos"] == len(AREAS) * len(VIEWS) * len(SESSION_DAYS)
     with Library.open(tmp_path / "sample") as lib:
-        visits = lib.list_visits(client=None)
+        visits = h.list_visits(lib, client=None)
         assert len(visits) == len(SESSION_DAYS)
         assert visits[0]["kind"] == "baseline"
         assert all(v["kind"] == "treatment" for v in visits[1:])
         assert dt.date.fromisoformat(visits[-1]["date"]) == today - dt.timedelta(days=14)
-        photos = lib.list_photos(client=None, area=None)
+        photos = h.list_photos(lib, client=None, area=None)
         assert {p["date_source"] for p in photos} == {"exif"}
-        assert lib.check().ok
+        assert h.check(lib).ok
     assert summary["ratings"] > 0
 
 

@@ -12,6 +12,8 @@ from PIL import Image
 
 from tracker.core.errors import ImageRejected
 from tracker.core.imaging import decode as imaging
+from tracker.core.imaging import exif as ex
+from tracker.core.imaging import formats
 
 
 def _jpeg(size: tuple[int, int] = (64, 48), **save: object) -> bytes:
@@ -33,7 +35,7 @@ def _jpeg(size: tuple[int, int] = (64, 48), **save: object) -> bytes:
     ],
 )
 def test_accepted_formats_are_recognised_from_their_bytes(head: bytes, expected: str) -> None:
-    assert imaging.sniff(head) == expected
+    assert formats.sniff(head) == expected
 
 
 @pytest.mark.parametrize(
@@ -54,7 +56,7 @@ def test_accepted_formats_are_recognised_from_their_bytes(head: bytes, expected:
 )
 def test_other_content_is_refused_with_what_it_is(head: bytes, words: str) -> None:
     with pytest.raises(ImageRejected, match=words):
-        imaging.sniff(head)
+        formats.sniff(head)
 
 
 @pytest.mark.parametrize(
@@ -78,7 +80,7 @@ def test_other_content_is_refused_with_what_it_is(head: bytes, words: str) -> No
     ],
 )
 def test_exif_datetimes(value: object, expected: dt.datetime | None) -> None:
-    assert imaging.parse_exif_datetime(value) == expected
+    assert ex.parse_exif_datetime(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -96,36 +98,36 @@ def test_exif_datetimes(value: object, expected: dt.datetime | None) -> None:
     ],
 )
 def test_exif_offsets(value: object, expected: int | None) -> None:
-    assert imaging.parse_exif_offset(value) == expected
+    assert ex.parse_exif_offset(value) == expected
 
 
 @given(st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)))
 def test_exif_datetime_round_trips(when: dt.datetime) -> None:
     when = when.replace(microsecond=0)
-    assert imaging.parse_exif_datetime(when.strftime("%Y:%m:%d %H:%M:%S").rjust(19, "0")) == when
+    assert ex.parse_exif_datetime(when.strftime("%Y:%m:%d %H:%M:%S").rjust(19, "0")) == when
 
 
 def test_capture_time_prefers_original_then_digitized_then_ifd0() -> None:
     exif = Image.Exif()
-    exif[imaging.TAG_DATETIME] = "2020:01:01 00:00:00"
-    ifd = exif.get_ifd(imaging.EXIF_IFD)
-    ifd[imaging.TAG_DATETIME_DIGITIZED] = "2021:01:01 00:00:00"
-    ifd[imaging.TAG_OFFSET_TIME_DIGITIZED] = "-03:00"
-    ifd[imaging.TAG_DATETIME_ORIGINAL] = "0000:00:00 00:00:00"  # "no date": skipped
-    found = imaging.capture_time_from_exif(exif)
+    exif[ex.TAG_DATETIME] = "2020:01:01 00:00:00"
+    ifd = exif.get_ifd(ex.EXIF_IFD)
+    ifd[ex.TAG_DATETIME_DIGITIZED] = "2021:01:01 00:00:00"
+    ifd[ex.TAG_OFFSET_TIME_DIGITIZED] = "-03:00"
+    ifd[ex.TAG_DATETIME_ORIGINAL] = "0000:00:00 00:00:00"  # "no date": skipped
+    found = ex.capture_time_from_exif(exif)
     assert found is not None
     assert found.isoformat() == "2021-01-01T00:00:00-03:00"
 
 
 def test_floating_and_future_times() -> None:
-    floating = imaging.CaptureTime(dt.datetime(2024, 3, 5, 14, 22, 1), None)
+    floating = ex.CaptureTime(dt.datetime(2024, 3, 5, 14, 22, 1), None)
     assert floating.isoformat() == "2024-03-05T14:22:01"
     assert not floating.is_future()
-    assert imaging.CaptureTime(dt.datetime(2090, 1, 1), 60).is_future()
+    assert ex.CaptureTime(dt.datetime(2090, 1, 1), 60).is_future()
     now = dt.datetime(2025, 1, 1, 12, tzinfo=dt.UTC)
     # Floating time up to 14 hours ahead could be a time zone far east, not the future.
-    assert not imaging.CaptureTime(dt.datetime(2025, 1, 2, 1), None).is_future(now)
-    assert imaging.CaptureTime(dt.datetime(2025, 1, 2, 3), None).is_future(now)
+    assert not ex.CaptureTime(dt.datetime(2025, 1, 2, 1), None).is_future(now)
+    assert ex.CaptureTime(dt.datetime(2025, 1, 2, 3), None).is_future(now)
 
 
 def test_sixteen_bit_grey_is_scaled_not_clipped() -> None:
@@ -170,7 +172,7 @@ def test_orientation_is_applied_once_to_size_and_pixels(orientation: int) -> Non
     im = Image.new("RGB", (60, 40), (0, 0, 0))
     im.paste((255, 255, 255), (0, 0, 30, 20))
     exif = Image.Exif()
-    exif[imaging.TAG_ORIENTATION] = orientation
+    exif[ex.TAG_ORIENTATION] = orientation
     out = io.BytesIO()
     im.save(out, "JPEG", exif=exif, quality=95)
     decoded = imaging.decode(out.getvalue())

@@ -11,9 +11,14 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from tests import helpers as h
+from tracker.core.db.engine import DB_NAME
 from tracker.core.db.models import Client, RaterRole, Rating, RatingItem, VisitKind
+from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.errors import NotFoundError, UsageError, ValidationError
-from tracker.core.store.library import DB_NAME, Library, TreatmentInput
+from tracker.core.queries import listing
+from tracker.core.services import clients
+from tracker.core.store.library import Library
 
 D1, D2 = dt.date(2025, 1, 10), dt.date(2025, 2, 7)
 
@@ -36,18 +41,19 @@ def _rating_rows(lib: Library) -> int:
 
 @pytest.fixture
 def course(library: Library) -> Library:
-    library.add_visit(client=None, day=D1, area=None)
-    with library.session() as s:
-        library.resolve_area(s, library.resolve_client(s, None), "Thigh", create=True)
+    h.add_visit(library, client=None, day=D1, area=None)
+    clients.add_area(library, h.only_client(library), "Thigh")
     return library
 
 
 def test_first_visit_is_the_baseline_and_later_ones_treatments(library: Library) -> None:
-    assert library.add_visit(client=None, day=D1)["kind"] == "baseline"
-    assert library.add_visit(client=None, day=D2)["kind"] == "treatment"
-    again = library.add_visit(client=None, day=D2, kind=VisitKind.FOLLOW_UP, notes="Healing well")
-    assert again["created"] is False and again["kind"] == "follow-up"
-    assert [(v["date"], v["kind"], v["notes"]) for v in library.list_visits()] == [
+    assert h.add_visit(library, client=None, day=D1).kind == VisitKind.BASELINE
+    assert h.add_visit(library, client=None, day=D2).kind == VisitKind.TREATMENT
+    again = h.add_visit(
+        library, client=None, day=D2, kind=VisitKind.FOLLOW_UP, notes="Healing well"
+    )
+    assert again.created is False and again.kind == VisitKind.FOLLOW_UP
+    assert [(v["date"], v["kind"], v["notes"]) for v in h.list_visits(library)] == [
         ("2025-01-10", "baseline", ""),
         ("2025-02-07", "follow-up", "Healing well"),
     ]
@@ -55,35 +61,37 @@ def test_first_visit_is_the_baseline_and_later_ones_treatments(library: Library)
 
 def test_treatment_record_is_stored_and_validated(course: Library) -> None:
     record = TreatmentInput(device="pen", needle_depth_mm=1.5, passes=3, topical="PRP", pain=4)
-    result = course.add_visit(client=None, day=D2, area="Thigh", treatment=record)
-    assert result["treatment_record_id"] is not None
+    result = h.add_visit(course, client=None, day=D2, area="Thigh", treatment=record)
+    assert result.treatment_record_id is not None
     with pytest.raises(ValidationError, match=r"needle depth must be between 0\.1 and 3\.5 mm"):
-        course.add_visit(
-            client=None, day=D2, area="Thigh", treatment=TreatmentInput(needle_depth_mm=4)
+        h.add_visit(
+            course, client=None, day=D2, area="Thigh", treatment=TreatmentInput(needle_depth_mm=4)
         )
     with pytest.raises(ValidationError, match="pain"):
-        course.add_visit(client=None, day=D2, area="Thigh", treatment=TreatmentInput(pain=11))
+        h.add_visit(course, client=None, day=D2, area="Thigh", treatment=TreatmentInput(pain=11))
     with pytest.raises(UsageError, match="--area"):
-        course.add_visit(client=None, day=D2, treatment=TreatmentInput(passes=2))
+        h.add_visit(course, client=None, day=D2, treatment=TreatmentInput(passes=2))
     with pytest.raises(NotFoundError, match=r"no area named 'Arm'.*Thigh"):
-        course.add_visit(client=None, day=D2, area="Arm", treatment=TreatmentInput(passes=2))
+        h.add_visit(course, client=None, day=D2, area="Arm", treatment=TreatmentInput(passes=2))
 
 
 def test_rating_is_stored_and_a_second_rating_replaces_values(course: Library) -> None:
-    first = course.rate(
+    first = h.rate(
+        course,
         client=None,
         area="Thigh",
         day=D1,
         role=RaterRole.PATIENT,
         values={"colour": 7, "texture": 6, "depth": 5},
     )
-    assert first["values"] == {"colour": 7, "texture": 6, "depth": 5}
-    again = course.rate(
-        client=None, area="Thigh", day=D1, role=RaterRole.PATIENT, values={"colour": 6}
+    assert first.values == {"colour": 7, "texture": 6, "depth": 5}
+    again = h.rate(
+        course, client=None, area="Thigh", day=D1, role=RaterRole.PATIENT, values={"colour": 6}
     )
-    assert again["id"] == first["id"]
-    assert again["values"] == {"colour": 6, "texture": 6, "depth": 5}
-    other = course.rate(
+    assert again.rating_id == first.rating_id
+    assert again.values == {"colour": 6, "texture": 6, "depth": 5}
+    other = h.rate(
+        course,
         client=None,
         area="Thigh",
         day=D1,
@@ -92,7 +100,7 @@ def test_rating_is_stored_and_a_second_rating_replaces_values(course: Library) -
         scale="gais",
         rater_name="Dr Ana",
     )
-    assert other["id"] != first["id"] and other["scale"] == "gais"
+    assert other.rating_id != first.rating_id and other.scale.key == "gais"
 
 
 @pytest.mark.parametrize(
@@ -115,12 +123,13 @@ def test_a_bad_rating_is_refused_and_nothing_is_stored(
 ) -> None:
     call = {"client": None, "area": "Thigh", "day": D1, "role": RaterRole.PATIENT, **kwargs}
     with pytest.raises(UsageError, match=message):
-        course.rate(**call)
+        h.rate(course, **call)
     assert _rating_rows(course) == 0
 
 
 def test_vas_accepts_decimals_within_range(course: Library) -> None:
-    result = course.rate(
+    result = h.rate(
+        course,
         client=None,
         area="Thigh",
         day=D1,
@@ -128,17 +137,18 @@ def test_vas_accepts_decimals_within_range(course: Library) -> None:
         values={"overall": 6.5},
         scale="improvement-vas",
     )
-    assert result["values"] == {"overall": 6.5}
+    assert result.values == {"overall": 6.5}
 
 
 def test_several_clients_need_a_name(library: Library) -> None:
     with library.session() as s:
         s.add(Client(name="Bea"))
     with pytest.raises(UsageError, match="several clients"):
-        library.add_visit(client=None, day=D1)
-    assert library.add_visit(client="Bea", day=D1)["client"] == "Bea"
+        h.add_visit(library, client=None, day=D1)
+    h.add_visit(library, client="Bea", day=D1)
+    assert [v["client"] for v in h.list_visits(library)] == ["Bea"]
     with pytest.raises(NotFoundError, match="no client named 'Zed'"):
-        library.add_visit(client="Zed", day=D1)
+        h.add_visit(library, client="Zed", day=D1)
 
 
 def test_import_groups_by_date_and_the_earliest_visit_is_the_baseline(
@@ -149,21 +159,23 @@ def test_import_groups_by_date_and_the_earliest_visit_is_the_baseline(
         _photo(tmp_path / "early.jpg", "2025:01:05 09:00:00", 2),
         _photo(tmp_path / "early2.jpg", "2025:01:05 17:30:00", 3),
     ]
-    report = library.import_files(files, area="Hips")
+    report = h.import_files(library, files, area="Hips")
     assert [r.file for r in report.imported] == [str(f) for f in files]  # given order kept
     assert report.imported[1].visit_id == report.imported[2].visit_id != report.imported[0].visit_id
-    assert [(v["date"], v["kind"]) for v in library.list_visits()] == [
+    # The rule of every new visit (rules.new_visit_kind): the first is the baseline, the
+    # later ones treatments; the import's earliest day takes the baseline from a later one.
+    assert [(v["date"], v["kind"]) for v in h.list_visits(library)] == [
         ("2025-01-05", "baseline"),
-        ("2025-03-01", "check-in"),
+        ("2025-03-01", "treatment"),
     ]
 
 
 def test_given_date_puts_every_photo_in_that_visit(library: Library, tmp_path: Path) -> None:
     files = [_photo(tmp_path / f"{i}.jpg", f"2025:0{i + 1}:01 09:00:00", i) for i in range(3)]
-    report = library.import_files(files, area="Hips", date=D2, view="close-up")
+    report = h.import_files(library, files, area="Hips", date=D2, view="close-up")
     assert {r.visit_id for r in report.imported} == {report.imported[0].visit_id}
     assert {r.date_source for r in report.imported} == {"given"}
-    assert {p["view"] for p in library.list_photos()} == {"close-up"}
+    assert {p["view"] for p in h.list_photos(library)} == {"close-up"}
 
 
 def test_progress_is_reported_for_every_file_and_cancel_stops_cleanly(
@@ -178,19 +190,19 @@ def test_progress_is_reported_for_every_file_and_cancel_stops_cleanly(
         if done == 3:
             stop.set()
 
-    report = library.import_files(files, area="Hips", progress=progress, cancel=stop.is_set)
+    report = h.import_files(library, files, area="Hips", progress=progress, cancel=stop.is_set)
     assert report.cancelled
     assert seen[:3] == [(1, 8), (2, 8), (3, 8)]
-    assert len(report.imported) == 3 == len(library.list_photos())
+    assert len(report.imported) == 3 == len(h.list_photos(library))
     assert list((library.root / "tmp").iterdir()) == []
-    assert library.check().ok
+    assert h.check(library).ok
 
 
 def test_same_bytes_within_one_batch_are_stored_once(library: Library, tmp_path: Path) -> None:
     a = _photo(tmp_path / "a.jpg", "2025:01:01 09:00:00")
     b = tmp_path / "b.jpg"
     b.write_bytes(a.read_bytes())
-    report = library.import_files([a, b, a], area="Hips")
+    report = h.import_files(library, [a, b, a], area="Hips")
     assert len(report.imported) == 1
     assert [(d.file, d.photo_id) for d in report.duplicates] == [
         (str(b), report.imported[0].photo_id),
@@ -201,10 +213,10 @@ def test_same_bytes_within_one_batch_are_stored_once(library: Library, tmp_path:
 def test_nothing_is_created_when_every_file_is_refused(library: Library, tmp_path: Path) -> None:
     bad = tmp_path / "notes.jpg"
     bad.write_text("not a photo")
-    report = library.import_files([bad], area="Brand new area", client="Brand new client")
+    report = h.import_files(library, [bad], area="Brand new area", client="Brand new client")
     assert len(report.rejected) == 1
-    assert library.list_areas() == []
-    assert [c["name"] for c in library.list_clients()] == ["Me"]
+    assert listing.areas(library) == []
+    assert [c["name"] for c in listing.clients(library)] == ["Me"]
 
 
 def test_a_new_library_is_private_to_its_owner(tmp_path: Path) -> None:
@@ -219,4 +231,4 @@ def test_a_creation_cut_off_after_its_first_step_is_finished_next_time(tmp_path:
     (tmp_path / "lib").mkdir()
     (tmp_path / "lib" / DB_NAME).touch()
     with Library.open(tmp_path / "lib", create=True) as lib:
-        assert [c["name"] for c in lib.list_clients()] == ["Me"]
+        assert [c["name"] for c in listing.clients(lib)] == ["Me"]

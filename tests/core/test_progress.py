@@ -9,32 +9,37 @@ from pathlib import Path
 
 import pytest
 
+from tests import helpers as h
 from tracker.core.db.models import RaterRole, VisitKind
+from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.errors import UsageError, ValidationError
 from tracker.core.exports import ratings_csv as export_csv
-from tracker.core.queries import workspace as ws
+from tracker.core.queries import browse
 from tracker.core.queries.progress import progress
-from tracker.core.store.library import Library, TreatmentInput
+from tracker.core.services import clients
+from tracker.core.store.library import Library
 
 D = [dt.date(2025, 1, 6), dt.date(2025, 2, 3), dt.date(2025, 3, 3), dt.date(2025, 3, 20)]
 
 
 @pytest.fixture
 def course(library: Library) -> int:
-    library.add_visit(client=None, day=D[0], kind=VisitKind.BASELINE)
+    h.add_visit(library, client=None, day=D[0], kind=VisitKind.BASELINE)
     for day in D[1:3]:
-        library.add_visit(client=None, day=day, kind=VisitKind.TREATMENT)
-    library.add_visit(client=None, day=D[3], kind=VisitKind.CHECK_IN)
-    me = ws.clients(library)[0].id
-    area = ws.add_area(library, me, "Hips")
-    library.add_visit(
+        h.add_visit(library, client=None, day=day, kind=VisitKind.TREATMENT)
+    h.add_visit(library, client=None, day=D[3], kind=VisitKind.CHECK_IN)
+    me = browse.clients(library)[0].id
+    area = clients.add_area(library, me, "Hips")
+    h.add_visit(
+        library,
         client=None,
         day=D[1],
         area="Hips",
         treatment=TreatmentInput(device="pen", needle_depth_mm=1.0),
     )
     for day, (c, t, d) in zip(D, [(8, 7, 6), (7, 7, 6), (5, 6, 5), (4, 5, 5)], strict=True):
-        library.rate(
+        h.rate(
+            library,
             client=None,
             area="Hips",
             day=day,
@@ -42,10 +47,16 @@ def course(library: Library) -> int:
             values={"colour": c, "texture": t, "depth": d},
         )
     # Two practitioners at the last visit: their values are averaged.
-    library.rate(
-        client=None, area="Hips", day=D[0], role=RaterRole.PRACTITIONER, values={"colour": 9}
+    h.rate(
+        library,
+        client=None,
+        area="Hips",
+        day=D[0],
+        role=RaterRole.PRACTITIONER,
+        values={"colour": 9},
     )
-    library.rate(
+    h.rate(
+        library,
         client=None,
         area="Hips",
         day=D[3],
@@ -53,7 +64,8 @@ def course(library: Library) -> int:
         values={"colour": 6},
         rater_name="Dr A",
     )
-    library.rate(
+    h.rate(
+        library,
         client=None,
         area="Hips",
         day=D[3],
@@ -78,18 +90,18 @@ def test_series_changes_and_summary(library: Library, course: int) -> None:
     assert p.sessions_done == 2
     assert p.days_since_baseline == 85
     assert p.next_session == D[2] + dt.timedelta(days=28)  # the default interval
-    ws.update_area(library, course, interval_days=42)
+    clients.update_area(library, course, interval_days=42)
     assert progress(library, course).next_session == D[2] + dt.timedelta(days=42)
     assert p.mean_change["colour"] == pytest.approx((-4 - 3.5) / 2)
 
 
 def test_interval_is_checked(library: Library, course: int) -> None:
     with pytest.raises(ValidationError, match="1 to 365 days"):
-        ws.update_area(library, course, interval_days=0)
+        clients.update_area(library, course, interval_days=0)
 
 
 def test_an_area_without_ratings_has_an_empty_progress(library: Library) -> None:
-    area = ws.add_area(library, ws.clients(library)[0].id, "Arms")
+    area = clients.add_area(library, browse.clients(library)[0].id, "Arms")
     p = progress(library, area)
     assert p.series == [] and p.changes == [] and p.next_session is None
 
@@ -115,17 +127,23 @@ def test_csv_has_a_row_per_rating_item_with_the_treatment_record(
 
 
 def test_csv_neutralises_formulas(library: Library, tmp_path: Path) -> None:
-    me = ws.clients(library)[0].id
-    ws.update_client(library, me, name='=HYPERLINK("http://x")')
-    ws.add_area(library, me, "+SUM(A1)")
-    library.add_visit(
+    me = browse.clients(library)[0].id
+    clients.update_client(library, me, name='=HYPERLINK("http://x")')
+    clients.add_area(library, me, "+SUM(A1)")
+    h.add_visit(
+        library,
         client=None,
         day=D[0],
         area="+SUM(A1)",
         treatment=TreatmentInput(device="@cmd", topical="-2+3"),
     )
-    library.rate(
-        client=None, area="+SUM(A1)", day=D[0], role=RaterRole.PATIENT, values={"colour": 3}
+    h.rate(
+        library,
+        client=None,
+        area="+SUM(A1)",
+        day=D[0],
+        role=RaterRole.PATIENT,
+        values={"colour": 3},
     )
     out = tmp_path / "r.csv"
     export_csv.export(library, out)

@@ -18,13 +18,23 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests import helpers as h
 from tests.conftest import REPO, run_cli
 from tracker.core.care import backups, repair
+from tracker.core.db import snapshots
+from tracker.core.db.engine import DB_NAME
 from tracker.core.db.models import RaterRole, VisitKind
-from tracker.core.errors import LibraryError, UsageError
-from tracker.core.queries import workspace as ws
+from tracker.core.errors import (
+    DatabaseDamaged,
+    LibraryError,
+    LibraryLocked,
+    ReadOnlyLibrary,
+    UsageError,
+)
+from tracker.core.queries import browse, listing
+from tracker.core.services import clients, visits
 from tracker.core.store import library as library_module
-from tracker.core.store.library import DB_NAME, DamagedLibrary, Library
+from tracker.core.store.library import Library
 
 HOSTILE = "Robert'); DROP TABLE client;-- <b>&amp;</b> \u202eevil\u202c \u05e9\u05dc\u05d5\u05dd 😀"
 
@@ -45,8 +55,9 @@ def _photos(folder: Path, n: int) -> list[Path]:
 def filled(tmp_path: Path) -> Path:
     root = tmp_path / "lib"
     with Library.open(root, create=True) as lib:
-        lib.import_files(_photos(tmp_path / "in", 3), area="Hips")
-        lib.rate(
+        h.import_files(lib, _photos(tmp_path / "in", 3), area="Hips")
+        h.rate(
+            lib,
             client=None,
             area="Hips",
             day=dt.date(2025, 1, 10),
@@ -62,17 +73,17 @@ def filled(tmp_path: Path) -> Path:
 def test_a_second_writer_is_refused_with_the_owner_named(filled: Path) -> None:
     with Library.open(filled):
         with pytest.raises(
-            LibraryError, match=r"open in another copy of the app \(process \d+ on "
+            LibraryLocked, match=r"open in another copy of the app \(process \d+ on "
         ):
             Library.open(filled)
         # Reading is still possible, and says why it is read-only.
         with Library.open(filled, allow_read_only=True) as reader:
             assert reader.read_only is not None and "another copy" in reader.read_only
-            assert len(reader.list_photos()) == 3
-            with pytest.raises(LibraryError, match="Nothing can be changed"):
-                reader.add_visit(client=None, day=dt.date(2025, 6, 1))
-            with pytest.raises(LibraryError, match="Nothing can be changed"):
-                reader.import_files([], area="Hips")
+            assert len(h.list_photos(reader)) == 3
+            with pytest.raises(ReadOnlyLibrary, match="Nothing can be changed"):
+                h.add_visit(reader, client=None, day=dt.date(2025, 6, 1))
+            with pytest.raises(ReadOnlyLibrary, match="Nothing can be changed"):
+                h.import_files(reader, [], area="Hips")
     with Library.open(filled):  # released on close
         pass
 
@@ -117,8 +128,8 @@ def test_a_read_only_folder_opens_for_reading_or_is_refused(
         Library.open(filled)
     with Library.open(filled, allow_read_only=True) as lib:
         assert "cannot be written to" in (lib.read_only or "")
-        assert lib.counts()["photos"] == 3
-        assert lib.check().ok
+        assert listing.counts(lib)["photos"] == 3
+        assert h.check(lib).ok
 
 
 # -- damage -------------------------------------------------------------------------------------
@@ -135,22 +146,22 @@ def test_a_damaged_database_is_refused_naming_the_snapshot_and_can_be_restored(
     filled: Path,
 ) -> None:
     with Library.open(filled) as lib:
-        photos = lib.counts()["photos"]
-    snapshot = backups.newest_snapshot(filled / "backups")
+        photos = listing.counts(lib)["photos"]
+    snapshot = snapshots.newest_snapshot(filled / "backups")
     assert snapshot is not None  # made when it was opened again
     _damage_database(filled)
-    with pytest.raises(DamagedLibrary, match=f"is damaged.*{snapshot.name}.*restore-snapshot"):
+    with pytest.raises(DatabaseDamaged, match=f"is damaged.*{snapshot.name}.*restore-snapshot"):
         Library.open(filled)
     result = run_cli("--library", str(filled), "repair", "restore-snapshot")
     assert result.returncode == 0, result.stderr
     with Library.open(filled) as lib:
-        assert lib.counts()["photos"] == photos and lib.check().ok
+        assert listing.counts(lib)["photos"] == photos and h.check(lib).ok
     assert list((filled / "backups").glob("damaged-*.sqlite3"))  # the damaged file is kept
 
 
 def test_check_reports_and_repairs_delete_nothing(filled: Path, tmp_path: Path) -> None:
     with Library.open(filled) as lib:
-        rows = lib.list_photos()
+        rows = h.list_photos(lib)
         missing = filled / lib.store.original_relpath(rows[0]["sha256"], "jpg")
         keep = tmp_path / "elsewhere"
         keep.mkdir()
@@ -161,7 +172,7 @@ def test_check_reports_and_repairs_delete_nothing(filled: Path, tmp_path: Path) 
         stray.parent.mkdir(exist_ok=True)
         stray.write_bytes(b"not ours")
         shutil.rmtree(filled / "cache")
-        kinds = sorted(p.kind for p in lib.check().problems)
+        kinds = sorted(p.kind for p in h.check(lib).problems)
         assert kinds == ["missing_original", "orphan_file"]
         result = repair.relink(lib, keep)
         assert (result["relinked"], result["still_missing"], result["replaced"]) == (1, 0, 0)
@@ -171,7 +182,7 @@ def test_check_reports_and_repairs_delete_nothing(filled: Path, tmp_path: Path) 
             and Path(str(moved["folder"]), "originals/ab", stray.name).read_bytes() == b"not ours"
         )
         assert repair.rebuild_cache(lib) == {"rebuilt": 3, "failed": 0}
-        assert lib.check().ok
+        assert h.check(lib).ok
         assert (keep / "renamed.jpg").exists()  # the source of a relink is copied, not moved
 
 
@@ -179,7 +190,7 @@ def test_a_changed_original_is_put_back_from_a_folder_and_the_changed_file_kept(
     filled: Path, tmp_path: Path
 ) -> None:
     with Library.open(filled) as lib:
-        rows = lib.list_photos()
+        rows = h.list_photos(lib)
         good, other = rows[0]["sha256"], rows[1]["sha256"]
         path = filled / lib.store.original_relpath(good, "jpg")
         keep = tmp_path / "phone export"
@@ -188,7 +199,7 @@ def test_a_changed_original_is_put_back_from_a_folder_and_the_changed_file_kept(
         as_imported = path.read_bytes()
         os.chmod(path, 0o600)
         path.write_bytes(as_imported[:-200] + b"\0" * 200)  # bit rot at the end of the file
-        problems = lib.check().problems
+        problems = h.check(lib).problems
         assert [(p.kind, p.sha256) for p in problems] == [("changed_original", good)]
         assert "relink it from a folder" in problems[0].detail
         # The intact photo named too is left alone; the changed one is replaced, and kept.
@@ -197,7 +208,7 @@ def test_a_changed_original_is_put_back_from_a_folder_and_the_changed_file_kept(
         assert path.read_bytes() == as_imported
         kept = Path(str(result["quarantine"])) / lib.store.original_relpath(good, "jpg")
         assert kept.read_bytes().endswith(b"\0" * 200)
-        assert lib.check().ok  # quarantine/ is outside what a check looks at
+        assert h.check(lib).ok  # quarantine/ is outside what a check looks at
 
 
 def test_relink_makes_the_pictures_of_a_put_back_original_again(
@@ -206,7 +217,7 @@ def test_relink_makes_the_pictures_of_a_put_back_original_again(
     """A preview made from the changed file must not outlive it; and a drive without hard
     links gets a copy in quarantine instead."""
     with Library.open(filled) as lib:
-        sha = lib.list_photos()[0]["sha256"]
+        sha = h.list_photos(lib)[0]["sha256"]
         path = filled / lib.store.original_relpath(sha, "jpg")
         keep = tmp_path / "keep"
         keep.mkdir()
@@ -234,7 +245,7 @@ def test_relink_makes_the_pictures_of_a_put_back_original_again(
 
 def test_relink_changed_on_the_command_line(filled: Path, tmp_path: Path) -> None:
     with Library.open(filled) as lib:
-        path = filled / lib.store.original_relpath(lib.list_photos()[0]["sha256"], "jpg")
+        path = filled / lib.store.original_relpath(h.list_photos(lib)[0]["sha256"], "jpg")
     keep = tmp_path / "keep"
     keep.mkdir()
     shutil.copy(path, keep / "copy.jpg")
@@ -254,7 +265,7 @@ def test_a_changed_original_with_no_copy_in_the_folder_is_left_as_it_is(
     filled: Path, tmp_path: Path
 ) -> None:
     with Library.open(filled) as lib:
-        sha = lib.list_photos()[0]["sha256"]
+        sha = h.list_photos(lib)[0]["sha256"]
         path = filled / lib.store.original_relpath(sha, "jpg")
         os.chmod(path, 0o600)
         path.write_bytes(path.read_bytes()[:-10] + b"0123456789")
@@ -271,10 +282,10 @@ def test_a_changed_original_with_no_copy_in_the_folder_is_left_as_it_is(
 
 def test_backup_and_restore_round_trip_with_hostile_text(filled: Path, tmp_path: Path) -> None:
     with Library.open(filled) as lib:
-        me = ws.clients(lib)[0].id
-        ws.update_client(lib, me, name=HOSTILE)
+        me = browse.clients(lib)[0].id
+        clients.update_client(lib, me, name=HOSTILE)
         big_notes = ("x\u202e<script>\0'; -- " * 70_000)[:1_000_000]
-        visit = ws.add_visit(lib, me, dt.date(2025, 5, 1), VisitKind.CHECK_IN, big_notes)
+        visit = visits.add_visit(lib, me, dt.date(2025, 5, 1), VisitKind.CHECK_IN, big_notes)
         out = tmp_path / "backup.zip"
         result = backups.backup(lib, out)
         assert result["files"] == 4  # the database and three originals
@@ -285,9 +296,9 @@ def test_backup_and_restore_round_trip_with_hostile_text(filled: Path, tmp_path:
     restored = backups.restore(out, tmp_path / "restored")
     assert restored["photos"] == 3
     with Library.open(tmp_path / "restored") as lib:
-        assert ws.clients(lib)[0].name == HOSTILE
-        assert ws.visit_detail(lib, visit).notes == big_notes
-        assert lib.check().ok
+        assert browse.clients(lib)[0].name == HOSTILE
+        assert browse.visit_detail(lib, visit).notes == big_notes
+        assert h.check(lib).ok
     assert stat_mode(tmp_path / "restored") == 0o700
 
 
@@ -356,7 +367,7 @@ def test_rolling_snapshots_keep_the_last_ten(filled: Path) -> None:
     folder = filled / "backups"
     start = dt.datetime(2025, 1, 1)
     for day in range(14):
-        backups.rolling_snapshot(filled / DB_NAME, folder, now=start + dt.timedelta(days=day))
+        snapshots.rolling_snapshot(filled / DB_NAME, folder, now=start + dt.timedelta(days=day))
         for p in folder.glob("library-*-auto.sqlite3"):  # make file times follow the fake clock
             stamp = dt.datetime.strptime(p.name.split("-auto")[0][8:], "%Y%m%d-%H%M%S").timestamp()
             os.utime(p, (stamp, stamp))
@@ -405,10 +416,14 @@ def test_logs_name_no_notes_or_photo_contents(
 ) -> None:
     caplog.set_level("DEBUG")
     with Library.open(filled) as lib:
-        ws.add_visit(
-            lib, ws.clients(lib)[0].id, dt.date(2025, 7, 1), VisitKind.CHECK_IN, "PRIVATE-NOTE-42"
+        visits.add_visit(
+            lib,
+            browse.clients(lib)[0].id,
+            dt.date(2025, 7, 1),
+            VisitKind.CHECK_IN,
+            "PRIVATE-NOTE-42",
         )
-        lib.import_files(_photos(tmp_path / "more", 1), area="Hips")
+        h.import_files(lib, _photos(tmp_path / "more", 1), area="Hips")
     assert "PRIVATE-NOTE-42" not in caplog.text
 
 
@@ -422,14 +437,14 @@ def test_hostile_names_round_trip_through_csv_and_pdf(qapp, filled: Path, tmp_pa
     from tracker.rendering.report import export_report
 
     with Library.open(filled) as lib:
-        me = ws.clients(lib)[0].id
-        ws.update_client(lib, me, name=HOSTILE)
-        area = ws.areas(lib, me)[0].id
-        ws.update_area(lib, area, name="=cmd|' /C calc'!A0 <i>x</i>")
+        me = browse.clients(lib)[0].id
+        clients.update_client(lib, me, name=HOSTILE)
+        area = browse.areas(lib, me)[0].id
+        clients.update_area(lib, area, name="=cmd|' /C calc'!A0 <i>x</i>")
         export_csv.export(lib, tmp_path / "r.csv")
-        export_report(lib, tmp_path / "r.pdf", client=None)
+        export_report(lib, tmp_path / "r.pdf", client_id=me)
         with pytest.raises(Exception, match="200"):
-            ws.update_client(lib, me, name="x" * 1_000_000)
+            clients.update_client(lib, me, name="x" * 1_000_000)
     row = next(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text("utf-8"))))
     assert row["client"] == HOSTILE
     assert row["area"] == "'=cmd|' /C calc'!A0 <i>x</i>"
@@ -441,11 +456,11 @@ def test_hostile_names_round_trip_through_csv_and_pdf(qapp, filled: Path, tmp_pa
 
 def test_a_check_without_rehash_still_finds_missing_files(filled: Path) -> None:
     with Library.open(filled) as lib:
-        photo = lib.list_photos()[0]
+        photo = h.list_photos(lib)[0]
         path = filled / lib.store.original_relpath(photo["sha256"], "jpg")
         os.chmod(path, 0o600)
         path.write_bytes(b"changed")  # a changed file goes unseen without rehashing...
-        assert lib.check(rehash=False).ok
-        assert [p.kind for p in lib.check().problems] == ["changed_original"]
+        assert h.check(lib, rehash=False).ok
+        assert [p.kind for p in h.check(lib).problems] == ["changed_original"]
         path.unlink()  # ...but a missing one does not
-        assert [p.kind for p in lib.check(rehash=False).problems] == ["missing_original"]
+        assert [p.kind for p in h.check(lib, rehash=False).problems] == ["missing_original"]

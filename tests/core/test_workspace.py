@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests import helpers as h
 from tracker.core.db.models import RaterRole, Stage, VisitKind
+from tracker.core.domain.treatment import TREATMENT_FIELDS
 from tracker.core.errors import UsageError, ValidationError
-from tracker.core.queries import workspace as ws
-from tracker.core.services.imports import plan_import
+from tracker.core.queries import browse, listing
+from tracker.core.queries.rows import ClientFields
+from tracker.core.services import clients, photos, ratings, visits
+from tracker.core.services.import_plan import Duplicate, plan_import
 from tracker.core.store.library import Library
 
 D1, D2, D3 = dt.date(2025, 3, 1), dt.date(2025, 4, 2), dt.date(2025, 5, 6)
@@ -30,84 +34,100 @@ def _photo(path: Path, taken: str | None, seed: int = 0) -> Path:
 
 @pytest.fixture
 def me(library: Library) -> int:
-    return ws.clients(library)[0].id
+    return browse.clients(library)[0].id
 
 
 def test_clients_are_searched_by_any_part_of_the_name(library: Library) -> None:
-    ws.add_client(library, "Ana Lima")
-    ws.add_client(library, "Bo Olsen")
-    assert [c.name for c in ws.clients(library, "li")] == ["Ana Lima"]
-    assert [c.name for c in ws.clients(library, "")] == ["Ana Lima", "Bo Olsen", "Me"]
+    clients.add_client(library, "Ana Lima")
+    clients.add_client(library, "Bo Olsen")
+    assert [c.name for c in browse.clients(library, "li")] == ["Ana Lima"]
+    assert [c.name for c in browse.clients(library, "")] == ["Ana Lima", "Bo Olsen", "Me"]
     with pytest.raises(ValidationError, match="already a client named 'Bo Olsen'"):
-        ws.add_client(library, " Bo Olsen ")
+        clients.add_client(library, " Bo Olsen ")
 
 
 def test_client_edit_returns_old_values_and_checks_them(library: Library, me: int) -> None:
-    old = ws.update_client(library, me, name="Sam", fitzpatrick=3)
+    old = clients.update_client(library, me, name="Sam", fitzpatrick=3)
     assert old == {"name": "Me", "fitzpatrick": None}
-    assert ws.client_fields(library, me)["name"] == "Sam"
+    assert browse.client_fields(library, me).name == "Sam"
     with pytest.raises(ValidationError, match="Fitzpatrick"):
-        ws.update_client(library, me, fitzpatrick=7)
-    ws.update_client(library, me, **old)
-    assert ws.client_fields(library, me) == {
-        "name": "Me",
-        "date_of_birth": None,
-        "fitzpatrick": None,
-        "notes": "",
-    }
+        clients.update_client(library, me, fitzpatrick=7)
+    clients.update_client(library, me, **old)
+    assert browse.client_fields(library, me) == ClientFields("Me", None, None, "")
 
 
 def test_visit_add_edit_remove_and_restore_keeps_records_and_ratings(
     library: Library, me: int
 ) -> None:
-    area = ws.add_area(library, me, "Hips", stage=Stage.ALBA)
-    vid = ws.add_visit(library, me, D1, VisitKind.BASELINE, "first")
+    area = clients.add_area(library, me, "Hips", stage=Stage.ALBA)
+    vid = visits.add_visit(library, me, D1, VisitKind.BASELINE, "first")
     with pytest.raises(ValidationError, match="already has a visit on 2025-03-01"):
-        ws.add_visit(library, me, D1, VisitKind.TREATMENT)
-    assert ws.set_treatment(library, vid, area, {"device": "pen", "needle_depth_mm": 1.0}) is None
+        visits.add_visit(library, me, D1, VisitKind.TREATMENT)
     assert (
-        ws.set_rating(library, vid, area, RaterRole.PATIENT, "ctd", {"colour": 7, "depth": 5}) == {}
+        visits.set_treatment(library, vid, area, {"device": "pen", "needle_depth_mm": 1.0}) is None
     )
-    assert ws.update_visit(library, vid, notes="changed") == {"notes": "first"}
+    assert ratings.rate(library, vid, area, RaterRole.PATIENT, {"colour": 7, "depth": 5}).old == {}
+    assert visits.update_visit(library, vid, notes="changed") == {"notes": "first"}
 
-    snapshot = ws.remove_visit(library, vid)
-    assert ws.timeline(library, me) == []
-    assert ws.restore_visit(library, snapshot) == vid
-    detail = ws.visit_detail(library, vid)
+    snapshot = visits.remove_visit(library, vid)
+    assert browse.timeline(library, me) == []
+    assert visits.restore_visit(library, snapshot) == vid
+    detail = browse.visit_detail(library, vid)
     assert detail.notes == "changed"
     assert detail.areas[0].treatment is not None and detail.areas[0].treatment["device"] == "pen"
-    assert detail.areas[0].ratings[RaterRole.PATIENT] == {"colour": 7, "depth": 5}
+    assert detail.areas[0].ratings[RaterRole.PATIENT].values == {"colour": 7, "depth": 5}
 
 
-def test_treatment_is_replaced_whole_and_cleared_when_empty(library: Library, me: int) -> None:
-    area = ws.add_area(library, me, "Thigh")
-    vid = ws.add_visit(library, me, D1, VisitKind.TREATMENT)
-    ws.set_treatment(library, vid, area, {"device": "roller", "passes": 4})
-    old = ws.set_treatment(library, vid, area, {"device": "pen"})
+def test_treatment_edits_merge_and_a_record_left_empty_is_removed(
+    library: Library, me: int
+) -> None:
+    """rules.merge: a field given replaces it, None clears it, the rest stays."""
+    area = clients.add_area(library, me, "Thigh")
+    vid = visits.add_visit(library, me, D1, VisitKind.TREATMENT)
+    visits.set_treatment(library, vid, area, {"device": "roller", "passes": 4})
+    old = visits.set_treatment(library, vid, area, {"device": "pen"})
     assert old is not None and old["passes"] == 4 and old["device"] == "roller"
-    assert ws.treatment(library, vid, area) == {
-        **dict.fromkeys(ws.TREATMENT_FIELDS),
+    assert browse.treatment(library, vid, area) == {
+        **dict.fromkeys(TREATMENT_FIELDS),
         "device": "pen",
+        "passes": 4,
     }
     with pytest.raises(ValidationError, match="needle depth"):
-        ws.set_treatment(library, vid, area, {"needle_depth_mm": 5})
-    assert ws.treatment(library, vid, area) is not None  # unchanged by the refusal
-    ws.set_treatment(library, vid, area, {})
-    assert ws.treatment(library, vid, area) is None
+        visits.set_treatment(library, vid, area, {"needle_depth_mm": 5})
+    assert browse.treatment(library, vid, area) is not None  # unchanged by the refusal
+    visits.set_treatment(library, vid, area, {"passes": None})
+    assert browse.treatment(library, vid, area) == {
+        **dict.fromkeys(TREATMENT_FIELDS),
+        "device": "pen",
+    }
+    visits.put_treatment(library, vid, area, old)  # the undo puts back exactly what was there
+    assert browse.treatment(library, vid, area) == old
+    visits.set_treatment(library, vid, area, dict.fromkeys(TREATMENT_FIELDS))
+    assert browse.treatment(library, vid, area) is None
 
 
-def test_rating_is_exactly_the_values_given(library: Library, me: int) -> None:
-    area = ws.add_area(library, me, "Thigh")
-    vid = ws.add_visit(library, me, D1, VisitKind.TREATMENT)
-    ws.set_rating(library, vid, area, RaterRole.PRACTITIONER, "ctd", {"colour": 5, "texture": 4})
-    old = ws.set_rating(library, vid, area, RaterRole.PRACTITIONER, "ctd", {"colour": 6})
-    assert old == {"colour": 5, "texture": 4}
-    assert ws.rating(library, vid, area, RaterRole.PRACTITIONER, "ctd") == {"colour": 6}
+def test_rating_edits_merge_and_an_undo_puts_back_exactly(library: Library, me: int) -> None:
+    """rules.merge again: the same rater's rating is changed item by item, None clears one."""
+    area = clients.add_area(library, me, "Thigh")
+    vid = visits.add_visit(library, me, D1, VisitKind.TREATMENT)
+    role = RaterRole.PRACTITIONER
+    ratings.rate(library, vid, area, role, {"colour": 5, "texture": 4})
+    change = ratings.rate(library, vid, area, role, {"colour": 6})
+    assert change.old == {"colour": 5, "texture": 4}
+    assert browse.rating(library, vid, area, role, "ctd") == {"colour": 6, "texture": 4}
     with pytest.raises(ValidationError, match="between 1 and 10"):
-        ws.set_rating(library, vid, area, RaterRole.PRACTITIONER, "ctd", {"colour": 11})
-    assert ws.rating(library, vid, area, RaterRole.PRACTITIONER, "ctd") == {"colour": 6}
-    ws.set_rating(library, vid, area, RaterRole.PRACTITIONER, "ctd", {})
-    assert ws.rating(library, vid, area, RaterRole.PRACTITIONER, "ctd") == {}
+        ratings.rate(library, vid, area, role, {"colour": 11})
+    assert browse.rating(library, vid, area, role, "ctd") == {"colour": 6, "texture": 4}
+    ratings.rate(library, vid, area, role, {"texture": None})
+    assert browse.rating(library, vid, area, role, "ctd") == {"colour": 6}
+    ratings.rate(library, vid, area, role, dict(change.old), replace=True)
+    assert browse.rating(library, vid, area, role, "ctd") == {"colour": 5, "texture": 4}
+    ratings.rate(library, vid, area, role, {"colour": None, "texture": None})
+    assert browse.rating(library, vid, area, role, "ctd") == {}
+    # Another rater's name is another rating.
+    ratings.rate(library, vid, area, role, {"colour": 3}, rater_name="Dr A")
+    assert browse.rating(library, vid, area, role, "ctd", "Dr A") == {"colour": 3}
+    assert browse.rating(library, vid, area, role, "ctd") == {}
 
 
 def test_timeline_counts_days_from_baseline_and_summarises_ratings(
@@ -117,72 +137,74 @@ def test_timeline_counts_days_from_baseline_and_summarises_ratings(
         _photo(tmp_path / "a.jpg", "2025:03:01 10:00:00", 1),
         _photo(tmp_path / "b.jpg", "2025:04:02 10:00:00", 2),
     ]
-    library.import_files(files, area="Belly")
-    area = ws.areas(library, me)[0]
+    h.import_files(library, files, area="Belly")
+    area = browse.areas(library, me)[0]
     assert area.photos == 2
-    rows = ws.timeline(library, me, area.id)
+    rows = browse.timeline(library, me, area.id)
     assert [(r.date, r.kind, r.days_since_baseline) for r in rows] == [
         (D1, VisitKind.BASELINE, 0),
-        (D2, VisitKind.CHECK_IN, 32),
+        (D2, VisitKind.TREATMENT, 32),
     ]
-    ws.set_rating(
-        library, rows[1].id, area.id, RaterRole.PATIENT, "ctd", {"colour": 6, "texture": 5}
-    )
-    assert ws.timeline(library, me, area.id)[1].rating_summary == "Patient 6 · 5 · –"
+    assert [r.is_session for r in rows] == [False, True]
+    ratings.rate(library, rows[1].id, area.id, RaterRole.PATIENT, {"colour": 6, "texture": 5})
+    assert browse.timeline(library, me, area.id)[1].rating_summary == "Patient 6 · 5 · –"
 
 
 def test_photo_view_and_removal_are_reversible_and_reimport_brings_back(
     library: Library, me: int, tmp_path: Path
 ) -> None:
     path = _photo(tmp_path / "a.jpg", "2025:03:01 10:00:00")
-    pid = library.import_files([path], area="Belly").imported[0].photo_id
-    assert ws.set_photo_view(library, pid, "left") == "front"
+    pid = h.import_files(library, [path], area="Belly").imported[0].photo_id
+    assert photos.set_photo_view(library, pid, "left") == "front"
     with pytest.raises(ValidationError, match="view name is empty"):
-        ws.set_photo_view(library, pid, "  ")
-    ws.remove_photos(library, [pid])
-    assert ws.timeline(library, me)[0].photos == ()
+        photos.set_photo_view(library, pid, "  ")
+    photos.remove_photos(library, [pid])
+    assert browse.timeline(library, me)[0].photos == ()
     # The original stays: removal only hides it.
-    assert library.check().ok
-    report = library.import_files([path], area="Belly")
+    assert h.check(library).ok
+    report = h.import_files(library, [path], area="Belly")
     assert report.duplicates[0].restored is True
-    assert ws.timeline(library, me)[0].photos[0].view == "left"
+    assert browse.timeline(library, me)[0].photos[0].view == "left"
 
 
 def test_a_visit_with_photos_cannot_be_removed(library: Library, me: int, tmp_path: Path) -> None:
-    library.import_files([_photo(tmp_path / "a.jpg", "2025:03:01 10:00:00")], area="Belly")
-    vid = ws.timeline(library, me)[0].id
+    h.import_files(library, [_photo(tmp_path / "a.jpg", "2025:03:01 10:00:00")], area="Belly")
+    vid = browse.timeline(library, me)[0].id
     with pytest.raises(UsageError, match="holds 1 photo;"):
-        ws.remove_visit(library, vid)
+        visits.remove_visit(library, vid)
 
 
 def test_plan_shows_where_each_file_lands_without_importing(
     library: Library, me: int, tmp_path: Path
 ) -> None:
-    ws.add_visit(library, me, D2, VisitKind.TREATMENT)
+    visits.add_visit(library, me, D2, VisitKind.TREATMENT)
     a = _photo(tmp_path / "a.jpg", "2025:04:02 09:00:00", 1)
     b = _photo(tmp_path / "b.jpg", "2025:03:01 09:00:00", 2)
     c = _photo(tmp_path / "c.jpg", None, 3)
     os.utime(c, (dt.datetime(2025, 5, 6, 12).timestamp(),) * 2)
     bad = tmp_path / "notes.jpg"
     bad.write_text("not a photo")
-    plan = {Path(p.file).name: p for p in plan_import(library, [tmp_path])}
-    assert (plan["a.jpg"].visit_date, plan["a.jpg"].visit) == (D2, "existing")
-    assert (plan["b.jpg"].visit_date, plan["b.jpg"].visit) == (D1, "new baseline")
-    assert (plan["c.jpg"].visit_date, plan["c.jpg"].visit, plan["c.jpg"].date_source.value) == (
+    plan = {Path(p.file).name: p for p in plan_import(library, [tmp_path], client_id=me)}
+    assert (plan["a.jpg"].visit_date, plan["a.jpg"].new_kind) == (D2, None)  # existing
+    # The client's only visit is a treatment, so the earliest new day becomes the baseline.
+    assert (plan["b.jpg"].visit_date, plan["b.jpg"].new_kind) == (D1, VisitKind.BASELINE)
+    assert (plan["c.jpg"].visit_date, plan["c.jpg"].new_kind, plan["c.jpg"].date_source.value) == (
         D3,
-        "new check-in",
+        VisitKind.TREATMENT,
         "file",
     )
-    assert "notes.jpg" in plan["notes.jpg"].problem and plan["notes.jpg"].visit == ""
-    assert library.counts()["photos"] == 0
-    given = plan_import(library, [a, b, bad], date=D3)
+    assert "a text file" in plan["notes.jpg"].problem and plan["notes.jpg"].visit_date is None
+    chosen = plan_import(library, [c], client_id=me, kind=VisitKind.CHECK_IN)
+    assert chosen[0].new_kind == VisitKind.CHECK_IN
+    assert listing.counts(library)["photos"] == 0
+    given = plan_import(library, [a, b, bad], client_id=me, date=D3)
     assert [p.visit_date for p in given] == [D3, D3, None]
-    assert "notes.jpg" in given[2].problem
+    assert given[2].problem.startswith("it is a text file")
 
 
 def test_previews_can_be_made_ahead_of_their_first_view(library: Library, tmp_path: Path) -> None:
     paths = [_photo(tmp_path / f"{i}.jpg", None, i) for i in range(3)]
-    shas = [i.sha256 for i in library.import_files(paths, area="Belly").imported]
+    shas = [i.sha256 for i in h.import_files(library, paths, area="Belly").imported]
     library.derived("previews", shas[0])
     with Library.open(library.root, allow_read_only=True) as reader:
         assert reader.make_previews(shas) == 0  # nothing kept by a reader
@@ -198,7 +220,9 @@ def test_a_first_view_on_a_full_disk_still_shows_the_photo(
 ) -> None:
     from tracker.core.errors import LibraryError
 
-    sha = library.import_files([_photo(tmp_path / "a.jpg", None)], area="Belly").imported[0].sha256
+    sha = (
+        h.import_files(library, [_photo(tmp_path / "a.jpg", None)], area="Belly").imported[0].sha256
+    )
 
     def full(*_args: object) -> None:
         raise LibraryError("The disk holding the library is full.")
@@ -211,8 +235,8 @@ def test_a_first_view_on_a_full_disk_still_shows_the_photo(
 def test_plan_names_duplicates_before_the_import(library: Library, tmp_path: Path) -> None:
     kept = _photo(tmp_path / "kept.jpg", "2025:03:01 09:00:00", 1)
     gone = _photo(tmp_path / "gone.jpg", "2025:03:01 09:10:00", 2)
-    imported = library.import_files([kept, gone], area="Belly").imported
-    ws.remove_photos(library, [imported[1].photo_id])
+    imported = h.import_files(library, [kept, gone], area="Belly").imported
+    photos.remove_photos(library, [imported[1].photo_id])
     folder = tmp_path / "card"
     folder.mkdir()
     for name, source in (("IMG_1.jpg", kept), ("IMG_2.jpg", gone), ("new.jpg", None)):
@@ -221,18 +245,19 @@ def test_plan_names_duplicates_before_the_import(library: Library, tmp_path: Pat
         else:
             (folder / name).write_bytes(source.read_bytes())
     (folder / "new copy.jpg").write_bytes((folder / "new.jpg").read_bytes())
-    plan = {Path(p.file).name: p for p in plan_import(library, [folder])}
-    assert plan["IMG_1.jpg"].duplicate == "already in the library"
-    assert plan["IMG_1.jpg"].visit == "" and plan["IMG_1.jpg"].visit_date is None
-    assert plan["IMG_2.jpg"].duplicate == "brought back"
+    me = h.only_client(library)
+    plan = {Path(p.file).name: p for p in plan_import(library, [folder], client_id=me)}
+    assert plan["IMG_1.jpg"].duplicate is Duplicate.STORED
+    assert not plan["IMG_1.jpg"].lands and plan["IMG_1.jpg"].visit_date is None
+    assert plan["IMG_2.jpg"].duplicate is Duplicate.BROUGHT_BACK
     first, second = sorted(["new.jpg", "new copy.jpg"])  # the order the folder is read in
-    assert plan[first].duplicate == "" and plan[first].visit == "new check-in"
-    assert plan[second].duplicate == f"the same photo as {first}"
+    assert plan[first].lands and plan[first].new_kind == VisitKind.TREATMENT
+    assert (plan[second].duplicate, plan[second].duplicate_of) == (Duplicate.GIVEN_TWICE, first)
     # The same file given twice is a copy of itself, as the import sees it.
-    again = plan_import(library, [folder / first, folder / first])
-    assert [p.duplicate for p in again] == ["", f"the same photo as {first}"]
+    again = plan_import(library, [folder / first, folder / first], client_id=me)
+    assert [p.duplicate for p in again] == [Duplicate.NO, Duplicate.GIVEN_TWICE]
     # What the plan said is what the import does.
-    report = library.import_files([folder], area="Belly")
+    report = h.import_files(library, [folder], area="Belly")
     assert [Path(i.file).name for i in report.imported] == [first]
     assert sorted(Path(d.file).name for d in report.duplicates) == sorted(
         ["IMG_1.jpg", "IMG_2.jpg", second]
@@ -242,7 +267,9 @@ def test_plan_names_duplicates_before_the_import(library: Library, tmp_path: Pat
 def test_lost_thumbnails_and_previews_are_rebuilt_from_the_original(
     library: Library, tmp_path: Path
 ) -> None:
-    sha = library.import_files([_photo(tmp_path / "a.jpg", None)], area="Belly").imported[0].sha256
+    sha = (
+        h.import_files(library, [_photo(tmp_path / "a.jpg", None)], area="Belly").imported[0].sha256
+    )
     thumb = library.derived("thumbs", sha)
     import shutil
 
@@ -255,7 +282,7 @@ def test_lost_thumbnails_and_previews_are_rebuilt_from_the_original(
 def test_a_jpeg_preview_is_made_on_first_view_and_kept(library: Library, tmp_path: Path) -> None:
     path = tmp_path / "big.jpg"
     Image.effect_noise((2400, 1800), 30).convert("RGB").save(path, "JPEG", quality=80)
-    sha = library.import_files([path], area="Belly").imported[0].sha256
+    sha = h.import_files(library, [path], area="Belly").imported[0].sha256
     assert library.store.has_cache("thumbs", sha)
     assert not library.store.has_cache("previews", sha)
     # A reader (the library is open for writing here) may make it, but not store it.

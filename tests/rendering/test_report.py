@@ -10,10 +10,14 @@ import pypdf
 import pytest
 from PIL import Image
 
+from tests import helpers as h
 from tests.conftest import run_cli
 from tracker.core.db.models import RaterRole
+from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.errors import UsageError
-from tracker.core.store.library import Library, TreatmentInput
+from tracker.core.queries import browse
+from tracker.core.services import clients
+from tracker.core.store.library import Library
 from tracker.rendering.report import export_report
 
 SECRET = "SecretPhoneModel-GPS"
@@ -31,15 +35,15 @@ def _photo(path: Path, taken: str, seed: int) -> Path:
 
 @pytest.fixture
 def reported(library: Library, tmp_path: Path) -> Library:
-    from tracker.core.queries import workspace as ws
 
-    ws.update_client(library, ws.clients(library)[0].id, name="Ana <b>&amp;</b> Lima")
+    clients.update_client(library, browse.clients(library)[0].id, name="Ana <b>&amp;</b> Lima")
     days = ["2025:01:06", "2025:02:03", "2025:03:03"]
     files = [_photo(tmp_path / f"p{i}.jpg", f"{d} 10:00:00", i) for i, d in enumerate(days)]
-    library.import_files(files, area="Lower abdomen")
+    h.import_files(library, files, area="Lower abdomen")
     for i, d in enumerate(days):
         day = dt.date.fromisoformat(d.replace(":", "-"))
-        library.rate(
+        h.rate(
+            library,
             client=None,
             area="Lower abdomen",
             day=day,
@@ -47,7 +51,8 @@ def reported(library: Library, tmp_path: Path) -> Library:
             values={"colour": 8 - i, "texture": 7, "depth": 6 - i},
         )
         if i:
-            library.add_visit(
+            h.add_visit(
+                library,
                 client=None,
                 day=day,
                 area="Lower abdomen",
@@ -65,7 +70,7 @@ def _read(path: Path) -> tuple[pypdf.PdfReader, str]:
 
 def test_report_text_pages_and_images(qapp, reported: Library, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "report.pdf"
-    export_report(reported, out, client=None)
+    export_report(reported, out, client_id=h.only_client(reported))
     reader, text = _read(out)
     assert len(reader.pages) >= 2
     for words in (
@@ -93,13 +98,13 @@ def test_report_text_pages_and_images(qapp, reported: Library, tmp_path: Path) -
 
 def test_report_letter_and_refusals(qapp, reported: Library, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "letter.pdf"
-    export_report(reported, out, client=None, page="letter")
+    export_report(reported, out, client_id=h.only_client(reported), page="letter")
     box = pypdf.PdfReader(str(out)).pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (612, 792)
     with pytest.raises(UsageError, match=r"ending in \.pdf"):
-        export_report(reported, tmp_path / "r.doc", client=None)
-    with pytest.raises(UsageError, match="no area named 'Knee'"):
-        export_report(reported, tmp_path / "r.pdf", client=None, area="Knee")
+        export_report(reported, tmp_path / "r.doc", client_id=h.only_client(reported))
+    with pytest.raises(UsageError, match="no area with id 999 among"):
+        export_report(reported, tmp_path / "r.pdf", client_id=h.only_client(reported), area_id=999)
     assert not (tmp_path / "r.pdf").exists()
 
 
@@ -123,11 +128,10 @@ def test_chart_ticks_sit_on_the_scale_values(qapp, reported: Library) -> None:  
     from PySide6.QtCharts import QValueAxis
     from PySide6.QtCore import Qt
 
-    from tracker.core.queries import workspace as ws
     from tracker.core.queries.progress import progress
     from tracker.rendering.chart import build_chart
 
-    area = ws.areas(reported, ws.clients(reported)[0].id)[0].id
+    area = browse.areas(reported, browse.clients(reported)[0].id)[0].id
     chart = build_chart(progress(reported, area))
     y = chart.axes(Qt.Orientation.Vertical)[0]
     assert isinstance(y, QValueAxis)

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 from PySide6.QtCore import QPointF, QRectF, QSettings, Qt
-from PySide6.QtGui import QUndoStack
 
-from tracker.core.queries import workspace as ws
+from tests import helpers as h
+from tracker.core.queries import browse
 from tracker.core.store.library import Library
-from tracker.ui.compare import CompareWindow
-from tracker.ui.compare_canvas import MODES
-from tracker.ui.main_window import MainWindow
+from tracker.ui.commands import History
+from tracker.ui.compare.canvas import MODES
+from tracker.ui.compare.window import CompareWindow
+from tracker.ui.main.window import MainWindow
 from tracker.ui.settings import Preferences
 from tracker.ui.workers import TaskRunner
 
@@ -41,14 +42,12 @@ def _scene(
 def pair(library: Library, tmp_path: Path) -> list[int]:
     a = _scene(tmp_path / "a.jpg", "2025:01:10 10:00:00")
     b = _scene(tmp_path / "b.jpg", "2025:03:10 10:00:00", SHIFT, tint=(-10, 0, 20))
-    return [i.photo_id for i in library.import_files([a, b], area="Belly").imported]
+    return [i.photo_id for i in h.import_files(library, [a, b], area="Belly").imported]
 
 
 @pytest.fixture
 def window(qtbot, library: Library, pair: list[int], runner: TaskRunner) -> CompareWindow:  # type: ignore[no-untyped-def]
-    stack = QUndoStack()
-    w = CompareWindow(library, pair, runner, stack)
-    w._stack_ref = stack  # type: ignore[attr-defined]
+    w = CompareWindow(library, pair, runner, History())
     qtbot.addWidget(w)
     w.resize(1200, 700)
     with qtbot.waitSignal(w.loaded, timeout=20000):
@@ -144,7 +143,7 @@ def test_landmarks_align_the_second_photo_and_undo_takes_it_back(
             window.canvas.point_clicked.emit(index, QPointF(x + offset[0], y + offset[1]))
     window.apply_align.trigger()
     assert not window.errors  # type: ignore[attr-defined]
-    stored = ws.compare_photos(library, pair)
+    stored = browse.compare_photos(library, pair)
     assert stored[0].is_reference
     m = stored[1].alignment
     assert (
@@ -154,8 +153,8 @@ def test_landmarks_align_the_second_photo_and_undo_takes_it_back(
     )
     assert "error 0.0 px" in window.status.text()
     window.undo.trigger()
-    assert ws.compare_photos(library, pair)[1].alignment is None
-    assert ws.reference_photo(library, stored[0].area_id, "front") is None
+    assert browse.compare_photos(library, pair)[1].alignment is None
+    assert browse.reference_photo(library, stored[0].area_id, "front") is None
 
 
 def test_mismatched_landmarks_are_refused_with_a_sentence(
@@ -167,7 +166,7 @@ def test_mismatched_landmarks_are_refused_with_a_sentence(
     window.canvas.point_clicked.emit(1, QPointF(20, 20))
     window.apply_align.trigger()
     assert "one has 1, the other 2" in window.errors[-1]  # type: ignore[attr-defined]
-    assert ws.compare_photos(library, pair)[1].alignment is None
+    assert browse.compare_photos(library, pair)[1].alignment is None
 
 
 def test_neutral_patch_balances_the_second_photo_to_the_first(
@@ -176,14 +175,14 @@ def test_neutral_patch_balances_the_second_photo_to_the_first(
     window.neutral.setChecked(True)
     window.canvas.point_clicked.emit(0, QPointF(80, 520))
     window.canvas.point_clicked.emit(1, QPointF(80 + SHIFT[0], 520 + SHIFT[1]))
-    gains = ws.compare_photos(library, pair)[1].colour_gains
+    gains = browse.compare_photos(library, pair)[1].colour_gains
     assert gains is not None
     # The second card was (138, 128, 108); balanced it reads as the first card's grey.
     assert [round(v * g) for v, g in zip((138, 128, 108), gains, strict=True)] == pytest.approx(
         [128, 128, 128], abs=3
     )
     window.reset_colour.trigger()
-    assert ws.compare_photos(library, pair)[1].colour_gains is None
+    assert browse.compare_photos(library, pair)[1].colour_gains is None
 
 
 def test_export_writes_the_current_mode(qtbot, window: CompareWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -198,7 +197,7 @@ def test_export_writes_the_current_mode(qtbot, window: CompareWindow, tmp_path: 
 def test_full_size_export_asks_for_the_originals(
     qtbot, window: CompareWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    from tracker.ui import compare as compare_module
+    from tracker.ui.compare import window as compare_module
 
     asked: list[int] = []
     real = compare_module.export
@@ -239,8 +238,8 @@ def test_zooming_past_the_preview_loads_the_originals_in_a_worker(
         path = tmp_path / f"big{i}.jpg"
         Image.effect_noise((3000, 2000), 40 + i).convert("RGB").save(path, quality=80)
         big.append(path)
-    ids = [r.photo_id for r in library.import_files(big, area="Thigh", date=None).imported]
-    w = CompareWindow(library, ids, runner, QUndoStack())
+    ids = [r.photo_id for r in h.import_files(library, big, area="Thigh", date=None).imported]
+    w = CompareWindow(library, ids, runner, History())
     qtbot.addWidget(w)
     with qtbot.waitSignal(w.loaded, timeout=20000):
         w.show()
@@ -253,10 +252,10 @@ def test_zooming_past_the_preview_loads_the_originals_in_a_worker(
 def test_picker_offers_every_area_and_wants_two_to_four(
     qtbot, library: Library, pair: list[int]
 ) -> None:  # type: ignore[no-untyped-def]
-    from tracker.ui.compare import PhotoPicker
+    from tracker.ui.compare.picker import PhotoPicker
 
-    client = ws.clients(library)[0].id
-    wider = [(f"{day} {area}", row.id) for day, area, row in ws.client_photos(library, client)]
+    client = browse.clients(library)[0].id
+    wider = [(f"{day} {area}", row.id) for day, area, row in browse.client_photos(library, client)]
     picker = PhotoPicker(None, wider[:1], [], wider)
     qtbot.addWidget(picker)
     assert picker.list.count() == 1
@@ -281,7 +280,7 @@ def test_previews_are_decoded_again_only_when_a_colour_balance_changes(
     pair: list[int],
     monkeypatch,  # type: ignore[no-untyped-def]
 ) -> None:
-    import tracker.ui.compare as compare_module
+    import tracker.ui.compare.window as compare_module
     from tracker.ui import commands as cmd
 
     calls: list[int] = []
@@ -289,9 +288,8 @@ def test_previews_are_decoded_again_only_when_a_colour_balance_changes(
     monkeypatch.setattr(
         compare_module, "load_previews", lambda lib, photos: calls.append(1) or real(lib, photos)
     )
-    stack = window.undo_stack
-    visit = ws.timeline(library, ws.clients(library)[0].id)[0].id
-    cmd.push(stack, cmd.EditVisit(library, visit, {"notes": "unrelated edit"}))
+    visit = browse.timeline(library, browse.clients(library)[0].id)[0].id
+    window.history.push(cmd.EditVisit(library, visit, {"notes": "unrelated edit"}))
     assert calls == []
     window.neutral.setChecked(True)
     with qtbot.waitSignal(window.loaded, timeout=20000):
@@ -302,18 +300,18 @@ def test_previews_are_decoded_again_only_when_a_colour_balance_changes(
 def test_the_picker_starts_with_the_first_and_latest_photo_of_one_view(
     library: Library, tmp_path: Path
 ) -> None:
-    from tracker.ui.compare import photo_choices
+    from tracker.ui.compare.picker import photo_choices
 
     files = [_scene(tmp_path / f"v{i}.jpg", f"2025:0{i + 1}:10 10:00:00") for i in range(3)]
     ids = []
     for i, path in enumerate(files):
         ids += [
-            r.photo_id for r in library.import_files([path], area="Belly", view="front").imported
+            r.photo_id for r in h.import_files(library, [path], area="Belly", view="front").imported
         ]
         close = _scene(tmp_path / f"c{i}.jpg", f"2025:0{i + 1}:10 11:00:00", shift=(i + 1, 0))
-        library.import_files([close], area="Belly", view="close-up")
-    area = ws.photo(library, ids[0]).area_id
-    choices, every, default = photo_choices(library, area, ws.clients(library)[0].id)
+        h.import_files(library, [close], area="Belly", view="close-up")
+    area = browse.photo(library, ids[0]).area_id
+    choices, every, default = photo_choices(library, area, browse.clients(library)[0].id)
     assert len(choices) == len(every) == 6
     assert default == [ids[0], ids[-1]]  # both front views, not front against close-up
 
@@ -327,8 +325,8 @@ def test_fit_shows_a_portrait_beside_a_landscape_whole(
         exif = im.getexif()
         exif[0x0112] = 6  # shown turned upright: 600 x 800
         im.save(tall, "JPEG", exif=exif, quality=95)
-    ids = [i.photo_id for i in library.import_files([wide, tall], area="Belly").imported]
-    w = CompareWindow(library, ids, runner, QUndoStack())
+    ids = [i.photo_id for i in h.import_files(library, [wide, tall], area="Belly").imported]
+    w = CompareWindow(library, ids, runner, History())
     qtbot.addWidget(w)
     w.resize(1200, 700)
     with qtbot.waitSignal(w.loaded, timeout=20000):

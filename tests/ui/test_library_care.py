@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 
+from tests import helpers as h
 from tests.core.test_trust import _damage_database, _photos
 from tracker.app import App
+from tracker.core.queries import listing
 from tracker.core.store.library import Library
-from tracker.ui.library_care import CheckDialog
-from tracker.ui.main_window import MainWindow
+from tracker.ui.main.care import CheckDialog
+from tracker.ui.main.window import MainWindow
 from tracker.ui.settings import Preferences
 from tracker.ui.workers import TaskRunner
 
@@ -22,7 +24,7 @@ from tracker.ui.workers import TaskRunner
 def root(tmp_path: Path) -> Path:
     lib_root = tmp_path / "lib"
     with Library.open(lib_root, create=True) as lib:
-        lib.import_files(_photos(tmp_path / "in", 2), area="Hips")
+        h.import_files(lib, _photos(tmp_path / "in", 2), area="Hips")
     return lib_root
 
 
@@ -46,7 +48,7 @@ def shell(
 def test_check_finds_a_missing_original_and_offers_relink(qtbot, shell: App, root: Path) -> None:  # type: ignore[no-untyped-def]
     assert shell.open(root)
     assert shell.lib is not None
-    photo = shell.lib.list_photos()[0]
+    photo = h.list_photos(shell.lib)[0]
     path = root / shell.lib.store.original_relpath(photo["sha256"], "jpg")
     os.chmod(path, 0o600)
     path.unlink()
@@ -66,13 +68,13 @@ def test_a_changed_original_is_offered_relink_and_put_back(
 ) -> None:  # type: ignore[no-untyped-def]
     assert shell.open(root)
     assert shell.lib is not None
-    photo = shell.lib.list_photos()[0]
+    photo = h.list_photos(shell.lib)[0]
     path = root / shell.lib.store.original_relpath(photo["sha256"], "jpg")
     keep = tmp_path / "keep"
     keep.mkdir()
     (keep / "copy.jpg").write_bytes(path.read_bytes())
     # A compare window open on it, before the file changes under it.
-    others = [p["id"] for p in shell.lib.list_photos() if p["id"] != photo["id"]]
+    others = [p["id"] for p in h.list_photos(shell.lib) if p["id"] != photo["id"]]
     compare = shell.window.compare.open([photo["id"], others[0]])
     assert compare is not None
     qtbot.waitUntil(lambda: bool(compare.canvas.photos), timeout=20000)
@@ -107,7 +109,7 @@ def test_backup_then_restore_opens_the_restored_library(
     with qtbot.waitSignal(shell.window.library_requested, timeout=30000):
         care.restore_to(tmp_path / "b.zip", tmp_path / "restored")
     assert shell.lib is not None and shell.lib.root == tmp_path / "restored"
-    assert shell.lib.counts()["photos"] == 2
+    assert listing.counts(shell.lib)["photos"] == 2
 
 
 def test_a_damaged_library_offers_its_snapshot(shell: App, root: Path) -> None:
@@ -118,7 +120,7 @@ def test_a_damaged_library_offers_its_snapshot(shell: App, root: Path) -> None:
     shell._ask = lambda question, action: asked.append(question) or True  # type: ignore[method-assign]
     assert shell.open(root)
     assert "is damaged" in asked[0] and "Restore library-" in asked[0]
-    assert shell.lib is not None and shell.lib.counts()["photos"] == 2
+    assert shell.lib is not None and listing.counts(shell.lib)["photos"] == 2
 
 
 def test_a_library_open_elsewhere_can_be_opened_read_only(shell: App, root: Path) -> None:

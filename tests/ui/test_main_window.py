@@ -13,17 +13,18 @@ from PySide6.QtCore import QMimeData, QPoint, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from tests import helpers as h
 from tracker.core.db.models import RaterRole, Stage, VisitKind
 from tracker.core.demo.sample import create_demo
 from tracker.core.errors import ValidationError
 from tracker.core.imaging import decode as imaging
-from tracker.core.queries import workspace as ws
+from tracker.core.queries import browse, listing
 from tracker.core.store.library import Library
 from tracker.ui import dialogs
 from tracker.ui.dialogs import AreaAnswer, NewVisit
-from tracker.ui.import_actions import ImportActions
-from tracker.ui.import_flow import ImportController
-from tracker.ui.main_window import MainWindow
+from tracker.ui.main.import_flow import ImportController
+from tracker.ui.main.imports import ImportActions
+from tracker.ui.main.window import MainWindow
 from tracker.ui.models import (
     AreaListModel,
     ClientListModel,
@@ -54,7 +55,7 @@ def errors(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     shown: list[str] = []
     monkeypatch.setattr(MainWindow, "show_error", lambda self, message: shown.append(message))
     monkeypatch.setattr(dialogs, "confirm", lambda *a: True)
-    monkeypatch.setattr("tracker.ui.visit_controller.confirm", lambda *a: True)
+    monkeypatch.setattr("tracker.ui.main.visits.confirm", lambda *a: True)
     return shown
 
 
@@ -112,7 +113,7 @@ def test_an_empty_library_shows_the_welcome_and_start_tracking_adds_the_area(
     assert window.stack.currentWidget() is window.splitter
     assert [a.name for a in window.areas.rows()] == ["Lower abdomen"]
     window.menus.undo.trigger()
-    assert ws.areas(library, window.client_id) == []
+    assert browse.areas(library, window.client_id) == []
     assert window.stack.currentWidget() is window.welcome
 
 
@@ -149,7 +150,8 @@ def test_patient_mode_hides_clients_and_practitioner_mode_finds_them(
     monkeypatch.setattr(dialogs.ClientDialog, "ask", classmethod(lambda cls, *a, **k: answer))
     window.menus.add_client.trigger()
     assert [c.name for c in window.clients.rows()] == ["Ana Lima", "Me"]
-    assert ws.client_fields(window.lib, window.client_id) == vars(answer)  # type: ignore[arg-type]
+    assert vars(browse.client_fields(window.lib, window.client_id)) == vars(answer)  # type: ignore[arg-type]
+    assert window.history.stack.count() == 1  # the client and its details: one step
     assert window.timeline.rowCount() == 0  # the new client has no visits yet
     window.menus.find_client.trigger()
     qtbot.keyClicks(window.sidebar.search, "me")
@@ -177,7 +179,7 @@ def test_new_visit_then_undo_and_redo(
         Qt.Key.Key_Z,
         Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
     )
-    assert [r.date for r in ws.timeline(sample, window.client_id)][-1] == TODAY
+    assert [r.date for r in browse.timeline(sample, window.client_id)][-1] == TODAY
 
 
 def test_a_refused_edit_is_shown_and_leaves_nothing_to_undo(
@@ -186,7 +188,7 @@ def test_a_refused_edit_is_shown_and_leaves_nothing_to_undo(
     first = window.timeline.rows()[0].date
     window.panel.date.setDate(dialogs.qdate(first))  # the last visit onto the baseline's date
     assert errors and "already has a visit on" in errors[0]
-    assert not window.undo_stack.canUndo()
+    assert not window.history.stack.canUndo()
     assert window.panel.date.date() == dialogs.qdate(window.timeline.rows()[-1].date)
 
 
@@ -196,10 +198,10 @@ def test_rating_edits_merge_into_one_undo_step(window: MainWindow, sample: Libra
     box.setValue(before + 1)  # type: ignore[attr-defined]
     box.setValue(before + 2)  # type: ignore[attr-defined]
     visit, area = window.visit_id, window.area_id
-    assert ws.rating(sample, visit, area, RaterRole.PATIENT, "ctd")["colour"] == before + 2
-    assert window.undo_stack.count() == 1
+    assert browse.rating(sample, visit, area, RaterRole.PATIENT, "ctd")["colour"] == before + 2
+    assert window.history.stack.count() == 1
     window.menus.undo.trigger()
-    assert ws.rating(sample, visit, area, RaterRole.PATIENT, "ctd")["colour"] == before
+    assert browse.rating(sample, visit, area, RaterRole.PATIENT, "ctd")["colour"] == before
     assert window.panel.ratings.boxes[(RaterRole.PATIENT, "colour")].value() == before  # type: ignore[attr-defined]
 
 
@@ -207,21 +209,23 @@ def test_clearing_every_score_removes_the_rating(window: MainWindow, sample: Lib
     for (role, _key), box in window.panel.ratings.boxes.items():
         if role is RaterRole.PRACTITIONER:
             box.setValue(box.minimum())  # type: ignore[attr-defined]
-    assert ws.rating(sample, window.visit_id, window.area_id, RaterRole.PRACTITIONER, "ctd") == {}
+    assert (
+        browse.rating(sample, window.visit_id, window.area_id, RaterRole.PRACTITIONER, "ctd") == {}
+    )
 
 
 def test_treatment_record_edit_and_undo(qtbot, window: MainWindow, sample: Library) -> None:  # type: ignore[no-untyped-def]
     form = window.panel.treatment
     form.needle_depth.setValue(1.5)
-    assert ws.treatment(sample, window.visit_id, window.area_id)["needle_depth_mm"] == 1.5  # type: ignore[index]
+    assert browse.treatment(sample, window.visit_id, window.area_id)["needle_depth_mm"] == 1.5  # type: ignore[index]
     form.reaction.setFocus()
     form.reaction.selectAll()
     qtbot.keyClicks(form.reaction, "mild redness")
     qtbot.keyClick(form.reaction, Qt.Key.Key_Return)
-    assert ws.treatment(sample, window.visit_id, window.area_id)["reaction"] == "mild redness"  # type: ignore[index]
+    assert browse.treatment(sample, window.visit_id, window.area_id)["reaction"] == "mild redness"  # type: ignore[index]
     window.menus.undo.trigger()
     window.menus.undo.trigger()
-    assert ws.treatment(sample, window.visit_id, window.area_id)["needle_depth_mm"] == 2.0  # type: ignore[index]
+    assert browse.treatment(sample, window.visit_id, window.area_id)["needle_depth_mm"] == 2.0  # type: ignore[index]
 
 
 def test_view_label_edit_and_photo_removal_are_undoable(
@@ -230,15 +234,15 @@ def test_view_label_edit_and_photo_removal_are_undoable(
     index = window.photos.index(0)
     photo_id = window.photos.rows()[0].id
     window.photos.setData(index, "left")
-    assert ws.photo(sample, photo_id).view == "left"
+    assert browse.photo(sample, photo_id).view == "left"
     window.panel.grid.setCurrentIndex(window.photos.index(0))
     window.panel.grid.remove_action.trigger()
     assert photo_id not in [p.id for p in window.photos.rows()]
-    assert sample.check().ok  # the original stays
+    assert h.check(sample).ok  # the original stays
     window.menus.undo.trigger()
     assert photo_id in [p.id for p in window.photos.rows()]
     window.menus.undo.trigger()
-    assert ws.photo(sample, photo_id).view == "front"
+    assert browse.photo(sample, photo_id).view == "front"
 
 
 def test_remove_visit_asks_and_is_undoable(
@@ -255,7 +259,7 @@ def test_remove_visit_asks_and_is_undoable(
     window.menus.remove_visit.trigger()
     assert window.timeline.rowCount() == 6
     window.menus.undo.trigger()
-    assert ws.rating(sample, visit, window.area_id, RaterRole.PATIENT, "ctd") == {"depth": 3}
+    assert browse.rating(sample, visit, window.area_id, RaterRole.PATIENT, "ctd") == {"depth": 3}
     # A visit with photos is not removed; the reason is shown.
     window.timeline_view.setCurrentIndex(window.timeline.index(0))
     window.menus.remove_visit.trigger()
@@ -307,7 +311,7 @@ def instant_dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
 
     def preview(parent, request, plan):  # type: ignore[no-untyped-def]
         seen["plan"] = plan
-        return True
+        return request
 
     monkeypatch.setattr(ImportController, "ask_preview", preview)
     monkeypatch.setattr(
@@ -328,7 +332,9 @@ def test_import_shows_plan_then_summary_with_every_refusal(
     with qtbot.waitSignal(window.importer.finished, timeout=20000):
         window.imports.import_paths([good, bad])
     plan = instant_dialogs["plan"]
-    assert [p.visit for p in plan] == ["new check-in", ""]  # type: ignore[attr-defined]
+    # A visit the import makes is a treatment, as any new visit after the baseline is.
+    assert [p.new_kind for p in plan] == [VisitKind.TREATMENT, None]  # type: ignore[attr-defined]
+    assert not plan[1].lands and "a PDF document" in plan[1].problem  # type: ignore[index]
     report = instant_dialogs["report"]
     assert len(report.imported) == 1 and "scan.pdf" in report.rejected[0].error  # type: ignore[attr-defined]
     assert window.timeline.rowCount() == 7
@@ -374,7 +380,7 @@ def test_cancel_stops_an_import_and_keeps_what_was_saved(
     instant_dialogs: dict[str, object],  # type: ignore[no-untyped-def]
 ) -> None:
     files = [_photo(tmp_path / f"c{i:03}.jpg", "2026:11:21 09:00:00", i) for i in range(60)]
-    before = sample.counts()["photos"]
+    before = listing.counts(sample)["photos"]
 
     def cancel_soon(done: int, total: int, file: str) -> None:
         if done == 5:
@@ -385,8 +391,8 @@ def test_cancel_stops_an_import_and_keeps_what_was_saved(
         window.imports.import_paths(files)
     report = instant_dialogs["report"]
     assert report.cancelled and 5 <= len(report.imported) < 60  # type: ignore[attr-defined]
-    assert sample.counts()["photos"] == before + len(report.imported)  # type: ignore[attr-defined]
-    assert sample.check().ok
+    assert listing.counts(sample)["photos"] == before + len(report.imported)  # type: ignore[attr-defined]
+    assert h.check(sample).ok
 
 
 def test_files_dropped_on_a_visit_go_to_that_visit(
@@ -426,13 +432,13 @@ def test_item_models_pass_the_model_tester(
     # qapp: the strips are QPixmaps, which need the application even when this test runs alone.
     thumbs = ThumbnailCache(runner)
     thumbs.set_library(sample)
-    client = ws.clients(sample)[0].id
-    area = ws.areas(sample, client)[0].id
+    client = browse.clients(sample)[0].id
+    area = browse.areas(sample, client)[0].id
     for model, rows in (
-        (ClientListModel(), ws.clients(sample)),
-        (AreaListModel(), ws.areas(sample, client)),
-        (TimelineModel(thumbs), ws.timeline(sample, client, area)),
-        (PhotoGridModel(thumbs), list(ws.timeline(sample, client, area)[0].photos)),
+        (ClientListModel(), browse.clients(sample)),
+        (AreaListModel(), browse.areas(sample, client)),
+        (TimelineModel(thumbs), browse.timeline(sample, client, area)),
+        (PhotoGridModel(thumbs), list(browse.timeline(sample, client, area)[0].photos)),
     ):
         model.set_rows(rows)  # type: ignore[attr-defined]
         qtmodeltester.check(model, force_py=True)
@@ -442,7 +448,7 @@ def test_item_models_pass_the_model_tester(
 def test_thumbnail_cache_keeps_to_its_budget_and_drops_the_least_recently_used(
     qtbot, sample: Library, runner: TaskRunner
 ) -> None:  # type: ignore[no-untyped-def]
-    shas = [p["sha256"] for p in sample.list_photos()[:4]]
+    shas = [p["sha256"] for p in h.list_photos(sample)[:4]]
     one = QImage.fromData(sample.derived("thumbs", shas[0])).sizeInBytes()
     thumbs = ThumbnailCache(runner, budget_bytes=int(2.5 * one))
 
@@ -468,7 +474,7 @@ def test_a_thumbnail_that_cannot_be_made_stays_a_placeholder(
     qtbot, sample: Library, runner: TaskRunner
 ) -> None:  # type: ignore[no-untyped-def]
     """Its original gone and its cache lost: the others in the same batch still arrive."""
-    photos = sample.list_photos()[:3]
+    photos = h.list_photos(sample)[:3]
     lost = photos[0]
     ext = imaging.EXTENSIONS[lost["format"]]
     (sample.root / sample.store.original_relpath(lost["sha256"], ext)).unlink()
@@ -517,7 +523,7 @@ def test_strips_are_drawn_again_in_another_library_with_the_same_visits(
 def test_one_unreadable_thumbnail_does_not_cost_its_batch(
     qtbot, sample: Library, runner: TaskRunner
 ) -> None:  # type: ignore[no-untyped-def]
-    shas = [p["sha256"] for p in sample.list_photos()[:8]]
+    shas = [p["sha256"] for p in h.list_photos(sample)[:8]]
     bad = sample.root / "cache" / "thumbs" / shas[0][:2] / f"{shas[0]}.jpg"
     bad.unlink()
     bad.mkdir()  # reading it raises IsADirectoryError, not one of the app's own errors
@@ -534,10 +540,10 @@ def test_one_unreadable_thumbnail_does_not_cost_its_batch(
 
 def test_setting_the_same_rows_again_does_not_reset_the_view(qtbot, sample: Library) -> None:  # type: ignore[no-untyped-def]
     model = ClientListModel()
-    rows = ws.clients(sample)
+    rows = browse.clients(sample)
     assert model.set_rows(rows)
     with qtbot.assertNotEmitted(model.modelReset):
-        assert not model.set_rows(ws.clients(sample))
+        assert not model.set_rows(browse.clients(sample))
     with qtbot.waitSignal(model.modelReset, timeout=1000):
         assert model.set_rows(rows[:-1] if len(rows) > 1 else [])
 

@@ -1,8 +1,14 @@
 """Errors the core raises, each with a message a person can act on.
 
-The command line maps them to exit status 2 (bad input) and the GUI shows them in a dialog;
-neither needs to know which part of the core raised them.
+``str(error)`` is a complete sentence for the user. Callers decide what to do by an error's
+*type* (offer read-only for ``LibraryLocked`` and ``FolderReadOnly``, try again after
+``DatabaseBusy``), never by its wording: the command line maps every ``TrackerError`` to exit
+status 2 and the window shows its sentence.
 """
+
+from __future__ import annotations
+
+from pathlib import Path
 
 
 class TrackerError(Exception):
@@ -21,21 +27,70 @@ class ValidationError(UsageError):
     """A value the user gave is outside what is allowed."""
 
 
+class ImageRejected(TrackerError):
+    """A file offered for import is not a photo this app accepts, or is damaged.
+
+    The message is the reason alone ("it is a GIF image; …"), to be put after the file's name.
+    """
+
+
+# -- the library as a whole ---------------------------------------------------------------
+
+
 class LibraryError(TrackerError):
     """The library folder or database cannot be used as it is."""
+
+
+class NoLibrary(LibraryError):
+    """There is no library at the folder given."""
 
 
 class NewerLibraryError(LibraryError):
     """The database was written by a newer version of the app; it is left untouched."""
 
 
-class ImageRejected(TrackerError):
-    """A file offered for import is not a photo this app accepts, or is damaged."""
-
-
 class DatabaseDamaged(LibraryError):
-    """SQLite cannot read the database file; ``problem`` is what it said."""
+    """SQLite cannot read the database; ``problem`` is what it said. ``root`` is the library's
+    folder and ``snapshot`` the newest copy in its ``backups/``, when known."""
 
-    def __init__(self, message: str, problem: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        problem: str,
+        snapshot: Path | None = None,
+        root: Path | None = None,
+    ) -> None:
         super().__init__(message)
         self.problem = problem
+        self.snapshot = snapshot
+        self.root = root
+
+
+class LibraryLocked(LibraryError):
+    """Another program has the library open for changes. ``reader_note`` is the sentence to
+    show in a copy that opened it for reading instead."""
+
+    def __init__(self, message: str, reader_note: str, owner: dict[str, object]) -> None:
+        super().__init__(message)
+        self.reader_note = reader_note
+        self.owner = owner
+
+
+class FolderReadOnly(LibraryError):
+    """The library's folder or database file cannot be written (permissions, read-only disk)."""
+
+
+class ReadOnlyLibrary(LibraryError):
+    """A change was asked of a library that this program opened for reading only."""
+
+
+class DatabaseBusy(LibraryError):
+    """Another program held the database longer than the busy timeout; trying again may work."""
+
+
+class DiskFull(LibraryError):
+    """The disk holding the library is full; nothing of the change was kept."""
+
+
+class StorageError(LibraryError):
+    """Reading or writing the library's files failed for another reason (an I/O error)."""

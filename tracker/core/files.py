@@ -1,10 +1,12 @@
-"""Files: writing exports complete or not at all, and hashing files without reading them whole."""
+"""Files: writing exports complete or not at all, hashing files without reading them whole,
+and the files a list of files and folders names."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,3 +33,16 @@ def sha256_of(fh: BinaryIO, chunk: int = 1 << 20) -> str:
     while block := fh.read(chunk):
         digest.update(block)
     return digest.hexdigest()
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files to import: folders are walked (sorted, hidden entries skipped), files kept as given."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                out.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
+        else:
+            out.append(path)
+    return out

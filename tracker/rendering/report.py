@@ -19,9 +19,9 @@ from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, 
 
 from tracker import APP_NAME, __version__
 from tracker.core.compare.render import CompareOptions, render
-from tracker.core.errors import TrackerError, UsageError
+from tracker.core.errors import NotFoundError, TrackerError, UsageError
 from tracker.core.files import write_atomically
-from tracker.core.queries import workspace as ws
+from tracker.core.queries import browse
 from tracker.core.queries.progress import Progress, progress
 from tracker.core.store.library import Library
 from tracker.rendering.chart import build_chart, render_chart
@@ -52,7 +52,7 @@ def _chart_image(data: Progress, width_px: int, height_px: int) -> QImage:
 
 def _photo_pair(lib: Library, data: Progress) -> tuple[QImage, str] | None:
     """The baseline and latest photos of the area's most photographed view, aligned."""
-    photos = ws.area_photos(lib, data.area_id)
+    photos = browse.area_photos(lib, data.area_id)
     if len(photos) < 2:
         return None
     views: dict[str, list[tuple[dt.date, int]]] = {}
@@ -141,13 +141,17 @@ def _visits_table(data: Progress) -> str:
     )
 
 
-def area_ids(lib: Library, client: str | None, area: str | None) -> list[int]:
-    with lib.session() as s:
-        c = lib.resolve_client(s, client)
-        areas = [lib.resolve_area(s, c, area)] if area is not None else list(c.areas)
-        if not areas:
-            raise UsageError(f"{c.name} has no areas yet, so there is nothing to report.")
-        return [a.id for a in areas]
+def area_ids(lib: Library, client_id: int, area_id: int | None = None) -> list[int]:
+    """The areas the report covers: the one given, else every area of the client."""
+    ids = [a.id for a in sorted(browse.areas(lib, client_id), key=lambda a: a.name)]
+    name = browse.client_fields(lib, client_id).name
+    if area_id is not None:
+        if area_id not in ids:
+            raise NotFoundError(f"There is no area with id {area_id} among the areas of {name}.")
+        return [area_id]
+    if not ids:
+        raise UsageError(f"{name} has no areas yet, so there is nothing to report.")
+    return ids
 
 
 def chart_images(lib: Library, ids: list[int], today: dt.date | None = None) -> dict[int, QImage]:
@@ -163,17 +167,16 @@ def chart_images(lib: Library, ids: list[int], today: dt.date | None = None) -> 
 
 def build_document(
     lib: Library,
-    client: str | None,
-    area: str | None,
+    client_id: int,
+    area_id: int | None = None,
     *,
     progress_cb: Report | None = None,
     today: dt.date | None = None,
     charts: dict[int, QImage] | None = None,
 ) -> QTextDocument:
     today = today or dt.date.today()
-    ids = area_ids(lib, client, area)
-    with lib.session() as s:
-        client_name = lib.resolve_client(s, client).name
+    ids = area_ids(lib, client_id, area_id)
+    client_name = browse.client_fields(lib, client_id).name
     if charts is None:
         charts = chart_images(lib, ids, today)
     doc = QTextDocument()
@@ -243,8 +246,8 @@ def export_report(
     lib: Library,
     out: Path,
     *,
-    client: str | None,
-    area: str | None = None,
+    client_id: int,
+    area_id: int | None = None,
     page: str = "a4",
     progress_cb: Report | None = None,
     charts: dict[int, QImage] | None = None,
@@ -255,7 +258,7 @@ def export_report(
         raise UsageError(f"Unknown page size '{page}'; use A4 or Letter.")
     if not out.parent.is_dir():
         raise UsageError(f"The folder {out.parent} does not exist.")
-    doc = build_document(lib, client, area, progress_cb=progress_cb, charts=charts)
+    doc = build_document(lib, client_id, area_id, progress_cb=progress_cb, charts=charts)
     pdf = write_pdf(doc, page)
     if not pdf.startswith(b"%PDF"):
         raise TrackerError("The report could not be written as a PDF.")

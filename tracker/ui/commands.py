@@ -1,81 +1,234 @@
-"""Undoable edits. Each command calls the core (``tracker.core.queries.workspace``) in redo and undo,
-never widgets; the window refreshes itself when the undo stack changes.
+"""Undoable edits, and the history that keeps them in step with the library.
 
-``push`` runs a command's first redo *before* it goes on the stack, so an edit the core refuses
-(a rating out of range, a taken date) is shown as a sentence and leaves no command behind.
+Each command holds the library and ids, and calls the core's services in ``do`` and
+``revert``, never widgets. ``History`` drives the ``QUndoStack``: it runs a command's step
+*before* moving the stack, so a step the core refuses (a rating out of range, a taken date,
+an undo that would break what came after) shows its sentence and leaves the stack where it
+was; a refusal that can never succeed clears the history with a visible note, so that the
+stack never offers a step the library cannot take. After each step it says what kind of
+data changed (``Change``) and which photos, so each view reloads only what it shows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
+import enum
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
-from PySide6.QtGui import QUndoCommand, QUndoStack
+import shiboken6
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 
-from tracker.core.db.models import RaterRole, Stage, VisitKind
-from tracker.core.queries import workspace as ws
+from tracker.core.db.models import RaterRole, RatingMethod, Stage, VisitKind
+from tracker.core.errors import DatabaseBusy, TrackerError
+from tracker.core.imaging.geometry import Gains, Matrix
+from tracker.core.services import clients, photos, ratings, visits
+from tracker.core.services.import_undo import ImportRows, ImportUndo, reimport, unimport
+from tracker.core.services.imports import ImportReport
+from tracker.core.services.visits import VisitSnapshot
 from tracker.core.store.library import Library
 
 MERGE_RATING = 1
 
 
+class Change(enum.Flag):
+    """What a step changed, for the views to decide what to reload."""
+
+    NOTHING = 0
+    CLIENTS = enum.auto()
+    AREAS = enum.auto()
+    VISITS = enum.auto()
+    PHOTOS = enum.auto()  # which photos a visit shows: added, removed, relabelled
+    TREATMENT = enum.auto()
+    RATINGS = enum.auto()
+    ALIGNMENT = enum.auto()
+    COLOUR = enum.auto()
+
+
 class Command(QUndoCommand):
+    """One undoable step. Subclasses set ``changes`` and implement ``do`` and ``revert``, each
+    one transaction of the core (so a refused step changes nothing)."""
+
+    changes: ClassVar[Change] = Change.NOTHING
+
     def __init__(self, lib: Library, text: str) -> None:
         super().__init__(text)
         self.lib = lib
-        self._pushed = False
+        self._skip = False
 
+    def do(self) -> None:
+        raise NotImplementedError
+
+    def revert(self) -> None:
+        raise NotImplementedError
+
+    def photo_ids(self) -> frozenset[int]:
+        """The photos this step touches (for the compare windows); empty when none."""
+        return frozenset()
+
+    # QUndoStack calls these when History moves it; History has run the step already.
     def redo(self) -> None:
-        if not self._pushed:
-            return  # the first redo already ran in push()
+        if self._skip:
+            self._skip = False
+            return
         self.do()
 
     def undo(self) -> None:
+        if self._skip:
+            self._skip = False
+            return
         self.revert()
 
-    def do(self) -> None:
-        raise NotImplementedError
 
-    def revert(self) -> None:
-        raise NotImplementedError
+class History(QObject):
+    """The undo stack of one window and its compare windows, driven only through here."""
+
+    changed = Signal(object, object)  # Change, frozenset of photo ids
+    noted = Signal(str)  # a sentence for the status bar: the history was cleared, and why
+    failed = Signal(str)  # a refused undo or redo, to be shown to the person
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.stack = QUndoStack(self)
+        self._actions: dict[int, tuple[QAction, QAction]] = {}
+        self.stack.indexChanged.connect(self._update_actions)
+        self.stack.cleanChanged.connect(self._update_actions)
+
+    def push(self, command: Command) -> None:
+        """Apply ``command`` now (raising the core's error if it is refused, with nothing
+        changed), then make it undoable."""
+        command.do()
+        self._record(command)
+
+    def push_done(self, command: Command) -> None:
+        """Make undoable a step that has already happened (an import that ran in a worker)."""
+        self._record(command)
+
+    def _record(self, command: Command) -> None:
+        changes, ids = command.changes, command.photo_ids()
+        command._skip = True
+        self.stack.push(command)  # may merge it into the top command and delete it
+        self.changed.emit(changes, ids)
+
+    def undo(self) -> bool:
+        index = self.stack.index()
+        if index == 0:
+            return False
+        command = self.stack.command(index - 1)
+        assert isinstance(command, Command)
+        try:
+            command.revert()
+        except TrackerError as exc:
+            self._refused(exc, f"“{command.text()}” could not be undone")
+            return False
+        changes, ids = command.changes, command.photo_ids()
+        command._skip = True
+        self.stack.undo()
+        self.changed.emit(changes, ids)
+        return True
+
+    def redo(self) -> bool:
+        index = self.stack.index()
+        if index >= self.stack.count():
+            return False
+        command = self.stack.command(index)
+        assert isinstance(command, Command)
+        try:
+            command.do()
+        except TrackerError as exc:
+            self._refused(exc, f"“{command.text()}” could not be redone")
+            return False
+        changes, ids = command.changes, command.photo_ids()
+        command._skip = True
+        self.stack.redo()
+        self.changed.emit(changes, ids)
+        return True
+
+    def _refused(self, exc: TrackerError, what: str) -> None:
+        if isinstance(exc, DatabaseBusy):
+            # Another program is writing for a moment: the step stays, to be tried again.
+            self.failed.emit(f"{what}: {exc}")
+            return
+        self.stack.clear()
+        self.failed.emit(f"{what}: {exc} The undo history was cleared.")
+        self.noted.emit("The undo history was cleared: a step could not be taken back.")
+
+    def clear(self, note: str = "") -> None:
+        """Forget every step (another library, or a change that cannot be undone: ``note``
+        says which, in the status bar)."""
+        had = self.stack.count() > 0
+        self.stack.clear()
+        if note and had:
+            self.noted.emit(note)
+
+    def actions(self, parent: QObject) -> tuple[QAction, QAction]:
+        """Undo and Redo actions, with the platform's keys, whose text names the step
+        ("Undo import of 12 photos")."""
+        undo = QAction("&Undo", parent)
+        undo.setShortcuts(QKeySequence.StandardKey.Undo)
+        redo = QAction("&Redo", parent)
+        redo.setShortcuts(QKeySequence.StandardKey.Redo)
+        undo.triggered.connect(self.undo)
+        redo.triggered.connect(self.redo)
+        key = id(undo)
+        self._actions[key] = (undo, redo)
+        # Forgotten when their window goes, so no update ever reaches a deleted action.
+        undo.destroyed.connect(lambda _obj=None, key=key: self._actions.pop(key, None))
+        self._update_actions()
+        return undo, redo
+
+    def _update_actions(self) -> None:
+        if not shiboken6.isValid(self.stack):
+            return  # the history itself is going
+        for undo, redo in list(self._actions.values()):
+            if not (shiboken6.isValid(undo) and shiboken6.isValid(redo)):
+                continue
+            undo.setEnabled(self.stack.canUndo())
+            redo.setEnabled(self.stack.canRedo())
+            undo.setText(f"&Undo {self.stack.undoText()}".strip())
+            redo.setText(f"&Redo {self.stack.redoText()}".strip())
 
 
-def push(stack: QUndoStack, command: Command) -> None:
-    """Apply ``command`` now (raising the core's error if it is refused), then make it undoable."""
-    command.do()
-    stack.push(command)
-    command._pushed = True
+# -- clients and areas ------------------------------------------------------------------------
 
 
 class AddClient(Command):
-    def __init__(self, lib: Library, name: str) -> None:
+    changes = Change.CLIENTS
+
+    def __init__(self, lib: Library, name: str, fields: Mapping[str, Any] | None = None) -> None:
         super().__init__(lib, f"add client {name}")
-        self.name = name
+        self.name, self.fields = name, dict(fields or {})
         self.client_id: int | None = None
 
     def do(self) -> None:
-        self.client_id = ws.add_client(self.lib, self.name, client_id=self.client_id)
+        self.client_id = clients.add_client(
+            self.lib, self.name, self.fields, client_id=self.client_id
+        )
 
     def revert(self) -> None:
         assert self.client_id is not None
-        ws.remove_empty_client(self.lib, self.client_id)
+        clients.remove_empty_client(self.lib, self.client_id)
 
 
 class EditClient(Command):
+    changes = Change.CLIENTS
+
     def __init__(self, lib: Library, client_id: int, fields: Mapping[str, Any]) -> None:
         super().__init__(lib, "edit client")
         self.client_id, self.fields = client_id, dict(fields)
         self.old: dict[str, Any] = {}
 
     def do(self) -> None:
-        self.old = ws.update_client(self.lib, self.client_id, **self.fields)
+        self.old = clients.update_client(self.lib, self.client_id, **self.fields)
 
     def revert(self) -> None:
-        ws.update_client(self.lib, self.client_id, **self.old)
+        clients.update_client(self.lib, self.client_id, **self.old)
 
 
 class AddArea(Command):
+    changes = Change.AREAS
+
     def __init__(
         self,
         lib: Library,
@@ -91,7 +244,7 @@ class AddArea(Command):
         self.area_id: int | None = None
 
     def do(self) -> None:
-        self.area_id = ws.add_area(
+        self.area_id = clients.add_area(
             self.lib,
             self.client_id,
             self.name,
@@ -103,70 +256,88 @@ class AddArea(Command):
 
     def revert(self) -> None:
         assert self.area_id is not None
-        ws.remove_empty_area(self.lib, self.area_id)
+        clients.remove_empty_area(self.lib, self.area_id)
 
 
 class EditArea(Command):
+    changes = Change.AREAS
+
     def __init__(self, lib: Library, area_id: int, fields: Mapping[str, Any]) -> None:
         super().__init__(lib, "edit area")
         self.area_id, self.fields = area_id, dict(fields)
         self.old: dict[str, Any] = {}
 
     def do(self) -> None:
-        self.old = ws.update_area(self.lib, self.area_id, **self.fields)
+        self.old = clients.update_area(self.lib, self.area_id, **self.fields)
 
     def revert(self) -> None:
-        ws.update_area(self.lib, self.area_id, **self.old)
+        clients.update_area(self.lib, self.area_id, **self.old)
+
+
+# -- visits, treatment records, ratings ------------------------------------------------------
 
 
 class AddVisit(Command):
+    changes = Change.VISITS
+
     def __init__(
         self, lib: Library, client_id: int, day: dt.date, kind: VisitKind, notes: str = ""
     ) -> None:
         super().__init__(lib, f"add visit on {day:%d %b %Y}")
         self.client_id, self.day, self.kind, self.notes = client_id, day, kind, notes
         self.visit_id: int | None = None
-        self.snapshot: ws.VisitSnapshot | None = None
+        self.snapshot: VisitSnapshot | None = None
 
     def do(self) -> None:
         if self.snapshot is not None:  # redo after undo: bring back what was there, ratings too
-            self.visit_id = ws.restore_visit(self.lib, self.snapshot)
+            self.visit_id = visits.restore_visit(self.lib, self.snapshot)
         else:
-            self.visit_id = ws.add_visit(self.lib, self.client_id, self.day, self.kind, self.notes)
+            self.visit_id = visits.add_visit(
+                self.lib, self.client_id, self.day, self.kind, self.notes
+            )
 
     def revert(self) -> None:
         assert self.visit_id is not None
-        self.snapshot = ws.remove_visit(self.lib, self.visit_id)
+        self.snapshot = visits.remove_visit(self.lib, self.visit_id)
 
 
 class EditVisit(Command):
+    changes = Change.VISITS
+
     def __init__(self, lib: Library, visit_id: int, fields: Mapping[str, Any]) -> None:
         super().__init__(lib, "edit visit " + ", ".join(fields))
         self.visit_id, self.fields = visit_id, dict(fields)
         self.old: dict[str, Any] = {}
 
     def do(self) -> None:
-        self.old = ws.update_visit(self.lib, self.visit_id, **self.fields)
+        self.old = visits.update_visit(self.lib, self.visit_id, **self.fields)
 
     def revert(self) -> None:
-        ws.update_visit(self.lib, self.visit_id, **self.old)
+        visits.update_visit(self.lib, self.visit_id, **self.old)
 
 
 class RemoveVisit(Command):
+    changes = Change.VISITS
+
     def __init__(self, lib: Library, visit_id: int) -> None:
         super().__init__(lib, "remove visit")
         self.visit_id = visit_id
-        self.snapshot: ws.VisitSnapshot | None = None
+        self.snapshot: VisitSnapshot | None = None
 
     def do(self) -> None:
-        self.snapshot = ws.remove_visit(self.lib, self.visit_id)
+        self.snapshot = visits.remove_visit(self.lib, self.visit_id)
 
     def revert(self) -> None:
         assert self.snapshot is not None
-        ws.restore_visit(self.lib, self.snapshot)
+        visits.restore_visit(self.lib, self.snapshot)
 
 
 class SetTreatment(Command):
+    """Fields of an area's treatment record at a visit (None clears a field): the rule of
+    ``visits.set_treatment``, undone by putting the whole record back."""
+
+    changes = Change.TREATMENT
+
     def __init__(
         self, lib: Library, visit_id: int, area_id: int, fields: Mapping[str, Any]
     ) -> None:
@@ -175,15 +346,18 @@ class SetTreatment(Command):
         self.old: dict[str, Any] | None = None
 
     def do(self) -> None:
-        self.old = ws.set_treatment(self.lib, self.visit_id, self.area_id, self.fields)
+        self.old = visits.set_treatment(self.lib, self.visit_id, self.area_id, self.fields)
 
     def revert(self) -> None:
-        ws.set_treatment(self.lib, self.visit_id, self.area_id, self.old)
+        visits.put_treatment(self.lib, self.visit_id, self.area_id, self.old)
 
 
 class SetRating(Command):
-    """One rater's values for an area at a visit. Successive changes to the same rating merge
-    into one undo step, so stepping a score from 7 to 4 is undone in one go."""
+    """One rater's values for an area at a visit (None clears an item), by the rule of
+    ``ratings.rate``. Successive changes to the same rating merge into one undo step, so
+    stepping a score from 7 to 4 is undone in one go."""
+
+    changes = Change.RATINGS
 
     def __init__(
         self,
@@ -192,12 +366,15 @@ class SetRating(Command):
         area_id: int,
         role: RaterRole,
         scale: str,
-        values: Mapping[str, float],
+        values: Mapping[str, float | None],
+        rater_name: str = "",
     ) -> None:
         super().__init__(lib, f"rate ({role.value})")
-        self.key = (visit_id, area_id, role, scale)
-        self.values = dict(values)
+        self.key = (visit_id, area_id, role, scale, rater_name)
+        self.values: dict[str, float | None] = dict(values)
         self.old: dict[str, float] = {}
+        self.old_method: RatingMethod | None = None
+        self._first = True
 
     def id(self) -> int:
         return MERGE_RATING
@@ -205,42 +382,146 @@ class SetRating(Command):
     def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, SetRating) or other.key != self.key:
             return False
-        self.values = other.values
+        self.values.update(other.values)
         return True
 
     def do(self) -> None:
-        visit_id, area_id, role, scale = self.key
-        self.old = ws.set_rating(self.lib, visit_id, area_id, role, scale, self.values)
+        visit_id, area_id, role, scale, name = self.key
+        change = ratings.rate(
+            self.lib, visit_id, area_id, role, self.values, scale=scale, rater_name=name
+        )
+        if self._first:  # a redo keeps the values from before the first edit
+            self.old, self.old_method, self._first = change.old, change.old_method, False
 
     def revert(self) -> None:
-        visit_id, area_id, role, scale = self.key
-        ws.set_rating(self.lib, visit_id, area_id, role, scale, self.old)
+        visit_id, area_id, role, scale, name = self.key
+        ratings.rate(
+            self.lib,
+            visit_id,
+            area_id,
+            role,
+            dict(self.old),
+            scale=scale,
+            rater_name=name,
+            method=self.old_method or RatingMethod.IN_PERSON,
+            replace=True,
+        )
+
+
+# -- photos -----------------------------------------------------------------------------------
 
 
 class SetPhotoView(Command):
+    changes = Change.PHOTOS
+
     def __init__(self, lib: Library, photo_id: int, view: str) -> None:
         super().__init__(lib, f"label photo {view}")
         self.photo_id, self.view = photo_id, view
         self.old = ""
 
     def do(self) -> None:
-        self.old = ws.set_photo_view(self.lib, self.photo_id, self.view)
+        self.old = photos.set_photo_view(self.lib, self.photo_id, self.view)
 
     def revert(self) -> None:
-        ws.set_photo_view(self.lib, self.photo_id, self.old)
+        photos.set_photo_view(self.lib, self.photo_id, self.old)
+
+    def photo_ids(self) -> frozenset[int]:
+        return frozenset({self.photo_id})
 
 
 class RemovePhotos(Command):
     """Removal hides photos; their originals stay in the library (undo brings them back, and
     importing the same file again restores them too)."""
 
-    def __init__(self, lib: Library, photo_ids: list[int]) -> None:
-        n = len(photo_ids)
+    changes = Change.PHOTOS
+
+    def __init__(self, lib: Library, photo_ids: Iterable[int]) -> None:
+        self.ids = list(photo_ids)
+        n = len(self.ids)
         super().__init__(lib, f"remove {n} photo{'s' if n != 1 else ''}")
-        self.photo_ids = list(photo_ids)
 
     def do(self) -> None:
-        ws.remove_photos(self.lib, self.photo_ids)
+        photos.remove_photos(self.lib, self.ids)
 
     def revert(self) -> None:
-        ws.restore_photos(self.lib, self.photo_ids)
+        photos.restore_photos(self.lib, self.ids)
+
+    def photo_ids(self) -> frozenset[int]:
+        return frozenset(self.ids)
+
+
+class ImportPhotos(Command):
+    """An import that ran in the background, made undoable after it finished: undo takes it
+    back whole (``import_undo.unimport``), redo puts it back under the same ids."""
+
+    changes = Change.PHOTOS | Change.VISITS
+
+    def __init__(self, lib: Library, report: ImportReport) -> None:
+        self.info = ImportUndo.of(report)
+        n = len(self.info.photo_ids) + len(self.info.brought_back)
+        super().__init__(lib, f"import of {n} photo{'s' if n != 1 else ''}")
+        self.rows: ImportRows | None = None
+
+    def do(self) -> None:
+        assert self.rows is not None  # only a redo comes here: the import itself ran already
+        reimport(self.lib, self.info, self.rows)
+
+    def revert(self) -> None:
+        self.rows = unimport(self.lib, self.info)
+
+    def photo_ids(self) -> frozenset[int]:
+        return frozenset(self.info.photo_ids + self.info.brought_back)
+
+
+class SetAlignment(Command):
+    """Transforms of several photos (and the reference photo of their area and view), stored
+    and undone in one transaction each way."""
+
+    changes = Change.ALIGNMENT
+
+    def __init__(
+        self,
+        lib: Library,
+        matrices: Mapping[int, Matrix | None],
+        reference: tuple[int, str, int] | None = None,
+    ) -> None:
+        super().__init__(lib, "align photos" if any(matrices.values()) else "reset alignment")
+        self.matrices = dict(matrices)
+        self.reference = reference  # (area id, view, photo id) to make the reference
+        self.old: dict[int, Matrix | None] = {}
+        self.old_reference: int | None = None
+
+    def do(self) -> None:
+        self.old, self.old_reference = photos.set_alignments(
+            self.lib, self.matrices, self.reference
+        )
+
+    def revert(self) -> None:
+        back = None
+        if self.reference is not None:
+            area, view, _ = self.reference
+            back = (area, view, self.old_reference)
+        photos.set_alignments(self.lib, self.old, back)
+
+    def photo_ids(self) -> frozenset[int]:
+        return frozenset(self.matrices)
+
+
+class SetGains(Command):
+    """Colour balance of one or more photos (None resets it), one step and one transaction."""
+
+    changes = Change.COLOUR
+
+    def __init__(self, lib: Library, gains: Mapping[int, Gains | None]) -> None:
+        super().__init__(lib, "balance colour" if any(gains.values()) else "reset colour")
+        self.gains = dict(gains)
+        self.old: dict[int, Gains | None] = {}
+
+    def do(self) -> None:
+        self.old = photos.set_colour_gains(self.lib, self.gains)
+
+    def revert(self) -> None:
+        photos.set_colour_gains(self.lib, self.old)
+
+    def photo_ids(self) -> frozenset[int]:
+        return frozenset(self.gains)

@@ -25,7 +25,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 
 from tracker.core.errors import TrackerError
-from tracker.core.queries.workspace import AreaRow, ClientRow, PhotoRow, VisitRow
+from tracker.core.queries.rows import AreaRow, ClientRow, PhotoRow, VisitRow
 from tracker.core.store.library import Library
 from tracker.ui.workers import Task, TaskRunner
 

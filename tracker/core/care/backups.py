@@ -1,4 +1,4 @@
-"""Backups: database snapshots kept in ``backups/``, and whole-library archives.
+"""Backups: whole-library archives (database snapshots in ``backups/`` are ``db.snapshots``).
 
 An archive (``tracker backup OUT.zip``) holds the database copied with SQLite's backup API
 (consistent while the library is open), every original, and ``manifest.json`` with the size and
@@ -16,96 +16,23 @@ import os
 import re
 import secrets
 import shutil
-import sqlite3
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tracker import __version__
+from tracker.core.care.check import check_library
+from tracker.core.db.engine import DB_NAME, copy_database
 from tracker.core.errors import LibraryError, UsageError
-
-if TYPE_CHECKING:
-    from tracker.core.store.library import Library
+from tracker.core.queries.listing import counts
+from tracker.core.store.library import Library
 
 MANIFEST = "manifest.json"
 FORMAT = 1
-KEEP_SNAPSHOTS = 10
-SNAPSHOT_EVERY = dt.timedelta(hours=20)
 CHUNK = 1 << 20
 _ORIGINAL = re.compile(r"^originals/[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png|heic|webp|tif)$")
 Progress = Callable[[int, int, str], None]
-
-
-# -- snapshots of the database ------------------------------------------------------------------
-
-
-def _snapshot(db_path: Path, dest: Path) -> Path:
-    from tracker.core.db.engine import snapshot
-
-    return snapshot(db_path, dest)
-
-
-def snapshots(folder: Path) -> list[Path]:
-    """Database snapshots in ``backups/``, newest first."""
-    if not folder.is_dir():
-        return []
-    found = [p for p in folder.glob("library-*.sqlite3") if p.is_file()]
-    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
-
-
-def newest_snapshot(folder: Path) -> Path | None:
-    found = snapshots(folder)
-    return found[0] if found else None
-
-
-def rolling_snapshot(db_path: Path, folder: Path, now: dt.datetime | None = None) -> Path | None:
-    """Copy the database to ``backups/`` when the newest automatic copy is older than a day's
-    use, keeping the last ten automatic copies (copies made before upgrades are kept)."""
-    now = now or dt.datetime.now()
-    autos = sorted(folder.glob("library-*-auto.sqlite3")) if folder.is_dir() else []
-    if autos and now - dt.datetime.fromtimestamp(autos[-1].stat().st_mtime) < SNAPSHOT_EVERY:
-        return None
-    try:
-        dest = _snapshot(db_path, folder / f"library-{now:%Y%m%d-%H%M%S}-auto.sqlite3")
-        for old in sorted(folder.glob("library-*-auto.sqlite3"))[:-KEEP_SNAPSHOTS]:
-            old.unlink()
-    except (OSError, sqlite3.Error):
-        return None  # a missed snapshot must not stop the library from opening
-    return dest
-
-
-def restore_snapshot(root: Path, snapshot: Path | None = None) -> dict[str, str]:
-    """Put a snapshot back as the library's database; the current file is kept beside it.
-
-    For a damaged database: call with the library closed.
-    """
-    from tracker.core.store.library import DB_NAME
-
-    folder = root / "backups"
-    snapshot = snapshot or newest_snapshot(folder)
-    if snapshot is None or not snapshot.is_file():
-        raise UsageError(f"There is no database snapshot in {folder} to restore.")
-    check = sqlite3.connect(f"{snapshot.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        ok = check.execute("PRAGMA quick_check").fetchone()[0] == "ok"
-    except sqlite3.Error:
-        ok = False
-    finally:
-        check.close()
-    if not ok:
-        raise LibraryError(f"The snapshot {snapshot.name} is damaged too; choose an older one.")
-    db_path = root / DB_NAME
-    kept = folder / f"damaged-{dt.datetime.now():%Y%m%d-%H%M%S}.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
-        current = db_path.with_name(db_path.name + suffix)
-        if current.exists():
-            os.replace(current, kept.with_name(kept.name + suffix))
-    part = db_path.with_name(f".{DB_NAME}.{secrets.token_hex(4)}.part")
-    shutil.copyfile(snapshot, part)
-    os.chmod(part, 0o600)
-    os.replace(part, db_path)
-    return {"restored": snapshot.name, "kept": kept.name}
 
 
 # -- archives ---------------------------------------------------------------------------------
@@ -134,8 +61,6 @@ def backup(
     cancel: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
     """Write the whole library to ``out`` (a .zip), complete or not at all."""
-    from tracker.core.store.library import DB_NAME
-
     if out.suffix.lower() != ".zip":
         raise UsageError(f"{out.name}: a backup is a .zip archive; choose a name ending in .zip.")
     if not out.parent.is_dir():
@@ -148,7 +73,7 @@ def backup(
     db_copy = part.with_name(part.name + ".sqlite3")
     files: list[dict[str, Any]] = []
     try:
-        _snapshot(lib.root / DB_NAME, db_copy)
+        copy_database(lib.root / DB_NAME, db_copy)
         with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
             sha, size = _add(zf, db_copy, DB_NAME, zipfile.ZIP_DEFLATED)
             files.append({"path": DB_NAME, "sha256": sha, "size": size})
@@ -186,8 +111,6 @@ def backup(
 
 def restore(archive: Path, dest: Path, *, progress: Progress | None = None) -> dict[str, Any]:
     """Make a new library at ``dest`` from an archive, every file checked against the manifest."""
-    from tracker.core.store.library import DB_NAME
-
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise UsageError(f"{dest} already exists and is not empty; restore into a new folder.")
     if not archive.is_file():
@@ -263,18 +186,16 @@ def restore(archive: Path, dest: Path, *, progress: Progress | None = None) -> d
                 if progress:
                     progress(n, len(entries), path)
         # The database must open, pass its checks, and know exactly these originals.
-        from tracker.core.store.library import Library
-
         lib = Library.open(work)
         try:
             # Every byte was just checked against the manifest and each original's name; what is
             # left to check is the database and that it knows exactly these files.
-            report = lib.check(rehash=False)
+            report = check_library(lib, rehash=False)
             if not report.ok:
                 raise LibraryError(
                     f"The restored library does not pass its check: {report.problems[0].detail}"
                 )
-            counts = lib.counts()
+            held = counts(lib)
         finally:
             lib.close()
         (work / "lock").unlink(missing_ok=True)
@@ -284,4 +205,4 @@ def restore(archive: Path, dest: Path, *, progress: Progress | None = None) -> d
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return {"library": str(dest), "files": len(entries), **counts}
+    return {"library": str(dest), "files": len(entries), **held}

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
 from tracker.core.db.models import Photo
-
-if TYPE_CHECKING:
-    from tracker.core.store.library import Library
+from tracker.core.store.library import Library
 
 
 @dataclass

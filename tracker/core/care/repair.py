@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from tracker.core.db.models import Photo
 from tracker.core.errors import ImageRejected, LibraryError, UsageError
+from tracker.core.files import expand_paths
 from tracker.core.imaging import decode as imaging
-from tracker.core.services.imports import expand_paths
 from tracker.core.store.library import Library
 
 

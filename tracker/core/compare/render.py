@@ -21,7 +21,8 @@ from tracker.core.files import write_atomically
 from tracker.core.imaging import decode as imaging
 from tracker.core.imaging import geometry as al
 from tracker.core.imaging.decode import encode_jpeg
-from tracker.core.queries.workspace import ComparePhoto, compare_photos
+from tracker.core.queries.browse import compare_photos
+from tracker.core.queries.rows import ComparePhoto
 from tracker.core.store.library import Library
 
 MODES = ("side", "wipe", "overlay", "difference")

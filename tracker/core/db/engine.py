@@ -18,20 +18,102 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from tracker.core.errors import DatabaseDamaged, LibraryError, NewerLibraryError
+from tracker.core.errors import (
+    DatabaseBusy,
+    DatabaseDamaged,
+    DiskFull,
+    FolderReadOnly,
+    LibraryError,
+    NewerLibraryError,
+    ReadOnlyLibrary,
+    StorageError,
+)
 
 log = logging.getLogger(__name__)
 
+DB_NAME = "library.sqlite3"
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT_MS = 10_000
+
+# SQLite's primary result codes (https://www.sqlite.org/rescode.html). Python's sqlite3 gives
+# the extended code of every error it raises as ``sqlite_errorcode``; the low byte is the
+# primary code. Errors are told apart by these codes, never by the text of the message.
+SQLITE_BUSY = 5
+SQLITE_LOCKED = 6
+SQLITE_READONLY = 8
+SQLITE_IOERR = 10
+SQLITE_CORRUPT = 11
+SQLITE_FULL = 13
+SQLITE_CANTOPEN = 14
+SQLITE_NOTADB = 26
 
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
+
+def sqlite_code(exc: BaseException) -> int | None:
+    """SQLite's primary result code behind ``exc`` (a sqlite3 error, or SQLAlchemy's wrapper of
+    one), or None when it did not come from SQLite."""
+    orig = getattr(exc, "orig", None) or exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def translate(exc: BaseException, read_only: str | None = None) -> LibraryError | None:
+    """The library error a person is shown for a database error, by its SQLite result code;
+    None for errors that are not about the library as a whole (a constraint, a bug).
+
+    ``read_only`` is the reason the library was opened for reading, if it was.
+    """
+    code = sqlite_code(exc)
+    if code is None:
+        return None
+    if code in (SQLITE_BUSY, SQLITE_LOCKED):
+        return DatabaseBusy(
+            "The library is busy (another program is writing to it); try again in a moment."
+        )
+    if code == SQLITE_READONLY:
+        if read_only is not None:
+            return ReadOnlyLibrary(f"Nothing can be changed: {read_only}")
+        return FolderReadOnly(
+            "The library database cannot be written to (no permission, or a read-only disk); "
+            "the change was not saved."
+        )
+    if code == SQLITE_FULL:
+        return DiskFull("The disk holding the library is full; the change was not saved.")
+    if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        return DatabaseDamaged(
+            "The library database is damaged; the change was not saved. "
+            "Check the library (Library ▸ Check, or 'tracker check').",
+            str(getattr(exc, "orig", exc)),
+        )
+    if code in (SQLITE_IOERR, SQLITE_CANTOPEN):
+        return StorageError(
+            f"The library database could not be read or written ({getattr(exc, 'orig', exc)}); "
+            "the change was not saved."
+        )
+    return None
+
+
 # The newest migration's revision, so that opening an up-to-date library does not need to load
 # Alembic at all (a test checks it against the migrations folder).
 SCHEMA_HEAD = "0001"
+
+
+def copy_database(db_path: Path, dest: Path) -> Path:
+    """Copy the database with SQLite's backup API: consistent even with a WAL beside it."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    src = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        out = sqlite3.connect(dest)
+        try:
+            src.backup(out)
+        finally:
+            out.close()
+    finally:
+        src.close()
+    return dest
 
 
 def alembic_config() -> Config:
@@ -122,21 +204,6 @@ def read_revision(db_path: Path) -> str | None:
         conn.close()
 
 
-def snapshot(db_path: Path, dest: Path) -> Path:
-    """Copy the database with SQLite's backup API: consistent even with a WAL beside it."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        out = sqlite3.connect(dest)
-        try:
-            src.backup(out)
-        finally:
-            out.close()
-    finally:
-        src.close()
-    return dest
-
-
 def open_read_only(db_path: Path, mode: str) -> Engine:
     """An engine that can only read; refuses a database that would need upgrading first."""
     current = read_revision(db_path)
@@ -180,7 +247,7 @@ def open_database(db_path: Path, backups_dir: Path) -> Engine:
     if current != head:
         if current is not None:
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-            dest = snapshot(db_path, backups_dir / f"library-{stamp}-before-{head}.sqlite3")
+            dest = copy_database(db_path, backups_dir / f"library-{stamp}-before-{head}.sqlite3")
             log.info("Backed up the database to %s before migrating", dest.name)
         _upgrade(db_path)
     return make_engine(db_path)

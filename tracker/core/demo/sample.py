@@ -16,10 +16,16 @@ from typing import Any
 
 from PIL import Image
 
-from tracker.core.db.models import Area, RaterRole, RatingMethod, Stage, VisitKind
+from tracker.core.db.engine import DB_NAME
+from tracker.core.db.models import RaterRole, RatingMethod, Stage, VisitKind
 from tracker.core.demo.images import render_area_photo
+from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.errors import LibraryError
-from tracker.core.store.library import DB_NAME, Library, TreatmentInput
+from tracker.core.queries import lookup
+from tracker.core.queries.listing import counts
+from tracker.core.services import clients, ratings, visits
+from tracker.core.services.imports import NewArea, import_files
+from tracker.core.store.library import Library
 
 SEED = 20260504
 # Days after the baseline of each treatment session: about every four to five weeks.
@@ -64,6 +70,8 @@ def create_demo(
     total_photos = len(AREAS) * len(VIEWS) * len(dates)
     done = 0
     with Library.open(folder, create=True) as lib, tempfile.TemporaryDirectory() as tmp:
+        (me,) = lookup.client_ids(lib, limit=1)
+        area_ids: dict[str, int] = {}
         for spec in AREAS:
             for view in VIEWS:
                 files = []
@@ -72,13 +80,23 @@ def create_demo(
                     done += 1
                     if progress:
                         progress(done, total_photos)
-                report = lib.import_files(files, area=spec.name, view=view)
+                report = import_files(
+                    lib, files, area_ids.get(spec.name, NewArea(spec.name, me)), view=view
+                )
                 if report.rejected:  # pragma: no cover - would be a bug in the generator
                     raise LibraryError(report.rejected[0].error)
-            _describe_area(lib, spec)
-        ratings = _record_course(lib, dates, rng)
-        counts = lib.counts()
-    return {"library": str(folder), **counts, "ratings": ratings}
+                assert report.area_id is not None
+                area_ids[spec.name] = report.area_id
+            clients.update_area(
+                lib,
+                area_ids[spec.name],
+                body_site=spec.body_site,
+                stage=spec.stage,
+                interval_days=35,
+            )
+        rated = _record_course(lib, me, area_ids, dates, rng)
+        held = counts(lib)
+    return {"library": str(folder), **held, "ratings": rated}
 
 
 def _write_photo(tmp: Path, spec: DemoArea, view: str, index: int, day: dt.date, n: int) -> Path:
@@ -96,32 +114,28 @@ def _write_photo(tmp: Path, spec: DemoArea, view: str, index: int, day: dt.date,
     return path
 
 
-def _describe_area(lib: Library, spec: DemoArea) -> None:
-    with lib.session() as s:
-        area: Area = lib.resolve_area(s, lib.resolve_client(s, None), spec.name)
-        area.body_site = spec.body_site
-        area.stage = spec.stage
-        area.interval_days = 35
-
-
-def _record_course(lib: Library, dates: list[dt.date], rng: random.Random) -> int:
-    ratings = 0
+def _record_course(
+    lib: Library, me: int, area_ids: dict[str, int], dates: list[dt.date], rng: random.Random
+) -> int:
+    rated = 0
     n = len(dates)
     for index, day in enumerate(dates):
         kind = VisitKind.BASELINE if index == 0 else VisitKind.TREATMENT
-        lib.add_visit(
-            client=None,
-            day=day,
+        visit = visits.record_visit(
+            lib,
+            me,
+            day,
             kind=kind,
             notes="Baseline photos before the first session." if index == 0 else "",
         )
         for spec in AREAS:
+            area_id = area_ids[spec.name]
             if index > 0:
-                lib.add_visit(
-                    client=None,
-                    day=day,
-                    area=spec.name,
-                    treatment=TreatmentInput(
+                visits.set_treatment(
+                    lib,
+                    visit.visit_id,
+                    area_id,
+                    TreatmentInput(
                         device="pen",
                         needle_depth_mm=round(min(0.8 + 0.25 * index, 2.0), 2),
                         passes=3,
@@ -131,41 +145,38 @@ def _record_course(lib: Library, dates: list[dt.date], rng: random.Random) -> in
                         pain=rng.randint(3, 6),
                         downtime_days=rng.randint(2, 4),
                         practitioner=PRACTITIONER,
-                    ),
+                    ).given(),
                 )
             progress = index / (n - 1)
             for role, bias in ((RaterRole.PATIENT, -0.3), (RaterRole.PRACTITIONER, 0.3)):
-                values = {
+                values: dict[str, float | None] = {
                     key: _score(start + (stop - start) * progress + bias, rng)
                     for key, start, stop in zip(
                         ("colour", "texture", "depth"), spec.start, spec.end, strict=True
                     )
                 }
-                lib.rate(
-                    client=None,
-                    area=spec.name,
-                    day=day,
-                    role=role,
-                    values=values,
+                ratings.rate(
+                    lib,
+                    visit.visit_id,
+                    area_id,
+                    role,
+                    values,
                     rater_name=PRACTITIONER if role is RaterRole.PRACTITIONER else "",
                     method=RatingMethod.IN_PERSON,
                 )
-                ratings += 1
+                rated += 1
             if index > 0:
-                lib.rate(
-                    client=None,
-                    area=spec.name,
-                    day=day,
-                    role=RaterRole.PATIENT,
+                improvement = round(min(10.0, max(0.0, 7 * progress + rng.uniform(-0.8, 0.8))), 1)
+                ratings.rate(
+                    lib,
+                    visit.visit_id,
+                    area_id,
+                    RaterRole.PATIENT,
+                    {"overall": improvement},
                     scale="improvement-vas",
-                    values={
-                        "overall": round(
-                            min(10.0, max(0.0, 7 * progress + rng.uniform(-0.8, 0.8))), 1
-                        )
-                    },
                 )
-                ratings += 1
-    return ratings
+                rated += 1
+    return rated
 
 
 def _score(value: float, rng: random.Random) -> int:

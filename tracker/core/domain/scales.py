@@ -59,18 +59,28 @@ class Scale:
         known = ", ".join(i.key for i in self.items)
         raise ValidationError(f"The {self.key} scale has no item '{key}'; its items are {known}.")
 
-    def validate(self, role: RaterRole, values: Mapping[str, float]) -> dict[str, float]:
-        """Checked values for a rating by ``role``; raises ValidationError on the first fault."""
+    def check_role(self, role: RaterRole) -> None:
+        """ValidationError unless ``role`` rates this scale."""
         if role not in self.roles:
             allowed = " or ".join(sorted(r.value for r in self.roles))
             raise ValidationError(
                 f"The {self.key} scale is rated by the {allowed}, not the {role.value}."
             )
+
+    def validate(self, role: RaterRole, values: Mapping[str, float | None]) -> dict[str, float]:
+        """Checked values for a rating by ``role`` (an item given as None is one to clear, and
+        only its key is checked); raises ValidationError on the first fault."""
+        self.check_role(role)
         if not values:
             raise ValidationError(
                 f"Give at least one value for the {self.key} scale, e.g. {self.items[0].key}=5."
             )
-        return {key: self.item(key).check(value) for key, value in values.items()}
+        checked: dict[str, float] = {}
+        for key, value in values.items():
+            item = self.item(key)
+            if value is not None:
+                checked[key] = item.check(value)
+        return checked
 
 
 POSAS_ANCHORS = {1: "like normal skin", 10: "worst scar imaginable"}

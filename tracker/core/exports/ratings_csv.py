@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from tracker.core.db.models import Area, Client, Rating, RatingItem, TreatmentRecord, Visit
 from tracker.core.domain.scales import SCALES
+from tracker.core.domain.treatment import TREATMENT_FIELDS
 from tracker.core.errors import UsageError
 from tracker.core.files import write_atomically
-from tracker.core.queries.workspace import TREATMENT_FIELDS
 from tracker.core.store.library import Library
 
 COLUMNS = (
@@ -46,8 +46,9 @@ def neutralise(value: object) -> object:
 
 
 def rows(
-    lib: Library, client: str | None = None, area: str | None = None
+    lib: Library, client_id: int | None = None, area_id: int | None = None
 ) -> list[dict[str, object]]:
+    """One row per rated item, of one client or area when given, by client, area and date."""
     with lib.session() as s:
         q = (
             select(RatingItem, Rating, Visit, Area, Client)
@@ -65,11 +66,10 @@ def rows(
                 RatingItem.id,
             )
         )
-        if client is not None or area is not None:
-            c = lib.resolve_client(s, client)
-            q = q.where(Client.id == c.id)
-            if area is not None:
-                q = q.where(Area.id == lib.resolve_area(s, c, area).id)
+        if client_id is not None:
+            q = q.where(Client.id == client_id)
+        if area_id is not None:
+            q = q.where(Area.id == area_id)
         records = {(r.visit_id, r.area_id): r for r in s.scalars(select(TreatmentRecord))}
         out = []
         for item, rating, visit, a, c in s.execute(q):
@@ -111,12 +111,12 @@ def to_csv(table: list[dict[str, object]]) -> str:
 
 
 def export(
-    lib: Library, out: Path, client: str | None = None, area: str | None = None
+    lib: Library, out: Path, client_id: int | None = None, area_id: int | None = None
 ) -> dict[str, object]:
     if out.suffix.lower() != ".csv":
         raise UsageError(f"{out.name}: ratings are exported as .csv; choose a name ending in .csv.")
     if not out.parent.is_dir():
         raise UsageError(f"The folder {out.parent} does not exist.")
-    table = rows(lib, client, area)
+    table = rows(lib, client_id, area_id)
     write_atomically(out, to_csv(table).encode("utf-8"))
     return {"file": str(out), "rows": len(table)}

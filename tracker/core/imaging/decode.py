@@ -7,34 +7,23 @@ the comments say why where the reason is not obvious.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import logging
-import re
-import threading
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, cast
+from typing import cast
 
 from PIL import Image, ImageCms
 
 from tracker.core.errors import ImageRejected
+from tracker.core.imaging.exif import (
+    TAG_DNG_VERSION,
+    TAG_ORIENTATION,
+    CaptureTime,
+    capture_time_from_exif,
+)
+from tracker.core.imaging.formats import EXTENSIONS, ensure_heif, format_label, not_accepted, sniff
 
 log = logging.getLogger(__name__)
-
-_heif_ready = False
-_heif_lock = threading.Lock()
-
-
-def _ensure_heif() -> None:
-    """Load the HEIC/HEIF decoder the first time one is met (it costs start-up time otherwise)."""
-    global _heif_ready
-    with _heif_lock:
-        if not _heif_ready:
-            import pillow_heif
-
-            pillow_heif.register_heif_opener()
-            _heif_ready = True
-
 
 MAX_PIXELS = 250_000_000
 # Below this many bytes per pixel, a large image is almost certainly a compression bomb:
@@ -56,10 +45,6 @@ PREVIEW_SIZE = 2048
 # made at import from pixels already paid for.
 SCALABLE_FORMATS = {"JPEG"}
 
-ACCEPTED = "only JPEG, PNG, HEIC/HEIF, WebP and TIFF photos can be imported"
-
-# Pillow format name -> extension used in the store.
-EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "HEIF": "heic", "WEBP": "webp", "TIFF": "tif"}
 # Formats whose EXIF orientation we must apply; Pillow's TIFF reader and pillow-heif
 # already return upright pixels, so rotating those again would turn them twice.
 ORIENTED_FORMATS = {"JPEG", "WEBP"}
@@ -72,41 +57,6 @@ _TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-
-_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"heif"}
-_VIDEO_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"M4V ", b"3gp4", b"3gp5", b"avc1"}
-
-EXIF_IFD = 0x8769
-TAG_ORIENTATION = 0x0112
-TAG_DATETIME = 0x0132
-TAG_DATETIME_ORIGINAL = 0x9003
-TAG_DATETIME_DIGITIZED = 0x9004
-TAG_OFFSET_TIME = 0x9010
-TAG_OFFSET_TIME_ORIGINAL = 0x9011
-TAG_OFFSET_TIME_DIGITIZED = 0x9012
-TAG_DNG_VERSION = 50706
-
-
-@dataclass
-class CaptureTime:
-    """Wall-clock time as shot; ``utc_offset_min`` None means the offset is unknown."""
-
-    local: dt.datetime
-    utc_offset_min: int | None
-
-    def isoformat(self) -> str:
-        if self.utc_offset_min is None:
-            return self.local.isoformat()
-        tz = dt.timezone(dt.timedelta(minutes=self.utc_offset_min))
-        return self.local.replace(tzinfo=tz).isoformat()
-
-    def is_future(self, now: dt.datetime | None = None) -> bool:
-        now = now or dt.datetime.now(dt.UTC)
-        if self.utc_offset_min is None:
-            # Floating time: allow for any time zone on Earth before calling it future.
-            return self.local - dt.timedelta(hours=14) > now.replace(tzinfo=None)
-        tz = dt.timezone(dt.timedelta(minutes=self.utc_offset_min))
-        return self.local.replace(tzinfo=tz) > now
 
 
 @dataclass
@@ -122,168 +72,7 @@ class DecodedPhoto:
     warnings: list[str] = field(default_factory=list)
 
 
-def sniff(head: bytes) -> str:
-    """The Pillow format name of an accepted file, from its first bytes; else ImageRejected."""
-    if not head:
-        raise ImageRejected("the file is empty")
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        if head[8:10] == b"CR":
-            raise _not_accepted("a Canon raw file (CR2); export a JPEG from it first")
-        return "TIFF"
-    if head[4:8] == b"ftyp":
-        return _sniff_iso_bmff(head)
-    raise _not_accepted(_describe_other(head))
-
-
-def _sniff_iso_bmff(head: bytes) -> str:
-    box_size = int.from_bytes(head[0:4], "big")
-    major = head[8:12]
-    compatible = {head[i : i + 4] for i in range(16, min(box_size, len(head)) - 3, 4)}
-    brands = {major} | compatible
-    if major in (b"avif", b"avis"):
-        raise _not_accepted("an AVIF image")
-    if major == b"crx ":
-        raise _not_accepted("a Canon raw file (CR3); export a JPEG from it first")
-    if brands & _HEIF_BRANDS:
-        return "HEIF"
-    if brands & _VIDEO_BRANDS:
-        raise _not_accepted("a video")
-    raise _not_accepted("an ISO media file of an unsupported kind")
-
-
-def _describe_other(head: bytes) -> str:
-    signatures: list[tuple[bytes, str]] = [
-        (b"GIF8", "a GIF image"),
-        (b"%PDF", "a PDF document"),
-        (b"%!PS", "a PostScript (EPS) file"),
-        (b"\xc5\xd0\xd3\xc6", "a PostScript (EPS) file"),
-        (b"BM", "a BMP image"),
-        (b"PK\x03\x04", "a ZIP archive"),
-        (b"8BPS", "a Photoshop document"),
-        (b"\x00\x00\x01\x00", "an icon file"),
-        (b"\xff\x0a", "a JPEG XL image"),
-        (b"\x00\x00\x00\x0cJXL ", "a JPEG XL image"),
-        (b"\x00\x00\x00\x0cjP  ", "a JPEG 2000 image"),
-        (b"\x1f\x8b", "a compressed (gzip) file"),
-        (b"Rar!", "a RAR archive"),
-        (b"7z\xbc\xaf", "a 7-Zip archive"),
-    ]
-    for magic, description in signatures:
-        if head.startswith(magic):
-            return description
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if stripped.startswith((b"<svg", b"<?xml")):
-        return "an SVG or XML document"
-    if stripped.startswith((b"<!doctype html", b"<html")):
-        return "a web page"
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        return "not in any image format this app recognises"
-    if all(ch.isprintable() or ch in "\t\r\n" for ch in text):
-        return "a text file, not a photo"
-    return "not in any image format this app recognises"
-
-
-def _not_accepted(what: str) -> ImageRejected:
-    return ImageRejected(f"it is {what}; {ACCEPTED}")
-
-
-# -- capture time ----------------------------------------------------------------------------
-
-_DATETIME_RE = re.compile(r"^(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
-_OFFSET_RE = re.compile(r"^([+-])(\d{2}):(\d{2})$")
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        value = value.decode("ascii", "replace")
-    if not isinstance(value, str):
-        return ""
-    return value.replace("\x00", "").strip()
-
-
-def parse_exif_datetime(value: Any) -> dt.datetime | None:
-    """An EXIF date-time ("YYYY:MM:DD HH:MM:SS"), or None when absent or meaningless.
-
-    Year 0000 is how cameras write "no date"; a leap second (":60") is folded to :59.
-    """
-    match = _DATETIME_RE.match(_text(value))
-    if not match:
-        return None
-    year, month, day, hour, minute, second = (int(g) for g in match.groups())
-    if year == 0:
-        return None
-    second = min(second, 59)
-    try:
-        return dt.datetime(year, month, day, hour, minute, second)
-    except ValueError:
-        return None
-
-
-def parse_exif_offset(value: Any) -> int | None:
-    """An EXIF offset ("+01:00") in minutes east of UTC, or None."""
-    match = _OFFSET_RE.match(_text(value))
-    if not match:
-        return None
-    sign, hours, minutes = match.groups()
-    total = int(hours) * 60 + int(minutes)
-    if total > 14 * 60 or int(minutes) >= 60:
-        return None
-    return -total if sign == "-" else total
-
-
-def capture_time_from_exif(exif: Image.Exif) -> CaptureTime | None:
-    """DateTimeOriginal, else DateTimeDigitized, else IFD0 DateTime, each with its own offset."""
-    try:
-        exif_ifd = exif.get_ifd(EXIF_IFD)
-    except Exception:  # a broken Exif IFD pointer must not cost us IFD0's date
-        exif_ifd = {}
-    candidates = [
-        (exif_ifd.get(TAG_DATETIME_ORIGINAL), exif_ifd.get(TAG_OFFSET_TIME_ORIGINAL)),
-        (exif_ifd.get(TAG_DATETIME_DIGITIZED), exif_ifd.get(TAG_OFFSET_TIME_DIGITIZED)),
-        (exif.get(TAG_DATETIME), exif_ifd.get(TAG_OFFSET_TIME)),
-    ]
-    for value, offset in candidates:
-        when = parse_exif_datetime(value)
-        if when is not None:
-            return CaptureTime(when, parse_exif_offset(offset))
-    return None
-
-
-def capture_time_from_mtime(mtime: float) -> CaptureTime:
-    aware = dt.datetime.fromtimestamp(mtime).astimezone()
-    offset = aware.utcoffset()
-    minutes = int(offset.total_seconds() // 60) if offset is not None else None
-    return CaptureTime(aware.replace(tzinfo=None, microsecond=0), minutes)
-
-
 # -- decoding --------------------------------------------------------------------------------
-
-
-def header_capture_time(fh: BinaryIO) -> CaptureTime | None:
-    """The capture time from a file's EXIF, reading its header only (no pixels decoded).
-
-    For a preview of where photos will land; anything unreadable means "no date here", since
-    the import itself gives the real verdict on the file.
-    """
-    try:
-        fmt = sniff(fh.read(64))
-        fh.seek(0)
-        if fmt == "HEIF":
-            _ensure_heif()
-        with Image.open(fh, formats=[fmt]) as im:
-            return capture_time_from_exif(im.getexif())
-    except ImageRejected:
-        raise
-    except Exception:
-        return None
 
 
 def decode(data: bytes, *, preview: bool = False) -> DecodedPhoto:
@@ -308,24 +97,33 @@ def decode(data: bytes, *, preview: bool = False) -> DecodedPhoto:
         raise ImageRejected("it is too large to decode in the memory available") from exc
     except Exception as exc:
         log.info("Decoding failed: %s", type(exc).__name__)
-        raise ImageRejected(_damage_reason(exc, fmt)) from exc
+        raise ImageRejected(_damage_reason(data, fmt, exc)) from exc
 
 
-def _damage_reason(exc: Exception, fmt: str) -> str:
-    name = _format_label(fmt)
-    message = str(exc).lower()
-    if "truncated" in message or isinstance(exc, EOFError) or "end of file" in message:
+def _damage_reason(data: bytes, fmt: str, exc: Exception) -> str:
+    """Why a file that looked like ``fmt`` could not be decoded: cut short, or damaged. Told
+    from the file's structure (does it end where its format says it must?), not from the
+    decoder's message."""
+    name = format_label(fmt)
+    if isinstance(exc, EOFError) or _cut_short(data, fmt):
         return f"the {name} data is truncated (the file is incomplete)"
     return f"the {name} data is damaged and cannot be decoded"
 
 
-def _format_label(fmt: str) -> str:
-    return {"HEIF": "HEIC/HEIF", "WEBP": "WebP"}.get(fmt, fmt)
+def _cut_short(data: bytes, fmt: str) -> bool:
+    if fmt == "JPEG":
+        # A complete JPEG ends with its End Of Image marker (some writers pad after it).
+        return not data.rstrip(b"\x00").endswith(b"\xff\xd9")
+    if fmt == "PNG":
+        return b"IEND" not in data[-32:]
+    if fmt == "WEBP":
+        return len(data) < 8 + int.from_bytes(data[4:8], "little")
+    return False
 
 
 def _decode(data: bytes, fmt: str, *, with_preview: bool) -> DecodedPhoto:
     if fmt == "HEIF":
-        _ensure_heif()
+        ensure_heif()
     with Image.open(io.BytesIO(data), formats=[fmt]) as im:
         # A phone's HEIC may hold several images (depth, bursts), and a camera's JPEG a second
         # one (a Multi-Picture preview or depth map): the first is the photo in both.
@@ -336,12 +134,12 @@ def _decode(data: bytes, fmt: str, *, with_preview: bool) -> DecodedPhoto:
                     f"it is a TIFF with {frames} pages; only single photos can be imported"
                 )
             raise ImageRejected(
-                f"it is an animated {_format_label(fmt)}; only still photos can be imported"
+                f"it is an animated {format_label(fmt)}; only still photos can be imported"
             )
         width, height = im.size
         _check_size(width, height, len(data))
         if fmt == "TIFF" and TAG_DNG_VERSION in getattr(im, "tag_v2", {}):
-            raise _not_accepted("a camera raw file (DNG); export a JPEG from it first")
+            raise not_accepted("a camera raw file (DNG); export a JPEG from it first")
 
         exif = im.getexif()
         orientation = 1
@@ -423,7 +221,7 @@ def load_upright(data: bytes, max_side: int | None = None) -> Image.Image:
     """
     fmt = sniff(data[:64])
     if fmt == "HEIF":
-        _ensure_heif()
+        ensure_heif()
     try:
         with Image.open(io.BytesIO(data), formats=[fmt]) as im:
             orientation = 1
@@ -439,7 +237,7 @@ def load_upright(data: bytes, max_side: int | None = None) -> Image.Image:
     except ImageRejected:
         raise
     except Exception as exc:
-        raise ImageRejected(_damage_reason(exc, fmt)) from exc
+        raise ImageRejected(_damage_reason(data, fmt, exc)) from exc
     if orientation != 1:
         rgb = rgb.transpose(_TRANSPOSE[orientation])
     rgb = _to_srgb(rgb, icc)

@@ -1,5 +1,5 @@
 """Alignment and colour maths, kept free of Qt so that tests (and later automatic alignment) can
-use it directly.
+use it directly: transforms, landmark fits, and colour gains from a neutral patch.
 
 A transform is a 2x3 affine matrix ``[a, b, c, d, e, f]`` mapping a point (x, y) of one photo's
 upright pixels to (a·x + b·y + c, d·x + e·y + f) in another's. Landmarks give either a similarity
@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from PIL import Image, ImageStat
 
 from tracker.core.errors import ValidationError
 
@@ -174,3 +176,21 @@ def check_gains(values: Sequence[float]) -> Gains:
     if len(values) != 3 or not all(isinstance(v, int | float) and 0.25 <= v <= 4.0 for v in values):
         raise ValidationError("Colour gains are three numbers between 0.25 and 4.")
     return tuple(float(v) for v in values)  # type: ignore[return-value]
+
+
+def patch_mean(
+    image: Image.Image, x: float, y: float, radius: int = 5
+) -> tuple[float, float, float]:
+    """The mean red, green and blue of the square of side 2·radius+1 around (x, y) in an RGB
+    image (clipped to the image), for balancing colour on a neutral patch."""
+    cx, cy = round(x), round(y)
+    box = (
+        max(0, cx - radius),
+        max(0, cy - radius),
+        min(image.width, cx + radius + 1),
+        min(image.height, cy + radius + 1),
+    )
+    if box[0] >= box[2] or box[1] >= box[3]:
+        raise ValidationError("That point is outside the photo; click on the photo itself.")
+    mean = ImageStat.Stat(image.crop(box).convert("RGB")).mean
+    return (mean[0], mean[1], mean[2])

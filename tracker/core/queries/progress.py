@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from tracker.core.db.models import Area, RaterRole, Rating, TreatmentRecord, Visit, VisitKind
+from tracker.core.domain import rules
 from tracker.core.domain.scales import Scale, get_scale
-from tracker.core.queries.workspace import TREATMENT_FIELDS, _baseline_date, _get
+from tracker.core.queries.browse import get, ratings_with_values, record_fields, session_visits
 from tracker.core.store.library import Library
 
 
@@ -24,7 +25,7 @@ class VisitPoint:
     date: dt.date
     kind: VisitKind
     number: int  # 1-based position among the client's visits
-    session: int | None  # 1-based among treatment visits, None for other kinds
+    session: int | None  # 1-based among the area's sessions (rules.is_session), else None
     position: float  # on a session axis: the session number; 0 before the first; +0.5 between
     days_since_baseline: int | None
     treatment: dict[str, object] | None  # the area's record at this visit
@@ -82,20 +83,21 @@ def progress(
     """Everything the progress view, the report and the chart show for one area."""
     today = today or dt.date.today()
     with lib.session() as s:
-        area: Area = _get(s, Area, area_id, "area")
+        area = get(s, Area, area_id, "area")
         scale = get_scale(scale_key or area.default_scale)
         visits = list(
             s.scalars(select(Visit).where(Visit.client_id == area.client_id).order_by(Visit.date))
         )
-        base = _baseline_date(visits)
+        base = rules.baseline_date((v.date, v.kind) for v in visits)
         records = {
-            r.visit_id: {k: getattr(r, k) for k in TREATMENT_FIELDS}
+            r.visit_id: record_fields(r)
             for r in s.scalars(select(TreatmentRecord).where(TreatmentRecord.area_id == area_id))
         }
+        sessions = session_visits(s, area_id, visits)
         points: list[VisitPoint] = []
         session = 0
         for number, v in enumerate(visits, start=1):
-            if v.kind == VisitKind.TREATMENT:
+            if v.id in sessions:
                 session += 1
             points.append(
                 VisitPoint(
@@ -103,23 +105,20 @@ def progress(
                     date=v.date,
                     kind=v.kind,
                     number=number,
-                    session=session if v.kind == VisitKind.TREATMENT else None,
-                    position=float(session)
-                    if v.kind == VisitKind.TREATMENT or session == 0
-                    else session + 0.5,
+                    session=session if v.id in sessions else None,
+                    position=float(session) if v.id in sessions or session == 0 else session + 0.5,
                     days_since_baseline=(v.date - base).days if base is not None else None,
                     treatment=records.get(v.id),
                 )
             )
         order = {v.id: i for i, v in enumerate(visits)}
         values: dict[tuple[str, RaterRole], dict[int, list[float]]] = {}
-        for rating in s.scalars(
-            select(Rating).where(Rating.area_id == area_id, Rating.scale_key == scale.key)
-        ):
-            for given in rating.items:
-                values.setdefault((given.item_key, rating.rater_role), {}).setdefault(
+        q = select(Rating).where(Rating.area_id == area_id, Rating.scale_key == scale.key)
+        for rating, given in ratings_with_values(s, q):
+            for key, value in given.items():
+                values.setdefault((key, rating.rater_role), {}).setdefault(
                     rating.visit_id, []
-                ).append(given.value)
+                ).append(value)
         area_name, client_name, interval = area.name, area.client.name, area.interval_days
 
     series: list[Series] = []
@@ -155,7 +154,7 @@ def progress(
         deltas = [c.change for c in changes if c.item == item.key]
         if deltas:
             mean_change[item.key] = sum(deltas) / len(deltas)
-    treatments = [v for v in points if v.kind == VisitKind.TREATMENT or v.treatment]
+    treatments = [v for v in points if v.session is not None]
     last_treatment = treatments[-1].date if treatments else None
     return Progress(
         area_id=area_id,

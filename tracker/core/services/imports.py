@@ -1,43 +1,60 @@
-"""Importing photo files into the library.
+"""Importing photo files into the library, and taking an import back (the window's undo).
 
 Each file is read once; the bytes are hashed, checked and shrunk to a thumbnail and a preview
 on a pool of threads (hashing and Pillow's decoders release the GIL, so every core works),
 and staged durably in ``tmp/``. The calling thread then records each photo in its own
 transaction and moves its original into place, in the order the files were given; see
 ``tracker.core.store.photos`` for why a photo is either fully imported or absent after a crash.
+
+The photos go to one area, given by id or as a ``NewArea`` made with the first photo recorded
+(so a batch of refused files leaves no empty area behind). Visits are found or made by
+capture date; the kind of a new visit is ``rules.new_visit_kind``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import logging
 import os
 import threading
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
-from tracker.core.db.models import Client, DateSource, Photo, Visit, VisitKind
-from tracker.core.errors import ImageRejected, LibraryError, UsageError
-from tracker.core.files import sha256_of
+from tracker.core.db.models import Area, Client, DateSource, Photo, Visit, VisitKind
+from tracker.core.domain import rules
+from tracker.core.errors import ImageRejected, LibraryError, StorageError, UsageError
+from tracker.core.files import expand_paths
 from tracker.core.imaging import decode as imaging
+from tracker.core.imaging.exif import CaptureTime, capture_time_from_mtime
+from tracker.core.imaging.formats import sniff
+from tracker.core.queries.browse import get, has_baseline
+from tracker.core.services.clients import create_area, create_client
+from tracker.core.services.visits import create_visit
+from tracker.core.store.library import Library
 from tracker.core.text import check_name, display_path
-
-if TYPE_CHECKING:
-    from tracker.core.store.library import Library
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int, str], None]
 CancelCheck = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class NewArea:
+    """An area to create with the first photo imported into it. ``client`` is an existing
+    client's id, or the name of a client to create with it."""
+
+    name: str
+    client: int | str
 
 
 @dataclass
@@ -64,7 +81,8 @@ class Duplicate:
 @dataclass
 class Rejected:
     file: str
-    error: str
+    error: str  # a whole sentence naming the file ("X was not imported: it is a GIF image…")
+    reason: str = ""  # the same reason on its own, for a table that names the file already
 
 
 @dataclass
@@ -73,13 +91,24 @@ class ImportReport:
     duplicates: list[Duplicate] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     cancelled: bool = False
+    # What the import made besides photos, so that an undo can take it all back.
+    client_id: int | None = None
+    area_id: int | None = None
+    created_client: bool = False
+    created_area: bool = False
+    created_visits: list[int] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        """The ``tracker import --json`` object (docs/CLI.md)."""
         return {
             "imported": [vars(i) for i in self.imported],
             "duplicates": [vars(d) for d in self.duplicates],
-            "rejected": [vars(r) for r in self.rejected],
+            "rejected": [{"file": r.file, "error": r.error} for r in self.rejected],
         }
+
+    @property
+    def brought_back(self) -> list[int]:
+        return [d.photo_id for d in self.duplicates if d.restored]
 
 
 @dataclass
@@ -90,7 +119,7 @@ class _Prepared:
     sha256: str
     decoded: imaging.DecodedPhoto
     staged: Path
-    file_time: imaging.CaptureTime | None
+    file_time: CaptureTime | None
 
 
 @dataclass
@@ -99,19 +128,6 @@ class _SameAsOther:
 
     file: str
     sha256: str
-
-
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files to import: folders are walked (sorted, hidden entries skipped), files kept as given."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                out.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
-        else:
-            out.append(path)
-    return out
 
 
 class _Claims:
@@ -134,23 +150,26 @@ class _Claims:
             return True
 
 
+def read_failure(exc: OSError) -> ImageRejected:
+    """Why a file offered for import could not be read, by the kind of OS error."""
+    if isinstance(exc, IsADirectoryError):
+        return ImageRejected("it is a folder, not a file")
+    if isinstance(exc, FileNotFoundError):
+        return ImageRejected("the file does not exist")
+    if isinstance(exc, PermissionError):
+        return ImageRejected("the file cannot be read (permission denied)")
+    return ImageRejected(f"the file cannot be read ({exc.strerror or 'input/output error'})")
+
+
 def _prepare(lib: Library, path: Path, index: int, claims: _Claims) -> _Prepared | _SameAsOther:
     name = str(path)
     try:
         with path.open("rb") as fh:
             data = fh.read()
             mtime = os.fstat(fh.fileno()).st_mtime
-    except IsADirectoryError as exc:
-        raise ImageRejected("it is a folder, not a file") from exc
-    except FileNotFoundError as exc:
-        raise ImageRejected("the file does not exist") from exc
-    except PermissionError as exc:
-        raise ImageRejected("the file cannot be read (permission denied)") from exc
     except OSError as exc:
-        raise ImageRejected(
-            f"the file cannot be read ({exc.strerror or 'input/output error'})"
-        ) from exc
-    imaging.sniff(data[:64])  # refuse non-photos before spending a hash on them
+        raise read_failure(exc) from exc
+    sniff(data[:64])  # refuse non-photos before spending a hash on them
     sha256 = hashlib.sha256(data).hexdigest()
     if not claims.claim(sha256, index):
         return _SameAsOther(name, sha256)
@@ -164,28 +183,35 @@ def _prepare(lib: Library, path: Path, index: int, claims: _Claims) -> _Prepared
             lib.store.write_cache("previews", sha256, decoded.preview)
     except LibraryError:
         log.warning("Could not write the cache for a photo; it will be rebuilt when needed")
-    return _Prepared(name, sha256, decoded, staged, imaging.capture_time_from_mtime(mtime))
+    return _Prepared(name, sha256, decoded, staged, capture_time_from_mtime(mtime))
 
 
 class _Batch:
     """Records prepared photos one transaction each, grouping them into visits."""
 
     def __init__(
-        self, lib: Library, client: str | None, area: str, view: str, date: dt.date | None
+        self,
+        lib: Library,
+        area: int | NewArea,
+        view: str,
+        date: dt.date | None,
+        kind: VisitKind | None,
+        report: ImportReport,
     ) -> None:
         self.lib = lib
-        self.client_name = client
-        self.area_name = area
+        self.area = area
         self.view = view
         self.date = date
+        self.kind = kind
+        self.report = report
         self.by_sha: dict[str, int] = {}
-        # Visits this batch created, so a baseline it set can move to an earlier date.
+        # The baseline this batch made, so that it can move to an earlier date in the batch.
         self.auto_baseline: int | None = None
 
     def record(self, prep: _Prepared) -> Imported:
         decoded = prep.decoded
         if self.date is not None:
-            capture = imaging.CaptureTime(dt.datetime.combine(self.date, dt.time()), None)
+            capture = CaptureTime(dt.datetime.combine(self.date, dt.time()), None)
             source = DateSource.GIVEN
         elif decoded.capture_time is not None:
             capture, source = decoded.capture_time, DateSource.EXIF
@@ -220,14 +246,34 @@ class _Batch:
             warnings=warnings,
         )
 
-    def _insert(
-        self, prep: _Prepared, capture: imaging.CaptureTime, source: DateSource
-    ) -> tuple[int, int]:
+    def _destination(self, s: Session) -> tuple[Client, Area]:
+        """The client and area, made in this transaction if they do not exist yet."""
+        if isinstance(self.area, int):
+            area = get(s, Area, self.area, "area")
+            return area.client, area
+        target = self.area
+        created_client = False
+        if isinstance(target.client, int):
+            client = get(s, Client, target.client, "client")
+        else:
+            found = s.scalar(select(Client).where(Client.name == target.client))
+            client = found if found is not None else create_client(s, target.client)
+            created_client = found is None
+        area = s.scalar(select(Area).where(Area.client_id == client.id, Area.name == target.name))
+        created_area = area is None
+        if area is None:
+            area = create_area(s, client, target.name)
+        # Once committed, later photos of the batch go to it by id.
+        self.area = area.id
+        self.report.created_client |= created_client
+        self.report.created_area |= created_area
+        return client, area
+
+    def _insert(self, prep: _Prepared, capture: CaptureTime, source: DateSource) -> tuple[int, int]:
         """One transaction: client, area and visit as needed, and the photo's row."""
         decoded = prep.decoded
         with self.lib.session() as s:
-            client = self.lib.resolve_client(s, self.client_name, create=True)
-            area = self.lib.resolve_area(s, client, self.area_name, create=True)
+            client, area = self._destination(s)
             visit = self._visit_for(s, client, capture.local.date())
             photo = Photo(
                 visit_id=visit.id,
@@ -246,62 +292,72 @@ class _Batch:
             )
             s.add(photo)
             s.flush()
+            self.report.client_id, self.report.area_id = client.id, area.id
             return photo.id, visit.id
 
-    def _visit_for(self, s: Any, client: Client, day: dt.date) -> Visit:
+    def _visit_for(self, s: Session, client: Client, day: dt.date) -> Visit:
         visit = s.scalar(select(Visit).where(Visit.client_id == client.id, Visit.date == day))
         if visit is not None:
             return visit
-        baseline = s.scalar(
-            select(Visit).where(Visit.client_id == client.id, Visit.kind == VisitKind.BASELINE)
-        )
-        kind = VisitKind.BASELINE if baseline is None else VisitKind.CHECK_IN
-        if baseline is not None and baseline.id == self.auto_baseline and day < baseline.date:
-            # This batch made that baseline from a later photo: the earliest is the baseline.
-            baseline.kind = VisitKind.CHECK_IN
-            s.flush()
-            kind = VisitKind.BASELINE
-        visit = Visit(client_id=client.id, date=day, kind=kind)
-        s.add(visit)
-        s.flush()
-        if kind == VisitKind.BASELINE:
+        if self.kind is None and self.auto_baseline is not None:
+            baseline = s.get(Visit, self.auto_baseline)
+            if baseline is not None and day < baseline.date:
+                # This batch made the baseline from a later photo: the earliest is the baseline,
+                # and the one it replaces becomes what any later visit would be.
+                baseline.kind = rules.new_visit_kind(None, has_baseline=True)
+                s.flush()
+        made_baseline = self.kind is None and not has_baseline(s, client.id)
+        visit = create_visit(s, client, day, self.kind)
+        if made_baseline:
             self.auto_baseline = visit.id
+        self.report.created_visits.append(visit.id)
         return visit
 
 
 def import_files(
     lib: Library,
     files: Sequence[Path],
+    area: int | NewArea,
     *,
-    area: str,
-    client: str | None = None,
     view: str | None = None,
     date: dt.date | None = None,
+    kind: VisitKind | None = None,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     workers: int | None = None,
 ) -> ImportReport:
-    """Import ``files`` (folders are walked) into ``area`` of ``client``.
+    """Import ``files`` (folders are walked) into ``area``.
 
-    Bad files never stop the batch: each is reported with the reason. ``progress(done, total,
-    file)`` is called on the calling thread after each file; ``cancel()`` returning True stops
-    the batch after the photos already recorded, leaving nothing half-done.
+    Bad files never stop the batch: each is reported with the reason. ``date`` puts every
+    photo in the visit of that day; ``kind`` is the kind of every visit the import creates
+    (without it, ``rules.new_visit_kind``). ``progress(done, total, file)`` is called on the
+    calling thread after each file; ``cancel()`` returning True stops the batch after the
+    photos already recorded, leaving nothing half-done.
     """
-    area = check_name(area, "area name")
+    lib.require_writable()
     view = check_name(view, "view name") if view is not None else "front"
-    if client is not None:
-        client = check_name(client, "client name")
+    if isinstance(area, NewArea):
+        area = NewArea(
+            check_name(area.name, "area name"),
+            area.client if isinstance(area.client, int) else check_name(area.client, "client name"),
+        )
     with lib.session() as s:
-        lib.resolve_client(s, client, create=True, dry_run=True)
+        if isinstance(area, int):
+            get(s, Area, area, "area")
+        elif isinstance(area.client, int):
+            get(s, Client, area.client, "client")
         stored = set(s.scalars(select(Photo.sha256)))
     paths = expand_paths(files)
     report = ImportReport()
-    batch = _Batch(lib, client, area, view, date)
+    batch = _Batch(lib, area, view, date, kind, report)
     claims = _Claims(stored)
     same_as_other: list[_SameAsOther] = []
     workers = workers or os.cpu_count() or 1
     total = len(paths)
     done = 0
+
+    def reject(path: Path, reason: str) -> None:
+        report.rejected.append(Rejected(str(path), _sentence(path, reason), _capital(reason)))
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
         pending: deque[tuple[Path, Future[_Prepared | _SameAsOther]]] = deque()
@@ -333,29 +389,24 @@ def import_files(
                 else:
                     report.imported.append(batch.record(outcome))
             except ImageRejected as exc:
-                report.rejected.append(Rejected(str(path), _sentence(path, str(exc))))
+                reject(path, str(exc))
             except IntegrityError:
-                report.rejected.append(
-                    Rejected(
-                        str(path),
-                        _sentence(
-                            path, "another program changed the library at the same time; try again"
-                        ),
-                    )
-                )
-            except OperationalError as exc:
-                _discard(lib, *(f for _, f in pending))
-                raise LibraryError(
-                    f"The library database could not be written ({exc.orig}); "
-                    "the photos recorded before this one are kept, nothing else was changed."
-                ) from exc
+                reject(path, "another program changed the library at the same time; try again")
             except LibraryError as exc:
                 _discard(lib, *(f for _, f in pending))
                 n = len(report.imported)
-                raise LibraryError(
+                # The same error, of the same type, saying what was kept.
+                exc.args = (
                     f"{exc} The import stopped at {display_path(path.name)}: "
                     f"{n} photo{'s' if n != 1 else ''} before it {'were' if n != 1 else 'was'} imported, "
-                    "nothing else was changed."
+                    "nothing else was changed.",
+                )
+                raise
+            except OperationalError as exc:
+                _discard(lib, *(f for _, f in pending))
+                raise StorageError(
+                    f"The library database could not be written ({exc.orig}); "
+                    "the photos recorded before this one are kept, nothing else was changed."
                 ) from exc
             except BaseException:
                 _discard(lib, *(f for _, f in pending))
@@ -365,19 +416,22 @@ def import_files(
                 progress(done, total, str(path))
             refill()
 
+    with lib.session() as s:
+        known = dict(
+            s.execute(
+                select(Photo.sha256, Photo.id).where(
+                    Photo.sha256.in_({d.sha256 for d in same_as_other})
+                )
+            ).all()
+        )
     for dup in same_as_other:
-        photo_id = batch.by_sha.get(dup.sha256) or lib.photo_id_for_sha(dup.sha256)
+        photo_id = batch.by_sha.get(dup.sha256) or known.get(dup.sha256)
         if photo_id is not None:
             report.duplicates.append(Duplicate(dup.file, photo_id))
         else:
-            report.rejected.append(
-                Rejected(
-                    dup.file,
-                    _sentence(
-                        Path(dup.file),
-                        "it has the same contents as another file that could not be imported",
-                    ),
-                )
+            reject(
+                Path(dup.file),
+                "it has the same contents as another file that could not be imported",
             )
     _bring_back_removed(lib, report)
     return report
@@ -398,151 +452,6 @@ def _bring_back_removed(lib: Library, report: ImportReport) -> None:
         dup.restored = dup.photo_id in removed
 
 
-@dataclass(frozen=True)
-class PlannedFile:
-    """Where one file would land if imported now (or why it would not)."""
-
-    file: str
-    day: dt.date | None
-    date_source: DateSource | None
-    visit_date: dt.date | None
-    # "existing", "new baseline" or "new check-in"; empty when the file will be refused.
-    visit: str
-    problem: str = ""
-    # Why the photo will not be added again ("already in the library", "the same photo as
-    # IMG_1.jpg"); "brought back" for one removed earlier, which importing restores.
-    duplicate: str = ""
-
-
-def plan_import(
-    lib: Library,
-    files: Sequence[Path],
-    *,
-    client: str | None = None,
-    date: dt.date | None = None,
-    cancel: CancelCheck | None = None,
-) -> list[PlannedFile]:
-    """Which visit each file would go to, from its capture date, without importing anything.
-
-    Reads the files' headers (format and EXIF), and reads whole only the files whose size
-    matches a photo in the library or another file given, to find duplicates; damage deeper in
-    a file is found by the import itself.
-    """
-    with lib.session() as s:
-        c = lib.resolve_client(s, client, create=True, dry_run=True)
-        existing = (
-            {v.date for v in s.scalars(select(Visit).where(Visit.client_id == c.id))}
-            if c.id is not None
-            else set()
-        )
-        has_baseline = c.id is not None and bool(
-            s.scalar(
-                select(func.count(Visit.id)).where(
-                    Visit.client_id == c.id, Visit.kind == VisitKind.BASELINE
-                )
-            )
-        )
-    dated: list[tuple[str, dt.date | None, DateSource | None, str]] = []
-    for path in expand_paths(files):
-        if cancel and cancel():
-            break
-        try:
-            capture, found = _header_date(path)  # also refuses what is not a photo
-            if date is not None:
-                dated.append((str(path), date, DateSource.GIVEN, ""))
-            else:
-                dated.append((str(path), capture.local.date(), found, ""))
-        except ImageRejected as exc:
-            dated.append((str(path), None, None, _sentence(path, str(exc))))
-    readable = [i for i, (_f, _d, _src, problem) in enumerate(dated) if not problem]
-    notes = _duplicates(lib, [dated[i][0] for i in readable], cancel)
-    duplicates = {i: note for i, note in zip(readable, notes, strict=True) if note}
-    # A duplicate lands nowhere new: it is skipped, or a removed photo returns to its visit.
-    dated = [
-        (f, None if i in duplicates else d, src, pr) for i, (f, d, src, pr) in enumerate(dated)
-    ]
-    new_days = sorted({d for _, d, _, p in dated if d is not None and not p} - existing)
-    first_new = new_days[0] if new_days and not has_baseline else None
-    plan = []
-    for i, (file, day, source, problem) in enumerate(dated):
-        if problem or day is None:
-            plan.append(PlannedFile(file, None, None, None, "", problem, duplicates.get(i, "")))
-            continue
-        kind = (
-            "existing"
-            if day in existing
-            else "new baseline"
-            if day == first_new
-            else "new check-in"
-        )
-        plan.append(PlannedFile(file, day, source, day, kind, "", duplicates.get(i, "")))
-    return plan
-
-
-def _duplicates(lib: Library, files: Sequence[str], cancel: CancelCheck | None = None) -> list[str]:
-    """For each of ``files`` (in order, a path given twice counted twice): why it will not be
-    added ("already in the library", "the same photo as X"), "brought back" for the first copy
-    of a removed photo, or "". Only files whose size matches a stored photo or another file
-    given are read and hashed, so new photos cost a stat each."""
-    sizes: dict[str, int] = {}
-    for file in files:
-        with contextlib.suppress(OSError):
-            sizes[file] = os.stat(file).st_size
-    with lib.session() as s:
-        stored_sizes = set(s.scalars(select(Photo.file_size).distinct()))
-    same_size = Counter(sizes[f] for f in files if f in sizes)
-    hashes: dict[str, str] = {}
-    for file, size in sizes.items():
-        if cancel and cancel():
-            break
-        if size not in stored_sizes and same_size[size] < 2:
-            continue
-        try:
-            with open(file, "rb") as fh:
-                hashes[file] = sha256_of(fh)
-        except OSError:
-            continue  # the import says why it cannot read it
-    with lib.session() as s:
-        known = dict(
-            s.execute(
-                select(Photo.sha256, Photo.deleted_at).where(Photo.sha256.in_(set(hashes.values())))
-            ).all()
-        )
-    notes = []
-    first: dict[str, str] = {}
-    for file in files:
-        sha = hashes.get(file)
-        if sha is None:
-            notes.append("")
-        elif sha in known and known[sha] is None:
-            notes.append("already in the library")
-        elif sha in first:
-            notes.append(f"the same photo as {Path(first[sha]).name}")
-        else:
-            first[sha] = file
-            notes.append("brought back" if sha in known else "")
-    return notes
-
-
-def _header_date(path: Path) -> tuple[imaging.CaptureTime, DateSource]:
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(64)
-            mtime = os.fstat(fh.fileno()).st_mtime
-            imaging.sniff(head)
-            fh.seek(0)
-            capture = imaging.header_capture_time(fh)
-    except ImageRejected:
-        raise
-    except OSError as exc:
-        raise ImageRejected(
-            f"the file cannot be read ({exc.strerror or 'input/output error'})"
-        ) from exc
-    if capture is not None:
-        return capture, DateSource.EXIF
-    return imaging.capture_time_from_mtime(mtime), DateSource.FILE
-
-
 def _discard(lib: Library, *futures: Future[_Prepared | _SameAsOther]) -> None:
     """Drop work that will not be recorded (cancel or failure), removing staged originals."""
     for future in futures:
@@ -556,6 +465,10 @@ def _discard(lib: Library, *futures: Future[_Prepared | _SameAsOther]) -> None:
             continue
         if isinstance(outcome, _Prepared):
             lib.store.discard_staged(outcome.staged)
+
+
+def _capital(reason: str) -> str:
+    return reason[:1].upper() + reason[1:] + ("" if reason.endswith(".") else ".")
 
 
 def _sentence(path: Path, reason: str) -> str:

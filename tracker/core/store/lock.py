@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import os
 import platform
 from pathlib import Path
 
-from tracker.core.errors import LibraryError
+from tracker.core.errors import FolderReadOnly, LibraryLocked, StorageError
 
 LOCK_NAME = "lock"
 
@@ -22,14 +23,6 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
-
-
-class LibraryLocked(LibraryError):
-    """Another program has the library open for writing."""
-
-    def __init__(self, message: str, owner: dict[str, object]) -> None:
-        super().__init__(message)
-        self.owner = owner
 
 
 def _owner_text(owner: dict[str, object]) -> str:
@@ -48,8 +41,13 @@ class WriterLock:
         """Take the lock, or raise LibraryLocked naming who holds it."""
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except PermissionError as exc:
+            raise FolderReadOnly(
+                f"The library folder {self.path.parent} cannot be written to (no permission)."
+            ) from exc
         except OSError as exc:
-            raise LibraryError(
+            error = FolderReadOnly if exc.errno == errno.EROFS else StorageError
+            raise error(
                 f"The library's lock file {self.path} cannot be created ({exc.strerror})."
             ) from exc
         if fcntl is not None:
@@ -58,9 +56,10 @@ class WriterLock:
             except BlockingIOError:
                 owner = self._read(fd)
                 os.close(fd)
+                where = f"The library {self.path.parent} is open in another copy of the app ({_owner_text(owner)})."
                 raise LibraryLocked(
-                    f"The library {self.path.parent} is open in another copy of the app "
-                    f"({_owner_text(owner)}). Close it there first; this copy can only read it.",
+                    f"{where} Close it there first.",
+                    f"{where} Close it there first; this copy can only read it.",
                     owner,
                 ) from None
         owner = {

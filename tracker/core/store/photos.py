@@ -13,6 +13,12 @@ Crash safety of an import rests on the order of steps here and in the importer:
 ``recover`` runs on every open: a staged file whose row was committed is moved into place
 (roll forward); every other file in ``tmp/`` is debris of an interrupted import and is removed.
 So a photo is either fully imported or absent, wherever the process was killed.
+
+Undoing an import in the window runs the same steps backwards: ``hold_original`` moves each
+original to ``tmp/undone/`` *before* the rows are deleted, and a redo puts the rows back and
+then ``release_held`` moves the files back. ``recover`` treats a held file as it treats a staged
+one, so a crash at any step leaves the photo either imported or gone, and the files of an undo
+that can no longer be redone go when the library is closed or next opened.
 """
 
 from __future__ import annotations
@@ -27,12 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tracker.core.errors import LibraryError
+from tracker.core.errors import DiskFull, FolderReadOnly, LibraryError, StorageError
 from tracker.core.files import sha256_of
 
 CacheKind = Literal["thumbs", "previews"]
 _STAGED = ".staged"
 _PART = ".part"
+UNDONE = "undone"
 DIR_MODE = 0o700
 
 
@@ -64,8 +71,12 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _is_sha(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
 def _check_sha(sha256: str) -> None:
-    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+    if not _is_sha(sha256):
         raise ValueError(f"not a sha256 hex digest: {sha256!r}")
 
 
@@ -121,7 +132,7 @@ class PhotoStore:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 part.unlink()
-            raise _storage_error(exc) from exc
+            raise storage_error(exc) from exc
         return staged
 
     def commit_staged(self, staged: Path) -> StoredOriginal:
@@ -138,6 +149,33 @@ class PhotoStore:
         with contextlib.suppress(FileNotFoundError):
             staged.unlink()
 
+    def _held_path(self, sha256: str, ext: str) -> Path:
+        _check_sha(sha256)
+        return self.tmp / UNDONE / f"{sha256}.{ext}"
+
+    def hold_original(self, sha256: str, ext: str) -> None:
+        """Move an original out of ``originals/`` into ``tmp/undone/`` (an import being undone)."""
+        held = self._held_path(sha256, ext)
+        held.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        try:
+            os.replace(self._original_path(sha256, ext), held)
+        except OSError as exc:
+            raise storage_error(exc) from exc
+        fsync_dir(held.parent)
+
+    def has_held(self, sha256: str, ext: str) -> bool:
+        return self._held_path(sha256, ext).is_file()
+
+    def release_held(self, sha256: str, ext: str) -> None:
+        """Put a held original back in ``originals/`` (the redo of an undone import)."""
+        dest = self._original_path(sha256, ext)
+        dest.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        try:
+            os.replace(self._held_path(sha256, ext), dest)
+        except OSError as exc:
+            raise storage_error(exc) from exc
+        fsync_dir(dest.parent)
+
     def iter_originals(self) -> Iterator[tuple[str, str, str]]:
         """Every file under ``originals/`` as (sha256 part of the name, ext, relative path)."""
         if not self.originals.is_dir():
@@ -151,9 +189,11 @@ class PhotoStore:
                 yield stem, ext, str(f.relative_to(self.root))
 
     def temp_files(self) -> list[str]:
+        """Files left in ``tmp/`` by interrupted work (the originals of an undone import, kept
+        in ``tmp/undone/`` for its redo, are not: they are the window's to keep)."""
         if not self.tmp.is_dir():
             return []
-        return sorted(str(p.relative_to(self.root)) for p in self.tmp.iterdir())
+        return sorted(str(p.relative_to(self.root)) for p in self.tmp.iterdir() if p.name != UNDONE)
 
     def recover(self, is_committed: Callable[[str], bool]) -> RecoveryReport:
         """Finish or undo imports that a crash interrupted (see the module docstring).
@@ -167,18 +207,31 @@ class PhotoStore:
             if path.name.endswith(_STAGED):
                 sha256 = path.name.split(".", 1)[0]
                 ext = path.name.removesuffix(_STAGED).split(".", 1)[-1]
-                valid = len(sha256) == 64 and all(c in "0123456789abcdef" for c in sha256)
-                if valid and is_committed(sha256) and not self.has_original(sha256, ext):
+                if _is_sha(sha256) and is_committed(sha256) and not self.has_original(sha256, ext):
                     self.commit_staged(path)
                     report.rolled_forward += 1
                     continue
             if path.is_dir():
+                if path.name == UNDONE:
+                    self._recover_held(path, is_committed, report)
                 continue
             path.unlink()
             report.removed += 1
         if report.removed or report.rolled_forward:
             fsync_dir(self.tmp)
         return report
+
+    def _recover_held(
+        self, folder: Path, is_committed: Callable[[str], bool], report: RecoveryReport
+    ) -> None:
+        for path in sorted(folder.iterdir()):
+            sha256, _, ext = path.name.partition(".")
+            if _is_sha(sha256) and is_committed(sha256) and not self.has_original(sha256, ext):
+                self.release_held(sha256, ext)  # a redo was cut short after its rows came back
+                report.rolled_forward += 1
+            elif path.is_file():
+                path.unlink()
+                report.removed += 1
 
     # -- cache -------------------------------------------------------------------------------
 
@@ -198,7 +251,7 @@ class PhotoStore:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 part.unlink()
-            raise _storage_error(exc) from exc
+            raise storage_error(exc) from exc
 
     def read_cache(self, kind: CacheKind, sha256: str) -> bytes | None:
         try:
@@ -222,9 +275,10 @@ class PhotoStore:
         return self._cache_path(kind, sha256).is_file()
 
 
-def _storage_error(exc: OSError) -> LibraryError:
-    if exc.errno == errno.ENOSPC:
-        return LibraryError("The disk holding the library is full.")
+def storage_error(exc: OSError) -> LibraryError:
+    """The library error for a failed write of the library's files, by its errno."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull("The disk holding the library is full.")
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return LibraryError("The library folder cannot be written to.")
-    return LibraryError(f"Writing to the library failed ({exc.strerror or exc}).")
+        return FolderReadOnly("The library folder cannot be written to.")
+    return StorageError(f"Writing to the library failed ({exc.strerror or exc}).")

@@ -4,9 +4,10 @@ actions it answers)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QSize, Qt
-from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QToolBar
 
+from tracker.ui.commands import History
 from tracker.ui.icons import icon
 
 K = QKeySequence.StandardKey
@@ -15,18 +16,15 @@ K = QKeySequence.StandardKey
 class MenuActions(QObject):
     """Every command of the main window, once, for its menus, toolbar and shortcuts."""
 
-    def __init__(self, window: QMainWindow, undo_stack: QUndoStack) -> None:
+    def __init__(self, window: QMainWindow, history: History) -> None:
         super().__init__(window)
         self.open = self._make("&Open library…", K.Open, "open")
         self.sample = self._make("Open &sample library…", None, "sample")
         self.import_photos = self._make("&Import photos…", "Ctrl+I", "import")
         self.preferences = self._make("&Preferences…", K.Preferences, "settings")
         self.quit = self._make("&Quit", K.Quit)
-        self.undo = undo_stack.createUndoAction(self, "&Undo")
-        self.undo.setShortcut(K.Undo)
+        self.undo, self.redo = history.actions(self)
         self.undo.setIcon(icon("undo"))
-        self.redo = undo_stack.createRedoAction(self, "&Redo")
-        self.redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(K.Redo)])
         self.redo.setIcon(icon("redo"))
         self.new_visit = self._make("&New visit…", K.New, "new-visit")
         self.previous_visit = self._make("&Previous visit", "Alt+Up", "previous")

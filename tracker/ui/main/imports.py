@@ -1,28 +1,29 @@
-"""Where imports start in the main window: the menu, files dropped on it or on a visit."""
+"""Where imports start in the main window (the menu, files dropped on it or on a visit), and
+what follows one: it becomes one undoable step, and the previews it left are made."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QFileDialog
 
-from tracker.core.queries import workspace as ws
-from tracker.ui.controller import WindowController
-from tracker.ui.import_flow import IMAGE_FILTER, ImportRequest
+from tracker.core.services.imports import ImportReport
+from tracker.core.store.library import Library
+from tracker.ui import commands as cmd
+from tracker.ui.main.controller import Window, WindowController
+from tracker.ui.main.import_dialogs import IMAGE_FILTER, ImportRequest
 from tracker.ui.workers import Task
-
-if TYPE_CHECKING:
-    from tracker.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
 
 class ImportActions(WindowController):
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: Window, ask_for_area: Callable[[str, str, str], bool]) -> None:
         super().__init__(window)
+        self._ask_for_area = ask_for_area
         self._background: list[Task] = []
 
     def _connect_signals(self) -> None:
@@ -35,7 +36,7 @@ class ImportActions(WindowController):
     def choose_files(self) -> None:
         w = self.window
         start = str(w.prefs.last_import_folder or Path.home())
-        files, _ = QFileDialog.getOpenFileNames(w, "Import photos", start, IMAGE_FILTER)
+        files, _ = QFileDialog.getOpenFileNames(w.as_widget(), "Import photos", start, IMAGE_FILTER)
         if files:
             w.prefs.last_import_folder = Path(files[0]).parent
             self.import_paths([Path(f) for f in files])
@@ -47,30 +48,34 @@ class ImportActions(WindowController):
         if w.lib is None or w.client_id is None:
             return
         intro = "Photos belong to a treated area. Name the area these photos show."
-        if w.area_id is None and not w.client_edits.ask_for_area("Which area?", "Add area", intro):
+        if w.area_id is None and not self._ask_for_area("Which area?", "Add area", intro):
             return
+        assert w.area_id is not None
         area = next(a for a in w.areas.rows() if a.id == w.area_id)
-        client = ws.client_fields(w.lib, w.client_id)["name"]
-        w.importer.start(w.lib, ImportRequest(paths, client, area.name, date))
+        w.importer.start(w.lib, ImportRequest(paths, w.client_id, area.id, area.name, date))
 
     def _on_panel_files_dropped(self, paths: list[Path]) -> None:
         detail = self.window.panel.detail
         self.import_paths(paths, detail.date if detail else None)
 
-    def _on_importer_finished(self, report: Any) -> None:
+    def _on_importer_finished(self, lib: Library | None, report: ImportReport | None) -> None:
         w = self.window
-        if report is not None and report.imported:
-            w.visit_id = report.imported[-1].visit_id  # show where the photos went
-            self._make_previews(report.imported)
+        if lib is None or report is None or lib is not w.lib:
+            w.refresh()  # a failed import kept the photos before the failure
+            return
+        if report.imported or report.brought_back:
+            w.visit_id = (
+                report.imported[-1].visit_id if report.imported else w.visit_id
+            )  # show where the photos went
+            w.history.push_done(cmd.ImportPhotos(lib, report))
+            self._make_previews(lib, [i.sha256 for i in report.imported])
         w.refresh()
 
-    def _make_previews(self, imported: list[Any]) -> None:
+    def _make_previews(self, lib: Library, shas: list[str]) -> None:
         """The import leaves a JPEG's preview to its first view; make them now, in the
         background, one photo at a time, so that the first look is usually instant."""
-        lib = self.window.lib
-        if lib is None or lib.read_only is not None:
+        if lib.read_only is not None or not shas:
             return
-        shas = [i.sha256 for i in imported]
         task = self.window.runner.start(
             lambda task: lib.make_previews(shas, cancel=lambda: task.cancelled),
             failed=lambda message: log.info("Previews not made ahead: %s", message),

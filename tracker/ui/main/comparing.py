@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import Qt
 
-from tracker.core.queries import workspace as ws
-from tracker.ui.controller import WindowController
-
-if TYPE_CHECKING:
-    from tracker.ui.compare import CompareWindow
-    from tracker.ui.main_window import MainWindow
+from tracker.core.queries import browse
+from tracker.ui.compare.picker import PhotoPicker, photo_choices
+from tracker.ui.compare.window import CompareWindow
+from tracker.ui.main.controller import Window, WindowController
 
 
 class CompareController(WindowController):
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: Window) -> None:
         super().__init__(window)
         self.windows: list[CompareWindow] = []
 
@@ -32,15 +28,13 @@ class CompareController(WindowController):
         self.windows = []
 
     def open(self, photo_ids: list[int]) -> CompareWindow | None:
-        from tracker.ui.compare import CompareWindow  # loaded when first used, not at start-up
-
         w = self.window
         if w.lib is None:
             return None
         if not 2 <= len(photo_ids) <= 4:
             w.show_error(f"Compare 2 to 4 photos; {len(photo_ids)} were chosen.")
             return None
-        window = CompareWindow(w.lib, photo_ids, w.runner, w.undo_stack, w, w.client_id)
+        window = CompareWindow(w.lib, photo_ids, w.runner, w.history, w.as_widget(), w.client_id)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         # Closed windows delete themselves: forget each one then, never touch it after.
         window.destroyed.connect(lambda _obj=None, w=window: self._forget(w))
@@ -62,7 +56,7 @@ class CompareController(WindowController):
                 "This visit has no photos of this area to compare; choose a visit with photos."
             )
             return
-        partner = ws.baseline_partner(w.lib, ids[0])
+        partner = browse.baseline_partner(w.lib, ids[0])
         if partner is None:
             w.show_error("There is no other photo of this area at the baseline to compare with.")
             return
@@ -77,12 +71,10 @@ class CompareController(WindowController):
         if 2 <= len(selected) <= 4:
             self.open(selected)
             return
-        from tracker.ui.compare import PhotoPicker, photo_choices
-
         choices, every, default = photo_choices(w.lib, w.area_id, w.client_id)
         if len(choices) < 2:
             w.show_error("This area has fewer than two photos; import more to compare them.")
             return
-        chosen = PhotoPicker.ask(w, choices, default, every)
+        chosen = PhotoPicker.ask(w.as_widget(), choices, default, every)
         if chosen:
             self.open(chosen)

@@ -1,7 +1,8 @@
 """The main window: composes the sidebar, the timeline and the visit panel, and its actions.
 
-State is three ids (client, area, visit). Every edit goes through the undo stack as a command
-that calls the core; whenever the stack changes, the views are refreshed from the core.
+State is three ids (client, area, visit). Every edit goes through the history (``commands``)
+as a command that calls the core's services; after each step the views that show what it
+changed are reloaded from the core's queries, and nothing else.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent, QUndoStack
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -28,18 +29,20 @@ from PySide6.QtWidgets import (
 
 from tracker import APP_NAME, __version__
 from tracker.core.errors import TrackerError
-from tracker.core.queries import workspace as ws
+from tracker.core.queries import browse
 from tracker.core.queries.progress import progress
 from tracker.core.store.library import Library
 from tracker.ui import commands as cmd
-from tracker.ui.client_controller import ClientController
-from tracker.ui.compare_controller import CompareController
+from tracker.ui.commands import Change, History
 from tracker.ui.dialogs import PreferencesDialog
-from tracker.ui.export_controller import ExportController
-from tracker.ui.import_actions import ImportActions
-from tracker.ui.import_flow import ImportController
-from tracker.ui.library_care import LibraryCare
-from tracker.ui.menus import MenuActions
+from tracker.ui.main.care import LibraryCare
+from tracker.ui.main.clients import ClientController
+from tracker.ui.main.comparing import CompareController
+from tracker.ui.main.exports import ExportController
+from tracker.ui.main.import_flow import ImportController
+from tracker.ui.main.imports import ImportActions
+from tracker.ui.main.menus import MenuActions
+from tracker.ui.main.visits import VisitController
 from tracker.ui.models import (
     AreaListModel,
     ClientListModel,
@@ -48,12 +51,11 @@ from tracker.ui.models import (
     ThumbnailCache,
     TimelineModel,
 )
-from tracker.ui.progress_view import ProgressView
+from tracker.ui.panels.progress_view import ProgressView
+from tracker.ui.panels.sidebar import Sidebar
+from tracker.ui.panels.visit_panel import VisitPanel
+from tracker.ui.panels.welcome import WelcomePage
 from tracker.ui.settings import Mode, Preferences
-from tracker.ui.sidebar import Sidebar
-from tracker.ui.visit_controller import VisitController
-from tracker.ui.visit_panel import VisitPanel
-from tracker.ui.welcome import WelcomePage
 from tracker.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ class MainWindow(QMainWindow):
         self.client_id: int | None = None
         self.area_id: int | None = None
         self.visit_id: int | None = None
-        self.undo_stack = QUndoStack(self)
+        self.history = History(self)
         self.thumbs = ThumbnailCache(runner, self)
         self.clients = ClientListModel(self)
         self.areas = AreaListModel(self)
@@ -119,13 +121,13 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.splitter)
         self.setCentralWidget(self.stack)
-        self.menus = MenuActions(self, self.undo_stack)
+        self.menus = MenuActions(self, self.history)
         # The behaviour behind the menus and panels, each part in its own controller.
         self.visits = VisitController(self)
         self.client_edits = ClientController(self)
         self.compare = CompareController(self)
         self.exports = ExportController(self)
-        self.imports = ImportActions(self)
+        self.imports = ImportActions(self, self.client_edits.ask_for_area)
         self._connect_signals()
         self.setTabOrder(self.sidebar.search, self.sidebar.client_list)
         self.setTabOrder(self.sidebar.client_list, self.sidebar.area_list)
@@ -146,7 +148,9 @@ class MainWindow(QMainWindow):
         m.backup.triggered.connect(self.care.backup)
         m.restore.triggered.connect(self.care.restore)
         m.about.triggered.connect(self._on_about)
-        self.undo_stack.indexChanged.connect(self._on_undo_stack_index_changed)
+        self.history.changed.connect(self._on_history_changed)
+        self.history.noted.connect(self._on_history_noted)
+        self.history.failed.connect(self.show_error)
         self.thumbs.ready.connect(self._on_thumbs_ready)
         self.welcome.start_requested.connect(self._on_start_tracking)
         self.welcome.sample_requested.connect(self.sample_requested)
@@ -168,7 +172,7 @@ class MainWindow(QMainWindow):
         """Show ``lib`` (the caller owns opening and closing it)."""
         self.compare.close_all()
         self.imports.stop_background()
-        self.undo_stack.clear()
+        self.history.clear()
         self.lib = lib
         self.thumbs.set_library(lib)
         self.care.lib = lib
@@ -194,7 +198,7 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.welcome)
             return
         practitioner = self.prefs.mode is Mode.PRACTITIONER
-        all_clients = ws.clients(lib)
+        all_clients = browse.clients(lib)
         needle = self.sidebar.search.text().strip().casefold() if practitioner else ""
         shown = [c for c in all_clients if needle in c.name.casefold()] if needle else all_clients
         self.clients.set_rows(shown)
@@ -202,29 +206,30 @@ class MainWindow(QMainWindow):
             self.client_id = all_clients[0].id if all_clients else None
         if practitioner:
             self.sidebar.select_client(self.client_id)
-        areas = ws.areas(lib, self.client_id) if self.client_id is not None else []
-        empty_library = (
-            len(all_clients) <= 1
-            and not areas
-            and not (self.client_id and ws.timeline(lib, self.client_id))
+        current = next((c for c in all_clients if c.id == self.client_id), None)
+        empty_library = len(all_clients) <= 1 and (
+            current is None or not (current.areas or current.visits)
         )
         self.stack.setCurrentWidget(
             self.welcome if empty_library and not practitioner else self.splitter
         )
+        name = current.name if current is not None and practitioner else ""
+        self.sidebar.areas_title.setText(f"<b>Treated areas{' of ' + name if name else ''}</b>")
+        self._refresh_areas()
+
+    def _refresh_areas(self) -> None:
+        lib = self.lib
+        areas = browse.areas(lib, self.client_id) if lib and self.client_id is not None else []
         self.areas.set_rows(areas)
         if self.area_id not in {a.id for a in areas}:
             self.area_id = areas[0].id if areas else None
         self.sidebar.select_area(self.area_id)
-        client_name = next((c.name for c in all_clients if c.id == self.client_id), "")
-        self.sidebar.areas_title.setText(
-            f"<b>Treated areas{' of ' + client_name if practitioner and client_name else ''}</b>"
-        )
         self._refresh_timeline()
 
     def _refresh_timeline(self) -> None:
         lib = self.lib
         rows = (
-            ws.timeline(lib, self.client_id, self.area_id)
+            browse.timeline(lib, self.client_id, self.area_id)
             if lib and self.client_id is not None
             else []
         )
@@ -251,7 +256,7 @@ class MainWindow(QMainWindow):
 
     def _refresh_panel(self) -> None:
         detail = (
-            ws.visit_detail(self.lib, self.visit_id)
+            browse.visit_detail(self.lib, self.visit_id)
             if self.lib and self.visit_id is not None
             else None
         )
@@ -276,12 +281,15 @@ class MainWindow(QMainWindow):
     def run(self, command: cmd.Command) -> bool:
         """Apply an edit and make it undoable; a refusal is shown and changes nothing."""
         try:
-            cmd.push(self.undo_stack, command)
+            self.history.push(command)
         except TrackerError as exc:
             self.show_error(str(exc))
             self.refresh()  # put back what the widgets showed before the refused edit
             return False
         return True
+
+    def as_widget(self) -> QWidget:
+        return self
 
     def show_error(self, message: str) -> None:
         QMessageBox.warning(self, APP_NAME, message)
@@ -289,8 +297,20 @@ class MainWindow(QMainWindow):
     def show_info(self, message: str) -> None:
         QMessageBox.information(self, APP_NAME, message)
 
-    def _on_undo_stack_index_changed(self, _index: int) -> None:
-        self.refresh()
+    def _on_history_changed(self, changes: Change, photo_ids: frozenset[int]) -> None:
+        """Reload what shows the data a step changed: the client list for clients and their
+        counts, the areas for areas and photo counts, the timeline and the visit for the
+        rest; an alignment or a colour balance changes nothing the main window shows."""
+        if changes & (Change.CLIENTS | Change.AREAS | Change.VISITS):
+            self.refresh()
+        elif changes & Change.PHOTOS:
+            self._refresh_areas()
+        elif changes & (Change.TREATMENT | Change.RATINGS):
+            self._refresh_timeline()
+        # The compare windows listen to the same history, and reload what they show.
+
+    def _on_history_noted(self, note: str) -> None:
+        self.statusBar().showMessage(note, 15000)
 
     # -- slots: selection --------------------------------------------------------------------
 
@@ -314,7 +334,10 @@ class MainWindow(QMainWindow):
             self._refresh_panel()
 
     def _on_care_repaired(self) -> None:
-        """Originals may have been put back: forget the pictures made from the old files."""
+        """Originals may have been put back: forget the pictures made from the old files. A
+        repair cannot be undone, and the steps before it may no longer apply: the history is
+        cleared, with a note saying so."""
+        self.history.clear("A repair cannot be undone, so the undo history was cleared.")
         self.thumbs.set_library(self.lib)
         for window in self.compare.windows:
             window.reload()

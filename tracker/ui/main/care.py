@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from tracker.core.care import backups, repair
-from tracker.core.care.check import CheckReport
+from tracker.core.care.check import CheckReport, check_library
 from tracker.core.store.library import Library
 from tracker.ui.workers import Task, TaskRunner, run_with_progress
 
@@ -115,7 +115,7 @@ class LibraryCare(QObject):
             return
         self._run(
             "Checking every photo in the library…",
-            lambda task: lib.check(progress=task.report, cancel=lambda: task.cancelled),
+            lambda task: check_library(lib, progress=task.report, cancel=lambda: task.cancelled),
             self._on_checked,
         )
 

@@ -29,7 +29,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from tracker.core.imaging import geometry as al
-from tracker.core.queries.workspace import ComparePhoto
+from tracker.core.queries.rows import ComparePhoto
 
 MODES = ("side", "wipe", "overlay", "blink", "difference")
 MIN_ZOOM, MAX_ZOOM, STEP = 0.02, 16.0, 1.25

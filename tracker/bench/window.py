@@ -1,189 +1,21 @@
-"""Benchmarks: ``python -m tracker.bench [--quick]``. Not part of the test suite.
-
-Each figure is printed beside a floor measured in the same run on the same machine, as a ratio,
-with the budget it is held to. Inputs are generated here (no files are downloaded).
-"""
+"""Window benchmarks: a large library (start, client switches, scrolling, memory, in a child
+process) and the compare window and report."""
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import hashlib
 import io
 import os
 import resource
-import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageFilter
+from PIL import Image
 
-from tracker.core.imaging.decode import THUMB_SIZE
-
-ROWS: list[Row] = []
-
-
-@dataclass
-class Row:
-    name: str
-    value: float
-    unit: str
-    floor: float | None
-    budget: str
-    ok: bool | None
-
-    def show(self) -> str:
-        ratio = f"{self.value / self.floor:5.2f}x" if self.floor else "   -  "
-        floor = f"{self.floor:9.1f}" if self.floor is not None else " " * 9
-        verdict = {True: "ok", False: "OVER", None: ""}[self.ok]
-        return f"{self.name:<44} {self.value:9.1f} {self.unit:<3} {floor} {ratio}  {self.budget:<22} {verdict}"
-
-
-def record(
-    name: str, value: float, unit: str, floor: float | None, budget: str, ok: bool | None
-) -> None:
-    row = Row(name, value, unit, floor, budget, ok)
-    ROWS.append(row)
-    print(row.show(), flush=True)
-
-
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return (time.perf_counter() - start) * 1000
-
-
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-
-
-# -- inputs -----------------------------------------------------------------------------------
-
-
-def skin_photo(seed: int, size: tuple[int, int] = (4000, 3000)) -> Image.Image:
-    """A 12 MP photo with the texture of skin, so that JPEG sizes are realistic (~3 MB)."""
-    from tracker.core.demo.images import render_area_photo
-
-    base = render_area_photo(
-        seed=seed,
-        visit_index=seed % 6,
-        n_visits=6,
-        view="close-up",
-        stage="rubra",
-        size=(1600, 1200),
-    )
-    big = base.resize(size, Image.Resampling.BICUBIC)
-    grain = Image.effect_noise(size, 40).convert("RGB").filter(ImageFilter.GaussianBlur(0.5))
-    return Image.blend(big, grain, 0.22)
-
-
-def write_jpegs(folder: Path, n: int) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(n):
-        exif = Image.Exif()
-        exif.get_ifd(0x8769)[0x9003] = f"2025:0{1 + i % 9}:1{i % 10} 10:00:00"
-        path = folder / f"IMG_{i:04}.jpg"
-        skin_photo(i).save(path, quality=94, exif=exif)
-        paths.append(path)
-    return paths
-
-
-# -- import ------------------------------------------------------------------------------------
-
-
-def import_floor(paths: list[Path], scratch: Path) -> float:
-    """Read, hash, copy and one reduced-size decode per photo, on all cores."""
-    scratch.mkdir(parents=True, exist_ok=True)
-
-    def one(path: Path) -> None:
-        data = path.read_bytes()
-        hashlib.sha256(data).hexdigest()
-        dest = scratch / path.name
-        with dest.open("wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with Image.open(io.BytesIO(data)) as im:
-            # The smallest decode that still yields a thumbnail: DCT scaling to >= 256 px.
-            k = THUMB_SIZE / max(im.size)
-            im.draft("RGB", (int(im.width * k), int(im.height * k)))
-            im.load()
-
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        start = time.perf_counter()
-        list(pool.map(one, paths))
-        return (time.perf_counter() - start) * 1000
-
-
-def bench_import(work: Path, n: int) -> None:
-    from tracker.core.store.library import Library
-
-    paths = write_jpegs(work / "jpegs", n)
-    size = sum(p.stat().st_size for p in paths) / n / 1e6
-    print(f"  ({n} generated 12 MP JPEGs, {size:.1f} MB each, {os.cpu_count()} cores)")
-    import_floor(paths, work / "warm")  # warm the page cache for both
-    floor = min(import_floor(paths, work / f"floor{i}") for i in range(2))
-    best = float("inf")
-    previews = float("inf")
-    for i in range(2):
-        with Library.open(work / f"lib{i}", create=True) as lib:
-            report: list[object] = []
-            best = min(
-                best,
-                timed(
-                    lambda lib=lib, report=report: report.append(
-                        lib.import_files(paths, area="Belly")
-                    )
-                ),
-            )
-            shas = [r.sha256 for r in report[0].imported]  # type: ignore[attr-defined]
-            previews = min(previews, timed(lambda lib=lib, shas=shas: lib.make_previews(shas)))
-    record(f"import {n} x 12 MP JPEG", best, "ms", floor, "<= 1.25x floor", best <= 1.25 * floor)
-    # Not part of the import: what the window does afterwards, in the background, one photo at
-    # a time, so that a first look is instant. Shown so that the work moved is not hidden.
-    record("  then their previews, in the background", previews, "ms", None, "(1 thread)", None)
-
-
-def bench_heic(work: Path, n: int) -> None:
-    import pillow_heif
-
-    from tracker.core.store.library import Library
-
-    pillow_heif.register_heif_opener()
-    folder = work / "heic"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(n):
-        path = folder / f"IMG_{i}.heic"
-        skin_photo(100 + i).save(path, "HEIF", quality=80)
-        paths.append(path)
-
-    def decode_all() -> None:
-        for p in paths:
-            with Image.open(p) as im:
-                im.load()
-
-    floor = min(timed(decode_all) for _ in range(2)) / n
-    with Library.open(work / "heiclib", create=True) as lib:
-        took = timed(lambda: lib.import_files(paths, area="Belly", workers=1)) / n
-    record(
-        "HEIC import, per 12 MP photo (1 worker)",
-        took,
-        "ms",
-        floor,
-        "<= 1.2x one decode",
-        took <= 1.2 * floor,
-    )
-
-
-# -- a large library ----------------------------------------------------------------------------
+from tracker.bench import import_into, p95, record, skin_photo, timed, write_jpegs
 
 
 def build_large(root: Path, clients: int, per_client: int) -> None:
@@ -268,7 +100,7 @@ def _child_large(root: Path, prefs_file: Path) -> None:
     from PySide6.QtWidgets import QApplication
 
     from tracker.core.store.library import Library
-    from tracker.ui.main_window import MainWindow
+    from tracker.ui.main.window import MainWindow
     from tracker.ui.settings import Mode, Preferences
     from tracker.ui.workers import TaskRunner
 
@@ -406,18 +238,18 @@ def bench_large(work: Path, clients: int, per_client: int) -> None:
 
 def bench_compare_and_report(work: Path) -> None:
     from PySide6.QtCore import QEventLoop, QPointF, QTimer
-    from PySide6.QtGui import QUndoStack
     from PySide6.QtWidgets import QApplication
 
     from tracker.core.store.library import Library
     from tracker.rendering.report import export_report
-    from tracker.ui.compare import CompareWindow
+    from tracker.ui.commands import History
+    from tracker.ui.compare.window import CompareWindow
     from tracker.ui.workers import TaskRunner
 
     app = QApplication.instance() or QApplication(["bench"])
     paths = write_jpegs(work / "cmp-jpegs", 6)
     lib = Library.open(work / "cmp", create=True)
-    imported = lib.import_files(paths, area="Belly").imported
+    imported = import_into(lib, paths, "Belly").imported
     ids = [r.photo_id for r in imported]
     # A JPEG's preview is made on first view, not at import: what that first view costs, then
     # every later view reads it from the cache.
@@ -438,7 +270,7 @@ def bench_compare_and_report(work: Path) -> None:
         QTimer.singleShot(timeout_ms, loop.quit)
         loop.exec()
 
-    window = CompareWindow(lib, ids[:2], runner, QUndoStack())
+    window = CompareWindow(lib, ids[:2], runner, History())
     window.resize(1280, 800)
     window.show()
     wait(window.loaded)
@@ -515,6 +347,8 @@ def bench_compare_and_report(work: Path) -> None:
 
     # A client with 20 visits, a photo each, rated at each.
     from tracker.core.db.models import RaterRole
+    from tracker.core.queries import lookup
+    from tracker.core.services import ratings
 
     day0 = dt.date(2024, 1, 8)
     folder = work / "report-photos"
@@ -528,52 +362,20 @@ def bench_compare_and_report(work: Path) -> None:
         skin_photo(300 + v, (1600, 1200)).save(path, quality=90, exif=exif)
         photos.append(path)
     lib2 = Library.open(work / "report", create=True)
-    lib2.import_files(photos, area="Thigh")
-    for v in range(20):
-        lib2.rate(
-            client=None,
-            area="Thigh",
-            day=day0 + dt.timedelta(days=21 * v),
-            role=RaterRole.PATIENT,
-            values={"colour": max(1, 9 - v // 3), "texture": 6, "depth": 5},
+    report = import_into(lib2, photos, "Thigh")
+    assert report.area_id is not None
+    for imported in report.imported:
+        v = len([i for i in report.imported if i.visit_id < imported.visit_id])
+        ratings.rate(
+            lib2,
+            imported.visit_id,
+            report.area_id,
+            RaterRole.PATIENT,
+            {"colour": max(1, 9 - v // 3), "texture": 6, "depth": 5},
         )
-    took = timed(lambda: export_report(lib2, work / "report.pdf", client=None))
+    client = lookup.client_ids(lib2, limit=1)[0]
+    took = timed(lambda: export_report(lib2, work / "report.pdf", client_id=client))
     record("PDF report, client with 20 visits", took, "ms", None, "<= 3000 ms", took <= 3000)
     lib.close()
     lib2.close()
     del app
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tracker.bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller inputs, for a first look")
-    parser.add_argument("--only", choices=["import", "heic", "large", "compare"], action="append")
-    parser.add_argument("--child-large", nargs=2, metavar=("ROOT", "PREFS"), help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.child_large:
-        _child_large(Path(args.child_large[0]), Path(args.child_large[1]))
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    quick = args.quick
-    only = set(args.only or ["import", "heic", "large", "compare"])
-    work = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
-    print(f"{'figure':<44} {'value':>9}     {'floor':>9} {'ratio':>6}  {'budget':<22}")
-    try:
-        if "import" in only:
-            bench_import(work, 8 if quick else 24)
-        if "heic" in only:
-            bench_heic(work, 2 if quick else 4)
-        if "large" in only:
-            bench_large(work, 50 if quick else 500, 40)
-        if "compare" in only:
-            bench_compare_and_report(work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    budgeted = [r for r in ROWS if r.ok is not None]
-    over = [r for r in budgeted if r.ok is False]
-    print(f"\n{len(budgeted) - len(over)} of {len(budgeted)} figures within budget.", flush=True)
-    sys.stdout.flush()
-    os._exit(0)  # Qt's teardown at interpreter exit adds nothing to the figures
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,11 +7,12 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
-from tracker.core.db.models import RaterRole, VisitKind
-from tracker.core.queries import workspace as ws
+from tracker.core.db.models import RaterRole
+from tracker.core.queries import browse
 from tracker.ui import commands as cmd
-from tracker.ui.controller import WindowController
 from tracker.ui.dialogs import NewVisitDialog, confirm
+from tracker.ui.main.controller import WindowController
+from tracker.ui.viewer import PhotoViewer
 
 
 class VisitController(WindowController):
@@ -40,9 +41,9 @@ class VisitController(WindowController):
         w = self.window
         if w.lib is None or w.client_id is None:
             return
-        taken = {r.date for r in ws.timeline(w.lib, w.client_id)}
-        kind = VisitKind.TREATMENT if taken else VisitKind.BASELINE
-        answer = NewVisitDialog.ask(w, dt.date.today(), kind, taken)
+        taken = browse.visit_dates(w.lib, w.client_id)
+        kind = browse.suggested_visit_kind(w.lib, w.client_id)
+        answer = NewVisitDialog.ask(w.as_widget(), dt.date.today(), kind, taken)
         if answer is None:
             return
         command = cmd.AddVisit(w.lib, w.client_id, answer.day, answer.kind, answer.notes)
@@ -54,9 +55,9 @@ class VisitController(WindowController):
         w = self.window
         if w.lib is None or w.visit_id is None:
             return
-        detail = ws.visit_detail(w.lib, w.visit_id)
+        detail = browse.visit_detail(w.lib, w.visit_id)
         if confirm(
-            w,
+            w.as_widget(),
             "Remove visit",
             f"Remove the visit on {detail.date:%d %B %Y} with its treatment records and ratings? You can undo this.",
             "Remove visit",
@@ -73,12 +74,16 @@ class VisitController(WindowController):
         if w.lib is not None and w.visit_id is not None and w.area_id is not None:
             w.run(cmd.SetTreatment(w.lib, w.visit_id, w.area_id, fields))
 
-    def _on_panel_rating_edited(self, role: RaterRole, values: dict[str, float]) -> None:
+    def _on_panel_rating_edited(self, role: RaterRole, values: dict[str, float | None]) -> None:
+        """One rater role's values as the editor shows them: the rating shown is edited (the
+        earliest of that role, by its rater's name), or a new one is made."""
         w = self.window
         area = w.panel.area
         if w.lib is not None and w.visit_id is not None and area is not None:
             scale = area.area.default_scale
-            w.run(cmd.SetRating(w.lib, w.visit_id, area.area.id, role, scale, values))
+            shown = area.ratings.get(role)
+            name = shown.rater_name if shown is not None else ""
+            w.run(cmd.SetRating(w.lib, w.visit_id, area.area.id, role, scale, values, name))
 
     def _on_photos_view_edit_requested(self, photo_id: int, view: str) -> None:
         if self.window.lib is not None:
@@ -90,7 +95,7 @@ class VisitController(WindowController):
             return
         what = "this photo" if len(ids) == 1 else f"these {len(ids)} photos"
         if confirm(
-            w,
+            w.as_widget(),
             "Remove photos",
             f"Remove {what} from the visit? The original files stay in the library, and you can undo this.",
             "Remove",
@@ -101,15 +106,13 @@ class VisitController(WindowController):
         w = self.window
         if w.lib is None:
             return
-        from tracker.ui.viewer import PhotoViewer
-
         lib = w.lib
-        row = ws.photo(lib, photo_id)
+        row = browse.photo(lib, photo_id)
         viewer = PhotoViewer(
             lambda: lib.derived("previews", row.sha256),
             f"{row.view} — {row.taken_at[:10]}",
             w.runner,
-            w,
+            w.as_widget(),
         )
         viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         viewer.show()

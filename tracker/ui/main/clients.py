@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tracker.core.queries import workspace as ws
+from tracker.core.queries import browse
 from tracker.ui import commands as cmd
-from tracker.ui.controller import WindowController
 from tracker.ui.dialogs import AreaAnswer, AreaDialog, ClientAnswer, ClientDialog
+from tracker.ui.main.controller import WindowController
 from tracker.ui.settings import Mode
 
 # AreaAnswer's fields, by the name the core edits them under.
@@ -32,7 +32,7 @@ class ClientController(WindowController):
 
     def ask_for_area(self, title: str, ok_text: str, intro: str = "") -> bool:
         """Ask for a new area of the current client and add it; True when one was added."""
-        answer = AreaDialog.ask(self.window, title=title, ok_text=ok_text, intro=intro)
+        answer = AreaDialog.ask(self.window.as_widget(), title=title, ok_text=ok_text, intro=intro)
         return answer is not None and self._add_area(answer)
 
     def _add_area(self, answer: AreaAnswer) -> bool:
@@ -60,20 +60,18 @@ class ClientController(WindowController):
         w = self.window
         if w.lib is None:
             return
-        answer = ClientDialog.ask(w, title="Add client", ok_text="Add client")
+        answer = ClientDialog.ask(w.as_widget(), title="Add client", ok_text="Add client")
         if not answer:
-            return
-        command = cmd.AddClient(w.lib, answer.name)
-        if not w.run(command):
             return
         details = {
             "date_of_birth": answer.date_of_birth,
             "fitzpatrick": answer.fitzpatrick,
             "notes": answer.notes,
         }
-        if any(details.values()):
-            assert command.client_id is not None
-            w.run(cmd.EditClient(w.lib, command.client_id, details))
+        # One step: the client with its details.
+        command = cmd.AddClient(w.lib, answer.name, details)
+        if not w.run(command):
+            return
         w.client_id, w.area_id, w.visit_id = command.client_id, None, None
         w.sidebar.search.clear()
         w.refresh()
@@ -82,8 +80,10 @@ class ClientController(WindowController):
         w = self.window
         if w.lib is None or w.client_id is None:
             return
-        current = ClientAnswer(**ws.client_fields(w.lib, w.client_id))
-        answer = ClientDialog.ask(w, title="Client details", ok_text="Save", current=current)
+        current = ClientAnswer(**vars(browse.client_fields(w.lib, w.client_id)))
+        answer = ClientDialog.ask(
+            w.as_widget(), title="Client details", ok_text="Save", current=current
+        )
         if answer is None:
             return
         changed = {k: v for k, v in vars(answer).items() if getattr(current, k) != v}
@@ -100,7 +100,9 @@ class ClientController(WindowController):
             return
         row = next(a for a in w.areas.rows() if a.id == w.area_id)
         current = AreaAnswer(row.name, row.body_site, row.stage, row.default_scale)
-        answer = AreaDialog.ask(w, title="Area details", ok_text="Save", current=current)
+        answer = AreaDialog.ask(
+            w.as_widget(), title="Area details", ok_text="Save", current=current
+        )
         if answer is None:
             return
         changed = {_AREA_FIELDS[k]: v for k, v in vars(answer).items() if getattr(current, k) != v}

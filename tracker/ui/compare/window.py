@@ -8,52 +8,43 @@ paints. The geometry of each photo in the first photo's frame comes from the cor
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 from PIL import Image
 from PySide6.QtCore import QPointF, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QImage, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QDoubleSpinBox,
     QFileDialog,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QSizePolicy,
     QSlider,
     QToolBar,
     QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from tracker import APP_NAME
 from tracker.core.compare import render as compare_core
-from tracker.core.compare.render import (
-    CompareOptions,
-    apply_gains,
-    export,
-    placement,
-    render,
-)
+from tracker.core.compare.render import CompareOptions, export, placement, render
 from tracker.core.errors import TrackerError
 from tracker.core.imaging import geometry as al
-from tracker.core.queries import workspace as ws
+from tracker.core.queries import browse
+from tracker.core.queries.rows import ComparePhoto
+from tracker.core.services.photos import align_by_landmarks
 from tracker.core.store.library import Library
 from tracker.rendering.images import pil_to_qimage
-from tracker.ui.commands import Command, push
-from tracker.ui.compare_canvas import MODES, STEP, CompareCanvas
+from tracker.ui.commands import Change, Command, History, SetAlignment, SetGains
+from tracker.ui.compare.canvas import MODES, STEP, CompareCanvas
+from tracker.ui.compare.loading import load_originals, load_previews
+from tracker.ui.compare.picker import PhotoPicker, photo_choices
 from tracker.ui.icons import icon
 from tracker.ui.workers import Task, TaskRunner
 
@@ -66,183 +57,12 @@ MODE_LABELS = {
 }
 
 
-def load_previews(
-    lib: Library, photos: Sequence[ws.ComparePhoto]
-) -> tuple[list[QImage], list[QImage]]:
-    """In a worker: each photo's preview as it is (for sampling) and colour-balanced (for display).
-
-    Previews not made yet (a JPEG's first view, about 65 ms each) are made side by side; the
-    rest is quicker one photo after the other (measured: 34 ms against 57 ms in threads).
-    """
-    with ThreadPoolExecutor(max_workers=max(1, len(photos))) as pool:
-        previews = list(pool.map(lambda photo: lib.derived("previews", photo.sha256), photos))
-    raw, shown = [], []
-    for photo, preview in zip(photos, previews, strict=True):
-        with Image.open(io.BytesIO(preview)) as src:
-            rgb = src.convert("RGB")
-        raw.append(pil_to_qimage(rgb))
-        shown.append(pil_to_qimage(apply_gains(rgb, photo.colour_gains)))
-    return raw, shown
-
-
 EXPORT_FILTERS = (
     "JPEG, screen size (*.jpg)",
     "JPEG, full size (*.jpg)",
     "PNG, screen size (*.png)",
     "PNG, full size (*.png)",
 )
-HIRES_MAX_SIDE = 8192  # a 200 MP photo is shown at most this large when zoomed in
-
-
-def load_originals(lib: Library, photos: Sequence[ws.ComparePhoto]) -> list[QImage]:
-    """In a worker: the originals, upright and colour-balanced, for zooming past the previews."""
-    out = []
-    for photo in photos:
-        rgb = lib.original_image(photo.sha256, HIRES_MAX_SIDE)
-        out.append(pil_to_qimage(apply_gains(rgb, photo.colour_gains)))
-    return out
-
-
-class SetAlignment(Command):
-    """Store transforms for photos (and the reference photo of their area and view)."""
-
-    def __init__(
-        self,
-        lib: Library,
-        matrices: dict[int, al.Matrix | None],
-        reference: tuple[int, str, int] | None = None,
-    ) -> None:
-        super().__init__(lib, "align photos" if any(matrices.values()) else "reset alignment")
-        self.matrices = matrices
-        self.reference = reference  # (area id, view, photo id) to make the reference
-        self.old: dict[int, al.Matrix | None] = {}
-        self.old_reference: int | None = None
-
-    def do(self) -> None:
-        if self.reference is not None:
-            area, view, photo = self.reference
-            self.old_reference = ws.set_reference_photo(self.lib, area, view, photo)
-        self.old = {pid: ws.set_alignment(self.lib, pid, m) for pid, m in self.matrices.items()}
-
-    def revert(self) -> None:
-        for pid, m in self.old.items():
-            ws.set_alignment(self.lib, pid, m)
-        if self.reference is not None:
-            area, view, _ = self.reference
-            ws.set_reference_photo(self.lib, area, view, self.old_reference)
-
-
-class SetGains(Command):
-    def __init__(self, lib: Library, photo_id: int, gains: al.Gains | None) -> None:
-        super().__init__(lib, "balance colour" if gains else "reset colour")
-        self.photo_id, self.gains = photo_id, gains
-        self.old: al.Gains | None = None
-
-    def do(self) -> None:
-        self.old = ws.set_colour_gains(self.lib, self.photo_id, self.gains)
-
-    def revert(self) -> None:
-        ws.set_colour_gains(self.lib, self.photo_id, self.old)
-
-
-Choices = list[tuple[str, int]]
-
-
-def photo_choices(
-    lib: Library, area_id: int, client_id: int | None
-) -> tuple[Choices, Choices, list[int]]:
-    """The area's photos and every photo of the client, as (label, photo id) for the picker, and
-    a sensible first pick: the area's first photo and the latest one of the same view."""
-    rows = ws.area_photos(lib, area_id)
-    area = [(f"{day:%d %b %Y} · {row.view} · {row.original_name}", row.id) for day, row in rows]
-    same_view = [row.id for _, row in rows if row.view == rows[0][1].view]
-    default = [same_view[0], same_view[-1]] if len(same_view) >= 2 else [r.id for _, r in rows[:2]]
-    every = (
-        [
-            (f"{day:%d %b %Y} · {name} · {row.view} · {row.original_name}", row.id)
-            for day, name, row in ws.client_photos(lib, client_id)
-        ]
-        if client_id is not None
-        else []
-    )
-    return area, every, default
-
-
-class PhotoPicker(QDialog):
-    """Choose 2–4 photos of an area (or, ticking a box, of every area of the client) to compare."""
-
-    def __init__(
-        self,
-        parent: QWidget | None,
-        choices: Sequence[tuple[str, int]],
-        chosen: Sequence[int],
-        wider: Sequence[tuple[str, int]] = (),
-    ) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Choose photos to compare")
-        self.resize(460, 520)
-        layout = QVBoxLayout(self)
-        layout.addWidget(
-            QLabel(
-                "Tick 2 to 4 photos. The first ticked is the one the others are shown against.",
-                self,
-            )
-        )
-        self.list = QListWidget(self)
-        self.list.setAccessibleName("Photos")
-        self.choices, self.wider = list(choices), list(wider)
-        self._fill(self.choices, chosen)
-        layout.addWidget(self.list)
-        self.every_area = QCheckBox("Show the photos of every area", self)
-        self.every_area.setVisible(bool(wider))
-        self.every_area.toggled.connect(self._on_every_area_toggled)
-        layout.addWidget(self.every_area)
-        self.problem = QLabel(self)
-        self.problem.setStyleSheet("color: #c0392b")
-        layout.addWidget(self.problem)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, parent=self
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Compare")
-        buttons.accepted.connect(self._on_buttons_accepted)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-
-    def _fill(self, choices: Sequence[tuple[str, int]], chosen: Sequence[int]) -> None:
-        self.list.clear()
-        for text, pid in choices:
-            item = QListWidgetItem(text, self.list)
-            item.setData(Qt.ItemDataRole.UserRole, pid)
-            item.setCheckState(Qt.CheckState.Checked if pid in chosen else Qt.CheckState.Unchecked)
-
-    def _on_every_area_toggled(self, on: bool) -> None:
-        self._fill(self.wider if on else self.choices, self.chosen())
-
-    def chosen(self) -> list[int]:
-        out = []
-        for i in range(self.list.count()):
-            item = self.list.item(i)
-            if item.checkState() == Qt.CheckState.Checked:
-                out.append(int(item.data(Qt.ItemDataRole.UserRole)))
-        return out
-
-    def _on_buttons_accepted(self) -> None:
-        n = len(self.chosen())
-        if not 2 <= n <= 4:
-            self.problem.setText(f"Tick 2 to 4 photos; {n} {'is' if n == 1 else 'are'} ticked.")
-            return
-        self.accept()
-
-    @classmethod
-    def ask(
-        cls,
-        parent: QWidget | None,
-        choices: Sequence[tuple[str, int]],
-        chosen: Sequence[int],
-        wider: Sequence[tuple[str, int]] = (),
-    ) -> list[int] | None:
-        dialog = cls(parent, choices, chosen, wider)
-        return dialog.chosen() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
 
 class CompareWindow(QMainWindow):
@@ -255,7 +75,7 @@ class CompareWindow(QMainWindow):
         lib: Library,
         photo_ids: Sequence[int],
         runner: TaskRunner,
-        undo_stack: QUndoStack,
+        history: History,
         parent: QWidget | None = None,
         client_id: int | None = None,
     ) -> None:
@@ -264,10 +84,10 @@ class CompareWindow(QMainWindow):
         self.setWindowTitle(f"Compare — {APP_NAME}")
         self.setWindowFlag(Qt.WindowType.Window)
         self.resize(1240, 780)
-        self.lib, self.runner, self.undo_stack = lib, runner, undo_stack
+        self.lib, self.runner, self.history = lib, runner, history
         self.photo_ids = list(photo_ids)
-        self.photos: list[ws.ComparePhoto] = []
-        self.raw: list[QImage] = []
+        self.photos: list[ComparePhoto] = []
+        self.raw: list[Image.Image] = []  # the previews as they are, for sampling colour
         self.neutral_level: float | None = None
         self.hires_requested = False
         self.canvas = CompareCanvas(self)
@@ -371,12 +191,7 @@ class CompareWindow(QMainWindow):
         self.caption.setAccessibleName("Caption for the exported image")
         self.caption.setMaxLength(300)
         self.caption.setMinimumWidth(220)
-        self.undo = self.undo_stack.createUndoAction(self, "Undo")
-        self.undo.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo = self.undo_stack.createRedoAction(self, "Redo")
-        self.redo.setShortcuts(
-            [QKeySequence("Ctrl+Shift+Z"), QKeySequence(QKeySequence.StandardKey.Redo)]
-        )
+        self.undo, self.redo = self.history.actions(self)
         self.addAction(self.undo)
         self.addAction(self.redo)
         entries: tuple[QAction | None, ...] = (
@@ -430,14 +245,14 @@ class CompareWindow(QMainWindow):
         self.export_action.triggered.connect(self._on_export_triggered)
         self.canvas.point_clicked.connect(self._on_canvas_point_clicked)
         self.canvas.view_changed.connect(self._on_canvas_view_changed)
-        self.undo_stack.indexChanged.connect(self._on_undo_stack_index_changed)
+        self.history.changed.connect(self.on_history_changed)
 
     # -- loading -----------------------------------------------------------------------------
 
     def reload(self, *, images: bool = True) -> None:
         """Re-read the photos' labels, alignment and colour from the library."""
         try:
-            self.photos = ws.compare_photos(self.lib, self.photo_ids)
+            self.photos = browse.compare_photos(self.lib, self.photo_ids)
         except TrackerError as exc:
             self._show_error(str(exc))
             self.close()
@@ -459,7 +274,7 @@ class CompareWindow(QMainWindow):
             failed=self._show_error,
         )
 
-    def _on_previews_loaded(self, result: tuple[list[QImage], list[QImage]]) -> None:
+    def _on_previews_loaded(self, result: tuple[list[Image.Image], list[QImage]]) -> None:
         self.raw, shown = result
         self.canvas.set_photos(self.photos, shown, placement(self.photos, self.aligned.isChecked()))
         self.loaded.emit()
@@ -487,7 +302,7 @@ class CompareWindow(QMainWindow):
             failed=self._show_error,
         )
 
-    def _on_originals_loaded(self, result: tuple[list[ws.ComparePhoto], list[QImage]]) -> None:
+    def _on_originals_loaded(self, result: tuple[list[ComparePhoto], list[QImage]]) -> None:
         photos, images = result
         if [p.id for p in photos] != [p.id for p in self.photos] or not self.hires_requested:
             return  # the photos or their colour changed meanwhile
@@ -569,9 +384,16 @@ class CompareWindow(QMainWindow):
         self.zoom_label.setText(f"{round(self.canvas.zoom * 100)}%")
         self._load_originals_if_zoomed()
 
-    def _on_undo_stack_index_changed(self, _index: int) -> None:
-        # Any edit lands here (a rating in the main window too): decode the previews again only
-        # when a colour balance changed, since that is all they depend on.
+    def on_history_changed(self, changes: Change, photo_ids: frozenset[int]) -> None:
+        """A step was done or undone here or in the main window: reload only what it changed
+        of these photos. Labels show visits and ratings; the canvas shows alignment; the
+        previews are decoded again only when a colour balance of one of them changed."""
+        labels = bool(changes & (Change.VISITS | Change.RATINGS))
+        pictures = bool(changes & (Change.ALIGNMENT | Change.COLOUR | Change.PHOTOS)) and bool(
+            set(self.photo_ids) & photo_ids
+        )
+        if not (labels or pictures):
+            return
         gains = [p.colour_gains for p in self.photos]
         self.reload(images=False)
         if [p.colour_gains for p in self.photos] != gains:
@@ -631,7 +453,7 @@ class CompareWindow(QMainWindow):
             return
         marks = [[(p.x(), p.y()) for p in m] for m in self.canvas.landmarks]
         try:
-            plan = ws.align_by_landmarks(self.lib, self.photos, marks)
+            plan = align_by_landmarks(self.lib, self.photos, marks)
         except TrackerError as exc:
             self._show_error(str(exc))
             return
@@ -677,36 +499,27 @@ class CompareWindow(QMainWindow):
 
     def _pick_neutral(self, index: int, point: QPointF) -> None:
         photo, image = self.photos[index], self.raw[index]
-        x = round(point.x() * image.width() / photo.width)
-        y = round(point.y() * image.height() / photo.height)
-        sums, n = [0.0, 0.0, 0.0], 0
-        for yy in range(max(0, y - 5), min(image.height(), y + 6)):
-            for xx in range(max(0, x - 5), min(image.width(), x + 6)):
-                c = image.pixelColor(xx, yy)
-                sums[0] += c.red()
-                sums[1] += c.green()
-                sums[2] += c.blue()
-                n += 1
-        if not n:
-            return
-        patch = (sums[0] / n, sums[1] / n, sums[2] / n)
-        level = self.neutral_level if index != 0 else None
         try:
-            gains = al.neutral_gains(patch, level)
+            patch = al.patch_mean(
+                image,
+                point.x() * image.width / photo.width,
+                point.y() * image.height / photo.height,
+            )
+            gains = al.neutral_gains(patch, self.neutral_level if index != 0 else None)
         except TrackerError as exc:
             self._show_error(str(exc))
             return
         if index == 0:
             self.neutral_level = sum(patch) / 3
-        self._run(SetGains(self.lib, photo.id, gains))
+        self._run(SetGains(self.lib, {photo.id: gains}))
         self.status.setText(
             f"Colour balanced on {photo.visit_date:%d %b %Y}. Click a neutral patch on another photo, or untick Pick neutral patch."
         )
 
     def _on_reset_colour_triggered(self) -> None:
-        for photo in self.photos:
-            if photo.colour_gains is not None:
-                self._run(SetGains(self.lib, photo.id, None))
+        balanced = {p.id: None for p in self.photos if p.colour_gains is not None}
+        if balanced:
+            self._run(SetGains(self.lib, balanced))
 
     # -- export ------------------------------------------------------------------------------
 
@@ -756,7 +569,7 @@ class CompareWindow(QMainWindow):
 
     def _run(self, command: Command) -> bool:
         try:
-            push(self.undo_stack, command)
+            self.history.push(command)
         except TrackerError as exc:
             self._show_error(str(exc))
             return False

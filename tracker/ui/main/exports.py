@@ -8,8 +8,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog
 
 from tracker.core.errors import TrackerError
-from tracker.core.queries import workspace as ws
-from tracker.ui.controller import WindowController
+from tracker.core.exports import ratings_csv
+from tracker.rendering import report
+from tracker.ui.main.controller import WindowController
 from tracker.ui.workers import run_with_progress
 
 
@@ -21,11 +22,9 @@ class ExportController(WindowController):
         view.export_csv_requested.connect(self._on_export_csv_requested)
         view.export_report_requested.connect(self._on_export_report_requested)
 
-    def _client(self) -> str | None:
+    def _client(self) -> int | None:
         w = self.window
-        if w.lib is None or w.client_id is None:
-            return None
-        return str(ws.client_fields(w.lib, w.client_id)["name"])
+        return w.client_id if w.lib is not None else None
 
     def _on_export_csv_requested(self) -> None:
         w = self.window
@@ -34,15 +33,13 @@ class ExportController(WindowController):
             return
         start = w.prefs.last_import_folder or Path.home()
         name, _ = QFileDialog.getSaveFileName(
-            w, "Export ratings", str(start / "ratings.csv"), "CSV (*.csv)"
+            w.as_widget(), "Export ratings", str(start / "ratings.csv"), "CSV (*.csv)"
         )
         if not name:
             return
-        from tracker.core.exports import ratings_csv as export_csv
-
         lib = w.lib
         w.runner.start(
-            lambda _t: export_csv.export(lib, Path(name), client),
+            lambda _t: ratings_csv.export(lib, Path(name), client),
             finished=lambda r: w.statusBar().showMessage(
                 f"Wrote {r['rows']} ratings to {r['file']}.", 8000
             ),
@@ -54,7 +51,7 @@ class ExportController(WindowController):
             return
         start = self.window.prefs.last_import_folder or Path.home()
         name, chosen = QFileDialog.getSaveFileName(
-            self.window,
+            self.window.as_widget(),
             "Export report",
             str(start / "progress-report.pdf"),
             "PDF, A4 (*.pdf);;PDF, Letter (*.pdf)",
@@ -65,14 +62,12 @@ class ExportController(WindowController):
     def report(self, out: Path, page: str = "a4") -> None:
         """Write the client's report; charts are drawn here (they need the GUI thread), the
         rest in a worker."""
-        from tracker.rendering import report
-
         w = self.window
         client = self._client()
         assert w.lib is not None and client is not None
         lib = w.lib
         try:
-            charts = report.chart_images(lib, report.area_ids(lib, client, None))
+            charts = report.chart_images(lib, report.area_ids(lib, client))
         except TrackerError as exc:
             w.show_error(str(exc))
             return
@@ -82,11 +77,11 @@ class ExportController(WindowController):
             self.report_written.emit(str(result["file"]))
 
         run_with_progress(
-            w,
+            w.as_widget(),
             w.runner,
             "Writing the report…",
             lambda task: report.export_report(
-                lib, out, client=client, page=page, charts=charts, progress_cb=task.report
+                lib, out, client_id=client, page=page, charts=charts, progress_cb=task.report
             ),
             done,
             w.show_error,

@@ -1,0 +1,132 @@
+"""The commands that look after the library as a whole (check, back up, restore, repair) and
+write files from it (exports)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from tracker.cli import resolve
+from tracker.cli.output import emit
+from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS
+from tracker.core.care import backups, repair
+from tracker.core.care.check import check_library
+from tracker.core.compare.render import CompareOptions
+from tracker.core.compare.render import export as export_compare
+from tracker.core.db import snapshots
+from tracker.core.errors import UsageError
+from tracker.core.exports import ratings_csv
+from tracker.core.store.library import Library
+
+
+def cmd_check(args: argparse.Namespace, root: Path) -> int:
+    with Library.open(root, allow_read_only=True) as lib:
+        report = check_library(lib)
+    if report.ok:
+        text = f"The library is in good order ({report.photos_checked} photos checked)."
+    else:
+        text = "\n".join(
+            [f"{len(report.problems)} problem(s) found:"]
+            + [f"  [{p.kind}] {p.detail}" for p in report.problems]
+        )
+    emit(args, report.to_json(), text)
+    return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def cmd_export(args: argparse.Namespace, root: Path) -> int:
+    if args.export_command == "csv":
+        with Library.open(root, allow_read_only=True) as lib:
+            named = args.client is not None or args.area is not None
+            client_id = resolve.client(lib, args.client) if named else None
+            area_id = (
+                resolve.area(lib, client_id, args.area)
+                if args.area is not None and client_id is not None
+                else None
+            )
+            result = ratings_csv.export(lib, args.out, client_id, area_id)
+        emit(args, result, f"Wrote {result['rows']} rating rows to {result['file']}.")
+        return EXIT_OK
+    if args.export_command == "report":
+        return _export_report(args, root)
+    *raw_ids, out = args.items
+    if not raw_ids:
+        raise UsageError("Give the photo ids to compare, then the output file, e.g. 3 17 out.png.")
+    ids = resolve.photo_ids(raw_ids)
+    options = CompareOptions(
+        mode=args.mode,
+        aligned=args.aligned,
+        labels=not args.no_labels,
+        caption=args.caption,
+        max_side=args.size,
+    )
+    with Library.open(root, allow_read_only=True) as lib:
+        result = export_compare(lib, ids, Path(out), options)
+    emit(args, result, f"Wrote {result['file']} ({result['width']} × {result['height']}).")
+    return EXIT_OK
+
+
+def _export_report(args: argparse.Namespace, root: Path) -> int:
+    """The PDF needs Qt's painter and charts: an offscreen application, no window."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # Loaded here, not at the top: Qt costs every other command a quarter of a second to start.
+    from PySide6.QtWidgets import QApplication
+
+    from tracker.rendering.report import export_report
+
+    app = QApplication.instance() or QApplication(["tracker"])
+    with Library.open(root, allow_read_only=True) as lib:
+        client_id = resolve.client(lib, args.client)
+        area_id = resolve.area(lib, client_id, args.area) if args.area is not None else None
+        result = export_report(lib, args.out, client_id=client_id, area_id=area_id, page=args.page)
+    del app
+    emit(args, result, f"Wrote {result['file']}.")
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace, root: Path) -> int:
+    with Library.open(root, allow_read_only=True) as lib:
+        result = backups.backup(lib, args.out)
+    emit(
+        args,
+        result,
+        f"Wrote {result['file']} ({result['files']} files, checksums in its manifest).",
+    )
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace, _root: Path) -> int:
+    result = backups.restore(args.archive, args.dest)
+    emit(
+        args,
+        result,
+        f"Restored a library at {result['library']}: {result['photos']} photos, every file checked.",
+    )
+    return EXIT_OK
+
+
+def cmd_repair(args: argparse.Namespace, root: Path) -> int:
+    if args.repair_command == "restore-snapshot":
+        snapshot = args.snapshot
+        if snapshot is not None and not snapshot.is_absolute() and not snapshot.exists():
+            snapshot = root / "backups" / snapshot
+        result: dict[str, object] = dict(snapshots.restore_snapshot(root, snapshot))
+        text = f"Restored {result['restored']}; the previous database is kept as backups/{result['kept']}."
+    else:
+        with Library.open(root) as lib:
+            if args.repair_command == "relink":
+                changed = []
+                if args.changed:
+                    problems = check_library(lib).problems
+                    changed = [p.sha256 for p in problems if p.kind == "changed_original"]
+                result = repair.relink(lib, args.folder, changed)
+                text = repair.relink_summary(result, args.changed)
+            elif args.repair_command == "quarantine":
+                result = repair.quarantine_orphans(lib)
+                text = f"Moved {result['moved']} file(s) that belong to no photo to {result['folder']}."
+            else:
+                result = repair.rebuild_cache(lib)
+                text = f"Rebuilt thumbnails and previews of {result['rebuilt']} photo(s)."
+    emit(args, result, text)
+    return EXIT_OK

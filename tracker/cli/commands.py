@@ -1,0 +1,204 @@
+"""The commands that read and change clients, visits, photos and ratings.
+
+Each one opens the library, turns the names it was given into ids (``resolve``), calls the
+same services and queries the window calls, and prints the result (``output``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from tracker.cli import resolve
+from tracker.cli.output import emit, table
+from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS, parse_item_values
+from tracker.core.db.engine import DB_NAME
+from tracker.core.db.models import RaterRole, RatingMethod, VisitKind
+from tracker.core.demo.sample import create_demo
+from tracker.core.domain.treatment import TreatmentInput
+from tracker.core.queries import listing, lookup
+from tracker.core.services import ratings, visits
+from tracker.core.services.imports import import_files
+from tracker.core.store.library import Library
+
+
+def cmd_init(args: argparse.Namespace, root: Path) -> int:
+    existed = (root / DB_NAME).exists()
+    with Library.open(root, create=True):
+        pass
+    emit(
+        args,
+        {"library": str(root), "created": not existed},
+        f"{'Library already exists' if existed else 'Created a library'} at {root}",
+    )
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, _root: Path) -> int:
+    summary = create_demo(args.dir)
+    emit(
+        args,
+        summary,
+        f"Created a sample library at {summary['library']}: "
+        f"{summary['visits']} visits, {summary['photos']} photos, {summary['ratings']} ratings.",
+    )
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace, root: Path) -> int:
+    show_progress = not args.json and sys.stderr.isatty()
+
+    def progress(done: int, total: int, _file: str) -> None:
+        print(f"\rImporting {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
+
+    with Library.open(root, create=True) as lib:
+        lib.require_writable()
+        client = resolve.import_client(lib, args.client)
+        area = resolve.import_area(lib, client, args.area)
+        report = import_files(
+            lib,
+            args.files,
+            area,
+            view=args.view,
+            date=args.date,
+            kind=VisitKind(args.kind) if args.kind else None,
+            progress=progress if show_progress else None,
+        )
+    lines = [
+        f"Imported {len(report.imported)}, duplicates {len(report.duplicates)}, "
+        f"rejected {len(report.rejected)}."
+    ]
+    lines += [
+        f"  imported {i.file} -> photo {i.photo_id} ({i.taken_at}, {i.width}x{i.height})"
+        for i in report.imported
+    ]
+    lines += [f"  warning: {w}" for i in report.imported for w in i.warnings]
+    lines += [f"  duplicate {d.file} = photo {d.photo_id}" for d in report.duplicates]
+    lines += [f"  rejected: {r.error}" for r in report.rejected]
+    emit(args, report.to_json(), "\n".join(lines))
+    return EXIT_PROBLEMS if report.rejected else EXIT_OK
+
+
+_LIST_COLUMNS = {
+    "clients": ["id", "name"],
+    "areas": ["id", "client", "name", "stage"],
+    "visits": ["id", "client", "date", "kind"],
+    "photos": [
+        "id",
+        "client",
+        "area",
+        "visit_date",
+        "view",
+        "taken_at",
+        "width",
+        "height",
+        "original_name",
+    ],
+}
+
+
+def cmd_list(args: argparse.Namespace, root: Path) -> int:
+    with Library.open(root, allow_read_only=True) as lib:
+        rows: list[dict[str, Any]]
+        if args.kind == "clients":
+            rows = listing.clients(lib)
+        elif args.kind == "areas":
+            rows = listing.areas(lib, resolve.optional_client(lib, args.client))
+        elif args.kind == "visits":
+            rows = listing.visits(lib, resolve.optional_client(lib, args.client))
+        else:
+            client_id = (
+                resolve.client(lib, args.client)
+                if args.client is not None or args.area is not None
+                else None
+            )
+            area_id = (
+                resolve.area(lib, client_id, args.area)
+                if args.area is not None and client_id is not None
+                else None
+            )
+            rows = listing.photos(lib, client_id, area_id)
+    emit(args, rows, table(rows, _LIST_COLUMNS[args.kind]))
+    return EXIT_OK
+
+
+def cmd_visit(args: argparse.Namespace, root: Path) -> int:
+    treatment = TreatmentInput(
+        device=args.device,
+        needle_depth_mm=args.depth_mm,
+        passes=args.passes,
+        topical=args.topical,
+        anaesthetic=args.anaesthetic,
+        reaction=args.reaction,
+        pain=args.pain,
+        downtime_days=args.downtime_days,
+        practitioner=args.practitioner,
+    ).given()
+    with Library.open(root, create=True) as lib:
+        client_id = resolve.client(lib, args.client)
+        area_id = resolve.area(lib, client_id, args.area) if args.area is not None else None
+        result = visits.record_visit(
+            lib,
+            client_id,
+            args.date,
+            kind=VisitKind(args.kind) if args.kind else None,
+            notes=args.notes,
+            area_id=area_id,
+            treatment=treatment,
+        )
+        client = lookup.client_name(lib, client_id)
+    shown = {
+        "id": result.visit_id,
+        "client": client,
+        "date": args.date.isoformat(),
+        "kind": result.kind.value,
+        "created": result.created,
+        "treatment_record_id": result.treatment_record_id,
+    }
+    verb = "Added" if result.created else "Updated"
+    emit(
+        args,
+        shown,
+        f"{verb} the {shown['kind']} visit of {client} on {shown['date']} (visit {shown['id']}).",
+    )
+    return EXIT_OK
+
+
+def cmd_rate(args: argparse.Namespace, root: Path) -> int:
+    values = parse_item_values(args.values)
+    with Library.open(root) as lib:
+        client_id = resolve.client(lib, args.client)
+        area_id = resolve.area(lib, client_id, args.area)
+        visit_id = resolve.visit(lib, client_id, args.date)
+        change = ratings.rate(
+            lib,
+            visit_id,
+            area_id,
+            RaterRole(args.rater),
+            dict(values),
+            scale=args.scale,
+            rater_name=args.rater_name,
+            method=RatingMethod(args.method),
+        )
+    result = {
+        "id": change.rating_id,
+        "client": change.client,
+        "area": change.area,
+        "visit_id": change.visit_id,
+        "date": change.visit_date.isoformat(),
+        "rater": change.role.value,
+        "rater_name": change.rater_name,
+        "scale": change.scale.key,
+        "scale_version": change.scale.version,
+        "method": change.method.value,
+        "values": change.values,
+    }
+    shown = ", ".join(f"{k}={v:g}" for k, v in change.values.items())
+    emit(
+        args,
+        result,
+        f"Rated {change.area} on {result['date']} ({change.scale.key}, {change.role.value}): {shown}.",
+    )
+    return EXIT_OK

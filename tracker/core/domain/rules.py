@@ -1,0 +1,64 @@
+"""The domain's rules, each decided here once, as plain functions of the facts they need.
+
+The services (writes) and queries (reads) gather the facts from the database and call these;
+neither the window nor the command line decides any of them. ``docs/ARCHITECTURE.md`` lists
+the rules with the tests that hold them through both the command line and the window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
+
+from tracker.core.db.models import VisitKind
+
+V = TypeVar("V")
+
+
+def new_visit_kind(chosen: VisitKind | None, *, has_baseline: bool) -> VisitKind:
+    """The kind of a visit being created.
+
+    The user's choice wins (``visit add --kind``, ``import --kind``, the New visit dialog, the
+    import preview). Without one, a client's first visit is the baseline and every later one a
+    treatment session, whether it is made by ``visit add``, by the window or by an import.
+    """
+    if chosen is not None:
+        return chosen
+    return VisitKind.TREATMENT if has_baseline else VisitKind.BASELINE
+
+
+def baseline_date(visits: Iterable[tuple[dt.date, VisitKind]]) -> dt.date | None:
+    """The day that "days since baseline" counts from: the earliest baseline visit, else the
+    earliest visit (a course whose first visit was given another kind still has a start)."""
+    visits = list(visits)
+    baselines = [day for day, kind in visits if kind == VisitKind.BASELINE]
+    if baselines:
+        return min(baselines)
+    return min((day for day, _ in visits), default=None)
+
+
+def is_session(kind: VisitKind, *, has_record: bool, has_photos_or_ratings: bool) -> bool:
+    """Whether a visit counts as a treatment session of one area.
+
+    A visit with a treatment record for the area always does (what was done is written down);
+    a treatment visit does when the area was seen at it (it has photos or ratings of the area).
+    A treatment visit at which the area was not seen is another area's session, and baseline,
+    check-in and follow-up visits are never sessions.
+    """
+    if has_record:
+        return True
+    return kind == VisitKind.TREATMENT and has_photos_or_ratings
+
+
+def merge(old: Mapping[str, V], given: Mapping[str, V | None]) -> dict[str, V]:
+    """An edit of a record made of named values (a rating's items, a treatment record's
+    fields): each value given replaces the one there, ``None`` clears it, and everything not
+    given stays as it was. An empty result means the record is removed."""
+    out = dict(old)
+    for key, value in given.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out

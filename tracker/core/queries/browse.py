@@ -1,0 +1,460 @@
+"""What the window shows, by database id: clients, areas, the timeline, a visit, photos to
+compare.
+
+Each function costs a fixed number of statements however many areas, visits, photos and
+ratings there are (``tests/core/queries/test_query_counts.py`` counts them): rows are loaded
+with one query per table and joined in Python, never one query per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tracker.core.db.models import (
+    Area,
+    Client,
+    Photo,
+    RaterRole,
+    Rating,
+    RatingItem,
+    ReferencePhoto,
+    TreatmentRecord,
+    Visit,
+    VisitKind,
+)
+from tracker.core.domain import rules
+from tracker.core.domain.scales import get_scale
+from tracker.core.domain.treatment import TREATMENT_FIELDS
+from tracker.core.errors import NotFoundError
+from tracker.core.imaging.exif import CaptureTime
+from tracker.core.imaging.geometry import check_gains, check_matrix
+from tracker.core.queries.rows import (
+    AreaAtVisit,
+    AreaRow,
+    ClientFields,
+    ClientRow,
+    ComparePhoto,
+    PhotoRow,
+    RatingRow,
+    VisitDetail,
+    VisitRow,
+)
+from tracker.core.store.library import Library
+
+T = TypeVar("T")
+
+
+def get(s: Session, model: type[T], ident: int, what: str) -> T:
+    """The row ``ident`` of ``model``, or NotFoundError naming ``what`` it is."""
+    obj = s.get(model, ident)
+    if obj is None:
+        raise NotFoundError(f"There is no {what} with id {ident} in the library.")
+    return obj
+
+
+def photo_row(p: Photo) -> PhotoRow:
+    return PhotoRow(
+        id=p.id,
+        sha256=p.sha256,
+        view=p.view,
+        area_id=p.area_id,
+        taken_at=CaptureTime(p.taken_at, p.utc_offset_min).isoformat(),
+        date_source=p.date_source,
+        width=p.width,
+        height=p.height,
+        original_name=p.original_name,
+        format=p.format,
+    )
+
+
+def record_fields(record: TreatmentRecord) -> dict[str, Any]:
+    return {k: getattr(record, k) for k in TREATMENT_FIELDS}
+
+
+# -- clients and areas ------------------------------------------------------------------------
+
+
+def clients(lib: Library, search: str = "") -> list[ClientRow]:
+    """Clients whose name contains ``search`` (any case), by name."""
+    with lib.session() as s:
+        n_areas = select(func.count(Area.id)).where(Area.client_id == Client.id).scalar_subquery()
+        n_visits = (
+            select(func.count(Visit.id)).where(Visit.client_id == Client.id).scalar_subquery()
+        )
+        last = select(func.max(Visit.date)).where(Visit.client_id == Client.id).scalar_subquery()
+        q = select(Client.id, Client.name, n_areas, n_visits, last).order_by(
+            func.lower(Client.name)
+        )
+        rows = [ClientRow(*row) for row in s.execute(q)]
+    needle = search.strip().casefold()
+    return [r for r in rows if needle in r.name.casefold()] if needle else rows
+
+
+def client_fields(lib: Library, client_id: int) -> ClientFields:
+    with lib.session() as s:
+        c = get(s, Client, client_id, "client")
+        return ClientFields(c.name, c.date_of_birth, c.fitzpatrick, c.notes)
+
+
+def areas(lib: Library, client_id: int) -> list[AreaRow]:
+    with lib.session() as s:
+        return _areas(s, client_id)
+
+
+def _areas(s: Session, client_id: int) -> list[AreaRow]:
+    n_photos = (
+        select(func.count(Photo.id))
+        .where(Photo.area_id == Area.id, Photo.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+    q = select(Area, n_photos).where(Area.client_id == client_id).order_by(func.lower(Area.name))
+    return [
+        AreaRow(a.id, a.name, a.body_site, a.stage, a.default_scale, n) for a, n in s.execute(q)
+    ]
+
+
+# -- visits -----------------------------------------------------------------------------------
+
+
+def _client_visits(s: Session, client_id: int) -> list[Visit]:
+    return list(s.scalars(select(Visit).where(Visit.client_id == client_id).order_by(Visit.date)))
+
+
+def _baseline(visits: Iterable[Visit]) -> dt.date | None:
+    return rules.baseline_date((v.date, v.kind) for v in visits)
+
+
+def visit_dates(lib: Library, client_id: int) -> set[dt.date]:
+    """The days on which the client already has a visit (a new one cannot go there)."""
+    with lib.session() as s:
+        return set(s.scalars(select(Visit.date).where(Visit.client_id == client_id)))
+
+
+def suggested_visit_kind(lib: Library, client_id: int) -> VisitKind:
+    """The kind a new visit of the client gets unless the user chooses another."""
+    with lib.session() as s:
+        return rules.new_visit_kind(None, has_baseline=has_baseline(s, client_id))
+
+
+def has_baseline(s: Session, client_id: int) -> bool:
+    q = select(Visit.id).where(Visit.client_id == client_id, Visit.kind == VisitKind.BASELINE)
+    return s.scalar(q.limit(1)) is not None
+
+
+def session_visits(s: Session, area_id: int, visits: Sequence[Visit]) -> set[int]:
+    """The ids of those ``visits`` that count as treatment sessions of the area
+    (``rules.is_session``): three queries, whatever the number of visits."""
+    ids = [v.id for v in visits]
+    recorded = set(
+        s.scalars(
+            select(TreatmentRecord.visit_id).where(
+                TreatmentRecord.area_id == area_id, TreatmentRecord.visit_id.in_(ids)
+            )
+        )
+    )
+    seen = set(
+        s.scalars(
+            select(Photo.visit_id)
+            .where(Photo.area_id == area_id, Photo.visit_id.in_(ids), Photo.deleted_at.is_(None))
+            .distinct()
+        )
+    ) | set(
+        s.scalars(
+            select(Rating.visit_id)
+            .where(Rating.area_id == area_id, Rating.visit_id.in_(ids))
+            .distinct()
+        )
+    )
+    return {
+        v.id
+        for v in visits
+        if rules.is_session(v.kind, has_record=v.id in recorded, has_photos_or_ratings=v.id in seen)
+    }
+
+
+def timeline(lib: Library, client_id: int, area_id: int | None = None) -> list[VisitRow]:
+    """The client's visits by date, each with its photos (of one area, if given) and ratings."""
+    with lib.session() as s:
+        visits = _client_visits(s, client_id)
+        base = _baseline(visits)
+        pq = (
+            select(Photo)
+            .join(Visit, Photo.visit_id == Visit.id)
+            .where(Visit.client_id == client_id, Photo.deleted_at.is_(None))
+            .order_by(Photo.taken_at, Photo.id)
+        )
+        if area_id is not None:
+            pq = pq.where(Photo.area_id == area_id)
+        photos: dict[int, list[PhotoRow]] = {}
+        for p in s.scalars(pq):
+            photos.setdefault(p.visit_id, []).append(photo_row(p))
+        summaries: dict[int, str] = {}
+        sessions: set[int] = set()
+        if area_id is not None:
+            area = get(s, Area, area_id, "area")
+            summaries = {
+                visit_id: text
+                for (visit_id, _area), text in rating_summaries(
+                    s, [(v.id, area_id) for v in visits], {area_id: area.default_scale}
+                ).items()
+            }
+            sessions = session_visits(s, area_id, visits)
+        return [
+            VisitRow(
+                id=v.id,
+                date=v.date,
+                kind=v.kind,
+                notes=v.notes,
+                days_since_baseline=(v.date - base).days if base is not None else None,
+                photos=tuple(photos.get(v.id, ())),
+                rating_summary=summaries.get(v.id, ""),
+                is_session=v.id in sessions,
+            )
+            for v in visits
+        ]
+
+
+def ratings_with_values(s: Session, query: Any) -> list[tuple[Rating, dict[str, float]]]:
+    """The ratings ``query`` selects, each with its values: two statements in all."""
+    ratings = list(s.scalars(query))
+    values: dict[int, dict[str, float]] = defaultdict(dict)
+    if ratings:
+        items = s.execute(
+            select(RatingItem.rating_id, RatingItem.item_key, RatingItem.value)
+            .where(RatingItem.rating_id.in_([r.id for r in ratings]))
+            .order_by(RatingItem.id)
+        )
+        for rating_id, key, value in items:
+            values[rating_id][key] = value
+    return [(r, values[r.id]) for r in ratings]
+
+
+def rating_summaries(
+    s: Session, pairs: Sequence[tuple[int, int]], scales: dict[int, str]
+) -> dict[tuple[int, int], str]:
+    """For each (visit id, area id), e.g. "Patient 6 · 5 · 5   Practitioner 7 · 6 · 6" on the
+    area's scale (``scales``: area id → scale key)."""
+    if not pairs:
+        return {}
+    visit_ids = {v for v, _ in pairs}
+    area_ids = {a for _, a in pairs}
+    q = (
+        select(Rating)
+        .where(Rating.visit_id.in_(visit_ids), Rating.area_id.in_(area_ids))
+        .order_by(Rating.rater_role, Rating.id)
+    )
+    wanted = set(pairs)
+    parts: dict[tuple[int, int], list[str]] = {}
+    for rating, values in ratings_with_values(s, q):
+        key = (rating.visit_id, rating.area_id)
+        if key not in wanted or rating.scale_key != scales.get(rating.area_id):
+            continue
+        scale = get_scale(rating.scale_key)
+        shown = " · ".join(f"{values[i.key]:g}" if i.key in values else "–" for i in scale.items)
+        parts.setdefault(key, []).append(f"{rating.rater_role.value.capitalize()} {shown}")
+    return {key: "   ".join(p) for key, p in parts.items()}
+
+
+def visit_detail(lib: Library, visit_id: int) -> VisitDetail:
+    """A visit with, for each of the client's areas, its treatment record, photos and ratings."""
+    with lib.session() as s:
+        visit = get(s, Visit, visit_id, "visit")
+        base = _baseline(_client_visits(s, visit.client_id))
+        area_rows = _areas(s, visit.client_id)
+        records = {
+            r.area_id: record_fields(r)
+            for r in s.scalars(select(TreatmentRecord).where(TreatmentRecord.visit_id == visit_id))
+        }
+        photos: dict[int, list[PhotoRow]] = defaultdict(list)
+        for p in s.scalars(
+            select(Photo)
+            .where(Photo.visit_id == visit_id, Photo.deleted_at.is_(None))
+            .order_by(Photo.taken_at, Photo.id)
+        ):
+            photos[p.area_id].append(photo_row(p))
+        scales = {a.id: a.default_scale for a in area_rows}
+        shown: dict[int, dict[RaterRole, RatingRow]] = defaultdict(dict)
+        q = select(Rating).where(Rating.visit_id == visit_id).order_by(Rating.id)
+        for rating, values in ratings_with_values(s, q):
+            if rating.scale_key != scales.get(rating.area_id):
+                continue
+            # The panel shows one rating per role: the earliest made.
+            shown[rating.area_id].setdefault(
+                rating.rater_role,
+                RatingRow(rating.rater_role, rating.rater_name, rating.scale_key, values),
+            )
+        return VisitDetail(
+            id=visit.id,
+            client_id=visit.client_id,
+            date=visit.date,
+            kind=visit.kind,
+            notes=visit.notes,
+            days_since_baseline=(visit.date - base).days if base is not None else None,
+            areas=[
+                AreaAtVisit(a, records.get(a.id), photos.get(a.id, []), dict(shown.get(a.id, {})))
+                for a in area_rows
+            ],
+        )
+
+
+def treatment(lib: Library, visit_id: int, area_id: int) -> dict[str, Any] | None:
+    with lib.session() as s:
+        record = s.scalar(
+            select(TreatmentRecord).where(
+                TreatmentRecord.visit_id == visit_id, TreatmentRecord.area_id == area_id
+            )
+        )
+        return record_fields(record) if record is not None else None
+
+
+# -- photos -----------------------------------------------------------------------------------
+
+
+def photo(lib: Library, photo_id: int) -> PhotoRow:
+    with lib.session() as s:
+        return photo_row(get(s, Photo, photo_id, "photo"))
+
+
+def area_photos(lib: Library, area_id: int) -> list[tuple[dt.date, PhotoRow]]:
+    """Every (not removed) photo of an area with its visit date, oldest first: for choosing
+    photos to compare."""
+    with lib.session() as s:
+        q = (
+            select(Photo, Visit.date)
+            .join(Visit, Photo.visit_id == Visit.id)
+            .where(Photo.area_id == area_id, Photo.deleted_at.is_(None))
+            .order_by(Visit.date, Photo.taken_at, Photo.id)
+        )
+        return [(day, photo_row(p)) for p, day in s.execute(q)]
+
+
+def client_photos(lib: Library, client_id: int) -> list[tuple[dt.date, str, PhotoRow]]:
+    """Every (not removed) photo of a client with its visit date and area name, oldest first."""
+    with lib.session() as s:
+        q = (
+            select(Photo, Visit.date, Area.name)
+            .join(Visit, Photo.visit_id == Visit.id)
+            .join(Area, Photo.area_id == Area.id)
+            .where(Visit.client_id == client_id, Photo.deleted_at.is_(None))
+            .order_by(Visit.date, Area.name, Photo.taken_at, Photo.id)
+        )
+        return [(day, area, photo_row(p)) for p, day, area in s.execute(q)]
+
+
+def reference_photo(lib: Library, area_id: int, view: str) -> int | None:
+    with lib.session() as s:
+        ref = s.get(ReferencePhoto, (area_id, view))
+        return ref.photo_id if ref is not None else None
+
+
+def baseline_partner(lib: Library, photo_id: int) -> int | None:
+    """The photo of the same area and view at the client's baseline (or first) visit."""
+    with lib.session() as s:
+        p = get(s, Photo, photo_id, "photo")
+        client_id = p.visit.client_id
+        base = _baseline(_client_visits(s, client_id))
+        q = (
+            select(Photo.id)
+            .join(Visit, Photo.visit_id == Visit.id)
+            .where(
+                Visit.client_id == client_id,
+                Visit.date == base,
+                Photo.area_id == p.area_id,
+                Photo.deleted_at.is_(None),
+            )
+            .order_by((Photo.view != p.view), Photo.taken_at, Photo.id)
+            .limit(1)
+        )
+        found = s.scalar(q)
+        return found if found != photo_id else None
+
+
+def compare_photos(lib: Library, photo_ids: Sequence[int]) -> list[ComparePhoto]:
+    """The photos as the compare window and its exports show them, in the order given: five
+    statements however many photos."""
+    with lib.session() as s:
+        rows = {
+            p.id: (p, v, a, c)
+            for p, v, a, c in s.execute(
+                select(Photo, Visit, Area, Client)
+                .join(Visit, Photo.visit_id == Visit.id)
+                .join(Area, Photo.area_id == Area.id)
+                .join(Client, Visit.client_id == Client.id)
+                .where(Photo.id.in_(photo_ids))
+            )
+        }
+        for pid in photo_ids:
+            if pid not in rows:
+                raise NotFoundError(f"There is no photo with id {pid} in the library.")
+        client_ids = {c.id for _p, _v, _a, c in rows.values()}
+        visits: dict[int, list[Visit]] = defaultdict(list)
+        for v in s.scalars(
+            select(Visit).where(Visit.client_id.in_(client_ids)).order_by(Visit.date)
+        ):
+            visits[v.client_id].append(v)
+        refs = {
+            (r.area_id, r.view): r.photo_id
+            for r in s.scalars(
+                select(ReferencePhoto).where(
+                    ReferencePhoto.area_id.in_({a.id for _p, _v, a, _c in rows.values()})
+                )
+            )
+        }
+        summaries = rating_summaries(
+            s,
+            [(v.id, a.id) for _p, v, a, _c in rows.values()],
+            {a.id: a.default_scale for _p, _v, a, _c in rows.values()},
+        )
+        out = []
+        for pid in photo_ids:
+            p, visit, area, client = rows[pid]
+            mine = visits[client.id]
+            base = _baseline(mine)
+            out.append(
+                ComparePhoto(
+                    id=p.id,
+                    sha256=p.sha256,
+                    width=p.width,
+                    height=p.height,
+                    view=p.view,
+                    area_id=area.id,
+                    area=area.name,
+                    client=client.name,
+                    visit_date=visit.date,
+                    visit_kind=visit.kind,
+                    visit_number=[v.id for v in mine].index(visit.id) + 1,
+                    days_since_baseline=(visit.date - base).days if base is not None else None,
+                    alignment=check_matrix(p.alignment) if p.alignment else None,
+                    colour_gains=check_gains(p.colour_gains) if p.colour_gains else None,
+                    is_reference=refs.get((area.id, p.view)) == p.id,
+                    ratings=summaries.get((visit.id, area.id), ""),
+                )
+            )
+        return out
+
+
+def rating(
+    lib: Library,
+    visit_id: int,
+    area_id: int,
+    role: RaterRole,
+    scale_key: str,
+    rater_name: str = "",
+) -> dict[str, float]:
+    """The values of one rating (empty when there is none)."""
+    with lib.session() as s:
+        q = select(Rating).where(
+            Rating.visit_id == visit_id,
+            Rating.area_id == area_id,
+            Rating.rater_role == role,
+            Rating.rater_name == rater_name,
+            Rating.scale_key == scale_key,
+        )
+        found = ratings_with_values(s, q)
+        return found[0][1] if found else {}

@@ -1,0 +1,141 @@
+"""Read models: what the window, the exports and the command line are shown, as frozen rows.
+
+They are plain data, made inside a session and safe to hand to any thread: no row holds a
+database object or a session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracker.core.db.models import DateSource, RaterRole, Stage, VisitKind
+from tracker.core.imaging.geometry import Gains, Matrix
+
+
+@dataclass(frozen=True)
+class ClientRow:
+    id: int
+    name: str
+    areas: int
+    visits: int
+    last_visit: dt.date | None
+
+
+@dataclass(frozen=True)
+class ClientFields:
+    name: str
+    date_of_birth: dt.date | None
+    fitzpatrick: int | None
+    notes: str
+
+
+@dataclass(frozen=True)
+class AreaRow:
+    id: int
+    name: str
+    body_site: str
+    stage: Stage
+    default_scale: str
+    photos: int
+
+
+@dataclass(frozen=True)
+class PhotoRow:
+    id: int
+    sha256: str
+    view: str
+    area_id: int
+    taken_at: str
+    date_source: DateSource
+    width: int
+    height: int
+    original_name: str
+    format: str
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    id: int
+    date: dt.date
+    kind: VisitKind
+    notes: str
+    days_since_baseline: int | None
+    photos: tuple[PhotoRow, ...]
+    rating_summary: str
+    # Whether the visit counts as a treatment session of the area shown (see rules.is_session);
+    # False when the timeline is of no one area.
+    is_session: bool = False
+
+
+@dataclass(frozen=True)
+class RatingRow:
+    """One rater's rating of an area at a visit on one scale. (visit, area, role, rater name,
+    scale) is what identifies it: editing it again changes it, another name is another rating."""
+
+    role: RaterRole
+    rater_name: str
+    scale_key: str
+    values: dict[str, float]
+
+
+@dataclass
+class AreaAtVisit:
+    area: AreaRow
+    treatment: dict[str, Any] | None
+    photos: list[PhotoRow]
+    # Per rater role, the rating of the area's default scale that the visit panel shows and
+    # edits: the earliest made, when several raters of one role rated.
+    ratings: dict[RaterRole, RatingRow] = field(default_factory=dict)
+
+
+@dataclass
+class VisitDetail:
+    id: int
+    client_id: int
+    date: dt.date
+    kind: VisitKind
+    notes: str
+    days_since_baseline: int | None
+    areas: list[AreaAtVisit]
+
+
+@dataclass(frozen=True)
+class ComparePhoto:
+    """A photo as the compare view and its exports show it."""
+
+    id: int
+    sha256: str
+    width: int
+    height: int
+    view: str
+    area_id: int
+    area: str
+    client: str
+    visit_date: dt.date
+    visit_kind: VisitKind
+    visit_number: int  # 1 for the client's first visit
+    days_since_baseline: int | None
+    alignment: Matrix | None  # this photo's upright pixels → its reference photo's
+    colour_gains: Gains | None
+    is_reference: bool
+    ratings: str  # e.g. "Patient 6 · 5 · 5   Practitioner 7 · 6 · 6", may be empty
+
+    def label(self) -> str:
+        kind = self.visit_kind.value.replace("-", " ")
+        day = (
+            ""
+            if self.days_since_baseline is None
+            or (self.days_since_baseline == 0 and kind == "baseline")
+            else "baseline day"
+            if self.days_since_baseline == 0
+            else f"day {self.days_since_baseline}"
+        )
+        parts = [
+            f"{self.visit_date:%d %b %Y}",
+            f"visit {self.visit_number} ({kind})",
+            day,
+            self.view,
+        ]
+        return " · ".join(p for p in parts if p)

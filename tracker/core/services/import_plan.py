@@ -1,0 +1,174 @@
+"""Where files would land if imported now, without importing anything: the window's preview.
+
+It reads the files' headers (format and EXIF), and reads whole only the files whose size
+matches a photo in the library or another file given, to find duplicates; damage deeper in a
+file is found by the import itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import enum
+import os
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from tracker.core.db.models import DateSource, Photo, Visit, VisitKind
+from tracker.core.domain import rules
+from tracker.core.errors import ImageRejected
+from tracker.core.files import expand_paths, sha256_of
+from tracker.core.imaging.exif import CaptureTime, capture_time_from_mtime, header_capture_time
+from tracker.core.imaging.formats import sniff
+from tracker.core.queries.browse import has_baseline
+from tracker.core.services.imports import CancelCheck, read_failure
+from tracker.core.store.library import Library
+
+
+class Duplicate(enum.Enum):
+    NO = "no"
+    STORED = "already in the library"
+    GIVEN_TWICE = "the same photo as another file given"
+    BROUGHT_BACK = "removed earlier; importing it brings it back"
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """Where one file would land if imported now (or why it would not)."""
+
+    file: str
+    day: dt.date | None
+    date_source: DateSource | None
+    # The visit it goes to: None when the file is refused or not added again.
+    visit_date: dt.date | None
+    # The kind of the visit the import would create for it; None for an existing visit.
+    new_kind: VisitKind | None = None
+    problem: str = ""  # why the file will be refused (the reason alone), else ""
+    duplicate: Duplicate = Duplicate.NO
+    duplicate_of: str = ""  # for GIVEN_TWICE: the name of the file it is a copy of
+
+    @property
+    def lands(self) -> bool:
+        """Whether importing adds this file as a new photo."""
+        return not self.problem and self.duplicate is Duplicate.NO
+
+
+def plan_import(
+    lib: Library,
+    files: Sequence[Path],
+    *,
+    client_id: int | None = None,
+    date: dt.date | None = None,
+    kind: VisitKind | None = None,
+    cancel: CancelCheck | None = None,
+) -> list[PlannedFile]:
+    """Which visit each file would go to, from its capture date (or ``date``), and the kind of
+    each visit the import would make (``kind``, else ``rules.new_visit_kind``). ``client_id``
+    None stands for a client the import would create."""
+    existing: set[dt.date] = set()
+    baseline = False
+    if client_id is not None:
+        with lib.session() as s:
+            existing = set(s.scalars(select(Visit.date).where(Visit.client_id == client_id)))
+            baseline = has_baseline(s, client_id)
+    dated: list[tuple[str, dt.date | None, DateSource | None, str]] = []
+    for path in expand_paths(files):
+        if cancel and cancel():
+            break
+        try:
+            capture, found = _header_date(path)  # also refuses what is not a photo
+            if date is not None:
+                dated.append((str(path), date, DateSource.GIVEN, ""))
+            else:
+                dated.append((str(path), capture.local.date(), found, ""))
+        except ImageRejected as exc:
+            dated.append((str(path), None, None, str(exc)))
+    readable = [i for i, (_f, _d, _src, problem) in enumerate(dated) if not problem]
+    notes = _duplicates(lib, [dated[i][0] for i in readable], cancel)
+    duplicates = dict(zip(readable, notes, strict=True))
+    new_days = sorted(
+        {
+            d
+            for i, (_f, d, _s, p) in enumerate(dated)
+            if d is not None and not p and duplicates[i][0] is Duplicate.NO
+        }
+        - existing
+    )
+    # The first new day is the baseline when the client has none: as the import decides it.
+    kinds = {}
+    for n, day in enumerate(new_days):
+        kinds[day] = rules.new_visit_kind(kind, has_baseline=baseline or n > 0)
+    plan = []
+    for i, (file, day, source, problem) in enumerate(dated):
+        dup, of = duplicates.get(i, (Duplicate.NO, ""))
+        if problem or day is None or dup is not Duplicate.NO:
+            plan.append(PlannedFile(file, day, source, None, None, problem, dup, of))
+            continue
+        plan.append(PlannedFile(file, day, source, day, kinds.get(day)))
+    return plan
+
+
+def _duplicates(
+    lib: Library, files: Sequence[str], cancel: CancelCheck | None = None
+) -> list[tuple[Duplicate, str]]:
+    """For each of ``files`` (in order, a path given twice counted twice): whether it is
+    already stored, a copy of an earlier file given (and which), or a removed photo that
+    importing brings back. Only files whose size matches a stored photo or another file given
+    are read and hashed, so new photos cost a stat each."""
+    sizes: dict[str, int] = {}
+    for file in files:
+        with contextlib.suppress(OSError):
+            sizes[file] = os.stat(file).st_size
+    with lib.session() as s:
+        stored_sizes = set(s.scalars(select(Photo.file_size).distinct()))
+    same_size = Counter(sizes[f] for f in files if f in sizes)
+    hashes: dict[str, str] = {}
+    for file, size in sizes.items():
+        if cancel and cancel():
+            break
+        if size not in stored_sizes and same_size[size] < 2:
+            continue
+        try:
+            with open(file, "rb") as fh:
+                hashes[file] = sha256_of(fh)
+        except OSError:
+            continue  # the import says why it cannot read it
+    with lib.session() as s:
+        known = dict(
+            s.execute(
+                select(Photo.sha256, Photo.deleted_at).where(Photo.sha256.in_(set(hashes.values())))
+            ).all()
+        )
+    notes: list[tuple[Duplicate, str]] = []
+    first: dict[str, str] = {}
+    for file in files:
+        sha = hashes.get(file)
+        if sha is None:
+            notes.append((Duplicate.NO, ""))
+        elif sha in known and known[sha] is None:
+            notes.append((Duplicate.STORED, ""))
+        elif sha in first:
+            notes.append((Duplicate.GIVEN_TWICE, Path(first[sha]).name))
+        else:
+            first[sha] = file
+            notes.append((Duplicate.BROUGHT_BACK, "") if sha in known else (Duplicate.NO, ""))
+    return notes
+
+
+def _header_date(path: Path) -> tuple[CaptureTime, DateSource]:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64)
+            mtime = os.fstat(fh.fileno()).st_mtime
+            sniff(head)
+            fh.seek(0)
+            capture = header_capture_time(fh)
+    except OSError as exc:
+        raise read_failure(exc) from exc
+    if capture is not None:
+        return capture, DateSource.EXIF
+    return capture_time_from_mtime(mtime), DateSource.FILE

@@ -1,0 +1,172 @@
+"""Photos: view labels, removal, and the non-destructive edits (alignment to the reference
+photo, colour balance). An edit of several photos is one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tracker.core.db.models import Photo, ReferencePhoto, utc_now
+from tracker.core.errors import NotFoundError, UsageError, ValidationError
+from tracker.core.imaging.geometry import (
+    IDENTITY,
+    Fit,
+    Gains,
+    Matrix,
+    Point,
+    check_gains,
+    check_matrix,
+    compose,
+)
+from tracker.core.imaging.geometry import fit as fit_landmarks
+from tracker.core.queries.browse import get
+from tracker.core.queries.rows import ComparePhoto
+from tracker.core.store.library import Library
+from tracker.core.text import check_name
+
+MAX_VIEW = 100
+
+
+def set_photo_view(lib: Library, photo_id: int, view: str) -> str:
+    """Relabel a photo's view (front, left, close-up, …); returns the old label."""
+    view = check_name(view, "view name")
+    if len(view) > MAX_VIEW:
+        raise ValidationError(
+            f"The view name is {len(view)} characters long; the most is {MAX_VIEW}."
+        )
+    with lib.session() as s:
+        p = get(s, Photo, photo_id, "photo")
+        old = p.view
+        p.view = view
+        return old
+
+
+def _photos(s: Session, photo_ids: Iterable[int]) -> list[Photo]:
+    ids = list(dict.fromkeys(photo_ids))
+    found = {p.id: p for p in s.scalars(select(Photo).where(Photo.id.in_(ids)))}
+    for pid in ids:
+        if pid not in found:
+            raise NotFoundError(f"There is no photo with id {pid} in the library.")
+    return [found[pid] for pid in ids]
+
+
+def remove_photos(lib: Library, photo_ids: Iterable[int]) -> None:
+    """Take photos out of view. The originals stay in the library and can be restored."""
+    with lib.session() as s:
+        now = utc_now()
+        for p in _photos(s, photo_ids):
+            p.deleted_at = now
+
+
+def restore_photos(lib: Library, photo_ids: Iterable[int]) -> None:
+    with lib.session() as s:
+        for p in _photos(s, photo_ids):
+            p.deleted_at = None
+
+
+# -- alignment and colour --------------------------------------------------------------------
+
+
+def set_alignments(
+    lib: Library,
+    matrices: Mapping[int, Sequence[float] | None],
+    reference: tuple[int, str, int | None] | None = None,
+) -> tuple[dict[int, Matrix | None], int | None]:
+    """Store (or clear, with None) the transforms of several photos to their reference, and
+    optionally make ``reference`` = (area id, view, photo id or None) the reference photo of
+    that area and view, in one transaction. Returns the old transforms and the old reference,
+    for an undo."""
+    checked = {pid: check_matrix(m) if m is not None else None for pid, m in matrices.items()}
+    with lib.session() as s:
+        old_reference = None
+        if reference is not None:
+            area_id, view, photo_id = reference
+            old_reference = _set_reference(s, area_id, view, photo_id)
+        old: dict[int, Matrix | None] = {}
+        for p in _photos(s, checked):
+            old[p.id] = check_matrix(p.alignment) if p.alignment else None
+            m = checked[p.id]
+            p.alignment = list(m) if m is not None else None
+        return old, old_reference
+
+
+def set_colour_gains(
+    lib: Library, gains: Mapping[int, Sequence[float] | None]
+) -> dict[int, Gains | None]:
+    """Store (or clear) the colour balance of several photos at once; returns the old ones."""
+    checked = {pid: check_gains(g) if g is not None else None for pid, g in gains.items()}
+    with lib.session() as s:
+        old: dict[int, Gains | None] = {}
+        for p in _photos(s, checked):
+            old[p.id] = check_gains(p.colour_gains) if p.colour_gains else None
+            g = checked[p.id]
+            p.colour_gains = list(g) if g is not None else None
+        return old
+
+
+def _set_reference(s: Session, area_id: int, view: str, photo_id: int | None) -> int | None:
+    ref = s.get(ReferencePhoto, (area_id, view))
+    old = ref.photo_id if ref is not None else None
+    if photo_id is None:
+        if ref is not None:
+            s.delete(ref)
+    elif ref is None:
+        s.add(ReferencePhoto(area_id=area_id, view=view, photo_id=photo_id))
+    else:
+        ref.photo_id = photo_id
+    s.flush()
+    return old
+
+
+@dataclass(frozen=True)
+class LandmarkAlignment:
+    """What marking the same points on each photo gives: each later photo's transform to the
+    reference of its area and view, and the reference to set if there was none yet."""
+
+    matrices: dict[int, Matrix]
+    reference: tuple[int, str, int] | None  # (area id, view, photo id)
+    fits: tuple[tuple[ComparePhoto, Fit], ...]
+
+    @property
+    def worst_error(self) -> float:
+        return max((f.max_error for _, f in self.fits), default=0.0)
+
+
+def align_by_landmarks(
+    lib: Library, photos: Sequence[ComparePhoto], marks: Sequence[Sequence[Point]]
+) -> LandmarkAlignment:
+    """Fit every photo after the first to the first by its landmarks, then express the result
+    relative to the reference photo (the first photo becomes it when there is none yet).
+    Nothing is stored: ``set_alignments`` stores the result."""
+    first = photos[0]
+    reference = None
+    if first.alignment is not None:
+        first_to_ref = first.alignment
+    elif first.is_reference:
+        first_to_ref = IDENTITY
+    else:
+        with lib.session() as s:
+            has_reference = s.get(ReferencePhoto, (first.area_id, first.view)) is not None
+        if has_reference:
+            raise UsageError(
+                "The first photo is not aligned to the reference photo of its view yet. "
+                "Compare it with the reference (usually the baseline) first, or put the reference first."
+            )
+        first_to_ref, reference = IDENTITY, (first.area_id, first.view, first.id)
+    matrices: dict[int, Matrix] = {}
+    fits = []
+    for i, photo in enumerate(photos[1:], start=1):
+        result = fit_landmarks(marks[i], marks[0])
+        matrices[photo.id] = compose(first_to_ref, result.matrix)
+        fits.append((photo, result))
+    return LandmarkAlignment(matrices, reference, tuple(fits))
+
+
+def set_reference_photo(lib: Library, area_id: int, view: str, photo_id: int | None) -> int | None:
+    """Make ``photo_id`` the photo that others of this area and view are aligned to (None
+    clears it); returns the previous one."""
+    with lib.session() as s:
+        return _set_reference(s, area_id, view, photo_id)

@@ -1,0 +1,139 @@
+"""Ratings: one rater's scores of one area at one visit on one scale.
+
+A rating is identified by (visit, area, rater role, rater name, scale): rating again with the
+same five changes that rating, by ``rules.merge``; another rater name is another rating. The
+command line (``tracker rate``) and the window's ratings editor both come through ``rate``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from tracker.core.db.models import Area, RaterRole, Rating, RatingItem, RatingMethod, Visit
+from tracker.core.domain import rules
+from tracker.core.domain.scales import Scale, get_scale
+from tracker.core.errors import UsageError
+from tracker.core.queries.browse import get
+from tracker.core.store.library import Library
+from tracker.core.text import MAX_NAME
+
+
+@dataclass(frozen=True)
+class RatingChange:
+    """What ``rate`` did. ``old`` is every value before (empty if there was no rating) and
+    ``values`` every value after (empty when the rating was removed)."""
+
+    rating_id: int | None
+    visit_id: int
+    visit_date: dt.date
+    area_id: int
+    area: str
+    client: str
+    role: RaterRole
+    rater_name: str
+    scale: Scale
+    method: RatingMethod
+    old: dict[str, float]
+    values: dict[str, float]
+    old_method: RatingMethod | None
+
+
+def _find(
+    s: Session, visit_id: int, area_id: int, role: RaterRole, rater_name: str, scale_key: str
+) -> Rating | None:
+    return s.scalar(
+        select(Rating).where(
+            Rating.visit_id == visit_id,
+            Rating.area_id == area_id,
+            Rating.rater_role == role,
+            Rating.rater_name == rater_name,
+            Rating.scale_key == scale_key,
+        )
+    )
+
+
+def rate(
+    lib: Library,
+    visit_id: int,
+    area_id: int,
+    role: RaterRole,
+    values: Mapping[str, float | None],
+    *,
+    scale: str | None = None,
+    rater_name: str = "",
+    method: RatingMethod = RatingMethod.IN_PERSON,
+    replace: bool = False,
+) -> RatingChange:
+    """Record one rater's values (``scale`` defaults to the area's). Each value is checked
+    against the scale before anything is written; ``None`` clears an item, and a rating left
+    with no values is removed. ``replace`` makes the rating exactly ``values`` (the undo)."""
+    rater_name = rater_name.strip()
+    if len(rater_name) > MAX_NAME:
+        raise UsageError(
+            f"The rater's name is {len(rater_name)} characters long; the most is {MAX_NAME}."
+        )
+    with lib.session() as s:
+        visit = get(s, Visit, visit_id, "visit")
+        area = get(s, Area, area_id, "area")
+        if area.client_id != visit.client_id:
+            raise UsageError(
+                f"The area '{area.name}' is not an area of the client of the visit on {visit.date.isoformat()}."
+            )
+        sc = get_scale(scale or area.default_scale)
+        if not (replace and not values):  # an undo may put back "no rating"
+            sc.validate(role, values)
+        rating = _find(s, visit_id, area_id, role, rater_name, sc.key)
+        old: dict[str, float] = (
+            {i.item_key: i.value for i in rating.items} if rating is not None else {}
+        )
+        old_method = rating.method if rating is not None else None
+        merged = (
+            {k: float(v) for k, v in values.items() if v is not None}
+            if replace
+            else (rules.merge(old, values))
+        )
+        if not merged:
+            if rating is not None:
+                s.delete(rating)
+            rating_id = None
+        else:
+            if rating is None:
+                rating = Rating(
+                    visit_id=visit_id,
+                    area_id=area_id,
+                    rater_role=role,
+                    rater_name=rater_name,
+                    scale_key=sc.key,
+                )
+                s.add(rating)
+            rating.scale_version = sc.version
+            rating.method = method
+            s.flush()
+            s.execute(delete(RatingItem).where(RatingItem.rating_id == rating.id))
+            s.expire(rating, ["items"])
+            # In the scale's order, so every reader sees the items the same way.
+            order = {item.key: n for n, item in enumerate(sc.items)}
+            for key in sorted(merged, key=lambda k: order.get(k, len(order))):
+                s.add(RatingItem(rating_id=rating.id, item_key=key, value=merged[key]))
+            s.flush()
+            rating_id = rating.id
+        return RatingChange(
+            rating_id=rating_id,
+            visit_id=visit_id,
+            visit_date=visit.date,
+            area_id=area_id,
+            area=area.name,
+            client=visit.client.name,
+            role=role,
+            rater_name=rater_name,
+            scale=sc,
+            method=method,
+            old=old,
+            values=merged,
+            old_method=old_method,
+        )

@@ -1,0 +1,262 @@
+"""Visits and the treatment records of their areas."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from tracker.core.db.models import (
+    Area,
+    Client,
+    Photo,
+    Rating,
+    RatingItem,
+    TreatmentRecord,
+    Visit,
+    VisitKind,
+    row_dict,
+)
+from tracker.core.domain import rules
+from tracker.core.domain.treatment import TREATMENT_FIELDS, check_treatment
+from tracker.core.errors import UsageError, ValidationError
+from tracker.core.queries.browse import get, has_baseline, record_fields
+from tracker.core.store.library import Library
+
+VISIT_FIELDS = ("date", "kind", "notes")
+
+
+def _refuse_taken_date(
+    s: Session, client: Client, day: dt.date, other_than: int | None = None
+) -> None:
+    q = select(Visit.id).where(Visit.client_id == client.id, Visit.date == day)
+    if other_than is not None:
+        q = q.where(Visit.id != other_than)
+    if s.scalar(q) is not None:
+        raise ValidationError(
+            f"{client.name} already has a visit on {day.isoformat()}; choose another date or open that visit."
+        )
+
+
+def create_visit(
+    s: Session,
+    client: Client,
+    day: dt.date,
+    kind: VisitKind | None = None,
+    notes: str = "",
+    *,
+    ident: int | None = None,
+) -> Visit:
+    """Within a session: a new visit, of the kind ``rules.new_visit_kind`` decides."""
+    _refuse_taken_date(s, client, day)
+    visit = Visit(
+        client_id=client.id,
+        date=day,
+        kind=rules.new_visit_kind(kind, has_baseline=has_baseline(s, client.id)),
+        notes=notes,
+    )
+    if ident is not None:
+        visit.id = ident
+    s.add(visit)
+    s.flush()
+    return visit
+
+
+def add_visit(
+    lib: Library,
+    client_id: int,
+    day: dt.date,
+    kind: VisitKind | None = None,
+    notes: str = "",
+    *,
+    visit_id: int | None = None,
+) -> int:
+    """A new visit on a day the client has none; refused when there is one already."""
+    with lib.session() as s:
+        client = get(s, Client, client_id, "client")
+        return create_visit(s, client, day, kind, notes, ident=visit_id).id
+
+
+@dataclass(frozen=True)
+class RecordedVisit:
+    """What ``record_visit`` did: the visit, whether it was new, and its treatment record."""
+
+    visit_id: int
+    kind: VisitKind
+    created: bool
+    treatment_record_id: int | None
+
+
+def record_visit(
+    lib: Library,
+    client_id: int,
+    day: dt.date,
+    *,
+    kind: VisitKind | None = None,
+    notes: str | None = None,
+    area_id: int | None = None,
+    treatment: Mapping[str, Any] | None = None,
+) -> RecordedVisit:
+    """The visit on ``day``, made if there is none (``tracker visit add``): its kind and notes
+    are changed when given, and the area's treatment record merged with ``treatment`` (the
+    rule of ``set_treatment``), all in one transaction."""
+    fields = check_treatment(treatment or {})
+    if fields and area_id is None:
+        raise UsageError("Treatment details belong to an area; say which one with --area NAME.")
+    with lib.session() as s:
+        client = get(s, Client, client_id, "client")
+        if area_id is not None:
+            area = get(s, Area, area_id, "area")
+            if area.client_id != client_id:
+                raise UsageError(f"The area '{area.name}' is not an area of {client.name}.")
+        visit = s.scalar(select(Visit).where(Visit.client_id == client_id, Visit.date == day))
+        created = visit is None
+        if visit is None:
+            visit = create_visit(s, client, day, kind, notes or "")
+        else:
+            if kind is not None:
+                visit.kind = kind
+            if notes is not None:
+                visit.notes = notes
+        record_id = None
+        if area_id is not None and fields:
+            record = _merge_treatment(s, visit.id, area_id, fields)
+            record_id = record.id if record is not None else None
+        s.flush()
+        return RecordedVisit(visit.id, visit.kind, created, record_id)
+
+
+def update_visit(lib: Library, visit_id: int, **fields: Any) -> dict[str, Any]:
+    """Change a visit's date, kind or notes; returns the old values."""
+    unknown = set(fields) - set(VISIT_FIELDS)
+    if unknown:
+        raise UsageError(f"A visit has no field {sorted(unknown)[0]!r}.")
+    with lib.session() as s:
+        visit = get(s, Visit, visit_id, "visit")
+        if "date" in fields:
+            _refuse_taken_date(s, visit.client, fields["date"], other_than=visit_id)
+        if "kind" in fields:
+            fields["kind"] = VisitKind(fields["kind"])
+        old = {k: getattr(visit, k) for k in fields}
+        for k, v in fields.items():
+            setattr(visit, k, v)
+        return old
+
+
+@dataclass(frozen=True)
+class VisitSnapshot:
+    """A removed visit with its treatment records and ratings, enough to put it back."""
+
+    visit: dict[str, Any]
+    records: tuple[dict[str, Any], ...]
+    ratings: tuple[tuple[dict[str, Any], tuple[dict[str, Any], ...]], ...]
+
+
+def snapshot_and_delete_visit(s: Session, visit: Visit) -> VisitSnapshot:
+    """Within a session: remove a visit that holds no photos, returning what puts it back."""
+    n = s.scalar(select(func.count(Photo.id)).where(Photo.visit_id == visit.id))
+    if n:
+        raise UsageError(
+            f"The visit on {visit.date.isoformat()} holds {n} photo{'s' if n != 1 else ''}; "
+            "remove or move them first."
+        )
+    records = tuple(
+        row_dict(r)
+        for r in s.scalars(select(TreatmentRecord).where(TreatmentRecord.visit_id == visit.id))
+    )
+    ratings = tuple(
+        (row_dict(r), tuple(row_dict(i) for i in r.items))
+        for r in s.scalars(select(Rating).where(Rating.visit_id == visit.id))
+    )
+    snapshot = VisitSnapshot(row_dict(visit), records, ratings)
+    s.delete(visit)
+    s.flush()
+    return snapshot
+
+
+def restore_visit_rows(s: Session, snapshot: VisitSnapshot) -> int:
+    s.execute(insert(Visit).values(**snapshot.visit))
+    for record in snapshot.records:
+        s.execute(insert(TreatmentRecord).values(**record))
+    for rating, items in snapshot.ratings:
+        s.execute(insert(Rating).values(**rating))
+        for item in items:
+            s.execute(insert(RatingItem).values(**item))
+    return int(snapshot.visit["id"])
+
+
+def remove_visit(lib: Library, visit_id: int) -> VisitSnapshot:
+    """Remove a visit that holds no photos; the snapshot lets an undo restore it exactly."""
+    with lib.session() as s:
+        return snapshot_and_delete_visit(s, get(s, Visit, visit_id, "visit"))
+
+
+def restore_visit(lib: Library, snapshot: VisitSnapshot) -> int:
+    with lib.session() as s:
+        return restore_visit_rows(s, snapshot)
+
+
+# -- treatment records ----------------------------------------------------------------------
+
+
+def _merge_treatment(
+    s: Session, visit_id: int, area_id: int, fields: Mapping[str, Any]
+) -> TreatmentRecord | None:
+    """Apply ``rules.merge`` to the record of an area at a visit; None when nothing is left."""
+    record = s.scalar(
+        select(TreatmentRecord).where(
+            TreatmentRecord.visit_id == visit_id, TreatmentRecord.area_id == area_id
+        )
+    )
+    old = (
+        {k: v for k, v in record_fields(record).items() if v is not None}
+        if record is not None
+        else {}
+    )
+    merged = rules.merge(old, fields)
+    if not merged:
+        if record is not None:
+            s.delete(record)
+        return None
+    if record is None:
+        record = TreatmentRecord(visit_id=visit_id, area_id=area_id)
+        s.add(record)
+    for key in TREATMENT_FIELDS:
+        setattr(record, key, merged.get(key))
+    s.flush()
+    return record
+
+
+def set_treatment(
+    lib: Library, visit_id: int, area_id: int, fields: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Edit the treatment record of an area at a visit by ``rules.merge``: each field given is
+    set, a field given as None is cleared, the others stay; a record left empty is removed.
+
+    Returns the whole record as it was (None if there was none), for ``put_treatment``.
+    """
+    checked = check_treatment(fields)
+    with lib.session() as s:
+        get(s, Visit, visit_id, "visit")
+        get(s, Area, area_id, "area")
+        before = s.scalar(
+            select(TreatmentRecord).where(
+                TreatmentRecord.visit_id == visit_id, TreatmentRecord.area_id == area_id
+            )
+        )
+        old = record_fields(before) if before is not None else None
+        _merge_treatment(s, visit_id, area_id, checked)
+        return old
+
+
+def put_treatment(
+    lib: Library, visit_id: int, area_id: int, record: Mapping[str, Any] | None
+) -> None:
+    """Make the record exactly ``record`` (None removes it): the undo of ``set_treatment``."""
+    given = dict(record or {})
+    fields = {key: given.get(key) for key in TREATMENT_FIELDS}
+    set_treatment(lib, visit_id, area_id, fields)

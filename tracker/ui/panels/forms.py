@@ -1,0 +1,241 @@
+"""The visit panel's two forms: an area's treatment record, and its ratings on the area's
+scale (one column per rater role). Layout only: each announces the whole new value."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tracker.core.db.models import RaterRole
+from tracker.core.domain.scales import Scale
+from tracker.core.domain.treatment import TREATMENT_FIELDS
+from tracker.core.queries.rows import RatingRow
+
+DEVICES = ("pen", "roller", "stamp", "RF microneedling")
+TOPICALS = ("PRP", "hyaluronic acid", "vitamin C serum", "growth factors", "tretinoin", "none")
+NOT_GIVEN = "—"
+
+
+def _spin(lo: int, hi: int, name: str, suffix: str = "") -> QSpinBox:
+    """A whole-number box whose lowest value (one below ``lo``) means "not given"."""
+    box = QSpinBox()
+    box.setRange(lo - 1, hi)
+    box.setSpecialValueText(NOT_GIVEN)
+    box.setSuffix(suffix)
+    box.setAccessibleName(name)
+    box.setKeyboardTracking(False)
+    return box
+
+
+def _whole(value: object, missing: int) -> int:
+    """A stored whole number for a spin box; ``missing`` (its "—" value) when there is none."""
+    return int(value) if isinstance(value, int | float) else missing
+
+
+def _combo(items: tuple[str, ...], name: str) -> QComboBox:
+    box = QComboBox()
+    box.setEditable(True)
+    box.addItem("")
+    box.addItems(items)
+    box.setAccessibleName(name)
+    box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    return box
+
+
+class TreatmentForm(QGroupBox):
+    """What was done to the area at this visit. Every field is optional."""
+
+    changed = Signal(dict)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Treatment record", parent)
+        self.device = _combo(DEVICES, "Device")
+        self.needle_depth = QDoubleSpinBox()
+        self.needle_depth.setRange(0.0, 3.5)
+        self.needle_depth.setSingleStep(0.25)
+        self.needle_depth.setDecimals(2)
+        self.needle_depth.setSpecialValueText(NOT_GIVEN)
+        self.needle_depth.setSuffix(" mm")
+        self.needle_depth.setAccessibleName("Needle depth in millimetres")
+        self.needle_depth.setKeyboardTracking(False)
+        self.passes = _spin(1, 20, "Passes")
+        self.topical = _combo(TOPICALS, "Topical agent")
+        self.anaesthetic = QLineEdit()
+        self.anaesthetic.setAccessibleName("Anaesthetic")
+        self.reaction = QLineEdit()
+        self.reaction.setPlaceholderText("e.g. redness, pinpoint bleeding")
+        self.reaction.setAccessibleName("Immediate reaction")
+        self.pain = _spin(0, 10, "Pain from 0 to 10", " / 10")
+        self.downtime = _spin(0, 60, "Downtime in days", " days")
+        self.practitioner = QLineEdit()
+        self.practitioner.setAccessibleName("Practitioner")
+        form = QFormLayout(self)
+        form.addRow("De&vice:", self.device)
+        form.addRow("Needle &depth:", self.needle_depth)
+        form.addRow("Pa&sses:", self.passes)
+        form.addRow("&Topical agent:", self.topical)
+        form.addRow("A&naesthetic:", self.anaesthetic)
+        form.addRow("Immediate &reaction:", self.reaction)
+        form.addRow("&Pain:", self.pain)
+        form.addRow("Do&wntime:", self.downtime)
+        form.addRow("Practitio&ner:", self.practitioner)
+        self._filling = False
+        self._connect_signals()
+
+    def _connect_signals(self) -> None:
+        for combo in (self.device, self.topical):
+            combo.activated.connect(self._on_field_edited)
+            line = combo.lineEdit()
+            assert line is not None
+            line.editingFinished.connect(self._on_field_edited)
+        for box in (self.needle_depth, self.passes, self.pain, self.downtime):
+            box.valueChanged.connect(self._on_field_edited)
+        for line in (self.anaesthetic, self.reaction, self.practitioner):
+            line.editingFinished.connect(self._on_field_edited)
+
+    def set_record(self, record: dict[str, Any] | None) -> None:
+        self._filling = True
+        r = record or {}
+        self.device.setCurrentText(r.get("device") or "")
+        self.needle_depth.setValue(r.get("needle_depth_mm") or 0.0)
+        self.passes.setValue(_whole(r.get("passes"), 0))
+        self.topical.setCurrentText(r.get("topical") or "")
+        self.anaesthetic.setText(r.get("anaesthetic") or "")
+        self.reaction.setText(r.get("reaction") or "")
+        self.pain.setValue(_whole(r.get("pain"), -1))
+        self.downtime.setValue(_whole(r.get("downtime_days"), -1))
+        self.practitioner.setText(r.get("practitioner") or "")
+        self._shown = self.fields()
+        self._filling = False
+
+    def fields(self) -> dict[str, Any]:
+        def text(value: str) -> str | None:
+            return value.strip() or None
+
+        values: dict[str, Any] = {
+            "device": text(self.device.currentText()),
+            "needle_depth_mm": self.needle_depth.value() or None,
+            "passes": self.passes.value() or None,
+            "topical": text(self.topical.currentText()),
+            "anaesthetic": text(self.anaesthetic.text()),
+            "reaction": text(self.reaction.text()),
+            "pain": self.pain.value() if self.pain.value() >= 0 else None,
+            "downtime_days": self.downtime.value() if self.downtime.value() >= 0 else None,
+            "practitioner": text(self.practitioner.text()),
+        }
+        assert set(values) == set(TREATMENT_FIELDS)
+        return values
+
+    def _on_field_edited(self, *_args: object) -> None:
+        if self._filling:
+            return
+        values = self.fields()
+        if values != self._shown:
+            self._shown = values
+            self.changed.emit(values)
+
+
+class RatingsEditor(QGroupBox):
+    """The area's scale, one column per rater role; a box at "—" is not rated."""
+
+    changed = Signal(object, dict)  # RaterRole, {item: value}
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Ratings", parent)
+        self._layout = QVBoxLayout(self)
+        self.about = QLabel(self)
+        self.about.setWordWrap(True)
+        self._layout.addWidget(self.about, 0, Qt.AlignmentFlag.AlignTop)
+        self.grid_host = QWidget(self)
+        self._layout.addWidget(self.grid_host)
+        self.scale: Scale | None = None
+        self.boxes: dict[tuple[RaterRole, str], QAbstractSpinBox] = {}
+        self._filling = False
+
+    def set_scale(self, scale: Scale) -> None:
+        if self.scale is scale:
+            return
+        self.scale = scale
+        self.grid_host.deleteLater()
+        self.grid_host = QWidget(self)
+        self._layout.addWidget(self.grid_host)
+        grid = QGridLayout(self.grid_host)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.boxes = {}
+        self.setTitle(f"Ratings: {scale.name}")
+        self.about.setText(scale.description)
+        roles = sorted(scale.roles, key=lambda r: r.value)
+        for c, role in enumerate(roles, start=1):
+            grid.addWidget(QLabel(f"<b>{role.value.capitalize()}</b>", self.grid_host), 0, c)
+        for r, item in enumerate(scale.items, start=1):
+            label = QLabel(item.label, self.grid_host)
+            anchors = "; ".join(f"{v} = {text}" for v, text in sorted(item.anchors.items()))
+            label.setToolTip(anchors)
+            grid.addWidget(label, r, 0)
+            for c, role in enumerate(roles, start=1):
+                box = self._box(item.minimum, item.maximum, item.whole_numbers)
+                box.setAccessibleName(f"{role.value} rating of {item.label}")
+                box.setToolTip(anchors)
+                grid.addWidget(box, r, c)
+                self.boxes[(role, item.key)] = box
+                box.valueChanged.connect(lambda _v, role=role: self._on_box_changed(role))  # type: ignore[attr-defined]
+            if item.anchors != scale.items[0].anchors or len(scale.items) == 1:
+                hint = QLabel(anchors, self.grid_host)
+                hint.setStyleSheet("color: palette(placeholder-text)")
+                hint.setWordWrap(True)
+                grid.addWidget(hint, r, len(roles) + 1)
+        grid.setColumnStretch(len(roles) + 1, 1)
+        grid.setRowStretch(len(scale.items) + 1, 1)
+
+    @staticmethod
+    def _box(lo: int, hi: int, whole: bool) -> QAbstractSpinBox:
+        box: QSpinBox | QDoubleSpinBox
+        if whole:
+            box = QSpinBox()
+            box.setRange(lo - 1, hi)
+        else:
+            box = QDoubleSpinBox()
+            box.setDecimals(1)
+            box.setSingleStep(0.5)
+            box.setRange(lo - 0.5, hi)
+        box.setSpecialValueText(NOT_GIVEN)
+        box.setKeyboardTracking(False)
+        box.setMinimumWidth(64)
+        return box
+
+    def set_values(self, ratings: Mapping[RaterRole, RatingRow]) -> None:
+        self._filling = True
+        for (role, key), box in self.boxes.items():
+            shown = ratings.get(role)
+            value = shown.values.get(key) if shown is not None else None
+            box.setValue(value if value is not None else box.minimum())  # type: ignore[attr-defined]
+        self._filling = False
+
+    def values(self, role: RaterRole) -> dict[str, float | None]:
+        """Every item of the role's column: its value, or None where it is at "—" (an item to
+        clear, by the rule of ``ratings.rate``)."""
+        out: dict[str, float | None] = {}
+        for (r, key), box in self.boxes.items():
+            value = box.value()  # type: ignore[attr-defined]
+            if r == role:
+                out[key] = value if value > box.minimum() else None  # type: ignore[attr-defined]
+        return out
+
+    def _on_box_changed(self, role: RaterRole) -> None:
+        if not self._filling:
+            self.changed.emit(role, self.values(role))

@@ -1,0 +1,193 @@
+"""The visit panel: the visit's date, kind and notes, and for the chosen area its treatment
+record, its photos and its ratings.
+
+Layout only: every change is announced by a signal carrying the whole new value, and the main
+window turns it into an undoable command. ``show_visit`` fills the widgets without emitting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tracker.core.db.models import VisitKind
+from tracker.core.domain.scales import get_scale
+from tracker.core.queries.rows import AreaAtVisit, VisitDetail
+from tracker.ui.dialogs import pydate, qdate
+from tracker.ui.models import KIND_LABELS, PhotoGridModel
+from tracker.ui.panels.forms import RatingsEditor, TreatmentForm
+from tracker.ui.panels.photo_grid import PhotoGrid
+
+
+class VisitPanel(QScrollArea):
+    visit_edited = Signal(dict)  # {"date"|"kind"|"notes": value}
+    treatment_edited = Signal(dict)
+    rating_edited = Signal(object, dict)
+    files_dropped = Signal(list)
+
+    def __init__(self, photos: PhotoGridModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setAccessibleName("Visit")
+        body = QWidget(self)
+        layout = QVBoxLayout(body)
+        self.empty = QLabel(
+            "Choose a visit in the timeline, or add one with Visit ▸ New visit (Ctrl+N).", body
+        )
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.empty)
+
+        self.content = QWidget(body)
+        content = QVBoxLayout(self.content)
+        content.setContentsMargins(0, 0, 0, 0)
+        self.title = QLabel(self.content)
+        self.title.setStyleSheet("font-size: 15pt; font-weight: 600")
+        self.title.setWordWrap(True)
+        content.addWidget(self.title)
+        row = QHBoxLayout()
+        self.date = QDateEdit(self.content)
+        self.date.setCalendarPopup(True)
+        self.date.setDisplayFormat("d MMM yyyy")
+        self.date.setAccessibleName("Visit date")
+        self.date.setKeyboardTracking(False)
+        self.kind = QComboBox(self.content)
+        for k in VisitKind:
+            self.kind.addItem(KIND_LABELS[k.value], k)
+        self.kind.setAccessibleName("Kind of visit")
+        date_label = QLabel("&Date:", self.content)
+        date_label.setBuddy(self.date)
+        kind_label = QLabel("&Kind:", self.content)
+        kind_label.setBuddy(self.kind)
+        row.addWidget(date_label)
+        row.addWidget(self.date)
+        row.addSpacing(12)
+        row.addWidget(kind_label)
+        row.addWidget(self.kind)
+        row.addStretch(1)
+        content.addLayout(row)
+        self.notes = QPlainTextEdit(self.content)
+        self.notes.setPlaceholderText("Notes about this visit")
+        self.notes.setAccessibleName("Visit notes")
+        self.notes.setTabChangesFocus(True)
+        self.notes.setFixedHeight(56)
+        content.addWidget(self.notes)
+
+        self.area_title = QLabel(self.content)
+        self.area_title.setStyleSheet("font-size: 12pt; font-weight: 600; margin-top: 8px")
+        content.addWidget(self.area_title)
+        self.no_area = QLabel(
+            "Add an area (Area ▸ New area) to record treatments, photos and ratings.", self.content
+        )
+        self.no_area.setWordWrap(True)
+        content.addWidget(self.no_area)
+        self.grid = PhotoGrid(photos, self.content)
+        self.photo_hint = QLabel(
+            "Drop photos here to add them to this visit. Double-click a photo to open it; "
+            "F2 changes its view label.",
+            self.content,
+        )
+        self.photo_hint.setWordWrap(True)
+        self.photo_hint.setStyleSheet("color: palette(placeholder-text)")
+        content.addWidget(self.grid)
+        content.addWidget(self.photo_hint)
+        lower = QHBoxLayout()
+        self.treatment = TreatmentForm(self.content)
+        self.ratings = RatingsEditor(self.content)
+        lower.addWidget(self.treatment, 2)
+        lower.addWidget(self.ratings, 3)
+        content.addLayout(lower)
+        content.addStretch(1)
+        layout.addWidget(self.content)
+        self.setWidget(body)
+        self.detail: VisitDetail | None = None
+        self.area: AreaAtVisit | None = None
+        self._filling = False
+        self.notes.installEventFilter(self)
+        self._connect_signals()
+        self.show_visit(None, None)
+
+    def _connect_signals(self) -> None:
+        self.date.dateChanged.connect(self._on_date_changed)
+        self.kind.activated.connect(self._on_kind_activated)
+        self.treatment.changed.connect(self.treatment_edited)
+        self.ratings.changed.connect(self.rating_edited)
+        self.grid.files_dropped.connect(self.files_dropped)
+
+    def show_visit(self, detail: VisitDetail | None, area_id: int | None) -> None:
+        self.detail = detail
+        self.empty.setVisible(detail is None)
+        self.content.setVisible(detail is not None)
+        if detail is None:
+            self.area = None
+            return
+        self._filling = True
+        day = (
+            "the baseline"
+            if detail.days_since_baseline == 0
+            else f"day {detail.days_since_baseline} since the baseline"
+            if detail.days_since_baseline is not None
+            else ""
+        )
+        self.title.setText(
+            f"{KIND_LABELS[detail.kind.value]} visit, {detail.date:%A %d %B %Y}"
+            + (f" ({day})" if day else "")
+        )
+        self.date.setDate(qdate(detail.date))
+        self.kind.setCurrentIndex(list(VisitKind).index(detail.kind))
+        if self.notes.toPlainText() != detail.notes:
+            self.notes.setPlainText(detail.notes)
+        self._filling = False
+        self.area = next(
+            (a for a in detail.areas if a.area.id == area_id),
+            detail.areas[0] if detail.areas else None,
+        )
+        has_area = self.area is not None
+        for widget in (self.grid, self.photo_hint, self.treatment, self.ratings, self.area_title):
+            widget.setVisible(has_area)
+        self.no_area.setVisible(not has_area)
+        if self.area is None:
+            return
+        n = len(self.area.photos)
+        self.area_title.setText(
+            f"{self.area.area.name}: {n} photo{'s' if n != 1 else ''} at this visit"
+        )
+        self.treatment.set_record(self.area.treatment)
+        self.ratings.set_scale(get_scale(self.area.area.default_scale))
+        self.ratings.set_values(self.area.ratings)
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        # Notes are saved when the box loses focus, as one undoable change.
+        if watched is self.notes and event.type() == event.Type.FocusOut:
+            self._on_notes_done()
+        return super().eventFilter(watched, event)
+
+    def _on_notes_done(self) -> None:
+        if self.detail is not None and not self._filling:
+            text = self.notes.toPlainText().strip()
+            if text != self.detail.notes:
+                self.visit_edited.emit({"notes": text})
+
+    def _on_date_changed(self, value: Any) -> None:
+        if self.detail is not None and not self._filling:
+            day: dt.date = pydate(value)
+            if day != self.detail.date:
+                self.visit_edited.emit({"date": day})
+
+    def _on_kind_activated(self, _index: int) -> None:
+        if self.detail is not None and not self._filling:
+            kind = self.kind.currentData()
+            if kind != self.detail.kind:
+                self.visit_edited.emit({"kind": kind})
