@@ -147,7 +147,7 @@ def test_timeline_counts_days_from_baseline_and_summarises_ratings(
     ]
     assert [r.is_session for r in rows] == [False, True]
     ratings.rate(library, rows[1].id, area.id, RaterRole.PATIENT, {"colour": 6, "texture": 5})
-    assert browse.timeline(library, me, area.id)[1].rating_summary == "Patient 6 · 5 · –"
+    assert browse.timeline(library, me, area.id)[1].ratings == ("Patient 6 · 5 · –",)
 
 
 def test_photo_view_and_removal_are_reversible_and_reimport_brings_back(

@@ -314,8 +314,7 @@ def visit_lines(row: VisitRow) -> list[str]:
     first = f"{row.date:%d %b %Y} · {KIND_LABELS.get(row.kind.value, row.kind.value)}"
     second = " · ".join(part for part in (day, _count(len(row.photos), "photo")) if part)
     lines = [first, second]
-    if row.rating_summary:
-        lines.extend(row.rating_summary.split("   "))
+    lines.extend(row.ratings)
     return lines
 
 

@@ -194,7 +194,7 @@ def timeline(lib: Library, client_id: int, area_id: int | None = None) -> list[V
         photos: dict[int, list[PhotoRow]] = {}
         for p in s.scalars(pq):
             photos.setdefault(p.visit_id, []).append(photo_row(p))
-        summaries: dict[int, str] = {}
+        summaries: dict[int, tuple[str, ...]] = {}
         sessions: set[int] = set()
         if area_id is not None:
             area = get(s, Area, area_id, "area")
@@ -213,7 +213,7 @@ def timeline(lib: Library, client_id: int, area_id: int | None = None) -> list[V
                 notes=v.notes,
                 days_since_baseline=(v.date - base).days if base is not None else None,
                 photos=tuple(photos.get(v.id, ())),
-                rating_summary=summaries.get(v.id, ""),
+                ratings=summaries.get(v.id, ()),
                 is_session=v.id in sessions,
             )
             for v in visits
@@ -237,9 +237,9 @@ def ratings_with_values(s: Session, query: Any) -> list[tuple[Rating, dict[str, 
 
 def rating_summaries(
     s: Session, pairs: Sequence[tuple[int, int]], scales: dict[int, str]
-) -> dict[tuple[int, int], str]:
-    """For each (visit id, area id), e.g. "Patient 6 · 5 · 5   Practitioner 7 · 6 · 6" on the
-    area's scale (``scales``: area id → scale key)."""
+) -> dict[tuple[int, int], tuple[str, ...]]:
+    """For each (visit id, area id), a line per rating on the area's scale (``scales``: area
+    id → scale key), e.g. ("Patient 6 · 5 · 5", "Practitioner 7 · 6 · 6")."""
     if not pairs:
         return {}
     visit_ids = {v for v, _ in pairs}
@@ -258,7 +258,7 @@ def rating_summaries(
         scale = get_scale(rating.scale_key)
         shown = " · ".join(f"{values[i.key]:g}" if i.key in values else "–" for i in scale.items)
         parts.setdefault(key, []).append(f"{rating.rater_role.value.capitalize()} {shown}")
-    return {key: "   ".join(p) for key, p in parts.items()}
+    return {key: tuple(p) for key, p in parts.items()}
 
 
 def visit_detail(lib: Library, visit_id: int) -> VisitDetail:
@@ -433,7 +433,7 @@ def compare_photos(lib: Library, photo_ids: Sequence[int]) -> list[ComparePhoto]
                     alignment=check_matrix(p.alignment) if p.alignment else None,
                     colour_gains=check_gains(p.colour_gains) if p.colour_gains else None,
                     is_reference=refs.get((area.id, p.view)) == p.id,
-                    ratings=summaries.get((visit.id, area.id), ""),
+                    ratings=summaries.get((visit.id, area.id), ()),
                 )
             )
         return out

@@ -63,7 +63,7 @@ class VisitRow:
     notes: str
     days_since_baseline: int | None
     photos: tuple[PhotoRow, ...]
-    rating_summary: str
+    ratings: tuple[str, ...]  # a line per rating of the area shown, e.g. "Patient 6 · 5 · 5"
     # Whether the visit counts as a treatment session of the area shown (see rules.is_session);
     # False when the timeline is of no one area.
     is_session: bool = False
@@ -120,7 +120,7 @@ class ComparePhoto:
     alignment: Matrix | None  # this photo's upright pixels → its reference photo's
     colour_gains: Gains | None
     is_reference: bool
-    ratings: str  # e.g. "Patient 6 · 5 · 5   Practitioner 7 · 6 · 6", may be empty
+    ratings: tuple[str, ...]  # a line per rating, e.g. ("Patient 6 · 5 · 5", …), may be empty
 
     def label(self) -> str:
         kind = self.visit_kind.value.replace("-", " ")

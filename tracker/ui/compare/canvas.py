@@ -336,7 +336,7 @@ class CompareCanvas(QWidget):
         photo = self.photos[index]
         text = photo.label()
         if self.show_ratings and photo.ratings:
-            text += "\n" + photo.ratings.replace("   ", "\n")
+            text += "\n" + "\n".join(photo.ratings)
         return text
 
     def _label(
