@@ -12,9 +12,9 @@ from PySide6.QtCore import QPointF, QRectF, QSettings, Qt
 from tests import helpers as h
 from tracker.core.queries import browse
 from tracker.core.store.library import Library
-from tracker.ui.commands import History
 from tracker.ui.compare.canvas import MODES
 from tracker.ui.compare.window import CompareWindow
+from tracker.ui.history import History
 from tracker.ui.main.window import MainWindow
 from tracker.ui.settings import Preferences
 from tracker.ui.workers import TaskRunner

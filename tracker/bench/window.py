@@ -242,8 +242,8 @@ def bench_compare_and_report(work: Path) -> None:
 
     from tracker.core.store.library import Library
     from tracker.rendering.report import export_report
-    from tracker.ui.commands import History
     from tracker.ui.compare.window import CompareWindow
+    from tracker.ui.history import History
     from tracker.ui.workers import TaskRunner
 
     app = QApplication.instance() or QApplication(["bench"])

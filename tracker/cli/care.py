@@ -73,7 +73,7 @@ def _export_report(args: argparse.Namespace, root: Path) -> int:
     # Loaded here, not at the top: Qt costs every other command a quarter of a second to start.
     from PySide6.QtWidgets import QApplication
 
-    from tracker.rendering.report import export_report
+    from tracker.rendering.report import export_report  # Qt too: see above
 
     app = QApplication.instance() or QApplication(["tracker"])
     with Library.open(root, allow_read_only=True) as lib:

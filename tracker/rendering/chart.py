@@ -6,8 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCharts import QChart, QDateTimeAxis, QLineSeries, QScatterSeries, QValueAxis
-from PySide6.QtCore import QDate, QDateTime, QMargins, QPointF, Qt, QTime
+from PySide6.QtCore import QDate, QDateTime, QMargins, QPointF, QRectF, Qt, QTime
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
+
+# QtCharts draws through a graphics scene, which is a widget module: the one widget that
+# rendering uses, for painting a chart into a PDF.
+from PySide6.QtWidgets import QGraphicsScene
 
 from tracker.core.queries.progress import Progress, VisitPoint
 
@@ -153,9 +157,6 @@ def build_chart(
 
 def render_chart(painter: QPainter, chart: QChart, width: float, height: float) -> None:
     """Paint ``chart`` at the painter's origin, ``width`` × ``height`` in its units (for PDFs)."""
-    from PySide6.QtCore import QRectF
-    from PySide6.QtWidgets import QGraphicsScene
-
     scene = QGraphicsScene()
     scene.addItem(chart)
     chart.resize(width, height)

@@ -13,21 +13,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import QPointF, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtCore import QPointF, Signal
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QLabel,
-    QLineEdit,
-    QMainWindow,
     QMessageBox,
-    QSizePolicy,
-    QSlider,
-    QToolBar,
-    QToolButton,
     QWidget,
 )
 
@@ -41,21 +31,13 @@ from tracker.core.queries.rows import ComparePhoto
 from tracker.core.services.photos import align_by_landmarks
 from tracker.core.store.library import Library
 from tracker.rendering.images import pil_to_qimage
-from tracker.ui.commands import Change, Command, History, SetAlignment, SetGains
-from tracker.ui.compare.canvas import MODES, STEP, CompareCanvas
+from tracker.ui.commands import SetAlignment, SetGains
+from tracker.ui.compare.canvas import MODES, STEP
+from tracker.ui.compare.layout import MODE_LABELS, CompareLayout
 from tracker.ui.compare.loading import load_originals, load_previews
 from tracker.ui.compare.picker import PhotoPicker, photo_choices
-from tracker.ui.icons import icon
+from tracker.ui.history import Change, Command, History
 from tracker.ui.workers import Task, TaskRunner
-
-MODE_LABELS = {
-    "side": "Side by side",
-    "wipe": "Wipe",
-    "overlay": "Overlay",
-    "blink": "Blink",
-    "difference": "Difference",
-}
-
 
 EXPORT_FILTERS = (
     "JPEG, screen size (*.jpg)",
@@ -65,7 +47,9 @@ EXPORT_FILTERS = (
 )
 
 
-class CompareWindow(QMainWindow):
+class CompareWindow(CompareLayout):
+    """The behaviour of the compare window; its widgets are laid out by ``CompareLayout``."""
+
     loaded = Signal()
     originals_loaded = Signal()
     exported = Signal(str)
@@ -79,148 +63,17 @@ class CompareWindow(QMainWindow):
         parent: QWidget | None = None,
         client_id: int | None = None,
     ) -> None:
-        super().__init__(parent)
+        super().__init__(history, parent)
         self.client_id = client_id  # for choosing photos of the client's other areas
-        self.setWindowTitle(f"Compare — {APP_NAME}")
-        self.setWindowFlag(Qt.WindowType.Window)
-        self.resize(1240, 780)
-        self.lib, self.runner, self.history = lib, runner, history
+        self.lib, self.runner = lib, runner
         self.photo_ids = list(photo_ids)
         self.photos: list[ComparePhoto] = []
         self.raw: list[Image.Image] = []  # the previews as they are, for sampling colour
         self.neutral_level: float | None = None
         self.hires_requested = False
-        self.canvas = CompareCanvas(self)
-        self.setCentralWidget(self.canvas)
-        # One line that never changes the window's layout: a wrapping status would resize the
-        # canvas under the pointer while landmarks are being clicked.
-        self.status = QLabel(self)
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.statusBar().addWidget(self.status, 1)
-        self.zoom_label = QLabel(self)
-        self.statusBar().addPermanentWidget(self.zoom_label)
-        self._build_toolbars()
         self._connect_signals()
         self._on_mode_changed()
         self.reload()
-
-    # -- building ----------------------------------------------------------------------------
-
-    def _action(
-        self,
-        text: str,
-        icon_name: str,
-        keys: Sequence[QKeySequence | str] = (),
-        checkable: bool = False,
-    ) -> QAction:
-        action = QAction(icon(icon_name) if icon_name else QAction().icon(), text, self)
-        action.setShortcuts([QKeySequence(k) for k in keys])
-        action.setCheckable(checkable)
-        self.addAction(action)
-        return action
-
-    def _build_toolbars(self) -> None:
-        view = QToolBar("View", self)
-        view.setObjectName("compare-view")
-        view.setIconSize(QSize(20, 20))
-        self.mode = QComboBox(self)
-        for key in MODES:
-            self.mode.addItem(MODE_LABELS[key], key)
-        self.mode.setAccessibleName("Comparison mode")
-        view.addWidget(QLabel(" Mode: ", self))
-        view.addWidget(self.mode)
-        self.vertical = QCheckBox("Divider upright", self)
-        self.vertical.setChecked(True)
-        self.vertical.setToolTip(
-            "A vertical divider that moves left and right; untick for a horizontal one"
-        )
-        self.opacity = QSlider(Qt.Orientation.Horizontal, self)
-        self.opacity.setRange(0, 100)
-        self.opacity.setValue(50)
-        self.opacity.setFixedWidth(120)
-        self.opacity.setAccessibleName("Opacity of the second photo")
-        self.amplify = QDoubleSpinBox(self)
-        self.amplify.setRange(1, 20)
-        self.amplify.setValue(4)
-        self.amplify.setPrefix("×")
-        self.amplify.setAccessibleName("Amplify the difference")
-        self.mode_widgets = {
-            "wipe": [view.addWidget(self.vertical)],
-            "overlay": [view.addWidget(QLabel(" Opacity ", self)), view.addWidget(self.opacity)],
-            "difference": [view.addWidget(QLabel(" Amplify ", self)), view.addWidget(self.amplify)],
-        }
-        view.addSeparator()
-        self.zoom_in = self._action(
-            "Zoom in", "zoom-in", ["+", "=", QKeySequence(QKeySequence.StandardKey.ZoomIn)]
-        )
-        self.zoom_out = self._action(
-            "Zoom out", "zoom-out", ["-", QKeySequence(QKeySequence.StandardKey.ZoomOut)]
-        )
-        self.fit = self._action("Fit", "fit", ["F"])
-        self.actual = self._action("100%", "", ["1"])
-        for action in (self.zoom_in, self.zoom_out, self.fit, self.actual):
-            view.addAction(action)
-        self.sync = QCheckBox("Move together", self)
-        self.sync.setChecked(True)
-        self.sync.setToolTip("Zoom and pan every photo at once; untick to move one on its own")
-        self.aligned = QCheckBox("Aligned", self)
-        self.aligned.setChecked(True)
-        self.aligned.setToolTip("Show the photos through their stored alignment")
-        self.labels = QCheckBox("Labels", self)
-        self.labels.setChecked(True)
-        self.ratings = QCheckBox("Ratings", self)
-        for box in (self.sync, self.aligned, self.labels, self.ratings):
-            view.addWidget(box)
-        self.addToolBar(view)
-        self.addToolBarBreak()
-
-        tools = QToolBar("Tools", self)
-        tools.setObjectName("compare-tools")
-        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        tools.setIconSize(QSize(20, 20))
-        self.choose = self._action("Choose photos…", "compare", ["Ctrl+K"])
-        self.align = self._action("Mark landmarks", "", ["L"], checkable=True)
-        self.apply_align = self._action("Apply alignment", "", ["Return"])
-        self.clear_marks = self._action("Clear marks", "", [])
-        self.reset_align = self._action("Reset alignment", "", [])
-        self.neutral = self._action("Pick neutral patch", "", ["N"], checkable=True)
-        self.reset_colour = self._action("Reset colour", "", [])
-        self.export_action = self._action("Export…", "import", ["Ctrl+E"])
-        self.caption = QLineEdit(self)
-        self.caption.setPlaceholderText("Caption for the export (optional)")
-        self.caption.setAccessibleName("Caption for the exported image")
-        self.caption.setMaxLength(300)
-        self.caption.setMinimumWidth(220)
-        self.undo, self.redo = self.history.actions(self)
-        self.addAction(self.undo)
-        self.addAction(self.redo)
-        entries: tuple[QAction | None, ...] = (
-            self.choose,
-            None,
-            self.align,
-            self.apply_align,
-            self.clear_marks,
-            self.reset_align,
-            None,
-            self.neutral,
-            self.reset_colour,
-            None,
-            self.undo,
-            self.redo,
-            None,
-            self.export_action,
-        )
-        for entry in entries:
-            tools.addSeparator() if entry is None else tools.addAction(entry)
-        # Undo and redo name the edit they take back ("Undo add area Belly left"): as icons,
-        # with that text as their tooltip, so the caption field keeps its room.
-        for action, name in ((self.undo, "undo"), (self.redo, "redo")):
-            action.setIcon(icon(name))
-            button = tools.widgetForAction(action)
-            if isinstance(button, QToolButton):
-                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-        tools.addWidget(self.caption)
-        self.addToolBar(tools)
 
     def _connect_signals(self) -> None:
         self.mode.currentIndexChanged.connect(self._on_mode_changed)

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QListView, QStatusBar, QWidget
 
 from tracker.core.store.library import Library
-from tracker.ui.commands import Command, History
+from tracker.ui.history import Command, History
 from tracker.ui.main.import_flow import ImportController
 from tracker.ui.main.menus import MenuActions
 from tracker.ui.models import AreaListModel, PhotoGridModel, TimelineModel

@@ -7,7 +7,7 @@ from PySide6.QtCore import QObject, QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QToolBar
 
-from tracker.ui.commands import History
+from tracker.ui.history import History
 from tracker.ui.icons import icon
 
 K = QKeySequence.StandardKey

@@ -33,8 +33,8 @@ from tracker.core.queries import browse
 from tracker.core.queries.progress import progress
 from tracker.core.store.library import Library
 from tracker.ui import commands as cmd
-from tracker.ui.commands import Change, History
 from tracker.ui.dialogs import PreferencesDialog
+from tracker.ui.history import Change, Command, History
 from tracker.ui.main.care import LibraryCare
 from tracker.ui.main.clients import ClientController
 from tracker.ui.main.comparing import CompareController
@@ -278,7 +278,7 @@ class MainWindow(QMainWindow):
 
     # -- running edits -----------------------------------------------------------------------
 
-    def run(self, command: cmd.Command) -> bool:
+    def run(self, command: Command) -> bool:
         """Apply an edit and make it undoable; a refusal is shown and changes nothing."""
         try:
             self.history.push(command)

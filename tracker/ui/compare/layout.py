@@ -1,0 +1,170 @@
+"""The compare window's layout: the canvas, the status line and the two toolbars, with every
+action and control the behaviour (``CompareWindow``) connects. Layout only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QSizePolicy,
+    QSlider,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
+
+from tracker import APP_NAME
+from tracker.ui.compare.canvas import MODES, CompareCanvas
+from tracker.ui.history import History
+from tracker.ui.icons import icon
+
+MODE_LABELS = {
+    "side": "Side by side",
+    "wipe": "Wipe",
+    "overlay": "Overlay",
+    "blink": "Blink",
+    "difference": "Difference",
+}
+
+
+class CompareLayout(QMainWindow):
+    def __init__(self, history: History, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.history = history
+        self.setWindowTitle(f"Compare — {APP_NAME}")
+        self.setWindowFlag(Qt.WindowType.Window)
+        self.resize(1240, 780)
+        self.canvas = CompareCanvas(self)
+        self.setCentralWidget(self.canvas)
+        # One line that never changes the window's layout: a wrapping status would resize the
+        # canvas under the pointer while landmarks are being clicked.
+        self.status = QLabel(self)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.statusBar().addWidget(self.status, 1)
+        self.zoom_label = QLabel(self)
+        self.statusBar().addPermanentWidget(self.zoom_label)
+        self._build_toolbars()
+
+    def _action(
+        self,
+        text: str,
+        icon_name: str,
+        keys: Sequence[QKeySequence | str] = (),
+        checkable: bool = False,
+    ) -> QAction:
+        action = QAction(icon(icon_name) if icon_name else QAction().icon(), text, self)
+        action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setCheckable(checkable)
+        self.addAction(action)
+        return action
+
+    def _build_toolbars(self) -> None:
+        view = QToolBar("View", self)
+        view.setObjectName("compare-view")
+        view.setIconSize(QSize(20, 20))
+        self.mode = QComboBox(self)
+        for key in MODES:
+            self.mode.addItem(MODE_LABELS[key], key)
+        self.mode.setAccessibleName("Comparison mode")
+        view.addWidget(QLabel(" Mode: ", self))
+        view.addWidget(self.mode)
+        self.vertical = QCheckBox("Divider upright", self)
+        self.vertical.setChecked(True)
+        self.vertical.setToolTip(
+            "A vertical divider that moves left and right; untick for a horizontal one"
+        )
+        self.opacity = QSlider(Qt.Orientation.Horizontal, self)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(50)
+        self.opacity.setFixedWidth(120)
+        self.opacity.setAccessibleName("Opacity of the second photo")
+        self.amplify = QDoubleSpinBox(self)
+        self.amplify.setRange(1, 20)
+        self.amplify.setValue(4)
+        self.amplify.setPrefix("×")
+        self.amplify.setAccessibleName("Amplify the difference")
+        self.mode_widgets = {
+            "wipe": [view.addWidget(self.vertical)],
+            "overlay": [view.addWidget(QLabel(" Opacity ", self)), view.addWidget(self.opacity)],
+            "difference": [view.addWidget(QLabel(" Amplify ", self)), view.addWidget(self.amplify)],
+        }
+        view.addSeparator()
+        self.zoom_in = self._action(
+            "Zoom in", "zoom-in", ["+", "=", QKeySequence(QKeySequence.StandardKey.ZoomIn)]
+        )
+        self.zoom_out = self._action(
+            "Zoom out", "zoom-out", ["-", QKeySequence(QKeySequence.StandardKey.ZoomOut)]
+        )
+        self.fit = self._action("Fit", "fit", ["F"])
+        self.actual = self._action("100%", "", ["1"])
+        for action in (self.zoom_in, self.zoom_out, self.fit, self.actual):
+            view.addAction(action)
+        self.sync = QCheckBox("Move together", self)
+        self.sync.setChecked(True)
+        self.sync.setToolTip("Zoom and pan every photo at once; untick to move one on its own")
+        self.aligned = QCheckBox("Aligned", self)
+        self.aligned.setChecked(True)
+        self.aligned.setToolTip("Show the photos through their stored alignment")
+        self.labels = QCheckBox("Labels", self)
+        self.labels.setChecked(True)
+        self.ratings = QCheckBox("Ratings", self)
+        for box in (self.sync, self.aligned, self.labels, self.ratings):
+            view.addWidget(box)
+        self.addToolBar(view)
+        self.addToolBarBreak()
+
+        tools = QToolBar("Tools", self)
+        tools.setObjectName("compare-tools")
+        tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tools.setIconSize(QSize(20, 20))
+        self.choose = self._action("Choose photos…", "compare", ["Ctrl+K"])
+        self.align = self._action("Mark landmarks", "", ["L"], checkable=True)
+        self.apply_align = self._action("Apply alignment", "", ["Return"])
+        self.clear_marks = self._action("Clear marks", "", [])
+        self.reset_align = self._action("Reset alignment", "", [])
+        self.neutral = self._action("Pick neutral patch", "", ["N"], checkable=True)
+        self.reset_colour = self._action("Reset colour", "", [])
+        self.export_action = self._action("Export…", "import", ["Ctrl+E"])
+        self.caption = QLineEdit(self)
+        self.caption.setPlaceholderText("Caption for the export (optional)")
+        self.caption.setAccessibleName("Caption for the exported image")
+        self.caption.setMaxLength(300)
+        self.caption.setMinimumWidth(220)
+        self.undo, self.redo = self.history.actions(self)
+        self.addAction(self.undo)
+        self.addAction(self.redo)
+        entries: tuple[QAction | None, ...] = (
+            self.choose,
+            None,
+            self.align,
+            self.apply_align,
+            self.clear_marks,
+            self.reset_align,
+            None,
+            self.neutral,
+            self.reset_colour,
+            None,
+            self.undo,
+            self.redo,
+            None,
+            self.export_action,
+        )
+        for entry in entries:
+            tools.addSeparator() if entry is None else tools.addAction(entry)
+        # Undo and redo name the edit they take back ("Undo add area Belly left"): as icons,
+        # with that text as their tooltip, so the caption field keeps its room.
+        for action, name in ((self.undo, "undo"), (self.redo, "redo")):
+            action.setIcon(icon(name))
+            button = tools.widgetForAction(action)
+            if isinstance(button, QToolButton):
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        tools.addWidget(self.caption)
+        self.addToolBar(tools)
