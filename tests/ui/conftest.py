@@ -1,12 +1,23 @@
-"""Shared fixtures for the window tests."""
+"""Shared fixtures for the window tests: a sample library, the main window on it with its
+dialogs answered, and photos made on the spot."""
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QThreadPool
+from PIL import Image
+from PySide6.QtCore import QSettings, QThreadPool
 
+from tracker.core.demo.sample import create_demo
+from tracker.core.store.library import Library
+from tracker.ui import dialogs
+from tracker.ui.main.import_flow import ImportController
+from tracker.ui.main.window import MainWindow
+from tracker.ui.settings import Preferences
 from tracker.ui.workers import TaskRunner
 
 
@@ -16,3 +27,71 @@ def runner() -> Iterator[TaskRunner]:
     pool = QThreadPool()
     yield TaskRunner(pool)
     assert pool.waitForDone(20000)
+
+
+TODAY = dt.date(2026, 11, 27)
+
+
+@pytest.fixture(scope="session")
+def sample_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sample") / "lib"
+    create_demo(folder, today=TODAY)
+    return folder
+
+
+@pytest.fixture
+def prefs(tmp_path: Path) -> Preferences:
+    return Preferences(QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def errors(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    shown: list[str] = []
+    monkeypatch.setattr(MainWindow, "show_error", lambda self, message: shown.append(message))
+    monkeypatch.setattr(dialogs, "confirm", lambda *a: True)
+    monkeypatch.setattr("tracker.ui.main.visits.confirm", lambda *a: True)
+    return shown
+
+
+def open_window(qtbot, prefs: Preferences, runner: TaskRunner, lib: Library | None) -> MainWindow:  # type: ignore[no-untyped-def]
+    window = MainWindow(prefs, runner)
+    qtbot.addWidget(window)
+    window.set_library(lib)
+    window.show()
+    return window
+
+
+@pytest.fixture
+def sample(tmp_path: Path, sample_template: Path) -> Iterator[Library]:
+    shutil.copytree(sample_template, tmp_path / "sample")
+    lib = Library.open(tmp_path / "sample")
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def window(qtbot, prefs, runner, sample, errors) -> MainWindow:  # type: ignore[no-untyped-def]
+    return open_window(qtbot, prefs, runner, sample)
+
+
+def photo_file(path: Path, taken: str, seed: int) -> Path:
+    im = Image.effect_noise((120, 90), 20 + seed).convert("RGB")
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = taken
+    im.save(path, "JPEG", exif=exif)
+    return path
+
+
+@pytest.fixture
+def instant_dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    seen: dict[str, object] = {}
+
+    def preview(parent, request, plan):  # type: ignore[no-untyped-def]
+        seen["plan"] = plan
+        return request
+
+    monkeypatch.setattr(ImportController, "ask_preview", preview)
+    monkeypatch.setattr(
+        ImportController, "show_summary", lambda parent, report: seen.setdefault("report", report)
+    )
+    return seen

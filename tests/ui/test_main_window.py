@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QSettings, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from tests import helpers as h
+from tests.ui.conftest import TODAY, open_window, photo_file
 from tracker.core.db.models import RaterRole, Stage, VisitKind
-from tracker.core.demo.sample import create_demo
 from tracker.core.errors import ValidationError
 from tracker.core.imaging import decode as imaging
 from tracker.core.queries import browse, listing
 from tracker.core.store.library import Library
 from tracker.ui import dialogs
 from tracker.ui.dialogs import AreaAnswer, NewVisit
-from tracker.ui.main.import_flow import ImportController
 from tracker.ui.main.imports import ImportActions
 from tracker.ui.main.window import MainWindow
 from tracker.ui.models import (
@@ -35,61 +31,6 @@ from tracker.ui.models import (
 from tracker.ui.settings import Mode, Preferences
 from tracker.ui.workers import TaskRunner
 
-TODAY = dt.date(2026, 11, 27)
-
-
-@pytest.fixture(scope="session")
-def sample_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("sample") / "lib"
-    create_demo(folder, today=TODAY)
-    return folder
-
-
-@pytest.fixture
-def prefs(tmp_path: Path) -> Preferences:
-    return Preferences(QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat))
-
-
-@pytest.fixture
-def errors(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    shown: list[str] = []
-    monkeypatch.setattr(MainWindow, "show_error", lambda self, message: shown.append(message))
-    monkeypatch.setattr(dialogs, "confirm", lambda *a: True)
-    monkeypatch.setattr("tracker.ui.main.visits.confirm", lambda *a: True)
-    return shown
-
-
-def _window(qtbot, prefs: Preferences, runner: TaskRunner, lib: Library | None) -> MainWindow:  # type: ignore[no-untyped-def]
-    window = MainWindow(prefs, runner)
-    qtbot.addWidget(window)
-    window.set_library(lib)
-    window.show()
-    return window
-
-
-@pytest.fixture
-def sample(tmp_path: Path, sample_template: Path) -> Iterator[Library]:
-    import shutil
-
-    shutil.copytree(sample_template, tmp_path / "sample")
-    lib = Library.open(tmp_path / "sample")
-    yield lib
-    lib.close()
-
-
-@pytest.fixture
-def window(qtbot, prefs, runner, sample, errors) -> MainWindow:  # type: ignore[no-untyped-def]
-    return _window(qtbot, prefs, runner, sample)
-
-
-def _photo(path: Path, taken: str, seed: int) -> Path:
-    im = Image.effect_noise((120, 90), 20 + seed).convert("RGB")
-    exif = Image.Exif()
-    exif.get_ifd(0x8769)[0x9003] = taken
-    im.save(path, "JPEG", exif=exif)
-    return path
-
-
 # -- start -------------------------------------------------------------------------------------
 
 
@@ -101,7 +42,7 @@ def test_an_empty_library_shows_the_welcome_and_start_tracking_adds_the_area(
     errors,
     monkeypatch,  # type: ignore[no-untyped-def]
 ) -> None:
-    window = _window(qtbot, prefs, runner, library)
+    window = open_window(qtbot, prefs, runner, library)
     assert window.stack.currentWidget() is window.welcome
     monkeypatch.setattr(
         dialogs.AreaDialog,
@@ -305,28 +246,13 @@ def test_next_and_previous_visit(window: MainWindow) -> None:
 # -- import -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def instant_dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    seen: dict[str, object] = {}
-
-    def preview(parent, request, plan):  # type: ignore[no-untyped-def]
-        seen["plan"] = plan
-        return request
-
-    monkeypatch.setattr(ImportController, "ask_preview", preview)
-    monkeypatch.setattr(
-        ImportController, "show_summary", lambda parent, report: seen.setdefault("report", report)
-    )
-    return seen
-
-
 def test_import_shows_plan_then_summary_with_every_refusal(
     qtbot,
     window: MainWindow,
     tmp_path: Path,
     instant_dialogs: dict[str, object],  # type: ignore[no-untyped-def]
 ) -> None:
-    good = _photo(tmp_path / "new.jpg", "2026:11:20 09:00:00", 1)
+    good = photo_file(tmp_path / "new.jpg", "2026:11:20 09:00:00", 1)
     bad = tmp_path / "scan.pdf"
     bad.write_bytes(b"%PDF-1.4\n...")
     with qtbot.waitSignal(window.importer.finished, timeout=20000):
@@ -351,7 +277,7 @@ def test_the_event_loop_keeps_running_during_a_big_import(
     instant_dialogs: dict[str, object],  # type: ignore[no-untyped-def]
 ) -> None:
     files = [
-        _photo(tmp_path / f"p{i:03}.jpg", f"2026:10:{1 + i % 28:02} 09:00:00", i)
+        photo_file(tmp_path / f"p{i:03}.jpg", f"2026:10:{1 + i % 28:02} 09:00:00", i)
         for i in range(200)
     ]
     events: list[str] = []
@@ -379,7 +305,7 @@ def test_cancel_stops_an_import_and_keeps_what_was_saved(
     tmp_path: Path,
     instant_dialogs: dict[str, object],  # type: ignore[no-untyped-def]
 ) -> None:
-    files = [_photo(tmp_path / f"c{i:03}.jpg", "2026:11:21 09:00:00", i) for i in range(60)]
+    files = [photo_file(tmp_path / f"c{i:03}.jpg", "2026:11:21 09:00:00", i) for i in range(60)]
     before = listing.counts(sample)["photos"]
 
     def cancel_soon(done: int, total: int, file: str) -> None:
@@ -402,7 +328,7 @@ def test_files_dropped_on_a_visit_go_to_that_visit(
     tmp_path: Path,
     instant_dialogs: dict[str, object],  # type: ignore[no-untyped-def]
 ) -> None:
-    photo = _photo(tmp_path / "drop.jpg", "2020:01:01 09:00:00", 3)
+    photo = photo_file(tmp_path / "drop.jpg", "2020:01:01 09:00:00", 3)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(photo))])
     grid = window.panel.grid
@@ -552,7 +478,7 @@ def test_layout_and_mode_are_remembered(
     qtbot, prefs: Preferences, runner: TaskRunner, sample: Library, errors
 ) -> None:  # type: ignore[no-untyped-def]
     prefs.mode = Mode.PRACTITIONER
-    window = _window(qtbot, prefs, runner, sample)
+    window = open_window(qtbot, prefs, runner, sample)
     window.splitter.setSizes([300, 260, 720])
     sizes = window.splitter.sizes()
     window.close()
@@ -560,7 +486,7 @@ def test_layout_and_mode_are_remembered(
     # The offscreen screen is 800 x 600 and clamps a restored 1280-wide window; restore the
     # columns into a window of the same width as before.
     prefs._s.remove("layout/window")
-    again = _window(qtbot, prefs, runner, sample)
+    again = open_window(qtbot, prefs, runner, sample)
     assert again.splitter.sizes() == sizes
     assert again.sidebar.client_box.isVisible()
 
@@ -593,7 +519,7 @@ def test_excepthook_logs_and_shows_instead_of_dying(tmp_path: Path) -> None:
 def test_core_errors_are_shown_as_a_dialog_with_their_sentence(
     qtbot, prefs, runner, sample
 ) -> None:  # type: ignore[no-untyped-def]
-    window = _window(qtbot, prefs, runner, sample)
+    window = open_window(qtbot, prefs, runner, sample)
     seen: list[str] = []
 
     def close_box() -> None:
@@ -632,7 +558,7 @@ def test_progress_tab_shows_the_chart_and_edits_the_interval(
 def test_compare_is_offered_only_when_there_are_photos_to_compare(
     qtbot, prefs, runner, library, errors
 ) -> None:  # type: ignore[no-untyped-def]
-    window = _window(qtbot, prefs, runner, library)
+    window = open_window(qtbot, prefs, runner, library)
     assert not window.menus.compare_baseline.isEnabled() and not window.menus.compare.isEnabled()
 
 

@@ -1,0 +1,200 @@
+"""The undo history never lies: every step it offers is one the library can take, a refused
+step says why and leaves the stack and the database as they were, and what cannot be undone
+(repairs) clears it with a note."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from sqlalchemy import event
+
+from tests import helpers as h
+from tests.ui.conftest import open_window, photo_file
+from tracker.core.db.models import RaterRole, Stage
+from tracker.core.errors import DatabaseBusy
+from tracker.core.queries import browse, listing
+from tracker.core.services import clients
+from tracker.core.store.library import Library
+from tracker.ui import commands as cmd
+from tracker.ui import dialogs
+from tracker.ui.dialogs import AreaAnswer
+from tracker.ui.history import Change, History
+from tracker.ui.main.imports import ImportActions
+from tracker.ui.main.window import MainWindow
+
+
+def _start_tracking_and_import(qtbot, window: MainWindow, monkeypatch, files: list[Path]) -> None:  # type: ignore[no-untyped-def]
+    """Start tracking (adds the area) and import ``files`` into it, as a new user does."""
+    monkeypatch.setattr(
+        dialogs.AreaDialog,
+        "ask",
+        classmethod(lambda cls, *a, **k: AreaAnswer("Lower abdomen", "abdomen", Stage.RUBRA)),
+    )
+    monkeypatch.setattr(ImportActions, "choose_files", lambda self: self.import_paths(list(files)))
+    with qtbot.waitSignal(window.importer.finished, timeout=20000):
+        qtbot.mouseClick(window.welcome.start, Qt.MouseButton.LeftButton)
+
+
+def test_start_tracking_import_then_undo_and_redo_each_step(
+    qtbot,
+    prefs,
+    runner,
+    library: Library,
+    errors,
+    instant_dialogs,
+    monkeypatch,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    files = [
+        photo_file(tmp_path / "first.jpg", "2026:09:01 09:00:00", 1),
+        photo_file(tmp_path / "second.jpg", "2026:10:01 09:00:00", 2),
+    ]
+    window = open_window(qtbot, prefs, runner, library)
+    _start_tracking_and_import(qtbot, window, monkeypatch, files)
+    stack = window.history.stack
+    assert stack.count() == 2 and window.menus.undo.text() == "&Undo import of 2 photos"
+    assert [v["kind"] for v in listing.visits(library)] == ["baseline", "treatment"]
+    assert window.timeline.rowCount() == 2 and len(h.list_photos(library)) == 2
+
+    # Ctrl+Z takes the whole import back: no photo, no visit it made, no file left behind.
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert errors == []
+    assert h.list_photos(library) == [] and listing.visits(library) == []
+    assert window.timeline.rowCount() == 0
+    assert list((library.root / "originals").rglob("*.jpg")) == []
+    assert h.check(library).ok
+    # Ctrl+Z again takes the area back: the library is as it was.
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert errors == [] and listing.areas(library) == []
+    assert window.stack.currentWidget() is window.welcome
+    assert stack.index() == 0
+
+    # Redo brings each back, under the same ids, with their files.
+    assert window.history.redo() and [a["name"] for a in listing.areas(library)] == [
+        "Lower abdomen"
+    ]
+    assert window.history.redo() and len(h.list_photos(library)) == 2
+    assert [v["kind"] for v in listing.visits(library)] == ["baseline", "treatment"]
+    assert h.check(library).ok
+    assert window.timeline.rowCount() == 2
+    # The window agrees with what `tracker list` reads.
+    assert [p.id for r in window.timeline.rows() for p in r.photos] == [
+        p["id"] for p in h.list_photos(library)
+    ]
+
+
+def test_an_undone_import_leaves_no_file_once_the_library_is_closed(
+    qtbot,
+    prefs,
+    runner,
+    library: Library,
+    errors,
+    instant_dialogs,
+    monkeypatch,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    window = open_window(qtbot, prefs, runner, library)
+    _start_tracking_and_import(
+        qtbot, window, monkeypatch, [photo_file(tmp_path / "a.jpg", "2026:09:01 09:00:00", 1)]
+    )
+    assert window.history.undo()
+    held = list((library.root / "tmp" / "undone").iterdir())
+    assert len(held) == 1  # kept for a redo while the library is open
+    window.set_library(None)
+    library.close()
+    assert list((library.root / "tmp" / "undone").iterdir()) == []
+    with Library.open(library.root) as again:
+        assert h.check(again).ok and h.list_photos(again) == []
+
+
+def test_an_undo_the_library_refuses_is_shown_and_clears_the_history(
+    qtbot,
+    prefs,
+    runner,
+    library: Library,
+    errors,  # type: ignore[no-untyped-def]
+) -> None:
+    window = open_window(qtbot, prefs, runner, library)
+    me = h.only_client(library)
+    command = cmd.AddArea(library, me, "Hips", "hip", Stage.ALBA)
+    assert window.run(command)
+    # Something the history did not make now hangs on the area (here: a visit's rating).
+    h.add_visit(library, day=dt.date(2026, 1, 5))
+    h.rate(
+        library, area="Hips", day=dt.date(2026, 1, 5), role=RaterRole.PATIENT, values={"colour": 4}
+    )
+    notes: list[str] = []
+    window.history.noted.connect(notes.append)
+    assert not window.history.undo()
+    assert errors and "could not be undone" in errors[0] and "holds" in errors[0]
+    assert "The undo history was cleared" in errors[0]
+    assert window.history.stack.count() == 0 and not window.menus.undo.isEnabled()
+    assert notes and "cleared" in notes[0]
+    assert [a["name"] for a in listing.areas(library)] == ["Hips"]  # nothing was changed
+
+
+def test_a_busy_database_keeps_the_step_to_try_again(qapp, library: Library) -> None:  # type: ignore[no-untyped-def]
+    history = History()
+    me = h.only_client(library)
+    history.push(cmd.AddArea(library, me, "Hips", "", Stage.UNKNOWN))
+    failures: list[str] = []
+    history.failed.connect(failures.append)
+    real = clients.remove_empty_area
+
+    def busy(*_args: object) -> None:
+        raise DatabaseBusy("The library is busy (another program is writing to it); try again.")
+
+    clients.remove_empty_area = busy  # type: ignore[assignment]
+    try:
+        assert not history.undo()
+    finally:
+        clients.remove_empty_area = real  # type: ignore[assignment]
+    assert failures and "busy" in failures[0]
+    assert history.stack.count() == 1 and history.stack.index() == 1  # still there, still done
+    assert history.undo() and listing.areas(library) == []
+
+
+def test_a_repair_clears_the_history_with_a_note(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    assert window.lib is not None and window.visit_id is not None
+    window.run(cmd.EditVisit(window.lib, window.visit_id, {"notes": "seen"}))
+    assert window.history.stack.count() == 1
+    window.care.show_info = lambda _message: None  # type: ignore[method-assign]
+    with qtbot.waitSignal(window.care.repaired, timeout=20000):
+        window.care.repair("rebuild")
+    assert window.history.stack.count() == 0
+    assert "cannot be undone" in window.statusBar().currentMessage()
+
+
+def test_reset_colour_of_every_photo_is_one_step_and_one_transaction(
+    library: Library, qapp, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    files = [photo_file(tmp_path / f"{i}.jpg", "2026:09:01 09:00:00", i) for i in range(3)]
+    ids = [i.photo_id for i in h.import_files(library, files, area="Belly").imported]
+    history = History()
+    changes: list[Change] = []
+    history.changed.connect(lambda c, _ids: changes.append(c))
+    commits: list[int] = []
+    event.listen(library.engine, "commit", lambda _conn: commits.append(1))
+    history.push(cmd.SetGains(library, dict.fromkeys(ids, (1.1, 1.0, 0.9))))
+    assert len(commits) == 1 and history.stack.count() == 1 and changes == [Change.COLOUR]
+    history.push(cmd.SetGains(library, dict.fromkeys(ids)))
+    assert all(p.colour_gains is None for p in browse.compare_photos(library, ids))
+    assert history.undo()
+    assert all(p.colour_gains == (1.1, 1.0, 0.9) for p in browse.compare_photos(library, ids))
+    commits.clear()
+    history.push(
+        cmd.SetAlignment(library, {pid: (1.0, 0.0, 5.0, 0.0, 1.0, 0.0) for pid in ids[1:]})
+    )
+    assert len(commits) == 1
+
+
+def test_a_step_refused_before_it_is_made_leaves_nothing_to_undo(qapp, library: Library) -> None:  # type: ignore[no-untyped-def]
+    history = History()
+    me = h.only_client(library)
+    history.push(cmd.AddArea(library, me, "Hips", "", Stage.UNKNOWN))
+    with pytest.raises(Exception, match="already has an area named 'Hips'"):
+        history.push(cmd.AddArea(library, me, "Hips", "", Stage.UNKNOWN))
+    assert history.stack.count() == 1
