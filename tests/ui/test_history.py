@@ -198,3 +198,41 @@ def test_a_step_refused_before_it_is_made_leaves_nothing_to_undo(qapp, library: 
     with pytest.raises(Exception, match="already has an area named 'Hips'"):
         history.push(cmd.AddArea(library, me, "Hips", "", Stage.UNKNOWN))
     assert history.stack.count() == 1
+
+
+def test_an_undo_reloads_only_what_shows_what_it_changed(
+    qtbot,
+    window: MainWindow,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    lib = window.lib
+    assert lib is not None and window.visit_id is not None and window.area_id is not None
+    photos = [p.id for p in window.photos.rows()]
+    partner = browse.baseline_partner(lib, photos[0])
+    assert partner is not None
+    compare = window.compare.open([partner, photos[0]])
+    assert compare is not None
+    qtbot.waitUntil(lambda: bool(compare.photos), timeout=20000)
+    calls: list[str] = []
+    monkeypatch.setattr(window, "refresh", lambda: calls.append("everything"))
+    real_timeline = window._refresh_timeline
+    monkeypatch.setattr(
+        window, "_refresh_timeline", lambda: (calls.append("timeline"), real_timeline())
+    )
+    real_reload = compare.reload
+    monkeypatch.setattr(
+        compare, "reload", lambda images=True: (calls.append("compare"), real_reload(images=images))
+    )
+    window.run(cmd.SetTreatment(lib, window.visit_id, window.area_id, {"pain": 2}))
+    window.history.undo()
+    assert calls == ["timeline", "timeline"]  # no client list, no compare window
+    calls.clear()
+    window.run(cmd.SetGains(lib, {photos[0]: (1.1, 1.0, 0.9)}))
+    window.history.undo()
+    assert calls == ["compare", "compare"]  # the main window shows no colour balance
+    calls.clear()
+    other = next(
+        p.id for r in window.timeline.rows() for p in r.photos if p.id not in (partner, photos[0])
+    )
+    window.run(cmd.SetGains(lib, {other: (1.1, 1.0, 0.9)}))
+    assert calls == []  # a photo the compare window does not show

@@ -279,7 +279,9 @@ def test_sessions_are_counted_per_area_in_the_report_and_the_progress_tab(
     _cli(capsys, root, "export", "report", str(out))
     import pypdf
 
-    text = " ".join(" ".join(page.extract_text().split()) for page in pypdf.PdfReader(str(out)).pages)
+    text = " ".join(
+        " ".join(page.extract_text().split()) for page in pypdf.PdfReader(str(out)).pages
+    )
     assert "Sessions done: 1" in text  # Belly: D2 (D1 is its baseline); Thigh: D3
     assert "Sessions done: 2" not in text
     window = open_window(qtbot, prefs, runner, library)
