@@ -7,8 +7,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tracker.core.store.library import Library
 
 # Without a display and without this, Qt aborts the whole pytest process.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -17,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:  # noqa: F821 - imported lazily
+def library(tmp_path: Path) -> Iterator[Library]:
     from tracker.core.store.library import Library
 
     lib = Library.open(tmp_path / "lib", create=True)

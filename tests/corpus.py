@@ -22,6 +22,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pillow_heif
 from PIL import Image, ImageDraw, TiffImagePlugin
@@ -114,6 +115,16 @@ def _encode(im: Image.Image, fmt: str, **options: object) -> bytes:
     out = io.BytesIO()
     im.save(out, fmt, **options)
     return out.getvalue()
+
+
+class _ExifDates(TypedDict, total=False):
+    """The date fields ``_exif`` writes, for helpers that pass them on."""
+
+    original: str
+    offset_original: str
+    digitized: str
+    ifd0: str
+    offset: str
 
 
 def _exif(
@@ -253,7 +264,7 @@ def cases() -> tuple[Case, ...]:
     good("no_exif.jpg", no_exif, mtime=NO_EXIF_TIME)
 
     # EXIF capture-date variants: Original (with its offset) beats Digitized beats IFD0.
-    def dated(name: str, taken: str | None, **exif: str) -> None:
+    def dated(name: str, taken: str | None, **exif: Unpack[_ExifDates]) -> None:
         data = _encode(picture(next(seeds)), "JPEG", quality=90, exif=_exif(**exif))
         good(name, data, taken=taken)
 

@@ -138,7 +138,7 @@ def test_a_crash_between_commit_and_move_is_rolled_forward(tmp_path: Path) -> No
             h.import_files(lib, [src], area="Thigh")
         lib.store.commit_staged = real_commit  # type: ignore[method-assign]
         # The process dies here: it does not get to tidy up when the library is closed.
-        lib.store.recover = lambda _is_committed: RecoveryReport()  # type: ignore[method-assign]
+        lib.store.recover = lambda is_committed: RecoveryReport()  # type: ignore[method-assign]
     staged = list((root / "tmp").iterdir())
     assert len(staged) == 1 and staged[0].name.endswith(".staged")
     assert assert_consistent(root) == 1

@@ -9,6 +9,7 @@ from pathlib import Path
 import pypdf
 import pytest
 from PIL import Image
+from PySide6.QtWidgets import QApplication
 
 from tests import helpers as h
 from tests.conftest import run_cli
@@ -68,7 +69,9 @@ def _read(path: Path) -> tuple[pypdf.PdfReader, str]:
     return reader, text
 
 
-def test_report_text_pages_and_images(qapp, reported: Library, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_report_text_pages_and_images(
+    qapp: QApplication, reported: Library, tmp_path: Path
+) -> None:
     out = tmp_path / "report.pdf"
     export_report(reported, out, client_id=h.only_client(reported))
     reader, text = _read(out)
@@ -96,7 +99,7 @@ def test_report_text_pages_and_images(qapp, reported: Library, tmp_path: Path) -
     assert reader.metadata is not None and reader.metadata.title == "Treatment progress report"
 
 
-def test_report_letter_and_refusals(qapp, reported: Library, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_report_letter_and_refusals(qapp: QApplication, reported: Library, tmp_path: Path) -> None:
     out = tmp_path / "letter.pdf"
     export_report(reported, out, client_id=h.only_client(reported), page="letter")
     box = pypdf.PdfReader(str(out)).pages[0].mediabox
@@ -124,7 +127,7 @@ def test_cli_report_and_csv(reported: Library, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "no client named 'Nobody'" in bad.stderr
 
 
-def test_chart_ticks_sit_on_the_scale_values(qapp, reported: Library) -> None:  # type: ignore[no-untyped-def]
+def test_chart_ticks_sit_on_the_scale_values(qapp: QApplication, reported: Library) -> None:
     from PySide6.QtCharts import QValueAxis
     from PySide6.QtCore import Qt
 

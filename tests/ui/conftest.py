@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from PIL import Image
 from PySide6.QtCore import QSettings, QThreadPool
+from PySide6.QtWidgets import QSpinBox, QWidget
+from pytestqt.qtbot import QtBot
 
+from tracker.core.db.models import RaterRole
 from tracker.core.demo.sample import create_demo
+from tracker.core.services.import_plan import PlannedFile
+from tracker.core.services.imports import ImportReport
 from tracker.core.store.library import Library
 from tracker.ui import dialogs
+from tracker.ui.main.import_dialogs import ImportRequest
 from tracker.ui.main.import_flow import ImportController
 from tracker.ui.main.window import MainWindow
 from tracker.ui.settings import Preferences
@@ -53,12 +60,22 @@ def errors(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return shown
 
 
-def open_window(qtbot, prefs: Preferences, runner: TaskRunner, lib: Library | None) -> MainWindow:  # type: ignore[no-untyped-def]
+def open_window(
+    qtbot: QtBot, prefs: Preferences, runner: TaskRunner, lib: Library | None
+) -> MainWindow:
     window = MainWindow(prefs, runner)
     qtbot.addWidget(window)
     window.set_library(lib)
     window.show()
     return window
+
+
+def score_box(window: MainWindow, role: RaterRole, key: str) -> QSpinBox:
+    """The spin box of one item of the ratings (a whole-number item, as every item of the
+    "ctd" scale that the sample and new areas use is)."""
+    box = window.panel.ratings.boxes[(role, key)]
+    assert isinstance(box, QSpinBox)
+    return box
 
 
 @pytest.fixture
@@ -70,7 +87,9 @@ def sample(tmp_path: Path, sample_template: Path) -> Iterator[Library]:
 
 
 @pytest.fixture
-def window(qtbot, prefs, runner, sample, errors) -> MainWindow:  # type: ignore[no-untyped-def]
+def window(
+    qtbot: QtBot, prefs: Preferences, runner: TaskRunner, sample: Library, errors: list[str]
+) -> MainWindow:
     return open_window(qtbot, prefs, runner, sample)
 
 
@@ -82,11 +101,20 @@ def photo_file(path: Path, taken: str, seed: int) -> Path:
     return path
 
 
-@pytest.fixture
-def instant_dialogs(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    seen: dict[str, object] = {}
+class SeenDialogs(TypedDict, total=False):
+    """What the import's dialogs were given: the plan to preview, the first report."""
 
-    def preview(parent, request, plan):  # type: ignore[no-untyped-def]
+    plan: Sequence[PlannedFile]
+    report: ImportReport
+
+
+@pytest.fixture
+def instant_dialogs(monkeypatch: pytest.MonkeyPatch) -> SeenDialogs:
+    seen: SeenDialogs = {}
+
+    def preview(
+        parent: QWidget | None, request: ImportRequest, plan: Sequence[PlannedFile]
+    ) -> ImportRequest:
         seen["plan"] = plan
         return request
 

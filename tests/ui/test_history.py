@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 from sqlalchemy import event
 
 from tests import helpers as h
-from tests.ui.conftest import open_window, photo_file
+from tests.ui.conftest import SeenDialogs, open_window, photo_file
 from tracker.core.db.models import RaterRole, Stage
 from tracker.core.errors import DatabaseBusy
 from tracker.core.queries import browse, listing
@@ -24,9 +26,13 @@ from tracker.ui.dialogs import AreaAnswer
 from tracker.ui.history import Change, History
 from tracker.ui.main.imports import ImportActions
 from tracker.ui.main.window import MainWindow
+from tracker.ui.settings import Preferences
+from tracker.ui.workers import TaskRunner
 
 
-def _start_tracking_and_import(qtbot, window: MainWindow, monkeypatch, files: list[Path]) -> None:  # type: ignore[no-untyped-def]
+def _start_tracking_and_import(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch, files: list[Path]
+) -> None:
     """Start tracking (adds the area) and import ``files`` into it, as a new user does."""
     monkeypatch.setattr(
         dialogs.AreaDialog,
@@ -39,14 +45,14 @@ def _start_tracking_and_import(qtbot, window: MainWindow, monkeypatch, files: li
 
 
 def test_start_tracking_import_then_undo_and_redo_each_step(
-    qtbot,
-    prefs,
-    runner,
+    qtbot: QtBot,
+    prefs: Preferences,
+    runner: TaskRunner,
     library: Library,
-    errors,
-    instant_dialogs,
-    monkeypatch,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    errors: list[str],
+    instant_dialogs: SeenDialogs,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     files = [
         photo_file(tmp_path / "first.jpg", "2026:09:01 09:00:00", 1),
@@ -87,14 +93,14 @@ def test_start_tracking_import_then_undo_and_redo_each_step(
 
 
 def test_an_undone_import_leaves_no_file_once_the_library_is_closed(
-    qtbot,
-    prefs,
-    runner,
+    qtbot: QtBot,
+    prefs: Preferences,
+    runner: TaskRunner,
     library: Library,
-    errors,
-    instant_dialogs,
-    monkeypatch,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    errors: list[str],
+    instant_dialogs: SeenDialogs,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     window = open_window(qtbot, prefs, runner, library)
     _start_tracking_and_import(
@@ -111,11 +117,11 @@ def test_an_undone_import_leaves_no_file_once_the_library_is_closed(
 
 
 def test_an_undo_the_library_refuses_is_shown_and_clears_the_history(
-    qtbot,
-    prefs,
-    runner,
+    qtbot: QtBot,
+    prefs: Preferences,
+    runner: TaskRunner,
     library: Library,
-    errors,  # type: ignore[no-untyped-def]
+    errors: list[str],
 ) -> None:
     window = open_window(qtbot, prefs, runner, library)
     me = h.only_client(library)
@@ -136,32 +142,29 @@ def test_an_undo_the_library_refuses_is_shown_and_clears_the_history(
     assert [a["name"] for a in listing.areas(library)] == ["Hips"]  # nothing was changed
 
 
-def test_a_busy_database_keeps_the_step_to_try_again(qapp, library: Library) -> None:  # type: ignore[no-untyped-def]
+def test_a_busy_database_keeps_the_step_to_try_again(qapp: QApplication, library: Library) -> None:
     history = History()
     me = h.only_client(library)
     history.push(cmd.AddArea(library, me, "Hips", "", Stage.UNKNOWN))
     failures: list[str] = []
     history.failed.connect(failures.append)
-    real = clients.remove_empty_area
 
     def busy(*_args: object) -> None:
         raise DatabaseBusy("The library is busy (another program is writing to it); try again.")
 
-    clients.remove_empty_area = busy  # type: ignore[assignment]
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(clients, "remove_empty_area", busy)
         assert not history.undo()
-    finally:
-        clients.remove_empty_area = real  # type: ignore[assignment]
     assert failures and "busy" in failures[0]
     assert history.stack.count() == 1 and history.stack.index() == 1  # still there, still done
     assert history.undo() and listing.areas(library) == []
 
 
-def test_a_repair_clears_the_history_with_a_note(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+def test_a_repair_clears_the_history_with_a_note(qtbot: QtBot, window: MainWindow) -> None:
     assert window.lib is not None and window.visit_id is not None
     window.run(cmd.EditVisit(window.lib, window.visit_id, {"notes": "seen"}))
     assert window.history.stack.count() == 1
-    window.care.show_info = lambda _message: None  # type: ignore[method-assign]
+    window.care.show_info = lambda _message: None
     with qtbot.waitSignal(window.care.repaired, timeout=20000):
         window.care.repair("rebuild")
     assert window.history.stack.count() == 0
@@ -169,8 +172,8 @@ def test_a_repair_clears_the_history_with_a_note(qtbot, window: MainWindow) -> N
 
 
 def test_reset_colour_of_every_photo_is_one_step_and_one_transaction(
-    library: Library, qapp, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    library: Library, qapp: QApplication, tmp_path: Path
+) -> None:
     files = [photo_file(tmp_path / f"{i}.jpg", "2026:09:01 09:00:00", i) for i in range(3)]
     ids = [i.photo_id for i in h.import_files(library, files, area="Belly").imported]
     history = History()
@@ -191,7 +194,9 @@ def test_reset_colour_of_every_photo_is_one_step_and_one_transaction(
     assert len(commits) == 1
 
 
-def test_a_step_refused_before_it_is_made_leaves_nothing_to_undo(qapp, library: Library) -> None:  # type: ignore[no-untyped-def]
+def test_a_step_refused_before_it_is_made_leaves_nothing_to_undo(
+    qapp: QApplication, library: Library
+) -> None:
     history = History()
     me = h.only_client(library)
     history.push(cmd.AddArea(library, me, "Hips", "", Stage.UNKNOWN))
@@ -201,9 +206,9 @@ def test_a_step_refused_before_it_is_made_leaves_nothing_to_undo(qapp, library: 
 
 
 def test_an_undo_reloads_only_what_shows_what_it_changed(
-    qtbot,
+    qtbot: QtBot,
     window: MainWindow,
-    monkeypatch,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     lib = window.lib
     assert lib is not None and window.visit_id is not None and window.area_id is not None
@@ -216,13 +221,18 @@ def test_an_undo_reloads_only_what_shows_what_it_changed(
     calls: list[str] = []
     monkeypatch.setattr(window, "refresh", lambda: calls.append("everything"))
     real_timeline = window._refresh_timeline
-    monkeypatch.setattr(
-        window, "_refresh_timeline", lambda: (calls.append("timeline"), real_timeline())
-    )
     real_reload = compare.reload
-    monkeypatch.setattr(
-        compare, "reload", lambda images=True: (calls.append("compare"), real_reload(images=images))
-    )
+
+    def refresh_timeline() -> None:
+        calls.append("timeline")
+        real_timeline()
+
+    def reload(*, images: bool = True) -> None:
+        calls.append("compare")
+        real_reload(images=images)
+
+    monkeypatch.setattr(window, "_refresh_timeline", refresh_timeline)
+    monkeypatch.setattr(compare, "reload", reload)
     window.run(cmd.SetTreatment(lib, window.visit_id, window.area_id, {"pain": 2}))
     window.history.undo()
     assert calls == ["timeline", "timeline"]  # no client list, no compare window

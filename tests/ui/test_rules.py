@@ -8,12 +8,14 @@ import datetime as dt
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
+from pytestqt.qtbot import QtBot
 
 from tests import helpers as h
-from tests.ui.conftest import open_window
+from tests.ui.conftest import SeenDialogs, open_window, score_box
 from tracker.cli import main as cli
 from tracker.core.db.models import RaterRole, Stage, VisitKind
 from tracker.core.domain.treatment import TreatmentInput
@@ -23,6 +25,8 @@ from tracker.core.store.library import Library
 from tracker.ui.commands import AddArea, AddVisit
 from tracker.ui.main.import_dialogs import ImportRequest
 from tracker.ui.main.window import MainWindow
+from tracker.ui.settings import Preferences
+from tracker.ui.workers import TaskRunner
 
 D1, D2, D3 = dt.date(2026, 3, 2), dt.date(2026, 4, 6), dt.date(2026, 5, 11)
 
@@ -36,7 +40,8 @@ def _photo(folder: Path, name: str, day: dt.date, seed: int) -> Path:
     return path
 
 
-def _cli(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> object:
+def _cli(capsys: pytest.CaptureFixture[str], root: Path, *args: str) -> Any:
+    """The JSON the command prints."""
     capsys.readouterr()
     assert cli(["--library", str(root), *args, "--json"]) in (0, 1)
     return json.loads(capsys.readouterr().out)
@@ -60,8 +65,8 @@ def both(tmp_path: Path, library: Library) -> tuple[Path, Library]:
 
 
 def _import_in_window(
-    qtbot, window: MainWindow, files: list[Path], kind: VisitKind | None = None
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, window: MainWindow, files: list[Path], kind: VisitKind | None = None
+) -> None:
     lib = window.lib
     assert lib is not None and window.client_id is not None
     if window.area_id is None:
@@ -80,22 +85,22 @@ def _kinds(rows: list[dict[str, object]]) -> list[tuple[object, object]]:
 
 
 def test_new_visits_are_the_baseline_then_treatments_by_either_path(
-    qtbot,
-    prefs,
-    runner,
-    errors,
-    instant_dialogs,
-    capsys,
-    both,
-    files,  # type: ignore[no-untyped-def]
+    qtbot: QtBot,
+    prefs: Preferences,
+    runner: TaskRunner,
+    errors: list[str],
+    instant_dialogs: SeenDialogs,
+    capsys: pytest.CaptureFixture[str],
+    both: tuple[Path, Library],
+    files: list[Path],
 ) -> None:
     root, library = both
     _cli(capsys, root, "import", *map(str, files), "--area", "Belly")
     _cli(capsys, root, "visit", "add", "--date", D3.isoformat())
     window = open_window(qtbot, prefs, runner, library)
     _import_in_window(qtbot, window, files)
-    assert browse.suggested_visit_kind(library, window.client_id) is VisitKind.TREATMENT  # type: ignore[arg-type]
     assert window.client_id is not None
+    assert browse.suggested_visit_kind(library, window.client_id) is VisitKind.TREATMENT
     window.run(
         AddVisit(
             library, window.client_id, D3, browse.suggested_visit_kind(library, window.client_id)
@@ -105,7 +110,7 @@ def test_new_visits_are_the_baseline_then_treatments_by_either_path(
     assert (
         _kinds(from_cli)
         == _kinds(listing.visits(library))
-        == [  # type: ignore[arg-type]
+        == [
             (D1.isoformat(), "baseline"),
             (D2.isoformat(), "treatment"),
             (D3.isoformat(), "treatment"),
@@ -114,14 +119,14 @@ def test_new_visits_are_the_baseline_then_treatments_by_either_path(
 
 
 def test_a_kind_chosen_for_an_import_applies_to_every_visit_it_makes(
-    qtbot,
-    prefs,
-    runner,
-    errors,
-    instant_dialogs,
-    capsys,
-    both,
-    files,  # type: ignore[no-untyped-def]
+    qtbot: QtBot,
+    prefs: Preferences,
+    runner: TaskRunner,
+    errors: list[str],
+    instant_dialogs: SeenDialogs,
+    capsys: pytest.CaptureFixture[str],
+    both: tuple[Path, Library],
+    files: list[Path],
 ) -> None:
     root, library = both
     _cli(capsys, root, "import", *map(str, files), "--area", "Belly", "--kind", "check-in")
@@ -130,7 +135,7 @@ def test_a_kind_chosen_for_an_import_applies_to_every_visit_it_makes(
     assert (
         _kinds(_cli(capsys, root, "list", "visits"))
         == _kinds(listing.visits(library))
-        == [  # type: ignore[arg-type]
+        == [
             (D1.isoformat(), "check-in"),
             (D2.isoformat(), "check-in"),
         ]
@@ -140,19 +145,21 @@ def test_a_kind_chosen_for_an_import_applies_to_every_visit_it_makes(
 # -- what an edit does to what was there ---------------------------------------------------------
 
 
-def _seed_both(capsys, root: Path, library: Library, files: list[Path]) -> None:  # type: ignore[no-untyped-def]
+def _seed_both(
+    capsys: pytest.CaptureFixture[str], root: Path, library: Library, files: list[Path]
+) -> None:
     _cli(capsys, root, "import", *map(str, files), "--area", "Belly")
     h.import_files(library, files, area="Belly")
 
 
 def test_a_rating_edit_changes_the_items_given_and_keeps_the_rest(
-    qtbot,
-    prefs,
-    runner,
-    errors,
-    capsys,
-    both,
-    files,  # type: ignore[no-untyped-def]
+    qtbot: QtBot,
+    prefs: Preferences,
+    runner: TaskRunner,
+    errors: list[str],
+    capsys: pytest.CaptureFixture[str],
+    both: tuple[Path, Library],
+    files: list[Path],
 ) -> None:
     root, library = both
     _seed_both(capsys, root, library, files)
@@ -166,30 +173,31 @@ def test_a_rating_edit_changes_the_items_given_and_keeps_the_rest(
     window = open_window(qtbot, prefs, runner, library)
     window.timeline_view.setCurrentIndex(window.timeline.index(0))
     assert window.panel.detail is not None and window.panel.detail.date == D1
-    window.panel.ratings.boxes[(RaterRole.PATIENT, "colour")].setValue(6)  # type: ignore[attr-defined]
+    score_box(window, RaterRole.PATIENT, "colour").setValue(6)
     visit = window.panel.detail.id
-    assert changed["values"] == {"colour": 6, "texture": 4}  # type: ignore[index]
-    assert browse.rating(library, visit, window.area_id, RaterRole.PATIENT, "ctd") == {  # type: ignore[arg-type]
+    assert changed["values"] == {"colour": 6, "texture": 4}
+    assert window.area_id is not None
+    assert browse.rating(library, visit, window.area_id, RaterRole.PATIENT, "ctd") == {
         "colour": 6,
         "texture": 4,
     }
 
 
 def test_a_named_raters_rating_is_edited_under_that_name(
-    qtbot,
-    prefs,
-    runner,
-    errors,
-    capsys,
-    both,
-    files,  # type: ignore[no-untyped-def]
+    qtbot: QtBot,
+    prefs: Preferences,
+    runner: TaskRunner,
+    errors: list[str],
+    capsys: pytest.CaptureFixture[str],
+    both: tuple[Path, Library],
+    files: list[Path],
 ) -> None:
     root, library = both
     _seed_both(capsys, root, library, files)
     args = ("rate", "--area", "Belly", "--date", D1.isoformat(), "--rater", "practitioner")
     first = _cli(capsys, root, *args, "--rater-name", "Dr A", "colour=5")
     again = _cli(capsys, root, *args, "--rater-name", "Dr A", "colour=3")
-    assert first["id"] == again["id"]  # type: ignore[index]
+    assert first["id"] == again["id"]
     h.rate(
         library,
         area="Belly",
@@ -200,23 +208,24 @@ def test_a_named_raters_rating_is_edited_under_that_name(
     )
     window = open_window(qtbot, prefs, runner, library)
     window.timeline_view.setCurrentIndex(window.timeline.index(0))
-    window.panel.ratings.boxes[(RaterRole.PRACTITIONER, "colour")].setValue(3)  # type: ignore[attr-defined]
+    score_box(window, RaterRole.PRACTITIONER, "colour").setValue(3)
     visit, area = window.visit_id, window.area_id
+    assert visit is not None and area is not None
     # The window edited Dr A's rating, as the command line did: no second, unnamed one.
     assert browse.rating(library, visit, area, RaterRole.PRACTITIONER, "ctd", "Dr A") == {
         "colour": 3
-    }  # type: ignore[arg-type]
-    assert browse.rating(library, visit, area, RaterRole.PRACTITIONER, "ctd") == {}  # type: ignore[arg-type]
+    }
+    assert browse.rating(library, visit, area, RaterRole.PRACTITIONER, "ctd") == {}
 
 
 def test_a_treatment_record_edit_changes_the_fields_given_and_keeps_the_rest(
-    qtbot,
-    prefs,
-    runner,
-    errors,
-    capsys,
-    both,
-    files,  # type: ignore[no-untyped-def]
+    qtbot: QtBot,
+    prefs: Preferences,
+    runner: TaskRunner,
+    errors: list[str],
+    capsys: pytest.CaptureFixture[str],
+    both: tuple[Path, Library],
+    files: list[Path],
 ) -> None:
     root, library = both
     _seed_both(capsys, root, library, files)
@@ -245,7 +254,8 @@ def test_a_treatment_record_edit_changes_the_fields_given_and_keeps_the_rest(
         cli_record = browse.treatment(
             from_cli, h.list_visits(from_cli)[1]["id"], listing.areas(from_cli)[0]["id"]
         )
-    window_record = browse.treatment(library, window.visit_id, window.area_id)  # type: ignore[arg-type]
+    assert window.visit_id is not None and window.area_id is not None
+    window_record = browse.treatment(library, window.visit_id, window.area_id)
     assert cli_record == window_record
     assert cli_record is not None and (
         cli_record["device"],
@@ -258,14 +268,14 @@ def test_a_treatment_record_edit_changes_the_fields_given_and_keeps_the_rest(
 
 
 def test_sessions_are_counted_per_area_in_the_report_and_the_progress_tab(
-    qtbot,
-    prefs,
-    runner,
-    errors,
-    capsys,
-    both,
-    files,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    qtbot: QtBot,
+    prefs: Preferences,
+    runner: TaskRunner,
+    errors: list[str],
+    capsys: pytest.CaptureFixture[str],
+    both: tuple[Path, Library],
+    files: list[Path],
+    tmp_path: Path,
 ) -> None:
     """A treatment visit counts for the area seen or treated at it, not for every area; the
     report (command line) and the Progress tab (window) say the same."""
@@ -294,15 +304,15 @@ def test_sessions_are_counted_per_area_in_the_report_and_the_progress_tab(
 
 
 def test_copy_of_the_library_lists_the_same_as_the_window(
-    qtbot,
-    prefs,
-    runner,
-    errors,
-    instant_dialogs,
-    capsys,
-    both,
-    files,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    qtbot: QtBot,
+    prefs: Preferences,
+    runner: TaskRunner,
+    errors: list[str],
+    instant_dialogs: SeenDialogs,
+    capsys: pytest.CaptureFixture[str],
+    both: tuple[Path, Library],
+    files: list[Path],
+    tmp_path: Path,
 ) -> None:
     """What the window shows after an import is what `tracker list photos` reads."""
     _root, library = both
@@ -313,4 +323,4 @@ def test_copy_of_the_library_lists_the_same_as_the_window(
     library.close()
     shutil.copytree(library.root, copy)
     listed = _cli(capsys, copy, "list", "photos")
-    assert sorted(p["original_name"] for p in listed) == ["first.jpg", "later.jpg"]  # type: ignore[union-attr]
+    assert sorted(p["original_name"] for p in listed) == ["first.jpg", "later.jpg"]

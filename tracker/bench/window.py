@@ -11,6 +11,7 @@ import resource
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from PIL import Image
@@ -121,10 +122,12 @@ def _child_large(root: Path, prefs_file: Path) -> None:
             app.processEvents()
 
     ids = [r.id for r in w.clients.rows()]
-    switches = [
-        timed(lambda cid=cid: (w._on_sidebar_client_chosen(cid), settle()))
-        for cid in ids[:: max(1, len(ids) // 100)]
-    ]
+
+    def switch(cid: int) -> None:
+        w._on_sidebar_client_chosen(cid)
+        settle()
+
+    switches = [timed(partial(switch, cid)) for cid in ids[:: max(1, len(ids) // 100)]]
     runner.pool.waitForDone(20000)
     settle()
     frames = []
@@ -253,7 +256,7 @@ def bench_compare_and_report(work: Path) -> None:
     ids = [r.photo_id for r in imported]
     # A JPEG's preview is made on first view, not at import: what that first view costs, then
     # every later view reads it from the cache.
-    made = [timed(lambda sha=r.sha256: lib.derived("previews", sha)) for r in imported[:4]]
+    made = [timed(partial(lib.derived, "previews", r.sha256)) for r in imported[:4]]
     record(
         "compare: make a preview on first view (max)",
         max(made),
@@ -364,11 +367,11 @@ def bench_compare_and_report(work: Path) -> None:
     lib2 = Library.open(work / "report", create=True)
     report = import_into(lib2, photos, "Thigh")
     assert report.area_id is not None
-    for imported in report.imported:
-        v = len([i for i in report.imported if i.visit_id < imported.visit_id])
+    for photo in report.imported:
+        v = len([i for i in report.imported if i.visit_id < photo.visit_id])
         ratings.rate(
             lib2,
-            imported.visit_id,
+            photo.visit_id,
             report.area_id,
             RaterRole.PATIENT,
             {"colour": max(1, 9 - v // 3), "texture": 6, "depth": 5},

@@ -155,7 +155,7 @@ class NewVisitDialog(_Form):
             return None
         return NewVisit(
             pydate(dialog.date.date()),
-            dialog.kind.currentData(),
+            VisitKind(dialog.kind.currentData()),  # Qt hands an enum back as its str value
             dialog.notes.toPlainText().strip(),
         )
 
@@ -210,6 +210,7 @@ class AreaDialog(_Form):
             self.site.setCurrentText(current.body_site)
             self.stage.setCurrentIndex(list(STAGE_LABELS).index(current.stage))
             self.scale.setCurrentIndex(list(SCALES).index(current.scale))
+        self.name.setFocus()  # the buttons were made first, and would take it
 
     def check(self) -> str:
         return _name_problem(self.name.text(), "area name")
@@ -230,8 +231,8 @@ class AreaDialog(_Form):
         return AreaAnswer(
             dialog.name.text().strip(),
             dialog.site.currentText().strip(),
-            dialog.stage.currentData(),
-            dialog.scale.currentData(),
+            Stage(dialog.stage.currentData()),  # Qt hands an enum back as its str value
+            str(dialog.scale.currentData()),
         )
 
 
@@ -284,6 +285,7 @@ class ClientDialog(_Form):
                 self.dob.setDate(qdate(current.date_of_birth))
             self.skin.setCurrentIndex(current.fitzpatrick or 0)
             self.notes.setPlainText(current.notes)
+        self.name.setFocus()  # the buttons were made first, and would take it
 
     def check(self) -> str:
         return _name_problem(self.name.text(), "client name")
@@ -306,29 +308,6 @@ class ClientDialog(_Form):
             dialog.skin.currentIndex() or None,
             dialog.notes.toPlainText().strip(),
         )
-
-
-class NameDialog(_Form):
-    def __init__(
-        self, parent: QWidget | None, title: str, label: str, value: str, ok_text: str
-    ) -> None:
-        super().__init__(parent, title, ok_text)
-        self.what = label.rstrip(":").replace("&", "").lower()
-        self.name = QLineEdit(value, self)
-        self.name.setAccessibleName(self.what)
-        self.form.addRow(label, self.name)
-
-    def check(self) -> str:
-        return _name_problem(self.name.text(), self.what)
-
-    @classmethod
-    def ask(
-        cls, parent: QWidget | None, title: str, label: str, value: str = "", ok_text: str = "OK"
-    ) -> str | None:
-        dialog = cls(parent, title, label, value, ok_text)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return None
-        return dialog.name.text().strip()
 
 
 class PreferencesDialog(QDialog):

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 
 from tracker.core.errors import TrackerError
 from tracker.ui.icons import icon
-from tracker.ui.workers import Task, TaskRunner
+from tracker.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class PhotoViewer(QDialog):
         self._set_zoom_enabled(False)
         self._resize_to_screen()
         self._connect_signals()
-        self._task: Task = runner.start(
+        runner.start(
             lambda _task: decode_preview(load),
             finished=self._on_load_finished,
             failed=self._on_load_failed,

@@ -98,10 +98,6 @@ class TaskRunner(QObject):
         self.pool.start(task)
         return task
 
-    def cancel_all(self) -> None:
-        for task in list(self._running):
-            task.cancel()
-
     def wait(self, msecs: int = 30000) -> bool:
         """Cancel nothing, just wait for running tasks (used when closing a library)."""
         return self.pool.waitForDone(msecs)

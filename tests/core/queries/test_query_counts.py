@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 
 from tests import helpers as h
 from tracker.core.db.models import RaterRole
@@ -25,7 +25,14 @@ from tracker.core.store.library import Library
 def counting(lib: Library) -> Iterator[list[str]]:
     statements: list[str] = []
 
-    def seen(_conn, _cursor, statement, _params, _context, _many) -> None:  # type: ignore[no-untyped-def]
+    def seen(
+        _conn: Connection,
+        _cursor: object,
+        statement: str,
+        _params: object,
+        _context: object,
+        _many: bool,
+    ) -> None:
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
             statements.append(statement)
 

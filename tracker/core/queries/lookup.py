@@ -11,7 +11,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from tracker.core.db.models import Area, Client, Photo, Visit
+from tracker.core.db.models import Area, Client, Visit
 from tracker.core.store.library import Library
 
 
@@ -46,8 +46,3 @@ def area_names(lib: Library, client_id: int) -> list[str]:
 def visit_on(lib: Library, client_id: int, day: dt.date) -> int | None:
     with lib.session() as s:
         return s.scalar(select(Visit.id).where(Visit.client_id == client_id, Visit.date == day))
-
-
-def photo_with_sha(lib: Library, sha256: str) -> int | None:
-    with lib.session() as s:
-        return s.scalar(select(Photo.id).where(Photo.sha256 == sha256))

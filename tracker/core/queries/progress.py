@@ -52,7 +52,6 @@ class Change:
     role: RaterRole
     baseline: float
     latest: float
-    latest_date: dt.date
     change: float  # latest − baseline
     percent: float | None  # of the baseline value; None when it was 0
     improved: bool | None  # by the scale's direction; None when unchanged
@@ -143,7 +142,6 @@ def progress(
                         role=role,
                         baseline=first.value,
                         latest=last.value,
-                        latest_date=next(v.date for v in points if v.visit_id == last.visit_id),
                         change=delta,
                         percent=(100 * delta / first.value) if first.value else None,
                         improved=None if delta == 0 else (delta < 0) == scale.lower_is_better,

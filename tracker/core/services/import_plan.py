@@ -100,8 +100,8 @@ def plan_import(
     )
     # The first new day is the baseline when the client has none: as the import decides it.
     kinds = {}
-    for n, day in enumerate(new_days):
-        kinds[day] = rules.new_visit_kind(kind, has_baseline=baseline or n > 0)
+    for n, new_day in enumerate(new_days):
+        kinds[new_day] = rules.new_visit_kind(kind, has_baseline=baseline or n > 0)
     plan = []
     for i, (file, day, source, problem) in enumerate(dated):
         dup, of = duplicates.get(i, (Duplicate.NO, ""))

@@ -259,10 +259,11 @@ class _Batch:
             found = s.scalar(select(Client).where(Client.name == target.client))
             client = found if found is not None else create_client(s, target.client)
             created_client = found is None
-        area = s.scalar(select(Area).where(Area.client_id == client.id, Area.name == target.name))
-        created_area = area is None
-        if area is None:
-            area = create_area(s, client, target.name)
+        found_area = s.scalar(
+            select(Area).where(Area.client_id == client.id, Area.name == target.name)
+        )
+        created_area = found_area is None
+        area = found_area if found_area is not None else create_area(s, client, target.name)
         # Once committed, later photos of the batch go to it by id.
         self.area = area.id
         self.report.created_client |= created_client

@@ -31,7 +31,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from tracker.core.errors import DiskFull, FolderReadOnly, LibraryError, StorageError
 from tracker.core.files import sha256_of
@@ -107,7 +107,7 @@ class PhotoStore:
     def read_original(self, sha256: str, ext: str) -> bytes:
         return self._original_path(sha256, ext).read_bytes()
 
-    def open_original(self, sha256: str, ext: str) -> contextlib.AbstractContextManager:  # type: ignore[type-arg]
+    def open_original(self, sha256: str, ext: str) -> contextlib.AbstractContextManager[BinaryIO]:
         """A binary file object for streaming an original (hashing, export)."""
         return self._original_path(sha256, ext).open("rb")
 

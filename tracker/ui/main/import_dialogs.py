@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -30,6 +30,12 @@ from tracker.core.services.imports import ImportReport
 from tracker.ui.models import KIND_LABELS
 
 IMAGE_FILTER = "Photos (*.jpg *.jpeg *.png *.heic *.heif *.webp *.tif *.tiff *.JPG *.JPEG *.PNG *.HEIC *.HEIF *.WEBP *.TIF *.TIFF);;All files (*)"
+NEW_VISITS_AS = {
+    VisitKind.BASELINE: "Every new visit a baseline",
+    VisitKind.TREATMENT: "Every new visit a treatment session",
+    VisitKind.CHECK_IN: "Every new visit a check-in (no treatment)",
+    VisitKind.FOLLOW_UP: "Every new visit a follow-up",
+}
 DATE_SOURCES = {
     DateSource.EXIF: "camera date",
     DateSource.FILE: "file date",
@@ -50,8 +56,8 @@ class ImportRequest:
 class _Table(QTableWidget):
     """Rows grow to fit wrapped reasons once the table knows its real width."""
 
-    def resizeEvent(self, event: QEvent) -> None:  # type: ignore[override]
-        super().resizeEvent(event)  # type: ignore[arg-type]
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
         self.resizeRowsToContents()
 
 
@@ -126,9 +132,9 @@ class ImportPreviewDialog(QDialog):
         layout.addWidget(summary)
         self.kind = QComboBox(self)
         self.kind.setAccessibleName("Kind of the new visits")
-        self.kind.addItem("Automatic: the first visit is the baseline, later ones treatments", None)
+        self.kind.addItem("Automatic: the first visit is the baseline, later ones treatments", "")
         for kind in VisitKind:
-            self.kind.addItem(f"All {KIND_LABELS[kind.value].lower()}", kind)
+            self.kind.addItem(NEW_VISITS_AS[kind], kind.value)
         row = QHBoxLayout()
         label = QLabel("New &visits:", self)
         label.setBuddy(self.kind)
@@ -157,7 +163,7 @@ class ImportPreviewDialog(QDialog):
 
     def chosen_kind(self) -> VisitKind | None:
         value = self.kind.currentData()
-        return value if isinstance(value, VisitKind) else None
+        return VisitKind(value) if value else None
 
     def _on_kind_changed(self, _index: int) -> None:
         self._fill(self.chosen_kind())

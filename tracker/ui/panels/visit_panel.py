@@ -188,6 +188,6 @@ class VisitPanel(QScrollArea):
 
     def _on_kind_activated(self, _index: int) -> None:
         if self.detail is not None and not self._filling:
-            kind = self.kind.currentData()
-            if kind != self.detail.kind:
+            kind = VisitKind(self.kind.currentData())  # Qt hands an enum back as its str value
+            if kind is not self.detail.kind:
                 self.visit_edited.emit({"kind": kind})

@@ -3,14 +3,19 @@ patches, undo and export."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
 from PySide6.QtCore import QPointF, QRectF, QSettings, Qt
+from PySide6.QtGui import QImage
+from pytestqt.qtbot import QtBot
 
 from tests import helpers as h
+from tracker.core.compare.render import CompareOptions
 from tracker.core.queries import browse
+from tracker.core.queries.rows import ComparePhoto
 from tracker.core.store.library import Library
 from tracker.ui.compare.canvas import MODES
 from tracker.ui.compare.window import CompareWindow
@@ -46,19 +51,30 @@ def pair(library: Library, tmp_path: Path) -> list[int]:
 
 
 @pytest.fixture
-def window(qtbot, library: Library, pair: list[int], runner: TaskRunner) -> CompareWindow:  # type: ignore[no-untyped-def]
+def compare_errors(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What the compare windows would have shown as an error, instead of a dialog."""
+    shown: list[str] = []
+    monkeypatch.setattr(CompareWindow, "_show_error", lambda self, message: shown.append(message))
+    return shown
+
+
+@pytest.fixture
+def window(
+    qtbot: QtBot,
+    library: Library,
+    pair: list[int],
+    runner: TaskRunner,
+    compare_errors: list[str],
+) -> CompareWindow:
     w = CompareWindow(library, pair, runner, History())
     qtbot.addWidget(w)
     w.resize(1200, 700)
     with qtbot.waitSignal(w.loaded, timeout=20000):
         w.show()
-    monkey_errors: list[str] = []
-    w._show_error = monkey_errors.append  # type: ignore[method-assign]
-    w.errors = monkey_errors  # type: ignore[attr-defined]
     return w
 
 
-def test_every_mode_paints_both_photos(qtbot, window: CompareWindow) -> None:  # type: ignore[no-untyped-def]
+def test_every_mode_paints_both_photos(qtbot: QtBot, window: CompareWindow) -> None:
     for mode in MODES:
         window.mode.setCurrentIndex(MODES.index(mode))
         if mode == "difference":
@@ -72,7 +88,7 @@ def test_every_mode_paints_both_photos(qtbot, window: CompareWindow) -> None:  #
     assert len(window.canvas.pane_rects()) == 2
 
 
-def test_blink_switches_with_a_key(qtbot, window: CompareWindow) -> None:  # type: ignore[no-untyped-def]
+def test_blink_switches_with_a_key(qtbot: QtBot, window: CompareWindow) -> None:
     window.mode.setCurrentIndex(MODES.index("blink"))
     qtbot.keyClick(window.canvas, Qt.Key.Key_B)
     assert window.canvas.blink_index == 1
@@ -81,8 +97,8 @@ def test_blink_switches_with_a_key(qtbot, window: CompareWindow) -> None:  # typ
 
 
 def test_zoom_and_pan_move_every_pane_together_and_sync_off_keeps_offsets(
-    qtbot, window: CompareWindow
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, window: CompareWindow
+) -> None:
     canvas = window.canvas
     window.zoom_in.trigger()
     left, right = canvas.pane_rects()
@@ -117,7 +133,7 @@ def test_zoom_and_pan_move_every_pane_together_and_sync_off_keeps_offsets(
     assert canvas.panes[1].offset.isNull()
 
 
-def test_wheel_zooms_at_the_cursor(qtbot, window: CompareWindow) -> None:  # type: ignore[no-untyped-def]
+def test_wheel_zooms_at_the_cursor(qtbot: QtBot, window: CompareWindow) -> None:
     canvas = window.canvas
     anchor = QPointF(200, 250)
     inverse, _ = canvas._pane_view(0).inverted()
@@ -131,10 +147,11 @@ def test_wheel_zooms_at_the_cursor(qtbot, window: CompareWindow) -> None:  # typ
 
 
 def test_landmarks_align_the_second_photo_and_undo_takes_it_back(
-    qtbot,
+    qtbot: QtBot,
     window: CompareWindow,
     library: Library,
-    pair: list[int],  # type: ignore[no-untyped-def]
+    pair: list[int],
+    compare_errors: list[str],
 ) -> None:
     window.align.setChecked(True)
     # The stripe's two ends on each photo (the second is shifted by SHIFT).
@@ -142,7 +159,7 @@ def test_landmarks_align_the_second_photo_and_undo_takes_it_back(
         for x, y in ((200, 400), (600, 250)):
             window.canvas.point_clicked.emit(index, QPointF(x + offset[0], y + offset[1]))
     window.apply_align.trigger()
-    assert not window.errors  # type: ignore[attr-defined]
+    assert not compare_errors
     stored = browse.compare_photos(library, pair)
     assert stored[0].is_reference
     m = stored[1].alignment
@@ -158,14 +175,14 @@ def test_landmarks_align_the_second_photo_and_undo_takes_it_back(
 
 
 def test_mismatched_landmarks_are_refused_with_a_sentence(
-    window: CompareWindow, library: Library, pair: list[int]
+    window: CompareWindow, library: Library, pair: list[int], compare_errors: list[str]
 ) -> None:
     window.align.setChecked(True)
     window.canvas.point_clicked.emit(0, QPointF(10, 10))
     window.canvas.point_clicked.emit(0, QPointF(300, 300))
     window.canvas.point_clicked.emit(1, QPointF(20, 20))
     window.apply_align.trigger()
-    assert "one has 1, the other 2" in window.errors[-1]  # type: ignore[attr-defined]
+    assert "one has 1, the other 2" in compare_errors[-1]
     assert browse.compare_photos(library, pair)[1].alignment is None
 
 
@@ -185,7 +202,9 @@ def test_neutral_patch_balances_the_second_photo_to_the_first(
     assert browse.compare_photos(library, pair)[1].colour_gains is None
 
 
-def test_export_writes_the_current_mode(qtbot, window: CompareWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_export_writes_the_current_mode(
+    qtbot: QtBot, window: CompareWindow, tmp_path: Path
+) -> None:
     window.mode.setCurrentIndex(MODES.index("wipe"))
     out = tmp_path / "wipe.png"
     with qtbot.waitSignal(window.exported, timeout=20000):
@@ -195,19 +214,20 @@ def test_export_writes_the_current_mode(qtbot, window: CompareWindow, tmp_path: 
 
 
 def test_full_size_export_asks_for_the_originals(
-    qtbot, window: CompareWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, window: CompareWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from tracker.ui.compare import window as compare_module
 
     asked: list[int] = []
     real = compare_module.export
-    monkeypatch.setattr(
-        compare_module,
-        "export",
-        lambda lib, ids, out, options: (
-            asked.append(options.max_side) or real(lib, ids, out, options)
-        ),
-    )
+
+    def export(
+        lib: Library, ids: Sequence[int], out: Path, options: CompareOptions
+    ) -> dict[str, object]:
+        asked.append(options.max_side)
+        return real(lib, ids, out, options)
+
+    monkeypatch.setattr(compare_module, "export", export)
     for full in (False, True):
         with qtbot.waitSignal(window.exported, timeout=20000):
             window.export_to(tmp_path / f"c{full}.jpg", full_size=full)
@@ -215,8 +235,8 @@ def test_full_size_export_asks_for_the_originals(
 
 
 def test_main_window_opens_compare_with_baseline(
-    qtbot, tmp_path: Path, library: Library, pair: list[int], runner: TaskRunner
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, tmp_path: Path, library: Library, pair: list[int], runner: TaskRunner
+) -> None:
     prefs = Preferences(QSettings(str(tmp_path / "p.ini"), QSettings.Format.IniFormat))
     main = MainWindow(prefs, runner)
     qtbot.addWidget(main)
@@ -231,8 +251,8 @@ def test_main_window_opens_compare_with_baseline(
 
 
 def test_zooming_past_the_preview_loads_the_originals_in_a_worker(
-    qtbot, library: Library, runner: TaskRunner, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, library: Library, runner: TaskRunner, tmp_path: Path
+) -> None:
     big = []
     for i in range(2):
         path = tmp_path / f"big{i}.jpg"
@@ -246,12 +266,12 @@ def test_zooming_past_the_preview_loads_the_originals_in_a_worker(
     assert w.canvas.images[0] is not None and w.canvas.images[0].width() == 2048  # the preview
     with qtbot.waitSignal(w.originals_loaded, timeout=30000):
         w.actual.trigger()  # 100%: one photo pixel per screen pixel, past the preview
-    assert [im.width() for im in w.canvas.images] == [3000, 3000]  # type: ignore[union-attr]
+    assert [im.width() if im is not None else None for im in w.canvas.images] == [3000, 3000]
 
 
 def test_picker_offers_every_area_and_wants_two_to_four(
-    qtbot, library: Library, pair: list[int]
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, library: Library, pair: list[int]
+) -> None:
     from tracker.ui.compare.picker import PhotoPicker
 
     client = browse.clients(library)[0].id
@@ -268,26 +288,31 @@ def test_picker_offers_every_area_and_wants_two_to_four(
     assert picker.chosen() == pair
 
 
-def test_caption_goes_into_the_export(qtbot, window: CompareWindow) -> None:  # type: ignore[no-untyped-def]
+def test_caption_goes_into_the_export(qtbot: QtBot, window: CompareWindow) -> None:
     window.caption.setText("Six months of treatment")
     assert window.export_options().caption == "Six months of treatment"
 
 
 def test_previews_are_decoded_again_only_when_a_colour_balance_changes(
-    qtbot,
+    qtbot: QtBot,
     window: CompareWindow,
     library: Library,
     pair: list[int],
-    monkeypatch,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import tracker.ui.compare.window as compare_module
     from tracker.ui import commands as cmd
 
     calls: list[int] = []
     real = compare_module.load_previews
-    monkeypatch.setattr(
-        compare_module, "load_previews", lambda lib, photos: calls.append(1) or real(lib, photos)
-    )
+
+    def load_previews(
+        lib: Library, photos: Sequence[ComparePhoto]
+    ) -> tuple[list[Image.Image], list[QImage]]:
+        calls.append(1)
+        return real(lib, photos)
+
+    monkeypatch.setattr(compare_module, "load_previews", load_previews)
     visit = browse.timeline(library, browse.clients(library)[0].id)[0].id
     window.history.push(cmd.EditVisit(library, visit, {"notes": "unrelated edit"}))
     assert calls == []
@@ -317,8 +342,8 @@ def test_the_picker_starts_with_the_first_and_latest_photo_of_one_view(
 
 
 def test_fit_shows_a_portrait_beside_a_landscape_whole(
-    qtbot, library: Library, tmp_path: Path, runner: TaskRunner
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, library: Library, tmp_path: Path, runner: TaskRunner
+) -> None:
     wide = _scene(tmp_path / "wide.jpg", "2025:01:10 10:00:00")
     tall = tmp_path / "tall.jpg"
     with Image.open(_scene(tmp_path / "t.jpg", "2025:03:10 10:00:00")) as im:
@@ -340,8 +365,8 @@ def test_fit_shows_a_portrait_beside_a_landscape_whole(
 
 
 def test_a_closed_compare_window_is_forgotten(
-    qtbot, library: Library, pair: list[int], tmp_path: Path, runner: TaskRunner
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, library: Library, pair: list[int], tmp_path: Path, runner: TaskRunner
+) -> None:
     """Closed windows delete themselves; opening another, or closing the library, must not
     touch the deleted one."""
     prefs = Preferences(QSettings(str(tmp_path / "p.ini"), QSettings.Format.IniFormat))

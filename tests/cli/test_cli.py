@@ -1,10 +1,11 @@
-"""The command-line contract of DESIGN.md, other than import (see test_cli_import.py)."""
+"""The command-line contract of docs/CLI.md, other than import (see test_cli_import.py)."""
 
 from __future__ import annotations
 
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -30,7 +31,8 @@ def lib(tmp_path: Path) -> Path:
     return root
 
 
-def _json(*args: str) -> tuple[int, object, str]:
+def _json(*args: str) -> tuple[int, Any, str]:
+    """The exit code, the JSON printed (None when nothing was) and the error output."""
     result = run_cli(*args, "--json")
     return (
         result.returncode,
@@ -282,12 +284,12 @@ def test_export_compare_writes_a_clean_image_and_refuses_bad_ids(lib: Path, tmp_
         photos.append(str(path))
     assert run_cli("--library", str(lib), "import", *photos, "--area", "Hips").returncode == 0
     _, listed, _ = _json("--library", str(lib), "list", "photos")
-    ids = [str(p["id"]) for p in listed]  # type: ignore[union-attr]
+    ids = [str(p["id"]) for p in listed]
     out = tmp_path / "compare.jpg"
     code, result, _ = _json(
         "--library", str(lib), "export", "compare", *ids, str(out), "--mode", "wipe"
     )
-    assert code == 0 and result["file"] == str(out) and result["mode"] == "wipe"  # type: ignore[index]
+    assert code == 0 and result["file"] == str(out) and result["mode"] == "wipe"
     data = out.read_bytes()
     assert b"SecretModel" not in data and b"private" not in data and b"Exif" not in data
     _usage_error(

@@ -146,10 +146,10 @@ def test_database_is_backed_up_before_a_migration(
     assert cols == ["id", "label"]
     backups = list((tmp_path / "backups").iterdir())
     assert len(backups) == 1
-    with sqlite3.connect(backups[0]) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("a1",)
-        assert [r[1] for r in conn.execute("PRAGMA table_info(thing)")] == ["id"]
-    conn.close()
+    with sqlite3.connect(backups[0]) as raw:
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("a1",)
+        assert [r[1] for r in raw.execute("PRAGMA table_info(thing)")] == ["id"]
+    raw.close()
 
 
 def test_a_failing_migration_leaves_the_database_as_it_was(

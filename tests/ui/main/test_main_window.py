@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
 
+import pytest
+from PySide6.QtCharts import QValueAxis
 from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
 
 from tests import helpers as h
-from tests.ui.conftest import TODAY, open_window, photo_file
+from tests.ui.conftest import TODAY, SeenDialogs, open_window, photo_file, score_box
 from tracker.core.db.models import RaterRole, Stage, VisitKind
 from tracker.core.errors import ValidationError
 from tracker.core.imaging import decode as imaging
@@ -25,22 +31,26 @@ from tracker.ui.models import (
     AreaListModel,
     ClientListModel,
     PhotoGridModel,
+    RowListModel,
     ThumbnailCache,
     TimelineModel,
 )
 from tracker.ui.settings import Mode, Preferences
 from tracker.ui.workers import TaskRunner
 
+R = TypeVar("R")
+
+
 # -- start -------------------------------------------------------------------------------------
 
 
 def test_an_empty_library_shows_the_welcome_and_start_tracking_adds_the_area(
-    qtbot,
-    prefs,
-    runner,
-    library,
-    errors,
-    monkeypatch,  # type: ignore[no-untyped-def]
+    qtbot: QtBot,
+    prefs: Preferences,
+    runner: TaskRunner,
+    library: Library,
+    errors: list[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     window = open_window(qtbot, prefs, runner, library)
     assert window.stack.currentWidget() is window.welcome
@@ -54,6 +64,7 @@ def test_an_empty_library_shows_the_welcome_and_start_tracking_adds_the_area(
     assert window.stack.currentWidget() is window.splitter
     assert [a.name for a in window.areas.rows()] == ["Lower abdomen"]
     window.menus.undo.trigger()
+    assert window.client_id is not None
     assert browse.areas(library, window.client_id) == []
     assert window.stack.currentWidget() is window.welcome
 
@@ -68,7 +79,7 @@ def test_the_sample_library_shows_its_course(window: MainWindow) -> None:
     assert window.panel.ratings.values(RaterRole.PATIENT)  # the sample's ratings are shown
 
 
-def test_thumbnails_arrive_off_the_gui_thread(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+def test_thumbnails_arrive_off_the_gui_thread(qtbot: QtBot, window: MainWindow) -> None:
     window.photos.index(0).data(Qt.ItemDataRole.DecorationRole)
     qtbot.waitUntil(window.thumbs.is_idle, timeout=10000)
     sha = window.photos.rows()[0].sha256
@@ -76,10 +87,10 @@ def test_thumbnails_arrive_off_the_gui_thread(qtbot, window: MainWindow) -> None
 
 
 def test_patient_mode_hides_clients_and_practitioner_mode_finds_them(
-    qtbot,
+    qtbot: QtBot,
     window: MainWindow,
     prefs: Preferences,
-    monkeypatch,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert not window.sidebar.client_box.isVisible()
     monkeypatch.setattr(
@@ -91,7 +102,8 @@ def test_patient_mode_hides_clients_and_practitioner_mode_finds_them(
     monkeypatch.setattr(dialogs.ClientDialog, "ask", classmethod(lambda cls, *a, **k: answer))
     window.menus.add_client.trigger()
     assert [c.name for c in window.clients.rows()] == ["Ana Lima", "Me"]
-    assert vars(browse.client_fields(window.lib, window.client_id)) == vars(answer)  # type: ignore[arg-type]
+    assert window.lib is not None and window.client_id is not None
+    assert vars(browse.client_fields(window.lib, window.client_id)) == vars(answer)
     assert window.history.stack.count() == 1  # the client and its details: one step
     assert window.timeline.rowCount() == 0  # the new client has no visits yet
     window.menus.find_client.trigger()
@@ -103,8 +115,8 @@ def test_patient_mode_hides_clients_and_practitioner_mode_finds_them(
 
 
 def test_new_visit_then_undo_and_redo(
-    qtbot, window: MainWindow, sample: Library, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, window: MainWindow, sample: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(
         dialogs.NewVisitDialog,
         "ask",
@@ -120,6 +132,7 @@ def test_new_visit_then_undo_and_redo(
         Qt.Key.Key_Z,
         Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
     )
+    assert window.client_id is not None
     assert [r.date for r in browse.timeline(sample, window.client_id)][-1] == TODAY
 
 
@@ -134,39 +147,48 @@ def test_a_refused_edit_is_shown_and_leaves_nothing_to_undo(
 
 
 def test_rating_edits_merge_into_one_undo_step(window: MainWindow, sample: Library) -> None:
-    box = window.panel.ratings.boxes[(RaterRole.PATIENT, "colour")]
-    before = box.value()  # type: ignore[attr-defined]
-    box.setValue(before + 1)  # type: ignore[attr-defined]
-    box.setValue(before + 2)  # type: ignore[attr-defined]
+    box = score_box(window, RaterRole.PATIENT, "colour")
+    before = box.value()
+    box.setValue(before + 1)
+    box.setValue(before + 2)
     visit, area = window.visit_id, window.area_id
+    assert visit is not None and area is not None
     assert browse.rating(sample, visit, area, RaterRole.PATIENT, "ctd")["colour"] == before + 2
     assert window.history.stack.count() == 1
     window.menus.undo.trigger()
     assert browse.rating(sample, visit, area, RaterRole.PATIENT, "ctd")["colour"] == before
-    assert window.panel.ratings.boxes[(RaterRole.PATIENT, "colour")].value() == before  # type: ignore[attr-defined]
+    assert score_box(window, RaterRole.PATIENT, "colour").value() == before
 
 
 def test_clearing_every_score_removes_the_rating(window: MainWindow, sample: Library) -> None:
-    for (role, _key), box in window.panel.ratings.boxes.items():
+    for role, key in window.panel.ratings.boxes:
         if role is RaterRole.PRACTITIONER:
-            box.setValue(box.minimum())  # type: ignore[attr-defined]
+            box = score_box(window, role, key)
+            box.setValue(box.minimum())
+    assert window.visit_id is not None and window.area_id is not None
     assert (
         browse.rating(sample, window.visit_id, window.area_id, RaterRole.PRACTITIONER, "ctd") == {}
     )
 
 
-def test_treatment_record_edit_and_undo(qtbot, window: MainWindow, sample: Library) -> None:  # type: ignore[no-untyped-def]
+def test_treatment_record_edit_and_undo(qtbot: QtBot, window: MainWindow, sample: Library) -> None:
+    def recorded(key: str) -> object:
+        assert window.visit_id is not None and window.area_id is not None
+        record = browse.treatment(sample, window.visit_id, window.area_id)
+        assert record is not None
+        return record[key]
+
     form = window.panel.treatment
     form.needle_depth.setValue(1.5)
-    assert browse.treatment(sample, window.visit_id, window.area_id)["needle_depth_mm"] == 1.5  # type: ignore[index]
+    assert recorded("needle_depth_mm") == 1.5
     form.reaction.setFocus()
     form.reaction.selectAll()
     qtbot.keyClicks(form.reaction, "mild redness")
     qtbot.keyClick(form.reaction, Qt.Key.Key_Return)
-    assert browse.treatment(sample, window.visit_id, window.area_id)["reaction"] == "mild redness"  # type: ignore[index]
+    assert recorded("reaction") == "mild redness"
     window.menus.undo.trigger()
     window.menus.undo.trigger()
-    assert browse.treatment(sample, window.visit_id, window.area_id)["needle_depth_mm"] == 2.0  # type: ignore[index]
+    assert recorded("needle_depth_mm") == 2.0
 
 
 def test_view_label_edit_and_photo_removal_are_undoable(
@@ -187,19 +209,21 @@ def test_view_label_edit_and_photo_removal_are_undoable(
 
 
 def test_remove_visit_asks_and_is_undoable(
-    window: MainWindow, sample: Library, monkeypatch, errors
-) -> None:  # type: ignore[no-untyped-def]
+    window: MainWindow, sample: Library, monkeypatch: pytest.MonkeyPatch, errors: list[str]
+) -> None:
     monkeypatch.setattr(
         dialogs.NewVisitDialog,
         "ask",
         classmethod(lambda cls, *a: NewVisit(TODAY, VisitKind.FOLLOW_UP, "")),
     )
     window.menus.new_visit.trigger()
-    window.panel.ratings.boxes[(RaterRole.PATIENT, "depth")].setValue(3)  # type: ignore[attr-defined]
+    score_box(window, RaterRole.PATIENT, "depth").setValue(3)
     visit = window.visit_id
+    assert visit is not None
     window.menus.remove_visit.trigger()
     assert window.timeline.rowCount() == 6
     window.menus.undo.trigger()
+    assert window.area_id is not None
     assert browse.rating(sample, visit, window.area_id, RaterRole.PATIENT, "ctd") == {"depth": 3}
     # A visit with photos is not removed; the reason is shown.
     window.timeline_view.setCurrentIndex(window.timeline.index(0))
@@ -208,8 +232,8 @@ def test_remove_visit_asks_and_is_undoable(
 
 
 def test_area_details_change_the_rating_scale(
-    window: MainWindow, sample: Library, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    window: MainWindow, sample: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
     row = next(a for a in window.areas.rows() if a.id == window.area_id)
     answer = AreaAnswer(row.name, "abdomen", Stage.ALBA, "posas2-observer")
     monkeypatch.setattr(dialogs.AreaDialog, "ask", classmethod(lambda cls, *a, **k: answer))
@@ -247,10 +271,10 @@ def test_next_and_previous_visit(window: MainWindow) -> None:
 
 
 def test_import_shows_plan_then_summary_with_every_refusal(
-    qtbot,
+    qtbot: QtBot,
     window: MainWindow,
     tmp_path: Path,
-    instant_dialogs: dict[str, object],  # type: ignore[no-untyped-def]
+    instant_dialogs: SeenDialogs,
 ) -> None:
     good = photo_file(tmp_path / "new.jpg", "2026:11:20 09:00:00", 1)
     bad = tmp_path / "scan.pdf"
@@ -259,22 +283,23 @@ def test_import_shows_plan_then_summary_with_every_refusal(
         window.imports.import_paths([good, bad])
     plan = instant_dialogs["plan"]
     # A visit the import makes is a treatment, as any new visit after the baseline is.
-    assert [p.new_kind for p in plan] == [VisitKind.TREATMENT, None]  # type: ignore[attr-defined]
-    assert not plan[1].lands and "a PDF document" in plan[1].problem  # type: ignore[index]
+    assert [p.new_kind for p in plan] == [VisitKind.TREATMENT, None]
+    assert not plan[1].lands and "a PDF document" in plan[1].problem
     report = instant_dialogs["report"]
-    assert len(report.imported) == 1 and "scan.pdf" in report.rejected[0].error  # type: ignore[attr-defined]
+    assert len(report.imported) == 1 and "scan.pdf" in report.rejected[0].error
     assert window.timeline.rowCount() == 7
     # The preview the import left out is made in the background afterwards.
-    sha = report.imported[0].sha256  # type: ignore[attr-defined]
-    assert window.lib is not None
-    qtbot.waitUntil(lambda: window.lib.store.has_cache("previews", sha), timeout=10000)
+    sha = report.imported[0].sha256
+    lib = window.lib
+    assert lib is not None
+    qtbot.waitUntil(lambda: lib.store.has_cache("previews", sha), timeout=10000)
 
 
 def test_the_event_loop_keeps_running_during_a_big_import(
-    qtbot,
+    qtbot: QtBot,
     window: MainWindow,
     tmp_path: Path,
-    instant_dialogs: dict[str, object],  # type: ignore[no-untyped-def]
+    instant_dialogs: SeenDialogs,
 ) -> None:
     files = [
         photo_file(tmp_path / f"p{i:03}.jpg", f"2026:10:{1 + i % 28:02} 09:00:00", i)
@@ -285,13 +310,16 @@ def test_the_event_loop_keeps_running_during_a_big_import(
     timer.timeout.connect(lambda: events.append("tick"))
     timer.start(1)
     progress: list[int] = []
-    window.importer.progress_changed.connect(
-        lambda d, t, f: (progress.append(d), events.append("progress"))
-    )
+
+    def on_progress(done: int, total: int, file: str) -> None:
+        progress.append(done)
+        events.append("progress")
+
+    window.importer.progress_changed.connect(on_progress)
     with qtbot.waitSignal(window.importer.finished, timeout=120000):
         window.imports.import_paths(files)
     timer.stop()
-    assert len(instant_dialogs["report"].imported) == 200  # type: ignore[attr-defined]
+    assert len(instant_dialogs["report"].imported) == 200
     assert progress == list(range(1, 201))
     # The GUI thread kept handling timer events between the import's progress reports.
     first, last = events.index("progress"), len(events) - 1 - events[::-1].index("progress")
@@ -299,11 +327,11 @@ def test_the_event_loop_keeps_running_during_a_big_import(
 
 
 def test_cancel_stops_an_import_and_keeps_what_was_saved(
-    qtbot,
+    qtbot: QtBot,
     window: MainWindow,
     sample: Library,
     tmp_path: Path,
-    instant_dialogs: dict[str, object],  # type: ignore[no-untyped-def]
+    instant_dialogs: SeenDialogs,
 ) -> None:
     files = [photo_file(tmp_path / f"c{i:03}.jpg", "2026:11:21 09:00:00", i) for i in range(60)]
     before = listing.counts(sample)["photos"]
@@ -316,17 +344,17 @@ def test_cancel_stops_an_import_and_keeps_what_was_saved(
     with qtbot.waitSignal(window.importer.finished, timeout=60000):
         window.imports.import_paths(files)
     report = instant_dialogs["report"]
-    assert report.cancelled and 5 <= len(report.imported) < 60  # type: ignore[attr-defined]
-    assert listing.counts(sample)["photos"] == before + len(report.imported)  # type: ignore[attr-defined]
+    assert report.cancelled and 5 <= len(report.imported) < 60
+    assert listing.counts(sample)["photos"] == before + len(report.imported)
     assert h.check(sample).ok
 
 
 def test_files_dropped_on_a_visit_go_to_that_visit(
-    qtbot,
+    qtbot: QtBot,
     window: MainWindow,
     sample: Library,
     tmp_path: Path,
-    instant_dialogs: dict[str, object],  # type: ignore[no-untyped-def]
+    instant_dialogs: SeenDialogs,
 ) -> None:
     photo = photo_file(tmp_path / "drop.jpg", "2020:01:01 09:00:00", 3)
     mime = QMimeData()
@@ -353,27 +381,28 @@ def test_files_dropped_on_a_visit_go_to_that_visit(
 
 
 def test_item_models_pass_the_model_tester(
-    qapp, qtmodeltester, sample: Library, runner: TaskRunner
-) -> None:  # type: ignore[no-untyped-def]
+    qapp: QApplication, qtmodeltester: ModelTester, sample: Library, runner: TaskRunner
+) -> None:
     # qapp: the strips are QPixmaps, which need the application even when this test runs alone.
     thumbs = ThumbnailCache(runner)
     thumbs.set_library(sample)
     client = browse.clients(sample)[0].id
     area = browse.areas(sample, client)[0].id
-    for model, rows in (
-        (ClientListModel(), browse.clients(sample)),
-        (AreaListModel(), browse.areas(sample, client)),
-        (TimelineModel(thumbs), browse.timeline(sample, client, area)),
-        (PhotoGridModel(thumbs), list(browse.timeline(sample, client, area)[0].photos)),
-    ):
-        model.set_rows(rows)  # type: ignore[attr-defined]
+
+    def check(model: RowListModel[R], rows: Sequence[R]) -> None:
+        model.set_rows(rows)
         qtmodeltester.check(model, force_py=True)
+
+    check(ClientListModel(), browse.clients(sample))
+    check(AreaListModel(), browse.areas(sample, client))
+    check(TimelineModel(thumbs), browse.timeline(sample, client, area))
+    check(PhotoGridModel(thumbs), list(browse.timeline(sample, client, area)[0].photos))
     runner.wait()
 
 
 def test_thumbnail_cache_keeps_to_its_budget_and_drops_the_least_recently_used(
-    qtbot, sample: Library, runner: TaskRunner
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, sample: Library, runner: TaskRunner
+) -> None:
     shas = [p["sha256"] for p in h.list_photos(sample)[:4]]
     one = QImage.fromData(sample.derived("thumbs", shas[0])).sizeInBytes()
     thumbs = ThumbnailCache(runner, budget_bytes=int(2.5 * one))
@@ -397,8 +426,8 @@ def test_thumbnail_cache_keeps_to_its_budget_and_drops_the_least_recently_used(
 
 
 def test_a_thumbnail_that_cannot_be_made_stays_a_placeholder(
-    qtbot, sample: Library, runner: TaskRunner
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, sample: Library, runner: TaskRunner
+) -> None:
     """Its original gone and its cache lost: the others in the same batch still arrive."""
     photos = h.list_photos(sample)[:3]
     lost = photos[0]
@@ -425,8 +454,8 @@ def _placeholder(model: TimelineModel, row: int) -> bool:
 
 
 def test_strips_are_drawn_again_in_another_library_with_the_same_visits(
-    qtbot, prefs: Preferences, runner: TaskRunner, sample: Library, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, prefs: Preferences, runner: TaskRunner, sample: Library, tmp_path: Path
+) -> None:
     """A restored copy has equal rows, so nothing resets: the cache's change must redraw."""
     import shutil
 
@@ -447,8 +476,8 @@ def test_strips_are_drawn_again_in_another_library_with_the_same_visits(
 
 
 def test_one_unreadable_thumbnail_does_not_cost_its_batch(
-    qtbot, sample: Library, runner: TaskRunner
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, sample: Library, runner: TaskRunner
+) -> None:
     shas = [p["sha256"] for p in h.list_photos(sample)[:8]]
     bad = sample.root / "cache" / "thumbs" / shas[0][:2] / f"{shas[0]}.jpg"
     bad.unlink()
@@ -464,7 +493,7 @@ def test_one_unreadable_thumbnail_does_not_cost_its_batch(
     runner.wait()
 
 
-def test_setting_the_same_rows_again_does_not_reset_the_view(qtbot, sample: Library) -> None:  # type: ignore[no-untyped-def]
+def test_setting_the_same_rows_again_does_not_reset_the_view(qtbot: QtBot, sample: Library) -> None:
     model = ClientListModel()
     rows = browse.clients(sample)
     assert model.set_rows(rows)
@@ -475,8 +504,8 @@ def test_setting_the_same_rows_again_does_not_reset_the_view(qtbot, sample: Libr
 
 
 def test_layout_and_mode_are_remembered(
-    qtbot, prefs: Preferences, runner: TaskRunner, sample: Library, errors
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, prefs: Preferences, runner: TaskRunner, sample: Library, errors: list[str]
+) -> None:
     prefs.mode = Mode.PRACTITIONER
     window = open_window(qtbot, prefs, runner, sample)
     window.splitter.setSizes([300, 260, 720])
@@ -504,12 +533,12 @@ def test_excepthook_logs_and_shows_instead_of_dying(tmp_path: Path) -> None:
         )
         try:
             raise KeyError("boom")
-        except KeyError:
-            sys.excepthook(*sys.exc_info())  # type: ignore[arg-type]
+        except KeyError as exc:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
         try:
             raise ValidationError("The area name is empty; give it a name.")
-        except ValidationError:
-            sys.excepthook(*sys.exc_info())  # type: ignore[arg-type]
+        except ValidationError as exc:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
     finally:
         sys.excepthook = old
     assert "KeyError" in shown[0] and "tracker.log" in shown[0]
@@ -517,8 +546,8 @@ def test_excepthook_logs_and_shows_instead_of_dying(tmp_path: Path) -> None:
 
 
 def test_core_errors_are_shown_as_a_dialog_with_their_sentence(
-    qtbot, prefs, runner, sample
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, prefs: Preferences, runner: TaskRunner, sample: Library
+) -> None:
     window = open_window(qtbot, prefs, runner, sample)
     seen: list[str] = []
 
@@ -534,8 +563,8 @@ def test_core_errors_are_shown_as_a_dialog_with_their_sentence(
 
 
 def test_progress_tab_shows_the_chart_and_edits_the_interval(
-    qtbot, window: MainWindow, sample: Library, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, window: MainWindow, sample: Library, tmp_path: Path
+) -> None:
     from tracker.core.queries.progress import progress
 
     window.tabs.setCurrentWidget(window.progress_view)
@@ -544,11 +573,13 @@ def test_progress_tab_shows_the_chart_and_edits_the_interval(
     assert len(view.chart_view.chart().series()) == 7  # 3 items x 2 roles, and the visit markers
     assert view.table.rowCount() == 6
     view.interval.setValue(21)
-    assert progress(sample, window.area_id).interval_days == 21  # type: ignore[arg-type]
+    assert window.area_id is not None
+    assert progress(sample, window.area_id).interval_days == 21
     window.menus.undo.trigger()
-    assert progress(sample, window.area_id).interval_days == 35  # type: ignore[arg-type]
+    assert progress(sample, window.area_id).interval_days == 35
     view.axis.setCurrentIndex(1)  # by session: the baseline at 0, then sessions 1 to 5
-    assert view.chart_view.chart().axes()[0].min() == -0.5  # type: ignore[attr-defined]
+    axis = view.chart_view.chart().axes()[0]
+    assert isinstance(axis, QValueAxis) and axis.min() == -0.5
     out = tmp_path / "report.pdf"
     with qtbot.waitSignal(window.exports.report_written, timeout=60000):
         window.exports.report(out)
@@ -556,11 +587,39 @@ def test_progress_tab_shows_the_chart_and_edits_the_interval(
 
 
 def test_compare_is_offered_only_when_there_are_photos_to_compare(
-    qtbot, prefs, runner, library, errors
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, prefs: Preferences, runner: TaskRunner, library: Library, errors: list[str]
+) -> None:
     window = open_window(qtbot, prefs, runner, library)
     assert not window.menus.compare_baseline.isEnabled() and not window.menus.compare.isEnabled()
 
 
 def test_compare_actions_are_on_for_the_sample(window: MainWindow) -> None:
     assert window.menus.compare_baseline.isEnabled() and window.menus.compare.isEnabled()
+
+
+def test_the_import_preview_lets_the_new_visits_kind_be_chosen(qtbot: QtBot) -> None:
+    from tracker.core.db.models import DateSource
+    from tracker.core.services.import_plan import PlannedFile
+    from tracker.ui.main.import_dialogs import ImportPreviewDialog, ImportRequest
+
+    day, later = dt.date(2026, 1, 5), dt.date(2026, 2, 2)
+    plan = [
+        PlannedFile("a.jpg", day, DateSource.EXIF, day, VisitKind.BASELINE),
+        PlannedFile("b.jpg", later, DateSource.EXIF, later, VisitKind.TREATMENT),
+    ]
+    request = ImportRequest([Path("a.jpg"), Path("b.jpg")], 1, 1, "Belly", None)
+    dialog = ImportPreviewDialog(None, request, plan)
+    qtbot.addWidget(dialog)
+
+    def landing() -> list[str | None]:
+        """Where each file lands, as the table's third column says."""
+        items = [dialog.table.item(r, 2) for r in range(2)]
+        return [item.text() if item is not None else None for item in items]
+
+    assert landing() == [
+        "new visit (baseline)",
+        "new visit (treatment)",
+    ]
+    dialog.kind.setCurrentIndex(dialog.kind.findData(VisitKind.CHECK_IN.value))
+    assert dialog.chosen_kind() is VisitKind.CHECK_IN
+    assert landing() == ["new visit (check-in)"] * 2

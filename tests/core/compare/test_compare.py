@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw, ImageStat
+from PIL import Image, ImageDraw, ImageStat, JpegImagePlugin
 
 from tests import helpers as h
 from tracker.core.compare.render import CompareOptions, export, placement, render
@@ -24,7 +24,7 @@ XMP = (
 )
 
 
-def _scene(shift: tuple[float, float] = (0, 0), angle: float = 0.0) -> Image.Image:
+def _scene(shift: tuple[int, int] = (0, 0), angle: float = 0.0) -> Image.Image:
     """A pale field with a red stripe (its ends are the landmarks), moved by a known amount."""
     im = Image.new("RGB", (800, 600), (220, 180, 160))
     draw = ImageDraw.Draw(im)
@@ -78,6 +78,7 @@ def test_exports_carry_no_metadata_from_the_sources(
         assert not im.getexif()
         assert "comment" not in im.info and "icc_profile" not in im.info and "xmp" not in im.info
         if name.endswith(".jpg"):
+            assert isinstance(im, JpegImagePlugin.JpegImageFile)
             assert im.app.keys() <= {"APP0"}  # JFIF only
     assert not list(tmp_path.glob(".*.part"))
 
@@ -211,13 +212,14 @@ def test_a_full_size_export_reads_the_originals(
         _scene(shift=(i * 10, 0)).resize((3000, 2250)).save(path, quality=90)
         paths.append(path)
     ids = [r.photo_id for r in h.import_files(library, paths, area="Belly").imported]
-    read: list[int] = []
+    read: list[int | None] = []
     original_image = library.original_image
-    monkeypatch.setattr(
-        library,
-        "original_image",
-        lambda sha, side=None: read.append(side) or original_image(sha, side),
-    )
+
+    def reading(sha256: str, max_side: int | None = None) -> Image.Image:
+        read.append(max_side)
+        return original_image(sha256, max_side)
+
+    monkeypatch.setattr(library, "original_image", reading)
     screen = render(library, ids, CompareOptions(labels=False))
     assert screen.size == (1600 * 2 + 8, 1200) and read == []  # from the previews
     full = render(library, ids, CompareOptions(labels=False, max_side=3000))

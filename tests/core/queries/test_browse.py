@@ -188,6 +188,7 @@ def test_plan_shows_where_each_file_lands_without_importing(
     assert (plan["a.jpg"].visit_date, plan["a.jpg"].new_kind) == (D2, None)  # existing
     # The client's only visit is a treatment, so the earliest new day becomes the baseline.
     assert (plan["b.jpg"].visit_date, plan["b.jpg"].new_kind) == (D1, VisitKind.BASELINE)
+    assert plan["c.jpg"].date_source is not None
     assert (plan["c.jpg"].visit_date, plan["c.jpg"].new_kind, plan["c.jpg"].date_source.value) == (
         D3,
         VisitKind.TREATMENT,

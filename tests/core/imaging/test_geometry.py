@@ -79,7 +79,9 @@ def test_compose_and_invert() -> None:
         ([(0, 0), (1, 1), (2, 2)], [(0, 0), (1, 1), (2, 3)], "on one line"),
     ],
 )
-def test_bad_landmarks_are_refused_with_a_sentence(src, dst, words) -> None:  # type: ignore[no-untyped-def]
+def test_bad_landmarks_are_refused_with_a_sentence(
+    src: list[tuple[float, float]], dst: list[tuple[float, float]], words: str
+) -> None:
     with pytest.raises(ValidationError, match=words):
         al.fit(src, dst)
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import pytest
 from PIL import Image
@@ -35,6 +36,9 @@ from tracker.core.queries import browse, listing
 from tracker.core.services import clients, visits
 from tracker.core.store import library as library_module
 from tracker.core.store.library import Library
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 HOSTILE = "Robert'); DROP TABLE client;-- <b>&amp;</b> \u202eevil\u202c \u05e9\u05dc\u05d5\u05dd 😀"
 
@@ -230,7 +234,7 @@ def test_relink_makes_the_pictures_of_a_put_back_original_again(
         shutil.rmtree(filled / "cache")
         lib.derived("previews", sha)  # a first view of the changed file, cached
         with Image.open(io.BytesIO(lib.derived("thumbs", sha))) as shown:
-            assert shown.getpixel((80, 60))[0] > 200  # red
+            assert cast(tuple[int, ...], shown.getpixel((80, 60)))[0] > 200  # red
 
         def no_links(*_args: object) -> None:
             raise OSError(1, "Operation not permitted")
@@ -427,7 +431,9 @@ def test_logs_name_no_notes_or_photo_contents(
     assert "PRIVATE-NOTE-42" not in caplog.text
 
 
-def test_hostile_names_round_trip_through_csv_and_pdf(qapp, filled: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_names_round_trip_through_csv_and_pdf(
+    qapp: QApplication, filled: Path, tmp_path: Path
+) -> None:
     import csv
     import io
 

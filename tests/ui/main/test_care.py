@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
+from pytestqt.qtbot import QtBot
 
 from tests import helpers as h
-from tests.core.test_trust import _damage_database, _photos
+from tests.core.care.test_trust import _damage_database, _photos
 from tracker.app import App
 from tracker.core.queries import listing
 from tracker.core.store.library import Library
@@ -29,23 +30,28 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def shell(
-    qtbot, tmp_path: Path, runner: TaskRunner, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[App]:  # type: ignore[no-untyped-def]
-    prefs = Preferences(QSettings(str(tmp_path / "p.ini"), QSettings.Format.IniFormat))
-    messages: list[str] = []
+def messages(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The errors and notes the window would have shown in a dialog."""
+    shown: list[str] = []
     # Before the window exists: its helpers keep the methods they are given.
-    monkeypatch.setattr(MainWindow, "show_error", lambda self, m: messages.append(m))
-    monkeypatch.setattr(MainWindow, "show_info", lambda self, m: messages.append(m))
+    monkeypatch.setattr(MainWindow, "show_error", lambda self, m: shown.append(m))
+    monkeypatch.setattr(MainWindow, "show_info", lambda self, m: shown.append(m))
+    return shown
+
+
+@pytest.fixture
+def shell(qtbot: QtBot, tmp_path: Path, runner: TaskRunner, messages: list[str]) -> Iterator[App]:
+    prefs = Preferences(QSettings(str(tmp_path / "p.ini"), QSettings.Format.IniFormat))
     window = MainWindow(prefs, runner)
     qtbot.addWidget(window)
     app = App(window, prefs, runner)
-    app.messages = messages  # type: ignore[attr-defined]
     yield app
     app.close()
 
 
-def test_check_finds_a_missing_original_and_offers_relink(qtbot, shell: App, root: Path) -> None:  # type: ignore[no-untyped-def]
+def test_check_finds_a_missing_original_and_offers_relink(
+    qtbot: QtBot, shell: App, root: Path
+) -> None:
     assert shell.open(root)
     assert shell.lib is not None
     photo = h.list_photos(shell.lib)[0]
@@ -64,8 +70,8 @@ def test_check_finds_a_missing_original_and_offers_relink(qtbot, shell: App, roo
 
 
 def test_a_changed_original_is_offered_relink_and_put_back(
-    qtbot, shell: App, root: Path, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, shell: App, messages: list[str], root: Path, tmp_path: Path
+) -> None:
     assert shell.open(root)
     assert shell.lib is not None
     photo = h.list_photos(shell.lib)[0]
@@ -94,18 +100,18 @@ def test_a_changed_original_is_offered_relink_and_put_back(
         qtbot.waitSignal(compare.loaded, timeout=20000),
     ):
         care.repair("relink", keep, [photo["sha256"]])
-    assert "Put back 1 changed" in shell.messages[-1]  # type: ignore[attr-defined]
+    assert "Put back 1 changed" in messages[-1]
     assert path.read_bytes() == (keep / "copy.jpg").read_bytes()
 
 
 def test_backup_then_restore_opens_the_restored_library(
-    qtbot, shell: App, root: Path, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+    qtbot: QtBot, shell: App, messages: list[str], root: Path, tmp_path: Path
+) -> None:
     assert shell.open(root)
     care = shell.window.care
     with qtbot.waitSignal(care.backed_up, timeout=20000):
         care.backup_to(tmp_path / "b.zip")
-    assert "Backed up 3 files" in shell.messages[-1]  # type: ignore[attr-defined]
+    assert "Backed up 3 files" in messages[-1]
     with qtbot.waitSignal(shell.window.library_requested, timeout=30000):
         care.restore_to(tmp_path / "b.zip", tmp_path / "restored")
     assert shell.lib is not None and shell.lib.root == tmp_path / "restored"
@@ -117,7 +123,12 @@ def test_a_damaged_library_offers_its_snapshot(shell: App, root: Path) -> None:
         pass  # makes the day's snapshot
     _damage_database(root)
     asked: list[str] = []
-    shell._ask = lambda question, action: asked.append(question) or True  # type: ignore[method-assign]
+
+    def ask(question: str, action: str) -> bool:
+        asked.append(question)
+        return True
+
+    shell._ask = ask
     assert shell.open(root)
     assert "is damaged" in asked[0] and "Restore library-" in asked[0]
     assert shell.lib is not None and listing.counts(shell.lib)["photos"] == 2
@@ -125,20 +136,20 @@ def test_a_damaged_library_offers_its_snapshot(shell: App, root: Path) -> None:
 
 def test_a_library_open_elsewhere_can_be_opened_read_only(shell: App, root: Path) -> None:
     with Library.open(root):
-        shell._ask = lambda question, action: action == "Open read-only"  # type: ignore[method-assign]
+        shell._ask = lambda question, action: action == "Open read-only"
         assert shell.open(root)
         assert shell.lib is not None and shell.lib.read_only is not None
         assert shell.window.windowTitle().endswith("(read-only)")
         assert shell.window.read_only_label.text() == "Read-only: nothing can be changed"
         shell.close()
-    shell._ask = lambda question, action: False  # type: ignore[method-assign]
+    shell._ask = lambda question, action: False
     assert shell.open(root)  # free again: no question asked
     assert shell.lib is not None and shell.lib.read_only is None
     assert not shell.window.windowTitle().endswith("(read-only)")
 
 
-def test_unexpected_refusals_are_shown(shell: App, tmp_path: Path) -> None:
+def test_unexpected_refusals_are_shown(shell: App, messages: list[str], tmp_path: Path) -> None:
     (tmp_path / "stranger").mkdir()
     (tmp_path / "stranger" / "notes.txt").write_text("x")
     assert not shell.open(tmp_path / "stranger", create=True)
-    assert "already holds other files" in shell.messages[-1]  # type: ignore[attr-defined]
+    assert "already holds other files" in messages[-1]

@@ -1,4 +1,4 @@
-"""`tracker import` on a folder of good and bad files, through the command line (DESIGN.md).
+"""`tracker import` on a folder of good and bad files, through the command line (docs/CLI.md).
 
 One batch of every kind of file in tests/corpus.py is imported once per module; the tests then
 check what was reported for each file, what `list photos` and the library's thumbnails show,
@@ -125,7 +125,7 @@ def _skip_unless_written(imported: Imported, name: str) -> None:
 def test_batch_with_refusals_exits_1_and_reports_every_file_once(imported: Imported) -> None:
     run = imported.first
     assert corpus.REJECTED in imported.outcomes.values()
-    assert run.code == 1  # DESIGN.md: the command ran but found problems (a file rejected)
+    assert run.code == 1  # docs/CLI.md: the command ran but found problems (a file rejected)
     reported = [Path(e["file"]).name for entries in run.report.values() for e in entries]
     assert sorted(reported) == sorted(imported.outcomes)
     # Files are reported under the path they were given as.
@@ -187,7 +187,7 @@ def test_list_photos_shows_upright_size_format_and_capture_time(
     assert row["sha256"] == hashlib.sha256(case.data).hexdigest()
     assert (row["date_source"], row["taken_at"]) == (case.date_source, case.taken_at)
     # Photos are grouped into visits by their capture date.
-    assert row["visit_date"] == case.taken_at[:10]
+    assert case.taken_at is not None and row["visit_date"] == case.taken_at[:10]
 
 
 def test_orientations_5_to_8_swap_width_and_height(imported: Imported) -> None:
@@ -227,7 +227,8 @@ def _derived(imported: Imported, name: str) -> tuple[Image.Image, Image.Image]:
     )
 
 
-def _red(pixel: tuple[int, ...]) -> bool:
+def _red(pixel: float | tuple[int, ...] | None) -> bool:
+    assert isinstance(pixel, tuple)  # an RGB image's pixel
     r, g, b = pixel[:3]
     return r > 150 and g < 110 and b < 110
 

@@ -1,0 +1,85 @@
+"""Names that vulture (run by tests/test_dead_code.py) would report as unused, with who uses them.
+
+Vulture reads this file and never runs it: a name written here counts as used wherever it is
+defined. mypy checks it, so an entry whose method is renamed or removed fails there instead of
+lingering. ``_`` is vulture's placeholder for names that mypy cannot check on a class (nested
+functions, the migration scripts, instance-only attributes), typed ``Any`` to let them through.
+"""
+
+# ruff: noqa: B018 - each line is an expression that only names what it marks as used
+
+import sqlite3
+from typing import Any
+
+from PIL import Image
+
+from tracker.core.db import engine
+from tracker.core.db.models import Area, Client, Photo, Rating, TreatmentRecord, Visit
+from tracker.core.domain.treatment import TreatmentInput
+from tracker.core.queries import browse
+from tracker.core.services import photos
+from tracker.ui.commands import SetRating
+from tracker.ui.compare.canvas import CompareCanvas
+from tracker.ui.main.window import MainWindow
+from tracker.ui.models import ThumbnailCache
+from tracker.ui.panels.photo_grid import PhotoGrid
+from tracker.ui.viewer import PhotoViewer
+
+_: Any = None
+
+# Qt virtual overrides: Qt calls them (painting, mouse and drop events, QUndoStack merging).
+CompareCanvas.paintEvent
+CompareCanvas.mousePressEvent
+CompareCanvas.mouseMoveEvent
+CompareCanvas.mouseReleaseEvent
+MainWindow.dropEvent
+PhotoGrid.dropEvent
+SetRating.mergeWith
+
+# Set for a library, which reads them: the zip entry's compression, sqlite3's autocommit (so
+# that SQLAlchemy's "begin" event issues BEGIN), Pillow's decompression-bomb limit.
+_.compress_type  # of a zipfile.ZipInfo (a slot, which mypy will not read off the class)
+sqlite3.Connection.isolation_level
+Image.MAX_IMAGE_PIXELS
+
+# SQLAlchemy event listeners, registered by @event.listens_for inside engine.make_engine.
+_._on_connect
+_._on_begin
+
+# SQLAlchemy model columns: written on insert (their defaults) and kept in the database.
+Client.created_at
+Area.created_at
+Visit.created_at
+Rating.created_at
+Photo.imported_at
+TreatmentRecord.needle_depth_mm
+
+# Alembic reads these module-level names of every script in migrations/versions/.
+_.down_revision
+_.branch_labels
+_.depends_on
+_.downgrade
+
+# A dataclass field read through vars() and dataclasses.fields() (TreatmentInput.given,
+# TREATMENT_FIELDS), never by name.
+TreatmentInput.needle_depth_mm
+
+# The main window keeps its export controller, which connects itself to the menus in its
+# constructor; tests drive it through this attribute (set in __init__: no class attribute).
+_.exports
+
+# Public API that only the tests call for now, kept on purpose:
+# - the schema's revision as the migrations folder and a database say (tests/core/db/test_db.py
+#   checks SCHEMA_HEAD against the migrations with them);
+engine.migrations_head
+engine.current_revision
+# - the get and set of an area's reference photo, the pair to the alignment that sets it;
+browse.reference_photo
+photos.set_reference_photo
+# - whether a change from baseline is an improvement, by the scale's direction (a field of
+#   the frozen dataclass Change, which has no class attribute for mypy to check);
+_.improved
+# - what the thumbnail cache holds and whether it is loading, and whether the viewer fits.
+ThumbnailCache.held_bytes
+ThumbnailCache.is_idle
+PhotoViewer.is_fitted
