@@ -17,7 +17,7 @@ from tracker.core.errors import UsageError, ValidationError
 from tracker.core.queries import browse, listing
 from tracker.core.queries.rows import ClientFields
 from tracker.core.services import clients, photos, ratings, visits
-from tracker.core.services.import_plan import Duplicate, plan_import
+from tracker.core.services.import_plan import DuplicateKind, plan_import
 from tracker.core.store.library import Library
 
 D1, D2, D3 = dt.date(2025, 3, 1), dt.date(2025, 4, 2), dt.date(2025, 5, 6)
@@ -248,15 +248,15 @@ def test_plan_names_duplicates_before_the_import(library: Library, tmp_path: Pat
     (folder / "new copy.jpg").write_bytes((folder / "new.jpg").read_bytes())
     me = h.only_client(library)
     plan = {Path(p.file).name: p for p in plan_import(library, [folder], client_id=me)}
-    assert plan["IMG_1.jpg"].duplicate is Duplicate.STORED
+    assert plan["IMG_1.jpg"].duplicate is DuplicateKind.STORED
     assert not plan["IMG_1.jpg"].lands and plan["IMG_1.jpg"].visit_date is None
-    assert plan["IMG_2.jpg"].duplicate is Duplicate.BROUGHT_BACK
+    assert plan["IMG_2.jpg"].duplicate is DuplicateKind.BROUGHT_BACK
     first, second = sorted(["new.jpg", "new copy.jpg"])  # the order the folder is read in
     assert plan[first].lands and plan[first].new_kind == VisitKind.TREATMENT
-    assert (plan[second].duplicate, plan[second].duplicate_of) == (Duplicate.GIVEN_TWICE, first)
+    assert (plan[second].duplicate, plan[second].duplicate_of) == (DuplicateKind.GIVEN_TWICE, first)
     # The same file given twice is a copy of itself, as the import sees it.
     again = plan_import(library, [folder / first, folder / first], client_id=me)
-    assert [p.duplicate for p in again] == [Duplicate.NO, Duplicate.GIVEN_TWICE]
+    assert [p.duplicate for p in again] == [DuplicateKind.NO, DuplicateKind.GIVEN_TWICE]
     # What the plan said is what the import does.
     report = h.import_files(library, [folder], area="Belly")
     assert [Path(i.file).name for i in report.imported] == [first]

@@ -204,10 +204,12 @@ def test_same_bytes_within_one_batch_are_stored_once(library: Library, tmp_path:
     b.write_bytes(a.read_bytes())
     report = h.import_files(library, [a, b, a], area="Hips")
     assert len(report.imported) == 1
-    assert [(d.file, d.photo_id) for d in report.duplicates] == [
-        (str(b), report.imported[0].photo_id),
-        (str(a), report.imported[0].photo_id),
+    assert [(d.file, d.photo_id, d.copy_of) for d in report.duplicates] == [
+        (str(b), report.imported[0].photo_id, str(a)),
+        (str(a), report.imported[0].photo_id, str(a)),
     ]
+    again = h.import_files(library, [b], area="Hips")
+    assert [(d.file, d.copy_of) for d in again.duplicates] == [(str(b), "")]  # stored before
 
 
 def test_nothing_is_created_when_every_file_is_refused(library: Library, tmp_path: Path) -> None:

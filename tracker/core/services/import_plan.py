@@ -29,7 +29,7 @@ from tracker.core.services.imports import CancelCheck, read_failure
 from tracker.core.store.library import Library
 
 
-class Duplicate(enum.Enum):
+class DuplicateKind(enum.Enum):
     NO = "no"
     STORED = "already in the library"
     GIVEN_TWICE = "the same photo as another file given"
@@ -48,13 +48,13 @@ class PlannedFile:
     # The kind of the visit the import would create for it; None for an existing visit.
     new_kind: VisitKind | None = None
     problem: str = ""  # why the file will be refused (the reason alone), else ""
-    duplicate: Duplicate = Duplicate.NO
+    duplicate: DuplicateKind = DuplicateKind.NO
     duplicate_of: str = ""  # for GIVEN_TWICE: the name of the file it is a copy of
 
     @property
     def lands(self) -> bool:
         """Whether importing adds this file as a new photo."""
-        return not self.problem and self.duplicate is Duplicate.NO
+        return not self.problem and self.duplicate is DuplicateKind.NO
 
 
 def plan_import(
@@ -94,7 +94,7 @@ def plan_import(
         {
             d
             for i, (_f, d, _s, p) in enumerate(dated)
-            if d is not None and not p and duplicates[i][0] is Duplicate.NO
+            if d is not None and not p and duplicates[i][0] is DuplicateKind.NO
         }
         - existing
     )
@@ -104,8 +104,8 @@ def plan_import(
         kinds[new_day] = rules.new_visit_kind(kind, has_baseline=baseline or n > 0)
     plan = []
     for i, (file, day, source, problem) in enumerate(dated):
-        dup, of = duplicates.get(i, (Duplicate.NO, ""))
-        if problem or day is None or dup is not Duplicate.NO:
+        dup, of = duplicates.get(i, (DuplicateKind.NO, ""))
+        if problem or day is None or dup is not DuplicateKind.NO:
             plan.append(PlannedFile(file, day, source, None, None, problem, dup, of))
             continue
         plan.append(PlannedFile(file, day, source, day, kinds.get(day)))
@@ -114,7 +114,7 @@ def plan_import(
 
 def _duplicates(
     lib: Library, files: Sequence[str], cancel: CancelCheck | None = None
-) -> list[tuple[Duplicate, str]]:
+) -> list[tuple[DuplicateKind, str]]:
     """For each of ``files`` (in order, a path given twice counted twice): whether it is
     already stored, a copy of an earlier file given (and which), or a removed photo that
     importing brings back. Only files whose size matches a stored photo or another file given
@@ -143,19 +143,21 @@ def _duplicates(
                 select(Photo.sha256, Photo.deleted_at).where(Photo.sha256.in_(set(hashes.values())))
             ).all()
         )
-    notes: list[tuple[Duplicate, str]] = []
+    notes: list[tuple[DuplicateKind, str]] = []
     first: dict[str, str] = {}
     for file in files:
         sha = hashes.get(file)
         if sha is None:
-            notes.append((Duplicate.NO, ""))
+            notes.append((DuplicateKind.NO, ""))
         elif sha in known and known[sha] is None:
-            notes.append((Duplicate.STORED, ""))
+            notes.append((DuplicateKind.STORED, ""))
         elif sha in first:
-            notes.append((Duplicate.GIVEN_TWICE, Path(first[sha]).name))
+            notes.append((DuplicateKind.GIVEN_TWICE, Path(first[sha]).name))
         else:
             first[sha] = file
-            notes.append((Duplicate.BROUGHT_BACK, "") if sha in known else (Duplicate.NO, ""))
+            notes.append(
+                (DuplicateKind.BROUGHT_BACK, "") if sha in known else (DuplicateKind.NO, "")
+            )
     return notes
 
 

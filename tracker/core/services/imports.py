@@ -76,6 +76,8 @@ class Duplicate:
     photo_id: int
     # True when the stored photo had been removed and this import brought it back.
     restored: bool = False
+    # The file of this import it is a copy of; empty when the library held the photo already.
+    copy_of: str = ""
 
 
 @dataclass
@@ -102,7 +104,10 @@ class ImportReport:
         """The ``tracker import --json`` object (docs/CLI.md)."""
         return {
             "imported": [vars(i) for i in self.imported],
-            "duplicates": [vars(d) for d in self.duplicates],
+            "duplicates": [
+                {"file": d.file, "photo_id": d.photo_id, "restored": d.restored}
+                for d in self.duplicates
+            ],
             "rejected": [{"file": r.file, "error": r.error} for r in self.rejected],
         }
 
@@ -205,6 +210,7 @@ class _Batch:
         self.kind = kind
         self.report = report
         self.by_sha: dict[str, int] = {}
+        self.file_by_sha: dict[str, str] = {}
         # The baseline this batch made, so that it can move to an earlier date in the batch.
         self.auto_baseline: int | None = None
 
@@ -233,6 +239,7 @@ class _Batch:
                 f"library ({exc.strerror}); it will be finished the next time the library is opened."
             ) from exc
         self.by_sha[prep.sha256] = photo_id
+        self.file_by_sha[prep.sha256] = prep.file
         warnings = [f"{display_path(prep.file)}: {w}." for w in decoded.warnings]
         return Imported(
             file=prep.file,
@@ -386,7 +393,13 @@ def import_files(
                 elif outcome.sha256 in batch.by_sha:
                     # A later file with the same bytes, hashed before the earlier one claimed them.
                     lib.store.discard_staged(outcome.staged)
-                    report.duplicates.append(Duplicate(outcome.file, batch.by_sha[outcome.sha256]))
+                    report.duplicates.append(
+                        Duplicate(
+                            outcome.file,
+                            batch.by_sha[outcome.sha256],
+                            copy_of=batch.file_by_sha[outcome.sha256],
+                        )
+                    )
                 else:
                     report.imported.append(batch.record(outcome))
             except ImageRejected as exc:
@@ -428,7 +441,8 @@ def import_files(
     for dup in same_as_other:
         photo_id = batch.by_sha.get(dup.sha256) or known.get(dup.sha256)
         if photo_id is not None:
-            report.duplicates.append(Duplicate(dup.file, photo_id))
+            copy_of = batch.file_by_sha.get(dup.sha256, "")
+            report.duplicates.append(Duplicate(dup.file, photo_id, copy_of=copy_of))
         else:
             reject(
                 Path(dup.file),

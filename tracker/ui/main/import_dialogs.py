@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 
 from tracker.core.db.models import DateSource, VisitKind
 from tracker.core.domain import rules
-from tracker.core.services.import_plan import Duplicate, PlannedFile
-from tracker.core.services.imports import ImportReport
+from tracker.core.services.import_plan import DuplicateKind, PlannedFile
+from tracker.core.services.imports import Duplicate, ImportReport
 from tracker.ui.models import KIND_LABELS
 
 IMAGE_FILTER = "Photos (*.jpg *.jpeg *.png *.heic *.heif *.webp *.tif *.tiff *.JPG *.JPEG *.PNG *.HEIC *.HEIF *.WEBP *.TIF *.TIFF);;All files (*)"
@@ -82,7 +82,8 @@ def _table(parent: QWidget, headers: list[str], rows: list[list[str]]) -> QTable
 
 
 def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    """A reason as a sentence of its own: capital first, full stop last."""
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def landing_kind(entry: PlannedFile, chosen: VisitKind | None) -> VisitKind | None:
@@ -106,9 +107,9 @@ class ImportPreviewDialog(QDialog):
         self.plan = list(plan)
         layout = QVBoxLayout(self)
         good = [p for p in plan if p.lands]
-        stored = [p for p in plan if p.duplicate is Duplicate.STORED]
-        twice = [p for p in plan if p.duplicate is Duplicate.GIVEN_TWICE]
-        back = [p for p in plan if p.duplicate is Duplicate.BROUGHT_BACK]
+        stored = [p for p in plan if p.duplicate is DuplicateKind.STORED]
+        twice = [p for p in plan if p.duplicate is DuplicateKind.GIVEN_TWICE]
+        back = [p for p in plan if p.duplicate is DuplicateKind.BROUGHT_BACK]
         new_visits = sorted({p.visit_date for p in good if p.new_kind and p.visit_date})
         where = (
             f"all to the visit on {request.date:%d %b %Y}"
@@ -174,11 +175,11 @@ class ImportPreviewDialog(QDialog):
             name = Path(p.file).name
             if p.problem:
                 rows.append([name, "", "Will not be imported", _capital(p.problem)])
-            elif p.duplicate is Duplicate.BROUGHT_BACK:
+            elif p.duplicate is DuplicateKind.BROUGHT_BACK:
                 rows.append([name, "", "Brought back", "Removed earlier; it returns to its visit"])
-            elif p.duplicate is Duplicate.GIVEN_TWICE:
+            elif p.duplicate is DuplicateKind.GIVEN_TWICE:
                 rows.append([name, "", "Not added again", f"The same photo as {p.duplicate_of}"])
-            elif p.duplicate is Duplicate.STORED:
+            elif p.duplicate is DuplicateKind.STORED:
                 rows.append([name, "", "Not added again", "Already in the library"])
             else:
                 kind = landing_kind(p, chosen)
@@ -221,6 +222,14 @@ class ImportPreviewDialog(QDialog):
         )
 
 
+def _duplicate_text(d: Duplicate) -> str:
+    if d.copy_of:
+        return f"The same photo as {Path(d.copy_of).name}, added once"
+    return "Already in the library" + (
+        " (it had been removed; it is back in its visit)" if d.restored else ""
+    )
+
+
 class ImportSummaryDialog(QDialog):
     """After the import: what was added, what was already there, and every refusal's reason."""
 
@@ -251,10 +260,7 @@ class ImportSummaryDialog(QDialog):
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
         rows = [[Path(r.file).name, r.reason or r.error] for r in report.rejected]
-        rows += [
-            [Path(d.file).name, "Already in the library" + (" (restored)" if d.restored else "")]
-            for d in report.duplicates
-        ]
+        rows += [[Path(d.file).name, _duplicate_text(d)] for d in report.duplicates]
         rows += [["", w] for w in warnings]
         self.table = _table(self, ["File", "What happened"], rows)
         self.table.setAccessibleName("Files that were not added, with the reason")
