@@ -14,7 +14,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressDialog
 
 from tracker import APP_NAME
-from tracker.core.db.snapshots import restore_snapshot
+from tracker.core.care.repair import restore_snapshot
 from tracker.core.demo.sample import create_demo
 from tracker.core.errors import DatabaseDamaged, FolderReadOnly, LibraryLocked, TrackerError
 from tracker.core.paths import ENV_LIBRARY, default_library, log_dir

@@ -317,3 +317,52 @@ def test_export_compare_writes_a_clean_image_and_refuses_bad_ids(lib: Path, tmp_
         "256 to 8192 pixels",
     )
     assert not (tmp_path / "x.png").exists()
+
+
+def test_json_may_come_before_the_command_or_after_it(lib: Path) -> None:
+    for args in (
+        ("--json", "--library", str(lib), "list", "clients"),
+        ("--library", str(lib), "--json", "list", "clients"),
+        ("--library", str(lib), "list", "clients", "--json"),
+    ):
+        result = run_cli(*args)
+        assert result.returncode == 0 and json.loads(result.stdout)[0]["name"] == "Me", args
+    text = run_cli("--library", str(lib), "list", "clients")
+    assert text.stdout.startswith("id  name")
+
+
+def test_check_reports_a_damaged_database_as_a_problem(seeded: Path, tmp_path: Path) -> None:
+    """Damage is what a check is for: exit 1 and a `database` problem, not a refusal."""
+    copy = tmp_path / "damaged"
+    shutil.copytree(seeded, copy)
+    data = bytearray((copy / "library.sqlite3").read_bytes())
+    for offset in range(4096, len(data), 4096):
+        data[offset + 8 : offset + 200] = bytes(range(192))
+    (copy / "library.sqlite3").write_bytes(bytes(data))
+    code, out, err = _json("--library", str(copy), "check")
+    assert code == 1, err
+    assert out is not None and out["ok"] is False
+    assert [p["kind"] for p in out["problems"]] == ["database"]
+    assert "damaged" in out["problems"][0]["detail"]
+
+
+def test_an_unknown_client_or_date_names_those_that_exist(seeded: Path) -> None:
+    _usage_error(
+        ("--library", str(seeded), "list", "photos", "--client", "Zed"),
+        "no client named 'Zed'. The clients are: Me.",
+    )
+    _usage_error(
+        (
+            "--library",
+            str(seeded),
+            "rate",
+            "--area",
+            "Lower abdomen",
+            "--date",
+            "2025-02-01",
+            "--rater",
+            "patient",
+            "colour=3",
+        ),
+        "The visits are on 2025-01-10.",
+    )

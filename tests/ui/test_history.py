@@ -246,3 +246,69 @@ def test_an_undo_reloads_only_what_shows_what_it_changed(
     )
     window.run(cmd.SetGains(lib, {other: (1.1, 1.0, 0.9)}))
     assert calls == []  # a photo the compare window does not show
+
+
+def test_an_unexpected_failure_of_an_undo_clears_the_history(
+    qapp: QApplication, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history = History()
+    me = h.only_client(library)
+    history.push(cmd.AddArea(library, me, "Hips", "", Stage.UNKNOWN))
+    failures: list[str] = []
+    history.failed.connect(failures.append)
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(clients, "remove_empty_area", broken)
+    assert not history.undo()
+    assert failures and "something unexpected" in failures[0]
+    assert history.stack.count() == 0  # no step is left that could not be taken
+
+
+def test_an_import_stopped_by_a_full_disk_keeps_its_photos_undoable(
+    qtbot: QtBot,
+    window: MainWindow,
+    errors: list[str],
+    instant_dialogs: SeenDialogs,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    from tracker.core.errors import DiskFull
+    from tracker.core.services import imports
+    from tracker.core.services.import_reading import Prepared
+
+    lib = window.lib
+    assert lib is not None
+    files = [photo_file(tmp_path / f"f{i}.jpg", "2026:11:20 09:00:00", i) for i in range(4)]
+    real = imports._Batch.record
+    calls = {"n": 0}
+
+    def record_two_then_fail(self: imports._Batch, prep: Prepared) -> imports.Imported:
+        calls["n"] += 1
+        if calls["n"] > 2:
+            lib.store.discard_staged(prep.staged)
+            raise DiskFull("The disk holding the library is full.")
+        return real(self, prep)
+
+    monkeypatch.setattr(imports._Batch, "record", record_two_then_fail)
+    before = len(h.list_photos(lib))
+    with qtbot.waitSignal(window.importer.finished, timeout=20000):
+        window.imports.import_paths(files)
+    assert errors and "disk holding the library is full" in errors[0]
+    assert "2 photos before it were imported" in errors[0]
+    assert len(h.list_photos(lib)) == before + 2
+    assert window.menus.undo.text() == "&Undo import of 2 photos"
+    assert window.history.undo() and len(h.list_photos(lib)) == before
+    assert h.check(lib).ok
+
+
+def test_undo_and_redo_wait_while_an_import_runs(window: MainWindow, errors: list[str]) -> None:
+    lib = window.lib
+    assert lib is not None and window.visit_id is not None
+    window.run(cmd.EditVisit(lib, window.visit_id, {"notes": "x"}))
+    window.importer.busy_changed.emit(True)
+    assert not window.menus.undo.isEnabled()
+    assert not window.history.undo() and "import is running" in errors[-1]
+    window.importer.busy_changed.emit(False)
+    assert window.menus.undo.isEnabled() and window.history.undo()

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tracker.cli import care, commands
-from tracker.cli.parser import EXIT_PROBLEMS, EXIT_USAGE, build_parser
+from tracker.cli.parser import EXIT_PROBLEMS, EXIT_USAGE, parse
 from tracker.core.errors import TrackerError
 from tracker.core.paths import default_library
 
@@ -37,7 +37,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Path], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     if args.command is None:
         # Loaded only for the window: the commands start without Qt.
         from tracker.app import run_gui

@@ -11,18 +11,21 @@ from tracker.cli import resolve
 from tracker.cli.output import emit
 from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS
 from tracker.core.care import backups, repair
-from tracker.core.care.check import check_library
+from tracker.core.care.check import CheckReport, Problem, check_library
 from tracker.core.compare.render import CompareOptions
 from tracker.core.compare.render import export as export_compare
-from tracker.core.db import snapshots
-from tracker.core.errors import UsageError
+from tracker.core.errors import DatabaseDamaged, UsageError
 from tracker.core.exports import ratings_csv
 from tracker.core.store.library import Library
 
 
 def cmd_check(args: argparse.Namespace, root: Path) -> int:
-    with Library.open(root, allow_read_only=True) as lib:
-        report = check_library(lib)
+    try:
+        with Library.open(root, allow_read_only=True) as lib:
+            report = check_library(lib)
+    except DatabaseDamaged as exc:
+        # Damage is what a check is for: reported as a problem (exit 1), not refused.
+        report = CheckReport(problems=[Problem("database", str(exc))])
     if report.ok:
         text = f"The library is in good order ({report.photos_checked} photos checked)."
     else:
@@ -111,7 +114,7 @@ def cmd_repair(args: argparse.Namespace, root: Path) -> int:
         snapshot = args.snapshot
         if snapshot is not None and not snapshot.is_absolute() and not snapshot.exists():
             snapshot = root / "backups" / snapshot
-        result: dict[str, object] = dict(snapshots.restore_snapshot(root, snapshot))
+        result: dict[str, object] = dict(repair.restore_snapshot(root, snapshot))
         text = f"Restored {result['restored']}; the previous database is kept as backups/{result['kept']}."
     else:
         with Library.open(root) as lib:

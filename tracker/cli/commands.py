@@ -180,7 +180,7 @@ def cmd_rate(args: argparse.Namespace, root: Path) -> int:
             dict(values),
             scale=args.scale,
             rater_name=args.rater_name,
-            method=RatingMethod(args.method),
+            method=RatingMethod(args.method) if args.method else None,
         )
     result = {
         "id": change.rating_id,
@@ -192,7 +192,7 @@ def cmd_rate(args: argparse.Namespace, root: Path) -> int:
         "rater_name": change.rater_name,
         "scale": change.scale.key,
         "scale_version": change.scale.version,
-        "method": change.method.value,
+        "method": change.method.value if change.method else None,
         "values": change.values,
     }
     shown = ", ".join(f"{k}={v:g}" for k, v in change.values.items())

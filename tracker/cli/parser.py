@@ -18,7 +18,6 @@ from tracker.core.compare.render import MODES as COMPARE_MODES
 from tracker.core.db.models import RaterRole, RatingMethod, VisitKind
 from tracker.core.domain.scales import SCALES
 from tracker.core.errors import UsageError
-from tracker.core.services.imports import check_date
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -28,6 +27,16 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")
+
+
+def check_date(value: str) -> dt.date:
+    """A YYYY-MM-DD date from the user, or UsageError naming what is wrong."""
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageError(
+            f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2025-03-14."
+        ) from None
 
 
 def _date(value: str) -> dt.date:
@@ -52,8 +61,15 @@ def _number(kind: Callable[[str], Any]) -> Callable[[str], Any]:
 
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
+    # SUPPRESS: a subcommand that is not given --json must not undo a --json given before it
+    # (`tracker --json list clients` as `tracker list clients --json`); ``parse`` fills in
+    # False when it was given nowhere. (Not set_defaults: the action is shared by every
+    # subcommand, and a default set on it would be set on all of them.)
     common.add_argument(
-        "--json", action="store_true", help="print one JSON value on standard output"
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print one JSON value on standard output",
     )
 
     p = _Parser(
@@ -131,7 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help=f"one of {', '.join(SCALES)} (default: the area's scale, ctd)",
     )
-    rate.add_argument("--method", choices=[m.value for m in RatingMethod], default="in-person")
+    rate.add_argument(
+        "--method",
+        choices=[m.value for m in RatingMethod],
+        help="how it was rated (a new rating: in-person unless given; an edit keeps it)",
+    )
     rate.add_argument("values", nargs="+", metavar="ITEM=VALUE")
 
     sub.add_parser("check", parents=[common], help="verify the whole library")
@@ -201,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
         "originals are read, for a full-size export)",
     )
     return p
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
+    args.json = getattr(args, "json", False)
+    return args
 
 
 def parse_item_values(pairs: Sequence[str]) -> dict[str, float]:

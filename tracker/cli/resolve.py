@@ -30,8 +30,16 @@ def client(lib: Library, name: str | None) -> int:
     name = check_name(name, "client name")
     ident = lookup.client_named(lib, name)
     if ident is None:
-        raise NotFoundError(f"There is no client named '{name}'.")
+        known = _some(lookup.client_names(lib), "'tracker list clients' shows them all")
+        raise NotFoundError(f"There is no client named '{name}'. The clients are: {known}.")
     return ident
+
+
+def _some(names: list[str], more: str, most: int = 8) -> str:
+    """A list short enough for one line of an error message."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])} and {len(names) - most} more ({more})"
 
 
 def optional_client(lib: Library, name: str | None) -> int | None:
@@ -78,8 +86,14 @@ def visit(lib: Library, client_id: int, day: dt.date) -> int:
     ident = lookup.visit_on(lib, client_id, day)
     if ident is None:
         who = lookup.client_name(lib, client_id) or "The client"
+        days = [d.isoformat() for d in reversed(lookup.visit_days(lib, client_id))]
+        known = (
+            f" The visits are on {_some(days, 'tracker list visits shows them all')}."
+            if days
+            else f" {who} has no visits yet."
+        )
         raise NotFoundError(
-            f"{who} has no visit on {day.isoformat()}; add it with 'tracker visit add'."
+            f"{who} has no visit on {day.isoformat()}; add it with 'tracker visit add'.{known}"
         )
     return ident
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from tracker.core.db.models import RaterRole, RatingMethod, Stage, VisitKind
+from tracker.core.db.models import RaterRole, Stage, VisitKind
 from tracker.core.imaging.geometry import Gains, Matrix
 from tracker.core.services import clients, photos, ratings, visits
 from tracker.core.services.import_undo import ImportRows, ImportUndo, reimport, unimport
@@ -185,8 +185,9 @@ class SetTreatment(Command):
 
 class SetRating(Command):
     """One rater's values for an area at a visit (None clears an item), by the rule of
-    ``ratings.rate``. Successive changes to the same rating merge into one undo step, so
-    stepping a score from 7 to 4 is undone in one go."""
+    ``ratings.rate``; undone by putting the rating back exactly as it was (its id, method and
+    when it was made, or no rating). Successive changes to the same rating merge into one undo
+    step, so stepping a score from 7 to 4 is undone in one go."""
 
     changes = Change.RATINGS
 
@@ -203,8 +204,7 @@ class SetRating(Command):
         super().__init__(lib, f"rate ({role.value})")
         self.key = (visit_id, area_id, role, scale, rater_name)
         self.values: dict[str, float | None] = dict(values)
-        self.old: dict[str, float] = {}
-        self.old_method: RatingMethod | None = None
+        self.before: ratings.RatingSnapshot | None = None
         self._first = True
 
     def id(self) -> int:
@@ -221,22 +221,12 @@ class SetRating(Command):
         change = ratings.rate(
             self.lib, visit_id, area_id, role, self.values, scale=scale, rater_name=name
         )
-        if self._first:  # a redo keeps the values from before the first edit
-            self.old, self.old_method, self._first = change.old, change.old_method, False
+        if self._first:  # a redo keeps the rating from before the first edit
+            self.before, self._first = change.before, False
 
     def revert(self) -> None:
         visit_id, area_id, role, scale, name = self.key
-        ratings.rate(
-            self.lib,
-            visit_id,
-            area_id,
-            role,
-            dict(self.old),
-            scale=scale,
-            rater_name=name,
-            method=self.old_method or RatingMethod.IN_PERSON,
-            replace=True,
-        )
+        ratings.put_back(self.lib, visit_id, area_id, role, name, scale, self.before)
 
 
 # -- photos -----------------------------------------------------------------------------------

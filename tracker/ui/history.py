@@ -12,6 +12,7 @@ data changed (``Change``) and which photos, so each view reloads only what it sh
 from __future__ import annotations
 
 import enum
+import logging
 from typing import ClassVar
 
 import shiboken6
@@ -20,6 +21,8 @@ from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 
 from tracker.core.errors import DatabaseBusy, TrackerError
 from tracker.core.store.library import Library
+
+log = logging.getLogger(__name__)
 
 
 class Change(enum.Flag):
@@ -82,6 +85,7 @@ class History(QObject):
         super().__init__(parent)
         self.stack = QUndoStack(self)
         self._actions: dict[int, tuple[QAction, QAction]] = {}
+        self._paused = ""
         self.stack.indexChanged.connect(self._update_actions)
         self.stack.cleanChanged.connect(self._update_actions)
 
@@ -101,7 +105,16 @@ class History(QObject):
         self.stack.push(command)  # may merge it into the top command and delete it
         self.changed.emit(changes, ids)
 
+    def pause(self, reason: str) -> None:
+        """Hold undo and redo while ``reason`` lasts (an import is running: a step taken back
+        under it could pull a file from under the import); ``""`` lets them go again."""
+        self._paused = reason
+        self._update_actions()
+
     def undo(self) -> bool:
+        if self._paused:
+            self.failed.emit(self._paused)
+            return False
         index = self.stack.index()
         if index == 0:
             return False
@@ -109,7 +122,7 @@ class History(QObject):
         assert isinstance(command, Command)
         try:
             command.revert()
-        except TrackerError as exc:
+        except Exception as exc:  # the edge of the history: whatever fails, the stack stays true
             self._refused(exc, f"“{command.text()}” could not be undone")
             return False
         changes, ids = command.changes, command.photo_ids()
@@ -119,6 +132,9 @@ class History(QObject):
         return True
 
     def redo(self) -> bool:
+        if self._paused:
+            self.failed.emit(self._paused)
+            return False
         index = self.stack.index()
         if index >= self.stack.count():
             return False
@@ -126,7 +142,7 @@ class History(QObject):
         assert isinstance(command, Command)
         try:
             command.do()
-        except TrackerError as exc:
+        except Exception as exc:  # the edge of the history: whatever fails, the stack stays true
             self._refused(exc, f"“{command.text()}” could not be redone")
             return False
         changes, ids = command.changes, command.photo_ids()
@@ -135,13 +151,18 @@ class History(QObject):
         self.changed.emit(changes, ids)
         return True
 
-    def _refused(self, exc: TrackerError, what: str) -> None:
+    def _refused(self, exc: Exception, what: str) -> None:
         if isinstance(exc, DatabaseBusy):
             # Another program is writing for a moment: the step stays, to be tried again.
             self.failed.emit(f"{what}: {exc}")
             return
+        if isinstance(exc, TrackerError):
+            reason = str(exc)
+        else:  # not a refusal the core words: a fault, logged with its traceback
+            log.error("An undo step failed", exc_info=exc)
+            reason = f"something unexpected went wrong ({type(exc).__name__}); it is in the log."
         self.stack.clear()
-        self.failed.emit(f"{what}: {exc} The undo history was cleared.")
+        self.failed.emit(f"{what}: {reason} The undo history was cleared.")
         self.noted.emit("The undo history was cleared: a step could not be taken back.")
 
     def clear(self, note: str = "") -> None:
@@ -174,7 +195,7 @@ class History(QObject):
         for undo, redo in list(self._actions.values()):
             if not (shiboken6.isValid(undo) and shiboken6.isValid(redo)):
                 continue
-            undo.setEnabled(self.stack.canUndo())
-            redo.setEnabled(self.stack.canRedo())
+            undo.setEnabled(self.stack.canUndo() and not self._paused)
+            redo.setEnabled(self.stack.canRedo() and not self._paused)
             undo.setText(f"&Undo {self.stack.undoText()}".strip())
             redo.setText(f"&Redo {self.stack.redoText()}".strip())

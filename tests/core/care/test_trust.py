@@ -4,12 +4,14 @@ repairs that delete nothing, backups proven by restoring them, and hostile text 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import io
 import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -22,14 +24,18 @@ from PIL import Image
 from tests import helpers as h
 from tests.conftest import REPO, run_cli
 from tracker.core.care import backups, repair
+from tracker.core.db import engine as db_engine
 from tracker.core.db import snapshots
 from tracker.core.db.engine import DB_NAME
 from tracker.core.db.models import RaterRole, VisitKind
 from tracker.core.errors import (
+    DatabaseBusy,
     DatabaseDamaged,
+    DiskFull,
     LibraryError,
     LibraryLocked,
     ReadOnlyLibrary,
+    StorageError,
     UsageError,
 )
 from tracker.core.queries import browse, listing
@@ -470,3 +476,78 @@ def test_a_check_without_rehash_still_finds_missing_files(filled: Path) -> None:
         assert [p.kind for p in h.check(lib).problems] == ["changed_original"]
         path.unlink()  # ...but a missing one does not
         assert [p.kind for p in h.check(lib, rehash=False).problems] == ["missing_original"]
+
+
+# -- what a review found (each reproduced before it was fixed) ---------------------------------
+
+
+def test_restoring_a_snapshot_is_refused_while_the_library_is_open(filled: Path) -> None:
+    """The window would go on writing to the database moved aside: its changes would be lost."""
+    with Library.open(filled):
+        assert snapshots.newest_snapshot(filled / "backups") is not None
+        with pytest.raises(LibraryLocked):
+            repair.restore_snapshot(filled)
+        result = run_cli("--library", str(filled), "repair", "restore-snapshot")
+        assert result.returncode == 2 and "open in another copy" in result.stderr
+    assert not list((filled / "backups").glob("damaged-*"))  # nothing was moved
+
+
+def test_a_snapshot_restore_cut_short_leaves_the_library_as_it_was(
+    filled: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Library.open(filled):  # opened again, it makes a snapshot
+        pass
+    before = (filled / DB_NAME).read_bytes()
+
+    def full(*_args: object, **_kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(shutil, "copyfile", full)
+    with pytest.raises(DiskFull):
+        repair.restore_snapshot(filled)
+    monkeypatch.undo()
+    assert (filled / DB_NAME).read_bytes() == before
+    assert not list(filled.glob(".*.part"))
+    with Library.open(filled) as lib:
+        assert listing.counts(lib)["photos"] == 3
+
+
+def test_a_library_whose_database_is_gone_is_not_made_again_over_its_photos(
+    filled: Path,
+) -> None:
+    """A new, empty database would orphan every photo: it is reported as damage instead,
+    with the newest snapshot to restore."""
+    with Library.open(filled):  # opened again, it makes a snapshot
+        pass
+    (filled / DB_NAME).unlink()
+    with pytest.raises(DatabaseDamaged, match="database file is missing") as caught:
+        Library.open(filled, create=True)
+    assert caught.value.snapshot is not None
+    assert not (filled / DB_NAME).exists()
+    repair.restore_snapshot(filled)
+    with Library.open(filled) as lib:
+        assert listing.counts(lib)["photos"] == 3 and h.check(lib).ok
+
+
+def test_a_busy_database_is_busy_not_damaged(filled: Path) -> None:
+    holder = sqlite3.connect(filled / DB_NAME)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        code = db_engine.sqlite_code
+        with pytest.raises(DatabaseBusy):
+            db_engine.read_revision(filled / DB_NAME)
+        assert code(sqlite3.OperationalError()) is None  # no code: not SQLite's verdict
+    finally:
+        holder.rollback()
+        holder.close()
+
+
+def test_a_failure_after_the_lock_is_taken_releases_it(filled: Path) -> None:
+    shutil.rmtree(filled / "tmp", ignore_errors=True)
+    (filled / "tmp").write_text("in the way")  # ensure_folders cannot make tmp/
+    with pytest.raises(StorageError):
+        Library.open(filled)
+    (filled / "tmp").unlink()
+    with Library.open(filled) as lib:  # not "open in another copy" (this very process)
+        assert lib.read_only is None

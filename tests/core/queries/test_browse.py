@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from tests import helpers as h
-from tracker.core.db.models import RaterRole, Stage, VisitKind
+from tracker.core.db.models import RaterRole, RatingMethod, Stage, VisitKind
 from tracker.core.domain.treatment import TREATMENT_FIELDS
 from tracker.core.errors import UsageError, ValidationError
 from tracker.core.queries import browse, listing
@@ -120,14 +120,19 @@ def test_rating_edits_merge_and_an_undo_puts_back_exactly(library: Library, me: 
     assert browse.rating(library, vid, area, role, "ctd") == {"colour": 6, "texture": 4}
     ratings.rate(library, vid, area, role, {"texture": None})
     assert browse.rating(library, vid, area, role, "ctd") == {"colour": 6}
-    ratings.rate(library, vid, area, role, dict(change.old), replace=True)
+    ratings.put_back(library, vid, area, role, "", "ctd", change.before)
     assert browse.rating(library, vid, area, role, "ctd") == {"colour": 5, "texture": 4}
-    ratings.rate(library, vid, area, role, {"colour": None, "texture": None})
-    assert browse.rating(library, vid, area, role, "ctd") == {}
+    gone = ratings.rate(library, vid, area, role, {"colour": None, "texture": None})
+    assert gone.rating_id is None and browse.rating(library, vid, area, role, "ctd") == {}
+    # Undoing a removal puts the rating back under its id, as made, with its method.
+    ratings.put_back(library, vid, area, role, "", "ctd", gone.before)
+    assert gone.before is not None
+    again = ratings.rate(library, vid, area, role, {"depth": 2})
+    assert again.rating_id == gone.before.rating["id"]
     # Another rater's name is another rating.
     ratings.rate(library, vid, area, role, {"colour": 3}, rater_name="Dr A")
     assert browse.rating(library, vid, area, role, "ctd", "Dr A") == {"colour": 3}
-    assert browse.rating(library, vid, area, role, "ctd") == {}
+    assert browse.rating(library, vid, area, role, "ctd") == {"colour": 5, "texture": 4, "depth": 2}
 
 
 def test_timeline_counts_days_from_baseline_and_summarises_ratings(
@@ -295,3 +300,18 @@ def test_a_jpeg_preview_is_made_on_first_view_and_kept(library: Library, tmp_pat
     assert library.store.has_cache("previews", sha)
     with Image.open(io.BytesIO(made)) as preview:
         assert preview.size == (2048, 1536)
+
+
+def test_a_rating_keeps_its_method_unless_an_edit_gives_one(library: Library, me: int) -> None:
+    area = clients.add_area(library, me, "Thigh")
+    vid = visits.add_visit(library, me, D1, VisitKind.TREATMENT)
+    role = RaterRole.PATIENT
+    first = ratings.rate(library, vid, area, role, {"colour": 4}, method=RatingMethod.PHOTOS)
+    assert first.method is RatingMethod.PHOTOS
+    assert ratings.rate(library, vid, area, role, {"depth": 6}).method is RatingMethod.PHOTOS
+    assert (
+        ratings.rate(library, vid, area, role, {"depth": 5}, method=RatingMethod.IN_PERSON).method
+        is RatingMethod.IN_PERSON
+    )
+    other = ratings.rate(library, vid, area, role, {"colour": 4}, rater_name="Ana")
+    assert other.method is RatingMethod.IN_PERSON  # a new rating: in person unless it says

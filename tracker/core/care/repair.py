@@ -7,18 +7,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import secrets
 import shutil
+import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from tracker.core.db import snapshots
+from tracker.core.db.engine import DB_NAME
 from tracker.core.db.models import Photo
 from tracker.core.errors import ImageRejected, LibraryError, UsageError
 from tracker.core.files import expand_paths
 from tracker.core.imaging import decode as imaging
 from tracker.core.store.library import Library
+from tracker.core.store.lock import WriterLock
+from tracker.core.store.photos import storage_error
 
 
 def missing(lib: Library) -> dict[str, str]:
@@ -166,3 +172,48 @@ def rebuild_cache(lib: Library) -> dict[str, Any]:
         lib.store.write_cache("previews", sha, decoded.preview)
         rebuilt += 1
     return {"rebuilt": rebuilt, "failed": len(failed)}
+
+
+def restore_snapshot(root: Path, snapshot: Path | None = None) -> dict[str, str]:
+    """Put a database snapshot from ``backups/`` back as the library's database; the current
+    file is kept in ``backups/`` as ``damaged-<time>.sqlite3``.
+
+    Refused while another program has the library open (it would go on writing to the file
+    moved aside). The copy is made and made durable before anything is moved, so a failure
+    (a full disk) leaves the library as it was.
+    """
+    folder = root / "backups"
+    snapshot = snapshot or snapshots.newest_snapshot(folder)
+    if snapshot is None or not snapshot.is_file():
+        raise UsageError(f"There is no database snapshot in {folder} to restore.")
+    check = sqlite3.connect(f"{snapshot.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        ok = check.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+    except sqlite3.Error:
+        ok = False
+    finally:
+        check.close()
+    if not ok:
+        raise LibraryError(f"The snapshot {snapshot.name} is damaged too; choose an older one.")
+    lock = WriterLock(root)
+    lock.acquire()  # LibraryLocked when the window (or a command) has the library open
+    db_path = root / DB_NAME
+    part = db_path.with_name(f".{DB_NAME}.{secrets.token_hex(4)}.part")
+    kept = folder / f"damaged-{dt.datetime.now():%Y%m%d-%H%M%S}.sqlite3"
+    try:
+        try:
+            shutil.copyfile(snapshot, part)
+            os.chmod(part, 0o600)
+            with part.open("rb") as fh:
+                os.fsync(fh.fileno())
+            for suffix in ("", "-wal", "-shm"):
+                current = db_path.with_name(db_path.name + suffix)
+                if current.exists():
+                    os.replace(current, kept.with_name(kept.name + suffix))
+            os.replace(part, db_path)
+        except OSError as exc:
+            part.unlink(missing_ok=True)
+            raise storage_error(exc) from exc
+    finally:
+        lock.release()
+    return {"restored": snapshot.name, "kept": kept.name}

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.core.errors import (
@@ -71,7 +72,8 @@ def translate(exc: BaseException, read_only: str | None = None) -> LibraryError 
         return None
     if code in (SQLITE_BUSY, SQLITE_LOCKED):
         return DatabaseBusy(
-            "The library is busy (another program is writing to it); try again in a moment."
+            "The library is busy (something else is writing to it: another program, or this "
+            "one's import); try again in a moment."
         )
     if code == SQLITE_READONLY:
         if read_only is not None:
@@ -198,8 +200,14 @@ def read_revision(db_path: Path) -> str | None:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         return row[0] if row else None
     except sqlite3.DatabaseError as exc:
-        raise DatabaseDamaged(
-            f"The library database {db_path} is damaged or is not a database ({exc}).", str(exc)
+        if sqlite_code(exc) in (SQLITE_CORRUPT, SQLITE_NOTADB):
+            raise DatabaseDamaged(
+                f"The library database {db_path} is damaged or is not a database ({exc}).",
+                str(exc),
+            ) from exc
+        # Busy, locked, an I/O error: the file may be fine; it could not be read just now.
+        raise translate(exc) or StorageError(
+            f"The library database {db_path} could not be read ({exc})."
         ) from exc
     finally:
         conn.close()
@@ -217,12 +225,18 @@ def open_read_only(db_path: Path, mode: str) -> Engine:
 
 
 def quick_check(engine: Engine) -> str | None:
-    """None if SQLite's quick check finds nothing wrong, else its first complaint."""
+    """None if SQLite's quick check finds nothing wrong, else its first complaint. A database
+    that is busy or cannot be read just now raises the library error for that instead: only
+    what SQLite calls corrupt is damage."""
     try:
         with engine.connect() as conn:
             rows = conn.exec_driver_sql("PRAGMA quick_check").fetchall()
-    except Exception as exc:  # a damaged file fails in many ways
-        return str(exc)
+    except DBAPIError as exc:
+        if sqlite_code(exc) in (SQLITE_CORRUPT, SQLITE_NOTADB):
+            return str(exc.orig)
+        raise translate(exc) or StorageError(
+            f"The library database could not be checked ({exc.orig})."
+        ) from exc
     first = rows[0][0] if rows else "no answer"
     return None if first == "ok" else str(first)
 

@@ -1,18 +1,14 @@
 """Copies of the database kept in the library's ``backups/`` folder: one before every schema
-upgrade (made by ``engine.open_database``) and a rolling daily one, and putting a copy back
-when the database is damaged."""
+upgrade (made by ``engine.open_database``) and a rolling daily one. Putting one back is a
+repair (``care.repair.restore_snapshot``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
-import shutil
 import sqlite3
 from pathlib import Path
 
-from tracker.core.db.engine import DB_NAME, copy_database
-from tracker.core.errors import LibraryError, UsageError
+from tracker.core.db.engine import copy_database
 
 KEEP_SNAPSHOTS = 10
 SNAPSHOT_EVERY = dt.timedelta(hours=20)
@@ -45,34 +41,3 @@ def rolling_snapshot(db_path: Path, folder: Path, now: dt.datetime | None = None
     except (OSError, sqlite3.Error):
         return None  # a missed snapshot must not stop the library from opening
     return dest
-
-
-def restore_snapshot(root: Path, snapshot: Path | None = None) -> dict[str, str]:
-    """Put a snapshot back as the library's database; the current file is kept beside it.
-
-    For a damaged database: call with the library closed.
-    """
-    folder = root / "backups"
-    snapshot = snapshot or newest_snapshot(folder)
-    if snapshot is None or not snapshot.is_file():
-        raise UsageError(f"There is no database snapshot in {folder} to restore.")
-    check = sqlite3.connect(f"{snapshot.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        ok = check.execute("PRAGMA quick_check").fetchone()[0] == "ok"
-    except sqlite3.Error:
-        ok = False
-    finally:
-        check.close()
-    if not ok:
-        raise LibraryError(f"The snapshot {snapshot.name} is damaged too; choose an older one.")
-    db_path = root / DB_NAME
-    kept = folder / f"damaged-{dt.datetime.now():%Y%m%d-%H%M%S}.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
-        current = db_path.with_name(db_path.name + suffix)
-        if current.exists():
-            os.replace(current, kept.with_name(kept.name + suffix))
-    part = db_path.with_name(f".{DB_NAME}.{secrets.token_hex(4)}.part")
-    shutil.copyfile(snapshot, part)
-    os.chmod(part, 0o600)
-    os.replace(part, db_path)
-    return {"restored": snapshot.name, "kept": kept.name}

@@ -46,3 +46,15 @@ def area_names(lib: Library, client_id: int) -> list[str]:
 def visit_on(lib: Library, client_id: int, day: dt.date) -> int | None:
     with lib.session() as s:
         return s.scalar(select(Visit.id).where(Visit.client_id == client_id, Visit.date == day))
+
+
+def client_names(lib: Library) -> list[str]:
+    with lib.session() as s:
+        return list(s.scalars(select(Client.name).order_by(Client.name)))
+
+
+def visit_days(lib: Library, client_id: int) -> list[dt.date]:
+    with lib.session() as s:
+        return list(
+            s.scalars(select(Visit.date).where(Visit.client_id == client_id).order_by(Visit.date))
+        )

@@ -14,10 +14,8 @@ capture date; the kind of a new visit is ``rules.new_visit_kind``.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import os
-import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,13 +29,18 @@ from sqlalchemy.orm import Session
 
 from tracker.core.db.models import Area, Client, DateSource, Photo, Visit, VisitKind
 from tracker.core.domain import rules
-from tracker.core.errors import ImageRejected, LibraryError, StorageError, UsageError
+from tracker.core.errors import ImageRejected, LibraryError, StorageError
 from tracker.core.files import expand_paths
-from tracker.core.imaging import decode as imaging
-from tracker.core.imaging.exif import CaptureTime, capture_time_from_mtime
-from tracker.core.imaging.formats import sniff
+from tracker.core.imaging.exif import CaptureTime
 from tracker.core.queries.browse import get, has_baseline
 from tracker.core.services.clients import create_area, create_client
+from tracker.core.services.import_reading import (
+    Claims,
+    Prepared,
+    SameAsOther,
+    discard,
+    prepare,
+)
 from tracker.core.services.visits import create_visit
 from tracker.core.store.library import Library
 from tracker.core.text import check_name, display_path
@@ -99,6 +102,9 @@ class ImportReport:
     created_client: bool = False
     created_area: bool = False
     created_visits: list[int] = field(default_factory=list)
+    # Set by a caller that keeps the report of an import stopped by a library-wide error: the
+    # error's sentence (the photos recorded before it are in ``imported``).
+    stopped: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The ``tracker import --json`` object (docs/CLI.md)."""
@@ -114,81 +120,6 @@ class ImportReport:
     @property
     def brought_back(self) -> list[int]:
         return [d.photo_id for d in self.duplicates if d.restored]
-
-
-@dataclass
-class _Prepared:
-    """What a worker hands back for one file: a staged original ready to be recorded."""
-
-    file: str
-    sha256: str
-    decoded: imaging.DecodedPhoto
-    staged: Path
-    file_time: CaptureTime | None
-
-
-@dataclass
-class _SameAsOther:
-    """The file's bytes equal another file's in this batch (or one already stored)."""
-
-    file: str
-    sha256: str
-
-
-class _Claims:
-    """Which content hashes are taken, shared by the worker threads of one batch.
-
-    When two files in a batch have the same bytes, the one given first is imported and the
-    other reported as its duplicate, whichever thread happens to hash first.
-    """
-
-    def __init__(self, stored: set[str]) -> None:
-        self._stored = stored
-        self._first: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def claim(self, sha256: str, index: int) -> bool:
-        with self._lock:
-            if sha256 in self._stored or self._first.get(sha256, index) < index:
-                return False
-            self._first[sha256] = index
-            return True
-
-
-def read_failure(exc: OSError) -> ImageRejected:
-    """Why a file offered for import could not be read, by the kind of OS error."""
-    if isinstance(exc, IsADirectoryError):
-        return ImageRejected("it is a folder, not a file")
-    if isinstance(exc, FileNotFoundError):
-        return ImageRejected("the file does not exist")
-    if isinstance(exc, PermissionError):
-        return ImageRejected("the file cannot be read (permission denied)")
-    return ImageRejected(f"the file cannot be read ({exc.strerror or 'input/output error'})")
-
-
-def _prepare(lib: Library, path: Path, index: int, claims: _Claims) -> _Prepared | _SameAsOther:
-    name = str(path)
-    try:
-        with path.open("rb") as fh:
-            data = fh.read()
-            mtime = os.fstat(fh.fileno()).st_mtime
-    except OSError as exc:
-        raise read_failure(exc) from exc
-    sniff(data[:64])  # refuse non-photos before spending a hash on them
-    sha256 = hashlib.sha256(data).hexdigest()
-    if not claims.claim(sha256, index):
-        return _SameAsOther(name, sha256)
-    decoded = imaging.decode(data)
-    staged = lib.store.stage_original(data, sha256, decoded.ext)
-    # The cache is written here, on the worker threads, in parallel. Should the photo then not
-    # be recorded, its cache files are harmless: the cache holds nothing that is not rebuilt.
-    try:
-        lib.store.write_cache("thumbs", sha256, decoded.thumbnail)
-        if decoded.preview is not None:
-            lib.store.write_cache("previews", sha256, decoded.preview)
-    except LibraryError:
-        log.warning("Could not write the cache for a photo; it will be rebuilt when needed")
-    return _Prepared(name, sha256, decoded, staged, capture_time_from_mtime(mtime))
 
 
 class _Batch:
@@ -214,7 +145,7 @@ class _Batch:
         # The baseline this batch made, so that it can move to an earlier date in the batch.
         self.auto_baseline: int | None = None
 
-    def record(self, prep: _Prepared) -> Imported:
+    def record(self, prep: Prepared) -> Imported:
         decoded = prep.decoded
         if self.date is not None:
             capture = CaptureTime(dt.datetime.combine(self.date, dt.time()), None)
@@ -253,36 +184,34 @@ class _Batch:
             warnings=warnings,
         )
 
-    def _destination(self, s: Session) -> tuple[Client, Area]:
+    def _destination(self, s: Session, made: _Made) -> tuple[Client, Area]:
         """The client and area, made in this transaction if they do not exist yet."""
         if isinstance(self.area, int):
             area = get(s, Area, self.area, "area")
             return area.client, area
         target = self.area
-        created_client = False
         if isinstance(target.client, int):
             client = get(s, Client, target.client, "client")
         else:
             found = s.scalar(select(Client).where(Client.name == target.client))
             client = found if found is not None else create_client(s, target.client)
-            created_client = found is None
+            made.client = found is None
         found_area = s.scalar(
             select(Area).where(Area.client_id == client.id, Area.name == target.name)
         )
-        created_area = found_area is None
+        made.area = found_area is None
         area = found_area if found_area is not None else create_area(s, client, target.name)
-        # Once committed, later photos of the batch go to it by id.
-        self.area = area.id
-        self.report.created_client |= created_client
-        self.report.created_area |= created_area
         return client, area
 
-    def _insert(self, prep: _Prepared, capture: CaptureTime, source: DateSource) -> tuple[int, int]:
-        """One transaction: client, area and visit as needed, and the photo's row."""
+    def _insert(self, prep: Prepared, capture: CaptureTime, source: DateSource) -> tuple[int, int]:
+        """One transaction: client, area and visit as needed, and the photo's row. What the
+        batch remembers of it (the area, the visits it made) is kept only once it committed,
+        so a photo refused by the database leaves the batch as it was."""
         decoded = prep.decoded
+        made = _Made()
         with self.lib.session() as s:
-            client, area = self._destination(s)
-            visit = self._visit_for(s, client, capture.local.date())
+            client, area = self._destination(s, made)
+            visit = self._visit_for(s, client, capture.local.date(), made)
             photo = Photo(
                 visit_id=visit.id,
                 area_id=area.id,
@@ -300,10 +229,20 @@ class _Batch:
             )
             s.add(photo)
             s.flush()
-            self.report.client_id, self.report.area_id = client.id, area.id
-            return photo.id, visit.id
+            ids = (photo.id, visit.id, client.id, area.id)
+        photo_id, visit_id, client_id, area_id = ids
+        # Committed: later photos of the batch go to this area by id.
+        self.area = area_id
+        self.report.client_id, self.report.area_id = client_id, area_id
+        self.report.created_client |= made.client
+        self.report.created_area |= made.area
+        if made.visit is not None:
+            self.report.created_visits.append(made.visit)
+            if made.baseline:
+                self.auto_baseline = made.visit
+        return photo_id, visit_id
 
-    def _visit_for(self, s: Session, client: Client, day: dt.date) -> Visit:
+    def _visit_for(self, s: Session, client: Client, day: dt.date, made: _Made) -> Visit:
         visit = s.scalar(select(Visit).where(Visit.client_id == client.id, Visit.date == day))
         if visit is not None:
             return visit
@@ -314,12 +253,20 @@ class _Batch:
                 # and the one it replaces becomes what any later visit would be.
                 baseline.kind = rules.new_visit_kind(None, has_baseline=True)
                 s.flush()
-        made_baseline = self.kind is None and not has_baseline(s, client.id)
+        made.baseline = self.kind is None and not has_baseline(s, client.id)
         visit = create_visit(s, client, day, self.kind)
-        if made_baseline:
-            self.auto_baseline = visit.id
-        self.report.created_visits.append(visit.id)
+        made.visit = visit.id
         return visit
+
+
+@dataclass
+class _Made:
+    """What one photo's transaction made besides the photo, applied to the batch on commit."""
+
+    client: bool = False
+    area: bool = False
+    visit: int | None = None
+    baseline: bool = False
 
 
 def import_files(
@@ -333,6 +280,7 @@ def import_files(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     workers: int | None = None,
+    report: ImportReport | None = None,
 ) -> ImportReport:
     """Import ``files`` (folders are walked) into ``area``.
 
@@ -356,10 +304,10 @@ def import_files(
             get(s, Client, area.client, "client")
         stored = set(s.scalars(select(Photo.sha256)))
     paths = expand_paths(files)
-    report = ImportReport()
+    report = report if report is not None else ImportReport()
     batch = _Batch(lib, area, view, date, kind, report)
-    claims = _Claims(stored)
-    same_as_other: list[_SameAsOther] = []
+    claims = Claims(stored)
+    same_as_other: list[SameAsOther] = []
     workers = workers or os.cpu_count() or 1
     total = len(paths)
     done = 0
@@ -368,7 +316,7 @@ def import_files(
         report.rejected.append(Rejected(str(path), _sentence(path, reason), _capital(reason)))
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
-        pending: deque[tuple[Path, Future[_Prepared | _SameAsOther]]] = deque()
+        pending: deque[tuple[Path, Future[Prepared | SameAsOther]]] = deque()
         queue = iter(enumerate(paths))
 
         def refill() -> None:
@@ -377,18 +325,18 @@ def import_files(
                 index, path = next(queue, (-1, None))
                 if path is None:
                     return
-                pending.append((path, pool.submit(_prepare, lib, path, index, claims)))
+                pending.append((path, pool.submit(prepare, lib, path, index, claims)))
 
         refill()
         while pending:
             path, future = pending.popleft()
             if cancel and cancel():
                 report.cancelled = True
-                _discard(lib, future, *(f for _, f in pending))
+                discard(lib, future, *(f for _, f in pending))
                 break
             try:
                 outcome = future.result()
-                if isinstance(outcome, _SameAsOther):
+                if isinstance(outcome, SameAsOther):
                     same_as_other.append(outcome)
                 elif outcome.sha256 in batch.by_sha:
                     # A later file with the same bytes, hashed before the earlier one claimed them.
@@ -407,7 +355,7 @@ def import_files(
             except IntegrityError:
                 reject(path, "another program changed the library at the same time; try again")
             except LibraryError as exc:
-                _discard(lib, *(f for _, f in pending))
+                discard(lib, *(f for _, f in pending))
                 n = len(report.imported)
                 # The same error, of the same type, saying what was kept.
                 exc.args = (
@@ -417,13 +365,13 @@ def import_files(
                 )
                 raise
             except OperationalError as exc:
-                _discard(lib, *(f for _, f in pending))
+                discard(lib, *(f for _, f in pending))
                 raise StorageError(
                     f"The library database could not be written ({exc.orig}); "
                     "the photos recorded before this one are kept, nothing else was changed."
                 ) from exc
             except BaseException:
-                _discard(lib, *(f for _, f in pending))
+                discard(lib, *(f for _, f in pending))
                 raise
             done += 1
             if progress:
@@ -467,34 +415,9 @@ def _bring_back_removed(lib: Library, report: ImportReport) -> None:
         dup.restored = dup.photo_id in removed
 
 
-def _discard(lib: Library, *futures: Future[_Prepared | _SameAsOther]) -> None:
-    """Drop work that will not be recorded (cancel or failure), removing staged originals."""
-    for future in futures:
-        future.cancel()
-    for future in futures:
-        if future.cancelled():
-            continue
-        try:
-            outcome = future.result()
-        except Exception:
-            continue
-        if isinstance(outcome, _Prepared):
-            lib.store.discard_staged(outcome.staged)
-
-
 def _capital(reason: str) -> str:
     return reason[:1].upper() + reason[1:] + ("" if reason.endswith(".") else ".")
 
 
 def _sentence(path: Path, reason: str) -> str:
     return f"{display_path(str(path))} was not imported: {reason}."
-
-
-def check_date(value: str) -> dt.date:
-    """A YYYY-MM-DD date from the user, or UsageError naming what is wrong."""
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise UsageError(
-            f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2025-03-14."
-        ) from None

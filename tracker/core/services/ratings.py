@@ -10,11 +10,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from tracker.core.db.models import Area, RaterRole, Rating, RatingItem, RatingMethod, Visit
+from tracker.core.db.models import (
+    Area,
+    RaterRole,
+    Rating,
+    RatingItem,
+    RatingMethod,
+    Visit,
+    row_dict,
+)
 from tracker.core.domain import rules
 from tracker.core.domain.scales import Scale, get_scale
 from tracker.core.errors import UsageError
@@ -24,9 +33,19 @@ from tracker.core.text import MAX_NAME
 
 
 @dataclass(frozen=True)
+class RatingSnapshot:
+    """A rating's rows as they were, to put back exactly: its id, when it was made, its scale
+    version and method, and its items."""
+
+    rating: dict[str, Any]
+    items: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
 class RatingChange:
     """What ``rate`` did. ``old`` is every value before (empty if there was no rating) and
-    ``values`` every value after (empty when the rating was removed)."""
+    ``values`` every value after (empty when the rating was removed); ``before`` is the rating
+    as it was, for ``put_back``."""
 
     rating_id: int | None
     visit_id: int
@@ -37,10 +56,10 @@ class RatingChange:
     role: RaterRole
     rater_name: str
     scale: Scale
-    method: RatingMethod
+    method: RatingMethod | None
     old: dict[str, float]
     values: dict[str, float]
-    old_method: RatingMethod | None
+    before: RatingSnapshot | None
 
 
 def _find(
@@ -57,6 +76,10 @@ def _find(
     )
 
 
+def _snapshot(rating: Rating) -> RatingSnapshot:
+    return RatingSnapshot(row_dict(rating), tuple(row_dict(i) for i in rating.items))
+
+
 def rate(
     lib: Library,
     visit_id: int,
@@ -66,12 +89,13 @@ def rate(
     *,
     scale: str | None = None,
     rater_name: str = "",
-    method: RatingMethod = RatingMethod.IN_PERSON,
-    replace: bool = False,
+    method: RatingMethod | None = None,
 ) -> RatingChange:
-    """Record one rater's values (``scale`` defaults to the area's). Each value is checked
-    against the scale before anything is written; ``None`` clears an item, and a rating left
-    with no values is removed. ``replace`` makes the rating exactly ``values`` (the undo)."""
+    """Record one rater's values (``scale`` defaults to the area's) by ``rules.merge``: each
+    value given replaces the one there, ``None`` clears an item, the rest stays, and a rating
+    left with no values is removed. ``method`` (in person, from photos) is kept when not given;
+    a new rating is in person unless it says otherwise. Every value is checked against the
+    scale before anything is written."""
     rater_name = rater_name.strip()
     if len(rater_name) > MAX_NAME:
         raise UsageError(
@@ -85,22 +109,18 @@ def rate(
                 f"The area '{area.name}' is not an area of the client of the visit on {visit.date.isoformat()}."
             )
         sc = get_scale(scale or area.default_scale)
-        if not (replace and not values):  # an undo may put back "no rating"
-            sc.validate(role, values)
+        sc.validate(role, values)
         rating = _find(s, visit_id, area_id, role, rater_name, sc.key)
+        before = _snapshot(rating) if rating is not None else None
         old: dict[str, float] = (
             {i.item_key: i.value for i in rating.items} if rating is not None else {}
         )
-        old_method = rating.method if rating is not None else None
-        merged = (
-            {k: float(v) for k, v in values.items() if v is not None}
-            if replace
-            else (rules.merge(old, values))
-        )
+        merged = rules.merge(old, values)
+        rating_id = None
+        kept_method: RatingMethod | None = None
         if not merged:
             if rating is not None:
                 s.delete(rating)
-            rating_id = None
         else:
             if rating is None:
                 rating = Rating(
@@ -109,10 +129,12 @@ def rate(
                     rater_role=role,
                     rater_name=rater_name,
                     scale_key=sc.key,
+                    method=RatingMethod.IN_PERSON,
                 )
                 s.add(rating)
             rating.scale_version = sc.version
-            rating.method = method
+            if method is not None:
+                rating.method = method
             s.flush()
             s.execute(delete(RatingItem).where(RatingItem.rating_id == rating.id))
             s.expire(rating, ["items"])
@@ -121,7 +143,7 @@ def rate(
             for key in sorted(merged, key=lambda k: order.get(k, len(order))):
                 s.add(RatingItem(rating_id=rating.id, item_key=key, value=merged[key]))
             s.flush()
-            rating_id = rating.id
+            rating_id, kept_method = rating.id, rating.method
         return RatingChange(
             rating_id=rating_id,
             visit_id=visit_id,
@@ -132,8 +154,30 @@ def rate(
             role=role,
             rater_name=rater_name,
             scale=sc,
-            method=method,
+            method=kept_method,
             old=old,
             values=merged,
-            old_method=old_method,
+            before=before,
         )
+
+
+def put_back(
+    lib: Library,
+    visit_id: int,
+    area_id: int,
+    role: RaterRole,
+    rater_name: str,
+    scale_key: str,
+    before: RatingSnapshot | None,
+) -> None:
+    """Make the rating exactly as it was (``before``, or no rating): the undo of ``rate``,
+    under its old id, with when it was made, its method and its items."""
+    with lib.session() as s:
+        current = _find(s, visit_id, area_id, role, rater_name.strip(), scale_key)
+        if current is not None:
+            s.delete(current)
+            s.flush()
+        if before is not None:
+            s.execute(insert(Rating).values(**before.rating))
+            for item in before.items:
+                s.execute(insert(RatingItem).values(**item))

@@ -36,7 +36,7 @@ from tracker.core.errors import (
 )
 from tracker.core.imaging import decode as imaging
 from tracker.core.store.lock import LOCK_NAME, WriterLock
-from tracker.core.store.photos import DIR_MODE, CacheKind, PhotoStore
+from tracker.core.store.photos import DIR_MODE, CacheKind, PhotoStore, storage_error
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,10 @@ class Library:
         db_path = root / DB_NAME
         # An empty database file is what a creation cut off at its first step leaves behind.
         new = not db_path.exists() or db_path.stat().st_size == 0
+        if new and _holds_photos(root):
+            # Its database was lost (deleted, or a restore cut short): making a new, empty one
+            # would orphan every photo. Offer the newest snapshot instead.
+            raise damaged(root, "its database file is missing, but the folder holds photos")
         if new:
             if not create:
                 raise NoLibrary(f"There is no library at {root}; create one with 'tracker init'.")
@@ -123,24 +127,29 @@ class Library:
                 raise refusal
             return cls._open_for_reading(root, db_path, reason)
         assert lock is not None
+        engine: Engine | None = None
         try:
             engine = db.open_database(db_path, root / "backups")
             problem = db.quick_check(engine)
             if problem is not None:
-                engine.dispose()
                 raise damaged(root, problem)
-        except DatabaseDamaged as exc:
+            lib = cls(root, engine, lock=lock)
+            try:
+                lib.store.ensure_folders()
+                if new:
+                    with lib.session() as s:
+                        s.add(Client(name=DEFAULT_CLIENT))
+                lib._recover()
+            except OSError as exc:
+                raise storage_error(exc) from exc
+        except BaseException as exc:
+            # Whatever went wrong after the lock was taken, the lock and the engine go with it.
+            if engine is not None:
+                engine.dispose()
             lock.release()
-            raise damaged(root, exc.problem) from exc
-        except BaseException:
-            lock.release()
+            if isinstance(exc, DatabaseDamaged) and exc.root is None:
+                raise damaged(root, exc.problem) from exc
             raise
-        lib = cls(root, engine, lock=lock)
-        lib.store.ensure_folders()
-        if new:
-            with lib.session() as s:
-                s.add(Client(name=DEFAULT_CLIENT))
-        lib._recover()
         if not new:
             snapshots.rolling_snapshot(db_path, root / "backups")
         return lib
@@ -275,6 +284,11 @@ def damaged(root: Path, problem: str) -> DatabaseDamaged:
         snapshot,
         root,
     )
+
+
+def _holds_photos(root: Path) -> bool:
+    originals = root / "originals"
+    return originals.is_dir() and any(p.is_file() for p in originals.rglob("*"))
 
 
 def _writable(root: Path, db_path: Path) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
+from tracker.core.errors import LibraryError
 from tracker.core.services.import_plan import PlannedFile, plan_import
 from tracker.core.services.imports import ImportReport, import_files
 from tracker.core.store.library import Library
@@ -111,15 +112,23 @@ class ImportController(QObject):
         self._begin("Importing photos…", len(plan))
 
         def work(task: Task) -> ImportReport:
-            return import_files(
-                lib,
-                chosen.paths,
-                chosen.area_id,
-                date=chosen.date,
-                kind=chosen.kind,
-                progress=task.report,
-                cancel=lambda: task.cancelled,
-            )
+            report = ImportReport()
+            try:
+                return import_files(
+                    lib,
+                    chosen.paths,
+                    chosen.area_id,
+                    date=chosen.date,
+                    kind=chosen.kind,
+                    progress=task.report,
+                    cancel=lambda: task.cancelled,
+                    report=report,
+                )
+            except LibraryError as exc:
+                # Stopped by the library (a full disk): what it recorded before is kept, and
+                # must be undoable like any import.
+                report.stopped = str(exc)
+                return report
 
         self.task = self.runner.start(
             work,
@@ -141,7 +150,10 @@ class ImportController(QObject):
     def _on_import_finished(self, lib: Library, report: ImportReport) -> None:
         self._end()
         self.finished.emit(lib, report)
-        type(self).show_summary(self.window, report)
+        if report.stopped:
+            self.show_error(report.stopped)
+        else:
+            type(self).show_summary(self.window, report)
 
     def _on_task_failed(self, message: str) -> None:
         self._end()

@@ -91,3 +91,6 @@ class ImportActions(WindowController):
 
     def _on_importer_busy_changed(self, busy: bool) -> None:
         self.window.menus.import_photos.setEnabled(not busy and self.window.lib is not None)
+        self.window.history.pause(
+            "An import is running; undo and redo wait until it has finished." if busy else ""
+        )

@@ -1,0 +1,111 @@
+"""Reading one file for import, on a worker thread: read once, sniffed, hashed, decoded at
+thumbnail size, its thumbnail cached and its original staged durably in ``tmp/``. Recording
+it is the calling thread's (``services.imports``)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+
+from tracker.core.errors import ImageRejected, LibraryError
+from tracker.core.imaging import decode as imaging
+from tracker.core.imaging.exif import CaptureTime, capture_time_from_mtime
+from tracker.core.imaging.formats import sniff
+from tracker.core.store.library import Library
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prepared:
+    """What a worker hands back for one file: a staged original ready to be recorded."""
+
+    file: str
+    sha256: str
+    decoded: imaging.DecodedPhoto
+    staged: Path
+    file_time: CaptureTime | None
+
+
+@dataclass
+class SameAsOther:
+    """The file's bytes equal another file's in this batch (or one already stored)."""
+
+    file: str
+    sha256: str
+
+
+class Claims:
+    """Which content hashes are taken, shared by the worker threads of one batch.
+
+    When two files in a batch have the same bytes, the one given first is imported and the
+    other reported as its duplicate, whichever thread happens to hash first.
+    """
+
+    def __init__(self, stored: set[str]) -> None:
+        self._stored = stored
+        self._first: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, sha256: str, index: int) -> bool:
+        with self._lock:
+            if sha256 in self._stored or self._first.get(sha256, index) < index:
+                return False
+            self._first[sha256] = index
+            return True
+
+
+def read_failure(exc: OSError) -> ImageRejected:
+    """Why a file offered for import could not be read, by the kind of OS error."""
+    if isinstance(exc, IsADirectoryError):
+        return ImageRejected("it is a folder, not a file")
+    if isinstance(exc, FileNotFoundError):
+        return ImageRejected("the file does not exist")
+    if isinstance(exc, PermissionError):
+        return ImageRejected("the file cannot be read (permission denied)")
+    return ImageRejected(f"the file cannot be read ({exc.strerror or 'input/output error'})")
+
+
+def prepare(lib: Library, path: Path, index: int, claims: Claims) -> Prepared | SameAsOther:
+    name = str(path)
+    try:
+        with path.open("rb") as fh:
+            data = fh.read()
+            mtime = os.fstat(fh.fileno()).st_mtime
+    except OSError as exc:
+        raise read_failure(exc) from exc
+    sniff(data[:64])  # refuse non-photos before spending a hash on them
+    sha256 = hashlib.sha256(data).hexdigest()
+    if not claims.claim(sha256, index):
+        return SameAsOther(name, sha256)
+    decoded = imaging.decode(data)
+    staged = lib.store.stage_original(data, sha256, decoded.ext)
+    # The cache is written here, on the worker threads, in parallel. Should the photo then not
+    # be recorded, its cache files are harmless: the cache holds nothing that is not rebuilt.
+    try:
+        lib.store.write_cache("thumbs", sha256, decoded.thumbnail)
+        if decoded.preview is not None:
+            lib.store.write_cache("previews", sha256, decoded.preview)
+    except LibraryError:
+        log.warning("Could not write the cache for a photo; it will be rebuilt when needed")
+    return Prepared(name, sha256, decoded, staged, capture_time_from_mtime(mtime))
+
+
+def discard(lib: Library, *futures: Future[Prepared | SameAsOther]) -> None:
+    """Drop work that will not be recorded (cancel or failure), removing staged originals."""
+    for future in futures:
+        future.cancel()
+    for future in futures:
+        if future.cancelled():
+            continue
+        try:
+            outcome = future.result()
+        except Exception:
+            continue
+        if isinstance(outcome, Prepared):
+            lib.store.discard_staged(outcome.staged)
