@@ -22,7 +22,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 
 from tracker.core.errors import TrackerError
 from tracker.core.queries.rows import AreaRow, ClientRow, PhotoRow, VisitRow
@@ -48,6 +48,15 @@ Loaded = tuple[str, QImage]
 
 Index = QModelIndex | QPersistentModelIndex
 R = TypeVar("R")
+
+
+def untinted(pixmap: QPixmap) -> QIcon:
+    """An icon drawn the same when its row is selected: views tint a selected item's icon with
+    the highlight colour, which would change how red the marks look on the chosen visit."""
+    icon = QIcon()
+    icon.addPixmap(pixmap, QIcon.Mode.Normal)
+    icon.addPixmap(pixmap, QIcon.Mode.Selected)
+    return icon
 
 
 class ThumbnailCache(QObject):
@@ -237,7 +246,7 @@ class TimelineModel(RowListModel[VisitRow]):
     def __init__(self, thumbs: ThumbnailCache, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._thumbs = thumbs
-        self._strips: dict[int, QPixmap] = {}
+        self._strips: dict[int, QIcon] = {}
         thumbs.ready.connect(self._on_thumbs_ready)
         thumbs.cleared.connect(self._on_thumbs_cleared)
 
@@ -258,7 +267,7 @@ class TimelineModel(RowListModel[VisitRow]):
             return row.notes or None
         return None
 
-    def _strip(self, row: VisitRow) -> QPixmap:
+    def _strip(self, row: VisitRow) -> QIcon:
         """Up to four thumbnails side by side; placeholders until they are loaded. Kept until
         one of its thumbnails arrives: a view asks for it several times per row and frame."""
         cached = self._strips.get(row.id)
@@ -284,8 +293,9 @@ class TimelineModel(RowListModel[VisitRow]):
             sx, sy = (scaled.width() - side) // 2, (scaled.height() - side) // 2
             painter.drawImage(x, 0, scaled, sx, sy, side, side)
         painter.end()
-        self._strips[row.id] = pixmap
-        return pixmap
+        icon = untinted(pixmap)
+        self._strips[row.id] = icon
+        return icon
 
     def _on_thumbs_cleared(self) -> None:
         """Strips hold placeholders for loads the cache has dropped: draw them again."""
@@ -352,7 +362,7 @@ class PhotoGridModel(RowListModel[PhotoRow]):
                     scaled,
                 )
             painter.end()
-            return pixmap
+            return untinted(pixmap)
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"Photo, {row.view} view, taken {row.taken_at[:10]}"
         if role == Qt.ItemDataRole.ToolTipRole:

@@ -11,7 +11,7 @@ from typing import TypeVar
 import pytest
 from PySide6.QtCharts import QValueAxis
 from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
-from PySide6.QtGui import QDropEvent, QImage
+from PySide6.QtGui import QDropEvent, QIcon, QImage
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
@@ -448,9 +448,23 @@ def test_a_thumbnail_that_cannot_be_made_stays_a_placeholder(
     runner.wait()
 
 
+def _strip_image(model: TimelineModel, row: int, mode: QIcon.Mode = QIcon.Mode.Normal) -> QImage:
+    icon = model.index(row).data(Qt.ItemDataRole.DecorationRole)
+    assert isinstance(icon, QIcon)
+    return icon.pixmap(icon.availableSizes()[0], mode).toImage()
+
+
 def _placeholder(model: TimelineModel, row: int) -> bool:
-    image = model.index(row).data(Qt.ItemDataRole.DecorationRole).toImage()
+    image = _strip_image(model, row)
     return image.pixelColor(image.width() // 8, image.height() // 2).alpha() < 255
+
+
+def test_a_selected_visits_thumbnails_are_not_tinted(qtbot: QtBot, window: MainWindow) -> None:
+    """A tint would change how red the marks look on the visit that is chosen."""
+    qtbot.waitUntil(window.thumbs.is_idle, timeout=10000)
+    qtbot.waitUntil(lambda: not _placeholder(window.timeline, 0), timeout=10000)
+    normal = _strip_image(window.timeline, 0)
+    assert _strip_image(window.timeline, 0, QIcon.Mode.Selected) == normal
 
 
 def test_strips_are_drawn_again_in_another_library_with_the_same_visits(
