@@ -20,7 +20,7 @@ from tracker.core.demo.sample import create_demo
 from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.queries import listing, lookup
 from tracker.core.services import ratings, visits
-from tracker.core.services.imports import import_files
+from tracker.core.services.imports import cli_note, import_files
 from tracker.core.store.library import Library
 
 
@@ -74,7 +74,7 @@ def cmd_import(args: argparse.Namespace, root: Path) -> int:
         f"  imported {i.file} -> photo {i.photo_id} ({i.taken_at}, {i.width}x{i.height})"
         for i in report.imported
     ]
-    lines += [f"  warning: {w}" for i in report.imported for w in i.warnings]
+    lines += [f"  warning: {cli_note(i.file, n)}" for i in report.imported for n in i.notes]
     lines += [f"  duplicate {d.file} = photo {d.photo_id}" for d in report.duplicates]
     lines += [f"  rejected: {r.error}" for r in report.rejected]
     emit(args, report.to_json(), "\n".join(lines))

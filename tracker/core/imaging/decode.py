@@ -7,6 +7,7 @@ the comments say why where the reason is not obvious.
 
 from __future__ import annotations
 
+import enum
 import io
 import logging
 from dataclasses import dataclass, field
@@ -59,6 +60,23 @@ _TRANSPOSE = {
 }
 
 
+class NoteKind(enum.Enum):
+    """What a note about an accepted photo is about, so that each surface can add its own
+    advice (the command line names a flag, the window a field)."""
+
+    FUTURE_DATE = "future_date"  # the capture date is later than now
+    STILL_OF_SEQUENCE = "still_of_sequence"  # a burst, live photo or animation: its still
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something the person should know about a photo that was accepted: ``text`` is a clause
+    without advice ("its capture date 2030-01-01 is in the future")."""
+
+    kind: NoteKind
+    text: str
+
+
 @dataclass
 class DecodedPhoto:
     format: str
@@ -69,7 +87,7 @@ class DecodedPhoto:
     thumbnail: bytes
     # None when the import left it to be made on first view (see SCALABLE_FORMATS).
     preview: bytes | None
-    warnings: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
 
 # -- decoding --------------------------------------------------------------------------------
@@ -180,11 +198,13 @@ def _decode(data: bytes, fmt: str, *, with_preview: bool) -> DecodedPhoto:
             thumb_img = thumb_img.reduce(factor)
         thumb_img = thumb_img.resize(thumb_size, Image.Resampling.BICUBIC)
 
-    warnings: list[str] = []
+    notes: list[Note] = []
     if capture is not None and capture.is_future():
-        warnings.append(
-            f"its capture date {capture.local:%Y-%m-%d} is in the future; "
-            "check the camera's clock or give the date with --date"
+        notes.append(
+            Note(
+                NoteKind.FUTURE_DATE,
+                f"its capture date {capture.local:%Y-%m-%d} is in the future",
+            )
         )
     return DecodedPhoto(
         format=fmt,
@@ -194,7 +214,7 @@ def _decode(data: bytes, fmt: str, *, with_preview: bool) -> DecodedPhoto:
         capture_time=capture,
         thumbnail=encode_jpeg(thumb_img, quality=80),
         preview=encode_jpeg(preview_img, quality=85) if with_preview else None,
-        warnings=warnings,
+        notes=notes,
     )
 
 

@@ -31,6 +31,7 @@ from tracker.core.db.models import Area, Client, DateSource, Photo, Visit, Visit
 from tracker.core.domain import rules
 from tracker.core.errors import ImageRejected, LibraryError, StorageError
 from tracker.core.files import expand_paths
+from tracker.core.imaging.decode import Note, NoteKind
 from tracker.core.imaging.exif import CaptureTime
 from tracker.core.queries.browse import get, has_baseline
 from tracker.core.services.clients import create_area, create_client
@@ -70,7 +71,8 @@ class Imported:
     date_source: str
     width: int
     height: int
-    warnings: list[str] = field(default_factory=list)
+    # What the person should know about it (a future date, a still taken from a burst).
+    notes: list[Note] = field(default_factory=list)
 
 
 @dataclass
@@ -109,7 +111,20 @@ class ImportReport:
     def to_json(self) -> dict[str, Any]:
         """The ``tracker import --json`` object (docs/CLI.md)."""
         return {
-            "imported": [vars(i) for i in self.imported],
+            "imported": [
+                {
+                    "file": i.file,
+                    "photo_id": i.photo_id,
+                    "visit_id": i.visit_id,
+                    "sha256": i.sha256,
+                    "taken_at": i.taken_at,
+                    "date_source": i.date_source,
+                    "width": i.width,
+                    "height": i.height,
+                    "warnings": [cli_note(i.file, n) for n in i.notes],
+                }
+                for i in self.imported
+            ],
             "duplicates": [
                 {"file": d.file, "photo_id": d.photo_id, "restored": d.restored}
                 for d in self.duplicates
@@ -171,7 +186,7 @@ class _Batch:
             ) from exc
         self.by_sha[prep.sha256] = photo_id
         self.file_by_sha[prep.sha256] = prep.file
-        warnings = [f"{display_path(prep.file)}: {w}." for w in decoded.warnings]
+        notes = list(decoded.notes)
         return Imported(
             file=prep.file,
             photo_id=photo_id,
@@ -181,7 +196,7 @@ class _Batch:
             date_source=source.value,
             width=decoded.width,
             height=decoded.height,
-            warnings=warnings,
+            notes=notes,
         )
 
     def _destination(self, s: Session, made: _Made) -> tuple[Client, Area]:
@@ -413,6 +428,19 @@ def _bring_back_removed(lib: Library, report: ImportReport) -> None:
             s.execute(update(Photo).where(Photo.id.in_(removed)).values(deleted_at=None))
     for dup in report.duplicates:
         dup.restored = dup.photo_id in removed
+
+
+NOTE_ADVICE_CLI = {
+    NoteKind.FUTURE_DATE: "check the camera's clock, or give the date with --date",
+    NoteKind.STILL_OF_SEQUENCE: "",
+}
+
+
+def cli_note(file: str, note: Note) -> str:
+    """A note about an imported file as the command line says it: a sentence naming the file,
+    with advice in the command line's terms."""
+    advice = NOTE_ADVICE_CLI[note.kind]
+    return f"{display_path(file)}: {note.text}{'; ' + advice if advice else ''}."
 
 
 def _capital(reason: str) -> str:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from tracker.core.db.models import DateSource, VisitKind
 from tracker.core.domain import rules
+from tracker.core.imaging.decode import Note, NoteKind
 from tracker.core.services.import_plan import DuplicateKind, PlannedFile
 from tracker.core.services.imports import Duplicate, ImportReport
 from tracker.ui.models import KIND_LABELS
@@ -222,6 +223,18 @@ class ImportPreviewDialog(QDialog):
         )
 
 
+NOTE_ADVICE_WINDOW = {
+    NoteKind.FUTURE_DATE: "check the camera's clock; you can change the visit's date afterwards",
+    NoteKind.STILL_OF_SEQUENCE: "",
+}
+
+
+def window_note(note: Note) -> str:
+    """A note about an imported photo as the window says it (the table names the file)."""
+    advice = NOTE_ADVICE_WINDOW[note.kind]
+    return _capital(f"{note.text}{'; ' + advice if advice else ''}")
+
+
 def _duplicate_text(d: Duplicate) -> str:
     if d.copy_of:
         return f"The same photo as {Path(d.copy_of).name}, added once"
@@ -255,13 +268,13 @@ class ImportSummaryDialog(QDialog):
             )
         if report.imported or report.brought_back:
             text += " Undo (Ctrl+Z) takes the whole import back."
-        warnings = [w for i in report.imported for w in i.warnings]
+        noted = [(i.file, n) for i in report.imported for n in i.notes]
         self.summary = QLabel(f"<b>{text}</b>", self)
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
         rows = [[Path(r.file).name, r.reason or r.error] for r in report.rejected]
         rows += [[Path(d.file).name, _duplicate_text(d)] for d in report.duplicates]
-        rows += [["", w] for w in warnings]
+        rows += [[Path(file).name, window_note(n)] for file, n in noted]
         self.table = _table(self, ["File", "What happened"], rows)
         self.table.setAccessibleName("Files that were not added, with the reason")
         self.table.setVisible(bool(rows))
