@@ -325,3 +325,32 @@ def test_a_name_starting_with_a_dash_is_imported_after_double_dash(tmp_path: Pat
     report = json.loads(result.stdout)
     assert [e["file"] for e in report["imported"]] == [case.name]
     assert report["duplicates"] == [] and report["rejected"] == []
+
+
+def test_a_file_name_that_is_not_utf8_is_imported_and_kept_byte_for_byte(tmp_path: Path) -> None:
+    """A Latin-1 name from an old camera card: imported, shown readably everywhere, its bytes
+    kept; it does not stop the batch."""
+    import os
+    import sqlite3
+
+    folder = tmp_path / "card"
+    folder.mkdir()
+    raw = os.fsencode(folder) + b"/caf\xe9 \xffn.jpg"
+    with open(raw, "wb") as fh:
+        Image.effect_noise((64, 48), 30).convert("RGB").save(fh, "JPEG")
+    Image.effect_noise((64, 48), 31).convert("RGB").save(folder / "plain.jpg")
+    lib = tmp_path / "lib"
+    code, out, err = _json("--library", str(lib), "import", str(folder), "--area", "Thigh")
+    assert code == 0, err
+    names = sorted(Path(i["file"]).name for i in out["imported"])
+    assert names == ["café ÿn.jpg", "plain.jpg"]
+    text = run_cli("--library", str(lib), "import", str(folder), "--area", "Thigh")
+    assert "café ÿn.jpg" in text.stdout and text.returncode == 0  # duplicates, said readably
+    _code, photos, _err = _json("--library", str(lib), "list", "photos")
+    assert sorted(p["original_name"] for p in photos) == ["café ÿn.jpg", "plain.jpg"]
+    conn = sqlite3.connect(lib / "library.sqlite3")
+    stored = dict(conn.execute("SELECT original_name, original_name_bytes FROM photo").fetchall())
+    conn.close()
+    assert stored == {"café ÿn.jpg": b"caf\xe9 \xffn.jpg", "plain.jpg": None}
+    csv_out = tmp_path / "r.csv"
+    assert run_cli("--library", str(lib), "export", "csv", str(csv_out)).returncode == 0

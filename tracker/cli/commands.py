@@ -22,6 +22,7 @@ from tracker.core.queries import listing, lookup
 from tracker.core.services import ratings, visits
 from tracker.core.services.imports import cli_note, import_files
 from tracker.core.store.library import Library
+from tracker.core.text import display_path
 
 
 def cmd_init(args: argparse.Namespace, root: Path) -> int:
@@ -71,11 +72,11 @@ def cmd_import(args: argparse.Namespace, root: Path) -> int:
         f"rejected {len(report.rejected)}."
     ]
     lines += [
-        f"  imported {i.file} -> photo {i.photo_id} ({i.taken_at}, {i.width}x{i.height})"
+        f"  imported {display_path(i.file)} -> photo {i.photo_id} ({i.taken_at}, {i.width}x{i.height})"
         for i in report.imported
     ]
     lines += [f"  warning: {cli_note(i.file, n)}" for i in report.imported for n in i.notes]
-    lines += [f"  duplicate {d.file} = photo {d.photo_id}" for d in report.duplicates]
+    lines += [f"  duplicate {display_path(d.file)} = photo {d.photo_id}" for d in report.duplicates]
     lines += [f"  rejected: {r.error}" for r in report.rejected]
     emit(args, report.to_json(), "\n".join(lines))
     return EXIT_PROBLEMS if report.rejected else EXIT_OK

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from PIL import Image
 
 from tracker.core.db import engine as db
 from tracker.core.db.engine import DB_NAME
@@ -167,3 +168,29 @@ def test_a_failing_migration_leaves_the_database_as_it_was(
         assert [r[1] for r in conn.execute("PRAGMA table_info(thing)")] == ["id"]
         assert conn.execute("SELECT count(*) FROM thing").fetchone() == (1,)
     conn.close()
+
+
+def test_a_library_of_the_first_schema_is_upgraded_with_its_photos(tmp_path: Path) -> None:
+    """0001 → 0002 (the bytes of a name that is not UTF-8): a real library of the old schema
+    opens, keeps every photo, and is copied to backups/ first."""
+    from alembic import command
+
+    from tests import helpers as h
+
+    root = tmp_path / "lib"
+    photo = tmp_path / "p.jpg"
+    Image.effect_noise((64, 48), 30).convert("RGB").save(photo)
+    with Library.open(root, create=True) as lib:
+        h.import_files(lib, [photo], area="Hips")
+    engine = db.make_engine(root / "library.sqlite3", foreign_keys=False)
+    with engine.begin() as conn:
+        cfg = db.alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    engine.dispose()
+    assert db.read_revision(root / "library.sqlite3") == "0001"
+    with Library.open(root) as lib:
+        assert db.current_revision(lib.engine) == "0002"
+        assert [p["original_name"] for p in h.list_photos(lib)] == ["p.jpg"]
+        assert h.check(lib).ok
+    assert list((root / "backups").glob("library-*-before-0002.sqlite3"))

@@ -234,3 +234,25 @@ def test_a_creation_cut_off_after_its_first_step_is_finished_next_time(tmp_path:
     (tmp_path / "lib" / DB_NAME).touch()
     with Library.open(tmp_path / "lib", create=True) as lib:
         assert [c["name"] for c in listing.clients(lib)] == ["Me"]
+
+
+def test_an_unexpected_failure_with_one_file_refuses_that_file_and_goes_on(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tracker.core.imaging import decode as imaging
+
+    files = [_photo(tmp_path / f"{i}.jpg", "2025:01:01 09:00:00", i) for i in range(3)]
+    real = imaging.decode
+
+    def flaky(data: bytes, **kwargs: bool) -> imaging.DecodedPhoto:
+        if data == files[1].read_bytes():
+            raise RuntimeError("a decoder bug")
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(imaging, "decode", flaky)
+    report = h.import_files(library, files, area="Hips")
+    assert [Path(i.file).name for i in report.imported] == ["0.jpg", "2.jpg"]
+    assert len(report.rejected) == 1 and "1.jpg was not imported" in report.rejected[0].error
+    assert "RuntimeError" in report.rejected[0].error and "log" in report.rejected[0].error
+    assert list((library.root / "tmp").iterdir()) == []
+    assert h.check(library).ok

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -201,7 +202,10 @@ class Photo(Base):
     ext: Mapped[str] = mapped_column(String(8))
     format: Mapped[str] = mapped_column(String(8))
     file_size: Mapped[int] = mapped_column(Integer)
+    # As people read it; the name's bytes are in original_name_bytes when they are not UTF-8
+    # (a Latin-1 name from an old camera card), so nothing of the name is lost.
     original_name: Mapped[str] = mapped_column(Text)
+    original_name_bytes: Mapped[bytes | None] = mapped_column(LargeBinary)
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
     # Non-destructive edits, applied on display and export: a 2x3 affine matrix relative
     # to the area's reference photo, and per-channel white-balance gains.

@@ -44,7 +44,7 @@ from tracker.core.services.import_reading import (
 )
 from tracker.core.services.visits import create_visit
 from tracker.core.store.library import Library
-from tracker.core.text import check_name, display_path
+from tracker.core.text import check_name, display_path, is_readable, name_bytes, readable
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class ImportReport:
         return {
             "imported": [
                 {
-                    "file": i.file,
+                    "file": readable(i.file),
                     "photo_id": i.photo_id,
                     "visit_id": i.visit_id,
                     "sha256": i.sha256,
@@ -126,10 +126,10 @@ class ImportReport:
                 for i in self.imported
             ],
             "duplicates": [
-                {"file": d.file, "photo_id": d.photo_id, "restored": d.restored}
+                {"file": readable(d.file), "photo_id": d.photo_id, "restored": d.restored}
                 for d in self.duplicates
             ],
-            "rejected": [{"file": r.file, "error": r.error} for r in self.rejected],
+            "rejected": [{"file": readable(r.file), "error": r.error} for r in self.rejected],
         }
 
     @property
@@ -240,7 +240,10 @@ class _Batch:
                 ext=decoded.ext,
                 format=decoded.format,
                 file_size=prep.staged.stat().st_size,
-                original_name=Path(prep.file).name,
+                original_name=readable(Path(prep.file).name),
+                original_name_bytes=(
+                    None if is_readable(Path(prep.file).name) else name_bytes(Path(prep.file).name)
+                ),
             )
             s.add(photo)
             s.flush()
@@ -385,6 +388,15 @@ def import_files(
                     f"The library database could not be written ({exc.orig}); "
                     "the photos recorded before this one are kept, nothing else was changed."
                 ) from exc
+            except Exception as exc:
+                # Anything else is this file's problem, not the batch's: it is refused with a
+                # sentence, the details go to the log, and the import carries on.
+                log.error("Importing one file failed unexpectedly", exc_info=exc)
+                reject(
+                    path,
+                    f"something unexpected went wrong with it ({type(exc).__name__}); "
+                    "the details are in the log file",
+                )
             except BaseException:
                 discard(lib, *(f for _, f in pending))
                 raise

@@ -28,6 +28,7 @@ from tracker.core.domain import rules
 from tracker.core.imaging.decode import Note, NoteKind
 from tracker.core.services.import_plan import DuplicateKind, PlannedFile
 from tracker.core.services.imports import Duplicate, ImportReport
+from tracker.core.text import display_path
 from tracker.ui.models import KIND_LABELS
 
 IMAGE_FILTER = "Photos (*.jpg *.jpeg *.png *.heic *.heif *.webp *.tif *.tiff *.JPG *.JPEG *.PNG *.HEIC *.HEIF *.WEBP *.TIF *.TIFF);;All files (*)"
@@ -80,6 +81,11 @@ def _table(parent: QWidget, headers: list[str], rows: list[list[str]]) -> QTable
     header.setStretchLastSection(True)
     table.resizeRowsToContents()
     return table
+
+
+def _name(file: str) -> str:
+    """A file's name as people read it, whatever bytes the system gave (see ``readable``)."""
+    return display_path(Path(file).name)
 
 
 def _capital(text: str) -> str:
@@ -173,13 +179,15 @@ class ImportPreviewDialog(QDialog):
     def _fill(self, chosen: VisitKind | None) -> None:
         rows = []
         for p in self.plan:
-            name = Path(p.file).name
+            name = _name(p.file)
             if p.problem:
                 rows.append([name, "", "Will not be imported", _capital(p.problem)])
             elif p.duplicate is DuplicateKind.BROUGHT_BACK:
                 rows.append([name, "", "Brought back", "Removed earlier; it returns to its visit"])
             elif p.duplicate is DuplicateKind.GIVEN_TWICE:
-                rows.append([name, "", "Not added again", f"The same photo as {p.duplicate_of}"])
+                rows.append(
+                    [name, "", "Not added again", f"The same photo as {_name(p.duplicate_of)}"]
+                )
             elif p.duplicate is DuplicateKind.STORED:
                 rows.append([name, "", "Not added again", "Already in the library"])
             else:
@@ -237,7 +245,7 @@ def window_note(note: Note) -> str:
 
 def _duplicate_text(d: Duplicate) -> str:
     if d.copy_of:
-        return f"The same photo as {Path(d.copy_of).name}, added once"
+        return f"The same photo as {_name(d.copy_of)}, added once"
     return "Already in the library" + (
         " (it had been removed; it is back in its visit)" if d.restored else ""
     )
@@ -272,9 +280,9 @@ class ImportSummaryDialog(QDialog):
         self.summary = QLabel(f"<b>{text}</b>", self)
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
-        rows = [[Path(r.file).name, r.reason or r.error] for r in report.rejected]
-        rows += [[Path(d.file).name, _duplicate_text(d)] for d in report.duplicates]
-        rows += [[Path(file).name, window_note(n)] for file, n in noted]
+        rows = [[_name(r.file), r.reason or r.error] for r in report.rejected]
+        rows += [[_name(d.file), _duplicate_text(d)] for d in report.duplicates]
+        rows += [[_name(file), window_note(n)] for file, n in noted]
         self.table = _table(self, ["File", "What happened"], rows)
         self.table.setAccessibleName("Files that were not added, with the reason")
         self.table.setVisible(bool(rows))

@@ -17,6 +17,7 @@ from tracker.core.errors import LibraryError
 from tracker.core.services.import_plan import PlannedFile, plan_import
 from tracker.core.services.imports import ImportReport, import_files
 from tracker.core.store.library import Library
+from tracker.core.text import display_path
 from tracker.ui.main.import_dialogs import ImportPreviewDialog, ImportRequest, ImportSummaryDialog
 from tracker.ui.workers import Task, TaskRunner
 
@@ -143,7 +144,9 @@ class ImportController(QObject):
         if progress is None:
             return
         if not (self.task and self.task.cancelled):
-            progress.setLabelText(f"Importing photos… {done} of {total}\n{Path(file).name}")
+            progress.setLabelText(
+                f"Importing photos… {done} of {total}\n{display_path(Path(file).name)}"
+            )
         progress.setMaximum(total)
         progress.setValue(done)
 
