@@ -24,6 +24,7 @@ from typing import Any
 from tracker import __version__
 from tracker.core.care.check import check_library
 from tracker.core.db.engine import DB_NAME, copy_database
+from tracker.core.db.snapshots import record_archive
 from tracker.core.errors import LibraryError, UsageError
 from tracker.core.queries.listing import counts
 from tracker.core.store.library import Library
@@ -93,6 +94,7 @@ def backup(
                 "files": files,
             }
             zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
+        os.chmod(part, 0o600)  # health data: readable by its owner only, like the library
         with part.open("rb") as fh:
             os.fsync(fh.fileno())
         os.replace(part, out)
@@ -106,6 +108,7 @@ def backup(
         raise
     finally:
         db_copy.unlink(missing_ok=True)
+    record_archive(lib.root / "backups", out)
     return {"file": str(out), "files": len(files), "bytes": out.stat().st_size}
 
 

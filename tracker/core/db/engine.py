@@ -166,6 +166,9 @@ def make_engine(
         if read_only is None:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
+            # What is deleted is overwritten, not left in free pages: an erased client's
+            # notes must not be readable in the file afterwards.
+            cur.execute("PRAGMA secure_delete=ON")
         cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cur.close()
 

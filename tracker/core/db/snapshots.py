@@ -5,6 +5,8 @@ repair (``care.repair.restore_snapshot``)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -41,3 +43,43 @@ def rolling_snapshot(db_path: Path, folder: Path, now: dt.datetime | None = None
     except (OSError, sqlite3.Error):
         return None  # a missed snapshot must not stop the library from opening
     return dest
+
+
+# -- the backup archives a library wrote --------------------------------------------------------
+
+ARCHIVE_LOG = "archives.log"
+
+
+def record_archive(folder: Path, archive: Path, now: dt.datetime | None = None) -> None:
+    """Note in ``backups/archives.log`` that a backup archive was written, so that an erase
+    can say which copies still hold what it took away. One line of JSON per archive, appended
+    with a single write (a backup may run while the window has the library open)."""
+    line = json.dumps(
+        {"file": str(archive.resolve()), "made": (now or dt.datetime.now()).isoformat()},
+        ensure_ascii=True,
+    )
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(folder / ARCHIVE_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, (line + "\n").encode("ascii"))
+        finally:
+            os.close(fd)
+    except OSError:
+        pass  # the archive is written; only the note of it is missing
+
+
+def archive_log(folder: Path) -> list[tuple[Path, dt.datetime]]:
+    """The archives ``record_archive`` noted, oldest first (unreadable lines are skipped)."""
+    try:
+        text = (folder / ARCHIVE_LOG).read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return []
+    out = []
+    for line in text.splitlines():
+        try:
+            entry = json.loads(line)
+            out.append((Path(str(entry["file"])), dt.datetime.fromisoformat(str(entry["made"]))))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out

@@ -209,6 +209,12 @@ class Library:
                 raise
             raise mapped from exc
 
+    def checkpoint(self) -> None:
+        """Write the write-ahead log into the database and empty it, so that nothing deleted
+        lingers in it (after an erase)."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def has_photo_sha(self, sha256: str) -> bool:
         with self.session() as s:
             return s.scalar(select(Photo.id).where(Photo.sha256 == sha256)) is not None

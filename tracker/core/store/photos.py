@@ -176,6 +176,12 @@ class PhotoStore:
             raise storage_error(exc) from exc
         fsync_dir(dest.parent)
 
+    def discard_held(self, sha256: str, ext: str) -> None:
+        """Remove a held original for good (its rows are gone: an erase)."""
+        with contextlib.suppress(FileNotFoundError):
+            self._held_path(sha256, ext).unlink()
+        fsync_dir(self.tmp / UNDONE)
+
     def iter_originals(self) -> Iterator[tuple[str, str, str]]:
         """Every file under ``originals/`` as (sha256 part of the name, ext, relative path)."""
         if not self.originals.is_dir():

@@ -1,0 +1,234 @@
+"""Moving photos to another visit (or date), area or view, and back (the undo).
+
+A photo's alignment is relative to the reference photo of its area and view, so it follows the
+photo only within that group: a photo moved to another area or view loses its alignment (it is
+aligned again there, or becomes that group's reference when the group has none). A reference
+photo that leaves its group hands the role to the group's earliest aligned photo, and the
+others' transforms are re-expressed relative to it, so no alignment the person made is lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from tracker.core.db.models import (
+    Area,
+    Client,
+    Photo,
+    Rating,
+    ReferencePhoto,
+    TreatmentRecord,
+    Visit,
+    row_dict,
+)
+from tracker.core.errors import NotFoundError, UsageError
+from tracker.core.imaging.geometry import check_matrix, compose, invert
+from tracker.core.queries.browse import get
+from tracker.core.services.photos import MAX_VIEW
+from tracker.core.services.visits import create_visit
+from tracker.core.store.library import Library
+from tracker.core.text import check_name
+
+
+@dataclass(frozen=True)
+class MoveUndo:
+    """What a move changed, to put back exactly: the photos' rows as they were, the reference
+    rows of the groups it touched, and the visit it made."""
+
+    photos: tuple[dict[str, Any], ...]
+    references: tuple[dict[str, Any], ...]  # reference rows of the touched groups, before
+    groups: tuple[tuple[int, str], ...]  # (area id, view) of every group touched
+    aligned: tuple[dict[str, Any], ...]  # other photos whose transform was re-expressed
+    made_visit: int | None
+
+
+def _photos(s: Session, photo_ids: Iterable[int]) -> list[Photo]:
+    ids = list(dict.fromkeys(photo_ids))
+    if not ids:
+        raise UsageError("Give the photos to move.")
+    found = {p.id: p for p in s.scalars(select(Photo).where(Photo.id.in_(ids)))}
+    for pid in ids:
+        if pid not in found:
+            raise NotFoundError(f"There is no photo with id {pid} in the library.")
+    return [found[pid] for pid in ids]
+
+
+def move_photos(
+    lib: Library,
+    photo_ids: Iterable[int],
+    *,
+    visit_id: int | None = None,
+    day: dt.date | None = None,
+    area_id: int | None = None,
+    view: str | None = None,
+) -> MoveUndo:
+    """Move photos to the visit ``visit_id`` or to the visit on ``day`` (made when the client
+    has none that day, of the kind ``rules.new_visit_kind`` gives), and/or to the area
+    ``area_id`` (of the same client or another) and the view ``view``; one transaction."""
+    if visit_id is not None and day is not None:
+        raise UsageError("Give the visit or the date to move the photos to, not both.")
+    if visit_id is None and day is None and area_id is None and view is None:
+        raise UsageError("Say where to move the photos: a visit, a date, an area or a view.")
+    if view is not None:
+        view = check_name(view, "view name")
+        if len(view) > MAX_VIEW:
+            raise UsageError(f"The view name is {len(view)} characters long; the most is {MAX_VIEW}.")
+    with lib.session() as s:
+        photos = _photos(s, photo_ids)
+        before = tuple(row_dict(p) for p in photos)
+        target_area = get(s, Area, area_id, "area") if area_id is not None else None
+        target_visit = get(s, Visit, visit_id, "visit") if visit_id is not None else None
+        made_visit = None
+        groups: set[tuple[int, str]] = set()
+        for p in photos:
+            groups.add((p.area_id, p.view))
+            groups.add((target_area.id if target_area else p.area_id, view or p.view))
+        references = tuple(
+            row_dict(r)
+            for r in s.scalars(
+                select(ReferencePhoto).where(
+                    ReferencePhoto.area_id.in_({a for a, _ in groups})
+                )
+            )
+            if (r.area_id, r.view) in groups
+        )
+        moved_ids = {p.id for p in photos}
+        realigned: dict[int, dict[str, Any]] = {}
+        for p in photos:
+            area = target_area if target_area is not None else p.area
+            client = s.get(Client, area.client_id)
+            assert client is not None
+            if target_visit is not None:
+                visit = target_visit
+            elif day is not None:
+                found = s.scalar(
+                    select(Visit).where(Visit.client_id == client.id, Visit.date == day)
+                )
+                if found is None:
+                    found = create_visit(s, client, day)
+                    made_visit = found.id
+                visit = found
+            else:
+                visit = p.visit
+                if visit.client_id != client.id:
+                    raise UsageError(
+                        f"The area '{area.name}' belongs to {client.name}: say which of "
+                        f"{client.name}'s visits (or which date) the photos go to."
+                    )
+            if visit.client_id != client.id:
+                raise UsageError(
+                    f"The visit on {visit.date.isoformat()} is not one of {client.name}'s; "
+                    f"the area '{area.name}' is."
+                )
+            new_group = (area.id, view or p.view)
+            old_group = (p.area_id, p.view)
+            if new_group != old_group:
+                leave_group(s, p, old_group, moved_ids, realigned)
+            p.visit_id, p.area_id, p.view = visit.id, area.id, view or p.view
+            s.flush()
+            if new_group != old_group:
+                _join_group(s, p, new_group)
+        return MoveUndo(
+            photos=before,
+            references=references,
+            groups=tuple(sorted(groups)),
+            aligned=tuple(realigned.values()),
+            made_visit=made_visit,
+        )
+
+
+def leave_group(
+    s: Session,
+    photo: Photo,
+    group: tuple[int, str],
+    moving: set[int],
+    realigned: dict[int, dict[str, Any]],
+) -> None:
+    """``photo`` leaves its area and view: its transform no longer means anything, and when it
+    was the group's reference, the earliest aligned photo staying behind takes over."""
+    photo.alignment = None
+    ref = s.get(ReferencePhoto, group)
+    if ref is None or ref.photo_id != photo.id:
+        return
+    staying = list(
+        s.scalars(
+            select(Photo)
+            .join(Visit, Photo.visit_id == Visit.id)
+            .where(
+                Photo.area_id == group[0],
+                Photo.view == group[1],
+                Photo.id.not_in(moving),
+                Photo.alignment.is_not(None),
+            )
+            .order_by(Visit.date, Photo.id)
+        )
+    )
+    staying = [p for p in staying if p.alignment]
+    if not staying:
+        s.delete(ref)
+        s.flush()
+        return
+    heir = staying[0]
+    heir_to_old = check_matrix(heir.alignment or [])
+    back = invert(heir_to_old)
+    for other in staying:
+        realigned.setdefault(other.id, row_dict(other))
+        if other is heir:
+            other.alignment = None
+        else:
+            other.alignment = list(compose(back, check_matrix(other.alignment or [])))
+    ref.photo_id = heir.id
+    s.flush()
+
+
+def _join_group(s: Session, photo: Photo, group: tuple[int, str]) -> None:
+    """``photo`` arrives in an area and view: it is the reference there when there is none."""
+    if s.get(ReferencePhoto, group) is None:
+        others = s.scalar(
+            select(func.count(Photo.id)).where(
+                Photo.area_id == group[0], Photo.view == group[1], Photo.id != photo.id
+            )
+        )
+        if not others:
+            s.add(ReferencePhoto(area_id=group[0], view=group[1], photo_id=photo.id))
+            s.flush()
+
+
+def unmove(lib: Library, undo: MoveUndo) -> None:
+    """Put photos back where they were, with their transforms and the groups' references."""
+    with lib.session() as s:
+        for row in (*undo.photos, *undo.aligned):
+            p = s.get(Photo, row["id"])
+            if p is None:
+                raise UsageError("A moved photo is no longer in the library; the move cannot be undone.")
+            p.visit_id, p.area_id, p.view = row["visit_id"], row["area_id"], row["view"]
+            p.alignment = row["alignment"]
+        s.flush()
+        for area_id, view in undo.groups:
+            s.execute(
+                delete(ReferencePhoto).where(
+                    ReferencePhoto.area_id == area_id, ReferencePhoto.view == view
+                )
+            )
+        for ref in undo.references:
+            s.execute(insert(ReferencePhoto).values(**ref))
+        if undo.made_visit is not None:
+            _remove_if_empty(s, undo.made_visit)
+
+
+def _remove_if_empty(s: Session, visit_id: int) -> None:
+    used = (
+        s.scalar(select(func.count(Photo.id)).where(Photo.visit_id == visit_id))
+        or s.scalar(
+            select(func.count(TreatmentRecord.id)).where(TreatmentRecord.visit_id == visit_id)
+        )
+        or s.scalar(select(func.count(Rating.id)).where(Rating.visit_id == visit_id))
+    )
+    if not used:
+        s.execute(delete(Visit).where(Visit.id == visit_id))
