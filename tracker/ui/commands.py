@@ -9,9 +9,9 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from tracker.core.db.models import RaterRole, Stage, VisitKind
+from tracker.core.db.models import Area, Client, RaterRole, Stage, VisitKind
 from tracker.core.imaging.geometry import Gains, Matrix
-from tracker.core.services import clients, photos, ratings, visits
+from tracker.core.services import clients, move, photos, ratings, visits
 from tracker.core.services.import_undo import ImportRows, ImportUndo, reimport, unimport
 from tracker.core.services.imports import ImportReport
 from tracker.core.services.visits import VisitSnapshot
@@ -103,6 +103,40 @@ class EditArea(Command):
 
     def revert(self) -> None:
         clients.update_area(self.lib, self.area_id, **self.old)
+
+
+class RemoveArea(Command):
+    """Remove an area that holds nothing (Area ▸ Remove area)."""
+
+    changes = Change.AREAS
+
+    def __init__(self, lib: Library, area_id: int, name: str) -> None:
+        super().__init__(lib, f"remove area {name}")
+        self.area_id = area_id
+        self.row: dict[str, Any] = {}
+
+    def do(self) -> None:
+        self.row = clients.remove_empty_area(self.lib, self.area_id)
+
+    def revert(self) -> None:
+        clients.restore_row(self.lib, Area, self.row)
+
+
+class RemoveClient(Command):
+    """Remove a client that has no areas or visits (Client ▸ Remove client)."""
+
+    changes = Change.CLIENTS
+
+    def __init__(self, lib: Library, client_id: int, name: str) -> None:
+        super().__init__(lib, f"remove client {name}")
+        self.client_id = client_id
+        self.row: dict[str, Any] = {}
+
+    def do(self) -> None:
+        self.row = clients.remove_empty_client(self.lib, self.client_id)
+
+    def revert(self) -> None:
+        clients.restore_row(self.lib, Client, self.row)
 
 
 # -- visits, treatment records, ratings ------------------------------------------------------
@@ -266,6 +300,39 @@ class RemovePhotos(Command):
 
     def revert(self) -> None:
         photos.restore_photos(self.lib, self.ids)
+
+    def photo_ids(self) -> frozenset[int]:
+        return frozenset(self.ids)
+
+
+class MovePhotos(Command):
+    """Photos to another visit (or a new one on a date), area or view: ``move.move_photos``,
+    undone by ``move.unmove`` (their transforms and the references come back too)."""
+
+    changes = Change.PHOTOS | Change.VISITS | Change.ALIGNMENT
+
+    def __init__(
+        self,
+        lib: Library,
+        photo_ids: Iterable[int],
+        *,
+        visit_id: int | None = None,
+        day: dt.date | None = None,
+        area_id: int | None = None,
+        view: str | None = None,
+    ) -> None:
+        self.ids = list(photo_ids)
+        n = len(self.ids)
+        super().__init__(lib, f"move {n} photo{'s' if n != 1 else ''}")
+        self.target = {"visit_id": visit_id, "day": day, "area_id": area_id, "view": view}
+        self.undo_info: move.MoveUndo | None = None
+
+    def do(self) -> None:
+        self.undo_info = move.move_photos(self.lib, self.ids, **self.target)  # type: ignore[arg-type]
+
+    def revert(self) -> None:
+        assert self.undo_info is not None
+        move.unmove(self.lib, self.undo_info)
 
     def photo_ids(self) -> frozenset[int]:
         return frozenset(self.ids)

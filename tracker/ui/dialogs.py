@@ -340,3 +340,100 @@ class PreferencesDialog(QDialog):
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         return Mode.PATIENT if dialog.patient.isChecked() else Mode.PRACTITIONER
+
+
+@dataclass(frozen=True)
+class MoveAnswer:
+    """Where photos go: an existing visit (``visit_id``) or a new one on ``day``; an area and
+    a view (None: unchanged)."""
+
+    visit_id: int | None
+    day: dt.date | None
+    area_id: int | None
+    view: str | None
+
+
+class MoveDialog(_Form):
+    """Move photos to another visit (or a new one on a date), area or view."""
+
+    NEW_VISIT = -1
+
+    def __init__(
+        self,
+        parent: QWidget | None,
+        count: int,
+        visits: list[tuple[int, str]],
+        areas: list[tuple[int, str]],
+        views: list[str],
+        current: tuple[int, int, str],
+    ) -> None:
+        super().__init__(parent, "Move photos", f"Move {count} photo{'s' if count != 1 else ''}")
+        self.visit = QComboBox(self)
+        for ident, label in visits:
+            self.visit.addItem(label, ident)
+        self.visit.addItem("A new visit on the date below", self.NEW_VISIT)
+        self.visit.setCurrentIndex(max(0, self.visit.findData(current[0])))
+        self.visit.setAccessibleName("Visit to move the photos to")
+        self.day = QDateEdit(QDate.currentDate(), self)
+        self.day.setCalendarPopup(True)
+        self.day.setDisplayFormat("d MMM yyyy")
+        self.day.setAccessibleName("Date of the new visit")
+        self.area = QComboBox(self)
+        for ident, label in areas:
+            self.area.addItem(label, ident)
+        self.area.setCurrentIndex(max(0, self.area.findData(current[1])))
+        self.area.setAccessibleName("Area the photos show")
+        self.view = QComboBox(self)
+        self.view.setEditable(True)
+        self.view.addItems(views)
+        self.view.setCurrentText(current[2])
+        self.view.setAccessibleName("View of the photos")
+        self.form.addRow("&Visit:", self.visit)
+        self.form.addRow("New visit's &date:", self.day)
+        self.form.addRow("&Area:", self.area)
+        self.form.addRow("Vie&w:", self.view)
+        note = QLabel(
+            "A photo moved to another area or view leaves its alignment behind; it is aligned "
+            "again there. Undo (Ctrl+Z) puts everything back.",
+            self,
+        )
+        note.setWordWrap(True)
+        self.layout_.insertWidget(self.layout_.count() - 2, note)
+        self.current = current
+        self.visit.currentIndexChanged.connect(self._on_visit_changed)
+        self._on_visit_changed()
+
+    def _on_visit_changed(self, *_args: object) -> None:
+        self.day.setEnabled(self.visit.currentData() == self.NEW_VISIT)
+
+    def check(self) -> str:
+        return _name_problem(self.view.currentText(), "view name")
+
+    def answer(self) -> MoveAnswer:
+        visit = int(self.visit.currentData())
+        area = int(self.area.currentData()) if self.area.count() else None
+        view = self.view.currentText().strip()
+        return MoveAnswer(
+            visit_id=None if visit == self.NEW_VISIT else (visit if visit != self.current[0] else None),
+            day=pydate(self.day.date()) if visit == self.NEW_VISIT else None,
+            area_id=area if area != self.current[1] else None,
+            view=view if view != self.current[2] else None,
+        )
+
+    @classmethod
+    def ask(
+        cls,
+        parent: QWidget | None,
+        count: int,
+        visits: list[tuple[int, str]],
+        areas: list[tuple[int, str]],
+        views: list[str],
+        current: tuple[int, int, str],
+    ) -> MoveAnswer | None:
+        dialog = cls(parent, count, visits, areas, views, current)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        answer = dialog.answer()
+        if answer == MoveAnswer(None, None, None, None):
+            return None  # nothing to change
+        return answer

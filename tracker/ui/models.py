@@ -7,6 +7,7 @@ thumbnail arrives and then repaints just that row, so a long timeline fills in p
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -14,6 +15,8 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QByteArray,
+    QMimeData,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -32,6 +35,8 @@ from tracker.ui.workers import Task, TaskRunner
 log = logging.getLogger(__name__)
 
 IdRole = Qt.ItemDataRole.UserRole + 1
+# Photos dragged from a visit's grid, as a JSON list of ids.
+PHOTO_MIME = "application/x-stria-tracker-photo-ids"
 RowRole = Qt.ItemDataRole.UserRole + 2
 
 KIND_LABELS = {
@@ -379,7 +384,19 @@ class PhotoGridModel(RowListModel[PhotoRow]):
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         base = super().flags(index)
-        return base | Qt.ItemFlag.ItemIsEditable if index.isValid() else base
+        if not index.isValid():
+            return base
+        return base | Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsDragEnabled
+
+    def mimeTypes(self) -> list[str]:
+        return [PHOTO_MIME]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        """The dragged photos' ids, for a visit of the timeline to take them."""
+        ids = sorted({int(i.data(IdRole)) for i in indexes if i.isValid()})
+        data = QMimeData()
+        data.setData(PHOTO_MIME, QByteArray(json.dumps(ids).encode("ascii")))
+        return data
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
         row = self.row_at(index)

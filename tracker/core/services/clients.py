@@ -6,10 +6,19 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from tracker.core.db.models import Area, Client, Photo, Rating, Stage, TreatmentRecord, Visit
+from tracker.core.db.models import (
+    Area,
+    Client,
+    Photo,
+    Rating,
+    Stage,
+    TreatmentRecord,
+    Visit,
+    row_dict,
+)
 from tracker.core.domain.scales import DEFAULT_SCALE, get_scale
 from tracker.core.errors import UsageError, ValidationError
 from tracker.core.queries.browse import get
@@ -89,15 +98,21 @@ def update_client(lib: Library, client_id: int, **fields: Any) -> dict[str, Any]
         return old
 
 
-def remove_empty_client(lib: Library, client_id: int) -> None:
-    """Remove a client with no areas or visits (the undo of adding one)."""
+def remove_empty_client(lib: Library, client_id: int) -> dict[str, Any]:
+    """Remove a client with no areas or visits (the undo of adding one, or the window's
+    Remove client); returns its row, for ``restore_row`` to put back."""
     with lib.session() as s:
         c = get(s, Client, client_id, "client")
         n_areas = s.scalar(select(func.count(Area.id)).where(Area.client_id == client_id))
         n_visits = s.scalar(select(func.count(Visit.id)).where(Visit.client_id == client_id))
         if n_areas or n_visits:
-            raise UsageError(f"{c.name} has areas or visits, so the client cannot be removed.")
+            raise UsageError(
+                f"{c.name} has areas or visits, so the client cannot be removed; "
+                "erase the client for good instead, if that is what you mean."
+            )
+        row = row_dict(c)
         s.delete(c)
+        return row
 
 
 # -- areas ------------------------------------------------------------------------------------
@@ -185,8 +200,9 @@ def update_area(lib: Library, area_id: int, **fields: Any) -> dict[str, Any]:
         return old
 
 
-def remove_empty_area(lib: Library, area_id: int) -> None:
-    """Remove an area with no photos, records or ratings (the undo of adding one)."""
+def remove_empty_area(lib: Library, area_id: int) -> dict[str, Any]:
+    """Remove an area with no photos, records or ratings (the undo of adding one, or the
+    window's Remove area); returns its row, for ``restore_row`` to put back."""
     with lib.session() as s:
         a = get(s, Area, area_id, "area")
         photos = s.scalar(select(func.count(Photo.id)).where(Photo.area_id == area_id)) or 0
@@ -200,6 +216,15 @@ def remove_empty_area(lib: Library, area_id: int) -> None:
         if used:
             raise UsageError(
                 f"The area '{a.name}' holds photos, treatment records or ratings, "
-                "so it cannot be removed."
+                "so it cannot be removed; erase the area for good instead, if that is what "
+                "you mean."
             )
+        row = row_dict(a)
         s.delete(a)
+        return row
+
+
+def restore_row(lib: Library, model: type[Client] | type[Area], row: dict[str, Any]) -> None:
+    """Put back a client or an area ``remove_empty_*`` took away, under its id."""
+    with lib.session() as s:
+        s.execute(insert(model).values(**row))

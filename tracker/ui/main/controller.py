@@ -11,15 +11,16 @@ from __future__ import annotations
 from typing import Protocol
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QListView, QStatusBar, QWidget
+from PySide6.QtWidgets import QStatusBar, QWidget
 
 from tracker.core.store.library import Library
 from tracker.ui.history import Command, History
 from tracker.ui.main.import_flow import ImportController
 from tracker.ui.main.menus import MenuActions
-from tracker.ui.models import AreaListModel, PhotoGridModel, TimelineModel
+from tracker.ui.models import AreaListModel, ClientListModel, PhotoGridModel, TimelineModel
 from tracker.ui.panels.progress_view import ProgressView
 from tracker.ui.panels.sidebar import Sidebar
+from tracker.ui.panels.timeline import TimelineView
 from tracker.ui.panels.visit_panel import VisitPanel
 from tracker.ui.settings import Preferences
 from tracker.ui.workers import TaskRunner
@@ -38,8 +39,9 @@ class Window(Protocol):
     panel: VisitPanel
     progress_view: ProgressView
     timeline: TimelineModel
-    timeline_view: QListView
+    timeline_view: TimelineView
     areas: AreaListModel
+    clients: ClientListModel
     photos: PhotoGridModel
     importer: ImportController
 

@@ -30,13 +30,18 @@ class MenuActions(QObject):
         self.previous_visit = self._make("&Previous visit", "Alt+Up", "previous")
         self.next_visit = self._make("Ne&xt visit", "Alt+Down", "next")
         self.remove_visit = self._make("&Remove visit…", None, "remove")
+        self.erase_visit = self._make("&Erase visit for good…")
         self.compare_baseline = self._make("Compare with &baseline", "Ctrl+B", "compare")
         self.compare = self._make("&Compare photos…", "Ctrl+K")
         self.find_client = self._make("&Find client", K.Find)
         self.add_client = self._make("&Add client…", None, "client-add")
         self.edit_client = self._make("Client &details…")
+        self.remove_client = self._make("&Remove client")
+        self.erase_client = self._make("&Erase client for good…")
         self.add_area = self._make("&New area…", None, "area-add")
         self.edit_area = self._make("Area &details…")
+        self.remove_area = self._make("&Remove area")
+        self.erase_area = self._make("&Erase area for good…")
         self.check = self._make("&Check the library…")
         self.backup = self._make("&Back up…")
         self.restore = self._make("&Restore from a backup…")
@@ -48,7 +53,12 @@ class MenuActions(QObject):
             self.previous_visit,
             self.next_visit,
             self.remove_visit,
+            self.erase_visit,
             self.add_area,
+            self.remove_area,
+            self.erase_area,
+            self.remove_client,
+            self.erase_client,
             self.edit_area,
             self.add_client,
             self.edit_client,
@@ -85,10 +95,19 @@ class MenuActions(QObject):
             ("C&ompare", [self.compare_baseline, self.compare]),
             (
                 "&Visit",
-                [self.new_visit, self.previous_visit, self.next_visit, None, self.remove_visit],
+                [
+                    *(self.new_visit, self.previous_visit, self.next_visit, None),
+                    *(self.remove_visit, self.erase_visit),
+                ],
             ),
-            ("&Client", [self.find_client, self.add_client, self.edit_client]),
-            ("&Area", [self.add_area, self.edit_area]),
+            (
+                "&Client",
+                [
+                    *(self.find_client, self.add_client, self.edit_client, None),
+                    *(self.remove_client, self.erase_client),
+                ],
+            ),
+            ("&Area", [self.add_area, self.edit_area, None, self.remove_area, self.erase_area]),
             ("&Library", [self.check, None, self.backup, self.restore]),
             ("&Help", [self.about]),
         ):

@@ -10,9 +10,12 @@ from PySide6.QtCore import Qt
 from tracker.core.db.models import RaterRole
 from tracker.core.queries import browse
 from tracker.ui import commands as cmd
-from tracker.ui.dialogs import NewVisitDialog, confirm
+from tracker.ui.dialogs import MoveDialog, NewVisitDialog, confirm
 from tracker.ui.main.controller import WindowController
+from tracker.ui.models import KIND_LABELS
 from tracker.ui.viewer import PhotoViewer
+
+VIEWS = ("front", "left", "right", "back", "close-up")
 
 
 class VisitController(WindowController):
@@ -27,6 +30,8 @@ class VisitController(WindowController):
         w.panel.rating_edited.connect(self._on_panel_rating_edited)
         w.panel.grid.open_requested.connect(self._on_grid_open_requested)
         w.panel.grid.remove_requested.connect(self._on_grid_remove_requested)
+        w.panel.grid.move_requested.connect(self._on_grid_move_requested)
+        w.timeline_view.photos_dropped.connect(self._on_timeline_photos_dropped)
         w.photos.view_edit_requested.connect(self._on_photos_view_edit_requested)
 
     def step(self, step: int) -> None:
@@ -101,6 +106,36 @@ class VisitController(WindowController):
             "Remove",
         ):
             w.run(cmd.RemovePhotos(w.lib, ids))
+
+    def _on_grid_move_requested(self, ids: list[int]) -> None:
+        w = self.window
+        if w.lib is None or w.visit_id is None or w.area_id is None:
+            return
+        first = browse.photo(w.lib, ids[0])
+        visits = [
+            (r.id, f"{r.date:%d %b %Y} · {KIND_LABELS[r.kind.value]}") for r in w.timeline.rows()
+        ]
+        areas = [(a.id, a.name) for a in w.areas.rows()]
+        answer = MoveDialog.ask(
+            w.as_widget(), len(ids), visits, areas, list(VIEWS), (w.visit_id, w.area_id, first.view)
+        )
+        if answer is not None:
+            w.run(
+                cmd.MovePhotos(
+                    w.lib,
+                    ids,
+                    visit_id=answer.visit_id,
+                    day=answer.day,
+                    area_id=answer.area_id,
+                    view=answer.view,
+                )
+            )
+
+    def _on_timeline_photos_dropped(self, visit_id: int, ids: list[int]) -> None:
+        """Photos dragged from the grid onto a visit: they move to it (same area and view)."""
+        w = self.window
+        if w.lib is not None and ids and visit_id != w.visit_id:
+            w.run(cmd.MovePhotos(w.lib, ids, visit_id=visit_id))
 
     def _on_grid_open_requested(self, photo_id: int) -> None:
         w = self.window

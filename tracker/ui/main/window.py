@@ -11,13 +11,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QLabel,
-    QListView,
     QMainWindow,
     QMessageBox,
     QSplitter,
@@ -38,6 +36,7 @@ from tracker.ui.history import Change, Command, History
 from tracker.ui.main.care import LibraryCare
 from tracker.ui.main.clients import ClientController
 from tracker.ui.main.comparing import CompareController
+from tracker.ui.main.erasing import EraseController
 from tracker.ui.main.exports import ExportController
 from tracker.ui.main.import_flow import ImportController
 from tracker.ui.main.imports import ImportActions
@@ -53,6 +52,7 @@ from tracker.ui.models import (
 )
 from tracker.ui.panels.progress_view import ProgressView
 from tracker.ui.panels.sidebar import Sidebar
+from tracker.ui.panels.timeline import TimelineView
 from tracker.ui.panels.visit_panel import VisitPanel
 from tracker.ui.panels.welcome import WelcomePage
 from tracker.ui.settings import Mode, Preferences
@@ -90,14 +90,7 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget(self)
         self.welcome = WelcomePage(self.stack)
         self.sidebar = Sidebar(self.clients, self.areas)
-        self.timeline_view = QListView()
-        self.timeline_view.setModel(self.timeline)
-        self.timeline_view.setIconSize(QSize(240, 56))
-        self.timeline_view.setSpacing(3)
-        self.timeline_view.setAlternatingRowColors(True)
-        self.timeline_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.timeline_view.setAccessibleName("Timeline of visits")
-        self.timeline_view.setWordWrap(True)
+        self.timeline_view = TimelineView(self.timeline)
         timeline_box = QWidget()
         tl = QVBoxLayout(timeline_box)
         tl.setContentsMargins(6, 6, 6, 6)
@@ -128,6 +121,7 @@ class MainWindow(QMainWindow):
         self.compare = CompareController(self)
         self.exports = ExportController(self)
         self.imports = ImportActions(self, self.client_edits.ask_for_area)
+        self.erasing = EraseController(self)
         self._connect_signals()
         self.setTabOrder(self.sidebar.search, self.sidebar.client_list)
         self.setTabOrder(self.sidebar.client_list, self.sidebar.area_list)

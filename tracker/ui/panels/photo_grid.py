@@ -14,10 +14,13 @@ from tracker.ui.models import GRID_ICON, IdRole, PhotoGridModel
 
 class PhotoGrid(QListView):
     """The visit's photos of the area. Double-click opens one; F2 relabels its view; Delete
-    removes; files dropped here are imported into this visit."""
+    removes it from the visit; a photo dragged onto a visit of the timeline moves there; files
+    dropped here are imported into this visit."""
 
     open_requested = Signal(int)
     remove_requested = Signal(list)
+    move_requested = Signal(list)
+    erase_requested = Signal(list)
     files_dropped = Signal(list)
 
     def __init__(self, model: PhotoGridModel, parent: QWidget | None = None) -> None:
@@ -35,7 +38,12 @@ class PhotoGrid(QListView):
             QAbstractItemView.EditTrigger.EditKeyPressed
             | QAbstractItemView.EditTrigger.SelectedClicked
         )
-        # Drops arrive at the viewport, which must accept them itself, or they go to the window.
+        # Photos are dragged out onto a visit of the timeline (to move them); files dropped in
+        # are imported. Drops arrive at the viewport, which must accept them itself, or they
+        # go to the window.
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.setAcceptDrops(True)
         self.viewport().setAcceptDrops(True)
         self.setDropIndicatorShown(False)
@@ -47,14 +55,18 @@ class PhotoGrid(QListView):
         self.rename_action.setShortcut(QKeySequence(Qt.Key.Key_F2))
         self.compare_action = QAction("Compare with baseline", self)
         self.compare_selected_action = QAction("Compare selected photos", self)
-        self.remove_action = QAction("Remove from library…", self)
+        self.move_action = QAction("Move to another visit or area…", self)
+        self.remove_action = QAction("Remove from visit…", self)
         self.remove_action.setShortcut(QKeySequence.StandardKey.Delete)
+        self.erase_action = QAction("Erase for good…", self)
         for action in (
             self.open_action,
             self.compare_action,
             self.compare_selected_action,
             self.rename_action,
+            self.move_action,
             self.remove_action,
+            self.erase_action,
         ):
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
             self.addAction(action)
@@ -65,6 +77,8 @@ class PhotoGrid(QListView):
         self.open_action.triggered.connect(self._on_open_action_triggered)
         self.rename_action.triggered.connect(self._on_rename_action_triggered)
         self.remove_action.triggered.connect(self._on_remove_action_triggered)
+        self.move_action.triggered.connect(self._on_move_action_triggered)
+        self.erase_action.triggered.connect(self._on_erase_action_triggered)
 
     def selected_ids(self) -> list[int]:
         return [i.data(IdRole) for i in self.selectionModel().selectedIndexes()]
@@ -85,6 +99,16 @@ class PhotoGrid(QListView):
         ids = self.selected_ids()
         if ids:
             self.remove_requested.emit(ids)
+
+    def _on_move_action_triggered(self) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self.move_requested.emit(ids)
+
+    def _on_erase_action_triggered(self) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self.erase_requested.emit(ids)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
