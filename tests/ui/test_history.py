@@ -284,12 +284,14 @@ def test_an_import_stopped_by_a_full_disk_keeps_its_photos_undoable(
     real = imports._Batch.record
     calls = {"n": 0}
 
-    def record_two_then_fail(self: imports._Batch, prep: Prepared) -> imports.Imported:
+    def record_two_then_fail(
+        self: imports._Batch, prep: Prepared, item: imports.ImportItem
+    ) -> imports.Imported:
         calls["n"] += 1
         if calls["n"] > 2:
             lib.store.discard_staged(prep.staged)
             raise DiskFull("The disk holding the library is full.")
-        return real(self, prep)
+        return real(self, prep, item)
 
     monkeypatch.setattr(imports._Batch, "record", record_two_then_fail)
     before = len(h.list_photos(lib))

@@ -315,3 +315,27 @@ def test_a_rating_keeps_its_method_unless_an_edit_gives_one(library: Library, me
     )
     other = ratings.rate(library, vid, area, role, {"colour": 4}, rater_name="Ana")
     assert other.method is RatingMethod.IN_PERSON  # a new rating: in person unless it says
+
+
+def test_a_checked_plan_finds_damage_and_says_what_the_import_then_does(
+    library: Library, me: int, tmp_path: Path
+) -> None:
+    """With check, every file is decoded as the import will: a truncated JPEG is refused in
+    the plan (its header alone looks fine), each photo has a thumbnail, and the counts match."""
+    good = _photo(tmp_path / "good.jpg", "2025:04:02 09:00:00", 1)
+    cut = tmp_path / "cut.jpg"
+    whole = _photo(tmp_path / "whole.jpg", "2025:04:02 09:10:00", 2).read_bytes()
+    cut.write_bytes(whole[: len(whole) // 2])
+    (tmp_path / "whole.jpg").unlink()
+    seen: list[int] = []
+    quick = plan_import(library, [good, cut], client_id=me)
+    assert [p.lands for p in quick] == [True, True]  # the header of the cut file is whole
+    plan = plan_import(
+        library, [good, cut], client_id=me, check=True, progress=lambda d, t, f: seen.append(d)
+    )
+    assert [p.lands for p in plan] == [True, False] and seen == [1, 2]
+    assert "truncated" in plan[1].problem
+    assert plan[0].thumbnail is not None and plan[0].thumbnail[:2] == b"\xff\xd8"
+    report = h.import_files(library, [good, cut], area="Belly")
+    assert len(report.imported) == sum(p.lands for p in plan)
+    assert len(report.rejected) == sum(bool(p.problem) for p in plan)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import enum
+import logging
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +24,15 @@ from tracker.core.db.models import DateSource, Photo, Visit, VisitKind
 from tracker.core.domain import rules
 from tracker.core.errors import ImageRejected
 from tracker.core.files import expand_paths, sha256_of
+from tracker.core.imaging.decode import decode
 from tracker.core.imaging.exif import CaptureTime, capture_time_from_mtime, header_capture_time
 from tracker.core.imaging.formats import sniff
 from tracker.core.queries.browse import has_baseline
 from tracker.core.services.import_reading import read_failure
 from tracker.core.services.imports import CancelCheck
 from tracker.core.store.library import Library
+
+log = logging.getLogger(__name__)
 
 
 class DuplicateKind(enum.Enum):
@@ -51,6 +56,8 @@ class PlannedFile:
     problem: str = ""  # why the file will be refused (the reason alone), else ""
     duplicate: DuplicateKind = DuplicateKind.NO
     duplicate_of: str = ""  # for GIVEN_TWICE: the name of the file it is a copy of
+    # With ``check``: a small JPEG of the photo, for the preview to show (None when refused).
+    thumbnail: bytes | None = None
 
     @property
     def lands(self) -> bool:
@@ -65,19 +72,38 @@ def plan_import(
     client_id: int | None = None,
     date: dt.date | None = None,
     kind: VisitKind | None = None,
+    check: bool = False,
+    progress: Callable[[int, int, str], None] | None = None,
     cancel: CancelCheck | None = None,
 ) -> list[PlannedFile]:
     """Which visit each file would go to, from its capture date (or ``date``), and the kind of
     each visit the import would make (``kind``, else ``rules.new_visit_kind``). ``client_id``
-    None stands for a client the import would create."""
+    None stands for a client the import would create.
+
+    With ``check`` every file is read and decoded as the import will (on all cores), so that
+    damaged and truncated files are found here, not only by the import, and each comes with
+    a thumbnail; ``progress(done, total, file)`` follows it. Without, only headers are read.
+    """
     existing: set[dt.date] = set()
     baseline = False
     if client_id is not None:
         with lib.session() as s:
             existing = set(s.scalars(select(Visit.date).where(Visit.client_id == client_id)))
             baseline = has_baseline(s, client_id)
+    paths = expand_paths(files)
+    thumbs: dict[int, bytes] = {}
     dated: list[tuple[str, dt.date | None, DateSource | None, str]] = []
-    for path in expand_paths(files):
+    if check:
+        for index, (file, capture, found, problem, thumb) in enumerate(
+            _check_all(paths, progress, cancel)
+        ):
+            if problem or capture is None:
+                dated.append((file, None, None, problem))
+                continue
+            thumbs[index] = thumb
+            landing = date if date is not None else capture.local.date()
+            dated.append((file, landing, DateSource.GIVEN if date is not None else found, ""))
+    for path in paths if not check else ():
         if cancel and cancel():
             break
         try:
@@ -109,8 +135,55 @@ def plan_import(
         if problem or day is None or dup is not DuplicateKind.NO:
             plan.append(PlannedFile(file, day, source, None, None, problem, dup, of))
             continue
-        plan.append(PlannedFile(file, day, source, day, kinds.get(day)))
+        plan.append(PlannedFile(file, day, source, day, kinds.get(day), thumbnail=thumbs.get(i)))
     return plan
+
+
+Checked = tuple[str, CaptureTime | None, DateSource | None, str, bytes]
+
+
+def _check_all(
+    paths: Sequence[Path],
+    progress: Callable[[int, int, str], None] | None,
+    cancel: CancelCheck | None,
+) -> list[Checked]:
+    """Read and decode every file as the import will, in parallel; in the order given."""
+    out: list[Checked] = []
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="plan") as pool:
+        futures = [pool.submit(_check_one, path, cancel) for path in paths]
+        for n, (path, future) in enumerate(zip(paths, futures, strict=True), start=1):
+            out.append(future.result())
+            if progress:
+                progress(n, len(paths), str(path))
+    return out
+
+
+def _check_one(path: Path, cancel: CancelCheck | None) -> Checked:
+    if cancel and cancel():
+        return (str(path), None, None, "the check was stopped before this file", b"")
+    try:
+        try:
+            with path.open("rb") as fh:
+                data = fh.read()
+                mtime = os.fstat(fh.fileno()).st_mtime
+        except OSError as exc:
+            raise read_failure(exc) from exc
+        decoded = decode(data)
+    except ImageRejected as exc:
+        return (str(path), None, None, str(exc), b"")
+    except Exception as exc:  # as the import would: this file's problem, said, and logged
+        log.error("Checking one file failed unexpectedly", exc_info=exc)
+        return (
+            str(path),
+            None,
+            None,
+            f"something unexpected went wrong with it ({type(exc).__name__}); "
+            "the details are in the log file",
+            b"",
+        )
+    if decoded.capture_time is not None:
+        return (str(path), decoded.capture_time, DateSource.EXIF, "", decoded.thumbnail)
+    return (str(path), capture_time_from_mtime(mtime), DateSource.FILE, "", decoded.thumbnail)
 
 
 def _duplicates(

@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import os
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from tracker.core.db.models import Area, Client, DateSource, Photo, Visit, VisitKind
 from tracker.core.domain import rules
-from tracker.core.errors import ImageRejected, LibraryError, StorageError
+from tracker.core.errors import ImageRejected, LibraryError, StorageError, UsageError
 from tracker.core.files import expand_paths
 from tracker.core.imaging.decode import Note, NoteKind
 from tracker.core.imaging.exif import CaptureTime
@@ -59,6 +59,19 @@ class NewArea:
 
     name: str
     client: int | str
+
+
+@dataclass(frozen=True)
+class ImportItem:
+    """One file to import and where it goes, as the window's import preview lets the person
+    choose per file: the area; the visit (an existing one by id, or the visit of ``day``, or
+    by default the day it was taken); its view. A ``day`` dates the photo as given."""
+
+    path: Path
+    area: int | NewArea
+    day: dt.date | None = None
+    visit_id: int | None = None
+    view: str = "front"
 
 
 @dataclass
@@ -143,27 +156,25 @@ class _Batch:
     def __init__(
         self,
         lib: Library,
-        area: int | NewArea,
-        view: str,
-        date: dt.date | None,
         kind: VisitKind | None,
+        kinds: Mapping[dt.date, VisitKind],
         report: ImportReport,
     ) -> None:
         self.lib = lib
-        self.area = area
-        self.view = view
-        self.date = date
         self.kind = kind
+        self.kinds = dict(kinds)
         self.report = report
         self.by_sha: dict[str, int] = {}
         self.file_by_sha: dict[str, str] = {}
-        # The baseline this batch made, so that it can move to an earlier date in the batch.
-        self.auto_baseline: int | None = None
+        # Areas this batch made, by what was asked, so later files go to them by id.
+        self.made_areas: dict[NewArea, int] = {}
+        # Per client, the baseline this batch made, so that it can move to an earlier date.
+        self.auto_baseline: dict[int, int] = {}
 
-    def record(self, prep: Prepared) -> Imported:
+    def record(self, prep: Prepared, item: ImportItem) -> Imported:
         decoded = prep.decoded
-        if self.date is not None:
-            capture = CaptureTime(dt.datetime.combine(self.date, dt.time()), None)
+        if item.day is not None and item.visit_id is None:
+            capture = CaptureTime(dt.datetime.combine(item.day, dt.time()), None)
             source = DateSource.GIVEN
         elif decoded.capture_time is not None:
             capture, source = decoded.capture_time, DateSource.EXIF
@@ -171,7 +182,7 @@ class _Batch:
             assert prep.file_time is not None
             capture, source = prep.file_time, DateSource.FILE
         try:
-            photo_id, visit_id = self._insert(prep, capture, source)
+            photo_id, visit_id = self._insert(prep, item, capture, source)
         except BaseException:
             # Nothing was committed: the staged original must not outlive the failed record.
             self.lib.store.discard_staged(prep.staged)
@@ -186,7 +197,6 @@ class _Batch:
             ) from exc
         self.by_sha[prep.sha256] = photo_id
         self.file_by_sha[prep.sha256] = prep.file
-        notes = list(decoded.notes)
         return Imported(
             file=prep.file,
             photo_id=photo_id,
@@ -196,15 +206,17 @@ class _Batch:
             date_source=source.value,
             width=decoded.width,
             height=decoded.height,
-            notes=notes,
+            notes=list(decoded.notes),
         )
 
-    def _destination(self, s: Session, made: _Made) -> tuple[Client, Area]:
+    def _destination(self, s: Session, item: ImportItem, made: _Made) -> tuple[Client, Area]:
         """The client and area, made in this transaction if they do not exist yet."""
-        if isinstance(self.area, int):
-            area = get(s, Area, self.area, "area")
+        target = item.area
+        if isinstance(target, NewArea) and target in self.made_areas:
+            target = self.made_areas[target]
+        if isinstance(target, int):
+            area = get(s, Area, target, "area")
             return area.client, area
-        target = self.area
         if isinstance(target.client, int):
             client = get(s, Client, target.client, "client")
         else:
@@ -216,21 +228,31 @@ class _Batch:
         )
         made.area = found_area is None
         area = found_area if found_area is not None else create_area(s, client, target.name)
+        made.new_area = target
         return client, area
 
-    def _insert(self, prep: Prepared, capture: CaptureTime, source: DateSource) -> tuple[int, int]:
+    def _insert(
+        self, prep: Prepared, item: ImportItem, capture: CaptureTime, source: DateSource
+    ) -> tuple[int, int]:
         """One transaction: client, area and visit as needed, and the photo's row. What the
         batch remembers of it (the area, the visits it made) is kept only once it committed,
         so a photo refused by the database leaves the batch as it was."""
         decoded = prep.decoded
         made = _Made()
         with self.lib.session() as s:
-            client, area = self._destination(s, made)
-            visit = self._visit_for(s, client, capture.local.date(), made)
+            client, area = self._destination(s, item, made)
+            if item.visit_id is not None:
+                visit = get(s, Visit, item.visit_id, "visit")
+                if visit.client_id != client.id:
+                    raise UsageError(
+                        f"The visit on {visit.date.isoformat()} is not one of {client.name}'s."
+                    )
+            else:
+                visit = self._visit_for(s, client, capture.local.date(), made)
             photo = Photo(
                 visit_id=visit.id,
                 area_id=area.id,
-                view=self.view,
+                view=item.view,
                 taken_at=capture.local,
                 utc_offset_min=capture.utc_offset_min,
                 date_source=source,
@@ -242,37 +264,42 @@ class _Batch:
                 file_size=prep.staged.stat().st_size,
                 original_name=readable(Path(prep.file).name),
                 original_name_bytes=(
-                    None if is_readable(Path(prep.file).name) else name_bytes(Path(prep.file).name)
+                    None
+                    if is_readable(Path(prep.file).name)
+                    else name_bytes(Path(prep.file).name)
                 ),
             )
             s.add(photo)
             s.flush()
             ids = (photo.id, visit.id, client.id, area.id)
         photo_id, visit_id, client_id, area_id = ids
-        # Committed: later photos of the batch go to this area by id.
-        self.area = area_id
+        # Committed: later photos asking for the same new area go to it by id.
+        if made.new_area is not None:
+            self.made_areas[made.new_area] = area_id
         self.report.client_id, self.report.area_id = client_id, area_id
         self.report.created_client |= made.client
         self.report.created_area |= made.area
         if made.visit is not None:
             self.report.created_visits.append(made.visit)
             if made.baseline:
-                self.auto_baseline = made.visit
+                self.auto_baseline[client_id] = made.visit
         return photo_id, visit_id
 
     def _visit_for(self, s: Session, client: Client, day: dt.date, made: _Made) -> Visit:
         visit = s.scalar(select(Visit).where(Visit.client_id == client.id, Visit.date == day))
         if visit is not None:
             return visit
-        if self.kind is None and self.auto_baseline is not None:
-            baseline = s.get(Visit, self.auto_baseline)
+        chosen = self.kinds.get(day, self.kind)
+        auto = self.auto_baseline.get(client.id)
+        if chosen is None and auto is not None:
+            baseline = s.get(Visit, auto)
             if baseline is not None and day < baseline.date:
                 # This batch made the baseline from a later photo: the earliest is the baseline,
                 # and the one it replaces becomes what any later visit would be.
                 baseline.kind = rules.new_visit_kind(None, has_baseline=True)
                 s.flush()
-        made.baseline = self.kind is None and not has_baseline(s, client.id)
-        visit = create_visit(s, client, day, self.kind)
+        made.baseline = chosen is None and not has_baseline(s, client.id)
+        visit = create_visit(s, client, day, chosen)
         made.visit = visit.id
         return visit
 
@@ -285,6 +312,7 @@ class _Made:
     area: bool = False
     visit: int | None = None
     baseline: bool = False
+    new_area: NewArea | None = None
 
 
 def import_files(
@@ -300,30 +328,72 @@ def import_files(
     workers: int | None = None,
     report: ImportReport | None = None,
 ) -> ImportReport:
-    """Import ``files`` (folders are walked) into ``area``.
+    """Import ``files`` (folders are walked) into ``area``: ``tracker import``.
 
-    Bad files never stop the batch: each is reported with the reason. ``date`` puts every
-    photo in the visit of that day; ``kind`` is the kind of every visit the import creates
-    (without it, ``rules.new_visit_kind``). ``progress(done, total, file)`` is called on the
-    calling thread after each file; ``cancel()`` returning True stops the batch after the
-    photos already recorded, leaving nothing half-done.
+    ``date`` puts every photo in the visit of that day, dated as given; ``kind`` is the kind
+    of every visit the import creates (without it, ``rules.new_visit_kind``). See
+    ``import_items`` for the rest.
+    """
+    view = check_name(view, "view name") if view is not None else "front"
+    items = [ImportItem(path, area, date, None, view) for path in expand_paths(files)]
+    return import_items(
+        lib,
+        items,
+        kind=kind,
+        progress=progress,
+        cancel=cancel,
+        workers=workers,
+        report=report,
+    )
+
+
+def _checked_area(area: int | NewArea) -> int | NewArea:
+    if isinstance(area, int):
+        return area
+    client = area.client if isinstance(area.client, int) else check_name(area.client, "client name")
+    return NewArea(check_name(area.name, "area name"), client)
+
+
+def import_items(
+    lib: Library,
+    items: Sequence[ImportItem],
+    *,
+    kind: VisitKind | None = None,
+    kinds: Mapping[dt.date, VisitKind] | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    workers: int | None = None,
+    report: ImportReport | None = None,
+) -> ImportReport:
+    """Import each file of ``items`` where it says (the window's import preview decides per
+    file). A visit the import makes gets the kind ``kinds`` gives for its day, else ``kind``,
+    else ``rules.new_visit_kind``.
+
+    Bad files never stop the batch: each is reported with the reason. ``progress(done, total,
+    file)`` is called on the calling thread after each file; ``cancel()`` returning True stops
+    the batch after the photos already recorded, leaving nothing half-done. A library-wide
+    failure (a full disk) raises its error; a caller that passes its own ``report`` still
+    has in it what was recorded before the failure.
     """
     lib.require_writable()
-    view = check_name(view, "view name") if view is not None else "front"
-    if isinstance(area, NewArea):
-        area = NewArea(
-            check_name(area.name, "area name"),
-            area.client if isinstance(area.client, int) else check_name(area.client, "client name"),
+    items = [
+        ImportItem(
+            i.path, _checked_area(i.area), i.day, i.visit_id, check_name(i.view, "view name")
         )
+        for i in items
+    ]
     with lib.session() as s:
-        if isinstance(area, int):
-            get(s, Area, area, "area")
-        elif isinstance(area.client, int):
-            get(s, Client, area.client, "client")
+        for item in items:
+            if isinstance(item.area, int):
+                get(s, Area, item.area, "area")
+            elif isinstance(item.area.client, int):
+                get(s, Client, item.area.client, "client")
+            if item.visit_id is not None:
+                get(s, Visit, item.visit_id, "visit")
         stored = set(s.scalars(select(Photo.sha256)))
-    paths = expand_paths(files)
+    paths = [i.path for i in items]
     report = report if report is not None else ImportReport()
-    batch = _Batch(lib, area, view, date, kind, report)
+    batch = _Batch(lib, kind, kinds or {}, report)
     claims = Claims(stored)
     same_as_other: list[SameAsOther] = []
     workers = workers or os.cpu_count() or 1
@@ -334,20 +404,21 @@ def import_files(
         report.rejected.append(Rejected(str(path), _sentence(path, reason), _capital(reason)))
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
-        pending: deque[tuple[Path, Future[Prepared | SameAsOther]]] = deque()
-        queue = iter(enumerate(paths))
+        pending: deque[tuple[ImportItem, Future[Prepared | SameAsOther]]] = deque()
+        queue = iter(enumerate(items))
 
         def refill() -> None:
             # A bounded window keeps memory flat: each in-flight file holds its bytes.
             while len(pending) < workers * 2 and not (cancel and cancel()):
-                index, path = next(queue, (-1, None))
-                if path is None:
+                index, item = next(queue, (-1, None))
+                if item is None:
                     return
-                pending.append((path, pool.submit(prepare, lib, path, index, claims)))
+                pending.append((item, pool.submit(prepare, lib, item.path, index, claims)))
 
         refill()
         while pending:
-            path, future = pending.popleft()
+            item, future = pending.popleft()
+            path = item.path
             if cancel and cancel():
                 report.cancelled = True
                 discard(lib, future, *(f for _, f in pending))
@@ -367,11 +438,13 @@ def import_files(
                         )
                     )
                 else:
-                    report.imported.append(batch.record(outcome))
+                    report.imported.append(batch.record(outcome, item))
             except ImageRejected as exc:
                 reject(path, str(exc))
             except IntegrityError:
                 reject(path, "another program changed the library at the same time; try again")
+            except UsageError as exc:  # where this file was to go does not hold (its visit)
+                reject(path, str(exc)[:1].lower() + str(exc)[1:].rstrip("."))
             except LibraryError as exc:
                 discard(lib, *(f for _, f in pending))
                 n = len(report.imported)
