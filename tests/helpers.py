@@ -15,7 +15,7 @@ from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.queries import listing
 from tracker.core.services import imports as imports_service
 from tracker.core.services import ratings, visits
-from tracker.core.services.imports import ImportReport
+from tracker.core.services.import_report import ImportReport
 from tracker.core.store.library import Library
 
 

@@ -14,14 +14,15 @@ from typing import Any
 from PIL import Image
 
 from tracker.core.db import engine
-from tracker.core.db.models import Area, Client, Photo, Rating, TreatmentRecord, Visit
+from tracker.core.db.models import Area, Client, Photo, Rating, TreatmentRecord, Visit, VisitKind
 from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.queries import browse
 from tracker.core.services import photos
 from tracker.ui.commands import SetRating
 from tracker.ui.compare.canvas import CompareCanvas
+from tracker.ui.main.plan_model import PlanModel
 from tracker.ui.main.window import MainWindow
-from tracker.ui.models import ThumbnailCache
+from tracker.ui.models import PhotoGridModel, ThumbnailCache
 from tracker.ui.panels.photo_grid import PhotoGrid
 from tracker.ui.viewer import PhotoViewer
 
@@ -29,6 +30,8 @@ _: Any = None
 
 # Qt virtual overrides: Qt calls them (painting, mouse and drop events, QUndoStack merging).
 CompareCanvas.paintEvent
+PlanModel.headerData
+PhotoGridModel.mimeTypes
 CompareCanvas.mousePressEvent
 CompareCanvas.mouseMoveEvent
 CompareCanvas.mouseReleaseEvent
@@ -52,6 +55,7 @@ Area.created_at
 Visit.created_at
 Rating.created_at
 Photo.imported_at
+Photo.original_name_bytes  # a non-UTF-8 name's own bytes, kept for the owner (never read back)
 TreatmentRecord.needle_depth_mm
 
 # Alembic reads these module-level names of every script in migrations/versions/.
@@ -64,9 +68,14 @@ _.downgrade
 # TREATMENT_FIELDS), never by name.
 TreatmentInput.needle_depth_mm
 
-# The main window keeps its export controller, which connects itself to the menus in its
+# The main window keeps its export and erase controllers, which connects itself to the menus in its
 # constructor; tests drive it through this attribute (set in __init__: no class attribute).
 _.exports
+_.erasing
+
+# Kinds of visit that only the database and the people choosing them name.
+VisitKind.CHECK_IN
+VisitKind.FOLLOW_UP
 
 # Public API that only the tests call for now, kept on purpose:
 # - the schema's revision as the migrations folder and a database say (tests/core/db/test_db.py

@@ -15,14 +15,16 @@ from PySide6.QtCore import QSettings, QThreadPool
 from PySide6.QtWidgets import QSpinBox, QWidget
 from pytestqt.qtbot import QtBot
 
-from tracker.core.db.models import RaterRole
+from tracker.core.db.models import RaterRole, VisitKind
 from tracker.core.demo.sample import create_demo
 from tracker.core.services.import_plan import PlannedFile
-from tracker.core.services.imports import ImportReport
+from tracker.core.services.import_report import ImportReport
 from tracker.core.store.library import Library
 from tracker.ui import dialogs
 from tracker.ui.main.import_dialogs import ImportRequest
 from tracker.ui.main.import_flow import ImportController
+from tracker.ui.main.import_preview import Prepared
+from tracker.ui.main.plan_model import Choices, PlanModel
 from tracker.ui.main.window import MainWindow
 from tracker.ui.settings import Preferences
 from tracker.ui.workers import TaskRunner
@@ -102,21 +104,33 @@ def photo_file(path: Path, taken: str, seed: int) -> Path:
 
 
 class SeenDialogs(TypedDict, total=False):
-    """What the import's dialogs were given: the plan to preview, the first report."""
+    """What the import's dialogs were given: the plan to preview, the first report; and
+    what the preview is to answer (``new_kind``: the kind chosen for every new visit)."""
 
     plan: Sequence[PlannedFile]
     report: ImportReport
+    new_kind: VisitKind
 
 
 @pytest.fixture
 def instant_dialogs(monkeypatch: pytest.MonkeyPatch) -> SeenDialogs:
     seen: SeenDialogs = {}
 
-    def preview(
-        parent: QWidget | None, request: ImportRequest, plan: Sequence[PlannedFile]
-    ) -> ImportRequest:
-        seen["plan"] = plan
-        return request
+    def preview(parent: QWidget | None, request: ImportRequest, prepared: Prepared) -> Choices:
+        """The preview as if the person changed nothing (but the kind, when told)."""
+        seen["plan"] = prepared.plan
+        model = PlanModel(
+            prepared.plan,
+            request.area_id,
+            prepared.areas,
+            prepared.visits,
+            prepared.has_baseline,
+            request.date,
+        )
+        if "new_kind" in seen:
+            for day in model.new_days():
+                model.set_kind(day, seen["new_kind"])
+        return model.choices()
 
     monkeypatch.setattr(ImportController, "ask_preview", preview)
     monkeypatch.setattr(

@@ -64,15 +64,13 @@ def both(tmp_path: Path, library: Library) -> tuple[Path, Library]:
     return root, library
 
 
-def _import_in_window(
-    qtbot: QtBot, window: MainWindow, files: list[Path], kind: VisitKind | None = None
-) -> None:
+def _import_in_window(qtbot: QtBot, window: MainWindow, files: list[Path]) -> None:
     lib = window.lib
     assert lib is not None and window.client_id is not None
     if window.area_id is None:
         window.run(AddArea(lib, window.client_id, "Belly", "", Stage.UNKNOWN))
     area = next(a for a in window.areas.rows() if a.id == window.area_id)
-    request = ImportRequest(list(files), window.client_id, area.id, area.name, None, kind)
+    request = ImportRequest(list(files), window.client_id, area.id, area.name, None)
     with qtbot.waitSignal(window.importer.finished, timeout=20000):
         window.importer.start(lib, request)
 
@@ -131,7 +129,8 @@ def test_a_kind_chosen_for_an_import_applies_to_every_visit_it_makes(
     root, library = both
     _cli(capsys, root, "import", *map(str, files), "--area", "Belly", "--kind", "check-in")
     window = open_window(qtbot, prefs, runner, library)
-    _import_in_window(qtbot, window, files, VisitKind.CHECK_IN)
+    instant_dialogs["new_kind"] = VisitKind.CHECK_IN  # chosen for each new visit in the preview
+    _import_in_window(qtbot, window, files)
     assert (
         _kinds(_cli(capsys, root, "list", "visits"))
         == _kinds(listing.visits(library))

@@ -20,7 +20,8 @@ from tracker.core.demo.sample import create_demo
 from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.queries import listing, lookup
 from tracker.core.services import ratings, visits
-from tracker.core.services.imports import cli_note, import_files
+from tracker.core.services.import_report import cli_note
+from tracker.core.services.imports import import_files
 from tracker.core.store.library import Library
 from tracker.core.text import display_path
 

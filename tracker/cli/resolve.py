@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from tracker.core.errors import NotFoundError, UsageError
 from tracker.core.queries import lookup
-from tracker.core.services.imports import NewArea
+from tracker.core.services.import_report import NewArea
 from tracker.core.store.library import DEFAULT_CLIENT, Library
 from tracker.core.text import check_name
 

@@ -12,8 +12,8 @@ from PySide6.QtGui import QUndoCommand
 from tracker.core.db.models import Area, Client, RaterRole, Stage, VisitKind
 from tracker.core.imaging.geometry import Gains, Matrix
 from tracker.core.services import clients, move, photos, ratings, visits
+from tracker.core.services.import_report import ImportReport
 from tracker.core.services.import_undo import ImportRows, ImportUndo, reimport, unimport
-from tracker.core.services.imports import ImportReport
 from tracker.core.services.visits import VisitSnapshot
 from tracker.core.store.library import Library
 from tracker.ui.history import Change, Command

@@ -414,7 +414,9 @@ class MoveDialog(_Form):
         area = int(self.area.currentData()) if self.area.count() else None
         view = self.view.currentText().strip()
         return MoveAnswer(
-            visit_id=None if visit == self.NEW_VISIT else (visit if visit != self.current[0] else None),
+            visit_id=None
+            if visit == self.NEW_VISIT
+            else (visit if visit != self.current[0] else None),
             day=pydate(self.day.date()) if visit == self.NEW_VISIT else None,
             area_id=area if area != self.current[1] else None,
             view=view if view != self.current[2] else None,

@@ -311,9 +311,10 @@ def test_the_event_loop_keeps_running_during_a_big_import(
     timer.start(1)
     progress: list[int] = []
 
-    def on_progress(done: int, total: int, file: str) -> None:
-        progress.append(done)
-        events.append("progress")
+    def on_progress(stage: str, done: int, total: int, file: str) -> None:
+        if stage == "import":
+            progress.append(done)
+            events.append("progress")
 
     window.importer.progress_changed.connect(on_progress)
     with qtbot.waitSignal(window.importer.finished, timeout=120000):
@@ -336,8 +337,8 @@ def test_cancel_stops_an_import_and_keeps_what_was_saved(
     files = [photo_file(tmp_path / f"c{i:03}.jpg", "2026:11:21 09:00:00", i) for i in range(60)]
     before = listing.counts(sample)["photos"]
 
-    def cancel_soon(done: int, total: int, file: str) -> None:
-        if done == 5:
+    def cancel_soon(stage: str, done: int, total: int, file: str) -> None:
+        if stage == "import" and done == 5:
             window.importer.cancel()
 
     window.importer.progress_changed.connect(cancel_soon)
@@ -347,6 +348,28 @@ def test_cancel_stops_an_import_and_keeps_what_was_saved(
     assert report.cancelled and 5 <= len(report.imported) < 60
     assert listing.counts(sample)["photos"] == before + len(report.imported)
     assert h.check(sample).ok
+
+
+def test_cancel_during_the_check_stops_before_the_preview(
+    qtbot: QtBot,
+    window: MainWindow,
+    sample: Library,
+    tmp_path: Path,
+    instant_dialogs: SeenDialogs,
+) -> None:
+    files = [photo_file(tmp_path / f"k{i:03}.jpg", "2026:11:21 09:00:00", i) for i in range(60)]
+    before = listing.counts(sample)["photos"]
+
+    def cancel_soon(stage: str, done: int, total: int, file: str) -> None:
+        if stage == "check" and done == 3:
+            window.importer.cancel()
+
+    window.importer.progress_changed.connect(cancel_soon)
+    window.imports.import_paths(files)
+    assert window.importer.busy
+    qtbot.waitUntil(lambda: not window.importer.busy, timeout=60000)
+    assert "plan" not in instant_dialogs  # no preview: the person stopped it
+    assert listing.counts(sample)["photos"] == before
 
 
 def test_files_dropped_on_a_visit_go_to_that_visit(
@@ -609,31 +632,3 @@ def test_compare_is_offered_only_when_there_are_photos_to_compare(
 
 def test_compare_actions_are_on_for_the_sample(window: MainWindow) -> None:
     assert window.menus.compare_baseline.isEnabled() and window.menus.compare.isEnabled()
-
-
-def test_the_import_preview_lets_the_new_visits_kind_be_chosen(qtbot: QtBot) -> None:
-    from tracker.core.db.models import DateSource
-    from tracker.core.services.import_plan import PlannedFile
-    from tracker.ui.main.import_dialogs import ImportPreviewDialog, ImportRequest
-
-    day, later = dt.date(2026, 1, 5), dt.date(2026, 2, 2)
-    plan = [
-        PlannedFile("a.jpg", day, DateSource.EXIF, day, VisitKind.BASELINE),
-        PlannedFile("b.jpg", later, DateSource.EXIF, later, VisitKind.TREATMENT),
-    ]
-    request = ImportRequest([Path("a.jpg"), Path("b.jpg")], 1, 1, "Belly", None)
-    dialog = ImportPreviewDialog(None, request, plan)
-    qtbot.addWidget(dialog)
-
-    def landing() -> list[str | None]:
-        """Where each file lands, as the table's third column says."""
-        items = [dialog.table.item(r, 2) for r in range(2)]
-        return [item.text() if item is not None else None for item in items]
-
-    assert landing() == [
-        "new visit (baseline)",
-        "new visit (treatment)",
-    ]
-    dialog.kind.setCurrentIndex(dialog.kind.findData(VisitKind.CHECK_IN.value))
-    assert dialog.chosen_kind() is VisitKind.CHECK_IN
-    assert landing() == ["new visit (check-in)"] * 2

@@ -12,8 +12,10 @@ from PySide6.QtGui import QDropEvent
 from pytestqt.qtbot import QtBot
 
 from tests import helpers as h
+from tracker.core.db.models import Stage
 from tracker.core.queries import browse, listing
 from tracker.core.services.erase import ErasePlan
+from tracker.ui import commands as cmd
 from tracker.ui import dialogs
 from tracker.ui.dialogs import MoveAnswer
 from tracker.ui.main.erasing import EraseController
@@ -49,9 +51,10 @@ def test_a_photo_moved_from_the_grid_goes_and_undo_brings_it_back(
     window.panel.grid.move_action.trigger()
     moved = browse.photo(lib, photo.id)
     assert moved.view == "left"
+    assert window.client_id is not None
     assert photo.id in [
         p.id for p in browse.timeline(lib, window.client_id, window.area_id)[0].photos
-    ]  # type: ignore[arg-type]
+    ]
     assert window.menus.undo.text() == "&Undo move 1 photo"
     window.history.undo()
     assert browse.photo(lib, photo.id).view == photo.view
@@ -110,10 +113,8 @@ def test_erasing_a_client_asks_naming_what_goes_and_clears_the_history(
     assert errors == []
 
 
-def dialogs_free_edit(window: MainWindow):  # type: ignore[no-untyped-def]
+def dialogs_free_edit(window: MainWindow) -> cmd.EditVisit:
     """An ordinary edit, to see the history cleared after an erase."""
-    from tracker.ui import commands as cmd
-
     assert window.lib is not None and window.visit_id is not None
     return cmd.EditVisit(window.lib, window.visit_id, {"notes": "seen"})
 
@@ -123,9 +124,6 @@ def test_an_empty_area_is_removed_from_the_window_and_undo_brings_it_back(
 ) -> None:
     lib = window.lib
     assert lib is not None and window.client_id is not None
-    from tracker.core.db.models import Stage
-    from tracker.ui import commands as cmd
-
     command = cmd.AddArea(lib, window.client_id, "Upper arm", "arm", Stage.UNKNOWN)
     window.run(command)
     window.area_id = command.area_id

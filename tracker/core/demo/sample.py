@@ -24,7 +24,8 @@ from tracker.core.errors import LibraryError
 from tracker.core.queries import lookup
 from tracker.core.queries.listing import counts
 from tracker.core.services import clients, ratings, visits
-from tracker.core.services.imports import NewArea, import_files
+from tracker.core.services.import_report import NewArea
+from tracker.core.services.imports import import_files
 from tracker.core.store.library import Library
 
 SEED = 20260504

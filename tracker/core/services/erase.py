@@ -172,13 +172,15 @@ def _scope(s: Session, target: Target, ident: int) -> tuple[Ids, Ids, Ids, Ids, 
 
 
 def _count(
-    s: Session, model: type[Rating] | type[TreatmentRecord], visits: set[int], areas: set[int], target: Target
+    s: Session,
+    model: type[Rating] | type[TreatmentRecord],
+    visits: set[int],
+    areas: set[int],
+    target: Target,
 ) -> int:
     if target is Target.PHOTO:
         return 0
-    q = select(func.count(model.id)).where(
-        model.visit_id.in_(visits) | model.area_id.in_(areas)
-    )
+    q = select(func.count(model.id)).where(model.visit_id.in_(visits) | model.area_id.in_(areas))
     return s.scalar(q) or 0
 
 
@@ -186,11 +188,7 @@ def _archives_since(lib: Library, since: dt.datetime | None) -> list[Path]:
     """Backup archives this library wrote (``care.backups`` records them) that still exist
     and were made after ``since`` (when the oldest photo erased was imported)."""
     from_log = snapshots.archive_log(lib.root / "backups")
-    return [
-        path
-        for path, made in from_log
-        if path.exists() and (since is None or made >= since)
-    ]
+    return [path for path, made in from_log if path.exists() and (since is None or made >= since)]
 
 
 def erase(lib: Library, target: Target, ident: int) -> ErasePlan:
@@ -234,4 +232,3 @@ def erase(lib: Library, target: Target, ident: int) -> ErasePlan:
     lib.checkpoint()
     log.info("Erased %s: %s", done.target.value, done.summary())
     return done
-

@@ -29,7 +29,7 @@ from tracker.core.imaging.exif import CaptureTime, capture_time_from_mtime, head
 from tracker.core.imaging.formats import sniff
 from tracker.core.queries.browse import has_baseline
 from tracker.core.services.import_reading import read_failure
-from tracker.core.services.imports import CancelCheck
+from tracker.core.services.import_report import CancelCheck
 from tracker.core.store.library import Library
 
 log = logging.getLogger(__name__)

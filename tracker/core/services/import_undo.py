@@ -29,7 +29,7 @@ from tracker.core.db.models import (
     utc_now,
 )
 from tracker.core.errors import UsageError
-from tracker.core.services.imports import ImportReport
+from tracker.core.services.import_report import ImportReport
 from tracker.core.store.library import Library
 
 

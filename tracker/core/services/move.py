@@ -78,7 +78,9 @@ def move_photos(
     if view is not None:
         view = check_name(view, "view name")
         if len(view) > MAX_VIEW:
-            raise UsageError(f"The view name is {len(view)} characters long; the most is {MAX_VIEW}.")
+            raise UsageError(
+                f"The view name is {len(view)} characters long; the most is {MAX_VIEW}."
+            )
     with lib.session() as s:
         photos = _photos(s, photo_ids)
         before = tuple(row_dict(p) for p in photos)
@@ -92,9 +94,7 @@ def move_photos(
         references = tuple(
             row_dict(r)
             for r in s.scalars(
-                select(ReferencePhoto).where(
-                    ReferencePhoto.area_id.in_({a for a, _ in groups})
-                )
+                select(ReferencePhoto).where(ReferencePhoto.area_id.in_({a for a, _ in groups}))
             )
             if (r.area_id, r.view) in groups
         )
@@ -206,7 +206,9 @@ def unmove(lib: Library, undo: MoveUndo) -> None:
         for row in (*undo.photos, *undo.aligned):
             p = s.get(Photo, row["id"])
             if p is None:
-                raise UsageError("A moved photo is no longer in the library; the move cannot be undone.")
+                raise UsageError(
+                    "A moved photo is no longer in the library; the move cannot be undone."
+                )
             p.visit_id, p.area_id, p.view = row["visit_id"], row["area_id"], row["view"]
             p.alignment = row["alignment"]
         s.flush()

@@ -109,7 +109,9 @@ class EraseController(WindowController):
             w.refresh()
             w.show_error(message)
 
-        run_with_progress(w.as_widget(), w.runner, "Erasing…", work, done, failed, cancellable=False)
+        run_with_progress(
+            w.as_widget(), w.runner, "Erasing…", work, done, failed, cancellable=False
+        )
 
     def _on_remove_area(self) -> None:
         w = self.window

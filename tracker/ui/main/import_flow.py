@@ -1,24 +1,29 @@
-"""Running an import from the window: plan → preview → import with progress → summary.
+"""Running an import from the window: check → preview → import with progress → summary.
 
-Reading dates and the import itself run on the thread pool; the window keeps painting and
+The check decodes every file as the import will (so damage shows in the preview, each file
+with a thumbnail); it and the import itself run on the thread pool; the window keeps painting and
 answering while they run. The finished import is handed on (``finished``) for the window to
 make it one undoable step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from tracker.core.errors import LibraryError
-from tracker.core.services.import_plan import PlannedFile, plan_import
-from tracker.core.services.imports import ImportReport, import_files
+from tracker.core.queries import browse
+from tracker.core.services.import_plan import plan_import
+from tracker.core.services.import_report import ImportReport
+from tracker.core.services.imports import import_items
 from tracker.core.store.library import Library
 from tracker.core.text import display_path
-from tracker.ui.main.import_dialogs import ImportPreviewDialog, ImportRequest, ImportSummaryDialog
+from tracker.ui.main.import_dialogs import ImportRequest, ImportSummaryDialog
+from tracker.ui.main.import_preview import ImportPreviewDialog, Prepared
+from tracker.ui.main.plan_model import Choices, VisitChoice
 from tracker.ui.workers import Task, TaskRunner
 
 
@@ -27,12 +32,13 @@ class ImportController(QObject):
 
     finished = Signal(object, object)  # the Library and its ImportReport (None: it failed)
     busy_changed = Signal(bool)
-    progress_changed = Signal(int, int, str)  # done, total, file
+    # The stage ("check" before the preview, then "import"), done, total, file.
+    progress_changed = Signal(str, int, int, str)
 
     # Replaceable in tests.
-    ask_preview: Callable[
-        [QWidget | None, ImportRequest, Sequence[PlannedFile]], ImportRequest | None
-    ] = ImportPreviewDialog.ask
+    ask_preview: Callable[[QWidget | None, ImportRequest, Prepared], Choices | None] = (
+        ImportPreviewDialog.ask
+    )
     show_summary: Callable[[QWidget | None, ImportReport], None] = ImportSummaryDialog.show_report
 
     def __init__(
@@ -43,6 +49,7 @@ class ImportController(QObject):
         self.runner = runner
         self.show_error = show_error
         self.task: Task | None = None
+        self._doing = ""
         self.progress: QProgressDialog | None = None
 
     @property
@@ -53,20 +60,35 @@ class ImportController(QObject):
         if self.busy:
             self.show_error("An import is already running; wait for it to finish or cancel it.")
             return
-        self._begin("Reading the photos' dates…", len(request.paths))
-        self.task = self.runner.start(
-            lambda task: plan_import(
+        self._begin("Checking the photos…", len(request.paths))
+
+        def prepare(task: Task) -> Prepared:
+            plan = plan_import(
                 lib,
                 request.paths,
                 client_id=request.client_id,
                 date=request.date,
+                check=True,
+                progress=task.report,
                 cancel=lambda: task.cancelled,
-            ),
-            finished=lambda plan: self._on_plan_finished(lib, request, plan),
+            )
+            visits = [
+                VisitChoice(v.id, v.date, v.kind) for v in browse.timeline(lib, request.client_id)
+            ]
+            areas = {a.id: a.name for a in browse.areas(lib, request.client_id)}
+            with lib.session() as s:
+                baseline = browse.has_baseline(s, request.client_id)
+            return Prepared(plan, areas, visits, baseline)
+
+        self.task = self.runner.start(
+            prepare,
+            finished=lambda prepared: self._on_plan_finished(lib, request, prepared),
             failed=self._on_task_failed,
+            progress=self._on_task_progress,
         )
 
     def _begin(self, label: str, total: int) -> None:
+        self._doing = label
         self.busy_changed.emit(True)
         progress = QProgressDialog(label, "Cancel", 0, max(total, 1), self.window)
         progress.setWindowTitle("Import photos")
@@ -96,31 +118,31 @@ class ImportController(QObject):
         if self.task is not None:
             self.task.cancel()
             if self.progress is not None:
-                self.progress.setLabelText("Stopping after the photo being saved…")
+                self.progress.setLabelText(
+                    "Stopping after the photo being saved…"
+                    if self._doing.startswith("Importing")
+                    else "Stopping the check…"
+                )
 
-    def _on_plan_finished(
-        self, lib: Library, request: ImportRequest, plan: list[PlannedFile]
-    ) -> None:
+    def _on_plan_finished(self, lib: Library, request: ImportRequest, prepared: Prepared) -> None:
         cancelled = self.task is not None and self.task.cancelled
         self._end()
-        if cancelled or not plan:
-            if not plan and not cancelled:
+        if cancelled or not prepared.plan:
+            if not prepared.plan and not cancelled:
                 self.show_error("There were no files to import in what you chose.")
             return
-        chosen = type(self).ask_preview(self.window, request, plan)
-        if chosen is None:
+        chosen = type(self).ask_preview(self.window, request, prepared)
+        if chosen is None or not chosen.items:
             return
-        self._begin("Importing photos…", len(plan))
+        self._begin("Importing photos…", len(chosen.items))
 
         def work(task: Task) -> ImportReport:
             report = ImportReport()
             try:
-                return import_files(
+                return import_items(
                     lib,
-                    chosen.paths,
-                    chosen.area_id,
-                    date=chosen.date,
-                    kind=chosen.kind,
+                    chosen.items,
+                    kinds=chosen.kinds,
                     progress=task.report,
                     cancel=lambda: task.cancelled,
                     report=report,
@@ -139,13 +161,14 @@ class ImportController(QObject):
         )
 
     def _on_task_progress(self, done: int, total: int, file: str) -> None:
-        self.progress_changed.emit(done, total, file)
+        stage = "import" if self._doing.startswith("Importing") else "check"
+        self.progress_changed.emit(stage, done, total, file)
         progress = self.progress
         if progress is None:
             return
         if not (self.task and self.task.cancelled):
             progress.setLabelText(
-                f"Importing photos… {done} of {total}\n{display_path(Path(file).name)}"
+                f"{self._doing} {done} of {total}\n{display_path(Path(file).name)}"
             )
         progress.setMaximum(total)
         progress.setValue(done)

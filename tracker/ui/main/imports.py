@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
-from tracker.core.services.imports import ImportReport
+from tracker.core.services.import_report import ImportReport
 from tracker.core.store.library import Library
 from tracker.ui import commands as cmd
 from tracker.ui.main.controller import Window, WindowController
