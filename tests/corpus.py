@@ -27,6 +27,8 @@ from typing import TypedDict, Unpack
 import pillow_heif
 from PIL import Image, ImageDraw, TiffImagePlugin
 
+from tests.core.imaging import builders
+
 pillow_heif.register_heif_opener()
 
 IMPORTED, DUPLICATE, REJECTED = "imported", "duplicate", "rejected"
@@ -322,6 +324,19 @@ def cases() -> tuple[Case, ...]:
     )
     good("camera_mpf.jpg", mpo)
 
+    # The still of an animation or an image sequence is imported (with a note saying so).
+    frames = [picture(next(seeds)), picture(next(seeds), marker=False)]
+    apng = _encode(frames[0], "PNG", save_all=True, append_images=frames[1:])
+    good("animated.png", apng, fmt="PNG")
+    awebp = _encode(frames[0], "WEBP", save_all=True, append_images=frames[1:], quality=90)
+    good("animated.webp", awebp, fmt="WEBP")
+    burst = _encode(picture(next(seeds)), "HEIF", quality=90)
+    good("burst.heic", builders.heif_sequence(burst, 5, (W, H)), fmt="HEIF")
+
+    # A big-endian BigTIFF, which Pillow alone does not read.
+    bigtiff = builders.build_tiff([builders.rgb_ifd(picture(next(seeds)))], order=">", big=True)
+    good("bigtiff_be.tif", bigtiff, fmt="TIFF")
+
     # -- refusals --
     # Cut in half: noise puts the cut inside the image data, a flat picture inside the header.
     jpeg = _encode(noise(next(seeds)), "JPEG", quality=90)
@@ -341,12 +356,14 @@ def cases() -> tuple[Case, ...]:
     frames = [picture(next(seeds)), picture(next(seeds))]
     gif = _encode(frames[0], "GIF", save_all=True, append_images=frames[1:])
     bad("animation.gif", gif, rf"a GIF image; {_NOT_ACCEPTED}")
-    apng = _encode(frames[0], "PNG", save_all=True, append_images=frames[1:])
-    bad("animated.png", apng, r"animated PNG; only still photos")
-    awebp = _encode(frames[0], "WEBP", save_all=True, append_images=frames[1:], quality=80)
-    bad("animated.webp", awebp, r"animated WebP; only still photos")
     multipage = _encode(frames[0], "TIFF", save_all=True, append_images=frames[1:])
     bad("multipage.tif", multipage, r"TIFF with 2 pages; only single photos")
+
+    # Camera raws are refused with advice, even those made as TIFFs with a preview in them.
+    nef = builders.rgb_ifd(picture(next(seeds))).set(builders.MAKE, builders.ASCII, "NIKON")
+    nef.sub_ifds = [builders.cfa_ifd(compression=34713)]
+    bad("camera.nef", builders.build_tiff([nef], order=">"), r"camera raw file \(Nikon NEF\)")
+    bad("video.mp4", b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", r"a video \(MP4\)")
 
     eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 120 80\nshowpage\n%%EOF\n"
     bad("figure.eps", eps, rf"PostScript \(EPS\) file; {_NOT_ACCEPTED}")

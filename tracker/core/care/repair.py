@@ -163,7 +163,7 @@ def rebuild_cache(lib: Library) -> dict[str, Any]:
             failed.append(sha)
             continue
         try:
-            decoded = imaging.decode(lib.store.read_original(sha, ext), preview=True)
+            decoded = imaging.decode(lib.store.read_original(sha, ext), preview=True, stored=True)
         except ImageRejected:
             failed.append(sha)
             continue

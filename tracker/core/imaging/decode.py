@@ -7,6 +7,7 @@ the comments say why where the reason is not obvious.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import io
 import logging
@@ -16,13 +17,20 @@ from typing import cast
 from PIL import Image, ImageCms
 
 from tracker.core.errors import ImageRejected
-from tracker.core.imaging.exif import (
-    TAG_DNG_VERSION,
-    TAG_ORIENTATION,
-    CaptureTime,
-    capture_time_from_exif,
+from tracker.core.imaging.exif import TAG_ORIENTATION, CaptureTime, capture_time_from_exif
+from tracker.core.imaging.formats import (
+    EXTENSIONS,
+    HEAD_SIZE,
+    Identified,
+    for_pillow,
+    format_label,
+    identify,
+    pages_refusal,
+    sniff,
+    unreadable_layout,
 )
-from tracker.core.imaging.formats import EXTENSIONS, ensure_heif, format_label, not_accepted, sniff
+from tracker.core.imaging.plugins import ensure_heif
+from tracker.core.imaging.quiet import quiet_stderr
 
 log = logging.getLogger(__name__)
 
@@ -93,18 +101,24 @@ class DecodedPhoto:
 # -- decoding --------------------------------------------------------------------------------
 
 
-def decode(data: bytes, *, preview: bool = False) -> DecodedPhoto:
+def decode(data: bytes, *, preview: bool = False, stored: bool = False) -> DecodedPhoto:
     """Check, measure and shrink one photo; ImageRejected with the reason if it will not do.
 
-    The format is settled from the bytes before any decoder sees them, and the decoder is
-    restricted to that format. Any exception a decoder raises on hostile input is turned into
+    The format is settled from the bytes before any decoder sees them (``identify``, which also
+    refuses what the installed decoders cannot read), and the decoder is restricted to that
+    format. Any exception a decoder raises on hostile input is turned into
     a refusal at this edge. Every byte of the pixel data is decoded either way, so a truncated
     or damaged file is caught. A JPEG is decoded at thumbnail size and comes back without a
     preview unless ``preview`` asks for one.
+
+    ``stored``: the bytes are an original in the library (its thumbnail or preview is being
+    made again), which an earlier version may have taken although this one refuses its kind
+    (a TIFF-based camera raw read as its first image): it is read as what its first bytes say.
     """
-    fmt = sniff(data[:64])
+    identified = _identified(data) if stored else identify(data)
+    fmt = identified.format
     try:
-        return _decode(data, fmt, with_preview=preview or fmt not in SCALABLE_FORMATS)
+        return _decode(data, identified, with_preview=preview or fmt not in SCALABLE_FORMATS)
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -125,6 +139,9 @@ def _damage_reason(data: bytes, fmt: str, exc: Exception) -> str:
     name = format_label(fmt)
     if isinstance(exc, EOFError) or _cut_short(data, fmt):
         return f"the {name} data is truncated (the file is incomplete)"
+    layout = unreadable_layout(data) if fmt == "TIFF" else None
+    if layout is not None:
+        return f"it is {layout}; export it as JPEG"
     return f"the {name} data is damaged and cannot be decoded"
 
 
@@ -139,25 +156,48 @@ def _cut_short(data: bytes, fmt: str) -> bool:
     return False
 
 
-def _decode(data: bytes, fmt: str, *, with_preview: bool) -> DecodedPhoto:
+def _identified(data: bytes) -> Identified:
+    """A stored original's format: as the import judges it, else (imported by an earlier
+    version that took what this one refuses) as its first bytes say."""
+    try:
+        return identify(data)
+    except ImageRejected:
+        return Identified(sniff(data[:HEAD_SIZE]))
+
+
+def _quiet(fmt: str) -> contextlib.AbstractContextManager[None]:
+    """Standard error silenced while libtiff decodes (it prints what it cannot do; see quiet)."""
+    return quiet_stderr() if fmt == "TIFF" else contextlib.nullcontext()
+
+
+def _sequence_note(frames: int | None) -> Note:
+    count = f" of {frames} frames" if frames is not None else ""
+    return Note(
+        NoteKind.STILL_OF_SEQUENCE,
+        f"it is an image sequence{count} (a burst, a live photo or an animation); "
+        "its still image was imported",
+    )
+
+
+def _decode(data: bytes, identified: Identified, *, with_preview: bool) -> DecodedPhoto:
+    fmt = identified.format
     if fmt == "HEIF":
         ensure_heif()
-    with Image.open(io.BytesIO(data), formats=[fmt]) as im:
+    notes: list[Note] = []
+    with _quiet(fmt), Image.open(io.BytesIO(for_pillow(data, identified)), formats=[fmt]) as im:
         # A phone's HEIC may hold several images (depth, bursts), and a camera's JPEG a second
-        # one (a Multi-Picture preview or depth map): the first is the photo in both.
+        # one (a Multi-Picture preview or depth map): the first is the photo in both. The
+        # pages of a TIFF are a document's; the frames of an animated PNG or WebP, like those of
+        # a HEIF sequence, have a still (the first frame, the primary image), which is imported.
         frames = getattr(im, "n_frames", 1) if fmt not in ("HEIF", "JPEG") else 1
         if frames > 1:
             if fmt == "TIFF":
-                raise ImageRejected(
-                    f"it is a TIFF with {frames} pages; only single photos can be imported"
-                )
-            raise ImageRejected(
-                f"it is an animated {format_label(fmt)}; only still photos can be imported"
-            )
+                raise pages_refusal(frames)
+            notes.append(_sequence_note(frames))
+        elif identified.sequence and (identified.frames is None or identified.frames > 1):
+            notes.append(_sequence_note(identified.frames))
         width, height = im.size
         _check_size(width, height, len(data))
-        if fmt == "TIFF" and TAG_DNG_VERSION in getattr(im, "tag_v2", {}):
-            raise not_accepted("a camera raw file (DNG); export a JPEG from it first")
 
         exif = im.getexif()
         orientation = 1
@@ -198,7 +238,6 @@ def _decode(data: bytes, fmt: str, *, with_preview: bool) -> DecodedPhoto:
             thumb_img = thumb_img.reduce(factor)
         thumb_img = thumb_img.resize(thumb_size, Image.Resampling.BICUBIC)
 
-    notes: list[Note] = []
     if capture is not None and capture.is_future():
         notes.append(
             Note(
@@ -239,11 +278,12 @@ def load_upright(data: bytes, max_side: int | None = None) -> Image.Image:
 
     For looking closer than the preview allows; the original was checked when it was imported.
     """
-    fmt = sniff(data[:64])
+    identified = _identified(data)
+    fmt = identified.format
     if fmt == "HEIF":
         ensure_heif()
     try:
-        with Image.open(io.BytesIO(data), formats=[fmt]) as im:
+        with _quiet(fmt), Image.open(io.BytesIO(for_pillow(data, identified)), formats=[fmt]) as im:
             orientation = 1
             if fmt in ORIENTED_FORMATS:
                 value = im.getexif().get(TAG_ORIENTATION, 1)

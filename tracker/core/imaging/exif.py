@@ -7,6 +7,7 @@ pixels are decoded for it.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -14,7 +15,8 @@ from typing import Any, BinaryIO
 from PIL import Image
 
 from tracker.core.errors import ImageRejected
-from tracker.core.imaging.formats import ensure_heif, sniff
+from tracker.core.imaging.formats import for_pillow, identify
+from tracker.core.imaging.plugins import ensure_heif
 
 EXIF_IFD = 0x8769
 TAG_ORIENTATION = 0x0112
@@ -24,7 +26,6 @@ TAG_DATETIME_DIGITIZED = 0x9004
 TAG_OFFSET_TIME = 0x9010
 TAG_OFFSET_TIME_ORIGINAL = 0x9011
 TAG_OFFSET_TIME_DIGITIZED = 0x9012
-TAG_DNG_VERSION = 50706
 
 
 @dataclass
@@ -123,11 +124,14 @@ def header_capture_time(fh: BinaryIO) -> CaptureTime | None:
     the import itself gives the real verdict on the file.
     """
     try:
-        fmt = sniff(fh.read(64))
+        identified = identify(fh)  # also refuses a raw, or what cannot be decoded here
         fh.seek(0)
+        fmt = identified.format
         if fmt == "HEIF":
             ensure_heif()
-        with Image.open(fh, formats=[fmt]) as im:
+        # The few files Pillow is handed repaired (see for_pillow) are read whole.
+        source = io.BytesIO(for_pillow(fh.read(), identified)) if identified.repair else fh
+        with Image.open(source, formats=[fmt]) as im:
             return capture_time_from_exif(im.getexif())
     except ImageRejected:
         raise

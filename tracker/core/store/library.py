@@ -229,7 +229,9 @@ class Library:
         data = self.store.read_cache(kind, sha256)
         if data is not None:
             return data
-        decoded = imaging.decode(self._original_bytes(sha256), preview=kind == "previews")
+        decoded = imaging.decode(
+            self._original_bytes(sha256), preview=kind == "previews", stored=True
+        )
         if self.read_only is None:
             try:
                 self.store.write_cache("thumbs", sha256, decoded.thumbnail)
