@@ -3,6 +3,7 @@ and the files a list of files and folders names."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import secrets
@@ -46,3 +47,16 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
         else:
             out.append(path)
     return out
+
+
+def dated_name(folder: Path, stem: str, suffix: str, day: dt.date) -> Path:
+    """A file name to offer for something made today, that names no file already there:
+    ``stem-YYYY-MM-DD.suffix``, then ``stem-YYYY-MM-DD-2.suffix`` and on (a second backup of
+    the same day must not be offered the first one's name)."""
+    base = f"{stem}-{day.isoformat()}"
+    candidate = folder / f"{base}{suffix}"
+    n = 2
+    while candidate.exists():
+        candidate = folder / f"{base}-{n}{suffix}"
+        n += 1
+    return candidate

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
 from tests import helpers as h
@@ -153,3 +155,34 @@ def test_unexpected_refusals_are_shown(shell: App, messages: list[str], tmp_path
     (tmp_path / "stranger" / "notes.txt").write_text("x")
     assert not shell.open(tmp_path / "stranger", create=True)
     assert "already holds other files" in messages[-1]
+
+
+def test_the_backup_is_offered_a_dated_name_that_overwrites_nothing(
+    qtbot: QtBot,
+    shell: App,
+    messages: list[str],
+    root: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert shell.open(root)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: home))
+    offered: list[str] = []
+
+    def save_as(_parent: object, _title: str, start: str, _filter: str) -> tuple[str, str]:
+        offered.append(start)
+        return start, ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_as)
+    care = shell.window.care
+    for _ in range(2):  # the second backup of the day gets a name of its own
+        with qtbot.waitSignal(care.backed_up, timeout=20000):
+            care.backup()
+    today = dt.date.today().isoformat()
+    assert [Path(p).name for p in offered] == [
+        f"stria-backup-{today}.zip",
+        f"stria-backup-{today}-2.zip",
+    ]
+    assert sorted(p.name for p in home.iterdir()) == sorted(Path(p).name for p in offered)

@@ -8,6 +8,7 @@ paints. The geometry of each photo in the first photo's frame comes from the cor
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from tracker import APP_NAME
 from tracker.core.compare import render as compare_core
 from tracker.core.compare.render import CompareOptions, export, placement, render
 from tracker.core.errors import TrackerError
+from tracker.core.files import dated_name
 from tracker.core.imaging import geometry as al
 from tracker.core.queries import browse
 from tracker.core.queries.rows import ComparePhoto
@@ -394,7 +396,7 @@ class CompareWindow(CompareLayout):
         name, chosen = QFileDialog.getSaveFileName(
             self,
             "Export the comparison",
-            str(Path.home() / "comparison.jpg"),
+            str(dated_name(Path.home(), "comparison", ".jpg", dt.date.today())),
             ";;".join(EXPORT_FILTERS),
         )
         if name:

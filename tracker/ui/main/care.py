@@ -3,6 +3,7 @@ results shown as sentences, and repairs that the person chooses (none deletes an
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from tracker.core.care import backups, repair
 from tracker.core.care.check import CheckReport, check_library
+from tracker.core.files import dated_name
 from tracker.core.store.library import Library
 from tracker.ui.workers import Task, TaskRunner, run_with_progress
 
@@ -173,7 +175,7 @@ class LibraryCare(QObject):
         name, _ = QFileDialog.getSaveFileName(
             self.window,
             "Back up the library",
-            str(Path.home() / "stria-tracker-backup.zip"),
+            str(dated_name(Path.home(), "stria-backup", ".zip", dt.date.today())),
             "Backup archive (*.zip)",
         )
         if name:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -9,6 +10,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from tracker.core.errors import TrackerError
 from tracker.core.exports import ratings_csv
+from tracker.core.files import dated_name
 from tracker.rendering import report
 from tracker.ui.main.controller import WindowController
 from tracker.ui.workers import run_with_progress
@@ -33,7 +35,10 @@ class ExportController(WindowController):
             return
         start = w.prefs.last_import_folder or Path.home()
         name, _ = QFileDialog.getSaveFileName(
-            w.as_widget(), "Export ratings", str(start / "ratings.csv"), "CSV (*.csv)"
+            w.as_widget(),
+            "Export ratings",
+            str(dated_name(start, "ratings", ".csv", dt.date.today())),
+            "CSV (*.csv)",
         )
         if not name:
             return
@@ -53,7 +58,7 @@ class ExportController(WindowController):
         name, chosen = QFileDialog.getSaveFileName(
             self.window.as_widget(),
             "Export report",
-            str(start / "progress-report.pdf"),
+            str(dated_name(start, "progress-report", ".pdf", dt.date.today())),
             "PDF, A4 (*.pdf);;PDF, Letter (*.pdf)",
         )
         if name:
