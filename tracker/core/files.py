@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -49,14 +49,22 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
-def dated_name(folder: Path, stem: str, suffix: str, day: dt.date) -> Path:
-    """A file name to offer for something made today, that names no file already there:
-    ``stem-YYYY-MM-DD.suffix``, then ``stem-YYYY-MM-DD-2.suffix`` and on (a second backup of
-    the same day must not be offered the first one's name)."""
-    base = f"{stem}-{day.isoformat()}"
+def dated_name(folder: Path, words: Sequence[str], suffix: str, day: dt.date) -> Path:
+    """A file name to offer for something made today, that names no file already there: the
+    words (what it is, whose, which area) and the date, ``backup-Ana Ruiz-2026-12-01.zip``,
+    then ``…-2026-12-01-2.zip`` and on (a second backup of the same day must not be offered
+    the first one's name). A word is kept readable but cannot leave ``folder`` or upset a
+    file system: separators, control characters and Windows' reserved ones become "-"."""
+    parts = [_file_word(w) for w in words]
+    base = "-".join([p for p in parts if p] + [day.isoformat()])
     candidate = folder / f"{base}{suffix}"
     n = 2
     while candidate.exists():
         candidate = folder / f"{base}-{n}{suffix}"
         n += 1
     return candidate
+
+
+def _file_word(word: str) -> str:
+    kept = "".join("-" if c in '/\\:*?"<>|' or not c.isprintable() else c for c in word)
+    return kept.strip(" .-")[:60].strip()

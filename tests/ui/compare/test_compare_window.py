@@ -3,6 +3,7 @@ patches, undo and export."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from PIL import Image, ImageDraw
 from PySide6.QtCore import QPointF, QRectF, QSettings, Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
 from tests import helpers as h
@@ -394,3 +396,21 @@ def test_undo_and_redo_are_icons_so_the_caption_keeps_its_room(window: CompareWi
         assert button.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly
         assert not action.icon().isNull()
     assert window.caption.isVisible()
+
+
+def test_the_export_is_offered_a_name_saying_whose_and_when(
+    window: CompareWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: tmp_path))
+    offered: list[str] = []
+
+    def save_as(_parent: object, _title: str, start: str, _filter: str) -> tuple[str, str]:
+        offered.append(start)
+        return "", ""  # the person cancels
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_as)
+    window.export_action.trigger()
+    client = window.photos[0].client
+    assert [Path(p).name for p in offered] == [
+        f"comparison-{client}-Belly-{dt.date.today().isoformat()}.jpg"
+    ]

@@ -392,11 +392,17 @@ class CompareWindow(CompareLayout):
             caption=self.caption.text().strip(),
         )
 
+    def _file_words(self) -> list[str]:
+        """What an export is called: a comparison, whose, of which area(s)."""
+        clients = list(dict.fromkeys(p.client for p in self.photos))
+        areas = list(dict.fromkeys(p.area for p in self.photos))
+        return ["comparison", *clients[:1], *areas[:2]]
+
     def _on_export_triggered(self) -> None:
         name, chosen = QFileDialog.getSaveFileName(
             self,
             "Export the comparison",
-            str(dated_name(Path.home(), "comparison", ".jpg", dt.date.today())),
+            str(dated_name(Path.home(), self._file_words(), ".jpg", dt.date.today())),
             ";;".join(EXPORT_FILTERS),
         )
         if name:

@@ -175,7 +175,7 @@ class LibraryCare(QObject):
         name, _ = QFileDialog.getSaveFileName(
             self.window,
             "Back up the library",
-            str(dated_name(Path.home(), "stria-backup", ".zip", dt.date.today())),
+            str(dated_name(Path.home(), ["stria-backup"], ".zip", dt.date.today())),
             "Backup archive (*.zip)",
         )
         if name:

@@ -28,6 +28,11 @@ class ExportController(WindowController):
         w = self.window
         return w.client_id if w.lib is not None else None
 
+    def _client_name(self) -> str:
+        """The client's name for a file name (the window's list holds it)."""
+        client = self._client()
+        return next((c.name for c in self.window.clients.rows() if c.id == client), "")
+
     def _on_export_csv_requested(self) -> None:
         w = self.window
         client = self._client()
@@ -37,7 +42,7 @@ class ExportController(WindowController):
         name, _ = QFileDialog.getSaveFileName(
             w.as_widget(),
             "Export ratings",
-            str(dated_name(start, "ratings", ".csv", dt.date.today())),
+            str(dated_name(start, ["ratings", self._client_name()], ".csv", dt.date.today())),
             "CSV (*.csv)",
         )
         if not name:
@@ -58,7 +63,9 @@ class ExportController(WindowController):
         name, chosen = QFileDialog.getSaveFileName(
             self.window.as_widget(),
             "Export report",
-            str(dated_name(start, "progress-report", ".pdf", dt.date.today())),
+            str(
+                dated_name(start, ["progress-report", self._client_name()], ".pdf", dt.date.today())
+            ),
             "PDF, A4 (*.pdf);;PDF, Letter (*.pdf)",
         )
         if name:
