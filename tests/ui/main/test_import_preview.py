@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from PIL import Image
 from PySide6.QtCore import QDate, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QComboBox, QDateEdit, QDialog
 from pytestqt.modeltest import ModelTester
@@ -189,3 +190,31 @@ def test_the_buttons_change_the_selected_files(qtbot: QtBot) -> None:
     # A refused file selected alone: nothing to change about it.
     dialog.table.selectRow(2)
     assert not dialog.set_date.isEnabled() and not dialog.leave_out.isEnabled()
+
+
+def test_the_previews_counts_are_what_the_import_then_does(
+    qtbot: QtBot, window: MainWindow, instant_dialogs: ui.SeenDialogs, tmp_path: Path
+) -> None:
+    lib = window.lib
+    assert lib is not None and window.area_id is not None
+    new = [ui.photo_file(tmp_path / f"n{i}.jpg", "2026:01:05 10:00:00", 10 + i) for i in range(3)]
+    twice = tmp_path / "n0 copy.jpg"
+    twice.write_bytes(new[0].read_bytes())
+    again = tmp_path / "again.jpg"  # a copy of a photo the library holds
+    sha = listing.photos(lib)[0]["sha256"]
+    again.write_bytes(lib.store.read_original(sha, "jpg"))
+    undated = tmp_path / "screenshot.png"
+    Image.effect_noise((80, 60), 30).convert("RGB").save(undated)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(new[1].read_bytes()[:700])
+    gif = tmp_path / "funny.gif"
+    Image.new("P", (20, 20)).save(gif)
+    with qtbot.waitSignal(window.importer.finished, timeout=20000):
+        window.imports.import_paths([*new, twice, again, undated, cut, gif])
+    plan = list(instant_dialogs["plan"])
+    counts = PlanModel(plan, window.area_id, {window.area_id: "Belly"}, [], True).counts()
+    report = instant_dialogs["report"]
+    assert counts.adding == len(report.imported) == 4  # three new and the screenshot
+    assert counts.refused == len(report.rejected) == 2  # cut short, and a GIF
+    assert counts.stored == len(report.duplicates) == 2  # a copy given twice, one stored
+    assert counts.back == sum(d.restored for d in report.duplicates) == 0
