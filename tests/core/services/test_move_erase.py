@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from tests import helpers as h
 from tracker.core.care import backups
+from tracker.core.db import snapshots
 from tracker.core.db.models import Photo, RaterRole, ReferencePhoto, VisitKind, row_dict
 from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.errors import UsageError
@@ -260,3 +262,23 @@ def test_the_plan_names_the_backup_archives_that_still_hold_it(
     assert str(out.resolve()) in plan.backups_note()
     out.unlink()
     assert erase.plan(library, erase.Target.AREA, course["thigh"]).archives == ()
+
+
+def test_the_plan_names_only_the_copies_made_since_it_came_into_the_library(
+    library: Library, course: dict[str, int], tmp_path: Path
+) -> None:
+    folder = library.root / "backups"
+    folder.mkdir(exist_ok=True)
+    older, newer = folder / "library-older-auto.sqlite3", folder / "library-newer-auto.sqlite3"
+    for copy in (older, newer):
+        copy.write_bytes(b"a database copy")
+    long_ago = dt.datetime(2020, 1, 1).timestamp()
+    os.utime(older, (long_ago, long_ago))
+    archive = tmp_path / "old.zip"
+    archive.write_bytes(b"an archive")
+    # An archive noted before any of it was imported (in local time, as the first archive log
+    # wrote it) holds none of it.
+    snapshots.record_archive(folder, archive, dt.datetime(2020, 1, 1))
+    plan = erase.plan(library, erase.Target.AREA, course["thigh"])
+    assert newer in plan.snapshots and older not in plan.snapshots
+    assert plan.archives == ()

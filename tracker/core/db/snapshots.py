@@ -24,6 +24,17 @@ def snapshots(folder: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
 
+def made_at(path: Path) -> dt.datetime:
+    """When a copy was last written, in UTC without a zone (as the database keeps times)."""
+    return _naive_utc(dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC))
+
+
+def _naive_utc(moment: dt.datetime) -> dt.datetime:
+    """A time in UTC without its zone; a time without one is taken as local (as written by
+    the first version of the archive log)."""
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
 def newest_snapshot(folder: Path) -> Path | None:
     found = snapshots(folder)
     return found[0] if found else None
@@ -54,10 +65,8 @@ def record_archive(folder: Path, archive: Path, now: dt.datetime | None = None) 
     """Note in ``backups/archives.log`` that a backup archive was written, so that an erase
     can say which copies still hold what it took away. One line of JSON per archive, appended
     with a single write (a backup may run while the window has the library open)."""
-    line = json.dumps(
-        {"file": str(archive.resolve()), "made": (now or dt.datetime.now()).isoformat()},
-        ensure_ascii=True,
-    )
+    made = now or dt.datetime.now(dt.UTC)
+    line = json.dumps({"file": str(archive.resolve()), "made": made.isoformat()}, ensure_ascii=True)
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(folder / ARCHIVE_LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -70,7 +79,8 @@ def record_archive(folder: Path, archive: Path, now: dt.datetime | None = None) 
 
 
 def archive_log(folder: Path) -> list[tuple[Path, dt.datetime]]:
-    """The archives ``record_archive`` noted, oldest first (unreadable lines are skipped)."""
+    """The archives ``record_archive`` noted, oldest first, each with when it was made (in
+    UTC, without a zone, as the database keeps times). Unreadable lines are skipped."""
     try:
         text = (folder / ARCHIVE_LOG).read_text(encoding="ascii", errors="replace")
     except OSError:
@@ -79,7 +89,8 @@ def archive_log(folder: Path) -> list[tuple[Path, dt.datetime]]:
     for line in text.splitlines():
         try:
             entry = json.loads(line)
-            out.append((Path(str(entry["file"])), dt.datetime.fromisoformat(str(entry["made"]))))
+            made = dt.datetime.fromisoformat(str(entry["made"]))
+            out.append((Path(str(entry["file"])), _naive_utc(made)))
         except (ValueError, KeyError, TypeError):
             continue
     return out

@@ -109,7 +109,15 @@ def plan(lib: Library, target: Target, ident: int) -> ErasePlan:
         client_ids = set(s.scalars(client_q))
         ratings = _count(s, Rating, visit_ids, area_ids, target)
         records = _count(s, TreatmentRecord, visit_ids, area_ids, target)
-        first = s.scalar(select(func.min(Photo.imported_at)).where(Photo.id.in_(photo_ids)))
+        # The earliest any of it was in the library: a copy last written before then holds
+        # none of it.
+        firsts = [
+            s.scalar(select(func.min(Photo.imported_at)).where(Photo.id.in_(photo_ids))),
+            s.scalar(select(func.min(Visit.created_at)).where(Visit.id.in_(visit_ids))),
+            s.scalar(select(func.min(Area.created_at)).where(Area.id.in_(area_ids))),
+            s.scalar(select(func.min(Client.created_at)).where(Client.id.in_(client_ids))),
+        ]
+        since = min((f for f in firsts if f is not None), default=None)
     return ErasePlan(
         target=target,
         ident=ident,
@@ -120,8 +128,12 @@ def plan(lib: Library, target: Target, ident: int) -> ErasePlan:
         photos=len(photo_ids),
         ratings=ratings,
         records=records,
-        snapshots=tuple(snapshots.snapshots(lib.root / "backups")),
-        archives=tuple(_archives_since(lib, first)),
+        snapshots=tuple(
+            p
+            for p in snapshots.snapshots(lib.root / "backups")
+            if since is None or snapshots.made_at(p) >= since
+        ),
+        archives=tuple(_archives_since(lib, since)),
         photo_ids=photo_ids,
     )
 
@@ -186,7 +198,7 @@ def _count(
 
 def _archives_since(lib: Library, since: dt.datetime | None) -> list[Path]:
     """Backup archives this library wrote (``care.backups`` records them) that still exist
-    and were made after ``since`` (when the oldest photo erased was imported)."""
+    and were made after ``since`` (when the first of what is erased came into the library)."""
     from_log = snapshots.archive_log(lib.root / "backups")
     return [path for path, made in from_log if path.exists() and (since is None or made >= since)]
 
