@@ -79,7 +79,7 @@ def test_the_persons_changes_become_the_imports_items() -> None:
     model.set_included([0], False)
     model.set_day([1], MAR)  # the day of a visit the client has: it goes there
     assert model.new_days() == []
-    assert _column(model, 2)[:2] == ["Left out", "02 Mar 2026 · Treatment"]
+    assert _column(model, 2)[:2] == ["Left out (tick it to import it)", "02 Mar 2026 · Treatment"]
     assert _column(model, 1)[1] == "02 Mar 2026 (given)"
     model.set_area([1], HIPS)
     choices = model.choices()

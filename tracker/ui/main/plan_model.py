@@ -269,7 +269,7 @@ class PlanModel(QAbstractTableModel):
         if p.duplicate is DuplicateKind.STORED or p.duplicate is DuplicateKind.GIVEN_TWICE:
             return "Not added again"
         if not row.include:
-            return "Left out"
+            return "Left out (tick it to import it)"
         if p.duplicate is DuplicateKind.BROUGHT_BACK:
             return "Brought back to its visit"
         if row.visit_id is not None:
