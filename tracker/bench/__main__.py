@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from tracker.bench import ROWS
+from tracker.bench.cli import bench_cli
 from tracker.bench.imports import bench_heic, bench_import
 from tracker.bench.window import _child_large, bench_compare_and_report, bench_large
 
@@ -17,17 +18,22 @@ from tracker.bench.window import _child_large, bench_compare_and_report, bench_l
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tracker.bench",
-        description="Benchmarks of import, large libraries, comparing and reports.",
+        description="Benchmarks of import, large libraries, comparing, reports and the command line.",
     )
     parser.add_argument("--quick", action="store_true", help="smaller inputs, for a first look")
-    parser.add_argument("--only", choices=["import", "heic", "large", "compare"], action="append")
+    parser.add_argument(
+        "--only",
+        choices=["import", "heic", "large", "compare", "cli"],
+        action="append",
+        help="run only these benchmarks (may be given more than once)",
+    )
     parser.add_argument("--child-large", nargs=2, metavar=("ROOT", "PREFS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_large:
         _child_large(Path(args.child_large[0]), Path(args.child_large[1]))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     quick = args.quick
-    only = set(args.only or ["import", "heic", "large", "compare"])
+    only = set(args.only or ["import", "heic", "large", "compare", "cli"])
     work = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
     print(f"{'figure':<44} {'value':>9}     {'floor':>9} {'ratio':>6}  {'budget':<22}")
     try:
@@ -39,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_large(work, 50 if quick else 500, 40)
         if "compare" in only:
             bench_compare_and_report(work)
+        if "cli" in only:
+            bench_cli(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     budgeted = [r for r in ROWS if r.ok is not None]

@@ -1,8 +1,13 @@
 """The command line: every core operation without a screen, for scripting, batch work and
 tests (its contract is ``docs/CLI.md``).
 
-Exit status: 0 success; 1 the command ran but found problems (a file rejected, damage found);
-2 bad usage or bad input, with a one-line reason on standard error.
+Exit status: 0 success; 1 the command ran but found problems (a file rejected, damage found),
+or an unexpected error stopped it (its traceback is in the log file the message names);
+2 bad usage or bad input, with a one-line reason on standard error. A reader that stops
+early (``tracker list photos | head -1``) is no error: the rest of the output is dropped.
+
+Only the module of the command that runs is loaded: the commands that read and change
+records (``commands``) do not pay for those that look after the library (``care``).
 """
 
 from __future__ import annotations
@@ -14,26 +19,80 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tracker.cli import care, commands
-from tracker.cli.parser import EXIT_PROBLEMS, EXIT_USAGE, parse
+from tracker.cli.output import discard_stdout
+from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, parse
 from tracker.core.errors import TrackerError
-from tracker.core.paths import default_library
+from tracker.core.paths import default_library, log_dir
 
 log = logging.getLogger(__name__)
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, Path], int]] = {
-    "init": commands.cmd_init,
-    "demo": commands.cmd_demo,
-    "import": commands.cmd_import,
-    "list": commands.cmd_list,
-    "visit": commands.cmd_visit,
-    "rate": commands.cmd_rate,
-    "check": care.cmd_check,
-    "export": care.cmd_export,
-    "backup": care.cmd_backup,
-    "restore": care.cmd_restore,
-    "repair": care.cmd_repair,
-}
+LOG_FILE = "tracker.log"  # the window's (tracker.ui.errors.setup_logging): one log per user
+_CARE = frozenset({"check", "export", "backup", "restore", "repair"})
+
+Command = Callable[[argparse.Namespace, Path], int]
+
+
+def _command(name: str) -> Command:
+    """The function that runs the command ``name``, its module loaded now."""
+    if name in _CARE:
+        # start-up time: loaded only for its own commands (backups, checks, exports)
+        from tracker.cli import care
+
+        found: dict[str, Command] = {
+            "check": care.cmd_check,
+            "export": care.cmd_export,
+            "backup": care.cmd_backup,
+            "restore": care.cmd_restore,
+            "repair": care.cmd_repair,
+        }
+    else:
+        # start-up time: loaded only for its own commands, not for those of care
+        from tracker.cli import commands
+
+        found = {
+            "init": commands.cmd_init,
+            "demo": commands.cmd_demo,
+            "import": commands.cmd_import,
+            "list": commands.cmd_list,
+            "visit": commands.cmd_visit,
+            "rate": commands.cmd_rate,
+        }
+    return found[name]
+
+
+def _log_unexpected(command: str, exc: BaseException) -> Path | None:
+    """Write ``exc`` with its traceback to the log file the window uses (rotating at 1 MB,
+    three kept); the file, or None when the log folder cannot be written. Only the command's
+    name and the traceback are written: never its arguments (names of people, photos)."""
+    # start-up time: logging.handlers is needed only when something unexpected happened
+    import logging.handlers
+
+    try:
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / LOG_FILE
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+        )
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    try:
+        # Straight to the file: the traceback does not belong on standard error.
+        handler.handle(
+            log.makeRecord(
+                log.name,
+                logging.ERROR,
+                __file__,
+                0,
+                "Unexpected error in 'tracker %s'",
+                (command,),
+                (type(exc), exc, exc.__traceback__),
+            )
+        )
+    finally:
+        handler.close()
+    return path if path.exists() else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,18 +107,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.captureWarnings(True)
     warnings.filterwarnings("ignore", module="PIL")
     try:
-        return COMMANDS[args.command](args, root)
+        return _command(args.command)(args, root)
     except TrackerError as exc:
         print(f"tracker: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("tracker: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Standard output was closed by its reader (``| head``); ``output.emit`` handles
+        # that where the commands print, this is for anything else that wrote to it.
+        discard_stdout()
+        return EXIT_OK
     except Exception as exc:
-        log.debug("Unexpected error", exc_info=True)
+        where = _log_unexpected(args.command, exc)
+        details = f"; the details are in {where}" if where is not None else ""
         print(
             f"tracker: an unexpected error stopped the command ({type(exc).__name__}: {exc}). "
-            "Please report it; the library was left consistent.",
+            f"The library was left consistent. Please report it{details}.",
             file=sys.stderr,
         )
         return EXIT_PROBLEMS

@@ -1,9 +1,15 @@
-"""Printing a command's result: one JSON value with ``--json``, readable text without."""
+"""Printing a command's result: one JSON value with ``--json``, readable text without.
+
+A reader that stops early (``tracker list photos | head -1``) is no error: what it did not
+read is dropped without a word, and the command ends with its own exit status.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from typing import Any
 
 
@@ -15,9 +21,28 @@ def emit(args: argparse.Namespace, value: Any, text: str) -> None:
         except UnicodeEncodeError:
             # A file name that is not valid UTF-8: escape it rather than write invalid output.
             out = json.dumps(value, ensure_ascii=True)
-        print(out)
     else:
-        print(text)
+        out = text
+    stream = sys.stdout
+    if stream is None:  # started without a standard output (``>&-``): nowhere to write
+        return
+    try:
+        print(out, file=stream)
+        stream.flush()  # a closed pipe is found here, not at the interpreter's exit
+    except BrokenPipeError:
+        discard_stdout()
+
+
+def discard_stdout() -> None:
+    """After the reader of standard output has gone: send what is still buffered, and
+    anything printed later, to the null device, so that Python's flush at exit does not
+    fail again with a message on standard error (as the ``signal`` module's docs advise)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # no file descriptor (a test's captured output): nothing to do
+        pass
 
 
 def table(rows: list[dict[str, Any]], columns: list[str]) -> str:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tracker import __version__
-from tracker.core.compare.render import MODES as COMPARE_MODES
 from tracker.core.db.models import RaterRole, RatingMethod, VisitKind
 from tracker.core.domain.scales import SCALES
 from tracker.core.errors import UsageError
@@ -59,6 +58,23 @@ def _number(kind: Callable[[str], Any]) -> Callable[[str], Any]:
     return parse
 
 
+COMPARE_MODES = ("side", "wipe", "overlay", "difference")
+"""``tracker.core.compare.render.MODES``, written here so that parsing a command does not load
+the image renderer and Pillow (start-up time); a test holds the two equal."""
+
+_CLIENT_HELP = "the client's name (may be left out when the library has only one client)"
+
+
+def _command(
+    sub: Any, name: str, text: str, parents: list[argparse.ArgumentParser]
+) -> argparse.ArgumentParser:
+    """A subcommand whose one line in its parent's help is also its own help's description."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, parents=parents, help=text, description=text[0].upper() + text[1:] + "."
+    )
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     # SUPPRESS: a subcommand that is not given --json must not undo a --json given before it
@@ -71,11 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="print one JSON value on standard output",
     )
+    c: list[argparse.ArgumentParser] = [common]
 
     p = _Parser(
         prog="tracker",
-        description="Progress photos and ratings for microneedling of stretch marks.",
-        parents=[common],
+        description="Progress photos and ratings for microneedling of stretch marks. "
+        "Without a command, the window opens.",
+        parents=c,
     )
     p.add_argument(
         "--library",
@@ -83,20 +101,47 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="the library folder (default: $TRACKER_LIBRARY or the per-user data folder)",
     )
-    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    p.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {__version__}",
+        help="print the version and exit",
+    )
+    sub = p.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        parser_class=_Parser,
+        help="what to do (tracker COMMAND --help for its options)",
+    )
 
-    sub.add_parser("init", parents=[common], help="create an empty library (idempotent)")
+    _command(sub, "init", "create an empty library (an existing one is left as it is)", c)
 
-    demo = sub.add_parser("demo", parents=[common], help="create a sample library in DIR")
-    demo.add_argument("dir", type=Path, metavar="DIR")
+    demo = _command(sub, "demo", "create a sample library with generated photos in DIR", c)
+    demo.add_argument("dir", type=Path, metavar="DIR", help="a new or empty folder")
 
-    imp = sub.add_parser("import", parents=[common], help="import photo files or folders")
-    imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    imp.add_argument("--area", required=True, metavar="NAME")
-    imp.add_argument("--client", metavar="NAME")
+    imp = _command(sub, "import", "import photo files or folders into an area", c)
     imp.add_argument(
-        "--view", metavar="NAME", help="front, left, right, close-up, or your own word"
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="photo files or folders (walked; hidden entries skipped); put -- before a name "
+        "that starts with a dash",
+    )
+    imp.add_argument(
+        "--area",
+        required=True,
+        metavar="NAME",
+        help="the area the photos are of (made with the first photo if it does not exist)",
+    )
+    imp.add_argument(
+        "--client",
+        metavar="NAME",
+        help="the client's name (made with the first photo if it does not exist; may be left "
+        "out when the library has only one client)",
+    )
+    imp.add_argument(
+        "--view", metavar="NAME", help="front (default), left, right, close-up, or your own word"
     )
     imp.add_argument(
         "--date", type=_date, metavar="YYYY-MM-DD", help="put every photo in the visit of this date"
@@ -108,39 +153,74 @@ def build_parser() -> argparse.ArgumentParser:
         "later ones treatments)",
     )
 
-    lst = sub.add_parser("list", parents=[common], help="list clients, areas, visits or photos")
-    lst.add_argument("kind", choices=["clients", "areas", "visits", "photos"])
-    lst.add_argument("--client", metavar="NAME")
-    lst.add_argument("--area", metavar="NAME")
+    lst = _command(sub, "list", "list clients, areas, visits or photos", c)
+    lst.add_argument("kind", choices=["clients", "areas", "visits", "photos"], help="what to list")
+    lst.add_argument("--client", metavar="NAME", help="only this client's areas, visits or photos")
+    lst.add_argument("--area", metavar="NAME", help="only the photos of this area")
 
-    visit = sub.add_parser("visit", parents=[common], help="add or update a visit")
+    visit = _command(sub, "visit", "add a visit or update one", c)
     visit_sub = visit.add_subparsers(
-        dest="visit_command", metavar="add", required=True, parser_class=_Parser
+        dest="visit_command",
+        metavar="add",
+        required=True,
+        parser_class=_Parser,
+        help="what to do with the visit",
     )
-    add = visit_sub.add_parser("add", parents=[common], help="add a visit and its treatment record")
-    add.add_argument("--client", metavar="NAME")
-    add.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD")
-    add.add_argument("--kind", choices=[k.value for k in VisitKind])
-    add.add_argument("--notes")
-    add.add_argument("--area", metavar="NAME")
-    add.add_argument("--device", help="roller, stamp, pen, RF microneedling, …")
+    add = _command(
+        visit_sub,
+        "add",
+        "add the visit on a date, or update the one there, and merge in its treatment record",
+        c,
+    )
+    add.add_argument("--client", metavar="NAME", help=_CLIENT_HELP)
+    add.add_argument(
+        "--date", type=_date, required=True, metavar="YYYY-MM-DD", help="the day of the visit"
+    )
+    add.add_argument(
+        "--kind",
+        choices=[k.value for k in VisitKind],
+        help="the kind of visit (a new one, without it: the baseline when the client has none, "
+        "else a treatment)",
+    )
+    add.add_argument("--notes", metavar="TEXT", help="notes on the visit")
+    add.add_argument(
+        "--area",
+        metavar="NAME",
+        help="the area the treatment details are for (required with any of them)",
+    )
+    add.add_argument("--device", metavar="D", help="roller, stamp, pen, RF microneedling, …")
     add.add_argument(
         "--depth-mm", type=_number(float), metavar="X", help="needle depth, 0.1–3.5 mm"
     )
-    add.add_argument("--passes", type=_number(int), metavar="N")
+    add.add_argument("--passes", type=_number(int), metavar="N", help="number of passes, 1–20")
     add.add_argument("--topical", metavar="T", help="PRP, hyaluronic acid, …")
-    add.add_argument("--anaesthetic")
-    add.add_argument("--reaction", help="immediate reaction")
-    add.add_argument("--pain", type=_number(int), metavar="0-10")
-    add.add_argument("--downtime-days", type=_number(int), metavar="N")
-    add.add_argument("--practitioner", metavar="NAME")
+    add.add_argument("--anaesthetic", metavar="A", help="the anaesthetic used, if any")
+    add.add_argument("--reaction", metavar="R", help="the immediate reaction of the skin")
+    add.add_argument("--pain", type=_number(int), metavar="0-10", help="pain felt, 0–10")
+    add.add_argument(
+        "--downtime-days", type=_number(int), metavar="N", help="days of downtime, 0–60"
+    )
+    add.add_argument("--practitioner", metavar="NAME", help="who gave the treatment")
 
-    rate = sub.add_parser("rate", parents=[common], help="rate an area at a visit")
-    rate.add_argument("--area", required=True, metavar="NAME")
-    rate.add_argument("--date", type=_date, required=True, metavar="YYYY-MM-DD")
-    rate.add_argument("--rater", required=True, choices=[r.value for r in RaterRole])
-    rate.add_argument("--rater-name", default="", metavar="NAME")
-    rate.add_argument("--client", metavar="NAME")
+    rate = _command(sub, "rate", "record a rater's rating of an area at a visit", c)
+    rate.add_argument("--area", required=True, metavar="NAME", help="the area rated")
+    rate.add_argument(
+        "--date",
+        type=_date,
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="the day of the visit (it must exist: 'tracker visit add')",
+    )
+    rate.add_argument(
+        "--rater", required=True, choices=[r.value for r in RaterRole], help="who rates"
+    )
+    rate.add_argument(
+        "--rater-name",
+        default="",
+        metavar="NAME",
+        help="the rater's name (default: none); another name is another rating",
+    )
+    rate.add_argument("--client", metavar="NAME", help=_CLIENT_HELP)
     rate.add_argument(
         "--scale",
         choices=list(SCALES),
@@ -152,65 +232,43 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[m.value for m in RatingMethod],
         help="how it was rated (a new rating: in-person unless given; an edit keeps it)",
     )
-    rate.add_argument("values", nargs="+", metavar="ITEM=VALUE")
+    rate.add_argument(
+        "values",
+        nargs="+",
+        metavar="ITEM=VALUE",
+        help="a score of an item of the scale, e.g. colour=4 texture=5 depth=6",
+    )
 
-    sub.add_parser("check", parents=[common], help="verify the whole library")
+    _command(sub, "check", "verify the whole library (it reports, never repairs)", c)
 
-    bak = sub.add_parser("backup", parents=[common], help="write the whole library to a .zip")
-    bak.add_argument("out", type=Path, metavar="OUT.zip")
-    res = sub.add_parser("restore", parents=[common], help="make a library from a backup archive")
-    res.add_argument("archive", type=Path, metavar="ARCHIVE.zip")
-    res.add_argument("dest", type=Path, metavar="DIR")
-    rep_ = sub.add_parser("repair", parents=[common], help="repairs that 'check' suggests")
-    rep_sub = rep_.add_subparsers(
-        dest="repair_command",
-        metavar="relink|quarantine|rebuild-cache|restore-snapshot",
+    export = _command(
+        sub, "export", "write a comparison image, a CSV of the ratings or a PDF report", c
+    )
+    export_sub = export.add_subparsers(
+        dest="export_command",
+        metavar="compare|csv|report",
         required=True,
         parser_class=_Parser,
+        help="what to write",
     )
-    relink = rep_sub.add_parser(
-        "relink", parents=[common], help="find missing originals in a folder, by their contents"
+    cmp = _command(export_sub, "compare", "photos side by side, wiped, overlaid or differenced", c)
+    cmp.add_argument(
+        "items",
+        nargs="+",
+        metavar="PHOTO_ID... OUT",
+        help="the photo ids ('tracker list photos' shows them), then the image to write "
+        "(.png or .jpg)",
     )
-    relink.add_argument("folder", type=Path, metavar="FOLDER")
-    relink.add_argument(
-        "--changed",
-        action="store_true",
-        help="also put back originals whose contents changed (reads every original to find "
-        "them; each changed file is moved to quarantine/, not deleted)",
+    cmp.add_argument(
+        "--mode",
+        choices=COMPARE_MODES,
+        default="side",
+        help="side by side (2–4 photos, the default), or wipe, overlay or difference (2)",
     )
-    rep_sub.add_parser(
-        "quarantine", parents=[common], help="move files that belong to no photo to quarantine/"
-    )
-    rep_sub.add_parser("rebuild-cache", parents=[common], help="make thumbnails and previews again")
-    snap = rep_sub.add_parser(
-        "restore-snapshot", parents=[common], help="put back a database copy from backups/"
-    )
-    snap.add_argument("snapshot", nargs="?", type=Path, metavar="FILE")
-
-    export = sub.add_parser("export", parents=[common], help="export a comparison image")
-    export_sub = export.add_subparsers(
-        dest="export_command", metavar="compare|csv|report", required=True, parser_class=_Parser
-    )
-    cmp = export_sub.add_parser(
-        "compare", parents=[common], help="photos side by side, wiped, overlaid or differenced"
-    )
-    cmp.add_argument("items", nargs="+", metavar="PHOTO_ID... OUT")
-    csv_ = export_sub.add_parser(
-        "csv", parents=[common], help="every rating as a row of a CSV file"
-    )
-    csv_.add_argument("out", type=Path, metavar="OUT.csv")
-    csv_.add_argument("--client", metavar="NAME")
-    csv_.add_argument("--area", metavar="NAME")
-    rep = export_sub.add_parser(
-        "report", parents=[common], help="a PDF report of a client's course"
-    )
-    rep.add_argument("out", type=Path, metavar="OUT.pdf")
-    rep.add_argument("--client", metavar="NAME")
-    rep.add_argument("--area", metavar="NAME")
-    rep.add_argument("--page", choices=["a4", "letter"], default="a4", type=str.lower)
-    cmp.add_argument("--mode", choices=list(COMPARE_MODES), default="side")
     cmp.add_argument("--aligned", action="store_true", help="apply the stored landmark alignment")
-    cmp.add_argument("--caption", default="", help="a line of text under the images")
+    cmp.add_argument(
+        "--caption", default="", metavar="TEXT", help="a line of text under the images"
+    )
     cmp.add_argument("--no-labels", action="store_true", help="leave out the date labels")
     cmp.add_argument(
         "--size",
@@ -219,6 +277,57 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PIXELS",
         help="long side of each photo in the export (256-8192, default 1600; above 2048 the "
         "originals are read, for a full-size export)",
+    )
+    csv_ = _command(export_sub, "csv", "every rating item as a row of a CSV file", c)
+    csv_.add_argument("out", type=Path, metavar="OUT.csv", help="the CSV file to write")
+    csv_.add_argument("--client", metavar="NAME", help="only this client's ratings")
+    csv_.add_argument("--area", metavar="NAME", help="only the ratings of this area")
+    rep = _command(export_sub, "report", "a PDF report of a client's course", c)
+    rep.add_argument("out", type=Path, metavar="OUT.pdf", help="the PDF file to write")
+    rep.add_argument("--client", metavar="NAME", help=_CLIENT_HELP)
+    rep.add_argument("--area", metavar="NAME", help="only this area (default: every area)")
+    rep.add_argument(
+        "--page",
+        choices=["a4", "letter"],
+        default="a4",
+        type=str.lower,
+        help="the paper size (default: a4)",
+    )
+
+    bak = _command(sub, "backup", "write the whole library to a .zip archive", c)
+    bak.add_argument(
+        "out", type=Path, metavar="OUT.zip", help="the archive to write (outside the library)"
+    )
+    res = _command(sub, "restore", "make a new library from a backup archive", c)
+    res.add_argument("archive", type=Path, metavar="ARCHIVE.zip", help="the backup archive")
+    res.add_argument("dest", type=Path, metavar="DIR", help="a new or empty folder for the library")
+    rep_ = _command(sub, "repair", "the repairs that 'check' suggests (none deletes anything)", c)
+    rep_sub = rep_.add_subparsers(
+        dest="repair_command",
+        metavar="relink|quarantine|rebuild-cache|restore-snapshot",
+        required=True,
+        parser_class=_Parser,
+        help="which repair",
+    )
+    relink = _command(rep_sub, "relink", "find missing originals in a folder, by their contents", c)
+    relink.add_argument(
+        "folder", type=Path, metavar="FOLDER", help="a folder that holds copies of the photos"
+    )
+    relink.add_argument(
+        "--changed",
+        action="store_true",
+        help="also put back originals whose contents changed (reads every original to find "
+        "them; each changed file is moved to quarantine/, not deleted)",
+    )
+    _command(rep_sub, "quarantine", "move files that belong to no photo to quarantine/", c)
+    _command(rep_sub, "rebuild-cache", "make thumbnails and previews again", c)
+    snap = _command(rep_sub, "restore-snapshot", "put back a database copy from backups/", c)
+    snap.add_argument(
+        "snapshot",
+        nargs="?",
+        type=Path,
+        metavar="FILE",
+        help="the copy to put back, a path or a name in backups/ (default: the newest)",
     )
     return p
 
