@@ -156,8 +156,8 @@ def test_an_unexpected_error_without_a_writable_log_still_says_what_happened(
 
 
 def test_a_command_loads_neither_the_other_commands_nor_qt(tmp_path: Path) -> None:
-    """Start-up time: ``list`` does not load the care, comparison or export modules, and
-    parsing loads no image renderer."""
+    """Start-up time: ``list`` does not load the care, comparison or export modules, nor
+    Pillow, the decoders, the import or the sample maker; parsing loads no image renderer."""
     code = (
         "import sys\n"
         "from tracker.cli import main\n"
@@ -167,7 +167,8 @@ def test_a_command_loads_neither_the_other_commands_nor_qt(tmp_path: Path) -> No
         f"assert main(['--library', {str(tmp_path / 'lib')!r}, 'init']) == 0\n"
         f"assert main(['--library', {str(tmp_path / 'lib')!r}, 'list', 'clients']) == 0\n"
         "prefixes = ('tracker.cli.care', 'tracker.core.care', 'tracker.core.compare', "
-        "'tracker.core.exports', 'tracker.ui', 'PySide6', 'logging.handlers')\n"
+        "'tracker.core.exports', 'tracker.ui', 'PySide6', 'logging.handlers', 'PIL', "
+        "'tracker.core.imaging.decode', 'tracker.core.services.imports', 'tracker.core.demo')\n"
         "print(sorted(m for m in sys.modules if m.startswith(prefixes)))\n"
     )
     result = subprocess.run(

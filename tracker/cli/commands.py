@@ -16,12 +16,9 @@ from tracker.cli.output import emit, table
 from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS, parse_item_values
 from tracker.core.db.engine import DB_NAME
 from tracker.core.db.models import RaterRole, RatingMethod, VisitKind
-from tracker.core.demo.sample import create_demo
 from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.queries import listing, lookup
 from tracker.core.services import ratings, visits
-from tracker.core.services.import_report import cli_note
-from tracker.core.services.imports import import_files
 from tracker.core.store.library import Library
 from tracker.core.text import display_path
 
@@ -39,6 +36,9 @@ def cmd_init(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, _root: Path) -> int:
+    # start-up time: the sample's image making is loaded for this command only
+    from tracker.core.demo.sample import create_demo
+
     summary = create_demo(args.dir)
     emit(
         args,
@@ -50,6 +50,10 @@ def cmd_demo(args: argparse.Namespace, _root: Path) -> int:
 
 
 def cmd_import(args: argparse.Namespace, root: Path) -> int:
+    # start-up time: the import and its image decoders are loaded for this command only
+    from tracker.core.services.import_report import cli_note
+    from tracker.core.services.imports import import_files
+
     show_progress = not args.json and sys.stderr.isatty()
 
     def progress(done: int, total: int, _file: str) -> None:

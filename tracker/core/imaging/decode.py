@@ -8,7 +8,6 @@ the comments say why where the reason is not obvious.
 from __future__ import annotations
 
 import contextlib
-import enum
 import io
 import logging
 from dataclasses import dataclass, field
@@ -17,7 +16,8 @@ from typing import cast
 from PIL import Image, ImageCms
 
 from tracker.core.errors import ImageRejected
-from tracker.core.imaging.exif import TAG_ORIENTATION, CaptureTime, capture_time_from_exif
+from tracker.core.imaging.exif import TAG_ORIENTATION, capture_time_from_exif
+from tracker.core.imaging.facts import CaptureTime, Note, NoteKind
 from tracker.core.imaging.formats import (
     EXTENSIONS,
     HEAD_SIZE,
@@ -66,23 +66,6 @@ _TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-
-
-class NoteKind(enum.Enum):
-    """What a note about an accepted photo is about, so that each surface can add its own
-    advice (the command line names a flag, the window a field)."""
-
-    FUTURE_DATE = "future_date"  # the capture date is later than now
-    STILL_OF_SEQUENCE = "still_of_sequence"  # a burst, live photo or animation: its still
-
-
-@dataclass(frozen=True)
-class Note:
-    """Something the person should know about a photo that was accepted: ``text`` is a clause
-    without advice ("its capture date 2030-01-01 is in the future")."""
-
-    kind: NoteKind
-    text: str
 
 
 @dataclass

@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from PIL import Image
 
 from tracker.core.errors import ImageRejected
+from tracker.core.imaging.facts import CaptureTime
 from tracker.core.imaging.formats import for_pillow, identify
 from tracker.core.imaging.plugins import ensure_heif
 
@@ -26,28 +26,6 @@ TAG_DATETIME_DIGITIZED = 0x9004
 TAG_OFFSET_TIME = 0x9010
 TAG_OFFSET_TIME_ORIGINAL = 0x9011
 TAG_OFFSET_TIME_DIGITIZED = 0x9012
-
-
-@dataclass
-class CaptureTime:
-    """Wall-clock time as shot; ``utc_offset_min`` None means the offset is unknown."""
-
-    local: dt.datetime
-    utc_offset_min: int | None
-
-    def isoformat(self) -> str:
-        if self.utc_offset_min is None:
-            return self.local.isoformat()
-        tz = dt.timezone(dt.timedelta(minutes=self.utc_offset_min))
-        return self.local.replace(tzinfo=tz).isoformat()
-
-    def is_future(self, now: dt.datetime | None = None) -> bool:
-        now = now or dt.datetime.now(dt.UTC)
-        if self.utc_offset_min is None:
-            # Floating time: allow for any time zone on Earth before calling it future.
-            return self.local - dt.timedelta(hours=14) > now.replace(tzinfo=None)
-        tz = dt.timezone(dt.timedelta(minutes=self.utc_offset_min))
-        return self.local.replace(tzinfo=tz) > now
 
 
 _DATETIME_RE = re.compile(r"^(\d{4})[:\-](\d{2})[:\-](\d{2})[ T](\d{2}):(\d{2}):(\d{2})")

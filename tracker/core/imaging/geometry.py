@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from PIL import Image, ImageStat
+from typing import TYPE_CHECKING
 
 from tracker.core.errors import ValidationError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 Point = tuple[float, float]
 Matrix = tuple[float, float, float, float, float, float]
@@ -192,5 +194,8 @@ def patch_mean(
     )
     if box[0] >= box[2] or box[1] >= box[3]:
         raise ValidationError("That point is outside the photo; click on the photo itself.")
+    # start-up time: the records' readers use this module's maths without loading Pillow
+    from PIL import ImageStat
+
     mean = ImageStat.Stat(image.crop(box).convert("RGB")).mean
     return (mean[0], mean[1], mean[2])

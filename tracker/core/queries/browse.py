@@ -32,7 +32,7 @@ from tracker.core.domain import rules
 from tracker.core.domain.scales import get_scale
 from tracker.core.domain.treatment import TREATMENT_FIELDS
 from tracker.core.errors import NotFoundError
-from tracker.core.imaging.exif import CaptureTime
+from tracker.core.imaging.facts import CaptureTime
 from tracker.core.imaging.geometry import check_gains, check_matrix
 from tracker.core.queries.rows import (
     AreaAtVisit,

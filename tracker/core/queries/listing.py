@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from tracker.core.db.models import Area, Client, Photo, Visit
-from tracker.core.imaging.exif import CaptureTime
+from tracker.core.imaging.facts import CaptureTime
 from tracker.core.store.library import Library
 
 

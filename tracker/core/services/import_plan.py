@@ -25,7 +25,8 @@ from tracker.core.domain import rules
 from tracker.core.errors import ImageRejected
 from tracker.core.files import expand_paths, sha256_of
 from tracker.core.imaging.decode import decode
-from tracker.core.imaging.exif import CaptureTime, capture_time_from_mtime, header_capture_time
+from tracker.core.imaging.exif import capture_time_from_mtime, header_capture_time
+from tracker.core.imaging.facts import CaptureTime
 from tracker.core.imaging.formats import sniff
 from tracker.core.queries.browse import has_baseline
 from tracker.core.services.import_reading import read_failure

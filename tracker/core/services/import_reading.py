@@ -14,7 +14,8 @@ from pathlib import Path
 
 from tracker.core.errors import ImageRejected, LibraryError
 from tracker.core.imaging import decode as imaging
-from tracker.core.imaging.exif import CaptureTime, capture_time_from_mtime
+from tracker.core.imaging.exif import capture_time_from_mtime
+from tracker.core.imaging.facts import CaptureTime
 from tracker.core.imaging.formats import sniff
 from tracker.core.store.library import Library
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tracker.core.imaging.decode import Note, NoteKind
+from tracker.core.imaging.facts import Note, NoteKind
 from tracker.core.text import display_path, readable
 
 ProgressCallback = Callable[[int, int, str], None]

@@ -30,7 +30,7 @@ from tracker.core.db.models import Area, Client, DateSource, Photo, Visit, Visit
 from tracker.core.domain import rules
 from tracker.core.errors import ImageRejected, LibraryError, StorageError, UsageError
 from tracker.core.files import expand_paths
-from tracker.core.imaging.exif import CaptureTime
+from tracker.core.imaging.facts import CaptureTime
 from tracker.core.queries.browse import get, has_baseline
 from tracker.core.services.clients import create_area, create_client
 from tracker.core.services.import_reading import (

@@ -14,8 +14,8 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,9 +34,11 @@ from tracker.core.errors import (
     ReadOnlyLibrary,
     TrackerError,
 )
-from tracker.core.imaging import decode as imaging
 from tracker.core.store.lock import LOCK_NAME, WriterLock
 from tracker.core.store.photos import DIR_MODE, CacheKind, PhotoStore, storage_error
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +231,9 @@ class Library:
         data = self.store.read_cache(kind, sha256)
         if data is not None:
             return data
+        # start-up time: commands that only read records never load the image decoders
+        from tracker.core.imaging import decode as imaging
+
         decoded = imaging.decode(
             self._original_bytes(sha256), preview=kind == "previews", stored=True
         )
@@ -265,6 +270,9 @@ class Library:
 
     def original_image(self, sha256: str, max_side: int | None = None) -> Image.Image:
         """A photo's original, decoded upright (for zooming past its preview)."""
+        # start-up time: commands that only read records never load the image decoders
+        from tracker.core.imaging import decode as imaging
+
         return imaging.load_upright(self._original_bytes(sha256), max_side)
 
     def _original_bytes(self, sha256: str) -> bytes:

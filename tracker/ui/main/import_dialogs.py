@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tracker.core.imaging.decode import Note, NoteKind
+from tracker.core.imaging.facts import Note, NoteKind
 from tracker.core.services.import_report import Duplicate, ImportReport
 from tracker.core.text import display_path
 
