@@ -56,6 +56,8 @@ def _command(name: str) -> Command:
             "list": commands.cmd_list,
             "visit": commands.cmd_visit,
             "rate": commands.cmd_rate,
+            "move": commands.cmd_move,
+            "erase": commands.cmd_erase,
         }
     return found[name]
 

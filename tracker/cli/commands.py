@@ -17,8 +17,9 @@ from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS, parse_item_values
 from tracker.core.db.engine import DB_NAME
 from tracker.core.db.models import RaterRole, RatingMethod, VisitKind
 from tracker.core.domain.treatment import TreatmentInput
+from tracker.core.errors import UsageError
 from tracker.core.queries import listing, lookup
-from tracker.core.services import ratings, visits
+from tracker.core.services import erase, move, ratings, visits
 from tracker.core.store.library import Library
 from tracker.core.text import display_path
 
@@ -208,3 +209,107 @@ def cmd_rate(args: argparse.Namespace, root: Path) -> int:
         f"Rated {change.area} on {result['date']} ({change.scale.key}, {change.role.value}): {shown}.",
     )
     return EXIT_OK
+
+
+def cmd_move(args: argparse.Namespace, root: Path) -> int:
+    ids = resolve.photo_ids(args.photos)
+    with Library.open(root) as lib:
+        area_id = None
+        if args.area is not None:
+            clients = lookup.photo_clients(lib, ids)
+            if len(clients) != 1:
+                raise UsageError(
+                    "These photos are not all of one client; move them to an area one client "
+                    "at a time."
+                    if clients
+                    else "None of these photos is in the library; 'tracker list photos' shows them."
+                )
+            area_id = resolve.area(lib, next(iter(clients)), args.area)
+        done = move.move_photos(
+            lib, ids, visit_id=args.visit, day=args.date, area_id=area_id, view=args.view
+        )
+        wanted = set(ids)
+        rows = [p for p in listing.photos(lib) if p["id"] in wanted]
+    moved = [
+        {k: p[k] for k in ("id", "visit_id", "visit_date", "client", "area", "view")} for p in rows
+    ]
+    value = {"moved": moved, "made_visit": done.made_visit}
+    lines = [f"Moved {len(moved)} photo{'s' if len(moved) != 1 else ''}."]
+    lines += [
+        f"  photo {p['id']} -> visit {p['visit_id']} ({p['visit_date']}), {p['area']}, {p['view']}"
+        for p in moved
+    ]
+    if done.made_visit is not None:
+        lines.append(f"  made visit {done.made_visit} for the new date")
+    emit(args, value, "\n".join(lines))
+    return EXIT_OK
+
+
+_TARGETS = {
+    "photo": erase.Target.PHOTO,
+    "visit": erase.Target.VISIT,
+    "area": erase.Target.AREA,
+    "client": erase.Target.CLIENT,
+}
+
+
+def cmd_erase(args: argparse.Namespace, root: Path) -> int:
+    target = _TARGETS[args.target]
+    with Library.open(root) as lib:
+        lib.require_writable()
+        if target in (erase.Target.PHOTO, erase.Target.VISIT):
+            if args.client is not None:
+                raise UsageError(f"A {args.target} is given by its id; --client is not needed.")
+            if not args.which.isdigit():
+                raise UsageError(
+                    f"'{args.which}' is not a {args.target} id; "
+                    f"'tracker list {args.target}s' shows them."
+                )
+            ident = int(args.which)
+        elif target is erase.Target.AREA:
+            ident = resolve.area(lib, resolve.client(lib, args.client), args.which)
+        else:
+            if args.client is not None:
+                raise UsageError("Name the client to erase once, without --client.")
+            ident = resolve.client(lib, args.which)
+        plan = erase.plan(lib, target, ident)
+        if not args.yes and not _confirmed(plan):
+            return EXIT_PROBLEMS  # the person kept it
+        done = erase.erase(lib, target, ident)
+    value = {
+        "erased": done.target.value,
+        "id": done.ident,
+        "clients": done.clients,
+        "areas": done.areas,
+        "visits": done.visits,
+        "photos": done.photos,
+        "ratings": done.ratings,
+        "treatment_records": done.records,
+        "snapshots": [str(p.resolve()) for p in done.snapshots],
+        "archives": [str(p) for p in done.archives],
+    }
+    text = f"Erased {done.what}: {done.summary()}."
+    note = done.backups_note()
+    emit(args, value, text + (f"\n{note}" if note else ""))
+    return EXIT_OK
+
+
+def _confirmed(plan: erase.ErasePlan) -> bool:
+    """Ask on the terminal; refuse (with the sentence) when there is no one to ask."""
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"Erasing {plan.what} cannot be undone; say --yes to erase it without being asked "
+            "(standard input is not a terminal, so there is no one to ask)."
+        )
+    print(f"This erases {plan.what} for good: {plan.summary()}.", file=sys.stderr)
+    note = plan.backups_note()
+    if note:
+        print(note, file=sys.stderr)
+    # The question goes to standard error, like the plan: standard output is the result's.
+    sys.stderr.write("Type 'erase' to erase it, anything else to keep it: ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    if answer.strip().lower() != "erase":
+        print("tracker: nothing was erased.", file=sys.stderr)
+        return False
+    return True

@@ -239,6 +239,46 @@ def build_parser() -> argparse.ArgumentParser:
         help="a score of an item of the scale, e.g. colour=4 texture=5 depth=6",
     )
 
+    move = _command(sub, "move", "move photos to another visit or date, area or view", c)
+    move.add_argument(
+        "photos", nargs="+", metavar="PHOTO_ID", help="the photos ('tracker list photos')"
+    )
+    where = move.add_mutually_exclusive_group()
+    where.add_argument(
+        "--visit", type=_number(int), metavar="ID", help="the visit to move them to (its id)"
+    )
+    where.add_argument(
+        "--date",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="the day of the visit to move them to (made when the client has none that day; "
+        "the photos keep the date they were taken)",
+    )
+    move.add_argument(
+        "--area", metavar="NAME", help="the photos' client's area to move them to (by name)"
+    )
+    move.add_argument("--view", metavar="NAME", help="the view to label them with (front, left…)")
+
+    erase = _command(
+        sub,
+        "erase",
+        "erase a photo, a visit, an area or a client for good (it cannot be undone)",
+        c,
+    )
+    erase.add_argument("target", choices=["photo", "visit", "area", "client"], help="what to erase")
+    erase.add_argument(
+        "which",
+        metavar="ID|NAME",
+        help="the photo's or visit's id ('tracker list photos|visits'), or the area's or "
+        "client's name",
+    )
+    erase.add_argument("--client", metavar="NAME", help="the area's client; " + _CLIENT_HELP)
+    erase.add_argument(
+        "--yes",
+        action="store_true",
+        help="erase without asking (required when standard input is not a terminal)",
+    )
+
     _command(sub, "check", "verify the whole library (it reports, never repairs)", c)
 
     export = _command(

@@ -11,7 +11,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from tracker.core.db.models import Area, Client, Visit
+from tracker.core.db.models import Area, Client, Photo, Visit
 from tracker.core.store.library import Library
 
 
@@ -57,4 +57,16 @@ def visit_days(lib: Library, client_id: int) -> list[dt.date]:
     with lib.session() as s:
         return list(
             s.scalars(select(Visit.date).where(Visit.client_id == client_id).order_by(Visit.date))
+        )
+
+
+def photo_clients(lib: Library, photo_ids: list[int]) -> set[int]:
+    """The clients whose photos these are (of the ids that exist)."""
+    with lib.session() as s:
+        return set(
+            s.scalars(
+                select(Area.client_id)
+                .join(Photo, Photo.area_id == Area.id)
+                .where(Photo.id.in_(photo_ids))
+            )
         )
