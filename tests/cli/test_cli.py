@@ -118,6 +118,57 @@ def test_visit_add_rate_and_list_round_trip(lib: Path, tmp_path: Path) -> None:
     )
 
 
+def test_ratings_on_several_scales_by_named_raters_are_listed(lib: Path, tmp_path: Path) -> None:
+    L = ("--library", str(lib))
+    area = ("--area", "Hips", "--date", "2025-02-07")
+    photo = tmp_path / "p.jpg"
+    Image.effect_noise((64, 48), 40).convert("RGB").save(photo)
+    assert run_cli(*L, "import", str(photo), *area).returncode == 0
+    observer = [
+        "vascularity=6",
+        "pigmentation=7",
+        "thickness=5",
+        "relief=6",
+        "pliability=4",
+        "surface_area=5",
+        "overall=7",
+    ]
+    for name in ("Dr Lee", "Dr Kim"):
+        code, out, err = _json(
+            *L,
+            "rate",
+            *area,
+            "--rater",
+            "practitioner",
+            "--rater-name",
+            name,
+            "--scale",
+            "posas2-observer",
+            "--method",
+            "photos",
+            *observer,
+        )
+        assert code == 0, err
+        assert (out["rater_name"], out["method"]) == (name, "photos")
+    assert run_cli(*L, "rate", *area, "--rater", "patient", "colour=7").returncode == 0
+    gais = ("--rater", "practitioner", "--rater-name", "Dr Lee", "--scale", "gais", "overall=2")
+    text = run_cli(*L, "rate", *area, *gais)
+    assert text.returncode == 0 and "practitioner Dr Lee, in-person" in text.stdout
+    code, rows, _ = _json(*L, "list", "ratings", "--area", "Hips")
+    assert code == 0
+    assert [(r["scale"], r["rater_role"], r["rater_name"], r["method"]) for r in rows] == [
+        ("ctd", "patient", "", "in-person"),
+        ("posas2-observer", "practitioner", "Dr Kim", "photos"),
+        ("posas2-observer", "practitioner", "Dr Lee", "photos"),
+        ("gais", "practitioner", "Dr Lee", "in-person"),
+    ]
+    assert rows[1]["total"] == 33 and rows[1]["date"] == "2025-02-07"
+    assert rows[1]["values"]["overall"] == 7 and rows[0]["rater"] == "Me"
+    assert rows[3]["summary"] == "Dr Lee (practitioner) · GAIS: much improved (2)"
+    listed = run_cli(*L, "list", "ratings")
+    assert listed.returncode == 0 and "total 33 (6–60), overall 7" in listed.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [

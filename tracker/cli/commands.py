@@ -19,6 +19,7 @@ from tracker.core.db.models import RaterRole, RatingMethod, VisitKind
 from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.errors import UsageError
 from tracker.core.queries import listing, lookup
+from tracker.core.queries import ratings as rating_rows
 from tracker.core.services import erase, move, ratings, visits
 from tracker.core.store.library import Library
 from tracker.core.text import display_path
@@ -90,6 +91,7 @@ def cmd_import(args: argparse.Namespace, root: Path) -> int:
 
 _LIST_COLUMNS = {
     "clients": ["id", "name"],
+    "ratings": ["id", "client", "area", "date", "scale", "rater_role", "rater", "method", "summary"],
     "areas": ["id", "client", "name", "stage"],
     "visits": ["id", "client", "date", "kind"],
     "photos": [
@@ -126,7 +128,10 @@ def cmd_list(args: argparse.Namespace, root: Path) -> int:
                 if args.area is not None and client_id is not None
                 else None
             )
-            rows = listing.photos(lib, client_id, area_id)
+            if args.kind == "ratings":
+                rows = rating_rows.listing(lib, client_id, area_id)
+            else:
+                rows = listing.photos(lib, client_id, area_id)
     emit(args, rows, table(rows, _LIST_COLUMNS[args.kind]))
     return EXIT_OK
 
@@ -203,10 +208,14 @@ def cmd_rate(args: argparse.Namespace, root: Path) -> int:
         "values": change.values,
     }
     shown = ", ".join(f"{k}={v:g}" for k, v in change.values.items())
+    who = change.role.value + (f" {change.rater_name}" if change.rater_name else "")
+    how = f", {change.method.value}" if change.method else ""
     emit(
         args,
         result,
-        f"Rated {change.area} on {result['date']} ({change.scale.key}, {change.role.value}): {shown}.",
+        f"Rated {change.area} on {result['date']} ({change.scale.key}, {who}{how}): {shown}."
+        if change.values
+        else f"Removed the {change.scale.key} rating of {change.area} on {result['date']} ({who}).",
     )
     return EXIT_OK
 

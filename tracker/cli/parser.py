@@ -153,10 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
         "later ones treatments)",
     )
 
-    lst = _command(sub, "list", "list clients, areas, visits or photos", c)
-    lst.add_argument("kind", choices=["clients", "areas", "visits", "photos"], help="what to list")
-    lst.add_argument("--client", metavar="NAME", help="only this client's areas, visits or photos")
-    lst.add_argument("--area", metavar="NAME", help="only the photos of this area")
+    lst = _command(sub, "list", "list clients, areas, visits, photos or ratings", c)
+    lst.add_argument(
+        "kind", choices=["clients", "areas", "visits", "photos", "ratings"], help="what to list"
+    )
+    lst.add_argument(
+        "--client", metavar="NAME", help="only this client's areas, visits, photos or ratings"
+    )
+    lst.add_argument("--area", metavar="NAME", help="only the photos or ratings of this area")
 
     visit = _command(sub, "visit", "add a visit or update one", c)
     visit_sub = visit.add_subparsers(

@@ -75,7 +75,9 @@ def test_visit_add_edit_remove_and_restore_keeps_records_and_ratings(
     detail = browse.visit_detail(library, vid)
     assert detail.notes == "changed"
     assert detail.areas[0].treatment is not None and detail.areas[0].treatment["device"] == "pen"
-    assert detail.areas[0].ratings[RaterRole.PATIENT].values == {"colour": 7, "depth": 5}
+    assert [(r.role, r.values) for r in detail.areas[0].ratings] == [
+        (RaterRole.PATIENT, {"colour": 7, "depth": 5})
+    ]
 
 
 def test_treatment_edits_merge_and_a_record_left_empty_is_removed(
@@ -152,7 +154,9 @@ def test_timeline_counts_days_from_baseline_and_summarises_ratings(
     ]
     assert [r.is_session for r in rows] == [False, True]
     ratings.rate(library, rows[1].id, area.id, RaterRole.PATIENT, {"colour": 6, "texture": 5})
-    assert browse.timeline(library, me, area.id)[1].ratings == ("Patient 6 · 5 · –",)
+    assert browse.timeline(library, me, area.id)[1].ratings == (
+        "Me (patient) · Colour/texture/depth: colour 6, texture 5",
+    )
 
 
 def test_photo_view_and_removal_are_reversible_and_reimport_brings_back(

@@ -38,17 +38,31 @@ def baseline_date(visits: Iterable[tuple[dt.date, VisitKind]]) -> dt.date | None
     return min((day for day, _ in visits), default=None)
 
 
-def is_session(kind: VisitKind, *, has_record: bool, has_photos_or_ratings: bool) -> bool:
-    """Whether a visit counts as a treatment session of one area.
+def is_session(kind: VisitKind, *, has_record: bool, has_photos: bool) -> bool:
+    """Whether a visit counts as a treatment session of one area: the area was treated there.
 
     A visit with a treatment record for the area always does (what was done is written down);
-    a treatment visit does when the area was seen at it (it has photos or ratings of the area).
-    A treatment visit at which the area was not seen is another area's session, and baseline,
-    check-in and follow-up visits are never sessions.
+    a treatment visit does when the area was photographed at it. A treatment visit without the
+    area's record or photos is another area's session (ratings alone do not make one: a patient
+    may rate an area that was not treated), and baseline, check-in and follow-up visits are
+    never sessions.
     """
     if has_record:
         return True
-    return kind == VisitKind.TREATMENT and has_photos_or_ratings
+    return kind == VisitKind.TREATMENT and has_photos
+
+
+def area_baseline(seen: Iterable[dt.date]) -> dt.date | None:
+    """An area's baseline: the first day it was photographed or rated (``seen``). An area added
+    today has none, whatever the client's visits before it; days since baseline, sessions and
+    the report's visits of the area all count from this day."""
+    return min(seen, default=None)
+
+
+def next_session(last_session: dt.date | None, interval_days: int) -> dt.date | None:
+    """The next suggested session: the area's interval after its last session (none before
+    the first)."""
+    return last_session + dt.timedelta(days=interval_days) if last_session else None
 
 
 def merge(old: Mapping[str, V], given: Mapping[str, V | None]) -> dict[str, V]:

@@ -7,6 +7,7 @@ GAIS); ``ctd`` is this app's own colour/texture/depth scale in the POSAS convent
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,6 +42,15 @@ class Item:
         return value
 
 
+class Analysis(enum.StrEnum):
+    """How an instrument's ratings are analysed and reported (``domain/instruments.py``)."""
+
+    CHANGE = "change"  # each item's change from the area's baseline (ctd)
+    POSAS = "posas"  # the items' change, and the total of the items beside the overall opinion
+    GRADE = "grade"  # a judgement against baseline: how many at each grade, the share improved
+    LEVEL = "level"  # a judgement against baseline on a line: its value over time, as given
+
+
 @dataclass(frozen=True)
 class Scale:
     key: str
@@ -51,6 +61,30 @@ class Scale:
     roles: frozenset[RaterRole]
     # True where a lower value means better (POSAS); False where higher is better (VAS).
     lower_is_better: bool = True
+    analysis: Analysis = Analysis.CHANGE
+    short: str = ""  # the name in a legend or a summary line, e.g. "POSAS observer"
+    # Instruments in one family are shown side by side (POSAS's patient and observer forms).
+    family: str = ""
+
+    @property
+    def total_items(self) -> tuple[Item, ...]:
+        """The items a POSAS total adds up: every item but the overall opinion."""
+        if self.analysis is not Analysis.POSAS:
+            return ()
+        return tuple(i for i in self.items if i.key != OVERALL_KEY)
+
+    @property
+    def total_range(self) -> tuple[int, int]:
+        items = self.total_items
+        return sum(i.minimum for i in items), sum(i.maximum for i in items)
+
+    def total(self, values: Mapping[str, float]) -> float | None:
+        """The POSAS total (sum of the items, the overall opinion apart), or None when the
+        scale has no total or an item is missing: a total of five items is not a POSAS."""
+        items = self.total_items
+        if not items or any(i.key not in values for i in items):
+            return None
+        return sum(values[i.key] for i in items)
 
     def item(self, key: str) -> Item:
         for item in self.items:
@@ -84,7 +118,8 @@ class Scale:
 
 
 POSAS_ANCHORS = {1: "like normal skin", 10: "worst scar imaginable"}
-OVERALL = Item("overall", "Overall opinion", 1, 10, {1: "as normal skin", 10: "very different"})
+OVERALL_KEY = "overall"
+OVERALL = Item(OVERALL_KEY, "Overall opinion", 1, 10, {1: "as normal skin", 10: "very different"})
 
 
 def _posas(keys_labels: list[tuple[str, str]]) -> tuple[Item, ...]:
@@ -105,6 +140,7 @@ SCALES: dict[str, Scale] = {
                 Item("depth", "Depth", 1, 10, {1: "like normal skin", 10: "worst imaginable"}),
             ),
             roles=frozenset({PATIENT, PRACTITIONER}),
+            short="Colour/texture/depth",
         ),
         Scale(
             key="posas2-patient",
@@ -122,6 +158,9 @@ SCALES: dict[str, Scale] = {
                 ]
             ),
             roles=frozenset({PATIENT}),
+            analysis=Analysis.POSAS,
+            short="POSAS patient",
+            family="posas2",
         ),
         Scale(
             key="posas2-observer",
@@ -139,6 +178,9 @@ SCALES: dict[str, Scale] = {
                 ]
             ),
             roles=frozenset({PRACTITIONER}),
+            analysis=Analysis.POSAS,
+            short="POSAS observer",
+            family="posas2",
         ),
         Scale(
             key="gais",
@@ -161,6 +203,8 @@ SCALES: dict[str, Scale] = {
                 ),
             ),
             roles=frozenset({PATIENT, PRACTITIONER}),
+            analysis=Analysis.GRADE,
+            short="GAIS",
         ),
         Scale(
             key="improvement-vas",
@@ -179,6 +223,8 @@ SCALES: dict[str, Scale] = {
             ),
             roles=frozenset({PATIENT, PRACTITIONER}),
             lower_is_better=False,
+            analysis=Analysis.LEVEL,
+            short="Improvement VAS",
         ),
     )
 }

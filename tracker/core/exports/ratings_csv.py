@@ -1,5 +1,10 @@
 """CSV of every rating item, one row each, with the visit and its treatment record.
 
+An instrument's total (the POSAS total of its six items) follows its items as a row of its
+own, marked ``total`` in the ``row`` column (the items are ``item``), so a spreadsheet can
+pivot either without adding the total in again. A POSAS rating with an item missing has no
+total row: five items are not a POSAS total.
+
 UTF-8 with a header row. A text cell that a spreadsheet would read as a formula (starting with
 =, +, -, @, or a tab or carriage return) is prefixed with an apostrophe, so opening the file can
 never run anything.
@@ -14,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from tracker.core.db.models import Area, Client, Rating, RatingItem, TreatmentRecord, Visit
+from tracker.core.domain.instruments import TOTAL, item_label
 from tracker.core.domain.scales import SCALES
 from tracker.core.domain.treatment import TREATMENT_FIELDS
 from tracker.core.errors import UsageError
@@ -30,6 +36,7 @@ COLUMNS = (
     "method",
     "scale",
     "scale_version",
+    "row",
     "item",
     "item_label",
     "value",
@@ -71,14 +78,15 @@ def rows(
         if area_id is not None:
             q = q.where(Area.id == area_id)
         records = {(r.visit_id, r.area_id): r for r in s.scalars(select(TreatmentRecord))}
-        out = []
-        for item, rating, visit, a, c in s.execute(q):
+        out: list[dict[str, object]] = []
+        last: tuple[Rating, Visit, Area, Client] | None = None
+        values: dict[str, float] = {}
+
+        def add(rating: Rating, visit: Visit, a: Area, c: Client, kind: str, key: str) -> None:
             scale = SCALES.get(rating.scale_key)
-            label = (
-                next((i.label for i in scale.items if i.key == item.item_key), item.item_key)
-                if scale
-                else item.item_key
-            )
+            value = values[key] if key != TOTAL else scale.total(values) if scale else None
+            if value is None:
+                return
             record = records.get((visit.id, a.id))
             row: dict[str, object] = {
                 "client": c.name,
@@ -90,14 +98,28 @@ def rows(
                 "method": rating.method.value,
                 "scale": rating.scale_key,
                 "scale_version": rating.scale_version,
-                "item": item.item_key,
-                "item_label": label,
-                "value": int(item.value) if item.value == int(item.value) else item.value,
+                "row": kind,
+                "item": key,
+                "item_label": item_label(scale, key) if scale else key,
+                "value": int(value) if value == int(value) else value,
             }
-            for key in TREATMENT_FIELDS:
-                value = getattr(record, key) if record is not None else None
-                row[key] = "" if value is None else value
+            for field in TREATMENT_FIELDS:
+                given = getattr(record, field) if record is not None else None
+                row[field] = "" if given is None else given
             out.append(row)
+
+        def close() -> None:
+            if last is not None:
+                add(*last, "total", TOTAL)
+                values.clear()
+
+        for item, rating, visit, a, c in s.execute(q):
+            if last is None or last[0].id != rating.id:
+                close()
+                last = (rating, visit, a, c)
+            values[item.item_key] = item.value
+            add(rating, visit, a, c, "item", item.item_key)
+        close()
         return out
 
 

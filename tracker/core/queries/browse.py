@@ -22,18 +22,19 @@ from tracker.core.db.models import (
     Photo,
     RaterRole,
     Rating,
-    RatingItem,
     ReferencePhoto,
     TreatmentRecord,
     Visit,
     VisitKind,
 )
 from tracker.core.domain import rules
-from tracker.core.domain.scales import get_scale
 from tracker.core.domain.treatment import TREATMENT_FIELDS
 from tracker.core.errors import NotFoundError
 from tracker.core.imaging.facts import CaptureTime
 from tracker.core.imaging.geometry import check_gains, check_matrix
+from tracker.core.queries import ratings
+from tracker.core.queries.course import Course, course, courses
+from tracker.core.queries.ratings import ratings_with_values
 from tracker.core.queries.rows import (
     AreaAtVisit,
     AreaRow,
@@ -41,7 +42,6 @@ from tracker.core.queries.rows import (
     ClientRow,
     ComparePhoto,
     PhotoRow,
-    RatingRow,
     VisitDetail,
     VisitRow,
 )
@@ -147,39 +147,10 @@ def has_baseline(s: Session, client_id: int) -> bool:
     return s.scalar(q.limit(1)) is not None
 
 
-def session_visits(s: Session, area_id: int, visits: Sequence[Visit]) -> set[int]:
-    """The ids of those ``visits`` that count as treatment sessions of the area
-    (``rules.is_session``): three queries, whatever the number of visits."""
-    ids = [v.id for v in visits]
-    recorded = set(
-        s.scalars(
-            select(TreatmentRecord.visit_id).where(
-                TreatmentRecord.area_id == area_id, TreatmentRecord.visit_id.in_(ids)
-            )
-        )
-    )
-    seen = set(
-        s.scalars(
-            select(Photo.visit_id)
-            .where(Photo.area_id == area_id, Photo.visit_id.in_(ids), Photo.deleted_at.is_(None))
-            .distinct()
-        )
-    ) | set(
-        s.scalars(
-            select(Rating.visit_id)
-            .where(Rating.area_id == area_id, Rating.visit_id.in_(ids))
-            .distinct()
-        )
-    )
-    return {
-        v.id
-        for v in visits
-        if rules.is_session(v.kind, has_record=v.id in recorded, has_photos_or_ratings=v.id in seen)
-    }
-
-
 def timeline(lib: Library, client_id: int, area_id: int | None = None) -> list[VisitRow]:
-    """The client's visits by date, each with its photos (of one area, if given) and ratings."""
+    """The client's visits by date, each with its photos (of one area, if given) and, for one
+    area, its ratings on every scale, whether it was a session of the area and the days since
+    the area's baseline (since the client's, for no one area)."""
     with lib.session() as s:
         visits = _client_visits(s, client_id)
         base = _baseline(visits)
@@ -194,17 +165,13 @@ def timeline(lib: Library, client_id: int, area_id: int | None = None) -> list[V
         photos: dict[int, list[PhotoRow]] = {}
         for p in s.scalars(pq):
             photos.setdefault(p.visit_id, []).append(photo_row(p))
-        summaries: dict[int, tuple[str, ...]] = {}
-        sessions: set[int] = set()
+        lines: dict[tuple[int, int], tuple[str, ...]] = {}
+        sessions: tuple[int, ...] = ()
         if area_id is not None:
             area = get(s, Area, area_id, "area")
-            summaries = {
-                visit_id: text
-                for (visit_id, _area), text in rating_summaries(
-                    s, [(v.id, area_id) for v in visits], {area_id: area.default_scale}
-                ).items()
-            }
-            sessions = session_visits(s, area_id, visits)
+            lines = ratings.summaries(s, [(v.id, area_id) for v in visits], area.client.name)
+            mine = course(s, area_id, visits)
+            sessions, base = mine.sessions, mine.baseline
         return [
             VisitRow(
                 id=v.id,
@@ -213,59 +180,27 @@ def timeline(lib: Library, client_id: int, area_id: int | None = None) -> list[V
                 notes=v.notes,
                 days_since_baseline=(v.date - base).days if base is not None else None,
                 photos=tuple(photos.get(v.id, ())),
-                ratings=summaries.get(v.id, ()),
+                ratings=lines.get((v.id, area_id), ()) if area_id is not None else (),
                 is_session=v.id in sessions,
             )
             for v in visits
         ]
 
 
-def ratings_with_values(s: Session, query: Any) -> list[tuple[Rating, dict[str, float]]]:
-    """The ratings ``query`` selects, each with its values: two statements in all."""
-    ratings = list(s.scalars(query))
-    values: dict[int, dict[str, float]] = defaultdict(dict)
-    if ratings:
-        items = s.execute(
-            select(RatingItem.rating_id, RatingItem.item_key, RatingItem.value)
-            .where(RatingItem.rating_id.in_([r.id for r in ratings]))
-            .order_by(RatingItem.id)
-        )
-        for rating_id, key, value in items:
-            values[rating_id][key] = value
-    return [(r, values[r.id]) for r in ratings]
-
-
-def rating_summaries(
-    s: Session, pairs: Sequence[tuple[int, int]], scales: dict[int, str]
-) -> dict[tuple[int, int], tuple[str, ...]]:
-    """For each (visit id, area id), a line per rating on the area's scale (``scales``: area
-    id → scale key), e.g. ("Patient 6 · 5 · 5", "Practitioner 7 · 6 · 6")."""
-    if not pairs:
-        return {}
-    visit_ids = {v for v, _ in pairs}
-    area_ids = {a for _, a in pairs}
-    q = (
-        select(Rating)
-        .where(Rating.visit_id.in_(visit_ids), Rating.area_id.in_(area_ids))
-        .order_by(Rating.rater_role, Rating.id)
-    )
-    wanted = set(pairs)
-    parts: dict[tuple[int, int], list[str]] = {}
-    for rating, values in ratings_with_values(s, q):
-        key = (rating.visit_id, rating.area_id)
-        if key not in wanted or rating.scale_key != scales.get(rating.area_id):
-            continue
-        scale = get_scale(rating.scale_key)
-        shown = " · ".join(f"{values[i.key]:g}" if i.key in values else "–" for i in scale.items)
-        parts.setdefault(key, []).append(f"{rating.rater_role.value.capitalize()} {shown}")
-    return {key: tuple(p) for key, p in parts.items()}
-
-
 def visit_detail(lib: Library, visit_id: int) -> VisitDetail:
-    """A visit with, for each of the client's areas, its treatment record, photos and ratings."""
+    """A visit with, for each of the client's areas, its treatment record, photos, every
+    rating there, and where the visit stands in the area's course."""
     with lib.session() as s:
-        visit = get(s, Visit, visit_id, "visit")
-        base = _baseline(_client_visits(s, visit.client_id))
+        found = s.execute(
+            select(Visit, Client.name)
+            .join(Client, Visit.client_id == Client.id)
+            .where(Visit.id == visit_id)
+        ).first()
+        if found is None:
+            raise NotFoundError(f"There is no visit with id {visit_id} in the library.")
+        visit, client_name = found
+        visits = _client_visits(s, visit.client_id)
+        base = _baseline(visits)
         area_rows = _areas(s, visit.client_id)
         records = {
             r.area_id: record_fields(r)
@@ -278,17 +213,8 @@ def visit_detail(lib: Library, visit_id: int) -> VisitDetail:
             .order_by(Photo.taken_at, Photo.id)
         ):
             photos[p.area_id].append(photo_row(p))
-        scales = {a.id: a.default_scale for a in area_rows}
-        shown: dict[int, dict[RaterRole, RatingRow]] = defaultdict(dict)
-        q = select(Rating).where(Rating.visit_id == visit_id).order_by(Rating.id)
-        for rating, values in ratings_with_values(s, q):
-            if rating.scale_key != scales.get(rating.area_id):
-                continue
-            # The panel shows one rating per role: the earliest made.
-            shown[rating.area_id].setdefault(
-                rating.rater_role,
-                RatingRow(rating.rater_role, rating.rater_name, rating.scale_key, values),
-            )
+        shown = ratings.rows_at(s, [(visit_id, a.id) for a in area_rows], client_name)
+        paths = courses(s, [a.id for a in area_rows], visits)
         return VisitDetail(
             id=visit.id,
             client_id=visit.client_id,
@@ -297,7 +223,14 @@ def visit_detail(lib: Library, visit_id: int) -> VisitDetail:
             notes=visit.notes,
             days_since_baseline=(visit.date - base).days if base is not None else None,
             areas=[
-                AreaAtVisit(a, records.get(a.id), photos.get(a.id, []), dict(shown.get(a.id, {})))
+                AreaAtVisit(
+                    a,
+                    records.get(a.id),
+                    photos.get(a.id, []),
+                    shown.get((visit_id, a.id), ()),
+                    days_since_baseline=paths[a.id].days(visit.date),
+                    session=paths[a.id].session_number(visit_id),
+                )
                 for a in area_rows
             ],
         )
@@ -354,11 +287,11 @@ def reference_photo(lib: Library, area_id: int, view: str) -> int | None:
 
 
 def baseline_partner(lib: Library, photo_id: int) -> int | None:
-    """The photo of the same area and view at the client's baseline (or first) visit."""
+    """The photo of the same area and view (else another view) on the area's baseline day."""
     with lib.session() as s:
         p = get(s, Photo, photo_id, "photo")
         client_id = p.visit.client_id
-        base = _baseline(_client_visits(s, client_id))
+        base = course(s, p.area_id, _client_visits(s, client_id)).baseline
         q = (
             select(Photo.id)
             .join(Visit, Photo.visit_id == Visit.id)
@@ -406,16 +339,20 @@ def compare_photos(lib: Library, photo_ids: Sequence[int]) -> list[ComparePhoto]
                 )
             )
         }
-        summaries = rating_summaries(
-            s,
-            [(v.id, a.id) for _p, v, a, _c in rows.values()],
-            {a.id: a.default_scale for _p, _v, a, _c in rows.values()},
-        )
+        lines: dict[tuple[int, int], tuple[str, ...]] = {}
+        for client_id in client_ids:
+            pairs = [(v.id, a.id) for _p, v, a, c in rows.values() if c.id == client_id]
+            lines |= ratings.summaries(
+                s, pairs, next(c.name for *_, c in rows.values() if c.id == client_id)
+            )
+        paths: dict[int, Course] = {}
+        for client_id in client_ids:
+            wanted = {a.id for _p, _v, a, c in rows.values() if c.id == client_id}
+            paths |= courses(s, wanted, visits[client_id])
         out = []
         for pid in photo_ids:
             p, visit, area, client = rows[pid]
             mine = visits[client.id]
-            base = _baseline(mine)
             out.append(
                 ComparePhoto(
                     id=p.id,
@@ -429,11 +366,11 @@ def compare_photos(lib: Library, photo_ids: Sequence[int]) -> list[ComparePhoto]
                     visit_date=visit.date,
                     visit_kind=visit.kind,
                     visit_number=[v.id for v in mine].index(visit.id) + 1,
-                    days_since_baseline=(visit.date - base).days if base is not None else None,
+                    days_since_baseline=paths[area.id].days(visit.date),
                     alignment=check_matrix(p.alignment) if p.alignment else None,
                     colour_gains=check_gains(p.colour_gains) if p.colour_gains else None,
                     is_reference=refs.get((area.id, p.view)) == p.id,
-                    ratings=summaries.get((visit.id, area.id), ()),
+                    ratings=lines.get((visit.id, area.id), ()),
                 )
             )
         return out

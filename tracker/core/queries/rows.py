@@ -7,10 +7,10 @@ database object or a session.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from tracker.core.db.models import DateSource, RaterRole, Stage, VisitKind
+from tracker.core.db.models import DateSource, RaterRole, RatingMethod, Stage, VisitKind
 from tracker.core.imaging.geometry import Gains, Matrix
 
 
@@ -61,9 +61,11 @@ class VisitRow:
     date: dt.date
     kind: VisitKind
     notes: str
-    days_since_baseline: int | None
+    days_since_baseline: int | None  # since the area's baseline, when the timeline is of one
     photos: tuple[PhotoRow, ...]
-    ratings: tuple[str, ...]  # a line per rating of the area shown, e.g. "Patient 6 · 5 · 5"
+    # A line per rating of the area shown, on any scale, naming each number, e.g.
+    # "Dr Lee (practitioner) · POSAS observer: total 32 (6–60), overall 6".
+    ratings: tuple[str, ...]
     # Whether the visit counts as a treatment session of the area shown (see rules.is_session);
     # False when the timeline is of no one area.
     is_session: bool = False
@@ -74,10 +76,14 @@ class RatingRow:
     """One rater's rating of an area at a visit on one scale. (visit, area, role, rater name,
     scale) is what identifies it: editing it again changes it, another name is another rating."""
 
+    id: int
     role: RaterRole
-    rater_name: str
+    rater_name: str  # as stored; "" when none was given
+    rater: str  # as people read it (``Rater.label``): the name, or the client for the patient
     scale_key: str
+    method: RatingMethod
     values: dict[str, float]
+    summary: str  # one line naming each number (``instruments.describe``)
 
 
 @dataclass
@@ -85,9 +91,11 @@ class AreaAtVisit:
     area: AreaRow
     treatment: dict[str, Any] | None
     photos: list[PhotoRow]
-    # Per rater role, the rating of the area's default scale that the visit panel shows and
-    # edits: the earliest made, when several raters of one role rated.
-    ratings: dict[RaterRole, RatingRow] = field(default_factory=dict)
+    # Every rating of the area at the visit, on any scale and by any rater, in
+    # ``queries.ratings.order_key`` order.
+    ratings: tuple[RatingRow, ...] = ()
+    days_since_baseline: int | None = None  # since the area's baseline (``queries.course``)
+    session: int | None = None  # the visit's number among the area's sessions, if it is one
 
 
 @dataclass
@@ -97,7 +105,7 @@ class VisitDetail:
     date: dt.date
     kind: VisitKind
     notes: str
-    days_since_baseline: int | None
+    days_since_baseline: int | None  # since the client's first baseline; areas have their own
     areas: list[AreaAtVisit]
 
 

@@ -1,0 +1,89 @@
+"""An area's course: its baseline and its treatment sessions, by ``rules.area_baseline`` and
+``rules.is_session``. The timeline, the visit panel, the compare window's labels, the progress
+tab and the report all count from these, with a fixed number of statements."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tracker.core.db.models import Photo, Rating, TreatmentRecord, Visit
+from tracker.core.domain import rules
+
+
+@dataclass(frozen=True)
+class Course:
+    """One area's visits as the course counts them."""
+
+    baseline: dt.date | None  # the first day the area was photographed or rated
+    sessions: tuple[int, ...]  # the ids of its session visits, by date
+    photographed: frozenset[int]  # visits with photos of the area
+    rated: frozenset[int]  # visits with ratings of the area
+    recorded: frozenset[int]  # visits with a treatment record of the area
+
+    @property
+    def visits(self) -> frozenset[int]:
+        """The visits at which anything of the area was recorded."""
+        return self.photographed | self.rated | self.recorded
+
+    def days(self, day: dt.date) -> int | None:
+        return (day - self.baseline).days if self.baseline is not None else None
+
+    def session_number(self, visit_id: int) -> int | None:
+        return self.sessions.index(visit_id) + 1 if visit_id in self.sessions else None
+
+
+def _by_area(s: Session, query: object) -> dict[int, set[int]]:
+    out: dict[int, set[int]] = defaultdict(set)
+    for area_id, visit_id in s.execute(query):  # type: ignore[call-overload]
+        out[area_id].add(visit_id)
+    return out
+
+
+def courses(s: Session, area_ids: Collection[int], visits: Sequence[Visit]) -> dict[int, Course]:
+    """The course of each area among ``visits`` (its client's, by date): three statements."""
+    ids = [v.id for v in visits]
+    if not area_ids or not ids:
+        return {a: Course(None, (), frozenset(), frozenset(), frozenset()) for a in area_ids}
+    photographed = _by_area(
+        s,
+        select(Photo.area_id, Photo.visit_id)
+        .where(Photo.area_id.in_(area_ids), Photo.visit_id.in_(ids), Photo.deleted_at.is_(None))
+        .distinct(),
+    )
+    rated = _by_area(
+        s,
+        select(Rating.area_id, Rating.visit_id)
+        .where(Rating.area_id.in_(area_ids), Rating.visit_id.in_(ids))
+        .distinct(),
+    )
+    recorded = _by_area(
+        s,
+        select(TreatmentRecord.area_id, TreatmentRecord.visit_id).where(
+            TreatmentRecord.area_id.in_(area_ids), TreatmentRecord.visit_id.in_(ids)
+        ),
+    )
+    out = {}
+    for area_id in area_ids:
+        shot, scored, done = photographed[area_id], rated[area_id], recorded[area_id]
+        out[area_id] = Course(
+            baseline=rules.area_baseline(v.date for v in visits if v.id in shot | scored),
+            sessions=tuple(
+                v.id
+                for v in visits
+                if rules.is_session(v.kind, has_record=v.id in done, has_photos=v.id in shot)
+            ),
+            photographed=frozenset(shot),
+            rated=frozenset(scored),
+            recorded=frozenset(done),
+        )
+    return out
+
+
+def course(s: Session, area_id: int, visits: Sequence[Visit]) -> Course:
+    return courses(s, [area_id], visits)[area_id]
