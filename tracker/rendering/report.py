@@ -1,144 +1,93 @@
-"""The PDF report for a client (or one area): course summary, baseline beside latest photos,
-the progress chart, and a table of visits with treatment records and ratings.
+"""The PDF report for a client (or one area). Per area: the course so far, the baseline photo
+beside the latest of the area's reference view, each rated instrument summarised as it is
+reported with its chart, the visits (treatment, notes, ratings) and every rating.
 
-Written with Qt's PDF writer from one rich-text document, which paginates (tables split
-between rows) and numbers the pages. Photos come from the comparison renderer, so they are
-aligned and colour-balanced as stored, labelled, and carry no metadata. Needs a QApplication
-(the chart is a QtCharts scene); the command line starts an offscreen one.
+The document is laid out and printed by ``paged``, which keeps every table row on one page.
+Photos come from the comparison renderer, so they are aligned and colour-balanced as the
+compare window shows them, labelled, and carry no metadata. Needs a QApplication (the charts
+are QtCharts scenes); the command line starts an offscreen one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QSizeF, Qt, QUrl
-from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter, QPdfWriter, QTextDocument
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPainter
 
 from tracker import APP_NAME, __version__
 from tracker.core.compare.render import CompareOptions, render
+from tracker.core.domain.instruments import Instrument
 from tracker.core.errors import NotFoundError, TrackerError, UsageError
 from tracker.core.files import write_atomically
 from tracker.core.queries import browse
 from tracker.core.queries.progress import Progress, progress
+from tracker.core.queries.rows import PhotoRow
 from tracker.core.store.library import Library
+from tracker.rendering import report_parts as parts
 from tracker.rendering.chart import build_chart, render_chart
 from tracker.rendering.images import pil_to_qimage
+from tracker.rendering.paged import PAGE_SIZES, Document, Printer, Table
 
-PAGE_SIZES = {"a4": QPageSize.PageSizeId.A4, "letter": QPageSize.PageSizeId.Letter}
 Report = Callable[[int, int, str], None]
+# A chart is laid out as on a screen this size and drawn at CHART_SCALE times it, so that its
+# text prints at about the size the font asks for (the picture is 180 mm wide on an A4 page).
+CHART_SIZE = (800, 300)
+CHART_SCALE = 2.5
+Charts = dict[tuple[int, str], QImage]  # (area id, scale key) → the instrument's chart
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _chart_image(data: Progress, width_px: int, height_px: int) -> QImage:
-    image = QImage(width_px, height_px, QImage.Format.Format_RGB32)
+def _chart_image(data: Progress, instrument: Instrument) -> QImage:
+    width, height = CHART_SIZE
+    image = QImage(
+        round(width * CHART_SCALE), round(height * CHART_SCALE), QImage.Format.Format_RGB32
+    )
     image.fill(0xFFFFFF)
     painter = QPainter(image)
     try:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.scale(CHART_SCALE, CHART_SCALE)
         chart = build_chart(
-            data, title=False, font_size=int(height_px / 48), legend=Qt.AlignmentFlag.AlignBottom
+            data, instrument, title=False, font_size=9, legend=Qt.AlignmentFlag.AlignRight
         )
-        render_chart(painter, chart, width_px, height_px)
+        render_chart(painter, chart, width, height)
     finally:
         painter.end()
     return image
 
 
-def _photo_pair(lib: Library, data: Progress) -> tuple[QImage, str] | None:
-    """The baseline and latest photos of the area's most photographed view, aligned."""
-    photos = browse.area_photos(lib, data.area_id)
-    if len(photos) < 2:
+def reference_view(photos: list[tuple[dt.date, PhotoRow]], chosen: set[str]) -> str:
+    """The view the before/after pair shows: of the views with a reference photo (``chosen``)
+    if any, else of all, the most photographed (front first among equals)."""
+    counts = Counter(row.view for _day, row in photos)
+    among = [v for v in counts if v in chosen] or list(counts)
+    return max(among, key=lambda v: (counts[v], v == "front", v))
+
+
+def photo_pair(lib: Library, area_id: int) -> tuple[QImage, str] | None:
+    """The area's baseline photo beside the latest of its reference view, as the compare
+    window's "Compare with baseline" shows that latest photo: aligned, colour-balanced."""
+    photos = browse.area_photos(lib, area_id)
+    if not photos:
         return None
-    views: dict[str, list[tuple[dt.date, int]]] = {}
-    for day, row in photos:
-        views.setdefault(row.view, []).append((day, row.id))
-    view, shots = max(views.items(), key=lambda kv: (len(kv[1]), kv[0] == "front"))
-    if len({d for d, _ in shots}) < 2:
+    views = {row.view for _day, row in photos}
+    chosen = {v for v in views if browse.reference_photo(lib, area_id, v) is not None}
+    view = reference_view(photos, chosen)
+    latest_day, latest = next((d, r) for d, r in reversed(photos) if r.view == view)
+    partner = browse.baseline_partner(lib, latest.id)
+    if partner is None:
         return None
-    first, last = shots[0][1], shots[-1][1]
-    image = render(lib, [first, last], CompareOptions(mode="side", aligned=True, max_side=1400))
+    partner_day = next(d for d, r in photos if r.id == partner)
+    if partner_day >= latest_day:
+        return None  # only the baseline so far
+    # Colour balance is no option of the renderer: each photo's stored gains always apply.
+    image = render(
+        lib, [partner, latest.id], CompareOptions(mode="side", aligned=True, max_side=1400)
+    )
     return pil_to_qimage(image), view
-
-
-def _summary(data: Progress) -> str:
-    parts = [
-        f"<b>Sessions done:</b> {data.sessions_done}",
-        f"<b>Days since baseline:</b> {data.days_since_baseline}"
-        if data.days_since_baseline is not None
-        else "",
-        f"<b>Next suggested session:</b> {data.next_session:%d %B %Y} (every {data.interval_days} days)"
-        if data.next_session
-        else "",
-    ]
-    text = " &nbsp;·&nbsp; ".join(p for p in parts if p)
-    if data.mean_change:
-        labels = {i.key: i.label for i in data.scale.items}
-        changes = ", ".join(f"{_e(labels[k])} {v:+.1f}" for k, v in data.mean_change.items())
-        direction = "lower is better" if data.scale.lower_is_better else "higher is better"
-        text += f"<br><b>Mean change since baseline</b> ({direction}): {changes}"
-    return f"<p>{text}</p>"
-
-
-def _changes_table(data: Progress) -> str:
-    if not data.changes:
-        return "<p><i>Not enough ratings yet to show change from baseline.</i></p>"
-    head = "<tr><th>Item</th><th>Rater</th><th>Baseline</th><th>Latest</th><th>Change</th><th>%</th></tr>"
-    body = "".join(
-        f"<tr><td>{_e(c.label)}</td><td>{_e(c.role.value)}</td><td align='right'>{c.baseline:g}</td>"
-        f"<td align='right'>{c.latest:g}</td><td align='right'>{c.change:+g}</td>"
-        f"<td align='right'>{'' if c.percent is None else f'{c.percent:+.0f}%'}</td></tr>"
-        for c in data.changes
-    )
-    return f"<table border='0.5' cellspacing='0' cellpadding='3' width='100%'>{head}{body}</table>"
-
-
-def _visits_table(data: Progress) -> str:
-    items = data.scale.items
-    by_role: dict[tuple[int, str], list[str]] = {}
-    for series in data.series:
-        for point in series.points:
-            by_role.setdefault((point.visit_id, series.role.value), []).append(
-                f"{series.label[:1]}{point.value:g}"
-            )
-    head = "<tr><th>Date</th><th>Visit</th><th>Treatment</th><th>Pain</th><th>Ratings</th></tr>"
-    rows = []
-    for v in data.visits:
-        t = v.treatment or {}
-        treat = ", ".join(
-            p
-            for p in (
-                str(t.get("device") or ""),
-                f"{t['needle_depth_mm']:g} mm" if t.get("needle_depth_mm") else "",
-                f"{t['passes']} passes" if t.get("passes") else "",
-                str(t.get("topical") or ""),
-                str(t.get("anaesthetic") or ""),
-                f"reaction: {t['reaction']}" if t.get("reaction") else "",
-                f"downtime {t['downtime_days']} d" if t.get("downtime_days") is not None else "",
-            )
-            if p
-        )
-        ratings = "<br>".join(
-            f"{role}: {' '.join(by_role[(v.visit_id, role)])}"
-            for role in ("patient", "practitioner")
-            if (v.visit_id, role) in by_role
-        )
-        kind = v.kind.value.replace("-", " ") + (f" {v.session}" if v.session else "")
-        day = "" if v.days_since_baseline is None else f"<br>day {v.days_since_baseline}"
-        rows.append(
-            f"<tr><td>{v.date:%d %b %Y}{day}</td><td>{_e(kind)}</td><td>{_e(treat)}</td>"
-            f"<td align='right'>{'' if t.get('pain') is None else t['pain']}</td><td>{ratings}</td></tr>"
-        )
-    legend = ", ".join(f"{i.label[:1]} = {_e(i.label)}" for i in items)
-    return (
-        f"<table border='0.5' cellspacing='0' cellpadding='3' width='100%'>{head}{''.join(rows)}</table>"
-        f"<p><small>Ratings: {legend}; {_e(data.scale.description)}</small></p>"
-    )
 
 
 def area_ids(lib: Library, client_id: int, area_id: int | None = None) -> list[int]:
@@ -154,15 +103,54 @@ def area_ids(lib: Library, client_id: int, area_id: int | None = None) -> list[i
     return ids
 
 
-def chart_images(lib: Library, ids: list[int], today: dt.date | None = None) -> dict[int, QImage]:
-    """The charts as images. QtCharts draws through a graphics scene, which belongs on the GUI
-    thread: the window makes these there and hands them to the worker that writes the PDF."""
-    out = {}
+def chart_images(lib: Library, ids: list[int], today: dt.date | None = None) -> Charts:
+    """The chart of each rated instrument of each area, keyed by (area id, scale key).
+    QtCharts draws through a graphics scene, which belongs on the GUI thread: the window
+    makes these there and hands them to the worker that writes the PDF."""
+    out: Charts = {}
     for area_id in ids:
         data = progress(lib, area_id, today=today)
-        if data.series:
-            out[area_id] = _chart_image(data, 2000, 1000)
+        for instrument in data.rated:
+            out[area_id, instrument.scale.key] = _chart_image(data, instrument)
     return out
+
+
+def _area(lib: Library, document: Document, data: Progress, charts: Charts) -> None:
+    document.add(f"<h2>{parts.e(data.area)}</h2>", parts.course(data))
+    pair = photo_pair(lib, data.area_id)
+    if pair is not None:
+        image, view = pair
+        document.figure(
+            f"photos-{data.area_id}.png",
+            image,
+            f"Baseline and latest photos ({view} view)",
+            "Aligned and colour-balanced as in the compare window.",
+        )
+    if data.rated:
+        document.add(
+            "<p>Each instrument is shown as its papers report it: item scores as change from "
+            "the baseline, GAIS as how many ratings gave each grade, the VAS as given.</p>"
+        )
+    elif data.baseline is not None:
+        document.add("<p>No ratings of this area yet.</p>")
+    for instrument in data.rated:
+        scale = instrument.scale
+        key = (data.area_id, scale.key)
+        summary = parts.instrument_parts(data, instrument)
+        if key in charts:
+            figure = document.figure(
+                f"chart-{data.area_id}-{scale.key}.png", charts[key], scale.name
+            )
+            for part in summary:  # the chart and its table begin on one page
+                if isinstance(part, Table):
+                    part.keep_with = figure
+        else:
+            document.add(f"<h3>{parts.e(scale.name)}</h3>")
+        document.add(*summary)
+    if data.visits:
+        document.add(parts.visits_table(data))
+    if any(v.ratings for v in data.visits):
+        document.add(parts.ratings_table(data))
 
 
 def build_document(
@@ -172,74 +160,32 @@ def build_document(
     *,
     progress_cb: Report | None = None,
     today: dt.date | None = None,
-    charts: dict[int, QImage] | None = None,
-) -> QTextDocument:
+    charts: Charts | None = None,
+) -> Document:
     today = today or dt.date.today()
     ids = area_ids(lib, client_id, area_id)
     client_name = browse.client_fields(lib, client_id).name
     if charts is None:
         charts = chart_images(lib, ids, today)
-    doc = QTextDocument()
-    doc.setDocumentMargin(0)
-    parts = [
-        "<html><body style='font-family: sans-serif; font-size: 10pt'>",
-        f"<h1>Treatment progress: {_e(client_name)}</h1>",
+    document = Document()
+    document.add(
+        f"<h1>Treatment progress: {parts.e(client_name)}</h1>",
         f"<p>Microneedling course report, made on {today:%d %B %Y} with {APP_NAME} {__version__}.</p>",
-    ]
+    )
     total = len(ids)
-    for n, area_id in enumerate(ids, start=1):
+    for n, area in enumerate(ids):
         if progress_cb:
-            progress_cb(n - 1, total, "")
-        data = progress(lib, area_id, today=today)
-        parts.append(f"<h2>{_e(data.area)}</h2>")
-        parts.append(f"<p>Rated on the {_e(data.scale.name)} scale.</p>")
-        parts.append(_summary(data))
-        pair = _photo_pair(lib, data)
-        if pair is not None:
-            image, view = pair
-            name = f"photos-{area_id}.png"
-            doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name), image)
-            parts.append(
-                f"<p><b>Baseline and latest photos</b> ({_e(view)} view)<br>"
-                f"<img src='{name}' width='640'></p>"
-            )
-        if area_id in charts:
-            name = f"chart-{area_id}.png"
-            doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(name), charts[area_id])
-            parts.append(f"<p><b>Ratings over time</b><br><img src='{name}' width='640'></p>")
-        parts.append("<h3>Change from baseline</h3>")
-        parts.append(_changes_table(data))
-        parts.append("<h3>Visits</h3>")
-        parts.append(_visits_table(data))
-    parts.append("</body></html>")
-    doc.setHtml("".join(parts))
+            progress_cb(n, total, "")
+        _area(lib, document, progress(lib, area, today=today), charts)
     if progress_cb:
         progress_cb(total, total, "")
-    return doc
+    return document
 
 
-def write_pdf(doc: QTextDocument, page: str = "a4") -> bytes:
-    """The document as PDF bytes, paginated with page numbers."""
-    data = QByteArray()
-    buffer = QBuffer(data)
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    writer = QPdfWriter(buffer)
-    writer.setTitle("Treatment progress report")
-    writer.setCreator(APP_NAME)
-    writer.setResolution(300)
-    writer.setPageLayout(
-        QPageLayout(
-            QPageSize(PAGE_SIZES[page]),
-            QPageLayout.Orientation.Portrait,
-            QMarginsF(15, 15, 15, 15),
-            QPageLayout.Unit.Millimeter,
-        )
-    )
-    doc.documentLayout()  # lay out before printing
-    doc.setPageSize(QSizeF())  # let print() paginate to the writer and number the pages
-    doc.print_(writer)
-    buffer.close()
-    return bytes(data.data())
+def write_pdf(document: Document, page: str = "a4") -> bytes:
+    """The document as PDF bytes: paginated so that no table row is split, pages numbered."""
+    printer = Printer(page, "Treatment progress report", APP_NAME)
+    return printer.print(printer.lay_out(document))
 
 
 def export_report(
@@ -250,7 +196,7 @@ def export_report(
     area_id: int | None = None,
     page: str = "a4",
     progress_cb: Report | None = None,
-    charts: dict[int, QImage] | None = None,
+    charts: Charts | None = None,
 ) -> dict[str, object]:
     if out.suffix.lower() != ".pdf":
         raise UsageError(f"{out.name}: the report is a PDF; choose a name ending in .pdf.")
@@ -258,8 +204,8 @@ def export_report(
         raise UsageError(f"Unknown page size '{page}'; use A4 or Letter.")
     if not out.parent.is_dir():
         raise UsageError(f"The folder {out.parent} does not exist.")
-    doc = build_document(lib, client_id, area_id, progress_cb=progress_cb, charts=charts)
-    pdf = write_pdf(doc, page)
+    document = build_document(lib, client_id, area_id, progress_cb=progress_cb, charts=charts)
+    pdf = write_pdf(document, page)
     if not pdf.startswith(b"%PDF"):
         raise TrackerError("The report could not be written as a PDF.")
     write_atomically(out, pdf)
