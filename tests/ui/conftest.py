@@ -72,10 +72,14 @@ def open_window(
     return window
 
 
-def score_box(window: MainWindow, role: RaterRole, key: str) -> QSpinBox:
-    """The spin box of one item of the ratings (a whole-number item, as every item of the
-    "ctd" scale that the sample and new areas use is)."""
-    box = window.panel.ratings.boxes[(role, key)]
+def score_box(
+    window: MainWindow, role: RaterRole, key: str, scale: str = "ctd", name: str | None = None
+) -> QSpinBox:
+    """The spin box of one item of the ratings editor: the first column of ``role`` on
+    ``scale`` (by ``name``, when given). A whole-number item, as every item of the "ctd" scale
+    that the sample and new areas use is."""
+    column = window.panel.ratings.column(role, scale, name)
+    box = window.panel.ratings.boxes[(column, key)]
     assert isinstance(box, QSpinBox)
     return box
 

@@ -91,7 +91,17 @@ def cmd_import(args: argparse.Namespace, root: Path) -> int:
 
 _LIST_COLUMNS = {
     "clients": ["id", "name"],
-    "ratings": ["id", "client", "area", "date", "scale", "rater_role", "rater", "method", "summary"],
+    "ratings": [
+        "id",
+        "client",
+        "area",
+        "date",
+        "scale",
+        "rater_role",
+        "rater",
+        "method",
+        "summary",
+    ],
     "areas": ["id", "client", "name", "stage"],
     "visits": ["id", "client", "date", "kind"],
     "photos": [

@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
-from tracker.core.db.models import Area, Client, RaterRole, Stage, VisitKind
+from tracker.core.db.models import Area, Client, RaterRole, RatingMethod, Stage, VisitKind
 from tracker.core.imaging.geometry import Gains, Matrix
 from tracker.core.services import clients, move, photos, ratings, visits
 from tracker.core.services.import_report import ImportReport
@@ -218,10 +218,10 @@ class SetTreatment(Command):
 
 
 class SetRating(Command):
-    """One rater's values for an area at a visit (None clears an item), by the rule of
-    ``ratings.rate``; undone by putting the rating back exactly as it was (its id, method and
-    when it was made, or no rating). Successive changes to the same rating merge into one undo
-    step, so stepping a score from 7 to 4 is undone in one go."""
+    """One rater's values for an area at a visit on one scale (None clears an item), by the
+    rule of ``ratings.rate``; undone by putting the rating back exactly as it was (its id,
+    method and when it was made, or no rating). Successive changes to the same rating merge
+    into one undo step, so stepping a score from 7 to 4 is undone in one go."""
 
     changes = Change.RATINGS
 
@@ -234,10 +234,13 @@ class SetRating(Command):
         scale: str,
         values: Mapping[str, float | None],
         rater_name: str = "",
+        method: RatingMethod | None = None,
     ) -> None:
-        super().__init__(lib, f"rate ({role.value})")
+        who = f"{role.value} {rater_name}" if rater_name else role.value
+        super().__init__(lib, f"rate ({who})")
         self.key = (visit_id, area_id, role, scale, rater_name)
         self.values: dict[str, float | None] = dict(values)
+        self.method = method
         self.before: ratings.RatingSnapshot | None = None
         self._first = True
 
@@ -248,12 +251,20 @@ class SetRating(Command):
         if not isinstance(other, SetRating) or other.key != self.key:
             return False
         self.values.update(other.values)
+        self.method = other.method or self.method
         return True
 
     def do(self) -> None:
         visit_id, area_id, role, scale, name = self.key
         change = ratings.rate(
-            self.lib, visit_id, area_id, role, self.values, scale=scale, rater_name=name
+            self.lib,
+            visit_id,
+            area_id,
+            role,
+            self.values,
+            scale=scale,
+            rater_name=name,
+            method=self.method,
         )
         if self._first:  # a redo keeps the rating from before the first edit
             self.before, self._first = change.before, False

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from tracker.core.db.models import Stage, VisitKind
 from tracker.core.domain.scales import SCALES
 from tracker.core.errors import TrackerError
-from tracker.core.text import check_name
+from tracker.core.text import MAX_NAME, check_name
 from tracker.ui.models import KIND_LABELS
 from tracker.ui.settings import Mode
 
@@ -310,8 +310,14 @@ class ClientDialog(_Form):
         )
 
 
+@dataclass(frozen=True)
+class PreferencesAnswer:
+    mode: Mode
+    rater_name: str  # the user's name on the ratings they make in practitioner mode
+
+
 class PreferencesDialog(QDialog):
-    def __init__(self, parent: QWidget | None, mode: Mode) -> None:
+    def __init__(self, parent: QWidget | None, mode: Mode, rater_name: str) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         layout = QVBoxLayout(self)
@@ -327,19 +333,39 @@ class PreferencesDialog(QDialog):
         )
         note.setWordWrap(True)
         layout.addWidget(note)
+        form = QFormLayout()
+        self.rater_name = QLineEdit(rater_name, self)
+        self.rater_name.setMaxLength(MAX_NAME)
+        self.rater_name.setPlaceholderText("e.g. Dr Lee")
+        self.rater_name.setAccessibleName("Your name on the ratings you make")
+        form.addRow("Your &name as a rater:", self.rater_name)
+        layout.addLayout(form)
+        self.name_note = QLabel(
+            "Recorded with every rating you make, so two practitioners' ratings of one visit "
+            "stay apart. In “Just me” mode your ratings are the patient's.",
+            self,
+        )
+        self.name_note.setWordWrap(True)
+        self.name_note.setStyleSheet("color: palette(placeholder-text)")
+        layout.addWidget(self.name_note)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self.practitioner.toggled.connect(self.rater_name.setEnabled)
+        self.rater_name.setEnabled(self.practitioner.isChecked())
 
     @classmethod
-    def ask(cls, parent: QWidget | None, mode: Mode) -> Mode | None:
-        dialog = cls(parent, mode)
+    def ask(cls, parent: QWidget | None, mode: Mode, rater_name: str) -> PreferencesAnswer | None:
+        dialog = cls(parent, mode, rater_name)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
-        return Mode.PATIENT if dialog.patient.isChecked() else Mode.PRACTITIONER
+        return PreferencesAnswer(
+            Mode.PATIENT if dialog.patient.isChecked() else Mode.PRACTITIONER,
+            dialog.rater_name.text().strip(),
+        )
 
 
 @dataclass(frozen=True)

@@ -265,11 +265,13 @@ class TimelineModel(RowListModel[VisitRow]):
         if role == Qt.ItemDataRole.DisplayRole:
             return "\n".join(visit_lines(row))
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return ", ".join(visit_lines(row))
+            return ", ".join(visit_lines(row, full=True))
         if role == Qt.ItemDataRole.DecorationRole:
             return self._strip(row)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.notes or None
+            truncated = len(row.ratings) > TIMELINE_RATINGS + 1
+            parts = [row.notes, *(row.ratings if truncated else ())]
+            return "\n".join(p for p in parts if p) or None
         return None
 
     def _strip(self, row: VisitRow) -> QIcon:
@@ -318,7 +320,12 @@ class TimelineModel(RowListModel[VisitRow]):
                 self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
 
-def visit_lines(row: VisitRow) -> list[str]:
+TIMELINE_RATINGS = 3  # rating lines a timeline row shows before "and N more"
+
+
+def visit_lines(row: VisitRow, *, full: bool = False) -> list[str]:
+    """The lines of a visit's row in the timeline; ``full``: every rating (the tooltip and
+    the screen reader), else the first few and how many more."""
     day = (
         "Baseline day"
         if row.days_since_baseline == 0
@@ -329,7 +336,11 @@ def visit_lines(row: VisitRow) -> list[str]:
     first = f"{row.date:%d %b %Y} · {KIND_LABELS.get(row.kind.value, row.kind.value)}"
     second = " · ".join(part for part in (day, _count(len(row.photos), "photo")) if part)
     lines = [first, second]
-    lines.extend(row.ratings)
+    if full or len(row.ratings) <= TIMELINE_RATINGS + 1:
+        lines.extend(row.ratings)
+    else:  # a visit rated on many scales keeps its row short; the tooltip has every rating
+        lines.extend(row.ratings[:TIMELINE_RATINGS])
+        lines.append(f"and {len(row.ratings) - TIMELINE_RATINGS} more ratings (point to see them)")
     return lines
 
 

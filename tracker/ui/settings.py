@@ -1,4 +1,5 @@
-"""Preferences kept between runs (QSettings): window layout, mode, last library and folder."""
+"""Preferences kept between runs (QSettings): window layout, mode, the user's name as a rater,
+last library and folder."""
 
 from __future__ import annotations
 
@@ -31,6 +32,16 @@ class Preferences:
     @mode.setter
     def mode(self, mode: Mode) -> None:
         self._s.setValue("mode", mode.value)
+
+    @property
+    def rater_name(self) -> str:
+        """The user's name, recorded with the ratings they make in practitioner mode (in
+        patient mode the user is the client, whose name stands for the patient)."""
+        return str(self._s.value("rater_name", "")).strip()
+
+    @rater_name.setter
+    def rater_name(self, name: str) -> None:
+        self._s.setValue("rater_name", name.strip())
 
     @property
     def last_library(self) -> Path | None:

@@ -8,7 +8,7 @@ import pytest
 
 from tracker.core.db.models import RaterRole, RatingMethod, VisitKind
 from tracker.core.domain import rules
-from tracker.core.domain.instruments import TOTAL, Rater, RatingFact, analyse, describe
+from tracker.core.domain.instruments import TOTAL, Rater, RatingFact, analyse, describe, headline
 from tracker.core.domain.scales import get_scale
 
 D = [dt.date(2025, 1, 6), dt.date(2025, 2, 3), dt.date(2025, 3, 3)]
@@ -75,6 +75,8 @@ def test_two_practitioners_are_two_series_and_averaged_into_the_roles_change() -
         4.5,
     )
     assert by_role[RaterRole.PRACTITIONER].percent == pytest.approx(-100 * 2.5 / 7)
+    assert by_role[RaterRole.PRACTITIONER].rated_by == "practitioner (mean of 2)"
+    assert by_role[RaterRole.PATIENT].rated_by == "patient"
     assert by_role[RaterRole.PATIENT].change == 0 and by_role[RaterRole.PATIENT].improved is None
     assert describe(scale, {"colour": 7, "depth": 5}) == "colour 7, depth 5"
 
@@ -131,3 +133,22 @@ def test_raters_are_named_and_the_patient_is_the_client() -> None:
     assert ANA.label("Ana Lima") == "Ana Lima"
     assert LEE.label("Ana Lima") == "Dr Lee"
     assert Rater(RaterRole.PRACTITIONER, "").label("Ana") == "Practitioner (unnamed)"
+
+
+def test_each_instrument_has_a_one_sentence_finding() -> None:
+    posas = analyse(
+        get_scale("posas2-observer"), [fact(0, LEE, **OBSERVER_1), fact(2, LEE, **OBSERVER_2)]
+    )
+    assert headline(posas) == (
+        "Total (6–60), practitioner: 33 → 23 (−10, −30.3%) (lower is better)."
+    )
+    gais = analyse(get_scale("gais"), [fact(2, LEE, overall=2), fact(2, KIM, overall=4)])
+    assert headline(gais) == "Latest, 3 Mar 2025: practitioner 1 of 2 improved (50%)."
+    vas = analyse(get_scale("improvement-vas"), [fact(1, ANA, overall=6.5)])
+    assert headline(vas) == "Latest: patient 6.5 of 10 (3 Feb 2025)."
+    one = analyse(get_scale("ctd"), [fact(0, ANA, colour=5)])
+    assert headline(one) == "One rating so far: change from baseline needs a second."
+    assert (
+        headline(analyse(get_scale("ctd"), []))
+        == "No ratings on the Colour, texture, depth scale yet."
+    )

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCharts import QValueAxis
 from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent, QIcon, QImage
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QTableWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -76,7 +76,8 @@ def test_the_sample_library_shows_its_course(window: MainWindow) -> None:
         days=14
     )
     assert window.photos.rowCount() == 2
-    assert window.panel.ratings.values(RaterRole.PATIENT)  # the sample's ratings are shown
+    editor = window.panel.ratings
+    assert editor.values(editor.column(RaterRole.PATIENT))  # the sample's ratings are shown
 
 
 def test_thumbnails_arrive_off_the_gui_thread(qtbot: QtBot, window: MainWindow) -> None:
@@ -94,7 +95,9 @@ def test_patient_mode_hides_clients_and_practitioner_mode_finds_them(
 ) -> None:
     assert not window.sidebar.client_box.isVisible()
     monkeypatch.setattr(
-        dialogs.PreferencesDialog, "ask", classmethod(lambda cls, *a: Mode.PRACTITIONER)
+        dialogs.PreferencesDialog,
+        "ask",
+        classmethod(lambda cls, *a: dialogs.PreferencesAnswer(Mode.PRACTITIONER, "Dr Lee")),
     )
     window.menus.preferences.trigger()
     assert prefs.mode is Mode.PRACTITIONER and window.sidebar.client_box.isVisible()
@@ -161,9 +164,9 @@ def test_rating_edits_merge_into_one_undo_step(window: MainWindow, sample: Libra
 
 
 def test_clearing_every_score_removes_the_rating(window: MainWindow, sample: Library) -> None:
-    for role, key in window.panel.ratings.boxes:
-        if role is RaterRole.PRACTITIONER:
-            box = score_box(window, role, key)
+    for column, key in list(window.panel.ratings.boxes):
+        if column.role is RaterRole.PRACTITIONER:
+            box = score_box(window, column.role, key)
             box.setValue(box.minimum())
     assert window.visit_id is not None and window.area_id is not None
     assert (
@@ -238,24 +241,23 @@ def test_area_details_change_the_rating_scale(
     answer = AreaAnswer(row.name, "abdomen", Stage.ALBA, "posas2-observer")
     monkeypatch.setattr(dialogs.AreaDialog, "ask", classmethod(lambda cls, *a, **k: answer))
     window.menus.edit_area.trigger()
-    assert (
-        window.panel.ratings.scale is not None
-        and window.panel.ratings.scale.key == "posas2-observer"
-    )
-    assert set(window.panel.ratings.boxes) == {
-        (RaterRole.PRACTITIONER, i)
-        for i in (
-            "vascularity",
-            "pigmentation",
-            "thickness",
-            "relief",
-            "pliability",
-            "surface_area",
-            "overall",
-        )
+    editor = window.panel.ratings
+    assert editor.default_scale.key == "posas2-observer"
+    # The observer scale is there to rate (by a practitioner: the user is the patient), and
+    # the ratings already made on the colour/texture/depth scale are still shown.
+    observer = editor.column(RaterRole.PRACTITIONER, "posas2-observer")
+    assert {k for c, k in editor.boxes if c == observer} == {
+        "vascularity",
+        "pigmentation",
+        "thickness",
+        "relief",
+        "pliability",
+        "surface_area",
+        "overall",
     }
+    assert editor.values(editor.column(RaterRole.PATIENT, "ctd"))
     window.menus.undo.trigger()
-    assert window.panel.ratings.scale.key == "ctd"
+    assert editor.default_scale.key == "ctd"
 
 
 def test_next_and_previous_visit(window: MainWindow) -> None:
@@ -606,16 +608,25 @@ def test_progress_tab_shows_the_chart_and_edits_the_interval(
 
     window.tabs.setCurrentWidget(window.progress_view)
     view = window.progress_view
-    assert view.chart_view.isVisible() and view.chart_view.chart() is not None
-    assert len(view.chart_view.chart().series()) == 7  # 3 items x 2 roles, and the visit markers
-    assert view.table.rowCount() == 6
+    assert window.area_id is not None
+    rated = progress(sample, window.area_id).rated
+    # The sample rates colour/texture/depth and, from the patient, the improvement VAS: both
+    # are shown, though the area's scale is the first.
+    keys = [i.scale.key for _v, i in view.charts]
+    assert keys == [i.scale.key for i in rated] == ["ctd", "improvement-vas"]
+    chart_view, ctd = view.charts[0]
+    qtbot.waitUntil(chart_view.isVisible)  # a layout shows what it is given on the next turn
+    assert chart_view.chart() is not None
+    assert len(ctd.series) == 6 and len(ctd.changes) == 6  # 3 items x 2 raters
+    tables = view.findChildren(QTableWidget)
+    assert tables[0].rowCount() == 6 and len(tables) == 2
     view.interval.setValue(21)
     assert window.area_id is not None
     assert progress(sample, window.area_id).interval_days == 21
     window.menus.undo.trigger()
     assert progress(sample, window.area_id).interval_days == 35
     view.axis.setCurrentIndex(1)  # by session: the baseline at 0, then sessions 1 to 5
-    axis = view.chart_view.chart().axes()[0]
+    axis = view.charts[0][0].chart().axes()[0]
     assert isinstance(axis, QValueAxis) and axis.min() == -0.5
     out = tmp_path / "report.pdf"
     with qtbot.waitSignal(window.exports.report_written, timeout=60000):

@@ -15,7 +15,7 @@ line each, and averaged into the role's value for the change from baseline.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tracker.core.db.models import RaterRole, RatingMethod
@@ -85,6 +85,13 @@ class Change:
     change: float  # latest − baseline
     percent: float | None  # of the baseline value; None when it was 0
     improved: bool | None  # by the scale's direction; None when unchanged
+    raters: int = 1  # how many raters of the role the values are the mean of
+
+    @property
+    def rated_by(self) -> str:
+        """The role, and how many raters' mean it is when more than one: "practitioner (mean
+        of 2)"."""
+        return self.role.value + (f" (mean of {self.raters})" if self.raters > 1 else "")
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,7 @@ def item_label(scale: Scale, key: str) -> str:
     return next((i.label for i in scale.items if i.key == key), key)
 
 
-def describe(scale: Scale, values: dict[str, float]) -> str:
+def describe(scale: Scale, values: Mapping[str, float]) -> str:
     """One rating's values in words, naming each number: "colour 7, texture 6, depth 5";
     "total 32 (6–60), overall 6"; "much improved (2)"; "6.5 of 10"."""
     if scale.analysis is Analysis.GRADE:
@@ -163,7 +170,11 @@ def _mean(values: Sequence[float]) -> float:
 
 
 def _change(
-    scale: Scale, item: str, role: RaterRole, by_visit: dict[int, tuple[dt.date, list[float]]]
+    scale: Scale,
+    item: str,
+    role: RaterRole,
+    by_visit: dict[int, tuple[dt.date, list[float]]],
+    raters: int,
 ) -> Change | None:
     if len(by_visit) < 2:
         return None
@@ -183,6 +194,7 @@ def _change(
         change=delta,
         percent=(100 * delta / baseline) if baseline else None,
         improved=None if delta == 0 else (delta < 0) == scale.lower_is_better,
+        raters=raters,
     )
 
 
@@ -216,11 +228,13 @@ def analyse(scale: Scale, facts: Iterable[RatingFact]) -> Instrument:
         if scale.analysis in (Analysis.CHANGE, Analysis.POSAS):
             for role in sorted({r.role for r in raters}, key=lambda r: r.value):
                 by_visit: dict[int, tuple[dt.date, list[float]]] = {}
+                who: set[Rater] = set()
                 for f in facts:
                     v = _value(scale, key, f.values)
                     if f.rater.role is role and v is not None:
                         by_visit.setdefault(f.visit_id, (f.date, []))[1].append(v)
-                change = _change(scale, key, role, by_visit)
+                        who.add(f.rater)
+                change = _change(scale, key, role, by_visit, len(who))
                 if change is not None:
                     changes.append(change)
     return Instrument(
@@ -269,3 +283,56 @@ def _levels(scale: Scale, facts: list[RatingFact]) -> list[Level]:
             day, values = max(by_visit.values(), key=lambda dv: dv[0])
             out.append(Level(role, _mean(values), day, len(by_visit)))
     return out
+
+
+def day_text(day: dt.date) -> str:
+    """A date as the findings write it: "3 Mar 2025"."""
+    return f"{day.day} {day:%b %Y}"
+
+
+MINUS = "−"  # a true minus sign, as findings are typeset
+
+
+def _signed(value: float) -> str:
+    text = f"{value:+.1f}".replace("+0.0", "0").replace("-0.0", "0").replace(".0", "")
+    return text.replace("-", MINUS)
+
+
+def headline(instrument: Instrument) -> str:
+    """The instrument's finding in one sentence, as its papers report it, e.g. "Total (6–60),
+    practitioner: 33 on 6 Jan 2025 → 23 on 3 Mar 2025 (−10, −30%)"; "Latest, 3 Mar 2025:
+    practitioner 3 of 4 improved (75%)"; "Latest: patient 6.5 of 10 (3 Mar 2025)"."""
+    scale = instrument.scale
+    if not instrument.ratings:
+        return f"No ratings on the {scale.name} scale yet."
+    if scale.analysis is Analysis.GRADE:
+        if not instrument.grades:
+            return "No grades given yet."
+        last = max(g.date for g in instrument.grades)
+        parts = [
+            f"{g.role.value} {g.improved} of {g.total} improved ({100 * g.share_improved:.0f}%)"
+            for g in instrument.grades
+            if g.date == last
+        ]
+        return f"Latest, {day_text(last)}: " + "; ".join(parts) + "."
+    if scale.analysis is Analysis.LEVEL:
+        maximum = scale.items[0].maximum
+        return (
+            "Latest: "
+            + "; ".join(
+                f"{lv.role.value} {lv.value:g} of {maximum} ({day_text(lv.date)})"
+                for lv in instrument.levels
+            )
+            + "."
+        )
+    wanted = [c for c in instrument.changes if c.item == TOTAL] or list(instrument.changes)
+    if not wanted:
+        return "One rating so far: change from baseline needs a second."
+    parts = []
+    for c in wanted:
+        percent = f", {_signed(c.percent)}%" if c.percent is not None else ""
+        parts.append(
+            f"{c.label}, {c.rated_by}: {c.baseline:g} → {c.latest:g} ({_signed(c.change)}{percent})"
+        )
+    better = "lower is better" if scale.lower_is_better else "higher is better"
+    return "; ".join(parts) + f" ({better})."

@@ -218,6 +218,7 @@ def visit_detail(lib: Library, visit_id: int) -> VisitDetail:
         return VisitDetail(
             id=visit.id,
             client_id=visit.client_id,
+            client=client_name,
             date=visit.date,
             kind=visit.kind,
             notes=visit.notes,

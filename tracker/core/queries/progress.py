@@ -51,6 +51,12 @@ class Progress:
     days_since_baseline: int | None
     interval_days: int
     next_session: dt.date | None
+    today: dt.date
+
+    @property
+    def overdue(self) -> bool:
+        """Whether the next suggested session's day has passed with no session since."""
+        return self.next_session is not None and self.next_session < self.today
 
     def visit(self, visit_id: int) -> VisitPoint:
         return next(v for v in self.visits if v.visit_id == visit_id)
@@ -128,4 +134,5 @@ def progress(lib: Library, area_id: int, today: dt.date | None = None) -> Progre
         days_since_baseline=path.days(today),
         interval_days=interval,
         next_session=rules.next_session(sessions[-1].date if sessions else None, interval),
+        today=today,
     )

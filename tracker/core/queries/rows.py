@@ -102,6 +102,7 @@ class AreaAtVisit:
 class VisitDetail:
     id: int
     client_id: int
+    client: str
     date: dt.date
     kind: VisitKind
     notes: str

@@ -7,12 +7,12 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
-from tracker.core.db.models import RaterRole
 from tracker.core.queries import browse
 from tracker.ui import commands as cmd
 from tracker.ui.dialogs import MoveDialog, NewVisitDialog, confirm
 from tracker.ui.main.controller import WindowController
 from tracker.ui.models import KIND_LABELS
+from tracker.ui.panels.ratings_editor import RaterColumn
 from tracker.ui.viewer import PhotoViewer
 
 VIEWS = ("front", "left", "right", "back", "close-up")
@@ -79,16 +79,24 @@ class VisitController(WindowController):
         if w.lib is not None and w.visit_id is not None and w.area_id is not None:
             w.run(cmd.SetTreatment(w.lib, w.visit_id, w.area_id, fields))
 
-    def _on_panel_rating_edited(self, role: RaterRole, values: dict[str, float | None]) -> None:
-        """One rater role's values as the editor shows them: the rating shown is edited (the
-        earliest of that role, by its rater's name), or a new one is made."""
+    def _on_panel_rating_edited(self, column: RaterColumn, values: dict[str, float | None]) -> None:
+        """One rater's column as the editor shows it: that rater's rating on that scale is
+        edited under its name, or made."""
         w = self.window
         area = w.panel.area
         if w.lib is not None and w.visit_id is not None and area is not None:
-            scale = area.area.default_scale
-            shown = area.ratings.get(role)
-            name = shown.rater_name if shown is not None else ""
-            w.run(cmd.SetRating(w.lib, w.visit_id, area.area.id, role, scale, values, name))
+            w.run(
+                cmd.SetRating(
+                    w.lib,
+                    w.visit_id,
+                    area.area.id,
+                    column.role,
+                    column.scale,
+                    values,
+                    column.name,
+                    column.method,
+                )
+            )
 
     def _on_photos_view_edit_requested(self, photo_id: int, view: str) -> None:
         if self.window.lib is not None:

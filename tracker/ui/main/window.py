@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from tracker import APP_NAME, __version__
+from tracker.core.db.models import RaterRole
+from tracker.core.domain.instruments import Rater
 from tracker.core.errors import TrackerError
 from tracker.core.queries import browse
 from tracker.core.queries.progress import progress
@@ -369,9 +371,11 @@ class MainWindow(QMainWindow):
             self.library_requested.emit(Path(folder))
 
     def _on_preferences(self) -> None:
-        mode = PreferencesDialog.ask(self, self.prefs.mode)
-        if mode is not None and mode is not self.prefs.mode:
-            self.prefs.mode = mode
+        answer = PreferencesDialog.ask(self, self.prefs.mode, self.prefs.rater_name)
+        if answer is None:
+            return
+        if (answer.mode, answer.rater_name) != (self.prefs.mode, self.prefs.rater_name):
+            self.prefs.mode, self.prefs.rater_name = answer.mode, answer.rater_name
             self._apply_mode()
             self.refresh()
 
@@ -379,6 +383,13 @@ class MainWindow(QMainWindow):
         practitioner = self.prefs.mode is Mode.PRACTITIONER
         self.sidebar.set_practitioner_mode(practitioner)
         self.menus.client_menu.setVisible(practitioner)
+        # New ratings are the user's: the patient's in patient mode, else the named
+        # practitioner's.
+        self.panel.me = (
+            Rater(RaterRole.PRACTITIONER, self.prefs.rater_name)
+            if practitioner
+            else Rater(RaterRole.PATIENT, "")
+        )
 
     def _on_about(self) -> None:
         where = f"<p>This library: {self.lib.root}</p>" if self.lib else ""

@@ -1,30 +1,23 @@
-"""The visit panel's two forms: an area's treatment record, and its ratings on the area's
-scale (one column per rater role). Layout only: each announces the whole new value."""
+"""The visit panel's treatment record form (the ratings are ``ratings_editor.py``). Layout
+only: it announces the whole new value."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
-    QGridLayout,
     QGroupBox,
-    QLabel,
     QLineEdit,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
-from tracker.core.db.models import RaterRole
-from tracker.core.domain.scales import Scale
 from tracker.core.domain.treatment import TREATMENT_FIELDS
-from tracker.core.queries.rows import RatingRow
+from tracker.ui.panels.wheel import guard_wheel
 
 DEVICES = ("pen", "roller", "stamp", "RF microneedling")
 TOPICALS = ("PRP", "hyaluronic acid", "vitamin C serum", "growth factors", "tretinoin", "none")
@@ -94,6 +87,9 @@ class TreatmentForm(QGroupBox):
         form.addRow("&Pain:", self.pain)
         form.addRow("Do&wntime:", self.downtime)
         form.addRow("Practitio&ner:", self.practitioner)
+        guard_wheel(
+            self.device, self.needle_depth, self.passes, self.topical, self.pain, self.downtime
+        )
         self._filling = False
         self._connect_signals()
 
@@ -148,94 +144,3 @@ class TreatmentForm(QGroupBox):
         if values != self._shown:
             self._shown = values
             self.changed.emit(values)
-
-
-class RatingsEditor(QGroupBox):
-    """The area's scale, one column per rater role; a box at "—" is not rated."""
-
-    changed = Signal(object, dict)  # RaterRole, {item: value}
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Ratings", parent)
-        self._layout = QVBoxLayout(self)
-        self.about = QLabel(self)
-        self.about.setWordWrap(True)
-        self._layout.addWidget(self.about, 0, Qt.AlignmentFlag.AlignTop)
-        self.grid_host = QWidget(self)
-        self._layout.addWidget(self.grid_host)
-        self.scale: Scale | None = None
-        self.boxes: dict[tuple[RaterRole, str], QAbstractSpinBox] = {}
-        self._filling = False
-
-    def set_scale(self, scale: Scale) -> None:
-        if self.scale is scale:
-            return
-        self.scale = scale
-        self.grid_host.deleteLater()
-        self.grid_host = QWidget(self)
-        self._layout.addWidget(self.grid_host)
-        grid = QGridLayout(self.grid_host)
-        grid.setContentsMargins(0, 0, 0, 0)
-        self.boxes = {}
-        self.setTitle(f"Ratings: {scale.name}")
-        self.about.setText(scale.description)
-        roles = sorted(scale.roles, key=lambda r: r.value)
-        for c, role in enumerate(roles, start=1):
-            grid.addWidget(QLabel(f"<b>{role.value.capitalize()}</b>", self.grid_host), 0, c)
-        for r, item in enumerate(scale.items, start=1):
-            label = QLabel(item.label, self.grid_host)
-            anchors = "; ".join(f"{v} = {text}" for v, text in sorted(item.anchors.items()))
-            label.setToolTip(anchors)
-            grid.addWidget(label, r, 0)
-            for c, role in enumerate(roles, start=1):
-                box = self._box(item.minimum, item.maximum, item.whole_numbers)
-                box.setAccessibleName(f"{role.value} rating of {item.label}")
-                box.setToolTip(anchors)
-                grid.addWidget(box, r, c)
-                self.boxes[(role, item.key)] = box
-                box.valueChanged.connect(lambda _v, role=role: self._on_box_changed(role))  # type: ignore[attr-defined]
-            if item.anchors != scale.items[0].anchors or len(scale.items) == 1:
-                hint = QLabel(anchors, self.grid_host)
-                hint.setStyleSheet("color: palette(placeholder-text)")
-                hint.setWordWrap(True)
-                grid.addWidget(hint, r, len(roles) + 1)
-        grid.setColumnStretch(len(roles) + 1, 1)
-        grid.setRowStretch(len(scale.items) + 1, 1)
-
-    @staticmethod
-    def _box(lo: int, hi: int, whole: bool) -> QAbstractSpinBox:
-        box: QSpinBox | QDoubleSpinBox
-        if whole:
-            box = QSpinBox()
-            box.setRange(lo - 1, hi)
-        else:
-            box = QDoubleSpinBox()
-            box.setDecimals(1)
-            box.setSingleStep(0.5)
-            box.setRange(lo - 0.5, hi)
-        box.setSpecialValueText(NOT_GIVEN)
-        box.setKeyboardTracking(False)
-        box.setMinimumWidth(64)
-        return box
-
-    def set_values(self, ratings: Mapping[RaterRole, RatingRow]) -> None:
-        self._filling = True
-        for (role, key), box in self.boxes.items():
-            shown = ratings.get(role)
-            value = shown.values.get(key) if shown is not None else None
-            box.setValue(value if value is not None else box.minimum())  # type: ignore[attr-defined]
-        self._filling = False
-
-    def values(self, role: RaterRole) -> dict[str, float | None]:
-        """Every item of the role's column: its value, or None where it is at "—" (an item to
-        clear, by the rule of ``ratings.rate``)."""
-        out: dict[str, float | None] = {}
-        for (r, key), box in self.boxes.items():
-            value = box.value()  # type: ignore[attr-defined]
-            if r == role:
-                out[key] = value if value > box.minimum() else None  # type: ignore[attr-defined]
-        return out
-
-    def _on_box_changed(self, role: RaterRole) -> None:
-        if not self._filling:
-            self.changed.emit(role, self.values(role))

@@ -1,7 +1,12 @@
-"""The progress view of an area: course summary, the chart of ratings over time (hover a visit's
-marker for its treatment record), change from baseline, and the CSV and PDF exports."""
+"""The progress view of an area: its course (sessions, days since its baseline, the next
+suggested session), then a section per instrument it was rated on, each as it is reported:
+the finding in a sentence, a chart (hover a visit's marker for its treatment record) and a
+table (change from baseline; GAIS grades per visit; the VAS's values). CSV and PDF exports."""
 
 from __future__ import annotations
+
+import datetime as dt
+import html
 
 from PySide6.QtCharts import QChartView, QScatterSeries
 from PySide6.QtCore import QPointF, Qt, Signal
@@ -9,10 +14,12 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -21,8 +28,74 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from tracker.core.domain.instruments import Instrument, day_text, headline
+from tracker.core.domain.scales import Analysis
 from tracker.core.queries.progress import Progress
 from tracker.rendering.chart import build_chart, treatment_text, x_value
+
+RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
+def _table(headers: list[str], rows: list[list[str]], name: str, parent: QWidget) -> QTableWidget:
+    table = QTableWidget(len(rows), len(headers), parent)
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().hide()
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    table.setAccessibleName(name)
+    for r, cells in enumerate(rows):
+        for c, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            if c >= 2:
+                item.setTextAlignment(RIGHT)
+            table.setItem(r, c, item)
+    # Tall enough for every row: the section scrolls with the page, not on its own.
+    height = table.horizontalHeader().sizeHint().height() + 4
+    height += sum(table.rowHeight(r) for r in range(len(rows)))
+    table.setFixedHeight(min(height, 320))
+    return table
+
+
+def table_rows(instrument: Instrument, client: str) -> tuple[list[str], list[list[str]]]:
+    """The instrument's table as it is reported: headers and rows of text."""
+    scale = instrument.scale
+    if scale.analysis is Analysis.GRADE:
+        item = scale.items[0]
+        grades = list(range(item.minimum, item.maximum + 1))
+        headers = ["Date", "Rated by", *(f"{g} {item.anchors.get(g, '')}" for g in grades)]
+        headers.append("Improved (1–3)")
+        rows = [
+            [
+                day_text(g.date),
+                g.role.value,
+                *(str(n) for _grade, n in g.counts),
+                f"{g.improved} of {g.total} ({100 * g.share_improved:.0f}%)",
+            ]
+            for g in instrument.grades
+        ]
+        return headers, rows
+    if scale.analysis is Analysis.LEVEL:
+        rows = [
+            [day_text(p.date), series.rater.label(client), f"{p.value:g}"]
+            for series in instrument.series
+            for p in series.points
+        ]
+        rows.sort(key=lambda r: (dt.datetime.strptime(r[0], "%d %b %Y"), r[1]))
+        return ["Date", "Rater", f"Value (0–{scale.items[0].maximum})"], rows
+    headers = ["Item", "Rated by", "Baseline", "Latest", "Change", "%"]
+    rows = [
+        [
+            c.label,
+            c.rated_by,
+            f"{c.baseline:g} ({day_text(c.baseline_date)})",
+            f"{c.latest:g} ({day_text(c.latest_date)})",
+            f"{c.change:+g}",
+            "" if c.percent is None else f"{c.percent:+.0f}%",
+        ]
+        for c in instrument.changes
+    ]
+    return headers, rows
 
 
 class ProgressView(QWidget):
@@ -33,8 +106,10 @@ class ProgressView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.data: Progress | None = None
+        self.charts: list[tuple[QChartView, Instrument]] = []
         layout = QVBoxLayout(self)
         self.title = QLabel(self)
+        self.title.setTextFormat(Qt.TextFormat.PlainText)  # an area's name is the user's text
         self.title.setStyleSheet("font-size: 15pt; font-weight: 600")
         layout.addWidget(self.title)
         self.summary = QLabel(self)
@@ -63,22 +138,18 @@ class ProgressView(QWidget):
         row.addWidget(self.csv)
         row.addWidget(self.report)
         layout.addLayout(row)
-        self.chart_view = QChartView(self)
-        self.chart_view.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.chart_view.setMinimumHeight(300)
-        self.chart_view.setAccessibleName("Ratings over time")
-        layout.addWidget(self.chart_view, 3)
+        self.page = QScrollArea(self)
+        self.page.setWidgetResizable(True)
+        self.page.setFrameShape(QFrame.Shape.NoFrame)
+        layout.addWidget(self.page, 1)
+        self.body = QWidget()
+        self.sections = QVBoxLayout(self.body)
+        self.page.setWidget(self.body)
         self.empty = QLabel(self)
+        self.empty.setTextFormat(Qt.TextFormat.PlainText)
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.empty)
-        self.table = QTableWidget(0, 6, self)
-        self.table.setHorizontalHeaderLabels(["Item", "Rater", "Baseline", "Latest", "Change", "%"])
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.setAccessibleName("Change from baseline")
-        layout.addWidget(self.table, 2)
         self._connect_signals()
 
     def _connect_signals(self) -> None:
@@ -92,85 +163,105 @@ class ProgressView(QWidget):
         if data is None:
             self.title.setText("Progress")
             self.summary.setText("Choose a treated area to see its progress.")
-            self.chart_view.hide()
-            self.table.hide()
+            self._clear()
+            self.empty.hide()
             return
         self.title.setText(f"{data.area}: progress")
-        parts = [
-            f"<b>{data.sessions_done}</b> session{'s' if data.sessions_done != 1 else ''} done"
-        ]
-        if data.days_since_baseline is not None:
-            parts.append(f"<b>{data.days_since_baseline}</b> days since the baseline")
-        if data.next_session is not None:
-            parts.append(f"next session suggested on <b>{data.next_session:%d %B %Y}</b>")
-        text = ", ".join(parts) + "."
-        if data.mean_change:
-            labels = {i.key: i.label for i in data.scale.items}
-            better = "lower is better" if data.scale.lower_is_better else "higher is better"
-            text += (
-                "<br>Mean change since baseline ("
-                + better
-                + "): "
-                + ", ".join(f"{labels[k]} {v:+.1f}" for k, v in data.mean_change.items())
+        if data.baseline is None:
+            text = (
+                "Not started: this area has no photos or ratings yet. Its course counts from "
+                "its first visit with either."
             )
+        else:
+            parts = [
+                f"<b>{data.sessions_done}</b> session{'s' if data.sessions_done != 1 else ''} done",
+                f"baseline {day_text(data.baseline)}",
+            ]
+            if data.days_since_baseline is not None:
+                parts.append(f"<b>{data.days_since_baseline}</b> days since the baseline")
+            if data.next_session is not None and data.overdue:
+                parts.append(f"the next session was due on <b>{day_text(data.next_session)}</b>")
+            elif data.next_session is not None:
+                parts.append(f"next session suggested on <b>{day_text(data.next_session)}</b>")
+            text = ", ".join(parts) + "."
         self.summary.setText(text)
         self.interval.blockSignals(True)
         self.interval.setValue(data.interval_days)
         self.interval.blockSignals(False)
-        self._draw_chart()
-        self.table.setVisible(bool(data.changes))
-        self.table.setRowCount(len(data.changes))
-        for r, c in enumerate(data.changes):
-            cells = [
-                c.label,
-                c.role.value,
-                f"{c.baseline:g}",
-                f"{c.latest:g}",
-                f"{c.change:+g}",
-                "" if c.percent is None else f"{c.percent:+.0f}%",
-            ]
-            for col, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if col >= 2:
-                    item.setTextAlignment(
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                    )
-                self.table.setItem(r, col, item)
+        self._draw()
 
-    def _draw_chart(self) -> None:
+    def _clear(self) -> None:
+        self.charts = []
+        while self.sections.count():
+            taken = self.sections.takeAt(0)
+            widget = taken.widget() if taken is not None else None
+            if widget is not None:
+                widget.deleteLater()
+
+    def _draw(self) -> None:
         data = self.data
         if data is None:
             return
-        has = bool(data.series)
-        self.chart_view.setVisible(has)
-        self.empty.setVisible(not has)
+        self._clear()
+        rated = data.rated
+        self.page.setVisible(bool(rated))
+        self.empty.setVisible(not rated)
         self.empty.setText(
-            f"No ratings on the {data.scale.name} scale yet. Rate a visit in its Ratings box "
-            "and the chart appears here."
+            f"No ratings of {data.area} yet. Rate a visit in its Ratings box (any scale, by "
+            "any rater) and its chart appears here."
         )
-        if not has:
-            return
-        old = self.chart_view.chart()
-        chart = build_chart(data, by_session=bool(self.axis.currentData()))
-        self.chart_view.setChart(chart)
-        if old is not None:
-            old.deleteLater()
+        by_session = bool(self.axis.currentData())
+        for instrument in rated:
+            self.sections.addWidget(self._section(data, instrument, by_session))
+        self.sections.addStretch(1)
+
+    def _section(self, data: Progress, instrument: Instrument, by_session: bool) -> QWidget:
+        scale = instrument.scale
+        box = QWidget(self.body)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 8, 0, 8)
+        n = instrument.ratings
+        head = QLabel(
+            f"<b>{scale.name}</b> · {n} rating{'s' if n != 1 else ''}"
+            f"<br><small>{scale.description}</small>",
+            box,
+        )
+        head.setWordWrap(True)
+        layout.addWidget(head)
+        finding = QLabel(headline(instrument), box)
+        finding.setWordWrap(True)
+        finding.setAccessibleName(f"{scale.name}: finding")
+        layout.addWidget(finding)
+        view = QChartView(box)
+        view.setRenderHint(QPainter.RenderHint.Antialiasing)
+        view.setMinimumHeight(300)
+        view.setAccessibleName(f"{scale.name} over time")
+        chart = build_chart(data, instrument, by_session=by_session)
+        view.setChart(chart)
         for series in chart.series():
             if isinstance(series, QScatterSeries):
                 series.hovered.connect(self._on_marker_hovered)
+        layout.addWidget(view)
+        self.charts.append((view, instrument))
+        headers, rows = table_rows(instrument, data.client)
+        if rows:
+            layout.addWidget(_table(headers, rows, f"{scale.name}: table", box))
+        return box
 
     def _on_marker_hovered(self, point: QPointF, state: bool) -> None:
-        if not state or self.data is None:
+        if not state or self.data is None or not self.data.visits:
             QToolTip.hideText()
             return
         by_session = bool(self.axis.currentData())
         visits = self.data.visits
         visit = min(visits, key=lambda v: abs(x_value(v, by_session) - point.x()))
-        QToolTip.showText(self.cursor().pos(), treatment_text(visit), self.chart_view)
+        # Plain text (notes may hold anything), shown as such: a tooltip reads markup.
+        text = html.escape(treatment_text(visit)).replace("\n", "<br>")
+        QToolTip.showText(self.cursor().pos(), f"<p>{text}</p>", self)
 
     def _on_interval_value_changed(self, days: int) -> None:
         if self.data is not None and days != self.data.interval_days:
             self.interval_changed.emit(days)
 
     def _on_axis_changed(self, _index: int) -> None:
-        self._draw_chart()
+        self._draw()

@@ -22,19 +22,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tracker.core.db.models import VisitKind
+from tracker.core.db.models import RaterRole, VisitKind
+from tracker.core.domain.instruments import Rater
 from tracker.core.domain.scales import get_scale
 from tracker.core.queries.rows import AreaAtVisit, VisitDetail
 from tracker.ui.dialogs import pydate, qdate
 from tracker.ui.models import KIND_LABELS, PhotoGridModel
-from tracker.ui.panels.forms import RatingsEditor, TreatmentForm
+from tracker.ui.panels.forms import TreatmentForm
 from tracker.ui.panels.photo_grid import PhotoGrid
+from tracker.ui.panels.ratings_editor import RatingsEditor
+from tracker.ui.panels.wheel import guard_wheel
 
 
 class VisitPanel(QScrollArea):
     visit_edited = Signal(dict)  # {"date"|"kind"|"notes": value}
     treatment_edited = Signal(dict)
-    rating_edited = Signal(object, dict)
+    rating_edited = Signal(object, dict)  # RaterColumn, {item: value or None}
     files_dropped = Signal(list)
 
     def __init__(self, photos: PhotoGridModel, parent: QWidget | None = None) -> None:
@@ -67,6 +70,7 @@ class VisitPanel(QScrollArea):
         for k in VisitKind:
             self.kind.addItem(KIND_LABELS[k.value], k)
         self.kind.setAccessibleName("Kind of visit")
+        guard_wheel(self.date, self.kind)
         date_label = QLabel("&Date:", self.content)
         date_label.setBuddy(self.date)
         kind_label = QLabel("&Kind:", self.content)
@@ -86,6 +90,7 @@ class VisitPanel(QScrollArea):
         content.addWidget(self.notes)
 
         self.area_title = QLabel(self.content)
+        self.area_title.setTextFormat(Qt.TextFormat.PlainText)  # the area's name
         self.area_title.setStyleSheet("font-size: 12pt; font-weight: 600; margin-top: 8px")
         content.addWidget(self.area_title)
         self.no_area = QLabel(
@@ -103,18 +108,22 @@ class VisitPanel(QScrollArea):
         self.photo_hint.setStyleSheet("color: palette(placeholder-text)")
         content.addWidget(self.grid)
         content.addWidget(self.photo_hint)
-        lower = QHBoxLayout()
+        # The record, then the ratings under it at the panel's full width: a visit may carry
+        # several scales by several raters, side by side within their box.
         self.treatment = TreatmentForm(self.content)
         self.ratings = RatingsEditor(self.content)
-        lower.addWidget(self.treatment, 2)
-        lower.addWidget(self.ratings, 3)
-        content.addLayout(lower)
+        self.treatment.setMaximumWidth(620)  # a form of short fields reads badly stretched
+        content.addWidget(self.treatment)
+        content.addWidget(self.ratings)
         content.addStretch(1)
         layout.addWidget(self.content)
         self.setWidget(body)
         self.detail: VisitDetail | None = None
         self.area: AreaAtVisit | None = None
+        # Who rates in this window (Preferences): new ratings are this rater's.
+        self.me = Rater(RaterRole.PATIENT, "")
         self._filling = False
+        self._place: tuple[int | None, int | None] = (None, None)
         self.notes.installEventFilter(self)
         self._connect_signals()
         self.show_visit(None, None)
@@ -127,6 +136,9 @@ class VisitPanel(QScrollArea):
         self.grid.files_dropped.connect(self.files_dropped)
 
     def show_visit(self, detail: VisitDetail | None, area_id: int | None) -> None:
+        place = (detail.id if detail else None, area_id)
+        new_place = place != self._place
+        self._place = place
         self.detail = detail
         self.empty.setVisible(detail is None)
         self.content.setVisible(detail is not None)
@@ -134,17 +146,6 @@ class VisitPanel(QScrollArea):
             self.area = None
             return
         self._filling = True
-        day = (
-            "the baseline"
-            if detail.days_since_baseline == 0
-            else f"day {detail.days_since_baseline} since the baseline"
-            if detail.days_since_baseline is not None
-            else ""
-        )
-        self.title.setText(
-            f"{KIND_LABELS[detail.kind.value]} visit, {detail.date:%A %d %B %Y}"
-            + (f" ({day})" if day else "")
-        )
         self.date.setDate(qdate(detail.date))
         self.kind.setCurrentIndex(list(VisitKind).index(detail.kind))
         if self.notes.toPlainText() != detail.notes:
@@ -154,6 +155,7 @@ class VisitPanel(QScrollArea):
             (a for a in detail.areas if a.area.id == area_id),
             detail.areas[0] if detail.areas else None,
         )
+        self._show_title(detail)
         has_area = self.area is not None
         for widget in (self.grid, self.photo_hint, self.treatment, self.ratings, self.area_title):
             widget.setVisible(has_area)
@@ -161,12 +163,38 @@ class VisitPanel(QScrollArea):
         if self.area is None:
             return
         n = len(self.area.photos)
+        session = f", session {self.area.session}" if self.area.session else ""
         self.area_title.setText(
-            f"{self.area.area.name}: {n} photo{'s' if n != 1 else ''} at this visit"
+            f"{self.area.area.name}: {n} photo{'s' if n != 1 else ''} at this visit{session}"
         )
         self.treatment.set_record(self.area.treatment)
-        self.ratings.set_scale(get_scale(self.area.area.default_scale))
-        self.ratings.set_values(self.area.ratings)
+        self.ratings.show_ratings(
+            get_scale(self.area.area.default_scale),
+            self.area.ratings,
+            self.me,
+            detail.client,
+            new_place=new_place,
+        )
+
+    def _show_title(self, detail: VisitDetail) -> None:
+        """The visit's kind and date, and where it stands in the chosen area's course (from the
+        area's own baseline; the client's when the area has not started)."""
+        days = detail.days_since_baseline
+        if self.area is not None and self.area.days_since_baseline is not None:
+            days = self.area.days_since_baseline
+        day = (
+            "the baseline"
+            if days == 0
+            else f"day {days} since the baseline"
+            if days is not None and days > 0
+            else f"{-days} days before the baseline"
+            if days is not None
+            else ""
+        )
+        self.title.setText(
+            f"{KIND_LABELS[detail.kind.value]} visit, {detail.date:%A %d %B %Y}"
+            + (f" ({day})" if day else "")
+        )
 
     def eventFilter(self, watched: Any, event: Any) -> bool:
         # Notes are saved when the box loses focus, as one undoable change.
