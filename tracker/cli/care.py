@@ -10,7 +10,7 @@ from pathlib import Path
 from tracker.cli import resolve
 from tracker.cli.output import emit
 from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS
-from tracker.core.care import backups, repair
+from tracker.core.care import backups, repair, restore
 from tracker.core.care.check import CheckReport, Problem, check_library
 from tracker.core.compare.render import CompareOptions
 from tracker.core.compare.render import export as export_compare
@@ -100,7 +100,7 @@ def cmd_backup(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, _root: Path) -> int:
-    result = backups.restore(args.archive, args.dest)
+    result = restore.restore(args.archive, args.dest)
     emit(
         args,
         result,

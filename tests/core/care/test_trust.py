@@ -23,7 +23,7 @@ from PIL import Image
 
 from tests import helpers as h
 from tests.conftest import REPO, run_cli
-from tracker.core.care import backups, repair
+from tracker.core.care import backups, repair, restore
 from tracker.core.db import engine as db_engine
 from tracker.core.db import snapshots
 from tracker.core.db.engine import DB_NAME
@@ -303,7 +303,7 @@ def test_backup_and_restore_round_trip_with_hostile_text(filled: Path, tmp_path:
         manifest = json.loads(zf.read("manifest.json"))
         for entry in manifest["files"]:
             assert hashlib.sha256(zf.read(entry["path"])).hexdigest() == entry["sha256"]
-    restored = backups.restore(out, tmp_path / "restored")
+    restored = restore.restore(out, tmp_path / "restored")
     assert restored["photos"] == 3
     with Library.open(tmp_path / "restored") as lib:
         assert browse.clients(lib)[0].name == HOSTILE
@@ -350,7 +350,7 @@ def test_a_damaged_archive_is_refused_and_leaves_nothing(
                 dst.writestr("manifest.json", json.dumps(manifest))  # lists the escaping file too
     dest = tmp_path / "restored"
     with pytest.raises(LibraryError) as caught:
-        backups.restore(bad, dest)
+        restore.restore(bad, dest)
     assert str(caught.value).endswith(".") and "bad.zip" in str(caught.value)
     assert not dest.exists()
     assert not any(p.name.startswith(".restored") for p in tmp_path.iterdir())
@@ -361,7 +361,7 @@ def test_restore_refuses_a_folder_that_is_not_empty(filled: Path, tmp_path: Path
     with Library.open(filled) as lib:
         backups.backup(lib, tmp_path / "b.zip")
     with pytest.raises(UsageError, match="not empty"):
-        backups.restore(tmp_path / "b.zip", filled)
+        restore.restore(tmp_path / "b.zip", filled)
 
 
 def test_backup_and_restore_from_the_command_line(filled: Path, tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tracker.core.care import backups, repair
+from tracker.core.care import backups, repair, restore
 from tracker.core.care.check import CheckReport, check_library
 from tracker.core.files import dated_name
 from tracker.core.store.library import Library
@@ -215,7 +215,7 @@ class LibraryCare(QObject):
     def restore_to(self, archive: Path, dest: Path) -> None:
         self._run(
             "Restoring and checking every file…",
-            lambda task: backups.restore(archive, dest, progress=task.report),
+            lambda task: restore.restore(archive, dest, progress=task.report),
             lambda r: self.restored.emit(r["library"]),
             cancellable=False,
         )
