@@ -17,6 +17,7 @@ from tracker import APP_NAME
 from tracker.core.care.repair import restore_snapshot
 from tracker.core.demo.sample import create_demo
 from tracker.core.errors import DatabaseDamaged, FolderReadOnly, LibraryLocked, TrackerError
+from tracker.core.files import private_umask
 from tracker.core.paths import ENV_LIBRARY, default_library, log_dir
 from tracker.core.store.library import Library
 from tracker.ui.errors import install_excepthook, setup_logging
@@ -160,6 +161,7 @@ def _ask_dialog(window: Any) -> Callable[[str, str], bool]:
 
 def run_gui(library: Path | None) -> int:
     """Open the window on ``library`` (or the last or default one); returns the exit status."""
+    private_umask()
     QCoreApplication.setOrganizationName("StriaTracker")
     QCoreApplication.setApplicationName(APP_NAME)
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -4,6 +4,7 @@ unexpected error and where its details go, and what a command loads to start."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from tests.conftest import REPO, run_cli
 from tracker.cli import LOG_FILE, main
@@ -182,3 +184,16 @@ def test_a_command_loads_neither_the_other_commands_nor_qt(tmp_path: Path) -> No
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_text_output_cannot_run_terminal_escapes_and_json_stays_exact(tmp_path: Path) -> None:
+    photo = tmp_path / "scan\x1b]0;owned\x07\x1b[2J.jpg"
+    Image.new("RGB", (32, 24), (200, 150, 140)).save(photo, format="JPEG")
+    lib = ("--library", str(tmp_path / "lib"))
+    assert run_cli(*lib, "import", str(photo), "--area", "Hips").returncode == 0
+    text = run_cli(*lib, "list", "photos")
+    assert text.returncode == 0
+    assert "\x1b" not in text.stdout and "\x07" not in text.stdout
+    assert "scan\\x1b]0;owned\\x07\\x1b[2J.jpg" in text.stdout
+    as_json = run_cli(*lib, "list", "photos", "--json")
+    assert json.loads(as_json.stdout)[0]["original_name"] == photo.name

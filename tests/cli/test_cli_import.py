@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import stat
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -354,3 +356,37 @@ def test_a_file_name_that_is_not_utf8_is_imported_and_kept_byte_for_byte(tmp_pat
     assert stored == {"café ÿn.jpg": b"caf\xe9 \xffn.jpg", "plain.jpg": None}
     csv_out = tmp_path / "r.csv"
     assert run_cli("--library", str(lib), "export", "csv", str(csv_out)).returncode == 0
+
+
+def test_what_is_not_a_photo_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """A pipe would hang the import, /dev/zero and a sparse file of gigabytes would fill the
+    memory: each is refused with a sentence, quickly, and the photo beside them imports."""
+    good = tmp_path / "good.jpg"
+    Image.new("RGB", (64, 48), (200, 150, 140)).save(good)
+    pipe = tmp_path / "pipe.jpg"
+    os.mkfifo(pipe)
+    sparse = tmp_path / "huge.jpg"
+    with sparse.open("wb") as fh:
+        fh.write(good.read_bytes()[:64])
+        fh.truncate(3 * 1024**3)
+    start = time.monotonic()
+    result = run_cli(
+        "--library",
+        str(tmp_path / "lib"),
+        "import",
+        str(good),
+        str(pipe),
+        "/dev/zero",
+        str(sparse),
+        "--area",
+        "Hips",
+        "--json",
+        timeout=60,
+    )
+    assert time.monotonic() - start < 30
+    out = json.loads(result.stdout)
+    assert len(out["imported"]) == 1
+    reasons = {Path(r["file"]).name: r["error"] for r in out["rejected"]}
+    assert "device, pipe or socket" in reasons["pipe.jpg"]
+    assert "device, pipe or socket" in reasons["zero"]
+    assert "larger than any photo" in reasons["huge.jpg"]

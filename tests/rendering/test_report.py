@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 from pathlib import Path
 
 import pypdf
@@ -16,8 +17,9 @@ from tests.conftest import run_cli
 from tracker.core.db.models import RaterRole
 from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.errors import UsageError
-from tracker.core.queries import browse
+from tracker.core.queries import browse, listing
 from tracker.core.services import clients
+from tracker.core.services import visits as visit_service
 from tracker.core.store.library import Library
 from tracker.rendering.paged import Printer, crossings
 from tracker.rendering.report import build_document, export_report
@@ -253,3 +255,22 @@ def test_a_long_report_keeps_every_row_on_one_page(
         first = [p for p, text in enumerate(pages) if f"openof{n}qsettled" in text]
         last = [p for p, text in enumerate(pages) if f"settledcloseof{n}q" in text]
         assert len(first) == 1 and first == last, (n, first, last)
+
+
+def test_a_note_of_a_megabyte_keeps_the_report_to_seconds(
+    qapp: QApplication, reported: Library, tmp_path: Path
+) -> None:
+    """Issue 16: a 1 MiB note took 309 s (it was laid out in a table cell, again and again).
+    Its start is in the visits table, the first 20,000 characters under "Notes in full", and
+    the report says where the rest is."""
+    words = " ".join(f"word{n}" for n in range(200_000))[: 1 << 20]
+    first = listing.visits(reported, None)[0]["id"]
+    visit_service.update_visit(reported, first, notes="START " + words + " END")
+    out = tmp_path / "long.pdf"
+    started = time.monotonic()
+    export_report(reported, out, client_id=h.only_client(reported))
+    assert time.monotonic() - started < 20
+    reader, text = _read(out)
+    assert "STARTword0word1" in text and "Notesinfull" in text
+    assert "morecharacters;thewholeofitisintheapp" in text and "END" not in text
+    assert len(reader.pages) < 20

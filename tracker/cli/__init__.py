@@ -19,9 +19,10 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from tracker.cli.output import discard_stdout
+from tracker.cli.output import discard_stdout, say
 from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, parse
 from tracker.core.errors import TrackerError
+from tracker.core.files import private_umask
 from tracker.core.paths import default_library, log_dir
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ def _log_unexpected(command: str, exc: BaseException) -> Path | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    private_umask()
     args = parse(argv)
     if args.command is None:
         # Loaded only for the window: the commands start without Qt.
@@ -111,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _command(args.command)(args, root)
     except TrackerError as exc:
-        print(f"tracker: {exc}", file=sys.stderr)
+        say(f"tracker: {exc}")
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("tracker: interrupted.", file=sys.stderr)
@@ -124,9 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         where = _log_unexpected(args.command, exc)
         details = f"; the details are in {where}" if where is not None else ""
-        print(
+        say(
             f"tracker: an unexpected error stopped the command ({type(exc).__name__}: {exc}). "
-            f"The library was left consistent. Please report it{details}.",
-            file=sys.stderr,
+            f"The library was left consistent. Please report it{details}."
         )
         return EXIT_PROBLEMS

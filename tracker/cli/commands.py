@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.cli import resolve
-from tracker.cli.output import emit, table
+from tracker.cli.output import emit, say, table
 from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS, parse_item_values
 from tracker.core.db.engine import DB_NAME
 from tracker.core.db.models import RaterRole, RatingMethod, VisitKind
@@ -22,7 +22,7 @@ from tracker.core.queries import listing, lookup
 from tracker.core.queries import ratings as rating_rows
 from tracker.core.services import erase, move, ratings, visits
 from tracker.core.store.library import Library
-from tracker.core.text import display_path
+from tracker.core.text import display_path, parse_id
 
 
 def cmd_init(args: argparse.Namespace, root: Path) -> int:
@@ -279,12 +279,10 @@ def cmd_erase(args: argparse.Namespace, root: Path) -> int:
         if target in (erase.Target.PHOTO, erase.Target.VISIT):
             if args.client is not None:
                 raise UsageError(f"A {args.target} is given by its id; --client is not needed.")
-            if not args.which.isdigit():
-                raise UsageError(
-                    f"'{args.which}' is not a {args.target} id; "
-                    f"'tracker list {args.target}s' shows them."
-                )
-            ident = int(args.which)
+            try:
+                ident = parse_id(args.which, f"a {args.target} id")
+            except UsageError as exc:
+                raise UsageError(f"{exc} 'tracker list {args.target}s' shows them.") from None
         elif target is erase.Target.AREA:
             ident = resolve.area(lib, resolve.client(lib, args.client), args.which)
         else:
@@ -320,10 +318,10 @@ def _confirmed(plan: erase.ErasePlan) -> bool:
             f"Erasing {plan.what} cannot be undone; say --yes to erase it without being asked "
             "(standard input is not a terminal, so there is no one to ask)."
         )
-    print(f"This erases {plan.what} for good: {plan.summary()}.", file=sys.stderr)
+    say(f"This erases {plan.what} for good: {plan.summary()}.")
     note = plan.backups_note()
     if note:
-        print(note, file=sys.stderr)
+        say(note)
     # The question goes to standard error, like the plan: standard output is the result's.
     sys.stderr.write("Type 'erase' to erase it, anything else to keep it: ")
     sys.stderr.flush()

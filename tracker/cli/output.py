@@ -10,7 +10,31 @@ import argparse
 import json
 import os
 import sys
+import unicodedata
 from typing import Any
+
+# Characters that steer a terminal or reorder what it shows: control characters (ESC, BEL,
+# CR, NUL, …; a newline is kept) and the bidirectional overrides.
+_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` as a terminal shows it harmlessly: each control character written as its
+    escape (``\x1b``), so a name or a note cannot run terminal escapes. ``--json`` output
+    is exact instead (JSON escapes them itself)."""
+    if all(ch == "\n" or (unicodedata.category(ch) != "Cc" and ch not in _BIDI) for ch in text):
+        return text
+    return "".join(
+        ch
+        if ch == "\n" or (unicodedata.category(ch) != "Cc" and ch not in _BIDI)
+        else ascii(ch)[1:-1]
+        for ch in text
+    )
+
+
+def say(text: str) -> None:
+    """A line for the person on standard error, made safe for the terminal."""
+    print(terminal_safe(text), file=sys.stderr)
 
 
 def emit(args: argparse.Namespace, value: Any, text: str) -> None:
@@ -22,7 +46,7 @@ def emit(args: argparse.Namespace, value: Any, text: str) -> None:
             # A file name that is not valid UTF-8: escape it rather than write invalid output.
             out = json.dumps(value, ensure_ascii=True)
     else:
-        out = text
+        out = terminal_safe(text)
     stream = sys.stdout
     if stream is None:  # started without a standard output (``>&-``): nowhere to write
         return

@@ -15,7 +15,7 @@ from tracker.core.errors import NotFoundError, UsageError
 from tracker.core.queries import lookup
 from tracker.core.services.import_report import NewArea
 from tracker.core.store.library import DEFAULT_CLIENT, Library
-from tracker.core.text import check_name
+from tracker.core.text import check_name, parse_id
 
 
 def client(lib: Library, name: str | None) -> int:
@@ -102,7 +102,8 @@ def photo_ids(raw: Sequence[str]) -> list[int]:
     """Photo ids as typed (``tracker list photos`` shows them)."""
     ids = []
     for text in raw:
-        if not text.isdigit():
-            raise UsageError(f"'{text}' is not a photo id; 'tracker list photos' shows them.")
-        ids.append(int(text))
+        try:
+            ids.append(parse_id(text, "a photo id"))
+        except UsageError as exc:
+            raise UsageError(f"{exc} 'tracker list photos' shows them.") from None
     return ids

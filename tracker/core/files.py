@@ -13,12 +13,37 @@ from typing import BinaryIO
 
 from tracker.core.errors import UsageError
 
+PRIVATE_UMASK = 0o077  # files 0600 and folders 0700: everything the app writes is the owner's
+
+
+def private_umask() -> None:
+    """Make every file and folder this process creates the owner's alone, whatever the
+    user's umask (photos are health data): called first by the command line and the window."""
+    os.umask(PRIVATE_UMASK)
+
+
+def refuse_inside(root: Path, out: Path) -> None:
+    """UsageError when ``out`` (symlinks followed) lies inside the library at ``root``: only
+    the library writes into its folder, and an export there could replace an original."""
+    try:
+        inside = out.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a link loop: not a place to write either
+        inside = True
+    if inside:
+        raise UsageError(
+            f"{out} is inside the library folder {root}; write it somewhere outside the library."
+        )
+
 
 def write_atomically(out: Path, data: bytes) -> None:
-    """Write ``out`` completely or not at all (a temporary file renamed into place)."""
+    """Write ``out`` completely or not at all (a temporary file, the owner's only, renamed
+    into place); an existing ``out`` that is not a regular file is refused, never followed."""
+    if out.is_symlink() or (out.exists() and not out.is_file()):
+        raise UsageError(f"{out} is not a regular file; choose another name.")
     part = out.with_name(f".{out.name}.{secrets.token_hex(4)}.part")
     try:
-        with part.open("wb") as fh:
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

@@ -10,26 +10,89 @@ reads (each byte that is not UTF-8 read as Latin-1, which is what those cards us
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import os
+import re
 import unicodedata
 
 from tracker.core.errors import ValidationError
 
 MAX_NAME = 200
+# A number as people type it in a field or on a command line: the digits 0-9, with one "." or
+# "," before its decimals. No sign (no value here is negative), exponent, "_", or digits of
+# other scripts ("٣", "５"), which Python's own float() and int() would take.
+_NUMBER = re.compile(r"[0-9]+(?:[.,]([0-9]+))?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+MAX_ID = 2**63 - 1  # SQLite's largest integer
 
 
 def check_name(value: str, what: str) -> str:
-    """A name with surrounding space removed, or ValidationError saying what is wrong."""
-    cleaned = value.strip()
-    if not cleaned:
+    """The name as given, or ValidationError saying what is wrong: empty, too long, with
+    control characters, or starting or ending with a space (kept or refused, never silently
+    dropped: the same rule for clients, areas, views and raters everywhere)."""
+    if not value.strip():
         raise ValidationError(f"The {what} is empty; give it a name.")
-    if len(cleaned) > MAX_NAME:
+    if len(value) > MAX_NAME:
         raise ValidationError(
-            f"The {what} is {len(cleaned)} characters long; the most is {MAX_NAME}."
+            f"The {what} is {len(value)} characters long; the most is {MAX_NAME}."
         )
-    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
-        raise ValidationError(f"The {what} {display_path(cleaned)} contains control characters.")
-    return cleaned
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValidationError(f"The {what} {display_path(value)} contains control characters.")
+    if value != value.strip():
+        raise ValidationError(
+            f"The {what} '{value}' begins or ends with a space; take the space out."
+        )
+    return value
+
+
+def parse_number(text: str, what: str, *, decimals: int = 0) -> float:
+    """A number a person typed for ``what``, with at most ``decimals`` decimals, or
+    ValidationError with the rule: the digits 0-9, one "." or "," before the decimals."""
+    shown = display_path(text.strip())
+    found = _NUMBER.fullmatch(text.strip())
+    if found is None:
+        example = "6 or 6.5" if decimals else "6"
+        raise ValidationError(
+            f"{what}: '{shown}' is not a number; write it with the digits 0-9, e.g. {example}."
+        )
+    places = len(found.group(1) or "")
+    if places > decimals:
+        raise ValidationError(
+            f"{what} takes whole numbers; {shown} is not one."
+            if decimals == 0
+            else f"{what} takes at most {decimals} decimal{'s' if decimals > 1 else ''}; "
+            f"{shown} has {places}."
+        )
+    return float(text.strip().replace(",", "."))
+
+
+def parse_whole(text: str, what: str) -> int:
+    """A whole number a person typed (``parse_number`` with no decimals)."""
+    return int(parse_number(text, what))
+
+
+def parse_id(text: str, what: str) -> int:
+    """A record's id as typed: a whole number the database can hold."""
+    value = text.strip()
+    if not _NUMBER.fullmatch(value) or "." in value or "," in value:
+        raise ValidationError(f"'{display_path(value)}' is not {what}; ids are whole numbers.")
+    number = int(value)
+    if number > MAX_ID:
+        raise ValidationError(f"There is no {what} {value}; ids are far smaller.")
+    return number
+
+
+def parse_date(text: str) -> dt.date:
+    """A date written YYYY-MM-DD (only that: not 20250110, not 2025-W02-5)."""
+    value = text.strip()
+    try:
+        if not _DATE.fullmatch(value):
+            raise ValueError(value)
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(
+            f"'{display_path(value)}' is not a date; write it as YYYY-MM-DD, e.g. 2025-03-14."
+        ) from None
 
 
 def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:

@@ -22,7 +22,7 @@ from tracker import APP_NAME, __version__
 from tracker.core.compare.render import CompareOptions, render
 from tracker.core.domain.instruments import Instrument
 from tracker.core.errors import NotFoundError, TrackerError, UsageError
-from tracker.core.files import write_atomically
+from tracker.core.files import refuse_inside, write_atomically
 from tracker.core.queries import browse
 from tracker.core.queries.progress import Progress, progress
 from tracker.core.queries.rows import PhotoRow
@@ -149,6 +149,7 @@ def _area(lib: Library, document: Document, data: Progress, charts: Charts) -> N
         document.add(*summary)
     if data.visits:
         document.add(parts.visits_table(data))
+        document.add(*parts.long_notes(data))
     if any(v.ratings for v in data.visits):
         document.add(parts.ratings_table(data))
 
@@ -204,6 +205,7 @@ def export_report(
         raise UsageError(f"Unknown page size '{page}'; use A4 or Letter.")
     if not out.parent.is_dir():
         raise UsageError(f"The folder {out.parent} does not exist.")
+    refuse_inside(lib.root, out)
     document = build_document(lib, client_id, area_id, progress_cb=progress_cb, charts=charts)
     pdf = write_pdf(document, page)
     if not pdf.startswith(b"%PDF"):

@@ -239,6 +239,40 @@ def treatment(t: dict[str, object] | None) -> str:
     return e(", ".join(p for p in parts if p))
 
 
+NOTE_IN_TABLE = 1000  # characters of a visit's note shown in its row
+NOTE_IN_FULL = 20_000  # characters of a long note shown after the table, the rest in the app
+
+
+def _note_cell(v: VisitPoint) -> str:
+    if len(v.notes) <= NOTE_IN_TABLE:
+        return e(v.notes)
+    return (
+        f"{e(v.notes[:NOTE_IN_TABLE].rstrip())}… <i>(continued under “Notes in full”, "
+        f"{day(v.date)})</i>"
+    )
+
+
+def long_notes(data: Progress) -> list[str]:
+    """The notes too long for the visits table, each in full after it (up to NOTE_IN_FULL
+    characters: a report is read on paper; the rest stays in the app). Kept to paragraphs,
+    so a long note costs its length to lay out, not a table row's relayouts."""
+    notes = [v for v in data.visits if len(v.notes) > NOTE_IN_TABLE]
+    if not notes:
+        return []
+    out = ["<h3>Notes in full</h3>"]
+    for v in notes:
+        shown = v.notes[:NOTE_IN_FULL]
+        out.append(f"<p><b>{day(v.date)}</b></p>")
+        out.extend(f"<p>{e(line)}</p>" for line in shown.splitlines() if line.strip())
+        if len(v.notes) > NOTE_IN_FULL:
+            rest = len(v.notes) - NOTE_IN_FULL
+            out.append(
+                f"<p><i>The note goes on for {rest:,} more characters; the whole of it is in "
+                "the app, in the visit's notes.</i></p>"
+            )
+    return out
+
+
 def visits_table(data: Progress) -> Table:
     """The area's visits: what was done, the notes, and each rating in words."""
     rows = []
@@ -260,7 +294,7 @@ def visits_table(data: Progress) -> Table:
                 f"{day(v.date)}{since}",
                 f"{e(kind)}{photos}",
                 treatment(v.treatment),
-                e(v.notes),
+                _note_cell(v),
                 ratings,
             ]
         )

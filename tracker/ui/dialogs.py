@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from tracker.core.db.models import Stage, VisitKind
+from tracker.core.domain import rules
 from tracker.core.domain.scales import SCALES
 from tracker.core.errors import TrackerError
 from tracker.core.text import MAX_NAME, check_name
@@ -55,6 +56,12 @@ def qdate(day: dt.date) -> QDate:
 
 def pydate(day: QDate) -> dt.date:
     return dt.date(day.year(), day.month(), day.day())
+
+
+def visit_dates_only(edit: QDateEdit) -> QDateEdit:
+    """A date field that offers only days a visit can have (``rules.check_visit_date``)."""
+    edit.setDateRange(qdate(rules.EARLIEST_VISIT), qdate(dt.date.today() + rules.LATEST_AHEAD))
+    return edit
 
 
 def _name_problem(text: str, what: str) -> str:
@@ -123,7 +130,7 @@ class NewVisitDialog(_Form):
     ) -> None:
         super().__init__(parent, "New visit", "Add visit")
         self.taken = taken
-        self.date = QDateEdit(qdate(day), self)
+        self.date = visit_dates_only(QDateEdit(qdate(day), self))
         self.date.setCalendarPopup(True)
         self.date.setDisplayFormat("d MMM yyyy")
         self.date.setAccessibleName("Visit date")
@@ -400,7 +407,7 @@ class MoveDialog(_Form):
         self.visit.addItem("A new visit on the date below", self.NEW_VISIT)
         self.visit.setCurrentIndex(max(0, self.visit.findData(current[0])))
         self.visit.setAccessibleName("Visit to move the photos to")
-        self.day = QDateEdit(QDate.currentDate(), self)
+        self.day = visit_dates_only(QDateEdit(QDate.currentDate(), self))
         self.day.setCalendarPopup(True)
         self.day.setDisplayFormat("d MMM yyyy")
         self.day.setAccessibleName("Date of the new visit")

@@ -43,6 +43,9 @@ def test_clients_are_searched_by_any_part_of_the_name(library: Library) -> None:
     assert [c.name for c in browse.clients(library, "li")] == ["Ana Lima"]
     assert [c.name for c in browse.clients(library, "")] == ["Ana Lima", "Bo Olsen", "Me"]
     with pytest.raises(ValidationError, match="already a client named 'Bo Olsen'"):
+        clients.add_client(library, "Bo Olsen")
+    # Spaces around a name are refused, not silently dropped (issue 16).
+    with pytest.raises(ValidationError, match="begins or ends with a space"):
         clients.add_client(library, " Bo Olsen ")
 
 

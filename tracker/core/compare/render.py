@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from tracker.core.errors import NotFoundError, UsageError, ValidationError
-from tracker.core.files import write_atomically
+from tracker.core.files import refuse_inside, write_atomically
 from tracker.core.imaging import decode as imaging
 from tracker.core.imaging import geometry as al
 from tracker.core.imaging.decode import encode_jpeg
@@ -297,6 +297,7 @@ def export(
     lib: Library, photo_ids: Sequence[int], out: Path, options: CompareOptions
 ) -> dict[str, object]:
     fmt = output_format(out)
+    refuse_inside(lib.root, out)
     image = render(lib, photo_ids, options)
     write_atomically(out, encode(image, fmt))
     return {

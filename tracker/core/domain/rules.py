@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 from tracker.core.db.models import VisitKind
+from tracker.core.errors import ValidationError
 
 V = TypeVar("V")
 
@@ -26,6 +27,26 @@ def new_visit_kind(chosen: VisitKind | None, *, has_baseline: bool) -> VisitKind
     if chosen is not None:
         return chosen
     return VisitKind.TREATMENT if has_baseline else VisitKind.BASELINE
+
+
+EARLIEST_VISIT = dt.date(1900, 1, 1)
+LATEST_AHEAD = dt.timedelta(days=366)
+
+
+def check_visit_date(day: dt.date, today: dt.date | None = None) -> dt.date:
+    """A visit's date (given, or from a photo's camera) if it can be one: from 1900 to a year
+    from today (a later one is a camera's wrong clock or a typing slip), else ValidationError."""
+    today = today or dt.date.today()
+    if day < EARLIEST_VISIT:
+        raise ValidationError(
+            f"{day.isoformat()} is before 1900; a visit's date must be later. Check the date."
+        )
+    if day > today + LATEST_AHEAD:
+        raise ValidationError(
+            f"{day.isoformat()} is more than a year from today; a visit cannot be that far "
+            "ahead. Check the date (or the camera's clock)."
+        )
+    return day
 
 
 def baseline_date(visits: Iterable[tuple[dt.date, VisitKind]]) -> dt.date | None:

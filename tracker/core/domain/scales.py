@@ -29,17 +29,32 @@ class Item:
     anchors: Mapping[int, str]
     whole_numbers: bool = True
 
+    @property
+    def decimals(self) -> int:
+        """The item's resolution: whole numbers, or steps of 0.1."""
+        return 0 if self.whole_numbers else 1
+
     def check(self, value: float) -> float:
-        """The value if it is allowed for this item, else ValidationError with a sentence."""
-        if not math.isfinite(value):
+        """The value in the item's resolution if it is allowed for this item, else
+        ValidationError with a sentence."""
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise ValidationError(f"{self.key} must be a number, not {value}.")
         if not self.minimum <= value <= self.maximum:
             raise ValidationError(
                 f"{self.key} must be between {self.minimum} and {self.maximum}; {value:g} is out of range."
             )
-        if self.whole_numbers and value != int(value):
-            raise ValidationError(f"{self.key} takes whole numbers only; {value:g} is not one.")
-        return value
+        scaled = value * 10**self.decimals
+        if abs(scaled - round(scaled)) > 1e-6:
+            raise ValidationError(
+                f"{self.key} takes whole numbers only; {value:g} is not one."
+                if self.whole_numbers
+                else f"{self.key} takes steps of 0.1; {value:g} is finer."
+            )
+        return round(value, self.decimals) + 0.0  # in its resolution; never "-0"
 
 
 class Analysis(enum.StrEnum):

@@ -48,7 +48,8 @@ def check_treatment(values: Mapping[str, Any]) -> dict[str, Any]:
         if value is None:
             out[key] = None
         elif key == "needle_depth_mm":
-            out[key] = _in_range("needle depth", float(value), *DEPTH_MM, unit="mm")
+            # In the record's resolution, hundredths of a millimetre (the window steps 0.25).
+            out[key] = round(_in_range("needle depth", value, *DEPTH_MM, unit="mm"), 2) + 0.0
         elif key == "passes":
             out[key] = int(_in_range("passes", value, *PASSES))
         elif key == "pain":

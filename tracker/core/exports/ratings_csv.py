@@ -23,7 +23,7 @@ from tracker.core.domain.instruments import TOTAL, item_label
 from tracker.core.domain.scales import SCALES
 from tracker.core.domain.treatment import TREATMENT_FIELDS
 from tracker.core.errors import UsageError
-from tracker.core.files import write_atomically
+from tracker.core.files import refuse_inside, write_atomically
 from tracker.core.store.library import Library
 
 COLUMNS = (
@@ -139,6 +139,7 @@ def export(
         raise UsageError(f"{out.name}: ratings are exported as .csv; choose a name ending in .csv.")
     if not out.parent.is_dir():
         raise UsageError(f"The folder {out.parent} does not exist.")
+    refuse_inside(lib.root, out)
     table = rows(lib, client_id, area_id)
     write_atomically(out, to_csv(table).encode("utf-8"))
     return {"file": str(out), "rows": len(table)}

@@ -29,7 +29,7 @@ from tracker.core.imaging.exif import capture_time_from_mtime, header_capture_ti
 from tracker.core.imaging.facts import CaptureTime
 from tracker.core.imaging.formats import sniff
 from tracker.core.queries.browse import has_baseline
-from tracker.core.services.import_reading import read_failure
+from tracker.core.services.import_reading import open_photo_file, read_failure, read_photo_file
 from tracker.core.services.import_report import CancelCheck
 from tracker.core.store.library import Library
 
@@ -163,12 +163,7 @@ def _check_one(path: Path, cancel: CancelCheck | None) -> Checked:
     if cancel and cancel():
         return (str(path), None, None, "the check was stopped before this file", b"")
     try:
-        try:
-            with path.open("rb") as fh:
-                data = fh.read()
-                mtime = os.fstat(fh.fileno()).st_mtime
-        except OSError as exc:
-            raise read_failure(exc) from exc
+        data, mtime = read_photo_file(path)
         decoded = decode(data)
     except ImageRejected as exc:
         return (str(path), None, None, str(exc), b"")
@@ -238,12 +233,11 @@ def _duplicates(
 
 def _header_date(path: Path) -> tuple[CaptureTime, DateSource]:
     try:
-        with path.open("rb") as fh:
-            head = fh.read(64)
-            mtime = os.fstat(fh.fileno()).st_mtime
-            sniff(head)
+        with open_photo_file(path) as (fh, info):
+            sniff(fh.read(64))
             fh.seek(0)
             capture = header_capture_time(fh)
+            mtime = info.st_mtime
     except OSError as exc:
         raise read_failure(exc) from exc
     if capture is not None:

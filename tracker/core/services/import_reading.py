@@ -7,10 +7,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import stat
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from tracker.core.errors import ImageRejected, LibraryError
 from tracker.core.imaging import decode as imaging
@@ -72,14 +76,51 @@ def read_failure(exc: OSError) -> ImageRejected:
     return ImageRejected(f"the file cannot be read ({exc.strerror or 'input/output error'})")
 
 
-def prepare(lib: Library, path: Path, index: int, claims: Claims) -> Prepared | SameAsOther:
-    name = str(path)
+MAX_PHOTO_BYTES = 200 * 1000 * 1000
+"""The largest file import reads: more than any real photo (a 200-megapixel JPEG is about
+60 MB), so that memory stays bounded whatever is offered (``/dev/zero``, a sparse file of
+gigabytes with a photo's header)."""
+
+
+@contextmanager
+def open_photo_file(path: Path) -> Iterator[tuple[BinaryIO, os.stat_result]]:
+    """A file offered for import, open for reading with what ``fstat`` says of it, or
+    ImageRejected: only a regular file is opened (a pipe, a device or a socket is refused
+    before anything is read, so nothing hangs), and only one of at most ``MAX_PHOTO_BYTES``."""
     try:
-        with path.open("rb") as fh:
-            data = fh.read()
-            mtime = os.fstat(fh.fileno()).st_mtime
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            raise ImageRejected("it is not a file but a device, pipe or socket")
+        # Non-blocking, so that a pipe put in the file's place since cannot hang the open.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ImageRejected("it is not a file but a device, pipe or socket")
+            if info.st_size > MAX_PHOTO_BYTES:
+                raise ImageRejected(
+                    f"it is {info.st_size / 1e6:,.0f} MB, larger than any photo "
+                    f"(the most this app reads is {MAX_PHOTO_BYTES / 1e6:.0f} MB)"
+                )
+            yield fh, info
     except OSError as exc:
         raise read_failure(exc) from exc
+
+
+def read_photo_file(path: Path) -> tuple[bytes, float]:
+    """The bytes and modification time of a file offered for import (``open_photo_file``)."""
+    with open_photo_file(path) as (fh, info):
+        data = fh.read(MAX_PHOTO_BYTES + 1)
+    if len(data) > MAX_PHOTO_BYTES:  # it grew while being read
+        raise ImageRejected(f"it is larger than {MAX_PHOTO_BYTES / 1e6:.0f} MB")
+    return data, info.st_mtime
+
+
+def prepare(lib: Library, path: Path, index: int, claims: Claims) -> Prepared | SameAsOther:
+    name = str(path)
+    data, mtime = read_photo_file(path)
     sniff(data[:64])  # refuse non-photos before spending a hash on them
     sha256 = hashlib.sha256(data).hexdigest()
     if not claims.claim(sha256, index):

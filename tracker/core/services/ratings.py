@@ -29,7 +29,7 @@ from tracker.core.domain.scales import Scale, get_scale
 from tracker.core.errors import UsageError
 from tracker.core.queries.browse import get
 from tracker.core.store.library import Library
-from tracker.core.text import MAX_NAME
+from tracker.core.text import check_name
 
 
 @dataclass(frozen=True)
@@ -96,11 +96,8 @@ def rate(
     left with no values is removed. ``method`` (in person, from photos) is kept when not given;
     a new rating is in person unless it says otherwise. Every value is checked against the
     scale before anything is written."""
-    rater_name = rater_name.strip()
-    if len(rater_name) > MAX_NAME:
-        raise UsageError(
-            f"The rater's name is {len(rater_name)} characters long; the most is {MAX_NAME}."
-        )
+    if rater_name:  # "" is a rating without a name; any other is checked as every name is
+        check_name(rater_name, "rater's name")
     with lib.session() as s:
         visit = get(s, Visit, visit_id, "visit")
         area = get(s, Area, area_id, "area")
@@ -173,7 +170,7 @@ def put_back(
     """Make the rating exactly as it was (``before``, or no rating): the undo of ``rate``,
     under its old id, with when it was made, its method and its items."""
     with lib.session() as s:
-        current = _find(s, visit_id, area_id, role, rater_name.strip(), scale_key)
+        current = _find(s, visit_id, area_id, role, rater_name, scale_key)
         if current is not None:
             s.delete(current)
             s.flush()

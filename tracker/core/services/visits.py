@@ -52,6 +52,7 @@ def create_visit(
     ident: int | None = None,
 ) -> Visit:
     """Within a session: a new visit, of the kind ``rules.new_visit_kind`` decides."""
+    rules.check_visit_date(day)
     _refuse_taken_date(s, client, day)
     visit = Visit(
         client_id=client.id,
@@ -138,6 +139,7 @@ def update_visit(lib: Library, visit_id: int, **fields: Any) -> dict[str, Any]:
     with lib.session() as s:
         visit = get(s, Visit, visit_id, "visit")
         if "date" in fields:
+            rules.check_visit_date(fields["date"])
             _refuse_taken_date(s, visit.client, fields["date"], other_than=visit_id)
         if "kind" in fields:
             fields["kind"] = VisitKind(fields["kind"])

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from tracker.core.db.models import VisitKind
 from tracker.core.services.import_plan import PlannedFile
-from tracker.ui.dialogs import pydate, qdate
+from tracker.ui.dialogs import pydate, qdate, visit_dates_only
 from tracker.ui.main.import_dialogs import ImportRequest
 from tracker.ui.main.plan_model import THUMB, Choices, PlanModel, VisitChoice
 from tracker.ui.models import KIND_LABELS
@@ -263,7 +263,7 @@ class ImportPreviewDialog(QDialog):
             return
         first = self.model.rows[rows[0]]
         start = first.day or first.planned.day or dt.date.today()
-        edit = QDateEdit(qdate(start))
+        edit = visit_dates_only(QDateEdit(qdate(start)))
         edit.setCalendarPopup(True)
         edit.setDisplayFormat("d MMM yyyy")
         edit.setMaximumDate(QDate.currentDate())

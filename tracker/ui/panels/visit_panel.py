@@ -26,7 +26,7 @@ from tracker.core.db.models import RaterRole, VisitKind
 from tracker.core.domain.instruments import Rater
 from tracker.core.domain.scales import get_scale
 from tracker.core.queries.rows import AreaAtVisit, VisitDetail
-from tracker.ui.dialogs import pydate, qdate
+from tracker.ui.dialogs import pydate, qdate, visit_dates_only
 from tracker.ui.models import KIND_LABELS, PhotoGridModel
 from tracker.ui.panels.forms import TreatmentForm
 from tracker.ui.panels.photo_grid import PhotoGrid
@@ -61,7 +61,7 @@ class VisitPanel(QScrollArea):
         self.title.setWordWrap(True)
         content.addWidget(self.title)
         row = QHBoxLayout()
-        self.date = QDateEdit(self.content)
+        self.date = visit_dates_only(QDateEdit(self.content))
         self.date.setCalendarPopup(True)
         self.date.setDisplayFormat("d MMM yyyy")
         self.date.setAccessibleName("Visit date")
