@@ -518,9 +518,13 @@ def test_one_unreadable_thumbnail_does_not_cost_its_batch(
     qtbot: QtBot, sample: Library, runner: TaskRunner
 ) -> None:
     shas = [p["sha256"] for p in h.list_photos(sample)[:8]]
-    bad = sample.root / "cache" / "thumbs" / shas[0][:2] / f"{shas[0]}.jpg"
-    bad.unlink()
-    bad.mkdir()  # reading it raises IsADirectoryError, not one of the app's own errors
+    (sample.root / "cache" / "thumbs" / shas[0][:2] / f"{shas[0]}.jpg").unlink()
+    # Its thumbnail is made again from the original, which is a folder now: reading it
+    # raises IsADirectoryError, not one of the app's own errors.
+    original = next((sample.root / "originals").rglob(f"{shas[0]}.*"))
+    original.chmod(0o600)
+    original.unlink()
+    original.mkdir()
     thumbs = ThumbnailCache(runner)
     thumbs.set_library(sample)
     arrived: list[str] = []

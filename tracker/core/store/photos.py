@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import secrets
 import stat
@@ -55,6 +56,29 @@ class StoredOriginal:
 class RecoveryReport:
     rolled_forward: int = 0
     removed: int = 0
+
+
+_SEAL = b"\x00STRIA-DERIVED-1\x00"  # after the JPEG's end, where decoders do not look
+MAX_CACHE_BYTES = 64 * 1024 * 1024  # far more than a 2048-pixel preview
+
+
+def seal(data: bytes, sha256: str) -> bytes:
+    """A derived file's bytes with what it was made from: the original's sha256 and a digest
+    of both, so that a swapped, stale or damaged file is found when read (``unseal``)."""
+    source = bytes.fromhex(sha256)
+    return data + _SEAL + source + hashlib.sha256(data + source).digest()
+
+
+def unseal(sealed: bytes, sha256: str) -> bytes | None:
+    """The derived file's own bytes if it was made from the original ``sha256`` and is
+    whole, else None."""
+    tail = len(_SEAL) + 64
+    if len(sealed) <= tail or sealed[-tail:-64] != _SEAL:
+        return None
+    data, source, digest = sealed[:-tail], sealed[-64:-32], sealed[-32:]
+    if source != bytes.fromhex(sha256) or hashlib.sha256(data + source).digest() != digest:
+        return None
+    return data
 
 
 def fsync_dir(path: Path) -> None:
@@ -246,7 +270,9 @@ class PhotoStore:
         return self.cache / kind / sha256[:2] / f"{sha256}.jpg"
 
     def write_cache(self, kind: CacheKind, sha256: str, data: bytes) -> None:
-        """Cache files are rebuilt when lost, so they are written atomically but not fsynced."""
+        """Cache files are rebuilt when lost, so they are written atomically but not fsynced.
+        Each carries what it was made from (``seal``), checked whenever it is read."""
+        data = seal(data, sha256)
         dest = self._cache_path(kind, sha256)
         dest.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         self.tmp.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
@@ -260,10 +286,19 @@ class PhotoStore:
             raise storage_error(exc) from exc
 
     def read_cache(self, kind: CacheKind, sha256: str) -> bytes | None:
+        """A photo's thumbnail or preview as cached, or None when there is none that was
+        made from this photo's original: a missing file, a folder or a link in its place,
+        random bytes, a stale file, or another picture put there (it would be shown as this
+        patient's photo) are all "none", and the caller makes it again."""
+        path = self._cache_path(kind, sha256)
         try:
-            return self._cache_path(kind, sha256).read_bytes()
-        except FileNotFoundError:
+            if not stat.S_ISREG(path.lstat().st_mode):
+                return None
+            with path.open("rb") as fh:
+                data = fh.read(MAX_CACHE_BYTES + 1)
+        except OSError:  # missing, unreadable, or replaced by something that cannot be read
             return None
+        return unseal(data, sha256)
 
     def drop_cache(self, sha256: str) -> None:
         """Forget a photo's thumbnail and preview (made from an original since put back)."""
@@ -278,7 +313,8 @@ class PhotoStore:
             return sha256_of(fh) == sha256
 
     def has_cache(self, kind: CacheKind, sha256: str) -> bool:
-        return self._cache_path(kind, sha256).is_file()
+        """Whether a good cached file is there (``read_cache`` would return it)."""
+        return self.read_cache(kind, sha256) is not None
 
 
 def storage_error(exc: OSError) -> LibraryError:
