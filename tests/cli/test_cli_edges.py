@@ -197,3 +197,28 @@ def test_text_output_cannot_run_terminal_escapes_and_json_stays_exact(tmp_path: 
     assert "scan\\x1b]0;owned\\x07\\x1b[2J.jpg" in text.stdout
     as_json = run_cli(*lib, "list", "photos", "--json")
     assert json.loads(as_json.stdout)[0]["original_name"] == photo.name
+
+
+def test_a_database_error_logs_no_values_bound_to_the_statement(tmp_path: Path) -> None:
+    """Issue 16: a traceback in the log held a visit's notes through the statement's bound
+    parameters."""
+    from sqlalchemy import text
+
+    from tracker.core.store.library import Library
+
+    with Library.open(tmp_path / "lib", create=True) as lib, lib.session() as s:
+        try:
+            s.execute(text("INSERT INTO nowhere VALUES (:secret)"), {"secret": "private note"})
+        except Exception as exc:
+            message = str(exc)
+        else:  # pragma: no cover
+            raise AssertionError("the statement should have failed")
+    assert "nowhere" in message and "private note" not in message
+
+
+def test_a_path_the_system_refuses_is_a_sentence_and_exit_2(tmp_path: Path) -> None:
+    result = run_cli("--library", str(tmp_path / ("a" * 300)), "list", "clients")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert (
+        result.stderr.rstrip().endswith("File name too long.") and "report it" not in result.stderr
+    )

@@ -24,6 +24,7 @@ from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, parse
 from tracker.core.errors import TrackerError
 from tracker.core.files import private_umask
 from tracker.core.paths import default_library, log_dir
+from tracker.core.text import display_path
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +119,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tracker: interrupted.", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # Standard output was closed by its reader (``| head``); ``output.emit`` handles
-        # that where the commands print, this is for anything else that wrote to it.
-        discard_stdout()
-        return EXIT_OK
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            # Standard output closed by its reader (``| head``): ``output.emit`` handles that
+            # where the commands print; this is for anything else that wrote to it.
+            discard_stdout()
+            return EXIT_OK
+        # The system refused a path or a file the person gave (too long a name, a loop of
+        # links, a folder where a file should be): a sentence and exit 2, as for bad input.
+        where = f"{display_path(str(exc.filename))}: " if exc.filename else ""
+        say(f"tracker: {where}{exc.strerror or type(exc).__name__}.")
+        return EXIT_USAGE
     except Exception as exc:
         where = _log_unexpected(args.command, exc)
         details = f"; the details are in {where}" if where is not None else ""
