@@ -20,6 +20,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _umask_as_it_was() -> Iterator[None]:
+    """``tracker.cli.main`` sets the process's umask (everything it writes is private); a
+    test that calls it in the test process must not change the umask of the tests after it."""
+    before = os.umask(0o077)
+    os.umask(before)
+    yield
+    os.umask(before)
+
+
 @pytest.fixture
 def library(tmp_path: Path) -> Iterator[Library]:
     from tracker.core.store.library import Library

@@ -197,6 +197,12 @@ def test_text_output_cannot_run_terminal_escapes_and_json_stays_exact(tmp_path: 
     assert "scan\\x1b]0;owned\\x07\\x1b[2J.jpg" in text.stdout
     as_json = run_cli(*lib, "list", "photos", "--json")
     assert json.loads(as_json.stdout)[0]["original_name"] == photo.name
+    # A newline in a file name cannot forge a row of the table (found in review).
+    forged = tmp_path / "x\n99  Ana  A  2025-01-01  front  FAKE ROW.jpg"
+    Image.new("RGB", (32, 24), (20, 150, 140)).save(forged, format="JPEG")
+    assert run_cli(*lib, "import", str(forged), "--area", "Hips").returncode == 0
+    lines = run_cli(*lib, "list", "photos").stdout.splitlines()
+    assert len(lines) == 3 and not any(line.startswith("99") for line in lines)
 
 
 def test_a_database_error_logs_no_values_bound_to_the_statement(tmp_path: Path) -> None:

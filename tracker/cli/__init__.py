@@ -127,8 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         # The system refused a path or a file the person gave (too long a name, a loop of
         # links, a folder where a file should be): a sentence and exit 2, as for bad input.
-        where = f"{display_path(str(exc.filename))}: " if exc.filename else ""
-        say(f"tracker: {where}{exc.strerror or type(exc).__name__}.")
+        path = f"{display_path(str(exc.filename))}: " if exc.filename else ""
+        say(f"tracker: {path}{exc.strerror or type(exc).__name__}.")
         return EXIT_USAGE
     except Exception as exc:
         where = _log_unexpected(args.command, exc)

@@ -18,6 +18,12 @@ from typing import Any
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 
 
+def cell_safe(value: object) -> str:
+    """A table cell on one line, made safe for the terminal: a newline in a name or a file
+    name is shown escaped too, so it cannot forge a row of the table."""
+    return terminal_safe(str(value)).replace("\n", "\\n")
+
+
 def terminal_safe(text: str) -> str:
     """``text`` as a terminal shows it harmlessly: each control character written as its
     escape (``\x1b``), so a name or a note cannot run terminal escapes. ``--json`` output
@@ -72,7 +78,7 @@ def discard_stdout() -> None:
 def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     if not rows:
         return "(none)"
-    cells = [[str(r.get(c, "")) for c in columns] for r in rows]
+    cells = [[cell_safe(r.get(c, "")) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]

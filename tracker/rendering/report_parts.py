@@ -11,7 +11,7 @@ import html
 
 from tracker.core.db.models import RaterRole, RatingMethod
 from tracker.core.domain.instruments import TOTAL, Change, Instrument, Rater, headline
-from tracker.core.domain.scales import OVERALL_KEY, Analysis, Scale, get_scale
+from tracker.core.domain.scales import OVERALL_KEY, SCALES, Analysis, Scale
 from tracker.core.queries.progress import Progress, VisitPoint
 from tracker.rendering.paged import Table
 
@@ -338,15 +338,17 @@ def ratings_table(data: Progress) -> Table:
     rows = []
     for v in data.visits:
         for r in v.ratings:
-            scale = get_scale(r.scale_key)
+            scale = SCALES.get(r.scale_key)  # None: a scale of a newer version, shown by its key
             rows.append(
                 [
                     day(v.date),
-                    e(scale.short or scale.name),
+                    e(scale.short or scale.name) if scale else e(r.scale_key),
                     e(r.rater),
                     r.role.value,
                     METHODS.get(r.method, r.method.value),
-                    e(values_text(scale, r.values)),
+                    e(values_text(scale, r.values))
+                    if scale
+                    else e(", ".join(f"{k} {num(x)}" for k, x in r.values.items())),
                 ]
             )
     return Table(

@@ -92,6 +92,7 @@ class _Form(QDialog):
         self.form = QFormLayout()
         self.layout_.addLayout(self.form)
         self.problem = QLabel(self)
+        self.problem.setTextFormat(Qt.TextFormat.PlainText)  # it may repeat what was typed
         self.problem.setWordWrap(True)
         self.problem.setStyleSheet("color: #c0392b")
         self.problem.hide()

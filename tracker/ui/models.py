@@ -7,6 +7,7 @@ thumbnail arrives and then repaints just that row, so a long timeline fills in p
 from __future__ import annotations
 
 import functools
+import html
 import json
 import logging
 from collections import OrderedDict
@@ -271,7 +272,9 @@ class TimelineModel(RowListModel[VisitRow]):
         if role == Qt.ItemDataRole.ToolTipRole:
             truncated = len(row.ratings) > TIMELINE_RATINGS + 1
             parts = [row.notes, *(row.ratings if truncated else ())]
-            return "\n".join(p for p in parts if p) or None
+            text = "\n".join(p for p in parts if p)
+            # Notes and names are the user's text: shown as such (a tooltip reads markup).
+            return f"<p>{html.escape(text).replace(chr(10), '<br>')}</p>" if text else None
         return None
 
     def _strip(self, row: VisitRow) -> QIcon:

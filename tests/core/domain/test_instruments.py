@@ -77,6 +77,9 @@ def test_two_practitioners_are_two_series_and_averaged_into_the_roles_change() -
     assert by_role[RaterRole.PRACTITIONER].percent == pytest.approx(-100 * 2.5 / 7)
     assert by_role[RaterRole.PRACTITIONER].rated_by == "practitioner (mean of 2)"
     assert by_role[RaterRole.PATIENT].rated_by == "patient"
+    # Dr Lee at the baseline against Dr Kim at the latest is not one rater's change: said so.
+    other = analyse(scale, [fact(0, LEE, colour=8), fact(2, KIM, colour=4)])
+    assert other.changes[0].rated_by == "practitioner (other raters at the two dates)"
     assert by_role[RaterRole.PATIENT].change == 0 and by_role[RaterRole.PATIENT].improved is None
     assert describe(scale, {"colour": 7, "depth": 5}) == "colour 7, depth 5"
 
@@ -140,7 +143,8 @@ def test_each_instrument_has_a_one_sentence_finding() -> None:
         get_scale("posas2-observer"), [fact(0, LEE, **OBSERVER_1), fact(2, LEE, **OBSERVER_2)]
     )
     assert headline(posas) == (
-        "Total (6–60), practitioner: 33 → 23 (−10, −30.3%) (lower is better)."
+        "Total (6–60), practitioner: 33 on 6 Jan 2025 → 23 on 3 Mar 2025 (−10, −30.3%) "
+        "(lower is better)."
     )
     gais = analyse(get_scale("gais"), [fact(2, LEE, overall=2), fact(2, KIM, overall=4)])
     assert headline(gais) == "Latest, 3 Mar 2025: practitioner 1 of 2 improved (50%)."

@@ -250,3 +250,29 @@ def test_csv_marks_a_posas_total_as_a_row_of_its_own(library: Library, tmp_path:
         ("posas2-observer", "total", "Total (6–60)", "33")
     ]
     assert {r["row"] for r in table} == {"item", "total"} and len(table) == 7 + 1 + 2
+
+
+def test_a_session_before_the_first_photo_begins_the_course_and_the_pair_is_photographed(
+    library: Library, tmp_path: Path
+) -> None:
+    """Found in review: a record before the first photo made session 1 land on "day -28", and
+    a rating before any photo left Compare with baseline without a partner."""
+    me = h.only_client(library)
+    clients.add_area(library, me, "Calf")
+    h.add_visit(library, day=D[0], area="Calf", treatment=TreatmentInput(passes=2))
+    h.add_visit(library, day=D[1])
+    h.rate(library, area="Calf", day=D[1], role=RaterRole.PATIENT, values={"colour": 5})
+    files = []
+    for n, day in enumerate(D[2:]):
+        path = tmp_path / f"c{n}.jpg"
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = f"{day:%Y:%m:%d} 10:00:00"
+        Image.new("RGB", (64, 48), (200, 150 + 20 * n, 140)).save(path, exif=exif)
+        files.append(path)
+    h.import_files(library, files, area="Calf")
+    area = next(a.id for a in browse.areas(library, me) if a.name == "Calf")
+    p = progress(library, area)
+    assert p.baseline == D[0] and p.visits[0].days_since_baseline == 0
+    assert all(d is not None and d >= 0 for d in (v.days_since_baseline for v in p.visits))
+    first, latest = (row.id for _day, row in browse.area_photos(library, area))
+    assert browse.baseline_partner(library, latest) == first

@@ -18,6 +18,7 @@ from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.errors import NotFoundError, UsageError, ValidationError
 from tracker.core.queries import listing
 from tracker.core.services import clients
+from tracker.core.services.import_plan import plan_import
 from tracker.core.store.library import Library
 
 D1, D2 = dt.date(2025, 1, 10), dt.date(2025, 2, 7)
@@ -256,3 +257,25 @@ def test_an_unexpected_failure_with_one_file_refuses_that_file_and_goes_on(
     assert "RuntimeError" in report.rejected[0].error and "log" in report.rejected[0].error
     assert list((library.root / "tmp").iterdir()) == []
     assert h.check(library).ok
+
+
+def test_a_photo_dated_far_ahead_or_before_1900_is_named_in_the_preview_as_the_import_refuses_it(
+    library: Library, tmp_path: Path
+) -> None:
+    """Found in review: the preview said such a photo would land, then the import refused it."""
+    files = []
+    dates = {"future": "2035:05:01", "old": "1899:12:31", "ok": "2025:01:06"}
+    for stem, day in dates.items():
+        name, taken = f"{stem}.jpg", f"{day} 10:00:00"
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = taken
+        Image.new("RGB", (64, 48), (len(name) * 20, 150, 140)).save(tmp_path / name, exif=exif)
+        files.append(tmp_path / name)
+    client = h.only_client(library)
+    planned = plan_import(library, files, client_id=client, check=True)
+    plan = {Path(p.file).name: p for p in planned}
+    assert "more than a year from today" in plan["future.jpg"].problem
+    assert "before 1900" in plan["old.jpg"].problem
+    assert plan["ok.jpg"].problem == "" and plan["ok.jpg"].new_kind is VisitKind.BASELINE
+    report = h.import_files(library, files, area="Hips")
+    assert sorted(Path(r.file).name for r in report.rejected) == ["future.jpg", "old.jpg"]

@@ -85,13 +85,17 @@ class Change:
     change: float  # latest − baseline
     percent: float | None  # of the baseline value; None when it was 0
     improved: bool | None  # by the scale's direction; None when unchanged
-    raters: int = 1  # how many raters of the role the values are the mean of
+    raters: int = 1  # the most raters of the role whose mean one end of the change is
+    same_raters: bool = True  # whether the same raters rated the baseline and the latest
 
     @property
     def rated_by(self) -> str:
-        """The role, and how many raters' mean it is when more than one: "practitioner (mean
-        of 2)"."""
-        return self.role.value + (f" (mean of {self.raters})" if self.raters > 1 else "")
+        """The role, how many raters' mean it is when more than one, and whether the two ends
+        are other people's: "practitioner (mean of 2)", "practitioner (other raters)"."""
+        notes = [f"mean of {self.raters}"] if self.raters > 1 else []
+        if not self.same_raters:
+            notes.append("other raters at the two dates")
+        return self.role.value + (f" ({', '.join(notes)})" if notes else "")
 
 
 @dataclass(frozen=True)
@@ -173,14 +177,13 @@ def _change(
     scale: Scale,
     item: str,
     role: RaterRole,
-    by_visit: dict[int, tuple[dt.date, list[float]]],
-    raters: int,
+    by_visit: dict[int, tuple[dt.date, list[tuple[Rater, float]]]],
 ) -> Change | None:
     if len(by_visit) < 2:
         return None
     ordered = sorted(by_visit.values(), key=lambda dv: dv[0])
     (first_day, first), (last_day, last) = ordered[0], ordered[-1]
-    baseline, latest = _mean(first), _mean(last)
+    baseline, latest = _mean([v for _r, v in first]), _mean([v for _r, v in last])
     delta = latest - baseline
     return Change(
         scale=scale.key,
@@ -194,7 +197,8 @@ def _change(
         change=delta,
         percent=(100 * delta / baseline) if baseline else None,
         improved=None if delta == 0 else (delta < 0) == scale.lower_is_better,
-        raters=raters,
+        raters=max(len({r for r, _v in first}), len({r for r, _v in last})),
+        same_raters={r for r, _v in first} == {r for r, _v in last},
     )
 
 
@@ -227,14 +231,12 @@ def analyse(scale: Scale, facts: Iterable[RatingFact]) -> Instrument:
                 series.append(Series(scale.key, key, item_label(scale, key), rater, points))
         if scale.analysis in (Analysis.CHANGE, Analysis.POSAS):
             for role in sorted({r.role for r in raters}, key=lambda r: r.value):
-                by_visit: dict[int, tuple[dt.date, list[float]]] = {}
-                who: set[Rater] = set()
+                by_visit: dict[int, tuple[dt.date, list[tuple[Rater, float]]]] = {}
                 for f in facts:
                     v = _value(scale, key, f.values)
                     if f.rater.role is role and v is not None:
-                        by_visit.setdefault(f.visit_id, (f.date, []))[1].append(v)
-                        who.add(f.rater)
-                change = _change(scale, key, role, by_visit, len(who))
+                        by_visit.setdefault(f.visit_id, (f.date, []))[1].append((f.rater, v))
+                change = _change(scale, key, role, by_visit)
                 if change is not None:
                     changes.append(change)
     return Instrument(
@@ -332,7 +334,8 @@ def headline(instrument: Instrument) -> str:
     for c in wanted:
         percent = f", {_signed(c.percent)}%" if c.percent is not None else ""
         parts.append(
-            f"{c.label}, {c.rated_by}: {c.baseline:g} → {c.latest:g} ({_signed(c.change)}{percent})"
+            f"{c.label}, {c.rated_by}: {c.baseline:g} on {day_text(c.baseline_date)} → "
+            f"{c.latest:g} on {day_text(c.latest_date)} ({_signed(c.change)}{percent})"
         )
     better = "lower is better" if scale.lower_is_better else "higher is better"
     return "; ".join(parts) + f" ({better})."

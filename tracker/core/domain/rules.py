@@ -74,9 +74,10 @@ def is_session(kind: VisitKind, *, has_record: bool, has_photos: bool) -> bool:
 
 
 def area_baseline(seen: Iterable[dt.date]) -> dt.date | None:
-    """An area's baseline: the first day it was photographed or rated (``seen``). An area added
-    today has none, whatever the client's visits before it; days since baseline, sessions and
-    the report's visits of the area all count from this day."""
+    """An area's baseline: the first day it was photographed, rated or treated (``seen``; a
+    session recorded before its first photo still began the course, so no session comes
+    before the baseline). An area added today has none, whatever the client's visits before
+    it; days since baseline, sessions and the report's visits of the area count from it."""
     return min(seen, default=None)
 
 

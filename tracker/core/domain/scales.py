@@ -247,6 +247,12 @@ SCALES: dict[str, Scale] = {
 DEFAULT_SCALE = "ctd"
 
 
+def scale_or_default(key: str) -> Scale:
+    """An area's scale, or the default one when its key is of a newer version of the app (a
+    stored key is never refused on reading)."""
+    return SCALES.get(key) or SCALES[DEFAULT_SCALE]
+
+
 def get_scale(key: str) -> Scale:
     try:
         return SCALES[key]

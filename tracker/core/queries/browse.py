@@ -288,11 +288,12 @@ def reference_photo(lib: Library, area_id: int, view: str) -> int | None:
 
 
 def baseline_partner(lib: Library, photo_id: int) -> int | None:
-    """The photo of the same area and view (else another view) on the area's baseline day."""
+    """The photo of the same area and view (else another view) on the first day the area was
+    photographed (its baseline, unless it was rated or treated before any photo)."""
     with lib.session() as s:
         p = get(s, Photo, photo_id, "photo")
         client_id = p.visit.client_id
-        base = course(s, p.area_id, _client_visits(s, client_id)).baseline
+        base = course(s, p.area_id, _client_visits(s, client_id)).first_photos
         q = (
             select(Photo.id)
             .join(Visit, Photo.visit_id == Visit.id)

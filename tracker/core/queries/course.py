@@ -20,7 +20,8 @@ from tracker.core.domain import rules
 class Course:
     """One area's visits as the course counts them."""
 
-    baseline: dt.date | None  # the first day the area was photographed or rated
+    baseline: dt.date | None  # the first day the area was photographed, rated or treated
+    first_photos: dt.date | None  # the first day the area was photographed
     sessions: tuple[int, ...]  # the ids of its session visits, by date
     photographed: frozenset[int]  # visits with photos of the area
     rated: frozenset[int]  # visits with ratings of the area
@@ -49,7 +50,7 @@ def courses(s: Session, area_ids: Collection[int], visits: Sequence[Visit]) -> d
     """The course of each area among ``visits`` (its client's, by date): three statements."""
     ids = [v.id for v in visits]
     if not area_ids or not ids:
-        return {a: Course(None, (), frozenset(), frozenset(), frozenset()) for a in area_ids}
+        return {a: Course(None, None, (), frozenset(), frozenset(), frozenset()) for a in area_ids}
     photographed = _by_area(
         s,
         select(Photo.area_id, Photo.visit_id)
@@ -72,7 +73,8 @@ def courses(s: Session, area_ids: Collection[int], visits: Sequence[Visit]) -> d
     for area_id in area_ids:
         shot, scored, done = photographed[area_id], rated[area_id], recorded[area_id]
         out[area_id] = Course(
-            baseline=rules.area_baseline(v.date for v in visits if v.id in shot | scored),
+            baseline=rules.area_baseline(v.date for v in visits if v.id in shot | scored | done),
+            first_photos=min((v.date for v in visits if v.id in shot), default=None),
             sessions=tuple(
                 v.id
                 for v in visits

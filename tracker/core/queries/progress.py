@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from tracker.core.db.models import Area, Photo, TreatmentRecord, Visit, VisitKind
 from tracker.core.domain import rules
 from tracker.core.domain.instruments import Instrument, analyse
-from tracker.core.domain.scales import SCALES, Scale, get_scale
+from tracker.core.domain.scales import SCALES, Scale, get_scale, scale_or_default
 from tracker.core.queries import ratings
 from tracker.core.queries.browse import get, record_fields
 from tracker.core.queries.course import course
@@ -116,7 +116,7 @@ def progress(lib: Library, area_id: int, today: dt.date | None = None) -> Progre
                 )
             )
         facts = ratings.facts(rows, {v.id: v.date for v in mine})
-        default = get_scale(area.default_scale)
+        default = scale_or_default(area.default_scale)
         area_name, interval = area.name, area.interval_days
 
     keys = [default.key, *(k for k in SCALES if k in facts and k != default.key)]

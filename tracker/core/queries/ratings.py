@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tracker.core.db.models import Area, Client, Rating, RatingItem, Visit
 from tracker.core.domain.instruments import Rater, RatingFact, describe
-from tracker.core.domain.scales import SCALES, get_scale
+from tracker.core.domain.scales import SCALES
 from tracker.core.queries.rows import RatingRow
 from tracker.core.store.library import Library
 
@@ -41,8 +41,18 @@ def order_key(row: RatingRow) -> tuple[int, str, str]:
 
 
 def rating_row(rating: Rating, values: dict[str, float], client: str) -> RatingRow:
+    """A stored rating as it is read. A scale this version does not know (made by a newer
+    one) is shown by its key and item keys, and analysed nowhere: it never stops the rest."""
     rater = Rater(rating.rater_role, rating.rater_name)
-    scale = get_scale(rating.scale_key)
+    scale = SCALES.get(rating.scale_key)
+    if scale is None:
+        shown = ", ".join(f"{k} {v:g}" for k, v in values.items()) or "no values"
+        summary = f"{rater.label(client)} ({rating.rater_role.value}) · {rating.scale_key}: {shown}"
+    else:
+        summary = (
+            f"{rater.label(client)} ({rating.rater_role.value}) · {scale.short or scale.name}: "
+            f"{describe(scale, values)}"
+        )
     return RatingRow(
         id=rating.id,
         role=rating.rater_role,
@@ -51,8 +61,7 @@ def rating_row(rating: Rating, values: dict[str, float], client: str) -> RatingR
         scale_key=rating.scale_key,
         method=rating.method,
         values=values,
-        summary=f"{rater.label(client)} ({rating.rater_role.value}) · {scale.short or scale.name}: "
-        f"{describe(scale, values)}",
+        summary=summary,
     )
 
 
@@ -129,8 +138,8 @@ def listing(
         for rating, values in ratings_with_values(s, q):
             client, area, day = context[rating.id]
             row = rating_row(rating, values, client)
-            scale = get_scale(rating.scale_key)
-            total = scale.total(values)
+            scale = SCALES.get(rating.scale_key)
+            total = scale.total(values) if scale is not None else None
             out.append(
                 {
                     "id": rating.id,

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from tracker.core.db.models import DateSource, Photo, Visit, VisitKind
 from tracker.core.domain import rules
-from tracker.core.errors import ImageRejected
+from tracker.core.errors import ImageRejected, ValidationError
 from tracker.core.files import expand_paths, sha256_of
 from tracker.core.imaging.decode import decode
 from tracker.core.imaging.exif import capture_time_from_mtime, header_capture_time
@@ -115,6 +115,12 @@ def plan_import(
                 dated.append((str(path), capture.local.date(), found, ""))
         except ImageRejected as exc:
             dated.append((str(path), None, None, str(exc)))
+    for i, (file, day, _source, problem) in enumerate(dated):
+        if not problem and day is not None and day not in existing:
+            try:  # the import would refuse a visit on this day: the preview says so first
+                rules.check_visit_date(day)
+            except ValidationError as exc:
+                dated[i] = (file, None, None, f"its date {exc}")
     readable = [i for i, (_f, _d, _src, problem) in enumerate(dated) if not problem]
     notes = _duplicates(lib, [dated[i][0] for i in readable], cancel)
     duplicates = dict(zip(readable, notes, strict=True))

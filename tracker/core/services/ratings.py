@@ -96,9 +96,13 @@ def rate(
     left with no values is removed. ``method`` (in person, from photos) is kept when not given;
     a new rating is in person unless it says otherwise. Every value is checked against the
     scale before anything is written."""
-    if rater_name:  # "" is a rating without a name; any other is checked as every name is
-        check_name(rater_name, "rater's name")
     with lib.session() as s:
+        # "" is a rating without a name; any other new name is checked as every name is (one
+        # stored by an earlier version, which checked less, can still be edited).
+        if rater_name and not s.scalar(
+            select(Rating.id).where(Rating.rater_name == rater_name).limit(1)
+        ):
+            check_name(rater_name, "rater's name")
         visit = get(s, Visit, visit_id, "visit")
         area = get(s, Area, area_id, "area")
         if area.client_id != visit.client_id:

@@ -66,7 +66,7 @@ def _box(lo: int, hi: int, whole: bool) -> QAbstractSpinBox:
         box = QDoubleSpinBox()
         box.setDecimals(1)
         box.setSingleStep(0.5)
-        box.setRange(lo - 0.5, hi)
+        box.setRange(lo - 0.1, hi)  # one step below the scale: "not rated"
     box.setSpecialValueText(NOT_GIVEN)
     box.setKeyboardTracking(False)
     box.setMinimumWidth(60)
@@ -204,6 +204,8 @@ class RatingsEditor(QGroupBox):
             self._pending = []
         self._rows = tuple(ratings)
         self.default_scale, self.me, self.client = default_scale, me, client
+        # A rating on a scale of a newer version is shown in the timeline, not edited here.
+        ratings = [r for r in ratings if r.scale_key in SCALES]
         stored = {(r.scale_key, r.role, r.rater_name): r for r in ratings}
         columns = [RaterColumn(r.scale_key, r.role, r.rater_name) for r in ratings]
         # The default scale is always there to rate: as the user, or, on a scale the user's

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from tracker.core.db.models import RaterRole, VisitKind
 from tracker.core.domain.instruments import Rater
-from tracker.core.domain.scales import get_scale
+from tracker.core.domain.scales import scale_or_default
 from tracker.core.queries.rows import AreaAtVisit, VisitDetail
 from tracker.ui.dialogs import pydate, qdate, visit_dates_only
 from tracker.ui.models import KIND_LABELS, PhotoGridModel
@@ -169,7 +169,7 @@ class VisitPanel(QScrollArea):
         )
         self.treatment.set_record(self.area.treatment)
         self.ratings.show_ratings(
-            get_scale(self.area.area.default_scale),
+            scale_or_default(self.area.area.default_scale),
             self.area.ratings,
             self.me,
             detail.client,
