@@ -12,6 +12,7 @@ from PIL import Image
 
 from tests import helpers as h
 from tracker.core.store.library import Library
+from tracker.core.store.photos import CacheKind
 
 
 def _two_photos(library: Library, tmp_path: Path) -> tuple[str, str]:
@@ -25,9 +26,10 @@ def _two_photos(library: Library, tmp_path: Path) -> tuple[str, str]:
     return shas[0], shas[1]
 
 
-def _colour(jpeg: bytes) -> tuple[int, ...]:
+def _colour(jpeg: bytes) -> tuple[int, int, int]:
     with Image.open(io.BytesIO(jpeg)) as im:
-        return tuple(im.convert("RGB").resize((1, 1)).getpixel((0, 0)))
+        r, g, b = im.convert("RGB").resize((1, 1)).getpixel((0, 0))  # type: ignore[misc]
+        return int(r), int(g), int(b)
 
 
 def _jpeg(colour: tuple[int, int, int]) -> bytes:
@@ -36,13 +38,13 @@ def _jpeg(colour: tuple[int, int, int]) -> bytes:
     return out.getvalue()
 
 
-def _cache(library: Library, kind: str, sha: str) -> Path:
+def _cache(library: Library, kind: CacheKind, sha: str) -> Path:
     return library.root / "cache" / kind / sha[:2] / f"{sha}.jpg"
 
 
 @pytest.mark.parametrize("kind", ["thumbs", "previews"])
 def test_another_photos_file_planted_in_the_cache_is_never_shown(
-    library: Library, tmp_path: Path, kind: str
+    library: Library, tmp_path: Path, kind: CacheKind
 ) -> None:
     red, blue = _two_photos(library, tmp_path)
     assert _colour(library.derived(kind, red))[0] > 150  # red as imported
