@@ -94,3 +94,23 @@ class DiskFull(LibraryError):
 
 class StorageError(LibraryError):
     """Reading or writing the library's files failed for another reason (an I/O error)."""
+
+
+class OriginalsDamaged(LibraryError):
+    """Originals the database names are missing, changed, or links out of the library, so a
+    backup was not made; ``damage`` lists them (each a ``care.backups.Damage``)."""
+
+    def __init__(self, message: str, damage: tuple[object, ...]) -> None:
+        super().__init__(message)
+        self.damage = damage
+
+
+class LibraryChanged(LibraryError):
+    """The library kept changing under work that needs it to hold still (a backup while
+    photos were erased); trying again may work."""
+
+
+class ForeignSchema(DatabaseDamaged):
+    """The database holds objects (a trigger, a view, a table, an index) that this app's
+    migrations do not make, or defines one of them differently: it could run code or hide
+    records, so it is not used. ``problem`` says what it holds ("it holds a trigger …")."""

@@ -17,6 +17,7 @@ from tests.core.care.test_trust import _damage_database, _photos
 from tracker.app import App
 from tracker.core.queries import listing
 from tracker.core.store.library import Library
+from tracker.ui import dialogs
 from tracker.ui.main.care import CheckDialog
 from tracker.ui.main.window import MainWindow
 from tracker.ui.settings import Preferences
@@ -186,3 +187,71 @@ def test_the_backup_is_offered_a_dated_name_that_overwrites_nothing(
         f"stria-backup-{today}-2.zip",
     ]
     assert sorted(p.name for p in home.iterdir()) == sorted(Path(p).name for p in offered)
+
+
+@pytest.mark.parametrize("answer", [True, False])
+def test_a_damaged_librarys_backup_asks_before_leaving_the_damage_out(
+    qtbot: QtBot,
+    shell: App,
+    messages: list[str],
+    root: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    answer: bool,
+) -> None:
+    assert shell.open(root)
+    assert shell.lib is not None
+    photo = h.list_photos(shell.lib)[0]
+    path = root / shell.lib.store.original_relpath(photo["sha256"], "jpg")
+    os.chmod(path, 0o600)
+    path.unlink()
+    asked: list[str] = []
+
+    def confirm(_parent: object, _title: str, question: str, _action: str) -> bool:
+        asked.append(question)
+        return answer
+
+    monkeypatch.setattr(dialogs, "confirm", confirm)
+    care = shell.window.care
+    if answer:
+        with qtbot.waitSignal(care.backed_up, timeout=20000):
+            care.backup_to(tmp_path / "b.zip")
+        assert "Left out 1 damaged original(s)" in messages[-1]
+    else:
+        care.backup_to(tmp_path / "b.zip")
+        qtbot.waitUntil(lambda: bool(asked), timeout=20000)
+    assert f"photo {photo['id']}'s original" in asked[0] and "is missing" in asked[0]
+    assert "Library ▸ Check the library says how" in asked[0]
+    assert (tmp_path / "b.zip").exists() == answer
+
+
+def test_an_emptied_database_offers_its_snapshot(shell: App, root: Path) -> None:
+    with Library.open(root):
+        pass  # makes the day's snapshot
+    (root / "library.sqlite3").write_bytes(b"")
+    asked: list[str] = []
+
+    def ask(question: str, action: str) -> bool:
+        asked.append(question)
+        return True
+
+    shell._ask = ask
+    assert shell.open(root, create=True)  # as at start-up: never a new, empty database
+    assert "database file is empty (0 bytes)" in asked[0] and "Restore library-" in asked[0]
+    assert shell.lib is not None and listing.counts(shell.lib)["photos"] == 2
+
+
+def test_the_check_offers_quarantine_for_a_planted_link(
+    qtbot: QtBot, shell: App, root: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "secret").write_text("not for the library")
+    (root / "originals" / "ab").mkdir(exist_ok=True)
+    (root / "originals" / "ab" / "planted.jpg").symlink_to(tmp_path / "secret")
+    assert shell.open(root)
+    with qtbot.waitSignal(shell.window.care.checked, timeout=20000) as signal:
+        shell.window.menus.check.trigger()
+    assert [p.kind for p in signal.args[0].problems] == ["link"]
+    dialog = shell.window.care.dialog
+    assert not dialog.quarantine.isHidden()
+    assert "links are never followed" in dialog.advice.text()
+    dialog.close()

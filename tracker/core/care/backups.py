@@ -1,107 +1,388 @@
 """Backups: whole-library archives (database snapshots in ``backups/`` are ``db.snapshots``).
 
-An archive (``tracker backup OUT.zip``) holds the database copied with SQLite's backup API
-(consistent while the library is open), every original, and ``manifest.json`` with the size and
-sha256 of each file. ``care.restore`` makes a library of one again.
+An archive (``tracker backup OUT.zip``) holds the database, exactly the originals it names,
+and ``manifest.json`` with the size and sha256 of each file; ``care.restore`` makes a library
+of one again. It must restore whatever ran beside it, so it is one consistent moment:
+
+1. The database is copied whole, in memory, with SQLite's backup API: the library as of one
+   commit, even while the window or an import writes to it.
+2. Exactly the originals that copy names are archived, each hashed as it is copied. Originals
+   are named by their contents and never change, so a photo imported after the copy is simply
+   not named; one whose row was committed but whose file is still staged, or that an undo or
+   an erase has moved aside, is read from where it is.
+3. A named original that cannot be read as it was imported is looked at again against the
+   database as it is now. If its photo has gone meanwhile (erased during the backup), the
+   backup starts again from a new copy, and after a few tries says the library kept changing;
+   if it is still named, the library is damaged: the backup is refused, naming the damage,
+   unless ``force`` is given, which archives the rest and lists what it left out.
+
+Links are never followed: an original that is a link (or lies in a folder that is one) is
+damage, not a file to copy. The archive is written as a temporary file beside ``out`` held
+with an OS lock (``store.lock.claim``) and renamed into place only when complete; one that a
+killed backup left is removed by the next backup to the same name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import re
 import secrets
+import sqlite3
+import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from tracker import __version__
-from tracker.core.db.engine import DB_NAME, copy_database
-from tracker.core.db.snapshots import record_archive
-from tracker.core.errors import LibraryError, UsageError
+from tracker.core.care.check import Refusal, in_flight, named_now, open_stored
+from tracker.core.db.engine import DB_NAME
+from tracker.core.db.models import Photo
+from tracker.core.db.snapshots import database_image, record_archive
+from tracker.core.errors import (
+    LibraryChanged,
+    LibraryError,
+    OriginalsDamaged,
+    TrackerError,
+    UsageError,
+)
+from tracker.core.files import sha256_of
 from tracker.core.store.library import Library
+from tracker.core.store.lock import abandoned, claim
+from tracker.core.store.photos import fsync_dir
 
 MANIFEST = "manifest.json"
 FORMAT = 1
 CHUNK = 1 << 20
 ORIGINAL_NAME = re.compile(r"^originals/[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png|heic|webp|tif)$")
+ATTEMPTS = 4  # fresh copies of the database taken before saying the library kept changing
+SHOWN = 3  # damaged originals named in the refusal; the rest are counted
 Progress = Callable[[int, int, str], None]
+CHANGED = "changed"
 
 
-# -- archives ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Damage:
+    """An original the database names that cannot be archived as it was imported."""
+
+    photo_id: int
+    path: str  # relative to the library: originals/ab/<sha256>.<ext>
+    why: str  # "missing", "changed", "link", "not a file", "misnamed"
+
+    def sentence(self) -> str:
+        what = {
+            "missing": "is missing",
+            CHANGED: "has changed since it was imported",
+            "link": "is reached through a link out of the library (not followed)",
+            "not a file": "is not a file",
+            "misnamed": "has a name this app never gives",
+        }[self.why]
+        return f"photo {self.photo_id}'s original {self.path} {what}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"photo_id": self.photo_id, "path": self.path, "why": self.why}
 
 
-def _add(
-    zf: zipfile.ZipFile, path: Path, name: str, compress: int = zipfile.ZIP_STORED
-) -> tuple[str, int]:
-    """Copy ``path`` into the archive as ``name``, hashing it on the way: read once."""
-    info = zipfile.ZipInfo.from_file(path, name)
-    info.compress_type = compress
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as src, zf.open(info, "w") as dst:  # info knows the size: zip64 if needed
-        while chunk := src.read(CHUNK):
-            digest.update(chunk)
-            dst.write(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+@dataclass
+class _Pass:
+    """One attempt: the archive written beside ``out`` and what could not go into it."""
+
+    part: Path
+    fh: BinaryIO  # open, holding the claim, until the archive is in place or thrown away
+    files: list[dict[str, Any]] = field(default_factory=list)
+    damage: list[Damage] = field(default_factory=list)
+
+    def discard(self) -> None:
+        """Close the temporary archive, releasing its claim, and remove it if it is still
+        there (renamed into place, it is not)."""
+        self.fh.close()
+        self.part.unlink(missing_ok=True)
 
 
 def backup(
     lib: Library,
     out: Path,
     *,
+    force: bool = False,
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
-    """Write the whole library to ``out`` (a .zip), complete or not at all."""
+    """Write the whole library to ``out`` (a .zip), complete or not at all.
+
+    Raises ``OriginalsDamaged`` (naming the damage) when an original is missing, changed or a
+    link, unless ``force``: then the rest is archived and ``left_out`` lists what was not.
+    ``LibraryChanged`` when photos kept being erased under it.
+    """
+    _check_destination(lib, out)
+    remove_abandoned(out)
+    skip: dict[str, Damage] = {}  # changed originals found by an earlier pass (force only)
+    for _attempt in range(ATTEMPTS):
+        image = database_image(lib.root / DB_NAME)
+        attempt = _write(lib.root, out, image, skip, force, progress, cancel)
+        try:
+            real = _still_damaged(lib, attempt.damage)
+            if len(real) < len(attempt.damage):
+                # A photo went (or came back) while it was copied: a fresh copy, skipping
+                # only what is still damaged.
+                skip = {path: d for path, d in skip.items() if d in real}
+                continue
+            if real and not force:
+                raise OriginalsDamaged(refusal(real), tuple(real))
+            fresh = {d.path: d for d in real if d.why == CHANGED and d.path not in skip}
+            if fresh:
+                skip.update(fresh)  # already in this archive: written again without them
+                continue
+            _finish(attempt.part, out)
+        finally:
+            attempt.discard()
+        record_archive(lib.root / "backups", out)
+        return {
+            "file": str(out),
+            "files": len(attempt.files),
+            "bytes": out.stat().st_size,
+            "left_out": [d.to_json() for d in real],
+        }
+    raise LibraryChanged(
+        "The library changed during the backup (photos were erased while it was copied); try again."
+    )
+
+
+def left_out_summary(left_out: list[dict[str, Any]]) -> str:
+    """What a forced backup left out, as a sentence ("" when nothing was)."""
+    if not left_out:
+        return ""
+    paths = ", ".join(str(d["path"]) for d in left_out[:SHOWN])
+    more = f" and {len(left_out) - SHOWN} more" if len(left_out) > SHOWN else ""
+    return (
+        f"Left out {len(left_out)} damaged original(s) ({paths}{more}); their photos are in the "
+        "archive's database without their files."
+    )
+
+
+def refusal(
+    damage: Sequence[object],
+    remedy: str = "repair it first (a check of the library says how), or back up what is "
+    "there and leave those out",
+) -> str:
+    """The sentence refusing to back up a damaged library, naming the damage (the first
+    few, the rest counted), then ``remedy``."""
+    found = [d for d in damage if isinstance(d, Damage)]
+    shown = "; ".join(d.sentence() for d in found[:SHOWN])
+    more = f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
+    return f"The library is damaged ({shown}{more}), so no backup was made: {remedy}."
+
+
+def _check_destination(lib: Library, out: Path) -> None:
     if out.suffix.lower() != ".zip":
         raise UsageError(f"{out.name}: a backup is a .zip archive; choose a name ending in .zip.")
     if not out.parent.is_dir():
         raise UsageError(f"The folder {out.parent} does not exist.")
     if out.resolve().is_relative_to(lib.root.resolve()):
         raise UsageError("Put the backup outside the library folder, ideally on another disk.")
-    originals = list(lib.store.iter_originals())
-    total = len(originals) + 1
-    part = out.with_name(f".{out.name}.{secrets.token_hex(4)}.part")
-    db_copy = part.with_name(part.name + ".sqlite3")
-    files: list[dict[str, Any]] = []
+
+
+# -- writing one archive ---------------------------------------------------------------------------
+
+
+def _write(
+    root: Path,
+    out: Path,
+    image: bytes,
+    skip: dict[str, Damage],
+    force: bool,
+    progress: Progress | None,
+    cancel: Callable[[], bool] | None,
+) -> _Pass:
+    """Write an archive of ``image`` and the originals it names beside ``out``. Without
+    ``force``, once damage is found the rest is only read (to name all of it): the archive
+    will not be kept."""
+    photos = _named(image)
+    total = len(photos) + 1
+    part = out.with_name(f".{out.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
     try:
-        copy_database(lib.root / DB_NAME, db_copy)
-        with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-            sha, size = _add(zf, db_copy, DB_NAME, zipfile.ZIP_DEFLATED)
-            files.append({"path": DB_NAME, "sha256": sha, "size": size})
+        fd = os.open(part, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    except OSError as exc:
+        raise _write_error(out, exc) from exc
+    attempt = _Pass(part, os.fdopen(fd, "w+b"))
+    fh = attempt.fh
+    try:
+        claim(fd)
+        with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            info = zipfile.ZipInfo(DB_NAME, time.localtime()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, image)
+            attempt.files.append(
+                {
+                    "path": DB_NAME,
+                    "sha256": hashlib.sha256(image).hexdigest(),
+                    "size": len(image),
+                }
+            )
             if progress:
                 progress(1, total, DB_NAME)
-            for n, (_sha, _ext, relpath) in enumerate(originals, start=2):
+            for n, (photo_id, relpath) in enumerate(photos, start=2):
                 if cancel and cancel():
                     raise UsageError("The backup was cancelled; nothing was written.")
-                sha, size = _add(zf, lib.root / relpath, relpath)
-                files.append({"path": relpath, "sha256": sha, "size": size})
+                if relpath in skip:
+                    attempt.damage.append(skip[relpath])
+                else:
+                    writing = force or not attempt.damage
+                    _add_original(root, zf if writing else None, photo_id, relpath, attempt)
                 if progress:
                     progress(n, total, relpath)
-            manifest = {
+            manifest: dict[str, Any] = {
                 "format": FORMAT,
                 "app": f"stria-tracker {__version__}",
                 "created": dt.datetime.now().isoformat(timespec="seconds"),
-                "files": files,
+                "files": attempt.files,
             }
+            if attempt.damage:
+                manifest["left_out"] = [d.to_json() for d in attempt.damage]
             zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
-        os.chmod(part, 0o600)  # health data: readable by its owner only, like the library
-        with part.open("rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(part, out)
+        fh.flush()
+        os.fsync(fh.fileno())
     except OSError as exc:
-        part.unlink(missing_ok=True)
-        raise LibraryError(
-            f"The backup could not be written to {out} ({exc.strerror or exc})."
-        ) from exc
+        attempt.discard()
+        raise _write_error(out, exc) from exc
     except BaseException:
-        part.unlink(missing_ok=True)
+        attempt.discard()
         raise
+    return attempt
+
+
+def _named(image: bytes) -> list[tuple[int, str]]:
+    """(photo id, original's relative path) of every photo the database image names,
+    removed ones too (their originals are kept for their undo)."""
+    readable = bytearray(image)
+    # The image says "write-ahead log" in its header (bytes 18 and 19), as the library's file
+    # does; a database in memory cannot have one, so it is read as a rollback-journal one.
+    readable[18:20] = b"\x01\x01"
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.deserialize(bytes(readable))
+        table = Photo.__tablename__
+        rows = conn.execute(f"SELECT id, sha256, ext FROM {table} ORDER BY id").fetchall()
     finally:
-        db_copy.unlink(missing_ok=True)
-    record_archive(lib.root / "backups", out)
-    return {"file": str(out), "files": len(files), "bytes": out.stat().st_size}
+        conn.close()
+    return [(int(pid), f"originals/{str(sha)[:2]}/{sha}.{ext}") for pid, sha, ext in rows]
+
+
+def _add_original(
+    root: Path, zf: zipfile.ZipFile | None, photo_id: int, relpath: str, attempt: _Pass
+) -> None:
+    """Copy one named original into the archive, hashing it on the way (read once), or only
+    hash it when ``zf`` is None; what cannot be archived as imported is noted as damage."""
+    if not ORIGINAL_NAME.match(relpath):
+        attempt.damage.append(Damage(photo_id, relpath, "misnamed"))
+        return
+    sha = Path(relpath).stem
+    opened = _open_named(root, relpath)
+    if isinstance(opened, Refusal):
+        attempt.damage.append(Damage(photo_id, relpath, opened.value))
+        return
+    with opened as src:
+        st = os.fstat(src.fileno())
+        digest, size = hashlib.sha256(), 0
+        if zf is None:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+        else:
+            info = zipfile.ZipInfo(relpath, time.localtime(st.st_mtime)[:6])
+            info.file_size = st.st_size  # known ahead: zip64 when it is needed
+            with zf.open(info, "w") as dst:
+                while chunk := src.read(CHUNK):
+                    digest.update(chunk)
+                    dst.write(chunk)
+                    size += len(chunk)
+    if digest.hexdigest() != sha:
+        attempt.damage.append(Damage(photo_id, relpath, CHANGED))
+        return
+    attempt.files.append({"path": relpath, "sha256": sha, "size": size})
+
+
+def _open_named(root: Path, relpath: str) -> BinaryIO | Refusal:
+    """The named original where it is: in ``originals/``, or, while work on it is under way,
+    staged by an import or moved aside by an undo or an erase (looked for in ``originals/``
+    again after: a rename between two looks is caught by the second)."""
+    opened = open_stored(root, relpath)
+    if opened is not Refusal.MISSING:
+        return opened
+    sha, _, ext = Path(relpath).name.partition(".")
+    aside = in_flight(root, sha, ext)
+    if aside is not None:
+        found = open_stored(root, str(aside.relative_to(root)))
+        if not isinstance(found, Refusal):
+            return found
+    return open_stored(root, relpath)
+
+
+def _still_damaged(lib: Library, damage: list[Damage]) -> list[Damage]:
+    """The damage that is still there against the database as it is now: an original whose
+    photo has gone since the copy (erased), or that reads as imported now, is not damage."""
+    if not damage:
+        return []
+    named = {Path(d.path).stem: d for d in damage}
+    try:
+        live = named_now(lib)
+    except TrackerError:
+        return list(damage)
+    out = []
+    for sha, d in named.items():
+        if sha not in live:
+            continue
+        if d.why in ("missing", CHANGED):
+            opened = _open_named(lib.root, d.path)
+            if not isinstance(opened, Refusal):
+                with opened as fh:
+                    if sha256_of(fh) == sha:
+                        continue
+        out.append(d)
+    return sorted(out, key=lambda d: d.photo_id)
+
+
+def _finish(part: Path, out: Path) -> None:
+    try:
+        os.replace(part, out)
+        fsync_dir(out.parent)
+    except OSError as exc:
+        raise _write_error(out, exc) from exc
+
+
+def _write_error(out: Path, exc: OSError) -> LibraryError:
+    return LibraryError(f"The backup could not be written to {out} ({exc.strerror or exc}).")
+
+
+def remove_abandoned(out: Path) -> list[Path]:
+    """Remove the temporary archives (and database copies, from before they were kept in
+    memory) that killed backups to ``out`` left beside it: ``.OUT.zip.<pid>-<hex>.part``
+    whose writer is gone. Returns what was removed."""
+    prefix = f".{out.name}."
+    removed = []
+    try:
+        entries = list(out.parent.iterdir())
+    except OSError:
+        return []
+    for path in entries:
+        name = path.name
+        if not name.startswith(prefix):
+            continue
+        middle = name[len(prefix) :]
+        for suffix in (".part", ".part.sqlite3", ".part.sqlite3-journal"):
+            if middle.endswith(suffix):
+                middle = middle.removesuffix(suffix)
+                break
+        else:
+            continue
+        pid_text, _, token = middle.partition("-")
+        pid = int(pid_text) if pid_text.isdigit() and token else None
+        if abandoned(path, pid):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed

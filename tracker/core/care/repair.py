@@ -1,9 +1,11 @@
 """Repairs the person chooses after a check. None of them deletes anything: missing originals
-are copied back from a folder (matched by their contents), stray files are moved to
-``quarantine/``, and the cache is rebuilt from the originals."""
+are copied back from a folder (matched by their contents), stray files and links are moved to
+``quarantine/``, the cache is rebuilt from the originals, and a database snapshot is put back
+with the current database kept. Every one holds the library's writer lock."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -16,15 +18,16 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tracker.core.db import snapshots
+from tracker.core.care.check import scan_originals
+from tracker.core.db import schema, snapshots
 from tracker.core.db.engine import DB_NAME
 from tracker.core.db.models import Photo
-from tracker.core.errors import ImageRejected, LibraryError, UsageError
+from tracker.core.errors import ImageRejected, LibraryError, NoLibrary, UsageError
 from tracker.core.files import expand_paths
 from tracker.core.imaging import decode as imaging
 from tracker.core.store.library import Library
 from tracker.core.store.lock import WriterLock
-from tracker.core.store.photos import storage_error
+from tracker.core.store.photos import fsync_dir, storage_error
 
 
 def missing(lib: Library) -> dict[str, str]:
@@ -134,19 +137,27 @@ def relink_summary(result: dict[str, Any], changed: bool) -> str:
 
 
 def quarantine_orphans(lib: Library) -> dict[str, Any]:
-    """Move files in ``originals/`` that belong to no photo to ``quarantine/<date>/``."""
+    """Move what in ``originals/`` belongs to no photo to ``quarantine/<date>/``: stray
+    files, and links (a link is never a photo's file, even under a photo's name; the link
+    itself is moved, never what it points to)."""
     lib.require_writable()
     with lib.session() as s:
         expected = {
             lib.store.original_relpath(sha, ext)
             for sha, ext in s.execute(select(Photo.sha256, Photo.ext))
         }
-    strays = [rel for _, _, rel in lib.store.iter_originals() if rel not in expected]
+    strays = [
+        rel for rel, why in scan_originals(lib.root) if why is not None or rel not in expected
+    ]
     dest = lib.root / "quarantine" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    for rel in strays:
-        target = dest / rel
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.replace(lib.root / rel, target)
+    try:
+        for rel in strays:
+            target = dest / rel
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.replace(lib.root / rel, target)
+    except OSError as exc:
+        raise storage_error(exc) from exc
+    lib.store.ensure_folders()  # when originals/ itself was the link
     return {"moved": len(strays), "folder": str(dest) if strays else ""}
 
 
@@ -175,45 +186,132 @@ def rebuild_cache(lib: Library) -> dict[str, Any]:
 
 
 def restore_snapshot(root: Path, snapshot: Path | None = None) -> dict[str, str]:
-    """Put a database snapshot from ``backups/`` back as the library's database; the current
-    file is kept in ``backups/`` as ``damaged-<time>.sqlite3``.
+    """Put a database snapshot back as the library's database; the current file (and its
+    write-ahead log) is kept in ``backups/`` as ``damaged-<time>.sqlite3``.
 
-    Refused while another program has the library open (it would go on writing to the file
-    moved aside). The copy is made and made durable before anything is moved, so a failure
-    (a full disk) leaves the library as it was.
+    Takes the library's writer lock first: refused while another program has the library
+    open (it would go on writing to the file moved aside). The snapshot must be a copy, not
+    the library's own database or another file of the library. Killed at any moment, it
+    leaves the library as it was or restored, never without a database: the copy is made
+    and made durable beside the database first, the current file is copied to ``backups/``,
+    and one rename puts the copy in place. The current write-ahead log is moved aside just
+    before that rename, having been written into the database first where SQLite can still
+    read it (it must not be applied to the snapshot put back).
     """
-    folder = root / "backups"
-    snapshot = snapshot or snapshots.newest_snapshot(folder)
-    if snapshot is None or not snapshot.is_file():
-        raise UsageError(f"There is no database snapshot in {folder} to restore.")
-    check = sqlite3.connect(f"{snapshot.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        ok = check.execute("PRAGMA quick_check").fetchone()[0] == "ok"
-    except sqlite3.Error:
-        ok = False
-    finally:
-        check.close()
-    if not ok:
-        raise LibraryError(f"The snapshot {snapshot.name} is damaged too; choose an older one.")
+    if not root.is_dir():
+        raise NoLibrary(f"There is no library at {root}; create one with 'tracker init'.")
     lock = WriterLock(root)
     lock.acquire()  # LibraryLocked when the window (or a command) has the library open
-    db_path = root / DB_NAME
-    part = db_path.with_name(f".{DB_NAME}.{secrets.token_hex(4)}.part")
-    kept = folder / f"damaged-{dt.datetime.now():%Y%m%d-%H%M%S}.sqlite3"
     try:
+        folder = root / "backups"
+        snapshot = snapshot or snapshots.newest_snapshot(folder)
+        if snapshot is None:
+            raise UsageError(f"There is no database snapshot in {folder} to restore.")
+        _refuse_the_library_itself(root, snapshot)
+        db_path = root / DB_NAME
+        part = root / f".{DB_NAME}.{secrets.token_hex(4)}{snapshots.PART_SUFFIX}"
+        kept = folder / f"damaged-{dt.datetime.now():%Y%m%d-%H%M%S}.sqlite3"
         try:
-            shutil.copyfile(snapshot, part)
-            os.chmod(part, 0o600)
-            with part.open("rb") as fh:
-                os.fsync(fh.fileno())
-            for suffix in ("", "-wal", "-shm"):
-                current = db_path.with_name(db_path.name + suffix)
-                if current.exists():
-                    os.replace(current, kept.with_name(kept.name + suffix))
+            _copy_snapshot(snapshot, part)
+            kept_name = _keep_current(db_path, kept)
             os.replace(part, db_path)
+            fsync_dir(root)
         except OSError as exc:
-            part.unlink(missing_ok=True)
             raise storage_error(exc) from exc
+        finally:
+            part.unlink(missing_ok=True)
     finally:
         lock.release()
-    return {"restored": snapshot.name, "kept": kept.name}
+    return {"restored": snapshot.name, "kept": kept_name}
+
+
+def _refuse_the_library_itself(root: Path, snapshot: Path) -> None:
+    """A snapshot is a copy: in ``backups/``, or a file outside the library; never the live
+    database (putting it "back" would move it aside and leave none) nor another of its files."""
+    if not snapshot.is_file():
+        raise UsageError(f"There is no database snapshot at {snapshot}.")
+    live = root / DB_NAME
+    resolved, home = snapshot.resolve(), root.resolve()
+    if resolved == live.resolve() or (live.exists() and os.path.samefile(snapshot, live)):
+        raise UsageError(
+            f"{snapshot} is the library's own database, not a snapshot of it; choose a copy "
+            "in backups/ (the newest is taken when none is named)."
+        )
+    inside = resolved.is_relative_to(home)
+    in_backups = resolved.parent == (root / "backups").resolve()
+    if inside and not (
+        in_backups and resolved.suffix == ".sqlite3" and not resolved.name.startswith(".")
+    ):
+        raise UsageError(
+            f"{snapshot} is a file of the library, not a database snapshot; choose a copy in "
+            "backups/ (the newest is taken when none is named)."
+        )
+
+
+def _copy_snapshot(snapshot: Path, part: Path) -> None:
+    """Copy the snapshot (with its write-ahead log, if one lies beside it) to ``part``, made
+    0600 before the first byte and durable, refusing one that is damaged or not ours."""
+    wal = snapshot.with_name(snapshot.name + "-wal")
+    mode = "mode=ro" if wal.exists() else "immutable=1"  # never writes beside the snapshot
+    try:
+        src = sqlite3.connect(f"{snapshot.resolve().as_uri()}?{mode}", uri=True)
+    except sqlite3.Error as exc:
+        raise LibraryError(f"The snapshot {snapshot.name} cannot be read ({exc}).") from exc
+    try:
+        try:
+            ok = src.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        except sqlite3.Error:
+            ok = False
+        if not ok:
+            raise LibraryError(
+                f"The snapshot {snapshot.name} is damaged or is not a database; choose another "
+                "(an older one in backups/)."
+            )
+        schema.verify_schema(
+            src, subject=f"The snapshot {snapshot.name}", outcome="it was not put back"
+        )
+        os.close(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        dst = sqlite3.connect(part)
+        try:
+            src.backup(dst)
+        except sqlite3.Error as exc:
+            raise LibraryError(
+                f"The snapshot {snapshot.name} could not be copied into the library ({exc})."
+            ) from exc
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    with part.open("rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _keep_current(db_path: Path, kept: Path) -> str:
+    """Keep the current database in ``backups/`` (a durable copy: it stays in place until the
+    snapshot replaces it) and move its write-ahead log beside that copy; the name kept, or ""
+    when there was no database. Its log is first written into it where SQLite can, so that a
+    kill before the snapshot is in place leaves the database whole."""
+    wal = db_path.with_name(db_path.name + "-wal")
+    kept_name = ""
+    if db_path.exists():
+        with contextlib.suppress(sqlite3.Error):
+            conn = sqlite3.connect(db_path)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                conn.close()
+        kept.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        try:
+            shutil.copyfile(db_path, kept)  # into the file made 0600: its mode is kept
+            with kept.open("rb") as fh:
+                os.fsync(fh.fileno())
+        except BaseException:
+            kept.unlink(missing_ok=True)
+            raise
+        kept_name = kept.name
+    if wal.exists():
+        os.replace(wal, kept.with_name(kept.name + "-wal"))  # never applied to the snapshot
+    db_path.with_name(db_path.name + "-shm").unlink(missing_ok=True)
+    fsync_dir(kept.parent)
+    return kept_name

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tracker.core.db import schema
 from tracker.core.errors import (
     DatabaseBusy,
     DatabaseDamaged,
@@ -155,7 +156,9 @@ def make_engine(
     else:
         mode = "mode=ro" if read_only == "ro" else "immutable=1"
         url = f"sqlite:///file:{db_path.resolve()}?{mode}&uri=true"
-    engine = create_engine(url, future=True)
+    # hide_parameters: an error's message (and so a log's traceback) never holds the values
+    # bound to a statement, which can be a client's name or a visit's notes.
+    engine = create_engine(url, future=True, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
@@ -224,6 +227,8 @@ def open_read_only(db_path: Path, mode: str) -> Engine:
             f"The library at {db_path.parent} needs upgrading to this version of the app, which "
             "needs permission to write to it; it has not been changed."
         )
+    # ForeignSchema: a trigger, view, table or index our migrations do not make.
+    schema.verify_schema(db_path, migrations=MIGRATIONS_DIR)
     return make_engine(db_path, read_only=mode)
 
 
@@ -262,6 +267,10 @@ def open_database(db_path: Path, backups_dir: Path) -> Engine:
                 f"This library was written by a newer version of the app (schema {current}). "
                 "Update the app to open it; the library has not been changed."
             )
+    if current is not None:
+        # Before anything can run in it (a migration, the switch to WAL): a database holding a
+        # trigger, view, table or index our migrations do not make is refused (ForeignSchema).
+        schema.verify_schema(db_path, migrations=MIGRATIONS_DIR)
     if current != head:
         if current is not None:
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -4,9 +4,11 @@ repair (``care.repair.restore_snapshot``)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
+import secrets
 import sqlite3
 from pathlib import Path
 
@@ -14,6 +16,9 @@ from tracker.core.db.engine import copy_database
 
 KEEP_SNAPSHOTS = 10
 SNAPSHOT_EVERY = dt.timedelta(hours=20)
+# A copy being written is ``.NAME.<random>.part`` beside where it goes: never taken for a
+# snapshot, and one a killed process left is removed the next time the library opens.
+PART_SUFFIX = ".part"
 
 
 def snapshots(folder: Path) -> list[Path]:
@@ -48,12 +53,65 @@ def rolling_snapshot(db_path: Path, folder: Path, now: dt.datetime | None = None
     if autos and now - dt.datetime.fromtimestamp(autos[-1].stat().st_mtime) < SNAPSHOT_EVERY:
         return None
     try:
-        dest = copy_database(db_path, folder / f"library-{now:%Y%m%d-%H%M%S}-auto.sqlite3")
+        dest = private_copy(db_path, folder / f"library-{now:%Y%m%d-%H%M%S}-auto.sqlite3")
         for old in sorted(folder.glob("library-*-auto.sqlite3"))[:-KEEP_SNAPSHOTS]:
             old.unlink()
     except (OSError, sqlite3.Error):
         return None  # a missed snapshot must not stop the library from opening
     return dest
+
+
+def private_copy(db_path: Path, dest: Path) -> Path:
+    """Copy the database to ``dest`` with SQLite's backup API, complete or not at all and
+    readable by its owner only (it holds everything the library knows): written as a
+    temporary file made 0600 before the first byte, made durable, then renamed into place."""
+    dest.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    part = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}{PART_SUFFIX}")
+    os.close(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        copy_database(db_path, part)  # SQLite writes into the empty file, keeping its mode
+        with part.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(part, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        raise
+    return dest
+
+
+def database_image(db_path: Path) -> bytes:
+    """The whole database as one consistent image in memory (SQLite's backup API, then its
+    serialisation), read without writing to the file: what a backup archives. Taken in one
+    step, it is the database as of one committed moment, whoever is writing beside it."""
+    # In a folder this program cannot write (a read-only disk), "ro" could not make the
+    # shared-memory file it needs: the file is read as it is.
+    mode = "mode=ro" if os.access(db_path.parent, os.W_OK) else "immutable=1"
+    src = sqlite3.connect(f"{db_path.resolve().as_uri()}?{mode}", uri=True)
+    try:
+        mem = sqlite3.connect(":memory:")
+        try:
+            src.backup(mem)
+            return mem.serialize()
+        finally:
+            mem.close()
+    finally:
+        src.close()
+
+
+def stale_copies(folder: Path) -> list[Path]:
+    """Copies of the database that a killed process left half-written in ``folder`` (the
+    library's root or its ``backups/``); only the library's writer makes them, so while it
+    holds the library any it did not make itself are stale."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.name.startswith(".")
+        and ".sqlite3." in p.name
+        and p.name.endswith((PART_SUFFIX, f"{PART_SUFFIX}-journal"))
+    )
 
 
 # -- the backup archives a library wrote --------------------------------------------------------

@@ -151,3 +151,6 @@ def discard(lib: Library, *futures: Future[Prepared | SameAsOther]) -> None:
             continue
         if isinstance(outcome, Prepared):
             lib.store.discard_staged(outcome.staged)
+            # Its thumbnail and preview were written for a photo that will not be recorded
+            # (its sha256 was claimed as new, so no stored photo shares them).
+            lib.store.drop_cache(outcome.sha256)

@@ -32,6 +32,7 @@ from tracker.core.errors import (
     NoLibrary,
     NotFoundError,
     ReadOnlyLibrary,
+    StorageError,
     TrackerError,
 )
 from tracker.core.store.lock import LOCK_NAME, WriterLock
@@ -97,12 +98,19 @@ class Library:
         """
         root = Path(root).expanduser()
         db_path = root / DB_NAME
+        _refuse_links(root)
         # An empty database file is what a creation cut off at its first step leaves behind.
         new = not db_path.exists() or db_path.stat().st_size == 0
-        if new and _holds_photos(root):
-            # Its database was lost (deleted, or a restore cut short): making a new, empty one
-            # would orphan every photo. Offer the newest snapshot instead.
-            raise damaged(root, "its database file is missing, but the folder holds photos")
+        held = _library_signs(root) if new else None
+        if held is not None:
+            # Its database was lost (deleted, emptied, a restore cut short): making a new,
+            # empty one would orphan everything there. Offer the newest snapshot instead.
+            state = "missing" if not db_path.exists() else "empty (0 bytes)"
+            raise damaged(
+                root,
+                f"its database file is {state}",
+                f"The library in {root} holds {held}, but its database file is {state}",
+            )
         if new:
             if not create:
                 raise NoLibrary(f"There is no library at {root}; create one with 'tracker init'.")
@@ -117,6 +125,13 @@ class Library:
                 f"The library folder {root} cannot be written to (no permission)."
             )
             reason = f"The library folder {root} cannot be written to (no permission), so it is open for reading only."
+            wal = root / f"{DB_NAME}-wal"
+            if wal.exists() and wal.stat().st_size > 0:
+                # SQLite cannot apply a write-ahead log in a folder it may not write to.
+                reason += (
+                    " Its latest changes, still in library.sqlite3-wal, cannot be read there:"
+                    " what is shown may be older. Open it where it can be written to see them."
+                )
         lock = None
         if reason is None:
             lock = WriterLock(root)
@@ -131,6 +146,7 @@ class Library:
         assert lock is not None
         engine: Engine | None = None
         try:
+            _remove_stale_copies(root)
             engine = db.open_database(db_path, root / "backups")
             problem = db.quick_check(engine)
             if problem is not None:
@@ -171,6 +187,14 @@ class Library:
 
     def _recover(self) -> None:
         recovered = self.store.recover(self.has_photo_sha)
+        if recovered.removed:
+            # An import was cut off: the thumbnails and previews it made for photos it never
+            # recorded are swept too (one query for every stored photo's hash).
+            with self.session() as s:
+                owned = set(s.scalars(select(Photo.sha256)))
+            swept = self.store.sweep_cache(owned)
+            if swept:
+                log.info("Removed %d cached pictures of photos never recorded", swept)
         if recovered.rolled_forward or recovered.removed:
             log.info(
                 "Recovered interrupted work: %d files finished, %d removed",
@@ -183,6 +207,10 @@ class Library:
             # Originals held for an undone import's redo are no longer needed (see store).
             with contextlib.suppress(TrackerError, OSError):
                 self._recover()
+            # The database file alone then holds every committed change: a folder copied, or
+            # one whose -wal is lost, is complete. A reader in the way: the next close does it.
+            with contextlib.suppress(TrackerError):
+                self.checkpoint()
         self.engine.dispose()
         if self._lock is not None:
             self._lock.release()
@@ -213,9 +241,17 @@ class Library:
 
     def checkpoint(self) -> None:
         """Write the write-ahead log into the database and empty it, so that nothing deleted
-        lingers in it (after an erase)."""
-        with self.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        lingers in it (after an erase), and the database file holds every committed change
+        (when the library is closed, at the end of every command, and when the window goes
+        idle)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        except DBAPIError as exc:
+            mapped = db.translate(exc, self.read_only)
+            if mapped is None:
+                raise
+            raise mapped from exc
 
     def has_photo_sha(self, sha256: str) -> bool:
         with self.session() as s:
@@ -283,28 +319,73 @@ class Library:
         return self.store.read_original(sha256, ext)
 
 
-def damaged(root: Path, problem: str) -> DatabaseDamaged:
-    """The error for a database that fails SQLite's checks, naming the newest snapshot to
-    restore it from."""
+def damaged(root: Path, problem: str, head: str | None = None) -> DatabaseDamaged:
+    """The error for a database that fails SQLite's checks (or, said by ``head``, is gone
+    from a folder that holds a library), naming the newest snapshot to restore it from; one
+    sentence."""
     snapshot = snapshots.newest_snapshot(root / "backups")
     offer = (
-        f" The newest copy of the database, {snapshot.name}, was made on "
-        f"{dt.datetime.fromtimestamp(snapshot.stat().st_mtime):%d %B %Y at %H:%M}; "
-        "restore it with 'tracker repair restore-snapshot' (the damaged file is kept)."
+        f"restore its newest snapshot, {snapshot.name} (made "
+        f"{dt.datetime.fromtimestamp(snapshot.stat().st_mtime):%Y-%m-%d %H:%M}), with "
+        "'tracker repair restore-snapshot' (the damaged file is kept)"
         if snapshot is not None
-        else " There is no snapshot of it in backups/; restore the library from a backup archive."
+        else "there is no snapshot of it in backups/, so restore the library from a backup "
+        "archive ('tracker restore')"
     )
+    head = head or f"The library database in {root} is damaged or is not a database ({problem})"
     return DatabaseDamaged(
-        f"The library database in {root} is damaged or is not a database ({problem}).{offer}",
+        f"{head}; {offer}.",
         problem,
         snapshot,
         root,
     )
 
 
-def _holds_photos(root: Path) -> bool:
-    originals = root / "originals"
-    return originals.is_dir() and any(p.is_file() for p in originals.rglob("*"))
+# The library's own files and folders that it writes through, each of which must be its own,
+# never a link: a link planted there (``lock`` to a file elsewhere) would make the library
+# write through it, truncating the file it points to. (``originals/`` as a link is reported by
+# ``check`` and refused by ``backup``, which read nothing through it.)
+_OWN_ENTRIES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", "lock", "cache", "tmp", "backups")
+
+
+def _refuse_links(root: Path) -> None:
+    for name in _OWN_ENTRIES:
+        if (root / name).is_symlink():
+            raise StorageError(
+                f"{root / name} is a link; a library's own files are never links, so the library "
+                "is not opened (remove the link, or restore the library from a backup)."
+            )
+
+
+def _library_signs(root: Path) -> str | None:
+    """What in ``root`` shows that a library lived there ("photos", "database snapshots",
+    …), or None for a folder a creation cut short may have left (empty folders, the lock, an
+    empty database file). Links are not followed."""
+    found = {
+        "originals": "photos",
+        "quarantine": "quarantined files",
+        "backups": "database snapshots",
+        "cache": "thumbnails",
+    }
+    for name, what in found.items():
+        for _dirpath, _dirs, files in os.walk(root / name):
+            if files:
+                return what
+    wal = root / f"{DB_NAME}-wal"
+    if wal.is_file() and wal.stat().st_size > 0:
+        return "the database's write-ahead log"
+    return None
+
+
+def _remove_stale_copies(root: Path) -> None:
+    """Half-written database copies a killed process left (a snapshot being put back, a
+    rolling snapshot): only the writer makes them, and the writer is this program now. They
+    hold health data: removed, not left lying about."""
+    for folder in (root, root / "backups"):
+        for part in snapshots.stale_copies(folder):
+            with contextlib.suppress(OSError):
+                part.unlink()
+                log.info("Removed a half-written copy of the database: %s", part.name)
 
 
 def _writable(root: Path, db_path: Path) -> bool:

@@ -40,7 +40,8 @@ class WriterLock:
     def acquire(self) -> None:
         """Take the lock, or raise LibraryLocked naming who holds it."""
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            # Never through a link: a ``lock`` linked to a file elsewhere would be truncated.
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except PermissionError as exc:
             raise FolderReadOnly(
                 f"The library folder {self.path.parent} cannot be written to (no permission)."
@@ -91,3 +92,66 @@ class WriterLock:
     @property
     def held(self) -> bool:
         return self._fd is not None
+
+
+def in_use(root: Path) -> bool:
+    """Whether a program (this one included) holds the library at ``root`` for changes now,
+    found without taking the lock or creating its file: while one does, its folder holds its
+    work in flight (an import's staged files), which is not damage."""
+    try:
+        fd = os.open(root / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return False  # no lock file: nobody has had it open for changes
+    try:
+        if fcntl is None:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        return False
+    finally:
+        os.close(fd)
+
+
+# -- temporary files that say whether their writer is still at work ------------------------------
+
+
+def claim(fd: int) -> None:
+    """Hold an OS lock on an open temporary file for as long as it is open, so that a later
+    run can tell a file still being written from one left by a killed writer (``abandoned``)."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def abandoned(path: Path, pid: int | None, max_age: dt.timedelta = dt.timedelta(days=1)) -> bool:
+    """Whether the temporary file at ``path``, written by process ``pid`` (None when its name
+    does not say), was left by a writer that is gone: nobody holds its ``claim`` and its
+    process has ended. Where there are no OS locks, a file older than ``max_age`` is."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+    except OSError:
+        return False  # gone already, or not ours to judge
+    try:
+        if fcntl is None:
+            age = dt.datetime.now().timestamp() - os.fstat(fd).st_mtime
+            return age > max_age.total_seconds()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # its writer is at work
+        return pid is None or pid == os.getpid() or not _alive(pid)
+    finally:
+        os.close(fd)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (between its file's creation and its claim, a writer
+    holds no lock yet: it is left alone while it lives)."""
+    try:
+        os.kill(pid, 0)  # only reached where there is fcntl (POSIX): signal 0 tests, sends nothing
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

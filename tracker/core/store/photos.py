@@ -29,7 +29,7 @@ import hashlib
 import os
 import secrets
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -206,18 +206,6 @@ class PhotoStore:
             self._held_path(sha256, ext).unlink()
         fsync_dir(self.tmp / UNDONE)
 
-    def iter_originals(self) -> Iterator[tuple[str, str, str]]:
-        """Every file under ``originals/`` as (sha256 part of the name, ext, relative path)."""
-        if not self.originals.is_dir():
-            return
-        for sub in sorted(self.originals.iterdir()):
-            if not sub.is_dir():
-                yield "", "", str(sub.relative_to(self.root))
-                continue
-            for f in sorted(sub.iterdir()):
-                stem, _, ext = f.name.partition(".")
-                yield stem, ext, str(f.relative_to(self.root))
-
     def temp_files(self) -> list[str]:
         """Files left in ``tmp/`` by interrupted work (the originals of an undone import, kept
         in ``tmp/undone/`` for its redo, are not: they are the window's to keep)."""
@@ -299,6 +287,26 @@ class PhotoStore:
         except OSError:  # missing, unreadable, or replaced by something that cannot be read
             return None
         return unseal(data, sha256)
+
+    def sweep_cache(self, owned: Container[str]) -> int:
+        """Remove cached thumbnails and previews of photos the library does not hold (``owned``
+        is every stored photo's sha256): what an import killed before its commit left. Returns
+        how many files went."""
+        removed = 0
+        for kind in ("thumbs", "previews"):
+            folder = self.cache / kind
+            if not folder.is_dir():
+                continue
+            for sub in folder.iterdir():
+                if not sub.is_dir() or sub.is_symlink():
+                    continue
+                for f in sub.iterdir():
+                    sha256 = f.name.partition(".")[0]
+                    if not _is_sha(sha256) or sha256 not in owned:
+                        with contextlib.suppress(OSError):
+                            f.unlink()
+                            removed += 1
+        return removed
 
     def drop_cache(self, sha256: str) -> None:
         """Forget a photo's thumbnail and preview (made from an original since put back)."""

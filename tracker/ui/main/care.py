@@ -22,8 +22,10 @@ from PySide6.QtWidgets import (
 
 from tracker.core.care import backups, repair, restore
 from tracker.core.care.check import CheckReport, check_library
+from tracker.core.errors import OriginalsDamaged
 from tracker.core.files import dated_name
 from tracker.core.store.library import Library
+from tracker.ui import dialogs
 from tracker.ui.workers import Task, TaskRunner, run_with_progress
 
 ADVICE = {
@@ -31,6 +33,7 @@ ADVICE = {
     "orphan_file": "Quarantine moves files that belong to no photo out of the way; nothing is deleted.",
     "changed_original": "Relink also puts back a changed original from a folder that holds it as it was imported (the changed file is kept in quarantine); otherwise restore it from a backup archive.",
     "database": "Restore the database from a snapshot (File ▸ Restore) or from a backup archive.",
+    "link": "Quarantine moves links out of the originals folder (links are never followed); then relink the originals they stood for.",
 }
 
 
@@ -72,8 +75,8 @@ class CheckDialog(QDialog):
         for button in (self.relink, self.quarantine, self.rebuild):
             self.buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
         # After addButton, which shows the buttons it is given.
-        self.relink.setVisible(bool(kinds & {"missing_original", "changed_original"}))
-        self.quarantine.setVisible("orphan_file" in kinds)
+        self.relink.setVisible(bool(kinds & {"missing_original", "changed_original", "link"}))
+        self.quarantine.setVisible(bool(kinds & {"orphan_file", "link"}))
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
 
@@ -181,21 +184,45 @@ class LibraryCare(QObject):
         if name:
             self.backup_to(Path(name))
 
-    def backup_to(self, out: Path) -> None:
+    def backup_to(self, out: Path, *, force: bool = False) -> None:
+        """Back up to ``out``; a damaged library is not backed up without asking: the person
+        is told what is damaged and may back up the rest (``force``)."""
         lib = self.lib
         assert lib is not None
+
+        def work(task: Task) -> dict[str, Any] | OriginalsDamaged:
+            try:
+                return backups.backup(
+                    lib, out, force=force, progress=task.report, cancel=lambda: task.cancelled
+                )
+            except OriginalsDamaged as exc:
+                return exc  # a question for the GUI thread, not a failure
+
         self._run(
             "Backing up every photo and the database…",
-            lambda task: backups.backup(
-                lib, out, progress=task.report, cancel=lambda: task.cancelled
-            ),
-            self._on_backed_up,
+            work,
+            lambda result: self._on_backed_up(out, result),
         )
 
-    def _on_backed_up(self, result: dict[str, Any]) -> None:
+    def _on_backed_up(self, out: Path, result: dict[str, Any] | OriginalsDamaged) -> None:
+        if isinstance(result, OriginalsDamaged):
+            remedy = (
+                "repair it first (Library ▸ Check the library says how), or back up the rest, "
+                "leaving those out"
+            )
+            if dialogs.confirm(
+                self.window,
+                "Back up a damaged library",
+                f"{backups.refusal(result.damage, remedy)}\n\nBack up the rest now?",
+                "Back up the rest",
+            ):
+                self.backup_to(out, force=True)
+            return
         self.backed_up.emit(result["file"])
+        left_out = backups.left_out_summary(result["left_out"])
         self.show_info(
             f"Backed up {result['files']} files to {result['file']}. Keep it on another disk."
+            + (f" {left_out}" if left_out else "")
         )
 
     def restore(self) -> None:

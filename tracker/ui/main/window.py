@@ -7,11 +7,12 @@ changed are reloaded from the core's queries, and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -61,6 +62,7 @@ from tracker.ui.settings import Mode, Preferences
 from tracker.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
+IDLE_MS = 3000  # after this long without a change, the write-ahead log goes into the database
 
 
 class MainWindow(QMainWindow):
@@ -76,6 +78,10 @@ class MainWindow(QMainWindow):
         self.area_id: int | None = None
         self.visit_id: int | None = None
         self.history = History(self)
+        self._idle = QTimer(self)
+        self._idle.setSingleShot(True)
+        self._idle.setInterval(IDLE_MS)
+        self._idle.timeout.connect(self._on_idle)
         self.thumbs = ThumbnailCache(runner, self)
         self.clients = ClientListModel(self)
         self.areas = AreaListModel(self)
@@ -145,6 +151,7 @@ class MainWindow(QMainWindow):
         m.restore.triggered.connect(self.care.restore)
         m.about.triggered.connect(self._on_about)
         self.history.changed.connect(self._on_history_changed)
+        self.history.changed.connect(self._on_any_change)
         self.history.noted.connect(self._on_history_noted)
         self.history.failed.connect(self.show_error)
         self.thumbs.ready.connect(self._on_thumbs_ready)
@@ -304,6 +311,17 @@ class MainWindow(QMainWindow):
         elif changes & (Change.TREATMENT | Change.RATINGS):
             self._refresh_timeline()
         # The compare windows listen to the same history, and reload what they show.
+
+    def _on_any_change(self, *_args: object) -> None:
+        # Once the person has stopped changing things for a few seconds, the write-ahead log
+        # goes into the database file (``Library.checkpoint``): a copy of the folder taken
+        # then is complete.
+        self._idle.start()
+
+    def _on_idle(self) -> None:
+        if self.lib is not None and self.lib.read_only is None:
+            with contextlib.suppress(TrackerError):  # busy: at the next pause
+                self.lib.checkpoint()
 
     def _on_history_noted(self, note: str) -> None:
         self.statusBar().showMessage(note, 15000)
