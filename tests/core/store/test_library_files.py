@@ -103,3 +103,28 @@ def test_a_read_only_folder_with_unapplied_changes_says_so(
         assert lib.read_only is not None and "latest changes" in lib.read_only
     finally:
         lib.close()
+
+
+@pytest.mark.parametrize("folder", ["cache", "tmp"])
+def test_a_derived_folder_found_as_a_file_is_kept_aside_and_made_again(
+    tmp_path: Path, folder: str
+) -> None:
+    root = tmp_path / "lib"
+    Library.open(root, create=True).close()
+    shutil.rmtree(root / folder)
+    (root / folder).write_text("something")
+    with Library.open(root):
+        assert (root / folder).is_dir()
+    kept = list((root / "quarantine").iterdir())
+    assert len(kept) == 1 and kept[0].read_text() == "something"
+
+
+def test_an_originals_folder_found_as_a_file_is_a_sentence(tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    Library.open(root, create=True).close()
+    shutil.rmtree(root / "originals")
+    (root / "originals").write_text("x")
+    result = run_cli("--library", str(root), "list", "visits")
+    assert (
+        result.returncode == 2 and "is a file, not the library's folder of photos" in result.stderr
+    )

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import logging
 import os
 import secrets
 import stat
@@ -36,6 +37,8 @@ from typing import BinaryIO, Literal
 
 from tracker.core.errors import DiskFull, FolderReadOnly, LibraryError, StorageError
 from tracker.core.files import sha256_of
+
+log = logging.getLogger(__name__)
 
 CacheKind = Literal["thumbs", "previews"]
 _STAGED = ".staged"
@@ -112,6 +115,21 @@ class PhotoStore:
         self.tmp = root / "tmp"
 
     def ensure_folders(self) -> None:
+        """The library's folders, made where missing. ``cache/`` or ``tmp/`` found as a file
+        (nothing of the library is lost there: both are remade) is moved into
+        ``quarantine/`` and the folder made; ``originals/`` as a file is refused with a
+        sentence."""
+        if self.originals.exists() and not self.originals.is_dir():
+            raise StorageError(
+                f"{self.originals} is a file, not the library's folder of photos; move it away "
+                "and put the folder back from a backup ('tracker restore')."
+            )
+        for folder in (self.cache, self.tmp):
+            if folder.exists() and not folder.is_dir() and not folder.is_symlink():
+                kept = self.root / "quarantine"
+                kept.mkdir(mode=DIR_MODE, exist_ok=True)
+                os.replace(folder, kept / f"{folder.name}-was-a-file-{secrets.token_hex(4)}")
+                log.warning("%s was a file, not a folder; it was moved to quarantine/", folder.name)
         for folder in (self.originals, self.cache, self.tmp):
             folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
 
