@@ -16,6 +16,7 @@ from PIL import Image
 from tracker.core.db import engine
 from tracker.core.db.models import Area, Client, Photo, Rating, TreatmentRecord, Visit, VisitKind
 from tracker.core.domain.treatment import TreatmentInput
+from tracker.core.imaging import card
 from tracker.core.queries import browse
 from tracker.core.services import photos
 from tracker.ui.commands import SetRating
@@ -92,3 +93,15 @@ _.improved
 ThumbnailCache.held_bytes
 ThumbnailCache.is_idle
 PhotoViewer.is_fitted
+
+# The calibration card (issue 17). OpenCV's ArucoDetector reads the parameters set on its
+# DetectorParameters (instance attributes of an OpenCV object: no class attribute to check).
+_.minMarkerPerimeterRate
+_.perspectiveRemovePixelPerCell
+_.perspectiveRemoveIgnoredMarginPerCell
+_.errorCorrectionRate
+# - the card's plane in the photo (a field of the frozen dataclass CardFound) and the limit of
+#   a colour cast, for the scale bar and the capture checks of the issue's second part; the
+#   tests measure them against truth now.
+_.to_image
+card.CAST_LIMIT

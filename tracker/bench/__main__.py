@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from tracker.bench import ROWS
+from tracker.bench.align import bench_align
 from tracker.bench.cli import bench_cli
 from tracker.bench.imports import bench_heic, bench_import
 from tracker.bench.window import _child_large, bench_compare_and_report, bench_large
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller inputs, for a first look")
     parser.add_argument(
         "--only",
-        choices=["import", "heic", "large", "compare", "cli"],
+        choices=["import", "heic", "large", "compare", "cli", "align"],
         action="append",
         help="run only these benchmarks (may be given more than once)",
     )
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         _child_large(Path(args.child_large[0]), Path(args.child_large[1]))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     quick = args.quick
-    only = set(args.only or ["import", "heic", "large", "compare", "cli"])
+    only = set(args.only or ["import", "heic", "large", "compare", "cli", "align"])
     work = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
     print(f"{'figure':<44} {'value':>9}     {'floor':>9} {'ratio':>6}  {'budget':<22}")
     try:
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_compare_and_report(work)
         if "cli" in only:
             bench_cli(work)
+        if "align" in only:
+            bench_align(work, quick)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     budgeted = [r for r in ROWS if r.ok is not None]

@@ -36,6 +36,16 @@ Command = Callable[[argparse.Namespace, Path], int]
 
 def _command(name: str) -> Command:
     """The function that runs the command ``name``, its module loaded now."""
+    if name == "align":
+        # start-up time: OpenCV and numpy are loaded for this command only
+        from tracker.cli import align
+
+        return align.cmd_align
+    if name == "card":
+        # start-up time: Qt is loaded for this command only
+        from tracker.cli import card
+
+        return card.cmd_card
     if name in _CARE:
         # start-up time: loaded only for its own commands (backups, checks, exports)
         from tracker.cli import care

@@ -14,7 +14,7 @@ from tracker.core.care import backups, repair, restore
 from tracker.core.care.check import CheckReport, Problem, check_library
 from tracker.core.compare.render import CompareOptions
 from tracker.core.compare.render import export as export_compare
-from tracker.core.errors import DatabaseDamaged, UsageError
+from tracker.core.errors import DatabaseDamaged, OriginalsDamaged, UsageError
 from tracker.core.exports import ratings_csv
 from tracker.core.store.library import Library
 
@@ -90,12 +90,17 @@ def _export_report(args: argparse.Namespace, root: Path) -> int:
 
 def cmd_backup(args: argparse.Namespace, root: Path) -> int:
     with Library.open(root, allow_read_only=True) as lib:
-        result = backups.backup(lib, args.out)
-    emit(
-        args,
-        result,
-        f"Wrote {result['file']} ({result['files']} files, checksums in its manifest).",
-    )
+        try:
+            result = backups.backup(lib, args.out, force=args.force)
+        except OriginalsDamaged as exc:
+            remedy = (
+                "repair it first ('tracker check' says how), or back up what is there with "
+                "'tracker backup --force', which leaves those out"
+            )
+            raise OriginalsDamaged(backups.refusal(exc.damage, remedy), exc.damage) from None
+    text = f"Wrote {result['file']} ({result['files']} files, checksums in its manifest)."
+    left_out = backups.left_out_summary(result["left_out"])
+    emit(args, result, f"{text} {left_out}" if left_out else text)
     return EXIT_OK
 
 
@@ -115,7 +120,12 @@ def cmd_repair(args: argparse.Namespace, root: Path) -> int:
         if snapshot is not None and not snapshot.is_absolute() and not snapshot.exists():
             snapshot = root / "backups" / snapshot
         result: dict[str, object] = dict(repair.restore_snapshot(root, snapshot))
-        text = f"Restored {result['restored']}; the previous database is kept as backups/{result['kept']}."
+        kept = (
+            f"the previous database is kept as backups/{result['kept']}"
+            if result["kept"]
+            else "there was no database to keep"
+        )
+        text = f"Restored {result['restored']}; {kept}."
     else:
         with Library.open(root) as lib:
             if args.repair_command == "relink":

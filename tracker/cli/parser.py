@@ -7,8 +7,6 @@ argparse's usage text.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -17,6 +15,7 @@ from tracker import __version__
 from tracker.core.db.models import RaterRole, RatingMethod, VisitKind
 from tracker.core.domain.scales import SCALES
 from tracker.core.errors import UsageError
+from tracker.core.text import parse_date, parse_id, parse_number, parse_whole
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -28,34 +27,29 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: {message}\n")
 
 
-def check_date(value: str) -> dt.date:
-    """A YYYY-MM-DD date from the user, or UsageError naming what is wrong."""
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise UsageError(
-            f"'{value}' is not a date; write it as YYYY-MM-DD, e.g. 2025-03-14."
-        ) from None
+def _typed(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type from one of ``core.text``'s rules for what people type."""
 
-
-def _date(value: str) -> dt.date:
-    try:
-        return check_date(value)
-    except UsageError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _number(kind: Callable[[str], Any]) -> Callable[[str], Any]:
-    def parse(value: str) -> Any:
+    def convert(value: str) -> Any:
         try:
-            result = kind(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{value}' is not a number") from None
-        if isinstance(result, float) and not math.isfinite(result):
-            raise argparse.ArgumentTypeError(f"'{value}' is not a number")
-        return result
+            return parse(value)
+        except UsageError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
-    return parse
+    return convert
+
+
+_date = _typed(parse_date)
+
+
+def _number(what: str, decimals: int = 0) -> Callable[[str], Any]:
+    if decimals:
+        return _typed(lambda v: parse_number(v, what, decimals=decimals))
+    return _typed(lambda v: parse_whole(v, what))
+
+
+def _id(what: str) -> Callable[[str], int]:
+    return _typed(lambda v: parse_id(v, what))
 
 
 COMPARE_MODES = ("side", "wipe", "overlay", "difference")
@@ -194,15 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--device", metavar="D", help="roller, stamp, pen, RF microneedling, …")
     add.add_argument(
-        "--depth-mm", type=_number(float), metavar="X", help="needle depth, 0.1–3.5 mm"
+        "--depth-mm", type=_number("needle depth", 2), metavar="X", help="needle depth, 0.1–3.5 mm"
     )
-    add.add_argument("--passes", type=_number(int), metavar="N", help="number of passes, 1–20")
+    add.add_argument("--passes", type=_number("passes"), metavar="N", help="number of passes, 1–20")
     add.add_argument("--topical", metavar="T", help="PRP, hyaluronic acid, …")
     add.add_argument("--anaesthetic", metavar="A", help="the anaesthetic used, if any")
     add.add_argument("--reaction", metavar="R", help="the immediate reaction of the skin")
-    add.add_argument("--pain", type=_number(int), metavar="0-10", help="pain felt, 0–10")
+    add.add_argument("--pain", type=_number("pain"), metavar="0-10", help="pain felt, 0–10")
     add.add_argument(
-        "--downtime-days", type=_number(int), metavar="N", help="days of downtime, 0–60"
+        "--downtime-days", type=_number("downtime"), metavar="N", help="days of downtime, 0–60"
     )
     add.add_argument("--practitioner", metavar="NAME", help="who gave the treatment")
 
@@ -249,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     where = move.add_mutually_exclusive_group()
     where.add_argument(
-        "--visit", type=_number(int), metavar="ID", help="the visit to move them to (its id)"
+        "--visit", type=_id("a visit id"), metavar="ID", help="the visit to move them to (its id)"
     )
     where.add_argument(
         "--date",
@@ -281,6 +275,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--yes",
         action="store_true",
         help="erase without asking (required when standard input is not a terminal)",
+    )
+
+    align = _command(
+        sub, "align", "register photos to their reference photo and print the transforms", c
+    )
+    align.add_argument(
+        "photos", nargs="+", metavar="PHOTO_ID", help="the photos ('tracker list photos')"
+    )
+    align.add_argument(
+        "--to",
+        type=_id("a photo id"),
+        metavar="REF_ID",
+        help="the photo to align them to (default: the reference photo of each one's area and "
+        "view, else its earliest photo of that view)",
+    )
+    align_how = align.add_mutually_exclusive_group(required=True)
+    align_how.add_argument(
+        "--auto",
+        action="store_true",
+        help="find the transform from the skin itself (features matched, checked, refused "
+        "when unsure); it is reported, not yet stored",
+    )
+
+    card = _command(sub, "card", "write a calibration card to print (PDF)", c)
+    card.add_argument("out", type=Path, metavar="OUT.pdf", help="the PDF file to write")
+    card.add_argument(
+        "--paper",
+        choices=["a4", "letter"],
+        default="a4",
+        type=str.lower,
+        help="the paper size (default: a4)",
     )
 
     _command(sub, "check", "verify the whole library (it reports, never repairs)", c)
@@ -316,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--no-labels", action="store_true", help="leave out the date labels")
     cmp.add_argument(
         "--size",
-        type=int,
+        type=_number("the size"),
         default=1600,
         metavar="PIXELS",
         help="long side of each photo in the export (256-8192, default 1600; above 2048 the "
@@ -341,6 +366,12 @@ def build_parser() -> argparse.ArgumentParser:
     bak = _command(sub, "backup", "write the whole library to a .zip archive", c)
     bak.add_argument(
         "out", type=Path, metavar="OUT.zip", help="the archive to write (outside the library)"
+    )
+    bak.add_argument(
+        "--force",
+        action="store_true",
+        help="back up a damaged library anyway: what is there, leaving out (and naming) the "
+        "originals that are missing, changed or links",
     )
     res = _command(sub, "restore", "make a new library from a backup archive", c)
     res.add_argument("archive", type=Path, metavar="ARCHIVE.zip", help="the backup archive")
@@ -383,6 +414,8 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def parse_item_values(pairs: Sequence[str]) -> dict[str, float]:
+    """ITEM=VALUE pairs, each value by ``core.text.parse_number`` (no scale takes finer steps
+    than 0.1; the scale then checks its own range and resolution)."""
     values: dict[str, float] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
@@ -391,11 +424,5 @@ def parse_item_values(pairs: Sequence[str]) -> dict[str, float]:
             raise UsageError(f"'{pair}' is not of the form ITEM=VALUE, e.g. colour=6.")
         if key in values:
             raise UsageError(f"{key} is given twice.")
-        try:
-            value = float(raw)
-        except ValueError:
-            raise UsageError(f"{key}: '{raw}' is not a number.") from None
-        if not math.isfinite(value):
-            raise UsageError(f"{key}: '{raw}' is not a number.")
-        values[key] = value
+        values[key] = parse_number(raw, key, decimals=1)
     return values
