@@ -106,11 +106,16 @@ def cmd_backup(args: argparse.Namespace, root: Path) -> int:
 
 def cmd_restore(args: argparse.Namespace, _root: Path) -> int:
     result = restore.restore(args.archive, args.dest)
-    emit(
-        args,
-        result,
-        f"Restored a library at {result['library']}: {result['photos']} photos, every file checked.",
+    text = (
+        f"Restored a library at {result['library']}: {result['photos']} photos, every file checked."
     )
+    missing = len(result["left_out"])
+    if missing:  # a forced backup could not hold them: say so, as check will
+        text += (
+            f" {missing} photo{'s' if missing != 1 else ''} came back without {'their' if missing != 1 else 'its'} "
+            "original (the backup was forced and left them out); 'tracker check' lists them."
+        )
+    emit(args, result, text)
     return EXIT_OK
 
 

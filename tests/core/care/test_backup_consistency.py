@@ -294,6 +294,8 @@ def test_a_damaged_original_is_named_and_no_archive_is_written(
     # The forced archive restores: the photo left out comes without its file, to be relinked.
     restored = restore.restore(tmp_path / "c.zip", tmp_path / "restored")
     assert restored["photos"] == 4 and restored["left_out"] == [out["left_out"][0]["path"]]
+    said = run_cli("restore", str(tmp_path / "c.zip"), str(tmp_path / "again"))
+    assert said.returncode == 0 and "1 photo came back without its original" in said.stdout
 
 
 def test_a_library_without_its_originals_folder_is_not_backed_up(
@@ -409,3 +411,15 @@ def test_a_cancelled_backup_leaves_nothing(root: Path, tmp_path: Path) -> None:
     assert leftovers(tmp_path) == [] and not (tmp_path / "b.zip").exists()
     with Library.open(root) as lib:
         assert listing.counts(lib)["photos"] == 4
+
+
+def test_a_library_larger_than_an_archive_restore_reads_is_refused_before_writing(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every archive backup makes can be restored: restore reads at most MAX_FILES photos, so
+    backup refuses more (found in review, when restore's bound was below a large clinic's)."""
+    monkeypatch.setattr(backups, "MAX_FILES", 3)
+    out = tmp_path / "big.zip"
+    with Library.open(root) as lib, pytest.raises(UsageError, match="more than one archive holds"):
+        backups.backup(lib, out)
+    assert not out.exists() and not list(tmp_path.glob(".big.zip.*"))

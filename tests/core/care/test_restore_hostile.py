@@ -344,7 +344,7 @@ def test_a_huge_manifest_is_refused_without_being_read(
     genuine: Path, tmp_path: Path, place: Path
 ) -> None:
     manifest, entries = _parts(genuine)
-    padded = json.dumps(manifest).encode() + b" " * (50 << 20)
+    padded = json.dumps(manifest).encode() + b" " * (unpack.MAX_MANIFEST + (1 << 20))
     bad = tmp_path / "padded.zip"
     with zipfile.ZipFile(bad, "w", zipfile.ZIP_DEFLATED) as zf:
         for entry in entries:
@@ -372,7 +372,7 @@ def test_a_huge_manifest_is_refused_without_being_read(
 def test_an_archive_with_more_entries_than_any_backup_is_refused_before_it_is_opened(
     genuine: Path, place: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(unpack, "MAX_FILES", 2)
+    monkeypatch.setattr(backups, "MAX_FILES", 2)
 
     def never(*_args: object) -> None:
         raise AssertionError("the zip's directory was read")

@@ -59,6 +59,9 @@ from tracker.core.store.photos import fsync_dir
 MANIFEST = "manifest.json"
 FORMAT = 1
 CHUNK = 1 << 20
+# The most photos one archive holds: what restore reads (``care.unpack`` bounds a manifest and
+# a zip directory by it), so that every archive this app makes can be restored.
+MAX_FILES = 200_000
 ORIGINAL_NAME = re.compile(r"^originals/[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png|heic|webp|tif)$")
 ATTEMPTS = 4  # fresh copies of the database taken before saying the library kept changing
 SHOWN = 3  # damaged originals named in the refusal; the rest are counted
@@ -202,6 +205,11 @@ def _write(
     ``force``, once damage is found the rest is only read (to name all of it): the archive
     will not be kept."""
     photos = _named(image)
+    if len(photos) > MAX_FILES:
+        raise UsageError(
+            f"The library holds {len(photos):,} photos, more than one archive holds "
+            f"({MAX_FILES:,}); back up a copy of the library folder instead."
+        )
     total = len(photos) + 1
     part = out.with_name(f".{out.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
     try:

@@ -21,14 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from tracker.core.care import backups
 from tracker.core.care.backups import CHUNK, FORMAT, MANIFEST, ORIGINAL_NAME
 from tracker.core.db.engine import DB_NAME
 from tracker.core.errors import LibraryError
 
 # Bounds on what an archive may ask of memory before its files are read: a manifest lists
-# about 200 bytes per file, a zip directory about 150.
-MAX_FILES = 50_000
-MAX_MANIFEST = 16 << 20
+# about 200 bytes per file, a zip directory about 150. ``backups.backups.MAX_FILES`` is the most an
+# archive this app makes holds, so every backup it writes can be restored.
+MAX_MANIFEST = 64 << 20
 DIRECTORY_BYTES = 256  # per entry of the zip's directory, with room to spare
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # What reading an entry of a zip can raise when the archive is damaged or hostile.
@@ -73,7 +74,10 @@ def open_archive(archive: Path) -> zipfile.ZipFile:
             found = _directory(fh)
         if found is not None:
             entries, size = found
-            if entries > MAX_FILES + 1 or size > (min(entries, MAX_FILES) + 2) * DIRECTORY_BYTES:
+            if (
+                entries > backups.MAX_FILES + 1
+                or size > (min(entries, backups.MAX_FILES) + 2) * DIRECTORY_BYTES
+            ):
                 raise damaged(archive, "it holds more files than this app puts in one archive")
         return zipfile.ZipFile(archive)
     except OSError as exc:
@@ -115,7 +119,7 @@ def read_manifest(zf: zipfile.ZipFile, archive: Path) -> tuple[list[ArchiveFile]
     """The files to restore, the database first, each checked against its zip entry; and the
     originals a forced backup left out."""
     infos = zf.infolist()
-    if len(infos) > MAX_FILES + 1:
+    if len(infos) > backups.MAX_FILES + 1:
         raise damaged(archive, "it holds more files than this app puts in one archive")
     by_name: dict[str, zipfile.ZipInfo] = {}
     for info in infos:
@@ -126,7 +130,7 @@ def read_manifest(zf: zipfile.ZipFile, archive: Path) -> tuple[list[ArchiveFile]
     entries = manifest.get("files")
     if not isinstance(entries, list) or not entries:
         raise LibraryError(f"The manifest of {archive.name} lists no files.")
-    if len(entries) > MAX_FILES:
+    if len(entries) > backups.MAX_FILES:
         raise damaged(archive, "its manifest lists more files than this app puts in one archive")
     files: dict[str, ArchiveFile] = {}
     for n, entry in enumerate(entries, start=1):
