@@ -51,7 +51,7 @@ from tracker.core.errors import (
     TrackerError,
     UsageError,
 )
-from tracker.core.files import sha256_of
+from tracker.core.files import refuse_inside, sha256_of
 from tracker.core.store.library import Library
 from tracker.core.store.lock import abandoned, claim
 from tracker.core.store.photos import fsync_dir
@@ -185,8 +185,7 @@ def _check_destination(lib: Library, out: Path) -> None:
         raise UsageError(f"{out.name}: a backup is a .zip archive; choose a name ending in .zip.")
     if not out.parent.is_dir():
         raise UsageError(f"The folder {out.parent} does not exist.")
-    if out.resolve().is_relative_to(lib.root.resolve()):
-        raise UsageError("Put the backup outside the library folder, ideally on another disk.")
+    refuse_inside(lib.root, out)
 
 
 # -- writing one archive ---------------------------------------------------------------------------

@@ -5,7 +5,6 @@ table (change from baseline; GAIS grades per visit; the VAS's values). CSV and P
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 
 from PySide6.QtCharts import QChartView, QScatterSeries
@@ -76,12 +75,12 @@ def table_rows(instrument: Instrument, client: str) -> tuple[list[str], list[lis
         ]
         return headers, rows
     if scale.analysis is Analysis.LEVEL:
-        rows = [
-            [day_text(p.date), series.rater.label(client), f"{p.value:g}"]
+        points = sorted(
+            (p.date, series.rater.label(client), p.value)
             for series in instrument.series
             for p in series.points
-        ]
-        rows.sort(key=lambda r: (dt.datetime.strptime(r[0], "%d %b %Y"), r[1]))
+        )
+        rows = [[day_text(day), who, f"{value:g}"] for day, who, value in points]
         return ["Date", "Rater", f"Value (0–{scale.items[0].maximum})"], rows
     headers = ["Item", "Rated by", "Baseline", "Latest", "Change", "%"]
     rows = [
