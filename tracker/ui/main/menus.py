@@ -45,6 +45,7 @@ class MenuActions(QObject):
         self.check = self._make("&Check the library…")
         self.backup = self._make("&Back up…")
         self.restore = self._make("&Restore from a backup…")
+        self.print_card = self._make("&Print a calibration card…")
         self.about = self._make("&About")
         # Offered only while a library is open.
         self.need_library = [
@@ -109,7 +110,7 @@ class MenuActions(QObject):
             ),
             ("&Area", [self.add_area, self.edit_area, None, self.remove_area, self.erase_area]),
             ("&Library", [self.check, None, self.backup, self.restore]),
-            ("&Help", [self.about]),
+            ("&Help", [self.print_card, None, self.about]),
         ):
             menu = bar.addMenu(title)
             for action in actions:

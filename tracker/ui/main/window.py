@@ -36,6 +36,7 @@ from tracker.core.store.library import Library
 from tracker.ui import commands as cmd
 from tracker.ui.dialogs import PreferencesDialog
 from tracker.ui.history import Change, Command, History
+from tracker.ui.main.card import CardController
 from tracker.ui.main.care import LibraryCare
 from tracker.ui.main.clients import ClientController
 from tracker.ui.main.comparing import CompareController
@@ -128,6 +129,7 @@ class MainWindow(QMainWindow):
         self.client_edits = ClientController(self)
         self.compare = CompareController(self)
         self.exports = ExportController(self)
+        self.card = CardController(self)
         self.imports = ImportActions(self, self.client_edits.ask_for_area)
         self.erasing = EraseController(self)
         self._connect_signals()
