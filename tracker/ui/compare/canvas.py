@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from tracker.core.imaging import geometry as al
 from tracker.core.queries.rows import ComparePhoto
+from tracker.ui.compare import measure
 
 MODES = ("side", "wipe", "overlay", "blink", "difference")
 MIN_ZOOM, MAX_ZOOM, STEP = 0.02, 16.0, 1.25
@@ -82,6 +83,7 @@ class CompareCanvas(QWidget):
         self.show_ratings = False
         self.picking = False  # clicks mark points instead of panning
         self.landmarks: list[list[QPointF]] = []
+        self.ruler = measure.Ruler(self)  # on: a drag measures instead of panning
         self.message = "Loading photos…"
         self._drag: tuple[str, QPointF, int] | None = None  # ("pan"|"wipe", last pos, pane)
         self._fitted = True
@@ -299,6 +301,7 @@ class CompareCanvas(QWidget):
                 [f"Difference: {self._label_text(0)} vs {self._label_text(1)}"],
                 Qt.AlignmentFlag.AlignLeft,
             )
+        measure.paint(painter, self, self.ruler)
 
     def _draw_photo(self, painter: QPainter, index: int, clip: QRectF) -> None:
         image = self.images[index] if index < len(self.images) else None
@@ -379,6 +382,9 @@ class CompareCanvas(QWidget):
             return
         pos = event.position()
         pane = self.pane_at(pos)
+        if self.ruler.active:
+            self.ruler.press(self, pane, pos)
+            return
         if self.picking and self.mode == "side":
             inverse, ok = self.photo_to_screen(pane).inverted()
             if ok:
@@ -396,6 +402,10 @@ class CompareCanvas(QWidget):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         pos = event.position()
+        if self.ruler.dragging:
+            self.ruler.move(self, pos)
+            self.update()
+            return
         if self._drag is None:
             if self.mode == "wipe" and self.photos:
                 near = (
@@ -425,6 +435,7 @@ class CompareCanvas(QWidget):
         self._drag = (kind, pos, pane)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self.ruler.release(self)
         self._drag = None
         self.unsetCursor()
         self.view_changed.emit()
@@ -447,6 +458,8 @@ class CompareCanvas(QWidget):
                 Qt.Key.Key_Down: QPointF(0, -step),
             }[Qt.Key(key)]
             self._pan(0, delta)
+        elif key == Qt.Key.Key_Escape and self.ruler.clear():
+            self.update()
         else:
             super().keyPressEvent(event)
 
