@@ -118,7 +118,7 @@ class AlignJob(QObject):
         return stopped
 
     def _on_task_finished(self, outcome: AlignOutcome) -> None:
-        if self._end():
+        if self._end() or outcome.cancelled:
             self.cancelled.emit()
         else:
             self.finished.emit(outcome)

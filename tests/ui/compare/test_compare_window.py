@@ -164,13 +164,11 @@ def test_landmarks_align_the_second_photo_and_undo_takes_it_back(
     assert not compare_errors
     stored = browse.compare_photos(library, pair)
     assert stored[0].is_reference
-    m = stored[1].alignment
-    assert (
-        m is not None
-        and m[2] == pytest.approx(-SHIFT[0], abs=0.5)
-        and m[5] == pytest.approx(-SHIFT[1], abs=0.5)
-    )
-    assert "error 0.0 px" in window.status.text()
+    a = stored[1].alignment
+    assert a is not None and a.method == "landmarks"
+    assert a.matrix[2] == pytest.approx(-SHIFT[0], abs=0.5)
+    assert a.matrix[5] == pytest.approx(-SHIFT[1], abs=0.5)
+    assert "Aligned on 2 points; they agree within 1 pixel." in window.status.text()
     window.undo.trigger()
     assert browse.compare_photos(library, pair)[1].alignment is None
     assert browse.reference_photo(library, stored[0].area_id, "front") is None

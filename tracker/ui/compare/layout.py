@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QSizePolicy,
     QSlider,
     QToolBar,
@@ -118,6 +119,12 @@ class CompareLayout(QMainWindow):
         self.ratings = QCheckBox("Ratings", self)
         for box in (self.sync, self.aligned, self.labels, self.ratings):
             view.addWidget(box)
+        self.ruler = self._action("Ruler", "", ["R"], checkable=True)
+        self.ruler.setToolTip(
+            "Drag across a photo to measure it: in mm when its scale is known (R; Esc clears)"
+        )
+        view.addSeparator()
+        view.addAction(self.ruler)
         self.addToolBar(view)
         self.addToolBarBreak()
 
@@ -130,6 +137,14 @@ class CompareLayout(QMainWindow):
         self.apply_align = self._action("Apply alignment", "", ["Return"])
         self.clear_marks = self._action("Clear marks", "", [])
         self.reset_align = self._action("Reset alignment", "", [])
+        self.auto_align = self._action("Align automatically", "", ["A"])
+        self.auto_align.setToolTip(
+            "Align the photos shown to the reference photo of their view, from the skin itself (A)"
+        )
+        self.align_view = self._action("Align all photos of this view", "", ["Shift+A"])
+        self.align_view.setToolTip(
+            "Align every photo of this area and view to its reference, in the background (Shift+A)"
+        )
         self.neutral = self._action("Pick neutral patch", "", ["N"], checkable=True)
         self.reset_colour = self._action("Reset colour", "", [])
         self.export_action = self._action("Export…", "import", ["Ctrl+E"])
@@ -144,13 +159,12 @@ class CompareLayout(QMainWindow):
         entries: tuple[QAction | None, ...] = (
             self.choose,
             None,
+            self.auto_align,
             self.align,
             self.apply_align,
             self.clear_marks,
-            self.reset_align,
             None,
             self.neutral,
-            self.reset_colour,
             None,
             self.undo,
             self.redo,
@@ -166,5 +180,18 @@ class CompareLayout(QMainWindow):
             button = tools.widgetForAction(action)
             if isinstance(button, QToolButton):
                 button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        # The second choices are on their button's menu: aligning the whole view and undoing
+        # alignments on the automatic alignment's, undoing colour balance on the neutral patch's.
+        for action, more in (
+            (self.auto_align, (self.align_view, None, self.reset_align)),
+            (self.neutral, (self.reset_colour,)),
+        ):
+            button = tools.widgetForAction(action)
+            if isinstance(button, QToolButton):
+                menu = QMenu(button)
+                for entry in more:
+                    menu.addSeparator() if entry is None else menu.addAction(entry)
+                button.setMenu(menu)
+                button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         tools.addWidget(self.caption)
         self.addToolBar(tools)

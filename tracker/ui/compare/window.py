@@ -34,6 +34,7 @@ from tracker.core.services.photos import align_by_landmarks
 from tracker.core.store.library import Library
 from tracker.rendering.images import pil_to_qimage
 from tracker.ui.commands import SetAlignment, SetGains
+from tracker.ui.compare.auto_align import AutoAligner
 from tracker.ui.compare.canvas import MODES, STEP
 from tracker.ui.compare.layout import MODE_LABELS, CompareLayout
 from tracker.ui.compare.loading import load_originals, load_previews
@@ -73,6 +74,7 @@ class CompareWindow(CompareLayout):
         self.raw: list[Image.Image] = []  # the previews as they are, for sampling colour
         self.neutral_level: float | None = None
         self.hires_requested = False
+        self.auto = AutoAligner(self, lib, runner, history, self._show_error)
         self._connect_signals()
         self._on_mode_changed()
         self.reload()
@@ -95,6 +97,12 @@ class CompareWindow(CompareLayout):
         self.apply_align.triggered.connect(self._on_apply_align_triggered)
         self.clear_marks.triggered.connect(self._on_clear_marks_triggered)
         self.reset_align.triggered.connect(self._on_reset_align_triggered)
+        self.auto_align.triggered.connect(self._on_auto_align_triggered)
+        self.align_view.triggered.connect(self._on_align_view_triggered)
+        self.auto.applied.connect(self._on_auto_applied)
+        self.auto.job.busy_changed.connect(self._on_auto_busy_changed)
+        self.ruler.toggled.connect(self._on_ruler_toggled)
+        self.canvas.ruler.measured.connect(self.status.setText)
         self.neutral.toggled.connect(self._on_neutral_toggled)
         self.reset_colour.triggered.connect(self._on_reset_colour_triggered)
         self.export_action.triggered.connect(self._on_export_triggered)
@@ -267,8 +275,43 @@ class CompareWindow(CompareLayout):
 
     # -- alignment ---------------------------------------------------------------------------
 
+    def _on_auto_align_triggered(self) -> None:
+        if self.photos:
+            self.auto.align(self.photo_ids)
+
+    def _on_align_view_triggered(self) -> None:
+        if self.photos:
+            self.auto.align_view(self.photos[0].area_id, self.photos[0].view)
+
+    def _on_auto_busy_changed(self, busy: bool) -> None:
+        self.auto_align.setEnabled(not busy)
+        self.align_view.setEnabled(not busy)
+        if busy:
+            self.status.setText("Aligning in the background; the window stays usable.")
+
+    def _on_auto_applied(self, text: str, stored: bool) -> None:
+        if stored:
+            self.aligned.setChecked(True)
+        self.status.setText(text)
+        self.status.setToolTip(text)
+
+    def _on_ruler_toggled(self, on: bool) -> None:
+        self.canvas.ruler.active = on
+        if on:
+            self.align.setChecked(False)
+            self.neutral.setChecked(False)
+            self.status.setText(
+                "Drag across a photo to measure it, in mm where the photo's scale is known "
+                "(from the calibration card). Esc clears the line."
+            )
+        else:
+            self.canvas.ruler.clear()
+            self.status.setText("")
+        self.canvas.update()
+
     def _on_align_toggled(self, on: bool) -> None:
         if on:
+            self.ruler.setChecked(False)
             self.neutral.setChecked(False)
             self.mode.setCurrentIndex(MODES.index("side"))
             self.aligned.setChecked(False)  # mark points on the photos as they are
@@ -312,17 +355,18 @@ class CompareWindow(CompareLayout):
         except TrackerError as exc:
             self._show_error(str(exc))
             return
-        matrices: dict[int, al.Matrix | None] = dict(plan.matrices)
-        if not self._run(SetAlignment(self.lib, matrices, plan.reference)):
+        alignments: dict[int, al.Alignment | None] = dict(plan.alignments)
+        references = [plan.reference] if plan.reference is not None else []
+        if not self._run(SetAlignment(self.lib, alignments, references)):
             return
         self.align.setChecked(False)
         self._on_clear_marks_triggered()
         self.aligned.setChecked(True)
-        report = "; ".join(
-            f"{photo.visit_date:%d %b}: {fit.kind}, error {fit.rms_error:.1f} px"
-            for photo, fit in plan.fits
+        report = " ".join(
+            f"{photo.visit_date:%d %b}: {plan.alignments[photo.id].words()}"
+            for photo, _fit in plan.fits
         )
-        text = f"Aligned ({report}, in the first photo's pixels). Undo takes it back."
+        text = f"{report} Undo takes it back."
         if plan.worst_error > 3:
             text += (
                 f" The marks disagree by up to {plan.worst_error:.0f} px: check that each number marks "
@@ -331,16 +375,17 @@ class CompareWindow(CompareLayout):
         self.status.setText(text)
 
     def _on_reset_align_triggered(self) -> None:
-        matrices: dict[int, al.Matrix | None] = {
+        cleared: dict[int, al.Alignment | None] = {
             p.id: None for p in self.photos if p.alignment is not None
         }
-        if matrices:
-            self._run(SetAlignment(self.lib, matrices))
+        if cleared:
+            self._run(SetAlignment(self.lib, cleared))
 
     # -- colour -------------------------------------------------------------------------------
 
     def _on_neutral_toggled(self, on: bool) -> None:
         if on:
+            self.ruler.setChecked(False)
             self.align.setChecked(False)
             self.mode.setCurrentIndex(MODES.index("side"))
             self.status.setText(

@@ -1,0 +1,138 @@
+"""The compare window's automatic alignment: *Align automatically* (the photos shown) and
+*Align all photos of this view*, each a background job (``AlignJob``), applied when done as
+one undoable step, and told in words: how well it went, and which photos were refused and why
+(landmarks stay the way for those).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
+from tracker.core.errors import TrackerError
+from tracker.core.queries import browse
+from tracker.core.services.align import AlignOutcome, view_photo_ids
+from tracker.core.store.library import Library
+from tracker.ui.aligning import AlignJob
+from tracker.ui.commands import SetAlignment
+from tracker.ui.history import History
+from tracker.ui.workers import TaskRunner
+
+FALLBACK = (
+    "Landmarks remain the way for those: tick Mark landmarks (L), click the same points on "
+    "each photo, then Apply alignment."
+)
+
+
+def _pixels(residual: float) -> str:
+    n = max(1, math.ceil(residual - 1e-9))
+    return "1 pixel" if n == 1 else f"{n} pixels"
+
+
+def summary(outcome: AlignOutcome) -> str:
+    """What a run did, in a sentence or two: the alignment's own words for one photo, the
+    weakest agreement for several, and how many were refused."""
+    aligned = [a.alignment for a in outcome.aligned if a.alignment.method == "auto"]
+    refused = len(outcome.failed)
+    if len(aligned) == 1:
+        text = aligned[0].words()
+    elif aligned:
+        least = min(a.points or 0 for a in aligned)
+        worst = max((a.residual_px for a in aligned if a.residual_px is not None), default=None)
+        within = f" within {_pixels(worst)}" if worst is not None else ""
+        text = (
+            f"Aligned {len(aligned)} photos automatically: in each, {least} or more skin "
+            f"features agree{within}."
+        )
+    elif refused:
+        text = "No photo could be aligned automatically."
+    else:
+        text = "Nothing to align: every photo shown is the reference of its view."
+    if aligned:
+        text += " Undo takes it back."
+    if aligned and refused:
+        text += f" {refused} {'photo was' if refused == 1 else 'photos were'} refused."
+    return text
+
+
+class AutoAligner(QObject):
+    """Runs one automatic alignment at a time for the compare window and applies it."""
+
+    # The status sentence once a run ends, and whether alignments were stored.
+    applied = Signal(str, bool)
+
+    def __init__(
+        self,
+        window: QWidget,
+        lib: Library,
+        runner: TaskRunner,
+        history: History,
+        show_error: Callable[[str], None],
+    ) -> None:
+        super().__init__(window)
+        self.lib, self.history, self.show_error = lib, history, show_error
+        self.job = AlignJob(window, runner)
+        self.job.finished.connect(self._on_job_finished)
+        self.job.cancelled.connect(self._on_job_cancelled)
+        self.job.failed.connect(self._on_job_failed)
+
+    def align(self, photo_ids: Sequence[int]) -> bool:
+        """The photos (each to the reference photo of its area and view), in the background."""
+        if self.job.busy:
+            self.show_error("Photos are being aligned already; wait for it or cancel it.")
+            return False
+        n = len(photo_ids)
+        label = f"Aligning {n} photo{'' if n == 1 else 's'} from the skin itself…"
+        return self.job.start(self.lib, photo_ids, label)
+
+    def align_view(self, area_id: int, view: str) -> bool:
+        """Every photo of an area and view."""
+        try:
+            ids = view_photo_ids(self.lib, area_id, view)
+        except TrackerError as exc:
+            self.show_error(str(exc))
+            return False
+        return self.align(ids)
+
+    def cancel(self) -> None:
+        self.job.cancel()
+
+    def _on_job_finished(self, outcome: AlignOutcome) -> None:
+        alignments = outcome.alignments()
+        stored = False
+        if alignments:
+            try:
+                self.history.push(SetAlignment(self.lib, alignments, outcome.references))
+            except TrackerError as exc:
+                self.show_error(str(exc))
+                self.applied.emit("", False)
+                return
+            stored = True
+        text = summary(outcome)
+        if outcome.failed:
+            self.show_error(self.refusals(outcome))
+        self.applied.emit(text, stored)
+
+    def refusals(self, outcome: AlignOutcome) -> str:
+        """The photos refused, each by its date, with the reason in the refusal's sentence."""
+        ids = [f.photo_id for f in outcome.failed]
+        try:
+            named = {p.id: f"{p.visit_date:%d %b %Y}" for p in browse.compare_photos(self.lib, ids)}
+        except TrackerError:
+            named = {}
+        lines = [
+            f"• {named.get(f.photo_id, f'Photo {f.photo_id}')}: {f.error}" for f in outcome.failed
+        ]
+        n = len(lines)
+        head = "This photo was" if n == 1 else f"These {n} photos were"
+        return f"{head} not aligned automatically:\n\n" + "\n".join(lines) + f"\n\n{FALLBACK}"
+
+    def _on_job_cancelled(self) -> None:
+        self.applied.emit("Automatic alignment cancelled; nothing was changed.", False)
+
+    def _on_job_failed(self, message: str) -> None:
+        self.show_error(message)
+        self.applied.emit("", False)
