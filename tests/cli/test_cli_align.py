@@ -1,6 +1,7 @@
-"""`tracker align --auto` and `tracker card` (docs/CLI.md): photos of generated skin whose
-registration is known, through the library's previews, and the printed card read back from
-its own PDF."""
+"""`tracker align --auto | --landmarks FILE` and `tracker card` (docs/CLI.md): photos of
+generated skin whose registration is known, aligned through the library's previews and
+stored, points from a file (and bad files refused), and the printed card read back from its
+own PDF."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from tests.conftest import REPO
 from tests.core.imaging import synthetic as syn
 from tracker.cli import main
 from tracker.core.imaging import card
+from tracker.core.queries import browse
+from tracker.core.store.library import Library
 
 SIZE = (960, 720)
 
@@ -35,9 +38,9 @@ def _jpeg(path: Path, image: Image.Image, day: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
-    """Belly, front: the baseline (the reference: no other was chosen), the same skin taken
-    again a month later (its truth returned), and another person's skin the month after."""
+def shots(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], np.ndarray]:
+    """Belly, front: the baseline, the same skin taken again a month later (its truth
+    returned), and another person's skin the month after."""
     folder = tmp_path_factory.mktemp("align")
     again = syn.pair(11, SIZE)
     other = syn.unrelated_pair(1, SIZE)
@@ -46,19 +49,36 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]
         _jpeg(folder / "b.jpg", again.photo, "2026-02-02"),
         _jpeg(folder / "c.jpg", other.photo, "2026-03-02"),
     ]
-    root = folder / "lib"
-    assert main(["--library", str(root), "import", *map(str, files), "--area", "Belly"]) == 0
     assert again.truth is not None
-    return root, again.truth
+    return files, again.truth
+
+
+@pytest.fixture
+def library(tmp_path: Path, shots: tuple[list[Path], np.ndarray]) -> tuple[Path, np.ndarray]:
+    root = tmp_path / "lib"
+    assert main(["--library", str(root), "import", *map(str, shots[0]), "--area", "Belly"]) == 0
+    return root, shots[1]
 
 
 def _align(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
+    capsys.readouterr()
     code = main(["--library", str(root), "--json", "align", *args])
     out = capsys.readouterr().out
     return code, json.loads(out) if out.strip() else None
 
 
-def test_photos_are_aligned_to_their_reference_or_refused_with_a_reason(
+def _listed(root: Path, capsys: pytest.CaptureFixture[str]) -> dict[int, Any]:
+    capsys.readouterr()
+    assert main(["--library", str(root), "--json", "list", "photos"]) == 0
+    return {p["id"]: p for p in json.loads(capsys.readouterr().out)}
+
+
+def _stored(root: Path, photo_id: int) -> Any:
+    with Library.open(root, allow_read_only=True) as lib:
+        return browse.compare_photos(lib, [photo_id])[0].alignment
+
+
+def test_photos_are_aligned_to_their_reference_stored_or_refused_with_a_reason(
     library: tuple[Path, np.ndarray], capsys: pytest.CaptureFixture[str]
 ) -> None:
     root, truth = library
@@ -77,7 +97,7 @@ def test_photos_are_aligned_to_their_reference_or_refused_with_a_reason(
         "quality": "exact",
     }
     assert again["photo_id"] == 2 and again["reference_id"] == 1
-    assert again["method"] == f"auto:sift-magsac-{again['model']}"
+    assert again["method"] == "auto" and again["model"] in ("similarity", "affine", "homography")
     assert again["inliers"] >= 100 and again["quality"] in ("good", "fair")
     assert again["matches"] >= again["inliers"]
     found = np.array(again["matrix"]).reshape(3, 3)
@@ -88,22 +108,35 @@ def test_photos_are_aligned_to_their_reference_or_refused_with_a_reason(
     assert failed["photo_id"] == 3
     assert failed["error"].startswith("Photo 3 was not aligned to photo 1: ")
     assert "landmarks" in failed["error"]
+    # stored: photo 2 with how it was made, nothing for the reference or the refused one
+    stored = _stored(root, 2)
+    assert list(stored.matrix) == pytest.approx(again["matrix"], abs=1e-9)
+    assert (stored.method, stored.model, stored.points) == (
+        "auto",
+        again["model"],
+        again["inliers"],
+    )
+    assert _stored(root, 1) is None and _stored(root, 3) is None
+    listed = _listed(root, capsys)
+    assert listed[2]["alignment"] == pytest.approx(again["matrix"], abs=1e-9)
+    assert listed[1]["alignment"] is None
 
 
-def test_a_photo_is_aligned_to_the_one_given_and_the_text_says_nothing_was_stored(
+def test_a_photo_is_aligned_to_the_one_given_and_the_text_says_what_was_stored(
     library: tuple[Path, np.ndarray], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    root, truth = library
-    code, out = _align(root, capsys, "1", "--to", "2", "--auto")
-    assert code == 0 and out["failed"] == []
-    (entry,) = out["aligned"]
-    assert entry["reference_id"] == 2
-    inverse = np.linalg.inv(truth)
-    found = np.array(entry["matrix"]).reshape(3, 3)
-    assert syn.corner_error(found, inverse / inverse[2, 2], SIZE) / math.hypot(*SIZE) <= 0.001
+    root, _truth = library
     assert main(["--library", str(root), "align", "2", "--auto"]) == 0
     text = capsys.readouterr().out
-    assert "Photo 2 → photo 1: " in text and "Nothing was stored" in text
+    assert "Photo 2 → photo 1: Aligned automatically: " in text
+    assert "skin features agree within" in text and "Stored 1 alignment" in text
+    code, out = _align(root, capsys, "1", "--to", "2", "--auto")
+    assert code == 0 and out["failed"] == []
+    (entry,) = out["aligned"]  # the reference stays the reference
+    assert entry["method"] == "reference" and _stored(root, 1) is None
+    assert main(["--library", str(root), "align", "3", "--to", "2", "--auto"]) == 1
+    assert "Photo 3 was not aligned to photo 2" in capsys.readouterr().out  # another person
+    assert _stored(root, 3) is None
 
 
 def test_align_asks_how_and_refuses_what_is_not_there(
@@ -118,6 +151,75 @@ def test_align_asks_how_and_refuses_what_is_not_there(
     assert "There is no photo with id 99" in capsys.readouterr().err
     assert main(["--library", str(root), "align", "two", "--auto"]) == 2
     capsys.readouterr()
+
+
+def test_landmarks_from_a_file_are_fitted_and_stored(
+    library: tuple[Path, np.ndarray], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    root, truth = library
+    marks = np.array([[120.0, 100.0], [800.0, 140.0], [760.0, 600.0], [150.0, 650.0]])
+    inverse = np.linalg.inv(truth)  # the reference's points seen in photo 2
+    theirs = syn.apply(inverse / inverse[2, 2], marks)
+    path = tmp_path / "marks.json"
+    path.write_text(json.dumps({"1": marks.tolist(), "2": theirs.tolist()}))
+    code, out = _align(root, capsys, "2", "--landmarks", str(path))
+    assert code == 0 and out["failed"] == []
+    (entry,) = out["aligned"]
+    assert entry["method"] == "landmarks" and entry["inliers"] == 4
+    assert entry["residual_px"] < 0.5
+    found = np.array(entry["matrix"]).reshape(3, 3)
+    assert syn.corner_error(found, truth, SIZE) / math.hypot(*SIZE) <= 0.002
+    stored = _stored(root, 2)
+    assert stored.method == "landmarks" and stored.points == 4
+    assert main(["--library", str(root), "align", "2", "--landmarks", str(path)]) == 0
+    assert "Aligned on 4 points; they agree within 1 pixel." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("not json {", "is not JSON"),
+        ("[1, 2]", "no object of photo ids"),
+        ('{"x": [[1, 2], [3, 4]]}', "'x' is not a photo id"),
+        ('{"1": [[1, 2], [3, 4]], "2": [[1, 2]]}', "needs a list of 2 to 100 points"),
+        ('{"1": [[1, 2], [3, 4]], "2": [[1, 2], [3, "4"]]}', "where a point [x, y]"),
+        ('{"1": [[1, 2], [3, NaN]], "2": [[1, 2], [3, 4]]}', "where a point [x, y]"),
+        ('{"1": [[1, 2], [3, 4], [5, 9]], "2": [[1, 2], [3, 4]]}', "the same number of points"),
+    ],
+)
+def test_a_bad_landmarks_file_is_refused_with_a_sentence(
+    library: tuple[Path, np.ndarray],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    content: str,
+    words: str,
+) -> None:
+    root, _truth = library
+    path = tmp_path / "marks.json"
+    path.write_text(content)
+    assert main(["--library", str(root), "align", "2", "--landmarks", str(path)]) == 2
+    assert words in capsys.readouterr().err
+    assert _stored(root, 2) is None
+
+
+def test_landmarks_for_a_missing_photo_or_outside_it_fail_that_photo(
+    library: tuple[Path, np.ndarray], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    root, _truth = library
+    path = tmp_path / "marks.json"
+    path.write_text(json.dumps({"1": [[10, 10], [500, 40]], "2": [[12, 9], [5000, 40]]}))
+    code, out = _align(root, capsys, "2", "3", "--landmarks", str(path))
+    assert code == 1 and out["aligned"] == []
+    errors = {f["photo_id"]: f["error"] for f in out["failed"]}
+    assert "(5000, 40) is outside photo 2" in errors[2]
+    assert "There are no points for photo 3" in errors[3]
+    big = tmp_path / "big.json"
+    big.write_text(" " * 1_000_001)
+    assert main(["--library", str(root), "align", "2", "--landmarks", str(big)]) == 2
+    assert "the most is 1,000,000" in capsys.readouterr().err
+    missing = tmp_path / "none.json"
+    assert main(["--library", str(root), "align", "2", "--landmarks", str(missing)]) == 2
+    assert "cannot be read" in capsys.readouterr().err
 
 
 def _render(pdf: bytes, dpi: int) -> Image.Image:

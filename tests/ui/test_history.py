@@ -17,6 +17,7 @@ from tests import helpers as h
 from tests.ui.conftest import SeenDialogs, open_window, photo_file
 from tracker.core.db.models import RaterRole, Stage
 from tracker.core.errors import DatabaseBusy
+from tracker.core.imaging.geometry import Alignment
 from tracker.core.queries import browse, listing
 from tracker.core.services import clients
 from tracker.core.store.library import Library
@@ -187,11 +188,27 @@ def test_reset_colour_of_every_photo_is_one_step_and_one_transaction(
     assert all(p.colour_gains is None for p in browse.compare_photos(library, ids))
     assert history.undo()
     assert all(p.colour_gains == (1.1, 1.0, 0.9) for p in browse.compare_photos(library, ids))
+    area = browse.photo(library, ids[0]).area_id
     commits.clear()
+    by_hand = Alignment(
+        (1.0, 0.0, 5.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0), "landmarks", "similarity", 2, 0.4
+    )
     history.push(
-        cmd.SetAlignment(library, {pid: (1.0, 0.0, 5.0, 0.0, 1.0, 0.0) for pid in ids[1:]})
+        cmd.SetAlignment(library, dict.fromkeys(ids[1:], by_hand), [(area, "front", ids[0])])
     )
     assert len(commits) == 1
+    tilt = (1.0, 0.02, 3.0, -0.01, 1.0, 2.0, 1e-5, 2e-5, 1.0)
+    auto = Alignment(tilt, "auto", "homography", 812, 0.7)
+    history.push(cmd.SetAlignment(library, {ids[1]: auto}))
+    assert browse.compare_photos(library, [ids[1]])[0].alignment == auto
+    assert history.undo()  # the landmarks come back with how they were made
+    assert [p.alignment for p in browse.compare_photos(library, ids)] == [None, by_hand, by_hand]
+    assert history.undo()  # and the reference photo that first alignment set goes
+    assert all(p.alignment is None for p in browse.compare_photos(library, ids))
+    assert browse.reference_photo(library, area, "front") is None
+    assert history.redo() and history.redo()
+    assert browse.compare_photos(library, [ids[1]])[0].alignment == auto
+    assert browse.reference_photo(library, area, "front") == ids[0]
 
 
 def test_a_step_refused_before_it_is_made_leaves_nothing_to_undo(

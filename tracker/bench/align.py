@@ -1,6 +1,7 @@
 """Automatic alignment and the calibration card: how fast, and how right at full size.
 
-- Speed: ``tracker align --auto``'s own path (``cli.align.align_auto``) on a pair of 12 MP
+- Speed: ``tracker align --auto``'s own path (``services.align.align_photos``, computing
+  without storing) on a pair of 12 MP
   JPEGs whose previews are cached, against the floor of reading those two previews at the
   working size; and finding the card in a 12 MP photo already decoded, as the import has it.
 - Accuracy: the tests' measurement (tests/core/imaging/test_register.py), at the working size
@@ -20,7 +21,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
@@ -42,8 +43,8 @@ def bench_align(work: Path, quick: bool) -> None:
 
 def _speed(work: Path) -> None:
     from tests.core.imaging import synthetic as syn
-    from tracker.cli.align import align_auto
     from tracker.core.imaging import register
+    from tracker.core.services.align import AlignOutcome, align_photos
     from tracker.core.store.library import Library
 
     pair = syn.pair(21, (2048, 1536))
@@ -68,9 +69,11 @@ def _speed(work: Path) -> None:
 
         floor = min(timed(features) for _ in range(3))
         photo = imported[1].photo_id
-        results: list[tuple[list[dict[str, Any]], list[dict[str, Any]]]] = []
-        best = min(timed(lambda: results.append(align_auto(lib, [photo], None))) for _ in range(3))
-    aligned, failed = results[-1]
+        results: list[AlignOutcome] = []
+        best = min(
+            timed(lambda: results.append(align_photos(lib, [photo], store=False))) for _ in range(3)
+        )
+    aligned, failed = results[-1].aligned, results[-1].failed
     record(
         "align: a 12 MP pair, cached previews",
         best,
@@ -80,9 +83,9 @@ def _speed(work: Path) -> None:
         best <= 1500 and not failed,
     )
     if aligned:
-        entry = aligned[0]
+        done = aligned[0].alignment
         print(
-            f"  ({entry['method']}, {entry['inliers']} inliers; floor: reading both previews "
+            f"  ({done.method} {done.model}, {done.points} inliers; floor: reading both previews "
             f"and finding their features, on {os.cpu_count()} cores)"
         )
 

@@ -1,143 +1,136 @@
-"""``tracker align PHOTO_ID... [--to REF_ID] --auto``: each photo registered to its reference
-photo from the skin itself, the transforms printed (docs/CLI.md).
+"""``tracker align PHOTO_ID... [--to REF_ID] (--auto | --landmarks FILE)``: each photo aligned
+to its reference photo, from the skin itself or from points given in a file, and the
+alignment stored (docs/CLI.md).
 
-The reference of a photo is ``--to``, else the reference photo of its area and view, else the
-earliest photo of that area and view. The images registered are the cached previews (made
-from the originals when missing), read straight at the working size.
+The reference of a photo is the reference photo of its area and view, else the earliest
+photo of that area and view (which becomes the reference); ``--to`` registers to another
+photo of the same area and view and composes with that photo's own alignment
+(``tracker.core.services.align``).
 
-Nothing is stored yet: an alignment is held as 2×3 today, and an automatic result needs its
-method, inlier count and residual kept with it and may be a homography; both come with the
-3×3 alignments (issue 17, part 2). It only reads, so it works while the window has the
-library open.
+The landmarks file is JSON: an object whose keys are photo ids and whose values are lists of
+``[x, y]`` points, the same spots in the same order on every photo, in each photo's upright
+full-resolution pixels: ``{"3": [[812, 640], [2210, 1702]], "7": [[790, 655], [2180, 1730]]}``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+import json
+import math
 from pathlib import Path
 from typing import Any
 
 from tracker.cli import resolve
 from tracker.cli.output import emit
 from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS
-from tracker.core.errors import TrackerError
-from tracker.core.imaging import register
-from tracker.core.queries.browse import area_photos, compare_photos, reference_photo
-from tracker.core.queries.rows import ComparePhoto
+from tracker.core.errors import UsageError
+from tracker.core.imaging.geometry import Point
+from tracker.core.services.align import Aligned, AlignOutcome, align_by_points, align_photos
 from tracker.core.store.library import Library
 
-IDENTITY = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0)
+MAX_FILE = 1_000_000  # bytes: points for thousands of photos
+MAX_POINTS = 100  # a photo's landmarks
 
 
-def _reference_of(lib: Library, photo: ComparePhoto) -> int:
-    """The photo that ``photo`` is aligned to: its area and view's reference, else the
-    earliest photo of that area and view (which may be ``photo`` itself)."""
-    ref = reference_photo(lib, photo.area_id, photo.view)
-    if ref is not None:
-        return ref
-    earliest = (p.id for _day, p in area_photos(lib, photo.area_id) if p.view == photo.view)
-    return next(earliest, photo.id)  # none but a removed photo: it is its own
-
-
-def _features(lib: Library, photo: ComparePhoto) -> register.Features | TrackerError:
+def read_landmarks(path: Path) -> dict[int, list[Point]]:
+    """The points of a landmarks file, checked; a refusal names the file and the problem."""
     try:
-        image = register.working_image(lib.derived("previews", photo.sha256))
-    except TrackerError as exc:  # the original is missing, or cannot be read any more
-        return exc
-    return register.features(image)
-
-
-def align_auto(
-    lib: Library, photo_ids: Sequence[int], to: int | None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The ``aligned`` and ``failed`` entries of ``--json``, in the order the photos were
-    given. Features are made once per photo, on every core."""
-    photos = compare_photos(lib, list(dict.fromkeys(photo_ids)))
-    targets = {p.id: to if to is not None else _reference_of(lib, p) for p in photos}
-    wanted = {p.id: p for p in photos}
-    missing = [r for r in dict.fromkeys(targets.values()) if r not in wanted]
-    wanted |= {p.id: p for p in compare_photos(lib, missing)} if missing else {}
-    pairs = [(q, r) for q, r in targets.items() if q != r]
-    to_read = [wanted[i] for i in dict.fromkeys(i for pair in pairs for i in pair)]
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        made = pool.map(lambda p: _features(lib, p), to_read)
-        found = dict(zip((p.id for p in to_read), made, strict=True))
-    aligned: list[dict[str, Any]] = []
-    failed: list[dict[str, Any]] = []
-    for pid in dict.fromkeys(photo_ids):
-        ref_id, photo, ref = targets[pid], wanted[pid], wanted[targets[pid]]
-        if ref_id == pid:
-            aligned.append(
-                _entry(pid, pid, IDENTITY, "reference", "identity", (0, 0), 0.0, "exact")
+        size = path.stat().st_size
+        if size > MAX_FILE:
+            raise UsageError(
+                f"The landmarks file {path} is {size:,} bytes; the most is {MAX_FILE:,}."
             )
-            continue
-        ours, theirs = found[pid], found[ref_id]
-        problem = ours if isinstance(ours, TrackerError) else theirs
-        try:
-            if isinstance(problem, TrackerError):
-                raise problem
-            assert isinstance(ours, register.Features) and isinstance(theirs, register.Features)
-            r = register.register_features(
-                ours, (photo.width, photo.height), theirs, (ref.width, ref.height), "sift"
-            )
-        except TrackerError as exc:
-            failed.append(
-                {"photo_id": pid, "error": f"Photo {pid} was not aligned to photo {ref_id}: {exc}"}
-            )
-            continue
-        aligned.append(
-            _entry(
-                pid,
-                ref_id,
-                r.matrix,
-                r.method,
-                r.model,
-                (r.inliers, r.matches),
-                r.residual_px,
-                r.quality,
-            )
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"The landmarks file {path} cannot be read: {exc.strerror}.") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise UsageError(
+            f"The landmarks file {path} is not JSON; it is an object of photo ids and their "
+            'points, e.g. {"3": [[812, 640], [2210, 1702]], "7": [[790, 655], [2180, 1730]]}.'
+        ) from None
+    if not isinstance(raw, dict) or not raw:
+        raise UsageError(
+            f"The landmarks file {path} holds no object of photo ids and their points."
         )
-    return aligned, failed
+    out: dict[int, list[Point]] = {}
+    for key, value in raw.items():
+        pid = int(key) if isinstance(key, str) and key.isdecimal() and key.isascii() else None
+        if pid is None or pid <= 0:
+            raise UsageError(f"In {path}, {key!r} is not a photo id ('tracker list photos').")
+        if not isinstance(value, list) or not 2 <= len(value) <= MAX_POINTS:
+            raise UsageError(
+                f"In {path}, photo {pid} needs a list of 2 to {MAX_POINTS} points [x, y]."
+            )
+        points = []
+        for p in value:
+            ok = (
+                isinstance(p, list)
+                and len(p) == 2
+                and all(
+                    isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                    for v in p
+                )
+            )
+            if not ok:
+                raise UsageError(
+                    f"In {path}, photo {pid} has {json.dumps(p)[:40]} where a point [x, y] "
+                    "of two numbers belongs."
+                )
+            points.append((float(p[0]), float(p[1])))
+        out[pid] = points
+    counts = {len(v) for v in out.values()}
+    if len(counts) > 1:
+        told = ", ".join(f"photo {pid} {len(v)}" for pid, v in out.items())
+        raise UsageError(
+            f"In {path}, every photo needs the same number of points, in the same order: {told}."
+        )
+    return out
 
 
-def _entry(
-    photo_id: int,
-    reference_id: int,
-    matrix: Sequence[float],
-    method: str,
-    model: str,
-    agreeing: tuple[int, int],  # (inliers, matches)
-    residual_px: float,
-    quality: str,
-) -> dict[str, Any]:
+def _entry(a: Aligned) -> dict[str, Any]:
+    al = a.alignment
     return {
-        "photo_id": photo_id,
-        "reference_id": reference_id,
-        "matrix": [round(v, 12) for v in matrix],
-        "method": method,
-        "model": model,
-        "inliers": agreeing[0],
-        "matches": agreeing[1],
-        "residual_px": round(residual_px, 3),
-        "quality": quality,
+        "photo_id": a.photo_id,
+        "reference_id": a.reference_id,
+        "matrix": [round(v, 12) for v in al.matrix],
+        "method": al.method,
+        "model": "identity" if al.method == "reference" else al.model,
+        "inliers": al.points or 0,
+        "matches": a.matches,
+        "residual_px": round(al.residual_px or 0.0, 3),
+        "quality": a.quality,
     }
+
+
+def _text(outcome: AlignOutcome) -> str:
+    lines = [
+        f"Photo {a.photo_id} is the reference of its view."
+        if a.alignment.method == "reference"
+        else f"Photo {a.photo_id} → photo {a.reference_id}: {a.alignment.words()}"
+        for a in outcome.aligned
+    ] + [f.error for f in outcome.failed]
+    stored = len(outcome.alignments())
+    if stored:
+        lines.append(
+            f"Stored {stored} alignment{'s' if stored != 1 else ''}: the compare window and "
+            "'tracker export compare --aligned' use them."
+        )
+    else:
+        lines.append("Nothing was stored.")
+    return "\n".join(lines)
 
 
 def cmd_align(args: argparse.Namespace, root: Path) -> int:
     ids = resolve.photo_ids(args.photos)
-    with Library.open(root, allow_read_only=True) as lib:
-        aligned, failed = align_auto(lib, ids, args.to)
-    lines = [
-        f"Photo {a['photo_id']} is the reference of its view."
-        if a["method"] == "reference"
-        else f"Photo {a['photo_id']} → photo {a['reference_id']}: {a['model']}, "
-        f"{a['inliers']} of {a['matches']} matching features agree, residual "
-        f"{a['residual_px']:.1f} px ({a['quality']})."
-        for a in aligned
-    ] + [f["error"] for f in failed]
-    lines.append("Nothing was stored: --auto reports the transforms for now.")
-    emit(args, {"aligned": aligned, "failed": failed}, "\n".join(lines))
-    return EXIT_PROBLEMS if failed else EXIT_OK
+    points = read_landmarks(args.landmarks) if args.landmarks is not None else None
+    with Library.open(root) as lib:
+        if points is not None:
+            outcome = align_by_points(lib, ids, points, args.to)
+        else:
+            outcome = align_photos(lib, ids, args.to)
+    data = {
+        "aligned": [_entry(a) for a in outcome.aligned],
+        "failed": [{"photo_id": f.photo_id, "error": f.error} for f in outcome.failed],
+    }
+    emit(args, data, _text(outcome))
+    return EXIT_PROBLEMS if outcome.failed else EXIT_OK

@@ -278,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     align = _command(
-        sub, "align", "register photos to their reference photo and print the transforms", c
+        sub, "align", "align photos to their reference photo and store the alignments", c
     )
     align.add_argument(
         "photos", nargs="+", metavar="PHOTO_ID", help="the photos ('tracker list photos')"
@@ -287,15 +287,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--to",
         type=_id("a photo id"),
         metavar="REF_ID",
-        help="the photo to align them to (default: the reference photo of each one's area and "
-        "view, else its earliest photo of that view)",
+        help="the photo of the same area and view to align them to (default: the reference "
+        "photo of each one's area and view, else its earliest photo of that view)",
     )
     align_how = align.add_mutually_exclusive_group(required=True)
     align_how.add_argument(
         "--auto",
         action="store_true",
-        help="find the transform from the skin itself (features matched, checked, refused "
-        "when unsure); it is reported, not yet stored",
+        help="find the alignment from the skin itself (features matched, checked, refused "
+        "when unsure)",
+    )
+    align_how.add_argument(
+        "--landmarks",
+        type=Path,
+        metavar="FILE",
+        help='fit the alignment to points given in a JSON file: {"PHOTO_ID": [[x, y], ...], '
+        "...}, the same spots in the same order on each photo and its reference",
     )
 
     card = _command(sub, "card", "write a calibration card to print (PDF)", c)

@@ -10,7 +10,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from tracker.core.db.models import Area, Client, RaterRole, RatingMethod, Stage, VisitKind
-from tracker.core.imaging.geometry import Gains, Matrix
+from tracker.core.imaging.geometry import Alignment, Gains
 from tracker.core.services import clients, move, photos, ratings, visits
 from tracker.core.services.import_report import ImportReport
 from tracker.core.services.import_undo import ImportRows, ImportUndo, reimport, unimport
@@ -373,37 +373,33 @@ class ImportPhotos(Command):
 
 
 class SetAlignment(Command):
-    """Transforms of several photos (and the reference photo of their area and view), stored
-    and undone in one transaction each way."""
+    """Alignments of several photos (and the reference photos of their areas and views),
+    stored and undone in one transaction each way, with how each was made."""
 
     changes = Change.ALIGNMENT
 
     def __init__(
         self,
         lib: Library,
-        matrices: Mapping[int, Matrix | None],
-        reference: tuple[int, str, int] | None = None,
+        alignments: Mapping[int, Alignment | None],
+        references: Iterable[photos.Reference] = (),
     ) -> None:
-        super().__init__(lib, "align photos" if any(matrices.values()) else "reset alignment")
-        self.matrices = dict(matrices)
-        self.reference = reference  # (area id, view, photo id) to make the reference
-        self.old: dict[int, Matrix | None] = {}
-        self.old_reference: int | None = None
+        super().__init__(lib, "align photos" if any(alignments.values()) else "reset alignment")
+        self.alignments = dict(alignments)
+        self.references = list(references)  # (area id, view, photo id) to make the reference
+        self.old: dict[int, Alignment | None] = {}
+        self.old_references: list[photos.Reference] = []
 
     def do(self) -> None:
-        self.old, self.old_reference = photos.set_alignments(
-            self.lib, self.matrices, self.reference
+        self.old, self.old_references = photos.set_alignments(
+            self.lib, self.alignments, self.references
         )
 
     def revert(self) -> None:
-        back = None
-        if self.reference is not None:
-            area, view, _ = self.reference
-            back = (area, view, self.old_reference)
-        photos.set_alignments(self.lib, self.old, back)
+        photos.set_alignments(self.lib, self.old, reversed(self.old_references))
 
     def photo_ids(self) -> frozenset[int]:
-        return frozenset(self.matrices)
+        return frozenset(self.alignments)
 
 
 class SetGains(Command):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -101,11 +102,43 @@ def test_landmark_alignment_makes_the_difference_vanish(
     fit = al.fit(src, dst)
     assert fit.max_error < 0.5
     photos.set_reference_photo(library, browse.photo(library, a).area_id, "front", a)
-    photos.set_alignments(library, {b: fit.matrix})
+    photos.set_alignments(library, {b: al.Alignment(fit.matrix, "landmarks", fit.model, 2, 0.0)})
     aligned = render(
         library, [a, b], CompareOptions(mode="difference", labels=False, amplify=1, aligned=True)
     )
     inner = (60, 60, 740, 540)  # away from the edges the shift leaves empty
+    before = ImageStat.Stat(unaligned.crop(inner).convert("L")).mean[0]
+    after = ImageStat.Stat(aligned.crop(inner).convert("L")).mean[0]
+    assert after < before / 4 and after < 2.0
+
+
+def test_a_homography_alignment_makes_a_tilted_photo_vanish_too(
+    library: Library, tmp_path: Path
+) -> None:
+    """b is a seen through a perspective (the phone tilted): aligned by that homography, the
+    difference export shows nearly nothing, as it does for a shift."""
+    tilt: al.Matrix = (1.03, 0.04, -12.0, -0.02, 0.99, 9.0, 4e-5, -3e-5, 1.0)  # b → a
+    scene = _scene()
+    # Pillow samples the source at data(x, y) for each output pixel: b(x, y) = a(tilt(x, y))
+    tilted = scene.transform(
+        scene.size,
+        Image.Transform.PERSPECTIVE,
+        tilt[:8],
+        Image.Resampling.BICUBIC,
+        fillcolor=(220, 180, 160),
+    )
+    a = _private_jpeg(tmp_path / "a.jpg", scene, "2025:01:10 10:00:00")
+    b = _private_jpeg(tmp_path / "b.jpg", tilted, "2025:03:10 10:00:00")
+    ids = [r.photo_id for r in h.import_files(library, [a, b], area="Belly").imported]
+    options = CompareOptions(mode="difference", labels=False, amplify=1)
+    unaligned = render(library, ids, options)
+    photos.set_alignments(
+        library,
+        {ids[1]: al.Alignment(tilt, "auto", "homography", 500, 0.5)},
+        [(browse.photo(library, ids[0]).area_id, "front", ids[0])],
+    )
+    aligned = render(library, ids, replace(options, aligned=True))
+    inner = (60, 60, 740, 540)
     before = ImageStat.Stat(unaligned.crop(inner).convert("L")).mean[0]
     after = ImageStat.Stat(aligned.crop(inner).convert("L")).mean[0]
     assert after < before / 4 and after < 2.0
@@ -116,8 +149,8 @@ def test_placement_goes_through_the_reference(library: Library, pair: tuple[int,
     shown = browse.compare_photos(library, [b, a])
     assert placement(shown, aligned=True) == [al.IDENTITY, al.IDENTITY]  # nothing stored yet
     photos.set_reference_photo(library, shown[0].area_id, "front", a)
-    m = (1.0, 0.0, -30.0, 0.0, 1.0, 20.0)
-    photos.set_alignments(library, {b: m})
+    m = al.affine_matrix(1.0, 0.0, -30.0, 0.0, 1.0, 20.0)
+    photos.set_alignments(library, {b: al.Alignment(m, "landmarks", "similarity", 2, 0.0)})
     to_first = placement(browse.compare_photos(library, [b, a]), aligned=True)
     # a (the reference) drawn in b's frame is the inverse of b's transform.
     assert all(
@@ -194,7 +227,7 @@ def test_side_by_side_shows_a_portrait_beside_a_landscape_whole(
     assert b > 150 and r < 80, "the portrait's right edge (its top before turning) is shown"
     # The window places it the same way: the first photo's height, centred on it.
     to_first = placement(browse.compare_photos(library, ids), aligned=False)
-    assert to_first[1] == (0.75, 0.0, 175.0, 0.0, 0.75, 0.0)
+    assert to_first[1] == (0.75, 0.0, 175.0, 0.0, 0.75, 0.0, 0.0, 0.0, 1.0)
     assert al.apply(to_first[1], (300, 400)) == (400, 300)  # centre on centre
     aligned = render(library, ids, CompareOptions(labels=False, aligned=True))
     assert aligned.size == (800 * 2 + 8, 600)
@@ -241,7 +274,10 @@ def test_landmarks_give_transforms_relative_to_the_reference(
     plan = photos.align_by_landmarks(library, browse.compare_photos(library, [a, b]), marks)
     area = browse.photo(library, a).area_id
     assert plan.reference == (area, "front", a)  # no reference yet: the first photo becomes it
-    assert plan.matrices[b][2] == pytest.approx(-30) and plan.worst_error < 0.5
+    found = plan.alignments[b]
+    assert found.matrix[2] == pytest.approx(-30) and plan.worst_error < 0.5
+    assert (found.method, found.model, found.points) == ("landmarks", "similarity", 2)
+    assert found.words() == "Aligned on 2 points; they agree within 1 pixel."
     # Against a reference that is neither photo and to which the first is not aligned: refused.
     photos.set_reference_photo(library, area, "front", b)
     with pytest.raises(UsageError, match="not aligned to the reference"):

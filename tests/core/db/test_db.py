@@ -190,7 +190,7 @@ def test_a_library_of_the_first_schema_is_upgraded_with_its_photos(tmp_path: Pat
     engine.dispose()
     assert db.read_revision(root / "library.sqlite3") == "0001"
     with Library.open(root) as lib:
-        assert db.current_revision(lib.engine) == "0002"
+        assert db.current_revision(lib.engine) == db.head_revision()
         assert [p["original_name"] for p in h.list_photos(lib)] == ["p.jpg"]
         assert h.check(lib).ok
-    assert list((root / "backups").glob("library-*-before-0002.sqlite3"))
+    assert list((root / "backups").glob(f"library-*-before-{db.head_revision()}.sqlite3"))

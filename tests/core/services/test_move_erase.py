@@ -59,11 +59,24 @@ def _refs(lib: Library) -> dict[tuple[int, str], int]:
 
 
 def _align(lib: Library, c: dict[str, int]) -> tuple[al.Matrix, al.Matrix]:
-    """b0 the reference of Belly's front view, b1 and b2 aligned to it."""
-    m1 = (1.0, 0.0, 5.0, 0.0, 1.0, -3.0)
-    m2 = (0.98, -0.05, 12.0, 0.05, 0.98, 4.0)
-    photos.set_alignments(lib, {c["b1"]: m1, c["b2"]: m2}, (c["belly"], "front", c["b0"]))
+    """b0 the reference of Belly's front view, b1 aligned to it by landmarks (affine), b2
+    automatically (a homography)."""
+    m1 = al.affine_matrix(1.0, 0.01, 5.0, 0.0, 1.0, -3.0)
+    m2: al.Matrix = (0.98, -0.05, 12.0, 0.05, 0.98, 4.0, 2e-5, -1e-5, 1.0)
+    photos.set_alignments(
+        lib,
+        {
+            c["b1"]: al.Alignment(m1, "landmarks", "affine", 3, 0.0),
+            c["b2"]: al.Alignment(m2, "auto", "homography", 640, 0.8),
+        },
+        [(c["belly"], "front", c["b0"])],
+    )
     return m1, m2
+
+
+def _matrix(lib: Library, photo_id: int) -> al.Matrix | None:
+    alignment = browse.compare_photos(lib, [photo_id])[0].alignment
+    return alignment.matrix if alignment is not None else None
 
 
 def test_a_photo_moved_to_another_visit_keeps_its_alignment_and_comes_back(
@@ -74,7 +87,7 @@ def test_a_photo_moved_to_another_visit_keeps_its_alignment_and_comes_back(
     visits = {v["date"]: v["id"] for v in listing.visits(library)}
     undo = move.move_photos(library, [course["b1"]], visit_id=visits[D3.isoformat()])
     moved = browse.photo(library, course["b1"])
-    assert browse.compare_photos(library, [moved.id])[0].alignment == m1
+    assert _matrix(library, moved.id) == m1
     assert [
         r.id for r in browse.timeline(library, h.only_client(library), course["belly"])[1].photos
     ] == []
@@ -108,19 +121,23 @@ def test_a_reference_photo_that_moves_away_hands_over_without_losing_an_alignmen
     shown = {p.id: p for p in browse.compare_photos(library, [course["b1"], course["b2"]])}
     assert shown[course["b1"]].alignment is None  # it is the reference now
     # b2 in b1's frame is where b2 was in b0's frame, brought into b1's: nothing lost.
-    new_m2 = shown[course["b2"]].alignment
-    assert new_m2 is not None
+    new_b2 = shown[course["b2"]].alignment
+    assert new_b2 is not None and new_b2.model == "homography" and new_b2.method == "auto"
+    assert new_b2.matrix[8] == 1.0 and new_b2.points == 640
     expected = al.apply(al.invert(m1), where_before[course["b2"]])
     assert all(
         math.isclose(a, b, abs_tol=1e-9)
-        for a, b in zip(al.apply(new_m2, (100.0, 50.0)), expected, strict=True)
+        for a, b in zip(al.apply(new_b2.matrix, (100.0, 50.0)), expected, strict=True)
     )
     # The moved photo is unaligned among the thigh's photos (the group had no reference).
     assert browse.compare_photos(library, [course["b0"]])[0].alignment is None
     move.unmove(library, undo)
     assert _refs(library)[(course["belly"], "front")] == course["b0"]
     back = {p.id: p.alignment for p in browse.compare_photos(library, [course["b1"], course["b2"]])}
-    assert back == {course["b1"]: m1, course["b2"]: m2}
+    assert back == {
+        course["b1"]: al.Alignment(m1, "landmarks", "affine", 3, 0.0),
+        course["b2"]: al.Alignment(m2, "auto", "homography", 640, 0.8),
+    }
 
 
 def test_a_photo_alone_in_its_new_view_becomes_its_reference(
@@ -220,12 +237,17 @@ def test_erasing_a_client_leaves_nothing_of_it_in_the_library_folder(
 def test_erasing_a_photo_keeps_the_rest_of_its_view_aligned(
     library: Library, course: dict[str, int]
 ) -> None:
-    _align(library, course)
+    m1, m2 = _align(library, course)
     plan = erase.plan(library, erase.Target.PHOTO, course["b0"])
     assert plan.photos == 1 and plan.visits == 0 and "b0.jpg" in plan.what
     erase.erase(library, erase.Target.PHOTO, course["b0"])
     assert _refs(library)[(course["belly"], "front")] == course["b1"]
     assert browse.compare_photos(library, [course["b1"]])[0].alignment is None
+    kept = _matrix(library, course["b2"])  # b2 now through b1: the same point of b0's frame
+    assert kept is not None and not al.is_affine(kept)
+    assert al.apply(kept, (300.0, 200.0)) == pytest.approx(
+        al.apply(al.invert(m1), al.apply(m2, (300.0, 200.0))), abs=1e-9
+    )
     assert h.check(library).ok
 
 

@@ -103,7 +103,7 @@ def placement(photos: Sequence[ComparePhoto], aligned: bool) -> list[al.Matrix]:
 
     def to_reference(p: ComparePhoto) -> al.Matrix | None:
         if p.alignment is not None:
-            return p.alignment
+            return p.alignment.matrix
         return al.IDENTITY if p.is_reference else None
 
     first_ref = to_reference(first) if aligned else None
@@ -116,7 +116,7 @@ def placement(photos: Sequence[ComparePhoto], aligned: bool) -> list[al.Matrix]:
             out.append(al.compose(al.invert(first_ref), own))
         else:
             k = first.height / p.height  # centred on the first photo
-            out.append((k, 0.0, (first.width - p.width * k) / 2, 0.0, k, 0.0))
+            out.append(al.affine_matrix(k, 0.0, (first.width - p.width * k) / 2, 0.0, k, 0.0))
     return out
 
 
@@ -141,10 +141,10 @@ def _pane(
     total = al.compose(
         al.scale(k), al.compose(to_first, al.scale(photo.width / pw, photo.height / ph))
     )
-    inverse = al.invert(total)
-    drawn = preview.transform(
-        size, Image.Transform.AFFINE, inverse, Image.Resampling.BICUBIC, fillcolor=BACKGROUND
-    )
+    inverse = al.invert(total)  # Pillow maps each output pixel back to the input
+    method = Image.Transform.AFFINE if al.is_affine(inverse) else Image.Transform.PERSPECTIVE
+    data = inverse[:6] if al.is_affine(inverse) else inverse[:8]
+    drawn = preview.transform(size, method, data, Image.Resampling.BICUBIC, fillcolor=BACKGROUND)
     return apply_gains(drawn, photo.colour_gains)
 
 

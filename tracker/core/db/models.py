@@ -207,9 +207,20 @@ class Photo(Base):
     original_name: Mapped[str] = mapped_column(Text)
     original_name_bytes: Mapped[bytes | None] = mapped_column(LargeBinary)
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
-    # Non-destructive edits, applied on display and export: a 2x3 affine matrix relative
-    # to the area's reference photo, and per-channel white-balance gains.
+    # Non-destructive edits, applied on display and export: a 3x3 matrix (row-major, nine
+    # numbers) taking this photo's upright pixels to its area and view's reference photo's,
+    # with how it was made, and per-channel white-balance gains.
     alignment: Mapped[list[float] | None] = mapped_column(JSON)
+    alignment_method: Mapped[str | None] = mapped_column(String(20))  # landmarks, auto
+    alignment_model: Mapped[str | None] = mapped_column(String(20))  # similarity, affine, ...
+    alignment_points: Mapped[int | None] = mapped_column(Integer)  # points or features agreeing
+    alignment_residual_px: Mapped[float | None] = mapped_column(Float)
+    # What the calibration card in the photo told, when one was found at import: the pixels per
+    # millimetre at the card, and its findings (neutral patches, homography, cast).
+    px_per_mm: Mapped[float | None] = mapped_column(Float)
+    card: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The capture checks made at import against the area's reference photo (they only warn).
+    quality: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     colour_gains: Mapped[list[float] | None] = mapped_column(JSON)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 

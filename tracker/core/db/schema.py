@@ -49,8 +49,8 @@ class Expected(NamedTuple):
 # Built from the migrations by ``build``; ``tests/core/db/test_schema.py`` fails when they
 # change it, printing what to put here.
 SHIPPED: dict[str, Expected] = {
-    "0002": Expected(
-        exact="a6bfc344b6f5adadce9c2462dba95512",
+    "0003": Expected(
+        exact="cc57f553f243d4a6b95d56e63270285c",
         objects={
             ("index", "ix_area_client_id"): "0c801904c8e7e16b3e6e3928d7fcd321",
             ("index", "ix_photo_area_id"): "d18415cc81c1d560a221d0131c63036b",
@@ -64,7 +64,7 @@ SHIPPED: dict[str, Expected] = {
             ("table", "alembic_version"): "1b76aedd17d17033d249a673e401eb03",
             ("table", "area"): "7c19f7a84a8535babbbc4512cd1db1e8",
             ("table", "client"): "44381147fe6e02cbaeccadc5228efacf",
-            ("table", "photo"): "945b024fc8ddc4837ab1c30ddcc82168",
+            ("table", "photo"): "119b6ced865a455ec0ea8f4a346480b8",
             ("table", "rating"): "c0c99dc30166ce63a294b9db07c299e1",
             ("table", "rating_item"): "b51f2ba31b0a0ce63144c696809ed956",
             ("table", "reference_photo"): "cf7b069edfd56fcb8e24beb09b939404",

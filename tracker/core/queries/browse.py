@@ -31,7 +31,7 @@ from tracker.core.domain import rules
 from tracker.core.domain.treatment import TREATMENT_FIELDS
 from tracker.core.errors import NotFoundError
 from tracker.core.imaging.facts import CaptureTime
-from tracker.core.imaging.geometry import check_gains, check_matrix
+from tracker.core.imaging.geometry import Alignment, check_gains, check_matrix
 from tracker.core.queries import ratings
 from tracker.core.queries.course import Course, course, courses
 from tracker.core.queries.ratings import ratings_with_values
@@ -369,13 +369,27 @@ def compare_photos(lib: Library, photo_ids: Sequence[int]) -> list[ComparePhoto]
                     visit_kind=visit.kind,
                     visit_number=[v.id for v in mine].index(visit.id) + 1,
                     days_since_baseline=paths[area.id].days(visit.date),
-                    alignment=check_matrix(p.alignment) if p.alignment else None,
+                    alignment=alignment_of(p),
                     colour_gains=check_gains(p.colour_gains) if p.colour_gains else None,
+                    px_per_mm=p.px_per_mm,
                     is_reference=refs.get((area.id, p.view)) == p.id,
                     ratings=lines.get((visit.id, area.id), ()),
                 )
             )
         return out
+
+
+def alignment_of(p: Photo) -> Alignment | None:
+    """A photo's stored alignment with how it was made (None when it has none)."""
+    if not p.alignment:
+        return None
+    return Alignment(
+        matrix=check_matrix(p.alignment),
+        method=p.alignment_method or "landmarks",
+        model=p.alignment_model or "affine",
+        points=p.alignment_points,
+        residual_px=p.alignment_residual_px,
+    )
 
 
 def rating(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.core.db.models import DateSource, RaterRole, RatingMethod, Stage, VisitKind
-from tracker.core.imaging.geometry import Gains, Matrix
+from tracker.core.imaging.geometry import Alignment, Gains
 
 
 @dataclass(frozen=True)
@@ -126,8 +126,9 @@ class ComparePhoto:
     visit_kind: VisitKind
     visit_number: int  # 1 for the client's first visit
     days_since_baseline: int | None
-    alignment: Matrix | None  # this photo's upright pixels → its reference photo's
+    alignment: Alignment | None  # this photo's upright pixels → its reference photo's
     colour_gains: Gains | None
+    px_per_mm: float | None  # at the calibration card, when one was found in the photo
     is_reference: bool
     ratings: tuple[str, ...]  # a line per rating, e.g. ("Patient 6 · 5 · 5", …), may be empty
 

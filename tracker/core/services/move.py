@@ -28,7 +28,7 @@ from tracker.core.db.models import (
     row_dict,
 )
 from tracker.core.errors import NotFoundError, UsageError
-from tracker.core.imaging.geometry import check_matrix, compose, invert
+from tracker.core.imaging.geometry import MODELS, check_matrix, compose, invert
 from tracker.core.queries.browse import get
 from tracker.core.services.photos import MAX_VIEW
 from tracker.core.services.visits import create_visit
@@ -152,7 +152,7 @@ def leave_group(
 ) -> None:
     """``photo`` leaves its area and view: its transform no longer means anything, and when it
     was the group's reference, the earliest aligned photo staying behind takes over."""
-    photo.alignment = None
+    _clear_alignment(photo)
     ref = s.get(ReferencePhoto, group)
     if ref is None or ref.photo_id != photo.id:
         return
@@ -177,14 +177,33 @@ def leave_group(
     heir = staying[0]
     heir_to_old = check_matrix(heir.alignment or [])
     back = invert(heir_to_old)
+    heir_model = heir.alignment_model or "affine"
     for other in staying:
         realigned.setdefault(other.id, row_dict(other))
         if other is heir:
-            other.alignment = None
+            _clear_alignment(other)
         else:
             other.alignment = list(compose(back, check_matrix(other.alignment or [])))
+            # as rich as the richer of the two; its points and residual stay its own
+            other.alignment_model = max(
+                other.alignment_model or "affine", heir_model, key=MODELS.index
+            )
     ref.photo_id = heir.id
     s.flush()
+
+
+ALIGNMENT_COLUMNS = (
+    "alignment",
+    "alignment_method",
+    "alignment_model",
+    "alignment_points",
+    "alignment_residual_px",
+)
+
+
+def _clear_alignment(photo: Photo) -> None:
+    for column in ALIGNMENT_COLUMNS:
+        setattr(photo, column, None)
 
 
 def _join_group(s: Session, photo: Photo, group: tuple[int, str]) -> None:
@@ -210,7 +229,8 @@ def unmove(lib: Library, undo: MoveUndo) -> None:
                     "A moved photo is no longer in the library; the move cannot be undone."
                 )
             p.visit_id, p.area_id, p.view = row["visit_id"], row["area_id"], row["view"]
-            p.alignment = row["alignment"]
+            for column in (*ALIGNMENT_COLUMNS, "quality"):
+                setattr(p, column, row[column])
         s.flush()
         for area_id, view in undo.groups:
             s.execute(

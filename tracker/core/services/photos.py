@@ -4,25 +4,27 @@ photo, colour balance). An edit of several photos is one transaction."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.core.db.models import Photo, ReferencePhoto, utc_now
 from tracker.core.errors import NotFoundError, UsageError, ValidationError
+from tracker.core.imaging.framing import framing_check, merge_framing
 from tracker.core.imaging.geometry import (
     IDENTITY,
+    MODELS,
+    Alignment,
     Fit,
     Gains,
-    Matrix,
     Point,
     check_gains,
     check_matrix,
     compose,
 )
 from tracker.core.imaging.geometry import fit as fit_landmarks
-from tracker.core.queries.browse import get
+from tracker.core.queries.browse import alignment_of, get
 from tracker.core.queries.rows import ComparePhoto
 from tracker.core.store.library import Library
 from tracker.core.text import check_name
@@ -70,27 +72,53 @@ def restore_photos(lib: Library, photo_ids: Iterable[int]) -> None:
 # -- alignment and colour --------------------------------------------------------------------
 
 
+Reference = tuple[int, str, int | None]  # (area id, view, photo id or None)
+
+
 def set_alignments(
     lib: Library,
-    matrices: Mapping[int, Sequence[float] | None],
-    reference: tuple[int, str, int | None] | None = None,
-) -> tuple[dict[int, Matrix | None], int | None]:
-    """Store (or clear, with None) the transforms of several photos to their reference, and
-    optionally make ``reference`` = (area id, view, photo id or None) the reference photo of
-    that area and view, in one transaction. Returns the old transforms and the old reference,
-    for an undo."""
-    checked = {pid: check_matrix(m) if m is not None else None for pid, m in matrices.items()}
+    alignments: Mapping[int, Alignment | None],
+    references: Iterable[Reference] = (),
+) -> tuple[dict[int, Alignment | None], list[Reference]]:
+    """Store (or clear, with None) the alignments of several photos to their reference, and
+    make each of ``references`` the reference photo of its area and view (None clears it),
+    in one transaction. Returns the old alignments and the old references, which undo it
+    when passed back.
+
+    The framing check in each photo's ``quality`` follows its alignment: measured from the
+    alignment stored (scale, turn and offset against the reference photo), removed with it."""
+    checked = {
+        pid: replace(a, matrix=check_matrix(a.matrix)) if a is not None else None
+        for pid, a in alignments.items()
+    }
     with lib.session() as s:
-        old_reference = None
-        if reference is not None:
-            area_id, view, photo_id = reference
-            old_reference = _set_reference(s, area_id, view, photo_id)
-        old: dict[int, Matrix | None] = {}
+        old_references = [
+            (area_id, view, _set_reference(s, area_id, view, photo_id))
+            for area_id, view, photo_id in references
+        ]
+        old: dict[int, Alignment | None] = {}
         for p in _photos(s, checked):
-            old[p.id] = check_matrix(p.alignment) if p.alignment else None
-            m = checked[p.id]
-            p.alignment = list(m) if m is not None else None
-        return old, old_reference
+            old[p.id] = alignment_of(p)
+            a = checked[p.id]
+            p.alignment = list(a.matrix) if a is not None else None
+            p.alignment_method = a.method if a is not None else None
+            p.alignment_model = a.model if a is not None else None
+            p.alignment_points = a.points if a is not None else None
+            p.alignment_residual_px = a.residual_px if a is not None else None
+            _update_framing(s, p, a)
+        return old, old_references
+
+
+def _update_framing(s: Session, p: Photo, a: Alignment | None) -> None:
+    ref = s.get(ReferencePhoto, (p.area_id, p.view))
+    if ref is None or ref.photo_id == p.id:
+        return
+    check = None
+    if a is not None:
+        reference = s.get(Photo, ref.photo_id)
+        assert reference is not None
+        check = framing_check(a.matrix, (p.width, p.height), (reference.width, reference.height))
+    p.quality = merge_framing(p.quality, check, ref.photo_id)
 
 
 def set_colour_gains(
@@ -123,10 +151,10 @@ def _set_reference(s: Session, area_id: int, view: str, photo_id: int | None) ->
 
 @dataclass(frozen=True)
 class LandmarkAlignment:
-    """What marking the same points on each photo gives: each later photo's transform to the
+    """What marking the same points on each photo gives: each later photo's alignment to the
     reference of its area and view, and the reference to set if there was none yet."""
 
-    matrices: dict[int, Matrix]
+    alignments: dict[int, Alignment]
     reference: tuple[int, str, int] | None  # (area id, view, photo id)
     fits: tuple[tuple[ComparePhoto, Fit], ...]
 
@@ -144,7 +172,7 @@ def align_by_landmarks(
     first = photos[0]
     reference = None
     if first.alignment is not None:
-        first_to_ref = first.alignment
+        first_to_ref = first.alignment.matrix
     elif first.is_reference:
         first_to_ref = IDENTITY
     else:
@@ -156,13 +184,19 @@ def align_by_landmarks(
                 "Compare it with the reference (usually the baseline) first, or put the reference first."
             )
         first_to_ref, reference = IDENTITY, (first.area_id, first.view, first.id)
-    matrices: dict[int, Matrix] = {}
+    first_model = first.alignment.model if first.alignment is not None else "similarity"
+    alignments: dict[int, Alignment] = {}
     fits = []
     for i, photo in enumerate(photos[1:], start=1):
         result = fit_landmarks(marks[i], marks[0])
-        matrices[photo.id] = compose(first_to_ref, result.matrix)
+        matrix = compose(first_to_ref, result.matrix)
+        # the composition is as rich as the richer of the two transforms
+        model = max(result.model, first_model, key=MODELS.index)
+        alignments[photo.id] = Alignment(
+            matrix, "landmarks", model, len(marks[i]), round(result.rms_error, 3)
+        )
         fits.append((photo, result))
-    return LandmarkAlignment(matrices, reference, tuple(fits))
+    return LandmarkAlignment(alignments, reference, tuple(fits))
 
 
 def set_reference_photo(lib: Library, area_id: int, view: str, photo_id: int | None) -> int | None:

@@ -45,8 +45,10 @@ MARKER_COLOURS = (
 
 
 def qtransform(m: al.Matrix) -> QTransform:
-    a, b, c, d, e, f = m
-    return QTransform(a, d, b, e, c, f)
+    """A 3×3 placement as Qt's transform, which multiplies row vectors (its matrix is the
+    transpose of ours); projective when the placement is a homography."""
+    a, b, c, d, e, f, g, h, i = m
+    return QTransform(a, d, g, b, e, h, c, f, i)
 
 
 @dataclass
