@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from tests import helpers as h
+from tests.core.demo.conftest import TODAY
 from tracker.core.demo.images import render_area_photo
 from tracker.core.demo.sample import AREAS, SESSION_DAYS, VIEWS, create_demo
 from tracker.core.errors import LibraryError
@@ -48,20 +51,34 @@ def test_refuses_a_visit_outside_the_course() -> None:
         render_area_photo(seed=1, visit_index=0, n_visits=6, view="side", stage="alba", size=SMALL)
 
 
-def test_demo_library_holds_a_whole_course(tmp_path) -> None:
-    today = dt.date(2026, 11, 27)
-    summary = create_demo(tmp_path / "sample", today=today)
-    assert summary["photos"] == len(AREAS) * len(VIEWS) * len(SESSION_DAYS)
-    with Library.open(tmp_path / "sample") as lib:
+def test_the_card_is_drawn_in_the_wide_view_only() -> None:
+    with pytest.raises(ValueError, match="front view only"):
+        render_area_photo(
+            seed=1, visit_index=0, n_visits=6, view="close-up", stage="alba", size=SMALL, card=True
+        )
+
+
+def test_an_evening_photo_is_warmer() -> None:
+    evening = render_area_photo(
+        seed=11, visit_index=4, n_visits=6, view="close-up", stage="rubra", size=SMALL, evening=True
+    )
+    r, _g, b = ImageStat.Stat(evening).mean
+    r0, _g0, b0 = ImageStat.Stat(_photo(4)).mean
+    assert r / b > 1.1 * r0 / b0
+
+
+def test_demo_library_holds_a_whole_course(sample: dict[str, Any]) -> None:
+    assert sample["photos"] == len(AREAS) * len(VIEWS) * len(SESSION_DAYS)
+    assert sample["ratings"] > 0
+    with Library.open(Path(sample["library"])) as lib:
         visits = h.list_visits(lib, client=None)
         assert len(visits) == len(SESSION_DAYS)
         assert visits[0]["kind"] == "baseline"
         assert all(v["kind"] == "treatment" for v in visits[1:])
-        assert dt.date.fromisoformat(visits[-1]["date"]) == today - dt.timedelta(days=14)
+        assert dt.date.fromisoformat(visits[-1]["date"]) == TODAY - dt.timedelta(days=14)
         photos = h.list_photos(lib, client=None, area=None)
         assert {p["date_source"] for p in photos} == {"exif"}
         assert h.check(lib).ok
-    assert summary["ratings"] > 0
 
 
 def test_demo_refuses_a_folder_with_a_library(tmp_path) -> None:

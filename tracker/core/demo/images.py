@@ -1,9 +1,17 @@
 """Generated photos for the sample library: skin with stretch marks that improve visit by visit.
 
 Pure Pillow, deterministic for a given seed. The marks keep their geometry from visit to visit (they
-are the same marks), while they fade and narrow as the course goes on. Each visit's photo is framed and
-lit a little differently, as a phone held by hand would frame it, so alignment and colour
-normalisation have real work to do.
+are the same marks), while they fade and narrow as the course goes on. Each visit's photo is framed
+and lit a little differently, as a phone held by hand would frame it (``framing``: a small turn,
+shift and change of distance, known exactly, so that automatic alignment can be checked against
+it), under that day's light (``light``: a warmer or cooler white balance, brighter or darker, or a
+lamp in the evening), so that alignment and colour balance have real work to do. The wide view can
+show the calibration card lying on the skin beside the marks (``tracker.core.demo.card_art``), and
+a photo can be shaken (blurred) as a phone at night takes it.
+
+The skin's texture (grain, pores, blotches) is fixed for a person and a view, at a scale where a
+photo registered at about 1024 px shows it: alignment finds the same skin in every visit's photo
+of a view, and nothing in common with another area's.
 """
 
 from __future__ import annotations
@@ -20,12 +28,78 @@ SKIN_TONES = ((236, 196, 170), (224, 172, 138), (198, 142, 106), (160, 108, 76),
 STRIA_COLOURS = {"rubra": (176, 78, 96), "alba": (238, 220, 210), "unknown": (190, 110, 120)}
 BACKDROP = (58, 66, 78)
 OVERSCAN = 1.12  # render larger, then crop, so framing shifts never show an edge
+ZOOM = {"front": 1.0, "close-up": 2.2}  # how much larger the close-up shows the marks
+BASE_WIDTH = 1600  # the sample's photos are this wide; lengths in pixels are given at it
+
+Matrix = tuple[float, float, float, float, float, float, float, float, float]
 
 
 @dataclass(frozen=True)
 class _Stria:
     points: tuple[tuple[float, float], ...]  # in units of the canvas (0..1)
     width: float  # fraction of the canvas width
+
+
+@dataclass(frozen=True)
+class Framing:
+    """How the phone framed the (larger) canvas for one photo: the canvas point at the photo's
+    centre, how far the skin appears turned in the photo (degrees, clockwise on screen) and the
+    scale (photo pixels per canvas pixel)."""
+
+    centre: tuple[float, float]  # as a fraction of the canvas
+    angle_deg: float
+    scale: float
+
+    def to_photo(self, size: tuple[int, int]) -> Matrix:
+        """The canvas's continuous pixel coordinates to the photo's (size ``size``)."""
+        w, h = size
+        cx, cy = self.centre[0] * w * OVERSCAN, self.centre[1] * h * OVERSCAN
+        a = math.radians(self.angle_deg)
+        c, s = self.scale * math.cos(a), self.scale * math.sin(a)
+        # photo = size/2 + scale·R(a)·(canvas − centre)
+        return (c, -s, w / 2 - c * cx + s * cy, s, c, h / 2 - s * cx - c * cy, 0.0, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Light:
+    """One photo's light: per-channel gains on the sRGB values (the white balance and the
+    exposure together), and light falling off towards one side."""
+
+    gains: tuple[float, float, float]
+    fall_angle: float  # degrees
+    fall_depth: int  # how much darker the far side is, in 255ths
+
+
+def framing(*, seed: int, visit_index: int, view: str) -> Framing:
+    """This photo's hand-held framing: turned up to 2°, 4 % nearer or farther, off centre by up
+    to 3.5 % of the frame (small enough that the framing check stays quiet)."""
+    rng = random.Random(seed * 7919 + visit_index * 104729 + (view == "close-up"))
+    return Framing(
+        centre=(
+            0.5 + rng.uniform(-0.035, 0.035) / OVERSCAN,
+            0.5 + rng.uniform(-0.035, 0.035) / OVERSCAN,
+        ),
+        angle_deg=rng.uniform(-2.0, 2.0),
+        scale=rng.uniform(0.96, 1.04),
+    )
+
+
+def light(*, seed: int, visit_index: int, view: str, evening: bool = False) -> Light:
+    """The light of a visit's photo: each visit has its own white balance (a warmer or cooler
+    room, 3–7 % either way on red against blue) and exposure; ``evening`` is a lamp at night:
+    warm and darker."""
+    day = random.Random(visit_index * 65537 + 3)  # the room's light that day, for every area
+    warm = day.choice((-1, 1)) * day.uniform(0.03, 0.07)
+    exposure = day.uniform(0.94, 1.03)
+    if evening:
+        warm, exposure = 0.11, 0.86
+    shot = random.Random(seed * 31 + visit_index * 7 + (view == "close-up"))
+    exposure *= shot.uniform(0.98, 1.02)
+    return Light(
+        gains=(exposure * (1 + warm), exposure, exposure * (1 - warm)),
+        fall_angle=shot.uniform(0, 360),
+        fall_depth=shot.randint(16, 32),
+    )
 
 
 def render_area_photo(
@@ -35,36 +109,55 @@ def render_area_photo(
     n_visits: int,
     view: str,
     stage: str,
-    size: tuple[int, int] = (1600, 1200),
+    size: tuple[int, int] = (BASE_WIDTH, 1200),
+    card: bool = False,
+    evening: bool = False,
+    shake: float = 0.0,
 ) -> Image.Image:
-    """One photo of a treated area at one visit. ``view`` is "front" or "close-up"."""
+    """One photo of a treated area at one visit. ``view`` is "front" or "close-up"; ``card``
+    lays the calibration card on the skin beside the marks (the front view only: the close-up
+    is too near to show it whole); ``evening`` lights it by a lamp at night; ``shake`` blurs it
+    as a hand moving during the exposure does (a Gaussian radius in pixels of a photo
+    BASE_WIDTH wide)."""
     if n_visits < 1 or not 0 <= visit_index < n_visits:
         raise ValueError(f"visit_index {visit_index} is outside a course of {n_visits} visits")
-    if view not in ("front", "close-up"):
+    if view not in ZOOM:
         raise ValueError(f"unknown view {view!r}")
+    if card and view != "front":
+        raise ValueError("the calibration card is shown in the front view only")
     width, height = size
     big = (round(width * OVERSCAN), round(height * OVERSCAN))
     shape = random.Random(seed)  # the same for every visit: the body and its marks
-    jitter = random.Random(seed * 7919 + visit_index * 104729 + (view == "close-up"))
     progress = visit_index / (n_visits - 1) if n_visits > 1 else 0.0
+    zoom = ZOOM[view]
 
     tone = SKIN_TONES[shape.randrange(len(SKIN_TONES))]
-    skin = _skin(big, tone, shape)
-    zoom = 1.0 if view == "front" else 2.2
     marks = _striae(shape, count=shape.randint(5, 8))
+    # The skin's own detail, for this view: the close-up shows other pores, larger.
+    detail = random.Random(seed * 1009 + (view == "close-up"))
+    skin = _skin(big, tone, detail)
     mask = _stria_mask(big, marks, zoom=zoom, progress=progress)
     colour = STRIA_COLOURS.get(stage, STRIA_COLOURS["unknown"])
     # Marks fade towards the skin around them as the course goes on.
     strength = 0.85 - 0.5 * progress
     mask = mask.point(lambda v: round(v * strength))
     picture = Image.composite(Image.new("RGB", big, colour), skin, mask)
-    picture = ImageChops.multiply(picture, _texture(big, shape))
+    picture = ImageChops.multiply(picture, _texture(big, detail, zoom=zoom * width / BASE_WIDTH))
 
     if view == "front":
         picture = _frame_body(picture, shape)
-        _colour_card(picture)
-    picture = _light(picture, jitter)
-    return _reframe(picture, size, jitter)
+    if card:
+        # start-up time: the card's layout comes with OpenCV, loaded only when a card is drawn
+        from tracker.core.demo import card_art
+
+        card_art.draw_card(
+            picture, card_art.placement(seed=seed, visit_index=visit_index, canvas=big)
+        )
+    picture = _light(picture, light(seed=seed, visit_index=visit_index, view=view, evening=evening))
+    photo = _reframe(picture, size, framing(seed=seed, visit_index=visit_index, view=view))
+    if shake > 0:
+        photo = photo.filter(ImageFilter.GaussianBlur(shake * width / BASE_WIDTH))
+    return photo
 
 
 def _skin(size: tuple[int, int], tone: tuple[int, int, int], rng: random.Random) -> Image.Image:
@@ -79,12 +172,26 @@ def _skin(size: tuple[int, int], tone: tuple[int, int, int], rng: random.Random)
     return Image.composite(redder, base, blotch.point(lambda v: v // 3))
 
 
-def _texture(size: tuple[int, int], rng: random.Random) -> Image.Image:
-    """Fine pores and grain as a multiplier close to white."""
-    grain = Image.frombytes(
-        "L", (size[0] // 4, size[1] // 4), rng.randbytes((size[0] // 4) * (size[1] // 4))
-    )
-    grain = grain.resize(size, Image.Resampling.BILINEAR).point(lambda v: 236 + v * 19 // 255)
+def _texture(size: tuple[int, int], rng: random.Random, *, zoom: float) -> Image.Image:
+    """Fine grain and pores as a multiplier close to white, ``zoom`` times as coarse as in the
+    wide view of a photo BASE_WIDTH wide (whose grain is 4 px: about 2.5 px at the 1024 px
+    that photos are registered at, where SIFT finds thousands of features in it)."""
+    cell = 4 * zoom
+    small = (max(1, round(size[0] / cell)), max(1, round(size[1] / cell)))
+    grain = Image.frombytes("L", small, rng.randbytes(small[0] * small[1]))
+    grain = grain.resize(size, Image.Resampling.BILINEAR).point(lambda v: 226 + v * 29 // 255)
+    # The skin's micro-relief, at the finest scale whatever the view: what a sharp photo shows
+    # and a shaken one loses (its sharpness is measured on it).
+    fine = (size[0] // 2, size[1] // 2)
+    relief = Image.frombytes("L", fine, rng.randbytes(fine[0] * fine[1]))
+    relief = relief.resize(size, Image.Resampling.BILINEAR).point(lambda v: 238 + v * 17 // 255)
+    grain = ImageChops.multiply(grain, relief)
+    # Pores: small dark dots scattered over the grain.
+    draw = ImageDraw.Draw(grain)
+    r = max(0.6, 1.1 * zoom)
+    for _ in range(round(size[0] * size[1] / (900 * zoom * zoom))):
+        x, y = rng.uniform(0, size[0]), rng.uniform(0, size[1])
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=rng.randint(200, 225))
     return Image.merge("RGB", (grain, grain, grain))
 
 
@@ -150,50 +257,48 @@ def _frame_body(picture: Image.Image, rng: random.Random) -> Image.Image:
     return Image.composite(body, Image.new("RGB", picture.size, BACKDROP), mask)
 
 
-def _colour_card(picture: Image.Image) -> None:
-    """A small grey and white reference card near a corner, as clinics put in frame."""
-    w, h = picture.size
-    side = w // 14
-    x0, y0 = round(w * 0.1), round(h * 0.8)
-    draw = ImageDraw.Draw(picture)
-    draw.rectangle((x0, y0, x0 + 3 * side, y0 + side), fill=(242, 242, 240))
-    for i, grey in enumerate((200, 128, 60)):
-        draw.rectangle(
-            (x0 + i * side + 6, y0 + 6, x0 + (i + 1) * side - 6, y0 + side - 6),
-            fill=(grey, grey, grey),
-        )
-
-
-def _light(picture: Image.Image, rng: random.Random) -> Image.Image:
-    """This visit's lighting: overall brightness, a colour cast, and light falling from one side."""
-    gains = [
-        rng.uniform(0.88, 1.08) * g for g in (rng.uniform(0.95, 1.05), 1.0, rng.uniform(0.92, 1.06))
-    ]
+def _light(picture: Image.Image, lit_by: Light) -> Image.Image:
+    """The photo's light: its gains per channel, and light falling off towards one side."""
     bands = [
         band.point(lambda v, g=g: min(255, round(v * g)))
-        for band, g in zip(picture.split(), gains, strict=True)
+        for band, g in zip(picture.split(), lit_by.gains, strict=True)
     ]
     lit = Image.merge("RGB", bands)
     # Rotate a larger gradient and keep its middle, so no corner is left unshaded.
     fall = (
         Image.linear_gradient("L")
         .resize((364, 364))
-        .rotate(rng.uniform(0, 360), Image.Resampling.BILINEAR)
+        .rotate(lit_by.fall_angle, Image.Resampling.BILINEAR)
     )
     fall = fall.crop((54, 54, 310, 310)).resize(picture.size, Image.Resampling.BILINEAR)
-    depth = rng.randint(18, 40)
+    depth = lit_by.fall_depth
     fall = fall.point(lambda v: 255 - v * depth // 255)
     return ImageChops.multiply(lit, Image.merge("RGB", (fall, fall, fall)))
 
 
-def _reframe(picture: Image.Image, size: tuple[int, int], rng: random.Random) -> Image.Image:
-    """Hand-held framing: a small turn, shift and change of distance, then crop to ``size``."""
-    angle = rng.uniform(-3.0, 3.0)
-    scale = rng.uniform(0.96, 1.04)
-    turned = picture.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=BACKDROP)
-    w, h = turned.size
-    crop_w, crop_h = size[0] / scale, size[1] / scale
-    cx = w / 2 + rng.uniform(-0.035, 0.035) * size[0]
-    cy = h / 2 + rng.uniform(-0.035, 0.035) * size[1]
-    box = (cx - crop_w / 2, cy - crop_h / 2, cx + crop_w / 2, cy + crop_h / 2)
-    return turned.resize(size, Image.Resampling.BICUBIC, box=box)
+def _reframe(picture: Image.Image, size: tuple[int, int], frame: Framing) -> Image.Image:
+    """The photo the phone took of the canvas: ``frame``'s turn, shift and distance, in one
+    resampling."""
+    a, b, c, d, e, f, *_ = _inverse(frame.to_photo(size))
+    return picture.transform(
+        size, Image.Transform.AFFINE, (a, b, c, d, e, f), Image.Resampling.BICUBIC
+    )
+
+
+def _inverse(m: Matrix) -> Matrix:
+    """The inverse of a 3×3 matrix (row-major)."""
+    a, b, c, d, e, f, g, h, i = m
+    det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
+    cof = (
+        e * i - f * h,
+        c * h - b * i,
+        b * f - c * e,
+        f * g - d * i,
+        a * i - c * g,
+        c * d - a * f,
+        d * h - e * g,
+        b * g - a * h,
+        a * e - b * d,
+    )
+    k = cof[8] / det
+    return tuple(v / det / k for v in cof)  # type: ignore[return-value]

@@ -1,7 +1,11 @@
 """The sample library: a believable six-month course, generated in code (nothing downloaded).
 
 The photos go through the real import, so the sample exercises the same path as a user's own
-photos (EXIF dates, grouping into visits, thumbnails and previews).
+photos (EXIF dates, grouping into visits, thumbnails and previews, the calibration card and the
+capture checks). It shows what the app does with them when someone opens it: the abdomen's wide
+view has the calibration card beside the marks (a scale in millimetres, a colour balance without
+clicking), each view's photos line up automatically with its first, and the fifth visit, taken at
+night, has one shaken photo that the capture check warns about.
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ SEED = 20260504
 SESSION_DAYS = (0, 29, 61, 96, 131, 168)
 VIEWS = ("front", "close-up")
 PRACTITIONER = "Dr. N. Okafor"
+# The session photographed at night, by a lamp; one of its photos is shaken (blurred), so the
+# capture check has something to warn about. Not the last session: that one is compared most.
+EVENING = 4
+SHAKEN = ("Lower abdomen", "close-up")
+SHAKE_PX = 3.5  # the blur's Gaussian radius in pixels: a clearly soft photo, still alignable
 
 
 @dataclass(frozen=True)
@@ -44,11 +53,14 @@ class DemoArea:
     # Colour, texture and depth at baseline and at the last visit (1 = like normal skin).
     start: tuple[float, float, float]
     end: tuple[float, float, float]
+    card: bool  # the calibration card lies beside the marks in its wide view
 
 
 AREAS = (
-    DemoArea("Lower abdomen", "abdomen", Stage.RUBRA, 11, (8, 7, 6), (4, 4, 4)),
-    DemoArea("Right thigh", "thigh", Stage.ALBA, 23, (6, 7, 7), (4, 5, 5)),
+    DemoArea("Lower abdomen", "abdomen", Stage.RUBRA, 11, (8, 7, 6), (4, 4, 4), card=True),
+    # No card: one printed card looks the same in every area's photos, and automatic alignment
+    # must not lay one area's photo on another's by the card alone.
+    DemoArea("Right thigh", "thigh", Stage.ALBA, 23, (6, 7, 7), (4, 5, 5), card=False),
 )
 
 
@@ -101,12 +113,19 @@ def create_demo(
 
 
 def _write_photo(tmp: Path, spec: DemoArea, view: str, index: int, day: dt.date, n: int) -> Path:
+    evening = index == EVENING
     image = render_area_photo(
-        seed=spec.seed, visit_index=index, n_visits=n, view=view, stage=spec.stage.value
+        seed=spec.seed,
+        visit_index=index,
+        n_visits=n,
+        view=view,
+        stage=spec.stage.value,
+        card=spec.card and view == "front",
+        evening=evening,
+        shake=SHAKE_PX if evening and (spec.name, view) == SHAKEN else 0.0,
     )
-    shot = dt.datetime.combine(day, dt.time(10, 15)) + dt.timedelta(
-        minutes=3 * index + (view == "close-up")
-    )
+    start = dt.time(21, 40) if evening else dt.time(10, 15)
+    shot = dt.datetime.combine(day, start) + dt.timedelta(minutes=3 * index + (view == "close-up"))
     exif = Image.Exif()
     exif.get_ifd(0x8769)[0x9003] = shot.strftime("%Y:%m:%d %H:%M:%S")
     exif.get_ifd(0x8769)[0x9011] = "+01:00"
