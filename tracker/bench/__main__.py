@@ -11,8 +11,9 @@ from pathlib import Path
 
 from tracker.bench import ROWS
 from tracker.bench.align import bench_align
+from tracker.bench.align_window import bench_align_window
 from tracker.bench.cli import bench_cli
-from tracker.bench.imports import bench_heic, bench_import
+from tracker.bench.imports import bench_card_import, bench_heic, bench_import
 from tracker.bench.window import _child_large, bench_compare_and_report, bench_large
 
 
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "import" in only:
             bench_import(work, 8 if quick else 24)
+            bench_card_import(work, 4 if quick else 12)
         if "heic" in only:
             bench_heic(work, 2 if quick else 4)
         if "large" in only:
@@ -50,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             bench_cli(work)
         if "align" in only:
             bench_align(work, quick)
+            bench_align_window(work, quick)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     budgeted = [r for r in ROWS if r.ok is not None]

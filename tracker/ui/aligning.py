@@ -70,7 +70,9 @@ class AlignJob(QObject):
             return False
         ids = list(dict.fromkeys(photo_ids))
         self._label = label
-        dialog = QProgressDialog(label, "Cancel", 0, max(len(ids), 1), self.window)
+        # Two lines from the start, as while it runs: the dialog is sized for them once.
+        text = f"{label}\n0 of {len(ids)} photos"
+        dialog = QProgressDialog(text, "Cancel", 0, max(len(ids), 1), self.window)
         dialog.setWindowTitle("Align photos")
         # Not modal, as the import's: a modal dialog runs the event loop inside setValue().
         dialog.setWindowModality(Qt.WindowModality.NonModal)

@@ -138,7 +138,7 @@ def test_the_ruler_measures_in_mm_when_the_scale_is_known_and_in_pixels_when_not
     centre = rects[1].center().toPoint()
     _drag(qtbot, window, centre, centre + QPoint(0, 90))
     assert canvas.ruler.index == 1
-    assert window.status.text().startswith(f"{90 / canvas.zoom:.0f} px (no scale")
+    assert window.status.text().startswith(f"{90 / canvas.zoom:.0f} px of the photo (no scale")
     qtbot.keyClick(canvas, Qt.Key.Key_Escape)
     assert canvas.ruler.length_px() is None and window.status.text() == ""
     # While measuring, a drag does not pan.

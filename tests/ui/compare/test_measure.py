@@ -60,7 +60,8 @@ def test_lengths_in_words() -> None:
     assert mm_words(200.0) == "200 mm"
     assert ruler_words(234.4, 10.0) == "23.4 mm"
     unknown = ruler_words(312.4, None)
-    assert unknown.startswith("312 px") and "no scale" in unknown
+    assert unknown.startswith("312 px of the photo") and "no calibration card" in unknown
+    assert ruler_words(312.4, None, short=True) == "312 px (no scale)"
 
 
 def test_the_local_scale_follows_zoom_and_perspective() -> None:

@@ -73,7 +73,8 @@ class AutoAligner(QObject):
         show_error: Callable[[str], None],
     ) -> None:
         super().__init__(window)
-        self.lib, self.history, self.show_error = lib, history, show_error
+        self.lib, self.runner, self.history, self.show_error = lib, runner, history, show_error
+        self.storing = False
         self.job = AlignJob(window, runner)
         self.job.finished.connect(self._on_job_finished)
         self.job.cancelled.connect(self._on_job_cancelled)
@@ -81,7 +82,7 @@ class AutoAligner(QObject):
 
     def align(self, photo_ids: Sequence[int]) -> bool:
         """The photos (each to the reference photo of its area and view), in the background."""
-        if self.job.busy:
+        if self.job.busy or self.storing:
             self.show_error("Photos are being aligned already; wait for it or cancel it.")
             return False
         n = len(photo_ids)
@@ -101,20 +102,34 @@ class AutoAligner(QObject):
         self.job.cancel()
 
     def _on_job_finished(self, outcome: AlignOutcome) -> None:
+        """Store the outcome as one step. Writing a view's alignments (and their framing
+        checks) takes a moment, so it is done in a worker too, and made undoable when done."""
         alignments = outcome.alignments()
-        stored = False
-        if alignments:
-            try:
-                self.history.push(SetAlignment(self.lib, alignments, outcome.references))
-            except TrackerError as exc:
-                self.show_error(str(exc))
-                self.applied.emit("", False)
-                return
-            stored = True
-        text = summary(outcome)
+        if not alignments:
+            self._tell(outcome, stored=False)
+            return
+        command = SetAlignment(self.lib, alignments, outcome.references)
+        self.storing = True
+        self.runner.start(
+            lambda _task: command.do(),
+            finished=lambda _r: self._on_stored(command, outcome),
+            failed=self._on_store_failed,
+        )
+
+    def _on_stored(self, command: SetAlignment, outcome: AlignOutcome) -> None:
+        self.storing = False
+        self.history.push_done(command)
+        self._tell(outcome, stored=True)
+
+    def _on_store_failed(self, message: str) -> None:
+        self.storing = False
+        self.show_error(message)
+        self.applied.emit("", False)
+
+    def _tell(self, outcome: AlignOutcome, *, stored: bool) -> None:
         if outcome.failed:
             self.show_error(self.refusals(outcome))
-        self.applied.emit(text, stored)
+        self.applied.emit(summary(outcome), stored)
 
     def refusals(self, outcome: AlignOutcome) -> str:
         """The photos refused, each by its date, with the reason in the refusal's sentence."""

@@ -51,12 +51,14 @@ def mm_words(mm: float) -> str:
     return f"{mm:.2g} mm"
 
 
-def ruler_words(length_px: float, px_per_mm: float | None) -> str:
+def ruler_words(length_px: float, px_per_mm: float | None, *, short: bool = False) -> str:
     """What the ruler says: millimetres when the photo's scale is known, else its pixels,
-    saying so."""
+    saying so (``short``: on the line itself, where the status line says why)."""
     if px_per_mm:
         return mm_words(length_px / px_per_mm)
-    return f"{length_px:.0f} px (no scale: this photo has no calibration card)"
+    if short:
+        return f"{length_px:.0f} px (no scale)"
+    return f"{length_px:.0f} px of the photo (no scale: this photo has no calibration card)"
 
 
 def local_scale(to_screen: QTransform, at: QPointF) -> float:
@@ -115,11 +117,11 @@ class Ruler(QObject):
         a, b = self.ends
         return math.hypot(b.x() - a.x(), b.y() - a.y())
 
-    def words(self, photos: Sequence[ComparePhoto]) -> str:
+    def words(self, photos: Sequence[ComparePhoto], *, short: bool = False) -> str:
         length = self.length_px()
         if length is None or self.index is None or self.index >= len(photos):
             return ""
-        return ruler_words(length, photos[self.index].px_per_mm)
+        return ruler_words(length, photos[self.index].px_per_mm, short=short)
 
     def press(self, canvas: Measured, pane: int, pos: QPointF) -> None:
         index = shown_photo(canvas, pane)
@@ -211,7 +213,7 @@ def _ruler(painter: QPainter, canvas: Measured, ruler: Ruler, rects: Sequence[QR
     painter.drawLine(a, b)
     for end in (a, b):
         painter.drawEllipse(end, 3, 3)
-    text = ruler.words(canvas.photos)
+    text = ruler.words(canvas.photos, short=True)
     if text:
         _backed_text(painter, (a + b) / 2 - QPointF(0, 6), text)
     painter.restore()
