@@ -50,7 +50,7 @@ def bench_align_window(work: Path, quick: bool) -> None:
 
     gaps: list[float] = []  # ms between ticks
     clock = QElapsedTimer()
-    applied_at: list[float] = []
+    applied_at: list[int] = []  # how many gaps there were when the outcome arrived
 
     def tick() -> None:
         gaps.append(clock.nsecsElapsed() / 1e6)
@@ -72,7 +72,12 @@ def bench_align_window(work: Path, quick: bool) -> None:
     window.auto.job.finished.connect(lambda _o: applied_at.append(len(gaps)))
     done = QEventLoop()
     texts: list[str] = []
-    window.auto.applied.connect(lambda text, _stored: (texts.append(text), done.quit()))
+
+    def applied(text: str, _stored: bool) -> None:
+        texts.append(text)
+        done.quit()
+
+    window.auto.applied.connect(applied)
     QTimer.singleShot(300000, done.quit)
     start = time.perf_counter()
     clock.start()
