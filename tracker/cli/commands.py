@@ -83,6 +83,7 @@ def cmd_import(args: argparse.Namespace, root: Path) -> int:
         for i in report.imported
     ]
     lines += [f"  warning: {cli_note(i.file, n)}" for i in report.imported for n in i.notes]
+    lines += [f"  warning: {w}" for w in report.capture_warnings]
     lines += [f"  duplicate {display_path(d.file)} = photo {d.photo_id}" for d in report.duplicates]
     lines += [f"  rejected: {r.error}" for r in report.rejected]
     emit(args, report.to_json(), "\n".join(lines))

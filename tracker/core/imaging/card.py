@@ -147,13 +147,17 @@ DETECT_SIDE = 2400
 """Markers are looked for at most this many pixels on the long side, then their corners are
 refined on the photo itself: a 12 MP photo is searched at about half size."""
 MIN_MARKERS = 2
+MIN_MARKER_PERIMETER_PX = 32
+"""No marker smaller than this is looked for (8 pixels a side, 1.3 a cell: less cannot be read)."""
 
 
-def _detector() -> cv2.aruco.ArucoDetector:
+def _detector(long_side: int) -> cv2.aruco.ArucoDetector:
     params = cv2.aruco.DetectorParameters()
     # Small markers in a large photo: the default (3 % of the long side) misses a card at
-    # 3 px/mm in a 12 MP photo.
-    params.minMarkerPerimeterRate = 0.01
+    # 3 px/mm in a 12 MP photo. In a small image (the import's reduced decode, 500 px) the
+    # same share would send every speck of skin texture through the decoder (10 ms instead of
+    # 3 where there is no card): nothing smaller than a readable marker is looked for.
+    params.minMarkerPerimeterRate = max(0.01, MIN_MARKER_PERIMETER_PX / max(1, long_side))
     # Blurred and small, a marker's bits are read better from more samples per cell, away
     # from the cell's edges, with every error the dictionary can correct corrected (only the
     # card's four ids are taken, and they must agree on one flat card).
@@ -186,7 +190,7 @@ def local_scale(h: NDArray[np.float64], x: float, y: float) -> float:
 def _markers(grey: NDArray[np.uint8]) -> list[tuple[Marker, NDArray[np.float32]]]:
     """The card's markers found in a grey image, each with its four corners (OpenCV's pixel
     centres, clockwise from the top left)."""
-    corners, ids, _rejected = _detector().detectMarkers(grey)
+    corners, ids, _rejected = _detector(max(grey.shape)).detectMarkers(grey)
     wanted = {m.id: m for m in CARD.markers}
     return [
         (wanted[int(i)], np.asarray(c, np.float32).reshape(4, 2))

@@ -79,12 +79,17 @@ class DecodedPhoto:
     # None when the import left it to be made on first view (see SCALABLE_FORMATS).
     preview: bytes | None
     notes: list[Note] = field(default_factory=list)
+    # With ``decode(..., pixels=True)``: the upright sRGB image the thumbnail was made from (a
+    # JPEG's reduced decode, else the preview), for the import's capture checks to measure.
+    pixels: Image.Image | None = None
 
 
 # -- decoding --------------------------------------------------------------------------------
 
 
-def decode(data: bytes, *, preview: bool = False, stored: bool = False) -> DecodedPhoto:
+def decode(
+    data: bytes, *, preview: bool = False, stored: bool = False, pixels: bool = False
+) -> DecodedPhoto:
     """Check, measure and shrink one photo; ImageRejected with the reason if it will not do.
 
     The format is settled from the bytes before any decoder sees them (``identify``, which also
@@ -101,7 +106,8 @@ def decode(data: bytes, *, preview: bool = False, stored: bool = False) -> Decod
     identified = _identified(data) if stored else identify(data)
     fmt = identified.format
     try:
-        return _decode(data, identified, with_preview=preview or fmt not in SCALABLE_FORMATS)
+        with_preview = preview or fmt not in SCALABLE_FORMATS
+        return _decode(data, identified, with_preview=with_preview, keep=pixels)
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -162,7 +168,9 @@ def _sequence_note(frames: int | None) -> Note:
     )
 
 
-def _decode(data: bytes, identified: Identified, *, with_preview: bool) -> DecodedPhoto:
+def _decode(
+    data: bytes, identified: Identified, *, with_preview: bool, keep: bool = False
+) -> DecodedPhoto:
     fmt = identified.format
     if fmt == "HEIF":
         ensure_heif()
@@ -237,6 +245,7 @@ def _decode(data: bytes, identified: Identified, *, with_preview: bool) -> Decod
         thumbnail=encode_jpeg(thumb_img, quality=80),
         preview=encode_jpeg(preview_img, quality=85) if with_preview else None,
         notes=notes,
+        pixels=preview_img if keep else None,
     )
 
 

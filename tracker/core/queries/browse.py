@@ -70,6 +70,16 @@ def photo_row(p: Photo) -> PhotoRow:
         height=p.height,
         original_name=p.original_name,
         format=p.format,
+        warnings=capture_warnings(p.quality),
+        px_per_mm=p.px_per_mm,
+    )
+
+
+def capture_warnings(quality: dict[str, Any] | None) -> tuple[str, ...]:
+    """The messages of the capture checks in ``photo.quality`` that warned, in order."""
+    checks = quality.get("checks", []) if isinstance(quality, dict) else []
+    return tuple(
+        str(c.get("message", "")) for c in checks if isinstance(c, dict) and c.get("warned")
     )
 
 

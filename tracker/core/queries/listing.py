@@ -102,6 +102,11 @@ def photos(
                 "height": p.height,
                 "format": p.format,
                 "original_name": p.original_name,
+                # Its alignment to the reference photo of its area and view (nine numbers,
+                # row-major 3x3), the calibration card's scale, and the capture checks.
+                "alignment": [float(v) for v in p.alignment] if p.alignment else None,
+                "px_per_mm": p.px_per_mm,
+                "quality": p.quality,
             }
             for p, aname, cname, vdate in s.execute(q)
         ]

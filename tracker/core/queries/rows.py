@@ -53,6 +53,10 @@ class PhotoRow:
     height: int
     original_name: str
     format: str
+    # The sentences of its capture checks that warned at import (what to do, not naming the
+    # file), and the pixels per millimetre its calibration card gave (None without one).
+    warnings: tuple[str, ...] = ()
+    px_per_mm: float | None = None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Reading one file for import, on a worker thread: read once, sniffed, hashed, decoded at
-thumbnail size, its thumbnail cached and its original staged durably in ``tmp/``. Recording
-it is the calling thread's (``services.imports``)."""
+thumbnail size, its thumbnail cached, its capture checks measured and the calibration card
+looked for on that decode (``imaging.quality``), and its original staged durably in ``tmp/``.
+Recording it is the calling thread's (``services.imports``), which judges the checks against
+the reference photo of the photo's area and view (``judge_capture``)."""
 
 from __future__ import annotations
 
@@ -14,14 +16,21 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tracker.core.db.models import Photo, ReferencePhoto, Visit
 from tracker.core.errors import ImageRejected, LibraryError
 from tracker.core.imaging import decode as imaging
 from tracker.core.imaging.exif import capture_time_from_mtime
 from tracker.core.imaging.facts import CaptureTime
 from tracker.core.imaging.formats import sniff
 from tracker.core.store.library import Library
+
+if TYPE_CHECKING:
+    from tracker.core.imaging.quality import Measures
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +44,7 @@ class Prepared:
     decoded: imaging.DecodedPhoto
     staged: Path
     file_time: CaptureTime | None
+    measures: Measures | None = None  # None when they could not be made (logged)
 
 
 @dataclass
@@ -125,7 +135,8 @@ def prepare(lib: Library, path: Path, index: int, claims: Claims) -> Prepared | 
     sha256 = hashlib.sha256(data).hexdigest()
     if not claims.claim(sha256, index):
         return SameAsOther(name, sha256)
-    decoded = imaging.decode(data)
+    decoded = imaging.decode(data, pixels=True)
+    measures = _measure(decoded)
     staged = lib.store.stage_original(data, sha256, decoded.ext)
     # The cache is written here, on the worker threads, in parallel. Should the photo then not
     # be recorded, its cache files are harmless: the cache holds nothing that is not rebuilt.
@@ -135,7 +146,69 @@ def prepare(lib: Library, path: Path, index: int, claims: Claims) -> Prepared | 
             lib.store.write_cache("previews", sha256, decoded.preview)
     except LibraryError:
         log.warning("Could not write the cache for a photo; it will be rebuilt when needed")
-    return Prepared(name, sha256, decoded, staged, capture_time_from_mtime(mtime))
+    return Prepared(name, sha256, decoded, staged, capture_time_from_mtime(mtime), measures)
+
+
+def _measure(decoded: imaging.DecodedPhoto) -> Measures | None:
+    """The capture checks' measures and the card, from the pixels the decode kept (then let
+    go). They only warn, so a failure costs the checks, never the photo."""
+    pixels, decoded.pixels = decoded.pixels, None
+    if pixels is None:
+        return None
+    # start-up time: OpenCV and numpy are loaded by the first import, not with the app
+    from tracker.core.imaging import quality
+
+    try:
+        return quality.measure(pixels, (decoded.width, decoded.height))
+    except Exception as exc:
+        log.warning("The capture checks of a photo could not be made", exc_info=exc)
+        return None
+
+
+def reference_of(s: Session, area_id: int, view: str) -> Photo | None:
+    """The photo later photos of an area and view are judged against: its reference photo,
+    else the earliest one with capture checks (the first imported of the view)."""
+    ref = s.get(ReferencePhoto, (area_id, view))
+    if ref is not None:
+        photo = s.get(Photo, ref.photo_id)
+        if photo is not None and photo.quality is not None:
+            return photo
+    return s.scalar(
+        select(Photo)
+        .join(Visit, Photo.visit_id == Visit.id)
+        .where(
+            Photo.area_id == area_id,
+            Photo.view == view,
+            Photo.deleted_at.is_(None),
+            Photo.quality.is_not(None),
+        )
+        .order_by(Visit.date, Photo.taken_at, Photo.id)
+        .limit(1)
+    )
+
+
+def judge_capture(s: Session, photo: Photo, measures: Measures) -> None:
+    """Store the photo's capture checks (``photo.quality``), judged against the reference of
+    its area and view, and what its calibration card told: ``photo.card``, ``px_per_mm``, and
+    ``colour_gains`` from the card (matching the reference's card's exposure when it has one;
+    non-destructive, the compare window resets them)."""
+    # start-up time: loaded by the workers already; the window loads no OpenCV before an import
+    from tracker.core.imaging import quality
+
+    reference = reference_of(s, photo.area_id, photo.view)
+    ref_card: dict[str, Any] | None = reference.card if reference is not None else None
+    photo.quality = quality.judge(
+        measures,
+        reference.id if reference is not None else None,
+        quality.reference_sharpness(reference.quality) if reference is not None else None,
+    )
+    if measures.card is None:
+        return
+    photo.card = measures.card
+    photo.px_per_mm = float(measures.card["px_per_mm"])
+    gains = quality.gains_for(measures.card, ref_card)
+    if gains is not None:
+        photo.colour_gains = list(gains)
 
 
 def discard(lib: Library, *futures: Future[Prepared | SameAsOther]) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.core.imaging.facts import Note, NoteKind
+from tracker.core.queries.browse import capture_warnings
 from tracker.core.text import display_path, readable
 
 ProgressCallback = Callable[[int, int, str], None]
@@ -51,6 +52,16 @@ class Imported:
     height: int
     # What the person should know about it (a future date, a still taken from a burst).
     notes: list[Note] = field(default_factory=list)
+    # Its capture checks (``photo.quality``: sharpness, clipping, the card's light) and the
+    # scale the calibration card gave, or None (no card, or checks that could not be made).
+    quality: dict[str, Any] | None = None
+    px_per_mm: float | None = None
+
+    @property
+    def capture_warnings(self) -> tuple[str, ...]:
+        """The sentences of the capture checks that warned, in order (each says what to do;
+        they do not name the file)."""
+        return capture_warnings(self.quality)
 
 
 @dataclass
@@ -99,7 +110,10 @@ class ImportReport:
                     "date_source": i.date_source,
                     "width": i.width,
                     "height": i.height,
-                    "warnings": [cli_note(i.file, n) for n in i.notes],
+                    "warnings": [cli_note(i.file, n) for n in i.notes]
+                    + [capture_note(i.file, m) for m in i.capture_warnings],
+                    "quality": i.quality,
+                    "px_per_mm": i.px_per_mm,
                 }
                 for i in self.imported
             ],
@@ -109,6 +123,11 @@ class ImportReport:
             ],
             "rejected": [{"file": readable(r.file), "error": r.error} for r in self.rejected],
         }
+
+    @property
+    def capture_warnings(self) -> list[str]:
+        """Every capture warning of the photos imported, each a sentence naming the file."""
+        return [capture_note(i.file, m) for i in self.imported for m in i.capture_warnings]
 
     @property
     def brought_back(self) -> list[int]:
@@ -126,3 +145,8 @@ def cli_note(file: str, note: Note) -> str:
     with advice in the command line's terms."""
     advice = NOTE_ADVICE_CLI[note.kind]
     return f"{display_path(file)}: {note.text}{'; ' + advice if advice else ''}."
+
+
+def capture_note(file: str, message: str) -> str:
+    """A capture check's warning as the command line says it: the file, then the sentence."""
+    return f"{display_path(file)}: {message}"

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -38,6 +39,7 @@ from tracker.core.services.import_reading import (
     Prepared,
     SameAsOther,
     discard,
+    judge_capture,
     prepare,
 )
 from tracker.core.services.import_report import (
@@ -89,7 +91,7 @@ class _Batch:
             assert prep.file_time is not None
             capture, source = prep.file_time, DateSource.FILE
         try:
-            photo_id, visit_id = self._insert(prep, item, capture, source)
+            photo_id, visit_id, quality, px_per_mm = self._insert(prep, item, capture, source)
         except BaseException:
             # Nothing was committed: the staged original must not outlive the failed record.
             self.lib.store.discard_staged(prep.staged)
@@ -114,6 +116,8 @@ class _Batch:
             width=decoded.width,
             height=decoded.height,
             notes=list(decoded.notes),
+            quality=quality,
+            px_per_mm=px_per_mm,
         )
 
     def _destination(self, s: Session, item: ImportItem, made: _Made) -> tuple[Client, Area]:
@@ -140,10 +144,11 @@ class _Batch:
 
     def _insert(
         self, prep: Prepared, item: ImportItem, capture: CaptureTime, source: DateSource
-    ) -> tuple[int, int]:
-        """One transaction: client, area and visit as needed, and the photo's row. What the
-        batch remembers of it (the area, the visits it made) is kept only once it committed,
-        so a photo refused by the database leaves the batch as it was."""
+    ) -> tuple[int, int, dict[str, Any] | None, float | None]:
+        """One transaction: client, area and visit as needed, and the photo's row with its
+        capture checks. What the batch remembers of it (the area, the visits it made) is kept
+        only once it committed, so a photo refused by the database leaves the batch as it was.
+        Returns the ids of the photo and its visit, its checks and its scale."""
         decoded = prep.decoded
         made = _Made()
         with self.lib.session() as s:
@@ -174,9 +179,12 @@ class _Batch:
                     None if is_readable(Path(prep.file).name) else name_bytes(Path(prep.file).name)
                 ),
             )
+            if prep.measures is not None:
+                judge_capture(s, photo, prep.measures)
             s.add(photo)
             s.flush()
             ids = (photo.id, visit.id, client.id, area.id)
+            checks = (photo.quality, photo.px_per_mm)
         photo_id, visit_id, client_id, area_id = ids
         # Committed: later photos asking for the same new area go to it by id.
         if made.new_area is not None:
@@ -188,7 +196,7 @@ class _Batch:
             self.report.created_visits.append(made.visit)
             if made.baseline:
                 self.auto_baseline[client_id] = made.visit
-        return photo_id, visit_id
+        return photo_id, visit_id, *checks
 
     def _visit_for(self, s: Session, client: Client, day: dt.date, made: _Made) -> Visit:
         visit = s.scalar(select(Visit).where(Visit.client_id == client.id, Visit.date == day))
