@@ -347,6 +347,13 @@ def visit_lines(row: VisitRow, *, full: bool = False) -> list[str]:
     return lines
 
 
+def scale_sentence(row: PhotoRow) -> str:
+    """What the calibration card in the photo gave, or "" when it had none."""
+    if row.px_per_mm is None:
+        return ""
+    return f"Its scale is known from the calibration card: {row.px_per_mm:.1f} pixels per mm."
+
+
 class PhotoGridModel(RowListModel[PhotoRow]):
     """A visit's photos of one area. Editing a view label asks for an undoable change
     (``view_edit_requested``) instead of writing it here."""
@@ -383,17 +390,27 @@ class PhotoGridModel(RowListModel[PhotoRow]):
             painter.end()
             return untinted(pixmap)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"Photo, {row.view} view, taken {row.taken_at[:10]}"
+            n = len(row.warnings)
+            warned = f", {n} capture warning{'s' if n != 1 else ''}" if n else ""
+            return f"Photo, {row.view} view, taken {row.taken_at[:10]}{warned}"
+        if role == Qt.ItemDataRole.AccessibleDescriptionRole:
+            return " ".join([*row.warnings, scale_sentence(row)]).strip()
         if role == Qt.ItemDataRole.ToolTipRole:
             source = {
                 "exif": "from the camera",
                 "file": "from the file's date",
                 "given": "as given at import",
             }
-            return (
-                f"{row.original_name}\nTaken {row.taken_at.replace('T', ' ')} "
-                f"({source.get(row.date_source.value, '')})\n{row.width} × {row.height} {row.format}"
-            )
+            lines = [
+                row.original_name,
+                f"Taken {row.taken_at.replace('T', ' ')} ({source.get(row.date_source.value, '')})",
+                f"{row.width} × {row.height} {row.format}",
+            ]
+            if row.px_per_mm is not None:
+                lines.append(scale_sentence(row))
+            if row.warnings:
+                lines += ["", "Capture check:", *(f"• {w}" for w in row.warnings)]
+            return "\n".join(lines)
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:

@@ -1,5 +1,6 @@
 """The import's request and its summary dialog, which lists every file that was not added
-(or that has a note) with the reason. The preview before it is ``import_preview``."""
+(or that has a note) with the reason, and the capture checks that warned, each with what to do
+next time. The preview before it is ``import_preview``."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ class ImportRequest:
     area_id: int
     area_name: str  # for the dialogs' sentences
     date: dt.date | None  # every photo to this visit date, or None to go by capture date
+    align: bool = False  # what the preview offers for aligning the new photos automatically
 
 
 class _Table(QTableWidget):
@@ -86,6 +88,13 @@ def window_note(note: Note) -> str:
     return _capital(f"{note.text}{'; ' + advice if advice else ''}")
 
 
+PHOTO_TIPS = (
+    "Photos compare best when each is taken alike: the same place, light and distance, the "
+    "phone held still and square to the skin, no flash, and the calibration card (Help ▸ "
+    "Print a calibration card) lying flat beside the marks."
+)
+
+
 def _duplicate_text(d: Duplicate) -> str:
     if d.copy_of:
         return f"The same photo as {_name(d.copy_of)}, added once"
@@ -129,12 +138,34 @@ class ImportSummaryDialog(QDialog):
         self.table = _table(self, ["File", "What happened"], rows)
         self.table.setAccessibleName("Files that were not added, with the reason")
         self.table.setVisible(bool(rows))
-        layout.addWidget(self.table)
+        layout.addWidget(self.table, 1)
+        # The capture checks warn and never refuse: the photos are in; this is for next time.
+        checks = [[_name(i.file), m] for i in report.imported for m in i.capture_warnings]
+        warned = len({i.file for i in report.imported if i.capture_warnings})
+        self.checks_label = QLabel(
+            "One photo may not compare well with the others: it is in the library all the "
+            "same, and the note says what to do when you next take it."
+            if warned == 1
+            else f"{warned} photos may not compare well with the others: they are in the "
+            "library all the same, and the notes say what to do when you next take them.",
+            self,
+        )
+        self.checks_label.setWordWrap(True)
+        self.checks = _table(self, ["Photo", "Capture check"], checks)
+        self.checks.setAccessibleName("Capture checks that warned, with what to do")
+        for widget in (self.checks_label, self.checks):
+            widget.setVisible(bool(checks))
+            layout.addWidget(widget)
+        layout.setStretchFactor(self.checks, 1)
+        self.tips = QLabel(PHOTO_TIPS, self)
+        self.tips.setWordWrap(True)
+        self.tips.setVisible(bool(report.imported))
+        layout.addWidget(self.tips)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)
         buttons.rejected.connect(self.accept)
         layout.addWidget(buttons)
-        if not rows:  # a sentence and a button: no room kept for an empty table
-            self.resize(460, self.sizeHint().height())
+        if not rows and not checks:  # sentences and a button: no room kept for empty tables
+            self.resize(520, self.sizeHint().height())
 
     @classmethod
     def show_report(cls, parent: QWidget | None, report: ImportReport) -> None:

@@ -1,15 +1,113 @@
-"""The visit's photos of one area, as a grid of thumbnails."""
+"""The visit's photos of one area, as a grid of thumbnails, with the capture checks' badges."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QDragEnterEvent,
+    QDropEvent,
+    QFont,
+    QKeySequence,
+    QPainter,
+    QPainterPath,
+    QPen,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
-from tracker.ui.models import GRID_ICON, IdRole, PhotoGridModel
+from tracker.core.queries.rows import PhotoRow
+from tracker.ui.models import GRID_ICON, IdRole, PhotoGridModel, RowRole
+
+# The badges carry their own light and dark edges, so they read on any thumbnail and on a
+# light or a dark palette, and say what they mean by shape and letters, not by colour alone.
+AMBER = QColor(245, 179, 1)
+INK = QColor(25, 25, 25)
+HALO = QColor(255, 255, 255, 230)
+PLATE = QColor(25, 25, 25, 200)
+BADGE = 18.0  # px
+
+
+def draw_warning_badge(painter: QPainter, top_right: QPointF) -> QRectF:
+    """A warning sign (an exclamation mark in a triangle) hanging from ``top_right``."""
+    box = QRectF(top_right.x() - BADGE - 3, top_right.y() + 3, BADGE + 2, BADGE)
+    triangle = QPainterPath()
+    triangle.moveTo(box.center().x(), box.top())
+    triangle.lineTo(box.right(), box.bottom())
+    triangle.lineTo(box.left(), box.bottom())
+    triangle.closeSubpath()
+    painter.setPen(
+        QPen(HALO, 3.5, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+    )
+    painter.drawPath(triangle)
+    painter.setPen(
+        QPen(INK, 1.5, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
+    )
+    painter.setBrush(AMBER)
+    painter.drawPath(triangle)
+    x = box.center().x()
+    painter.setPen(QPen(INK, 2.2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+    painter.drawLine(QPointF(x, box.top() + 6), QPointF(x, box.bottom() - 6))
+    painter.drawPoint(QPointF(x, box.bottom() - 3))
+    return box
+
+
+def draw_mm_badge(painter: QPainter, bottom_left: QPointF) -> QRectF:
+    """A small "mm" plate standing on ``bottom_left``: the photo's scale is known."""
+    font = QFont(painter.font())
+    font.setPixelSize(11)
+    font.setBold(True)
+    painter.setFont(font)
+    width = painter.fontMetrics().horizontalAdvance("mm") + 8
+    box = QRectF(bottom_left.x() + 3, bottom_left.y() - 3 - 15, width, 15)
+    painter.setPen(QPen(HALO, 1))
+    painter.setBrush(PLATE)
+    painter.drawRoundedRect(box, 4, 4)
+    painter.setPen(QColor(255, 255, 255))
+    painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "mm")
+    return box
+
+
+class BadgeDelegate(QStyledItemDelegate):
+    """Draws a thumbnail as usual, then its badges over the picture's corners: a warning
+    sign when a capture check warned (the tooltip says which), "mm" when a calibration card
+    gave the photo its scale."""
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        super().paint(painter, option, index)
+        row = index.data(RowRole)
+        if not isinstance(row, PhotoRow) or not (row.warnings or row.px_per_mm is not None):
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        widget = opt.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        icon = QRectF(
+            style.subElementRect(QStyle.SubElement.SE_ItemViewItemDecoration, opt, widget)
+        )
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if row.warnings:
+            draw_warning_badge(painter, icon.topRight())
+        if row.px_per_mm is not None:
+            draw_mm_badge(painter, icon.bottomLeft())
+        painter.restore()
 
 
 class PhotoGrid(QListView):
@@ -26,6 +124,7 @@ class PhotoGrid(QListView):
     def __init__(self, model: PhotoGridModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setModel(model)
+        self.setItemDelegate(BadgeDelegate(self))
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setIconSize(GRID_ICON)
         self.setGridSize(QSize(GRID_ICON.width() + 16, GRID_ICON.height() + 36))
