@@ -1,5 +1,5 @@
 """Preferences kept between runs (QSettings): window layout, mode, the user's name as a rater,
-last library and folder."""
+last library and folder, whether imports align their photos."""
 
 from __future__ import annotations
 
@@ -58,6 +58,16 @@ class Preferences:
     @last_import_folder.setter
     def last_import_folder(self, path: Path) -> None:
         self._s.setValue("last_import_folder", str(path))
+
+    @property
+    def align_after_import(self) -> bool:
+        """Whether an import aligns its new photos automatically (on until the person says no)."""
+        value = self._s.value("import/align", True)
+        return value if isinstance(value, bool) else str(value).lower() not in ("false", "0")
+
+    @align_after_import.setter
+    def align_after_import(self, on: bool) -> None:
+        self._s.setValue("import/align", on)
 
     def geometry(self, key: str) -> QByteArray | None:
         value = self._s.value(f"layout/{key}")

@@ -49,6 +49,8 @@ class ImportController(QObject):
         self.runner = runner
         self.show_error = show_error
         self.task: Task | None = None
+        # Whether the person asked, in the preview, for the new photos to be aligned.
+        self.align_new = False
         self._doing = ""
         self.progress: QProgressDialog | None = None
 
@@ -134,6 +136,7 @@ class ImportController(QObject):
         chosen = type(self).ask_preview(self.window, request, prepared)
         if chosen is None or not chosen.items:
             return
+        self.align_new = chosen.align
         self._begin("Importing photos…", len(chosen.items))
 
         def work(task: Task) -> ImportReport:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from PySide6.QtCore import QDate
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDateEdit,
     QDialog,
@@ -157,6 +158,15 @@ class ImportPreviewDialog(QDialog):
         box_layout = QVBoxLayout(self.kinds_box)
         box_layout.addWidget(scroll)
         layout.addWidget(self.kinds_box)
+
+        self.align = QCheckBox("Align the &new photos automatically", self)
+        self.align.setChecked(request.align)
+        self.align.setToolTip(
+            "Once they are in, each new photo is lined up with the first photo of its area and "
+            "view, in the background. Undo takes it back; a photo it is not sure of is left for "
+            "you to align on points in the compare window."
+        )
+        layout.addWidget(self.align)
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, parent=self
@@ -317,4 +327,4 @@ class ImportPreviewDialog(QDialog):
         dialog = cls(parent, request, prepared)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
-        return dialog.model.choices()
+        return replace(dialog.model.choices(), align=dialog.align.isChecked())

@@ -1,5 +1,6 @@
 """Where imports start in the main window (the menu, files dropped on it or on a visit), and
-what follows one: it becomes one undoable step, and the previews it left are made."""
+what follows one: it becomes one undoable step, the previews it left are made, and, when the
+preview's option is on, its new photos are aligned automatically (a step of their own)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from PySide6.QtWidgets import QFileDialog
 
 from tracker.core.services.import_report import ImportReport
 from tracker.core.store.library import Library
+from tracker.core.text import display_path
 from tracker.ui import commands as cmd
 from tracker.ui.main.controller import Window, WindowController
+from tracker.ui.main.import_align import PAUSED, ImportAlignment
 from tracker.ui.main.import_dialogs import IMAGE_FILTER, ImportRequest
 from tracker.ui.workers import Task
 
@@ -25,6 +28,7 @@ class ImportActions(WindowController):
         super().__init__(window)
         self._ask_for_area = ask_for_area
         self._background: list[Task] = []
+        self.aligning = ImportAlignment(window)
 
     def _connect_signals(self) -> None:
         w = self.window
@@ -52,7 +56,10 @@ class ImportActions(WindowController):
             return
         assert w.area_id is not None
         area = next(a for a in w.areas.rows() if a.id == w.area_id)
-        w.importer.start(w.lib, ImportRequest(paths, w.client_id, area.id, area.name, date))
+        request = ImportRequest(
+            paths, w.client_id, area.id, area.name, date, w.prefs.align_after_import
+        )
+        w.importer.start(w.lib, request)
 
     def _on_panel_files_dropped(self, paths: list[Path]) -> None:
         detail = self.window.panel.detail
@@ -63,6 +70,8 @@ class ImportActions(WindowController):
         if lib is None or report is None or lib is not w.lib:
             w.refresh()  # a failed import kept the photos before the failure
             return
+        align = w.importer.align_new
+        w.prefs.align_after_import = align  # the preview offers the same next time
         if report.imported or report.brought_back:
             w.visit_id = (
                 report.imported[-1].visit_id if report.imported else w.visit_id
@@ -70,6 +79,9 @@ class ImportActions(WindowController):
             w.history.push_done(cmd.ImportPhotos(lib, report))
             self._make_previews(lib, [i.sha256 for i in report.imported])
         w.refresh()
+        if align and report.imported:
+            names = [(i.photo_id, display_path(Path(i.file).name)) for i in report.imported]
+            self.aligning.start(lib, names)
 
     def _make_previews(self, lib: Library, shas: list[str]) -> None:
         """The import leaves a JPEG's preview to its first view; make them now, in the
@@ -85,12 +97,18 @@ class ImportActions(WindowController):
         task.signals.failed.connect(lambda _m, t=task: self._background.remove(t))
 
     def stop_background(self) -> None:
-        """Stop making previews (the library is being closed); each stops after its photo."""
+        """Stop making previews and aligning (the library is being closed); each stops after
+        its photo."""
         for task in self._background:
             task.cancel()
+        self.aligning.cancel()
 
     def _on_importer_busy_changed(self, busy: bool) -> None:
         self.window.menus.import_photos.setEnabled(not busy and self.window.lib is not None)
         self.window.history.pause(
-            "An import is running; undo and redo wait until it has finished." if busy else ""
+            "An import is running; undo and redo wait until it has finished."
+            if busy
+            else PAUSED
+            if self.aligning.busy
+            else ""
         )

@@ -73,6 +73,7 @@ class Choices:
 
     items: list[ImportItem]
     kinds: dict[dt.date, VisitKind] = field(default_factory=dict)
+    align: bool = False  # align the new photos automatically once they are in
 
 
 @dataclass(frozen=True)

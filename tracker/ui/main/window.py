@@ -95,7 +95,11 @@ class MainWindow(QMainWindow):
 
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
-        self.resize(1280, 800)
+        # The first size, kept inside the screen with room for the window's frame, so that the
+        # status bar (where results are said) shows on a 1280×800 or a 1024×700 screen too;
+        # never narrower than 1024, below which the panes do not fit side by side anyway.
+        screen = self.screen().availableGeometry()
+        self.resize(max(1024, min(1280, screen.width())), min(800, screen.height() - 60))
         self.stack = QStackedWidget(self)
         self.welcome = WelcomePage(self.stack)
         self.sidebar = Sidebar(self.clients, self.areas)
@@ -305,13 +309,16 @@ class MainWindow(QMainWindow):
     def _on_history_changed(self, changes: Change, photo_ids: frozenset[int]) -> None:
         """Reload what shows the data a step changed: the client list for clients and their
         counts, the areas for areas and photo counts, the timeline and the visit for the
-        rest; an alignment or a colour balance changes nothing the main window shows."""
+        rest; an alignment, the visit's photos (their framing check follows it); a colour
+        balance changes nothing the main window shows."""
         if changes & (Change.CLIENTS | Change.AREAS | Change.VISITS):
             self.refresh()
         elif changes & Change.PHOTOS:
             self._refresh_areas()
         elif changes & (Change.TREATMENT | Change.RATINGS):
             self._refresh_timeline()
+        elif changes & Change.ALIGNMENT:
+            self._refresh_panel()
         # The compare windows listen to the same history, and reload what they show.
 
     def _on_any_change(self, *_args: object) -> None:
