@@ -260,3 +260,34 @@ def test_the_status_sentence_names_what_could_not_be_aligned() -> None:
         "IMG_52.jpg…): align them on points in the compare window."
     )
     assert outcome_sentence(outcome(0, 0), names) == ""  # each the first of its view
+
+
+def test_turning_the_option_off_aligns_nothing_and_is_remembered(
+    qtbot: QtBot,
+    tmp_path: Path,
+    runner: TaskRunner,
+    library: Library,
+    errors: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pair = synthetic.pair(6)
+    first = _jpeg(pair.reference, tmp_path / "first.jpg", "2026:10:01 09:00:00")
+    again = _jpeg(pair.photo, tmp_path / "again.jpg", "2026:10:29 09:00:00")
+    h.import_files(library, [first], area="Belly")
+    window = _window_on(qtbot, tmp_path, runner, library)
+    offered: list[bool] = []
+
+    def preview(_parent: QWidget | None, request: ImportRequest, prepared: Prepared) -> Choices:
+        offered.append(request.align)
+        model = PlanModel(prepared.plan, request.area_id, prepared.areas, [], False, None)
+        return dataclasses.replace(model.choices(), align=False)  # the person unticks it
+
+    monkeypatch.setattr(ImportController, "ask_preview", preview)
+    monkeypatch.setattr(ImportController, "show_summary", lambda _p, _r: None)
+    with qtbot.waitSignal(window.importer.finished, timeout=30000):
+        window.imports.import_paths([again])
+    assert offered == [True] and not window.imports.aligning.busy
+    assert window.prefs.align_after_import is False  # offered unticked next time
+    assert all(p["alignment"] is None for p in h.list_photos(library))
+    assert window.history.stack.undoText() == "import of 1 photo"
+    assert errors == []
