@@ -30,6 +30,14 @@ def _photo(
 def test_same_inputs_give_the_same_pixels() -> None:
     assert ImageChops.difference(_photo(2), _photo(2)).getbbox() is None
 
+    def with_card() -> Image.Image:
+        return render_area_photo(
+            seed=11, visit_index=2, n_visits=6, view="front", stage="rubra", size=SMALL, card=True
+        )
+
+    assert ImageChops.difference(with_card(), with_card()).getbbox() is None
+    assert ImageChops.difference(with_card(), _photo(2, view="front")).getbbox() is not None
+
 
 def test_each_visit_is_framed_and_lit_differently() -> None:
     assert ImageChops.difference(_photo(1), _photo(2)).getbbox() is not None

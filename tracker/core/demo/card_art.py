@@ -72,7 +72,7 @@ def placement(*, seed: int, visit_index: int, canvas: tuple[int, int]) -> CardPl
     marks leave free, turned 4–12° one way or the other and tilted 6–14°, at 4.5–5.5 px/mm
     for a photo 1600 px wide (a wide view of an abdomen or thigh about 30 cm across)."""
     area = random.Random(seed * 4099 + 1)  # the same for every visit of an area
-    scale = area.uniform(4.5, 5.5) * canvas[0] / 1792  # the canvas of a 1600 px photo
+    scale = area.uniform(4.5, 5.5) * canvas[0] / 1792  # 1792: the canvas of a 1600 px photo
     visit = random.Random(seed * 4099 + 17 * visit_index + 5)
     return CardPlacement(
         centre=(
@@ -127,8 +127,11 @@ def _flat_card(px_per_mm: float) -> Image.Image:
     draw = ImageDraw.Draw(image)
 
     def box(x0: float, y0: float, x1: float, y1: float, level: int) -> None:
-        # Cells meet exactly: each edge is rounded once, the far one exclusive.
-        draw.rectangle((round(x0 * k), round(y0 * k), round(x1 * k) - 1, round(y1 * k) - 1), level)
+        # Cells meet exactly: each edge is rounded once, the far one exclusive (a fine line
+        # keeps at least a pixel).
+        left, top = round(x0 * k), round(y0 * k)
+        right, bottom = max(left, round(x1 * k) - 1), max(top, round(y1 * k) - 1)
+        draw.rectangle((left, top, right, bottom), level)
 
     for marker in CARD.markers:
         cells = marker_cells(marker.id)

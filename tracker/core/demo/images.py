@@ -286,10 +286,9 @@ def _reframe(picture: Image.Image, size: tuple[int, int], frame: Framing) -> Ima
 
 
 def _inverse(m: Matrix) -> Matrix:
-    """The inverse of a 3×3 matrix (row-major)."""
+    """The inverse of a 3×3 matrix (row-major), normalised to end in 1."""
     a, b, c, d, e, f, g, h, i = m
-    det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
-    cof = (
+    adjugate = (
         e * i - f * h,
         c * h - b * i,
         b * f - c * e,
@@ -300,5 +299,4 @@ def _inverse(m: Matrix) -> Matrix:
         b * g - a * h,
         a * e - b * d,
     )
-    k = cof[8] / det
-    return tuple(v / det / k for v in cof)  # type: ignore[return-value]
+    return tuple(v / adjugate[8] for v in adjugate)  # type: ignore[return-value]
