@@ -165,3 +165,24 @@ def test_the_shaken_photo_is_clearly_less_sharp_than_its_reference(photos: Photo
         assert ratios[EVENING] < 0.3, f"at {side} px: {ratios}"
         # The others stay as sharp as the first: only the shaken photo is warned about.
         assert all(0.75 < r < 1.35 for i, r in ratios.items() if i != EVENING), ratios
+
+
+def test_the_listing_shows_the_cards_scale_and_warns_of_the_shaken_photo_only(
+    sample: dict[str, Any],
+) -> None:
+    """What the import measured, as ``tracker list photos --json`` shows it."""
+    with Library.open(Path(sample["library"])) as lib:
+        rows = h.list_photos(lib)
+    carded = {spec.name for spec in AREAS if spec.card}
+    for row in rows:
+        has_card = row["area"] in carded and row["view"] == "front"
+        assert (row["px_per_mm"] is not None) == has_card, row["original_name"]
+    warned = {
+        (row["area"], row["view"], Path(row["original_name"]).stem.rsplit("_", 1)[1]): [
+            check["check"] for check in row["quality"]["checks"] if check["warned"]
+        ]
+        for row in rows
+    }
+    assert {key: checks for key, checks in warned.items() if checks} == {
+        (*SHAKEN, str(EVENING)): ["sharpness"]
+    }
