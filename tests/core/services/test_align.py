@@ -14,7 +14,7 @@ from PIL import Image
 
 from tests import helpers as h
 from tests.core.imaging import synthetic as syn
-from tracker.core.errors import ReadOnlyLibrary, UsageError
+from tracker.core.errors import ReadOnlyLibrary, UsageError, ValidationError
 from tracker.core.imaging import geometry as al
 from tracker.core.queries import browse
 from tracker.core.services import align, photos
@@ -158,6 +158,10 @@ def test_store_false_computes_only_and_a_cancel_stores_nothing(
     assert browse.compare_photos(library, [ids[1]])[0].alignment == computed.alignments()[ids[1]]
     photos.set_alignments(library, old, old_refs)
     assert browse.reference_photo(library, browse.photo(library, ids[0]).area_id, "front") is None
+    # a homography whose horizon crosses the photo is refused, with a sentence
+    folding = al.Alignment((1, 0, 0, 0, 1, 0, -0.002, 0, 1), "auto", "homography", 50, 1.0)
+    with pytest.raises(ValidationError, match="fold part of the photo"):
+        photos.set_alignments(library, {ids[1]: folding})
 
 
 def test_a_read_only_library_refuses_to_store_but_computes(

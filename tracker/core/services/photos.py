@@ -22,6 +22,7 @@ from tracker.core.imaging.geometry import (
     check_gains,
     check_matrix,
     compose,
+    is_affine,
 )
 from tracker.core.imaging.geometry import fit as fit_landmarks
 from tracker.core.queries.browse import alignment_of, get
@@ -100,6 +101,8 @@ def set_alignments(
         for p in _photos(s, checked):
             old[p.id] = alignment_of(p)
             a = checked[p.id]
+            if a is not None and not is_affine(a.matrix):
+                check_matrix(a.matrix, (p.width, p.height))  # no horizon inside the photo
             p.alignment = list(a.matrix) if a is not None else None
             p.alignment_method = a.method if a is not None else None
             p.alignment_model = a.model if a is not None else None
