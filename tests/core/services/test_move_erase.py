@@ -74,6 +74,14 @@ def _align(lib: Library, c: dict[str, int]) -> tuple[al.Matrix, al.Matrix]:
     return m1, m2
 
 
+def _framing(lib: Library, photo_id: int) -> dict[str, object] | None:
+    with lib.session() as s:
+        p = s.get(Photo, photo_id)
+        assert p is not None
+        checks = (p.quality or {}).get("checks", [])
+        return next((c for c in checks if c["check"] == "framing"), None)
+
+
 def _matrix(lib: Library, photo_id: int) -> al.Matrix | None:
     alignment = browse.compare_photos(lib, [photo_id])[0].alignment
     return alignment.matrix if alignment is not None else None
@@ -129,6 +137,11 @@ def test_a_reference_photo_that_moves_away_hands_over_without_losing_an_alignmen
         math.isclose(a, b, abs_tol=1e-9)
         for a, b in zip(al.apply(new_b2.matrix, (100.0, 50.0)), expected, strict=True)
     )
+    # Their framing checks follow: b2's is against b1 now, b1 (the reference) has none.
+    framing = {pid: _framing(library, pid) for pid in (course["b1"], course["b2"])}
+    assert framing[course["b1"]] is None
+    b2_framing = framing[course["b2"]]
+    assert b2_framing is not None and b2_framing["check"] == "framing"
     # The moved photo is unaligned among the thigh's photos (the group had no reference).
     assert browse.compare_photos(library, [course["b0"]])[0].alignment is None
     move.unmove(library, undo)

@@ -29,8 +29,8 @@ from tracker.core.db.models import (
 )
 from tracker.core.errors import NotFoundError, UsageError
 from tracker.core.imaging.geometry import MODELS, check_matrix, compose, invert
-from tracker.core.queries.browse import get
-from tracker.core.services.photos import MAX_VIEW
+from tracker.core.queries.browse import alignment_of, get
+from tracker.core.services.photos import MAX_VIEW, update_framing
 from tracker.core.services.visits import create_visit
 from tracker.core.store.library import Library
 from tracker.core.text import check_name
@@ -190,6 +190,8 @@ def leave_group(
             )
     ref.photo_id = heir.id
     s.flush()
+    for other in staying:  # framed against the new reference now (the heir: none)
+        update_framing(s, other, alignment_of(other))
 
 
 ALIGNMENT_COLUMNS = (

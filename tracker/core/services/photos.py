@@ -108,14 +108,18 @@ def set_alignments(
             p.alignment_model = a.model if a is not None else None
             p.alignment_points = a.points if a is not None else None
             p.alignment_residual_px = a.residual_px if a is not None else None
-            _update_framing(s, p, a)
+            update_framing(s, p, a)
         return old, old_references
 
 
-def _update_framing(s: Session, p: Photo, a: Alignment | None) -> None:
+def update_framing(s: Session, p: Photo, a: Alignment | None) -> None:
+    """The framing check in ``p.quality`` measured from alignment ``a`` against the reference
+    photo of its area and view (removed without an alignment, or for the reference itself)."""
     ref = s.get(ReferencePhoto, (p.area_id, p.view))
-    if ref is None or ref.photo_id == p.id:
+    if ref is None:
         return
+    if ref.photo_id == p.id:
+        a = None
     check = None
     if a is not None:
         reference = s.get(Photo, ref.photo_id)
