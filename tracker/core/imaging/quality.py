@@ -92,11 +92,6 @@ class Measures:
     card: dict[str, Any] | None
 
 
-def _luminance(rgb: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    lum = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    return np.asarray(lum)
-
-
 def sharpness(lum: np.ndarray[Any, Any], skin: np.ndarray[Any, Any] | None = None) -> float:
     """The variance of the Laplacian of luminance at ``WORK_SIDE``, luminance scaled to a mean
     of 128 (so that exposure does not count as sharpness); only where ``skin`` (a mask the
@@ -108,15 +103,14 @@ def sharpness(lum: np.ndarray[Any, Any], skin: np.ndarray[Any, Any] | None = Non
         lum = cv2.resize(lum, size, interpolation=cv2.INTER_AREA)
         if skin is not None:
             skin = cv2.resize(skin, size, interpolation=cv2.INTER_NEAREST)
-    keep = np.ones(lum.shape, bool) if skin is None else skin > 0
-    grey = lum.astype(np.float32)
-    if not keep.any():
+    if skin is not None and not cv2.countNonZero(skin):
         return 0.0
-    mean = float(grey[keep].mean())
+    mean = cv2.mean(lum, mask=skin)[0]
     if mean < 1:
         return 0.0
-    grey *= 128.0 / mean
-    return float(cv2.Laplacian(grey, cv2.CV_32F)[keep].var())
+    laplacian = cv2.Laplacian(lum, cv2.CV_32F, scale=128.0 / mean)
+    _mean, std = cv2.meanStdDev(laplacian, mask=skin)
+    return float(std[0, 0]) ** 2
 
 
 def _skin_mask(shape: tuple[int, int], corners: list[list[float]], k: float) -> Any:
@@ -134,8 +128,8 @@ def measure(image: Image.Image, full_size: tuple[int, int]) -> Measures:
     """The measures of an upright photo decoded at any size, ``full_size`` being its upright
     full resolution (for the card's figures). With a card in the photo, the checks of the
     skin leave it out: its paper is white and its markers black by design."""
-    rgb = np.asarray(image.convert("RGB"))
-    lum = _luminance(rgb)
+    rgb = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+    lum = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     card = card_record(image, full_size)
     skin = None
     if card is not None:
@@ -143,7 +137,7 @@ def measure(image: Image.Image, full_size: tuple[int, int]) -> Measures:
     area = lum.size if skin is None else max(1, cv2.countNonZero(skin))
     below = HIGHLIGHT_LEVEL - 1
     unclipped = cv2.inRange(rgb, (0, 0, 0), (below, below, below))
-    dark = np.where(lum <= SHADOW_LEVEL, np.uint8(255), np.uint8(0))
+    dark = cv2.inRange(lum, 0, SHADOW_LEVEL)
     if skin is not None:
         unclipped = cv2.bitwise_and(unclipped, skin)
         dark = cv2.bitwise_and(dark, skin)
