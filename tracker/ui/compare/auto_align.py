@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
@@ -110,16 +111,15 @@ class AutoAligner(QObject):
             return
         command = SetAlignment(self.lib, alignments, outcome.references)
         self.storing = True
-        self.runner.start(
-            lambda _task: command.do(),
-            finished=lambda _r: self._on_stored(command, outcome),
-            failed=self._on_store_failed,
-        )
+        history = self.history  # the main window's: it outlives this compare window
 
-    def _on_stored(self, command: SetAlignment, outcome: AlignOutcome) -> None:
-        self.storing = False
-        self.history.push_done(command)
-        self._tell(outcome, stored=True)
+        def stored(_result: object) -> None:
+            history.push_done(command)  # undoable even if the window was closed meanwhile
+            if shiboken6.isValid(self):
+                self.storing = False
+                self._tell(outcome, stored=True)
+
+        self.runner.start(lambda _task: command.do(), finished=stored, failed=self._on_store_failed)
 
     def _on_store_failed(self, message: str) -> None:
         self.storing = False

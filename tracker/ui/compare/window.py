@@ -1,5 +1,6 @@
-"""The compare window: 2–4 photos in one of five modes, aligned by landmarks and colour-balanced
-on a neutral patch, both stored non-destructively and undoable, and exported as an image.
+"""The compare window: 2–4 photos in one of five modes, aligned automatically or by landmarks
+and colour-balanced on a neutral patch, both stored non-destructively and undoable, measured
+(scale bar, ruler) and exported as an image.
 
 Previews (never originals) are loaded and colour-balanced on the thread pool; the canvas only
 paints. The geometry of each photo in the first photo's frame comes from the core
