@@ -98,7 +98,7 @@ def bench_align_window(work: Path, quick: bool) -> None:
         total,
         "ms",
         None,
-        "(20 photos, first run)",
+        "(previews made by it)",
         None,
     )
     worst = max(during, default=0.0)
