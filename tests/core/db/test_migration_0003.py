@@ -45,6 +45,10 @@ def test_two_by_three_alignments_become_three_by_three_and_go_back(tmp_path: Pat
     with sqlite3.connect(root / "library.sqlite3") as conn:
         for pid, m in ((ids[1], SIMILAR), (ids[2], AFFINE), (ids[3], [1, 0, 0])):
             conn.execute("UPDATE photo SET alignment = ? WHERE id = ?", (json.dumps(m), pid))
+        # 0002 stored a cleared edit as the JSON text 'null'
+        conn.execute(
+            "UPDATE photo SET alignment = 'null', colour_gains = 'null' WHERE id = ?", (ids[0],)
+        )
     conn.close()
 
     with Library.open(root) as lib:
@@ -54,6 +58,11 @@ def test_two_by_three_alignments_become_three_by_three_and_go_back(tmp_path: Pat
         assert shown[ids[2]] == al.Alignment(AFFINE_3X3, "landmarks", "affine", None, None)
         assert shown[ids[3]] is None  # not an alignment at all: dropped
         assert shown[ids[0]] is None
+        with lib.engine.connect() as c:
+            nulls = c.exec_driver_sql(
+                "SELECT alignment IS NULL, colour_gains IS NULL FROM photo WHERE id = ?", (ids[0],)
+            ).one()
+        assert tuple(nulls) == (1, 1)
         # a homography cannot go back to 2×3
         tilt: al.Matrix = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 1e-4, 0.0, 1.0)
         photos.set_alignments(lib, {ids[3]: al.Alignment(tilt, "auto", "homography", 90, 0.6)})

@@ -221,6 +221,10 @@ def test_the_import_option_aligns_the_new_photos_and_undo_takes_it_back(
     photos = {p["original_name"]: p for p in h.list_photos(library)}
     assert photos["again.jpg"]["alignment"] is None  # the alignment went, the photo stayed
     assert listing.counts(library)["photos"] == 2
+    # A cleared alignment is SQL NULL, so the import's own undo sees nothing aligned since.
+    assert window.history.stack.undoText() == "import of 1 photo"
+    assert window.history.undo()
+    assert listing.counts(library)["photos"] == 1
     assert errors == []
 
 

@@ -185,6 +185,10 @@ class TreatmentRecord(Base):
     )
 
 
+# None is SQL NULL, not the JSON text 'null', so that ``IS NULL`` finds a cleared edit.
+NULLABLE_JSON = JSON(none_as_null=True)
+
+
 class Photo(Base):
     __tablename__ = "photo"
 
@@ -210,7 +214,7 @@ class Photo(Base):
     # Non-destructive edits, applied on display and export: a 3x3 matrix (row-major, nine
     # numbers) taking this photo's upright pixels to its area and view's reference photo's,
     # with how it was made, and per-channel white-balance gains.
-    alignment: Mapped[list[float] | None] = mapped_column(JSON)
+    alignment: Mapped[list[float] | None] = mapped_column(NULLABLE_JSON)
     alignment_method: Mapped[str | None] = mapped_column(String(20))  # landmarks, auto
     alignment_model: Mapped[str | None] = mapped_column(String(20))  # similarity, affine, ...
     alignment_points: Mapped[int | None] = mapped_column(Integer)  # points or features agreeing
@@ -218,10 +222,10 @@ class Photo(Base):
     # What the calibration card in the photo told, when one was found at import: the pixels per
     # millimetre at the card, and its findings (neutral patches, homography, cast).
     px_per_mm: Mapped[float | None] = mapped_column(Float)
-    card: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    card: Mapped[dict[str, Any] | None] = mapped_column(NULLABLE_JSON)
     # The capture checks made at import against the area's reference photo (they only warn).
-    quality: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    colour_gains: Mapped[list[float] | None] = mapped_column(JSON)
+    quality: Mapped[dict[str, Any] | None] = mapped_column(NULLABLE_JSON)
+    colour_gains: Mapped[list[float] | None] = mapped_column(NULLABLE_JSON)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     visit: Mapped[Visit] = relationship()
