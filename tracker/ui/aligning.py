@@ -9,6 +9,7 @@ the work (decoding previews, features, the estimator) is all in the worker.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -33,6 +34,8 @@ def _align(lib: Library, photo_ids: Sequence[int], task: Task) -> AlignOutcome:
         store=False,
         progress=task.report,
         cancelled=lambda: task.cancelled,
+        # A core left to the GUI thread: with every core registering, its frames wait.
+        workers=max(1, (os.cpu_count() or 1) - 1),
     )
 
 

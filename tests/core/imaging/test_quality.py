@@ -76,10 +76,10 @@ def test_a_photo_exposed_into_white_warns_of_its_highlights() -> None:
 
 
 def test_the_card_gives_its_scale_in_full_size_pixels_within_one_percent() -> None:
-    shot = syn.card_photo(3, 8.0, angle_deg=20, tilt_deg=15, frame=(1600, 1200))
+    shot = syn.card_photo(3, 16.0, angle_deg=20, tilt_deg=15, frame=(3200, 2400))
     pixels = _decoded(shot.image)
-    assert pixels.width < 1600  # measured on the reduced decode, expressed at full size
-    measures = quality.measure(pixels, (1600, 1200))
+    assert pixels.width < 3200  # measured on the reduced decode, expressed at full size
+    measures = quality.measure(pixels, (3200, 2400))
     card = measures.card
     assert card is not None
     assert abs(card["px_per_mm"] / shot.px_per_mm - 1) < 0.01
@@ -94,7 +94,7 @@ def test_the_card_gives_its_scale_in_full_size_pixels_within_one_percent() -> No
     }
     assert card["markers"] == 4 and set(card["patches"]) == {"light", "mid", "dark"}
     truth = syn.apply(shot.card_to_photo, np.array(syn.CARD_CORNERS))
-    assert np.abs(np.array(card["corners"]) - truth).max() < 0.01 * 1600
+    assert np.abs(np.array(card["corners"]) - truth).max() < 0.01 * 3200
     checks = _checks(quality.judge(measures, None, None))
     assert not checks["cast"]["warned"]
     # The white paper and black markers of the card are not taken for clipped skin.

@@ -197,3 +197,29 @@ def test_a_view_is_its_photos_oldest_first_and_landmarks_from_numbers_store_too(
     outside = {ids[0]: marks, ids[2]: [(-5.0, 3.0), (10.0, 10.0), (20.0, 30.0)]}
     refused = align.align_by_points(library, [ids[2]], outside)
     assert "outside photo" in refused.failed[0].error and "640×480" in refused.failed[0].error
+
+
+def test_two_people_with_a_card_in_each_photo_are_not_aligned_on_the_card(
+    library: Library, tmp_path: Path
+) -> None:
+    """The card is laid down afresh each time, so it marks no skin: its features are left out,
+    and two people's photos that share only the card are refused, not aligned by it."""
+    from tracker.core.demo import card_art
+
+    size = (1024, 768)
+    other = syn.unrelated_pair(1, size)
+    files = []
+    for i, image in enumerate((other.reference, other.photo)):
+        picture = image.convert("RGB")
+        where = card_art.CardPlacement((760, 560), 6.0 + i, 8.0, 30.0, 2.4)
+        card_art.draw_card(picture, where)
+        path = tmp_path / f"card{i}.jpg"
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = f"2026:0{i + 1}:05 10:00:00"
+        picture.save(path, "JPEG", quality=92, exif=exif)
+        files.append(path)
+    ids = [r.photo_id for r in h.import_files(library, files, area="Belly").imported]
+    shown = browse.compare_photos(library, ids)
+    assert all(p.px_per_mm for p in shown), "the card is found in both"
+    outcome = align.align_photos(library, [ids[1]], store=False)
+    assert not outcome.alignments() and [f.photo_id for f in outcome.failed] == [ids[1]]

@@ -150,15 +150,42 @@ class Features:
     size: Size  # of the working image
 
 
-def features(image: Image.Image, detector: Detector = "sift") -> Features:
-    """A photo's features for ``register_features``, from any upright rendition of it."""
+CARD_MARGIN = 1.3
+"""The card's outline is widened by this about its centre before its features are left out:
+a feature's descriptor reads a neighbourhood, and the card's shadow lies beyond its edge."""
+
+
+def _outside(grey: NDArray[np.uint8], quad: Sequence[tuple[float, float]], k: float) -> Any:
+    """A mask of ``grey`` that is 0 on the quadrilateral ``quad`` (full-size pixels, ``k``
+    working pixels to one of them), widened by ``CARD_MARGIN``, and 255 elsewhere."""
+    mask = np.full(grey.shape, 255, np.uint8)
+    q = np.asarray(quad, dtype=np.float64) * k - 0.5  # to OpenCV's pixel centres
+    centre = q.mean(axis=0)
+    q = centre + (q - centre) * CARD_MARGIN
+    cv2.fillConvexPoly(mask, np.rint(q).astype(np.int32), 0)
+    return mask
+
+
+def features(
+    image: Image.Image,
+    detector: Detector = "sift",
+    *,
+    exclude: Sequence[tuple[float, float]] | None = None,
+    full_size: Size | None = None,
+) -> Features:
+    """A photo's features for ``register_features``, from any upright rendition of it; none
+    inside ``exclude`` (a quadrilateral in the pixels of ``full_size``, the photo's upright
+    full resolution: its calibration card)."""
     grey = _prepare(image)
+    mask = None
+    if exclude is not None:
+        mask = _outside(grey, exclude, grey.shape[1] / (full_size or image.size)[0])
     finder = (
         cv2.SIFT.create(nfeatures=MAX_FEATURES, contrastThreshold=0.02)
         if detector == "sift"
         else cv2.AKAZE.create(threshold=0.0005)
     )
-    keypoints, descriptors = finder.detectAndCompute(grey, None)
+    keypoints, descriptors = finder.detectAndCompute(grey, mask)
     if detector == "akaze" and len(keypoints) > MAX_FEATURES:
         best = np.argsort([-k.response for k in keypoints])[:MAX_FEATURES]
         keypoints = [keypoints[i] for i in best]

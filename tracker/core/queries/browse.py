@@ -320,6 +320,20 @@ def baseline_partner(lib: Library, photo_id: int) -> int | None:
         return found if found != photo_id else None
 
 
+def card_outlines(lib: Library, photo_ids: Sequence[int]) -> dict[int, list[tuple[float, float]]]:
+    """The calibration card's corners (upright full-resolution pixels) of each photo that shows
+    one, in one statement: the automatic alignment leaves the card out."""
+    with lib.session() as s:
+        rows = s.execute(
+            select(Photo.id, Photo.card).where(Photo.id.in_(photo_ids), Photo.card.is_not(None))
+        )
+        return {
+            pid: [(float(x), float(y)) for x, y in card["corners"]]
+            for pid, card in rows
+            if isinstance(card, dict) and len(card.get("corners") or ()) == 4
+        }
+
+
 def compare_photos(lib: Library, photo_ids: Sequence[int]) -> list[ComparePhoto]:
     """The photos as the compare window and its exports show them, in the order given: five
     statements however many photos."""

@@ -38,7 +38,12 @@ from tracker.core.imaging.geometry import (
     compose,
 )
 from tracker.core.imaging.geometry import fit as fit_points
-from tracker.core.queries.browse import area_photos, compare_photos, reference_photo
+from tracker.core.queries.browse import (
+    area_photos,
+    card_outlines,
+    compare_photos,
+    reference_photo,
+)
 from tracker.core.queries.rows import ComparePhoto
 from tracker.core.services.photos import Reference, set_alignments
 from tracker.core.store.library import Library
@@ -97,7 +102,12 @@ def _reference_of(lib: Library, photo: ComparePhoto) -> tuple[int, bool]:
     return next(earliest, photo.id), True
 
 
-def _features(lib: Library, photo: ComparePhoto) -> Features | TrackerError:
+def _features(
+    lib: Library, photo: ComparePhoto, card: Sequence[Point] | None
+) -> Features | TrackerError:
+    """The photo's features, none of them on its calibration card: the card is laid down
+    afresh at each session, so it marks no skin, and two people's photos with a card in each
+    would otherwise agree on the card alone."""
     # start-up time: OpenCV and numpy load on the first alignment, not with the window
     from tracker.core.imaging import register
 
@@ -105,7 +115,7 @@ def _features(lib: Library, photo: ComparePhoto) -> Features | TrackerError:
         image = register.working_image(lib.derived("previews", photo.sha256))
     except TrackerError as exc:  # the original is missing, or cannot be read any more
         return exc
-    return register.features(image)
+    return register.features(image, exclude=card, full_size=(photo.width, photo.height))
 
 
 @dataclass(frozen=True)
@@ -192,9 +202,12 @@ def align_photos(
     store: bool = True,
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
+    workers: int | None = None,
 ) -> AlignOutcome:
     """Register each photo to its reference (or to ``to``) and, with ``store``, store the
     alignments found in one transaction (a read-only library refuses before any work).
+    ``workers`` threads share the work (default: one a core; the window leaves a core to
+    its own thread).
     ``progress(done, total)`` is called from the worker threads as photos finish;
     ``cancelled()`` is asked before each photo, and a cancelled run stores nothing. Results
     come in the order the photos were given."""
@@ -223,7 +236,7 @@ def align_photos(
         return stop.is_set()
 
     def features(p: ComparePhoto) -> Features | TrackerError | None:
-        return None if stopped() else _features(lib, p)
+        return None if stopped() else _features(lib, p, cards.get(p.id))
 
     def one(t: _Target) -> Aligned | NotAligned | None:
         ours, theirs = found[t.photo.id].result(), found[t.reference.id].result()
@@ -234,10 +247,11 @@ def align_photos(
         return result
 
     results: dict[int, Aligned | NotAligned | None] = {}
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
         # Features first: the pool takes jobs in order, so a registration waits only on
         # features already being made, never on a job queued behind it.
         unique = {p.id: p for t in work for p in (t.photo, t.reference)}
+        cards = card_outlines(lib, list(unique))
         found: dict[int, Future[Features | TrackerError | None]] = {
             pid: pool.submit(features, p) for pid, p in unique.items()
         }
