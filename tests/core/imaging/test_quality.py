@@ -129,3 +129,14 @@ def test_the_gains_match_the_reference_cards_exposure() -> None:
     assert all(abs(v - level) < 1.0 for v in mid)
     own = [v * g for v, g in zip(card["patches"]["mid"], alone, strict=True)]
     assert max(own) - min(own) < 1.0 and abs(sum(own) / 3 - level) > 10
+
+
+def test_the_card_is_looked_for_only_where_black_ink_on_white_paper_could_be() -> None:
+    def histogram(image: Image.Image) -> np.ndarray:
+        return np.array(_decoded(image).convert("L").histogram(), dtype=np.float32)
+
+    skin = syn.photograph(syn.skin(2, SIZE), syn.Shot(np.eye(3), SIZE))
+    assert not quality.may_show_card(histogram(skin))
+    for exposure, blur in ((1.3, 3.0), (0.7, 2.0)):
+        shot = syn.card_photo(9, 6.0, blur=blur, exposure=exposure, frame=(1600, 1200))
+        assert quality.may_show_card(histogram(shot.image))
