@@ -125,3 +125,16 @@ def test_the_card_gives_the_scale_and_the_colour_gains(
     lifted = [v * g for v, g in zip(later.card["patches"]["mid"], later.colour_gains, strict=True)]
     assert all(abs(v - level) < 1.0 for v in lifted)
     assert browse.photo(library, card.photo_id).px_per_mm == card.px_per_mm
+
+
+def test_a_small_card_in_a_large_photo_is_found_in_a_second_larger_decode(
+    library: Library, tmp_path: Path
+) -> None:
+    """At 4 px/mm in a 3200 px photo the card's markers are 7 px in the import's eighth-size
+    decode, too small to read; the photo has the card's black and white, so it is decoded
+    again, larger, and the card is found at its true scale."""
+    shot = syn.card_photo(5, 4.0, angle_deg=8, tilt_deg=12, frame=(3200, 2400))
+    path = _jpeg(tmp_path / "small-card.jpg", shot.image, "2026-01-05")
+    report = import_files(library, [path], BELLY)
+    found = report.imported[0].px_per_mm
+    assert found is not None and abs(found / shot.px_per_mm - 1) < 0.01

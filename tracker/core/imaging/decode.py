@@ -199,10 +199,7 @@ def _decode(
         icc = im.info.get("icc_profile")
 
         if fmt in SCALABLE_FORMATS:
-            # The pixels kept for the capture checks and the card want the preview's detail
-            # (a card's markers are a few dozen pixels), not the thumbnail's.
-            needed = PREVIEW_MIN if with_preview or keep else THUMB_SIZE
-            scale = needed / max(width, height)
+            scale = (PREVIEW_MIN if with_preview else THUMB_SIZE) / max(width, height)
             if scale < 1:
                 # DCT scaling: decode directly at the smallest size still >= what is needed.
                 im.draft(None, (max(1, int(width * scale)), max(1, int(height * scale))))

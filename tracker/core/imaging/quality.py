@@ -23,6 +23,7 @@ with this module, which only the import's workers load (on first use).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,9 +121,21 @@ def _skin_mask(shape: tuple[int, int], corners: list[list[float]], k: float) -> 
     return mask
 
 
-def measure(image: Image.Image, full_size: tuple[int, int]) -> Measures:
+CARD_SIDE = 2400
+"""When a photo may show the card (``may_show_card``) but the import's small decode does not
+find it, the card is looked for again in the photo decoded at up to this many pixels on its
+long side: a small card (3 px/mm in a 12 MP photo, markers of 42 px) is lost in an eighth of
+the frame. Only such photos pay for the second decode."""
+
+
+def measure(
+    image: Image.Image,
+    full_size: tuple[int, int],
+    larger: Callable[[int], Image.Image] | None = None,
+) -> Measures:
     """The measures of an upright photo decoded at any size, ``full_size`` being its upright
-    full resolution (for the card's figures). All but the card are taken at ``WORK_SIDE``
+    full resolution (for the card's figures); ``larger(side)`` decodes it again at up to
+    ``side`` pixels when the card may be there but is too small to find. All but the card are taken at ``WORK_SIDE``
     (the clipped shares of an area-averaged image: what is clipped over 2 % of a photo is
     whole patches, which averaging keeps). With a card in the photo, the checks of the skin
     leave it out: its paper is white and its markers black by design."""
@@ -134,7 +147,11 @@ def measure(image: Image.Image, full_size: tuple[int, int]) -> Measures:
         rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     lum = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     hist = cv2.calcHist([lum], [0], None, [256], [0, 256]).ravel()
-    card = card_record(image, full_size) if may_show_card(hist) else None
+    card = None
+    if may_show_card(hist):
+        card = card_record(image, full_size)
+        if card is None and larger is not None and max(image.size) < min(CARD_SIDE, *full_size):
+            card = card_record(larger(CARD_SIDE), full_size)
     skin = None
     below = HIGHLIGHT_LEVEL - 1
     unclipped = cv2.inRange(rgb, (0, 0, 0), (below, below, below))

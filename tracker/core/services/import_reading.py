@@ -11,7 +11,7 @@ import logging
 import os
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +30,8 @@ from tracker.core.imaging.formats import sniff
 from tracker.core.store.library import Library
 
 if TYPE_CHECKING:
+    from PIL import Image
+
     from tracker.core.imaging.quality import Measures
 
 log = logging.getLogger(__name__)
@@ -136,7 +138,7 @@ def prepare(lib: Library, path: Path, index: int, claims: Claims) -> Prepared | 
     if not claims.claim(sha256, index):
         return SameAsOther(name, sha256)
     decoded = imaging.decode(data, pixels=True)
-    measures = _measure(decoded)
+    measures = _measure(decoded, lambda side: imaging.load_upright(data, side))
     staged = lib.store.stage_original(data, sha256, decoded.ext)
     # The cache is written here, on the worker threads, in parallel. Should the photo then not
     # be recorded, its cache files are harmless: the cache holds nothing that is not rebuilt.
@@ -149,7 +151,9 @@ def prepare(lib: Library, path: Path, index: int, claims: Claims) -> Prepared | 
     return Prepared(name, sha256, decoded, staged, capture_time_from_mtime(mtime), measures)
 
 
-def _measure(decoded: imaging.DecodedPhoto) -> Measures | None:
+def _measure(
+    decoded: imaging.DecodedPhoto, larger: Callable[[int], Image.Image]
+) -> Measures | None:
     """The capture checks' measures and the card, from the pixels the decode kept (then let
     go). They only warn, so a failure costs the checks, never the photo."""
     pixels, decoded.pixels = decoded.pixels, None
@@ -159,7 +163,7 @@ def _measure(decoded: imaging.DecodedPhoto) -> Measures | None:
     from tracker.core.imaging import quality
 
     try:
-        return quality.measure(pixels, (decoded.width, decoded.height))
+        return quality.measure(pixels, (decoded.width, decoded.height), larger)
     except Exception as exc:
         log.warning("The capture checks of a photo could not be made", exc_info=exc)
         return None
