@@ -34,8 +34,10 @@ def _align(lib: Library, photo_ids: Sequence[int], task: Task) -> AlignOutcome:
         store=False,
         progress=task.report,
         cancelled=lambda: task.cancelled,
-        # A core left to the GUI thread: with every core registering, its frames wait.
+        # A core left to the GUI thread, and the features found in processes of their own:
+        # with every core registering in this process, its frames wait (BENCHMARKS.md).
         workers=max(1, (os.cpu_count() or 1) - 1),
+        processes=max(1, (os.cpu_count() or 1) - 1),
     )
 
 

@@ -223,3 +223,15 @@ def test_two_people_with_a_card_in_each_photo_are_not_aligned_on_the_card(
     assert all(p.px_per_mm for p in shown), "the card is found in both"
     outcome = align.align_photos(library, [ids[1]], store=False)
     assert not outcome.alignments() and [f.photo_id for f in outcome.failed] == [ids[1]]
+
+
+def test_features_found_in_processes_of_their_own_give_the_same_alignments(
+    library: Library, ids: list[int]
+) -> None:
+    """The window finds the features in another process (so that its own thread keeps the
+    interpreter): the results are the same as in threads, refusals included."""
+    here = align.align_photos(library, ids, store=False)
+    there = align.align_photos(library, ids, store=False, processes=1)
+    assert there.alignments() == here.alignments() and len(here.alignments()) == 2
+    assert [f.photo_id for f in there.failed] == [f.photo_id for f in here.failed] == [ids[3]]
+    assert [f.error for f in there.failed] == [f.error for f in here.failed]

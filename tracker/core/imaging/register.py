@@ -195,6 +195,19 @@ def features(
     return Features(points, kept, (grey.shape[1], grey.shape[0]))
 
 
+def preview_features(
+    data: bytes, exclude: Sequence[tuple[float, float]] | None, full_size: Size
+) -> Features | str:
+    """``features`` of a photo's encoded preview, none on ``exclude`` (its card), or the
+    sentence saying why it cannot be read. Picklable both ways, for a process of its own: the
+    window registers in another process so that its own thread keeps the interpreter."""
+    try:
+        image = working_image(data)
+    except (TrackerError, OSError, ValueError) as exc:
+        return str(exc) or "its preview cannot be read"
+    return features(image, exclude=exclude, full_size=full_size)
+
+
 def _match(a: Features, b: Features, detector: Detector) -> tuple[Floats, Floats]:
     """Matched points (photo, reference) that pass the ratio test, each used once."""
     if a.descriptors is None or b.descriptors is None or len(a.points) < 2 or len(b.points) < 2:

@@ -21,12 +21,16 @@ OpenCV and numpy are loaded on the first alignment, not with this module.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tracker.core.errors import TrackerError, UsageError
 from tracker.core.imaging.geometry import (
@@ -50,6 +54,8 @@ from tracker.core.store.library import Library
 
 if TYPE_CHECKING:
     from tracker.core.imaging.register import Features
+
+log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
 Cancelled = Callable[[], bool]
@@ -103,19 +109,28 @@ def _reference_of(lib: Library, photo: ComparePhoto) -> tuple[int, bool]:
 
 
 def _features(
-    lib: Library, photo: ComparePhoto, card: Sequence[Point] | None
+    lib: Library,
+    photo: ComparePhoto,
+    card: Sequence[Point] | None,
+    procs: ProcessPoolExecutor | None,
 ) -> Features | TrackerError:
     """The photo's features, none of them on its calibration card: the card is laid down
     afresh at each session, so it marks no skin, and two people's photos with a card in each
-    would otherwise agree on the card alone."""
+    would otherwise agree on the card alone. In ``procs`` when given (see ``align_photos``)."""
     # start-up time: OpenCV and numpy load on the first alignment, not with the window
     from tracker.core.imaging import register
 
     try:
-        image = register.working_image(lib.derived("previews", photo.sha256))
+        data = lib.derived("previews", photo.sha256)
     except TrackerError as exc:  # the original is missing, or cannot be read any more
         return exc
-    return register.features(image, exclude=card, full_size=(photo.width, photo.height))
+    size = (photo.width, photo.height)
+    found = (
+        register.preview_features(data, card, size)
+        if procs is None
+        else _in(procs, register.preview_features, data, card, size)
+    )
+    return TrackerError(found) if isinstance(found, str) else found
 
 
 @dataclass(frozen=True)
@@ -194,6 +209,15 @@ def _register(
     return Aligned(photo.id, ref.id, alignment, r.matches, r.quality)
 
 
+def _in(procs: ProcessPoolExecutor, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` in one of ``procs``, or here when a process died under it."""
+    try:
+        return procs.submit(fn, *args).result()
+    except BrokenProcessPool:
+        log.warning("A feature process stopped; the features were found here instead")
+        return fn(*args)
+
+
 def align_photos(
     lib: Library,
     photo_ids: Sequence[int],
@@ -203,11 +227,14 @@ def align_photos(
     progress: Progress | None = None,
     cancelled: Cancelled | None = None,
     workers: int | None = None,
+    processes: int = 0,
 ) -> AlignOutcome:
     """Register each photo to its reference (or to ``to``) and, with ``store``, store the
     alignments found in one transaction (a read-only library refuses before any work).
     ``workers`` threads share the work (default: one a core; the window leaves a core to
-    its own thread).
+    its own thread). With ``processes``, the features (the heaviest part, and the one that
+    holds the interpreter longest) are found in that many processes of their own, started
+    for the run: the window's frames then never wait on the interpreter (BENCHMARKS.md).
     ``progress(done, total)`` is called from the worker threads as photos finish;
     ``cancelled()`` is asked before each photo, and a cancelled run stores nothing. Results
     come in the order the photos were given."""
@@ -236,7 +263,7 @@ def align_photos(
         return stop.is_set()
 
     def features(p: ComparePhoto) -> Features | TrackerError | None:
-        return None if stopped() else _features(lib, p, cards.get(p.id))
+        return None if stopped() else _features(lib, p, cards.get(p.id), procs)
 
     def one(t: _Target) -> Aligned | NotAligned | None:
         ours, theirs = found[t.photo.id].result(), found[t.reference.id].result()
@@ -247,7 +274,17 @@ def align_photos(
         return result
 
     results: dict[int, Aligned | NotAligned | None] = {}
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+    # Started for the run and stopped with it: a pool kept between runs would outlive a
+    # window that is killed, its processes left waiting.
+    procs = (
+        ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+        if processes and work
+        else None
+    )
+    with (
+        procs or contextlib.nullcontext(),
+        ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool,
+    ):
         # Features first: the pool takes jobs in order, so a registration waits only on
         # features already being made, never on a job queued behind it.
         unique = {p.id: p for t in work for p in (t.photo, t.reference)}
