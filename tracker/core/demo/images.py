@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
+from tracker.core.imaging.geometry import Matrix, invert
+
 # Skin tones (sRGB) from light to deep; a seed picks one.
 SKIN_TONES = ((236, 196, 170), (224, 172, 138), (198, 142, 106), (160, 108, 76), (118, 78, 56))
 # Stria colour by stage: rubra are red-violet, alba paler than the skin around them.
@@ -31,7 +33,6 @@ OVERSCAN = 1.12  # render larger, then crop, so framing shifts never show an edg
 ZOOM = {"front": 1.0, "close-up": 2.2}  # how much larger the close-up shows the marks
 BASE_WIDTH = 1600  # the sample's photos are this wide; lengths in pixels are given at it
 
-Matrix = tuple[float, float, float, float, float, float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -279,24 +280,7 @@ def _light(picture: Image.Image, lit_by: Light) -> Image.Image:
 def _reframe(picture: Image.Image, size: tuple[int, int], frame: Framing) -> Image.Image:
     """The photo the phone took of the canvas: ``frame``'s turn, shift and distance, in one
     resampling."""
-    a, b, c, d, e, f, *_ = _inverse(frame.to_photo(size))
+    a, b, c, d, e, f, *_ = invert(frame.to_photo(size))
     return picture.transform(
         size, Image.Transform.AFFINE, (a, b, c, d, e, f), Image.Resampling.BICUBIC
     )
-
-
-def _inverse(m: Matrix) -> Matrix:
-    """The inverse of a 3×3 matrix (row-major), normalised to end in 1."""
-    a, b, c, d, e, f, g, h, i = m
-    adjugate = (
-        e * i - f * h,
-        c * h - b * i,
-        b * f - c * e,
-        f * g - d * i,
-        a * i - c * g,
-        c * d - a * f,
-        d * h - e * g,
-        b * g - a * h,
-        a * e - b * d,
-    )
-    return tuple(v / adjugate[8] for v in adjugate)  # type: ignore[return-value]
