@@ -34,7 +34,6 @@ ZOOM = {"front": 1.0, "close-up": 2.2}  # how much larger the close-up shows the
 BASE_WIDTH = 1600  # the sample's photos are this wide; lengths in pixels are given at it
 
 
-
 @dataclass(frozen=True)
 class _Stria:
     points: tuple[tuple[float, float], ...]  # in units of the canvas (0..1)
