@@ -13,11 +13,11 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from tracker.core.store.library import Library
-from tracker.ui.workers import Task, TaskRunner
+from tracker.ui.workers import Task, TaskRunner, progress_dialog
 
 if TYPE_CHECKING:
     from tracker.core.services.align import AlignOutcome
@@ -77,13 +77,7 @@ class AlignJob(QObject):
         self._label = label
         # Two lines from the start, as while it runs: the dialog is sized for them once.
         text = f"{label}\n0 of {len(ids)} photos"
-        dialog = QProgressDialog(text, "Cancel", 0, max(len(ids), 1), self.window)
-        dialog.setWindowTitle("Align photos")
-        # Not modal, as the import's: a modal dialog runs the event loop inside setValue().
-        dialog.setWindowModality(Qt.WindowModality.NonModal)
-        dialog.setMinimumDuration(300)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
+        dialog = progress_dialog(self.window, "Align photos", text, max(len(ids), 1))
         dialog.canceled.connect(self.cancel)
         self.dialog = dialog
         self.task = self.runner.start(

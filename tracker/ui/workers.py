@@ -112,6 +112,20 @@ class TaskRunner(QObject):
         return self.pool.waitForDone(msecs)
 
 
+def progress_dialog(parent: QWidget, title: str, label: str, total: int) -> QProgressDialog:
+    """A progress dialog for work in the background, shown only when it takes a moment, with
+    a Cancel button, that stays open until closed. Not modal: a modal QProgressDialog runs
+    the event loop inside setValue(), which would let the end of the task arrive in the middle
+    of a progress update; the window stays usable meanwhile."""
+    dialog = QProgressDialog(label, "Cancel", 0, total, parent)
+    dialog.setWindowTitle(title)
+    dialog.setWindowModality(Qt.WindowModality.NonModal)
+    dialog.setMinimumDuration(300)
+    dialog.setAutoClose(False)
+    dialog.setAutoReset(False)
+    return dialog
+
+
 def run_with_progress(
     parent: QWidget,
     runner: TaskRunner,
@@ -124,12 +138,7 @@ def run_with_progress(
 ) -> Task:
     """Run ``work`` in the background behind a non-modal progress dialog (shown only when the
     work takes a moment), which its Cancel button cancels; ``done`` gets the result."""
-    dialog = QProgressDialog(label, "Cancel" if cancellable else "", 0, 0, parent)
-    dialog.setWindowTitle(APP_NAME)
-    dialog.setWindowModality(Qt.WindowModality.NonModal)
-    dialog.setMinimumDuration(300)
-    dialog.setAutoClose(False)
-    dialog.setAutoReset(False)
+    dialog = progress_dialog(parent, APP_NAME, label, 0)
     if not cancellable:
         dialog.setCancelButton(None)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from tracker.core.errors import LibraryError
@@ -24,7 +24,7 @@ from tracker.core.text import display_path
 from tracker.ui.main.import_dialogs import ImportRequest, ImportSummaryDialog
 from tracker.ui.main.import_preview import ImportPreviewDialog, Prepared
 from tracker.ui.main.plan_model import Choices, VisitChoice
-from tracker.ui.workers import Task, TaskRunner
+from tracker.ui.workers import Task, TaskRunner, progress_dialog
 
 
 class ImportController(QObject):
@@ -92,15 +92,8 @@ class ImportController(QObject):
     def _begin(self, label: str, total: int) -> None:
         self._doing = label
         self.busy_changed.emit(True)
-        progress = QProgressDialog(label, "Cancel", 0, max(total, 1), self.window)
-        progress.setWindowTitle("Import photos")
-        # Not modal: a modal QProgressDialog runs the event loop inside setValue(), which would
-        # let the end of the task arrive in the middle of a progress update. The window stays
-        # usable during an import; a second import is refused while this one runs.
-        progress.setWindowModality(Qt.WindowModality.NonModal)
-        progress.setMinimumDuration(300)
-        progress.setAutoClose(False)
-        progress.setAutoReset(False)
+        # A second import is refused while this one runs.
+        progress = progress_dialog(self.window, "Import photos", label, max(total, 1))
         progress.canceled.connect(self._on_progress_canceled)
         self.progress = progress
 
