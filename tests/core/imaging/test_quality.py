@@ -140,3 +140,10 @@ def test_the_card_is_looked_for_only_where_black_ink_on_white_paper_could_be() -
     for exposure, blur in ((1.3, 3.0), (0.7, 2.0)):
         shot = syn.card_photo(9, 6.0, blur=blur, exposure=exposure, frame=(1600, 1200))
         assert quality.may_show_card(histogram(shot.image))
+
+
+def test_a_photo_shaken_beyond_recognition_reads_less_than_one_percent_not_zero() -> None:
+    reference = _skin()
+    shaken = quality.judge(_skin(blur=3.0, seed=2), 7, reference.sharpness * 1000)
+    message = str(_checks(shaken)["sharpness"]["message"])
+    assert message.startswith("This photo is less than 1 % as sharp"), message

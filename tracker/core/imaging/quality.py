@@ -266,7 +266,9 @@ def judge(
     if reference_sharpness is not None and reference_sharpness > 0:
         ratio = measures.sharpness / reference_sharpness
         if ratio < SHARPNESS_RATIO:
-            message = MESSAGES["sharpness"].format(pct=f"{ratio * 100:.0f} %")
+            # A photo shaken badly reads a fraction of a percent: not "0 %".
+            sharp = f"{ratio * 100:.0f} %" if ratio >= 0.01 else "less than 1 %"
+            message = MESSAGES["sharpness"].format(pct=sharp)
     checks.append(_check("sharpness", measures.sharpness, "Laplacian variance", message))
     for name, share, limit in (
         ("highlights", measures.highlights, HIGHLIGHTS_SHARE),
