@@ -114,3 +114,24 @@ class ForeignSchema(DatabaseDamaged):
     """The database holds objects (a trigger, a view, a table, an index) that this app's
     migrations do not make, or defines one of them differently: it could run code or hide
     records, so it is not used. ``problem`` says what it holds ("it holds a trigger …")."""
+
+
+# -- encrypted libraries -----------------------------------------------------------------
+
+
+class PassphraseNeeded(LibraryError):
+    """The library is encrypted and was opened without its passphrase or recovery key."""
+
+
+class WrongPassphrase(LibraryError):
+    """The passphrase (or recovery key) given does not unlock the library."""
+
+
+class KeyFileDamaged(LibraryError):
+    """The library's key file is missing, unreadable, of an unknown format, or does not
+    match the library."""
+
+
+class EncryptedFileRefused(LibraryError):
+    """An encrypted file of the library is damaged, cut short, or was written by another
+    library (or for another photo); nothing of it is used."""
