@@ -102,7 +102,7 @@ def translate(exc: BaseException, read_only: str | None = None) -> LibraryError 
 # The newest migration's revision, so that opening an up-to-date library does not need to load
 # Alembic at all (a test checks it against the migrations folder). Alembic is imported inside
 # the functions that migrate: loading it costs about 0.35 s, at every start otherwise.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 
 
 def copy_database(db_path: Path, dest: Path) -> Path:

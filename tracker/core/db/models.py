@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -118,6 +120,11 @@ class Area(Base):
     interval_days: Mapped[int] = mapped_column(Integer, default=28)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    # Issue 18: an untreated control area, the control this (treated) area is compared with,
+    # and how faint a mark is found (None: ``marks.DEFAULT_SENSITIVITY``).
+    is_control: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    control_area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"))
+    mark_sensitivity: Mapped[float | None] = mapped_column(Float)
 
     client: Mapped[Client] = relationship(back_populates="areas")
 
@@ -125,6 +132,13 @@ class Area(Base):
         UniqueConstraint("client_id", "name"),
         CheckConstraint("interval_days BETWEEN 1 AND 365", name="interval_days"),
         CheckConstraint("length(trim(name)) > 0", name="name_not_blank"),
+        CheckConstraint(
+            "mark_sensitivity IS NULL OR mark_sensitivity BETWEEN 1.5 AND 8",
+            name="mark_sensitivity",
+        ),
+        CheckConstraint(
+            "control_area_id IS NULL OR control_area_id <> id", name="control_not_self"
+        ),
     )
 
 
@@ -234,6 +248,52 @@ class Photo(Base):
     __table_args__ = (
         CheckConstraint("width > 0 AND height > 0", name="size"),
         CheckConstraint("length(sha256) = 64", name="sha256"),
+    )
+
+
+class Region(Base):
+    """A polygon drawn on the reference photo of an area and view (issue 18): the marks'
+    region, or a patch of untreated skin beside them, in the reference photo's upright
+    full-resolution pixels; ``version`` counts its changes, so a measure knows what it used."""
+
+    __tablename__ = "region"
+
+    area_id: Mapped[int] = mapped_column(
+        ForeignKey("area.id", ondelete="CASCADE"), primary_key=True
+    )
+    view: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)  # marks, skin
+    points: Mapped[list[list[float]]] = mapped_column(JSON)
+    reference_photo_id: Mapped[int | None] = mapped_column(
+        ForeignKey("photo.id", ondelete="SET NULL")
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('marks', 'skin')", name="kind"),
+        CheckConstraint("version >= 1", name="version"),
+    )
+
+
+class Measure(Base):
+    """A photo's measures of its marks (``MarkMeasures.as_dict()``), or why it could not be
+    measured, with what they were computed from (``inputs``) and its digest (``inputs_key``):
+    a measure whose inputs are no longer the photo's is stale."""
+
+    __tablename__ = "measure"
+
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photo.id", ondelete="CASCADE"), primary_key=True
+    )
+    values: Mapped[dict[str, Any] | None] = mapped_column(NULLABLE_JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    inputs_key: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+
+    __table_args__ = (
+        CheckConstraint('("values" IS NULL) <> (error IS NULL)', name="values_or_error"),
     )
 
 

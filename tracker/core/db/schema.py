@@ -49,8 +49,8 @@ class Expected(NamedTuple):
 # Built from the migrations by ``build``; ``tests/core/db/test_schema.py`` fails when they
 # change it, printing what to put here.
 SHIPPED: dict[str, Expected] = {
-    "0003": Expected(
-        exact="cc57f553f243d4a6b95d56e63270285c",
+    "0004": Expected(
+        exact="6ccc5beb5ccb4a915b17b60baacec196",
         objects={
             ("index", "ix_area_client_id"): "0c801904c8e7e16b3e6e3928d7fcd321",
             ("index", "ix_photo_area_id"): "d18415cc81c1d560a221d0131c63036b",
@@ -62,12 +62,14 @@ SHIPPED: dict[str, Expected] = {
             ("index", "ix_treatment_record_visit_id"): "45a219f7fe0cfe049a92f1607cdf370e",
             ("index", "ix_visit_client_id"): "3b1ee63cd643dce7bcae3075ba15fbb9",
             ("table", "alembic_version"): "1b76aedd17d17033d249a673e401eb03",
-            ("table", "area"): "7c19f7a84a8535babbbc4512cd1db1e8",
+            ("table", "area"): "ec302e6aa8080479eda64c4bd11673b0",
             ("table", "client"): "44381147fe6e02cbaeccadc5228efacf",
+            ("table", "measure"): "c15ae2392c1e059f7ad2784fb7b95056",
             ("table", "photo"): "119b6ced865a455ec0ea8f4a346480b8",
             ("table", "rating"): "c0c99dc30166ce63a294b9db07c299e1",
             ("table", "rating_item"): "b51f2ba31b0a0ce63144c696809ed956",
             ("table", "reference_photo"): "cf7b069edfd56fcb8e24beb09b939404",
+            ("table", "region"): "e5014da53345571d97a7c5c153d42c30",
             ("table", "treatment_record"): "e2f9735d3456227bf5e3d5fc2249c166",
             ("table", "visit"): "30c64d145277f6c6d66b78d04f9c5089",
         },
