@@ -39,8 +39,8 @@ from sqlalchemy import delete, select
 from tracker.core.db.models import Area, Measure, Photo, ReferencePhoto, Region, utc_now
 from tracker.core.errors import TrackerError, UsageError, ValidationError
 from tracker.core.imaging.geometry import Point
+from tracker.core.queries import measure_inputs as mi
 from tracker.core.queries.browse import get
-from tracker.core.services import measure_inputs as mi
 from tracker.core.store.library import Library
 
 if TYPE_CHECKING:

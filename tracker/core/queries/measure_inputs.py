@@ -1,4 +1,4 @@
-"""What a photo is measured from (``services.measure``): its regions carried from the reference
+"""What a photo is measured from (for ``services.measure``): its regions carried from the reference
 photo through its alignment, its card, scale and colour balance, its area's stage and
 sensitivity, as a ``Job`` that can be sent to a process; the digest of those inputs that finds
 stale measures; and the measuring itself (``work``), which runs in a worker process or thread.
@@ -175,49 +175,56 @@ def _card(p: Photo) -> list[Point] | None:
 
 
 def _jobs(s: Session, ids: Sequence[int], sensitivity: float | None = None) -> dict[int, Job | str]:
-    photos = {
+    pairs = {
         p.id: (p, a)
         for p, a in s.execute(
             select(Photo, Area).join(Area, Photo.area_id == Area.id).where(Photo.id.in_(ids))
         ).tuples()
     }
-    area_ids = {a.id for _p, a in photos.values()}
+    out: dict[int, Job | str] = dict(jobs_for(s, list(pairs.values()), sensitivity=sensitivity))
+    return {pid: out.get(pid, f"There is no photo with id {pid} in the library.") for pid in ids}
+
+
+def jobs_for(
+    s: Session,
+    pairs: Sequence[tuple[Photo, Area]],
+    *,
+    refs: dict[tuple[int, str], int] | None = None,
+    earliest: dict[tuple[int, str], int] | None = None,
+    sensitivity: float | None = None,
+) -> dict[int, Job]:
+    """A ``Job`` for each (photo, its area): two to four statements, fewer when the reference
+    photos (``refs``) and the earliest photo of each area and view (``earliest``) are known."""
+    area_ids = {a.id for _p, a in pairs}
+    if not area_ids:
+        return {}
     regions: dict[tuple[int, str], dict[str, Region]] = {}
     for r in s.scalars(select(Region).where(Region.area_id.in_(area_ids))):
         regions.setdefault((r.area_id, r.view), {})[r.kind] = r
-    refs = {
-        (r.area_id, r.view): r.photo_id
-        for r in s.scalars(select(ReferencePhoto).where(ReferencePhoto.area_id.in_(area_ids)))
-    }
-    earliest: dict[tuple[int, str], int] = {}
-    for pid, area_id, view in s.execute(
-        select(Photo.id, Photo.area_id, Photo.view)
-        .join(Visit, Photo.visit_id == Visit.id)
-        .where(Photo.area_id.in_(area_ids), Photo.deleted_at.is_(None))
-        .order_by(Visit.date, Photo.taken_at, Photo.id)
-    ).tuples():
-        earliest.setdefault((area_id, view), pid)
+    if refs is None:
+        refs = {
+            (r.area_id, r.view): r.photo_id
+            for r in s.scalars(select(ReferencePhoto).where(ReferencePhoto.area_id.in_(area_ids)))
+        }
+    if earliest is None:
+        earliest = {}
+        for pid, area_id, view in s.execute(
+            select(Photo.id, Photo.area_id, Photo.view)
+            .join(Visit, Photo.visit_id == Visit.id)
+            .where(Photo.area_id.in_(area_ids), Photo.deleted_at.is_(None))
+            .order_by(Visit.date, Photo.taken_at, Photo.id)
+        ).tuples():
+            earliest.setdefault((area_id, view), pid)
+    known = {p.id: p.alignment for p, _a in pairs}
     drawn_on = {r.reference_photo_id for kinds in regions.values() for r in kinds.values()}
-    drawn = {
-        p.id: p.alignment
-        for p in s.scalars(
-            select(Photo).where(Photo.id.in_({i for i in drawn_on if i is not None}))
-        )
-    }
-    out: dict[int, Job | str] = {}
-    for pid in ids:
-        if pid not in photos:
-            out[pid] = f"There is no photo with id {pid} in the library."
-            continue
-        p, area = photos[pid]
-        out[pid] = _job(
-            p,
-            area,
-            regions.get((area.id, p.view), {}),
-            refs.get((area.id, p.view)) or earliest.get((area.id, p.view)),
-            drawn,
-            sensitivity,
-        )
+    missing = {i for i in drawn_on if i is not None and i not in known}
+    if missing:
+        known |= {p.id: p.alignment for p in s.scalars(select(Photo).where(Photo.id.in_(missing)))}
+    out: dict[int, Job] = {}
+    for p, area in pairs:
+        group = (area.id, p.view)
+        ref = refs.get(group) or earliest.get(group)
+        out[p.id] = _job(p, area, regions.get(group, {}), ref, known, sensitivity)
     return out
 
 
