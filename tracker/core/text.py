@@ -95,6 +95,69 @@ def parse_date(text: str) -> dt.date:
         ) from None
 
 
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_ISO = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+# Day first, as the window writes dates: "14 Mar 1988", "14 March 1988", "14/03/1988", "14.3.1988".
+_WRITTEN = re.compile(r"([0-9]{1,2})[ ./-] ?([^\W\d_]+\.?|[0-9]{1,2})[ ./-] ?([0-9]{4})")
+
+
+def written_date(day: dt.date, *, full: bool = False) -> str:
+    """``day`` as the window writes it, in English whatever the locale: "14 Mar 1988" (or
+    "14 March 1988", ``full``)."""
+    month = MONTHS[day.month - 1]
+    return f"{day.day} {month if full else month[:3]} {day.year}"
+
+
+def _month(token: str) -> int | None:
+    """A month's number from its number or its English name (three letters or more)."""
+    if token.isdigit():
+        return int(token)
+    word = token.rstrip(".").casefold()
+    found = [i for i, m in enumerate(MONTHS, 1) if len(word) >= 3 and m.casefold().startswith(word)]
+    return found[0] if len(found) == 1 else None
+
+
+def parse_written_date(text: str, what: str) -> dt.date:
+    """A date as a person types it, day first ("14 Mar 1988", "14 March 1988", "14/03/1988",
+    "14.3.1988") or as ISO ("1988-03-14"), with a four-digit year; otherwise ValidationError
+    with a sentence naming ``what`` ("date of birth") and how to write it."""
+    value = " ".join(text.split())
+    shown = display_path(value)
+    how = f"write the {what} as 14 Mar 1988, 14/03/1988 or 1988-03-14"
+    iso, written = _ISO.fullmatch(value), _WRITTEN.fullmatch(value)
+    if iso is not None:
+        year, month, day = int(iso[1]), int(iso[2]), int(iso[3])
+    elif written is not None:
+        day, year = int(written[1]), int(written[3])
+        month_or_none = _month(written[2])
+        if month_or_none is None:
+            raise ValidationError(f"'{shown}' is not a date: '{written[2]}' is not a month; {how}.")
+        month = month_or_none
+    else:
+        raise ValidationError(f"'{shown}' is not a date; {how}.")
+    if not 1 <= month <= 12:
+        raise ValidationError(f"'{shown}' is not a date: there is no month {month}; {how}.")
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise ValidationError(
+            f"'{shown}' is not a date: {MONTHS[month - 1]} {year} has no day {day}."
+        ) from None
+
+
 def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
     assert isinstance(error, UnicodeDecodeError)
     return error.object[error.start : error.end].decode("latin-1"), error.end

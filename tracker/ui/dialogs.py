@@ -8,13 +8,11 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -27,8 +25,8 @@ from PySide6.QtWidgets import (
 from tracker.core.db.models import Stage, VisitKind
 from tracker.core.domain import rules
 from tracker.core.domain.scales import SCALES
-from tracker.core.errors import TrackerError
-from tracker.core.text import MAX_NAME, check_name
+from tracker.core.errors import TrackerError, ValidationError
+from tracker.core.text import MAX_NAME, check_name, parse_written_date, written_date
 from tracker.ui.models import KIND_LABELS
 from tracker.ui.settings import Mode
 
@@ -252,6 +250,7 @@ class ClientAnswer:
     notes: str
 
 
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
 FITZPATRICK = ("Not recorded", "I", "II", "III", "IV", "V", "VI")
 
 
@@ -264,18 +263,19 @@ class ClientDialog(_Form):
         super().__init__(parent, title, ok_text)
         self.name = QLineEdit(self)
         self.name.setAccessibleName("Client name")
-        self.has_dob = QCheckBox("&Known", self)
-        self.dob = QDateEdit(self)
-        self.dob.setDisplayFormat("d MMM yyyy")
-        self.dob.setCalendarPopup(True)
-        self.dob.setMaximumDate(QDate.currentDate())
-        self.dob.setDate(QDate(1990, 1, 1))
+        # Typed as text, never a date field's sections: what is saved is what was typed (a
+        # select-all and "14 Mar 1988" typed into a date field saved "1 Mar 1988"), and an
+        # empty field is "not recorded", never a date nobody typed.
+        self.dob = QLineEdit(self)
+        self.dob.setPlaceholderText("e.g. 14 Mar 1988; leave empty if not recorded")
         self.dob.setAccessibleName("Date of birth")
-        self.dob.setEnabled(False)
-        self.has_dob.toggled.connect(self.dob.setEnabled)
-        row = QHBoxLayout()
-        row.addWidget(self.has_dob)
-        row.addWidget(self.dob, 1)
+        self.dob.setMaxLength(40)
+        self.dob_read = QLabel(self)
+        self.dob_read.setTextFormat(Qt.TextFormat.PlainText)  # it repeats what was typed
+        self.dob_read.setWordWrap(True)
+        self.dob_read.setStyleSheet("color: palette(placeholder-text)")
+        dob_label = QLabel("Date of &birth:", self)
+        dob_label.setBuddy(self.dob)
         self.skin = QComboBox(self)
         self.skin.addItems(FITZPATRICK)
         self.skin.setAccessibleName("Fitzpatrick skin type")
@@ -283,19 +283,51 @@ class ClientDialog(_Form):
         self.notes.setTabChangesFocus(True)
         self.notes.setAccessibleName("Notes about the client")
         self.form.addRow("&Name:", self.name)
-        self.form.addRow("Date of &birth:", row)
+        self.form.addRow(dob_label, self.dob)
+        self.form.addRow("", self.dob_read)
         self.form.addRow("&Fitzpatrick skin type:", self.skin)
         self.form.addRow("N&otes:", self.notes)
         if current is not None:
             self.name.setText(current.name)
             if current.date_of_birth is not None:
-                self.has_dob.setChecked(True)
-                self.dob.setDate(qdate(current.date_of_birth))
+                self.dob.setText(written_date(current.date_of_birth))
             self.skin.setCurrentIndex(current.fitzpatrick or 0)
             self.notes.setPlainText(current.notes)
+        self.dob.textChanged.connect(self._on_dob_text_changed)
+        self._on_dob_text_changed(self.dob.text())
         self.name.setFocus()  # the buttons were made first, and would take it
 
+    def date_of_birth(self) -> dt.date | None:
+        """The date typed, or None when the field is empty; ValidationError when it is not a
+        date of birth."""
+        if not self.dob.text().strip():
+            return None
+        day = parse_written_date(self.dob.text(), "date of birth")
+        if day > dt.date.today():
+            raise ValidationError(f"The date of birth {written_date(day)} is in the future.")
+        if day < EARLIEST_BIRTH:
+            raise ValidationError(
+                f"The date of birth {written_date(day)} is before {EARLIEST_BIRTH.year}; "
+                "check the year."
+            )
+        return day
+
+    def _on_dob_text_changed(self, _text: str) -> None:
+        """Says how the date typed is read, as it is typed ("Read as 4 March 1988")."""
+        try:
+            day = self.date_of_birth()
+        except TrackerError as exc:
+            self.dob_read.setText(str(exc) if len(self.dob.text().strip()) >= 8 else "")
+            return
+        self.dob_read.setText(
+            f"Read as {written_date(day, full=True)}." if day is not None else "Not recorded."
+        )
+
     def check(self) -> str:
+        try:
+            self.date_of_birth()
+        except TrackerError as exc:
+            return str(exc)
         return _name_problem(self.name.text(), "client name")
 
     @classmethod
@@ -312,7 +344,7 @@ class ClientDialog(_Form):
             return None
         return ClientAnswer(
             dialog.name.text().strip(),
-            pydate(dialog.dob.date()) if dialog.has_dob.isChecked() else None,
+            dialog.date_of_birth(),
             dialog.skin.currentIndex() or None,
             dialog.notes.toPlainText().strip(),
         )
