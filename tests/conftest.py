@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,58 @@ if TYPE_CHECKING:
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parent.parent
+
+# What Qt says about shortcuts and actions: an ambiguous key ("QAction::event: Ambiguous
+# shortcut overload: Ctrl+Shift+Z" means the key does nothing), an invalid one, an action
+# added twice. Any of these fails the test it happened in, in any phase (pytest-qt's own
+# capture sees only set-up and call, and can be relaxed per test).
+SHORTCUT_MESSAGE = re.compile(r"shortcut|QAction|QShortcut|QKeySequence", re.IGNORECASE)
+
+
+class ShortcutWatch:
+    """A Qt message handler for the whole session: it keeps what Qt says about shortcuts and
+    hands every message on (to pytest-qt's capture during a test, else to standard error)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.downstream: object = None
+
+    def handle(self, kind: object, context: object, message: str) -> None:
+        if SHORTCUT_MESSAGE.search(message) or "shortcut" in str(
+            getattr(context, "category", "") or ""
+        ):
+            self.seen.append(message)
+        if callable(self.downstream):
+            self.downstream(kind, context, message)
+        else:
+            print(message, file=sys.stderr)
+
+
+_watch = ShortcutWatch()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from PySide6.QtCore import qInstallMessageHandler
+
+    qInstallMessageHandler(_watch.handle)
+
+
+@pytest.fixture(autouse=True)
+def _no_shortcut_warnings() -> Iterator[ShortcutWatch]:
+    """Fails the test when Qt warned about a shortcut while it ran (its fixtures included)."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    before = len(_watch.seen)
+    # pytest-qt installed its capture for this test before any fixture: it stays downstream.
+    previous = qInstallMessageHandler(_watch.handle)
+    if previous is not None and getattr(previous, "__self__", None) is not _watch:
+        _watch.downstream = previous
+    yield _watch
+    _watch.downstream = None
+    qInstallMessageHandler(_watch.handle)
+    said = _watch.seen[before:]
+    if said:
+        pytest.fail("Qt warned about shortcuts: " + "; ".join(said), pytrace=False)
 
 
 @pytest.fixture(autouse=True)

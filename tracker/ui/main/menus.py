@@ -93,9 +93,9 @@ class MenuActions(QObject):
                 ],
             ),
             ("&Edit", [self.undo, self.redo]),
-            ("C&ompare", [self.compare_baseline, self.compare]),
+            ("Co&mpare", [self.compare_baseline, self.compare]),
             (
-                "&Visit",
+                "V&isit",
                 [
                     *(self.new_visit, self.previous_visit, self.next_visit, None),
                     *(self.remove_visit, self.erase_visit),
@@ -108,7 +108,7 @@ class MenuActions(QObject):
                     *(self.remove_client, self.erase_client),
                 ],
             ),
-            ("&Area", [self.add_area, self.edit_area, None, self.remove_area, self.erase_area]),
+            ("A&rea", [self.add_area, self.edit_area, None, self.remove_area, self.erase_area]),
             ("&Library", [self.check, None, self.backup, self.restore]),
             ("&Help", [self.print_card, None, self.about]),
         ):
