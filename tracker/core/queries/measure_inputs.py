@@ -179,7 +179,7 @@ def _jobs(s: Session, ids: Sequence[int], sensitivity: float | None = None) -> d
         p.id: (p, a)
         for p, a in s.execute(
             select(Photo, Area).join(Area, Photo.area_id == Area.id).where(Photo.id.in_(ids))
-        ).tuples()
+        )
     }
     out: dict[int, Job | str] = dict(jobs_for(s, list(pairs.values()), sensitivity=sensitivity))
     return {pid: out.get(pid, f"There is no photo with id {pid} in the library.") for pid in ids}
@@ -213,7 +213,7 @@ def jobs_for(
             .join(Visit, Photo.visit_id == Visit.id)
             .where(Photo.area_id.in_(area_ids), Photo.deleted_at.is_(None))
             .order_by(Visit.date, Photo.taken_at, Photo.id)
-        ).tuples():
+        ):
             earliest.setdefault((area_id, view), pid)
     known = {p.id: p.alignment for p, _a in pairs}
     drawn_on = {r.reference_photo_id for kinds in regions.values() for r in kinds.values()}

@@ -222,7 +222,7 @@ def area_measures(
                 .outerjoin(Measure, Measure.photo_id == Photo.id)
                 .where(Photo.area_id.in_(area_ids), Photo.deleted_at.is_(None))
                 .order_by(Visit.date, Photo.taken_at, Photo.id)
-            ).tuples()
+            )
         )
         photos = [p for p, _d, _m in rows]
         earliest: dict[tuple[int, str], int] = {}
@@ -299,7 +299,7 @@ def photo_measure(lib: Library, photo_id: int) -> PhotoMeasure | None:
         if row is None:
             get(s, Photo, photo_id, "photo")  # says there is none
             return None
-        p, day, m, area = row.tuple()
+        p, day, m, area = row
         if m is None:
             return None
         key = inputs_key(jobs_for(s, [(p, area)])[p.id].inputs)
