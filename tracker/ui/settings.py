@@ -1,12 +1,41 @@
 """Preferences kept between runs (QSettings): window layout, mode, the user's name as a rater,
-last library and folder, whether imports align their photos."""
+last library and folder, whether imports align their photos; and keeping a window on screen."""
 
 from __future__ import annotations
 
 import enum
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QSize
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSlider,
+    QComboBox,
+    QSpinBox,
+    QTabWidget,
+    QWidget,
+)
+
+# Room for a window manager's frame and title bar, before the window is shown with them.
+FRAME_ROOM = QSize(16, 40)
+
+
+def fit_on_screen(window: QWidget) -> None:
+    """Keep ``window`` inside the available area of its screen, frame included: a geometry
+    saved on a larger screen, or a size made for one, would put the status bar (where results
+    are said) below the bottom of a 1024×700 one."""
+    if window.isMaximized() or window.isFullScreen():
+        return
+    area = window.screen().availableGeometry()
+    frame, inner = window.frameGeometry(), window.geometry()
+    room_w = frame.width() - inner.width() or FRAME_ROOM.width()
+    room_h = frame.height() - inner.height() or FRAME_ROOM.height()
+    width = max(1, min(inner.width(), area.width() - room_w))
+    height = max(1, min(inner.height(), area.height() - room_h))
+    left = max(area.left(), min(frame.left(), area.left() + area.width() - width - room_w))
+    top = max(area.top(), min(frame.top(), area.top() + area.height() - height - room_h))
+    window.resize(width, height)
+    window.move(left, top)
 
 
 class Mode(enum.StrEnum):
@@ -76,5 +105,45 @@ class Preferences:
     def set_geometry(self, key: str, value: QByteArray) -> None:
         self._s.setValue(f"layout/{key}", value)
 
+    def choice(self, key: str) -> str | None:
+        """A view choice kept under ``key`` ("progress/axis"), as text; None if never made."""
+        value = self._s.value(f"view/{key}")
+        return None if value is None else str(value)
+
+    def set_choice(self, key: str, value: object) -> None:
+        self._s.setValue(f"view/{key}", str(value))
+
+    def remember(self, key: str, widget: QWidget) -> None:
+        """Show in ``widget`` the choice last made in it (kept under ``key``), and keep each
+        new one: a check box's tick, a list's entry (by its data, or its text), a tab, a
+        slider's or a number box's value. A kept choice the widget no longer offers is left."""
+        kept = self.choice(key)
+        if isinstance(widget, QAbstractButton) and widget.isCheckable():
+            if kept is not None:
+                widget.setChecked(kept == "True")
+            widget.toggled.connect(lambda on: self.set_choice(key, on))
+        elif isinstance(widget, QComboBox):
+            names = [_item_key(widget, i) for i in range(widget.count())]
+            if kept in names:
+                widget.setCurrentIndex(names.index(kept))
+            widget.currentIndexChanged.connect(
+                lambda i: self.set_choice(key, _item_key(widget, i)) if i >= 0 else None
+            )
+        elif isinstance(widget, QTabWidget):
+            if kept is not None and kept.isdigit() and int(kept) < widget.count():
+                widget.setCurrentIndex(int(kept))
+            widget.currentChanged.connect(lambda i: self.set_choice(key, i))
+        elif isinstance(widget, QAbstractSlider | QSpinBox):
+            if kept is not None and kept.lstrip("-").isdigit():
+                widget.setValue(int(kept))
+            widget.valueChanged.connect(lambda v: self.set_choice(key, v))
+        else:
+            raise TypeError(f"no way to remember a choice made in a {type(widget).__name__}")
+
     def sync(self) -> None:
         self._s.sync()
+
+
+def _item_key(combo: QComboBox, index: int) -> str:
+    data = combo.itemData(index)
+    return str(data) if data is not None else combo.itemText(index)

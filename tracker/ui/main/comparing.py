@@ -8,6 +8,7 @@ from tracker.core.queries import browse
 from tracker.ui.compare.picker import PhotoPicker, photo_choices
 from tracker.ui.compare.window import CompareWindow
 from tracker.ui.main.controller import Window, WindowController
+from tracker.ui.settings import fit_on_screen
 
 
 class CompareController(WindowController):
@@ -36,8 +37,19 @@ class CompareController(WindowController):
             return None
         window = CompareWindow(w.lib, photo_ids, w.runner, w.history, w.as_widget(), w.client_id)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # The ways of looking the person chose last time (not the alignment or the links of
+        # zoom and pan, which are for one comparison).
+        for key, widget in (
+            ("mode", window.mode),
+            ("vertical", window.vertical),
+            ("opacity", window.opacity),
+            ("labels", window.labels),
+            ("ratings", window.ratings),
+        ):
+            w.prefs.remember(f"compare/{key}", widget)
         # Closed windows delete themselves: forget each one then, never touch it after.
         window.destroyed.connect(lambda _obj=None, w=window: self._forget(w))
+        fit_on_screen(window)
         window.show()
         self.windows.append(window)
         return window

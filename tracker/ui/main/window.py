@@ -59,7 +59,7 @@ from tracker.ui.panels.sidebar import Sidebar
 from tracker.ui.panels.timeline import TimelineView
 from tracker.ui.panels.visit_panel import VisitPanel
 from tracker.ui.panels.welcome import WelcomePage
-from tracker.ui.settings import Mode, Preferences
+from tracker.ui.settings import Mode, Preferences, fit_on_screen
 from tracker.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -142,6 +142,8 @@ class MainWindow(QMainWindow):
         self.setTabOrder(self.sidebar.area_list, self.timeline_view)
         self.setTabOrder(self.timeline_view, self.panel.date)
         self._restore_layout()
+        self.prefs.remember("progress/axis", self.progress_view.axis)  # by date or by session
+        self.prefs.remember("main/tab", self.tabs)
         self._apply_mode()
 
     # -- building ----------------------------------------------------------------------------
@@ -432,6 +434,7 @@ class MainWindow(QMainWindow):
         geometry = self.prefs.geometry("window")
         if geometry is not None:
             self.restoreGeometry(geometry)
+            fit_on_screen(self)  # saved on a larger screen, perhaps
         self._splitter_restored = False
 
     def showEvent(self, event: QShowEvent) -> None:
