@@ -41,6 +41,13 @@ def _command(name: str) -> Command:
         from tracker.cli import align
 
         return align.cmd_align
+    if name in ("measure", "region", "area"):
+        # start-up time: loaded for the measuring commands only (OpenCV loads as they measure)
+        from tracker.cli import measure
+
+        return {"measure": measure.cmd_measure, "region": measure.cmd_region}.get(
+            name, measure.cmd_area
+        )
     if name == "card":
         # start-up time: Qt is loaded for this command only
         from tracker.cli import card

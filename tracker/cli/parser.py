@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tracker import __version__
+from tracker.cli.parser_measure import add_measure_commands
 from tracker.core.db.models import RaterRole, RatingMethod, VisitKind
 from tracker.core.domain.scales import SCALES
 from tracker.core.errors import UsageError
@@ -304,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
         help='fit the alignment to points given in a JSON file: {"PHOTO_ID": [[x, y], ...], '
         "...}, the same spots in the same order on each photo and its reference",
     )
+
+    add_measure_commands(sub, _command, c, _Parser)
 
     card = _command(sub, "card", "write a calibration card to print (PDF)", c)
     card.add_argument("out", type=Path, metavar="OUT.pdf", help="the PDF file to write")

@@ -1,4 +1,5 @@
-"""CSV of every rating item, one row each, with the visit and its treatment record.
+"""CSV of every rating item, one row each, with the visit and its treatment record; then the
+measures of the marks, one row per measure per photo (``measures_csv``, issue 18).
 
 An instrument's total (the POSAS total of its six items) follows its items as a row of its
 own, marked ``total`` in the ``row`` column (the items are ``item``), so a spreadsheet can
@@ -23,6 +24,7 @@ from tracker.core.domain.instruments import TOTAL, item_label
 from tracker.core.domain.scales import SCALES
 from tracker.core.domain.treatment import TREATMENT_FIELDS
 from tracker.core.errors import UsageError
+from tracker.core.exports import measures_csv
 from tracker.core.files import refuse_inside, write_atomically
 from tracker.core.store.library import Library
 
@@ -41,6 +43,10 @@ COLUMNS = (
     "item_label",
     "value",
     *TREATMENT_FIELDS,
+    # the measures' rows (``measures_csv``): empty in a rating's row
+    "photo_id",
+    "view",
+    "unit",
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -140,6 +146,8 @@ def export(
     if not out.parent.is_dir():
         raise UsageError(f"The folder {out.parent} does not exist.")
     refuse_inside(lib.root, out)
-    table = rows(lib, client_id, area_id)
+    table = rows(lib, client_id, area_id) + measures_csv.rows(lib, client_id, area_id)
+    # by client, area and date (stable: each part keeps its own order within a visit)
+    table.sort(key=lambda r: (str(r["client"]), str(r["area"]), str(r["visit_date"])))
     write_atomically(out, to_csv(table).encode("utf-8"))
     return {"file": str(out), "rows": len(table)}
