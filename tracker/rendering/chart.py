@@ -28,9 +28,9 @@ from tracker.core.domain.scales import Analysis
 from tracker.core.queries.progress import Progress, VisitPoint
 from tracker.rendering import chart_grades
 from tracker.rendering.chart_style import (
-    ITEM_COLOURS,
-    KEY_COLOUR,
-    TOTAL_COLOUR,
+    PRINT,
+    ChartColours,
+    apply_colours,
     finish_legend,
     marker,
     new_chart,
@@ -86,17 +86,20 @@ def build_chart(
     title: bool = True,
     font_size: int = 9,
     legend: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignRight,
+    colours: ChartColours = PRINT,
 ) -> QChart:
     """The chart of one instrument of the area (``data``): GAIS as bars per visit, every other
-    instrument as lines over time, by date or by session."""
+    instrument as lines over time, by date or by session; in ``colours`` (the report's print
+    colours, or ``chart_style.screen_colours`` of a window's palette)."""
     name = f"{data.area}: {instrument.scale.name}" if title else None
     chart, font = new_chart(font_size, name)
     bars = instrument.scale.analysis is Analysis.GRADE
     if bars:
-        chart_grades.draw(chart, font, data, instrument, by_session)
+        chart_grades.draw(chart, font, data, instrument, by_session, colours.background)
     else:
-        _draw_lines(chart, font, data, instrument, by_session, font_size)
+        _draw_lines(chart, font, data, instrument, by_session, font_size, colours)
     finish_legend(chart, font, legend, lines=not bars)
+    apply_colours(chart, colours)
     return chart
 
 
@@ -107,8 +110,10 @@ def _draw_lines(
     instrument: Instrument,
     by_session: bool,
     font_size: int,
+    colours: ChartColours,
 ) -> None:
     scale = instrument.scale
+    item_colours = colours.items
     raters: list[Rater] = list(dict.fromkeys(s.rater for s in instrument.series))
     items = [i.key for i in scale.items]
     shown = [k for k in items if any(s.item == k for s in instrument.series)]
@@ -120,10 +125,10 @@ def _draw_lines(
 
     def colour(series: Series) -> QColor:
         if series.item == TOTAL:
-            return TOTAL_COLOUR
+            return colours.total
         if by_item:
-            return ITEM_COLOURS[items.index(series.item) % len(ITEM_COLOURS)]
-        return ITEM_COLOURS[raters.index(series.rater) % len(ITEM_COLOURS)]
+            return item_colours[items.index(series.item) % len(item_colours)]
+        return item_colours[raters.index(series.rater) % len(item_colours)]
 
     by_visit = {v.visit_id: v for v in data.visits}
     lines: list[tuple[QLineSeries, bool]] = []  # each with whether it is on the total's axis
@@ -145,24 +150,24 @@ def _draw_lines(
     keys: list[QLineSeries] = []
     if by_item:
         for item in shown:
-            colour_of = ITEM_COLOURS[items.index(item) % len(ITEM_COLOURS)]
+            colour_of = item_colours[items.index(item) % len(item_colours)]
             keys.append(_key(chart, item_label(scale, item), QPen(colour_of, width)))
         if any(s.item == TOTAL for s in instrument.series):
             total = f"{item_label(scale, TOTAL)}, right axis"
-            keys.append(_key(chart, total, QPen(TOTAL_COLOUR, width * 1.6)))
+            keys.append(_key(chart, total, QPen(colours.total, width * 1.6)))
         for n, rater in enumerate(raters):
             style, shape, words = rater_style(n)
             name = who(rater, data.client) + (f": {words}" if len(raters) > 1 else "")
-            entry = _key(chart, name, QPen(KEY_COLOUR, width, style))
-            _mark(entry, shape, KEY_COLOUR, width)
+            entry = _key(chart, name, QPen(colours.key, width, style))
+            _mark(entry, shape, colours.key, width)
             keys.append(entry)
 
     # One marker per visit along the bottom of the chart: hovering shows the treatment record.
     markers = QScatterSeries()
     markers.setName("Visits")
     markers.setMarkerSize(9)
-    markers.setColor(QColor("#555555"))
-    markers.setBorderColor(QColor("#555555"))
+    markers.setColor(colours.visits)
+    markers.setBorderColor(colours.visits)
     low = min((i.minimum for i in scale.items), default=0)
     high = max((i.maximum for i in scale.items), default=10)
     for v in data.visits:

@@ -39,8 +39,15 @@ def categories(data: Progress, instrument: Instrument) -> list[tuple[VisitPoint,
 
 
 def draw(
-    chart: QChart, font: QFont, data: Progress, instrument: Instrument, by_session: bool
+    chart: QChart,
+    font: QFont,
+    data: Progress,
+    instrument: Instrument,
+    by_session: bool,
+    ground: QColor | None = None,
 ) -> None:
+    """The bars of ``instrument`` on ``chart``, each grade's block edged in ``ground`` (the
+    chart's background; white when not given)."""
     item = instrument.scale.items[0]
     bars = categories(data, instrument)
     roles = {g.role for _v, g in bars}
@@ -50,7 +57,7 @@ def draw(
         counts = QBarSet(text(f"{grade} {item.anchors.get(grade, '')}".strip()))
         colour = QColor(GRADE_COLOURS[n % len(GRADE_COLOURS)])
         counts.setColor(colour)
-        counts.setBorderColor(QColor("#ffffff"))
+        counts.setBorderColor(ground if ground is not None else QColor("#ffffff"))
         counts.setLabelColor(QColor("#000000") if grade in LIGHT else QColor("#ffffff"))
         counts.setLabelFont(font)
         for _visit, grades in bars:

@@ -1,14 +1,29 @@
 """What every chart shares: its frame and fonts, the colours of items and raters, the line
 style and marker shape that tell raters apart, and text made safe for QtCharts, which reads
-titles, legends and axis labels as rich text (a name with "<b>" in it would turn bold)."""
+titles, legends and axis labels as rich text (a name with "<b>" in it would turn bold).
+
+Colours come in two sets (``ChartColours``): ``PRINT``, black on white, for the PDF report and
+a light window; and, for a window on a dark palette, ``screen_colours(palette)``: the
+palette's own background and text, with the item colours lightened to read on it."""
 
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 from PySide6.QtCharts import QChart, QLegend
 from PySide6.QtCore import QMargins, QPointF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPolygonF
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPolygonF,
+)
 
 from tracker.core.db.models import RaterRole
 from tracker.core.domain.instruments import Rater
@@ -40,6 +55,93 @@ SHAPES = ("circle", "square", "triangle", "diamond", "cross")
 STYLE_NAMES = ("solid", "dashed", "dotted", "dash-dot", "dash-dot-dot")
 SHAPE_SIGNS = ("●", "■", "▲", "◆", "+")
 MARKER_PX = 32  # the marker image, drawn large and scaled down by the chart
+VISITS_COLOUR = QColor("#555555")  # the row of visit markers along the bottom
+
+
+@dataclass(frozen=True)
+class ChartColours:
+    """The colours a chart is drawn in: its ground, its words and lines, and its series'."""
+
+    background: QColor
+    text: QColor
+    grid: QColor
+    items: tuple[QColor, ...]
+    total: QColor  # the POSAS total's line
+    key: QColor  # a rater's line and marker in the legend, without an item's colour
+    visits: QColor  # the visit markers
+    dark: bool
+
+
+PRINT = ChartColours(
+    background=QColor("#ffffff"),
+    text=QColor("#000000"),
+    grid=QColor("#d9d9d9"),
+    items=ITEM_COLOURS,
+    total=TOTAL_COLOUR,
+    key=KEY_COLOUR,
+    visits=VISITS_COLOUR,
+    dark=False,
+)
+
+
+def _mix(a: QColor, b: QColor, share_of_b: float) -> QColor:
+    t = max(0.0, min(1.0, share_of_b))
+    return QColor(
+        round(a.red() + (b.red() - a.red()) * t),
+        round(a.green() + (b.green() - a.green()) * t),
+        round(a.blue() + (b.blue() - a.blue()) * t),
+    )
+
+
+def is_dark(palette: QPalette) -> bool:
+    """Whether ``palette`` draws light text on a dark ground (a dark desktop theme)."""
+    ground = palette.color(QPalette.ColorRole.Base)
+    words = palette.color(QPalette.ColorRole.Text)
+    return ground.lightness() < words.lightness()
+
+
+def dark_colours(background: QColor, text: QColor) -> ChartColours:
+    """Colours for a chart on a dark ``background`` with words in ``text``: the same hues as
+    in print, lightened where they would sink into the ground."""
+    items = tuple(c.lighter(150) if c.lightness() < 110 else c for c in ITEM_COLOURS)
+    return ChartColours(
+        background=background,
+        text=text,
+        grid=_mix(background, text, 0.22),
+        items=items,
+        total=text,
+        key=_mix(background, text, 0.75),
+        visits=_mix(background, text, 0.6),
+        dark=True,
+    )
+
+
+def screen_colours(palette: QPalette) -> ChartColours:
+    """The colours for a chart in a window of ``palette``: ``PRINT`` on a light palette, the
+    palette's own ground and text on a dark one."""
+    if not is_dark(palette):
+        return PRINT
+    return dark_colours(
+        palette.color(QPalette.ColorRole.Base), palette.color(QPalette.ColorRole.Text)
+    )
+
+
+def apply_colours(chart: QChart, colours: ChartColours) -> None:
+    """Draw ``chart``'s ground, title, legend and axes in ``colours`` (call it once its axes
+    are added). ``PRINT`` leaves QtCharts' own light theme as it is."""
+    if colours is PRINT:
+        return
+    chart.setBackgroundBrush(QBrush(colours.background))
+    chart.setBackgroundPen(QPen(colours.background))
+    chart.setPlotAreaBackgroundVisible(False)
+    chart.setTitleBrush(QBrush(colours.text))
+    chart.legend().setLabelColor(colours.text)
+    for axis in chart.axes():
+        axis.setLabelsColor(colours.text)
+        axis.setTitleBrush(QBrush(colours.text))
+        axis.setGridLineColor(colours.grid)
+        axis.setMinorGridLineColor(colours.grid)
+        axis.setLinePenColor(colours.key)
 
 
 def text(value: object) -> str:

@@ -33,6 +33,7 @@ from tracker.core.errors import NotFoundError
 from tracker.core.imaging.facts import CaptureTime
 from tracker.core.imaging.geometry import Alignment, check_gains, check_matrix
 from tracker.core.queries import ratings
+from tracker.core.queries import search as search_rows
 from tracker.core.queries.course import Course, course, courses
 from tracker.core.queries.ratings import ratings_with_values
 from tracker.core.queries.rows import (
@@ -91,19 +92,19 @@ def record_fields(record: TreatmentRecord) -> dict[str, Any]:
 
 
 def clients(lib: Library, search: str = "") -> list[ClientRow]:
-    """Clients whose name contains ``search`` (any case), by name."""
+    """The clients that ``search`` finds (by name, any case or accents, or by date of birth:
+    ``search.client_matches``), by name; every client when it is empty."""
     with lib.session() as s:
         n_areas = select(func.count(Area.id)).where(Area.client_id == Client.id).scalar_subquery()
         n_visits = (
             select(func.count(Visit.id)).where(Visit.client_id == Client.id).scalar_subquery()
         )
         last = select(func.max(Visit.date)).where(Visit.client_id == Client.id).scalar_subquery()
-        q = select(Client.id, Client.name, n_areas, n_visits, last).order_by(
+        q = select(Client.id, Client.name, n_areas, n_visits, last, Client.date_of_birth).order_by(
             func.lower(Client.name)
         )
         rows = [ClientRow(*row) for row in s.execute(q)]
-    needle = search.strip().casefold()
-    return [r for r in rows if needle in r.name.casefold()] if needle else rows
+    return search_rows.matching(rows, search)
 
 
 def client_fields(lib: Library, client_id: int) -> ClientFields:

@@ -21,6 +21,7 @@ class ClientRow:
     areas: int
     visits: int
     last_visit: dt.date | None
+    date_of_birth: dt.date | None = None
 
 
 @dataclass(frozen=True)

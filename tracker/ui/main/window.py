@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tracker import APP_NAME, __version__
+from tracker import APP_NAME
 from tracker.core.db.models import RaterRole
 from tracker.core.domain.instruments import Rater
 from tracker.core.errors import TrackerError
-from tracker.core.queries import browse
+from tracker.core.queries import browse, search
 from tracker.core.queries.progress import progress
 from tracker.core.store.library import Library
 from tracker.ui import commands as cmd
@@ -42,7 +42,9 @@ from tracker.ui.main.clients import ClientController
 from tracker.ui.main.comparing import CompareController
 from tracker.ui.main.erasing import EraseController
 from tracker.ui.main.exports import ExportController
+from tracker.ui.main.help import HelpController
 from tracker.ui.main.import_flow import ImportController
+from tracker.ui.main.measuring import MeasureController
 from tracker.ui.main.imports import ImportActions
 from tracker.ui.main.menus import MenuActions
 from tracker.ui.main.visits import VisitController
@@ -136,6 +138,8 @@ class MainWindow(QMainWindow):
         self.card = CardController(self)
         self.imports = ImportActions(self, self.client_edits.ask_for_area)
         self.erasing = EraseController(self)
+        self.measuring = MeasureController(self)  # measures in the background, and shown
+        self.help = HelpController(self)  # F1, Help menu, About, welcome page, import summary
         self._connect_signals()
         self.setTabOrder(self.sidebar.search, self.sidebar.client_list)
         self.setTabOrder(self.sidebar.client_list, self.sidebar.area_list)
@@ -157,7 +161,6 @@ class MainWindow(QMainWindow):
         m.check.triggered.connect(self.care.check)
         m.backup.triggered.connect(self.care.backup)
         m.restore.triggered.connect(self.care.restore)
-        m.about.triggered.connect(self._on_about)
         self.history.changed.connect(self._on_history_changed)
         self.history.changed.connect(self._on_any_change)
         self.history.noted.connect(self._on_history_noted)
@@ -187,6 +190,7 @@ class MainWindow(QMainWindow):
         self.lib = lib
         self.thumbs.set_library(lib)
         self.care.lib = lib
+        self.measuring.set_library(lib)
         self.client_id = self.area_id = self.visit_id = None
         read_only = lib.read_only if lib is not None else None
         title = f"{APP_NAME} — {lib.root}" if lib else APP_NAME
@@ -210,8 +214,8 @@ class MainWindow(QMainWindow):
             return
         practitioner = self.prefs.mode is Mode.PRACTITIONER
         all_clients = browse.clients(lib)
-        needle = self.sidebar.search.text().strip().casefold() if practitioner else ""
-        shown = [c for c in all_clients if needle in c.name.casefold()] if needle else all_clients
+        needle = self.sidebar.search.text() if practitioner else ""
+        shown = search.matching(all_clients, needle)  # by name (any case, accents) or birth
         self.clients.set_rows(shown)
         if self.client_id not in {c.id for c in all_clients}:
             self.client_id = all_clients[0].id if all_clients else None
@@ -257,6 +261,7 @@ class MainWindow(QMainWindow):
             return  # computed when the tab is shown
         data = progress(self.lib, self.area_id) if self.lib and self.area_id is not None else None
         self.progress_view.show_progress(data)
+        self.measuring.refresh_tab()
 
     def _on_tabs_current_changed(self, _index: int) -> None:
         self._refresh_progress()
@@ -276,6 +281,7 @@ class MainWindow(QMainWindow):
         )
         self.photos.set_rows(area.photos if area else [])
         self.panel.show_visit(detail, self.area_id)
+        self.measuring.refresh_panel(area.photos if area else [])
         self._refresh_progress()
         has_visit = detail is not None
         self.menus.remove_visit.setEnabled(has_visit)
@@ -418,14 +424,6 @@ class MainWindow(QMainWindow):
             Rater(RaterRole.PRACTITIONER, self.prefs.rater_name)
             if practitioner
             else Rater(RaterRole.PATIENT, "")
-        )
-
-    def _on_about(self) -> None:
-        where = f"<p>This library: {self.lib.root}</p>" if self.lib else ""
-        QMessageBox.about(
-            self,
-            f"About {APP_NAME}",
-            f"<h3>{APP_NAME} {__version__}</h3><p>Tracks a course of microneedling for stretch marks with dated photos and ratings. Everything stays on this computer.</p>{where}",
         )
 
     # -- layout memory -----------------------------------------------------------------------

@@ -3,14 +3,17 @@ only: it announces the whole new value."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
-    QFormLayout,
+    QGridLayout,
     QGroupBox,
+    QLabel,
     QLineEdit,
     QSpinBox,
     QWidget,
@@ -38,6 +41,12 @@ def _spin(lo: int, hi: int, name: str, suffix: str = "") -> QSpinBox:
 def _whole(value: object, missing: int) -> int:
     """A stored whole number for a spin box; ``missing`` (its "—" value) when there is none."""
     return int(value) if isinstance(value, int | float) else missing
+
+
+def _pair(text: str, field: QWidget) -> tuple[QLabel, QWidget]:
+    label = QLabel(text)
+    label.setBuddy(field)
+    return label, field
 
 
 def _combo(items: tuple[str, ...], name: str) -> QComboBox:
@@ -77,21 +86,77 @@ class TreatmentForm(QGroupBox):
         self.downtime = _spin(0, 60, "Downtime in days", " days")
         self.practitioner = QLineEdit()
         self.practitioner.setAccessibleName("Practitioner")
-        form = QFormLayout(self)
-        form.addRow("Device:", self.device)
-        form.addRow("&Needle depth:", self.needle_depth)
-        form.addRow("Pa&sses:", self.passes)
-        form.addRow("&Topical agent:", self.topical)
-        form.addRow("Anaesthetic:", self.anaesthetic)
-        form.addRow("Immediate reaction:", self.reaction)
-        form.addRow("Pain:", self.pain)
-        form.addRow("Do&wntime:", self.downtime)
-        form.addRow("Practiti&oner:", self.practitioner)
+        # Two columns of short fields where the panel is wide enough, one where it is not (a
+        # 1024-pixel screen, 200 % text); the reaction, a phrase, always across the whole width.
+        self._grid = QGridLayout(self)
+        self._pairs = [
+            _pair("Device:", self.device),
+            _pair("&Topical agent:", self.topical),
+            _pair("&Needle depth:", self.needle_depth),
+            _pair("Pa&sses:", self.passes),
+            _pair("Pain:", self.pain),
+            _pair("Do&wntime:", self.downtime),
+            _pair("Anaesthetic:", self.anaesthetic),
+            _pair("Practiti&oner:", self.practitioner),
+        ]
+        self._reaction = _pair("Immediate reaction:", self.reaction)
+        self._columns = 0
+        self._arrange(1)
         guard_wheel(
             self.device, self.needle_depth, self.passes, self.topical, self.pain, self.downtime
         )
         self._filling = False
         self._connect_signals()
+
+    def _two_column_width(self) -> int:
+        """The least width at which two columns of label and field fit side by side."""
+        label = max(lbl.sizeHint().width() for lbl, _f in self._pairs)
+        field = max(max(f.minimumSizeHint().width(), 140) for _l, f in self._pairs)
+        margins = self.contentsMargins()
+        spacing = max(self._grid.horizontalSpacing(), 6)
+        return 2 * (label + field) + 4 * spacing + 12 + margins.left() + margins.right()
+
+    def _arrange(self, columns: int) -> None:
+        """Lay the fields out in ``columns`` columns, the reaction last across them all; the
+        tab order goes down the first column, then the second."""
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for label, field in [*self._pairs, self._reaction]:
+            self._grid.removeWidget(label)
+            self._grid.removeWidget(field)
+        rows = (len(self._pairs) + columns - 1) // columns
+        order: list[QWidget] = []
+        for n, (label, field) in enumerate(self._pairs):
+            column = n // rows if columns > 1 else 0
+            row = n % rows if columns > 1 else n
+            # Down the first column the fields of the left, then those of the right.
+            self._grid.addWidget(label, row, 3 * column)
+            self._grid.addWidget(field, row, 3 * column + 1)
+        for column in range(columns):
+            order += [f for n, (_l, f) in enumerate(self._pairs) if n // rows == column]
+        label, field = self._reaction
+        self._grid.addWidget(label, rows, 0)
+        self._grid.addWidget(field, rows, 1, 1, 3 * columns - 2)
+        order.append(field)
+        for col in range(6):
+            self._grid.setColumnStretch(col, 1 if col % 3 == 1 and col < 3 * columns else 0)
+            self._grid.setColumnMinimumWidth(col, 12 if col == 2 and columns > 1 else 0)
+        for before, after in itertools.pairwise(order):
+            QWidget.setTabOrder(before, after)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._arrange(2 if event.size().width() >= self._two_column_width() else 1)
+
+    def minimumSizeHint(self) -> QSize:
+        # Never ask for the two columns' width: below it the form goes back to one column.
+        hint = super().minimumSizeHint()
+        if self._columns > 1:
+            label = max(lbl.sizeHint().width() for lbl, _f in self._pairs)
+            field = max(f.minimumSizeHint().width() for _l, f in self._pairs)
+            hint.setWidth(label + field + 40)
+        return hint
 
     def _connect_signals(self) -> None:
         for combo in (self.device, self.topical):

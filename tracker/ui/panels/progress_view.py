@@ -6,9 +6,10 @@ table (change from baseline; GAIS grades per visit; the VAS's values). CSV and P
 from __future__ import annotations
 
 import html
+import textwrap
 
-from PySide6.QtCharts import QChartView, QScatterSeries
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCharts import QBarCategoryAxis, QChartView, QScatterSeries
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,13 +32,18 @@ from tracker.core.domain.instruments import Instrument, day_text, headline
 from tracker.core.domain.scales import Analysis
 from tracker.core.queries.progress import Progress
 from tracker.rendering.chart import build_chart, treatment_text, x_value
+from tracker.rendering.chart_style import screen_colours
+from tracker.ui.help_text import scale_tip
+from tracker.ui.panels.measure_view import MeasureView
 
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+MANY_BARS = 6  # more bars than this and their labels would be cut across: they stand upright
 
 
 def _table(headers: list[str], rows: list[list[str]], name: str, parent: QWidget) -> QTableWidget:
     table = QTableWidget(len(rows), len(headers), parent)
-    table.setHorizontalHeaderLabels(headers)
+    # Long headings ("1 very much improved") on two lines: the table fits the panel's width.
+    table.setHorizontalHeaderLabels([textwrap.fill(h, 12) for h in headers])
     table.verticalHeader().hide()
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -144,6 +150,7 @@ class ProgressView(QWidget):
         self.body = QWidget()
         self.sections = QVBoxLayout(self.body)
         self.page.setWidget(self.body)
+        self.measures = MeasureView(self.body)  # the photos' measures, after the ratings
         self.empty = QLabel(self)
         self.empty.setTextFormat(Qt.TextFormat.PlainText)
         self.empty.setWordWrap(True)
@@ -194,7 +201,7 @@ class ProgressView(QWidget):
         while self.sections.count():
             taken = self.sections.takeAt(0)
             widget = taken.widget() if taken is not None else None
-            if widget is not None:
+            if widget is not None and widget is not self.measures:
                 widget.deleteLater()
 
     def _draw(self) -> None:
@@ -203,7 +210,7 @@ class ProgressView(QWidget):
             return
         self._clear()
         rated = data.rated
-        self.page.setVisible(bool(rated))
+        self.page.setVisible(bool(rated) or self.measures.has_content)
         self.empty.setVisible(not rated)
         self.empty.setText(
             f"No ratings of {data.area} yet. Rate a visit in its Ratings box (any scale, by "
@@ -212,7 +219,13 @@ class ProgressView(QWidget):
         by_session = bool(self.axis.currentData())
         for instrument in rated:
             self.sections.addWidget(self._section(data, instrument, by_session))
+        self.sections.addWidget(self.measures)
         self.sections.addStretch(1)
+
+    def measures_shown(self) -> None:
+        """The measures were filled in (``measuring``): the page shows when they are there."""
+        rated = bool(self.data is not None and self.data.rated)
+        self.page.setVisible(rated or self.measures.has_content)
 
     def _section(self, data: Progress, instrument: Instrument, by_session: bool) -> QWidget:
         scale = instrument.scale
@@ -226,6 +239,7 @@ class ProgressView(QWidget):
             box,
         )
         head.setWordWrap(True)
+        head.setToolTip(scale_tip(scale))  # the glossary's words for POSAS, GAIS…
         layout.addWidget(head)
         finding = QLabel(headline(instrument), box)
         finding.setWordWrap(True)
@@ -235,7 +249,16 @@ class ProgressView(QWidget):
         view.setRenderHint(QPainter.RenderHint.Antialiasing)
         view.setMinimumHeight(300)
         view.setAccessibleName(f"{scale.name} over time")
-        chart = build_chart(data, instrument, by_session=by_session)
+        grades = scale.analysis is Analysis.GRADE
+        # Bars need the width: their legend goes under them; many bars' labels stand upright
+        # rather than being cut to "01…".
+        legend = Qt.AlignmentFlag.AlignBottom if grades else Qt.AlignmentFlag.AlignRight
+        colours = screen_colours(self.palette())  # a dark desktop: a dark chart
+        chart = build_chart(data, instrument, by_session=by_session, legend=legend, colours=colours)
+        for axis in chart.axes(Qt.Orientation.Horizontal):
+            if isinstance(axis, QBarCategoryAxis) and axis.count() > MANY_BARS:
+                axis.setLabelsAngle(-90)
+                view.setMinimumHeight(420)  # room for the upright labels, whole
         view.setChart(chart)
         for series in chart.series():
             if isinstance(series, QScatterSeries):
@@ -246,6 +269,12 @@ class ProgressView(QWidget):
         if rows:
             layout.addWidget(_table(headers, rows, f"{scale.name}: table", box))
         return box
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        # The desktop switched between light and dark: the charts are drawn again in its colours.
+        if event.type() == QEvent.Type.PaletteChange and self.data is not None:
+            self._draw()
 
     def _on_marker_hovered(self, point: QPointF, state: bool) -> None:
         if not state or self.data is None or not self.data.visits:

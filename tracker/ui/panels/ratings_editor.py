@@ -7,6 +7,7 @@ rater's column and the column's values; nothing is stored until a value is given
 from __future__ import annotations
 
 import html
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ from tracker.core.domain.instruments import Rater
 from tracker.core.domain.scales import SCALES, Analysis, Scale, get_scale
 from tracker.core.queries.rows import RatingRow
 from tracker.core.text import MAX_NAME
+from tracker.ui.help_text import scale_tip
 from tracker.ui.panels.wheel import guard_wheel
 
 NOT_GIVEN = "—"
@@ -260,6 +262,13 @@ class RatingsEditor(QGroupBox):
                     self._scale_box(get_scale(key), [c for c in columns if c.scale == key])
                 )
             outer.addLayout(line)
+        # Tab goes down a rater's column (how, then each item), then to the next rater's.
+        order: list[QWidget] = [self.add_button]
+        for column in columns:
+            order.append(self.methods[column])
+            order += [box for (c, _key), box in self.boxes.items() if c is column]
+        for before, after in itertools.pairwise(order):
+            QWidget.setTabOrder(before, after)
         self.about.setText(
             "Each box is one scale, each column one rater. "
             f"New ratings are yours ({Rater(self.me.role, self.me.name).label(self.client)})."
@@ -267,11 +276,12 @@ class RatingsEditor(QGroupBox):
 
     def _scale_box(self, scale: Scale, columns: list[RaterColumn]) -> QGroupBox:
         box = QGroupBox(scale.name, self.host)
-        box.setToolTip(scale.description)
+        box.setToolTip(scale_tip(scale))  # the glossary's words for POSAS, GAIS…
         grid = QGridLayout(box)
         for c, column in enumerate(columns, start=1):
             head = QLabel(self._rater_text(column), box)
             head.setTextFormat(Qt.TextFormat.RichText)
+            head.setWordWrap(True)  # a long name wraps in its column, not off the panel
             grid.addWidget(head, 0, c)
             method = QComboBox(box)
             for m, text in METHOD_LABELS.items():

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from tracker.ui.icons import icon
 from tracker.ui.models import AreaListModel, ClientListModel, IdRole
+from tracker.ui.panels.fitting import wrap_list
 
 
 def _tool(icon_name: str, tip: str, parent: QWidget) -> QToolButton:
@@ -58,6 +59,10 @@ class Sidebar(QWidget):
         self.search.setPlaceholderText("Find a client (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("Find a client")
+        self.search.setToolTip(
+            "Part of a name (capitals and accents do not matter: chloe finds Chloé), or a "
+            "date of birth as 14 Mar 1988 or 1988-03-14"
+        )
         box.addWidget(self.search)
         self.client_list = QListView(self.client_box)
         self.client_list.setModel(clients)
@@ -65,6 +70,9 @@ class Sidebar(QWidget):
         self.client_list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         # One line per client: the view need not measure hundreds of rows one by one.
         self.client_list.setUniformItemSizes(True)
+        # A long name is shortened with "…" (its tooltip has it whole), never scrolled to.
+        self.client_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.client_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         box.addWidget(self.client_list, 1)
         layout.addWidget(self.client_box, 3)
 
@@ -81,6 +89,7 @@ class Sidebar(QWidget):
         self.area_list.setAccessibleName("Treated areas")
         self.area_list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.area_list.setSpacing(2)
+        wrap_list(self.area_list, bold_first=True)  # a long area name wraps, whole
         layout.addWidget(self.area_list, 2)
         self._connect_signals()
 

@@ -28,7 +28,9 @@ from tracker.core.domain.scales import scale_or_default
 from tracker.core.queries.rows import AreaAtVisit, VisitDetail
 from tracker.ui.dialogs import pydate, qdate, visit_dates_only
 from tracker.ui.models import KIND_LABELS, PhotoGridModel
+from tracker.ui.panels.fitting import ElidedLabel
 from tracker.ui.panels.forms import TreatmentForm
+from tracker.ui.panels.measure_view import PhotoFigures
 from tracker.ui.panels.photo_grid import PhotoGrid
 from tracker.ui.panels.ratings_editor import RatingsEditor
 from tracker.ui.panels.wheel import guard_wheel
@@ -56,10 +58,15 @@ class VisitPanel(QScrollArea):
         self.content = QWidget(body)
         content = QVBoxLayout(self.content)
         content.setContentsMargins(0, 0, 0, 0)
-        self.title = QLabel(self.content)
+        # The heading is two lines of one line each, whatever the visit (shortened with "…"
+        # when narrow): the fields and rating boxes under it stay put from visit to visit.
+        self.title = ElidedLabel(self.content)
         self.title.setStyleSheet("font-size: 15pt; font-weight: 600")
-        self.title.setWordWrap(True)
+        self.title.setAccessibleName("Visit")
         content.addWidget(self.title)
+        self.subtitle = ElidedLabel(self.content)
+        self.subtitle.setAccessibleName("Where the visit stands in the course")
+        content.addWidget(self.subtitle)
         row = QHBoxLayout()
         self.date = visit_dates_only(QDateEdit(self.content))
         self.date.setCalendarPopup(True)
@@ -89,8 +96,7 @@ class VisitPanel(QScrollArea):
         self.notes.setFixedHeight(56)
         content.addWidget(self.notes)
 
-        self.area_title = QLabel(self.content)
-        self.area_title.setTextFormat(Qt.TextFormat.PlainText)  # the area's name
+        self.area_title = ElidedLabel(self.content)  # the area's name, plain text
         self.area_title.setStyleSheet("font-size: 12pt; font-weight: 600; margin-top: 8px")
         content.addWidget(self.area_title)
         self.no_area = QLabel(
@@ -108,11 +114,13 @@ class VisitPanel(QScrollArea):
         self.photo_hint.setStyleSheet("color: palette(placeholder-text)")
         content.addWidget(self.grid)
         content.addWidget(self.photo_hint)
+        self.figures = PhotoFigures(self.content)  # the photos' measures (``measuring``)
+        content.addWidget(self.figures)
         # The record, then the ratings under it at the panel's full width: a visit may carry
         # several scales by several raters, side by side within their box.
         self.treatment = TreatmentForm(self.content)
         self.ratings = RatingsEditor(self.content)
-        self.treatment.setMaximumWidth(620)  # a form of short fields reads badly stretched
+        self.treatment.setMaximumWidth(940)  # a form of short fields reads badly stretched
         content.addWidget(self.treatment)
         content.addWidget(self.ratings)
         content.addStretch(1)
@@ -191,10 +199,8 @@ class VisitPanel(QScrollArea):
             if days is not None
             else ""
         )
-        self.title.setText(
-            f"{KIND_LABELS[detail.kind.value]} visit, {detail.date:%A %d %B %Y}"
-            + (f" ({day})" if day else "")
-        )
+        self.title.setText(f"{KIND_LABELS[detail.kind.value]} visit, {detail.date:%A %d %B %Y}")
+        self.subtitle.setText(day[:1].upper() + day[1:])  # kept, empty, when there is none
 
     def eventFilter(self, watched: Any, event: Any) -> bool:
         # Notes are saved when the box loses focus, as one undoable change.
