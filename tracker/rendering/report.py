@@ -1,6 +1,7 @@
 """The PDF report for a client (or one area). Per area: the course so far, the baseline photo
 beside the latest of the area's reference view, each rated instrument summarised as it is
-reported with its chart, the visits (treatment, notes, ratings) and every rating.
+reported with its chart, the measures of the marks (``report_measures``), the visits
+(treatment, notes, ratings) and every rating.
 
 The document is laid out and printed by ``paged``, which keeps every table row on one page.
 Photos come from the comparison renderer, so they are aligned and colour-balanced as the
@@ -24,9 +25,11 @@ from tracker.core.domain.instruments import Instrument
 from tracker.core.errors import NotFoundError, TrackerError, UsageError
 from tracker.core.files import refuse_inside, write_atomically
 from tracker.core.queries import browse
+from tracker.core.queries.measures import area_measures
 from tracker.core.queries.progress import Progress, progress
 from tracker.core.queries.rows import PhotoRow
 from tracker.core.store.library import Library
+from tracker.rendering import report_measures
 from tracker.rendering import report_parts as parts
 from tracker.rendering.chart import build_chart, render_chart
 from tracker.rendering.images import pil_to_qimage
@@ -112,6 +115,9 @@ def chart_images(lib: Library, ids: list[int], today: dt.date | None = None) -> 
         data = progress(lib, area_id, today=today)
         for instrument in data.rated:
             out[area_id, instrument.scale.key] = _chart_image(data, instrument)
+        measures = report_measures.chart_image(area_measures(lib, area_id))
+        if measures is not None:
+            out[area_id, report_measures.CHART_KEY] = measures
     return out
 
 
@@ -147,6 +153,11 @@ def _area(lib: Library, document: Document, data: Progress, charts: Charts) -> N
         else:
             document.add(f"<h3>{parts.e(scale.name)}</h3>")
         document.add(*summary)
+    report_measures.add_section(
+        document,
+        area_measures(lib, data.area_id),
+        charts.get((data.area_id, report_measures.CHART_KEY)),
+    )
     if data.visits:
         document.add(parts.visits_table(data))
         document.add(*parts.long_notes(data))
