@@ -15,15 +15,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests import helpers as h
 from tests.core.imaging.marks_synthetic import ALBA, MarksPhoto, marks_photo
 from tests.core.services.measure_fixtures import DAY, add_photo
 from tracker.cli import resolve
+from tracker.core.care import backups, restore
 from tracker.core.db.models import Measure, Stage
 from tracker.core.errors import ValidationError
 from tracker.core.imaging import geometry as al
 from tracker.core.imaging import marks
 from tracker.core.queries import measures as q
-from tracker.core.services import clients, measure, move, photos
+from tracker.core.services import clients, erase, measure, move, photos
 from tracker.core.store.library import Library
 
 BOX = [(40.0, 40.0), (560.0, 40.0), (560.0, 410.0), (40.0, 410.0)]
@@ -256,3 +258,49 @@ def test_regions_drawn_on_the_reference_follow_a_photo_through_its_alignment(
     assert overlay.size == (640, 480) and overlay.mask_png.startswith(b"\x89PNG")
     mask = np.asarray(Image.open(io.BytesIO(overlay.mask_png)))
     assert 0.02 < mask.mean() < 0.2
+
+
+def test_erasing_the_reference_hands_its_regions_to_the_next_and_measures_go_with_photos(
+    library: Library, tmp_path: Path
+) -> None:
+    shot = marks_photo(5, size=(640, 480))
+    ref = add_photo(library, tmp_path, shot)
+    area = _area(library)
+    to_new: al.Matrix = (1.0, 0.0, 14.0, 0.0, 1.0, -9.0, 0.0, 0.0, 1.0)  # moved (14, -9)
+    heir = add_photo(
+        library, tmp_path, _warped(shot, to_new, tmp_path), day=DAY + dt.timedelta(days=28)
+    )
+    photos.set_alignments(
+        library, {heir: al.Alignment(al.invert(to_new), "landmarks", "similarity", 2, 0.0)}
+    )
+    region = [(110.0, 90.0), (530.0, 90.0), (530.0, 390.0), (110.0, 390.0)]
+    measure.set_region(library, area, "front", "marks", region)
+    (before,) = measure.measure_photos(library, [heir]).measured
+    erase.erase(library, erase.Target.PHOTO, ref)
+    now = measure.regions(library, area, "front")
+    assert now.reference_photo_id == heir and now.marks_version == 2
+    assert now.marks == [al.apply(to_new, p) for p in region]
+    assert measure.stale_photo_ids(library) == [heir]  # measured again from the carried region
+    (after,) = measure.measure_photos(library, [heir]).measured
+    assert after.measures == before.measures
+    erase.erase(library, erase.Target.PHOTO, heir)
+    assert _stored(library, heir) is None
+    assert h.check(library).ok
+
+
+def test_a_backup_carries_the_regions_and_measures_and_its_restore_checks_clean(
+    library: Library, tmp_path: Path
+) -> None:
+    a = add_photo(library, tmp_path, marks_photo(1))
+    area = _area(library)
+    measure.set_region(library, area, "front", "marks", BOX)
+    measure.set_sensitivity(library, area, 3.5)
+    measure.measure_photos(library, [a])
+    backups.backup(library, tmp_path / "b.zip")
+    restore.restore(tmp_path / "b.zip", tmp_path / "again")
+    with Library.open(tmp_path / "again") as again:
+        assert measure.regions(again, area, "front").marks == BOX
+        assert measure.stale_photo_ids(again) == []
+        row = _stored(again, a)
+        assert row is not None and row.inputs["sensitivity"] == 3.5
+        assert h.check(again).ok

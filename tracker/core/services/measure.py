@@ -34,11 +34,12 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tracker.core.db.models import Area, Measure, Photo, ReferencePhoto, Region, utc_now
 from tracker.core.errors import TrackerError, UsageError, ValidationError
-from tracker.core.imaging.geometry import Point
+from tracker.core.imaging.geometry import Matrix, Point, apply
 from tracker.core.queries import measure_inputs as mi
 from tracker.core.queries.browse import get
 from tracker.core.store.library import Library
@@ -166,6 +167,18 @@ def set_region(
             row.version += 1
             row.updated_at = utc_now()
         return before
+
+
+def carry_regions(s: Session, group: tuple[int, str], old_to_new: Matrix, new_ref: int) -> None:
+    """Inside a session: the regions of an area and view carried from its old reference photo's
+    pixels to those of ``new_ref``, its new reference (``old_to_new`` maps the one to the
+    other), when the old one moves away or is erased (``move.leave_group``)."""
+    area_id, view = group
+    for r in s.scalars(select(Region).where(Region.area_id == area_id, Region.view == view)):
+        r.points = [list(apply(old_to_new, (float(x), float(y)))) for x, y in r.points]
+        r.reference_photo_id = new_ref
+        r.version += 1
+        r.updated_at = utc_now()
 
 
 def check_polygon(points: Sequence[Point], size: tuple[int, int], kind: str) -> list[Point]:
@@ -401,11 +414,6 @@ def stale_photo_ids(lib: Library, area_id: int | None = None) -> list[int]:
             )
         }
     return [pid for pid in ids if stored.get(pid) != keys.get(pid)]
-
-
-def clear_measures(s: object, photo_ids: Sequence[int]) -> None:
-    """Drop the stored measures of photos (inside a session): for a photo that moved."""
-    s.execute(delete(Measure).where(Measure.photo_id.in_(list(photo_ids))))  # type: ignore[attr-defined]
 
 
 def marks_overlay(lib: Library, photo_id: int, sensitivity: float | None = None) -> Overlay:

@@ -30,6 +30,7 @@ from tracker.core.db.models import (
 from tracker.core.errors import NotFoundError, UsageError
 from tracker.core.imaging.geometry import MODELS, check_matrix, compose, invert
 from tracker.core.queries.browse import alignment_of, get
+from tracker.core.services.measure import carry_regions
 from tracker.core.services.photos import MAX_VIEW, update_framing
 from tracker.core.services.visits import create_visit
 from tracker.core.store.library import Library
@@ -189,6 +190,7 @@ def leave_group(
                 other.alignment_model or "affine", heir_model, key=MODELS.index
             )
     ref.photo_id = heir.id
+    carry_regions(s, group, back, heir.id)  # drawn on the old reference: now on the heir
     s.flush()
     for other in staying:  # framed against the new reference now (the heir: none)
         update_framing(s, other, alignment_of(other))
