@@ -29,7 +29,8 @@ from tracker.core.queries.measures import AreaMeasures, MeasurePoint, MeasureSer
 from tracker.core.services import clients, measure
 from tracker.core.store.library import Library
 from tracker.rendering import report_measures as rm
-from tracker.rendering.chart_measures import measure_chart
+from tracker.rendering.chart_measures import DARK, measure_chart
+from tracker.rendering.chart_style import PRINT
 from tracker.rendering.paged import Document, Table
 from tracker.rendering.report import build_document, export_report
 from tracker.rendering.report_parts import e
@@ -233,7 +234,7 @@ def test_the_chart_shades_the_band_and_dashes_the_control(qapp: QApplication) ->
     assert measure_line.pen().style() == Qt.PenStyle.SolidLine
     assert [p.y() for p in control.points()] == [5.0, 5.1, 4.9]
     assert control.pen().style() == Qt.PenStyle.DashLine
-    assert control.name() == "Left hip (untreated control)"
+    assert control.name() == "Left hip (control)"
     y = chart.axes(Qt.Orientation.Vertical)[0]
     assert isinstance(y, QValueAxis) and y.min() == 0 and y.max() >= 5.1
     assert y.titleText().startswith("Mean width (mm)")
@@ -241,6 +242,9 @@ def test_the_chart_shades_the_band_and_dashes_the_control(qapp: QApplication) ->
     alone = measure_chart(_series([4.0, 3.0]), font, by_session=False, dark=True)
     assert len(_lines(alone)) == 1
     assert alone.backgroundBrush().color().lightness() < 60
+    light = measure_chart(_series([4.0, 3.0]), font, by_session=False)
+    assert _lines(light)[0].pen().color() == PRINT.items[0]
+    assert _lines(alone)[0].pen().color() == DARK.items[0] != PRINT.items[0]
 
 
 def test_no_line_is_drawn_through_a_visit_not_measured(qapp: QApplication) -> None:

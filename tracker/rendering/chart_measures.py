@@ -27,16 +27,21 @@ from PySide6.QtCore import QDate, QDateTime, QPointF, Qt, QTime
 from PySide6.QtGui import QBrush, QColor, QFont, QPen
 
 from tracker.core.queries.measures import MeasurePoint, MeasureSeries
-from tracker.rendering.chart_style import finish_legend, marker, new_chart, text
+from tracker.rendering.chart_style import (
+    PRINT,
+    ChartColours,
+    apply_colours,
+    dark_colours,
+    finish_legend,
+    marker,
+    new_chart,
+    text,
+)
 
-# The measure, its control, the band and the missing visits' marks, on a light and a dark
-# ground: the Okabe-Ito blue and vermilion (told apart in grey by the control's dashes).
-COLOURS = {
-    False: {"line": "#0072b2", "control": "#d55e00", "band": "#0072b2", "missing": "#666666"},
-    True: {"line": "#56b4e9", "control": "#e69f00", "band": "#56b4e9", "missing": "#aaaaaa"},
-}
+# The measure is drawn in the first item colour and its control in the second (the Okabe-Ito
+# blue and vermilion, told apart in grey by the control's dashes); the band in the measure's.
 BAND_ALPHA = {False: 46, True: 70}  # of 255: the band's shading, light enough to read through
-GROUND = {False: ("#ffffff", "#222222", "#d9d9d9"), True: ("#1e1e1e", "#e6e6e6", "#444444")}
+DARK = dark_colours(QColor("#1e1e1e"), QColor("#e6e6e6"))  # for ``dark`` without a palette
 
 
 def shown(series: MeasureSeries, value: float) -> float:
@@ -86,76 +91,67 @@ def measure_chart(
     control_name: str | None = None,
     title: str | None = None,
     compact: bool = False,
+    colours: ChartColours | None = None,
 ) -> QChart:
     """The chart of ``series`` (one measure of an area over its visits); ``control_name`` names
     the untreated control in the legend ("Untreated control" without it). ``compact``: for a
     small chart under a ``title`` naming the measure (the report's grid), the axis says only
-    the unit, and there is no legend (the figure's caption is the key)."""
+    the unit, and there is no legend (the figure's caption is the key). ``colours``: a
+    window's (``chart_style.screen_colours``); without them, print colours, or dark ones with
+    ``dark``."""
     chart, _title_font = new_chart(font.pointSize(), title)
-    colours = COLOURS[dark]
-    ground, ink, grid = GROUND[dark]
-    chart.setBackgroundBrush(QBrush(QColor(ground)))
-    chart.setTitleBrush(QBrush(QColor(ink)))
+    palette = colours or (DARK if dark else PRINT)
+    main, beside = palette.items[0], palette.items[1]
     width = max(2.0, font.pointSizeF() / 4)
     info = series.info
     points = sorted(series.points, key=lambda p: (p.date, p.session))
 
     drawn: list[QLineSeries | QScatterSeries | QAreaSeries] = []
     values = [shown(series, p.value) for p in points if p.value is not None]
-    controls = [shown(series, p.control) for p in points if p.control is not None]
-
-    xs = [x_value(p, by_session) for p in points]
-    x_axis = _x_axis(font, points, by_session, ink, grid, compact)
+    values += [shown(series, p.control) for p in points if p.control is not None]
+    x_axis = _x_axis(font, points, by_session, compact)
     low_x, high_x = _x_range(x_axis)
 
     base = baseline_value(series)
-    band_words = None
     if base is not None and series.band is not None:
         centre, half = shown(series, base), shown(series, series.band)
-        band_words = _band_name(series)
-        drawn.append(_band(chart, band_words, centre, half, low_x, high_x, colours["band"], dark))
+        drawn.append(
+            _band(chart, _band_name(series), (centre, half), (low_x, high_x), main, palette.dark)
+        )
         values += [centre - half, centre + half]
 
-    lines = [
-        (lambda p: p.value, colours["line"], Qt.PenStyle.SolidLine, info.label),
-        (
-            lambda p: p.control,
-            colours["control"],
-            Qt.PenStyle.DashLine,
-            f"{control_name} (untreated control)" if control_name else "Untreated control",
-        ),
+    control = f"{control_name} (control)" if control_name else "Untreated control"
+    lines: list[tuple[Callable[[MeasurePoint], float | None], QColor, Qt.PenStyle, str]] = [
+        (lambda p: p.value, main, Qt.PenStyle.SolidLine, info.label),
+        (lambda p: p.control, beside, Qt.PenStyle.DashLine, control),
     ]
     for read, colour, style, name in lines:
-        runs = _runs(points, read)
-        first = True
-        for run in runs:
+        for n, run in enumerate(_runs(points, read)):
             line = QLineSeries()
             line.setName(text(name))
-            line.setPen(QPen(QColor(colour), width, style))
-            line.setLightMarker(
-                marker("circle" if style == Qt.PenStyle.SolidLine else "square", QColor(colour))
-            )
+            line.setPen(QPen(colour, width, style))
+            shape = "circle" if style == Qt.PenStyle.SolidLine else "square"
+            line.setLightMarker(marker(shape, colour))
             line.setMarkerSize(max(8.0, width * 4))
             for p in run:
                 v = read(p)
                 assert v is not None
                 line.append(QPointF(x_value(p, by_session), shown(series, v)))
             chart.addSeries(line)
-            if not first:  # one legend entry per measure, however many runs it is cut into
+            if n:  # one legend entry per line, however many runs it is cut into
                 chart.legend().markers(line)[0].setVisible(False)
-            first = False
             drawn.append(line)
 
-    y_axis = _y_axis(font, series, values + controls, ink, grid, compact)
-    missing = [p for p, x in zip(points, xs, strict=True) if p.value is None]
+    y_axis = _y_axis(font, series, values, compact)
+    missing = [p for p in points if p.value is None]
     if missing:
         marks = QScatterSeries()
         marks.setName("Not measured")
         marks.setMarkerShape(QScatterSeries.MarkerShape.MarkerShapeCircle)
         marks.setMarkerSize(10)
-        marks.setColor(QColor(ground))
-        marks.setBorderColor(QColor(colours["missing"]))
-        marks.setPen(QPen(QColor(colours["missing"]), 2))
+        marks.setColor(palette.background)
+        marks.setBorderColor(palette.visits)
+        marks.setPen(QPen(palette.visits, 2))
         for p in missing:
             marks.append(QPointF(x_value(p, by_session), y_axis.min()))
         chart.addSeries(marks)
@@ -167,8 +163,8 @@ def measure_chart(
         s.attachAxis(x_axis)
         s.attachAxis(y_axis)
     finish_legend(chart, font, Qt.AlignmentFlag.AlignBottom, lines=True)
-    chart.legend().setLabelColor(QColor(ink))
     chart.legend().setVisible(not compact)
+    apply_colours(chart, palette)
     return chart
 
 
@@ -183,13 +179,13 @@ def _band_name(series: MeasureSeries) -> str:
 def _band(
     chart: QChart,
     name: str,
-    centre: float,
-    half: float,
-    low_x: float,
-    high_x: float,
-    colour: str,
+    around: tuple[float, float],
+    across: tuple[float, float],
+    colour: QColor,
     dark: bool,
 ) -> QAreaSeries:
+    """The band: ``around`` (centre, half-width) shaded ``across`` the x axis's range."""
+    (centre, half), (low_x, high_x) = around, across
     upper, lower = QLineSeries(), QLineSeries()
     for x in (low_x, high_x):
         upper.append(QPointF(x, centre + half))
@@ -211,9 +207,7 @@ def _band(
     return band
 
 
-def _y_axis(
-    font: QFont, series: MeasureSeries, values: list[float], ink: str, grid: str, compact: bool
-) -> QValueAxis:
+def _y_axis(font: QFont, series: MeasureSeries, values: list[float], compact: bool) -> QValueAxis:
     info = series.info
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
     # A size or a difference that cannot go below nought starts at nought, so a fall is
@@ -231,7 +225,7 @@ def _y_axis(
     else:
         unit = f" ({info.unit})" if info.unit else ""
         axis.setTitleText(text(f"{info.label}{unit}{', lower is better ↓' if falls else ''}"))
-    _paint_axis(axis, font, ink, grid)
+    _fonts(axis, font)
     return axis
 
 
@@ -239,8 +233,6 @@ def _x_axis(
     font: QFont,
     points: Sequence[MeasurePoint],
     by_session: bool,
-    ink: str,
-    grid: str,
     compact: bool,
 ) -> QValueAxis | QDateTimeAxis:
     axis: QValueAxis | QDateTimeAxis
@@ -265,7 +257,7 @@ def _x_axis(
             )
         dates.setTickCount(4 if compact else 6)
         axis = dates
-    _paint_axis(axis, font, ink, grid)
+    _fonts(axis, font)
     return axis
 
 
@@ -275,10 +267,6 @@ def _x_range(axis: QValueAxis | QDateTimeAxis) -> tuple[float, float]:
     return float(axis.min().toMSecsSinceEpoch()), float(axis.max().toMSecsSinceEpoch())
 
 
-def _paint_axis(axis: QValueAxis | QDateTimeAxis, font: QFont, ink: str, grid: str) -> None:
+def _fonts(axis: QValueAxis | QDateTimeAxis, font: QFont) -> None:
     axis.setLabelsFont(font)
     axis.setTitleFont(font)
-    axis.setLabelsColor(QColor(ink))
-    axis.setTitleBrush(QBrush(QColor(ink)))
-    axis.setGridLineColor(QColor(grid))
-    axis.setLinePenColor(QColor(ink))
