@@ -35,6 +35,28 @@ class TreatmentInput:
 
 
 TREATMENT_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TreatmentInput))
+# What a course repeats from one session to the next, and a new visit may start from: how the
+# area was treated. How the skin reacted, the pain and the downtime are the visit's own.
+REPEATED_FIELDS: tuple[str, ...] = ("device", "needle_depth_mm", "passes", "topical")
+
+
+def repeated(record: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The fields of ``record`` that a next session may repeat, those that were given."""
+    r = record or {}
+    return {k: r[k] for k in REPEATED_FIELDS if r.get(k) is not None}
+
+
+def summary(record: Mapping[str, Any]) -> str:
+    """A record's repeated fields in a few words: "pen, 1.5 mm, 3 passes, PRP"."""
+    parts = [
+        str(record["device"]) if record.get("device") else "",
+        f"{record['needle_depth_mm']:g} mm" if record.get("needle_depth_mm") else "",
+        (f"{record['passes']} pass" + ("es" if record["passes"] != 1 else ""))
+        if record.get("passes")
+        else "",
+        str(record["topical"]) if record.get("topical") else "",
+    ]
+    return ", ".join(p for p in parts if p)
 
 
 def check_treatment(values: Mapping[str, Any]) -> dict[str, Any]:

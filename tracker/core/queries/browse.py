@@ -28,7 +28,7 @@ from tracker.core.db.models import (
     VisitKind,
 )
 from tracker.core.domain import rules
-from tracker.core.domain.treatment import TREATMENT_FIELDS
+from tracker.core.domain.treatment import TREATMENT_FIELDS, repeated
 from tracker.core.errors import NotFoundError
 from tracker.core.imaging.facts import CaptureTime
 from tracker.core.imaging.geometry import Alignment, check_gains, check_matrix
@@ -43,6 +43,7 @@ from tracker.core.queries.rows import (
     ClientRow,
     ComparePhoto,
     PhotoRow,
+    PreviousTreatment,
     VisitDetail,
     VisitRow,
 )
@@ -213,10 +214,7 @@ def visit_detail(lib: Library, visit_id: int) -> VisitDetail:
         visits = _client_visits(s, visit.client_id)
         base = _baseline(visits)
         area_rows = _areas(s, visit.client_id)
-        records = {
-            r.area_id: record_fields(r)
-            for r in s.scalars(select(TreatmentRecord).where(TreatmentRecord.visit_id == visit_id))
-        }
+        records, before = _treatments(s, visit)
         photos: dict[int, list[PhotoRow]] = defaultdict(list)
         for p in s.scalars(
             select(Photo)
@@ -242,10 +240,33 @@ def visit_detail(lib: Library, visit_id: int) -> VisitDetail:
                     shown.get((visit_id, a.id), ()),
                     days_since_baseline=paths[a.id].days(visit.date),
                     session=paths[a.id].session_number(visit_id),
+                    previous=before.get(a.id),
                 )
                 for a in area_rows
             ],
         )
+
+
+def _treatments(
+    s: Session, visit: Visit
+) -> tuple[dict[int, dict[str, Any]], dict[int, PreviousTreatment]]:
+    """The visit's treatment records by area, and for each area its latest record before the
+    visit that says how it was treated (one statement for both, whatever the areas)."""
+    q = (
+        select(TreatmentRecord, Visit.date)
+        .join(Visit, TreatmentRecord.visit_id == Visit.id)
+        .where(Visit.client_id == visit.client_id, Visit.date <= visit.date)
+        .order_by(Visit.date.desc(), Visit.id.desc())
+    )
+    records: dict[int, dict[str, Any]] = {}
+    before: dict[int, PreviousTreatment] = {}
+    for record, day in s.execute(q):
+        fields = record_fields(record)
+        if record.visit_id == visit.id:
+            records[record.area_id] = fields
+        elif day < visit.date and record.area_id not in before and repeated(fields):
+            before[record.area_id] = PreviousTreatment(record.visit_id, day, repeated(fields))
+    return records, before
 
 
 def treatment(lib: Library, visit_id: int, area_id: int) -> dict[str, Any] | None:

@@ -92,6 +92,16 @@ class RatingRow:
 
 
 @dataclass
+class PreviousTreatment:
+    """The area's last treatment record before a visit that says how it was treated
+    (``domain.treatment.REPEATED_FIELDS``), for a new session to start from."""
+
+    visit_id: int
+    date: dt.date
+    fields: dict[str, Any]  # only the repeated fields that were given
+
+
+@dataclass
 class AreaAtVisit:
     area: AreaRow
     treatment: dict[str, Any] | None
@@ -101,6 +111,7 @@ class AreaAtVisit:
     ratings: tuple[RatingRow, ...] = ()
     days_since_baseline: int | None = None  # since the area's baseline (``queries.course``)
     session: int | None = None  # the visit's number among the area's sessions, if it is one
+    previous: PreviousTreatment | None = None  # the record before this visit, to start from
 
 
 @dataclass

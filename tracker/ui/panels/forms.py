@@ -6,20 +6,24 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from PySide6.QtCore import QSize, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QGridLayout,
     QGroupBox,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
-from tracker.core.domain.treatment import TREATMENT_FIELDS
+from tracker.core.domain.treatment import TREATMENT_FIELDS, repeated, summary
+from tracker.core.queries.rows import PreviousTreatment
 from tracker.ui.panels.wheel import guard_wheel
 
 DEVICES = ("pen", "roller", "stamp", "RF microneedling")
@@ -88,7 +92,25 @@ class TreatmentForm(QGroupBox):
         self.practitioner.setAccessibleName("Practitioner")
         # Two columns of short fields where the panel is wide enough, one where it is not (a
         # 1024-pixel screen, 200 % text); the reaction, a phrase, always across the whole width.
-        self._grid = QGridLayout(self)
+        outer = QVBoxLayout(self)
+        # The area's last record, offered (never copied unasked) while this one is empty.
+        self.previous_row = QWidget(self)
+        row = QHBoxLayout(self.previous_row)
+        row.setContentsMargins(0, 0, 0, 4)
+        self.previous_text = QLabel(self.previous_row)
+        self.previous_text.setTextFormat(Qt.TextFormat.PlainText)  # a device is the user's text
+        self.previous_text.setWordWrap(True)
+        self.use_previous = QPushButton("&Use these", self.previous_row)
+        self.use_previous.setToolTip(
+            "Fill in the device, depth, passes and topical agent as last time"
+        )
+        row.addWidget(self.previous_text, 1)
+        row.addWidget(self.use_previous, 0, Qt.AlignmentFlag.AlignTop)
+        self.previous_row.hide()
+        self.previous: PreviousTreatment | None = None
+        outer.addWidget(self.previous_row)
+        self._grid = QGridLayout()
+        outer.addLayout(self._grid)
         self._pairs = [
             _pair("Device:", self.device),
             _pair("&Topical agent:", self.topical),
@@ -159,6 +181,7 @@ class TreatmentForm(QGroupBox):
         return hint
 
     def _connect_signals(self) -> None:
+        self.use_previous.clicked.connect(self._on_use_previous_clicked)
         for combo in (self.device, self.topical):
             combo.activated.connect(self._on_field_edited)
             line = combo.lineEdit()
@@ -183,6 +206,26 @@ class TreatmentForm(QGroupBox):
         self.practitioner.setText(r.get("practitioner") or "")
         self._shown = self.fields()
         self._filling = False
+
+    def set_previous(self, previous: PreviousTreatment | None) -> None:
+        """Offer ``previous`` (the area's last record before this visit) while this record
+        says nothing of how the area was treated; hidden otherwise."""
+        self.previous = previous
+        offer = previous is not None and not repeated(self._shown)
+        if previous is not None:
+            self.previous_text.setText(
+                f"Last time ({previous.date:%d %b %Y}): {summary(previous.fields)}."
+            )
+        self.previous_row.setVisible(offer)
+
+    def _on_use_previous_clicked(self) -> None:
+        if self.previous is None:
+            return
+        values = self.fields()
+        values.update(self.previous.fields)
+        self.previous_row.hide()
+        self._shown = values
+        self.changed.emit(values)
 
     def fields(self) -> dict[str, Any]:
         def text(value: str) -> str | None:

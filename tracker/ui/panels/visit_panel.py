@@ -176,6 +176,9 @@ class VisitPanel(QScrollArea):
             f"{self.area.area.name}: {n} photo{'s' if n != 1 else ''} at this visit{session}"
         )
         self.treatment.set_record(self.area.treatment)
+        # A treatment session is offered the area's last record, while its own is empty.
+        treating = detail.kind is VisitKind.TREATMENT
+        self.treatment.set_previous(self.area.previous if treating else None)
         self.ratings.show_ratings(
             scale_or_default(self.area.area.default_scale),
             self.area.ratings,
