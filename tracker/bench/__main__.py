@@ -14,6 +14,7 @@ from tracker.bench.align import bench_align
 from tracker.bench.align_window import bench_align_window
 from tracker.bench.cli import bench_cli
 from tracker.bench.imports import bench_card_import, bench_heic, bench_import
+from tracker.bench.measure import bench_measure
 from tracker.bench.window import _child_large, bench_compare_and_report, bench_large
 
 
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller inputs, for a first look")
     parser.add_argument(
         "--only",
-        choices=["import", "heic", "large", "compare", "cli", "align"],
+        choices=["import", "heic", "large", "compare", "cli", "align", "measure"],
         action="append",
         help="run only these benchmarks (may be given more than once)",
     )
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         _child_large(Path(args.child_large[0]), Path(args.child_large[1]))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     quick = args.quick
-    only = set(args.only or ["import", "heic", "large", "compare", "cli", "align"])
+    only = set(args.only or ["import", "heic", "large", "compare", "cli", "align", "measure"])
     work = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
     print(f"{'figure':<44} {'value':>9}     {'floor':>9} {'ratio':>6}  {'budget':<22}")
     try:
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         if "align" in only:
             bench_align(work, quick)
             bench_align_window(work, quick)
+        if "measure" in only:
+            bench_measure(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     budgeted = [r for r in ROWS if r.ok is not None]

@@ -40,7 +40,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from tracker.core.errors import ValidationError
-from tracker.core.imaging import colour
+from tracker.core.imaging import colour, skeleton
 from tracker.core.imaging.geometry import Gains
 
 # One thread for OpenCV's own loops: callers measure photos in parallel on their own pool.
@@ -275,7 +275,7 @@ def _detect(photo: _Photo, stage: str, sensitivity: float) -> Mask:
     noise = _spread(excess[skin])
     # The marks' contrast at their ridge (the seeds' skeleton): where a thin, blurred mark
     # peaks, not the median over its slopes too, which would put its edges too far out.
-    ridge = cv2.ximgproc.thinning(seeds.astype(np.uint8) * 255) > 0
+    ridge = skeleton.thin(seeds)  # one shape at a time: the same, faster
     edge = max(0.5 * float(np.median(excess[ridge])), 2 * noise)
     candidate = ((excess > edge) & photo.region).astype(np.uint8)
     n, labels = cv2.connectedComponents(candidate, connectivity=8)
@@ -356,8 +356,8 @@ def _size(mask: Mask) -> tuple[float, float, float]:
     distance = np.asarray(
         cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE), np.float32
     )[1:-1, 1:-1]
-    skeleton = cv2.ximgproc.thinning(m * 255, thinningType=cv2.ximgproc.THINNING_ZHANGSUEN) > 0
-    length = max(_skeleton_length(skeleton, distance), 1.0)
+    bones = skeleton.thin(m)  # Zhang–Suen, one shape at a time
+    length = max(_skeleton_length(bones, distance), 1.0)
     return area, length, area / length
 
 
@@ -369,10 +369,10 @@ def _core(marks: Mask) -> Mask:
     m = np.pad(marks.astype(np.uint8), 1)
     distance = cv2.distanceTransform(m, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
     inner = distance >= 2.0
-    skeleton = cv2.ximgproc.thinning(marks.astype(np.uint8) * 255) > 0
-    if int(inner.sum()) >= int(skeleton.sum()):
+    bones = skeleton.thin(marks)
+    if int(inner.sum()) >= int(bones.sum()):
         return np.asarray(inner)
-    return np.asarray(skeleton)
+    return np.asarray(bones)
 
 
 def _ring(photo: _Photo, marks: Mask) -> Mask:

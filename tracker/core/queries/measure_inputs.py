@@ -40,6 +40,12 @@ log = logging.getLogger(__name__)
 ENGINE_VERSION = 1
 """Counted up when the engine (``imaging.marks``) measures differently: every stored measure
 is then stale."""
+WORK_PX_PER_MM = 10.0
+"""The most pixels per millimetre a photo is measured at: a preview with more (a close-up) is
+made smaller to this. The engine holds widths within 10 % from 5 px/mm, and 0.5 mm marks from
+about 8 (``imaging.marks``), so this costs no accuracy; the time to measure grows with the
+pixels (BENCHMARKS.md: a 12 MP photo's preview has about 8 px/mm and is measured as it is)."""
+WORK_LONG_SIDE = 1280  # without a scale: the preview made at most this long
 DEFAULT_SENSITIVITY = 4.0  # as ``marks.DEFAULT_SENSITIVITY`` (a test keeps them equal)
 
 Inputs = dict[str, Any]
@@ -331,8 +337,10 @@ def _scaled(points: list[Point] | None, k: float, w: int, h: int) -> list[Point]
     return clip_to([(x * k, y * k) for x, y in points], w, h)
 
 
-def _prepared(data: bytes, job: Job) -> tuple[Any, dict[str, Any]]:
+def _prepared(data: bytes, job: Job) -> tuple[Any, dict[str, Any], float]:
     # start-up time: the decoders and numpy load in the worker, with the first measure
+    # start-up time: as above
+    import cv2
     import numpy as np
     from PIL import Image
 
@@ -340,6 +348,11 @@ def _prepared(data: bytes, job: Job) -> tuple[Any, dict[str, Any]]:
         pixels = np.asarray(im.convert("RGB"))
     h, w = pixels.shape[:2]
     k = w / job.width
+    work = WORK_PX_PER_MM / (job.px_per_mm * k) if job.px_per_mm else WORK_LONG_SIDE / max(w, h)
+    if work < 0.95:  # measured at the working size (see WORK_PX_PER_MM)
+        w, h = max(1, round(w * work)), max(1, round(h * work))
+        pixels = np.asarray(cv2.resize(pixels, (w, h), interpolation=cv2.INTER_AREA))
+        k = w / job.width
     region = _scaled(job.region, k, w, h)
     if job.region is not None and (not region or len(region) < 3):
         raise ValidationError(
@@ -356,7 +369,7 @@ def _prepared(data: bytes, job: Job) -> tuple[Any, dict[str, Any]]:
         "gains": job.gains,
         "sensitivity": job.sensitivity,
     }
-    return pixels, args
+    return pixels, args, k
 
 
 def _stages(stage: str) -> tuple[str, ...]:
@@ -372,14 +385,16 @@ def work(data: bytes, job: Job) -> Result:
     from tracker.core.imaging import marks
 
     try:
-        pixels, args = _prepared(data, job)
+        pixels, args, k = _prepared(data, job)
         best: tuple[MarkMeasures, str] | None = None
         for stage in _stages(job.stage):
             found = marks.measure(pixels, stage=stage, **args)
             if best is None or _stands_out(found) > _stands_out(best[0]):
                 best = (found, stage)
         assert best is not None
-        return best[0].as_dict(), best[1]
+        values = best[0].as_dict()
+        values["mean_width_px"] = float(values["mean_width_px"] or 0.0) / k  # in the original's
+        return values, best[1]
     except ValidationError as exc:
         return f"Photo {job.photo_id} was not measured: {_lower(str(exc))}"
     except Exception as exc:  # a photo the engine cannot read must not stop the others
@@ -405,7 +420,7 @@ def overlay(data: bytes, job: Job) -> tuple[tuple[int, int], bytes]:
     # start-up time: as above
     from tracker.core.imaging import marks
 
-    pixels, args = _prepared(data, job)
+    pixels, args, _k = _prepared(data, job)
     best: tuple[Any, float] | None = None
     for stage in _stages(job.stage):
         mask = marks.find_marks(pixels, stage=stage, **args)

@@ -1,0 +1,83 @@
+"""Measuring the marks (issue 18): one 12 MP photo measured from its cached preview, as the
+window's background job and ``tracker measure`` do it (``services.measure.measure_photos``:
+the preview read, the regions carried, the marks found and measured, the result stored),
+against the floor of reading that preview into pixels alone, in the same run.
+
+The photo is the tests' generated skin with marks (tests/core/imaging/marks_synthetic.py) at
+preview size, enlarged to 4000 × 3000 and saved as the original. The generators and OpenCV
+are imported inside the function: only this row pays for them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+from PIL import Image
+
+from tracker.bench import import_into, record, timed
+
+FULL = (4000, 3000)
+BUDGET_MS = 300.0
+
+
+def bench_measure(work: Path) -> None:
+    import numpy as np
+    from sqlalchemy import update
+
+    from tests.core.imaging.marks_synthetic import marks_photo
+    from tracker.core.db.models import Photo, Stage
+    from tracker.core.services import clients, measure
+    from tracker.core.store.library import Library
+
+    shot = marks_photo(31, size=(2048, 1536), px_per_mm=8.0, width_mm=3.0, length_mm=90.0)
+    folder = work / "measure-jpegs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "IMG_0001.jpg"
+    shot.image.resize(FULL, Image.Resampling.BICUBIC).save(path, quality=92)
+    with Library.open(work / "measure", create=True) as lib:
+        (done,) = import_into(lib, [path], "Belly").imported
+        lib.make_previews([done.sha256])
+        pid = done.photo_id
+        with lib.session() as s:
+            area = s.get(Photo, pid).area_id  # type: ignore[union-attr]
+            k = FULL[0] / 2048
+            s.execute(
+                update(Photo)
+                .where(Photo.id == pid)
+                .values(px_per_mm=shot.px_per_mm * k, colour_gains=list(shot.gains))
+            )
+        clients.update_area(lib, area, stage=Stage.RUBRA)
+        region = [(x * k, y * k) for x, y in shot.region]
+        measure.set_region(lib, area, "front", "marks", region)
+
+        def read() -> None:
+            data = lib.derived("previews", done.sha256)
+            with Image.open(io.BytesIO(data)) as im:
+                np.asarray(im.convert("RGB"))
+
+        floor = min(timed(read) for _ in range(5))
+        outcomes: list[measure.MeasureOutcome] = []
+        best = min(
+            timed(lambda: outcomes.append(measure.measure_photos(lib, [pid]))) for _ in range(5)
+        )
+        with Image.open(io.BytesIO(lib.derived("previews", done.sha256))) as im:
+            preview = im.size
+    failed = outcomes[-1].failed
+    record(
+        "measure: a 12 MP photo from its preview",
+        best,
+        "ms",
+        floor,
+        f"<= {BUDGET_MS:.0f} ms",
+        best <= BUDGET_MS and not failed,
+    )
+    if outcomes[-1].measured:
+        m = outcomes[-1].measured[0].measures
+        print(
+            f"  (preview {preview[0]}×{preview[1]}; mean width {m.mean_width_mm:.2f} mm of 3.00; "
+            f"floor: reading the preview into pixels; {os.cpu_count()} cores)"
+        )
+    for _pid, error in failed:
+        print(f"  {error}")
