@@ -138,6 +138,8 @@ def instant_dialogs(monkeypatch: pytest.MonkeyPatch) -> SeenDialogs:
 
     monkeypatch.setattr(ImportController, "ask_preview", preview)
     monkeypatch.setattr(
-        ImportController, "show_summary", lambda parent, report: seen.setdefault("report", report)
+        ImportController,
+        "show_summary",
+        lambda parent, report, _advice: seen.setdefault("report", report),
     )
     return seen

@@ -37,6 +37,7 @@ class Change(enum.Flag):
     RATINGS = enum.auto()
     ALIGNMENT = enum.auto()
     COLOUR = enum.auto()
+    MEASURES = enum.auto()  # what the marks are measured from: a region, the sensitivity
 
 
 class Command(QUndoCommand):

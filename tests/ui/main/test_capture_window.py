@@ -158,7 +158,7 @@ def answered(monkeypatch: pytest.MonkeyPatch) -> list[ImportReport]:
         return dataclasses.replace(model.choices(), align=request.align)
 
     monkeypatch.setattr(ImportController, "ask_preview", preview)
-    monkeypatch.setattr(ImportController, "show_summary", lambda _p, r: reports.append(r))
+    monkeypatch.setattr(ImportController, "show_summary", lambda _p, r, _a: reports.append(r))
     return reports
 
 
@@ -287,7 +287,7 @@ def test_turning_the_option_off_aligns_nothing_and_is_remembered(
         return dataclasses.replace(model.choices(), align=False)  # the person unticks it
 
     monkeypatch.setattr(ImportController, "ask_preview", preview)
-    monkeypatch.setattr(ImportController, "show_summary", lambda _p, _r: None)
+    monkeypatch.setattr(ImportController, "show_summary", lambda _p, _r, _a: None)
     with qtbot.waitSignal(window.importer.finished, timeout=30000):
         window.imports.import_paths([again])
     assert offered == [True] and not window.imports.aligning.busy

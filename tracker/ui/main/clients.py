@@ -5,7 +5,10 @@ from __future__ import annotations
 from tracker.core.queries import browse
 from tracker.ui import commands as cmd
 from tracker.ui.dialogs import AreaAnswer, AreaDialog, ClientAnswer, ClientDialog
+from tracker.ui.history import Command
 from tracker.ui.main.controller import WindowController
+from tracker.ui.main.measuring import current_control
+from tracker.ui.measure_commands import AreaSteps, SetControl
 from tracker.ui.settings import Mode
 
 # AreaAnswer's fields, by the name the core edits them under.
@@ -99,12 +102,23 @@ class ClientController(WindowController):
         if w.lib is None or w.area_id is None:
             return
         row = next(a for a in w.areas.rows() if a.id == w.area_id)
-        current = AreaAnswer(row.name, row.body_site, row.stage, row.default_scale)
+        control = current_control(w.lib, w.area_id)
+        current = AreaAnswer(row.name, row.body_site, row.stage, row.default_scale, control)
+        others = [(a.id, a.name) for a in w.areas.rows() if a.id != w.area_id]
         answer = AreaDialog.ask(
-            w.as_widget(), title="Area details", ok_text="Save", current=current
+            w.as_widget(), title="Area details", ok_text="Save", current=current, controls=others
         )
         if answer is None:
             return
-        changed = {_AREA_FIELDS[k]: v for k, v in vars(answer).items() if getattr(current, k) != v}
-        if changed:
-            w.run(cmd.EditArea(w.lib, w.area_id, changed))
+        changed = {
+            _AREA_FIELDS[k]: v
+            for k, v in vars(answer).items()
+            if k != "control" and getattr(current, k) != v
+        }
+        steps: list[Command] = [cmd.EditArea(w.lib, w.area_id, changed)] if changed else []
+        if answer.control != control:
+            steps.append(SetControl(w.lib, w.area_id, answer.control))
+        if len(steps) == 1:
+            w.run(steps[0])
+        elif steps:
+            w.run(AreaSteps(w.lib, "edit area", steps))

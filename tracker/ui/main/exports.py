@@ -41,7 +41,7 @@ class ExportController(WindowController):
         start = w.prefs.last_import_folder or Path.home()
         name, _ = QFileDialog.getSaveFileName(
             w.as_widget(),
-            "Export ratings",
+            "Export ratings and measures",
             str(dated_name(start, ["ratings", self._client_name()], ".csv", dt.date.today())),
             "CSV (*.csv)",
         )
@@ -51,7 +51,7 @@ class ExportController(WindowController):
         w.runner.start(
             lambda _t: ratings_csv.export(lib, Path(name), client),
             finished=lambda r: w.statusBar().showMessage(
-                f"Wrote {r['rows']} ratings to {r['file']}.", 8000
+                f"Wrote {r['rows']} rows of ratings and measures to {r['file']}.", 8000
             ),
             failed=w.show_error,
         )

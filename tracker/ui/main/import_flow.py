@@ -21,7 +21,7 @@ from tracker.core.services.import_report import ImportReport
 from tracker.core.services.imports import import_items
 from tracker.core.store.library import Library
 from tracker.core.text import display_path
-from tracker.ui.main.import_dialogs import ImportRequest, ImportSummaryDialog
+from tracker.ui.main.import_dialogs import ImportRequest, ImportSummaryDialog, retest_advice
 from tracker.ui.main.import_preview import ImportPreviewDialog, Prepared
 from tracker.ui.main.plan_model import Choices, VisitChoice
 from tracker.ui.workers import Task, TaskRunner, progress_dialog
@@ -39,7 +39,9 @@ class ImportController(QObject):
     ask_preview: Callable[[QWidget | None, ImportRequest, Prepared], Choices | None] = (
         ImportPreviewDialog.ask
     )
-    show_summary: Callable[[QWidget | None, ImportReport], None] = ImportSummaryDialog.show_report
+    show_summary: Callable[[QWidget | None, ImportReport, str], None] = (
+        ImportSummaryDialog.show_report
+    )
 
     def __init__(
         self, window: QWidget, runner: TaskRunner, show_error: Callable[[str], None]
@@ -175,7 +177,7 @@ class ImportController(QObject):
         if report.stopped:
             self.show_error(report.stopped)
         else:
-            type(self).show_summary(self.window, report)
+            type(self).show_summary(self.window, report, retest_advice(lib, report))
 
     def _on_task_failed(self, message: str) -> None:
         self._end()

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFrame,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
@@ -34,6 +33,7 @@ from tracker.core.queries.progress import Progress
 from tracker.rendering.chart import build_chart, treatment_text, x_value
 from tracker.rendering.chart_style import screen_colours
 from tracker.ui.help_text import scale_tip
+from tracker.ui.panels.fitting import ElidedLabel, FlowLayout, set_heading
 from tracker.ui.panels.measure_view import MeasureView
 
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -113,15 +113,14 @@ class ProgressView(QWidget):
         self.data: Progress | None = None
         self.charts: list[tuple[QChartView, Instrument]] = []
         layout = QVBoxLayout(self)
-        self.title = QLabel(self)
-        self.title.setTextFormat(Qt.TextFormat.PlainText)  # an area's name is the user's text
-        self.title.setStyleSheet("font-size: 15pt; font-weight: 600")
+        self.title = ElidedLabel(self)  # an area's name is the user's text: plain, one line
+        set_heading(self.title, 1.6)
         layout.addWidget(self.title)
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.summary)
-        row = QHBoxLayout()
+        row = FlowLayout()  # on two lines when narrow, never wider than the screen
         interval_label = QLabel("Sessions every", self)
         self.interval = QSpinBox(self)
         self.interval.setRange(1, 365)
@@ -133,13 +132,12 @@ class ProgressView(QWidget):
         self.axis.addItem("By date", False)
         self.axis.addItem("By session", True)
         self.axis.setAccessibleName("Chart axis")
-        self.csv = QPushButton("Export ratings (CSV)…", self)
+        self.csv = QPushButton("Export ratings and measures (CSV)…", self)
         self.report = QPushButton("Export report (PDF)…", self)
         row.addWidget(interval_label)
         row.addWidget(self.interval)
-        row.addSpacing(16)
         row.addWidget(self.axis)
-        row.addStretch(1)
+        row.add_stretch()
         row.addWidget(self.csv)
         row.addWidget(self.report)
         layout.addLayout(row)

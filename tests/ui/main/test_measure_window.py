@@ -1,0 +1,171 @@
+"""The main window's measures (issue 18): measured in the background after a change, with
+progress and cancel; the Progress tab's charts and words, pixel measures labelled without a
+scale; the visit panel's figures; the control area chosen in the area form, undoably; the
+import summary asking for a retest pair at baseline."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from pytestqt.qtbot import QtBot
+
+from tests import helpers as h
+from tests.ui.conftest import open_window
+from tracker.core.queries import browse
+from tracker.core.queries.measures import area_measures
+from tracker.core.services import measure
+from tracker.core.store.library import Library
+from tracker.ui import dialogs
+from tracker.ui.commands import AddArea
+from tracker.ui.main.import_dialogs import retest_advice
+from tracker.ui.main.window import MainWindow
+from tracker.ui.measure_commands import SetRegion
+from tracker.ui.settings import Preferences
+from tracker.ui.workers import TaskRunner
+
+DAYS = ("2025:01:10", "2025:02:10", "2025:03:10")
+
+
+def _skin(path: Path, taken: str, width: int) -> Path:
+    """Skin with three red marks of ``width`` pixels: the marks narrow over the course."""
+    im = Image.new("RGB", (640, 480), (214, 170, 150))
+    draw = ImageDraw.Draw(im)
+    for k in range(3):
+        y = 140 + 80 * k
+        draw.line([(120, y), (520, y - 50)], fill=(190, 92, 100), width=width)
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = f"{taken} 10:00:00"
+    im.save(path, "JPEG", exif=exif, quality=95)
+    return path
+
+
+@pytest.fixture
+def course(library: Library, tmp_path: Path) -> list[int]:
+    files = [_skin(tmp_path / f"{i}.jpg", day, 14 - 4 * i) for i, day in enumerate(DAYS)]
+    return [i.photo_id for i in h.import_files(library, files, area="Belly").imported]
+
+
+@pytest.fixture
+def main(
+    qtbot: QtBot, prefs: Preferences, runner: TaskRunner, library: Library, course: list[int]
+) -> MainWindow:
+    window = open_window(qtbot, prefs, runner, library)
+    window.resize(1280, 800)
+    return window
+
+
+def _measure(qtbot: QtBot, window: MainWindow) -> None:
+    job = window.measuring.job
+    with qtbot.waitSignal(job.busy_changed, timeout=120000, check_params_cb=lambda b: not b):
+        assert job.run_now()
+
+
+def test_the_photos_are_measured_in_the_background_and_shown(
+    qtbot: QtBot, main: MainWindow, library: Library, course: list[int]
+) -> None:
+    assert measure.stale_photo_ids(library) == sorted(course)
+    main.tabs.setCurrentWidget(main.progress_view)
+    view = main.progress_view.measures
+    assert view.measure_now.isVisible()  # three photos waiting
+    assert "3 photos are waiting" in view.notes.text()
+    with qtbot.waitSignal(main.measuring.job.measured, timeout=120000) as blocker:
+        _measure(qtbot, main)
+    assert blocker.args is not None and blocker.args[0] == frozenset(course)
+    assert measure.stale_photo_ids(library) == []
+    assert not view.measure_now.isVisible()
+    # No card in these photos: sizes in pixels, said so, and the millimetre charts left out.
+    assert "No calibration card" in view.notes.text()
+    shown = {series.key for _chart, series in view.charts}
+    assert "mean_width_px" in shown and "mean_width_mm" not in shown
+    width = next(s for _c, s in view.charts if s.key == "mean_width_px")
+    values = [p.value for p in width.points if p.value is not None]
+    assert len(values) == 3 and values[0] > values[-1], values  # narrower over the course
+    assert "Fell by" in width.words or "No measurable change" in width.words
+    # The visit panel shows the current visit's photo's figures, with units.
+    figures = main.panel.figures
+    assert not figures.isHidden() and figures.columnCount() == 1
+    texts = [item.text() for r in range(figures.rowCount()) if (item := figures.item(r, 0))]
+    assert any(t.endswith(" px") for t in texts), texts
+
+
+def test_a_region_drawn_makes_the_photos_stale_and_they_are_measured_again(
+    qtbot: QtBot, main: MainWindow, library: Library, course: list[int]
+) -> None:
+    _measure(qtbot, main)
+    job = main.measuring.job
+    assert not job.timer.isActive()
+    photo = browse.compare_photos(library, course[:1])[0]
+    square = [(60.0, 60.0), (580.0, 60.0), (580.0, 420.0), (60.0, 420.0)]
+    main.run(SetRegion(library, photo.area_id, photo.view, "marks", square))
+    assert job.timer.isActive()  # measured once the changes stop for a moment
+    assert course[0] in measure.stale_photo_ids(library)
+    _measure(qtbot, main)
+    # The others are not aligned to the reference: told so, not measured wrongly.
+    data = area_measures(library, photo.area_id)
+    assert data.stale == 0
+    failed = [p for p in data.photos if p.error]
+    assert failed and all("align" in (p.error or "") for p in failed)
+    main.tabs.setCurrentWidget(main.progress_view)
+    assert "was not measured" in main.progress_view.measures.notes.text()
+
+
+def test_measuring_can_be_cancelled_and_a_read_only_library_is_not_measured(
+    qtbot: QtBot, main: MainWindow, library: Library, course: list[int]
+) -> None:
+    job = main.measuring.job
+    said: list[str] = []
+    job.said.connect(said.append)
+    with qtbot.waitSignal(job.busy_changed, timeout=60000, check_params_cb=lambda b: not b):
+        assert job.run_now()
+        assert not job.run_now()  # one run at a time
+        job.cancel()
+    assert said and "stopped" in said[-1]
+    assert len(measure.stale_photo_ids(library)) >= 1
+
+
+def test_the_control_area_is_chosen_in_the_area_form_and_undone(
+    qtbot: QtBot, main: MainWindow, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client_id = h.only_client(library)
+    stage = browse.areas(library, client_id)[0].stage
+    assert main.run(AddArea(library, client_id, "Right thigh", "thighs", stage))
+    areas = {a.name: a.id for a in browse.areas(library, client_id)}
+    main.area_id = areas["Belly"]
+    main.refresh()
+    offered: list[list[tuple[int, str]]] = []
+
+    def ask(
+        parent: object,
+        *,
+        current: dialogs.AreaAnswer,
+        controls: list[tuple[int, str]],
+        **_kw: object,
+    ) -> dialogs.AreaAnswer:
+        offered.append(list(controls))
+        return dialogs.AreaAnswer(
+            current.name, current.body_site, current.stage, current.scale, areas["Right thigh"]
+        )
+
+    monkeypatch.setattr(dialogs.AreaDialog, "ask", ask)
+    main.menus.edit_area.trigger()
+    assert offered == [[(areas["Right thigh"], "Right thigh")]]
+    assert area_measures(library, areas["Belly"]).control_area_id == areas["Right thigh"]
+    assert "control" in main.history.stack.undoText()
+    main.history.undo()
+    assert area_measures(library, areas["Belly"]).control_area_id is None
+
+
+def test_the_import_summary_asks_for_a_second_photo_at_baseline(
+    library: Library, tmp_path: Path
+) -> None:
+    today = dt.date.today()
+    day = today.strftime("%Y:%m:%d")
+    one = h.import_files(library, [_skin(tmp_path / "a.jpg", day, 10)], area="Belly")
+    advice = retest_advice(library, one, today)
+    assert "one photo of" in advice and "today" in advice
+    assert retest_advice(library, one, today + dt.timedelta(days=1)) == ""  # not the same day
+    two = h.import_files(library, [_skin(tmp_path / "b.jpg", day, 11)], area="Belly")
+    assert retest_advice(library, two, today) == ""  # the pair is there

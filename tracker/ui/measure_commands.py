@@ -1,0 +1,103 @@
+"""The undoable edits of what the marks are measured from (issue 18): a region drawn on a
+view's reference photo, the sensitivity of the marks found, and the untreated control an area
+is compared with. Each calls the core's service, which returns what it replaced, so that undo
+puts exactly that back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tracker.core.services import measure as measuring
+from tracker.core.store.library import Library
+from tracker.ui.history import Change, Command
+
+Point = tuple[float, float]
+REGION_WORDS = {"marks": "the marks' region", "skin": "the skin patch"}
+
+
+class SetRegion(Command):
+    """Draw, edit or clear (``points`` None) one region of an area's view."""
+
+    changes = Change.MEASURES
+
+    def __init__(
+        self, lib: Library, area_id: int, view: str, kind: str, points: Sequence[Point] | None
+    ) -> None:
+        what = REGION_WORDS.get(kind, kind)
+        super().__init__(lib, f"{'clear' if points is None else 'draw'} {what} of {view}")
+        self.area_id, self.view, self.kind = area_id, view, kind
+        self.points = None if points is None else [(float(x), float(y)) for x, y in points]
+        self.before: list[Point] | None = None
+
+    def do(self) -> None:
+        old = measuring.set_region(self.lib, self.area_id, self.view, self.kind, self.points)
+        before = old.marks if self.kind == "marks" else old.skin
+        self.before = None if before is None else [(float(x), float(y)) for x, y in before]
+
+    def revert(self) -> None:
+        measuring.set_region(self.lib, self.area_id, self.view, self.kind, self.before)
+
+
+class SetSensitivity(Command):
+    """How faint a mark is still found in an area (None: the engine's default)."""
+
+    changes = Change.MEASURES
+
+    def __init__(self, lib: Library, area_id: int, value: float | None) -> None:
+        super().__init__(lib, "change the sensitivity of the marks found")
+        self.area_id, self.value = area_id, value
+        self.before: float | None = None
+
+    def do(self) -> None:
+        self.before = measuring.set_sensitivity(self.lib, self.area_id, self.value)
+
+    def revert(self) -> None:
+        measuring.set_sensitivity(self.lib, self.area_id, self.before)
+
+
+class SetControl(Command):
+    """The untreated area an area's measures are compared with (None: no control)."""
+
+    changes = Change.AREAS | Change.MEASURES
+
+    def __init__(self, lib: Library, area_id: int, control_area_id: int | None) -> None:
+        super().__init__(
+            lib, "compare with no control" if control_area_id is None else "choose the control"
+        )
+        self.area_id, self.control_area_id = area_id, control_area_id
+        self.before: int | None = None
+
+    def do(self) -> None:
+        self.before = measuring.set_control(self.lib, self.area_id, self.control_area_id)
+
+    def revert(self) -> None:
+        measuring.set_control(self.lib, self.area_id, self.before)
+
+
+class AreaSteps(Command):
+    """An area's details and its control, saved together as one step: a refused part takes
+    back the parts done before it, so the step is all or nothing."""
+
+    changes = Change.AREAS | Change.MEASURES
+
+    def __init__(self, lib: Library, text: str, steps: Sequence[Command]) -> None:
+        super().__init__(lib, text)
+        self.steps = list(steps)
+
+    def do(self) -> None:
+        done: list[Command] = []
+        try:
+            for step in self.steps:
+                step.do()
+                done.append(step)
+        except Exception:
+            for step in reversed(done):
+                step.revert()
+            raise
+
+    def revert(self) -> None:
+        for step in reversed(self.steps):
+            step.revert()
+
+    def photo_ids(self) -> frozenset[int]:
+        return frozenset().union(*(step.photo_ids() for step in self.steps))

@@ -1,0 +1,286 @@
+"""The measures of an area's marks, as the Progress tab shows them beside the rating charts
+(issue 18): what they stand on (the scale, the photos measured, waiting or refused), then a
+chart per measure with its band shaded, the control area's series dashed beside it, and the
+change in words. And the visit panel's table of one visit's photos' figures.
+
+Layout only: the view says what it was asked (``view_chosen``, ``subtract_toggled``,
+``measure_requested``) and shows what it is given (``show_measures``); the main window's
+``measuring`` reads the core.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from PySide6.QtCharts import QChartView
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tracker.core.domain.instruments import day_text
+from tracker.core.domain.measures import (
+    CAVEAT,
+    MEASURE_KEYS,
+    MEASURES,
+    format_amount,
+    format_value,
+)
+from tracker.core.queries.measures import AreaMeasures, MeasureSeries, PhotoMeasure
+from tracker.rendering.chart_measures import measure_chart
+
+RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+CHART_HEIGHT = 240
+NO_SCALE = (
+    "No calibration card was found in these photos, so sizes are in pixels (labelled px), "
+    "which change with the distance to the camera; lay the card flat beside the marks when "
+    "you take the next photos to have millimetres."
+)
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def standing(data: AreaMeasures) -> list[str]:
+    """What the measures stand on, a sentence each: the scale, the photos not measured yet
+    and those that could not be, with why."""
+    lines: list[str] = []
+    if not data.scale_known:
+        lines.append(NO_SCALE)
+    waiting = data.stale + data.unmeasured
+    if waiting:
+        lines.append(
+            f"{_plural(waiting, 'photo')} {'is' if waiting == 1 else 'are'} waiting to be "
+            "measured (after a new photo, an alignment, a region or a colour change); they "
+            "are measured in the background and the charts follow."
+        )
+    failed = [p for p in data.photos if p.error]
+    for photo in failed:
+        lines.append(
+            f"The photo of {day_text(photo.date)} ({photo.view}) was not measured: {photo.error}"
+        )
+    if data.retest is None:
+        lines.append(
+            "The bands are the documented defaults: two photos of this view taken the same day "
+            "at the baseline would measure how much the figures move by chance alone."
+        )
+    return lines
+
+
+def control_words(series: MeasureSeries, control_name: str) -> str:
+    """The control area's change over the same visits, in a sentence ("" without one)."""
+    values = [p.control for p in series.points if p.control is not None]
+    if len(values) < 2:
+        return ""
+    change = values[-1] - values[0]
+    if change == 0:
+        return f"{control_name} (the untreated control) did not change over the same visits."
+    return (
+        f"{control_name} (the untreated control) {'rose' if change > 0 else 'fell'} by "
+        f"{format_amount(series.key, change)} over the same visits."
+    )
+
+
+class MeasureView(QWidget):
+    """The measures section of the Progress tab."""
+
+    view_chosen = Signal(str)
+    subtract_toggled = Signal(bool)
+    measure_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.data: AreaMeasures | None = None
+        self.charts: list[tuple[QChartView, MeasureSeries]] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 12, 0, 8)
+        self.head = QLabel("<b>Measures from the photos</b>", self)
+        layout.addWidget(self.head)
+        row = QHBoxLayout()
+        self.view = QComboBox(self)
+        self.view.setAccessibleName("View measured")
+        self.subtract = QCheckBox("Subtract the control's drift", self)
+        self.subtract.setToolTip(
+            "Take away what the untreated control area changed over the same visits, so that "
+            "lighting and camera drift are not read as progress"
+        )
+        self.measure_now = QPushButton("Measure now", self)
+        self.measure_now.setToolTip("Measure the photos waiting, in the background")
+        row.addWidget(QLabel("View:", self))
+        row.addWidget(self.view)
+        row.addSpacing(12)
+        row.addWidget(self.subtract)
+        row.addStretch(1)
+        row.addWidget(self.measure_now)
+        layout.addLayout(row)
+        self.notes = QLabel(self)
+        self.notes.setWordWrap(True)
+        self.notes.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.notes)
+        self.body = QVBoxLayout()
+        layout.addLayout(self.body)
+        self.view.activated.connect(self._on_view_activated)
+        self.subtract.toggled.connect(self.subtract_toggled)
+        self.measure_now.clicked.connect(self.measure_requested)
+
+    @property
+    def has_content(self) -> bool:
+        return self.data is not None and bool(self.data.photos)
+
+    def show_measures(
+        self, data: AreaMeasures | None, views: Sequence[str], *, by_session: bool, busy: bool
+    ) -> None:
+        self.data = data
+        self._clear()
+        self.setVisible(data is not None and bool(data.photos))
+        if data is None or not data.photos:
+            return
+        self.view.blockSignals(True)
+        self.view.clear()
+        self.view.addItems(list(views))
+        if data.view is not None:
+            self.view.setCurrentText(data.view)
+        self.view.blockSignals(False)
+        self.view.setEnabled(len(views) > 1)
+        self.subtract.blockSignals(True)
+        self.subtract.setEnabled(data.control_area_id is not None)
+        if data.control_area_id is None:
+            self.subtract.setChecked(False)
+            self.subtract.setToolTip(
+                "Mark an untreated area as this area's control (Area ▸ Edit area) to compare "
+                "with it"
+            )
+        self.subtract.blockSignals(False)
+        waiting = data.stale + data.unmeasured
+        self.measure_now.setVisible(waiting > 0)
+        self.measure_now.setEnabled(not busy)
+        self.measure_now.setText("Measuring…" if busy else "Measure now")
+        lines = [html.escape(line) for line in standing(data)]
+        lines.append(f"<i>{html.escape(CAVEAT)}</i>")
+        self.notes.setText("<br>".join(lines))
+        dark = self.palette().window().color().lightness() < 128
+        shown = 0
+        for key in MEASURE_KEYS:
+            series = data.series.get(key)
+            if series is None or not any(p.value is not None for p in series.points):
+                continue
+            self.body.addWidget(self._section(data, series, by_session, dark))
+            shown += 1
+        if not shown:
+            empty = QLabel("No photo of this view has been measured yet.", self)
+            empty.setWordWrap(True)
+            self.body.addWidget(empty)
+
+    def _clear(self) -> None:
+        self.charts = []
+        while self.body.count():
+            taken = self.body.takeAt(0)
+            widget = taken.widget() if taken is not None else None
+            if widget is not None:
+                widget.deleteLater()
+
+    def _section(
+        self, data: AreaMeasures, series: MeasureSeries, by_session: bool, dark: bool
+    ) -> QWidget:
+        info = series.info
+        box = QWidget(self)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 6, 0, 6)
+        unit = "in pixels: no scale" if info.unit == "px" else info.unit or "CIELAB difference"
+        band = (
+            f"band ±{format_amount(series.key, series.band)}"
+            + (" from the retest pair" if series.band_source == "retest" else ", the default")
+            if series.band is not None
+            else "no band"
+        )
+        head = QLabel(
+            f"<b>{html.escape(info.label)}</b> ({html.escape(unit)}) · {html.escape(band)}"
+            f"<br><small>{html.escape(info.explain)}</small>",
+            box,
+        )
+        head.setWordWrap(True)
+        layout.addWidget(head)
+        words = QLabel(series.words, box)
+        words.setWordWrap(True)
+        words.setAccessibleName(f"{info.label}: finding")
+        layout.addWidget(words)
+        if data.control_name:
+            control = control_words(series, data.control_name)
+            if control:
+                said = QLabel(control, box)
+                said.setWordWrap(True)
+                layout.addWidget(said)
+        view = QChartView(box)
+        view.setRenderHint(QPainter.RenderHint.Antialiasing)
+        view.setMinimumHeight(CHART_HEIGHT)
+        view.setAccessibleName(f"{info.label} over the course")
+        chart = measure_chart(series, self.font(), by_session, dark, control_name=data.control_name)
+        view.setChart(chart)
+        layout.addWidget(view)
+        self.charts.append((view, series))
+        return box
+
+    def _on_view_activated(self, _index: int) -> None:
+        self.view_chosen.emit(self.view.currentText())
+
+
+class PhotoFigures(QTableWidget):
+    """A visit's photos' measures in the visit panel: a row a measure, a column a photo."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setAccessibleName("The measures of this visit's photos")
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.setWordWrap(False)
+        self.setMaximumWidth(620)
+        self.hide()
+
+    def show_figures(self, photos: Sequence[PhotoMeasure]) -> None:
+        """The figures of each photo measured; a photo not measured says why in its column."""
+        self.clear()
+        if not photos:
+            self.hide()
+            return
+        keys = [
+            k
+            for k in MEASURE_KEYS
+            if any(p.values is not None and p.values.get(k) is not None for p in photos)
+        ]
+        self.setColumnCount(len(photos))
+        self.setRowCount(max(len(keys), 1))
+        self.setHorizontalHeaderLabels([p.view + (" (waiting)" if p.stale else "") for p in photos])
+        self.setVerticalHeaderLabels([MEASURES[k].label for k in keys] or ["Measures"])
+        for c, photo in enumerate(photos):
+            if photo.values is None:
+                text = f"Not measured: {photo.error}" if photo.error else "Not measured yet"
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.setItem(0, c, item)
+                continue
+            for r, key in enumerate(keys):
+                value = photo.values.get(key)
+                item = QTableWidgetItem(
+                    format_value(key, value if isinstance(value, int | float) else None)
+                )
+                item.setTextAlignment(RIGHT)
+                item.setToolTip(MEASURES[key].explain)
+                self.setItem(r, c, item)
+        height = self.horizontalHeader().sizeHint().height() + 4
+        height += sum(self.rowHeight(r) for r in range(self.rowCount()))
+        self.setFixedHeight(min(height, 420))
+        self.show()
