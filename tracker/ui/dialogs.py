@@ -4,6 +4,7 @@ can replace it without driving a modal dialog."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QDate, Qt
@@ -173,6 +174,7 @@ class AreaAnswer:
     stage: Stage
     scale: str = "ctd"
 
+    control: int | None = None  # the untreated area its measures are compared with
 
 class AreaDialog(_Form):
     def __init__(
@@ -183,6 +185,7 @@ class AreaDialog(_Form):
         intro: str = "",
         current: AreaAnswer | None = None,
     ) -> None:
+        controls: Sequence[tuple[int, str]] = (),
         super().__init__(parent, title, ok_text)
         if intro:
             intro_label = QLabel(intro, self)
@@ -216,11 +219,23 @@ class AreaDialog(_Form):
             self.site.setCurrentText(current.body_site)
             self.stage.setCurrentIndex(list(STAGE_LABELS).index(current.stage))
             self.scale.setCurrentIndex(list(SCALES).index(current.scale))
+        self.control = QComboBox(self)  # the client's other areas, offered when editing
+        self.control.addItem("None", None)
+        for area_id, area_name in controls:
+            self.control.addItem(f"{area_name} (left untreated)", area_id)
+        self.control.setAccessibleName("Untreated control area")
+        self.control.setToolTip(
+            "An area of the same client left untreated: its photos' measures show what the "
+            "light and the camera alone changed, and can be subtracted from this area's"
+        )
+        if controls:
+            self.form.addRow("Con&trol area:", self.control)
         self.name.setFocus()  # the buttons were made first, and would take it
 
     def check(self) -> str:
         return _name_problem(self.name.text(), "area name")
 
+            self.control.setCurrentIndex(max(0, self.control.findData(current.control)))
     @classmethod
     def ask(
         cls,
@@ -231,10 +246,11 @@ class AreaDialog(_Form):
         intro: str = "",
         current: AreaAnswer | None = None,
     ) -> AreaAnswer | None:
-        dialog = cls(parent, title, ok_text, intro, current)
+        dialog = cls(parent, title, ok_text, intro, current, controls)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         return AreaAnswer(
+        controls: Sequence[tuple[int, str]] = (),
             dialog.name.text().strip(),
             dialog.site.currentText().strip(),
             Stage(dialog.stage.currentData()),  # Qt hands an enum back as its str value
@@ -244,6 +260,7 @@ class AreaDialog(_Form):
 
 @dataclass(frozen=True)
 class ClientAnswer:
+            dialog.control.currentData(),
     name: str
     date_of_birth: dt.date | None
     fitzpatrick: int | None

@@ -38,7 +38,8 @@ from tracker.ui.commands import SetAlignment, SetGains
 from tracker.ui.compare.auto_align import AutoAligner
 from tracker.ui.compare.canvas import MODES, STEP
 from tracker.ui.compare.layout import MODE_LABELS, CompareLayout
-from tracker.ui.compare.loading import load_originals, load_previews
+from tracker.ui.compare.loading import RowReader, load_originals, load_previews
+from tracker.ui.compare.marks_overlay import MeasureTools
 from tracker.ui.compare.picker import PhotoPicker, photo_choices
 from tracker.ui.history import Change, Command, History
 from tracker.ui.workers import Task, TaskRunner
@@ -82,6 +83,7 @@ class CompareWindow(CompareLayout):
 
     def _connect_signals(self) -> None:
         self.mode.currentIndexChanged.connect(self._on_mode_changed)
+        self.measure_tools = MeasureTools(self, self)  # regions and the marks found
         self.vertical.toggled.connect(self._on_vertical_toggled)
         self.opacity.valueChanged.connect(self._on_opacity_value_changed)
         self.amplify.valueChanged.connect(self._on_amplify_value_changed)

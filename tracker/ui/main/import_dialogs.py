@@ -5,6 +5,7 @@ next time. The preview before it is ``import_preview``."""
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,9 @@ from PySide6.QtWidgets import (
 )
 
 from tracker.core.imaging.facts import Note, NoteKind
+from tracker.core.queries import browse
 from tracker.core.services.import_report import Duplicate, ImportReport
+from tracker.core.store.library import Library
 from tracker.core.text import display_path
 
 IMAGE_FILTER = "Photos (*.jpg *.jpeg *.png *.heic *.heif *.webp *.tif *.tiff *.JPG *.JPEG *.PNG *.HEIC *.HEIF *.WEBP *.TIF *.TIFF);;All files (*)"
@@ -96,6 +99,28 @@ PHOTO_TIPS = (
 
 
 def _duplicate_text(d: Duplicate) -> str:
+def retest_advice(lib: Library, report: ImportReport, today: dt.date | None = None) -> str:
+    """When the photos went into today's baseline visit and it has one photo of a view, why a
+    second one of that view today helps (issue 18's repeatability band); else ""."""
+    if report.client_id is None or report.area_id is None or not report.imported:
+        return ""
+    rows = browse.timeline(lib, report.client_id, report.area_id)
+    baseline = next((r for r in rows if r.days_since_baseline == 0 and r.photos), None)
+    day = today or dt.date.today()
+    if baseline is None or baseline.date != day:
+        return ""
+    if baseline.id not in {i.visit_id for i in report.imported}:
+        return ""
+    single = [v for v, n in Counter(p.view for p in baseline.photos).items() if n == 1]
+    if not single:
+        return ""
+    return (
+        f"The baseline has one photo of {single[0]}: a second one taken today, the same way, "
+        "shows how much the measures move by chance alone, so that later changes smaller than "
+        "that are not read as progress."
+    )
+
+
     if d.copy_of:
         return f"The same photo as {_name(d.copy_of)}, added once"
     return "Already in the library" + (
@@ -106,7 +131,7 @@ def _duplicate_text(d: Duplicate) -> str:
 class ImportSummaryDialog(QDialog):
     """After the import: what was added, what was already there, and every refusal's reason."""
 
-    def __init__(self, parent: QWidget | None, report: ImportReport) -> None:
+    def __init__(self, parent: QWidget | None, report: ImportReport, advice: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Import finished" if not report.cancelled else "Import stopped")
         self.resize(820, 440)
@@ -162,11 +187,15 @@ class ImportSummaryDialog(QDialog):
         self.tips.setVisible(bool(report.imported))
         layout.addWidget(self.tips)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)
+        self.advice = QLabel(f"<b>{advice}</b>" if advice else "", self)  # a retest pair
+        self.advice.setWordWrap(True)
+        self.advice.setVisible(bool(advice))
+        layout.addWidget(self.advice)
         buttons.rejected.connect(self.accept)
         layout.addWidget(buttons)
         if not rows and not checks:  # sentences and a button: no room kept for empty tables
             self.resize(520, self.sizeHint().height())
 
     @classmethod
-    def show_report(cls, parent: QWidget | None, report: ImportReport) -> None:
-        cls(parent, report).exec()
+    def show_report(cls, parent: QWidget | None, report: ImportReport, advice: str = "") -> None:
+        cls(parent, report, advice).exec()
