@@ -28,6 +28,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QLabel,
+    QLayout,
+    QLayoutItem,
     QListView,
     QSizePolicy,
     QStyle,
@@ -202,3 +204,106 @@ class ElidedLabel(QLabel):
             rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), shown
         )
         painter.end()
+
+
+class FlowLayout(QLayout):
+    """A row of widgets that goes on to a second line when it is too narrow for them (a
+    1024-pixel screen, 200 % text), instead of making the window wider than the screen. A
+    ``stretch`` between two widgets pushes what follows to the right while they share a line."""
+
+    def __init__(self, parent: QWidget | None = None, spacing: int = 8) -> None:
+        super().__init__(parent)
+        self._items: list[QLayoutItem] = []
+        self._gap = spacing
+        self._breaks: set[int] = set()  # indices of widgets that follow a stretch
+        self.setContentsMargins(0, 0, 0, 0)
+
+    def addItem(self, item: QLayoutItem) -> None:
+        self._items.append(item)
+
+    def add_stretch(self) -> None:
+        self._breaks.add(len(self._items))
+
+    def count(self) -> int:
+        return len(self._items)
+
+    def itemAt(self, index: int) -> QLayoutItem | None:
+        return self._items[index] if 0 <= index < len(self._items) else None
+
+    def takeAt(self, index: int) -> QLayoutItem | None:
+        return self._items.pop(index) if 0 <= index < len(self._items) else None
+
+    def expandingDirections(self) -> Qt.Orientation:
+        return Qt.Orientation(0)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return self._place(QRect(0, 0, width, 0), move=False)
+
+    def setGeometry(self, rect: QRect) -> None:
+        super().setGeometry(rect)
+        self._place(rect, move=True)
+
+    def sizeHint(self) -> QSize:
+        widths = [i.sizeHint().width() for i in self._items]
+        high = max((i.sizeHint().height() for i in self._items), default=0)
+        return QSize(sum(widths) + self._gap * max(0, len(widths) - 1), high)
+
+    def minimumSize(self) -> QSize:
+        size = QSize()
+        for item in self._items:
+            size = size.expandedTo(item.minimumSize())
+        return size
+
+    def _place(self, rect: QRect, *, move: bool) -> int:
+        """Lay the items out in lines within ``rect``; returns the height they take."""
+        lines: list[list[QLayoutItem]] = [[]]
+        starts: list[list[bool]] = [[]]
+        x = 0
+        for n, item in enumerate(self._items):
+            if item.isEmpty():
+                continue
+            w = item.sizeHint().width()
+            if lines[-1] and x + w > rect.width():
+                lines.append([])
+                starts.append([])
+                x = 0
+            lines[-1].append(item)
+            starts[-1].append(n in self._breaks)
+            x += w + self._gap
+        y = rect.y()
+        for line, pushed in zip(lines, starts, strict=True):
+            if not line:
+                continue
+            high = max(i.sizeHint().height() for i in line)
+            total = sum(i.sizeHint().width() for i in line) + self._gap * (len(line) - 1)
+            spare = max(0, rect.width() - total)
+            x = rect.x()
+            for item, push in zip(line, pushed, strict=True):
+                if push and item is not line[0]:
+                    x += spare
+                    spare = 0
+                w = item.sizeHint().width()
+                if move:
+                    item.setGeometry(
+                        QRect(
+                            x,
+                            y + (high - item.sizeHint().height()) // 2,
+                            w,
+                            item.sizeHint().height(),
+                        )
+                    )
+                x += w + self._gap
+            y += high + self._gap
+        return max(0, y - rect.y() - self._gap)
+
+
+def set_heading(label: QLabel, scale: float) -> None:
+    """Make ``label`` a heading: semi-bold, ``scale`` times the size of the text around it,
+    so that with 200 % text the headings are 200 % too (a size in points would stay put)."""
+    font = QFont(label.font())
+    font.setPointSizeF(font.pointSizeF() * scale)
+    font.setWeight(QFont.Weight.DemiBold)
+    label.setFont(font)

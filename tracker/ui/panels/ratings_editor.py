@@ -37,6 +37,7 @@ from tracker.core.domain.scales import SCALES, Analysis, Scale, get_scale
 from tracker.core.queries.rows import RatingRow
 from tracker.core.text import MAX_NAME
 from tracker.ui.help_text import scale_tip
+from tracker.ui.panels.fitting import FlowLayout
 from tracker.ui.panels.wheel import guard_wheel
 
 NOT_GIVEN = "—"
@@ -256,7 +257,7 @@ class RatingsEditor(QGroupBox):
             else:
                 rows.append([key])
         for keys in rows:
-            line = QHBoxLayout()
+            line = FlowLayout()  # side by side where they fit, one under the other if not
             for key in keys:
                 line.addWidget(
                     self._scale_box(get_scale(key), [c for c in columns if c.scale == key])

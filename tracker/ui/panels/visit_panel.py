@@ -28,7 +28,7 @@ from tracker.core.domain.scales import scale_or_default
 from tracker.core.queries.rows import AreaAtVisit, VisitDetail
 from tracker.ui.dialogs import pydate, qdate, visit_dates_only
 from tracker.ui.models import KIND_LABELS, PhotoGridModel
-from tracker.ui.panels.fitting import ElidedLabel
+from tracker.ui.panels.fitting import ElidedLabel, set_heading
 from tracker.ui.panels.forms import TreatmentForm
 from tracker.ui.panels.measure_view import PhotoFigures
 from tracker.ui.panels.photo_grid import PhotoGrid
@@ -61,7 +61,7 @@ class VisitPanel(QScrollArea):
         # The heading is two lines of one line each, whatever the visit (shortened with "…"
         # when narrow): the fields and rating boxes under it stay put from visit to visit.
         self.title = ElidedLabel(self.content)
-        self.title.setStyleSheet("font-size: 15pt; font-weight: 600")
+        set_heading(self.title, 1.6)
         self.title.setAccessibleName("Visit")
         content.addWidget(self.title)
         self.subtitle = ElidedLabel(self.content)
@@ -97,7 +97,8 @@ class VisitPanel(QScrollArea):
         content.addWidget(self.notes)
 
         self.area_title = ElidedLabel(self.content)  # the area's name, plain text
-        self.area_title.setStyleSheet("font-size: 12pt; font-weight: 600; margin-top: 8px")
+        set_heading(self.area_title, 1.3)
+        self.area_title.setContentsMargins(0, 8, 0, 0)
         content.addWidget(self.area_title)
         self.no_area = QLabel(
             "Add an area (Area ▸ New area) to record treatments, photos and ratings.", self.content
