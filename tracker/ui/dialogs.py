@@ -173,8 +173,8 @@ class AreaAnswer:
     body_site: str
     stage: Stage
     scale: str = "ctd"
-
     control: int | None = None  # the untreated area its measures are compared with
+
 
 class AreaDialog(_Form):
     def __init__(
@@ -184,8 +184,8 @@ class AreaDialog(_Form):
         ok_text: str,
         intro: str = "",
         current: AreaAnswer | None = None,
-    ) -> None:
         controls: Sequence[tuple[int, str]] = (),
+    ) -> None:
         super().__init__(parent, title, ok_text)
         if intro:
             intro_label = QLabel(intro, self)
@@ -214,11 +214,6 @@ class AreaDialog(_Form):
         self.form.addRow("&Body site:", self.site)
         self.form.addRow("Colour of the &marks:", self.stage)
         self.form.addRow("Rating &scale:", self.scale)
-        if current is not None:
-            self.name.setText(current.name)
-            self.site.setCurrentText(current.body_site)
-            self.stage.setCurrentIndex(list(STAGE_LABELS).index(current.stage))
-            self.scale.setCurrentIndex(list(SCALES).index(current.scale))
         self.control = QComboBox(self)  # the client's other areas, offered when editing
         self.control.addItem("None", None)
         for area_id, area_name in controls:
@@ -230,12 +225,17 @@ class AreaDialog(_Form):
         )
         if controls:
             self.form.addRow("Con&trol area:", self.control)
+        if current is not None:
+            self.name.setText(current.name)
+            self.site.setCurrentText(current.body_site)
+            self.stage.setCurrentIndex(list(STAGE_LABELS).index(current.stage))
+            self.scale.setCurrentIndex(list(SCALES).index(current.scale))
+            self.control.setCurrentIndex(max(0, self.control.findData(current.control)))
         self.name.setFocus()  # the buttons were made first, and would take it
 
     def check(self) -> str:
         return _name_problem(self.name.text(), "area name")
 
-            self.control.setCurrentIndex(max(0, self.control.findData(current.control)))
     @classmethod
     def ask(
         cls,
@@ -245,22 +245,22 @@ class AreaDialog(_Form):
         ok_text: str = "Add area",
         intro: str = "",
         current: AreaAnswer | None = None,
+        controls: Sequence[tuple[int, str]] = (),
     ) -> AreaAnswer | None:
         dialog = cls(parent, title, ok_text, intro, current, controls)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         return AreaAnswer(
-        controls: Sequence[tuple[int, str]] = (),
             dialog.name.text().strip(),
             dialog.site.currentText().strip(),
             Stage(dialog.stage.currentData()),  # Qt hands an enum back as its str value
             str(dialog.scale.currentData()),
+            dialog.control.currentData(),
         )
 
 
 @dataclass(frozen=True)
 class ClientAnswer:
-            dialog.control.currentData(),
     name: str
     date_of_birth: dt.date | None
     fitzpatrick: int | None

@@ -98,7 +98,6 @@ PHOTO_TIPS = (
 )
 
 
-def _duplicate_text(d: Duplicate) -> str:
 def retest_advice(lib: Library, report: ImportReport, today: dt.date | None = None) -> str:
     """When the photos went into today's baseline visit and it has one photo of a view, why a
     second one of that view today helps (issue 18's repeatability band); else ""."""
@@ -121,6 +120,7 @@ def retest_advice(lib: Library, report: ImportReport, today: dt.date | None = No
     )
 
 
+def _duplicate_text(d: Duplicate) -> str:
     if d.copy_of:
         return f"The same photo as {_name(d.copy_of)}, added once"
     return "Already in the library" + (
@@ -186,11 +186,11 @@ class ImportSummaryDialog(QDialog):
         self.tips.setWordWrap(True)
         self.tips.setVisible(bool(report.imported))
         layout.addWidget(self.tips)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)
         self.advice = QLabel(f"<b>{advice}</b>" if advice else "", self)  # a retest pair
         self.advice.setWordWrap(True)
         self.advice.setVisible(bool(advice))
         layout.addWidget(self.advice)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)
         buttons.rejected.connect(self.accept)
         layout.addWidget(buttons)
         if not rows and not checks:  # sentences and a button: no room kept for empty tables
