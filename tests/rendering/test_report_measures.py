@@ -165,7 +165,7 @@ def test_the_pdf_shows_the_measures_of_each_area(
     )
     for words in (
         "Measures of the marks",
-        "The main measures over the course",
+        "Solid line and dots: Lower abdomen. Dashed line and squares: Left hip, the untreated control.",
         "Change in each measure",
         "Mean width mm 4.00",
         "Fell by 1.50 mm, more than its 0.28 mm band.",

@@ -20,6 +20,7 @@ from tracker.rendering.chart_measures import measure_chart, shown
 from tracker.rendering.paged import Document, Table
 from tracker.rendering.report_parts import MINUS, day, e
 
+HEADING = "Measures of the marks"
 CHART_KEY = "measures"  # the key of an area's measures figure among the report's charts
 # Charted when the photos show the card (sizes in mm), else the same in pixels and shares.
 MAIN = ("mean_width_mm", "area_mm2", "delta_e00", "texture_index")
@@ -218,21 +219,19 @@ def why_not(data: AreaMeasures) -> str | None:
 
 
 def add_section(document: Document, data: AreaMeasures, chart: QImage | None) -> None:
-    """The area's measures: the charts, the table and the caveats; one line when none."""
+    """The area's measures: the charts (under the section's heading, so the two share a
+    page), where the figures come from, the table and the caveats; one line when none."""
     if not measured(data):
         line = why_not(data)
         if line is not None:
             document.add(line)
         return
-    document.add("<h3>Measures of the marks</h3>", _source(data))
     figure = None
-    if chart is not None:
-        figure = document.figure(
-            f"measures-{data.area_id}.png",
-            chart,
-            "The main measures over the course",
-            _key(data),
-        )
+    if chart is None:
+        document.add(f"<h3>{HEADING}</h3>", _source(data))
+    else:
+        figure = document.figure(f"measures-{data.area_id}.png", chart, HEADING, _key(data))
+        document.add(_source(data))
     measures = table(data)
     measures.keep_with = figure
     document.add(measures, f"<p><small>{e(CAVEAT)}</small></p>")
