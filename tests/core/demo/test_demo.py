@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,11 @@ from PIL import Image, ImageChops, ImageStat
 from tests import helpers as h
 from tests.core.demo.conftest import TODAY
 from tracker.core.demo.images import render_area_photo
-from tracker.core.demo.sample import AREAS, SESSION_DAYS, VIEWS, create_demo
+from tracker.core.demo.sample import AREAS, MEASURED, SESSION_DAYS, create_demo
 from tracker.core.errors import LibraryError
+from tracker.core.queries import browse
+from tracker.core.queries.measures import area_measures
+from tracker.core.services import measure
 from tracker.core.store.library import Library
 
 SMALL = (320, 240)
@@ -76,7 +80,8 @@ def test_an_evening_photo_is_warmer() -> None:
 
 
 def test_demo_library_holds_a_whole_course(sample: dict[str, Any]) -> None:
-    assert sample["photos"] == len(AREAS) * len(VIEWS) * len(SESSION_DAYS)
+    retests = sum(spec.retest for spec in AREAS)
+    assert sample["photos"] == sum(len(s.views) for s in AREAS) * len(SESSION_DAYS) + retests
     assert sample["ratings"] > 0
     with Library.open(Path(sample["library"])) as lib:
         visits = h.list_visits(lib, client=None)
@@ -94,3 +99,54 @@ def test_demo_refuses_a_folder_with_a_library(tmp_path) -> None:
         pass
     with pytest.raises(LibraryError, match="already holds a library"):
         create_demo(tmp_path / "lib")
+
+
+# The marks' drawn width at the last visit as a share of the first's (``images._stria_mask``:
+# they narrow by 45 % over the course).
+NARROWED = 0.55
+
+
+def test_the_sample_is_measured_and_its_marks_fall_with_the_fade(sample: dict[str, Any]) -> None:
+    with Library.open(Path(sample["library"])) as lib:
+        areas = {a.name: a.id for a in browse.areas(lib, h.only_client(lib))}
+        assert list(areas) == [spec.name for spec in AREAS]  # the control sorts last
+        report = []
+        for spec in AREAS:
+            area = areas[spec.name]
+            assert measure.regions(lib, area, MEASURED).marks is not None
+            data = area_measures(lib, area)
+            assert (data.view, data.stale, data.unmeasured, data.scale_known) == (
+                MEASURED,
+                0,
+                0,
+                True,
+            ), spec.name
+            assert all(p.values is not None and p.values["marks_found"] for p in data.photos)
+            for key in ("mean_width_mm", "area_mm2", "delta_e00"):
+                series = data.series[key]
+                values = [p.value for p in series.points if p.value is not None]
+                report.append((spec.name, key, [round(v, 2) for v in values]))
+                assert len(values) == len(series.points) == len(SESSION_DAYS)
+                assert series.band is not None and series.change is not None
+                if spec.treated:
+                    # Falling at every visit, by more than the band over the course.
+                    assert all(b < a for a, b in itertools.pairwise(values)), report
+                    assert -series.change > series.band and series.words.startswith("Fell by ")
+                else:  # the untreated control stays within its band
+                    assert max(values) - min(values) <= series.band, report
+                    assert series.words.startswith("No measurable change"), series.words
+            width = [p.value for p in data.series["mean_width_mm"].points]
+            assert width[0] is not None and width[-1] is not None
+            ratio = width[-1] / width[0]
+            expected = NARROWED if spec.treated else 1.0
+            assert abs(ratio - expected) < 0.06, (spec.name, ratio)
+            # The retest pair sets the abdomen's band; the thigh's is the default.
+            assert (data.retest is not None) == spec.retest
+            assert data.series["delta_e00"].band_source == ("retest" if spec.retest else "default")
+        # The right thigh is compared with its untreated control, visit by visit.
+        thigh = area_measures(lib, areas["Right thigh"], subtract_control=True)
+        assert thigh.control_name == "Untreated left thigh"
+        assert all(p.control is not None for p in thigh.series["delta_e00"].points)
+        taken_out = thigh.series["delta_e00"]
+        assert taken_out.change is not None and taken_out.band is not None
+        assert -taken_out.change > taken_out.band

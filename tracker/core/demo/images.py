@@ -70,10 +70,11 @@ class Light:
     fall_depth: int  # how much darker the far side is, in 255ths
 
 
-def framing(*, seed: int, visit_index: int, view: str) -> Framing:
+def framing(*, seed: int, visit_index: int, view: str, take: int = 0) -> Framing:
     """This photo's hand-held framing: turned up to 2°, 4 % nearer or farther, off centre by up
-    to 3.5 % of the frame (small enough that the framing check stays quiet)."""
-    rng = random.Random(seed * 7919 + visit_index * 104729 + (view == "close-up"))
+    to 3.5 % of the frame (small enough that the framing check stays quiet). ``take`` 1 is the
+    same view taken again a minute later (the baseline's retest pair), framed afresh."""
+    rng = random.Random(seed * 7919 + visit_index * 104729 + (view == "close-up") + take * 613)
     return Framing(
         centre=(
             0.5 + rng.uniform(-0.035, 0.035) / OVERSCAN,
@@ -84,16 +85,17 @@ def framing(*, seed: int, visit_index: int, view: str) -> Framing:
     )
 
 
-def light(*, seed: int, visit_index: int, view: str, evening: bool = False) -> Light:
+def light(*, seed: int, visit_index: int, view: str, evening: bool = False, take: int = 0) -> Light:
     """The light of a visit's photo: each visit has its own white balance (a warmer or cooler
     room, 3–7 % either way on red against blue) and exposure; ``evening`` is a lamp at night:
-    warm and darker."""
+    warm and darker. A re-take (``take``) is in the same room, the phone held a little
+    differently."""
     day = random.Random(visit_index * 65537 + 3)  # the room's light that day, for every area
     warm = day.choice((-1, 1)) * day.uniform(0.03, 0.07)
     exposure = day.uniform(0.94, 1.03)
     if evening:
         warm, exposure = 0.11, 0.86
-    shot = random.Random(seed * 31 + visit_index * 7 + (view == "close-up"))
+    shot = random.Random(seed * 31 + visit_index * 7 + (view == "close-up") + take * 409)
     exposure *= shot.uniform(0.98, 1.02)
     return Light(
         gains=(exposure * (1 + warm), exposure, exposure * (1 - warm)),
@@ -113,12 +115,15 @@ def render_area_photo(
     card: bool = False,
     evening: bool = False,
     shake: float = 0.0,
+    take: int = 0,
+    untreated: bool = False,
 ) -> Image.Image:
     """One photo of a treated area at one visit. ``view`` is "front" or "close-up"; ``card``
     lays the calibration card on the skin beside the marks (the front view only: the close-up
     is too near to show it whole); ``evening`` lights it by a lamp at night; ``shake`` blurs it
     as a hand moving during the exposure does (a Gaussian radius in pixels of a photo
-    BASE_WIDTH wide)."""
+    BASE_WIDTH wide); ``take`` 1 is the view taken again moments later; ``untreated`` marks
+    stay as they were at the first visit (an untreated control area)."""
     if n_visits < 1 or not 0 <= visit_index < n_visits:
         raise ValueError(f"visit_index {visit_index} is outside a course of {n_visits} visits")
     if view not in ZOOM:
@@ -127,12 +132,10 @@ def render_area_photo(
         raise ValueError("the calibration card is shown in the front view only")
     width, height = size
     big = (round(width * OVERSCAN), round(height * OVERSCAN))
-    shape = random.Random(seed)  # the same for every visit: the body and its marks
-    progress = visit_index / (n_visits - 1) if n_visits > 1 else 0.0
+    tone, marks, shape = _body(seed)  # the same for every visit: the body and its marks
+    progress = visit_index / (n_visits - 1) if n_visits > 1 and not untreated else 0.0
     zoom = ZOOM[view]
 
-    tone = SKIN_TONES[shape.randrange(len(SKIN_TONES))]
-    marks = _striae(shape, count=shape.randint(5, 8))
     # The skin's own detail, for this view: the close-up shows other pores, larger.
     detail = random.Random(seed * 1009 + (view == "close-up"))
     skin = _skin(big, tone, detail)
@@ -153,11 +156,76 @@ def render_area_photo(
         card_art.draw_card(
             picture, card_art.placement(seed=seed, visit_index=visit_index, canvas=big)
         )
-    picture = _light(picture, light(seed=seed, visit_index=visit_index, view=view, evening=evening))
-    photo = _reframe(picture, size, framing(seed=seed, visit_index=visit_index, view=view))
+    lit_by = light(seed=seed, visit_index=visit_index, view=view, evening=evening, take=take)
+    picture = _light(picture, lit_by)
+    photo = _reframe(
+        picture, size, framing(seed=seed, visit_index=visit_index, view=view, take=take)
+    )
     if shake > 0:
         photo = photo.filter(ImageFilter.GaussianBlur(shake * width / BASE_WIDTH))
     return photo
+
+
+def _body(seed: int) -> tuple[tuple[int, int, int], list[_Stria], random.Random]:
+    """An area's skin tone and marks, the same at every visit, and the generator that goes on
+    to draw the body's outline."""
+    shape = random.Random(seed)
+    tone = SKIN_TONES[shape.randrange(len(SKIN_TONES))]
+    return tone, _striae(shape, count=shape.randint(5, 8)), shape
+
+
+def skin_tone(seed: int) -> tuple[int, int, int]:
+    """The skin tone (sRGB) of the photos made with ``seed``."""
+    return _body(seed)[0]
+
+
+def marks_outline(
+    *,
+    seed: int,
+    view: str,
+    visit_index: int = 0,
+    take: int = 0,
+    size: tuple[int, int] = (BASE_WIDTH, 1200),
+    margin: float = 0.025,
+) -> list[tuple[float, float]]:
+    """An outline around the marks as a person would draw it on that photo: the convex hull of
+    the marks at their widest, ``margin`` (a share of the photo's width) beyond them, in the
+    photo's pixels and kept 2 px inside it (the close-up shows the marks running off its
+    edges)."""
+    _tone, marks, _shape = _body(seed)
+    w, h = round(size[0] * OVERSCAN), round(size[1] * OVERSCAN)
+    zoom = ZOOM[view]
+    a, b, c, d, e, f, *_ = framing(
+        seed=seed, visit_index=visit_index, view=view, take=take
+    ).to_photo(size)
+    around: list[tuple[float, float]] = []
+    for mark in marks:
+        r = mark.width * w * zoom / 2 + margin * w
+        for x, y in mark.points:
+            cx, cy = (x - 0.5) * zoom * w + w / 2, (y - 0.5) * zoom * h + h / 2
+            for k in range(12):
+                u, v = cx + r * math.cos(k * math.pi / 6), cy + r * math.sin(k * math.pi / 6)
+                around.append((a * u + b * v + c, d * u + e * v + f))
+    return [
+        (min(max(x, 2.0), size[0] - 2.0), min(max(y, 2.0), size[1] - 2.0)) for x, y in _hull(around)
+    ]
+
+
+def _hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The convex hull of ``points``, counter-clockwise (Andrew's monotone chain)."""
+    pts = sorted(set(points))
+
+    def turn(o: tuple[float, float], p: tuple[float, float], q: tuple[float, float]) -> float:
+        return (p[0] - o[0]) * (q[1] - o[1]) - (p[1] - o[1]) * (q[0] - o[0])
+
+    lower: list[tuple[float, float]] = []
+    upper: list[tuple[float, float]] = []
+    for chain, ordered in ((lower, pts), (upper, pts[::-1])):
+        for pt in ordered:
+            while len(chain) >= 2 and turn(chain[-2], chain[-1], pt) <= 0:
+                chain.pop()
+            chain.append(pt)
+    return lower[:-1] + upper[:-1]
 
 
 def _skin(size: tuple[int, int], tone: tuple[int, int, int], rng: random.Random) -> Image.Image:

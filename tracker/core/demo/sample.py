@@ -6,6 +6,14 @@ capture checks). It shows what the app does with them when someone opens it: the
 view has the calibration card beside the marks (a scale in millimetres, a colour balance without
 clicking), each view's photos line up automatically with its first, and the fifth visit, taken at
 night, has one shaken photo that the capture check warns about.
+
+The marks are measured (issue 18) in each area's wide view: the region is outlined around them
+on its first photo, the view's photos are aligned to that one (as *Align all photos of this
+view* does) so the region follows them, and every photo is measured, so the Progress tab shows
+the marks narrowing and fading. The abdomen's baseline has a retest pair (its wide view taken
+twice, a minute apart), which sets its band; the thigh's band is the default. The left thigh is
+left untreated as the right thigh's control: photographed at every visit in the same light, its
+marks unchanged.
 """
 
 from __future__ import annotations
@@ -22,12 +30,12 @@ from PIL import Image
 
 from tracker.core.db.engine import DB_NAME
 from tracker.core.db.models import RaterRole, RatingMethod, Stage, VisitKind
-from tracker.core.demo.images import render_area_photo
+from tracker.core.demo.images import marks_outline, render_area_photo
 from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.errors import LibraryError
 from tracker.core.queries import lookup
 from tracker.core.queries.listing import counts
-from tracker.core.services import clients, ratings, visits
+from tracker.core.services import align, clients, measure, ratings, visits
 from tracker.core.services.import_report import NewArea
 from tracker.core.services.imports import import_files
 from tracker.core.store.library import Library
@@ -36,6 +44,7 @@ SEED = 20260504
 # Days after the baseline of each treatment session: about every four to five weeks.
 SESSION_DAYS = (0, 29, 61, 96, 131, 168)
 VIEWS = ("front", "close-up")
+MEASURED = "front"  # the view the marks are outlined and measured in: the card gives it mm
 PRACTITIONER = "Dr. N. Okafor"
 # The session photographed at night, by a lamp; one of its photos is shaken (blurred), so the
 # capture check has something to warn about. Not the last session: that one is compared most.
@@ -54,13 +63,38 @@ class DemoArea:
     start: tuple[float, float, float]
     end: tuple[float, float, float]
     card: bool  # the calibration card lies beside the marks in its wide view
+    views: tuple[str, ...] = VIEWS
+    retest: bool = False  # its wide view is taken twice at the baseline (the retest pair)
+    control_of: str | None = None  # left untreated, as the control of the area of this name
+
+    @property
+    def treated(self) -> bool:
+        return self.control_of is None
 
 
 AREAS = (
-    DemoArea("Lower abdomen", "abdomen", Stage.RUBRA, 11, (8, 7, 6), (4, 4, 4), card=True),
+    DemoArea(
+        "Lower abdomen", "abdomen", Stage.RUBRA, 11, (8, 7, 6), (4, 4, 4), card=True, retest=True
+    ),
     # The card looks the same in every area's photos: the automatic alignment leaves it out,
     # so one area's photo is never laid on another's by the card alone (tests/core/demo).
     DemoArea("Right thigh", "thigh", Stage.ALBA, 23, (6, 7, 7), (4, 5, 5), card=True),
+    # The other thigh, with marks of its own (seed 47: the same skin tone as seed 23's), in
+    # its wide view only; named so that it sorts after the treated areas.
+    DemoArea(
+        "Untreated left thigh",
+        "thigh",
+        Stage.ALBA,
+        47,
+        (6, 7, 7),
+        (6, 7, 7),
+        card=True,
+        views=(MEASURED,),
+        control_of="Right thigh",
+    ),
+)
+CONTROL_NOTE = (
+    "Left untreated as the right thigh's control: photographed at every visit, never needled."
 )
 
 
@@ -80,19 +114,32 @@ def create_demo(
     end = (today or dt.date.today()) - dt.timedelta(days=14)
     baseline = end - dt.timedelta(days=SESSION_DAYS[-1])
     dates = [baseline + dt.timedelta(days=d) for d in SESSION_DAYS]
-    total_photos = len(AREAS) * len(VIEWS) * len(dates)
+    shots = [
+        (spec, view, index, take)
+        for spec in AREAS
+        for view in spec.views
+        for index in range(len(dates))
+        for take in range(2 if spec.retest and view == MEASURED and index == 0 else 1)
+    ]
+    # The measuring at the end counts as much as the photos of one area.
+    total_steps = len(shots) + len(dates)
     done = 0
     with Library.open(folder, create=True) as lib, tempfile.TemporaryDirectory() as tmp:
         (me,) = lookup.client_ids(lib, limit=1)
         area_ids: dict[str, int] = {}
         for spec in AREAS:
-            for view in VIEWS:
+            for view in spec.views:
                 files = []
-                for index, day in enumerate(dates):
-                    files.append(_write_photo(Path(tmp), spec, view, index, day, len(dates)))
+                for shot in shots:
+                    if shot[:2] != (spec, view):
+                        continue
+                    index, take = shot[2:]
+                    files.append(
+                        _write_photo(Path(tmp), spec, view, index, dates[index], len(dates), take)
+                    )
                     done += 1
                     if progress:
-                        progress(done, total_photos)
+                        progress(done, total_steps)
                 report = import_files(
                     lib, files, area_ids.get(spec.name, NewArea(spec.name, me)), view=view
                 )
@@ -106,13 +153,50 @@ def create_demo(
                 body_site=spec.body_site,
                 stage=spec.stage,
                 interval_days=35,
+                **({} if spec.treated else {"notes": CONTROL_NOTE}),
             )
         rated = _record_course(lib, me, area_ids, dates, rng)
+
+        def measuring(n: int, total: int) -> None:
+            if progress:
+                progress(len(shots) + n * len(dates) // total, total_steps)
+
+        measured = _measure(lib, area_ids, measuring)
         held = counts(lib)
-    return {"library": str(folder), **held, "ratings": rated}
+    return {"library": str(folder), **held, "ratings": rated, "measured": measured}
 
 
-def _write_photo(tmp: Path, spec: DemoArea, view: str, index: int, day: dt.date, n: int) -> Path:
+def photo_name(spec: DemoArea, view: str, index: int, take: int = 0) -> str:
+    """The file name a sample photo is imported from: its area, view and visit, and "_retest"
+    for the second photo of a retest pair."""
+    return f"{spec.name.replace(' ', '_')}_{view}_{index}{'_retest' if take else ''}.jpg"
+
+
+def _measure(lib: Library, area_ids: dict[str, int], progress: Callable[[int, int], None]) -> int:
+    """Outline each area's marks on its wide view's first photo, align the view's photos to it
+    (the region follows them), name the control, and measure every photo of the view."""
+    ids: list[int] = []
+    for spec in AREAS:
+        area_id = area_ids[spec.name]
+        view_ids = align.view_photo_ids(lib, area_id, MEASURED)
+        aligned = align.align_photos(lib, view_ids)
+        if aligned.failed:  # pragma: no cover - would be a bug in the generator
+            raise LibraryError(aligned.failed[0].error)
+        measure.set_region(
+            lib, area_id, MEASURED, "marks", marks_outline(seed=spec.seed, view=MEASURED)
+        )
+        if spec.control_of is not None:
+            measure.set_control(lib, area_ids[spec.control_of], area_id)
+        ids.extend(view_ids)
+    outcome = measure.measure_photos(lib, ids, progress=progress)
+    if outcome.failed:  # pragma: no cover - would be a bug in the generator
+        raise LibraryError(outcome.failed[0][1])
+    return len(outcome.measured)
+
+
+def _write_photo(
+    tmp: Path, spec: DemoArea, view: str, index: int, day: dt.date, n: int, take: int = 0
+) -> Path:
     evening = index == EVENING
     image = render_area_photo(
         seed=spec.seed,
@@ -123,13 +207,17 @@ def _write_photo(tmp: Path, spec: DemoArea, view: str, index: int, day: dt.date,
         card=spec.card and view == "front",
         evening=evening,
         shake=SHAKE_PX if evening and (spec.name, view) == SHAKEN else 0.0,
+        take=take,
+        untreated=not spec.treated,
     )
     start = dt.time(21, 40) if evening else dt.time(10, 15)
-    shot = dt.datetime.combine(day, start) + dt.timedelta(minutes=3 * index + (view == "close-up"))
+    # A retest is taken two minutes after the first photo of its view, after the close-up.
+    minutes = 3 * index + (view == "close-up") + 2 * take
+    shot = dt.datetime.combine(day, start) + dt.timedelta(minutes=minutes)
     exif = Image.Exif()
     exif.get_ifd(0x8769)[0x9003] = shot.strftime("%Y:%m:%d %H:%M:%S")
     exif.get_ifd(0x8769)[0x9011] = "+01:00"
-    path = tmp / f"{spec.name.replace(' ', '_')}_{view}_{index}.jpg"
+    path = tmp / photo_name(spec, view, index, take)
     image.save(path, "JPEG", quality=90, exif=exif)
     return path
 
@@ -149,6 +237,8 @@ def _record_course(
             notes="Baseline photos before the first session." if index == 0 else "",
         )
         for spec in AREAS:
+            if not spec.treated:  # photographed only: never needled, nor rated
+                continue
             area_id = area_ids[spec.name]
             if index > 0:
                 visits.set_treatment(
