@@ -25,7 +25,11 @@ def add_measure_commands(
         sub, "region", "draw the marks' region or a skin patch on a reference photo", c
     )
     region_sub: Any = region.add_subparsers(
-        dest="region_command", metavar="set|clear", required=True, parser_class=parser_class
+        dest="region_command",
+        metavar="set|clear",
+        required=True,
+        parser_class=parser_class,
+        help="what to do with the regions",
     )
     for name, text in (
         ("set", "outline the marks (and a patch of untreated skin) on the view's reference photo"),
@@ -52,7 +56,11 @@ def add_measure_commands(
 
     area = command(sub, "area", "set how an area is measured", c)
     area_sub: Any = area.add_subparsers(
-        dest="area_command", metavar="control", required=True, parser_class=parser_class
+        dest="area_command",
+        metavar="control",
+        required=True,
+        parser_class=parser_class,
+        help="what to set",
     )
     ctl = command(
         area_sub, "control", "name the untreated area an area is compared with, or none", c
