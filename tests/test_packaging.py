@@ -36,6 +36,8 @@ def test_the_wheel_holds_every_module_migration_and_resource(wheel: Path) -> Non
         for p in (ROOT / "tracker/core/db/migrations").rglob("*.mako")
     }
     assert migrations and migrations <= names
+    topics = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tracker/ui/help").glob("*.md")}
+    assert topics and topics <= names, "the help's topics are left out of the wheel"
     resources = {
         "tracker/" + p.relative_to(ROOT).as_posix()
         for p in (ROOT / "resources").rglob("*")

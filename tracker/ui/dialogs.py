@@ -28,6 +28,7 @@ from tracker.core.domain import rules
 from tracker.core.domain.scales import SCALES
 from tracker.core.errors import TrackerError, ValidationError
 from tracker.core.text import MAX_NAME, check_name, parse_written_date, written_date
+from tracker.ui.help_text import scale_tip, stage_tip
 from tracker.ui.models import KIND_LABELS
 from tracker.ui.settings import Mode
 
@@ -201,13 +202,17 @@ class AreaDialog(_Form):
         self.stage = QComboBox(self)
         for stage, text in STAGE_LABELS.items():
             self.stage.addItem(text, stage)
+            self.stage.setItemData(
+                self.stage.count() - 1, stage_tip(stage), Qt.ItemDataRole.ToolTipRole
+            )
+        self.stage.setToolTip(f"Rubra: {stage_tip(Stage.RUBRA)}\n\nAlba: {stage_tip(Stage.ALBA)}")
         self.stage.setCurrentIndex(2)
         self.stage.setAccessibleName("Colour of the marks")
         self.scale = QComboBox(self)
         for key, scale in SCALES.items():
             self.scale.addItem(scale.name, key)
             self.scale.setItemData(
-                self.scale.count() - 1, scale.description, Qt.ItemDataRole.ToolTipRole
+                self.scale.count() - 1, scale_tip(scale), Qt.ItemDataRole.ToolTipRole
             )
         self.scale.setAccessibleName("Rating scale")
         self.form.addRow("Area &name:", self.name)

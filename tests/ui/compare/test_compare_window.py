@@ -272,10 +272,13 @@ def test_zooming_past_the_preview_loads_the_originals_in_a_worker(
 def test_picker_offers_every_area_and_wants_two_to_four(
     qtbot: QtBot, library: Library, pair: list[int]
 ) -> None:
-    from tracker.ui.compare.picker import PhotoPicker
+    from tracker.ui.compare.picker import Choice, PhotoPicker
 
     client = browse.clients(library)[0].id
-    wider = [(f"{day} {area}", row.id) for day, area, row in browse.client_photos(library, client)]
+    wider = [
+        Choice(f"{day} {area}", row.id, row.sha256)
+        for day, area, row in browse.client_photos(library, client)
+    ]
     picker = PhotoPicker(None, wider[:1], [], wider)
     qtbot.addWidget(picker)
     assert picker.list.count() == 1

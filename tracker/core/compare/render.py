@@ -59,6 +59,7 @@ class CompareOptions:
     mode: str = "side"
     aligned: bool = False
     labels: bool = True
+    ratings: bool = False  # each photo's ratings under its label, as the window shows them
     caption: str = ""
     wipe: float = 0.5  # where the divider is, as a fraction of the width
     opacity: float = 0.5  # of the second photo in an overlay
@@ -209,6 +210,8 @@ def render(lib: Library, photo_ids: Sequence[int], options: CompareOptions) -> I
     else:
         body = ImageChops.difference(a, body).point(lambda v: min(255, round(v * options.amplify)))
         lines = [f"Difference (x{options.amplify:g}): {photos[0].label()}  vs  {photos[1].label()}"]
+    if options.ratings:
+        lines += [f"{p.visit_date:%d %b %Y}: {line}" for p in photos for line in p.ratings]
     if not options.labels:
         lines = []
     if options.caption.strip():
@@ -248,7 +251,9 @@ def _side_by_side(
         )
         sizes = [(max(1, round(p.width * height / p.height)), height) for p in photos]
     labels = [
-        _text_block(w, [p.label()], font_size) if options.labels else None
+        _text_block(w, [p.label(), *(p.ratings if options.ratings else ())], font_size)
+        if options.labels
+        else None
         for p, (w, _h) in zip(photos, sizes, strict=True)
     ]
     body_height = max(h + (t.height if t else 0) for (_w, h), t in zip(sizes, labels, strict=True))

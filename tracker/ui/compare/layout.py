@@ -12,18 +12,18 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMenu,
-    QSizePolicy,
     QSlider,
     QToolBar,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
 from tracker import APP_NAME
 from tracker.ui.compare.canvas import MODES, CompareCanvas
+from tracker.ui.compare.controls import CaptionEdit, Guide, StatusLine, ZoomButton
 from tracker.ui.history import History
 from tracker.ui.icons import icon
 
@@ -44,14 +44,17 @@ class CompareLayout(QMainWindow):
         self.setWindowFlag(Qt.WindowType.Window)
         self.resize(1240, 780)
         self.canvas = CompareCanvas(self)
-        self.setCentralWidget(self.canvas)
-        # One line that never changes the window's layout: a wrapping status would resize the
-        # canvas under the pointer while landmarks are being clicked.
-        self.status = QLabel(self)
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # What to do now (or what the difference colours mean) above the photos, whole.
+        self.guide = Guide(self)
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.guide)
+        column.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
+        self.status: QLabel = StatusLine(self)
         self.statusBar().addWidget(self.status, 1)
-        self.zoom_label = QLabel(self)
-        self.statusBar().addPermanentWidget(self.zoom_label)
         self._build_toolbars()
 
     def _action(
@@ -105,9 +108,12 @@ class CompareLayout(QMainWindow):
             "Zoom out", "zoom-out", ["-", QKeySequence(QKeySequence.StandardKey.ZoomOut)]
         )
         self.fit = self._action("Fit", "fit", ["F"])
-        self.actual = self._action("100%", "", ["1"])
-        for action in (self.zoom_in, self.zoom_out, self.fit, self.actual):
-            view.addAction(action)
+        self.actual = self._action("Zoom to 100 %", "", ["1"])
+        self.zoom_button = ZoomButton(self.actual, self.fit, self)
+        view.addAction(self.zoom_out)
+        view.addWidget(self.zoom_button)
+        view.addAction(self.zoom_in)
+        view.addAction(self.fit)
         self.sync = QCheckBox("Move together", self)
         self.sync.setChecked(True)
         self.sync.setToolTip("Zoom and pan every photo at once; untick to move one on its own")
@@ -148,11 +154,13 @@ class CompareLayout(QMainWindow):
         self.neutral = self._action("Pick neutral patch", "", ["N"], checkable=True)
         self.reset_colour = self._action("Reset colour", "", [])
         self.export_action = self._action("Export…", "import", ["Ctrl+E"])
-        self.caption = QLineEdit(self)
-        self.caption.setPlaceholderText("Caption for the export (optional)")
+        self.caption = CaptionEdit(self)
+        self.caption.setPlaceholderText("Optional: a line of text under the exported image")
         self.caption.setAccessibleName("Caption for the exported image")
         self.caption.setMaxLength(300)
-        self.caption.setMinimumWidth(220)
+        self.caption.passed = [self.export_action, self.choose]
+        # Applying and clearing landmarks are offered beside the instructions, while marking.
+        self.guide.add_actions("landmarks", [self.apply_align, self.clear_marks])
         self.undo, self.redo = self.history.actions(self)
         self.addAction(self.undo)
         self.addAction(self.redo)
@@ -161,8 +169,6 @@ class CompareLayout(QMainWindow):
             None,
             self.auto_align,
             self.align,
-            self.apply_align,
-            self.clear_marks,
             None,
             self.neutral,
             None,
@@ -193,5 +199,12 @@ class CompareLayout(QMainWindow):
                     menu.addSeparator() if entry is None else menu.addAction(entry)
                 button.setMenu(menu)
                 button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-        tools.addWidget(self.caption)
         self.addToolBar(tools)
+        # The caption has a line of its own under the photos: in the toolbar it was the first
+        # thing pushed behind » on a 1024-pixel screen.
+        below = QToolBar("Caption", self)
+        below.setObjectName("compare-caption")
+        below.setMovable(False)
+        below.addWidget(QLabel(" Caption: ", self))
+        below.addWidget(self.caption)
+        self.addToolBar(Qt.ToolBarArea.BottomToolBarArea, below)

@@ -1,10 +1,13 @@
-"""Choosing 2–4 photos to compare: of the area, or of every area of the client."""
+"""Choosing 2–4 photos to compare: of the area, or of every area of the client, each shown by
+its thumbnail (from the library's cache, loaded off the GUI thread) beside its date and view."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -18,8 +21,19 @@ from PySide6.QtWidgets import (
 
 from tracker.core.queries import browse
 from tracker.core.store.library import Library
+from tracker.ui.models import ThumbnailCache, untinted
 
-Choices = list[tuple[str, int]]
+THUMB = QSize(96, 72)
+ShaRole = Qt.ItemDataRole.UserRole + 1
+
+
+class Choice(NamedTuple):
+    label: str
+    photo_id: int
+    sha256: str = ""  # its thumbnail's key; "" shows none
+
+
+Choices = list[Choice]
 
 
 def photo_choices(
@@ -28,12 +42,17 @@ def photo_choices(
     """The area's photos and every photo of the client, as (label, photo id) for the picker, and
     a sensible first pick: the area's first photo and the latest one of the same view."""
     rows = browse.area_photos(lib, area_id)
-    area = [(f"{day:%d %b %Y} · {row.view} · {row.original_name}", row.id) for day, row in rows]
+    area = [
+        Choice(f"{day:%d %b %Y} · {row.view} · {row.original_name}", row.id, row.sha256)
+        for day, row in rows
+    ]
     same_view = [row.id for _, row in rows if row.view == rows[0][1].view]
     default = [same_view[0], same_view[-1]] if len(same_view) >= 2 else [r.id for _, r in rows[:2]]
     every = (
         [
-            (f"{day:%d %b %Y} · {name} · {row.view} · {row.original_name}", row.id)
+            Choice(
+                f"{day:%d %b %Y} · {name} · {row.view} · {row.original_name}", row.id, row.sha256
+            )
             for day, name, row in browse.client_photos(lib, client_id)
         ]
         if client_id is not None
@@ -48,13 +67,15 @@ class PhotoPicker(QDialog):
     def __init__(
         self,
         parent: QWidget | None,
-        choices: Sequence[tuple[str, int]],
+        choices: Sequence[Choice],
         chosen: Sequence[int],
-        wider: Sequence[tuple[str, int]] = (),
+        wider: Sequence[Choice] = (),
+        thumbs: ThumbnailCache | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Choose photos to compare")
-        self.resize(460, 520)
+        self.resize(560, 600)
+        self.thumbs = thumbs
         layout = QVBoxLayout(self)
         layout.addWidget(
             QLabel(
@@ -64,6 +85,10 @@ class PhotoPicker(QDialog):
         )
         self.list = QListWidget(self)
         self.list.setAccessibleName("Photos")
+        self.list.setIconSize(THUMB)
+        self.list.setSpacing(2)
+        if thumbs is not None:
+            thumbs.ready.connect(self._on_thumbs_ready)
         self.choices, self.wider = list(choices), list(wider)
         self._fill(self.choices, chosen)
         layout.addWidget(self.list)
@@ -82,12 +107,34 @@ class PhotoPicker(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
 
-    def _fill(self, choices: Sequence[tuple[str, int]], chosen: Sequence[int]) -> None:
+    def _fill(self, choices: Sequence[Choice], chosen: Sequence[int]) -> None:
         self.list.clear()
-        for text, pid in choices:
+        blank = QPixmap(THUMB)
+        blank.fill(Qt.GlobalColor.transparent)  # the row keeps its height until its thumbnail comes
+        for text, pid, sha256 in choices:
             item = QListWidgetItem(text, self.list)
             item.setData(Qt.ItemDataRole.UserRole, pid)
+            item.setData(ShaRole, sha256)
             item.setCheckState(Qt.CheckState.Checked if pid in chosen else Qt.CheckState.Unchecked)
+            item.setIcon(untinted(blank))
+            self._show_thumb(item)
+
+    def _show_thumb(self, item: QListWidgetItem) -> None:
+        sha256 = item.data(ShaRole)
+        image = self.thumbs.get(sha256) if self.thumbs is not None and sha256 else None
+        if image is not None:
+            pixmap = QPixmap.fromImage(image).scaled(
+                THUMB,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+            item.setIcon(untinted(pixmap))
+
+    def _on_thumbs_ready(self, sha256: str) -> None:
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.data(ShaRole) == sha256:
+                self._show_thumb(item)
 
     def _on_every_area_toggled(self, on: bool) -> None:
         self._fill(self.wider if on else self.choices, self.chosen())
@@ -111,9 +158,12 @@ class PhotoPicker(QDialog):
     def ask(
         cls,
         parent: QWidget | None,
-        choices: Sequence[tuple[str, int]],
+        choices: Sequence[Choice],
         chosen: Sequence[int],
-        wider: Sequence[tuple[str, int]] = (),
+        wider: Sequence[Choice] = (),
+        thumbs: ThumbnailCache | None = None,
     ) -> list[int] | None:
-        dialog = cls(parent, choices, chosen, wider)
-        return dialog.chosen() if dialog.exec() == QDialog.DialogCode.Accepted else None
+        dialog = cls(parent, choices, chosen, wider, thumbs)
+        answer = dialog.chosen() if dialog.exec() == QDialog.DialogCode.Accepted else None
+        dialog.deleteLater()  # it would go on answering the cache's signals
+        return answer

@@ -42,6 +42,7 @@ from tracker.ui.compare.loading import RowReader, load_originals, load_previews
 from tracker.ui.compare.marks_overlay import MeasureTools
 from tracker.ui.compare.picker import PhotoPicker, photo_choices
 from tracker.ui.history import Change, Command, History
+from tracker.ui.models import ThumbnailCache
 from tracker.ui.workers import Task, TaskRunner
 
 EXPORT_FILTERS = (
@@ -77,6 +78,8 @@ class CompareWindow(CompareLayout):
         self.neutral_level: float | None = None
         self.hires_requested = False
         self.auto = AutoAligner(self, lib, runner, history, self._show_error)
+        self.thumbs = ThumbnailCache(runner, self)  # for the picker's thumbnails
+        self.thumbs.set_library(lib)
         self._connect_signals()
         self._on_mode_changed()
         self.reload()
@@ -91,6 +94,7 @@ class CompareWindow(CompareLayout):
         self.zoom_out.triggered.connect(lambda: self.canvas.set_zoom(self.canvas.zoom / STEP))
         self.fit.triggered.connect(self.canvas.fit)
         self.actual.triggered.connect(lambda: self.canvas.set_zoom(1.0))
+        self.zoom_button.zoom_chosen.connect(self.canvas.set_zoom)
         self.sync.toggled.connect(self._on_sync_toggled)
         self.aligned.toggled.connect(self._on_aligned_toggled)
         self.labels.toggled.connect(self._on_labels_toggled)
@@ -213,7 +217,14 @@ class CompareWindow(CompareLayout):
         self.canvas.set_mode(mode)
         if mode == "difference":
             self._compute_difference()
+        self._update_guide()
         self.canvas.setFocus()
+
+    def _update_guide(self) -> None:
+        """The instructions of the tool that is on, else the difference mode's legend."""
+        tools = (("landmarks", self.align), ("neutral", self.neutral), ("ruler", self.ruler))
+        tool = next((name for name, action in tools if action.isChecked()), None)
+        self.guide.show_for(tool, self.canvas.mode, self.amplify.value())
 
     def _on_vertical_toggled(self, on: bool) -> None:
         self.canvas.wipe_vertical = on
@@ -226,6 +237,7 @@ class CompareWindow(CompareLayout):
     def _on_amplify_value_changed(self, _value: float) -> None:
         if self.canvas.mode == "difference":
             self._compute_difference()
+            self._update_guide()
 
     def _on_sync_toggled(self, on: bool) -> None:
         self.canvas.sync = on
@@ -247,7 +259,7 @@ class CompareWindow(CompareLayout):
         self.canvas.update()
 
     def _on_canvas_view_changed(self) -> None:
-        self.zoom_label.setText(f"{round(self.canvas.zoom * 100)}%")
+        self.zoom_button.show_zoom(self.canvas.zoom)
         self._load_originals_if_zoomed()
 
     def on_history_changed(self, changes: Change, photo_ids: frozenset[int]) -> None:
@@ -269,7 +281,7 @@ class CompareWindow(CompareLayout):
         if not self.photos:
             return
         choices, every, _ = photo_choices(self.lib, self.photos[0].area_id, self.client_id)
-        chosen = PhotoPicker.ask(self, choices, self.photo_ids, every)
+        chosen = PhotoPicker.ask(self, choices, self.photo_ids, every, self.thumbs)
         if chosen:
             self.photo_ids = chosen
             self.canvas.photos = []
@@ -296,20 +308,16 @@ class CompareWindow(CompareLayout):
         if stored:
             self.aligned.setChecked(True)
         self.status.setText(text)
-        self.status.setToolTip(text)
 
     def _on_ruler_toggled(self, on: bool) -> None:
         self.canvas.ruler.active = on
         if on:
             self.align.setChecked(False)
             self.neutral.setChecked(False)
-            self.status.setText(
-                "Drag across a photo to measure it, in mm where the photo's scale is known "
-                "(from the calibration card). Esc clears the line."
-            )
         else:
             self.canvas.ruler.clear()
-            self.status.setText("")
+        self.status.setText("")
+        self._update_guide()
         self.canvas.update()
 
     def _on_align_toggled(self, on: bool) -> None:
@@ -318,15 +326,8 @@ class CompareWindow(CompareLayout):
             self.neutral.setChecked(False)
             self.mode.setCurrentIndex(MODES.index("side"))
             self.aligned.setChecked(False)  # mark points on the photos as they are
-            text = (
-                "Click the same landmarks on each photo, in the same order (a mole, a scar, the navel, "
-                "the end of a mark). 2 points fix shift, turn and size; 3 or more fit a full transform. "
-                "Then press Apply alignment (Enter)."
-            )
-            self.status.setText(text)
-            self.status.setToolTip(text)
-        else:
-            self.status.setText("")
+        self.status.setText("")
+        self._update_guide()
         self.canvas.picking = on or self.neutral.isChecked()
 
     def _on_canvas_point_clicked(self, index: int, point: QPointF) -> None:
@@ -372,7 +373,7 @@ class CompareWindow(CompareLayout):
         text = f"{report} Undo takes it back."
         if plan.worst_error > 3:
             text += (
-                f" The marks disagree by up to {plan.worst_error:.0f} px: check that each number marks "
+                f" The points disagree by up to {plan.worst_error:.0f} pixels: check that each number marks "
                 "the same spot on every photo, zoom in to place them, or spread them further apart."
             )
         self.status.setText(text)
@@ -391,13 +392,9 @@ class CompareWindow(CompareLayout):
             self.ruler.setChecked(False)
             self.align.setChecked(False)
             self.mode.setCurrentIndex(MODES.index("side"))
-            self.status.setText(
-                "Click a neutral patch on each photo: the grey card if there is one, else evenly lit "
-                "untreated skin. The first photo's patch sets the brightness the others are matched to."
-            )
             self.neutral_level = None
-        else:
-            self.status.setText("")
+        self.status.setText("")
+        self._update_guide()
         self.canvas.picking = on or self.align.isChecked()
 
     def _pick_neutral(self, index: int, point: QPointF) -> None:
@@ -434,6 +431,7 @@ class CompareWindow(CompareLayout):
             mode=mode,
             aligned=self.aligned.isChecked(),
             labels=self.labels.isChecked(),
+            ratings=self.labels.isChecked() and self.ratings.isChecked(),
             wipe=self.canvas.wipe if self.canvas.wipe_vertical else 0.5,
             opacity=self.canvas.opacity,
             amplify=self.amplify.value(),

@@ -87,6 +87,6 @@ class CompareController(WindowController):
         if len(choices) < 2:
             w.show_error("This area has fewer than two photos; import more to compare them.")
             return
-        chosen = PhotoPicker.ask(w.as_widget(), choices, default, every)
+        chosen = PhotoPicker.ask(w.as_widget(), choices, default, every, w.thumbs)
         if chosen:
             self.open(chosen)

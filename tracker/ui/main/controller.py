@@ -17,11 +17,18 @@ from tracker.core.store.library import Library
 from tracker.ui.history import Command, History
 from tracker.ui.main.import_flow import ImportController
 from tracker.ui.main.menus import MenuActions
-from tracker.ui.models import AreaListModel, ClientListModel, PhotoGridModel, TimelineModel
+from tracker.ui.models import (
+    AreaListModel,
+    ClientListModel,
+    PhotoGridModel,
+    ThumbnailCache,
+    TimelineModel,
+)
 from tracker.ui.panels.progress_view import ProgressView
 from tracker.ui.panels.sidebar import Sidebar
 from tracker.ui.panels.timeline import TimelineView
 from tracker.ui.panels.visit_panel import VisitPanel
+from tracker.ui.panels.welcome import WelcomePage
 from tracker.ui.settings import Preferences
 from tracker.ui.workers import TaskRunner
 
@@ -43,7 +50,9 @@ class Window(Protocol):
     areas: AreaListModel
     clients: ClientListModel
     photos: PhotoGridModel
+    thumbs: ThumbnailCache
     importer: ImportController
+    welcome: WelcomePage
 
     def run(self, command: Command) -> bool: ...
 

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QAction, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -27,6 +27,7 @@ from tracker.core.queries import browse
 from tracker.core.services.import_report import Duplicate, ImportReport
 from tracker.core.store.library import Library
 from tracker.core.text import display_path
+from tracker.ui.help_window import PHOTO_HELP_ACTION
 
 IMAGE_FILTER = "Photos (*.jpg *.jpeg *.png *.heic *.heif *.webp *.tif *.tiff *.JPG *.JPEG *.PNG *.HEIC *.HEIF *.WEBP *.TIF *.TIFF);;All files (*)"
 
@@ -192,9 +193,21 @@ class ImportSummaryDialog(QDialog):
         layout.addWidget(self.advice)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)
         buttons.rejected.connect(self.accept)
+        self._add_photo_help(buttons, parent, bool(report.imported))
         layout.addWidget(buttons)
         if not rows and not checks:  # sentences and a button: no room kept for empty tables
             self.resize(520, self.sizeHint().height())
+
+    def _add_photo_help(
+        self, buttons: QDialogButtonBox, parent: QWidget | None, shown: bool
+    ) -> None:
+        """A button to the help's photo topic, from the main window's action for it."""
+        action = parent.findChild(QAction, PHOTO_HELP_ACTION) if parent is not None else None
+        if action is None or not shown:
+            return
+        button = buttons.addButton(action.text(), QDialogButtonBox.ButtonRole.HelpRole)
+        button.clicked.connect(self.accept)  # first: the help is not to open behind this modal
+        button.clicked.connect(action.trigger)
 
     @classmethod
     def show_report(cls, parent: QWidget | None, report: ImportReport, advice: str = "") -> None:

@@ -46,6 +46,8 @@ class MenuActions(QObject):
         self.backup = self._make("&Back up…")
         self.restore = self._make("&Restore from a backup…")
         self.print_card = self._make("&Print a calibration card…")
+        self.help = self._make("&Help topics", K.HelpContents)
+        self.photo_help = self._make("How to take &photos that compare well")
         self.about = self._make("&About")
         # Offered only while a library is open.
         self.need_library = [
@@ -110,7 +112,7 @@ class MenuActions(QObject):
             ),
             ("A&rea", [self.add_area, self.edit_area, None, self.remove_area, self.erase_area]),
             ("&Library", [self.check, None, self.backup, self.restore]),
-            ("&Help", [self.print_card, None, self.about]),
+            ("&Help", [self.help, self.photo_help, None, self.print_card, None, self.about]),
         ):
             menu = bar.addMenu(title)
             for action in actions:

@@ -13,6 +13,7 @@ class WelcomePage(QWidget):
     start_requested = Signal()
     sample_requested = Signal()
     open_requested = Signal()
+    help_requested = Signal(str)  # a help topic's key
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,6 +45,23 @@ class WelcomePage(QWidget):
         )
         for button in (self.start, self.sample, self.open):
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addSpacing(16)
+        self.help_links = QLabel(
+            "New here? Read <a href='topic:getting-started'>Getting started</a> and "
+            "<a href='topic:photos'>How to take photos that compare well</a>. "
+            "F1 opens the help at any time.",
+            self,
+        )
+        self.help_links.setTextFormat(Qt.TextFormat.RichText)
+        self.help_links.setTextInteractionFlags(
+            Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
+        self.help_links.setWordWrap(True)
+        self.help_links.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.help_links.setFixedWidth(600)
+        self.help_links.setMinimumHeight(self.help_links.heightForWidth(600))
+        layout.addWidget(self.help_links, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(3)
         self.start.setDefault(True)
         self._connect_signals()
@@ -61,3 +79,7 @@ class WelcomePage(QWidget):
         self.start.clicked.connect(self.start_requested)
         self.sample.clicked.connect(self.sample_requested)
         self.open.clicked.connect(self.open_requested)
+        self.help_links.linkActivated.connect(self._on_help_links_link_activated)
+
+    def _on_help_links_link_activated(self, link: str) -> None:
+        self.help_requested.emit(link.removeprefix("topic:"))

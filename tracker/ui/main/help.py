@@ -1,0 +1,97 @@
+"""Help and About: one help window a main window (F1, the Help menu, the welcome page, the
+import summary), its keys topic made from the actual commands of the main and the compare
+window, and the About dialog with the library open now."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+from tracker.ui.about import AboutDialog
+from tracker.ui.compare.layout import CompareLayout
+from tracker.ui.help_window import PHOTO_HELP_ACTION, HelpWindow, KeySection, command_name
+from tracker.ui.history import History
+from tracker.ui.main.controller import Window, WindowController
+
+
+def menu_commands(window: QMainWindow) -> list[tuple[str, QAction]]:
+    """Every command of the window's menus, named by where it is ("File ▸ Open library"),
+    then those with keys that are on no menu (the compare window has none)."""
+    found: list[tuple[str, QAction]] = []
+
+    def walk(menu: QMenu, path: str) -> None:
+        for action in menu.actions():
+            sub = action.menu()
+            if isinstance(sub, QMenu):
+                walk(sub, f"{path}{command_name(action)} ▸ ")
+            elif not action.isSeparator():
+                found.append((f"{path}{command_name(action)}", action))
+
+    hidden: list[tuple[str, QAction]] = []
+    for top in window.menuBar().actions():
+        sub = top.menu()
+        if isinstance(sub, QMenu):
+            shown = len(found)
+            walk(sub, f"{command_name(top)} ▸ ")
+            if not top.isVisible():  # the Client menu in patient mode: not in use
+                hidden += found[shown:]
+                del found[shown:]
+    listed = {id(action) for _name, action in found + hidden}
+    found += [
+        (command_name(a), a)
+        for a in window.findChildren(QAction)
+        if id(a) not in listed and not a.shortcut().isEmpty()
+    ]
+    return found
+
+
+def key_sections(window: QMainWindow) -> list[KeySection]:
+    """The main window's keys and the compare window's, read from their actions. The compare
+    window's are read from one made for the purpose and thrown away, so that they are listed
+    even when no compare window is open."""
+    compare = CompareLayout(History())
+    try:
+        sections: list[KeySection] = [
+            ("Main window", menu_commands(window)),
+            ("Compare window", menu_commands(compare)),
+        ]
+    finally:
+        compare.deleteLater()
+    return sections
+
+
+class HelpController(WindowController):
+    def __init__(self, window: Window) -> None:
+        super().__init__(window)
+        self.help_window: HelpWindow | None = None
+
+    def _connect_signals(self) -> None:
+        m = self.window.menus
+        m.help.triggered.connect(lambda: self.show())
+        # The import summary finds this action by its name (it cannot import this module).
+        m.photo_help.setObjectName(PHOTO_HELP_ACTION)
+        m.photo_help.triggered.connect(lambda: self.show("photos"))
+        m.about.triggered.connect(self._on_about)
+        self.window.welcome.help_requested.connect(self.show)
+
+    def show(self, topic: str | None = None) -> HelpWindow:
+        """Show the help window (made on first use, kept while the main window lives) at
+        ``topic``, or where it was."""
+        w = self.window
+        library = w.lib.root if w.lib is not None else None
+        main = w.as_widget()
+        if self.help_window is None:
+            assert isinstance(main, QMainWindow)
+            self.help_window = HelpWindow(key_sections(main), library, main)
+        else:
+            self.help_window.set_library(library)
+        if topic is not None:
+            self.help_window.show_topic(topic)
+        self.help_window.show()
+        self.help_window.raise_()
+        self.help_window.activateWindow()
+        return self.help_window
+
+    def _on_about(self) -> None:
+        w = self.window
+        AboutDialog.ask(w.lib.root if w.lib is not None else None, w.as_widget())
