@@ -105,3 +105,8 @@ _.errorCorrectionRate
 #   tests measure them against truth now.
 _.to_image
 card.CAST_LIMIT
+
+# Issue 18, the measures. When a region was last changed and a measure computed are written for
+# a person reading the database or a backup (nothing in the app sorts by them).
+_.updated_at
+_.computed_at

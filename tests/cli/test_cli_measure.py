@@ -9,11 +9,11 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tests.core.imaging.marks_synthetic import marks_photo
 from tracker.cli import main
-from tracker.core.db.models import Photo
+from tracker.core.db.models import Area, Photo
 from tracker.core.store.library import Library
 
 KEYS = [
@@ -128,6 +128,12 @@ def test_an_area_is_given_an_untreated_control_and_the_csv_holds_the_measures(
     assert code == 0 and "untreated area Arm" in out
     code, _out, err = _run(root, capsys, "area", "control", "--area", "Arm", "--control", "Hips")
     assert code == 2 and "cannot be each other's control" in err
+    code, out, _ = _run(root, capsys, "area", "control", "--area", "Arm", "--treated", "--json")
+    assert code == 0 and json.loads(out) == {"area": "Arm", "is_control": False}
+    with Library.open(root) as lib, lib.session() as s:
+        hips = s.scalars(select(Area).where(Area.name == "Hips")).one()
+        assert hips.control_area_id is None  # freed with it
+    assert _run(root, capsys, "area", "control", "--area", "Arm", "--untreated")[0] == 0
     assert _run(root, capsys, "area", "control", "--area", "Hips", "--none", "--json")[0] == 0
     assert _run(root, capsys, "measure", "1", "2", "3")[0] == 0
     out_csv = tmp_path / "all.csv"

@@ -123,12 +123,22 @@ def cmd_area(args: argparse.Namespace, root: Path) -> int:
     with unlock.open_library(args, root) as lib:
         client = resolve.client(lib, args.client)
         area_id = resolve.area(lib, client, args.area)
-        control_id = None if args.none else resolve.area(lib, client, args.control)
-        measure.set_control(lib, area_id, control_id)
-    text = (
-        f"{args.area} is compared with no control area."
-        if control_id is None
-        else f"{args.area} is compared with the untreated area {args.control}."
-    )
-    emit(args, {"area": args.area, "control": None if args.none else args.control}, text)
+        if args.untreated or args.treated:
+            measure.set_is_control(lib, area_id, bool(args.untreated))
+            data: dict[str, Any] = {"area": args.area, "is_control": bool(args.untreated)}
+            text = (
+                f"{args.area} is an untreated control area."
+                if args.untreated
+                else f"{args.area} is not a control area; no area is compared with it."
+            )
+        else:
+            control_id = None if args.none else resolve.area(lib, client, args.control)
+            measure.set_control(lib, area_id, control_id)
+            data = {"area": args.area, "control": None if args.none else args.control}
+            text = (
+                f"{args.area} is compared with no control area."
+                if control_id is None
+                else f"{args.area} is compared with the untreated area {args.control}."
+            )
+    emit(args, data, text)
     return EXIT_OK

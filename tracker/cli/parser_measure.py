@@ -63,9 +63,12 @@ def add_measure_commands(
         help="what to set",
     )
     ctl = command(
-        area_sub, "control", "name the untreated area an area is compared with, or none", c
+        area_sub,
+        "control",
+        "name the untreated area an area is compared with, or mark it as one",
+        c,
     )
-    ctl.add_argument("--area", required=True, metavar="NAME", help="the treated area")
+    ctl.add_argument("--area", required=True, metavar="NAME", help="the area")
     ctl.add_argument("--client", metavar="NAME", help=_CLIENT_HELP)
     which = ctl.add_mutually_exclusive_group(required=True)
     which.add_argument(
@@ -75,4 +78,14 @@ def add_measure_commands(
     )
     which.add_argument(
         "--none", action="store_true", help="compare it with no control area any more"
+    )
+    which.add_argument(
+        "--untreated",
+        action="store_true",
+        help="mark the area itself as an untreated control (for other areas to be compared with)",
+    )
+    which.add_argument(
+        "--treated",
+        action="store_true",
+        help="the area is no untreated control: areas compared with it are compared with none",
     )

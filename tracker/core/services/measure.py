@@ -263,7 +263,7 @@ def set_is_control(lib: Library, area_id: int, value: bool) -> bool:
     with lib.session() as s:
         area = get(s, Area, area_id, "area")
         before = bool(area.is_control)
-        if not value and area.control_area_id is None:
+        if not value:
             for other in s.scalars(select(Area).where(Area.control_area_id == area_id)):
                 other.control_area_id = None
         area.is_control = value
