@@ -99,6 +99,7 @@ def test_the_control_is_another_area_of_the_same_person_and_never_a_loop(
     with pytest.raises(ValidationError, match=r"from 1\.5"):
         measure.set_sensitivity(library, hips, 9.0)
     assert measure.set_sensitivity(library, hips, 3.0) is None
+    assert measure.sensitivity(library, hips) == 3.0
     assert measure.set_sensitivity(library, hips, None) == 3.0
 
 

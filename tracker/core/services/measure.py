@@ -270,6 +270,12 @@ def set_is_control(lib: Library, area_id: int, value: bool) -> bool:
         return before
 
 
+def sensitivity(lib: Library, area_id: int) -> float | None:
+    """The area's sensitivity (None: the engine's default, ``marks.DEFAULT_SENSITIVITY``)."""
+    with lib.session() as s:
+        return get(s, Area, area_id, "area").mark_sensitivity
+
+
 def set_sensitivity(lib: Library, area_id: int, value: float | None) -> float | None:
     """How faint a mark is found in this area (None: the default); returns the one before."""
     lib.require_writable()
