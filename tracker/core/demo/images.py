@@ -174,11 +174,6 @@ def _body(seed: int) -> tuple[tuple[int, int, int], list[_Stria], random.Random]
     return tone, _striae(shape, count=shape.randint(5, 8)), shape
 
 
-def skin_tone(seed: int) -> tuple[int, int, int]:
-    """The skin tone (sRGB) of the photos made with ``seed``."""
-    return _body(seed)[0]
-
-
 def marks_outline(
     *,
     seed: int,
