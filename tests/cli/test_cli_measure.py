@@ -126,6 +126,9 @@ def test_an_area_is_given_an_untreated_control_and_the_csv_holds_the_measures(
 ) -> None:
     code, out, _ = _run(root, capsys, "area", "control", "--area", "Hips", "--control", "Arm")
     assert code == 0 and "untreated area Arm" in out
+    code, out, _ = _run(root, capsys, "list", "areas", "--json")
+    listed = {a["name"]: (a["is_control"], a["control"]) for a in json.loads(out)}
+    assert listed == {"Hips": (False, "Arm"), "Arm": (True, None)}
     code, _out, err = _run(root, capsys, "area", "control", "--area", "Arm", "--control", "Hips")
     assert code == 2 and "cannot be each other's control" in err
     code, out, _ = _run(root, capsys, "area", "control", "--area", "Arm", "--treated", "--json")

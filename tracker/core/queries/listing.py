@@ -41,6 +41,10 @@ def areas(lib: Library, client_id: int | None = None) -> list[dict[str, Any]]:
         q = select(Area, Client.name).join(Client).order_by(Client.name, Area.name)
         if client_id is not None:
             q = q.where(Area.client_id == client_id)
+        found = list(s.execute(q))
+        names = {a.id: a.name for a, _c in found}
+        if any(a.control_area_id not in (None, *names) for a, _c in found):
+            names |= {a.id: a.name for a in s.scalars(select(Area))}
         return [
             {
                 "id": a.id,
@@ -49,8 +53,12 @@ def areas(lib: Library, client_id: int | None = None) -> list[dict[str, Any]]:
                 "body_site": a.body_site,
                 "stage": a.stage.value,
                 "default_scale": a.default_scale,
+                # issue 18: how its marks are measured
+                "is_control": bool(a.is_control),
+                "control": names.get(a.control_area_id) if a.control_area_id else None,
+                "mark_sensitivity": a.mark_sensitivity,
             }
-            for a, cname in s.execute(q)
+            for a, cname in found
         ]
 
 
