@@ -22,7 +22,7 @@ from tracker.ui import dialogs
 from tracker.ui.commands import AddArea
 from tracker.ui.main.import_dialogs import retest_advice
 from tracker.ui.main.window import MainWindow
-from tracker.ui.measure_commands import SetRegion
+from tracker.ui.measure_commands import SetRegion, SetSensitivity
 from tracker.ui.settings import Preferences
 from tracker.ui.workers import TaskRunner
 
@@ -86,8 +86,9 @@ def test_the_photos_are_measured_in_the_background_and_shown(
     assert "Fell by" in width.words or "No measurable change" in width.words
     # The visit panel shows the current visit's photo's figures, with units.
     figures = main.panel.figures
-    assert not figures.isHidden() and figures.columnCount() == 1
-    texts = [item.text() for r in range(figures.rowCount()) if (item := figures.item(r, 0))]
+    table = figures.table
+    assert not figures.isHidden() and table.columnCount() == 1
+    texts = [item.text() for r in range(table.rowCount()) if (item := table.item(r, 0))]
     assert any(t.endswith(" px") for t in texts), texts
 
 
@@ -124,6 +125,19 @@ def test_measuring_can_be_cancelled_and_a_read_only_library_is_not_measured(
         job.cancel()
     assert said and "stopped" in said[-1]
     assert len(measure.stale_photo_ids(library)) >= 1
+    # Photos waiting are offered for measuring when the tab shows them, but not after a
+    # Cancel; the next change measures again.
+    main.tabs.setCurrentWidget(main.progress_view)
+    assert main.progress_view.measures.measure_now.isVisible()
+    assert not job.timer.isActive()
+    area_id = browse.compare_photos(library, course[:1])[0].area_id
+    main.run(SetSensitivity(library, area_id, 5.0))
+    assert job.timer.isActive()
+    job.timer.stop()
+    main.tabs.setCurrentWidget(main.panel)
+    main.tabs.setCurrentWidget(main.progress_view)
+    assert job.timer.isActive()  # waiting, shown, not held back any more
+    job.timer.stop()
 
 
 def test_the_control_area_is_chosen_in_the_area_form_and_undone(

@@ -103,6 +103,7 @@ class MeasureJob(QObject):
         self.lib: Library | None = None
         self.task: Task | None = None
         self.again = False  # a change came while measuring
+        self.held = False  # cancelled: nothing is offered until the next change
         self.status = StatusWidget()
         status_bar.addPermanentWidget(self.status)
         self.status.cancel.clicked.connect(self.cancel)
@@ -116,30 +117,37 @@ class MeasureJob(QObject):
         return self.task is not None
 
     def set_library(self, lib: Library | None) -> None:
-        """Measure ``lib``'s stale photos soon; a run on the library before is cancelled (its
-        results were stored photo by photo, and are its library's)."""
+        """Work on ``lib`` from now on; a run on the library before is cancelled (what it
+        finished is stored, in its library). Nothing is measured until something changes or
+        the Progress tab shows photos waiting (``offer``)."""
         self.cancel()
         self.task = None
+        self.held = False
         self.status.hide()
         self.lib = lib
-        if lib is not None:
-            self.schedule()
 
     def schedule(self) -> None:
         """Measure what is stale once the changes stop for a moment."""
         if self.lib is None or self.lib.read_only is not None:
             return
+        self.held = False
         if self.busy:
             self.again = True
         else:
             self.timer.start()
+
+    def offer(self) -> None:
+        """Photos are waiting where the person looks: measure them soon, unless measuring was
+        cancelled since the last change."""
+        if not (self.held or self.busy or self.timer.isActive()):
+            self.schedule()
 
     def run_now(self) -> bool:
         lib = self.lib
         if lib is None or lib.read_only is not None or self.busy:
             return False
         self.timer.stop()
-        self.again = False
+        self.again = self.held = False
 
         def work(task: Task) -> MeasureOutcome | None:
             return _measure(lib, task)
@@ -157,8 +165,10 @@ class MeasureJob(QObject):
         return True
 
     def cancel(self) -> None:
+        """Stop after the photo being measured; nothing more is measured until a change."""
         self.timer.stop()
         self.again = False
+        self.held = True
         if self.task is not None:
             self.task.cancel()
             self.status.label.setText("Stopping after the photo being measured…")
@@ -289,6 +299,8 @@ class MeasureController(QObject):
             views.insert(0, data.view)
         by_session = bool(w.progress_view.axis.currentData())
         self.view.show_measures(data, views, by_session=by_session, busy=self.job.busy)
+        if data.stale or data.unmeasured:
+            self.job.offer()
         w.progress_view.measures_shown()
 
     def _area_photos(self, w: Window) -> Sequence[PhotoRow]:

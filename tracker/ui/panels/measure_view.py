@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -237,22 +238,27 @@ class MeasureView(QWidget):
         self.view_chosen.emit(self.view.currentText())
 
 
-class PhotoFigures(QTableWidget):
+class PhotoFigures(QGroupBox):
     """A visit's photos' measures in the visit panel: a row a measure, a column a photo."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setAccessibleName("The measures of this visit's photos")
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.setWordWrap(False)
+        super().__init__("Measures from these photos", parent)
+        self.table = QTableWidget(self)
+        table = self.table
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setAccessibleName("The measures of this visit's photos")
+        table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        table.setWordWrap(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(table)
         self.setMaximumWidth(620)
         self.hide()
 
     def show_figures(self, photos: Sequence[PhotoMeasure]) -> None:
         """The figures of each photo measured; a photo not measured says why in its column."""
-        self.clear()
+        table = self.table
+        table.clear()
         if not photos:
             self.hide()
             return
@@ -261,16 +267,18 @@ class PhotoFigures(QTableWidget):
             for k in MEASURE_KEYS
             if any(p.values is not None and p.values.get(k) is not None for p in photos)
         ]
-        self.setColumnCount(len(photos))
-        self.setRowCount(max(len(keys), 1))
-        self.setHorizontalHeaderLabels([p.view + (" (waiting)" if p.stale else "") for p in photos])
-        self.setVerticalHeaderLabels([MEASURES[k].label for k in keys] or ["Measures"])
+        table.setColumnCount(len(photos))
+        table.setRowCount(max(len(keys), 1))
+        table.setHorizontalHeaderLabels(
+            [p.view + (" (waiting)" if p.stale else "") for p in photos]
+        )
+        table.setVerticalHeaderLabels([MEASURES[k].label for k in keys] or ["Measures"])
         for c, photo in enumerate(photos):
             if photo.values is None:
                 text = f"Not measured: {photo.error}" if photo.error else "Not measured yet"
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
-                self.setItem(0, c, item)
+                table.setItem(0, c, item)
                 continue
             for r, key in enumerate(keys):
                 value = photo.values.get(key)
@@ -279,8 +287,8 @@ class PhotoFigures(QTableWidget):
                 )
                 item.setTextAlignment(RIGHT)
                 item.setToolTip(MEASURES[key].explain)
-                self.setItem(r, c, item)
-        height = self.horizontalHeader().sizeHint().height() + 4
-        height += sum(self.rowHeight(r) for r in range(self.rowCount()))
-        self.setFixedHeight(min(height, 420))
+                table.setItem(r, c, item)
+        height = table.horizontalHeader().sizeHint().height() + 4
+        height += sum(table.rowHeight(r) for r in range(table.rowCount()))
+        table.setFixedHeight(min(height, 440))
         self.show()
