@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 import shiboken6
 from PySide6.QtCore import QObject, Signal
@@ -15,12 +16,14 @@ from PySide6.QtWidgets import QWidget
 
 from tracker.core.errors import TrackerError
 from tracker.core.queries import browse
+from tracker.core.queries.rows import ComparePhoto
 from tracker.core.services.align import AlignOutcome, view_photo_ids
 from tracker.core.store.library import Library
 from tracker.ui.aligning import AlignJob
 from tracker.ui.commands import SetAlignment
+from tracker.ui.compare.loading import RowReader, read_rows
 from tracker.ui.history import History
-from tracker.ui.workers import TaskRunner
+from tracker.ui.workers import Task, TaskRunner
 
 FALLBACK = (
     "Landmarks remain the way for those: tick Mark landmarks (L), click the same points on "
@@ -72,9 +75,11 @@ class AutoAligner(QObject):
         runner: TaskRunner,
         history: History,
         show_error: Callable[[str], None],
+        rows: RowReader | None = None,
     ) -> None:
         super().__init__(window)
         self.lib, self.runner, self.history, self.show_error = lib, runner, history, show_error
+        self.rows = rows  # the window's, given the rows read after storing
         self.storing = False
         self.job = AlignJob(window, runner)
         self.job.finished.connect(self._on_job_finished)
@@ -104,7 +109,10 @@ class AutoAligner(QObject):
 
     def _on_job_finished(self, outcome: AlignOutcome) -> None:
         """Store the outcome as one step. Writing a view's alignments (and their framing
-        checks) takes a moment, so it is done in a worker too, and made undoable when done."""
+        checks) takes a moment, so it is done in a worker too, and made undoable when done.
+        The same worker then reads the rows of the photos shown, for the window to show
+        without reading them itself (a read in a worker while the window repaints slows the
+        repaint: the two take turns with the interpreter)."""
         alignments = outcome.alignments()
         if not alignments:
             self._tell(outcome, stored=False)
@@ -112,14 +120,27 @@ class AutoAligner(QObject):
         command = SetAlignment(self.lib, alignments, outcome.references)
         self.storing = True
         history = self.history  # the main window's: it outlives this compare window
+        lib, ids = self.lib, list(self.rows.shown()) if self.rows is not None else []
+        asked = self.rows.asked if self.rows is not None else 0
 
-        def stored(_result: object) -> None:
-            history.push_done(command)  # undoable even if the window was closed meanwhile
-            if shiboken6.isValid(self):
+        def store(_task: Task) -> list[ComparePhoto] | None:
+            command.do()
+            rows, error = read_rows(lib, ids) if ids else ([], "")
+            return rows if ids and not error else None  # None: the window reads them
+
+        def stored(rows: list[ComparePhoto] | None) -> None:
+            valid = shiboken6.isValid(self)
+            given: AbstractContextManager[None] = nullcontext()
+            if valid and self.rows is not None:
+                # Rows read before another step of these photos are out of date: read again.
+                given = self.rows.given(ids, rows if self.rows.asked == asked else None)
+            with given:
+                history.push_done(command)  # undoable even if the window was closed meanwhile
+            if valid:
                 self.storing = False
                 self._tell(outcome, stored=True)
 
-        self.runner.start(lambda _task: command.do(), finished=stored, failed=self._on_store_failed)
+        self.runner.start(store, finished=stored, failed=self._on_store_failed)
 
     def _on_store_failed(self, message: str) -> None:
         self.storing = False

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from tracker.core.imaging import geometry as al
 from tracker.core.queries.rows import ComparePhoto
 from tracker.ui.compare import measure
+from tracker.ui.compare.pyramid import Pyramid
 
 MODES = ("side", "wipe", "overlay", "blink", "difference")
 MIN_ZOOM, MAX_ZOOM, STEP = 0.02, 16.0, 1.25
@@ -68,7 +69,7 @@ class CompareCanvas(QWidget):
         self.setMouseTracking(True)
         self.setAccessibleName("Photos being compared")
         self.photos: list[ComparePhoto] = []
-        self.images: list[QImage | None] = []
+        self.images: list[Pyramid | None] = []  # each photo at its sizes, made in a worker
         self.to_first: list[al.Matrix] = []
         self.panes: list[Pane] = []
         self.difference: QImage | None = None
@@ -95,7 +96,7 @@ class CompareCanvas(QWidget):
     def set_photos(
         self,
         photos: Sequence[ComparePhoto],
-        images: Sequence[QImage | None],
+        images: Sequence[Pyramid | None],
         to_first: Sequence[al.Matrix],
     ) -> None:
         keep_view = len(photos) == len(self.photos) and not self._fitted
@@ -112,8 +113,14 @@ class CompareCanvas(QWidget):
         self.to_first = list(to_first)
         self.update()
 
-    def set_images(self, images: Sequence[QImage | None]) -> None:
-        self.images = list(images)
+    def set_images(self, images: Sequence[Pyramid | None]) -> None:
+        """Larger images of the same photos (the originals), kept above the smaller sizes
+        already shown, which serve again when the view zooms out."""
+        old = self.images if len(self.images) == len(images) else [None] * len(images)
+        self.images = [
+            new.over(before) if new is not None else None
+            for new, before in zip(images, old, strict=True)
+        ]
         self.update()
 
     def set_difference(self, image: QImage | None, scale: float) -> None:
@@ -309,10 +316,15 @@ class CompareCanvas(QWidget):
         image = self.images[index] if index < len(self.images) else None
         if image is None:
             return
+        to_screen = self._image_transform(index)
+        level = image.level_for(to_screen)  # the smooth transform then reads no more than it shows
         painter.save()
         painter.setClipRect(clip)
-        painter.setTransform(self._image_transform(index))
-        painter.drawImage(QPointF(0, 0), image)
+        painter.setTransform(
+            QTransform.fromScale(image.width() / level.width(), image.height() / level.height())
+            * to_screen
+        )
+        painter.drawImage(QPointF(0, 0), level)
         painter.restore()
 
     def _draw_landmarks(self, painter: QPainter, index: int, clip: QRectF) -> None:

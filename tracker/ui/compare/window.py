@@ -41,6 +41,7 @@ from tracker.ui.compare.layout import MODE_LABELS, CompareLayout
 from tracker.ui.compare.loading import RowReader, load_originals, load_previews
 from tracker.ui.compare.marks_overlay import MeasureTools
 from tracker.ui.compare.picker import PhotoPicker, photo_choices
+from tracker.ui.compare.pyramid import Pyramid
 from tracker.ui.history import Change, Command, History
 from tracker.ui.models import ThumbnailCache
 from tracker.ui.workers import Task, TaskRunner
@@ -77,7 +78,8 @@ class CompareWindow(CompareLayout):
         self.raw: list[Image.Image] = []  # the previews as they are, for sampling colour
         self.neutral_level: float | None = None
         self.hires_requested = False
-        self.auto = AutoAligner(self, lib, runner, history, self._show_error)
+        self.rows = RowReader(lib, runner, lambda: self.photo_ids, self)
+        self.auto = AutoAligner(self, lib, runner, history, self._show_error, self.rows)
         self.thumbs = ThumbnailCache(runner, self)  # for the picker's thumbnails
         self.thumbs.set_library(lib)
         self._connect_signals()
@@ -116,20 +118,25 @@ class CompareWindow(CompareLayout):
         self.canvas.point_clicked.connect(self._on_canvas_point_clicked)
         self.canvas.view_changed.connect(self._on_canvas_view_changed)
         self.history.changed.connect(self.on_history_changed)
+        self.rows.read.connect(self._on_rows_read)
+        self.rows.failed.connect(self._show_error)
+        self.rows.failed.connect(self.close)  # a photo shown went (erased in the main window)
 
     # -- loading -----------------------------------------------------------------------------
 
-    def reload(self, *, images: bool = True) -> None:
-        """Re-read the photos' labels, alignment and colour from the library."""
+    def reload(self, *, images: bool = True, rows: list[ComparePhoto] | None = None) -> None:
+        """Re-read the photos' labels, alignment and colour from the library, or show ``rows``
+        read in a worker after a step; decode the previews if asked or a colour changed."""
         try:
-            self.photos = browse.compare_photos(self.lib, self.photo_ids)
+            rows = browse.compare_photos(self.lib, self.photo_ids) if rows is None else rows
         except TrackerError as exc:
             self._show_error(str(exc))
             self.close()
             return
+        gains, self.photos = [p.colour_gains for p in self.photos], rows
         if self.canvas.photos:
             self.canvas.set_placement(placement(self.photos, self.aligned.isChecked()))
-        if images:
+        if images or [p.colour_gains for p in rows] != gains:
             self._load_images()
         if self.canvas.mode == "difference":
             self._compute_difference()
@@ -144,7 +151,7 @@ class CompareWindow(CompareLayout):
             failed=self._show_error,
         )
 
-    def _on_previews_loaded(self, result: tuple[list[Image.Image], list[QImage]]) -> None:
+    def _on_previews_loaded(self, result: tuple[list[Image.Image], list[Pyramid]]) -> None:
         self.raw, shown = result
         self.canvas.set_photos(self.photos, shown, placement(self.photos, self.aligned.isChecked()))
         self.loaded.emit()
@@ -172,7 +179,7 @@ class CompareWindow(CompareLayout):
             failed=self._show_error,
         )
 
-    def _on_originals_loaded(self, result: tuple[list[ComparePhoto], list[QImage]]) -> None:
+    def _on_originals_loaded(self, result: tuple[list[ComparePhoto], list[Pyramid]]) -> None:
         photos, images = result
         if [p.id for p in photos] != [p.id for p in self.photos] or not self.hires_requested:
             return  # the photos or their colour changed meanwhile
@@ -272,10 +279,11 @@ class CompareWindow(CompareLayout):
         )
         if not (labels or pictures):
             return
-        gains = [p.colour_gains for p in self.photos]
-        self.reload(images=False)
-        if [p.colour_gains for p in self.photos] != gains:
-            self._load_images()
+        self.rows.start()  # in a worker, or given: the repaint then has its frame alone
+
+    def _on_rows_read(self, ids: list[int], rows: list[ComparePhoto]) -> None:
+        if ids == self.photo_ids:  # else other photos were chosen meanwhile, and read
+            self.reload(images=False, rows=rows)
 
     def _on_choose_triggered(self) -> None:
         if not self.photos:
@@ -476,7 +484,8 @@ class CompareWindow(CompareLayout):
 
     def _run(self, command: Command) -> bool:
         try:
-            self.history.push(command)
+            with self.rows.at_once():  # what this window does next reads the step's rows
+                self.history.push(command)
         except TrackerError as exc:
             self._show_error(str(exc))
             return False
