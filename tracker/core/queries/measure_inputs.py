@@ -338,11 +338,10 @@ def _scaled(points: list[Point] | None, k: float, w: int, h: int) -> list[Point]
 
 
 def _prepared(data: bytes, job: Job) -> tuple[Any, dict[str, Any], float]:
-    # start-up time: the decoders and numpy load in the worker, with the first measure
-    # start-up time: as above
+    # start-up time: OpenCV, numpy and the decoders load in the worker, with the first measure
     import cv2
     import numpy as np
-    from PIL import Image
+    from PIL import Image  # start-up time: as above
 
     with Image.open(io.BytesIO(data)) as im:
         pixels = np.asarray(im.convert("RGB"))
