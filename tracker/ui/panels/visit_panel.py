@@ -115,15 +115,17 @@ class VisitPanel(QScrollArea):
         self.photo_hint.setStyleSheet("color: palette(placeholder-text)")
         content.addWidget(self.grid)
         content.addWidget(self.photo_hint)
-        self.figures = PhotoFigures(self.content)  # the photos' measures (``measuring``)
-        content.addWidget(self.figures)
         # The record, then the ratings under it at the panel's full width: a visit may carry
-        # several scales by several raters, side by side within their box.
+        # several scales by several raters, side by side within their box. What is typed at
+        # every visit comes first; the photos' measures, to read, after it (a 1024×700 screen
+        # shows the record without scrolling).
         self.treatment = TreatmentForm(self.content)
         self.ratings = RatingsEditor(self.content)
         self.treatment.setMaximumWidth(940)  # a form of short fields reads badly stretched
         content.addWidget(self.treatment)
         content.addWidget(self.ratings)
+        self.figures = PhotoFigures(self.content)  # the photos' measures (``measuring``)
+        content.addWidget(self.figures)
         content.addStretch(1)
         layout.addWidget(self.content)
         self.setWidget(body)
