@@ -292,12 +292,6 @@ def set_sensitivity(lib: Library, area_id: int, value: float | None) -> float | 
         return before
 
 
-def sensitivity(lib: Library, area_id: int) -> float | None:
-    """The sensitivity stored for an area (None: the default), for the window's nudge."""
-    with lib.session() as s:
-        return get(s, Area, area_id, "area").mark_sensitivity
-
-
 # -- measuring ---------------------------------------------------------------------------------
 
 
