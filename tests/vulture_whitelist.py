@@ -24,6 +24,7 @@ from tracker.ui.compare.canvas import CompareCanvas
 from tracker.ui.main.plan_model import PlanModel
 from tracker.ui.main.window import MainWindow
 from tracker.ui.models import PhotoGridModel, ThumbnailCache
+from tracker.ui.panels.fitting import FlowLayout
 from tracker.ui.panels.photo_grid import PhotoGrid
 from tracker.ui.viewer import PhotoViewer
 
@@ -38,6 +39,11 @@ CompareCanvas.mouseMoveEvent
 CompareCanvas.mouseReleaseEvent
 MainWindow.dropEvent
 PhotoGrid.dropEvent
+# The layout protocol: Qt asks a QLayout for its items, how it grows, whether its height
+# follows its width (fitting.FlowLayout wraps its row).
+FlowLayout.itemAt
+FlowLayout.expandingDirections
+FlowLayout.hasHeightForWidth
 SetRating.mergeWith
 
 # Set for a library, which reads them: the zip entry's compression, sqlite3's autocommit (so
