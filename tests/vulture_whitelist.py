@@ -13,6 +13,7 @@ from typing import Any
 
 from PIL import Image
 
+from tracker.core.crypto.cipher import DecryptingReader
 from tracker.core.db import engine
 from tracker.core.db.models import Area, Client, Photo, Rating, TreatmentRecord, Visit, VisitKind
 from tracker.core.domain.treatment import TreatmentInput
@@ -116,3 +117,7 @@ card.CAST_LIMIT
 # a person reading the database or a backup (nothing in the app sorts by them).
 _.updated_at
 _.computed_at
+
+# Issue 20, encrypted libraries: io.RawIOBase calls readinto (read() and readall() are built on
+# it), so the decrypting reader streams like a file.
+DecryptingReader.readinto

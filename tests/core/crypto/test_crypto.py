@@ -178,3 +178,8 @@ def test_the_ciphertext_shows_nothing_of_the_plaintext(tmp_path: Path) -> None:
     assert a != b  # a fresh key and nonce for every file written
     for sealed in (a, b):
         assert b"CANARY" not in sealed and b"\xff\xd8\xff" not in sealed
+
+
+@pytest.mark.parametrize("size", [0, 1, 100, cipher.CHUNK - 1, cipher.CHUNK, 5 * cipher.CHUNK + 7])
+def test_sizes_stored_and_plain_turn_round(size: int) -> None:
+    assert cipher.plain_size(cipher.stored_size(size)) == size

@@ -16,6 +16,12 @@ of one again. It must restore whatever ran beside it, so it is one consistent mo
    if it is still named, the library is damaged: the backup is refused, naming the damage,
    unless ``force`` is given, which archives the rest and lists what it left out.
 
+An encrypted library's archive holds its files as they are stored, encrypted with the
+library's own keys: the database image (SQLCipher), each original as written (AES-GCM), and
+the key file, so that it restores with the same passphrase or recovery key. Each original is
+decrypted as it is copied, to check it against its name; nothing decrypted is written. Its
+manifest says ``"encrypted": true`` and gives the sha256 of each file as stored.
+
 Links are never followed: an original that is a link (or lies in a folder that is one) is
 damage, not a file to copy. The archive is written as a temporary file beside ``out`` held
 with an OS lock (``store.lock.claim``) and renamed into place only when complete; one that a
@@ -32,19 +38,22 @@ import os
 import re
 import secrets
 import sqlite3
+import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from tracker import __version__
 from tracker.core.care.check import Refusal, in_flight, named_now, open_stored
-from tracker.core.db.engine import DB_NAME
+from tracker.core.crypto.keys import KEY_FILE
+from tracker.core.db.engine import DB_NAME, connect_file
 from tracker.core.db.models import Photo
 from tracker.core.db.snapshots import database_image, record_archive
 from tracker.core.errors import (
+    EncryptedFileRefused,
     LibraryChanged,
     LibraryError,
     OriginalsDamaged,
@@ -54,7 +63,7 @@ from tracker.core.errors import (
 from tracker.core.files import refuse_inside, sha256_of
 from tracker.core.store.library import Library
 from tracker.core.store.lock import abandoned, claim
-from tracker.core.store.photos import fsync_dir
+from tracker.core.store.photos import PhotoStore, fsync_dir
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -125,8 +134,11 @@ def backup(
     remove_abandoned(out)
     skip: dict[str, Damage] = {}  # changed originals found by an earlier pass (force only)
     for _attempt in range(ATTEMPTS):
-        image = database_image(lib.root / DB_NAME)
-        attempt = _write(lib.root, out, image, skip, force, progress, cancel)
+        key = lib.database_key  # an encrypted library's image is encrypted with it
+        image = (
+            database_image(lib.root / DB_NAME, key) if key else database_image(lib.root / DB_NAME)
+        )
+        attempt = _write(lib, out, image, skip, force, progress, cancel)
         try:
             real = _still_damaged(lib, attempt.damage)
             if len(real) < len(attempt.damage):
@@ -192,7 +204,7 @@ def _check_destination(lib: Library, out: Path) -> None:
 
 
 def _write(
-    root: Path,
+    lib: Library,
     out: Path,
     image: bytes,
     skip: dict[str, Damage],
@@ -203,7 +215,8 @@ def _write(
     """Write an archive of ``image`` and the originals it names beside ``out``. Without
     ``force``, once damage is found the rest is only read (to name all of it): the archive
     will not be kept."""
-    photos = _named(image)
+    root = lib.root
+    photos = _named(image, lib.database_key)
     if len(photos) > MAX_FILES:
         raise UsageError(
             f"The library holds {len(photos):,} photos, more than one archive holds "
@@ -230,6 +243,8 @@ def _write(
                     "size": len(image),
                 }
             )
+            if lib.keys is not None:
+                _add_key_file(root, zf, attempt)
             if progress:
                 progress(1, total, DB_NAME)
             for n, (photo_id, relpath) in enumerate(photos, start=2):
@@ -239,7 +254,7 @@ def _write(
                     attempt.damage.append(skip[relpath])
                 else:
                     writing = force or not attempt.damage
-                    _add_original(root, zf if writing else None, photo_id, relpath, attempt)
+                    _add_original(lib, zf if writing else None, photo_id, relpath, attempt)
                 if progress:
                     progress(n, total, relpath)
             manifest: dict[str, Any] = {
@@ -248,6 +263,8 @@ def _write(
                 "created": dt.datetime.now().isoformat(timespec="seconds"),
                 "files": attempt.files,
             }
+            if lib.keys is not None:
+                manifest["encrypted"] = True
             if attempt.damage:
                 manifest["left_out"] = [d.to_json() for d in attempt.damage]
             zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
@@ -262,9 +279,21 @@ def _write(
     return attempt
 
 
-def _named(image: bytes) -> list[tuple[int, str]]:
+def _named(image: bytes, key: bytes | None = None) -> list[tuple[int, str]]:
     """(photo id, original's relative path) of every photo the database image names,
-    removed ones too (their originals are kept for their undo)."""
+    removed ones too (their originals are kept for their undo). An encrypted image (``key``)
+    is read from a private temporary file, still encrypted: SQLCipher cannot deserialise."""
+    table = Photo.__tablename__
+    if key is not None:
+        with tempfile.TemporaryDirectory(prefix="stria-") as tmp:
+            path = Path(tmp) / DB_NAME
+            path.write_bytes(image)
+            conn = connect_file(path, "immutable=1", key)
+            try:
+                rows = conn.execute(f"SELECT id, sha256, ext FROM {table} ORDER BY id").fetchall()
+            finally:
+                conn.close()
+        return [(int(pid), f"originals/{str(sha)[:2]}/{sha}.{ext}") for pid, sha, ext in rows]
     readable = bytearray(image)
     # The image says "write-ahead log" in its header (bytes 18 and 19), as the library's file
     # does; a database in memory cannot have one, so it is read as a rollback-journal one.
@@ -272,15 +301,66 @@ def _named(image: bytes) -> list[tuple[int, str]]:
     conn = sqlite3.connect(":memory:")
     try:
         conn.deserialize(bytes(readable))
-        table = Photo.__tablename__
         rows = conn.execute(f"SELECT id, sha256, ext FROM {table} ORDER BY id").fetchall()
     finally:
         conn.close()
     return [(int(pid), f"originals/{str(sha)[:2]}/{sha}.{ext}") for pid, sha, ext in rows]
 
 
+def _add_key_file(root: Path, zf: zipfile.ZipFile, attempt: _Pass) -> None:
+    """Archive an encrypted library's key file (its master key, wrapped): the archive then
+    opens with the library's passphrase or recovery key, and with nothing else."""
+    opened = open_stored(root, KEY_FILE)
+    if isinstance(opened, Refusal):
+        raise LibraryError(
+            f"The library's key file {KEY_FILE} is {opened.value}, so no backup was made."
+        )
+    with opened as fh:
+        data = fh.read()
+    zf.writestr(KEY_FILE, data)
+    attempt.files.append(
+        {"path": KEY_FILE, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    )
+
+
+class _Tee:
+    """Reads an encrypted original as stored, hashing each byte and copying it on (into the
+    archive), while its plaintext is checked by the store's decrypting reader above it."""
+
+    def __init__(self, src: BinaryIO, dst: IO[bytes] | None) -> None:
+        self.src, self.dst = src, dst
+        self.digest, self.size = hashlib.sha256(), 0
+
+    def read(self, n: int = -1) -> bytes:
+        chunk = self.src.read(n)
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        if self.dst is not None:
+            self.dst.write(chunk)
+        return chunk
+
+    def close(self) -> None:
+        self.src.close()
+
+
+def _add_encrypted(
+    store: PhotoStore, src: BinaryIO, dst: IO[bytes] | None, sha: str, relpath: str
+) -> tuple[str, int] | None:
+    """Copy an encrypted original as stored, checking its plaintext against its name on the
+    way; (the stored bytes' sha256, their size), or None when it is not what was imported."""
+    tee = _Tee(src, dst)
+    try:
+        plain = store.plain_reader(tee, sha, relpath.rpartition(".")[2], relpath)  # type: ignore[arg-type]
+        intact = sha256_of(plain) == sha
+        while tee.read(CHUNK):  # anything after the last chunk: copied, and caught by restore
+            pass
+    except EncryptedFileRefused:
+        return None
+    return (tee.digest.hexdigest(), tee.size) if intact else None
+
+
 def _add_original(
-    root: Path, zf: zipfile.ZipFile | None, photo_id: int, relpath: str, attempt: _Pass
+    lib: Library, zf: zipfile.ZipFile | None, photo_id: int, relpath: str, attempt: _Pass
 ) -> None:
     """Copy one named original into the archive, hashing it on the way (read once), or only
     hash it when ``zf`` is None; what cannot be archived as imported is noted as damage."""
@@ -288,9 +368,22 @@ def _add_original(
         attempt.damage.append(Damage(photo_id, relpath, "misnamed"))
         return
     sha = Path(relpath).stem
-    opened = _open_named(root, relpath)
+    opened = _open_named(lib.root, relpath)
     if isinstance(opened, Refusal):
         attempt.damage.append(Damage(photo_id, relpath, opened.value))
+        return
+    if lib.keys is not None:
+        with opened as src:
+            st = os.fstat(src.fileno())
+            info = zipfile.ZipInfo(relpath, time.localtime(st.st_mtime)[:6])
+            info.file_size = st.st_size
+            with contextlib.ExitStack() as stack:
+                dst = None if zf is None else stack.enter_context(zf.open(info, "w"))
+                stored = _add_encrypted(lib.store, src, dst, sha, relpath)
+        if stored is None:
+            attempt.damage.append(Damage(photo_id, relpath, CHANGED))
+            return
+        attempt.files.append({"path": relpath, "sha256": stored[0], "size": stored[1]})
         return
     with opened as src:
         st = os.fstat(src.fileno())
@@ -346,7 +439,11 @@ def _still_damaged(lib: Library, damage: list[Damage]) -> list[Damage]:
         if d.why in ("missing", CHANGED):
             opened = _open_named(lib.root, d.path)
             if not isinstance(opened, Refusal):
-                with opened as fh:
+                ext = d.path.rpartition(".")[2]
+                with (
+                    contextlib.suppress(EncryptedFileRefused),
+                    lib.store.plain_reader(opened, sha, ext, d.path) as fh,
+                ):
                     if sha256_of(fh) == sha:
                         continue
         out.append(d)

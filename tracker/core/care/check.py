@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from tracker.core.db import schema, snapshots
 from tracker.core.db.models import Photo
+from tracker.core.errors import EncryptedFileRefused
 from tracker.core.files import sha256_of
 from tracker.core.store.library import Library
 from tracker.core.store.lock import in_use
@@ -175,7 +176,7 @@ def check_library(
             behind[folder] = behind.get(folder, 0) + 1
             continue
         if entries.get(relpath, Refusal.MISSING) is not None or (
-            rehash and not _rehash(lib.root, photo_id, relpath, sha256, report)
+            rehash and not _rehash(lib, photo_id, relpath, sha256, report)
         ):
             missing.append((photo_id, sha256, ext))
     if not report.cancelled:
@@ -219,14 +220,28 @@ def _check_database(lib: Library, report: CheckReport) -> None:
             )
 
 
-def _rehash(root: Path, photo_id: int, relpath: str, sha256: str, report: CheckReport) -> bool:
+def _rehash(lib: Library, photo_id: int, relpath: str, sha256: str, report: CheckReport) -> bool:
     """Read the original whole and report it if it changed; False when it could not be read
-    (gone since the folder was read: it is looked at again with the missing ones)."""
-    opened = open_stored(root, relpath)
+    (gone since the folder was read: it is looked at again with the missing ones). In an
+    encrypted library it is decrypted as it is read: one that is damaged, cut short or not
+    this photo's (swapped in from another library, or another photo's) is reported so."""
+    opened = open_stored(lib.root, relpath)
     if isinstance(opened, Refusal):
         return False
-    with opened as fh:
-        intact = sha256_of(fh) == sha256
+    ext = relpath.rpartition(".")[2]
+    try:
+        with lib.store.plain_reader(opened, sha256, ext, f"its original {relpath}") as fh:
+            intact = sha256_of(fh) == sha256
+    except EncryptedFileRefused as exc:
+        report.problems.append(
+            Problem(
+                "changed_original",
+                f"Photo {photo_id}: {exc} Restore it from a backup, or relink it from a folder "
+                "that holds the file as it was imported.",
+                sha256,
+            )
+        )
+        return True
     if not intact:
         report.problems.append(
             Problem(

@@ -11,7 +11,6 @@ import hashlib
 import os
 import secrets
 import shutil
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from sqlalchemy import select
 
 from tracker.core.care.check import scan_originals
 from tracker.core.db import schema, snapshots
-from tracker.core.db.engine import DB_NAME
+from tracker.core.db.engine import DB_NAME, connect_file, db_errors
 from tracker.core.db.models import Photo
 from tracker.core.errors import ImageRejected, LibraryError, NoLibrary, UsageError
 from tracker.core.files import expand_paths
@@ -185,9 +184,12 @@ def rebuild_cache(lib: Library) -> dict[str, Any]:
     return {"rebuilt": rebuilt, "failed": len(failed)}
 
 
-def restore_snapshot(root: Path, snapshot: Path | None = None) -> dict[str, str]:
+def restore_snapshot(
+    root: Path, snapshot: Path | None = None, key: bytes | None = None
+) -> dict[str, str]:
     """Put a database snapshot back as the library's database; the current file (and its
-    write-ahead log) is kept in ``backups/`` as ``damaged-<time>.sqlite3``.
+    write-ahead log) is kept in ``backups/`` as ``damaged-<time>.sqlite3``. An encrypted
+    library's snapshots are read and copied with its database ``key`` (``Library.database_key``).
 
     Takes the library's writer lock first: refused while another program has the library
     open (it would go on writing to the file moved aside). The snapshot must be a copy, not
@@ -212,8 +214,8 @@ def restore_snapshot(root: Path, snapshot: Path | None = None) -> dict[str, str]
         part = root / f".{DB_NAME}.{secrets.token_hex(4)}{snapshots.PART_SUFFIX}"
         kept = folder / f"damaged-{dt.datetime.now():%Y%m%d-%H%M%S}.sqlite3"
         try:
-            _copy_snapshot(snapshot, part)
-            kept_name = _keep_current(db_path, kept)
+            _copy_snapshot(snapshot, part, key)
+            kept_name = _keep_current(db_path, kept, key)
             os.replace(part, db_path)
             fsync_dir(root)
         except OSError as exc:
@@ -248,19 +250,19 @@ def _refuse_the_library_itself(root: Path, snapshot: Path) -> None:
         )
 
 
-def _copy_snapshot(snapshot: Path, part: Path) -> None:
+def _copy_snapshot(snapshot: Path, part: Path, key: bytes | None = None) -> None:
     """Copy the snapshot (with its write-ahead log, if one lies beside it) to ``part``, made
     0600 before the first byte and durable, refusing one that is damaged or not ours."""
     wal = snapshot.with_name(snapshot.name + "-wal")
     mode = "mode=ro" if wal.exists() else "immutable=1"  # never writes beside the snapshot
     try:
-        src = sqlite3.connect(f"{snapshot.resolve().as_uri()}?{mode}", uri=True)
-    except sqlite3.Error as exc:
+        src = connect_file(snapshot, mode, key)
+    except db_errors() as exc:
         raise LibraryError(f"The snapshot {snapshot.name} cannot be read ({exc}).") from exc
     try:
         try:
             ok = src.execute("PRAGMA quick_check").fetchone()[0] == "ok"
-        except sqlite3.Error:
+        except db_errors():
             ok = False
         if not ok:
             raise LibraryError(
@@ -271,10 +273,10 @@ def _copy_snapshot(snapshot: Path, part: Path) -> None:
             src, subject=f"The snapshot {snapshot.name}", outcome="it was not put back"
         )
         os.close(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        dst = sqlite3.connect(part)
+        dst = connect_file(part, None, key)
         try:
             src.backup(dst)
-        except sqlite3.Error as exc:
+        except db_errors() as exc:
             raise LibraryError(
                 f"The snapshot {snapshot.name} could not be copied into the library ({exc})."
             ) from exc
@@ -286,7 +288,7 @@ def _copy_snapshot(snapshot: Path, part: Path) -> None:
         os.fsync(fh.fileno())
 
 
-def _keep_current(db_path: Path, kept: Path) -> str:
+def _keep_current(db_path: Path, kept: Path, key: bytes | None = None) -> str:
     """Keep the current database in ``backups/`` (a durable copy: it stays in place until the
     snapshot replaces it) and move its write-ahead log beside that copy; the name kept, or ""
     when there was no database. Its log is first written into it where SQLite can, so that a
@@ -294,8 +296,8 @@ def _keep_current(db_path: Path, kept: Path) -> str:
     wal = db_path.with_name(db_path.name + "-wal")
     kept_name = ""
     if db_path.exists():
-        with contextlib.suppress(sqlite3.Error):
-            conn = sqlite3.connect(db_path)
+        with contextlib.suppress(*db_errors()):
+            conn = connect_file(db_path, None, key)
             try:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:

@@ -10,6 +10,12 @@ at the first byte past what the manifest promised. The library is built in a hid
 beside the destination (held with an OS lock while it is at work) and renamed into place only
 at the end: a refused archive leaves nothing at the destination or beside it, and a folder a
 killed restore left is removed by the next restore to the same destination.
+
+An encrypted library's archive (its manifest says so) is restored still encrypted, as a
+library locked with the same passphrase and recovery key: its key file comes out first and
+``unlock`` (a callback: the command line asks for the passphrase) opens it, then the database
+is read with its key and, once every file is out, every original is decrypted and checked
+against its name. Nothing decrypted is written.
 """
 
 from __future__ import annotations
@@ -21,8 +27,8 @@ import os
 import re
 import secrets
 import shutil
-import sqlite3
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +45,10 @@ from tracker.core.care.unpack import (
     read_manifest,
     shown,
 )
+from tracker.core.crypto.cipher import stored_size
+from tracker.core.crypto.keys import KEY_FILE, Keys
 from tracker.core.db import schema
-from tracker.core.db.engine import DB_NAME
+from tracker.core.db.engine import DB_NAME, connect_file, db_errors
 from tracker.core.errors import (
     DatabaseDamaged,
     DiskFull,
@@ -48,6 +56,7 @@ from tracker.core.errors import (
     ForeignSchema,
     LibraryError,
     NewerLibraryError,
+    PassphraseNeeded,
     StorageError,
     TrackerError,
     UsageError,
@@ -64,28 +73,47 @@ _SQLITE_MAGIC = b"SQLite format 3\0"
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
 
 
-def restore(archive: Path, dest: Path, *, progress: Progress | None = None) -> dict[str, Any]:
+def restore(
+    archive: Path,
+    dest: Path,
+    *,
+    progress: Progress | None = None,
+    unlock: Callable[[Path], Keys] | None = None,
+) -> dict[str, Any]:
     """Make a new library at ``dest`` from an archive, every file checked against the manifest.
 
     A photo a forced backup left out (its manifest's ``left_out``) is restored without its
-    original, as it was in the library, and listed in ``left_out``.
+    original, as it was in the library, and listed in ``left_out``. An encrypted archive
+    needs ``unlock(folder)``: the keys of the library whose key file is in ``folder``
+    (``store.encrypted.unlock``); without it, ``PassphraseNeeded``.
     """
     _check_places(archive, dest)
     _remove_abandoned(dest)
     with open_archive(archive) as zf:
         files, left_out = read_manifest(zf, archive)
         _check_space(files, archive, dest)
+        key_file = next((f for f in files if f.path == KEY_FILE), None)
+        originals = [f for f in files[1:] if f is not key_file]
+        if key_file is not None and unlock is None:
+            raise PassphraseNeeded(
+                f"{archive.name} is a backup of an encrypted library; it restores with that "
+                "library's passphrase or recovery key."
+            )
         work, fd = _make_work(archive, dest)
         try:
-            _extract(zf, files[0], work, archive, dest)
+            keys = None
+            if key_file is not None and unlock is not None:
+                _extract(zf, key_file, work, archive, dest)
+                keys = unlock(work)
+            _extract(zf, files[0], work, archive, dest, keys is not None)
             if progress:
                 progress(1, len(files), files[0].path)
-            _check_database(work / DB_NAME, files[1:], left_out, archive)
-            for n, file in enumerate(files[1:], start=2):
+            _check_database(work / DB_NAME, originals, left_out, archive, keys)
+            for n, file in enumerate(originals, start=2):
                 _extract(zf, file, work, archive, dest)
                 if progress:
                     progress(n, len(files), file.path)
-            held = _open_restored(work, archive, dest, left_out)
+            held = _open_restored(work, archive, dest, left_out, keys)
             _move_into_place(work, archive, dest)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
@@ -168,11 +196,19 @@ def _make_work(archive: Path, dest: Path) -> tuple[Path, int | None]:
 # -- writing ------------------------------------------------------------------------------------
 
 
-def _extract(zf: zipfile.ZipFile, file: ArchiveFile, work: Path, archive: Path, dest: Path) -> None:
+def _extract(
+    zf: zipfile.ZipFile,
+    file: ArchiveFile,
+    work: Path,
+    archive: Path,
+    dest: Path,
+    encrypted: bool = False,
+) -> None:
     """Stream one file out of the archive into ``work``, hashing it on the way, and refuse it
-    at the first byte past its promised size or when its checksum differs."""
+    at the first byte past its promised size or when its checksum differs (an encrypted
+    database has no SQLite header to look at first)."""
     target = work / file.path
-    database = file.path == DB_NAME
+    database = file.path in (DB_NAME, KEY_FILE)
     try:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
@@ -185,7 +221,7 @@ def _extract(zf: zipfile.ZipFile, file: ArchiveFile, work: Path, archive: Path, 
             except READ_ERRORS as exc:
                 raise Unreadable(str(exc)) from exc
             with src:
-                head = _database_head if database else None
+                head = _database_head if file.path == DB_NAME and not encrypted else None
                 digest, size = copy(src, out, file.size, head)
         os.chmod(target, 0o600 if database else 0o400)
     except Overflow as exc:
@@ -213,23 +249,30 @@ def _database_head(chunk: bytes, size: int) -> bool:
 
 
 def _check_database(
-    path: Path, originals: list[ArchiveFile], left_out: list[str], archive: Path
+    path: Path,
+    originals: list[ArchiveFile],
+    left_out: list[str],
+    archive: Path,
+    keys: Keys | None = None,
 ) -> None:
     """The database must be ours and name exactly the originals the archive holds (with
     those a forced backup left out), before they are written."""
+    key = None if keys is None else keys.database_key()
     try:
-        schema.verify_schema(
-            path, subject=f"The database in {archive.name}", outcome="it was not restored"
-        )
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?immutable=1", uri=True)
+        conn = connect_file(path, "immutable=1", key)
         try:
+            schema.verify_schema(
+                path if key is None else conn,
+                subject=f"The database in {archive.name}",
+                outcome="it was not restored",
+            )
             photos = conn.execute("SELECT sha256, ext, file_size FROM photo")
             listed = {f.path: f.size for f in originals}
             missing = set(left_out)
             for sha256, ext, size in photos:
                 rel = f"originals/{str(sha256)[:2]}/{sha256}.{ext}"
                 if rel in listed:
-                    if listed.pop(rel) != size:
+                    if listed.pop(rel) != (size if key is None else stored_size(size)):
                         raise damaged(archive, f"{rel} is not the size its database says")
                 elif rel in missing:
                     missing.remove(rel)
@@ -247,7 +290,7 @@ def _check_database(
         ) from exc
     except DatabaseDamaged as exc:
         raise damaged(archive, f"its database cannot be read: {exc.problem}") from exc
-    except sqlite3.Error as exc:
+    except db_errors() as exc:
         raise damaged(archive, f"its database cannot be read: {exc}") from exc
     if listed:
         raise damaged(archive, f"it holds {min(listed)}, which its database does not name")
@@ -255,10 +298,12 @@ def _check_database(
         raise damaged(archive, "it says it left out a photo that its database does not name")
 
 
-def _open_restored(work: Path, archive: Path, dest: Path, left_out: list[str]) -> dict[str, int]:
+def _open_restored(
+    work: Path, archive: Path, dest: Path, left_out: list[str], keys: Keys | None = None
+) -> dict[str, int]:
     """Open the library built in ``work`` (migrating an older one), check it, and count it."""
     try:
-        lib = Library.open(work)
+        lib = Library.open(work, keys=keys)
     except DiskFull as exc:
         raise _disk_full(archive, dest) from exc
     except TrackerError as exc:
@@ -267,8 +312,9 @@ def _open_restored(work: Path, archive: Path, dest: Path, left_out: list[str]) -
         ) from exc
     try:
         # Every byte was just checked against the manifest and each original's name; what is
-        # left is the database, and that it knows exactly these files.
-        report = check_library(lib, rehash=False)
+        # left is the database, and that it knows exactly these files. An encrypted
+        # original's name is checked against its plaintext here, decrypted as it is read.
+        report = check_library(lib, rehash=keys is not None)
         allowed = {Path(p).stem for p in left_out}
         problems = [
             p for p in report.problems if not (p.kind == "missing_original" and p.sha256 in allowed)

@@ -23,6 +23,7 @@ from typing import IO, Any, BinaryIO
 
 from tracker.core.care import backups
 from tracker.core.care.backups import CHUNK, FORMAT, MANIFEST, ORIGINAL_NAME
+from tracker.core.crypto.keys import KEY_FILE
 from tracker.core.db.engine import DB_NAME
 from tracker.core.errors import LibraryError
 
@@ -133,15 +134,19 @@ def read_manifest(zf: zipfile.ZipFile, archive: Path) -> tuple[list[ArchiveFile]
     if len(entries) > backups.MAX_FILES:
         raise damaged(archive, "its manifest lists more files than this app puts in one archive")
     files: dict[str, ArchiveFile] = {}
+    # An encrypted library's archive holds its key file too, and gives each original's sha256
+    # as stored (encrypted): its name is checked against its plaintext once it is unlocked.
+    encrypted = manifest.get("encrypted") is True
+    ours = {DB_NAME, KEY_FILE} if encrypted else {DB_NAME}
     for n, entry in enumerate(entries, start=1):
         path, sha256, size = _fields(entry, archive, n)
         if path in files:
             raise damaged(archive, f"its manifest lists {shown(path)} twice")
-        if path != DB_NAME and not ORIGINAL_NAME.fullmatch(path):
+        if path not in ours and not ORIGINAL_NAME.fullmatch(path):
             raise LibraryError(
                 f"{archive.name} holds an unexpected file ({shown(path)}); it was not restored."
             )
-        if path != DB_NAME and Path(path).stem != sha256:
+        if path not in ours and not encrypted and Path(path).stem != sha256:
             raise damaged(archive, f"{path} is not named after its checksum")
         held = by_name.get(path)
         if held is None:
@@ -156,6 +161,8 @@ def read_manifest(zf: zipfile.ZipFile, archive: Path) -> tuple[list[ArchiveFile]
     database = files.pop(DB_NAME, None)
     if database is None:
         raise LibraryError(f"{archive.name} holds no database.")
+    if encrypted and KEY_FILE not in files:
+        raise damaged(archive, f"it is encrypted but holds no key file ({KEY_FILE})")
     return [database, *files.values()], _left_out(manifest, files, archive)
 
 

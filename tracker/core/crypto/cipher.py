@@ -48,6 +48,19 @@ def is_encrypted(head: bytes) -> bool:
     return head.startswith(MAGIC)
 
 
+def stored_size(plain: int) -> int:
+    """How many bytes a file of ``plain`` bytes takes encrypted (a backup's sizes are checked
+    against the database's before a byte is restored)."""
+    return HEADER_SIZE + plain + (plain // CHUNK + 1) * TAG
+
+
+def plain_size(stored: int) -> int:
+    """The plaintext's size of a whole encrypted file of ``stored`` bytes (``stored_size``
+    turned round)."""
+    body = stored - HEADER_SIZE
+    return body - (body // (CHUNK + TAG) + 1) * TAG
+
+
 class FileCipher:
     """Encrypts and decrypts the library's files with keys wrapped by its master key."""
 

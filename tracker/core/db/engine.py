@@ -11,9 +11,10 @@ import contextlib
 import datetime as dt
 import logging
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
@@ -105,12 +106,33 @@ def translate(exc: BaseException, read_only: str | None = None) -> LibraryError 
 SCHEMA_HEAD = "0004"
 
 
-def copy_database(db_path: Path, dest: Path) -> Path:
-    """Copy the database with SQLite's backup API: consistent even with a WAL beside it."""
+def connect_file(db_path: Path, mode: str | None, key: bytes | None) -> Any:
+    """A DB-API connection to the database file, opened with SQLite's URI ``mode``
+    ("mode=ro", "immutable=1", None to write): Python's sqlite3 for a plain library, SQLCipher
+    keyed with ``key`` (``keyed``) for an encrypted one."""
+    target = db_path.resolve().as_uri() + (f"?{mode}" if mode else "")
+    if key is None:
+        return sqlite3.connect(target, uri=True)
+    # start-up time: SQLCipher is loaded for an encrypted library only
+    from tracker.core.db import keyed
+
+    return keyed.connect(target, key, uri=True)
+
+
+def db_errors() -> tuple[type[Exception], ...]:
+    """The DB-API errors a raw connection can raise: sqlite3's, and SQLCipher's once it is
+    loaded (none of its errors can happen before)."""
+    cipher = sys.modules.get("sqlcipher3")
+    return (sqlite3.Error,) if cipher is None else (sqlite3.Error, cipher.Error)
+
+
+def copy_database(db_path: Path, dest: Path, key: bytes | None = None) -> Path:
+    """Copy the database with SQLite's backup API: consistent even with a WAL beside it.
+    An encrypted database's copy is encrypted with the same ``key``."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True)
+    src = connect_file(db_path, "mode=ro", key)
     try:
-        out = sqlite3.connect(dest)
+        out = connect_file(dest, None, key)
         try:
             src.backup(out)
         finally:
@@ -142,7 +164,11 @@ def migrations_head() -> str:
 
 
 def make_engine(
-    db_path: Path, *, foreign_keys: bool = True, read_only: str | None = None
+    db_path: Path,
+    *,
+    foreign_keys: bool = True,
+    read_only: str | None = None,
+    key: bytes | None = None,
 ) -> Engine:
     """An engine whose every connection has the settings the library relies on.
 
@@ -150,6 +176,7 @@ def make_engine(
     only for migrations, where SQLite's table rebuilds would otherwise cascade deletes.
     ``read_only`` is None, "ro" (another program writes: read through its WAL) or "immutable"
     (nobody can write: the folder is read-only, so SQLite must not try to create files in it).
+    ``key`` is an encrypted library's database key: SQLCipher, keyed on every connection.
     """
     if read_only is None:
         url = f"sqlite:///{db_path}"
@@ -158,10 +185,18 @@ def make_engine(
         url = f"sqlite:///file:{db_path.resolve()}?{mode}&uri=true"
     # hide_parameters: an error's message (and so a log's traceback) never holds the values
     # bound to a statement, which can be a client's name or a visit's notes.
-    engine = create_engine(url, future=True, hide_parameters=True)
+    extra: dict[str, Any] = {}
+    if key is not None:
+        # start-up time: SQLCipher is loaded for an encrypted library only
+        from tracker.core.db import keyed
+
+        extra["module"] = keyed.dbapi
+    engine = create_engine(url, future=True, hide_parameters=True, **extra)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        if key is not None:
+            keyed.apply_key(dbapi_conn, key)  # before anything else reads the file
         # Let SQLAlchemy's "begin" event below issue BEGIN, so DDL is transactional too.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
@@ -182,7 +217,7 @@ def make_engine(
     return engine
 
 
-def read_revision(db_path: Path) -> str | None:
+def read_revision(db_path: Path, key: bytes | None = None) -> str | None:
     """The schema revision stored in an existing database, read without writing to it.
 
     Without a WAL beside it, the file is opened as immutable so that SQLite does not even
@@ -190,10 +225,9 @@ def read_revision(db_path: Path) -> str | None:
     """
     wal = db_path.with_name(db_path.name + "-wal")
     mode = "mode=ro" if wal.exists() else "immutable=1"
-    uri = f"{db_path.resolve().as_uri()}?{mode}"
     try:
-        conn = sqlite3.connect(uri, uri=True)
-    except sqlite3.Error as exc:
+        conn = connect_file(db_path, mode, key)
+    except db_errors() as exc:
         raise LibraryError(f"The library database {db_path} cannot be opened: {exc}.") from exc
     try:
         tables = {
@@ -205,7 +239,7 @@ def read_revision(db_path: Path) -> str | None:
             return None
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         return row[0] if row else None
-    except sqlite3.DatabaseError as exc:
+    except db_errors() as exc:
         if sqlite_code(exc) in (SQLITE_CORRUPT, SQLITE_NOTADB):
             raise DatabaseDamaged(
                 f"The library database {db_path} is damaged or is not a database ({exc}).",
@@ -219,17 +253,29 @@ def read_revision(db_path: Path) -> str | None:
         conn.close()
 
 
-def open_read_only(db_path: Path, mode: str) -> Engine:
+def open_read_only(db_path: Path, mode: str, key: bytes | None = None) -> Engine:
     """An engine that can only read; refuses a database that would need upgrading first."""
-    current = read_revision(db_path)
+    current = read_revision(db_path, key)
     if current != head_revision():
         raise LibraryError(
             f"The library at {db_path.parent} needs upgrading to this version of the app, which "
             "needs permission to write to it; it has not been changed."
         )
     # ForeignSchema: a trigger, view, table or index our migrations do not make.
-    schema.verify_schema(db_path, migrations=MIGRATIONS_DIR)
-    return make_engine(db_path, read_only=mode)
+    _verify_schema(db_path, key)
+    return make_engine(db_path, read_only=mode, key=key)
+
+
+def _verify_schema(db_path: Path, key: bytes | None) -> None:
+    if key is None:
+        schema.verify_schema(db_path, migrations=MIGRATIONS_DIR)
+        return
+    wal = db_path.with_name(db_path.name + "-wal")
+    conn = connect_file(db_path, "mode=ro" if wal.exists() else "immutable=1", key)
+    try:
+        schema.verify_schema(conn, migrations=MIGRATIONS_DIR)
+    finally:
+        conn.close()
 
 
 def quick_check(engine: Engine) -> str | None:
@@ -249,14 +295,14 @@ def quick_check(engine: Engine) -> str | None:
     return None if first == "ok" else str(first)
 
 
-def open_database(db_path: Path, backups_dir: Path) -> Engine:
+def open_database(db_path: Path, backups_dir: Path, key: bytes | None = None) -> Engine:
     """Create or upgrade the database at ``db_path`` and return an engine for it.
 
     Raises NewerLibraryError, without touching the file, when the database comes from a
     newer version of the app; copies the database to ``backups_dir`` before any migration.
     """
     head = head_revision()
-    current = read_revision(db_path) if db_path.exists() else None
+    current = read_revision(db_path, key) if db_path.exists() else None
     if current is not None and current != head:
         from alembic.script import ScriptDirectory  # only when migrating: see SCHEMA_HEAD
 
@@ -270,18 +316,19 @@ def open_database(db_path: Path, backups_dir: Path) -> Engine:
     if current is not None:
         # Before anything can run in it (a migration, the switch to WAL): a database holding a
         # trigger, view, table or index our migrations do not make is refused (ForeignSchema).
-        schema.verify_schema(db_path, migrations=MIGRATIONS_DIR)
+        _verify_schema(db_path, key)
     if current != head:
         if current is not None:
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-            dest = copy_database(db_path, backups_dir / f"library-{stamp}-before-{head}.sqlite3")
+            dest = backups_dir / f"library-{stamp}-before-{head}.sqlite3"
+            copy_database(db_path, dest, key)
             log.info("Backed up the database to %s before migrating", dest.name)
-        _upgrade(db_path)
-    return make_engine(db_path)
+        _upgrade(db_path, key)
+    return make_engine(db_path, key=key)
 
 
-def _upgrade(db_path: Path) -> None:
-    engine = make_engine(db_path, foreign_keys=False)
+def _upgrade(db_path: Path, key: bytes | None = None) -> None:
+    engine = make_engine(db_path, foreign_keys=False, key=key)
     try:
         with engine.begin() as conn:
             from alembic import command  # only when migrating: see SCHEMA_HEAD

@@ -329,7 +329,7 @@ def _read(source: Source) -> tuple[str | None, list[Row]]:
             raise DatabaseDamaged(
                 f"The database {source} is damaged or is not a database ({exc}).", str(exc)
             ) from exc
-    if isinstance(source, sqlite3.Connection):
+    if not isinstance(source, Connection):  # sqlite3's, or SQLCipher's (an encrypted library)
         rows = [tuple(r) for r in source.execute(_MASTER).fetchall()]
         has_version = any(r[0] == "table" and r[1] == "alembic_version" for r in rows)
         version = source.execute(_VERSION).fetchone() if has_version else None

@@ -10,9 +10,10 @@ import json
 import os
 import secrets
 import sqlite3
+import tempfile
 from pathlib import Path
 
-from tracker.core.db.engine import copy_database
+from tracker.core.db.engine import connect_file, copy_database, db_errors
 
 KEEP_SNAPSHOTS = 10
 SNAPSHOT_EVERY = dt.timedelta(hours=20)
@@ -45,23 +46,26 @@ def newest_snapshot(folder: Path) -> Path | None:
     return found[0] if found else None
 
 
-def rolling_snapshot(db_path: Path, folder: Path, now: dt.datetime | None = None) -> Path | None:
+def rolling_snapshot(
+    db_path: Path, folder: Path, now: dt.datetime | None = None, key: bytes | None = None
+) -> Path | None:
     """Copy the database to ``backups/`` when the newest automatic copy is older than a day's
-    use, keeping the last ten automatic copies (copies made before upgrades are kept)."""
+    use, keeping the last ten automatic copies (copies made before upgrades are kept). An
+    encrypted library's copies are encrypted with its database ``key``."""
     now = now or dt.datetime.now()
     autos = sorted(folder.glob("library-*-auto.sqlite3")) if folder.is_dir() else []
     if autos and now - dt.datetime.fromtimestamp(autos[-1].stat().st_mtime) < SNAPSHOT_EVERY:
         return None
     try:
-        dest = private_copy(db_path, folder / f"library-{now:%Y%m%d-%H%M%S}-auto.sqlite3")
+        dest = private_copy(db_path, folder / f"library-{now:%Y%m%d-%H%M%S}-auto.sqlite3", key)
         for old in sorted(folder.glob("library-*-auto.sqlite3"))[:-KEEP_SNAPSHOTS]:
             old.unlink()
-    except (OSError, sqlite3.Error):
+    except (OSError, *db_errors()):  # type: ignore[misc]  # a tuple of exception classes
         return None  # a missed snapshot must not stop the library from opening
     return dest
 
 
-def private_copy(db_path: Path, dest: Path) -> Path:
+def private_copy(db_path: Path, dest: Path, key: bytes | None = None) -> Path:
     """Copy the database to ``dest`` with SQLite's backup API, complete or not at all and
     readable by its owner only (it holds everything the library knows): written as a
     temporary file made 0600 before the first byte, made durable, then renamed into place."""
@@ -69,7 +73,7 @@ def private_copy(db_path: Path, dest: Path) -> Path:
     part = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}{PART_SUFFIX}")
     os.close(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
-        copy_database(db_path, part)  # SQLite writes into the empty file, keeping its mode
+        copy_database(db_path, part, key)  # SQLite writes into the empty file, keeping its mode
         with part.open("rb") as fh:
             os.fsync(fh.fileno())
         os.replace(part, dest)
@@ -80,13 +84,31 @@ def private_copy(db_path: Path, dest: Path) -> Path:
     return dest
 
 
-def database_image(db_path: Path) -> bytes:
+def database_image(db_path: Path, key: bytes | None = None) -> bytes:
     """The whole database as one consistent image in memory (SQLite's backup API, then its
     serialisation), read without writing to the file: what a backup archives. Taken in one
-    step, it is the database as of one committed moment, whoever is writing beside it."""
+    step, it is the database as of one committed moment, whoever is writing beside it.
+
+    An encrypted library's image is encrypted with its ``key`` (SQLCipher cannot serialise):
+    copied with the backup API into a file in a private temporary folder, encrypted as it is
+    written, and read back; nothing decrypted is written."""
     # In a folder this program cannot write (a read-only disk), "ro" could not make the
     # shared-memory file it needs: the file is read as it is.
     mode = "mode=ro" if os.access(db_path.parent, os.W_OK) else "immutable=1"
+    if key is not None:
+        with tempfile.TemporaryDirectory(prefix="stria-") as tmp:
+            copy = Path(tmp) / "image.sqlite3"
+            src = connect_file(db_path, mode, key)
+            try:
+                out = connect_file(copy, None, key)
+                try:
+                    src.backup(out)
+                    out.execute("PRAGMA journal_mode=DELETE")  # one file, no -wal to carry
+                finally:
+                    out.close()
+            finally:
+                src.close()
+            return copy.read_bytes()
     src = sqlite3.connect(f"{db_path.resolve().as_uri()}?{mode}", uri=True)
     try:
         mem = sqlite3.connect(":memory:")

@@ -173,7 +173,7 @@ class _Batch:
                 sha256=prep.sha256,
                 ext=decoded.ext,
                 format=decoded.format,
-                file_size=prep.staged.stat().st_size,
+                file_size=self.lib.store.original_size(prep.staged),
                 original_name=readable(Path(prep.file).name),
                 original_name_bytes=(
                     None if is_readable(Path(prep.file).name) else name_bytes(Path(prep.file).name)

@@ -20,6 +20,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tracker.core.crypto import keys as crypto_keys
+from tracker.core.crypto.cipher import FileCipher
+from tracker.core.crypto.keys import KEY_FILE, Keys
 from tracker.core.db import engine as db
 from tracker.core.db import snapshots
 from tracker.core.db.engine import DB_NAME
@@ -31,6 +34,7 @@ from tracker.core.errors import (
     LibraryLocked,
     NoLibrary,
     NotFoundError,
+    PassphraseNeeded,
     ReadOnlyLibrary,
     StorageError,
     TrackerError,
@@ -55,6 +59,7 @@ LIBRARY_ENTRIES = {
     "tmp",
     LOCK_NAME,
     "quarantine",
+    KEY_FILE,
 }
 
 
@@ -68,10 +73,14 @@ class Library:
         *,
         lock: WriterLock | None = None,
         read_only: str | None = None,
+        keys: Keys | None = None,
     ) -> None:
         self.root = root
         self.engine = engine
-        self.store = PhotoStore(root)
+        # An encrypted library's unlocked keys (None for a plain one): the store encrypts
+        # every file with them, and the database is SQLCipher keyed from them.
+        self.keys = keys
+        self.store = PhotoStore(root, FileCipher(keys) if keys is not None else None)
         self._sessions: sessionmaker[Session] = db.session_factory(engine)
         self._lock = lock
         # None when the library can be changed; otherwise the sentence saying why it cannot.
@@ -87,8 +96,12 @@ class Library:
         create: bool = False,
         read_only: bool = False,
         allow_read_only: bool = False,
+        keys: Keys | None = None,
     ) -> Library:
         """Open the library at ``root``; with ``create``, make it first if it is not there.
+
+        An encrypted library needs its ``keys`` (``store.encrypted.unlock``): without them
+        this raises ``PassphraseNeeded``; ``store.encrypted.create`` makes a new one.
 
         Finishes or undoes imports a crash interrupted, so the library is consistent on return.
         Only one program writes to a library at a time: when another holds it, this raises
@@ -99,6 +112,7 @@ class Library:
         root = Path(root).expanduser()
         db_path = root / DB_NAME
         _refuse_links(root)
+        key = _database_key(root, keys)
         # An empty database file is what a creation cut off at its first step leaves behind.
         new = not db_path.exists() or db_path.stat().st_size == 0
         held = _library_signs(root) if new else None
@@ -142,16 +156,16 @@ class Library:
         if reason is not None:
             if refusal is not None and not allow_read_only:
                 raise refusal
-            return cls._open_for_reading(root, db_path, reason)
+            return cls._open_for_reading(root, db_path, reason, keys)
         assert lock is not None
         engine: Engine | None = None
         try:
             _remove_stale_copies(root)
-            engine = db.open_database(db_path, root / "backups")
+            engine = db.open_database(db_path, root / "backups", key)
             problem = db.quick_check(engine)
             if problem is not None:
                 raise damaged(root, problem)
-            lib = cls(root, engine, lock=lock)
+            lib = cls(root, engine, lock=lock, keys=keys)
             try:
                 lib.store.ensure_folders()
                 if new:
@@ -169,21 +183,23 @@ class Library:
                 raise damaged(root, exc.problem) from exc
             raise
         if not new:
-            snapshots.rolling_snapshot(db_path, root / "backups")
+            snapshots.rolling_snapshot(db_path, root / "backups", key=key)
         return lib
 
     @classmethod
-    def _open_for_reading(cls, root: Path, db_path: Path, reason: str) -> Library:
+    def _open_for_reading(
+        cls, root: Path, db_path: Path, reason: str, keys: Keys | None
+    ) -> Library:
         mode = "immutable" if not _writable(root, db_path) else "ro"
         try:
-            engine = db.open_read_only(db_path, mode)
+            engine = db.open_read_only(db_path, mode, _database_key(root, keys))
         except DatabaseDamaged as exc:
             raise damaged(root, exc.problem) from exc
         problem = db.quick_check(engine)
         if problem is not None:
             engine.dispose()
             raise damaged(root, problem)
-        return cls(root, engine, read_only=reason)
+        return cls(root, engine, read_only=reason, keys=keys)
 
     def _recover(self) -> None:
         recovered = self.store.recover(self.has_photo_sha)
@@ -221,6 +237,11 @@ class Library:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def database_key(self) -> bytes | None:
+        """SQLCipher's key for this library's database and its copies; None when plain."""
+        return None if self.keys is None else self.keys.database_key()
 
     def require_writable(self) -> None:
         if self.read_only is not None:
@@ -345,7 +366,32 @@ def damaged(root: Path, problem: str, head: str | None = None) -> DatabaseDamage
 # never a link: a link planted there (``lock`` to a file elsewhere) would make the library
 # write through it, truncating the file it points to. (``originals/`` as a link is reported by
 # ``check`` and refused by ``backup``, which read nothing through it.)
-_OWN_ENTRIES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", "lock", "cache", "tmp", "backups")
+_OWN_ENTRIES = (
+    DB_NAME,
+    f"{DB_NAME}-wal",
+    f"{DB_NAME}-shm",
+    "lock",
+    "cache",
+    "tmp",
+    "backups",
+    KEY_FILE,
+)
+
+
+def _database_key(root: Path, keys: Keys | None) -> bytes | None:
+    """The database key of the library at ``root``: None for a plain library; refuses an
+    encrypted one opened without its keys, or with another library's."""
+    if not crypto_keys.is_encrypted(root):
+        if keys is not None:
+            raise LibraryError(f"The library in {root} is not encrypted; open it without a key.")
+        return None
+    if keys is None:
+        raise PassphraseNeeded(
+            f"The library in {root} is encrypted; it opens with its passphrase or recovery key."
+        )
+    if str(crypto_keys.read(root)["library_id"]) != keys.library_id:
+        raise LibraryError(f"The key given is another library's, not that of {root}.")
+    return keys.database_key()
 
 
 def _refuse_links(root: Path) -> None:

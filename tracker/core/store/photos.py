@@ -1,7 +1,12 @@
 """The photo store: the one module that reads and writes originals, thumbnails and previews.
 
-Callers deal in bytes and content hashes, never in paths, so that encryption at rest can be
-added here later without touching them.
+Callers deal in bytes and content hashes, never in paths. In an encrypted library (a store
+made with a ``FileCipher``) every original, thumbnail and preview is written encrypted and
+decrypted as it is read, here and nowhere else, so callers do not change; each file is bound
+to what it is (``original:<sha256>.<ext>``, ``thumbs:<sha256>``), so one photo's file put in
+another's place is refused. Nothing decrypted is written: staged and held originals (in
+``tmp/``) are the encrypted files themselves, moved by renames. A plain library's files are
+written exactly as before, without a byte of overhead.
 
 Crash safety of an import rests on the order of steps here and in the importer:
 
@@ -30,12 +35,19 @@ import logging
 import os
 import secrets
 import stat
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from tracker.core.errors import DiskFull, FolderReadOnly, LibraryError, StorageError
+from tracker.core.crypto.cipher import FileCipher, plain_size
+from tracker.core.errors import (
+    DiskFull,
+    EncryptedFileRefused,
+    FolderReadOnly,
+    LibraryError,
+    StorageError,
+)
 from tracker.core.files import sha256_of
 
 log = logging.getLogger(__name__)
@@ -107,9 +119,15 @@ def _check_sha(sha256: str) -> None:
         raise ValueError(f"not a sha256 hex digest: {sha256!r}")
 
 
+def _original_identity(sha256: str, ext: str) -> str:
+    return f"original:{sha256}.{ext}"
+
+
 class PhotoStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, cipher: FileCipher | None = None) -> None:
         self.root = root
+        # None for a plain library; else what encrypts and decrypts each of its files.
+        self.cipher = cipher
         self.originals = root / "originals"
         self.cache = root / "cache"
         self.tmp = root / "tmp"
@@ -147,11 +165,34 @@ class PhotoStore:
         return self._original_path(sha256, ext).is_file()
 
     def read_original(self, sha256: str, ext: str) -> bytes:
-        return self._original_path(sha256, ext).read_bytes()
+        """An original's bytes (decrypted, in memory, in an encrypted library); in one,
+        EncryptedFileRefused says when the file is damaged, cut short or not its own."""
+        path = self._original_path(sha256, ext)
+        if self.cipher is None:
+            return path.read_bytes()
+        with path.open("rb") as fh:
+            what = f"The original {self.original_relpath(sha256, ext)}"
+            return self.cipher.decrypt(fh, _original_identity(sha256, ext), what)
 
     def open_original(self, sha256: str, ext: str) -> contextlib.AbstractContextManager[BinaryIO]:
         """A binary file object for streaming an original (hashing, export)."""
-        return self._original_path(sha256, ext).open("rb")
+        fh = self._original_path(sha256, ext).open("rb")
+        return self.plain_reader(
+            fh, sha256, ext, f"The original {self.original_relpath(sha256, ext)}"
+        )
+
+    def plain_reader(self, fh: BinaryIO, sha256: str, ext: str, what: str) -> BinaryIO:
+        """``fh``, an original's stored file opened by the caller, as its plain bytes: itself
+        in a plain library, else a reader that decrypts it a chunk at a time (``what``, the
+        file's name, starts the sentence of an EncryptedFileRefused)."""
+        if self.cipher is None:
+            return fh
+        try:
+            reader = self.cipher.open(fh, _original_identity(sha256, ext), what)
+        except BaseException:
+            fh.close()
+            raise
+        return reader  # type: ignore[return-value]  # a RawIOBase: read() as a file's
 
     def stage_original(self, data: bytes, sha256: str, ext: str) -> Path:
         """Write ``data`` durably into ``tmp/`` under a name that says it is complete."""
@@ -162,10 +203,16 @@ class PhotoStore:
         try:
             fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
-                view = memoryview(data)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
+                pieces: Iterable[bytes] = (
+                    (data,)
+                    if self.cipher is None
+                    else self.cipher.encrypt(data, _original_identity(sha256, ext))
+                )
+                for piece in pieces:  # encrypted a chunk at a time, as it is written
+                    view = memoryview(piece)
+                    while view:
+                        written = os.write(fd, view)
+                        view = view[written:]
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -176,6 +223,12 @@ class PhotoStore:
                 part.unlink()
             raise storage_error(exc) from exc
         return staged
+
+    def original_size(self, staged: Path) -> int:
+        """The size of the original a staged file holds: the photo's own size, which an
+        encrypted file exceeds by its header and tags (duplicates are found by size)."""
+        size = staged.stat().st_size
+        return size if self.cipher is None else plain_size(size)
 
     def commit_staged(self, staged: Path) -> StoredOriginal:
         """Move a staged original into ``originals/`` (after its row was committed)."""
@@ -279,6 +332,8 @@ class PhotoStore:
         """Cache files are rebuilt when lost, so they are written atomically but not fsynced.
         Each carries what it was made from (``seal``), checked whenever it is read."""
         data = seal(data, sha256)
+        if self.cipher is not None:
+            data = self.cipher.encrypt_bytes(data, f"{kind}:{sha256}")
         dest = self._cache_path(kind, sha256)
         dest.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         self.tmp.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
@@ -304,6 +359,11 @@ class PhotoStore:
                 data = fh.read(MAX_CACHE_BYTES + 1)
         except OSError:  # missing, unreadable, or replaced by something that cannot be read
             return None
+        if self.cipher is not None:
+            try:
+                data = self.cipher.decrypt_bytes(data, f"{kind}:{sha256}", str(path))
+            except EncryptedFileRefused:
+                return None  # damaged or not this photo's: made again from the original
         return unseal(data, sha256)
 
     def sweep_cache(self, owned: Container[str]) -> int:
@@ -334,9 +394,13 @@ class PhotoStore:
                 self._cache_path(kind, sha256).unlink()
 
     def original_intact(self, sha256: str, ext: str) -> bool:
-        """Whether the stored original still holds what was imported (it is read whole)."""
-        with self.open_original(sha256, ext) as fh:
-            return sha256_of(fh) == sha256
+        """Whether the stored original still holds what was imported (it is read whole; in
+        an encrypted library, one that does not decrypt is not intact)."""
+        try:
+            with self.open_original(sha256, ext) as fh:
+                return sha256_of(fh) == sha256
+        except EncryptedFileRefused:
+            return False
 
     def has_cache(self, kind: CacheKind, sha256: str) -> bool:
         """Whether a good cached file is there (``read_cache`` would return it)."""
