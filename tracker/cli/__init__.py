@@ -48,6 +48,11 @@ def _command(name: str) -> Command:
         return {"measure": measure.cmd_measure, "region": measure.cmd_region}.get(
             name, measure.cmd_area
         )
+    if name == "passphrase":
+        # start-up time: loaded for this command only
+        from tracker.cli import unlock
+
+        return unlock.cmd_passphrase
     if name == "card":
         # start-up time: Qt is loaded for this command only
         from tracker.cli import card

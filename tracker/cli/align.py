@@ -20,13 +20,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from tracker.cli import resolve
+from tracker.cli import resolve, unlock
 from tracker.cli.output import emit
 from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS
 from tracker.core.errors import UsageError
 from tracker.core.imaging.geometry import Point
 from tracker.core.services.align import Aligned, AlignOutcome, align_by_points, align_photos
-from tracker.core.store.library import Library
 
 MAX_FILE = 1_000_000  # bytes: points for thousands of photos
 MAX_POINTS = 100  # a photo's landmarks
@@ -123,7 +122,7 @@ def _text(outcome: AlignOutcome) -> str:
 def cmd_align(args: argparse.Namespace, root: Path) -> int:
     ids = resolve.photo_ids(args.photos)
     points = read_landmarks(args.landmarks) if args.landmarks is not None else None
-    with Library.open(root) as lib:
+    with unlock.open_library(args, root) as lib:
         if points is not None:
             outcome = align_by_points(lib, ids, points, args.to)
         else:

@@ -7,7 +7,7 @@ import argparse
 import os
 from pathlib import Path
 
-from tracker.cli import resolve
+from tracker.cli import resolve, unlock
 from tracker.cli.output import emit
 from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS
 from tracker.core.care import backups, repair, restore
@@ -16,12 +16,11 @@ from tracker.core.compare.render import CompareOptions
 from tracker.core.compare.render import export as export_compare
 from tracker.core.errors import DatabaseDamaged, OriginalsDamaged, UsageError
 from tracker.core.exports import ratings_csv
-from tracker.core.store.library import Library
 
 
 def cmd_check(args: argparse.Namespace, root: Path) -> int:
     try:
-        with Library.open(root, allow_read_only=True) as lib:
+        with unlock.open_library(args, root, allow_read_only=True) as lib:
             report = check_library(lib)
     except DatabaseDamaged as exc:
         # Damage is what a check is for: reported as a problem (exit 1), not refused.
@@ -39,7 +38,7 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
 
 def cmd_export(args: argparse.Namespace, root: Path) -> int:
     if args.export_command == "csv":
-        with Library.open(root, allow_read_only=True) as lib:
+        with unlock.open_library(args, root, allow_read_only=True) as lib:
             named = args.client is not None or args.area is not None
             client_id = resolve.client(lib, args.client) if named else None
             area_id = (
@@ -63,7 +62,7 @@ def cmd_export(args: argparse.Namespace, root: Path) -> int:
         caption=args.caption,
         max_side=args.size,
     )
-    with Library.open(root, allow_read_only=True) as lib:
+    with unlock.open_library(args, root, allow_read_only=True) as lib:
         result = export_compare(lib, ids, Path(out), options)
     emit(args, result, f"Wrote {result['file']} ({result['width']} × {result['height']}).")
     return EXIT_OK
@@ -79,7 +78,7 @@ def _export_report(args: argparse.Namespace, root: Path) -> int:
     from tracker.rendering.report import export_report  # Qt too: see above
 
     app = QApplication.instance() or QApplication(["tracker"])
-    with Library.open(root, allow_read_only=True) as lib:
+    with unlock.open_library(args, root, allow_read_only=True) as lib:
         client_id = resolve.client(lib, args.client)
         area_id = resolve.area(lib, client_id, args.area) if args.area is not None else None
         result = export_report(lib, args.out, client_id=client_id, area_id=area_id, page=args.page)
@@ -89,7 +88,7 @@ def _export_report(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_backup(args: argparse.Namespace, root: Path) -> int:
-    with Library.open(root, allow_read_only=True) as lib:
+    with unlock.open_library(args, root, allow_read_only=True) as lib:
         try:
             result = backups.backup(lib, args.out, force=args.force)
         except OriginalsDamaged as exc:
@@ -105,7 +104,9 @@ def cmd_backup(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, _root: Path) -> int:
-    result = restore.restore(args.archive, args.dest)
+    result = restore.restore(
+        args.archive, args.dest, unlock=lambda folder: unlock.keys_for_folder(args, folder)
+    )
     text = (
         f"Restored a library at {result['library']}: {result['photos']} photos, every file checked."
     )
@@ -124,7 +125,9 @@ def cmd_repair(args: argparse.Namespace, root: Path) -> int:
         snapshot = args.snapshot
         if snapshot is not None and not snapshot.is_absolute() and not snapshot.exists():
             snapshot = root / "backups" / snapshot
-        result: dict[str, object] = dict(repair.restore_snapshot(root, snapshot))
+        keys = unlock.keys_for(args, root)
+        key = None if keys is None else keys.database_key()
+        result: dict[str, object] = dict(repair.restore_snapshot(root, snapshot, key))
         kept = (
             f"the previous database is kept as backups/{result['kept']}"
             if result["kept"]
@@ -132,7 +135,7 @@ def cmd_repair(args: argparse.Namespace, root: Path) -> int:
         )
         text = f"Restored {result['restored']}; {kept}."
     else:
-        with Library.open(root) as lib:
+        with unlock.open_library(args, root) as lib:
             if args.repair_command == "relink":
                 changed = []
                 if args.changed:

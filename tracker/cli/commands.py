@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tracker.cli import resolve
+from tracker.cli import resolve, unlock
 from tracker.cli.output import emit, say, table
 from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS, parse_item_values
 from tracker.core.db.engine import DB_NAME
@@ -21,13 +21,14 @@ from tracker.core.errors import UsageError
 from tracker.core.queries import listing, lookup
 from tracker.core.queries import ratings as rating_rows
 from tracker.core.services import erase, move, ratings, visits
-from tracker.core.store.library import Library
 from tracker.core.text import display_path, parse_id
 
 
 def cmd_init(args: argparse.Namespace, root: Path) -> int:
     existed = (root / DB_NAME).exists()
-    with Library.open(root, create=True):
+    if args.encrypt:
+        return unlock.init_encrypted(args, root)
+    with unlock.open_library(args, root, create=True):
         pass
     emit(
         args,
@@ -61,7 +62,7 @@ def cmd_import(args: argparse.Namespace, root: Path) -> int:
     def progress(done: int, total: int, _file: str) -> None:
         print(f"\rImporting {done}/{total}", end="" if done < total else "\n", file=sys.stderr)
 
-    with Library.open(root, create=True) as lib:
+    with unlock.open_library(args, root, create=True) as lib:
         lib.require_writable()
         client = resolve.import_client(lib, args.client)
         area = resolve.import_area(lib, client, args.area)
@@ -120,7 +121,7 @@ _LIST_COLUMNS = {
 
 
 def cmd_list(args: argparse.Namespace, root: Path) -> int:
-    with Library.open(root, allow_read_only=True) as lib:
+    with unlock.open_library(args, root, allow_read_only=True) as lib:
         rows: list[dict[str, Any]]
         if args.kind == "clients":
             rows = listing.clients(lib)
@@ -159,7 +160,7 @@ def cmd_visit(args: argparse.Namespace, root: Path) -> int:
         downtime_days=args.downtime_days,
         practitioner=args.practitioner,
     ).given()
-    with Library.open(root, create=True) as lib:
+    with unlock.open_library(args, root, create=True) as lib:
         client_id = resolve.client(lib, args.client)
         area_id = resolve.area(lib, client_id, args.area) if args.area is not None else None
         result = visits.record_visit(
@@ -191,7 +192,7 @@ def cmd_visit(args: argparse.Namespace, root: Path) -> int:
 
 def cmd_rate(args: argparse.Namespace, root: Path) -> int:
     values = parse_item_values(args.values)
-    with Library.open(root) as lib:
+    with unlock.open_library(args, root) as lib:
         client_id = resolve.client(lib, args.client)
         area_id = resolve.area(lib, client_id, args.area)
         visit_id = resolve.visit(lib, client_id, args.date)
@@ -233,7 +234,7 @@ def cmd_rate(args: argparse.Namespace, root: Path) -> int:
 
 def cmd_move(args: argparse.Namespace, root: Path) -> int:
     ids = resolve.photo_ids(args.photos)
-    with Library.open(root) as lib:
+    with unlock.open_library(args, root) as lib:
         area_id = None
         if args.area is not None:
             clients = lookup.photo_clients(lib, ids)
@@ -275,7 +276,7 @@ _TARGETS = {
 
 def cmd_erase(args: argparse.Namespace, root: Path) -> int:
     target = _TARGETS[args.target]
-    with Library.open(root) as lib:
+    with unlock.open_library(args, root) as lib:
         lib.require_writable()
         if target in (erase.Target.PHOTO, erase.Target.VISIT):
             if args.client is not None:

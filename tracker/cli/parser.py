@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the library folder (default: $TRACKER_LIBRARY or the per-user data folder)",
     )
     p.add_argument(
+        "--recovery-key",
+        action="store_true",
+        help="unlock an encrypted library with its recovery key instead of its passphrase "
+        "(asked for, or read from $TRACKER_RECOVERY_KEY)",
+    )
+    p.add_argument(
         "--version",
         action="version",
         version=f"%(prog)s {__version__}",
@@ -109,7 +115,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to do (tracker COMMAND --help for its options)",
     )
 
-    _command(sub, "init", "create an empty library (an existing one is left as it is)", c)
+    init = _command(sub, "init", "create an empty library (an existing one is left as it is)", c)
+    init.add_argument(
+        "--encrypt",
+        action="store_true",
+        help="encrypt the new library: asks for a passphrase (or reads $TRACKER_PASSPHRASE) "
+        "and shows its recovery key once",
+    )
+    pw = _command(sub, "passphrase", "change an encrypted library's passphrase", c)
+    pw_sub = pw.add_subparsers(
+        dest="passphrase_command",
+        metavar="change",
+        required=True,
+        parser_class=_Parser,
+        help="what to do with it",
+    )
+    _command(
+        pw_sub,
+        "change",
+        "lock the library with a new passphrase (asked twice, or $TRACKER_NEW_PASSPHRASE)",
+        c,
+    )
 
     demo = _command(sub, "demo", "create a sample library with generated photos in DIR", c)
     demo.add_argument("dir", type=Path, metavar="DIR", help="a new or empty folder")

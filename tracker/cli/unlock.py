@@ -1,0 +1,104 @@
+"""Opening an encrypted library from the command line, and changing its passphrase.
+
+The passphrase is read from the terminal without echo, or, for scripts, from the environment
+variable ``TRACKER_PASSPHRASE`` (its risk: other programs of the same user, and a crash
+report or a shell history that records the environment, can read it; docs/CLI.md says so).
+``--recovery-key`` unlocks with the recovery key instead, read the same way
+(``TRACKER_RECOVERY_KEY``). A wrong one is exit status 2 with one sentence, as every refusal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from tracker.cli.output import emit
+from tracker.cli.parser import EXIT_OK
+from tracker.core.crypto.keys import Keys
+from tracker.core.errors import UsageError
+from tracker.core.store import encrypted
+from tracker.core.store.library import Library
+
+ENV_PASSPHRASE = "TRACKER_PASSPHRASE"
+ENV_RECOVERY = "TRACKER_RECOVERY_KEY"
+ENV_NEW_PASSPHRASE = "TRACKER_NEW_PASSPHRASE"
+
+
+def _secret(prompt: str, env: str, what: str) -> str:
+    """A secret from ``env`` when it is set, else typed at the terminal without echo."""
+    given = os.environ.get(env)
+    if given:
+        return given
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"The {what} is needed and there is no terminal to type it in; run the command in "
+            f"a terminal, or set {env} (see docs/CLI.md for its risk)."
+        )
+    return getpass.getpass(prompt)
+
+
+def keys_for(args: argparse.Namespace, root: Path) -> Keys | None:
+    """The keys of the library at ``root`` when it is encrypted (asked for), else None."""
+    if not encrypted.is_encrypted(root):
+        return None
+    return keys_for_folder(args, root)
+
+
+def keys_for_folder(args: argparse.Namespace, root: Path) -> Keys:
+    """The keys from the key file in ``root`` (a library, or a backup being restored), from
+    the passphrase or, with ``--recovery-key``, the recovery key."""
+    if getattr(args, "recovery_key", False):
+        secret = _secret(f"Recovery key for {root}: ", ENV_RECOVERY, "recovery key")
+        return encrypted.unlock(root, recovery_key=secret)
+    secret = _secret(f"Passphrase for {root}: ", ENV_PASSPHRASE, "passphrase")
+    return encrypted.unlock(root, passphrase=secret)
+
+
+def open_library(args: argparse.Namespace, root: Path, **options: Any) -> Library:
+    """``Library.open`` for a command: an encrypted library is unlocked first."""
+    return Library.open(root, keys=keys_for(args, root), **options)
+
+
+def new_passphrase(env: str) -> str:
+    """A new passphrase: from ``env``, or typed twice at the terminal (the two must agree)."""
+    given = os.environ.get(env)
+    if given:
+        return given
+    first = _secret("New passphrase: ", env, "new passphrase")
+    if getpass.getpass("The same passphrase again: ") != first:
+        raise UsageError("The two passphrases typed differ; nothing was changed.")
+    return first
+
+
+def init_encrypted(args: argparse.Namespace, root: Path) -> int:
+    """``tracker init --encrypt``: a new encrypted library, and its recovery key shown once."""
+    lib, recovery = encrypted.create(root, new_passphrase(ENV_PASSPHRASE))
+    lib.close()
+    emit(
+        args,
+        {"library": str(root), "created": True, "encrypted": True, "recovery_key": recovery},
+        f"Created an encrypted library at {root}.\n"
+        f"Its recovery key, shown only this once: {recovery}\n"
+        "Print it or write it down and keep it apart from the computer: it opens the library "
+        "if the passphrase is forgotten, and nothing else can.",
+    )
+    return EXIT_OK
+
+
+def cmd_passphrase(args: argparse.Namespace, root: Path) -> int:
+    """``tracker passphrase change``: unlock with the passphrase (or the recovery key), then
+    wrap the master key with a new passphrase; nothing else is encrypted again."""
+    if not encrypted.is_encrypted(root):
+        raise UsageError(f"The library in {root} is not encrypted; it has no passphrase.")
+    with open_library(args, root) as lib:
+        encrypted.change_passphrase(lib, new_passphrase(ENV_NEW_PASSPHRASE))
+    emit(
+        args,
+        {"library": str(root), "passphrase_changed": True},
+        "The passphrase was changed; the recovery key stays as it was.",
+    )
+    return EXIT_OK
