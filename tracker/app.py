@@ -19,11 +19,13 @@ from tracker.core.demo.sample import create_demo
 from tracker.core.errors import DatabaseDamaged, FolderReadOnly, LibraryLocked, TrackerError
 from tracker.core.files import private_umask
 from tracker.core.paths import ENV_LIBRARY, default_library, log_dir
+from tracker.core.store import encrypted
 from tracker.core.store.library import Library
 from tracker.ui.errors import install_excepthook, setup_logging
 from tracker.ui.icons import icon
 from tracker.ui.main.window import MainWindow
 from tracker.ui.settings import Preferences
+from tracker.ui.unlock import UnlockDialog
 from tracker.ui.workers import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -67,8 +69,13 @@ class App:
                 "An import is running; let it finish or cancel it before opening another library."
             )
             return False
+        keys = None
+        if encrypted.is_encrypted(root):
+            keys = UnlockDialog.ask(root, self.runner, self.window)
+            if keys is None:
+                return False  # cancelled: the current library stays
         try:
-            lib = Library.open(root, create=create)
+            lib = Library.open(root, create=create, keys=keys)
         except DatabaseDamaged as exc:
             if (
                 exc.snapshot is None
@@ -80,8 +87,8 @@ class App:
                 self.window.show_error(str(exc))
                 return False
             try:
-                restore_snapshot(exc.root, exc.snapshot)
-                lib = Library.open(root)
+                restore_snapshot(exc.root, exc.snapshot, keys.database_key() if keys else None)
+                lib = Library.open(root, keys=keys)
             except TrackerError as again:
                 self.window.show_error(str(again))
                 return False
@@ -92,7 +99,7 @@ class App:
                 self.window.show_error(str(exc))
                 return False
             try:
-                lib = Library.open(root, allow_read_only=True)
+                lib = Library.open(root, allow_read_only=True, keys=keys)
             except TrackerError as again:
                 self.window.show_error(str(again))
                 return False

@@ -13,6 +13,7 @@ from tracker.bench import ROWS
 from tracker.bench.align import bench_align
 from tracker.bench.align_window import bench_align_window
 from tracker.bench.cli import bench_cli
+from tracker.bench.encrypted import bench_encrypted
 from tracker.bench.imports import bench_card_import, bench_heic, bench_import
 from tracker.bench.measure import bench_measure
 from tracker.bench.measure_window import bench_measure_window
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller inputs, for a first look")
     parser.add_argument(
         "--only",
-        choices=["import", "heic", "large", "compare", "cli", "align", "measure"],
+        choices=["import", "encrypted", "heic", "large", "compare", "cli", "align", "measure"],
         action="append",
         help="run only these benchmarks (may be given more than once)",
     )
@@ -37,13 +38,17 @@ def main(argv: list[str] | None = None) -> int:
         _child_large(Path(args.child_large[0]), Path(args.child_large[1]))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     quick = args.quick
-    only = set(args.only or ["import", "heic", "large", "compare", "cli", "align", "measure"])
+    only = set(
+        args.only or ["import", "encrypted", "heic", "large", "compare", "cli", "align", "measure"]
+    )
     work = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
     print(f"{'figure':<44} {'value':>9}     {'floor':>9} {'ratio':>6}  {'budget':<22}")
     try:
         if "import" in only:
             bench_import(work, 8 if quick else 24)
             bench_card_import(work, 4 if quick else 12)
+        if "encrypted" in only:
+            bench_encrypted(work, 8 if quick else 24)
         if "heic" in only:
             bench_heic(work, 2 if quick else 4)
         if "large" in only:

@@ -1,0 +1,106 @@
+"""The prompt that unlocks an encrypted library when the window opens it.
+
+The passphrase (or, ticked, the recovery key) is typed without echo; the key is derived on
+the thread pool (Argon2id takes about half a second, which the GUI thread must not spend),
+and a wrong one says so under the field and asks again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tracker import APP_NAME
+from tracker.core.crypto.keys import Keys
+from tracker.core.store import encrypted
+from tracker.ui.workers import TaskRunner
+
+
+class UnlockDialog(QDialog):
+    def __init__(self, root: Path, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.root = root
+        self.runner = runner
+        self.keys: Keys | None = None
+        self.setWindowTitle(f"{APP_NAME} — unlock the library")
+        # Lines of their own rather than word wrap, which a dialog sizes too short.
+        intro = QLabel(
+            f"The library in {root} is encrypted.\nType its passphrase to open it.", self
+        )
+        self.secret = QLineEdit(self)
+        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.secret.setAccessibleName("Passphrase")
+        self.secret.setPlaceholderText("Passphrase")
+        self.use_recovery = QCheckBox("Use the recovery key instead (ABCD-EFGH-…)", self)
+        self.problem = QLabel("", self)
+        self.problem.setAccessibleName("Why the library did not open")
+        self.problem.hide()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        layout = QVBoxLayout(self)
+        for widget in (intro, self.secret, self.use_recovery, self.problem, self.buttons):
+            layout.addWidget(widget)
+        self.setMinimumWidth(420)
+        self._connect_signals()
+
+    def _connect_signals(self) -> None:
+        self.buttons.accepted.connect(self._on_buttons_accepted)
+        self.buttons.rejected.connect(self.reject)
+        self.use_recovery.toggled.connect(self._on_use_recovery_toggled)
+
+    def _on_use_recovery_toggled(self, on: bool) -> None:
+        self.secret.setEchoMode(QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password)
+        self.secret.setPlaceholderText("Recovery key" if on else "Passphrase")
+        self.secret.setAccessibleName("Recovery key" if on else "Passphrase")
+
+    def _on_buttons_accepted(self) -> None:
+        typed = self.secret.text()
+        if not typed:
+            self._say("Type the passphrase first.")
+            return
+        how = {"recovery_key": typed} if self.use_recovery.isChecked() else {"passphrase": typed}
+        self._busy(True)
+        root = self.root
+        self.runner.start(
+            lambda _task: encrypted.unlock(root, **how),
+            finished=self._on_unlocked,
+            failed=self._on_failed,
+        )
+
+    def _on_unlocked(self, keys: Keys) -> None:
+        self.keys = keys
+        self.secret.clear()
+        self.accept()
+
+    def _on_failed(self, message: str) -> None:
+        self._busy(False)
+        self.secret.selectAll()
+        self.secret.setFocus()
+        self._say(message)
+
+    def _busy(self, busy: bool) -> None:
+        for widget in (self.secret, self.use_recovery, self.buttons):
+            widget.setEnabled(not busy)
+        if busy:
+            self._say("Unlocking…")
+
+    def _say(self, text: str) -> None:
+        self.problem.setText(text)
+        self.problem.show()
+
+    @classmethod
+    def ask(cls, root: Path, runner: TaskRunner, parent: QWidget | None = None) -> Keys | None:
+        """The library's keys, or None when the person cancelled."""
+        dialog = cls(root, runner, parent)
+        dialog.exec()
+        return dialog.keys
