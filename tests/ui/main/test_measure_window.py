@@ -168,7 +168,14 @@ def test_the_control_area_is_chosen_in_the_area_form_and_undone(
     assert offered == [[(areas["Right thigh"], "Right thigh")]]
     assert area_measures(library, areas["Belly"]).control_area_id == areas["Right thigh"]
     assert "control" in main.history.stack.undoText()
+    # The Progress tab offers to take the control's drift away, and says when it does.
+    main.tabs.setCurrentWidget(main.progress_view)
+    view = main.progress_view.measures
+    assert view.subtract.isEnabled()
+    view.subtract.setChecked(True)
+    assert "Right thigh changed over the same visits is taken away" in view.notes.text()
     main.history.undo()
+    assert not view.subtract.isEnabled() and not view.subtract.isChecked()
     assert area_measures(library, areas["Belly"]).control_area_id is None
 
 

@@ -236,7 +236,15 @@ class MeasureTools:
             menu.addAction(self.clear_skin)
             button.setMenu(menu)
             button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-        widget.addToolBar(toolbar)
+        # On the first row, after the view's controls, where there is room at 1024 px; the
+        # second row (the tools) is full.
+        tools = widget.findChild(QToolBar, "compare-tools")
+        if tools is not None and widget.toolBarBreak(tools):
+            widget.removeToolBarBreak(tools)
+            widget.insertToolBar(tools, toolbar)
+            widget.insertToolBarBreak(tools)
+        else:
+            widget.addToolBar(toolbar)
         self.toolbar = toolbar
         self._set_nudge_enabled()
         self._connect_signals()

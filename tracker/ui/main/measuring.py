@@ -228,7 +228,6 @@ class MeasureController(QObject):
         self.view: MeasureView = window.progress_view.measures
         self.figures: PhotoFigures = window.panel.figures
         self.chosen_view: dict[int, str] = {}  # the view shown, per area
-        self.subtract = False
         self._photos: list[PhotoRow] = []
         window.as_widget().installEventFilter(self)
         self._connect_signals()
@@ -273,8 +272,7 @@ class MeasureController(QObject):
             self.chosen_view[self.window.area_id] = view
             self.refresh_tab()
 
-    def _on_subtract_toggled(self, on: bool) -> None:
-        self.subtract = on
+    def _on_subtract_toggled(self, _on: bool) -> None:
         self.refresh_tab()
 
     def refresh_tab(self) -> None:
@@ -287,10 +285,11 @@ class MeasureController(QObject):
             self.view.show_measures(None, [], by_session=False, busy=self.job.busy)
             return
         view = self.chosen_view.get(w.area_id)
+        subtract = self.view.subtract.isChecked()  # unticked by the view without a control
         try:
-            data = area_measures(w.lib, w.area_id, view, subtract_control=self.subtract)
+            data = area_measures(w.lib, w.area_id, view, subtract_control=subtract)
             if view is not None and not data.photos:
-                data = area_measures(w.lib, w.area_id, None, subtract_control=self.subtract)
+                data = area_measures(w.lib, w.area_id, None, subtract_control=subtract)
         except TrackerError as exc:
             w.statusBar().showMessage(str(exc), 8000)
             return

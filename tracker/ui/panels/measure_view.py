@@ -88,9 +88,9 @@ def control_words(series: MeasureSeries, control_name: str) -> str:
         return ""
     change = values[-1] - values[0]
     if change == 0:
-        return f"{control_name} (the untreated control) did not change over the same visits."
+        return f"The control area, {control_name}, did not change over the same visits."
     return (
-        f"{control_name} (the untreated control) {'rose' if change > 0 else 'fell'} by "
+        f"The control area, {control_name}, {'rose' if change > 0 else 'fell'} by "
         f"{format_amount(series.key, change)} over the same visits."
     )
 
@@ -170,6 +170,14 @@ class MeasureView(QWidget):
         self.measure_now.setEnabled(not busy)
         self.measure_now.setText("Measuring…" if busy else "Measure now")
         lines = [html.escape(line) for line in standing(data)]
+        if self.subtract.isChecked() and data.control_name:
+            lines.insert(
+                0,
+                html.escape(
+                    f"What {data.control_name} changed over the same visits is taken away from "
+                    "these figures (their bands widen to hold the control's own)."
+                ),
+            )
         lines.append(f"<i>{html.escape(CAVEAT)}</i>")
         self.notes.setText("<br>".join(lines))
         dark = self.palette().window().color().lightness() < 128
