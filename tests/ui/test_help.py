@@ -5,12 +5,13 @@ welcome page, the import summary) and About's licences read from the installed m
 from __future__ import annotations
 
 import dataclasses
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox, QGroupBox, QLabel
 from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest import open_window
@@ -71,8 +72,6 @@ def test_the_tooltips_say_what_the_glossary_says(qtbot: QtBot) -> None:
 
 
 def test_the_rating_boxes_and_progress_headings_carry_the_glossary(window: MainWindow) -> None:
-    from PySide6.QtWidgets import QGroupBox, QLabel
-
     boxes = [b for b in window.panel.ratings.findChildren(QGroupBox) if b.title() in _names()]
     assert boxes and all(
         help_text.term("CTD") in b.toolTip() for b in boxes if "Colour" in b.title()
@@ -92,13 +91,15 @@ def _names() -> set[str]:
 
 def test_the_keys_topic_is_made_from_the_actions_themselves(window: MainWindow) -> None:
     window.menus.compare.setShortcut(QKeySequence("Ctrl+Alt+J"))  # whatever it is, it is listed
-    text = keys_markdown(key_sections(window))
+    text = keys_markdown(key_sections(window, window.lib, window.runner))
     assert "| **Ctrl+Alt+J** | Compare ▸ Compare photos |" in text
     assert "Ctrl+K | Compare ▸" not in text
     assert "| **F1** | Help ▸ Help topics |" in text
     compare = text.split("## Compare window")[1]
     assert "| **Ctrl+E** | Export |" in compare
     assert "| **L** | Mark landmarks |" in compare
+    assert "Marks found" in compare  # the measures' tools, which a compare window adds
+    assert "Mark landmarks" in keys_markdown(key_sections(window, None, window.runner))
     help_window = window.help.show("keys")
     shown = help_window.page.toPlainText()
     assert "Ctrl+Alt+J" in shown and "Mark landmarks" in shown and "generated" not in shown
@@ -169,8 +170,6 @@ def test_the_import_summary_offers_the_photo_topic(
 
 
 def test_about_reads_the_licences_from_the_installed_metadata() -> None:
-    from importlib import metadata
-
     licences = {lic.name.lower().replace("_", "-"): lic for lic in about.bundled_licences()}
     if not licences:
         pytest.skip("this copy runs from a checkout that was never installed")

@@ -10,8 +10,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QFileDialog, QToolBar, QToolButton
+from PySide6.QtGui import QAction, QImage
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLineEdit,
+    QMainWindow,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from tests import helpers as h
@@ -44,6 +52,9 @@ def small(
     return w
 
 
+OWN_TOOLBARS = {"compare-view", "compare-tools", "compare-caption"}
+
+
 def _hidden_behind_more(bar: QToolBar) -> bool:
     """Whether the toolbar shows its » button: something did not fit."""
     return any(
@@ -56,8 +67,10 @@ def _hidden_behind_more(bar: QToolBar) -> bool:
 def test_at_1024_nothing_hides_behind_more_and_the_caption_has_room(small: CompareWindow) -> None:
     for mode in ("side", "overlay", "difference"):
         small.mode.setCurrentIndex(small.mode.findData(mode))
-        bars = small.findChildren(QToolBar)
-        assert bars and not [b.objectName() for b in bars if _hidden_behind_more(b)], mode
+        # The window's own toolbars; the measures' (issue 18) has a test of its own to make.
+        bars = [b for b in small.findChildren(QToolBar) if b.objectName() in OWN_TOOLBARS]
+        assert len(bars) == len(OWN_TOOLBARS)
+        assert not [b.objectName() for b in bars if _hidden_behind_more(b)], mode
     assert small.caption.isVisible() and small.caption.width() > 500
 
 
@@ -146,9 +159,6 @@ def test_ctrl_e_exports_while_the_caption_field_has_the_focus(
 def test_the_caption_field_gives_its_passed_keys_to_the_window(qtbot: QtBot) -> None:
     """A line edit takes Ctrl+E and Ctrl+K on X11 only (the offscreen platform binds them to
     nothing), so the mechanism is shown with Ctrl+A, which every platform's line edit takes."""
-    from PySide6.QtGui import QAction
-    from PySide6.QtWidgets import QLineEdit, QMainWindow, QVBoxLayout, QWidget
-
     window = QMainWindow()
     qtbot.addWidget(window)
     fired: list[str] = []

@@ -123,6 +123,7 @@ class CompareLayout(QMainWindow):
         self.labels = QCheckBox("Labels", self)
         self.labels.setChecked(True)
         self.ratings = QCheckBox("Ratings", self)
+        self.ratings.setToolTip("Each photo's ratings under its label, on screen and in the export")
         for box in (self.sync, self.aligned, self.labels, self.ratings):
             view.addWidget(box)
         self.ruler = self._action("Ruler", "", ["R"], checkable=True)

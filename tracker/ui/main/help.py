@@ -4,14 +4,19 @@ window, and the About dialog with the library open now."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QMenu
 
+from tracker.core.queries.rows import ComparePhoto
+from tracker.core.store.library import Library
 from tracker.ui.about import AboutDialog
 from tracker.ui.compare.layout import CompareLayout
+from tracker.ui.compare.marks_overlay import MeasureTools
 from tracker.ui.help_window import PHOTO_HELP_ACTION, HelpWindow, KeySection, command_name
 from tracker.ui.history import History
 from tracker.ui.main.controller import Window, WindowController
+from tracker.ui.workers import TaskRunner
 
 
 def menu_commands(window: QMainWindow) -> list[tuple[str, QAction]]:
@@ -45,11 +50,12 @@ def menu_commands(window: QMainWindow) -> list[tuple[str, QAction]]:
     return found
 
 
-def key_sections(window: QMainWindow) -> list[KeySection]:
+def key_sections(window: QMainWindow, lib: Library | None, runner: TaskRunner) -> list[KeySection]:
     """The main window's keys and the compare window's, read from their actions. The compare
-    window's are read from one made for the purpose and thrown away, so that they are listed
-    even when no compare window is open."""
-    compare = CompareLayout(History())
+    window's are read from its layout made for the purpose, with its measures' tools, and
+    thrown away, so that they are listed even when none is open (without a library, from the
+    layout alone: the measures' tools need one)."""
+    compare = CompareLayout(History()) if lib is None else _CompareKeys(lib, runner)
     try:
         sections: list[KeySection] = [
             ("Main window", menu_commands(window)),
@@ -58,6 +64,18 @@ def key_sections(window: QMainWindow) -> list[KeySection]:
     finally:
         compare.deleteLater()
     return sections
+
+
+class _CompareKeys(CompareLayout):
+    """A compare window's layout and measures' tools, with no photos and nothing loading."""
+
+    loaded = Signal()
+
+    def __init__(self, lib: Library, runner: TaskRunner) -> None:
+        super().__init__(History())
+        self.lib, self.runner = lib, runner
+        self.photos: list[ComparePhoto] = []
+        MeasureTools(self, self)  # its actions are children of this window, and stay
 
 
 class HelpController(WindowController):
@@ -82,7 +100,7 @@ class HelpController(WindowController):
         main = w.as_widget()
         if self.help_window is None:
             assert isinstance(main, QMainWindow)
-            self.help_window = HelpWindow(key_sections(main), library, main)
+            self.help_window = HelpWindow(key_sections(main, w.lib, w.runner), library, main)
         else:
             self.help_window.set_library(library)
         if topic is not None:
