@@ -12,7 +12,6 @@ region drawn.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
 from typing import Protocol
 
 import shiboken6
@@ -350,6 +349,3 @@ class MeasureTools:
         shown = {p.id for p in self.host.canvas.photos}
         if changes & Change.MEASURES or (changes & Change.COLOUR and shown & photo_ids):
             self.overlay.find()
-
-    def shortcuts(self) -> Sequence[QAction]:
-        return (self.draw_marks, self.draw_skin, self.show_marks, self.fewer, self.more)
