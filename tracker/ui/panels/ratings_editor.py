@@ -89,7 +89,7 @@ class AddRatingDialog(QDialog):
         for key, scale in SCALES.items():
             self.scale.addItem(scale.name, key)
             self.scale.setItemData(
-                self.scale.count() - 1, scale.description, Qt.ItemDataRole.ToolTipRole
+                self.scale.count() - 1, scale_tip(scale), Qt.ItemDataRole.ToolTipRole
             )
         self.role = QComboBox(self)
         self.name = QLineEdit(self)
