@@ -16,7 +16,8 @@ from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest import open_window
 from tracker import __version__
-from tracker.core.db.models import Stage
+from tracker.core.db.models import RaterRole, Stage
+from tracker.core.domain.instruments import Rater
 from tracker.core.domain.scales import SCALES
 from tracker.core.services.import_report import Imported, ImportReport
 from tracker.ui import about, help_text
@@ -25,6 +26,7 @@ from tracker.ui.help_window import HelpWindow, keys_markdown
 from tracker.ui.main.help import key_sections
 from tracker.ui.main.import_dialogs import ImportSummaryDialog
 from tracker.ui.main.window import MainWindow
+from tracker.ui.panels.ratings_editor import AddRatingDialog
 from tracker.ui.settings import Preferences
 from tracker.ui.workers import TaskRunner
 
@@ -69,6 +71,12 @@ def test_the_tooltips_say_what_the_glossary_says(qtbot: QtBot) -> None:
     assert help_text.term("POSAS") in scales["posas2-observer"]
     assert help_text.term("GAIS") in scales["gais"]
     assert all(SCALES[k].description in tip for k, tip in scales.items())
+    adding = AddRatingDialog(None, Rater(RaterRole.PATIENT, ""), "Me")
+    qtbot.addWidget(adding)
+    offered = [
+        adding.scale.itemData(i, Qt.ItemDataRole.ToolTipRole) for i in range(adding.scale.count())
+    ]
+    assert offered == list(scales.values())  # the same words in both choosers
 
 
 def test_the_rating_boxes_and_progress_headings_carry_the_glossary(window: MainWindow) -> None:
