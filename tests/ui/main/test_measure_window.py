@@ -71,6 +71,9 @@ def test_the_photos_are_measured_in_the_background_and_shown(
     view = main.progress_view.measures
     assert view.measure_now.isVisible()  # three photos waiting
     assert "3 photos are waiting" in view.notes.text()
+    table = main.panel.figures.table
+    assert table.horizontalHeaderItem(0).text().endswith("(waiting)")  # type: ignore[union-attr]
+    assert [table.item(0, 0).text()] == ["Not measured yet"]  # type: ignore[union-attr]
     with qtbot.waitSignal(main.measuring.job.measured, timeout=120000) as blocker:
         _measure(qtbot, main)
     assert blocker.args is not None and blocker.args[0] == frozenset(course)
@@ -86,7 +89,6 @@ def test_the_photos_are_measured_in_the_background_and_shown(
     assert "Fell by" in width.words or "No measurable change" in width.words
     # The visit panel shows the current visit's photo's figures, with units.
     figures = main.panel.figures
-    table = figures.table
     assert not figures.isHidden() and table.columnCount() == 1
     texts = [item.text() for r in range(table.rowCount()) if (item := table.item(r, 0))]
     assert any(t.endswith(" px") for t in texts), texts

@@ -313,8 +313,8 @@ class MeasureController(QObject):
             self.figures.show_figures([])
             return
         try:
-            rows = [photo_measure(lib, p.id) for p in photos]
+            rows = [(p.view, photo_measure(lib, p.id)) for p in photos]
         except TrackerError as exc:
             self.window.statusBar().showMessage(str(exc), 8000)
             return
-        self.figures.show_figures([r for r in rows if r is not None])
+        self.figures.show_figures(rows)

@@ -263,8 +263,9 @@ class PhotoFigures(QGroupBox):
         self.setMaximumWidth(620)
         self.hide()
 
-    def show_figures(self, photos: Sequence[PhotoMeasure]) -> None:
-        """The figures of each photo measured; a photo not measured says why in its column."""
+    def show_figures(self, photos: Sequence[tuple[str, PhotoMeasure | None]]) -> None:
+        """The figures of each photo (its view, its measure: None when never measured); a
+        photo not measured says why in its column."""
         table = self.table
         table.clear()
         if not photos:
@@ -273,17 +274,18 @@ class PhotoFigures(QGroupBox):
         keys = [
             k
             for k in MEASURE_KEYS
-            if any(p.values is not None and p.values.get(k) is not None for p in photos)
+            if any(m and m.values is not None and m.values.get(k) is not None for _v, m in photos)
         ]
         table.setColumnCount(len(photos))
         table.setRowCount(max(len(keys), 1))
         table.setHorizontalHeaderLabels(
-            [p.view + (" (waiting)" if p.stale else "") for p in photos]
+            [view + (" (waiting)" if m is None or m.stale else "") for view, m in photos]
         )
         table.setVerticalHeaderLabels([MEASURES[k].label for k in keys] or ["Measures"])
-        for c, photo in enumerate(photos):
-            if photo.values is None:
-                text = f"Not measured: {photo.error}" if photo.error else "Not measured yet"
+        for c, (_view, photo) in enumerate(photos):
+            if photo is None or photo.values is None:
+                error = photo.error if photo is not None else None
+                text = f"Not measured: {error}" if error else "Not measured yet"
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
                 table.setItem(0, c, item)
