@@ -352,10 +352,7 @@ def _size(mask: Mask) -> tuple[float, float, float]:
     area = float(m.sum())
     if area == 0:
         return 0.0, 0.0, 0.0
-    padded = np.pad(m, 1)
-    distance = np.asarray(
-        cv2.distanceTransform(padded, cv2.DIST_L2, cv2.DIST_MASK_PRECISE), np.float32
-    )[1:-1, 1:-1]
+    distance = skeleton.distance(m)  # in the marks' box: the same, faster
     bones = skeleton.thin(m)  # Zhang–Suen, one shape at a time
     length = max(_skeleton_length(bones, distance), 1.0)
     return area, length, area / length
@@ -366,8 +363,7 @@ def _core(marks: Mask) -> Mask:
     """The marks' pixels whose colour is read: those at least 1.5 px inside their edge, or
     their skeleton where that leaves too few. A thin mark's edge pixels are part skin (the
     lens, and a JPEG's chroma kept at half resolution, blur it), and would dilute its colour."""
-    m = np.pad(marks.astype(np.uint8), 1)
-    distance = cv2.distanceTransform(m, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
+    distance = skeleton.distance(marks)
     inner = distance >= 2.0
     bones = skeleton.thin(marks)
     if int(inner.sum()) >= int(bones.sum()):
@@ -381,8 +377,7 @@ def _ring(photo: _Photo, marks: Mask) -> Mask:
     width = RING_WIDTH_PX if ppm is None else max(2, round(RING_WIDTH_MM * ppm))
 
     def grown(r: int) -> Mask:
-        k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
-        return np.asarray(cv2.dilate(marks.astype(np.uint8), k) > 0)
+        return skeleton.dilate(marks, r)  # in the marks' box widened by r: the same, faster
 
     return grown(gap + width) & ~grown(gap) & ~photo.card
 
