@@ -1,5 +1,5 @@
 """The marks' mask worked on inside its box (``imaging.skeleton``) gives OpenCV's results over
-the whole image exactly: the skeleton, the distance to the edge (to a millionth of a pixel), the mask grown; for shapes
+the whole image exactly: the skeleton, the distance to the edge (to a millionth of a pixel), the mask grown, the specks dropped; for shapes
 anywhere, touching the image's edges, and specks."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from tracker.core.imaging.skeleton import dilate, distance, thin
+from tracker.core.imaging.skeleton import dilate, distance, drop_small, thin
 
 
 def _masks(seed: int, n: int) -> list[np.ndarray]:
@@ -41,3 +41,11 @@ def test_the_distance_and_the_growing_in_the_box_are_opencvs_over_the_whole() ->
             k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
             assert (dilate(m, r) == (cv2.dilate(m, k) > 0)).all()
     assert not dilate(np.zeros((5, 5), bool), 3).any() and not distance(np.zeros((4, 4))).any()
+
+
+def test_specks_dropped_in_the_box_are_those_dropped_over_the_whole() -> None:
+    for m in _masks(2, 30):
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+        keep = np.zeros(n, bool)
+        keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= 12
+        assert (drop_small(m, 12) == keep[labels]).all()

@@ -224,7 +224,7 @@ def _level(score: Array, weight: Mask, sigma: float) -> NDArray[np.float32]:
         cv2.GaussianBlur(cv2.resize(v, small, interpolation=cv2.INTER_AREA), (0, 0), sigma / k)
         for v in (score * weights, weights)
     )
-    fallback = float(np.median(score[weight]))
+    fallback = float(np.median(score[weight])) if (den <= 1e-3).any() else 0.0  # where needed
     level = np.where(den > 1e-3, num / np.maximum(den, 1e-3), fallback).astype(np.float32)
     return np.asarray(cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR))
 
@@ -245,10 +245,7 @@ def _clean(mask: Mask, px_per_mm: float | None) -> Mask:
     if radius >= 1:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
         m = np.asarray(cv2.morphologyEx(m, cv2.MORPH_OPEN, kernel), np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
-    keep = np.zeros(n, bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= _speck(px_per_mm)
-    return np.asarray(keep[labels])
+    return skeleton.drop_small(m, _speck(px_per_mm))  # in the marks' box: the same, faster
 
 
 def _detect(photo: _Photo, stage: str, sensitivity: float) -> Mask:

@@ -14,7 +14,7 @@ outermost pixels as they are; so it does here.
 outside the image counting as unmarked, in the box with a pixel of background around it: for a
 pixel inside, the box's border is never farther than anything beyond it (the same distances,
 but for the float rounding of a square root: a millionth of a pixel). ``dilate``: grown by a
-disc of radius ``r``, in the box widened by ``r``.
+disc of radius ``r``, in the box widened by ``r``. ``drop_small``: specks removed.
 """
 
 from __future__ import annotations
@@ -59,6 +59,20 @@ def dilate(mask: NDArray[Any], r: int) -> NDArray[np.bool_]:
         y0, y1, x0, x1 = box
         k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
         out[y0:y1, x0:x1] = cv2.dilate(m[y0:y1, x0:x1], k) > 0
+    return out
+
+
+def drop_small(mask: NDArray[Any], least: int) -> NDArray[np.bool_]:
+    """The mask without its 8-connected shapes of fewer than ``least`` pixels."""
+    m = (np.asarray(mask) > 0).astype(np.uint8)
+    out = np.zeros(m.shape, bool)
+    box = _box(m, 0)
+    if box is not None:
+        y0, y1, x0, x1 = box
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(m[y0:y1, x0:x1], connectivity=8)
+        keep = np.zeros(n, bool)
+        keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= least
+        out[y0:y1, x0:x1] = keep[labels]
     return out
 
 
