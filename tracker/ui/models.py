@@ -268,7 +268,7 @@ class TimelineModel(RowListModel[VisitRow]):
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return ", ".join(visit_lines(row, full=True))
         if role == Qt.ItemDataRole.DecorationRole:
-            return self._strip(row)
+            return self._strip(row) if row.photos else None  # no photos: no empty strip
         if role == Qt.ItemDataRole.ToolTipRole:
             truncated = len(row.ratings) > TIMELINE_RATINGS + 1
             parts = [row.notes, *(row.ratings if truncated else ())]
