@@ -163,6 +163,19 @@ def test_refusals_are_sentences_and_store_nothing(qtbot: QtBot, window: CompareW
     assert not tools.draw_marks.isChecked() and tools.editor.kind is None
 
 
+def test_putting_the_tool_away_drops_an_open_outline_and_says_so(
+    qtbot: QtBot, window: CompareWindow
+) -> None:
+    tools = window.measure_tools
+    tools.draw_marks.setChecked(True)
+    for x, y in SQUARE[:3]:
+        qtbot.mouseClick(window.canvas, Qt.MouseButton.LeftButton, pos=_screen(window, 0, x, y))
+    window.ruler.setChecked(True)  # another tool takes over
+    assert not tools.draw_marks.isChecked() and tools.editor.draft is None
+    assert "not stored" in window.status.text()
+    assert _stored(window) is None
+
+
 def test_a_photo_not_aligned_takes_no_points(
     qtbot: QtBot, window: CompareWindow, library: Library
 ) -> None:

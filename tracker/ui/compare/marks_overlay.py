@@ -277,8 +277,11 @@ class MeasureTools:
             self.editor.start(kind)
             host.canvas.setFocus()
         elif not other.isChecked():
+            dropped = self.editor.draft is not None
             self.editor.stop()
-            self.host.status.setText("")
+            self.host.status.setText(
+                "The outline being drawn was not closed, so it was not stored." if dropped else ""
+            )
 
     def _on_editor_stopped(self) -> None:
         self.draw_marks.setChecked(False)
