@@ -15,11 +15,11 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressD
 
 from tracker import APP_NAME
 from tracker.core.care.repair import restore_snapshot
+from tracker.core.crypto.layout import is_encrypted
 from tracker.core.demo.sample import create_demo
 from tracker.core.errors import DatabaseDamaged, FolderReadOnly, LibraryLocked, TrackerError
 from tracker.core.files import private_umask
 from tracker.core.paths import ENV_LIBRARY, default_library, log_dir
-from tracker.core.store import encrypted
 from tracker.core.store.library import Library
 from tracker.ui.errors import install_excepthook, setup_logging
 from tracker.ui.icons import icon
@@ -70,7 +70,7 @@ class App:
             )
             return False
         keys = None
-        if encrypted.is_encrypted(root):
+        if is_encrypted(root):
             keys = UnlockDialog.ask(root, self.runner, self.window)
             if keys is None:
                 return False  # cancelled: the current library stays

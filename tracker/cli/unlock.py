@@ -14,14 +14,16 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.cli.output import emit
 from tracker.cli.parser import EXIT_OK
-from tracker.core.crypto.keys import Keys
+from tracker.core.crypto.layout import is_encrypted
 from tracker.core.errors import UsageError
-from tracker.core.store import encrypted
 from tracker.core.store.library import Library
+
+if TYPE_CHECKING:
+    from tracker.core.crypto.keys import Keys
 
 ENV_PASSPHRASE = "TRACKER_PASSPHRASE"
 ENV_RECOVERY = "TRACKER_RECOVERY_KEY"
@@ -43,7 +45,7 @@ def _secret(prompt: str, env: str, what: str) -> str:
 
 def keys_for(args: argparse.Namespace, root: Path) -> Keys | None:
     """The keys of the library at ``root`` when it is encrypted (asked for), else None."""
-    if not encrypted.is_encrypted(root):
+    if not is_encrypted(root):
         return None
     return keys_for_folder(args, root)
 
@@ -51,6 +53,9 @@ def keys_for(args: argparse.Namespace, root: Path) -> Keys | None:
 def keys_for_folder(args: argparse.Namespace, root: Path) -> Keys:
     """The keys from the key file in ``root`` (a library, or a backup being restored), from
     the passphrase or, with ``--recovery-key``, the recovery key."""
+    # start-up time: cryptography is loaded for an encrypted library only
+    from tracker.core.store import encrypted
+
     if getattr(args, "recovery_key", False):
         secret = _secret(f"Recovery key for {root}: ", ENV_RECOVERY, "recovery key")
         return encrypted.unlock(root, recovery_key=secret)
@@ -76,6 +81,9 @@ def new_passphrase(env: str) -> str:
 
 def init_encrypted(args: argparse.Namespace, root: Path) -> int:
     """``tracker init --encrypt``: a new encrypted library, and its recovery key shown once."""
+    # start-up time: cryptography is loaded for an encrypted library only
+    from tracker.core.store import encrypted
+
     lib, recovery = encrypted.create(root, new_passphrase(ENV_PASSPHRASE))
     lib.close()
     emit(
@@ -92,7 +100,10 @@ def init_encrypted(args: argparse.Namespace, root: Path) -> int:
 def cmd_passphrase(args: argparse.Namespace, root: Path) -> int:
     """``tracker passphrase change``: unlock with the passphrase (or the recovery key), then
     wrap the master key with a new passphrase; nothing else is encrypted again."""
-    if not encrypted.is_encrypted(root):
+    # start-up time: cryptography is loaded for an encrypted library only
+    from tracker.core.store import encrypted
+
+    if not is_encrypted(root):
         raise UsageError(f"The library in {root} is not encrypted; it has no passphrase.")
     with open_library(args, root) as lib:
         encrypted.change_passphrase(lib, new_passphrase(ENV_NEW_PASSPHRASE))

@@ -8,6 +8,7 @@ and a wrong one says so under the field and asks again.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -20,9 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from tracker import APP_NAME
-from tracker.core.crypto.keys import Keys
-from tracker.core.store import encrypted
 from tracker.ui.workers import TaskRunner
+
+if TYPE_CHECKING:
+    from tracker.core.crypto.keys import Keys
 
 
 class UnlockDialog(QDialog):
@@ -69,6 +71,9 @@ class UnlockDialog(QDialog):
             self._say("Type the passphrase first.")
             return
         how = {"recovery_key": typed} if self.use_recovery.isChecked() else {"passphrase": typed}
+        # start-up time: cryptography is loaded for an encrypted library only
+        from tracker.core.store import encrypted
+
         self._busy(True)
         root = self.root
         self.runner.start(

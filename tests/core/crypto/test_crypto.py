@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.core.crypto import cipher, keys
+from tracker.core.crypto import cipher, keys, layout
 from tracker.core.errors import (
     EncryptedFileRefused,
     KeyFileDamaged,
@@ -182,4 +182,4 @@ def test_the_ciphertext_shows_nothing_of_the_plaintext(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("size", [0, 1, 100, cipher.CHUNK - 1, cipher.CHUNK, 5 * cipher.CHUNK + 7])
 def test_sizes_stored_and_plain_turn_round(size: int) -> None:
-    assert cipher.plain_size(cipher.stored_size(size)) == size
+    assert layout.plain_size(layout.stored_size(size)) == size

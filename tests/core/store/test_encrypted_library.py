@@ -23,6 +23,7 @@ from tracker.core.care.check import check_library
 from tracker.core.crypto.keys import MIN_KDF, Keys
 from tracker.core.errors import (
     EncryptedFileRefused,
+    KeyFileDamaged,
     LibraryError,
     PassphraseNeeded,
     WrongPassphrase,
@@ -291,3 +292,16 @@ def test_an_encrypted_backup_restores_with_the_passphrase_or_the_recovery_key(
             first = next((dest / "originals").glob("*/*"))
             sha, _, ext = first.name.partition(".")
             assert back.store.read_original(sha, ext) in [p.read_bytes() for p in photos]
+
+
+def test_a_lost_key_file_is_named_not_taken_for_a_damaged_database(
+    made: tuple[Library, str], tmp_path: Path
+) -> None:
+    lib, _ = made
+    import_files(lib, _photos(tmp_path)[:1], area="Belly")
+    lib.close()
+    (lib.root / "library.key").unlink()
+    with pytest.raises(
+        KeyFileDamaged, match=r"is encrypted but its key file library\.key is missing"
+    ):
+        Library.open(lib.root)

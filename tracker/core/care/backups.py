@@ -48,7 +48,7 @@ from typing import IO, Any, BinaryIO
 
 from tracker import __version__
 from tracker.core.care.check import Refusal, in_flight, named_now, open_stored
-from tracker.core.crypto.keys import KEY_FILE
+from tracker.core.crypto.layout import KEY_FILE
 from tracker.core.db.engine import DB_NAME, connect_file
 from tracker.core.db.models import Photo
 from tracker.core.db.snapshots import database_image, record_archive

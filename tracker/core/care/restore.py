@@ -30,7 +30,7 @@ import shutil
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.core.care.backups import Progress
 from tracker.core.care.check import check_library
@@ -45,8 +45,7 @@ from tracker.core.care.unpack import (
     read_manifest,
     shown,
 )
-from tracker.core.crypto.cipher import stored_size
-from tracker.core.crypto.keys import KEY_FILE, Keys
+from tracker.core.crypto.layout import KEY_FILE, stored_size
 from tracker.core.db import schema
 from tracker.core.db.engine import DB_NAME, connect_file, db_errors
 from tracker.core.errors import (
@@ -64,6 +63,9 @@ from tracker.core.errors import (
 from tracker.core.queries.listing import counts
 from tracker.core.store.library import Library
 from tracker.core.store.lock import abandoned, claim
+
+if TYPE_CHECKING:
+    from tracker.core.crypto.keys import Keys
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from typing import IO, Any, BinaryIO
 
 from tracker.core.care import backups
 from tracker.core.care.backups import CHUNK, FORMAT, MANIFEST, ORIGINAL_NAME
-from tracker.core.crypto.keys import KEY_FILE
+from tracker.core.crypto.layout import KEY_FILE
 from tracker.core.db.engine import DB_NAME
 from tracker.core.errors import LibraryError
 

@@ -32,33 +32,16 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from tracker.core.crypto.keys import Keys
+from tracker.core.crypto.layout import CHUNK, HEADER, HEADER_SIZE, MAGIC, TAG, VERSION
 from tracker.core.errors import EncryptedFileRefused
 
-MAGIC = b"STRIAENC"
-VERSION = 1
-CHUNK = 1 << 20
-TAG = 16
-_HEADER = struct.Struct("!8sBBI12s48s8s")
-HEADER_SIZE = _HEADER.size
+_HEADER = HEADER
 _WRAP_AAD = b"stria-tracker file key v1"
 
 
 def is_encrypted(head: bytes) -> bool:
     """Whether bytes that begin a file are those of a file this module wrote."""
     return head.startswith(MAGIC)
-
-
-def stored_size(plain: int) -> int:
-    """How many bytes a file of ``plain`` bytes takes encrypted (a backup's sizes are checked
-    against the database's before a byte is restored)."""
-    return HEADER_SIZE + plain + (plain // CHUNK + 1) * TAG
-
-
-def plain_size(stored: int) -> int:
-    """The plaintext's size of a whole encrypted file of ``stored`` bytes (``stored_size``
-    turned round)."""
-    body = stored - HEADER_SIZE
-    return body - (body // (CHUNK + TAG) + 1) * TAG
 
 
 class FileCipher:

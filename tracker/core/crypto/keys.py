@@ -37,9 +37,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from tracker.core.crypto.layout import KEY_FILE
 from tracker.core.errors import KeyFileDamaged, ValidationError, WrongPassphrase
 
-KEY_FILE = "library.key"
 FORMAT = 1
 MIN_PASSPHRASE = 8
 _RECOVERY_BYTES = 20  # 160 bits: 32 base32 characters
@@ -193,11 +193,6 @@ def _document(master: bytes, library_id: str, passphrase: str, kdf: KdfParams) -
         "passphrase": {"salt": _b64(salt), **_wrap(kdf.derive(passphrase, salt), master)},
         "check": _check(master, library_id),
     }
-
-
-def is_encrypted(folder: Path) -> bool:
-    """Whether the library in ``folder`` is encrypted (it has a key file)."""
-    return (folder / KEY_FILE).exists()
 
 
 def read(folder: Path) -> dict[str, Any]:

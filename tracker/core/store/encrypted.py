@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tracker.core.crypto import keys as crypto_keys
+from tracker.core.crypto import layout
 from tracker.core.crypto.keys import DEFAULT_KDF, KdfParams, Keys
 from tracker.core.db.engine import DB_NAME
 from tracker.core.errors import LibraryError, UsageError
@@ -36,7 +37,7 @@ def create(root: Path, passphrase: str, kdf: KdfParams = DEFAULT_KDF) -> tuple[L
 
 
 def is_encrypted(root: Path) -> bool:
-    return crypto_keys.is_encrypted(Path(root).expanduser())
+    return layout.is_encrypted(Path(root).expanduser())
 
 
 def unlock(root: Path, *, passphrase: str | None = None, recovery_key: str | None = None) -> Keys:

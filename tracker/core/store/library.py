@@ -20,9 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from tracker.core.crypto import keys as crypto_keys
-from tracker.core.crypto.cipher import FileCipher
-from tracker.core.crypto.keys import KEY_FILE, Keys
+from tracker.core.crypto.layout import KEY_FILE, is_encrypted, lost_its_key
 from tracker.core.db import engine as db
 from tracker.core.db import snapshots
 from tracker.core.db.engine import DB_NAME
@@ -30,6 +28,7 @@ from tracker.core.db.models import Client, Photo
 from tracker.core.errors import (
     DatabaseDamaged,
     FolderReadOnly,
+    KeyFileDamaged,
     LibraryError,
     LibraryLocked,
     NoLibrary,
@@ -44,6 +43,9 @@ from tracker.core.store.photos import DIR_MODE, CacheKind, PhotoStore, storage_e
 
 if TYPE_CHECKING:
     from PIL import Image
+
+    from tracker.core.crypto.cipher import FileCipher
+    from tracker.core.crypto.keys import Keys
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +82,7 @@ class Library:
         # An encrypted library's unlocked keys (None for a plain one): the store encrypts
         # every file with them, and the database is SQLCipher keyed from them.
         self.keys = keys
-        self.store = PhotoStore(root, FileCipher(keys) if keys is not None else None)
+        self.store = PhotoStore(root, None if keys is None else _cipher(keys))
         self._sessions: sessionmaker[Session] = db.session_factory(engine)
         self._lock = lock
         # None when the library can be changed; otherwise the sentence saying why it cannot.
@@ -378,18 +380,33 @@ _OWN_ENTRIES = (
 )
 
 
+def _cipher(keys: Keys) -> FileCipher:
+    # start-up time: cryptography is loaded for an encrypted library only
+    from tracker.core.crypto.cipher import FileCipher
+
+    return FileCipher(keys)
+
+
 def _database_key(root: Path, keys: Keys | None) -> bytes | None:
     """The database key of the library at ``root``: None for a plain library; refuses an
     encrypted one opened without its keys, or with another library's."""
-    if not crypto_keys.is_encrypted(root):
+    if not is_encrypted(root):
         if keys is not None:
             raise LibraryError(f"The library in {root} is not encrypted; open it without a key.")
+        if lost_its_key(root, DB_NAME):
+            raise KeyFileDamaged(
+                f"The library in {root} is encrypted but its key file {KEY_FILE} is missing; "
+                "put it back from a backup of the library (nothing else opens it)."
+            )
         return None
     if keys is None:
         raise PassphraseNeeded(
             f"The library in {root} is encrypted; it opens with its passphrase or recovery key."
         )
-    if str(crypto_keys.read(root)["library_id"]) != keys.library_id:
+    # start-up time: cryptography is loaded for an encrypted library only
+    from tracker.core.crypto.keys import read
+
+    if str(read(root)["library_id"]) != keys.library_id:
         raise LibraryError(f"The key given is another library's, not that of {root}.")
     return keys.database_key()
 

@@ -38,9 +38,9 @@ import stat
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
-from tracker.core.crypto.cipher import FileCipher, plain_size
+from tracker.core.crypto.layout import plain_size
 from tracker.core.errors import (
     DiskFull,
     EncryptedFileRefused,
@@ -49,6 +49,9 @@ from tracker.core.errors import (
     StorageError,
 )
 from tracker.core.files import sha256_of
+
+if TYPE_CHECKING:
+    from tracker.core.crypto.cipher import FileCipher
 
 log = logging.getLogger(__name__)
 
