@@ -14,6 +14,7 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QGraphicsScene
 
 from tests import helpers as h
@@ -24,6 +25,7 @@ from tracker.core.queries.progress import Progress, progress
 from tracker.core.services import clients
 from tracker.core.store.library import Library
 from tracker.rendering.chart import build_chart, treatment_text
+from tracker.rendering.chart_style import PRINT, screen_colours
 
 
 def _chart(lib: Library, key: str, **options: object) -> tuple[Progress, Instrument, QChart]:
@@ -176,3 +178,31 @@ def test_hover_text_has_the_treatment_and_the_notes(course: Library) -> None:
     assert "03 Feb 2025: treatment (session 1), day 28" in text
     assert "pen, 1.1 mm" in text
     assert "tolerated well & asked about sun care <i>before</i>" in text
+
+
+def test_a_dark_palette_gives_a_dark_chart_and_the_report_keeps_its_print_colours(
+    qapp: QApplication, course: Library
+) -> None:
+    dark = QPalette()
+    dark.setColor(QPalette.ColorRole.Base, QColor("#202020"))
+    dark.setColor(QPalette.ColorRole.Text, QColor("#eeeeee"))
+    colours = screen_colours(dark)
+    assert colours.dark and screen_colours(QPalette()) is PRINT  # a light palette: print
+    _data, _instrument, chart = _chart(course, "posas2-observer", colours=colours)
+    assert chart.backgroundBrush().color() == QColor("#202020")
+    assert all(a.labelsColor() == QColor("#eeeeee") for a in chart.axes())
+    lines = _lines(chart)
+    total = next(s for name, s in lines.items() if name.startswith("Total"))
+    assert total.pen().color() == QColor("#eeeeee")  # black would vanish on the dark ground
+    # Every item colour is light enough to read on it.
+    assert min(c.lightness() for c in colours.items) > QColor("#202020").lightness() + 60
+    # The report builds its charts without colours: black on white whatever the window's.
+    qapp.setPalette(dark)
+    try:
+        _data, _instrument, printed = _chart(course, "posas2-observer")
+        ground = printed.backgroundBrush().gradient()  # QtCharts' light theme: a white fade
+        assert ground is not None and all(c.lightness() > 200 for _at, c in ground.stops())
+        printed_total = next(s for n, s in _lines(printed).items() if n.startswith("Total"))
+        assert printed_total.pen().color() == QColor("#000000")
+    finally:
+        qapp.setPalette(QPalette())
