@@ -115,9 +115,9 @@ def retest_advice(lib: Library, report: ImportReport, today: dt.date | None = No
     if not single:
         return ""
     return (
-        f"The baseline has one photo of {single[0]}: a second one taken today, the same way, "
-        "shows how much the measures move by chance alone, so that later changes smaller than "
-        "that are not read as progress."
+        f"The baseline has one photo of the view “{single[0]}”: a second one taken today, the "
+        "same way, shows how much the measures move by chance alone, so that later changes "
+        "smaller than that are not read as progress."
     )
 
 
