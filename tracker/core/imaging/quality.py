@@ -9,7 +9,8 @@ preview), so they cost a few milliseconds a photo (see the import row of ``track
   luminance scaled to a mean of 128 first (so that a photo 30 % darker does not read 50 % less
   sharp). Skin is low-contrast and its texture differs from area to area, so the figure means
   nothing alone: it is judged against the reference photo of the same area and view, and warns
-  below ``SHARPNESS_RATIO`` of it (see there why).
+  below ``verdicts.SHARPNESS_RATIO`` of it (see there why; ``verdicts`` judges it again,
+  without OpenCV, when the reference changes).
 - **highlights** and **shadows**: the share of pixels clipped white (any channel at
   ``HIGHLIGHT_LEVEL`` or more) or black (luminance at ``SHADOW_LEVEL`` or less).
 - **cast**: how coloured the light on the calibration card is, when the photo shows one.
@@ -33,19 +34,12 @@ from PIL import Image
 
 from tracker.core.imaging import card as cards
 from tracker.core.imaging.geometry import Gains
+from tracker.core.imaging.verdicts import SHARPNESS_MESSAGE, check, sharpness_check
+from tracker.core.imaging.verdicts import reference_sharpness as reference_sharpness
 
 WORK_SIDE = 400
 """Sharpness is measured with the photo at this many pixels on its long side: what every photo
 the import takes can give from the decode it makes anyway (an eighth of a 3200 px frame)."""
-SHARPNESS_RATIO = 0.5
-"""A photo warns when its sharpness is below this share of the reference's. Photos of the same
-skin stay well above it (on the generated skin of the tests: 30 % darker or brighter, 0.96 to
-1.06; taken again turned, up to a fifth nearer or farther and in another light, 0.8 to 0.9).
-A defocus or shake of a Gaussian 3 pixels of a 12 MP frame (as the import measures it, from
-an eighth of the frame: 2.5 px gives 0.6, 4 px 0.33), 1.4 pixels of a 2 MP one, reads as
-half: soft at full size, pores and fine lines smeared, which a patient comparing marks must
-not get. A lower ratio would let such photos pass; a higher one would warn on ordinary
-differences of distance and light."""
 HIGHLIGHT_LEVEL = 250
 SHADOW_LEVEL = 5
 HIGHLIGHTS_SHARE = 0.02
@@ -61,10 +55,7 @@ few percent). The card's gains correct it on the photo, but skin under such ligh
 compare truly with skin in daylight."""
 
 MESSAGES = {
-    "sharpness": (
-        "This photo is {pct} as sharp as the reference photo of its view: hold the phone "
-        "still, tap the skin to focus, and take it again."
-    ),
+    "sharpness": SHARPNESS_MESSAGE,
     "highlights": (
         "{pct} of this photo is so bright that its colour is lost (glare, or too much "
         "light): turn off the flash or move out of direct light, and take it again."
@@ -240,16 +231,6 @@ def gains_for(card: dict[str, Any], reference_card: dict[str, Any] | None) -> Ga
 # -- judging -----------------------------------------------------------------------------------
 
 
-def _check(check: str, value: float, unit: str, message: str) -> dict[str, Any]:
-    return {
-        "check": check,
-        "value": round(value, 4),
-        "unit": unit,
-        "warned": bool(message),
-        "message": message,
-    }
-
-
 def _percent(share: float) -> str:
     pct = share * 100
     return f"{pct:.0f} %" if pct >= 10 else f"{pct:.1f} %"
@@ -261,21 +242,13 @@ def judge(
     """``photo.quality`` for measures judged against the reference photo of the same area and
     view (its id and stored sharpness), or on their own when there is none (the first photo of
     a view: its sharpness is then the figure later photos are held to, and never warns)."""
-    checks = []
-    message = ""
-    if reference_sharpness is not None and reference_sharpness > 0:
-        ratio = measures.sharpness / reference_sharpness
-        if ratio < SHARPNESS_RATIO:
-            # A photo shaken badly reads a fraction of a percent: not "0 %".
-            sharp = f"{ratio * 100:.0f} %" if ratio >= 0.01 else "less than 1 %"
-            message = MESSAGES["sharpness"].format(pct=sharp)
-    checks.append(_check("sharpness", measures.sharpness, "Laplacian variance", message))
+    checks = [sharpness_check(measures.sharpness, reference_sharpness)]
     for name, share, limit in (
         ("highlights", measures.highlights, HIGHLIGHTS_SHARE),
         ("shadows", measures.shadows, SHADOWS_SHARE),
     ):
         message = MESSAGES[name].format(pct=_percent(share)) if share > limit else ""
-        checks.append(_check(name, share * 100, "%", message))
+        checks.append(check(name, share * 100, "%", message))
     if measures.card is not None:
         checks.append(cast_check(measures.card))
     return {
@@ -302,12 +275,4 @@ def cast_check(card: dict[str, Any]) -> dict[str, Any]:
         message = MESSAGES["uneven"]
     elif colour > LIGHT_COLOUR_LIMIT:
         message = MESSAGES["cast"]
-    return _check("cast", colour * 100, "%", message)
-
-
-def reference_sharpness(quality: dict[str, Any] | None) -> float | None:
-    """The sharpness stored in a photo's ``quality`` (None for a photo imported without it)."""
-    for check in (quality or {}).get("checks", []):
-        if check.get("check") == "sharpness" and isinstance(check.get("value"), int | float):
-            return float(check["value"])
-    return None
+    return check("cast", colour * 100, "%", message)

@@ -5,6 +5,12 @@ photo only within that group: a photo moved to another area or view loses its al
 aligned again there, or becomes that group's reference when the group has none). A reference
 photo that leaves its group hands the role to the group's earliest aligned photo, and the
 others' transforms are re-expressed relative to it, so no alignment the person made is lost.
+
+The capture checks relative to the reference photo follow the same rule (``verdicts``): a
+photo that changes group is judged again against its new group's reference (its sharpness
+warning from the stored figure; its framing dropped until it is aligned there), and so is each
+photo left behind that was judged against it; the checks that are a photo's own (highlights,
+shadows, the light on the card) stay as they were measured.
 """
 
 from __future__ import annotations
@@ -28,8 +34,10 @@ from tracker.core.db.models import (
     row_dict,
 )
 from tracker.core.errors import NotFoundError, UsageError
+from tracker.core.imaging import verdicts
 from tracker.core.imaging.geometry import MODELS, check_matrix, compose, invert
 from tracker.core.queries.browse import alignment_of, get
+from tracker.core.services.import_reading import reference_of
 from tracker.core.services.measure import carry_regions
 from tracker.core.services.photos import MAX_VIEW, update_framing
 from tracker.core.services.visits import create_visit
@@ -45,7 +53,7 @@ class MoveUndo:
     photos: tuple[dict[str, Any], ...]
     references: tuple[dict[str, Any], ...]  # reference rows of the touched groups, before
     groups: tuple[tuple[int, str], ...]  # (area id, view) of every group touched
-    aligned: tuple[dict[str, Any], ...]  # other photos whose transform was re-expressed
+    aligned: tuple[dict[str, Any], ...]  # other photos re-expressed or judged again, before
     made_visit: int | None
 
 
@@ -135,6 +143,8 @@ def move_photos(
             s.flush()
             if new_group != old_group:
                 _join_group(s, p, new_group)
+        left = {row["id"]: (row["area_id"], row["view"]) for row in before}
+        _judge_again(s, [p for p in photos if (p.area_id, p.view) != left[p.id]], left, realigned)
         return MoveUndo(
             photos=before,
             references=references,
@@ -194,6 +204,51 @@ def leave_group(
     s.flush()
     for other in staying:  # framed against the new reference now (the heir: none)
         update_framing(s, other, alignment_of(other))
+
+
+def _judge_again(
+    s: Session,
+    moved: list[Photo],
+    left: dict[int, tuple[int, str]],
+    changed: dict[int, dict[str, Any]],
+) -> None:
+    """The checks relative to the reference, judged again: of the photos ``moved`` to another
+    group (``left`` the groups they were in), and of the photos left behind that were judged
+    against one of them (their rows before are kept in ``changed``, for the undo)."""
+    if not moved:
+        return
+    s.flush()
+    for p in moved:
+        _judge(s, p, keep_framing=False)  # it was aligned to the old group's reference
+    ids = {p.id for p in moved}
+    groups = {left[i] for i in ids}
+    behind = s.scalars(
+        select(Photo).where(
+            Photo.area_id.in_({a for a, _ in groups}),
+            Photo.id.not_in(ids),
+            Photo.quality.is_not(None),
+        )
+    )
+    for other in behind:
+        if (other.area_id, other.view) in groups and (other.quality or {}).get(
+            "reference_id"
+        ) in ids:
+            changed.setdefault(other.id, row_dict(other))
+            _judge(s, other, keep_framing=True)  # ``leave_group`` framed it again
+
+
+def _judge(s: Session, photo: Photo, *, keep_framing: bool) -> None:
+    """``photo``'s relative checks against its group's reference now (none when it is that
+    reference itself: its sharpness is then the figure the others are held to)."""
+    ref = reference_of(s, photo.area_id, photo.view)
+    if ref is not None and ref.id == photo.id:
+        ref = None
+    photo.quality = verdicts.rejudged(
+        photo.quality,
+        ref.id if ref is not None else None,
+        verdicts.reference_sharpness(ref.quality) if ref is not None else None,
+        keep_framing=keep_framing,
+    )
 
 
 ALIGNMENT_COLUMNS = (
