@@ -50,11 +50,9 @@ def linear_rgb(rgb: NDArray[np.uint8], gains: Gains | None = None) -> NDArray[np
     ``min(255, value × gain)`` per channel, then the sRGB curve, by one table per channel."""
     g = NO_GAINS if gains is None else check_gains(gains)
     levels = np.arange(256, dtype=np.float64)
-    out = np.empty(rgb.shape, np.float32)
-    for c in range(3):
-        table = _to_linear(np.minimum(255.0, levels * g[c]) / 255.0).astype(np.float32)
-        out[..., c] = table[rgb[..., c]]
-    return out
+    tables = [_to_linear(np.minimum(255.0, levels * g[c]) / 255.0) for c in range(3)]
+    table = np.stack(tables, axis=-1).astype(np.float32).reshape(256, 1, 3)
+    return np.asarray(cv2.LUT(np.ascontiguousarray(rgb), table), np.float32)  # one pass
 
 
 _TO_XYZN = _XYZ.T / _WHITE  # linear RGB to XYZ over the white point, in one product
