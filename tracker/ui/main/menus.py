@@ -47,7 +47,7 @@ class MenuActions(QObject):
         self.restore = self._make("&Restore from a backup…")
         self.print_card = self._make("&Print a calibration card…")
         self.help = self._make("&Help topics", K.HelpContents)
-        self.photo_help = self._make("How to take &photos that compare well")
+        self.photo_help = self._make("How to take photos that compare &well")
         self.about = self._make("&About")
         # Offered only while a library is open.
         self.need_library = [
