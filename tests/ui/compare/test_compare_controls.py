@@ -87,12 +87,22 @@ def test_the_landmark_instructions_are_shown_whole_above_the_photos(
     small.canvas.point_clicked.emit(0, QPointF(100, 100))
     assert small.canvas.height() == canvas_height, "a click must not move the photos"
     assert small.status.text().startswith("Points marked on each photo: 1 · 0.")
+    shown = [b.defaultAction() for b in small.guide.buttons["landmarks"] if b.isVisible()]
+    assert shown == [small.apply_align, small.clear_marks]  # beside the instructions
     small.align.setChecked(False)
     assert not small.guide.isVisible()
     small.neutral.setChecked(True)
     assert small.guide.text.text() == GUIDES["neutral"]
     small.ruler.setChecked(True)
     assert small.guide.text.text() == GUIDES["ruler"]
+
+
+def test_a_status_too_long_for_its_line_is_whole_in_its_tooltip(small: CompareWindow) -> None:
+    long = "Aligned automatically: 822 skin features agree within 1 pixel. " * 6
+    small.status.setText(long)
+    assert small.status.toolTip() == long
+    small.status.setText("Saved.")
+    assert small.status.toolTip() == ""
 
 
 def test_difference_mode_explains_its_colours(small: CompareWindow) -> None:
