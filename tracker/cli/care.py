@@ -59,6 +59,7 @@ def cmd_export(args: argparse.Namespace, root: Path) -> int:
         mode=args.mode,
         aligned=args.aligned,
         labels=not args.no_labels,
+        ratings=args.ratings and not args.no_labels,
         caption=args.caption,
         max_side=args.size,
     )

@@ -375,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--caption", default="", metavar="TEXT", help="a line of text under the images"
     )
     cmp.add_argument("--no-labels", action="store_true", help="leave out the date labels")
+    cmp.add_argument("--ratings", action="store_true", help="each photo's ratings under its label")
     cmp.add_argument(
         "--size",
         type=_number("the size"),
