@@ -213,3 +213,25 @@ def test_the_background_alignment_hands_over_the_rows_it_read(
     aligned = window.photos[1].alignment
     assert aligned is not None and aligned.method == "auto"
     assert window.canvas.to_first == placement(window.photos, True) != before
+
+
+def test_mild_perspective_is_painted_as_the_affine_it_cannot_be_told_from() -> None:
+    image = _smooth(1024, 768)
+    # A photo aligned with a little perspective, fitted in a pane: its corners move by a
+    # hundredth of a screen pixel between the two.
+    mild = QTransform(0.6, 0.02, 2e-7, -0.02, 0.6, 1e-7, 30, 40, 1) * QTransform.fromScale(0.5, 0.5)
+    flat = pyramid.flattened(mild, image.width(), image.height())
+    assert flat.type() != QTransform.TransformationType.TxProject
+    for x, y in ((0, 0), (1024, 0), (1024, 768), (512, 384), (0, 768)):
+        d = flat.map(QPointF(x, y)) - mild.map(QPointF(x, y))
+        assert d.manhattanLength() < 2 * pyramid.FLAT_PX
+    projective = _paint(image, mild, (420, 360)).astype(np.int16)
+    affine = _paint(image, flat, (420, 360)).astype(np.int16)
+    assert np.abs(projective - affine).mean() < 0.5
+    # Zoomed in eight times the perspective shows: it is painted as it is.
+    near = mild * QTransform.fromScale(8, 8)
+    assert pyramid.flattened(near, image.width(), image.height()) is near
+    strong = QTransform(0.3, 0, 2e-4, 0, 0.3, 0, 0, 0, 1)
+    assert pyramid.flattened(strong, 1024, 768) is strong
+    turned = QTransform().rotate(3)
+    assert pyramid.flattened(turned, 1024, 768) is turned

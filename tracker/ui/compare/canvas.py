@@ -31,7 +31,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from tracker.core.imaging import geometry as al
 from tracker.core.queries.rows import ComparePhoto
 from tracker.ui.compare import measure
-from tracker.ui.compare.pyramid import Pyramid
+from tracker.ui.compare.pyramid import Pyramid, flattened
 
 MODES = ("side", "wipe", "overlay", "blink", "difference")
 MIN_ZOOM, MAX_ZOOM, STEP = 0.02, 16.0, 1.25
@@ -320,10 +320,10 @@ class CompareCanvas(QWidget):
         level = image.level_for(to_screen)  # the smooth transform then reads no more than it shows
         painter.save()
         painter.setClipRect(clip)
-        painter.setTransform(
-            QTransform.fromScale(image.width() / level.width(), image.height() / level.height())
-            * to_screen
+        to_level = QTransform.fromScale(
+            image.width() / level.width(), image.height() / level.height()
         )
+        painter.setTransform(flattened(to_level * to_screen, level.width(), level.height()))
         painter.drawImage(QPointF(0, 0), level)
         painter.restore()
 
