@@ -173,21 +173,20 @@ def photo_name(spec: DemoArea, view: str, index: int, take: int = 0) -> str:
 
 
 def _measure(lib: Library, area_ids: dict[str, int], progress: Callable[[int, int], None]) -> int:
-    """Outline each area's marks on its wide view's first photo, align the view's photos to it
-    (the region follows them), name the control, and measure every photo of the view."""
-    ids: list[int] = []
+    """Align each area's wide view to its first photo (one run for all, so they share the
+    cores), outline the marks on that first photo (the region follows the others through
+    their alignment), name the control, and measure every photo of the view."""
+    views = {spec.name: align.view_photo_ids(lib, area_ids[spec.name], MEASURED) for spec in AREAS}
+    ids = [pid for view_ids in views.values() for pid in view_ids]
+    aligned = align.align_photos(lib, ids)
+    if aligned.failed:  # pragma: no cover - would be a bug in the generator
+        raise LibraryError(aligned.failed[0].error)
     for spec in AREAS:
         area_id = area_ids[spec.name]
-        view_ids = align.view_photo_ids(lib, area_id, MEASURED)
-        aligned = align.align_photos(lib, view_ids)
-        if aligned.failed:  # pragma: no cover - would be a bug in the generator
-            raise LibraryError(aligned.failed[0].error)
-        measure.set_region(
-            lib, area_id, MEASURED, "marks", marks_outline(seed=spec.seed, view=MEASURED)
-        )
+        outline = marks_outline(seed=spec.seed, view=MEASURED)
+        measure.set_region(lib, area_id, MEASURED, "marks", outline)
         if spec.control_of is not None:
             measure.set_control(lib, area_ids[spec.control_of], area_id)
-        ids.extend(view_ids)
     outcome = measure.measure_photos(lib, ids, progress=progress)
     if outcome.failed:  # pragma: no cover - would be a bug in the generator
         raise LibraryError(outcome.failed[0][1])
