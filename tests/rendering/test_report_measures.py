@@ -237,7 +237,7 @@ def test_the_chart_shades_the_band_and_dashes_the_control(qapp: QApplication) ->
     assert control.name() == "Left hip (control)"
     y = chart.axes(Qt.Orientation.Vertical)[0]
     assert isinstance(y, QValueAxis) and y.min() == 0 and y.max() >= 5.1
-    assert y.titleText().startswith("Mean width (mm)")
+    assert y.titleText() == "mm, lower is better ↓"
     # Without a control, no dashed line; dark: drawn on a dark ground.
     alone = measure_chart(_series([4.0, 3.0]), font, by_session=False, dark=True)
     assert len(_lines(alone)) == 1

@@ -219,12 +219,14 @@ def _y_axis(font: QFont, series: MeasureSeries, values: list[float], compact: bo
     axis.setRange(low - (0 if low == 0 else pad), high + pad)
     axis.applyNiceNumbers()
     axis.setLabelFormat("%g")  # the nice ticks' own digits: "0.5", "2", "4000"
+    # The unit (the legend and the chart's heading name the measure), and which way is better.
     falls = info.lower_is_better and not info.signed
     if compact:
         axis.setTitleText(text(f"{info.unit or 'difference'}{' ↓' if falls else ''}"))
     else:
-        unit = f" ({info.unit})" if info.unit else ""
-        axis.setTitleText(text(f"{info.label}{unit}{', lower is better ↓' if falls else ''}"))
+        axis.setTitleText(
+            text(f"{info.unit or info.label}{', lower is better ↓' if falls else ''}")
+        )
     _fonts(axis, font)
     return axis
 
