@@ -231,7 +231,8 @@ def test_remove_visit_asks_and_is_undoable(
     # A visit with photos is not removed; the reason is shown.
     window.timeline_view.setCurrentIndex(window.timeline.index(0))
     window.menus.remove_visit.trigger()
-    assert "holds 4 photos" in errors[-1]  # both areas, two views each
+    # The treated areas' two views each, the abdomen's retest and the untreated thigh's one.
+    assert "holds 6 photos" in errors[-1]
 
 
 def test_area_details_change_the_rating_scale(
