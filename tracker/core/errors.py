@@ -135,3 +135,8 @@ class KeyFileDamaged(LibraryError):
 class EncryptedFileRefused(LibraryError):
     """An encrypted file of the library is damaged, cut short, or was written by another
     library (or for another photo); nothing of it is used."""
+
+
+class ConsentRefused(UsageError):
+    """No valid consent (recorded, not expired, not withdrawn, covering the photos) lets the
+    client's photos or records be used for the purpose asked."""

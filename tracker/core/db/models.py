@@ -334,6 +334,74 @@ class RatingItem(Base):
     __table_args__ = (UniqueConstraint("rating_id", "item_key"),)
 
 
+class Consent(Base):
+    """What a client agreed to (issue 20): one purpose (``domain.consent.Purpose``), whether
+    the use may identify them, every photo or those ``ConsentPhoto`` names; until it expires
+    or is withdrawn."""
+
+    __tablename__ = "consent"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    identifiable: Mapped[bool] = mapped_column(Boolean)
+    all_photos: Mapped[bool] = mapped_column(Boolean)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_on: Mapped[dt.date] = mapped_column(Date)
+    expires_on: Mapped[dt.date | None] = mapped_column(Date)
+    withdrawn_on: Mapped[dt.date | None] = mapped_column(Date)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+
+    __table_args__ = (
+        CheckConstraint(
+            "purpose IN ('care', 'shown', 'sharing', 'teaching', 'publication', 'marketing')",
+            name="purpose",
+        ),
+        CheckConstraint("expires_on IS NULL OR expires_on >= recorded_on", name="expiry"),
+        CheckConstraint("(withdrawn_on IS NULL) = (withdrawn_by IS NULL)", name="withdrawal"),
+    )
+
+
+class ConsentPhoto(Base):
+    """A photo a consent covers, when it does not cover all of the client's."""
+
+    __tablename__ = "consent_photo"
+
+    consent_id: Mapped[int] = mapped_column(
+        ForeignKey("consent.id", ondelete="CASCADE"), primary_key=True
+    )
+    photo_id: Mapped[int] = mapped_column(
+        ForeignKey("photo.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Audit(Base):
+    """One entry of the append-only audit trail (issue 20): never photo data or notes.
+    ``hash`` is SHA-256 over the row's canonical form and ``prev_hash``
+    (``services.audit.row_hash``); triggers refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(16))
+    client_id: Mapped[int | None] = mapped_column(Integer)  # no key: it outlives an erasure
+    subject: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(String(200))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    __table_args__ = (
+        CheckConstraint(
+            "action IN ('opened', 'viewed', 'exported', 'printed', 'backed-up', 'restored', "
+            "'erased', 'consent', 'unlocked', 'unlock-failed')",
+            name="action",
+        ),
+    )
+
+
 def row_dict(obj: Any) -> dict[str, Any]:
     """A model's columns as a plain dict, for tests and exports."""
     return {c.key: getattr(obj, c.key) for c in obj.__table__.columns}

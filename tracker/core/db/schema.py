@@ -49,10 +49,12 @@ class Expected(NamedTuple):
 # Built from the migrations by ``build``; ``tests/core/db/test_schema.py`` fails when they
 # change it, printing what to put here.
 SHIPPED: dict[str, Expected] = {
-    "0004": Expected(
-        exact="6ccc5beb5ccb4a915b17b60baacec196",
+    "0005": Expected(
+        exact="6a47575558a5f7ced844916106d83b22",
         objects={
             ("index", "ix_area_client_id"): "0c801904c8e7e16b3e6e3928d7fcd321",
+            ("index", "ix_consent_client_id"): "04d26468618fd7fa5f2767dd9576de2c",
+            ("index", "ix_consent_photo_photo_id"): "726f4c7752b4dd81a7d77c1427d980f9",
             ("index", "ix_photo_area_id"): "d18415cc81c1d560a221d0131c63036b",
             ("index", "ix_photo_visit_id"): "5543d15eb95d2de4dc2c56dae7234c07",
             ("index", "ix_rating_area_id"): "e33b9c05897297b7d92abe77f7a0dc06",
@@ -63,7 +65,10 @@ SHIPPED: dict[str, Expected] = {
             ("index", "ix_visit_client_id"): "3b1ee63cd643dce7bcae3075ba15fbb9",
             ("table", "alembic_version"): "1b76aedd17d17033d249a673e401eb03",
             ("table", "area"): "ec302e6aa8080479eda64c4bd11673b0",
+            ("table", "audit"): "6505c756859117d3326a3bc27e8ca611",
             ("table", "client"): "44381147fe6e02cbaeccadc5228efacf",
+            ("table", "consent"): "4ccb7f6c5ca8b27f9c503fdcc643fdb2",
+            ("table", "consent_photo"): "b73f4e0b3e11a255c043f5c36c913757",
             ("table", "measure"): "c15ae2392c1e059f7ad2784fb7b95056",
             ("table", "photo"): "119b6ced865a455ec0ea8f4a346480b8",
             ("table", "rating"): "c0c99dc30166ce63a294b9db07c299e1",
@@ -72,6 +77,8 @@ SHIPPED: dict[str, Expected] = {
             ("table", "region"): "e5014da53345571d97a7c5c153d42c30",
             ("table", "treatment_record"): "e2f9735d3456227bf5e3d5fc2249c166",
             ("table", "visit"): "30c64d145277f6c6d66b78d04f9c5089",
+            ("trigger", "audit_no_delete"): "0eeaacbec7768ef52dd88f5cf3c3b325",
+            ("trigger", "audit_no_update"): "9ecbb2e3ddbadcab0b9a653070c46e2d",
         },
     ),
 }

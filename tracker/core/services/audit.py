@@ -1,0 +1,194 @@
+"""The audit trail: who did what when, append-only, its integrity a SHA-256 hash chain.
+
+Each entry's ``hash`` is SHA-256 over its canonical form (``canonical``: its id, time, actor,
+action, client, subject and detail, and the hash of the entry before it, as compact JSON), the
+first entry chained to ``GENESIS``. An entry deleted, edited or inserted out of turn breaks
+the chain from there on, and ``verify`` names where. Triggers in the schema refuse UPDATE and
+DELETE; the chain finds what went around them (a tool writing the file directly). What the
+chain cannot show is entries cut off the end: the newest entry has nothing after it to
+contradict.
+
+An entry never holds photo data or notes: the subject is ids ("photos 3, 7"), the detail a
+few words (a purpose, a file's name), cut to ``DETAIL_MAX`` characters without control
+characters.
+
+The actor is the operating system's user name: in clinic mode it will be the database user.
+A library opened for reading only records nothing (nothing can be written to it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tracker.core.db.models import Audit, utc_now
+from tracker.core.domain.consent import ACTION_LABELS, Action
+from tracker.core.store.library import Library
+
+GENESIS = "0" * 64
+DETAIL_MAX = 200
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: dt.datetime  # UTC
+    actor: str
+    action: Action
+    client_id: int | None
+    subject: str
+    detail: str
+
+    @property
+    def words(self) -> str:
+        return ACTION_LABELS[self.action]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(timespec="seconds") + "Z",
+            "actor": self.actor,
+            "action": self.action.value,
+            "client_id": self.client_id,
+            "subject": self.subject,
+            "detail": self.detail,
+        }
+
+
+def current_actor() -> str:
+    """Who is acting: the operating system's user name ("unknown" when it has none)."""
+    try:
+        return getpass.getuser()[:DETAIL_MAX] or "unknown"
+    except (OSError, KeyError, ImportError):  # no name for the user id (a container)
+        return "unknown"
+
+
+def _clean(text: str) -> str:
+    return "".join(ch if ch.isprintable() else " " for ch in text)[:DETAIL_MAX]
+
+
+def subject_of(photo_ids: Iterable[int] = (), **ids: int | None) -> str:
+    """The ids an entry concerns in words: "photos 3, 7", "consent 2", "client 4"."""
+    parts = [f"{name} {ident}" for name, ident in ids.items() if ident is not None]
+    photos = sorted(set(photo_ids))
+    if photos:
+        parts.append(("photo " if len(photos) == 1 else "photos ") + ", ".join(map(str, photos)))
+    return _clean("; ".join(parts))
+
+
+def canonical(
+    ident: int,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    client_id: int | None,
+    subject: str,
+    detail: str,
+    prev_hash: str,
+) -> bytes:
+    stamp = at.isoformat(timespec="microseconds")
+    fields = [ident, stamp, actor, action, client_id, subject, detail, prev_hash]
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def row_hash(row: Audit) -> str:
+    data = canonical(
+        row.id, row.at, row.actor, row.action, row.client_id, row.subject, row.detail, row.prev_hash
+    )
+    return hashlib.sha256(data).hexdigest()
+
+
+def record_in(
+    s: Session,
+    action: Action,
+    *,
+    client_id: int | None = None,
+    subject: str = "",
+    detail: str = "",
+    actor: str | None = None,
+) -> None:
+    """Append an entry inside the caller's unit of work (so it is kept exactly when the
+    change it records is)."""
+    last = s.execute(select(Audit.id, Audit.hash).order_by(Audit.id.desc()).limit(1)).first()
+    ident, prev = (1, GENESIS) if last is None else (last[0] + 1, last[1])
+    row = Audit(
+        id=ident,
+        at=utc_now(),
+        actor=_clean(actor if actor is not None else current_actor()),
+        action=action.value,
+        client_id=client_id,
+        subject=_clean(subject),
+        detail=_clean(detail),
+        prev_hash=prev,
+        hash="",
+    )
+    row.hash = row_hash(row)
+    s.add(row)
+    s.flush()
+
+
+def record(
+    lib: Library,
+    action: Action,
+    *,
+    client_id: int | None = None,
+    subject: str = "",
+    detail: str = "",
+    actor: str | None = None,
+) -> bool:
+    """Append an entry in its own unit of work; False when the library is read-only."""
+    if lib.read_only is not None:
+        return False
+    with lib.session() as s:
+        record_in(s, action, client_id=client_id, subject=subject, detail=detail, actor=actor)
+    return True
+
+
+def entries(lib: Library, client_id: int | None = None) -> list[AuditEntry]:
+    """Every entry, oldest first (only those about ``client_id`` when it is given)."""
+    query = select(Audit).order_by(Audit.id)
+    if client_id is not None:
+        query = query.where(Audit.client_id == client_id)
+    with lib.session() as s:
+        return [
+            AuditEntry(
+                r.id,
+                r.at,
+                r.actor,
+                Action(r.action),
+                r.client_id,
+                r.subject,
+                r.detail,
+            )
+            for r in s.scalars(query)
+        ]
+
+
+def verify(lib: Library) -> list[str]:
+    """Where the chain breaks, one sentence each (none when it holds)."""
+    problems: list[str] = []
+    prev_id, prev_hash = 0, GENESIS
+    with lib.session() as s:
+        for row in s.scalars(select(Audit).order_by(Audit.id)):
+            if row.id != prev_id + 1:
+                gap = row.id - prev_id - 1
+                problems.append(
+                    f"The audit trail lacks {gap} entr{'y' if gap == 1 else 'ies'} before entry "
+                    f"{row.id}: {'it was' if gap == 1 else 'they were'} deleted."
+                )
+            elif row.prev_hash != prev_hash:
+                problems.append(
+                    f"Audit entry {row.id} does not follow the entry before it: an entry was "
+                    "changed, deleted or put in."
+                )
+            if row_hash(row) != row.hash:
+                problems.append(f"Audit entry {row.id} was changed after it was written.")
+            prev_id, prev_hash = row.id, row.hash
+    return problems
