@@ -223,11 +223,7 @@ class AreaDialog(_Form):
         self.control.addItem("None", None)
         for area_id, area_name in controls:
             self.control.addItem(f"{area_name} (left untreated)", area_id)
-        self.control.setAccessibleName("Untreated control area")
-        self.control.setToolTip(
-            "An area of the same client left untreated: its photos' measures show what the "
-            "light and the camera alone changed, and can be subtracted from this area's"
-        )
+        self.control.setAccessibleName("Untreated control area, to compare the measures with")
         if controls:
             self.form.addRow("Con&trol area:", self.control)
         if current is not None:
