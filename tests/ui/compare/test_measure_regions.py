@@ -193,7 +193,7 @@ def test_the_marks_found_are_painted_and_the_nudge_is_one_step(
     tools = window.measure_tools
     assert not tools.fewer.isEnabled()
     tools.show_marks.setChecked(True)
-    qtbot.waitUntil(lambda: len(tools.overlay.masks) == 2, timeout=30000)
+    qtbot.waitUntil(lambda: len(tools.overlay.masks) == 2, timeout=90000)
     mask = tools.overlay.masks[window.photo_ids[0]]
     # The marks are tinted where they are: on the first mark's line, not far from it.
     sx, sy = mask.width() / 800, mask.height() / 600
@@ -203,7 +203,7 @@ def test_the_marks_found_are_painted_and_the_nudge_is_one_step(
     assert tools.nudge(fewer=True)
     assert measure.set_sensitivity(window.lib, area_id, 5.0) == 5.0  # one step above 4
     assert window.history.stack.count() == 1
-    qtbot.waitUntil(lambda: len(tools.overlay.masks) == 2, timeout=30000)
+    qtbot.waitUntil(lambda: len(tools.overlay.masks) == 2, timeout=90000)
     measure.set_sensitivity(window.lib, area_id, 8.0)
     assert not tools.nudge(fewer=True)
     assert "highest" in window.status.text()
