@@ -2,15 +2,12 @@
 patch of untreated skin beside them, drawn on a view's reference photo and shown on every
 photo of that view through its alignment.
 
-The outline is kept in the reference photo's upright full-resolution pixels, as stored. A
-photo shows it through the inverse of its alignment (its pixels → the reference's), so a
-point can be placed or dragged on any aligned photo of the view and lands where the same
-skin is on the reference. Clicks add points, a point dragged moves, Delete removes the
-selected (else the last) point, Enter or a double-click closes the outline, Esc cancels the
-one being drawn. Each stored change is one undoable step (``SetRegion``); the core checks the
-outline (at least 3 points, inside the reference photo, big enough) and a refusal is said in
-the status line. The editor takes the canvas's mouse and keys through an event filter and
-paints on a transparent layer over it, so the canvas itself knows nothing of regions.
+The outline is kept in the reference photo's upright full-resolution pixels, as stored, and
+shown on a photo through the inverse of its alignment (its pixels → the reference's): a point
+placed or dragged on any aligned photo of the view lands on the same skin in the reference.
+Each stored change is one undoable step (``SetRegion``); the core checks the outline and a
+refusal is said in the status line. The editor takes the canvas's mouse and keys through an
+event filter and paints on a transparent layer over it: the canvas knows nothing of regions.
 """
 
 from __future__ import annotations
@@ -63,15 +60,11 @@ def to_reference(photo: ComparePhoto, reference_id: int | None = None) -> al.Mat
 
 
 def reference_to_screen(
-    canvas: CompareCanvas,
-    index: int,
-    photo: ComparePhoto | None = None,
-    reference_id: int | None = None,
+    canvas: CompareCanvas, index: int, photo: ComparePhoto, reference_id: int | None
 ) -> QTransform | None:
-    """The reference photo's pixels → the screen, through photo ``index`` (as ``photo`` says
-    it is aligned now, when given); None when that photo is not aligned to its reference (or
-    its alignment cannot be inverted)."""
-    matrix = to_reference(photo or canvas.photos[index], reference_id)
+    """The reference photo's pixels → the screen, through photo ``index`` aligned as ``photo``
+    says; None when it is not aligned to the reference (or cannot be inverted)."""
+    matrix = to_reference(photo, reference_id)
     if matrix is None:
         return None
     try:
@@ -143,10 +136,6 @@ class RegionEditor(QObject):
         history.changed.connect(self._on_history_changed)
 
     # -- what it edits -----------------------------------------------------------------------
-
-    @property
-    def place(self) -> tuple[int, str] | None:
-        return self._place
 
     def load(self, lib: Library, photos: Sequence[ComparePhoto]) -> None:
         """The regions of the first photo's area and view, read again from the library."""
@@ -316,8 +305,11 @@ class RegionEditor(QObject):
             )
         # Enter, Delete and Esc are the tool's while it is out (Enter would apply an
         # alignment otherwise).
-        shortcut = kind == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent)
-        if shortcut and isinstance(event, QKeyEvent) and self._handles_key(event):
+        if (
+            kind == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and self._handles_key(event)
+        ):
             event.accept()
             return True
         if kind == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
