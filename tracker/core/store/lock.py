@@ -3,6 +3,12 @@
 The OS lock (``flock``) is released by the kernel when the owning process ends, however it ends,
 so a lock left by a crashed or killed program is taken over without asking. The file's text
 (process id, host, start time) is only there to tell the person who holds the library.
+
+An ``flock`` belongs to the open file, not to the descriptor: a process started by another
+thread (``subprocess``, a ``spawn`` pool) holds a copy of every descriptor from its fork until
+its exec closes them, and while a copy is open, closing ours does not release the lock. So the
+lock is released explicitly (``LOCK_UN``, which frees it for every copy) before it is closed:
+else a library closed in one thread stayed locked, for a moment, to the next program opening it.
 """
 
 from __future__ import annotations
@@ -86,7 +92,12 @@ class WriterLock:
             return
         with contextlib.suppress(OSError):
             os.ftruncate(self._fd, 0)
-        os.close(self._fd)  # closing the descriptor releases the OS lock
+        if fcntl is not None:
+            with contextlib.suppress(OSError):
+                # For every copy of the descriptor: closing this one alone would leave the
+                # lock held while a process being started by another thread has a copy.
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
         self._fd = None
 
     @property
