@@ -33,13 +33,18 @@ def test_lab_and_delta_e_agree_with_the_reference() -> None:
         assert found == pytest.approx(synthetic.delta_e2000(c1, c2), abs=1e-9)  # type: ignore[arg-type]
     # Vectorised over pixels, and the 8-bit table through gains is the sRGB curve of v × g.
     pixels = np.array([[[10, 128, 250], [255, 0, 64]]], np.uint8)
-    lin = colour.linear_rgb(pixels, (1.1, 1.0, 0.9))
+    lin = np.dstack(colour.linear_planes(pixels, (1.1, 1.0, 0.9)))
     assert lin[0, 0] == pytest.approx(synthetic.to_linear(np.array([11.0, 128.0, 225.0])), 1e-5)
     assert lin[0, 1, 0] == 1.0  # clipped at 255
     assert colour.delta_e2000(colour.lab_from_linear(lin), colour.lab_from_linear(lin)).shape == (
         1,
         2,
     )
+    # The planes' f (L* and a* of the measures' score) is the whole conversion's, in float32.
+    fx, fy = colour.lab_f(colour.linear_planes(pixels, (1.1, 1.0, 0.9)), (0, 1))
+    lab = colour.lab_from_linear(lin)
+    assert np.allclose(116 * fy - 16, lab[..., 0], atol=1e-3)
+    assert np.allclose(500 * (fx - fy), lab[..., 1], atol=1e-3)
     # ITA and the indices on known values.
     assert colour.ita(np.array([60.0, 10.0, 10.0])) == pytest.approx(45.0)
     assert colour.erythema_index(np.array([0.5, 0.25, 0.2])) == pytest.approx(100 * math.log10(2))

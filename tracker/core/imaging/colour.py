@@ -45,14 +45,24 @@ def _to_linear(srgb01: Array) -> Array:
     return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
 
 
-def linear_rgb(rgb: NDArray[np.uint8], gains: Gains | None = None) -> NDArray[np.float32]:
-    """An 8-bit sRGB image (H×W×3) through the colour balance, as linear light 0–1 (float32):
-    ``min(255, value × gain)`` per channel, then the sRGB curve, by one table per channel."""
+Planes = tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float32]]
+
+
+def linear_planes(rgb: NDArray[np.uint8], gains: Gains | None = None) -> Planes:
+    """An 8-bit sRGB image (H×W×3) through the colour balance, as linear light 0–1 (float32),
+    in three planes, red, green and blue (each H×W): ``min(255, value × gain)`` per channel,
+    then the sRGB curve, by one table per channel. Planes, not one H×W×3 array: OpenCV's
+    table lookup and sums are fast on one channel, slow on three interleaved (a 3 MP photo's
+    three planes in about a third of the time)."""
     g = NO_GAINS if gains is None else check_gains(gains)
     levels = np.arange(256, dtype=np.float64)
-    tables = [_to_linear(np.minimum(255.0, levels * g[c]) / 255.0) for c in range(3)]
-    table = np.stack(tables, axis=-1).astype(np.float32).reshape(256, 1, 3)
-    return np.asarray(cv2.LUT(np.ascontiguousarray(rgb), table), np.float32)  # one pass
+    r, gr, b = cv2.split(np.ascontiguousarray(rgb))
+    return tuple(  # type: ignore[return-value]
+        np.asarray(
+            cv2.LUT(p, _to_linear(np.minimum(255.0, levels * g[c]) / 255.0).astype(np.float32))
+        )
+        for c, p in enumerate((r, gr, b))
+    )
 
 
 _TO_XYZN = _XYZ.T / _WHITE  # linear RGB to XYZ over the white point, in one product
@@ -77,6 +87,28 @@ def lab_from_linear(linear: Array) -> NDArray[np.float64]:
     out[..., 0] = 116 * f[..., 1] - 16
     out[..., 1] = 500 * (f[..., 0] - f[..., 1])
     out[..., 2] = 200 * (f[..., 1] - f[..., 2])
+    return out
+
+
+def lab_f(planes: Planes, rows: tuple[int, ...]) -> list[NDArray[np.float32]]:
+    """The CIELAB function ``f`` of X/Xn, Y, Z/Zn (``rows`` picks which: 0, 1, 2) of a linear
+    image's planes (``linear_planes``), one float32 plane each: what ``lab_from_linear``
+    computes on a whole image (L* = 116·f(Y) − 16, a* = 500·(f(X) − f(Y)), b* = 200·(f(Y) −
+    f(Z))), for only the channels a measure needs (a 3 MP photo's whole conversion: 0.24–0.33
+    s on the loaded machine; its X and Y planes this way about 15 ms)."""
+    out = []
+    for row in rows:
+        m = _TO_XYZN.T[row].astype(np.float32)
+        t = cv2.scaleAdd(
+            planes[2],
+            float(m[2]),
+            cv2.addWeighted(planes[0], float(m[0]), planes[1], float(m[1]), 0.0),
+        )
+        f = np.cbrt(t)
+        if float(t.min()) <= (6 / 29) ** 3:
+            small = t <= (6 / 29) ** 3
+            f[small] = t[small] / np.float32(3 * (6 / 29) ** 2) + np.float32(4 / 29)
+        out.append(np.asarray(f, np.float32))
     return out
 
 
@@ -154,8 +186,14 @@ def ita(lab: Array) -> float:
 TEXTURE_MM = (0.1, 0.4)  # the difference of Gaussians' two sigmas
 
 
+def texture_reach(px_per_mm: float) -> int:
+    """How far (pixels) the texture's wider blur reads beyond a pixel: OpenCV's float kernel
+    spans 4 sigmas each side; a crop this much wider than what is read gives the same band."""
+    return math.ceil(4 * max(0.5, TEXTURE_MM[1] * px_per_mm)) + 2
+
+
 def texture_index(
-    lum: NDArray[np.float64],
+    lum: Array,
     marks: NDArray[np.bool_],
     skin: NDArray[np.bool_],
     delta_l: float,

@@ -24,6 +24,11 @@ removing anything narrower than 0.2 mm.
 ``cv2.ximgproc.thinning``), with each open end lengthened by its distance to the mark's edge so
 the length runs tip to tip; mean width = area ÷ length (see ``_size`` for why that one).
 
+The finding is in ``marks_find`` (only the score, its blurs and the skin's level and spread
+over the whole photo; the rest in the seeds' box), the size, the ring and the marks' core in
+``marks_size``; once the marks are found every measure is read in the box that holds them and
+what they are compared with (``_work_box``), with the same figures as over the whole photo.
+
 OpenCV and numpy are loaded with this module, which nothing imports at the app's start-up.
 """
 
@@ -40,8 +45,9 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from tracker.core.errors import ValidationError
-from tracker.core.imaging import colour, skeleton
+from tracker.core.imaging import colour, marks_size, skeleton
 from tracker.core.imaging.geometry import Gains
+from tracker.core.imaging.marks_find import MIN_SKIN_PX, Photo, detect, score
 
 # One thread for OpenCV's own loops: callers measure photos in parallel on their own pool.
 cv2.setNumThreads(1)
@@ -64,16 +70,8 @@ DEFAULT_SENSITIVITY = 4.0
 """How far above the skin's own variation (in its robust standard deviations) a pixel must be
 to seed a mark. Lower finds fainter marks and more false ones; 1.5–8 is accepted."""
 
-MIN_REGION_PX, MIN_SKIN_PX = 400, 100
-SPECK_MM2, SPECK_PX = 1.0, 25
-OPEN_MM = 0.1  # opening radius: structures narrower than twice this are removed
-RING_GAP_MM, RING_WIDTH_MM = 0.5, 3.0
-RING_GAP_PX, RING_WIDTH_PX = 3, 15
+MIN_REGION_PX = 400
 CARD_MARGIN = 0.2  # the card's outline widened by this share about its centre
-SPREAD_FLOOR = 0.3
-SPREAD_SAMPLE = 200_000  # the most values a robust spread is taken over (evenly spaced)
-"""The least the skin's variation is taken to be (a*, or L* − a*): a JPEG at quality 80 can
-flatten skin's colour till its spread is near nought, and its block edges would seed marks."""
 
 
 @dataclass(frozen=True)
@@ -161,16 +159,6 @@ def _card(shape: tuple[int, int], card: Polygon | None) -> Mask:
     return _fill(shape, centre + (pts - centre) * (1 + CARD_MARGIN))
 
 
-@dataclass(frozen=True)
-class _Photo:
-    linear: NDArray[np.float32]
-    lab: NDArray[np.float64]
-    region: Mask
-    skin: Mask | None
-    card: Mask
-    px_per_mm: float | None
-
-
 def _prepare(
     image: Image.Image | NDArray[np.uint8],
     stage: str,
@@ -180,7 +168,7 @@ def _prepare(
     px_per_mm: float | None,
     gains: Gains | None,
     sensitivity: float,
-) -> _Photo:
+) -> Photo:
     if stage not in ("rubra", "alba"):
         raise ValidationError(f"The stage is rubra or alba, not {stage!r}.")
     if px_per_mm is not None and not (math.isfinite(px_per_mm) and 0.5 <= px_per_mm <= 500):
@@ -205,95 +193,8 @@ def _prepare(
                 "No skin is left to compare the marks against: the skin patch is too small or "
                 "under the card; draw it on untreated skin beside the marks."
             )
-    linear = colour.linear_rgb(rgb, gains)
-    return _Photo(linear, colour.lab_from_linear(linear), inside, skin_mask, card_mask, px_per_mm)
-
-
-# -- finding the marks ------------------------------------------------------------------------
-def _score(lab: NDArray[np.float64], stage: str) -> NDArray[np.float32]:
-    s = lab[..., 1] if stage == "rubra" else lab[..., 0] - lab[..., 1]
-    return np.asarray(s, np.float32)
-
-
-def _level(score: Array, weight: Mask, sigma: float) -> NDArray[np.float32]:
-    """The skin's level of the score everywhere: a Gaussian average over ``weight`` only."""
-    h, w = score.shape
-    k = max(1, int(sigma / 8))  # a field this smooth is made at 1/k of the size, then enlarged
-    small = (max(1, w // k), max(1, h // k))
-    weights = weight.astype(np.float32)
-    num, den = (
-        cv2.GaussianBlur(cv2.resize(v, small, interpolation=cv2.INTER_AREA), (0, 0), sigma / k)
-        for v in (score * weights, weights)
-    )
-    fallback = float(np.median(score[weight])) if (den <= 1e-3).any() else 0.0  # where needed
-    level = np.where(den > 1e-3, num / np.maximum(den, 1e-3), fallback).astype(np.float32)
-    return np.asarray(cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR))
-
-
-def _spread(values: Array) -> float:
-    values = values[:: 1 + values.size // SPREAD_SAMPLE]  # every n-th: as robust, faster
-    mad = float(np.median(np.abs(values - np.median(values))))
-    return max(1.4826 * mad, SPREAD_FLOOR)
-
-
-def _speck(px_per_mm: float | None) -> int:
-    return SPECK_PX if px_per_mm is None else max(4, math.ceil(SPECK_MM2 * px_per_mm**2))
-
-
-def _clean(mask: Mask, px_per_mm: float | None) -> Mask:
-    """An opening that removes what is narrower than 2 × ``OPEN_MM``, then specks removed."""
-    m = mask.astype(np.uint8)
-    radius = 0 if px_per_mm is None else int(OPEN_MM * px_per_mm)
-    if radius >= 1:
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-        m = np.asarray(cv2.morphologyEx(m, cv2.MORPH_OPEN, kernel), np.uint8)
-    return skeleton.drop_small(m, _speck(px_per_mm))  # in the marks' box: the same, faster
-
-
-def _detect(photo: _Photo, stage: str, sensitivity: float) -> Mask:
-    score = _score(photo.lab, stage)
-    coarse = cv2.GaussianBlur(score, (0, 0), 1.5)
-    fine = cv2.GaussianBlur(score, (0, 0), 1.0)
-    h, w = score.shape
-    sigma_level = max(h, w) / 4
-    base = photo.region if photo.skin is None else photo.skin
-    seeds = np.zeros((h, w), bool)
-    level = np.zeros((h, w), np.float32)
-    grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
-    for _ in range(2):
-        near = cv2.dilate(seeds.astype(np.uint8), grow) > 0
-        skin = base if photo.skin is not None else base & ~near
-        if int(skin.sum()) < MIN_SKIN_PX:
-            skin = base
-        level = _level(coarse, skin, sigma_level)
-        spread = _spread((coarse - level)[skin])
-        seeds = _clean(((coarse - level) > sensitivity * spread) & photo.region, photo.px_per_mm)
-    if not seeds.any():
-        return seeds
-    excess = fine - level
-    noise = _spread(excess[skin])
-    # The marks' contrast at their ridge (the seeds' skeleton): where a thin, blurred mark
-    # peaks, not the median over its slopes too, which would put its edges too far out.
-    ridge = skeleton.thin(seeds)  # one shape at a time: the same, faster
-    edge = max(0.5 * float(np.median(excess[ridge])), 2 * noise)
-    candidate = ((excess > edge) & photo.region).astype(np.uint8)
-    n, labels = cv2.connectedComponents(candidate, connectivity=8)
-    touched = np.zeros(n, bool)
-    touched[np.unique(labels[seeds])] = True
-    touched[0] = False
-    return _clean(_smooth(touched[labels], photo.px_per_mm), photo.px_per_mm)
-
-
-def _smooth(mask: Mask, px_per_mm: float | None) -> Mask:
-    """The mask's outline smoothed (blurred at 0.15 mm, at least a pixel, and cut at half,
-    which keeps a straight edge where it is) and its small holes filled: a ragged edge would
-    grow spurs on the skeleton and lengthen it."""
-    sigma = 1.0 if px_per_mm is None else max(1.0, 0.15 * px_per_mm)
-    soft = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), sigma) >= 0.5
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((~soft).astype(np.uint8), connectivity=4)
-    fill = np.zeros(n, bool)
-    fill[1:] = stats[1:, cv2.CC_STAT_AREA] < _speck(px_per_mm)
-    return np.asarray(soft | fill[labels])
+    linear = colour.linear_planes(rgb, gains)
+    return Photo(linear, score(linear, stage), inside, skin_mask, card_mask, px_per_mm)
 
 
 def find_marks(
@@ -312,73 +213,22 @@ def find_marks(
     docstring for how). Raises ``ValidationError`` for a region outside the photo or too
     small, or a skin patch with no skin left in it."""
     photo = _prepare(image, stage, region, skin, card, px_per_mm, gains, sensitivity)
-    return _detect(photo, stage, sensitivity)
-
-
-# -- size -------------------------------------------------------------------------------------
-def _skeleton_length(skeleton: Mask, distance: NDArray[np.float32]) -> float:
-    """The skeleton's length in pixels: 1 between side neighbours, √2 between diagonal ones
-    (unless a side neighbour already joins them), and each open end lengthened by its
-    distance to the edge, so a mark is measured tip to tip."""
-    s = np.pad(skeleton, 1)
-    core = s[1:-1, 1:-1]
-    side = float((core & s[1:-1, 2:]).sum() + (core & s[2:, 1:-1]).sum())
-    diagonal = 0.0
-    for dy, dx in ((1, 1), (1, -1)):
-        other = s[1 + dy : s.shape[0] - 1 + dy, 1 + dx : s.shape[1] - 1 + dx]
-        via_a = s[1 + dy : s.shape[0] - 1 + dy, 1:-1]
-        via_b = s[1:-1, 1 + dx : s.shape[1] - 1 + dx]
-        diagonal += float((core & other & ~via_a & ~via_b).sum())
-    kernel = np.ones((3, 3), np.float32)
-    count = cv2.filter2D(skeleton.astype(np.uint8), -1, kernel, borderType=cv2.BORDER_CONSTANT)
-    neighbours = count.astype(np.int32) - 1
-    ends = skeleton & (neighbours == 1)
-    lone = skeleton & (neighbours == 0)
-    tips = float((distance[ends] - 0.5).clip(0).sum() + 2 * (distance[lone] - 0.5).clip(0).sum())
-    return side + math.sqrt(2) * diagonal + tips
-
-
-def _size(mask: Mask) -> tuple[float, float, float]:
-    """Area, length (pixels) and mean width (pixels) of the marks.
-
-    The width is area ÷ length. The other candidate, twice the mean distance to the edge at
-    the skeleton's pixels (less half a pixel each side), was measured on the same generated
-    stripes and reads 2–6 % narrow on every wide mark (−0.09 mm on 4 mm at 10 px/mm, −0.29 mm
-    on 8 mm at 5 px/mm: the distance between pixel centres is quantised, and a skeleton on an
-    even number of pixels sits half a pixel off the middle) where area ÷ length is within 2 %.
-    """
-    m = mask.astype(np.uint8)
-    area = float(m.sum())
-    if area == 0:
-        return 0.0, 0.0, 0.0
-    distance = skeleton.distance(m)  # in the marks' box: the same, faster
-    bones = skeleton.thin(m)  # Zhang–Suen, one shape at a time
-    length = max(_skeleton_length(bones, distance), 1.0)
-    return area, length, area / length
+    return detect(photo, sensitivity)
 
 
 # -- the measures -----------------------------------------------------------------------------
-def _core(marks: Mask) -> Mask:
-    """The marks' pixels whose colour is read: those at least 1.5 px inside their edge, or
-    their skeleton where that leaves too few. A thin mark's edge pixels are part skin (the
-    lens, and a JPEG's chroma kept at half resolution, blur it), and would dilute its colour."""
-    distance = skeleton.distance(marks)
-    inner = distance >= 2.0
-    bones = skeleton.thin(marks)
-    if int(inner.sum()) >= int(bones.sum()):
-        return np.asarray(inner)
-    return np.asarray(bones)
-
-
-def _ring(photo: _Photo, marks: Mask) -> Mask:
-    ppm = photo.px_per_mm
-    gap = RING_GAP_PX if ppm is None else max(1, round(RING_GAP_MM * ppm))
-    width = RING_WIDTH_PX if ppm is None else max(2, round(RING_WIDTH_MM * ppm))
-
-    def grown(r: int) -> Mask:
-        return skeleton.dilate(marks, r)  # in the marks' box widened by r: the same, faster
-
-    return grown(gap + width) & ~grown(gap) & ~photo.card
+def _work_box(photo: Photo, marks: Mask) -> tuple[slice, slice]:
+    """The box every measure is read in: the marks widened by the ring's reach and the
+    texture's blur, with the skin patch's box (widened by the blur) when one is drawn."""
+    gap, width = marks_size.ring_reach(photo.px_per_mm)
+    blur = 0 if photo.px_per_mm is None else colour.texture_reach(photo.px_per_mm)
+    boxes = [skeleton.box(marks, gap + width + blur + 1)]
+    if photo.skin is not None:
+        boxes.append(skeleton.box(photo.skin, blur + 1))
+    found = [b for b in boxes if b is not None]
+    y0, y1 = min(b[0] for b in found), max(b[1] for b in found)
+    x0, x1 = min(b[2] for b in found), max(b[3] for b in found)
+    return slice(y0, y1), slice(x0, x1)
 
 
 def measure(
@@ -395,39 +245,49 @@ def measure(
     """Every measure of the marks in one photo (see ``MarkMeasures``), on the photo balanced by
     ``gains``. No marks found is an answer (``marks_found`` False), not an error; a region
     outside the photo or too small, or no skin left to compare against, raises
-    ``ValidationError``."""
+    ``ValidationError``. Once the marks are found, all is read in the box that holds them and
+    what is compared with them (``_work_box``): the same figures as over the whole photo."""
     photo = _prepare(image, stage, region, skin, card, px_per_mm, gains, sensitivity)
-    marks = _detect(photo, stage, sensitivity)
-    area, length, width = _size(marks)
-    fraction = area / float(photo.region.sum())
+    whole = detect(photo, sensitivity)
     ppm = photo.px_per_mm
 
     def mm(v: float, power: int = 1) -> float | None:
         return None if ppm is None else v / ppm**power
 
-    if not marks.any():
+    if not whole.any():
         zero = mm(0.0)
         return MarkMeasures(ppm, False, 0.0, zero, zero, zero, 0.0, *(None,) * 9)
-    near = (photo.skin if photo.skin is not None else _ring(photo, marks)) & ~marks
+    rows, cols = _work_box(photo, whole)
+    marks = whole[rows, cols]
+    found = marks_size.size(marks)
+    fraction = found.area / float(photo.region.sum())
+    card_box = photo.card[rows, cols]
+    near = photo.skin[rows, cols] if photo.skin is not None else None
+    near = (near if near is not None else marks_size.ring(marks, card_box, ppm)) & ~marks
     if int(near.sum()) < MIN_SKIN_PX:
         raise ValidationError(
             "No skin is left to compare the marks against: the card or the photo's edge covers "
             "what is beside them; draw a skin patch on untreated skin near them."
         )
-    lin_marks = photo.linear[_core(marks)].mean(axis=0)
-    lin_skin = photo.linear[near].mean(axis=0)
+    red, green, blue = (p[rows, cols] for p in photo.linear)
+    planes = (red, green, blue)
+    linear = np.dstack(planes)  # the box's linear RGB, H×W×3
+    lin_marks = linear[marks_size.core(found)].mean(axis=0)
+    lin_skin = linear[near].mean(axis=0)
     lab_marks, lab_skin = colour.lab_from_linear(lin_marks), colour.lab_from_linear(lin_skin)
     delta = lab_marks - lab_skin
-    lum = photo.lab[..., 0]
-    texture = None if ppm is None else colour.texture_index(lum, marks, near, delta[0], ppm)
+    texture = None
+    if ppm is not None:
+        lum = 116 * colour.lab_f(planes, (1,))[0] - 16  # L* in the box only
+        texture = colour.texture_index(lum, marks, near, delta[0], ppm)
     return MarkMeasures(
         px_per_mm=ppm,
         marks_found=True,
         area_fraction=fraction,
-        area_mm2=mm(area, 2),
-        length_mm=mm(length),
-        mean_width_mm=mm(width),
-        mean_width_px=width,
+        area_mm2=mm(found.area, 2),
+        length_mm=mm(found.length),
+        mean_width_mm=mm(found.width),
+        mean_width_px=found.width,
         delta_e00=float(colour.delta_e2000(lab_skin, lab_marks)),
         delta_L=float(delta[0]),
         delta_a=float(delta[1]),

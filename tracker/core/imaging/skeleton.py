@@ -26,8 +26,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 
-def _box(m: NDArray[np.uint8], margin: int) -> tuple[int, int, int, int] | None:
-    """The rows and columns holding the mask, widened by ``margin`` within the image."""
+def box(mask: NDArray[Any], margin: int) -> tuple[int, int, int, int] | None:
+    """The rows and columns holding the mask (y0, y1, x0, x1), widened by ``margin`` within
+    the image; None for an empty mask."""
+    m = np.asarray(mask)
     rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
     if rows.size == 0:
         return None
@@ -41,12 +43,12 @@ def distance(mask: NDArray[Any]) -> NDArray[np.float32]:
     """``cv2.distanceTransform`` (L2, precise) of the mask padded with background, cropped back."""
     m = (np.asarray(mask) > 0).astype(np.uint8)
     out = np.zeros(m.shape, np.float32)
-    box = _box(m, 0)
-    if box is not None:
-        y0, y1, x0, x1 = box
+    found = box(m, 0)
+    if found is not None:
+        y0, y1, x0, x1 = found
         inner = np.pad(m[y0:y1, x0:x1], 1)
-        found = cv2.distanceTransform(inner, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-        out[y0:y1, x0:x1] = found[1:-1, 1:-1]
+        far = cv2.distanceTransform(inner, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        out[y0:y1, x0:x1] = far[1:-1, 1:-1]
     return out
 
 
@@ -54,9 +56,9 @@ def dilate(mask: NDArray[Any], r: int) -> NDArray[np.bool_]:
     """The mask grown by an elliptical element ``2r + 1`` wide (``cv2.dilate``)."""
     m = (np.asarray(mask) > 0).astype(np.uint8)
     out = np.zeros(m.shape, bool)
-    box = _box(m, r)
-    if box is not None:
-        y0, y1, x0, x1 = box
+    found = box(m, r)
+    if found is not None:
+        y0, y1, x0, x1 = found
         k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
         out[y0:y1, x0:x1] = cv2.dilate(m[y0:y1, x0:x1], k) > 0
     return out
@@ -66,9 +68,9 @@ def drop_small(mask: NDArray[Any], least: int) -> NDArray[np.bool_]:
     """The mask without its 8-connected shapes of fewer than ``least`` pixels."""
     m = (np.asarray(mask) > 0).astype(np.uint8)
     out = np.zeros(m.shape, bool)
-    box = _box(m, 0)
-    if box is not None:
-        y0, y1, x0, x1 = box
+    found = box(m, 0)
+    if found is not None:
+        y0, y1, x0, x1 = found
         n, labels, stats, _ = cv2.connectedComponentsWithStats(m[y0:y1, x0:x1], connectivity=8)
         keep = np.zeros(n, bool)
         keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= least
@@ -81,10 +83,10 @@ def thin(mask: NDArray[Any]) -> NDArray[np.bool_]:
     m = (np.asarray(mask) > 0).astype(np.uint8)
     h, w = m.shape
     out = np.zeros((h, w), bool)
-    box = _box(m, 1)  # a pixel wider: each shape's own box, widened by one, is inside it
-    if box is None:
+    found = box(m, 1)  # a pixel wider: each shape's own box, widened by one, is inside it
+    if found is None:
         return out
-    by, _y1, bx, _x1 = box
+    by, _y1, bx, _x1 = found
     count, labels, stats, _ = cv2.connectedComponentsWithStats(m[by:_y1, bx:_x1], connectivity=8)
     for label in range(1, count):
         x, y, bw, bh = (int(v) for v in stats[label, :4])
