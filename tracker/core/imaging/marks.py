@@ -193,8 +193,35 @@ def _prepare(
                 "No skin is left to compare the marks against: the skin patch is too small or "
                 "under the card; draw it on untreated skin beside the marks."
             )
+    ys, xs = _crop(inside, skin_mask, px_per_mm)
+    if (ys.stop - ys.start, xs.stop - xs.start) != shape:
+        rgb, card_mask = rgb[ys, xs], np.ascontiguousarray(card_mask[ys, xs])
+        inside = np.ascontiguousarray(inside[ys, xs])
+        skin_mask = None if skin_mask is None else np.ascontiguousarray(skin_mask[ys, xs])
     linear = colour.linear_planes(rgb, gains)
-    return Photo(linear, score(linear, stage), inside, skin_mask, card_mask, px_per_mm)
+    return Photo(
+        linear,
+        score(linear, stage),
+        inside,
+        skin_mask,
+        card_mask,
+        px_per_mm,
+        whole=shape,
+        at=(ys.start, xs.start),
+    )
+
+
+def _crop(region: Mask, skin: Mask | None, px_per_mm: float | None) -> tuple[slice, slice]:
+    """The part of the photo that is read: the region and the skin patch, widened by what is
+    read beyond them (the ring, the texture's blur, the score's). Nothing else is worked on;
+    what is read inside it is what the whole photo gives there."""
+    gap, width = marks_size.ring_reach(px_per_mm)
+    reach = gap + width + 8 + (0 if px_per_mm is None else colour.texture_reach(px_per_mm))
+    masks = [region] if skin is None else [region, skin]
+    boxes = [b for b in (skeleton.box(m, reach) for m in masks) if b is not None]
+    y0, y1 = min(b[0] for b in boxes), max(b[1] for b in boxes)
+    x0, x1 = min(b[2] for b in boxes), max(b[3] for b in boxes)
+    return slice(y0, y1), slice(x0, x1)
 
 
 def find_marks(
@@ -213,7 +240,13 @@ def find_marks(
     docstring for how). Raises ``ValidationError`` for a region outside the photo or too
     small, or a skin patch with no skin left in it."""
     photo = _prepare(image, stage, region, skin, card, px_per_mm, gains, sensitivity)
-    return detect(photo, sensitivity)
+    found = detect(photo, sensitivity)
+    if found.shape == photo.whole:
+        return found
+    out = np.zeros(photo.whole, bool)
+    (y0, x0), (h, w) = photo.at, found.shape
+    out[y0 : y0 + h, x0 : x0 + w] = found
+    return out
 
 
 # -- the measures -----------------------------------------------------------------------------

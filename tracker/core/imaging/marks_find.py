@@ -49,6 +49,8 @@ class Photo:
     skin: Mask | None
     card: Mask
     px_per_mm: float | None
+    whole: tuple[int, int] = (0, 0)  # the photo's height and width, when this is a crop of it
+    at: tuple[int, int] = (0, 0)  # where the crop's top-left pixel is in the photo (y, x)
 
 
 def score(linear: colour.Planes, stage: str) -> NDArray[np.float32]:
@@ -60,19 +62,31 @@ def score(linear: colour.Planes, stage: str) -> NDArray[np.float32]:
     return np.asarray(cv2.addWeighted(fy, 616.0, fx, -500.0, -16.0), np.float32)
 
 
-def _level(score: Array, weight: Mask, sigma: float) -> NDArray[np.float32]:
-    """The skin's level of the score everywhere: a Gaussian average over ``weight`` only."""
-    h, w = score.shape
+def _level(photo: Photo, score: Array, weight: Mask, sigma: float) -> NDArray[np.float32]:
+    """The skin's level of the score everywhere: a Gaussian average over ``weight`` only. On a
+    crop, made as over the whole photo (the weighted score put back in a photo of zeros, which
+    is what lies outside the crop once weighted), so the level is the same to the last bit."""
+    h, w = photo.whole if photo.whole != (0, 0) else score.shape
     k = max(1, int(sigma / 8))  # a field this smooth is made at 1/k of the size, then enlarged
     small = (max(1, w // k), max(1, h // k))
     weights = weight.astype(np.float32)
+    sources = [cv2.multiply(score, weights), weights]
+    if (h, w) != score.shape:
+        (y0, x0), (ch, cw) = photo.at, score.shape
+        for i, v in enumerate(sources):
+            sources[i] = np.zeros((h, w), np.float32)
+            sources[i][y0 : y0 + ch, x0 : x0 + cw] = v
     num, den = (
         cv2.GaussianBlur(cv2.resize(v, small, interpolation=cv2.INTER_AREA), (0, 0), sigma / k)
-        for v in (cv2.multiply(score, weights), weights)
+        for v in sources
     )
     fallback = float(np.median(score[weight])) if (den <= 1e-3).any() else 0.0  # where needed
     level = np.where(den > 1e-3, num / np.maximum(den, 1e-3), fallback).astype(np.float32)
-    return np.asarray(cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR))
+    level = np.asarray(cv2.resize(level, (w, h), interpolation=cv2.INTER_LINEAR))
+    if (h, w) != score.shape:
+        (y0, x0), (ch, cw) = photo.at, score.shape
+        level = np.ascontiguousarray(level[y0 : y0 + ch, x0 : x0 + cw])
+    return level
 
 
 def spread(values: Array) -> float:
@@ -169,7 +183,7 @@ def detect(photo: Photo, sensitivity: float) -> Mask:
     coarse = cv2.GaussianBlur(photo.score, (0, 0), 1.5)
     fine = cv2.GaussianBlur(photo.score, (0, 0), 1.0)
     h, w = photo.score.shape
-    sigma_level = max(h, w) / 4
+    sigma_level = max(photo.whole if photo.whole != (0, 0) else (h, w)) / 4
     base = photo.region if photo.skin is None else photo.skin
     seeds = np.zeros((h, w), bool)
     level = np.zeros((h, w), np.float32)
@@ -180,7 +194,7 @@ def detect(photo: Photo, sensitivity: float) -> Mask:
             where = np.flatnonzero(skin)
             if where.size < MIN_SKIN_PX:
                 skin, where = base, np.flatnonzero(base)
-        level = _level(coarse, skin, sigma_level)
+        level = _level(photo, coarse, skin, sigma_level)
         above = cv2.subtract(coarse, level)
         limit = sensitivity * spread_in(above, where)
         seeds = _clean((above > limit) & photo.region, photo.px_per_mm)

