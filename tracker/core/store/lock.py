@@ -151,18 +151,42 @@ def abandoned(path: Path, pid: int | None, max_age: dt.timedelta = dt.timedelta(
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False  # its writer is at work
-        return pid is None or pid == os.getpid() or not _alive(pid)
+        if pid is None or pid == os.getpid():
+            return True
+        return not _alive(pid, os.fstat(fd).st_mtime)
     finally:
         os.close(fd)
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (between its file's creation and its claim, a writer
-    holds no lock yet: it is left alone while it lives)."""
+def _alive(pid: int, written: float) -> bool:
+    """Whether the process ``pid`` that wrote a file last changed at ``written`` (seconds since
+    the epoch) still runs (between its file's creation and its claim, a writer holds no lock
+    yet: it is left alone while it lives). Process numbers are reused: a process of that
+    number started after the file was written is another one, and the writer has gone."""
     try:
         os.kill(pid, 0)  # only reached where there is fcntl (POSIX): signal 0 tests, sends nothing
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    started = started_at(pid)
+    return started is None or started <= written + START_SLACK_S
+
+
+START_SLACK_S = 1.0  # the boot time /proc gives is in whole seconds
+
+
+def started_at(pid: int) -> float | None:
+    """When process ``pid`` started, in seconds since the epoch, where ``/proc`` says (Linux;
+    None elsewhere or when it cannot be read)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        ticks = int(stat[stat.rindex(")") + 2 :].split()[19])  # field 22, "starttime"
+        boot = next(
+            int(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
