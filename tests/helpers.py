@@ -11,10 +11,11 @@ from typing import Any
 from tracker.cli import resolve
 from tracker.core.care.check import CheckReport, check_library
 from tracker.core.db.models import RaterRole, RatingMethod, VisitKind
+from tracker.core.domain.consent import Purpose
 from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.queries import listing
+from tracker.core.services import consent, ratings, visits
 from tracker.core.services import imports as imports_service
-from tracker.core.services import ratings, visits
 from tracker.core.services.import_report import ImportReport
 from tracker.core.store.library import Library
 
@@ -97,6 +98,11 @@ def list_visits(lib: Library, client: str | None = None) -> list[dict[str, Any]]
 
 def only_client(lib: Library) -> int:
     return resolve.client(lib, None)
+
+
+def consent_to_care(lib: Library, client: str | None = None) -> None:
+    """``tracker consent add care [--client C]``: what exports without --purpose ask for."""
+    consent.add(lib, resolve.client(lib, client), Purpose.CARE, identifiable=True)
 
 
 def check(lib: Library, **options: Any) -> CheckReport:

@@ -28,6 +28,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def lib(tmp_path: Path) -> Path:
     root = tmp_path / "lib"
     assert run_cli("--library", str(root), "init").returncode == 0
+    # Me's consent to the care record, which exports without --purpose ask for (issue 20)
+    assert run_cli("--library", str(root), "consent", "add", "care").returncode == 0
     return root
 
 

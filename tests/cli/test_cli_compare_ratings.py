@@ -33,6 +33,7 @@ def test_the_ratings_go_under_the_labels_only_when_asked(tmp_path: Path) -> None
         h.rate(
             lib, area="Hips", day=dt.date(2026, 3, 10), role=RaterRole.PATIENT, values={"colour": 4}
         )
+        h.consent_to_care(lib)
     heights = {}
     for extra in ((), ("--ratings",), ("--ratings", "--no-labels")):
         out = tmp_path / f"compare{len(extra)}.png"

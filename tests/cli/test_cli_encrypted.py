@@ -69,6 +69,8 @@ def test_every_command_works_on_it_with_the_passphrase(
     assert imported.returncode == 0, imported.stderr
     visit = run_cli(*base, "visit", "add", "--date", "2026-11-20", "--notes", "itchy")
     assert visit.returncode == 0, visit.stderr
+    agreed = run_cli(*base, "consent", "add", "care")  # exports ask for it (issue 20)
+    assert agreed.returncode == 0, agreed.stderr
     listed = run_cli(*base, "list", "photos", "--json")
     assert listed.returncode == 0 and len(json.loads(listed.stdout)) == 1
     checked = run_cli(*base, "check")

@@ -355,6 +355,7 @@ def test_a_file_name_that_is_not_utf8_is_imported_and_kept_byte_for_byte(tmp_pat
     conn.close()
     assert stored == {"café ÿn.jpg": b"caf\xe9 \xffn.jpg", "plain.jpg": None}
     csv_out = tmp_path / "r.csv"
+    assert run_cli("--library", str(lib), "consent", "add", "care").returncode == 0
     assert run_cli("--library", str(lib), "export", "csv", str(csv_out)).returncode == 0
 
 

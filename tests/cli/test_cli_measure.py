@@ -50,6 +50,7 @@ def root(tmp_path: Path) -> Path:
     for path, area, day in files:
         args = ["--library", str(lib), "import", str(path), "--area", area, "--date", day]
         assert main(args) == 0
+    assert main(["--library", str(lib), "consent", "add", "care"]) == 0  # exports ask it
     return lib
 
 

@@ -26,6 +26,7 @@ def lib(tmp_path: Path) -> Path:
         assert (
             run_cli("--library", str(root), "import", str(photo), "--area", "Hips").returncode == 0
         )
+    assert run_cli("--library", str(root), "consent", "add", "care").returncode == 0
     return root
 
 

@@ -118,6 +118,7 @@ def test_report_letter_and_refusals(qapp: QApplication, reported: Library, tmp_p
 
 
 def test_cli_report_and_csv(reported: Library, tmp_path: Path) -> None:
+    h.consent_to_care(reported)
     lib = str(reported.root)
     reported.close()
     pdf = tmp_path / "cli.pdf"

@@ -53,6 +53,11 @@ def _command(name: str) -> Command:
         from tracker.cli import unlock
 
         return unlock.cmd_passphrase
+    if name in ("consent", "audit"):
+        # start-up time: loaded for consent and the audit trail only
+        from tracker.cli import consent
+
+        return consent.cmd_audit if name == "audit" else consent.cmd_consent
     if name == "card":
         # start-up time: Qt is loaded for this command only
         from tracker.cli import card

@@ -14,8 +14,10 @@ from tracker.core.care import backups, repair, restore
 from tracker.core.care.check import CheckReport, Problem, check_library
 from tracker.core.compare.render import CompareOptions
 from tracker.core.compare.render import export as export_compare
+from tracker.core.domain.consent import Action
 from tracker.core.errors import DatabaseDamaged, OriginalsDamaged, UsageError
 from tracker.core.exports import ratings_csv
+from tracker.core.services import audit, consent
 
 
 def cmd_check(args: argparse.Namespace, root: Path) -> int:
@@ -46,7 +48,11 @@ def cmd_export(args: argparse.Namespace, root: Path) -> int:
                 if args.area is not None and client_id is not None
                 else None
             )
+            clients = consent.clients_with_records(lib, client_id)
+            consent.require(lib, args.purpose, client_ids=clients, identifiable=True)
             result = ratings_csv.export(lib, args.out, client_id, area_id)
+            for who in clients:
+                audit.record_export(lib, Action.EXPORTED, args.purpose, args.out, client_id=who)
         emit(args, result, f"Wrote {result['rows']} rating rows to {result['file']}.")
         return EXIT_OK
     if args.export_command == "report":
@@ -64,7 +70,13 @@ def cmd_export(args: argparse.Namespace, root: Path) -> int:
         max_side=args.size,
     )
     with unlock.open_library(args, root, allow_read_only=True) as lib:
+        # a comparison carries no name: a de-identified consent covers it
+        consent.require(lib, args.purpose, photo_ids=ids, identifiable=False)
         result = export_compare(lib, ids, Path(out), options)
+        for who, theirs in consent.clients_of_photos(lib, ids).items():
+            audit.record_export(
+                lib, Action.EXPORTED, args.purpose, Path(out), photo_ids=theirs, client_id=who
+            )
     emit(args, result, f"Wrote {result['file']} ({result['width']} × {result['height']}).")
     return EXIT_OK
 
@@ -82,7 +94,12 @@ def _export_report(args: argparse.Namespace, root: Path) -> int:
     with unlock.open_library(args, root, allow_read_only=True) as lib:
         client_id = resolve.client(lib, args.client)
         area_id = resolve.area(lib, client_id, args.area) if args.area is not None else None
+        shown = consent.photos_of(lib, client_id, area_id)
+        consent.require(
+            lib, args.purpose, photo_ids=shown, client_ids=[client_id], identifiable=True
+        )
         result = export_report(lib, args.out, client_id=client_id, area_id=area_id, page=args.page)
+        audit.record_export(lib, Action.PRINTED, args.purpose, args.out, client_id=client_id)
     del app
     emit(args, result, f"Wrote {result['file']}.")
     return EXIT_OK
@@ -98,6 +115,7 @@ def cmd_backup(args: argparse.Namespace, root: Path) -> int:
                 "'tracker backup --force', which leaves those out"
             )
             raise OriginalsDamaged(backups.refusal(exc.damage, remedy), exc.damage) from None
+        audit.record(lib, Action.BACKED_UP, detail=Path(result["file"]).name)
     text = f"Wrote {result['file']} ({result['files']} files, checksums in its manifest)."
     left_out = backups.left_out_summary(result["left_out"])
     emit(args, result, f"{text} {left_out}" if left_out else text)

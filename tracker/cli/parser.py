@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tracker import __version__
+from tracker.cli.parser_consent import add_consent_commands, add_purpose
 from tracker.cli.parser_measure import add_measure_commands
 from tracker.core.db.models import RaterRole, RatingMethod, VisitKind
 from tracker.core.domain.scales import SCALES
@@ -333,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add_measure_commands(sub, _command, c, _Parser)
+    add_consent_commands(sub, _command, c, _Parser, _date, _id)
 
     card = _command(sub, "card", "write a calibration card to print (PDF)", c)
     card.add_argument("out", type=Path, metavar="OUT.pdf", help="the PDF file to write")
@@ -376,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp.add_argument("--no-labels", action="store_true", help="leave out the date labels")
     cmp.add_argument("--ratings", action="store_true", help="each photo's ratings under its label")
+    add_purpose(cmp)
     cmp.add_argument(
         "--size",
         type=_number("the size"),
@@ -388,10 +391,12 @@ def build_parser() -> argparse.ArgumentParser:
     csv_.add_argument("out", type=Path, metavar="OUT.csv", help="the CSV file to write")
     csv_.add_argument("--client", metavar="NAME", help="only this client's ratings")
     csv_.add_argument("--area", metavar="NAME", help="only the ratings of this area")
+    add_purpose(csv_)
     rep = _command(export_sub, "report", "a PDF report of a client's course", c)
     rep.add_argument("out", type=Path, metavar="OUT.pdf", help="the PDF file to write")
     rep.add_argument("--client", metavar="NAME", help=_CLIENT_HELP)
     rep.add_argument("--area", metavar="NAME", help="only this area (default: every area)")
+    add_purpose(rep)
     rep.add_argument(
         "--page",
         choices=["a4", "letter"],

@@ -401,6 +401,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from tracker.cli import main
 lib = {str(tmp_path / "lib")!r}
 assert main(["--library", lib, "demo", lib + "-demo"]) == 0
+assert main(["--library", lib + "-demo", "consent", "add", "care"]) == 0
 assert main(["--library", lib + "-demo", "export", "compare", "1", "6", {str(tmp_path / "c.jpg")!r}]) == 0
 assert main(["--library", lib + "-demo", "export", "csv", {str(tmp_path / "r.csv")!r}]) == 0
 assert main(["--library", lib + "-demo", "export", "report", {str(tmp_path / "r.pdf")!r}]) == 0

@@ -19,9 +19,11 @@ from pytestqt.qtbot import QtBot
 from tests import helpers as h
 from tests.ui.conftest import TODAY, SeenDialogs, open_window, photo_file, score_box
 from tracker.core.db.models import RaterRole, Stage, VisitKind
+from tracker.core.domain.consent import Purpose
 from tracker.core.errors import ValidationError
 from tracker.core.imaging import decode as imaging
 from tracker.core.queries import browse, listing
+from tracker.core.services import consent
 from tracker.core.store.library import Library
 from tracker.ui import dialogs
 from tracker.ui.dialogs import AreaAnswer, NewVisit
@@ -634,6 +636,7 @@ def test_progress_tab_shows_the_chart_and_edits_the_interval(
     axis = view.charts[0][0].chart().axes()[0]
     assert isinstance(axis, QValueAxis) and axis.min() == -0.5
     out = tmp_path / "report.pdf"
+    consent.add(sample, window.client_id or 0, Purpose.CARE, identifiable=True)  # issue 20
     with qtbot.waitSignal(window.exports.report_written, timeout=60000):
         window.exports.report(out)
     assert out.read_bytes().startswith(b"%PDF")

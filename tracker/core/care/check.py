@@ -23,6 +23,7 @@ from tracker.core.db import schema, snapshots
 from tracker.core.db.models import Photo
 from tracker.core.errors import EncryptedFileRefused
 from tracker.core.files import sha256_of
+from tracker.core.services import audit
 from tracker.core.store.library import Library
 from tracker.core.store.lock import in_use
 from tracker.core.store.photos import UNDONE
@@ -152,6 +153,7 @@ def check_library(
     originals, for a caller that has just verified every byte itself (a restore)."""
     report = CheckReport()
     _check_database(lib, report)
+    report.problems.extend(Problem("audit", text) for text in audit.verify(lib))
     with lib.session() as s:
         photos = s.execute(select(Photo.id, Photo.sha256, Photo.ext)).all()
     entries = dict(scan_originals(lib.root))

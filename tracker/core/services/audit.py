@@ -24,12 +24,13 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.core.db.models import Audit, utc_now
-from tracker.core.domain.consent import ACTION_LABELS, Action
+from tracker.core.domain.consent import ACTION_LABELS, Action, Purpose
 from tracker.core.store.library import Library
 
 GENESIS = "0" * 64
@@ -192,3 +193,23 @@ def verify(lib: Library) -> list[str]:
                 problems.append(f"Audit entry {row.id} was changed after it was written.")
             prev_id, prev_hash = row.id, row.hash
     return problems
+
+
+def record_export(
+    lib: Library,
+    action: Action,
+    purpose: Purpose,
+    out: Path,
+    *,
+    client_id: int | None,
+    photo_ids: Iterable[int] = (),
+) -> bool:
+    """An export's entry (``exported``, a report ``printed``): its purpose and file name,
+    never its contents; False when the library is read-only."""
+    return record(
+        lib,
+        action,
+        client_id=client_id,
+        subject=subject_of(photo_ids, client=client_id),
+        detail=f"{purpose.value}: {out.name}",
+    )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.core.db.models import Area, Client, Consent, ConsentPhoto, Photo
+from tracker.core.db.models import Area, Client, Consent, ConsentPhoto, Photo, Rating
 from tracker.core.domain.consent import PURPOSE_LABELS, Action, Purpose
 from tracker.core.errors import ConsentRefused, UsageError, ValidationError
 from tracker.core.queries.browse import get
@@ -242,10 +242,9 @@ def consent_for(
     with lib.session() as s:
         name = get(s, Client, client_id, "client").name
     what = PURPOSE_LABELS[purpose]
-    kind = "" if identifiable else " de-identified"
     of_purpose = [r for r in rows if r.purpose is purpose]
     if not of_purpose:
-        reason = f"no consent of {name} to{kind} {what} is recorded"
+        reason = f"{name} has no recorded consent to {what}"
     elif all(r.status(day) == "withdrawn" for r in of_purpose):
         reason = f"{name} withdrew their consent to {what}"
     elif not any(r.status(day) == "valid" for r in of_purpose):
@@ -255,8 +254,8 @@ def consent_for(
     else:
         reason = f"{name}'s consent to {what} does not cover every photo in this export"
     raise ConsentRefused(
-        f"Refused: {reason}; record it with 'tracker consent add' (or on the client's "
-        "Consent dialog) first."
+        f"Refused: {reason}; first record a consent that covers it ('tracker consent add', "
+        "or Consent… on the client in the window)."
     )
 
 
@@ -289,3 +288,26 @@ def require(
     by_client = clients_of_photos(lib, photo_ids)
     for client_id in sorted(set(client_ids) | set(by_client)):
         consent_for(lib, client_id, purpose, by_client.get(client_id, ()), identifiable)
+
+
+def clients_with_records(lib: Library, client_id: int | None = None) -> list[int]:
+    """The clients whose ratings or photos a CSV export holds (``client_id``'s alone when
+    it is given): each needs a consent for the export's purpose."""
+    query = select(Area.client_id).distinct().join(Photo, Photo.area_id == Area.id)
+    rated = select(Area.client_id).distinct().join(Rating, Rating.area_id == Area.id)
+    if client_id is not None:
+        query, rated = (
+            query.where(Area.client_id == client_id),
+            rated.where(Area.client_id == client_id),
+        )
+    with lib.session() as s:
+        return sorted(set(s.scalars(query)) | set(s.scalars(rated)))
+
+
+def photos_of(lib: Library, client_id: int, area_id: int | None = None) -> list[int]:
+    """The photos of a client (of one area), which a report of them may show."""
+    query = select(Photo.id).join(Area, Photo.area_id == Area.id).where(Area.client_id == client_id)
+    if area_id is not None:
+        query = query.where(Photo.area_id == area_id)
+    with lib.session() as s:
+        return sorted(s.scalars(query))

@@ -30,7 +30,9 @@ from tracker.core.db.models import (
     TreatmentRecord,
     Visit,
 )
+from tracker.core.domain.consent import Action
 from tracker.core.queries.browse import get
+from tracker.core.services import audit
 from tracker.core.services.move import leave_group
 from tracker.core.store.library import Library
 
@@ -233,6 +235,13 @@ def erase(lib: Library, target: Target, ident: int) -> ErasePlan:
             s.execute(delete(Visit).where(Visit.id.in_(visit_ids)))
             s.execute(delete(Area).where(Area.id.in_(area_ids)))
             s.execute(delete(Client).where(Client.id.in_(client_ids)))
+            audit.record_in(  # ids and counts only: nothing of what went is kept
+                s,
+                Action.ERASED,
+                client_id=ident if target is Target.CLIENT else None,
+                subject=f"{target.value} {ident}",
+                detail=done.summary(),
+            )
     except BaseException:
         for sha, ext in held:  # the rows are still there: so must the files be
             lib.store.release_held(sha, ext)

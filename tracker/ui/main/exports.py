@@ -8,10 +8,13 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog
 
+from tracker.core.domain.consent import DEFAULT_PURPOSE, Action, Purpose
 from tracker.core.errors import TrackerError
 from tracker.core.exports import ratings_csv
 from tracker.core.files import dated_name
+from tracker.core.services import audit, consent
 from tracker.rendering import report
+from tracker.ui.main import consenting
 from tracker.ui.main.controller import WindowController
 from tracker.ui.workers import run_with_progress
 
@@ -38,6 +41,9 @@ class ExportController(WindowController):
         client = self._client()
         if w.lib is None or client is None:
             return
+        purpose = consenting.ask_purpose(w.as_widget(), "Ratings export")
+        if purpose is None or not self._allowed(purpose, []):  # ratings: no photos
+            return
         start = w.prefs.last_import_folder or Path.home()
         name, _ = QFileDialog.getSaveFileName(
             w.as_widget(),
@@ -48,13 +54,25 @@ class ExportController(WindowController):
         if not name:
             return
         lib = w.lib
+
+        def written(r: dict[str, object]) -> None:
+            audit.record_export(lib, Action.EXPORTED, purpose, Path(name), client_id=client)
+            w.statusBar().showMessage(
+                f"Wrote {r['rows']} rows of ratings and measures to {r['file']}.", 8000
+            )
+
         w.runner.start(
             lambda _t: ratings_csv.export(lib, Path(name), client),
-            finished=lambda r: w.statusBar().showMessage(
-                f"Wrote {r['rows']} rows of ratings and measures to {r['file']}.", 8000
-            ),
+            finished=written,
             failed=w.show_error,
         )
+
+    def _allowed(self, purpose: Purpose, photo_ids: list[int]) -> bool:
+        """Whether the client's consent covers the export (see ``consenting.allowed``)."""
+        w = self.window
+        client = self._client()
+        assert w.lib is not None and client is not None
+        return consenting.allowed(w.as_widget(), w.lib, w.prefs.mode, purpose, client, photo_ids)
 
     def _on_export_report_requested(self) -> None:
         if self._client() is None:
@@ -68,16 +86,19 @@ class ExportController(WindowController):
             ),
             "PDF, A4 (*.pdf);;PDF, Letter (*.pdf)",
         )
-        if name:
-            self.report(Path(name), "letter" if "Letter" in chosen else "a4")
+        purpose = consenting.ask_purpose(self.window.as_widget(), "Report") if name else None
+        if name and purpose is not None:
+            self.report(Path(name), "letter" if "Letter" in chosen else "a4", purpose)
 
-    def report(self, out: Path, page: str = "a4") -> None:
-        """Write the client's report; charts are drawn here (they need the GUI thread), the
-        rest in a worker."""
+    def report(self, out: Path, page: str = "a4", purpose: Purpose = DEFAULT_PURPOSE) -> None:
+        """Write the client's report if their consent covers ``purpose``; charts are drawn
+        here (they need the GUI thread), the rest in a worker."""
         w = self.window
         client = self._client()
         assert w.lib is not None and client is not None
         lib = w.lib
+        if not self._allowed(purpose, consent.photos_of(lib, client)):
+            return
         try:
             charts = report.chart_images(lib, report.area_ids(lib, client))
         except TrackerError as exc:
@@ -85,6 +106,7 @@ class ExportController(WindowController):
             return
 
         def done(result: dict[str, object]) -> None:
+            audit.record_export(lib, Action.PRINTED, purpose, out, client_id=client)
             w.statusBar().showMessage(f"Wrote {result['file']}.", 8000)
             self.report_written.emit(str(result["file"]))
 

@@ -28,10 +28,12 @@ from PySide6.QtWidgets import (
 
 from tracker import APP_NAME
 from tracker.core.db.models import RaterRole
+from tracker.core.domain.consent import Action
 from tracker.core.domain.instruments import Rater
 from tracker.core.errors import TrackerError
 from tracker.core.queries import browse, search
 from tracker.core.queries.progress import progress
+from tracker.core.services import audit
 from tracker.core.store.library import Library
 from tracker.ui import commands as cmd
 from tracker.ui.dialogs import PreferencesDialog
@@ -204,6 +206,8 @@ class MainWindow(QMainWindow):
             self.read_only_label.hide()
         for action in self.menus.need_library:
             action.setEnabled(lib is not None)
+        if lib is not None:
+            audit.record(lib, Action.OPENED)
         self.refresh()
 
     def refresh(self) -> None:
@@ -348,6 +352,8 @@ class MainWindow(QMainWindow):
     def _on_sidebar_client_chosen(self, client_id: int) -> None:
         if client_id != self.client_id:
             self.client_id, self.area_id, self.visit_id = client_id, None, None
+            if self.lib is not None:
+                audit.record(self.lib, Action.VIEWED, client_id=client_id)
             self.refresh()
 
     def _on_sidebar_area_chosen(self, area_id: int) -> None:

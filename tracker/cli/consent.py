@@ -1,0 +1,90 @@
+"""``tracker consent add|withdraw|list`` and ``tracker audit`` (issue 20). The exports' consent
+check and audit entry are in ``care.cmd_export``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from tracker.cli import resolve, unlock
+from tracker.cli.output import emit, table
+from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS
+from tracker.core.domain.consent import PURPOSE_LABELS
+from tracker.core.services import audit, consent
+
+
+def cmd_consent(args: argparse.Namespace, root: Path) -> int:
+    if args.consent_command == "list":
+        with unlock.open_library(args, root, allow_read_only=True) as lib:
+            client_id = resolve.client(lib, args.client) if args.client is not None else None
+            rows = consent.consents(lib, client_id)
+        today = dt.date.today()
+        shown = [
+            {
+                "id": r.id,
+                "client": r.client,
+                "status": r.status(today),
+                "allows": r.words,
+                "given": r.recorded_on.isoformat(),
+                "expires": r.expires_on.isoformat() if r.expires_on else "",
+                "by": r.recorded_by,
+            }
+            for r in rows
+        ]
+        columns = ["id", "client", "status", "allows", "given", "expires", "by"]
+        text = table(shown, columns) if rows else "No consent is recorded."
+        emit(args, [r.as_dict() | {"status": r.status(today)} for r in rows], text)
+        return EXIT_OK
+    with unlock.open_library(args, root) as lib:
+        if args.consent_command == "withdraw":
+            row = consent.withdraw(lib, args.consent, by=args.by, on=args.date)
+            text = (
+                f"Withdrew consent {row.id} of {row.client} ({row.words}) from "
+                f"{row.withdrawn_on}: exports for {PURPOSE_LABELS[row.purpose]} are refused now."
+            )
+            emit(args, row.as_dict(), text)
+            return EXIT_OK
+        client_id = resolve.client(lib, args.client)
+        ident = consent.add(
+            lib,
+            client_id,
+            args.purpose,
+            identifiable=not args.de_identified,
+            photo_ids=args.photos,
+            recorded_by=args.by,
+            recorded_on=args.date,
+            expires_on=args.expires,
+        )
+        (row,) = consent.consents(lib, consent_ids=[ident])
+    emit(args, row.as_dict(), f"Recorded consent {row.id} of {row.client}: {row.words}.")
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace, root: Path) -> int:
+    """The trail, oldest first, then whether its chain holds (exit 1 when it does not)."""
+    with unlock.open_library(args, root, allow_read_only=True) as lib:
+        client_id = resolve.client(lib, args.client) if args.client is not None else None
+        rows = audit.entries(lib, client_id)
+        problems = audit.verify(lib)
+    shown = [
+        {
+            "id": e.id,
+            "at (UTC)": e.at.isoformat(sep=" ", timespec="seconds"),
+            "who": e.actor,
+            "did": e.words,
+            "client": "" if e.client_id is None else e.client_id,
+            "what": e.subject,
+            "detail": e.detail,
+        }
+        for e in rows
+    ]
+    verdict = (
+        "The audit trail's chain holds."
+        if not problems
+        else "\n".join([f"The audit trail's chain is broken ({len(problems)}):", *problems])
+    )
+    body = table(shown, list(shown[0])) if shown else "The audit trail is empty."
+    value = {"entries": [e.as_dict() for e in rows], "problems": problems}
+    emit(args, value, f"{body}\n{verdict}")
+    return EXIT_OK if not problems else EXIT_PROBLEMS

@@ -1,0 +1,69 @@
+"""What the window's exports do about consent (issue 20): ask what the export is for, and check
+that the client's consent covers it (the audit entry is ``services.audit.record_export``).
+
+In practitioner mode a refusal is the core's sentence (naming the purpose and the client) and
+nothing is written: the practitioner records the consent first. In patient mode the one client
+is the user: a missing consent is one question ("Use your own photos for …?"), and a yes records
+it, identifiable, for all their photos, with no form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
+
+from tracker.core.domain.consent import DEFAULT_PURPOSE, PURPOSE_LABELS, Purpose
+from tracker.core.errors import ConsentRefused
+from tracker.core.services import consent
+from tracker.core.store.library import Library
+from tracker.ui.settings import Mode
+
+PURPOSES = list(Purpose)
+
+
+def ask_purpose(parent: QWidget | None, what: str) -> Purpose | None:
+    """The purpose chosen for an export (the care record first), or None when cancelled."""
+    labels = [PURPOSE_LABELS[p][0].upper() + PURPOSE_LABELS[p][1:] for p in PURPOSES]
+    label, ok = QInputDialog.getItem(
+        parent,
+        f"{what}: purpose",
+        f"What is this {what.lower()} for? It is written only if the client's consent covers it.",
+        labels,
+        PURPOSES.index(DEFAULT_PURPOSE),
+        False,
+    )
+    return PURPOSES[labels.index(label)] if ok and label in labels else None
+
+
+def allowed(
+    parent: QWidget | None,
+    lib: Library,
+    mode: Mode,
+    purpose: Purpose,
+    client_id: int,
+    photo_ids: Iterable[int] = (),
+    identifiable: bool = True,
+) -> bool:
+    """True when consent covers the export; else the refusal said (or, in patient mode, the
+    one question asked and, on yes, the consent recorded) and False unless it now does."""
+    photos = list(photo_ids)
+    try:
+        consent.require(
+            lib, purpose, photo_ids=photos, client_ids=[client_id], identifiable=identifiable
+        )
+        return True
+    except ConsentRefused as exc:
+        if mode is not Mode.PATIENT or lib.read_only is not None:
+            QMessageBox.warning(parent, "Not allowed without consent", str(exc))
+            return False
+    answer = QMessageBox.question(
+        parent,
+        "Your consent",
+        f"Use your own photos and records for {PURPOSE_LABELS[purpose]}? Your answer is kept "
+        "in the library, and you can withdraw it at any time (Client ▸ Consent…).",
+    )
+    if answer != QMessageBox.StandardButton.Yes:
+        return False
+    consent.add(lib, client_id, purpose, identifiable=True)
+    return True
