@@ -14,7 +14,6 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from tracker.core.errors import TrackerError
 from tracker.core.files import refuse_inside
-from tracker.rendering.card_pdf import write_card
 from tracker.ui.main.controller import WindowController
 
 CARD_NAME = "calibration card.pdf"
@@ -38,6 +37,13 @@ HOW_TO_PRINT = (
     "Print it at actual size (100 %, not “fit to page”) and check that its 100 mm line "
     "measures 100 mm before you cut the card out."
 )
+
+
+def _write_card(out: Path, paper: str) -> dict[str, object]:
+    """Write the card (in a worker). The card's layout brings OpenCV and numpy with it."""
+    from tracker.rendering.card_pdf import write_card  # start-up time: OpenCV loads only to print
+
+    return write_card(out, paper)
 
 
 @dataclass(frozen=True)
@@ -112,7 +118,7 @@ class CardController(WindowController):
             return
         w.statusBar().showMessage("Writing the calibration card…")
         w.runner.start(
-            lambda _task: write_card(out, answer.paper),
+            lambda _task: _write_card(out, answer.paper),
             finished=self._on_card_finished,
             failed=self._on_card_failed,
         )
