@@ -1,7 +1,9 @@
 """Measuring the marks (issue 18): one 12 MP photo measured from its cached preview, as the
 window's background job and ``tracker measure`` do it (``services.measure.measure_photos``:
 the preview read, the regions carried, the marks found and measured, the result stored),
-against the floor of reading that preview into pixels alone, in the same run.
+against the floor of reading that preview into pixels alone (with the decoder the measuring
+uses), in the same run. One photo is measured in one thread: OpenCV keeps to one thread
+(``imaging.marks``), and a second did not help on the loaded machine (286 against 292 ms).
 
 The photo is the tests' generated skin with marks (tests/core/imaging/marks_synthetic.py) at
 preview size, enlarged to 4000 × 3000 and saved as the original. The generators and OpenCV
@@ -23,6 +25,7 @@ BUDGET_MS = 300.0
 
 
 def bench_measure(work: Path) -> None:
+    import cv2
     import numpy as np
     from sqlalchemy import update
 
@@ -52,10 +55,10 @@ def bench_measure(work: Path) -> None:
         region = [(x * k, y * k) for x, y in shot.region]
         measure.set_region(lib, area, "front", "marks", region)
 
-        def read() -> None:
+        def read() -> None:  # as the measuring reads it (OpenCV's decoder: Pillow's pixels)
             data = lib.derived("previews", done.sha256)
-            with Image.open(io.BytesIO(data)) as im:
-                np.asarray(im.convert("RGB"))
+            flags = cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION
+            cv2.imdecode(np.frombuffer(data, np.uint8), flags)
 
         floor = min(timed(read) for _ in range(5))
         outcomes: list[measure.MeasureOutcome] = []

@@ -74,7 +74,8 @@ def lab_from_linear(linear: Array) -> NDArray[np.float64]:
 
     A whole float32 image is converted in float32 (within 2e-4 of float64 in L*a*b*, three
     times faster: a 3 MP photo's 0.3 s, BENCHMARKS.md); a few colours, as the measures' means,
-    in float64."""
+    in float64. The measures convert no whole image: they take the channels they need from
+    ``lab_f``."""
     a = np.asarray(linear)
     big = a.dtype == np.float32 and a.size > _BIG
     dt = np.float32 if big else np.float64
