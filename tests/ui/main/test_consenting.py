@@ -3,20 +3,28 @@ a patient is asked once; opening, choosing a client and exporting are in the aud
 
 from __future__ import annotations
 
+import datetime as dt
+import sqlite3
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QInputDialog, QMessageBox
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox, QTableWidget
 from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest import open_window
 from tracker.core.domain.consent import Action, Purpose
 from tracker.core.services import audit, consent
 from tracker.core.store.library import Library
-from tracker.ui.main import consenting
+from tracker.ui.main import consenting, privacy
 from tracker.ui.main.window import MainWindow
 from tracker.ui.settings import Mode, Preferences
 from tracker.ui.workers import TaskRunner
+
+
+def _cell(table: QTableWidget, row: int, column: int) -> str:
+    item = table.item(row, column)
+    assert item is not None
+    return item.text()
 
 
 @pytest.fixture
@@ -69,7 +77,7 @@ def test_a_patient_is_asked_once_and_the_export_is_recorded(
         window.exports.report(first, purpose=Purpose.SHARING)
     assert asked == [
         "Use your own photos and records for sharing with another clinician? Your answer is "
-        "kept in the library, and you can withdraw it at any time (Client ▸ Consent…)."
+        "kept in the library, and you can withdraw it at any time (Library ▸ Consent of the client…)."
     ]
     (row,) = consent.consents(sample)
     assert (row.purpose, row.identifiable, row.photo_ids) == (Purpose.SHARING, True, None)
@@ -101,3 +109,54 @@ def test_the_purpose_is_asked_with_the_care_record_first(
     assert consenting.ask_purpose(window, "Report") is Purpose.TEACHING
     ((items, current),) = offered
     assert items[current] == "The care record" and len(items) == 6
+
+
+def test_consent_is_added_and_withdrawn_from_its_dialog(
+    window: MainWindow, sample: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert window.menus.consent.isEnabled() and window.menus.audit.isEnabled()
+    assert window.client_id is not None
+    dialog = privacy.ConsentDialog(window, sample, window.client_id, "Me")
+
+    def record(ask: privacy.AddConsentDialog) -> int:
+        ask.purpose.setCurrentIndex(list(Purpose).index(Purpose.PUBLICATION))
+        ask.identifiable.setChecked(False)
+        ask.expires.setChecked(True)
+        return QDialog.DialogCode.Accepted.value
+
+    monkeypatch.setattr(privacy.AddConsentDialog, "exec", record)
+    dialog.add.click()
+    assert dialog.table.rowCount() == 1
+    assert _cell(dialog.table, 0, 0) == "publication, de-identified, all photos"
+    assert _cell(dialog.table, 0, 3) == "valid"
+    (row,) = consent.consents(sample)
+    assert row.expires_on is not None and row.expires_on > dt.date.today()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Yes)
+    dialog.table.selectRow(0)
+    dialog.withdraw.click()
+    assert _cell(dialog.table, 0, 3) == "withdrawn"
+    assert [e.detail for e in audit.entries(sample)][-2:] == [
+        "recorded: publication, de-identified",
+        "withdrawn: publication",
+    ]
+
+
+def test_the_audit_dialog_shows_the_trail_and_a_broken_chain(
+    window: MainWindow, sample: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audit.record(sample, Action.BACKED_UP, detail="b.zip")
+    dialog = privacy.AuditDialog(window, sample, {1: "Me"})
+    assert dialog.table.rowCount() == 2 and "holds" in dialog.verdict.text()
+    assert _cell(dialog.table, 1, 2) == "backed up"
+    out = tmp_path / "audit.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(out), ""))
+    dialog.export.click()
+    assert out.read_text(encoding="utf-8").count("\n") == 3
+    assert "Wrote 2 entries" in dialog.verdict.text()
+    conn = sqlite3.connect(sample.root / "library.sqlite3")
+    conn.executescript(
+        "DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'someone' WHERE id = 1;"
+    )
+    conn.close()
+    broken = privacy.AuditDialog(window, sample, {})
+    assert "Audit entry 1 was changed after it was written." in broken.verdict.text()

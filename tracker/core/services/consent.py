@@ -255,7 +255,7 @@ def consent_for(
         reason = f"{name}'s consent to {what} does not cover every photo in this export"
     raise ConsentRefused(
         f"Refused: {reason}; first record a consent that covers it ('tracker consent add', "
-        "or Consent… on the client in the window)."
+        "or Library ▸ Consent of the client… in the window)."
     )
 
 

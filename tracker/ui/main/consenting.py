@@ -61,7 +61,7 @@ def allowed(
         parent,
         "Your consent",
         f"Use your own photos and records for {PURPOSE_LABELS[purpose]}? Your answer is kept "
-        "in the library, and you can withdraw it at any time (Client ▸ Consent…).",
+        "in the library, and you can withdraw it at any time (Library ▸ Consent of the client…).",
     )
     if answer != QMessageBox.StandardButton.Yes:
         return False

@@ -45,6 +45,8 @@ class MenuActions(QObject):
         self.check = self._make("&Check the library…")
         self.backup = self._make("&Back up…")
         self.restore = self._make("&Restore from a backup…")
+        self.consent = self._make("C&onsent of the client…")
+        self.audit = self._make("&Audit trail…")
         self.print_card = self._make("&Print a calibration card…")
         self.help = self._make("&Help topics", K.HelpContents)
         self.photo_help = self._make("How to take photos that compare &well")
@@ -70,6 +72,8 @@ class MenuActions(QObject):
             self.compare,
             self.check,
             self.backup,
+            self.consent,
+            self.audit,
         ]
         self.client_menu = self._build_menus(window)
         self._build_toolbar(window)
@@ -111,7 +115,10 @@ class MenuActions(QObject):
                 ],
             ),
             ("A&rea", [self.add_area, self.edit_area, None, self.remove_area, self.erase_area]),
-            ("&Library", [self.check, None, self.backup, self.restore]),
+            (
+                "&Library",
+                [self.check, None, self.backup, self.restore, None, self.consent, self.audit],
+            ),
             ("&Help", [self.help, self.photo_help, None, self.print_card, None, self.about]),
         ):
             menu = bar.addMenu(title)

@@ -46,9 +46,10 @@ from tracker.ui.main.erasing import EraseController
 from tracker.ui.main.exports import ExportController
 from tracker.ui.main.help import HelpController
 from tracker.ui.main.import_flow import ImportController
-from tracker.ui.main.measuring import MeasureController
 from tracker.ui.main.imports import ImportActions
+from tracker.ui.main.measuring import MeasureController
 from tracker.ui.main.menus import MenuActions
+from tracker.ui.main.privacy import PrivacyController
 from tracker.ui.main.visits import VisitController
 from tracker.ui.models import (
     AreaListModel,
@@ -137,6 +138,7 @@ class MainWindow(QMainWindow):
         self.client_edits = ClientController(self)
         self.compare = CompareController(self)
         self.exports = ExportController(self)
+        self.privacy = PrivacyController(self)  # Library ▸ Consent… and Audit trail…
         self.card = CardController(self)
         self.imports = ImportActions(self, self.client_edits.ask_for_area)
         self.erasing = EraseController(self)

@@ -1,0 +1,238 @@
+"""Library ▸ Consent… and Library ▸ Audit trail… (issue 20).
+
+Consent: the current client's consents in a table (what each allows, since and until when,
+whether it holds today), with Add… (purpose, whether uses may identify them, an optional
+expiry; all their photos: a chosen set is ``tracker consent add --photos``) and Withdraw. A
+consent is a record of what a person agreed to, so neither is an undo step: a withdrawal is
+how one is taken back, and the record stays. Audit trail: every entry in a table, whether the
+chain holds, and Export CSV….
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from tracker.core.domain.consent import PURPOSE_LABELS, Purpose
+from tracker.core.errors import TrackerError
+from tracker.core.exports import audit_csv
+from tracker.core.files import dated_name
+from tracker.core.queries import browse
+from tracker.core.services import audit, consent
+from tracker.core.store.library import Library
+from tracker.ui.main.controller import WindowController
+
+
+def _table(headers: list[str], rows: list[list[str]], parent: QWidget) -> QTableWidget:
+    table = QTableWidget(len(rows), len(headers), parent)
+    table.setHorizontalHeaderLabels(headers)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.verticalHeader().hide()
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            table.setItem(r, c, QTableWidgetItem(text))
+    table.resizeColumnsToContents()
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+class AddConsentDialog(QDialog):
+    """What the client agreed to: a purpose, identifiable or not, until when."""
+
+    def __init__(self, parent: QWidget | None, client: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Record consent of {client}")
+        form = QFormLayout(self)
+        self.purpose = QComboBox(self)
+        for p in Purpose:
+            self.purpose.addItem(PURPOSE_LABELS[p][0].upper() + PURPOSE_LABELS[p][1:], p.value)
+        form.addRow("&Purpose:", self.purpose)
+        self.identifiable = QCheckBox("Uses may &name or identify them", self)
+        self.identifiable.setChecked(True)
+        form.addRow("", self.identifiable)
+        self.expires = QCheckBox("&Expires on:", self)
+        self.expiry = QDateEdit(QDate.currentDate().addYears(1), self)
+        self.expiry.setCalendarPopup(True)
+        self.expiry.setEnabled(False)
+        self.expires.toggled.connect(self.expiry.setEnabled)
+        form.addRow(self.expires, self.expiry)
+        form.addRow(QLabel("It covers all their photos, now and later.", self))
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Record")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def chosen(self) -> tuple[Purpose, bool, dt.date | None]:
+        expiry = self.expiry.date().toPython() if self.expires.isChecked() else None
+        assert expiry is None or isinstance(expiry, dt.date)
+        return Purpose(self.purpose.currentData()), self.identifiable.isChecked(), expiry
+
+
+class ConsentDialog(QDialog):
+    def __init__(self, parent: QWidget | None, lib: Library, client_id: int, name: str) -> None:
+        super().__init__(parent)
+        self.lib, self.client_id, self.name = lib, client_id, name
+        self.setWindowTitle(f"Consent of {name}")
+        self.resize(760, 320)
+        self.box = QVBoxLayout(self)
+        self.table = _table([], [], self)
+        self.box.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        self.add = QPushButton("&Add…", self)
+        self.withdraw = QPushButton("&Withdraw", self)
+        for button in (self.add, self.withdraw):
+            buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
+            button.setEnabled(lib.read_only is None)
+        buttons.rejected.connect(self.reject)
+        self.add.clicked.connect(self._on_add)
+        self.withdraw.clicked.connect(self._on_withdraw)
+        self.box.addWidget(buttons)
+        self.rows: list[consent.ConsentRow] = []
+        self.fill()
+
+    def fill(self) -> None:
+        today = dt.date.today()
+        self.rows = consent.consents(self.lib, self.client_id)
+        shown = [
+            [
+                r.words,
+                r.recorded_on.isoformat(),
+                r.expires_on.isoformat() if r.expires_on else "—",
+                r.status(today),
+                r.recorded_by,
+            ]
+            for r in self.rows
+        ]
+        table = _table(["Allows", "Given", "Expires", "Today", "Recorded by"], shown, self)
+        self.box.replaceWidget(self.table, table)
+        self.table.deleteLater()
+        self.table = table
+
+    def _on_add(self) -> None:
+        ask = AddConsentDialog(self, self.name)
+        if ask.exec() != QDialog.DialogCode.Accepted:
+            return
+        purpose, identifiable, expiry = ask.chosen()
+        try:
+            consent.add(
+                self.lib, self.client_id, purpose, identifiable=identifiable, expires_on=expiry
+            )
+        except TrackerError as exc:
+            QMessageBox.warning(self, "Consent not recorded", str(exc))
+        self.fill()
+
+    def _on_withdraw(self) -> None:
+        row = self.table.currentRow()
+        if not 0 <= row < len(self.rows):
+            QMessageBox.information(self, "Withdraw", "Choose the consent to withdraw first.")
+            return
+        chosen = self.rows[row]
+        answer = QMessageBox.question(
+            self,
+            "Withdraw consent",
+            f"Withdraw {self.name}'s consent to {chosen.words}? Exports that need it are "
+            "refused from now on; the record stays.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            consent.withdraw(self.lib, chosen.id)
+        except TrackerError as exc:
+            QMessageBox.warning(self, "Consent not withdrawn", str(exc))
+        self.fill()
+
+
+class AuditDialog(QDialog):
+    def __init__(self, parent: QWidget | None, lib: Library, names: dict[int, str]) -> None:
+        super().__init__(parent)
+        self.lib = lib
+        self.setWindowTitle("Audit trail")
+        self.resize(900, 480)
+        box = QVBoxLayout(self)
+        self.entries = audit.entries(lib)
+        problems = audit.verify(lib)
+        self.verdict = QLabel(
+            "The trail's chain holds: no entry was deleted or changed."
+            if not problems
+            else "The trail's chain is broken: " + " ".join(problems),
+            self,
+        )
+        self.verdict.setWordWrap(True)
+        box.addWidget(self.verdict)
+        shown = [
+            [
+                e.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                e.actor,
+                e.words,
+                "" if e.client_id is None else names.get(e.client_id, f"#{e.client_id}"),
+                e.subject,
+                e.detail,
+            ]
+            for e in self.entries
+        ]
+        headers = ["When", "Who", "Did", "Client", "Concerning", "Detail"]
+        self.table = _table(headers, shown, self)
+        box.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        self.export = QPushButton("&Export CSV…", self)
+        buttons.addButton(self.export, QDialogButtonBox.ButtonRole.ActionRole)
+        self.export.clicked.connect(self._on_export)
+        buttons.rejected.connect(self.reject)
+        box.addWidget(buttons)
+
+    def _on_export(self) -> None:
+        start = dated_name(Path.home(), ["audit"], ".csv", dt.date.today())
+        name, _ = QFileDialog.getSaveFileName(
+            self, "Export the audit trail", str(start), "CSV (*.csv)"
+        )
+        if not name:
+            return
+        try:
+            done = audit_csv.export(self.lib, self.entries, Path(name))
+        except (TrackerError, OSError) as exc:
+            QMessageBox.warning(self, "Not exported", str(exc))
+            return
+        self.verdict.setText(f"Wrote {done['rows']} entries to {done['file']}.")
+
+
+class PrivacyController(WindowController):
+    def _connect_signals(self) -> None:
+        self.window.menus.consent.triggered.connect(self.show_consent)
+        self.window.menus.audit.triggered.connect(self.show_audit)
+
+    def show_consent(self) -> None:
+        w = self.window
+        if w.lib is None or w.client_id is None:
+            return
+        name = next((c.name for c in browse.clients(w.lib) if c.id == w.client_id), "the client")
+        ConsentDialog(w.as_widget(), w.lib, w.client_id, name).exec()
+
+    def show_audit(self) -> None:
+        w = self.window
+        if w.lib is None:
+            return
+        AuditDialog(w.as_widget(), w.lib, {c.id: c.name for c in browse.clients(w.lib)}).exec()
