@@ -83,7 +83,9 @@ def keys_of(window: QWidget) -> list[Key]:
         if action.menu() is not None:
             continue  # a menu's title: its mnemonic is the menu bar's (below)
         for sequence in action.shortcuts():
-            keys.append(Key(sequence.toString(), f"action {action.text()!r}", _action_owner(action)))
+            keys.append(
+                Key(sequence.toString(), f"action {action.text()!r}", _action_owner(action))
+            )
     for widget in window.findChildren(QWidget):
         if widget.isWindow():
             continue  # a dialog or popup: a window of its own
@@ -101,6 +103,8 @@ def keys_of(window: QWidget) -> list[Key]:
             text = widget.text()
         elif isinstance(widget, QAbstractButton) and not isinstance(widget, QToolButton):
             text = widget.text()
+            if not widget.shortcut().isEmpty() and widget.shortcut() != QKeySequence.mnemonic(text):
+                keys.append(Key(widget.shortcut().toString(), f"button {text!r}", widget))
         elif isinstance(widget, QGroupBox):
             text = widget.title()
         if text and _mnemonic(text):

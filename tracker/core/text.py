@@ -158,6 +158,25 @@ def parse_written_date(text: str, what: str) -> dt.date:
         ) from None
 
 
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
+
+
+def parse_date_of_birth(text: str, today: dt.date | None = None) -> dt.date | None:
+    """A date of birth as typed (``parse_written_date``); None for an empty field, never a
+    date nobody typed; refused when it is after ``today`` or before 1900."""
+    if not text.strip():
+        return None
+    day = parse_written_date(text, "date of birth")
+    if day > (today or dt.date.today()):
+        raise ValidationError(f"The date of birth {written_date(day)} is in the future.")
+    if day < EARLIEST_BIRTH:
+        raise ValidationError(
+            f"The date of birth {written_date(day)} is before {EARLIEST_BIRTH.year}; "
+            "check the year."
+        )
+    return day
+
+
 def _latin1_fallback(error: UnicodeError) -> tuple[str, int]:
     assert isinstance(error, UnicodeDecodeError)
     return error.object[error.start : error.end].decode("latin-1"), error.end

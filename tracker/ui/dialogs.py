@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 from tracker.core.db.models import Stage, VisitKind
 from tracker.core.domain import rules
 from tracker.core.domain.scales import SCALES
-from tracker.core.errors import TrackerError, ValidationError
-from tracker.core.text import MAX_NAME, check_name, parse_written_date, written_date
+from tracker.core.errors import TrackerError
+from tracker.core.text import MAX_NAME, check_name, parse_date_of_birth, written_date
 from tracker.ui.help_text import scale_tip, stage_tip
 from tracker.ui.models import KIND_LABELS
 from tracker.ui.settings import Mode
@@ -268,7 +268,6 @@ class ClientAnswer:
     notes: str
 
 
-EARLIEST_BIRTH = dt.date(1900, 1, 1)
 FITZPATRICK = ("Not recorded", "I", "II", "III", "IV", "V", "VI")
 
 
@@ -316,19 +315,8 @@ class ClientDialog(_Form):
         self.name.setFocus()  # the buttons were made first, and would take it
 
     def date_of_birth(self) -> dt.date | None:
-        """The date typed, or None when the field is empty; ValidationError when it is not a
-        date of birth."""
-        if not self.dob.text().strip():
-            return None
-        day = parse_written_date(self.dob.text(), "date of birth")
-        if day > dt.date.today():
-            raise ValidationError(f"The date of birth {written_date(day)} is in the future.")
-        if day < EARLIEST_BIRTH:
-            raise ValidationError(
-                f"The date of birth {written_date(day)} is before {EARLIEST_BIRTH.year}; "
-                "check the year."
-            )
-        return day
+        """The date typed (None: the field is empty); ValidationError when it is not one."""
+        return parse_date_of_birth(self.dob.text())
 
     def _on_dob_text_changed(self, _text: str) -> None:
         """Says how the date typed is read, as it is typed ("Read as 4 March 1988")."""

@@ -88,6 +88,15 @@ class Preferences:
     def last_import_folder(self, path: Path) -> None:
         self._s.setValue("last_import_folder", str(path))
 
+    def last_folder(self, kind: str) -> Path | None:
+        """The folder a file of ``kind`` ("report", "csv", "compare", "backup", "restore") was
+        last saved to or chosen in, if it is still there."""
+        folder = self._path(f"folders/{kind}")
+        return folder if folder is not None and folder.is_dir() else None
+
+    def set_last_folder(self, kind: str, folder: Path) -> None:
+        self._s.setValue(f"folders/{kind}", str(folder))
+
     @property
     def align_after_import(self) -> bool:
         """Whether an import aligns its new photos automatically (on until the person says no)."""

@@ -108,13 +108,19 @@ def test_a_changed_original_is_offered_relink_and_put_back(
 
 
 def test_backup_then_restore_opens_the_restored_library(
-    qtbot: QtBot, shell: App, messages: list[str], root: Path, tmp_path: Path
+    qtbot: QtBot,
+    shell: App,
+    messages: list[str],
+    root: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert shell.open(root)
     care = shell.window.care
     with qtbot.waitSignal(care.backed_up, timeout=20000):
         care.backup_to(tmp_path / "b.zip")
     assert "Backed up 3 files" in messages[-1]
+    monkeypatch.setattr("tracker.ui.main.care.ask_switch", lambda *a: True)
     with qtbot.waitSignal(shell.window.library_requested, timeout=30000):
         care.restore_to(tmp_path / "b.zip", tmp_path / "restored")
     assert shell.lib is not None and shell.lib.root == tmp_path / "restored"
@@ -143,7 +149,9 @@ def test_a_library_open_elsewhere_can_be_opened_read_only(shell: App, root: Path
         assert shell.open(root)
         assert shell.lib is not None and shell.lib.read_only is not None
         assert shell.window.windowTitle().endswith("(read-only)")
-        assert shell.window.read_only_label.text() == "Read-only: nothing can be changed"
+        assert shell.window.read_only.bar.text.text().startswith(
+            "Read-only: nothing here can be changed."
+        )
         shell.close()
     shell._ask = lambda question, action: False
     assert shell.open(root)  # free again: no question asked
@@ -183,8 +191,8 @@ def test_the_backup_is_offered_a_dated_name_that_overwrites_nothing(
             care.backup()
     today = dt.date.today().isoformat()
     assert [Path(p).name for p in offered] == [
-        f"stria-backup-{today}.zip",
-        f"stria-backup-{today}-2.zip",
+        f"stria-backup-lib-{today}.zip",  # the library's folder: lib
+        f"stria-backup-lib-{today}-2.zip",
     ]
     assert sorted(p.name for p in home.iterdir()) == sorted(Path(p).name for p in offered)
 

@@ -61,7 +61,7 @@ def _compare(qtbot: QtBot, window: MainWindow) -> CompareWindow:
     assert partner is not None
     compare = window.compare.open([partner, photo])
     assert compare is not None
-    qtbot.waitUntil(lambda: bool(compare.canvas.photos), timeout=20000)
+    qtbot.waitUntil(lambda: bool(compare.canvas.photos), timeout=60000)
     return compare
 
 

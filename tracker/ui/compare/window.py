@@ -9,7 +9,6 @@ paints. The geometry of each photo in the first photo's frame comes from the cor
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +17,6 @@ from PIL import Image
 from PySide6.QtCore import QPointF, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
-    QFileDialog,
     QMessageBox,
     QWidget,
 )
@@ -27,7 +25,6 @@ from tracker import APP_NAME
 from tracker.core.compare import render as compare_core
 from tracker.core.compare.render import CompareOptions, export, placement, render
 from tracker.core.errors import TrackerError
-from tracker.core.files import dated_name
 from tracker.core.imaging import geometry as al
 from tracker.core.queries import browse
 from tracker.core.queries.rows import ComparePhoto
@@ -44,6 +41,8 @@ from tracker.ui.compare.picker import PhotoPicker, photo_choices
 from tracker.ui.compare.pyramid import Pyramid
 from tracker.ui.history import Change, Command, History
 from tracker.ui.models import ThumbnailCache
+from tracker.ui.saving import ask_save_file
+from tracker.ui.settings import Preferences
 from tracker.ui.workers import Task, TaskRunner
 
 EXPORT_FILTERS = (
@@ -60,6 +59,7 @@ class CompareWindow(CompareLayout):
     loaded = Signal()
     originals_loaded = Signal()
     exported = Signal(str)
+    prefs: Preferences | None = None  # given by the main window: where the exports went
 
     def __init__(
         self,
@@ -453,14 +453,11 @@ class CompareWindow(CompareLayout):
         return ["comparison", *clients[:1], *areas[:2]]
 
     def _on_export_triggered(self) -> None:
-        name, chosen = QFileDialog.getSaveFileName(
-            self,
-            "Export the comparison",
-            str(dated_name(Path.home(), self._file_words(), ".jpg", dt.date.today())),
-            ";;".join(EXPORT_FILTERS),
+        chosen = ask_save_file(
+            self, self.prefs, "compare", "Export the comparison", self._file_words(), EXPORT_FILTERS
         )
-        if name:
-            self.export_to(Path(name), full_size="full size" in chosen)
+        if chosen is not None:
+            self.export_to(chosen[0], full_size="full size" in chosen[1])
 
     def export_to(self, out: Path, *, full_size: bool = False) -> None:
         """Write the comparison as shown; ``full_size`` reads the originals (up to 8192 px a

@@ -3,7 +3,6 @@ results shown as sentences, and repairs that the person chooses (none deletes an
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QListWidget,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -22,12 +22,15 @@ from PySide6.QtWidgets import (
 
 from tracker.core.care import backups, repair, restore
 from tracker.core.care.check import CheckReport, check_library
-from tracker.core.errors import OriginalsDamaged
-from tracker.core.files import dated_name
+from tracker.core.db.engine import DB_NAME
+from tracker.core.errors import OriginalsDamaged, UsageError
 from tracker.core.store.library import Library
 from tracker.ui import dialogs
+from tracker.ui.saving import ask_save_file
+from tracker.ui.settings import Preferences
 from tracker.ui.workers import Task, TaskRunner, run_with_progress
 
+BACKUP_FILTER = ("Backup archive (*.zip)",)
 ADVICE = {
     "missing_original": "Relink finds missing originals in a folder (a backup, a phone export) by their contents.",
     "orphan_file": "Quarantine moves files that belong to no photo out of the way; nothing is deleted.",
@@ -95,10 +98,12 @@ class LibraryCare(QObject):
         runner: TaskRunner,
         show_error: Callable[[str], None],
         show_info: Callable[[str], None],
+        prefs: Preferences | None = None,
     ) -> None:
         super().__init__(window)
         self.window, self.runner = window, runner
         self.show_error, self.show_info = show_error, show_info
+        self.prefs = prefs
         self.lib: Library | None = None
 
     def _run(
@@ -175,14 +180,12 @@ class LibraryCare(QObject):
     def backup(self) -> None:
         if self.lib is None:
             return
-        name, _ = QFileDialog.getSaveFileName(
-            self.window,
-            "Back up the library",
-            str(dated_name(Path.home(), ["stria-backup"], ".zip", dt.date.today())),
-            "Backup archive (*.zip)",
+        words = ["stria-backup", self.lib.root.name]
+        chosen = ask_save_file(
+            self.window, self.prefs, "backup", "Back up the library", words, BACKUP_FILTER
         )
-        if name:
-            self.backup_to(Path(name))
+        if chosen is not None:
+            self.backup_to(chosen[0])
 
     def backup_to(self, out: Path, *, force: bool = False) -> None:
         """Back up to ``out``; a damaged library is not backed up without asking: the person
@@ -225,24 +228,85 @@ class LibraryCare(QObject):
             + (f" {left_out}" if left_out else "")
         )
 
+    def _folder(self, kind: str) -> Path | None:
+        return self.prefs.last_folder(kind) if self.prefs is not None else None
+
     def restore(self) -> None:
+        start = self._folder("backup") or Path.home()  # the backups are where they were made
         archive, _ = QFileDialog.getOpenFileName(
-            self.window, "Choose a backup archive", str(Path.home()), "Backup archive (*.zip)"
+            self.window, "Choose a backup archive", str(start), BACKUP_FILTER[0]
         )
         if not archive:
             return
         folder = QFileDialog.getExistingDirectory(
             self.window,
-            "Choose an empty folder for the restored library",
-            str(Path(archive).parent),
+            "Choose a folder for the restored library (unless it is empty, a new one is made in it)",
+            str(self._folder("restore") or Path(archive).parent),
         )
         if folder:
-            self.restore_to(Path(archive), Path(folder))
+            if self.prefs is not None:
+                self.prefs.set_last_folder("backup", Path(archive).parent)
+                self.prefs.set_last_folder("restore", Path(folder))
+            self.restore_to(Path(archive), restore_target(Path(folder), Path(archive)))
 
     def restore_to(self, archive: Path, dest: Path) -> None:
-        self._run(
-            "Restoring and checking every file…",
-            lambda task: restore.restore(archive, dest, progress=task.report),
-            lambda r: self.restored.emit(r["library"]),
-            cancellable=False,
+        """Restore ``archive`` into ``dest`` (its missing parent folders made first); then ask
+        before the window leaves the library it shows for the restored one."""
+
+        def work(task: Task) -> dict[str, Any]:
+            try:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UsageError(
+                    f"The folder {dest.parent} cannot be made ({exc.strerror or exc}); "
+                    "choose another folder for the restored library."
+                ) from exc
+            return restore.restore(archive, dest, progress=task.report)
+
+        self._run("Restoring and checking every file…", work, self._on_restored, cancellable=False)
+
+    def _on_restored(self, result: dict[str, Any]) -> None:
+        restored, current = Path(result["library"]), self.lib
+        if current is None or ask_switch(self.window, restored, current.root):
+            self.restored.emit(str(restored))
+            return
+        self.show_info(
+            f"Restored {result['files']} files into {restored}. This window stays on "
+            f"{current.root}; open the restored library with File ▸ Open library when you "
+            "need it."
         )
+
+
+def restore_target(folder: Path, archive: Path) -> Path:
+    """Where a restore goes: the folder chosen if it is empty or not there yet, else a new
+    folder in it named after the archive ("stria-backup-2026-12-01 restored", "… 2"), beside
+    the library when a library's folder was chosen."""
+    if (folder / DB_NAME).exists():
+        folder = folder.parent
+    try:
+        empty = not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
+    except OSError:
+        empty = False  # cannot be looked into: the restore says why
+    if empty:
+        return folder
+    candidate, n = folder / f"{archive.stem} restored", 2
+    while candidate.exists():
+        candidate, n = folder / f"{archive.stem} restored {n}", n + 1
+    return candidate
+
+
+def ask_switch(parent: QWidget, restored: Path, current: Path) -> bool:
+    """Whether the window is to show the restored library now, leaving ``current``."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Library restored",
+        f"The backup was restored into {restored} and checked.\n\nThis window shows the "
+        f"library in {current}. Switch it to the restored library? Changes made after that "
+        "would go into the restored one.",
+        parent=parent,
+    )
+    switch = box.addButton("Switch to the restored library", QMessageBox.ButtonRole.AcceptRole)
+    stay = box.addButton(f"Stay in {current.name}", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(stay)
+    box.exec()
+    return box.clickedButton() is switch

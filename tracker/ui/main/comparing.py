@@ -37,6 +37,7 @@ class CompareController(WindowController):
             return None
         window = CompareWindow(w.lib, photo_ids, w.runner, w.history, w.as_widget(), w.client_id)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.prefs = w.prefs
         # The ways of looking the person chose last time (not the alignment or the links of
         # zoom and pan, which are for one comparison).
         for key, widget in (
@@ -49,6 +50,10 @@ class CompareController(WindowController):
             w.prefs.remember(f"compare/{key}", widget)
         # Closed windows delete themselves: forget each one then, never touch it after.
         window.destroyed.connect(lambda _obj=None, w=window: self._forget(w))
+        if w.lib.read_only is not None:  # the photos can be looked at, not aligned or balanced
+            for edit in (window.align, window.auto_align, window.align_view, window.neutral):
+                edit.setEnabled(False)
+            window.setWindowTitle(f"{window.windowTitle()} (read-only)")
         fit_on_screen(window)
         window.show()
         self.windows.append(window)

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog
 
 from tracker.core.domain.consent import DEFAULT_PURPOSE, Action, Purpose
 from tracker.core.errors import TrackerError
 from tracker.core.exports import ratings_csv
-from tracker.core.files import dated_name
 from tracker.core.services import audit, consent
 from tracker.rendering import report
 from tracker.ui.main import consenting
 from tracker.ui.main.controller import WindowController
+from tracker.ui.saving import ask_save_file
 from tracker.ui.workers import run_with_progress
+
+CSV = ("CSV (*.csv)",)
+PDF = ("PDF, A4 (*.pdf)", "PDF, Letter (*.pdf)")
 
 
 class ExportController(WindowController):
@@ -44,25 +45,20 @@ class ExportController(WindowController):
         purpose = consenting.ask_purpose(w.as_widget(), "Ratings export")
         if purpose is None or not self._allowed(purpose, []):  # ratings: no photos
             return
-        start = w.prefs.last_import_folder or Path.home()
-        name, _ = QFileDialog.getSaveFileName(
-            w.as_widget(),
-            "Export ratings and measures",
-            str(dated_name(start, ["ratings", self._client_name()], ".csv", dt.date.today())),
-            "CSV (*.csv)",
-        )
-        if not name:
+        title, words = "Export ratings and measures", self._words("ratings")
+        chosen = ask_save_file(w.as_widget(), w.prefs, "csv", title, words, CSV)
+        if chosen is None:
             return
-        lib = w.lib
+        lib, name = w.lib, chosen[0]
 
         def written(r: dict[str, object]) -> None:
-            audit.record_export(lib, Action.EXPORTED, purpose, Path(name), client_id=client)
+            audit.record_export(lib, Action.EXPORTED, purpose, name, client_id=client)
             w.statusBar().showMessage(
                 f"Wrote {r['rows']} rows of ratings and measures to {r['file']}.", 8000
             )
 
         w.runner.start(
-            lambda _t: ratings_csv.export(lib, Path(name), client),
+            lambda _t: ratings_csv.export(lib, name, client),
             finished=written,
             failed=w.show_error,
         )
@@ -74,21 +70,21 @@ class ExportController(WindowController):
         assert w.lib is not None and client is not None
         return consenting.allowed(w.as_widget(), w.lib, w.prefs.mode, purpose, client, photo_ids)
 
+    def _words(self, what: str) -> list[str]:
+        """A file's name: what it is, whose, and of which area when the client has one (the
+        exports hold every area of the client's)."""
+        areas = self.window.areas.rows()
+        return [what, self._client_name(), *(a.name for a in areas if len(areas) == 1)]
+
     def _on_export_report_requested(self) -> None:
+        w = self.window
         if self._client() is None:
             return
-        start = self.window.prefs.last_import_folder or Path.home()
-        name, chosen = QFileDialog.getSaveFileName(
-            self.window.as_widget(),
-            "Export report",
-            str(
-                dated_name(start, ["progress-report", self._client_name()], ".pdf", dt.date.today())
-            ),
-            "PDF, A4 (*.pdf);;PDF, Letter (*.pdf)",
-        )
-        purpose = consenting.ask_purpose(self.window.as_widget(), "Report") if name else None
-        if name and purpose is not None:
-            self.report(Path(name), "letter" if "Letter" in chosen else "a4", purpose)
+        words = self._words("progress-report")
+        chosen = ask_save_file(w.as_widget(), w.prefs, "report", "Export report", words, PDF)
+        purpose = consenting.ask_purpose(w.as_widget(), "Report") if chosen else None
+        if chosen is not None and purpose is not None:
+            self.report(chosen[0], "letter" if "Letter" in chosen[1] else "a4", purpose)
 
     def report(self, out: Path, page: str = "a4", purpose: Purpose = DEFAULT_PURPOSE) -> None:
         """Write the client's report if their consent covers ``purpose``; charts are drawn

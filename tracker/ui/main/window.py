@@ -50,6 +50,7 @@ from tracker.ui.main.imports import ImportActions
 from tracker.ui.main.measuring import MeasureController
 from tracker.ui.main.menus import MenuActions
 from tracker.ui.main.privacy import PrivacyController
+from tracker.ui.main.read_only import ReadOnlyController
 from tracker.ui.main.visits import VisitController
 from tracker.ui.models import (
     AreaListModel,
@@ -94,9 +95,7 @@ class MainWindow(QMainWindow):
         self.timeline = TimelineModel(self.thumbs, self)
         self.photos = PhotoGridModel(self.thumbs, self)
         self.importer = ImportController(self, runner, self.show_error)
-        self.care = LibraryCare(self, runner, self.show_error, self.show_info)
-        self.read_only_label = QLabel()
-        self.read_only_label.setStyleSheet("color: #b9770e; font-weight: 600")
+        self.care = LibraryCare(self, runner, self.show_error, self.show_info, prefs)
 
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
@@ -142,6 +141,7 @@ class MainWindow(QMainWindow):
         self.card = CardController(self)
         self.imports = ImportActions(self, self.client_edits.ask_for_area)
         self.erasing = EraseController(self)
+        self.read_only = ReadOnlyController(self)
         self.measuring = MeasureController(self)  # measures in the background, and shown
         self.help = HelpController(self)  # F1, Help menu, About, welcome page, import summary
         self._connect_signals()
@@ -180,6 +180,7 @@ class MainWindow(QMainWindow):
             self._on_timeline_current_changed
         )
         self.care.restored.connect(lambda folder: self.library_requested.emit(Path(folder)))
+        self.read_only.open_requested.connect(self.library_requested)
         self.care.repaired.connect(self._on_care_repaired)
         self.tabs.currentChanged.connect(self._on_tabs_current_changed)
         self.progress_view.interval_changed.connect(self._on_progress_interval_changed)
@@ -196,18 +197,11 @@ class MainWindow(QMainWindow):
         self.care.lib = lib
         self.measuring.set_library(lib)
         self.client_id = self.area_id = self.visit_id = None
-        read_only = lib.read_only if lib is not None else None
         title = f"{APP_NAME} — {lib.root}" if lib else APP_NAME
-        self.setWindowTitle(title + (" (read-only)" if read_only else ""))
-        self.read_only_label.setText("Read-only: nothing can be changed" if read_only else "")
-        self.read_only_label.setToolTip(read_only or "")
-        if read_only:
-            self.statusBar().addPermanentWidget(self.read_only_label)
-            self.read_only_label.show()
-        else:
-            self.read_only_label.hide()
+        self.setWindowTitle(title + (" (read-only)" if lib and lib.read_only else ""))
         for action in self.menus.need_library:
             action.setEnabled(lib is not None)
+        self.read_only.set_library(lib)  # one bar saying why, and every edit off
         if lib is not None:
             audit.record(lib, Action.OPENED)
         self.refresh()
@@ -298,6 +292,7 @@ class MainWindow(QMainWindow):
         area_photos = next((a.photos for a in self.areas.rows() if a.id == self.area_id), 0)
         self.menus.compare_baseline.setEnabled(self.photos.rowCount() > 0 and area_photos > 1)
         self.menus.compare.setEnabled(area_photos > 1)
+        self.read_only.apply()  # what the lines above offered, if the library can be changed
 
     # -- running edits -----------------------------------------------------------------------
 
@@ -396,7 +391,7 @@ class MainWindow(QMainWindow):
     # -- files dropped on the window --------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if self.lib is not None and event.mimeData().hasUrls():
+        if not self.read_only.active and self.lib is not None and event.mimeData().hasUrls():
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
