@@ -80,6 +80,7 @@ TreatmentInput.needle_depth_mm
 # constructor; tests drive it through this attribute (set in __init__: no class attribute).
 _.exports
 _.erasing
+_.privacy  # issue 20: Library ▸ Consent of the client… and Audit trail…
 
 # Kinds of visit that only the database and the people choosing them name.
 VisitKind.CHECK_IN
