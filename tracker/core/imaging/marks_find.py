@@ -109,11 +109,11 @@ def speck(px_per_mm: float | None) -> int:
 
 def _clean(mask: Mask, px_per_mm: float | None) -> Mask:
     """An opening that removes what is narrower than 2 × ``OPEN_MM``, then specks removed."""
-    m = mask.astype(np.uint8)
+    m: Array = mask
     radius = 0 if px_per_mm is None else int(OPEN_MM * px_per_mm)
     if radius >= 1:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-        m = np.asarray(cv2.morphologyEx(m, cv2.MORPH_OPEN, kernel), np.uint8)
+        m = np.asarray(cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel), np.uint8)
     return skeleton.drop_small(m, speck(px_per_mm))  # in the marks' box: the same, faster
 
 

@@ -39,9 +39,17 @@ def box(mask: NDArray[Any], margin: int) -> tuple[int, int, int, int] | None:
     return y0, y1, x0, x1
 
 
+def _bytes(mask: NDArray[Any]) -> NDArray[np.uint8]:
+    """The mask as 0/1 bytes: a boolean mask as it lies (no copy), anything else compared."""
+    a = np.asarray(mask)
+    if a.dtype == np.bool_ and a.flags.c_contiguous:
+        return a.view(np.uint8)
+    return (a > 0).astype(np.uint8)
+
+
 def distance(mask: NDArray[Any]) -> NDArray[np.float32]:
     """``cv2.distanceTransform`` (L2, precise) of the mask padded with background, cropped back."""
-    m = (np.asarray(mask) > 0).astype(np.uint8)
+    m = _bytes(mask)
     out = np.zeros(m.shape, np.float32)
     found = box(m, 0)
     if found is not None:
@@ -54,7 +62,7 @@ def distance(mask: NDArray[Any]) -> NDArray[np.float32]:
 
 def dilate(mask: NDArray[Any], r: int) -> NDArray[np.bool_]:
     """The mask grown by an elliptical element ``2r + 1`` wide (``cv2.dilate``)."""
-    m = (np.asarray(mask) > 0).astype(np.uint8)
+    m = _bytes(mask)
     out = np.zeros(m.shape, bool)
     found = box(m, r)
     if found is not None:
@@ -66,7 +74,7 @@ def dilate(mask: NDArray[Any], r: int) -> NDArray[np.bool_]:
 
 def drop_small(mask: NDArray[Any], least: int) -> NDArray[np.bool_]:
     """The mask without its 8-connected shapes of fewer than ``least`` pixels."""
-    m = (np.asarray(mask) > 0).astype(np.uint8)
+    m = _bytes(mask)
     out = np.zeros(m.shape, bool)
     found = box(m, 0)
     if found is not None:
@@ -80,7 +88,7 @@ def drop_small(mask: NDArray[Any], least: int) -> NDArray[np.bool_]:
 
 def thin(mask: NDArray[Any]) -> NDArray[np.bool_]:
     """The skeleton of a boolean (or 0/1, 0/255) mask, as a boolean mask of its size."""
-    m = (np.asarray(mask) > 0).astype(np.uint8)
+    m = _bytes(mask)
     h, w = m.shape
     out = np.zeros((h, w), bool)
     found = box(m, 1)  # a pixel wider: each shape's own box, widened by one, is inside it
