@@ -270,3 +270,57 @@ def test_without_the_card_the_charts_are_in_pixels(qapp: QApplication, course: L
     document = Document()
     rm.add_section(document, data, image)
     assert "no calibration card, so sizes are in pixels" in _text(document)
+
+
+def test_a_visit_not_measured_stays_in_the_series_and_the_change_skips_it(
+    qapp: QApplication, course: Library, tmp_path: Path
+) -> None:
+    """The second visit's photo failed and the last one's was never measured: both visits stay
+    in the series without a value (the chart breaks its line there), and the change is between
+    the first and the last visits measured, which the words say."""
+    area = treated(course)
+    pids = _photos(course, area)
+    _store(course, pids[0], _values(4.0), None)
+    _store(course, pids[1], None, "Photo 2 was not measured: no skin is left beside the marks.")
+    _store(course, pids[2], _values(3.0), None)
+    data = area_measures(course, area)
+    width = data.series["mean_width_mm"]
+    assert [p.photo_id for p in width.points] == pids
+    assert [p.value for p in width.points] == [4.0, None, 3.0, None]
+    assert [p.session for p in width.points] == [0, 1, 2, 3]
+    assert width.change == pytest.approx(-1.0)
+    assert width.words == (
+        "Fell by 1.00 mm, more than its 0.28 mm band. The last visit, 31 Mar 2025, has no "
+        "measure: the change is from 6 Jan 2025 to 3 Mar 2025."
+    )
+    assert (data.unmeasured, data.stale) == (1, 0)
+    # The table's latest is the last visit measured; the key explains the hollow marks.
+    document = Document()
+    rm.add_section(document, data, rm.chart_image(data))
+    rows = {row[0]: row for row in _table(document).rows}
+    _label, _unit, baseline, latest, change, _band, words = rows["Mean width"]
+    assert baseline.startswith("4.00<br>") and latest.startswith("3.00<br>")
+    assert "03 Mar 2025" in latest and change == "−1.00" and words == width.words
+    assert "1 photo could not be measured" in _text(document) and "1 not measured yet" in (
+        _text(document)
+    )
+    assert "A hollow circle on the axis" in rm._key(data)
+    chart = measure_chart(width, QFont(), by_session=True)
+    assert [[p.x() for p in line.points()] for line in _lines(chart)] == [[0.0], [2.0]]
+    (missing,) = [s for s in chart.series() if isinstance(s, QScatterSeries)]
+    assert [p.x() for p in missing.points()] == [1.0, 3.0]
+    # The control subtracted: the control measured at every visit, the same visits are kept.
+    files = [photo(tmp_path / f"c{i}.jpg", d, 50 + i) for i, d in enumerate(DAYS)]
+    h.import_files(course, files, area="Left hip")
+    control = _area(course, "Left hip")
+    for pid, value in zip(_photos(course, control), (5.0, 5.0, 5.5, 5.5), strict=True):
+        _store(course, pid, _values(value), None)
+    measure.set_control(course, area, control)
+    taken_out = area_measures(course, area, subtract_control=True).series["mean_width_mm"]
+    assert [p.value for p in taken_out.points] == [4.0, None, 2.5, None]
+    assert [p.control for p in taken_out.points] == [5.0, 5.0, 5.5, 5.5]
+    assert taken_out.change == pytest.approx(-1.5)
+    assert taken_out.words.endswith(
+        "The last visit, 31 Mar 2025, has no measure of both areas: the change is from "
+        "6 Jan 2025 to 3 Mar 2025."
+    )

@@ -23,6 +23,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 
 from tracker.core.db.models import Area, Measure, Photo, ReferencePhoto, Visit
+from tracker.core.domain.instruments import day_text
 from tracker.core.domain.measures import MEASURE_KEYS, MEASURES, MeasureInfo, change_words
 from tracker.core.queries.browse import get
 from tracker.core.queries.course import Course, courses
@@ -47,8 +48,8 @@ class MeasurePoint:
     visit_id: int
     date: dt.date
     session: int  # sessions done by this visit; 0 = baseline (before any)
-    photo_id: int
-    value: float | None  # with the control subtracted, when asked
+    photo_id: int  # the visit's photo measured (its first one when none was)
+    value: float | None  # None: not measured (or failed); with the control subtracted, when asked
     control: float | None  # the control area's same measure at this visit
 
 
@@ -59,7 +60,7 @@ class MeasureSeries:
     points: list[MeasurePoint]
     band: float | None
     band_source: Literal["retest", "default"]
-    change: float | None  # last − first
+    change: float | None  # the last measured visit's value − the first's
     words: str
 
 
@@ -113,10 +114,14 @@ def _sessions(c: Course, visits: list[Visit]) -> dict[int, int]:
 
 
 def _first_per_visit(photos: list[PhotoMeasure]) -> dict[int, PhotoMeasure]:
+    """The photo each visit is charted by: its first measured photo, else its first photo (a
+    visit whose photos failed or were never measured stays in the series, without a value)."""
     out: dict[int, PhotoMeasure] = {}
     for pm in photos:
         if pm.values is not None:
             out.setdefault(pm.visit_id, pm)
+    for pm in photos:
+        out.setdefault(pm.visit_id, pm)
     return out
 
 
@@ -171,7 +176,8 @@ def _series(
         v = pm.values.get(key) if pm is not None and pm.values is not None else None
         return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
-    base_control = next((value(control[v.id]) for v in visits if v.id in control), None)
+    # the control's first measured value (the subtraction's change does not depend on which)
+    base_control = next((c for v in visits if (c := value(control.get(v.id))) is not None), None)
     points = []
     for v in visits:
         if v.id not in treated:
@@ -186,16 +192,24 @@ def _series(
         points.append(
             MeasurePoint(v.id, v.date, sessions[v.id], treated[v.id].photo_id, mine, theirs)
         )
-    known = [p.value for p in points if p.value is not None]
-    change = known[-1] - known[0] if len(known) >= 2 else None
+    known = [(p, p.value) for p in points if p.value is not None]
+    # between the first and the last visits measured: a visit without a value is skipped
+    change = known[-1][1] - known[0][1] if len(known) >= 2 else None
     if subtract and band is not None and control_band is not None:
         band = math.hypot(band, control_band)
+    measured = sum(1 for v in visits if value(treated.get(v.id)) is not None)
     if not known and info.needs_scale and not scale_known:
         words = "Not measured: the photos show no calibration card to give a scale."
-    elif subtract and change is None and points:
+    elif subtract and change is None and measured >= 2:
         words = "Not enough photos of both areas at the same visits to take the control out."
     else:
         words = change_words(key, change, band)
+    if change is not None and points[-1].value is None:
+        words += (
+            f" The last visit, {day_text(points[-1].date)}, has no "
+            f"{'measure of both areas' if subtract else 'measure'}: the change is from "
+            f"{day_text(known[0][0].date)} to {day_text(known[-1][0].date)}."
+        )
     return MeasureSeries(key, info, points, band, source, change, words)
 
 
