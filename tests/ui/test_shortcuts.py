@@ -30,7 +30,7 @@ from tracker.core.db.models import Stage, VisitKind
 from tracker.core.queries import browse
 from tracker.core.store.library import Library
 from tracker.ui import commands as cmd
-from tracker.ui import dialogs
+from tracker.ui import dialogs, preferences_dialog
 from tracker.ui.compare.window import CompareWindow
 from tracker.ui.main.window import MainWindow
 from tracker.ui.settings import Mode
@@ -190,7 +190,7 @@ def test_the_dialogs_have_one_thing_per_key(qtbot: QtBot) -> None:
             None, "New area", "Add area", "", dialogs.AreaAnswer("Belly", "abdomen", Stage.ALBA)
         ),
         dialogs.ClientDialog(None, "New client", "Add client", None),
-        dialogs.PreferencesDialog(None, Mode.PRACTITIONER, "Dr Lee"),
+        preferences_dialog.PreferencesDialog(None, Mode.PRACTITIONER, "Dr Lee"),
         dialogs.MoveDialog(None, 2, [(1, "10 Jan")], [(1, "Belly")], ["front"], (1, 1, "front")),
     ]
     for dialog in made:

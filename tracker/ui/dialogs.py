@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPlainTextEdit,
-    QRadioButton,
     QVBoxLayout,
     QWidget,
 )
@@ -27,10 +26,9 @@ from tracker.core.db.models import Stage, VisitKind
 from tracker.core.domain import rules
 from tracker.core.domain.scales import SCALES
 from tracker.core.errors import TrackerError
-from tracker.core.text import MAX_NAME, check_name, parse_date_of_birth, written_date
+from tracker.core.text import check_name, parse_date_of_birth, written_date
 from tracker.ui.help_text import scale_tip, stage_tip
 from tracker.ui.models import KIND_LABELS
-from tracker.ui.settings import Mode
 
 BODY_SITES = (
     "abdomen",
@@ -353,64 +351,6 @@ class ClientDialog(_Form):
             dialog.date_of_birth(),
             dialog.skin.currentIndex() or None,
             dialog.notes.toPlainText().strip(),
-        )
-
-
-@dataclass(frozen=True)
-class PreferencesAnswer:
-    mode: Mode
-    rater_name: str  # the user's name on the ratings they make in practitioner mode
-
-
-class PreferencesDialog(QDialog):
-    def __init__(self, parent: QWidget | None, mode: Mode, rater_name: str) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Preferences")
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("<b>Who uses this library?</b>", self))
-        self.patient = QRadioButton("&Just me: I am tracking my own treatment", self)
-        self.practitioner = QRadioButton("I am a &practitioner with several clients", self)
-        (self.patient if mode is Mode.PATIENT else self.practitioner).setChecked(True)
-        layout.addWidget(self.patient)
-        layout.addWidget(self.practitioner)
-        note = QLabel(
-            "Practitioner mode shows a client list with search. Nothing in the library changes.",
-            self,
-        )
-        note.setWordWrap(True)
-        layout.addWidget(note)
-        form = QFormLayout()
-        self.rater_name = QLineEdit(rater_name, self)
-        self.rater_name.setMaxLength(MAX_NAME)
-        self.rater_name.setPlaceholderText("e.g. Dr Lee")
-        self.rater_name.setAccessibleName("Your name on the ratings you make")
-        form.addRow("Your &name as a rater:", self.rater_name)
-        layout.addLayout(form)
-        self.name_note = QLabel(
-            "Recorded with every rating you make, so two practitioners' ratings of one visit "
-            "stay apart. In “Just me” mode your ratings are the patient's.",
-            self,
-        )
-        self.name_note.setWordWrap(True)
-        self.name_note.setStyleSheet("color: palette(placeholder-text)")
-        layout.addWidget(self.name_note)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
-        self.practitioner.toggled.connect(self.rater_name.setEnabled)
-        self.rater_name.setEnabled(self.practitioner.isChecked())
-
-    @classmethod
-    def ask(cls, parent: QWidget | None, mode: Mode, rater_name: str) -> PreferencesAnswer | None:
-        dialog = cls(parent, mode, rater_name)
-        if dialog.exec() != QDialog.DialogCode.Accepted:
-            return None
-        return PreferencesAnswer(
-            Mode.PATIENT if dialog.patient.isChecked() else Mode.PRACTITIONER,
-            dialog.rater_name.text().strip(),
         )
 
 

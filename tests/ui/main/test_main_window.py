@@ -25,7 +25,7 @@ from tracker.core.imaging import decode as imaging
 from tracker.core.queries import browse, listing
 from tracker.core.services import consent
 from tracker.core.store.library import Library
-from tracker.ui import dialogs
+from tracker.ui import dialogs, preferences_dialog
 from tracker.ui.dialogs import AreaAnswer, NewVisit
 from tracker.ui.main.imports import ImportActions
 from tracker.ui.main.window import MainWindow
@@ -97,9 +97,11 @@ def test_patient_mode_hides_clients_and_practitioner_mode_finds_them(
 ) -> None:
     assert not window.sidebar.client_box.isVisible()
     monkeypatch.setattr(
-        dialogs.PreferencesDialog,
+        preferences_dialog.PreferencesDialog,
         "ask",
-        classmethod(lambda cls, *a: dialogs.PreferencesAnswer(Mode.PRACTITIONER, "Dr Lee")),
+        classmethod(
+            lambda cls, *a: preferences_dialog.PreferencesAnswer(Mode.PRACTITIONER, "Dr Lee")
+        ),
     )
     window.menus.preferences.trigger()
     assert prefs.mode is Mode.PRACTITIONER and window.sidebar.client_box.isVisible()

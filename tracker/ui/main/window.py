@@ -36,7 +36,6 @@ from tracker.core.queries.progress import progress
 from tracker.core.services import audit
 from tracker.core.store.library import Library
 from tracker.ui import commands as cmd
-from tracker.ui.dialogs import PreferencesDialog
 from tracker.ui.history import Change, Command, History
 from tracker.ui.main.card import CardController
 from tracker.ui.main.care import LibraryCare
@@ -65,6 +64,7 @@ from tracker.ui.panels.sidebar import Sidebar
 from tracker.ui.panels.timeline import TimelineView
 from tracker.ui.panels.visit_panel import VisitPanel
 from tracker.ui.panels.welcome import WelcomePage
+from tracker.ui.preferences_dialog import PreferencesDialog
 from tracker.ui.settings import Mode, Preferences, fit_on_screen
 from tracker.ui.workers import TaskRunner
 
