@@ -45,8 +45,11 @@ def course(data: Progress) -> str:
         return (
             f"<p><b>Not started:</b> there are no photos or ratings of this area yet.{recorded}</p>"
         )
+    untreated, _sep, photographed = data.course_words.partition(": ")
     parts = [
-        f"<b>Sessions done:</b> {data.sessions_done}",
+        f"<b>{untreated}:</b> {photographed}"
+        if data.untreated
+        else f"<b>Sessions done:</b> {data.sessions_done}",
         f"<b>Days since baseline:</b> {data.days_since_baseline} (baseline {day(data.baseline)})",
     ]
     if data.next_session is not None and data.overdue:

@@ -129,6 +129,8 @@ def test_an_area_is_treated_where_it_has_a_record_or_photos_at_a_treatment_visit
     assert rules.is_session(C, has_record=True, has_photos=False)  # what was done is written down
     assert not rules.is_session(T, has_record=False, has_photos=False)  # another area's session
     assert not rules.is_session(B, has_record=False, has_photos=True)
+    # An untreated control area is never treated, whatever was recorded of it.
+    assert not rules.is_session(T, has_record=True, has_photos=True, untreated=True)
     assert rules.area_baseline([D[2], D[1]]) == D[1] and rules.area_baseline([]) is None
 
 

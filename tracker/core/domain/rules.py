@@ -59,15 +59,21 @@ def baseline_date(visits: Iterable[tuple[dt.date, VisitKind]]) -> dt.date | None
     return min((day for day, _ in visits), default=None)
 
 
-def is_session(kind: VisitKind, *, has_record: bool, has_photos: bool) -> bool:
+def is_session(
+    kind: VisitKind, *, has_record: bool, has_photos: bool, untreated: bool = False
+) -> bool:
     """Whether a visit counts as a treatment session of one area: the area was treated there.
 
-    A visit with a treatment record for the area always does (what was done is written down);
+    An untreated control area (``untreated``, ``Area.is_control``) is never treated: it has no
+    sessions, only visits at which it was photographed beside the treated areas. Otherwise a
+    visit with a treatment record for the area always does (what was done is written down);
     a treatment visit does when the area was photographed at it. A treatment visit without the
     area's record or photos is another area's session (ratings alone do not make one: a patient
     may rate an area that was not treated), and baseline, check-in and follow-up visits are
     never sessions.
     """
+    if untreated:
+        return False
     if has_record:
         return True
     return kind == VisitKind.TREATMENT and has_photos

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.core.db.models import Photo, Rating, TreatmentRecord, Visit
+from tracker.core.db.models import Area, Photo, Rating, TreatmentRecord, Visit
 from tracker.core.domain import rules
 
 
@@ -26,6 +26,7 @@ class Course:
     photographed: frozenset[int]  # visits with photos of the area
     rated: frozenset[int]  # visits with ratings of the area
     recorded: frozenset[int]  # visits with a treatment record of the area
+    untreated: bool = False  # an untreated control area (``Area.is_control``): no sessions
 
     @property
     def visits(self) -> frozenset[int]:
@@ -39,10 +40,14 @@ class Course:
         return self.sessions.index(visit_id) + 1 if visit_id in self.sessions else None
 
 
-def _by_area(s: Session, query: object) -> dict[int, set[int]]:
+def _by_area(s: Session, query: object, controls: set[int]) -> dict[int, set[int]]:
+    """The visits of each area in ``query``'s rows (area, visit, whether the area is an
+    untreated control); the controls among them are added to ``controls``."""
     out: dict[int, set[int]] = defaultdict(set)
-    for area_id, visit_id in s.execute(query):  # type: ignore[call-overload]
+    for area_id, visit_id, is_control in s.execute(query):  # type: ignore[call-overload]
         out[area_id].add(visit_id)
+        if is_control:
+            controls.add(area_id)
     return out
 
 
@@ -51,38 +56,49 @@ def courses(s: Session, area_ids: Collection[int], visits: Sequence[Visit]) -> d
     ids = [v.id for v in visits]
     if not area_ids or not ids:
         return {a: Course(None, None, (), frozenset(), frozenset(), frozenset()) for a in area_ids}
+    # Whether an area is a control comes with its rows (an area without any has no sessions).
+    controls: set[int] = set()
     photographed = _by_area(
         s,
-        select(Photo.area_id, Photo.visit_id)
+        select(Photo.area_id, Photo.visit_id, Area.is_control)
+        .join(Area, Photo.area_id == Area.id)
         .where(Photo.area_id.in_(area_ids), Photo.visit_id.in_(ids), Photo.deleted_at.is_(None))
         .distinct(),
+        controls,
     )
     rated = _by_area(
         s,
-        select(Rating.area_id, Rating.visit_id)
+        select(Rating.area_id, Rating.visit_id, Area.is_control)
+        .join(Area, Rating.area_id == Area.id)
         .where(Rating.area_id.in_(area_ids), Rating.visit_id.in_(ids))
         .distinct(),
+        controls,
     )
     recorded = _by_area(
         s,
-        select(TreatmentRecord.area_id, TreatmentRecord.visit_id).where(
-            TreatmentRecord.area_id.in_(area_ids), TreatmentRecord.visit_id.in_(ids)
-        ),
+        select(TreatmentRecord.area_id, TreatmentRecord.visit_id, Area.is_control)
+        .join(Area, TreatmentRecord.area_id == Area.id)
+        .where(TreatmentRecord.area_id.in_(area_ids), TreatmentRecord.visit_id.in_(ids)),
+        controls,
     )
     out = {}
     for area_id in area_ids:
         shot, scored, done = photographed[area_id], rated[area_id], recorded[area_id]
+        untreated = area_id in controls
         out[area_id] = Course(
             baseline=rules.area_baseline(v.date for v in visits if v.id in shot | scored | done),
             first_photos=min((v.date for v in visits if v.id in shot), default=None),
             sessions=tuple(
                 v.id
                 for v in visits
-                if rules.is_session(v.kind, has_record=v.id in done, has_photos=v.id in shot)
+                if rules.is_session(
+                    v.kind, has_record=v.id in done, has_photos=v.id in shot, untreated=untreated
+                )
             ),
             photographed=frozenset(shot),
             rated=frozenset(scored),
             recorded=frozenset(done),
+            untreated=untreated,
         )
     return out
 

@@ -52,6 +52,17 @@ class Progress:
     interval_days: int
     next_session: dt.date | None
     today: dt.date
+    # An untreated control area (``Area.is_control``): no sessions, only the visits at which
+    # it was photographed (``photographed``).
+    untreated: bool = False
+    photographed: int = 0  # visits with photos of the area
+
+    @property
+    def course_words(self) -> str:
+        """What an untreated control's course is, where a treated area's counts sessions:
+        "Untreated control: photographed at 6 visits"."""
+        n = self.photographed
+        return f"Untreated control: photographed at {n} visit{'s' if n != 1 else ''}"
 
     @property
     def overdue(self) -> bool:
@@ -135,4 +146,6 @@ def progress(lib: Library, area_id: int, today: dt.date | None = None) -> Progre
         interval_days=interval,
         next_session=rules.next_session(sessions[-1].date if sessions else None, interval),
         today=today,
+        untreated=path.untreated,
+        photographed=len(path.photographed),
     )

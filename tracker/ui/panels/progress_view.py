@@ -178,7 +178,10 @@ class ProgressView(QWidget):
             )
         else:
             parts = [
-                f"<b>{data.sessions_done}</b> session{'s' if data.sessions_done != 1 else ''} done",
+                html.escape(data.course_words)
+                if data.untreated
+                else f"<b>{data.sessions_done}</b> session{'s' if data.sessions_done != 1 else ''} "
+                "done",
                 f"baseline {day_text(data.baseline)}",
             ]
             if data.days_since_baseline is not None:
@@ -192,7 +195,21 @@ class ProgressView(QWidget):
         self.interval.blockSignals(True)
         self.interval.setValue(data.interval_days)
         self.interval.blockSignals(False)
+        # An untreated control has no sessions to plan or to chart by: its charts are by date.
+        self.interval.setEnabled(not data.untreated)
+        self.axis.setEnabled(not data.untreated)
+        self.axis.setToolTip(
+            "An untreated control has no sessions: its charts are by date."
+            if data.untreated
+            else ""
+        )
         self._draw()
+
+    @property
+    def by_session(self) -> bool:
+        """Whether the charts are by session: as chosen, but by date for an untreated control."""
+        untreated = self.data is not None and self.data.untreated
+        return bool(self.axis.currentData()) and not untreated
 
     def _clear(self) -> None:
         self.charts = []
@@ -214,7 +231,7 @@ class ProgressView(QWidget):
             f"No ratings of {data.area} yet. Rate a visit in its Ratings box (any scale, by "
             "any rater) and its chart appears here."
         )
-        by_session = bool(self.axis.currentData())
+        by_session = self.by_session
         for instrument in rated:
             self.sections.addWidget(self._section(data, instrument, by_session))
         self.sections.addWidget(self.measures)
@@ -278,7 +295,7 @@ class ProgressView(QWidget):
         if not state or self.data is None or not self.data.visits:
             QToolTip.hideText()
             return
-        by_session = bool(self.axis.currentData())
+        by_session = self.by_session
         visits = self.data.visits
         visit = min(visits, key=lambda v: abs(x_value(v, by_session) - point.x()))
         # Plain text (notes may hold anything), shown as such: a tooltip reads markup.
