@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox, Q
 from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest import open_window
-from tracker.core.domain.consent import Action, Purpose
+from tracker.core.domain.consent import PURPOSE_LABELS, Action, Purpose
 from tracker.core.services import audit, consent
 from tracker.core.store.library import Library
 from tracker.ui.main import consenting, privacy
@@ -160,3 +160,35 @@ def test_the_audit_dialog_shows_the_trail_and_a_broken_chain(
     conn.close()
     broken = privacy.AuditDialog(window, sample, {})
     assert "Audit entry 1 was changed after it was written." in broken.verdict.text()
+
+
+def test_the_compare_window_asks_the_purpose_and_obeys_consent(
+    qtbot: QtBot,
+    prefs: Preferences,
+    runner: TaskRunner,
+    sample: Library,
+    asked: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prefs.mode = Mode.PRACTITIONER
+    window = open_window(qtbot, prefs, runner, sample)
+    teaching = PURPOSE_LABELS[Purpose.TEACHING].capitalize()
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a: (teaching, True))
+    compare = window.compare.open([1, 6])
+    assert compare is not None
+    out = tmp_path / "c.png"
+    compare.export_to(out)
+    assert len(asked) == 1 and "Me has no recorded consent to teaching" in asked[0]
+    assert not out.exists()
+    consent.add(sample, 1, Purpose.TEACHING, identifiable=False, photo_ids=[1, 6])
+    with qtbot.waitSignal(compare.exported, timeout=60000):
+        compare.export_to(out)
+    assert out.exists() and len(asked) == 1
+    last = audit.entries(sample)[-1]
+    assert (last.action, last.subject, last.detail) == (
+        Action.EXPORTED,
+        "client 1; photos 1, 6",
+        "teaching: c.png",
+    )
+    compare.close()

@@ -9,7 +9,7 @@ paints. The geometry of each photo in the first photo's frame comes from the cor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -73,6 +73,8 @@ class CompareWindow(CompareLayout):
         super().__init__(history, parent)
         self.client_id = client_id  # for choosing photos of the client's other areas
         self.lib, self.runner = lib, runner
+        # Issue 20: asks the purpose and checks consent (None: write nothing), then records it.
+        self.consent_gate: Callable[[list[int], Path], Callable[[], object] | None] | None = None
         self.photo_ids = list(photo_ids)
         self.photos: list[ComparePhoto] = []
         self.raw: list[Image.Image] = []  # the previews as they are, for sampling colour
@@ -83,12 +85,12 @@ class CompareWindow(CompareLayout):
         self.thumbs = ThumbnailCache(runner, self)  # for the picker's thumbnails
         self.thumbs.set_library(lib)
         self._connect_signals()
+        self.measure_tools = MeasureTools(self, self)  # regions and the marks found
         self._on_mode_changed()
         self.reload()
 
     def _connect_signals(self) -> None:
         self.mode.currentIndexChanged.connect(self._on_mode_changed)
-        self.measure_tools = MeasureTools(self, self)  # regions and the marks found
         self.vertical.toggled.connect(self._on_vertical_toggled)
         self.opacity.valueChanged.connect(self._on_opacity_value_changed)
         self.amplify.valueChanged.connect(self._on_amplify_value_changed)
@@ -466,14 +468,18 @@ class CompareWindow(CompareLayout):
         if full_size:
             options = replace(options, max_side=compare_core.full_size(self.photos))
         ids = self.photo_ids if options.mode == "side" else self.photo_ids[:2]
+        after = self.consent_gate(ids, out) if self.consent_gate else (lambda: None)
+        if after is None:
+            return
         self.status.setText(f"Exporting to {out.name}…")
         self.runner.start(
             lambda _t: export(self.lib, ids, out, options),
-            finished=lambda r: self._on_exported(str(r["file"])),
+            finished=lambda r: self._on_exported(str(r["file"]), after),
             failed=self._show_error,
         )
 
-    def _on_exported(self, file: str) -> None:
+    def _on_exported(self, file: str, after: Callable[[], object]) -> None:
+        after()  # the main window's audit entry (issue 20)
         self.status.setText(f"Saved {file}. It carries no camera, location or device data.")
         self.exported.emit(file)
 

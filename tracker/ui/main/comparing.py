@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from tracker.core.queries import browse
 from tracker.ui.compare.picker import PhotoPicker, photo_choices
 from tracker.ui.compare.window import CompareWindow
+from tracker.ui.main import consenting
 from tracker.ui.main.controller import Window, WindowController
 from tracker.ui.settings import fit_on_screen
 
@@ -38,6 +39,7 @@ class CompareController(WindowController):
         window = CompareWindow(w.lib, photo_ids, w.runner, w.history, w.as_widget(), w.client_id)
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.prefs = w.prefs
+        window.consent_gate = consenting.compare_gate(window, w.lib, w.prefs.mode)
         # The ways of looking the person chose last time (not the alignment or the links of
         # zoom and pan, which are for one comparison).
         for key, widget in (

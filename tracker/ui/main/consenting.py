@@ -9,13 +9,14 @@ it, identifiable, for all their photos, with no form.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 
-from tracker.core.domain.consent import DEFAULT_PURPOSE, PURPOSE_LABELS, Purpose
+from tracker.core.domain.consent import DEFAULT_PURPOSE, PURPOSE_LABELS, Action, Purpose
 from tracker.core.errors import ConsentRefused
-from tracker.core.services import consent
+from tracker.core.services import audit, consent
 from tracker.core.store.library import Library
 from tracker.ui.settings import Mode
 
@@ -67,3 +68,30 @@ def allowed(
         return False
     consent.add(lib, client_id, purpose, identifiable=True)
     return True
+
+
+def compare_gate(
+    parent: QWidget, lib: Library, mode: Mode
+) -> Callable[[list[int], Path], Callable[[], object] | None]:
+    """The compare window's export check: the purpose asked, every client's consent for
+    their photos checked (a comparison names nobody: de-identified consent covers it); what
+    to call once the file is written (its audit entries), or None to write nothing."""
+
+    def gate(photo_ids: list[int], out: Path) -> Callable[[], object] | None:
+        purpose = ask_purpose(parent, "Comparison")
+        if purpose is None:
+            return None
+        by_client = consent.clients_of_photos(lib, photo_ids)
+        for client_id, theirs in by_client.items():
+            if not allowed(parent, lib, mode, purpose, client_id, theirs, identifiable=False):
+                return None
+
+        def written() -> None:
+            for client_id, theirs in by_client.items():
+                audit.record_export(
+                    lib, Action.EXPORTED, purpose, out, client_id=client_id, photo_ids=theirs
+                )
+
+        return written
+
+    return gate
