@@ -120,3 +120,9 @@ def test_check_and_audit_find_a_deleted_or_edited_entry(lib: Path, tmp_path: Pat
     trail = run_cli("--library", str(lib), "audit")
     assert trail.returncode == 1 and "backed up" in trail.stdout
     assert "The audit trail's chain is broken (1):" in trail.stdout
+    # The backup restores (its trail, made before the edit, holds) and says so in its trail.
+    restored = tmp_path / "restored"
+    assert run_cli("restore", str(tmp_path / "b.zip"), str(restored)).returncode == 0
+    entries = _ok(restored, "audit")["entries"]
+    assert [e["action"] for e in entries][-2:] == ["exported", "restored"]
+    assert entries[-1]["detail"] == "b.zip"

@@ -48,6 +48,7 @@ from tracker.core.care.unpack import (
 from tracker.core.crypto.layout import KEY_FILE, stored_size
 from tracker.core.db import schema
 from tracker.core.db.engine import DB_NAME, connect_file, db_errors
+from tracker.core.domain.consent import Action
 from tracker.core.errors import (
     DatabaseDamaged,
     DiskFull,
@@ -61,6 +62,7 @@ from tracker.core.errors import (
     UsageError,
 )
 from tracker.core.queries.listing import counts
+from tracker.core.services import audit
 from tracker.core.store.library import Library
 from tracker.core.store.lock import abandoned, claim
 
@@ -318,14 +320,17 @@ def _open_restored(
         # original's name is checked against its plaintext here, decrypted as it is read.
         report = check_library(lib, rehash=keys is not None)
         allowed = {Path(p).stem for p in left_out}
-        problems = [
-            p for p in report.problems if not (p.kind == "missing_original" and p.sha256 in allowed)
+        problems = [  # a broken audit chain is evidence, kept: the restored check names it
+            p
+            for p in report.problems
+            if not (p.kind == "missing_original" and p.sha256 in allowed) and p.kind != "audit"
         ]
         if problems:
             raise LibraryError(
                 f"The library in {archive.name} does not pass its check "
                 f"({_in_words(problems[0].detail, work, dest)}); it was not restored."
             )
+        audit.record(lib, Action.RESTORED, detail=archive.name)
         return counts(lib)
     finally:
         lib.close()
