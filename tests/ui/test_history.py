@@ -17,8 +17,9 @@ from tests import helpers as h
 from tests.ui.conftest import SeenDialogs, open_window, photo_file
 from tracker.core.db.models import RaterRole, Stage
 from tracker.core.errors import DatabaseBusy
-from tracker.core.imaging.geometry import Alignment
+from tracker.core.imaging.geometry import Alignment, Gains
 from tracker.core.queries import browse, listing
+from tracker.core.queries.rows import ComparePhoto
 from tracker.core.services import clients
 from tracker.core.store.library import Library
 from tracker.ui import commands as cmd
@@ -244,24 +245,42 @@ def test_an_undo_reloads_only_what_shows_what_it_changed(
         calls.append("timeline")
         real_timeline()
 
-    def reload(*, images: bool = True) -> None:
+    def reload(*, images: bool = True, rows: list[ComparePhoto] | None = None) -> None:
         calls.append("compare")
-        real_reload(images=images)
+        real_reload(images=images, rows=rows)
+
+    def gains() -> Gains | None:
+        return next(p.colour_gains for p in compare.photos if p.id == photos[0])
+
+    def settled() -> None:
+        """Let a reload the compare window reads in a worker (``RowReader``) arrive."""
+        assert compare.runner.wait(20000)
+        qtbot.wait(50)  # the answers the workers posted are told
 
     monkeypatch.setattr(window, "_refresh_timeline", refresh_timeline)
     monkeypatch.setattr(compare, "reload", reload)
+    before = gains()
     window.run(cmd.SetTreatment(lib, window.visit_id, window.area_id, {"pain": 2}))
     window.history.undo()
+    settled()
     assert calls == ["timeline", "timeline"]  # no client list, no compare window
     calls.clear()
+    # The main window shows no colour balance; the compare window reads its rows again, in a
+    # worker, after the step and after its undo, and shows the colour each time.
     window.run(cmd.SetGains(lib, {photos[0]: (1.1, 1.0, 0.9)}))
+    qtbot.waitUntil(lambda: calls == ["compare"], timeout=20000)
+    assert gains() == (1.1, 1.0, 0.9)
     window.history.undo()
-    assert calls == ["compare", "compare"]  # the main window shows no colour balance
+    qtbot.waitUntil(lambda: calls == ["compare", "compare"], timeout=20000)
+    assert gains() == before
+    settled()
+    assert calls == ["compare", "compare"]
     calls.clear()
     other = next(
         p.id for r in window.timeline.rows() for p in r.photos if p.id not in (partner, photos[0])
     )
     window.run(cmd.SetGains(lib, {other: (1.1, 1.0, 0.9)}))
+    settled()
     assert calls == []  # a photo the compare window does not show
 
 
