@@ -56,7 +56,9 @@ class SetSensitivity(Command):
 
 
 class SetControl(Command):
-    """The untreated area an area's measures are compared with (None: no control)."""
+    """The untreated area an area's measures are compared with (None: no control). Choosing
+    it marks it as an untreated control (``set_control``); the undo takes that mark back off
+    an area that was not one before, so the step is undone exactly."""
 
     changes = Change.AREAS | Change.MEASURES
 
@@ -66,12 +68,26 @@ class SetControl(Command):
         )
         self.area_id, self.control_area_id = area_id, control_area_id
         self.before: int | None = None
+        self.was_control = False  # whether the chosen area was a control before the step
 
     def do(self) -> None:
-        self.before = measuring.set_control(self.lib, self.area_id, self.control_area_id)
+        chosen = self.control_area_id
+        self.was_control = chosen is not None and measuring.set_is_control(self.lib, chosen, True)
+        try:
+            self.before = measuring.set_control(self.lib, self.area_id, chosen)
+        except Exception:
+            self._unmark()
+            raise
 
     def revert(self) -> None:
         measuring.set_control(self.lib, self.area_id, self.before)
+        self._unmark()
+
+    def _unmark(self) -> None:
+        """Take the mark back off the chosen area if the step put it there (no other area is
+        compared with it then: ``set_control`` marks every area it names)."""
+        if self.control_area_id is not None and not self.was_control:
+            measuring.set_is_control(self.lib, self.control_area_id, False)
 
 
 class AreaSteps(Command):
