@@ -15,7 +15,9 @@ from pytestqt.qtbot import QtBot
 from tests import helpers as h
 from tests.core.care.test_trust import _damage_database, _photos
 from tracker.app import App
+from tracker.core.domain.consent import Action
 from tracker.core.queries import listing
+from tracker.core.services import audit
 from tracker.core.store.library import Library
 from tracker.ui import dialogs
 from tracker.ui.main.care import CheckDialog
@@ -120,11 +122,15 @@ def test_backup_then_restore_opens_the_restored_library(
     with qtbot.waitSignal(care.backed_up, timeout=20000):
         care.backup_to(tmp_path / "b.zip")
     assert "Backed up 3 files" in messages[-1]
+    assert shell.lib is not None
+    assert [e.action for e in audit.entries(shell.lib)] == [Action.OPENED, Action.BACKED_UP]
     monkeypatch.setattr("tracker.ui.main.care.ask_switch", lambda *a: True)
     with qtbot.waitSignal(shell.window.library_requested, timeout=30000):
         care.restore_to(tmp_path / "b.zip", tmp_path / "restored")
     assert shell.lib is not None and shell.lib.root == tmp_path / "restored"
     assert listing.counts(shell.lib)["photos"] == 2
+    restored = [e.action for e in audit.entries(shell.lib)]
+    assert restored == [Action.OPENED, Action.RESTORED, Action.OPENED]  # issue 20
 
 
 def test_a_damaged_library_offers_its_snapshot(shell: App, root: Path) -> None:

@@ -23,7 +23,9 @@ from PySide6.QtWidgets import (
 from tracker.core.care import backups, repair, restore
 from tracker.core.care.check import CheckReport, check_library
 from tracker.core.db.engine import DB_NAME
+from tracker.core.domain.consent import Action
 from tracker.core.errors import OriginalsDamaged, UsageError
+from tracker.core.services import audit
 from tracker.core.store.library import Library
 from tracker.ui import dialogs
 from tracker.ui.saving import ask_save_file
@@ -221,6 +223,8 @@ class LibraryCare(QObject):
             ):
                 self.backup_to(out, force=True)
             return
+        if self.lib is not None:
+            audit.record(self.lib, Action.BACKED_UP, detail=Path(result["file"]).name)
         self.backed_up.emit(result["file"])
         left_out = backups.left_out_summary(result["left_out"])
         self.show_info(
