@@ -11,7 +11,7 @@ from PIL import Image
 from tests import helpers as h
 from tracker.core.domain.consent import Action, Purpose
 from tracker.core.errors import ConsentRefused, UsageError, ValidationError
-from tracker.core.services import audit, consent
+from tracker.core.services import audit, consent, erase
 from tracker.core.store.library import Library
 
 
@@ -118,3 +118,25 @@ def test_require_checks_every_client_an_export_concerns(tmp_path: Path) -> None:
         consent.require(lib, Purpose.CARE, photo_ids=ids)
         with pytest.raises(ConsentRefused, match="Bo Chen"):
             consent.require(lib, Purpose.CARE, photo_ids=[ids[0], theirs.photo_id])
+
+
+def test_erasing_a_photo_or_the_client_takes_their_consent_and_leaves_only_ids_in_the_trail(
+    tmp_path: Path,
+) -> None:
+    lib, client, ids = _library(tmp_path)
+    with lib:
+        consent.add(lib, client, Purpose.TEACHING, identifiable=False, photo_ids=ids[:2])
+        with pytest.raises(ValidationError, match="later day"):
+            consent.withdraw(lib, 1, on=dt.date.today() + dt.timedelta(days=1))
+        erase.erase(lib, erase.Target.PHOTO, ids[0])
+        (row,) = consent.consents(lib)
+        assert row.photo_ids == (ids[1],)
+        erase.erase(lib, erase.Target.CLIENT, client)
+        assert consent.consents(lib) == []
+        trail = audit.entries(lib)
+        assert [(e.action, e.subject) for e in trail[-2:]] == [
+            (Action.ERASED, f"photo {ids[0]}"),
+            (Action.ERASED, f"client {client}"),
+        ]
+        assert trail[-1].client_id == client and "Ana" not in repr(trail)
+        assert audit.verify(lib) == []

@@ -167,6 +167,10 @@ def withdraw(
     """Withdraw a consent from ``on`` (today by default); the row as it now is."""
     lib.require_writable()
     day = on if on is not None else _today()
+    if day > _today():
+        raise ValidationError(
+            f"A withdrawal takes effect when it is recorded; {day.isoformat()} is a later day."
+        )
     who = check_name(by, "name of who recorded the withdrawal") if by else audit.current_actor()
     with lib.session() as s:
         row = get(s, Consent, consent_id, "consent")
