@@ -70,12 +70,12 @@ def test_an_untreated_control_has_no_sessions_anywhere(
     view = ProgressView()
     view.axis.setCurrentIndex(view.axis.findData(True))  # by session, as chosen before
     view.show_progress(data)
-    assert not view.by_session and not view.axis.isEnabled() and not view.interval.isEnabled()
+    assert not view.by_session and view.axis.isHidden() and view.interval.isHidden()
     assert view.summary.text().startswith("Untreated control: photographed at 4 visits, baseline")
     assert "session" not in view.summary.text()
     view.show_progress(mine)
     assert view.summary.text().startswith("<b>3</b> sessions done")
-    assert view.by_session and view.axis.isEnabled() and view.interval.isEnabled()
+    assert view.by_session and not view.axis.isHidden() and not view.interval.isHidden()
     # Un-marked, it counts the treatment visits it was photographed at again.
     measure.set_is_control(course, control, False)
     again = progress(course, control, TODAY)

@@ -121,7 +121,7 @@ class ProgressView(QWidget):
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.summary)
         row = FlowLayout()  # on two lines when narrow, never wider than the screen
-        interval_label = QLabel("Sessions every", self)
+        self.interval_label = interval_label = QLabel("Sessions every", self)
         self.interval = QSpinBox(self)
         self.interval.setRange(1, 365)
         self.interval.setSuffix(" days")
@@ -196,13 +196,8 @@ class ProgressView(QWidget):
         self.interval.setValue(data.interval_days)
         self.interval.blockSignals(False)
         # An untreated control has no sessions to plan or to chart by: its charts are by date.
-        self.interval.setEnabled(not data.untreated)
-        self.axis.setEnabled(not data.untreated)
-        self.axis.setToolTip(
-            "An untreated control has no sessions: its charts are by date."
-            if data.untreated
-            else ""
-        )
+        for widget in (self.interval_label, self.interval, self.axis):
+            widget.setVisible(not data.untreated)
         self._draw()
 
     @property
