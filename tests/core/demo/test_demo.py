@@ -110,6 +110,7 @@ def test_the_sample_is_measured_and_its_marks_fall_with_the_fade(sample: dict[st
     with Library.open(Path(sample["library"])) as lib:
         areas = {a.name: a.id for a in browse.areas(lib, h.only_client(lib))}
         assert list(areas) == [spec.name for spec in AREAS]  # the control sorts last
+        assert measure.stale_photo_ids(lib) == []  # the close-ups too: nothing waits
         report = []
         for spec in AREAS:
             area = areas[spec.name]

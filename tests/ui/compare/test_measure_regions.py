@@ -236,3 +236,25 @@ def test_a_mask_is_tinted_where_it_is_white(qtbot: QtBot) -> None:
     assert (image.width(), image.height()) == (20, 10)
     assert image.pixelColor(7, 4).alpha() == 255 and image.pixelColor(7, 4).blue() == 255
     assert image.pixelColor(1, 1).alpha() == 0
+
+
+def test_a_late_refusal_of_the_marks_found_leaves_a_newer_sentence_alone(
+    qtbot: QtBot, window: CompareWindow, library: Library
+) -> None:
+    first = window.photos[0]
+    measure.set_region(library, first.area_id, first.view, "marks", SQUARE)
+    set_alignments(library, {window.photo_ids[1]: None})  # its region cannot follow it
+    window.reload(images=False)
+    tools = window.measure_tools
+    tools.show_marks.setChecked(True)
+    qtbot.waitUntil(lambda: not tools.overlay.pending, timeout=90000)
+    assert window.status.text().startswith("No marks shown on the photo of")
+    assert "not aligned" in window.status.text()
+    tools.show_marks.setChecked(False)
+    tools.show_marks.setChecked(True)  # asked again; before the answers come, the person acts
+    tools.draw_marks.setChecked(True)  # the outline's own sentence
+    said = window.status.text()
+    assert said.startswith("Editing the marks' region")
+    qtbot.waitUntil(lambda: not tools.overlay.pending, timeout=90000)
+    assert window.status.text() == said  # the newest action's sentence stays
+    assert len(tools.overlay.refused) == 1 and "not aligned" in tools.overlay.refused[0]

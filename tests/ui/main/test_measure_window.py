@@ -1,15 +1,18 @@
 """The main window's measures (issue 18): measured in the background after a change, with
 progress and cancel; the Progress tab's charts and words, pixel measures labelled without a
 scale; the visit panel's figures; the control area chosen in the area form, undoably; the
-import summary asking for a retest pair at baseline."""
+import summary asking for a retest pair at baseline; a window gone mid-run stops its run."""
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PIL import Image, ImageDraw
+from PySide6.QtWidgets import QApplication, QMainWindow
 from pytestqt.qtbot import QtBot
 
 from tests import helpers as h
@@ -20,6 +23,7 @@ from tracker.core.services import measure
 from tracker.core.store.library import Library
 from tracker.ui import dialogs
 from tracker.ui.commands import AddArea
+from tracker.ui.main import measuring
 from tracker.ui.main.import_dialogs import retest_advice
 from tracker.ui.main.window import MainWindow
 from tracker.ui.measure_commands import SetRegion, SetSensitivity
@@ -81,6 +85,8 @@ def test_the_photos_are_measured_in_the_background_and_shown(
     assert not view.measure_now.isVisible()
     # No card in these photos: sizes in pixels, said so, and the millimetre charts left out.
     assert "No calibration card" in view.notes.text()
+    assert view.charts and view.charting  # the first chart at once, the others a turn each
+    qtbot.waitUntil(lambda: not view.charting, timeout=20000)
     shown = {series.key for _chart, series in view.charts}
     assert "mean_width_px" in shown and "mean_width_mm" not in shown
     width = next(s for _c, s in view.charts if s.key == "mean_width_px")
@@ -192,3 +198,30 @@ def test_the_import_summary_asks_for_a_second_photo_at_baseline(
     assert retest_advice(library, one, today + dt.timedelta(days=1)) == ""  # not the same day
     two = h.import_files(library, [_skin(tmp_path / "b.jpg", day, 11)], area="Belly")
     assert retest_advice(library, two, today) == ""  # the pair is there
+
+
+def test_a_window_gone_mid_run_stops_its_run_and_nothing_is_said_from_it(
+    qtbot: QtBot, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+
+    def slow(_lib: Library, task: measuring.Task) -> None:
+        task.report(0, 3, "")
+        deadline = time.monotonic() + 20
+        while not task.cancelled and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(task.cancelled)
+        task.report(1, 3, "")
+
+    monkeypatch.setattr(measuring, "_measure", slow)
+    window = QMainWindow()
+    job = measuring.MeasureJob(window, window.statusBar())
+    job.lib = library
+    assert job.run_now()
+    task = job.task
+    assert task is not None
+    qtbot.waitUntil(lambda: job.status.isVisibleTo(window), timeout=10000)
+    shiboken6.delete(window)  # the window and its job go while the photo is measured
+    assert task.done.wait(20)
+    assert seen == [True]  # stopped by the job going, not by the time running out
+    QApplication.processEvents()  # its progress and its end come back to a job that is gone

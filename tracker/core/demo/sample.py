@@ -175,7 +175,7 @@ def photo_name(spec: DemoArea, view: str, index: int, take: int = 0) -> str:
 def _measure(lib: Library, area_ids: dict[str, int], progress: Callable[[int, int], None]) -> int:
     """Align each area's wide view to its first photo (one run for all, so they share the
     cores), outline the marks on that first photo (the region follows the others through
-    their alignment), name the control, and measure every photo of the view."""
+    their alignment), name the control, and measure every photo of the view, and the close-ups."""
     views = {spec.name: align.view_photo_ids(lib, area_ids[spec.name], MEASURED) for spec in AREAS}
     ids = [pid for view_ids in views.values() for pid in view_ids]
     aligned = align.align_photos(lib, ids)
@@ -187,7 +187,15 @@ def _measure(lib: Library, area_ids: dict[str, int], progress: Callable[[int, in
         measure.set_region(lib, area_id, MEASURED, "marks", outline)
         if spec.control_of is not None:
             measure.set_control(lib, area_ids[spec.control_of], area_id)
-    outcome = measure.measure_photos(lib, ids, progress=progress)
+    # The close-ups are measured too, over the whole photo (no region drawn, no card: sizes in
+    # pixels), so that the sample opens with nothing waiting to be measured.
+    close = [
+        pid
+        for spec in AREAS
+        if "close-up" in spec.views
+        for pid in align.view_photo_ids(lib, area_ids[spec.name], "close-up")
+    ]
+    outcome = measure.measure_photos(lib, ids + close, progress=progress)
     if outcome.failed:  # pragma: no cover - would be a bug in the generator
         raise LibraryError(outcome.failed[0][1])
     return len(outcome.measured)

@@ -97,6 +97,8 @@ class MarksOverlay:
         self.on = False
         self.masks: dict[int, QImage] = {}
         self.pending: set[int] = set()
+        self.refused: list[str] = []  # why a photo shown has no marks, a sentence each
+        self._said = ""  # the overlay's last sentence in the status line
         self._generation = 0  # results of an earlier request are dropped
         layer.paint_steps.insert(0, self.paint)  # under the outlines
 
@@ -114,11 +116,11 @@ class MarksOverlay:
         host = self.host
         self._generation += 1
         generation = self._generation
-        self.masks = {}
+        self.masks, self.refused = {}, []
         photos = list(host.canvas.photos)
         self.pending = {p.id for p in photos}
         if photos:
-            host.status.setText("Finding the marks in the photos shown…")
+            self._say("Finding the marks in the photos shown…", newest=True)
         for photo in photos:
             self._start(photo.id, generation)
         self.layer.update()
@@ -146,11 +148,7 @@ class MarksOverlay:
         photo_id, image = result
         self.masks[photo_id] = image
         self.pending.discard(photo_id)
-        if not self.pending:
-            self.host.status.setText(
-                "The marks found are tinted: check that they cover the marks and nothing else. "
-                "Fewer ([) or More (]) nudges how faint a mark may be."
-            )
+        self._done()
         self.layer.update()
 
     def _on_failed(self, generation: int, photo_id: int, message: str) -> None:
@@ -159,7 +157,35 @@ class MarksOverlay:
         self.pending.discard(photo_id)
         photo = next((p for p in self.host.canvas.photos if p.id == photo_id), None)
         when = f"{photo.visit_date:%d %b %Y}" if photo else f"photo {photo_id}"
-        self.host.status.setText(f"No marks shown on the photo of {when}: {message}")
+        self.refused.append(f"No marks shown on the photo of {when}: {message}")
+        self._done()
+
+    def _done(self) -> None:
+        """Every photo shown answered: one sentence, the refusals first (all of them in the
+        status line's tooltip when there are several)."""
+        if self.pending:
+            return
+        if not self.refused:
+            self._say(
+                "The marks found are tinted: check that they cover the marks and nothing else. "
+                "Fewer ([) or More (]) nudges how faint a mark may be."
+            )
+            return
+        more = len(self.refused) - 1
+        self._say(self.refused[0] + (f" (and {more} more photo{'s' * (more > 1)})" if more else ""))
+        if more:
+            self.host.status.setToolTip("\n".join(self.refused))
+
+    def _say(self, text: str, *, newest: bool = False) -> None:
+        """The overlay's sentence in the status line. Its answers come late: one is shown
+        only while the line still holds the overlay's own sentence, so that what the person
+        did since keeps its sentence (the refusals stay in ``refused``); ``newest``: the
+        sentence of the person's own request, shown always."""
+        status = self.host.status
+        if not newest and status.text() not in (self._said, ""):
+            return
+        status.setText(text)
+        self._said = text
 
     def paint(self, painter: QPainter) -> None:
         if not self.on:

@@ -152,15 +152,26 @@ class MeasureJob(QObject):
         def work(task: Task) -> MeasureOutcome | None:
             return _measure(lib, task)
 
+        # The run's signals come back through plain functions that ask first whether the job
+        # is still there: a window closed mid-run deletes the job (and its signals) before the
+        # photo being measured comes back, and emitting from a deleted QObject raises.
         def finished(outcome: MeasureOutcome | None) -> None:
-            self._on_task_finished(lib, outcome)
+            if shiboken6.isValid(self):
+                self._on_task_finished(lib, outcome)
 
-        self.task = self.runner.start(
-            work,
-            finished=finished,
-            failed=self._on_task_failed,
-            progress=self._on_task_progress,
-        )
+        def failed(message: str) -> None:
+            if shiboken6.isValid(self):
+                self._on_task_failed(message)
+
+        def progress(done: int, total: int, what: str) -> None:
+            if shiboken6.isValid(self):
+                self._on_task_progress(done, total, what)
+
+        task = self.runner.start(work, finished=finished, failed=failed, progress=progress)
+        self.task = task
+        # The job going (its window closed, or deleted without closing) stops the run after
+        # the photo being measured, so that the pool it leaves waits for one photo at most.
+        self.destroyed.connect(lambda _obj=None, t=task: t.cancel())
         self.busy_changed.emit(True)
         return True
 
