@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.core.db.models import Photo, ReferencePhoto, Visit
+from tracker.core.db.models import Photo
 from tracker.core.errors import ImageRejected, LibraryError
 from tracker.core.imaging import decode as imaging
 from tracker.core.imaging.exif import capture_time_from_mtime
 from tracker.core.imaging.facts import CaptureTime
 from tracker.core.imaging.formats import sniff
+from tracker.core.queries.capture import reference_of
 from tracker.core.store.library import Library
 
 if TYPE_CHECKING:
@@ -167,28 +167,6 @@ def _measure(
     except Exception as exc:
         log.warning("The capture checks of a photo could not be made", exc_info=exc)
         return None
-
-
-def reference_of(s: Session, area_id: int, view: str) -> Photo | None:
-    """The photo later photos of an area and view are judged against: its reference photo,
-    else the earliest one with capture checks (the first imported of the view)."""
-    ref = s.get(ReferencePhoto, (area_id, view))
-    if ref is not None:
-        photo = s.get(Photo, ref.photo_id)
-        if photo is not None and photo.quality is not None:
-            return photo
-    return s.scalar(
-        select(Photo)
-        .join(Visit, Photo.visit_id == Visit.id)
-        .where(
-            Photo.area_id == area_id,
-            Photo.view == view,
-            Photo.deleted_at.is_(None),
-            Photo.quality.is_not(None),
-        )
-        .order_by(Visit.date, Photo.taken_at, Photo.id)
-        .limit(1)
-    )
 
 
 def judge_capture(s: Session, photo: Photo, measures: Measures) -> None:

@@ -37,7 +37,7 @@ from tracker.core.errors import NotFoundError, UsageError
 from tracker.core.imaging import verdicts
 from tracker.core.imaging.geometry import MODELS, check_matrix, compose, invert
 from tracker.core.queries.browse import alignment_of, get
-from tracker.core.services.import_reading import reference_of
+from tracker.core.queries.capture import reference_of
 from tracker.core.services.measure import carry_regions
 from tracker.core.services.photos import MAX_VIEW, update_framing
 from tracker.core.services.visits import create_visit
