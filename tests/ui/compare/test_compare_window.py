@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 from PySide6.QtCore import QPointF, QRectF, QSettings, Qt
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
 from pytestqt.qtbot import QtBot
 
@@ -20,6 +19,7 @@ from tracker.core.queries import browse
 from tracker.core.queries.rows import ComparePhoto
 from tracker.core.store.library import Library
 from tracker.ui.compare.canvas import MODES
+from tracker.ui.compare.pyramid import Pyramid
 from tracker.ui.compare.window import CompareWindow
 from tracker.ui.history import History
 from tracker.ui.main.window import MainWindow
@@ -311,7 +311,7 @@ def test_previews_are_decoded_again_only_when_a_colour_balance_changes(
 
     def load_previews(
         lib: Library, photos: Sequence[ComparePhoto]
-    ) -> tuple[list[Image.Image], list[QImage]]:
+    ) -> tuple[list[Image.Image], list[Pyramid]]:
         calls.append(1)
         return real(lib, photos)
 
