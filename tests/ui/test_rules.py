@@ -285,6 +285,7 @@ def test_sessions_are_counted_per_area_in_the_report_and_the_progress_tab(
     h.import_files(library, files, area="Belly")
     h.import_files(library, [thigh], area="Thigh")
     out = tmp_path / "report.pdf"
+    _cli(capsys, root, "consent", "add", "care")  # an export needs the client's consent
     _cli(capsys, root, "export", "report", str(out))
     import pypdf
 
