@@ -82,7 +82,8 @@ def test_the_photos_are_measured_in_the_background_and_shown(
         _measure(qtbot, main)
     assert blocker.args is not None and blocker.args[0] == frozenset(course)
     assert measure.stale_photo_ids(library) == []
-    assert not view.measure_now.isVisible()
+    # Read in a worker, then shown.
+    qtbot.waitUntil(lambda: not view.measure_now.isVisible(), timeout=20000)
     # No card in these photos: sizes in pixels, said so, and the millimetre charts left out.
     assert "No calibration card" in view.notes.text()
     assert view.charts and view.charting  # the first chart at once, the others a turn each

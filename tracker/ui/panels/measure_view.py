@@ -176,8 +176,7 @@ class MeasureView(QWidget):
         self.subtract.blockSignals(False)
         waiting = data.stale + data.unmeasured
         self.measure_now.setVisible(waiting > 0)
-        self.measure_now.setEnabled(not busy)
-        self.measure_now.setText("Measuring…" if busy else "Measure now")
+        self.set_busy(busy)
         lines = [html.escape(line) for line in standing(data)]
         if self.subtract.isChecked() and data.control_name:
             lines.insert(
@@ -203,6 +202,11 @@ class MeasureView(QWidget):
             return
         self._charting = (data, by_session, dark)
         self._chart_next()  # the first now, the others a turn each
+
+    def set_busy(self, busy: bool) -> None:
+        """Measuring started or ended: the button says so (the figures follow when they come)."""
+        self.measure_now.setEnabled(not busy)
+        self.measure_now.setText("Measuring…" if busy else "Measure now")
 
     @property
     def charting(self) -> bool:
