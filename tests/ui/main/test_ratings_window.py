@@ -142,7 +142,9 @@ def test_a_practitioners_new_rating_carries_their_name_and_method(
     assert rows[("ctd", "Dr Ode")]["method"] == "in-person"
     assert rows[("posas2-patient", "")]["method"] == "photos"
     assert rows[("posas2-patient", "")]["values"] == {"itching": 3}
-    # POSAS patient stands beside POSAS observer: one row of the editor for the family.
+    # POSAS patient stands beside POSAS observer when the window has room for both (they go
+    # one under the other when it has not: test_layout_window): one row for the family.
+    window.resize(1600, 1000)
     boxes = {b.title(): b for b in editor.host.findChildren(QGroupBox)}
     patient, observer = boxes["POSAS 2.0, patient scale"], boxes["POSAS 2.0, observer scale"]
     qtbot.waitUntil(lambda: patient.x() != observer.x())
