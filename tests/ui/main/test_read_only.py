@@ -148,3 +148,9 @@ def test_a_compare_window_on_it_offers_no_alignment_or_colour(
     assert compare.windowTitle().endswith("(read-only)")
     for edit in (compare.align, compare.auto_align, compare.align_view, compare.neutral):
         assert not edit.isEnabled(), edit.text()
+    tools = compare.measure_tools  # the marks found may be shown; no region drawn or nudged
+    compare.measure_tools.show_marks.setChecked(True)
+    for edit in (tools.draw_marks, tools.draw_skin, tools.clear_marks, tools.clear_skin):
+        assert not edit.isEnabled(), edit.text()
+    assert not tools.fewer.isEnabled() and not tools.more.isEnabled()
+    assert tools.show_marks.isEnabled()

@@ -216,6 +216,7 @@ class MeasureTools:
 
     def __init__(self, host: Host, widget: QMainWindow) -> None:
         self.host = host
+        self.read_only = False
         self.layer = CanvasLayer(host.canvas)
         self.overlay = MarksOverlay(host, self.layer)
         self.editor = RegionEditor(host.canvas, self.layer, host.history, lambda: host.photos)
@@ -327,9 +328,17 @@ class MeasureTools:
             self.host.status.setText("")
 
     def _set_nudge_enabled(self) -> None:
-        on = self.show_marks.isChecked()
+        on = self.show_marks.isChecked() and not self.read_only
         self.fewer.setEnabled(on)
         self.more.setEnabled(on)
+
+    def set_read_only(self) -> None:
+        """A read-only library: the marks found can be shown, nothing drawn, cleared or nudged."""
+        self.read_only = True
+        for edit in (self.draw_marks, self.draw_skin, self.clear_marks, self.clear_skin):
+            edit.setChecked(False)
+            edit.setEnabled(False)
+        self._set_nudge_enabled()
 
     def nudge(self, *, fewer: bool) -> bool:
         """One step of the first photo's area's sensitivity, as one undoable step."""

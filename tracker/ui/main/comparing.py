@@ -55,6 +55,7 @@ class CompareController(WindowController):
         if w.lib.read_only is not None:  # the photos can be looked at, not aligned or balanced
             for edit in (window.align, window.auto_align, window.align_view, window.neutral):
                 edit.setEnabled(False)
+            window.measure_tools.set_read_only()
             window.setWindowTitle(f"{window.windowTitle()} (read-only)")
         fit_on_screen(window)
         window.show()
