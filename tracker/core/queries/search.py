@@ -11,22 +11,8 @@ import unicodedata
 from collections.abc import Sequence
 
 from tracker.core.queries.rows import ClientRow
+from tracker.core.text import MONTHS  # the window writes dates in English: d MMM yyyy
 
-# The window writes dates in English ("d MMM yyyy"); these are its month names.
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 # Letters that Unicode does not split into a base letter and an accent.
 _LETTERS = str.maketrans({"ø": "o", "đ": "d", "ł": "l", "ħ": "h", "ı": "i", "æ": "ae", "œ": "oe"})
 _SPACES = re.compile(r"\s+")
