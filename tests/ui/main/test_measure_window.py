@@ -94,6 +94,14 @@ def test_the_photos_are_measured_in_the_background_and_shown(
     values = [p.value for p in width.points if p.value is not None]
     assert len(values) == 3 and values[0] > values[-1], values  # narrower over the course
     assert "Fell by" in width.words or "No measurable change" in width.words
+    # Laid out at its full height, not at the size it had before its charts: the page's
+    # layout once kept the measures' first item and left a blank where the charts were.
+    page = main.progress_view
+    page.show_progress(page.data)
+    views = [view.view.itemText(i) for i in range(view.view.count())]
+    view.show_measures(view.data, views, by_session=False, busy=False)
+    qtbot.waitUntil(lambda: not view.charting, timeout=20000)
+    qtbot.waitUntil(lambda: view.height() >= view.minimumSizeHint().height(), timeout=5000)
     # The visit panel shows the current visit's photo's figures, with units.
     figures = main.panel.figures
     assert not figures.isHidden() and table.columnCount() == 1

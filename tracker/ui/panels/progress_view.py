@@ -207,11 +207,19 @@ class ProgressView(QWidget):
         return bool(self.axis.currentData()) and not untreated
 
     def _clear(self) -> None:
+        """Everything but the measures, which stay in the layout: taken out and added again,
+        Qt kept their first layout item as theirs and laid them out by its stale size (a
+        blank page where the measures' charts should be)."""
         self.charts = []
-        while self.sections.count():
-            taken = self.sections.takeAt(0)
+        i = 0
+        while i < self.sections.count():
+            item = self.sections.itemAt(i)
+            if item is not None and item.widget() is self.measures:
+                i += 1
+                continue
+            taken = self.sections.takeAt(i)
             widget = taken.widget() if taken is not None else None
-            if widget is not None and widget is not self.measures:
+            if widget is not None:
                 widget.deleteLater()
 
     def _draw(self) -> None:
@@ -227,9 +235,10 @@ class ProgressView(QWidget):
             "any rater) and its chart appears here."
         )
         by_session = self.by_session
-        for instrument in rated:
-            self.sections.addWidget(self._section(data, instrument, by_session))
-        self.sections.addWidget(self.measures)
+        for at, instrument in enumerate(rated):
+            self.sections.insertWidget(at, self._section(data, instrument, by_session))
+        if self.sections.indexOf(self.measures) < 0:
+            self.sections.addWidget(self.measures)
         self.sections.addStretch(1)
 
     def measures_shown(self) -> None:
