@@ -72,6 +72,7 @@ def _edits_off(window: MainWindow) -> list[str]:
         for a in (grid.rename_action, grid.remove_action, grid.move_action)
         if a.isEnabled()
     ]
+    on += ["drop hint"] if "Drop photos" in panel.photo_hint.text() else []
     return on
 
 
@@ -127,6 +128,7 @@ def test_once_the_other_copy_closes_it_offers_to_open_for_changes(
     assert not window.windowTitle().endswith("(read-only)")
     assert window.menus.new_visit.isEnabled() and window.panel.treatment.isEnabled()
     assert not window.panel.notes.isReadOnly() and window.panel.grid.rename_action.isEnabled()
+    assert "Drop photos here" in window.panel.photo_hint.text()
 
 
 def test_a_writable_library_shows_no_bar(shell: App, root: Path) -> None:

@@ -26,6 +26,7 @@ from tracker.core.errors import TrackerError
 from tracker.core.store.library import Library
 from tracker.core.store.lock import in_use
 from tracker.ui.main.controller import Window, WindowController
+from tracker.ui.panels.visit_panel import PHOTO_HINT, PHOTO_HINT_READ_ONLY
 
 POLL_MS = 2000  # how often the files are looked at: a stat and a lock probe, nothing read
 # The menu commands that change the library (reading ones, backup and check, stay).
@@ -181,6 +182,8 @@ class ReadOnlyController(WindowController):
             if editable
             else QAbstractItemView.EditTrigger.NoEditTriggers
         )
+        # The hint under the grid offers only what can be done here.
+        panel.photo_hint.setText(PHOTO_HINT if editable else PHOTO_HINT_READ_ONLY)
         grid.setDragEnabled(editable)
         grid.viewport().setAcceptDrops(editable)
 

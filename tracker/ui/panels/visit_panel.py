@@ -35,6 +35,12 @@ from tracker.ui.panels.photo_grid import PhotoGrid
 from tracker.ui.panels.ratings_editor import RatingsEditor
 from tracker.ui.panels.wheel import guard_wheel
 
+PHOTO_HINT = (
+    "Drop photos here to add them to this visit. Double-click a photo to open it; "
+    "F2 changes its view label."
+)
+PHOTO_HINT_READ_ONLY = "Double-click a photo to open it."
+
 
 class VisitPanel(QScrollArea):
     visit_edited = Signal(dict)  # {"date"|"kind"|"notes": value}
@@ -106,11 +112,7 @@ class VisitPanel(QScrollArea):
         self.no_area.setWordWrap(True)
         content.addWidget(self.no_area)
         self.grid = PhotoGrid(photos, self.content)
-        self.photo_hint = QLabel(
-            "Drop photos here to add them to this visit. Double-click a photo to open it; "
-            "F2 changes its view label.",
-            self.content,
-        )
+        self.photo_hint = QLabel(PHOTO_HINT, self.content)
         self.photo_hint.setWordWrap(True)
         self.photo_hint.setStyleSheet("color: palette(placeholder-text)")
         content.addWidget(self.grid)
