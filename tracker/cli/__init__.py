@@ -48,11 +48,11 @@ def _command(name: str) -> Command:
         return {"measure": measure.cmd_measure, "region": measure.cmd_region}.get(
             name, measure.cmd_area
         )
-    if name == "passphrase":
-        # start-up time: loaded for this command only
+    if name in ("passphrase", "encrypt"):
+        # start-up time: loaded for these commands only
         from tracker.cli import unlock
 
-        return unlock.cmd_passphrase
+        return unlock.cmd_passphrase if name == "passphrase" else unlock.cmd_encrypt
     if name in ("consent", "audit"):
         # start-up time: loaded for consent and the audit trail only
         from tracker.cli import consent

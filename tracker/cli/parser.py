@@ -138,6 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
         c,
     )
 
+    _command(
+        sub,
+        "encrypt",
+        "encrypt an existing plain library in place: asks for a passphrase twice (or reads "
+        "$TRACKER_NEW_PASSPHRASE) and shows its recovery key once",
+        c,
+    )
+
     demo = _command(sub, "demo", "create a sample library with generated photos in DIR", c)
     demo.add_argument("dir", type=Path, metavar="DIR", help="a new or empty folder")
 

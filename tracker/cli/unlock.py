@@ -97,6 +97,37 @@ def init_encrypted(args: argparse.Namespace, root: Path) -> int:
     return EXIT_OK
 
 
+def cmd_encrypt(args: argparse.Namespace, root: Path) -> int:
+    """``tracker encrypt``: the plain library at ``root`` encrypted in place (crash safe: see
+    ``core.care.encrypt``), and its recovery key shown once, as ``init --encrypt`` does."""
+    # start-up time: cryptography and SQLCipher are loaded for this command only
+    from tracker.core.care.encrypt import encrypt_library
+
+    if is_encrypted(root):
+        raise UsageError(f"The library in {root} is encrypted already; nothing was changed.")
+    if not root.is_dir():
+        raise UsageError(f"There is no library at {root}; create one with 'tracker init'.")
+    Library.open(root).close()  # refused before the passphrase is asked: locked, read-only
+    passphrase = new_passphrase(ENV_NEW_PASSPHRASE)
+    counted: list[int] = []
+    recovery = encrypt_library(root, passphrase, lambda done, total: counted.append(total))
+    files = counted[-1] if counted else 0  # originals, pictures, database and snapshots
+    emit(
+        args,
+        {
+            "library": str(root),
+            "encrypted": True,
+            "files": files,
+            "recovery_key": recovery,
+        },
+        f"The library at {root} is encrypted ({files} files).\n"
+        f"Its recovery key, shown only this once: {recovery}\n"
+        "Print it or write it down and keep it apart from the computer: it opens the library "
+        "if the passphrase is forgotten, and nothing else can.",
+    )
+    return EXIT_OK
+
+
 def cmd_passphrase(args: argparse.Namespace, root: Path) -> int:
     """``tracker passphrase change``: unlock with the passphrase (or the recovery key), then
     wrap the master key with a new passphrase; nothing else is encrypted again."""

@@ -38,6 +38,7 @@ from tracker.core.errors import (
     StorageError,
     TrackerError,
 )
+from tracker.core.store.encrypting import finish_encrypting
 from tracker.core.store.lock import LOCK_NAME, WriterLock
 from tracker.core.store.photos import DIR_MODE, CacheKind, PhotoStore, storage_error
 
@@ -114,6 +115,7 @@ class Library:
         root = Path(root).expanduser()
         db_path = root / DB_NAME
         _refuse_links(root)
+        finish_encrypting(root)  # a conversion to encrypted cut short: finished or undone
         key = _database_key(root, keys)
         # An empty database file is what a creation cut off at its first step leaves behind.
         new = not db_path.exists() or db_path.stat().st_size == 0
