@@ -23,8 +23,9 @@ from tracker.core.paths import ENV_LIBRARY, default_library, log_dir
 from tracker.core.store.library import Library
 from tracker.ui.errors import install_excepthook, setup_logging
 from tracker.ui.icons import icon
+from tracker.ui.main.new_library import ask_new_library
 from tracker.ui.main.window import MainWindow
-from tracker.ui.settings import Preferences
+from tracker.ui.settings import Mode, Preferences
 from tracker.ui.unlock import UnlockDialog
 from tracker.ui.workers import TaskRunner
 
@@ -69,6 +70,16 @@ class App:
                 "An import is running; let it finish or cancel it before opening another library."
             )
             return False
+        if _would_make(root):
+            # A new library: ask whether to encrypt it (an encrypted one is made there).
+            practitioner = self.prefs.mode is Mode.PRACTITIONER
+            made = ask_new_library(root, self.runner, practitioner, self.window)
+            if made is None:
+                return False  # cancelled: nothing made, the current library stays
+            if made[1] is not None:
+                self._switch(made[1])
+                return True
+            create = True
         keys = None
         if is_encrypted(root):
             keys = UnlockDialog.ask(root, self.runner, self.window)
@@ -153,6 +164,14 @@ class App:
             failed=failed,
             progress=lambda d, t, _w: _show_progress(progress, d, t),
         )
+
+
+def _would_make(root: Path) -> bool:
+    """Whether opening ``root`` makes a new library: a folder not there yet, or empty."""
+    try:
+        return not root.exists() or (root.is_dir() and not any(root.iterdir()))
+    except OSError:
+        return False  # cannot be looked into: opening it says why
 
 
 def _ask_dialog(window: Any) -> Callable[[str, str], bool]:

@@ -28,7 +28,13 @@ if TYPE_CHECKING:
 
 
 class UnlockDialog(QDialog):
-    def __init__(self, root: Path, runner: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        runner: TaskRunner | None,
+        parent: QWidget | None = None,
+        intro_text: str | None = None,
+    ) -> None:
         super().__init__(parent)
         self.root = root
         self.runner = runner
@@ -36,7 +42,8 @@ class UnlockDialog(QDialog):
         self.setWindowTitle(f"{APP_NAME} — unlock the library")
         # Lines of their own rather than word wrap, which a dialog sizes too short.
         intro = QLabel(
-            f"The library in {root} is encrypted.\nType its passphrase to open it.", self
+            intro_text or f"The library in {root} is encrypted.\nType its passphrase to open it.",
+            self,
         )
         self.secret = QLineEdit(self)
         self.secret.setEchoMode(QLineEdit.EchoMode.Password)
@@ -76,6 +83,7 @@ class UnlockDialog(QDialog):
 
         self._busy(True)
         root = self.root
+        assert self.runner is not None
         self.runner.start(
             lambda _task: encrypted.unlock(root, **how),
             finished=self._on_unlocked,
@@ -109,3 +117,43 @@ class UnlockDialog(QDialog):
         dialog = cls(root, runner, parent)
         dialog.exec()
         return dialog.keys
+
+
+class BackupSecretDialog(UnlockDialog):
+    """The passphrase or recovery key of the library an encrypted backup was made of; it is
+    tried by the restore itself (on the thread pool), which says when it is wrong."""
+
+    def __init__(self, archive: Path, problem: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(
+            archive,
+            None,
+            parent,
+            f"{archive.name} is a backup of an encrypted library.\n"
+            "Type that library's passphrase (or its recovery key) to restore it.",
+        )
+        self.setWindowTitle(f"{APP_NAME} — restore an encrypted backup")
+        self.buttons.button(QDialogButtonBox.StandardButton.Open).setText("Restore")
+        self.how: dict[str, str] | None = None
+        if problem:
+            self._say(problem)
+
+    def _on_buttons_accepted(self) -> None:
+        typed = self.secret.text()
+        if not typed:
+            self._say("Type the passphrase first.")
+            return
+        self.how = (
+            {"recovery_key": typed} if self.use_recovery.isChecked() else {"passphrase": typed}
+        )
+        self.secret.clear()
+        self.accept()
+
+    @classmethod
+    def ask_secret(
+        cls, archive: Path, problem: str = "", parent: QWidget | None = None
+    ) -> dict[str, str] | None:
+        """``passphrase=`` or ``recovery_key=`` for ``store.encrypted.unlock``; None when the
+        person cancelled."""
+        dialog = cls(archive, problem, parent)
+        dialog.exec()
+        return dialog.how

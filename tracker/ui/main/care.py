@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -24,13 +24,23 @@ from tracker.core.care import backups, repair, restore
 from tracker.core.care.check import CheckReport, check_library
 from tracker.core.db.engine import DB_NAME
 from tracker.core.domain.consent import Action
-from tracker.core.errors import OriginalsDamaged, UsageError
+from tracker.core.errors import (
+    LibraryError,
+    OriginalsDamaged,
+    PassphraseNeeded,
+    UsageError,
+    WrongPassphrase,
+)
 from tracker.core.services import audit
 from tracker.core.store.library import Library
 from tracker.ui import dialogs
 from tracker.ui.saving import ask_save_file
 from tracker.ui.settings import Preferences
+from tracker.ui.unlock import BackupSecretDialog
 from tracker.ui.workers import Task, TaskRunner, run_with_progress
+
+if TYPE_CHECKING:
+    from tracker.core.crypto.keys import Keys
 
 BACKUP_FILTER = ("Backup archive (*.zip)",)
 ADVICE = {
@@ -253,11 +263,19 @@ class LibraryCare(QObject):
                 self.prefs.set_last_folder("restore", Path(folder))
             self.restore_to(Path(archive), restore_target(Path(folder), Path(archive)))
 
-    def restore_to(self, archive: Path, dest: Path) -> None:
+    def restore_to(self, archive: Path, dest: Path, how: dict[str, str] | None = None) -> None:
         """Restore ``archive`` into ``dest`` (its missing parent folders made first); then ask
-        before the window leaves the library it shows for the restored one."""
+        before the window leaves the library it shows for the restored one. An encrypted
+        backup asks for its passphrase or recovery key (``how``), and again when wrong."""
 
-        def work(task: Task) -> dict[str, Any]:
+        def unlock(folder: Path) -> Keys:
+            # start-up time: cryptography is loaded for an encrypted library only
+            from tracker.core.store import encrypted
+
+            assert how is not None
+            return encrypted.unlock(folder, **how)
+
+        def work(task: Task) -> dict[str, Any] | LibraryError:
             try:
                 dest.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -265,11 +283,29 @@ class LibraryCare(QObject):
                     f"The folder {dest.parent} cannot be made ({exc.strerror or exc}); "
                     "choose another folder for the restored library."
                 ) from exc
-            return restore.restore(archive, dest, progress=task.report)
+            try:
+                return restore.restore(
+                    archive, dest, progress=task.report, unlock=unlock if how else None
+                )
+            except (PassphraseNeeded, WrongPassphrase) as exc:
+                return exc  # a question for the GUI thread; nothing was written
 
-        self._run("Restoring and checking every file…", work, self._on_restored, cancellable=False)
+        self._run(
+            "Restoring and checking every file…",
+            work,
+            lambda result: self._on_restored(archive, dest, result),
+            cancellable=False,
+        )
 
-    def _on_restored(self, result: dict[str, Any]) -> None:
+    def _on_restored(
+        self, archive: Path, dest: Path, result: dict[str, Any] | LibraryError
+    ) -> None:
+        if isinstance(result, LibraryError):
+            problem = str(result) if isinstance(result, WrongPassphrase) else ""
+            how = BackupSecretDialog.ask_secret(archive, problem, self.window)
+            if how is not None:
+                self.restore_to(archive, dest, how)
+            return
         restored, current = Path(result["library"]), self.lib
         if current is None or ask_switch(self.window, restored, current.root):
             self.restored.emit(str(restored))

@@ -1,0 +1,153 @@
+"""Making a new library from the window, encrypted or not (tracker.ui.main.new_library), and
+opening an encrypted one that is then cancelled (tracker.app)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from tracker.app import App
+from tracker.core.crypto.keys import MIN_KDF
+from tracker.core.crypto.layout import is_encrypted
+from tracker.core.store import encrypted
+from tracker.core.store.library import Library
+from tracker.ui.main.new_library import NewLibraryDialog, RecoveryKeyDialog
+from tracker.ui.main.window import MainWindow
+from tracker.ui.settings import Mode, Preferences
+from tracker.ui.unlock import UnlockDialog
+from tracker.ui.workers import TaskRunner
+
+PASS = "a passphrase for the window"
+
+
+@pytest.fixture(autouse=True)
+def cheap_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(NewLibraryDialog, "kdf", MIN_KDF)
+
+
+@pytest.fixture
+def shown(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    said: list[str] = []
+    monkeypatch.setattr(MainWindow, "show_error", lambda self, m: said.append(m))
+    return said
+
+
+@pytest.fixture
+def shell(qtbot: QtBot, prefs: Preferences, runner: TaskRunner, shown: list[str]) -> Iterator[App]:
+    window = MainWindow(prefs, runner)
+    qtbot.addWidget(window)
+    app = App(window, prefs, runner)
+    yield app
+    app.close()
+
+
+def test_a_short_or_mistyped_passphrase_is_refused_with_a_sentence(
+    qtbot: QtBot, tmp_path: Path, runner: TaskRunner
+) -> None:
+    dialog = NewLibraryDialog(tmp_path / "new", runner, encrypt=True)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.passphrase.echoMode() == dialog.passphrase.EchoMode.Password
+    dialog.make_button.click()
+    assert "too short: use at least 8 characters" in dialog.problem.text()
+    dialog.passphrase.setText(PASS)
+    dialog.again.setText(PASS + "!")
+    dialog.make_button.click()
+    assert dialog.problem.text() == "The two passphrases typed differ; type the same one twice."
+    assert dialog.isVisible() and not (tmp_path / "new").exists()
+
+
+def test_an_encrypted_library_is_made_off_the_gui_thread(
+    qtbot: QtBot, tmp_path: Path, runner: TaskRunner
+) -> None:
+    root = tmp_path / "new"
+    dialog = NewLibraryDialog(root, runner, encrypt=True)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.passphrase.setText(PASS)
+    dialog.again.setText(PASS)
+    dialog.make_button.click()
+    assert not dialog.passphrase.isEnabled()  # busy while the keys are derived
+    assert dialog.problem.text().startswith("Making the keys")
+    qtbot.waitUntil(lambda: dialog.lib is not None, timeout=20000)
+    assert not dialog.isVisible() and dialog.passphrase.text() == ""
+    assert dialog.lib is not None
+    dialog.lib.close()
+    assert is_encrypted(root)
+    keys = encrypted.unlock(root, recovery_key=dialog.recovery_key)
+    assert keys == encrypted.unlock(root, passphrase=PASS)
+
+
+def test_the_recovery_key_closes_only_once_written_down(qtbot: QtBot, tmp_path: Path) -> None:
+    dialog = RecoveryKeyDialog(tmp_path, "ABCD-EFGH")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.key.text() == "ABCD-EFGH"
+    assert not dialog.close_button.isEnabled()
+    dialog.reject()  # Escape
+    assert dialog.isVisible()
+    dialog.copy.click()
+    assert QGuiApplication.clipboard().text() == "ABCD-EFGH"
+    dialog.written.setChecked(True)
+    dialog.close_button.click()
+    assert not dialog.isVisible()
+
+
+@pytest.mark.parametrize(("mode", "ticked"), [(Mode.PRACTITIONER, True), (Mode.PATIENT, False)])
+def test_encryption_is_ticked_in_practitioner_mode_and_offered_in_patient_mode(
+    shell: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: Mode, ticked: bool
+) -> None:
+    shell.prefs.mode = mode
+    asked: list[bool] = []
+
+    def ask(root: Path, runner: Any, encrypt: bool, parent: Any) -> None:
+        asked.append(encrypt)
+
+    monkeypatch.setattr("tracker.app.ask_new_library", ask)
+    assert not shell.open(tmp_path / "new", create=True)  # cancelled: nothing made
+    assert asked == [ticked] and not (tmp_path / "new").exists() and shell.lib is None
+    dialog = NewLibraryDialog(tmp_path / "new", shell.runner, ticked)
+    assert dialog.encrypt.isChecked() is ticked
+    assert dialog.passphrase.isHidden() is not ticked
+
+
+def test_an_empty_folder_opened_becomes_a_plain_or_an_encrypted_library(
+    shell: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "plain").mkdir()
+    monkeypatch.setattr("tracker.app.ask_new_library", lambda *a: (False, None))
+    assert shell.open(tmp_path / "plain")
+    assert shell.lib is not None and shell.lib.keys is None
+    made, _ = encrypted.create(tmp_path / "locked", PASS, MIN_KDF)
+    monkeypatch.setattr("tracker.app.ask_new_library", lambda *a: (True, made))
+    assert shell.open(tmp_path / "other")
+    assert shell.lib is made and shell.lib.keys is not None
+
+
+def test_cancelling_the_unlock_leaves_the_window_calm(
+    shell: App, shown: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib, _ = encrypted.create(tmp_path / "locked", PASS, MIN_KDF)
+    lib.close()
+    monkeypatch.setattr(UnlockDialog, "ask", classmethod(lambda cls, *a: None))
+    assert not shell.open(lib.root)
+    assert shell.lib is None and shown == []
+    assert shell.window.stack.currentWidget() is shell.window.welcome
+    QApplication.processEvents()
+
+
+def test_opening_an_encrypted_library_asks_for_its_passphrase(
+    shell: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib, _ = encrypted.create(tmp_path / "locked", PASS, MIN_KDF)
+    lib.close()
+    keys = encrypted.unlock(lib.root, passphrase=PASS)
+    monkeypatch.setattr(UnlockDialog, "ask", classmethod(lambda cls, *a: keys))
+    assert shell.open(lib.root)
+    assert isinstance(shell.lib, Library) and shell.lib.keys == keys
