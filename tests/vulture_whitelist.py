@@ -14,7 +14,7 @@ from typing import Any
 from PIL import Image
 
 from tracker.core.crypto.cipher import DecryptingReader
-from tracker.core.db import engine
+from tracker.core.db import engine, server
 from tracker.core.db.models import Area, Client, Photo, Rating, TreatmentRecord, Visit, VisitKind
 from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.imaging import card
@@ -125,3 +125,7 @@ _.measure_tools
 # Issue 20, encrypted libraries: io.RawIOBase calls readinto (read() and readall() are built on
 # it), so the decrypting reader streams like a file.
 DecryptingReader.readinto
+
+# Issue 21, clinic mode: a library in PostgreSQL. The server engine is only made by the tests
+# (tests/core/db/test_postgres.py) until Library.open takes a postgresql:// address.
+server.make_pg_engine

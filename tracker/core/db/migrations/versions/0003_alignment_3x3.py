@@ -43,7 +43,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("quality", sa.JSON(), nullable=True))
     conn = op.get_bind()
     # A cleared edit was stored as the JSON text 'null' before 0003; it is SQL NULL now.
-    conn.execute(sa.text("UPDATE photo SET colour_gains = NULL WHERE colour_gains = 'null'"))
+    # (PostgreSQL's json has no '=': compared as text there.)
+    if op.get_context().dialect.name == "postgresql":
+        conn.execute(
+            sa.text("UPDATE photo SET colour_gains = NULL WHERE colour_gains::text = 'null'")
+        )
+    else:
+        conn.execute(sa.text("UPDATE photo SET colour_gains = NULL WHERE colour_gains = 'null'"))
     rows = conn.execute(sa.text("SELECT id, alignment FROM photo WHERE alignment IS NOT NULL"))
     for pid, raw in rows.fetchall():
         m = json.loads(raw) if isinstance(raw, str) else raw

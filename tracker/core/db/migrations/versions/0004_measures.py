@@ -54,7 +54,41 @@ _AREA_COLUMNS = (
 )
 
 
+def _upgrade_area_postgresql() -> None:
+    """PostgreSQL alters the table in place (it cannot drop a table others refer to): the same
+    columns in the same order, the same constraints by the same names, as the rebuilt one."""
+    op.add_column(
+        "area", sa.Column("is_control", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
+    op.add_column("area", sa.Column("control_area_id", sa.Integer(), nullable=True))
+    op.add_column("area", sa.Column("mark_sensitivity", sa.Float(), nullable=True))
+    op.create_foreign_key(
+        op.f("fk_area_control_area_id_area"),
+        "area",
+        "area",
+        ["control_area_id"],
+        ["id"],
+        ondelete="SET NULL",
+    )
+    op.create_check_constraint(
+        op.f("ck_area_mark_sensitivity"),
+        "area",
+        "mark_sensitivity IS NULL OR mark_sensitivity BETWEEN 1.5 AND 8",
+    )
+    op.create_check_constraint(
+        op.f("ck_area_control_not_self"), "area", "control_area_id IS NULL OR control_area_id <> id"
+    )
+
+
 def upgrade() -> None:
+    if op.get_context().dialect.name == "postgresql":
+        _upgrade_area_postgresql()
+    else:
+        _upgrade_area_sqlite()
+    _create_region_and_measure()
+
+
+def _upgrade_area_sqlite() -> None:
     conn = op.get_bind()
     conn.execute(sa.text(_AREA))
     conn.execute(
@@ -63,6 +97,9 @@ def upgrade() -> None:
     conn.execute(sa.text("DROP TABLE area"))
     conn.execute(sa.text("ALTER TABLE area_new RENAME TO area"))
     op.create_index("ix_area_client_id", "area", ["client_id"], unique=False)
+
+
+def _create_region_and_measure() -> None:
     op.create_table(
         "region",
         sa.Column("area_id", sa.Integer(), nullable=False),

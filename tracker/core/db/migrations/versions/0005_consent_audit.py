@@ -96,6 +96,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit")),
         sa.UniqueConstraint("hash", name=op.f("uq_audit_hash")),
     )
+    if op.get_context().dialect.name == "postgresql":
+        _create_triggers_postgresql()
+        return
     op.execute(
         "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
         "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"
@@ -106,10 +109,37 @@ def upgrade() -> None:
     )
 
 
+# PostgreSQL: one plpgsql function raises for the same rule; TRUNCATE, which skips row triggers,
+# is refused as well. The row triggers have SQLite's names.
+_PG_FUNCTION = """CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the audit trail is append-only'
+        USING ERRCODE = 'integrity_constraint_violation';
+END
+$$"""
+
+
+def _create_triggers_postgresql() -> None:
+    op.execute(_PG_FUNCTION)
+    for name, event, each in (
+        ("audit_no_update", "UPDATE", "ROW"),
+        ("audit_no_delete", "DELETE", "ROW"),
+        ("audit_no_truncate", "TRUNCATE", "STATEMENT"),
+    ):
+        op.execute(
+            f"CREATE TRIGGER {name} BEFORE {event} ON audit "
+            f"FOR EACH {each} EXECUTE FUNCTION audit_append_only()"
+        )
+
+
 def downgrade() -> None:
-    op.execute("DROP TRIGGER audit_no_delete")
-    op.execute("DROP TRIGGER audit_no_update")
-    op.drop_table("audit")
+    if op.get_context().dialect.name == "postgresql":
+        op.drop_table("audit")  # and its triggers with it
+        op.execute("DROP FUNCTION audit_append_only()")
+    else:
+        op.execute("DROP TRIGGER audit_no_delete")
+        op.execute("DROP TRIGGER audit_no_update")
+        op.drop_table("audit")
     op.drop_index("ix_consent_photo_photo_id", table_name="consent_photo")
     op.drop_table("consent_photo")
     op.drop_index("ix_consent_client_id", table_name="consent")
