@@ -20,6 +20,7 @@ from tracker.cli.output import emit
 from tracker.cli.parser import EXIT_OK
 from tracker.core.crypto.layout import is_encrypted
 from tracker.core.errors import UsageError
+from tracker.core.services import audit
 from tracker.core.store.library import Library
 
 if TYPE_CHECKING:
@@ -64,8 +65,15 @@ def keys_for_folder(args: argparse.Namespace, root: Path) -> Keys:
 
 
 def open_library(args: argparse.Namespace, root: Path, **options: Any) -> Library:
-    """``Library.open`` for a command: an encrypted library is unlocked first."""
-    return Library.open(root, keys=keys_for(args, root), **options)
+    """``Library.open`` for a command: an encrypted library is unlocked first (and the
+    unlock, with any failed attempts before it, entered in its audit trail)."""
+    lib = Library.open(root, keys=keys_for(args, root), **options)
+    try:
+        audit.settle(lib)
+    except BaseException:
+        lib.close()
+        raise
+    return lib
 
 
 def new_passphrase(env: str) -> str:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from tracker.core.db.models import Audit, utc_now
 from tracker.core.domain.consent import ACTION_LABELS, Action, Purpose
+from tracker.core.store import unlock_log
 from tracker.core.store.library import Library
 
 GENESIS = "0" * 64
@@ -114,14 +115,15 @@ def record_in(
     subject: str = "",
     detail: str = "",
     actor: str | None = None,
+    at: dt.datetime | None = None,
 ) -> None:
     """Append an entry inside the caller's unit of work (so it is kept exactly when the
-    change it records is)."""
+    change it records is); ``at`` (UTC) for an event noted earlier, else now."""
     last = s.execute(select(Audit.id, Audit.hash).order_by(Audit.id.desc()).limit(1)).first()
     ident, prev = (1, GENESIS) if last is None else (last[0] + 1, last[1])
     row = Audit(
         id=ident,
-        at=utc_now(),
+        at=at if at is not None else utc_now(),
         actor=_clean(actor if actor is not None else current_actor()),
         action=action.value,
         client_id=client_id,
@@ -144,12 +146,37 @@ def record(
     detail: str = "",
     actor: str | None = None,
 ) -> bool:
-    """Append an entry in its own unit of work; False when the library is read-only."""
+    """Append an entry in its own unit of work, after the unlock attempts waiting
+    (``settle``); False when the library is read-only."""
     if lib.read_only is not None:
         return False
+    attempts = unlock_log.take(lib.root) if lib.keys is not None else []
     with lib.session() as s:
+        _enter_attempts(s, attempts)
         record_in(s, action, client_id=client_id, subject=subject, detail=detail, actor=actor)
+    if attempts:
+        unlock_log.done(lib.root)
     return True
+
+
+def _enter_attempts(s: Session, attempts: list[tuple[str, dt.datetime]]) -> None:
+    for outcome, at in attempts:
+        failed = outcome == unlock_log.FAILED
+        record_in(s, Action.UNLOCK_FAILED if failed else Action.UNLOCKED, at=at)
+
+
+def settle(lib: Library) -> int:
+    """Enter the unlock attempts noted in an encrypted library's folder (``store.unlock_log``:
+    "unlocked", and "failed to unlock" for each wrong passphrase or recovery key) into its
+    audit trail with their times; how many (0 when read-only or not encrypted)."""
+    if lib.read_only is not None or lib.keys is None:
+        return 0
+    attempts = unlock_log.take(lib.root)
+    if attempts:
+        with lib.session() as s:
+            _enter_attempts(s, attempts)
+        unlock_log.done(lib.root)
+    return len(attempts)
 
 
 def entries(lib: Library, client_id: int | None = None) -> list[AuditEntry]:

@@ -14,7 +14,8 @@ from tracker.core.crypto import keys as crypto_keys
 from tracker.core.crypto import layout
 from tracker.core.crypto.keys import DEFAULT_KDF, KdfParams, Keys
 from tracker.core.db.engine import DB_NAME
-from tracker.core.errors import LibraryError, UsageError
+from tracker.core.errors import LibraryError, UsageError, WrongPassphrase
+from tracker.core.store import unlock_log
 from tracker.core.store.library import Library, _library_signs, _prepare_new_folder
 
 
@@ -42,13 +43,22 @@ def is_encrypted(root: Path) -> bool:
 
 def unlock(root: Path, *, passphrase: str | None = None, recovery_key: str | None = None) -> Keys:
     """The keys of the encrypted library at ``root``, from its passphrase or its recovery
-    key; WrongPassphrase (one sentence) when it is not the right one."""
+    key; WrongPassphrase (one sentence) when it is not the right one. Either outcome is
+    noted in the folder (``unlock_log``) for the library's audit trail."""
     root = Path(root).expanduser()
-    if recovery_key is not None:
-        return crypto_keys.unlock_with_recovery(root, recovery_key)
-    if passphrase is None:
+    if recovery_key is None and passphrase is None:
         raise UsageError("Give the library's passphrase or its recovery key.")
-    return crypto_keys.unlock(root, passphrase)
+    try:
+        if recovery_key is not None:
+            keys = crypto_keys.unlock_with_recovery(root, recovery_key)
+        else:
+            assert passphrase is not None
+            keys = crypto_keys.unlock(root, passphrase)
+    except WrongPassphrase:
+        unlock_log.note(root, unlock_log.FAILED)
+        raise
+    unlock_log.note(root, unlock_log.UNLOCKED)
+    return keys
 
 
 def change_passphrase(lib: Library, new: str, kdf: KdfParams = DEFAULT_KDF) -> None:

@@ -41,6 +41,7 @@ from tracker.core.errors import (
 from tracker.core.store.encrypting import finish_encrypting
 from tracker.core.store.lock import LOCK_NAME, WriterLock
 from tracker.core.store.photos import DIR_MODE, CacheKind, PhotoStore, storage_error
+from tracker.core.store.unlock_log import FILES as UNLOCK_FILES
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -52,18 +53,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CLIENT = "Me"
 # Folders (and files) a library may hold; anything else means the folder is not ours.
-LIBRARY_ENTRIES = {
-    DB_NAME,
-    f"{DB_NAME}-wal",
-    f"{DB_NAME}-shm",
-    "originals",
-    "cache",
-    "backups",
-    "tmp",
-    LOCK_NAME,
-    "quarantine",
-    KEY_FILE,
-}
+LIBRARY_ENTRIES = {DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", LOCK_NAME, KEY_FILE, *UNLOCK_FILES}
+LIBRARY_ENTRIES |= {"originals", "cache", "backups", "tmp", "quarantine"}
 
 
 class Library:

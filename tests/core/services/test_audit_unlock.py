@@ -1,0 +1,70 @@
+"""Unlocking an encrypted library enters the audit trail: "unlocked", and each wrong
+passphrase before it as "failed to unlock" with its time (issue 20)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tracker.core.crypto.keys import MIN_KDF
+from tracker.core.domain.consent import Action
+from tracker.core.errors import WrongPassphrase
+from tracker.core.services import audit
+from tracker.core.store import encrypted, unlock_log
+from tracker.core.store.library import Library
+
+PASS = "correct horse battery"
+
+
+def _made(tmp_path: Path) -> Path:
+    root = tmp_path / "lib"
+    lib, _recovery = encrypted.create(root, PASS, MIN_KDF)
+    lib.close()
+    return root
+
+
+def test_failed_attempts_wait_outside_then_enter_the_trail(tmp_path: Path) -> None:
+    root = _made(tmp_path)
+    for wrong in ("nope", "still wrong"):
+        with pytest.raises(WrongPassphrase):
+            encrypted.unlock(root, passphrase=wrong)
+    text = (root / unlock_log.UNLOCK_LOG).read_text("ascii")
+    assert text.count("failed ") == 2 and "nope" not in text and "wrong" not in text
+    keys = encrypted.unlock(root, passphrase=PASS)
+    with Library.open(root, keys=keys) as lib:
+        assert audit.settle(lib) == 3
+        got = audit.entries(lib)
+        assert [e.action for e in got] == [Action.UNLOCK_FAILED] * 2 + [Action.UNLOCKED]
+        assert got[0].words == "failed to unlock"
+        assert got[0].at <= got[1].at <= got[2].at
+        assert got[0].actor == audit.current_actor()
+        assert audit.verify(lib) == []
+        assert audit.settle(lib) == 0  # entered once only
+    assert not (root / unlock_log.UNLOCK_LOG).exists()
+    assert not list(root.glob("unlock-attempts*"))
+
+
+def test_any_entry_written_takes_the_attempts_first(tmp_path: Path) -> None:
+    root = _made(tmp_path)
+    with pytest.raises(WrongPassphrase):
+        encrypted.unlock(root, passphrase="nope")
+    with Library.open(root, keys=encrypted.unlock(root, passphrase=PASS)) as lib:
+        audit.record(lib, Action.OPENED)  # what the window writes when it shows a library
+        actions = [e.action for e in audit.entries(lib)]
+    assert actions == [Action.UNLOCK_FAILED, Action.UNLOCKED, Action.OPENED]
+
+
+def test_a_read_only_library_keeps_the_attempts_waiting(tmp_path: Path) -> None:
+    root = _made(tmp_path)
+    keys = encrypted.unlock(root, passphrase=PASS)
+    with Library.open(root, keys=keys, read_only=True) as lib:
+        assert audit.settle(lib) == 0
+    assert (root / unlock_log.UNLOCK_LOG).exists()
+
+
+def test_a_plain_library_notes_nothing(tmp_path: Path) -> None:
+    with Library.open(tmp_path / "plain", create=True) as lib:
+        assert audit.settle(lib) == 0
+        audit.record(lib, Action.OPENED)
+        assert [e.action for e in audit.entries(lib)] == [Action.OPENED]
