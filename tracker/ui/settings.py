@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
 
 # Room for a window manager's frame and title bar, before the window is shown with them.
 FRAME_ROOM = QSize(16, 40)
+DEFAULT_LOCK_MINUTES = 5
+MAX_LOCK_MINUTES = 60
 
 
 def fit_on_screen(window: QWidget) -> None:
@@ -106,6 +108,33 @@ class Preferences:
     @align_after_import.setter
     def align_after_import(self, on: bool) -> None:
         self._s.setValue("import/align", on)
+
+    @property
+    def lock_minutes(self) -> int:
+        """Minutes without input after which the window locks (1–60; 0: never; default 5)."""
+        value = str(self._s.value("lock/minutes", DEFAULT_LOCK_MINUTES))
+        return min(int(value), MAX_LOCK_MINUTES) if value.isdigit() else DEFAULT_LOCK_MINUTES
+
+    @lock_minutes.setter
+    def lock_minutes(self, minutes: int) -> None:
+        self._s.setValue("lock/minutes", max(0, min(minutes, MAX_LOCK_MINUTES)))
+
+    @property
+    def lock_plain(self) -> bool:
+        """Whether a plain (not encrypted) library locks when idle too (off by default: for
+        one, locking only covers the screen)."""
+        value = self._s.value("lock/plain", False)
+        return value if isinstance(value, bool) else str(value).lower() in ("true", "1")
+
+    @lock_plain.setter
+    def lock_plain(self, on: bool) -> None:
+        self._s.setValue("lock/plain", on)
+
+    @property
+    def lock_interval_ms(self) -> int:
+        """An idle time in milliseconds that overrides the minutes (for tests); 0: none."""
+        value = str(self._s.value("lock/interval_ms", 0))
+        return int(value) if value.isdigit() else 0
 
     def geometry(self, key: str) -> QByteArray | None:
         value = self._s.value(f"layout/{key}")

@@ -47,6 +47,7 @@ class MenuActions(QObject):
         self.restore = self._make("&Restore from a backup…")
         self.consent = self._make("C&onsent of the client…")
         self.audit = self._make("&Audit trail…")
+        self.lock = self._make("&Lock", "Ctrl+L")  # hides everything until the passphrase
         self.print_card = self._make("&Print a calibration card…")
         self.help = self._make("&Help topics", K.HelpContents)
         self.photo_help = self._make("How to take photos that compare &well")
@@ -74,6 +75,7 @@ class MenuActions(QObject):
             self.backup,
             self.consent,
             self.audit,
+            self.lock,
         ]
         self.client_menu = self._build_menus(window)
         self._build_toolbar(window)
@@ -117,7 +119,10 @@ class MenuActions(QObject):
             ("A&rea", [self.add_area, self.edit_area, None, self.remove_area, self.erase_area]),
             (
                 "&Library",
-                [self.check, None, self.backup, self.restore, None, self.consent, self.audit],
+                [
+                    *(self.check, None, self.backup, self.restore, None),
+                    *(self.consent, self.audit, None, self.lock),
+                ],
             ),
             ("&Help", [self.help, self.photo_help, None, self.print_card, None, self.about]),
         ):

@@ -46,6 +46,7 @@ from tracker.ui.main.exports import ExportController
 from tracker.ui.main.help import HelpController
 from tracker.ui.main.import_flow import ImportController
 from tracker.ui.main.imports import ImportActions
+from tracker.ui.main.locking import LockController
 from tracker.ui.main.measuring import MeasureController
 from tracker.ui.main.menus import MenuActions
 from tracker.ui.main.privacy import PrivacyController
@@ -144,6 +145,7 @@ class MainWindow(QMainWindow):
         self.read_only = ReadOnlyController(self)
         self.measuring = MeasureController(self)  # measures in the background, and shown
         self.help = HelpController(self)  # F1, Help menu, About, welcome page, import summary
+        self.locking = LockController(self, self.stack, self.menus.lock, prefs, runner, self._lib)
         self._connect_signals()
         self.setTabOrder(self.sidebar.search, self.sidebar.client_list)
         self.setTabOrder(self.sidebar.client_list, self.sidebar.area_list)
@@ -309,6 +311,9 @@ class MainWindow(QMainWindow):
     def as_widget(self) -> QWidget:
         return self
 
+    def _lib(self) -> Library | None:
+        return self.lib
+
     def show_error(self, message: str) -> None:
         QMessageBox.warning(self, APP_NAME, message)
 
@@ -409,9 +414,12 @@ class MainWindow(QMainWindow):
             self.library_requested.emit(Path(folder))
 
     def _on_preferences(self) -> None:
-        answer = PreferencesDialog.ask(self, self.prefs.mode, self.prefs.rater_name)
+        p = self.prefs
+        answer = PreferencesDialog.ask(self, p.mode, p.rater_name, p.lock_minutes, p.lock_plain)
         if answer is None:
             return
+        p.lock_minutes, p.lock_plain = answer.lock_minutes, answer.lock_plain
+        self.locking.restart()
         if (answer.mode, answer.rater_name) != (self.prefs.mode, self.prefs.rater_name):
             self.prefs.mode, self.prefs.rater_name = answer.mode, answer.rater_name
             self._apply_mode()

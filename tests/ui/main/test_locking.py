@@ -1,0 +1,150 @@
+"""Locking the window (tracker.ui.main.locking): Library ▸ Lock or idle minutes hide every
+name and photo until the passphrase is typed; a wrong one says so and stays locked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QApplication,
+    QLabel,
+    QLineEdit,
+    QWidget,
+)
+from pytestqt.qtbot import QtBot
+
+from tests.ui.conftest import open_window
+from tracker import APP_NAME
+from tracker.core.crypto.keys import MIN_KDF
+from tracker.core.queries import browse
+from tracker.core.store import encrypted
+from tracker.core.store.library import Library
+from tracker.ui import commands as cmd
+from tracker.ui.main.window import MainWindow
+from tracker.ui.settings import Mode, Preferences
+from tracker.ui.workers import TaskRunner
+
+PASS = "a passphrase for locking"
+NAME = "Ada Lovelace"
+
+
+def _shown_widgets() -> list[QWidget]:
+    return [w for w in QApplication.allWidgets() if w.isVisible()]
+
+
+def _nothing_private_shows(name: str) -> None:
+    """No visible widget says ``name`` or shows a picture or a list of anything."""
+    for widget in _shown_widgets():
+        assert name not in widget.windowTitle()
+        if isinstance(widget, QLabel | QLineEdit | QAbstractButton):
+            assert name not in widget.text(), widget
+        if isinstance(widget, QLabel):
+            assert widget.pixmap().isNull(), widget
+        if isinstance(widget, QAbstractItemView):
+            model = widget.model()
+            assert model is None or model.rowCount() == 0, widget
+
+
+def _encrypted_window(
+    qtbot: QtBot, tmp_path: Path, prefs: Preferences, runner: TaskRunner
+) -> tuple[MainWindow, Library, str]:
+    lib, recovery = encrypted.create(tmp_path / "lib", PASS, MIN_KDF)
+    prefs.mode = Mode.PRACTITIONER
+    window = open_window(qtbot, prefs, runner, lib)
+    assert window.run(cmd.AddClient(lib, NAME))
+    return window, lib, recovery
+
+
+def _try(qtbot: QtBot, window: MainWindow, typed: str) -> None:
+    page = window.locking.page
+    page.secret.setText(typed)
+    page.unlock.click()
+    qtbot.waitUntil(lambda: page.unlock.isEnabled() or not window.locking.locked, timeout=20000)
+
+
+def test_lock_hides_names_and_only_the_passphrase_unlocks(
+    qtbot: QtBot, tmp_path: Path, prefs: Preferences, runner: TaskRunner
+) -> None:
+    window, lib, recovery = _encrypted_window(qtbot, tmp_path, prefs, runner)
+    try:
+        with pytest.raises(AssertionError):
+            _nothing_private_shows(NAME)  # the client list shows it, before locking
+        shown_before = window.stack.currentWidget()
+        title_before = window.windowTitle()
+        window.menus.lock.trigger()
+        assert window.locking.locked
+        assert window.stack.currentWidget() is window.locking.page
+        assert window.windowTitle() == f"{APP_NAME} — locked"
+        assert not window.menuBar().isEnabled()
+        _nothing_private_shows(NAME)
+
+        _try(qtbot, window, "not the passphrase")
+        assert window.locking.locked
+        assert "wrong" in window.locking.page.problem.text()
+        _nothing_private_shows(NAME)
+
+        _try(qtbot, window, PASS)
+        assert not window.locking.locked
+        assert window.stack.currentWidget() is shown_before
+        assert window.windowTitle() == title_before
+        assert window.menuBar().isEnabled()
+        assert window.locking.page.secret.text() == ""
+
+        window.menus.lock.trigger()  # the recovery key opens it too
+        window.locking.page.use_recovery.setChecked(True)
+        _try(qtbot, window, recovery)
+        assert not window.locking.locked
+    finally:
+        window.close()
+        runner.wait(10000)
+        lib.close()
+
+
+def test_idle_minutes_lock_an_encrypted_library(
+    qtbot: QtBot, tmp_path: Path, runner: TaskRunner
+) -> None:
+    settings = QSettings(str(tmp_path / "prefs.ini"), QSettings.Format.IniFormat)
+    settings.setValue("lock/interval_ms", 80)  # instead of the minutes
+    prefs = Preferences(settings)
+    assert prefs.lock_minutes == 5  # the default
+    window, lib, _ = _encrypted_window(qtbot, tmp_path, prefs, runner)
+    try:
+        window.locking.restart()
+        qtbot.waitUntil(lambda: window.locking.locked, timeout=5000)
+        _nothing_private_shows(NAME)
+        _try(qtbot, window, PASS)
+        assert not window.locking.locked and window.locking.idle.isActive()
+        prefs.lock_minutes = 0  # never
+        window.locking.restart()
+        assert not window.locking.idle.isActive()
+    finally:
+        window.close()
+        runner.wait(10000)
+        lib.close()
+
+
+def test_a_plain_library_locks_the_screen_and_hides_compare_windows(
+    qtbot: QtBot, window: MainWindow, sample: Library
+) -> None:
+    name = browse.clients(sample)[0].name
+    compare = window.compare.open([1, 6])
+    assert compare is not None
+    compare.show()
+    window.menus.lock.trigger()
+    assert window.locking.locked and not compare.isVisible()
+    page = window.locking.page
+    assert not page.secret.isVisible() and "not encrypted" in page.intro.text()
+    _nothing_private_shows(name)
+    window.stack.setCurrentWidget(window.splitter)  # a refresh after a background job
+    assert window.stack.currentWidget() is page
+    page.unlock.click()
+    assert not window.locking.locked and compare.isVisible()
+    assert window.stack.currentWidget() is window.splitter
+    # Idle, a plain library locks only when asked to in the preferences.
+    assert not window.prefs.lock_plain
+    window.locking.idle.timeout.emit()
+    assert not window.locking.locked
