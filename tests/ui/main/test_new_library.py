@@ -13,11 +13,16 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from tracker.app import App
-from tracker.core.crypto.keys import MIN_KDF
+from tracker.core.crypto.keys import MIN_KDF, MIN_PASSPHRASE
 from tracker.core.crypto.layout import is_encrypted
 from tracker.core.store import encrypted
 from tracker.core.store.library import Library
-from tracker.ui.main.new_library import NewLibraryDialog, RecoveryKeyDialog
+from tracker.ui.main.new_library import (
+    MIN_LENGTH,
+    NewLibraryDialog,
+    RecoveryKeyDialog,
+    strength_hint,
+)
 from tracker.ui.main.window import MainWindow
 from tracker.ui.settings import Mode, Preferences
 from tracker.ui.unlock import UnlockDialog
@@ -56,6 +61,11 @@ def test_a_short_or_mistyped_passphrase_is_refused_with_a_sentence(
     assert dialog.passphrase.echoMode() == dialog.passphrase.EchoMode.Password
     dialog.make_button.click()
     assert "too short: use at least 8 characters" in dialog.problem.text()
+    dialog.passphrase.setText("short")
+    assert dialog.hint.text().startswith("At least 8 characters (3 more)")
+    assert strength_hint("two words here").startswith("Long enough.")
+    assert strength_hint("four plain words together") == "A strong passphrase."
+    assert MIN_LENGTH == MIN_PASSPHRASE
     dialog.passphrase.setText(PASS)
     dialog.again.setText(PASS + "!")
     dialog.make_button.click()
@@ -75,6 +85,8 @@ def test_an_encrypted_library_is_made_off_the_gui_thread(
     dialog.make_button.click()
     assert not dialog.passphrase.isEnabled()  # busy while the keys are derived
     assert dialog.problem.text().startswith("Making the keys")
+    dialog.reject()  # Escape: not while the library is being made
+    assert dialog.isVisible() and dialog.busy.isVisible()
     qtbot.waitUntil(lambda: dialog.lib is not None, timeout=20000)
     assert not dialog.isVisible() and dialog.passphrase.text() == ""
     assert dialog.lib is not None

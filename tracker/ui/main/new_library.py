@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from tracker.core.store.library import Library
 
 
+MIN_LENGTH = 8  # as tracker.core.crypto.keys.MIN_PASSPHRASE (not imported: start-up time)
+
+
 class NewLibraryDialog(QDialog):
     """Asks how to make the library at ``root``; accepted, ``encrypt`` says which, and an
     encrypted one is made (``lib`` open, ``recovery_key`` to show once)."""
@@ -56,7 +59,8 @@ class NewLibraryDialog(QDialog):
         )
         self.passphrase = self._secret_field("Passphrase (at least 8 characters)")
         self.again = self._secret_field("The same passphrase again")
-        self.hint = QLabel("A few words are easier to remember than symbols.", self)
+        self.hint = QLabel(strength_hint(""), self)
+        self.hint.setAccessibleName("How strong the passphrase is")
         self.busy = QProgressBar(self)
         self.busy.setRange(0, 0)  # no end known: it moves while the keys are made
         self.busy.setAccessibleName("Making the keys")
@@ -79,6 +83,10 @@ class NewLibraryDialog(QDialog):
         self.buttons.accepted.connect(self._on_buttons_accepted)
         self.buttons.rejected.connect(self.reject)
         self.encrypt.toggled.connect(self._on_encrypt_toggled)
+        self.passphrase.textChanged.connect(self._on_passphrase_text_changed)
+
+    def _on_passphrase_text_changed(self, text: str) -> None:
+        self.hint.setText(strength_hint(text))
 
     def _secret_field(self, text: str) -> QLineEdit:
         field = QLineEdit(self)
@@ -128,6 +136,10 @@ class NewLibraryDialog(QDialog):
         self._busy(False)
         self._say(message)
 
+    def reject(self) -> None:  # not while the library is being made: it would be left open
+        if self.buttons.isEnabled():
+            super().reject()
+
     def _busy(self, busy: bool) -> None:
         for widget in (self.encrypt, self.passphrase, self.again, self.buttons):
             widget.setEnabled(not busy)
@@ -138,6 +150,18 @@ class NewLibraryDialog(QDialog):
     def _say(self, text: str) -> None:
         self.problem.setText(text)
         self.problem.show()
+
+
+def strength_hint(typed: str) -> str:
+    """A line under the passphrase: how far it is from the shortest allowed, then how strong."""
+    if len(typed) < MIN_LENGTH:
+        return (
+            f"At least {MIN_LENGTH} characters ({MIN_LENGTH - len(typed)} more); a few words "
+            "are easier to remember than symbols."
+        )
+    if len(typed) < 16 or len(set(typed.split())) < 3:
+        return "Long enough. Longer is stronger: three or four words are hard to guess."
+    return "A strong passphrase."
 
 
 class RecoveryKeyDialog(QDialog):
@@ -185,6 +209,7 @@ class RecoveryKeyDialog(QDialog):
 
     def _on_copy_clicked(self) -> None:
         QGuiApplication.clipboard().setText(self.recovery_key)
+        self.copy.setText("Copied")
 
     def _on_print_clicked(self) -> None:
         # start-up time: the print support module is loaded only to print
