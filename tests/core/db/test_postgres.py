@@ -222,3 +222,36 @@ def test_without_a_server_ci_fails_where_a_developer_skips(
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception, match="skipped"), postgres.running_server():
         pass
+
+
+def test_the_data_migrations_run_on_postgresql(pg_url: str) -> None:
+    """0003 rewrites a stored 2×3 alignment as 3×3 and a JSON 'null' as SQL NULL, and back."""
+    engine = server.make_pg_engine(pg_url)
+    try:
+        server.upgrade(engine, "0002")
+        with engine.begin() as conn:
+            for sql in (
+                "INSERT INTO client (id, name, notes, created_at) VALUES (1, 'A', '', now())",
+                "INSERT INTO area (id, client_id, name, body_site, stage, default_scale, "
+                "interval_days, notes, created_at) "
+                "VALUES (1, 1, 'Hips', '', 'alba', 'ctd', 28, '', now())",
+                "INSERT INTO visit (id, client_id, date, kind, notes, created_at) "
+                "VALUES (1, 1, '2026-11-02', 'baseline', '', now())",
+                "INSERT INTO photo (id, visit_id, area_id, view, taken_at, date_source, width, "
+                "height, sha256, ext, format, file_size, original_name, imported_at, alignment, "
+                "colour_gains) VALUES (1, 1, 1, 'front', now(), 'exif', 4, 3, repeat('a', 64), "
+                "'.jpg', 'JPEG', 10, 'a.jpg', now(), '[2, 0, 5, 0, 2, 7]', 'null')",
+            ):
+                conn.execute(sa.text(sql))
+        server.upgrade(engine)
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.text("SELECT alignment, alignment_model, colour_gains IS NULL FROM photo")
+            ).one()
+        assert row == ([2, 0, 5, 0, 2, 7, 0.0, 0.0, 1.0], "similarity", True)
+        server.downgrade(engine, "0002")
+        with engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT alignment FROM photo")) == [2, 0, 5, 0, 2, 7]
+            assert conn.scalar(sa.text("SELECT count(*) FROM area")) == 1
+    finally:
+        engine.dispose()
