@@ -80,8 +80,8 @@ class App:
                 self._switch(made[1])
                 return True
             create = True
-        keys = None
-        if is_encrypted(root):
+        keys = self.window.care.take_keys(root)  # a backup restored just now was unlocked
+        if keys is None and is_encrypted(root):
             keys = UnlockDialog.ask(root, self.runner, self.window)
             if keys is None:
                 return False  # cancelled: the current library stays

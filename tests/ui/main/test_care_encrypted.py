@@ -71,18 +71,15 @@ def test_a_wrong_passphrase_says_so_and_the_right_one_restores(
             assert [p.name for p in dest.parent.iterdir() if "restored" in p.name] == []
         return answers.pop(0)
 
-    def unlock(cls: Any, root: Path, *a: Any) -> Any:
-        return encrypted.unlock(root, passphrase=PASS)
-
     monkeypatch.setattr(BackupSecretDialog, "ask_secret", classmethod(ask))
-    monkeypatch.setattr(UnlockDialog, "ask", classmethod(unlock))
+    monkeypatch.setattr(UnlockDialog, "ask", classmethod(lambda cls, *a: pytest.fail("asked")))
     dest = tmp_path / "restored"
     with qtbot.waitSignal(shell.window.library_requested, timeout=30000):
         shell.window.care.restore_to(archive[0], dest)
     assert problems == ["", "The passphrase is wrong; the library stays locked."]
     assert shell.lib is not None and shell.lib.root == dest and shell.lib.keys is not None
-    assert listing.counts(shell.lib)["photos"] == 2
-    assert messages == []
+    assert listing.counts(shell.lib)["photos"] == 2  # opened without asking again
+    assert messages == [] and shell.window.care.take_keys(dest) is None
 
 
 def test_the_recovery_key_restores_and_cancel_writes_nothing(

@@ -117,6 +117,7 @@ class LibraryCare(QObject):
         self.show_error, self.show_info = show_error, show_info
         self.prefs = prefs
         self.lib: Library | None = None
+        self._unlocked: dict[Path, Keys] = {}  # restored encrypted libraries, not yet opened
 
     def _run(
         self,
@@ -273,7 +274,9 @@ class LibraryCare(QObject):
             from tracker.core.store import encrypted
 
             assert how is not None
-            return encrypted.unlock(folder, **how)
+            keys = encrypted.unlock(folder, **how)
+            self._unlocked[dest] = keys  # the restored library opens without asking again
+            return keys
 
         def work(task: Task) -> dict[str, Any] | LibraryError:
             try:
@@ -297,6 +300,10 @@ class LibraryCare(QObject):
             cancellable=False,
         )
 
+    def take_keys(self, root: Path) -> Keys | None:
+        """The keys of the encrypted library just restored into ``root``, once; else None."""
+        return self._unlocked.pop(root, None)
+
     def _on_restored(
         self, archive: Path, dest: Path, result: dict[str, Any] | LibraryError
     ) -> None:
@@ -307,8 +314,12 @@ class LibraryCare(QObject):
                 self.restore_to(archive, dest, how)
             return
         restored, current = Path(result["library"]), self.lib
+        keys = self._unlocked.pop(dest, None)  # kept only for the switch that follows
         if current is None or ask_switch(self.window, restored, current.root):
+            if keys is not None:
+                self._unlocked[restored] = keys
             self.restored.emit(str(restored))
+            self._unlocked.clear()
             return
         self.show_info(
             f"Restored {result['files']} files into {restored}. This window stays on "
