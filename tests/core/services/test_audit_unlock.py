@@ -3,10 +3,13 @@ passphrase before it as "failed to unlock" with its time (issue 20)."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_cli
 from tracker.core.crypto.keys import MIN_KDF
 from tracker.core.domain.consent import Action
 from tracker.core.errors import WrongPassphrase
@@ -68,3 +71,56 @@ def test_a_plain_library_notes_nothing(tmp_path: Path) -> None:
         assert audit.settle(lib) == 0
         audit.record(lib, Action.OPENED)
         assert [e.action for e in audit.entries(lib)] == [Action.OPENED]
+
+
+def _cut_newest(root: Path, count: int = 1) -> None:
+    """Delete the newest entries around the trigger, as a tool writing the file could."""
+    conn = sqlite3.connect(root / "library.sqlite3")
+    conn.executescript(
+        "DROP TRIGGER audit_no_delete;"
+        f"DELETE FROM audit WHERE id > (SELECT MAX(id) - {count} FROM audit);"
+        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+        "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+    )
+    conn.close()
+
+
+def test_entries_cut_off_the_end_are_found_by_the_anchor(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    with Library.open(root, create=True) as lib:
+        for _ in range(4):
+            audit.record(lib, Action.OPENED)
+        assert audit.verify(lib) == []
+    _cut_newest(root, 2)
+    with Library.open(root) as lib:
+        (problem,) = audit.verify(lib)
+    assert problem == (
+        "The audit trail ends at entry 2, but it had 4 entries: the newest 2 entries were cut "
+        "off (or an older copy of the database was put back)."
+    )
+    report = run_cli("--library", str(root), "check")
+    assert "the newest 2 entries were cut off" in report.stdout + report.stderr
+
+
+def test_an_encrypted_librarys_anchor_is_sealed(tmp_path: Path) -> None:
+    root = _made(tmp_path)
+    keys = encrypted.unlock(root, passphrase=PASS)
+    with Library.open(root, keys=keys) as lib:
+        audit.record(lib, Action.OPENED)
+        assert audit.verify(lib) == []
+    anchor = root / unlock_log.AUDIT_ANCHOR
+    doc = json.loads(anchor.read_text("ascii"))
+    doc["entries"] -= 1  # a careful cut: the anchor moved back with it, but not its seal
+    anchor.write_text(json.dumps(doc), "ascii")
+    with Library.open(root, keys=keys) as lib:
+        (problem,) = audit.verify(lib)
+    assert "its seal is wrong" in problem
+
+
+def test_a_library_without_an_anchor_checks_the_chain_only(tmp_path: Path) -> None:
+    root = tmp_path / "plain"
+    with Library.open(root, create=True) as lib:
+        audit.record(lib, Action.OPENED)
+    (root / unlock_log.AUDIT_ANCHOR).unlink()
+    with Library.open(root) as lib:
+        assert audit.verify(lib) == []

@@ -5,8 +5,13 @@ action, client, subject and detail, and the hash of the entry before it, as comp
 first entry chained to ``GENESIS``. An entry deleted, edited or inserted out of turn breaks
 the chain from there on, and ``verify`` names where. Triggers in the schema refuse UPDATE and
 DELETE; the chain finds what went around them (a tool writing the file directly). What the
-chain cannot show is entries cut off the end: the newest entry has nothing after it to
-contradict.
+chain cannot show is entries cut off the end (the newest entry has nothing after it to
+contradict): for that ``anchor`` keeps the newest entry's id and hash outside the database,
+in ``audit-anchor.json`` beside it, sealed in an encrypted library with an HMAC under a key
+derived from its master key. The anchor is written after each entry ``record`` keeps; one
+behind (a crash between) only checks less, and none (a library from before it) checks
+nothing. In a plain library it has no seal: whoever can rewrite the database can rewrite it
+too, so it finds a careless cut, not a careful one.
 
 An entry never holds photo data or notes: the subject is ids ("photos 3, 7"), the detail a
 few words (a purpose, a file's name), cut to ``DETAIL_MAX`` characters without control
@@ -21,7 +26,9 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import hashlib
+import hmac
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,6 +163,7 @@ def record(
         record_in(s, action, client_id=client_id, subject=subject, detail=detail, actor=actor)
     if attempts:
         unlock_log.done(lib.root)
+    anchor(lib)
     return True
 
 
@@ -176,7 +184,80 @@ def settle(lib: Library) -> int:
         with lib.session() as s:
             _enter_attempts(s, attempts)
         unlock_log.done(lib.root)
+        anchor(lib)
     return len(attempts)
+
+
+def _seal(lib: Library, count: int, newest: str) -> str:
+    assert lib.keys is not None
+    key = lib.keys.subkey("audit-anchor")
+    return hmac.new(key, f"{count}:{newest}".encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def anchor(lib: Library) -> None:
+    """Keep the newest entry's id and hash beside the database (see the module's notes);
+    nothing when the library is read-only or the folder cannot be written."""
+    if lib.read_only is not None:
+        return
+    with lib.session() as s:
+        last = s.execute(select(Audit.id, Audit.hash).order_by(Audit.id.desc()).limit(1)).first()
+    if last is None:
+        return
+    doc: dict[str, object] = {"entries": last[0], "hash": last[1]}
+    if lib.keys is not None:
+        doc["seal"] = _seal(lib, last[0], last[1])
+    path = lib.root / unlock_log.AUDIT_ANCHOR
+    part = path.with_name(path.name + ".part")
+    try:
+        part.write_text(json.dumps(doc), "ascii")
+        os.replace(part, path)
+    except OSError:
+        return  # an anchor behind checks less; the entry is kept all the same
+
+
+def _anchored(lib: Library) -> tuple[int, str] | str | None:
+    """The anchor's (entries, hash); a sentence when it cannot be trusted; None if none."""
+    path = lib.root / unlock_log.AUDIT_ANCHOR
+    try:
+        doc = json.loads(path.read_text("ascii"))
+        count, newest = doc["entries"], doc["hash"]
+        if not isinstance(count, int) or not isinstance(newest, str) or count < 1:
+            raise ValueError
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return (
+            f"The audit trail's anchor ({path.name}) cannot be read; whether entries were "
+            "cut off its end cannot be checked."
+        )
+    if lib.keys is not None and not hmac.compare_digest(
+        str(doc.get("seal", "")), _seal(lib, count, newest)
+    ):
+        return (
+            f"The audit trail's anchor ({path.name}) was not written by this library (its "
+            "seal is wrong); whether entries were cut off its end cannot be checked."
+        )
+    return count, newest
+
+
+def _tail_problem(lib: Library, last_id: int, hashes: dict[int, str]) -> str | None:
+    found = _anchored(lib)
+    if found is None or isinstance(found, str):
+        return found
+    count, newest = found
+    if last_id < count:
+        cut = count - last_id
+        return (
+            f"The audit trail ends at entry {last_id}, but it had {count} entries: the newest "
+            f"{cut} entr{'y was' if cut == 1 else 'ies were'} cut off (or an older copy of "
+            "the database was put back)."
+        )
+    if hashes.get(count) != newest:
+        return (
+            f"Audit entry {count} is not the one written as entry {count}: the trail was "
+            "rewritten from there on."
+        )
+    return None
 
 
 def entries(lib: Library, client_id: int | None = None) -> list[AuditEntry]:
@@ -203,6 +284,7 @@ def verify(lib: Library) -> list[str]:
     """Where the chain breaks, one sentence each (none when it holds)."""
     problems: list[str] = []
     prev_id, prev_hash = 0, GENESIS
+    hashes: dict[int, str] = {}
     with lib.session() as s:
         for row in s.scalars(select(Audit).order_by(Audit.id)):
             if row.id != prev_id + 1:
@@ -219,6 +301,10 @@ def verify(lib: Library) -> list[str]:
             if row_hash(row) != row.hash:
                 problems.append(f"Audit entry {row.id} was changed after it was written.")
             prev_id, prev_hash = row.id, row.hash
+            hashes[row.id] = row.hash
+    tail = _tail_problem(lib, prev_id, hashes)
+    if tail is not None:
+        problems.append(tail)
     return problems
 
 

@@ -158,7 +158,9 @@ def add(
             subject=audit.subject_of(chosen or (), consent=row.id),
             detail=f"recorded: {purpose.value}, {'identifiable' if identifiable else 'de-identified'}",
         )
-        return row.id
+        made = row.id
+    audit.anchor(lib)
+    return made
 
 
 def withdraw(
@@ -191,6 +193,7 @@ def withdraw(
             subject=audit.subject_of(consent=row.id),
             detail=f"withdrawn: {row.purpose}",
         )
+    audit.anchor(lib)
     (found,) = consents(lib, consent_ids=[consent_id])
     return found
 

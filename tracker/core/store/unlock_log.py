@@ -18,7 +18,10 @@ from pathlib import Path
 
 UNLOCK_LOG = "unlock-attempts.txt"
 _TAKEN = UNLOCK_LOG + ".taken"
-FILES = (UNLOCK_LOG, _TAKEN)  # what a library folder may hold of it
+# The audit trail's anchor (``services.audit``): its newest entry's hash and the count, kept
+# beside the database so entries cut off the end are found.
+AUDIT_ANCHOR = "audit-anchor.json"
+FILES = (UNLOCK_LOG, _TAKEN, AUDIT_ANCHOR)  # what a library folder may hold of the audit
 FAILED = "failed"
 UNLOCKED = "unlocked"
 _MOST = 1000  # lines kept from one file: a flood of attempts is counted, not stored whole
