@@ -34,6 +34,7 @@ from tracker.core.crypto.layout import is_encrypted
 from tracker.core.db.models import Photo, RaterRole, Rating
 from tracker.core.errors import (
     DiskFull,
+    FolderReadOnly,
     LibraryLocked,
     PassphraseNeeded,
     UsageError,
@@ -41,6 +42,7 @@ from tracker.core.errors import (
 )
 from tracker.core.queries import listing
 from tracker.core.store import encrypted, encrypting
+from tracker.core.store import library as opening
 from tracker.core.store.library import Library
 
 DAY = dt.date(2026, 11, 2)
@@ -118,6 +120,10 @@ def test_refusals_leave_the_library_as_it_was(
         encrypt.shutil, "disk_usage", lambda _p: shutil._ntuple_diskusage(1, 1, 1024)
     )
     with pytest.raises(DiskFull, match=r"^There is not enough free space to encrypt"):
+        encrypt_library(root, PASS, kdf=MIN_KDF)
+    monkeypatch.undo()
+    monkeypatch.setattr(opening, "_writable", lambda _root, _db: False)  # (tests run as root)
+    with pytest.raises(FolderReadOnly, match="cannot be written to"):
         encrypt_library(root, PASS, kdf=MIN_KDF)
     monkeypatch.undo()
     (root / "quarantine").mkdir()
