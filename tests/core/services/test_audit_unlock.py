@@ -73,14 +73,18 @@ def test_a_plain_library_notes_nothing(tmp_path: Path) -> None:
         assert [e.action for e in audit.entries(lib)] == [Action.OPENED]
 
 
+_TRIGGER = (
+    "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+    "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+)
+
+
 def _cut_newest(root: Path, count: int = 1) -> None:
     """Delete the newest entries around the trigger, as a tool writing the file could."""
     conn = sqlite3.connect(root / "library.sqlite3")
     conn.executescript(
         "DROP TRIGGER audit_no_delete;"
-        f"DELETE FROM audit WHERE id > (SELECT MAX(id) - {count} FROM audit);"
-        "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
-        "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;"
+        f"DELETE FROM audit WHERE id > (SELECT MAX(id) - {count} FROM audit);" + _TRIGGER
     )
     conn.close()
 
@@ -124,3 +128,23 @@ def test_a_library_without_an_anchor_checks_the_chain_only(tmp_path: Path) -> No
     (root / unlock_log.AUDIT_ANCHOR).unlink()
     with Library.open(root) as lib:
         assert audit.verify(lib) == []
+
+
+def test_opening_again_does_not_move_a_disagreeing_anchor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _made(tmp_path)
+    with Library.open(root, keys=encrypted.unlock(root, passphrase=PASS)) as lib:
+        for _ in range(3):
+            audit.record(lib, Action.OPENED)  # entries 1 (unlocked) to 4
+    with Library.open(root, keys=encrypted.unlock(root, passphrase=PASS)) as lib:
+        conn = lib.engine.raw_connection()  # with the key, around the trigger
+        conn.driver_connection.executescript(  # type: ignore[union-attr]
+            "DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE id > 2;" + _TRIGGER
+        )
+        conn.close()
+    monkeypatch.setenv("TRACKER_PASSPHRASE", PASS)
+    report = run_cli("--library", str(root), "check")  # unlocking enters a new entry first
+    assert "Audit entry 4 is not the entry 4 that was written: entries were cut off" in (
+        report.stdout
+    )  # entries 3 and 4 are the two unlocks since

@@ -195,13 +195,18 @@ def _seal(lib: Library, count: int, newest: str) -> str:
 
 
 def anchor(lib: Library) -> None:
-    """Keep the newest entry's id and hash beside the database (see the module's notes);
-    nothing when the library is read-only or the folder cannot be written."""
+    """Move the anchor to the newest entry (see the module's notes). It only moves on along
+    the chain: an anchor the table no longer agrees with stays, for ``verify`` to report.
+    Nothing when the library is read-only or the folder cannot be written."""
     if lib.read_only is not None:
+        return
+    found = _anchored(lib, unsealed_ok=True)  # unsealed: a plain library encrypted since
+    if isinstance(found, str):
         return
     with lib.session() as s:
         last = s.execute(select(Audit.id, Audit.hash).order_by(Audit.id.desc()).limit(1)).first()
-    if last is None:
+        kept = None if found is None else s.scalar(select(Audit.hash).where(Audit.id == found[0]))
+    if last is None or (found is not None and kept != found[1]):
         return
     doc: dict[str, object] = {"entries": last[0], "hash": last[1]}
     if lib.keys is not None:
@@ -215,7 +220,7 @@ def anchor(lib: Library) -> None:
         return  # an anchor behind checks less; the entry is kept all the same
 
 
-def _anchored(lib: Library) -> tuple[int, str] | str | None:
+def _anchored(lib: Library, *, unsealed_ok: bool = False) -> tuple[int, str] | str | None:
     """The anchor's (entries, hash); a sentence when it cannot be trusted; None if none."""
     path = lib.root / unlock_log.AUDIT_ANCHOR
     try:
@@ -230,8 +235,11 @@ def _anchored(lib: Library) -> tuple[int, str] | str | None:
             f"The audit trail's anchor ({path.name}) cannot be read; whether entries were "
             "cut off its end cannot be checked."
         )
-    if lib.keys is not None and not hmac.compare_digest(
-        str(doc.get("seal", "")), _seal(lib, count, newest)
+    unsealed = unsealed_ok and "seal" not in doc
+    if (
+        lib.keys is not None
+        and not unsealed
+        and not hmac.compare_digest(str(doc.get("seal", "")), _seal(lib, count, newest))
     ):
         return (
             f"The audit trail's anchor ({path.name}) was not written by this library (its "
@@ -254,8 +262,9 @@ def _tail_problem(lib: Library, last_id: int, hashes: dict[int, str]) -> str | N
         )
     if hashes.get(count) != newest:
         return (
-            f"Audit entry {count} is not the one written as entry {count}: the trail was "
-            "rewritten from there on."
+            f"Audit entry {count} is not the entry {count} that was written: entries were cut "
+            "off the end of the trail (or an older copy of the database was put back) and "
+            "others written after them."
         )
     return None
 
