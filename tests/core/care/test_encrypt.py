@@ -196,15 +196,17 @@ import sys
 from pathlib import Path
 from tracker.core.care.encrypt import encrypt_library
 from tracker.core.crypto.keys import MIN_KDF
+import time
 print("go", flush=True)
+start = time.perf_counter()
 encrypt_library(Path(sys.argv[1]), sys.argv[2], kdf=MIN_KDF)
-print("done", flush=True)
+print("done", time.perf_counter() - start, flush=True)
 """
 
 
-def _run(root: Path, delay: Callable[[], float] | None) -> bool:
+def _run(root: Path, delay: Callable[[], float] | None) -> float | None:
     """Encrypt ``root`` in a child process, killed ``delay()`` seconds after it starts the
-    work (None: not killed); whether it finished."""
+    work (None: not killed); how long the work took when it finished, else None."""
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, str(root), PASS],
         cwd=REPO,
@@ -219,18 +221,22 @@ def _run(root: Path, delay: Callable[[], float] | None) -> bool:
     child.wait(timeout=60)
     rest = child.stdout.read()
     child.stdout.close()
-    return "done" in rest
+    done = rest.split()
+    return float(done[1]) if done[:1] == ["done"] else None
 
 
 def test_killed_at_random_moments_it_opens_plain_or_encrypted_never_half(tmp_path: Path) -> None:
     template = tmp_path / "template"
     photos = jpegs(tmp_path / "in", 16, 3, size=(800, 600))
     shas = _plain(template, photos)
-    timed = tmp_path / "timed"
-    shutil.copytree(template, timed)
-    start = time.perf_counter()
-    assert _run(timed, None)
-    took = time.perf_counter() - start
+    runs = []
+    for attempt in range(2):  # the faster of two: the first may start cold
+        timed = tmp_path / f"timed{attempt}"
+        shutil.copytree(template, timed)
+        took = _run(timed, None)
+        assert took is not None
+        runs.append(took)
+    took = min(runs)
     rng = random.Random(20)
     kills = 8
     outcomes: dict[str, int] = {}
@@ -238,7 +244,7 @@ def test_killed_at_random_moments_it_opens_plain_or_encrypted_never_half(tmp_pat
         root = tmp_path / f"lib{n}"
         shutil.copytree(template, root)
         # One kill in each eighth of the run, somewhere in it: every phase is hit.
-        _run(root, lambda n=n: took * (n + rng.random()) / kills)  # type: ignore[misc]
+        _run(root, lambda n=n: 1.1 * took * (n + rng.random()) / kills)  # type: ignore[misc]
         staged = (root / "tmp" / "encrypting").exists()
         state = "encrypted" if is_encrypted(root) else "plain"
         outcome = f"{state}, {'staging left' if staged else 'nothing staged'}"
