@@ -8,11 +8,13 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox, QTableWidget
 from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest import open_window
 from tracker.core.domain.consent import PURPOSE_LABELS, Action, Purpose
+from tracker.core.queries import browse
 from tracker.core.services import audit, consent
 from tracker.core.store.library import Library
 from tracker.ui.main import consenting, privacy
@@ -192,3 +194,37 @@ def test_the_compare_window_asks_the_purpose_and_obeys_consent(
         "teaching: c.png",
     )
     compare.close()
+
+
+def test_a_consent_may_cover_the_photos_ticked(
+    window: MainWindow, sample: Library, monkeypatch: pytest.MonkeyPatch, qtbot: QtBot
+) -> None:
+    assert window.client_id is not None
+    dialog = privacy.ConsentDialog(window, sample, window.client_id, "Me")
+    theirs = consent.photos_of(sample, window.client_id)
+    assert len(theirs) >= 2
+    said: list[str] = []
+    monkeypatch.setattr(QMessageBox, "information", lambda _p, _t, text: said.append(text))
+
+    def record(ask: privacy.AddConsentDialog) -> int:
+        assert ask.photos.count() == len(theirs) and not ask.photos.isEnabled()
+        assert "photo " in ask.photos.item(0).text()
+        ask.some_photos.setChecked(True)
+        assert ask.photos.isEnabled()
+        ask.accept()  # none ticked yet: it says so and stays open
+        assert said == ["Tick the photos the consent covers, or choose all."]
+        for row in (0, 1):
+            item = ask.photos.item(row)
+            assert item is not None
+            item.setCheckState(Qt.CheckState.Checked)
+        return QDialog.DialogCode.Accepted.value
+
+    monkeypatch.setattr(privacy.AddConsentDialog, "exec", record)
+    dialog.add.click()
+    shown = browse.client_photos(sample, window.client_id)
+    first_two = sorted(photo.id for _day, _area, photo in shown[:2])
+    (row,) = consent.consents(sample)
+    assert row.photo_ids is not None and sorted(row.photo_ids) == first_two
+    assert _cell(dialog.table, 0, 0) == "the care record, identifiable, photos {}, {}".format(
+        *first_two
+    )

@@ -2,7 +2,8 @@
 
 Consent: the current client's consents in a table (what each allows, since and until when,
 whether it holds today), with Add… (purpose, whether uses may identify them, an optional
-expiry; all their photos: a chosen set is ``tracker consent add --photos``) and Withdraw. A
+expiry, and all their photos, now and later, or the photos ticked in a list of them by date,
+area and view) and Withdraw. A
 consent is a record of what a person agreed to, so neither is an undo step: a withdrawal is
 how one is taken back, and the record stays. Audit trail: every entry in a table, whether the
 chain holds, and Export CSV….
@@ -11,9 +12,10 @@ chain holds, and Export CSV….
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -24,8 +26,11 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QMessageBox,
     QPushButton,
+    QRadioButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -58,9 +63,12 @@ def _table(headers: list[str], rows: list[list[str]], parent: QWidget) -> QTable
 
 
 class AddConsentDialog(QDialog):
-    """What the client agreed to: a purpose, identifiable or not, until when."""
+    """What the client agreed to: a purpose, identifiable or not, until when, for which
+    photos (``photos``: each photo's id and its words, oldest first)."""
 
-    def __init__(self, parent: QWidget | None, client: str) -> None:
+    def __init__(
+        self, parent: QWidget | None, client: str, photos: Sequence[tuple[int, str]] = ()
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Record consent of {client}")
         form = QFormLayout(self)
@@ -77,7 +85,21 @@ class AddConsentDialog(QDialog):
         self.expiry.setEnabled(False)
         self.expires.toggled.connect(self.expiry.setEnabled)
         form.addRow(self.expires, self.expiry)
-        form.addRow(QLabel("It covers all their photos, now and later.", self))
+        self.all_photos = QRadioButton("&All their photos, now and later", self)
+        self.some_photos = QRadioButton("&Chosen photos only:", self)
+        self.all_photos.setChecked(True)
+        form.addRow("Covers:", self.all_photos)
+        form.addRow("", self.some_photos)
+        self.photos = QListWidget(self)
+        for ident, words in photos:
+            item = QListWidgetItem(words, self.photos)
+            item.setData(Qt.ItemDataRole.UserRole, ident)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+        self.photos.setEnabled(False)
+        self.some_photos.toggled.connect(self.photos.setEnabled)
+        self.some_photos.setEnabled(bool(photos))
+        form.addRow(self.photos)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -85,6 +107,25 @@ class AddConsentDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def ticked(self) -> list[int] | None:
+        """The photos ticked; None for all their photos."""
+        if not self.some_photos.isChecked():
+            return None
+        items = (self.photos.item(i) for i in range(self.photos.count()))
+        return [
+            int(item.data(Qt.ItemDataRole.UserRole))
+            for item in items
+            if item.checkState() == Qt.CheckState.Checked
+        ]
+
+    def accept(self) -> None:
+        if self.ticked() == []:
+            QMessageBox.information(
+                self, "Record consent", "Tick the photos the consent covers, or choose all."
+            )
+            return
+        super().accept()
 
     def chosen(self) -> tuple[Purpose, bool, dt.date | None]:
         expiry = self.expiry.date().toPython() if self.expires.isChecked() else None
@@ -133,13 +174,22 @@ class ConsentDialog(QDialog):
         self.table = table
 
     def _on_add(self) -> None:
-        ask = AddConsentDialog(self, self.name)
+        photos = [
+            (row.id, f"{day.isoformat()} · {area} · {row.view} (photo {row.id})")
+            for day, area, row in browse.client_photos(self.lib, self.client_id)
+        ]
+        ask = AddConsentDialog(self, self.name, photos)
         if ask.exec() != QDialog.DialogCode.Accepted:
             return
         purpose, identifiable, expiry = ask.chosen()
         try:
             consent.add(
-                self.lib, self.client_id, purpose, identifiable=identifiable, expires_on=expiry
+                self.lib,
+                self.client_id,
+                purpose,
+                identifiable=identifiable,
+                photo_ids=ask.ticked(),
+                expires_on=expiry,
             )
         except TrackerError as exc:
             QMessageBox.warning(self, "Consent not recorded", str(exc))
