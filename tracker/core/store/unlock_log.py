@@ -24,7 +24,7 @@ AUDIT_ANCHOR = "audit-anchor.json"
 FILES = (UNLOCK_LOG, _TAKEN, AUDIT_ANCHOR)  # what a library folder may hold of the audit
 FAILED = "failed"
 UNLOCKED = "unlocked"
-_MOST = 1000  # lines kept from one file: a flood of attempts is counted, not stored whole
+_MOST = 1000  # the newest lines entered from one file: a flood beyond that is not entered whole
 
 
 def note(root: Path, outcome: str) -> None:
