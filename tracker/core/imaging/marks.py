@@ -292,7 +292,7 @@ def measure(
         return MarkMeasures(ppm, False, 0.0, zero, zero, zero, 0.0, *(None,) * 9)
     rows, cols = _work_box(photo, whole)
     marks = whole[rows, cols]
-    found = marks_size.size(marks)
+    found = marks_size.size(marks, ppm)
     fraction = found.area / float(photo.region.sum())
     card_box = photo.card[rows, cols]
     near = photo.skin[rows, cols] if photo.skin is not None else None

@@ -3,7 +3,8 @@ mask cropped to the box that holds them and what is read around them (``marks.me
 crops; each step here is the same on the crop as over the whole photo, as ``skeleton`` says).
 
 Length along the skeleton (Zhang–Suen thinning, ``cv2.ximgproc.thinning``), with each open end
-lengthened by its distance to the mark's edge so the length runs tip to tip; mean width =
+lengthened by its distance to the mark's edge so the length runs tip to tip, read on the
+skeleton with its spurs cut and a fading mark's gaps bridged (``marks_bones``); mean width =
 area ÷ length (see ``size`` for why that one). The distance to the edge and the skeleton are
 worked out once and serve the size and the marks' core both.
 """
@@ -17,7 +18,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from tracker.core.imaging import skeleton
+from tracker.core.imaging import marks_bones, skeleton
 
 Mask = NDArray[np.bool_]
 
@@ -56,8 +57,9 @@ def _skeleton_length(bones: Mask, distance: NDArray[np.float32]) -> float:
     return side + math.sqrt(2) * diagonal + tips
 
 
-def size(mask: Mask) -> Size:
-    """Area, length (pixels) and mean width (pixels) of the marks.
+def size(mask: Mask, px_per_mm: float | None = None) -> Size:
+    """Area, length (pixels) and mean width (pixels) of the marks; ``px_per_mm`` sets the
+    widest gap bridged between a mark's pieces (``marks_bones``).
 
     The width is area ÷ length. The other candidate, twice the mean distance to the edge at
     the skeleton's pixels (less half a pixel each side), was measured on the same generated
@@ -71,7 +73,8 @@ def size(mask: Mask) -> Size:
     bones = skeleton.thin(m)  # Zhang–Suen, one shape at a time
     if area == 0:
         return Size(0.0, 0.0, 0.0, distance, bones)
-    length = max(_skeleton_length(bones, distance), 1.0)
+    measured = marks_bones.for_length(bones, distance, px_per_mm)
+    length = max(_skeleton_length(measured, distance), 1.0)
     return Size(area, length, area / length, distance, bones)
 
 
