@@ -32,6 +32,7 @@ from tracker.core.care.encrypt import encrypt_library
 from tracker.core.crypto.keys import MIN_KDF
 from tracker.core.crypto.layout import is_encrypted
 from tracker.core.db.models import Photo, RaterRole, Rating
+from tracker.core.domain.consent import Action
 from tracker.core.errors import (
     DiskFull,
     FolderReadOnly,
@@ -41,6 +42,7 @@ from tracker.core.errors import (
     ValidationError,
 )
 from tracker.core.queries import listing
+from tracker.core.services import audit
 from tracker.core.store import encrypted, encrypting
 from tracker.core.store import library as opening
 from tracker.core.store.library import Library
@@ -90,6 +92,8 @@ def test_a_plain_library_is_encrypted_in_place(tmp_path: Path) -> None:
     originals = [p.read_bytes() for p in photos]
     root = tmp_path / "lib"
     shas = _plain(root, photos)
+    with Library.open(root) as lib:
+        audit.record(lib, Action.OPENED)  # the plain library's anchor, unsealed
     # The search finds the plain photos and notes where they are: it can fail.
     assert _leaks(root, originals[:1])
     seen: list[tuple[int, int]] = []
@@ -102,6 +106,7 @@ def test_a_plain_library_is_encrypted_in_place(tmp_path: Path) -> None:
         Library.open(root)
     with Library.open(root, keys=encrypted.unlock(root, passphrase=PASS)) as lib:
         _readable(lib, shas)
+        assert audit.verify(lib) == []  # the chain and its anchor, sealed by the new key
     with Library.open(root, keys=encrypted.unlock(root, recovery_key=recovery)) as lib:
         assert listing.counts(lib)["photos"] == 3
     assert _leaks(root, originals) == []  # nor after the snapshot its open made

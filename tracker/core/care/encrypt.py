@@ -35,6 +35,7 @@ from tracker.core.crypto.layout import KEY_FILE, is_encrypted
 from tracker.core.db import keyed
 from tracker.core.db.engine import DB_NAME
 from tracker.core.errors import DiskFull, LibraryError, StorageError, UsageError
+from tracker.core.services import audit
 from tracker.core.store.encrypting import discard, roll_forward, staging
 from tracker.core.store.library import Library
 from tracker.core.store.lock import WriterLock
@@ -72,9 +73,14 @@ def encrypt_library(
     try:
         files = _plan(root)
         _check_space(root, files)
-        return _convert(root, passphrase, files, progress, kdf)
+        created = _convert(root, passphrase, files, progress, kdf)
     finally:
         lock.release()
+    # The audit trail's anchor was written unsealed by the plain library: seal it under the
+    # new master key now, or the first check would report it as not this library's.
+    with Library.open(root, keys=created.keys) as lib:
+        audit.anchor(lib)
+    return created.recovery_key
 
 
 def _plan(root: Path) -> list[_File]:
@@ -118,7 +124,7 @@ def _check_space(root: Path, files: list[_File]) -> None:
 
 def _convert(
     root: Path, passphrase: str, files: list[_File], progress: Progress | None, kdf: KdfParams
-) -> str:
+) -> crypto_keys.Created:
     stage = staging(root)
     discard(root)  # one left by an earlier attempt (the open above discarded it already)
     try:
@@ -154,7 +160,7 @@ def _convert(
             f"The library in {root} is encrypted, but moving its files in place failed "
             f"({exc.strerror}); opening it again finishes that."
         ) from exc
-    return created.recovery_key
+    return created
 
 
 def _encrypt_file(cipher: FileCipher, item: _File, dest: Path) -> None:
