@@ -22,7 +22,10 @@ removing anything narrower than 0.2 mm.
 
 **Size**: area from the mask; length along its skeleton (Zhang–Suen thinning,
 ``cv2.ximgproc.thinning``), with each open end lengthened by its distance to the mark's edge so
-the length runs tip to tip; mean width = area ÷ length (see ``_size`` for why that one).
+the length runs tip to tip, read on that skeleton with its staircases slimmed, spurs shorter
+than the mark is wide cut and gaps under 1 mm between a fading mark's pieces bridged
+(``marks_bones``; the mask shown and the area are the mask's own); mean width = area ÷ length
+(see ``marks_size.size`` for why that one).
 
 The finding is in ``marks_find`` (only the score, its blurs and the skin's level and spread
 over the whole photo; the rest in the seeds' box), the size, the ring and the marks' core in
