@@ -65,20 +65,17 @@ def _slim(b: NDArray[np.uint8]) -> None:
     goes when it is no open end and its neighbours stay one 8-connected run without it
     (Yokoi's connectivity number 1), a checkerboard half at a time so that no two neighbours
     go together."""
-    h, w = b.shape
-    yy, xx = np.mgrid[0:h, 0:w]
+    ys, xs = np.nonzero(b)  # the padded array's border is background: no neighbour outside
+    # E, NE, N, NW, W, SW, S, SE: Yokoi's x1 … x8
+    around = ((0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1), (1, 0), (1, 1))
     for parity in (0, 1, 0, 1):
-        p = np.pad(b, 1)
-        # E, NE, N, NW, W, SW, S, SE: Yokoi's x1 … x8, absent as 1
-        x = [
-            1 - p[1 + dy : h + 1 + dy, 1 + dx : w + 1 + dx].astype(np.int32)
-            for dy, dx in ((0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1), (1, 0), (1, 1))
-        ]
-        c8 = sum(x[k] - x[k] * x[(k + 1) % 8] * x[(k + 2) % 8] for k in (0, 2, 4, 6))
-        neighbours = 8 - sum(x)
-        gone = (b > 0) & (np.asarray(c8) == 1) & (np.asarray(neighbours) >= 2)
-        gone &= (yy + xx) % 2 == parity
-        b[gone] = 0
+        half = ((ys + xs) % 2 == parity) & (b[ys, xs] > 0)
+        y, x = ys[half], xs[half]
+        absent = [1 - b[y + dy, x + dx].astype(np.int32) for dy, dx in around]
+        c8 = sum(absent[k] - absent[k] * absent[k + 1] * absent[(k + 2) % 8] for k in (0, 2, 4, 6))
+        neighbours = 8 - sum(absent)
+        gone = (np.asarray(c8) == 1) & (np.asarray(neighbours) >= 2)
+        b[y[gone], x[gone]] = 0
 
 
 def _walk(b: NDArray[np.uint8], fork: NDArray[np.bool_], y: int, x: int, limit: int) -> list[Any]:
