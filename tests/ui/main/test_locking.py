@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QKeySequence, QShortcutEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
     QApplication,
+    QDialog,
     QLabel,
     QLineEdit,
     QWidget,
@@ -25,6 +27,7 @@ from tracker.core.store import encrypted
 from tracker.core.store.library import Library
 from tracker.ui import commands as cmd
 from tracker.ui.main.window import MainWindow
+from tracker.ui.preferences_dialog import PreferencesDialog
 from tracker.ui.settings import Mode, Preferences
 from tracker.ui.workers import TaskRunner
 
@@ -148,3 +151,38 @@ def test_a_plain_library_locks_the_screen_and_hides_compare_windows(
     assert not window.prefs.lock_plain
     window.locking.idle.timeout.emit()
     assert not window.locking.locked
+
+
+def test_locked_no_shortcut_acts_and_an_open_dialog_is_cancelled(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    asked = QDialog(window)
+    asked.setModal(True)
+    asked.open()
+    assert asked.isVisible()
+    window.menus.lock.trigger()
+    assert not asked.isVisible() and asked.result() == QDialog.DialogCode.Rejected
+    fired: list[bool] = []
+    window.menus.previous_visit.triggered.connect(lambda: fired.append(True))
+    window.menus.previous_visit.setEnabled(True)  # as a background job's refresh might
+    event = QShortcutEvent(QKeySequence("Alt+Up"), None, False)
+    QApplication.sendEvent(window.menus.previous_visit, event)
+    assert fired == []
+    window.locking.page.unlock.click()
+    QApplication.sendEvent(
+        window.menus.previous_visit, QShortcutEvent(QKeySequence("Alt+Up"), None)
+    )
+    assert fired == [True]
+
+
+def test_the_preferences_keep_the_idle_minutes(qtbot: QtBot, prefs: Preferences) -> None:
+    assert (prefs.lock_minutes, prefs.lock_plain) == (5, False)
+    dialog = PreferencesDialog(None, Mode.PATIENT, "", 12, True)
+    qtbot.addWidget(dialog)
+    assert dialog.lock_minutes.value() == 12 and dialog.lock_plain.isChecked()
+    dialog.lock_minutes.setValue(0)
+    assert dialog.lock_minutes.text() == "never"
+    prefs.lock_minutes = 90  # out of range: kept within it
+    assert prefs.lock_minutes == 60
+    prefs.lock_minutes = 0
+    assert prefs.lock_minutes == 0
