@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -50,6 +49,7 @@ from tracker.core.queries.browse import (
 )
 from tracker.core.queries.rows import ComparePhoto
 from tracker.core.services.photos import Reference, set_alignments
+from tracker.core.services.pools import worker_pool
 from tracker.core.store.library import Library
 
 if TYPE_CHECKING:
@@ -276,11 +276,7 @@ def align_photos(
     results: dict[int, Aligned | NotAligned | None] = {}
     # Started for the run and stopped with it: a pool kept between runs would outlive a
     # window that is killed, its processes left waiting.
-    procs = (
-        ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
-        if processes and work
-        else None
-    )
+    procs = worker_pool(processes) if processes and work else None
     with (
         procs or contextlib.nullcontext(),
         ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool,

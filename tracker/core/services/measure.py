@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -42,6 +41,7 @@ from tracker.core.errors import TrackerError, UsageError, ValidationError
 from tracker.core.imaging.geometry import Matrix, Point, apply
 from tracker.core.queries import measure_inputs as mi
 from tracker.core.queries.browse import get
+from tracker.core.services.pools import worker_pool
 from tracker.core.store.library import Library
 
 if TYPE_CHECKING:
@@ -351,11 +351,7 @@ def measure_photos(
             progress(now, total)
         return result
 
-    procs = (
-        ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
-        if processes
-        else None
-    )
+    procs = worker_pool(processes) if processes else None
     workers = processes or os.cpu_count() or 1
     with procs or contextlib.nullcontext(), ThreadPoolExecutor(max_workers=workers) as pool:
         futures: dict[int, Future[mi.Result | None]] = {
