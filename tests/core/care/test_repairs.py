@@ -24,8 +24,10 @@ from tracker.core.care import check as check_module
 from tracker.core.care import repair
 from tracker.core.db import snapshots
 from tracker.core.db.engine import DB_NAME
+from tracker.core.domain.consent import Action
 from tracker.core.errors import DatabaseDamaged, LibraryLocked, UsageError
 from tracker.core.queries import listing
+from tracker.core.services import audit
 from tracker.core.store import library as library_module
 from tracker.core.store.library import Library
 from tracker.core.store.lock import in_use
@@ -86,6 +88,22 @@ def test_a_snapshot_outside_the_library_can_be_put_back(root: Path, tmp_path: Pa
     assert visits(root) == 5
     assert repair.restore_snapshot(root, tmp_path / "copy.sqlite3")["restored"] == "copy.sqlite3"
     assert visits(root) == 4
+
+
+def test_a_snapshot_put_back_is_not_reported_as_a_cut_audit_trail(
+    root: Path, tmp_path: Path
+) -> None:
+    snapshot = snapshots.newest_snapshot(root / "backups")
+    assert snapshot is not None
+    shutil.copy(snapshot, tmp_path / "copy.sqlite3")
+    with Library.open(root) as lib:
+        audit.record(lib, Action.OPENED)  # the anchor now names an entry the copy lacks
+        audit.record(lib, Action.OPENED)
+    repair.restore_snapshot(root, tmp_path / "copy.sqlite3")
+    with Library.open(root) as lib:
+        assert check_module.check_library(lib).ok  # put back on purpose: not a cut
+        audit.record(lib, Action.OPENED)
+        assert audit.verify(lib) == []  # anchored again from the copy's trail
 
 
 def h_visit(root: Path, day: dt.date) -> None:

@@ -27,6 +27,7 @@ from tracker.core.imaging import decode as imaging
 from tracker.core.store.library import Library
 from tracker.core.store.lock import WriterLock
 from tracker.core.store.photos import fsync_dir, storage_error
+from tracker.core.store.unlock_log import AUDIT_ANCHOR
 
 
 def missing(lib: Library) -> dict[str, str]:
@@ -216,6 +217,10 @@ def restore_snapshot(
         try:
             _copy_snapshot(snapshot, part, key)
             kept_name = _keep_current(db_path, kept, key)
+            # The audit trail's anchor names the newest entry of the database moved aside;
+            # the copy put back on purpose ends earlier, and the next entry anchors it again.
+            # Removed before the rename, so a kill between the two leaves no false "cut off".
+            (root / AUDIT_ANCHOR).unlink(missing_ok=True)
             os.replace(part, db_path)
             fsync_dir(root)
         except OSError as exc:
