@@ -41,7 +41,7 @@ def test_consent_and_audit_come_and_go_and_the_photos_stay(tmp_path: Path) -> No
     _migrate(root, "0004")
     assert not {"consent", "consent_photo", "audit", "audit_no_update"} & _objects(root)
     with Library.open(root) as lib:
-        assert db.current_revision(lib.engine) == "0005"
+        assert db.current_revision(lib.engine) == db.head_revision()
         client = next(iter(consent.clients_of_photos(lib, [done.photo_id])))
         consent.add(lib, client, Purpose.TEACHING, identifiable=False, photo_ids=[done.photo_id])
         audit.record(lib, Action.OPENED)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     LargeBinary,
     MetaData,
@@ -399,6 +401,42 @@ class Audit(Base):
             "'erased', 'consent', 'unlocked', 'unlock-failed')",
             name="action",
         ),
+    )
+
+
+class Blob(Base):
+    """A stored original (named by its plain bytes' SHA-256) or thumbnail or preview (named
+    by its original's), in the database (issue 21, ``store.blobs_db``): its plain size, its
+    number of chunks, and its encryption header (NULL when stored plain)."""
+
+    __tablename__ = "blob"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    chunks: Mapped[int] = mapped_column(Integer)
+    header: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('original', 'thumbs', 'previews')", name="kind"),
+        CheckConstraint("size >= 0 AND chunks >= 1", name="counts"),
+    )
+
+
+class BlobChunk(Base):
+    """One chunk of a blob's stored bytes (ciphertext when encrypted), ``seq`` from 0."""
+
+    __tablename__ = "blob_chunk"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (
+        CheckConstraint("seq >= 0", name="seq"),
+        ForeignKeyConstraint(["sha256", "kind"], ["blob.sha256", "blob.kind"], ondelete="CASCADE"),
     )
 
 
