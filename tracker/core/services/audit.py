@@ -17,7 +17,9 @@ An entry never holds photo data or notes: the subject is ids ("photos 3, 7"), th
 few words (a purpose, a file's name), cut to ``DETAIL_MAX`` characters without control
 characters.
 
-The actor is the operating system's user name: in clinic mode it will be the database user.
+The actor is the operating system's user name; on a library in a PostgreSQL server (clinic
+mode) it is the database login, ``session_user``, which the server's row-level policy on the
+table requires (``db.roles``): an entry cannot name someone else.
 A library opened for reading only records nothing (nothing can be written to it).
 """
 
@@ -33,7 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from tracker.core.db.models import Audit, utc_now
@@ -71,8 +73,11 @@ class AuditEntry:
         }
 
 
-def current_actor() -> str:
-    """Who is acting: the operating system's user name ("unknown" when it has none)."""
+def current_actor(s: Session | None = None) -> str:
+    """Who is acting: on a server library (``s`` bound to PostgreSQL) the login, else the
+    operating system's user name ("unknown" when it has none)."""
+    if s is not None and s.get_bind().dialect.name == "postgresql":
+        return str(s.scalar(text("SELECT session_user")))
     try:
         return getpass.getuser()[:DETAIL_MAX] or "unknown"
     except (OSError, KeyError, ImportError):  # no name for the user id (a container)
@@ -131,7 +136,7 @@ def record_in(
     row = Audit(
         id=ident,
         at=at if at is not None else utc_now(),
-        actor=_clean(actor if actor is not None else current_actor()),
+        actor=_clean(actor if actor is not None else current_actor(s)),
         action=action.value,
         client_id=client_id,
         subject=_clean(subject),
