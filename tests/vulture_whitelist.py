@@ -129,3 +129,7 @@ DecryptingReader.readinto
 # Issue 21, clinic mode: a library in PostgreSQL. The server engine is only made by the tests
 # (tests/core/db/test_postgres.py) until Library.open takes a postgresql:// address.
 server.make_pg_engine
+
+# Issue 21, staff rights (db.roles): apply_rights is run after every migration; the tests run it
+# until server.open_server grants the rights again after migrating (roles.grant_rights).
+_.apply_rights

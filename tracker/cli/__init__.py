@@ -58,6 +58,11 @@ def _command(name: str) -> Command:
         from tracker.cli import consent
 
         return consent.cmd_audit if name == "audit" else consent.cmd_consent
+    if name == "clinic":
+        # start-up time: loaded for the clinic commands only (SQLAlchemy loads psycopg then)
+        from tracker.cli import clinic
+
+        return clinic.cmd_clinic
     if name == "card":
         # start-up time: Qt is loaded for this command only
         from tracker.cli import card

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from tracker import __version__
+from tracker.cli.parser_clinic import add_clinic_commands
 from tracker.cli.parser_consent import add_consent_commands, add_purpose
 from tracker.cli.parser_measure import add_measure_commands
 from tracker.core.db.models import RaterRole, RatingMethod, VisitKind
@@ -343,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_measure_commands(sub, _command, c, _Parser)
     add_consent_commands(sub, _command, c, _Parser, _date, _id)
+    add_clinic_commands(sub, _command, c, _Parser)
 
     card = _command(sub, "card", "write a calibration card to print (PDF)", c)
     card.add_argument("out", type=Path, metavar="OUT.pdf", help="the PDF file to write")

@@ -153,7 +153,7 @@ def test_the_server_grants_exactly_what_rights_states_and_again_after_a_rerun(
         for table in sorted(tables):
             columns = [c["name"] for c in sa.inspect(conn).get_columns(table)]
             for role, group in roles.GROUPS.items():
-                grant = roles.rights_of(table).get(role, roles.NONE)
+                grant = roles.rights_of(table).get(role, roles.Grant())
                 for privilege in (roles.SELECT, roles.INSERT, roles.UPDATE, roles.DELETE):
                     whole = conn.scalar(
                         sa.text("SELECT has_table_privilege(:g, :t, :p)"),

@@ -76,7 +76,6 @@ WORK = Grant((SELECT, INSERT, UPDATE))  # no DELETE: an assistant does not erase
 EDIT = ALL  # what an edit replaces (the rows it deletes are made again by the same edit)
 APPEND = Grant((SELECT, INSERT))
 READ = Grant((SELECT,))
-NONE = Grant()
 
 _CLINICAL = {ADMIN: ALL, PRACTITIONER: ALL, ASSISTANT: WORK}
 

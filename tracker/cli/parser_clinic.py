@@ -1,0 +1,68 @@
+"""The grammar of a clinic library in a PostgreSQL server (issue 21, docs/CLI.md "Clinic"):
+``clinic create URL`` and ``clinic user add NAME --role ROLE [--url URL]``. Kept apart from
+``parser`` as the consent commands are; ``parser.build_parser`` adds them with its helpers."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+Command = Callable[[Any, str, str, list[argparse.ArgumentParser]], argparse.ArgumentParser]
+
+# ``db.roles.GROUPS``' keys, written here so that parsing a command does not load SQLAlchemy
+# (start-up time); a test holds the two equal.
+STAFF_ROLES = ("admin", "practitioner", "assistant", "front-desk")
+_URL_HELP = "postgresql://LOGIN@HOST[:PORT]/DATABASE (libpq's ?host=/socket/folder works too)"
+
+
+def add_clinic_commands(
+    sub: Any, command: Command, c: list[argparse.ArgumentParser], parser_class: type
+) -> None:
+    clinic = command(sub, "clinic", "a clinic library in a PostgreSQL server, and its staff", c)
+    clinic_sub: Any = clinic.add_subparsers(
+        dest="clinic_command",
+        metavar="create|user",
+        required=True,
+        parser_class=parser_class,
+        help="what to do",
+    )
+    create = command(
+        clinic_sub,
+        "create",
+        "make a clinic library in an empty database: its tables, and the staff groups' rights",
+        c,
+    )
+    create.add_argument("url", metavar="URL", help=_URL_HELP)
+    user = command(clinic_sub, "user", "the staff's logins", c)
+    user_sub: Any = user.add_subparsers(
+        dest="user_command",
+        metavar="add",
+        required=True,
+        parser_class=parser_class,
+        help="what to do",
+    )
+    add = command(
+        user_sub,
+        "add",
+        "give a person a login of their own in a staff role (its password asked twice, or "
+        "read from $TRACKER_CLINIC_PASSWORD)",
+        c,
+    )
+    add.add_argument(
+        "name", metavar="NAME", help="the login: a letter, then letters, digits, _ . -"
+    )
+    add.add_argument(
+        "--role",
+        required=True,
+        choices=STAFF_ROLES,
+        help="what they may do: admin (everything, and add staff), practitioner (all the "
+        "records, erasing and exports), assistant (import and record; no erasing or exports), "
+        "front-desk (names and visit dates only)",
+    )
+    add.add_argument(
+        "--url",
+        metavar="URL",
+        help="the clinic library, logged in as its owner or an admin (default: "
+        "$TRACKER_LIBRARY when it is a postgresql:// address)",
+    )
