@@ -113,6 +113,23 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def write_synced(part: Path, pieces: Iterable[bytes]) -> None:
+    """Write ``pieces`` in order to the new file ``part`` (owner only), fsync it and make it
+    read-only: what is renamed into place afterwards is complete. Raises OSError; the caller
+    removes ``part`` and says why (``storage_error``)."""
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for piece in pieces:
+            view = memoryview(piece)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(part, stat.S_IRUSR)
+
+
 def _is_sha(text: str) -> bool:
     return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
 
@@ -204,22 +221,12 @@ class PhotoStore:
         part = self.tmp / f"{sha256}.{ext}.{secrets.token_hex(6)}{_PART}"
         staged = self.tmp / f"{sha256}.{ext}{_STAGED}"
         try:
-            fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                pieces: Iterable[bytes] = (
-                    (data,)
-                    if self.cipher is None
-                    else self.cipher.encrypt(data, _original_identity(sha256, ext))
-                )
-                for piece in pieces:  # encrypted a chunk at a time, as it is written
-                    view = memoryview(piece)
-                    while view:
-                        written = os.write(fd, view)
-                        view = view[written:]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.chmod(part, stat.S_IRUSR)
+            pieces: Iterable[bytes] = (
+                (data,)
+                if self.cipher is None
+                else self.cipher.encrypt(data, _original_identity(sha256, ext))
+            )
+            write_synced(part, pieces)  # encrypted a chunk at a time, as it is written
             os.replace(part, staged)
         except OSError as exc:
             with contextlib.suppress(OSError):
