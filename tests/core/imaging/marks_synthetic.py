@@ -108,11 +108,16 @@ def marks_photo(
     quality: int = 92,
     size: tuple[int, int] = (600, 450),
     fade: float = 1.0,
+    beside_mm: float | None = None,
+    stagger_mm: float = 3.0,
 ) -> MarksPhoto:
     """Skin of ``TONES[tone]`` with ``count`` parallel stripes (round-ended, bowed by
     ``curve_mm`` at their middle) of ``width_mm`` and ``length_mm`` tip to tip, coloured by
     ``offset`` × ``fade``, photographed at ``px_per_mm`` under ``exposure`` (a linear gain) and
-    a warm (+) or cool (−) shift, the scene moved by ``shift`` pixels."""
+    a warm (+) or cool (−) shift, the scene moved by ``shift`` pixels. With ``beside_mm`` the
+    second stripe lies that far (centre line to centre line) below the first, its ends
+    ``stagger_mm`` further right: touching it when ``beside_mm`` is the width, one band with it in the
+    found marks when a little more; the others are spread over the photo as usual."""
     rng = np.random.default_rng(seed)
     w, h = size
     base = TONES[tone]
@@ -125,9 +130,15 @@ def marks_photo(
     spacing = h / (count + 1)
     core = (length_mm - width_mm) * px_per_mm  # the centre line, between the round ends
     total = 0.0
+    first = (0.0, 0.0)
     for i in range(count):
         cy = spacing * (i + 1) + rng.uniform(-0.1, 0.1) * spacing
         cx = w / 2 + rng.uniform(-0.05, 0.05) * w
+        if beside_mm is not None and i == 0:
+            first = (cy, cx)
+        elif beside_mm is not None:  # the second beside the first, the rest below them
+            cy = first[0] + beside_mm * px_per_mm if i == 1 else spacing * (i + 0.5)
+            cx = first[1] + stagger_mm * px_per_mm if i == 1 else cx
         u = np.linspace(-0.5, 0.5, 64)
         xs = cx + u * core
         ys = cy + curve_mm * px_per_mm * (1 - 4 * u * u)

@@ -5,6 +5,7 @@ does not rise."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -108,3 +109,74 @@ def test_a_fading_mark_does_not_grow_longer(shape: str) -> None:
     # 38.5): the bumps' own length is noise of a few per cent, held to 3 % above the first.
     assert all(v <= lengths[0] * 1.03 for v in lengths[1:]), table
     assert lengths[-1] >= 0.85 * 40.0, table
+
+
+def _stripes(rows: list[tuple[float, float, float, float]], width_mm: float) -> Mask:
+    """Horizontal round-ended stripes (centre y, start x, end x of their centre line, and a
+    width factor), all in mm, on one mask: side by side they touch or merge."""
+    h, w = 400, 700
+    yy, xx = np.mgrid[0:h, 0:w].astype(float) + 0.5
+    yy, xx = yy / PPM, xx / PPM
+    mask = np.zeros((h, w), bool)
+    for cy, x0, x1, k in rows:
+        along = np.clip(xx, x0, x1)
+        mask |= np.hypot(xx - along, yy - cy) <= k * width_mm / 2
+    return mask
+
+
+@pytest.mark.parametrize("apart", [0.8, 0.9, 1.0])
+def test_touching_marks_count_as_both(apart: float) -> None:
+    # Two 40 mm marks 2.5 mm wide side by side (their centre lines ``apart`` widths apart:
+    # one band), their ends 3 mm apart, and a third on its own: 120 mm in all. Measured (mm):
+    # before 81.2 / 81.8 / 81.4, mean width 3.52 / 3.58 / 3.73 (the band counted once); after
+    # 115.9 / 116.1 / 115.2, mean width 2.46 / 2.52 / 2.64.
+    width = 2.5
+    y = 10.0
+    rows = [(y, 12.0, 12.0 + 40 - width, 1.0), (y + apart * width, 15.0, 15 + 40 - width, 1.0)]
+    rows.append((30.0, 12.0, 12.0 + 40 - width, 1.0))
+    found = marks_size.size(_stripes(rows, width), PPM)
+    length, mean_width = found.length / PPM, found.width / PPM
+    assert abs(length / 120 - 1) <= 0.05, f"{length:.1f} mm of 120"
+    assert abs(mean_width - width) <= 0.1 * width, f"width {mean_width:.2f} mm of {width}"
+
+
+@pytest.mark.parametrize("wider", [1.4, 2.0, 3.0])
+def test_a_single_wide_mark_beside_narrow_ones_counts_once(wider: float) -> None:
+    # Two 1 mm marks and one ``wider`` times as wide, 38 mm between their round ends: one
+    # mark each, 116.0-116.4 mm of 117.4-119 whatever the width (a rule on width alone, with
+    # no mark running on alone, read 154 mm at twice the width and 196 at three times).
+    rows = [(10.0, 12.0, 50.0, 1.0), (20.0, 12.0, 50.0, 1.0), (35.0, 12.0, 50.0, wider)]
+    length = marks_size.size(_stripes(rows, 1.0), PPM).length / PPM
+    truth = 3 * 38.0 + 1.0 * (2 + wider)
+    assert abs(length / truth - 1) <= 0.05, f"{length:.1f} mm of {truth:.1f}"
+
+
+@pytest.mark.parametrize("widest", [2.0, 3.0, 4.0])
+def test_a_tapering_mark_beside_narrow_ones_counts_once(widest: float) -> None:
+    # A spindle (its width ``widest`` × √(1 − u²) along 38 mm) beside two 1 mm marks: its
+    # edge passes through their width on the way, but no mark runs on alone there. Measured
+    # 113.0-113.2 mm of about 114 (a rule on width alone: 145, 179 and 214).
+    h, w = 400, 700
+    yy, xx = (np.mgrid[0:h, 0:w].astype(float) + 0.5) / PPM
+    mask = np.zeros((h, w), bool)
+    for cy in (10.0, 20.0):
+        mask |= (np.abs(yy - cy) <= 0.5) & (xx >= 12) & (xx <= 50)
+    u = (xx - 31) / 19
+    mask |= np.abs(yy - 32) <= widest / 2 * np.sqrt(np.clip(1 - u * u, 0, 1))
+    length = marks_size.size(mask, PPM).length / PPM
+    assert abs(length / 114 - 1) <= 0.05, f"{length:.1f} mm of about 114"
+
+
+def test_touching_marks_that_come_apart_as_they_narrow_do_not_grow_longer() -> None:
+    # The pair of the test above, 3 mm apart centre to centre, narrowing from 3.2 mm (one
+    # band) to 2.0 mm (apart), and a third mark, 120 mm in all: measured (mm) before 81.0 →
+    # 82.0 → 116.4 → 116.3 → 117.6 (the jump as the band parts), after 114.2 → 113.9 → 116.4
+    # → 116.3 → 117.6.
+    lengths = []
+    for width in (3.2, 2.9, 2.6, 2.3, 2.0):
+        rows = [(10.0, 12.0, 52.0 - width, 1.0), (13.0, 15.0, 55.0 - width, 1.0)]
+        rows.append((30.0, 12.0, 52.0 - width, 1.0))
+        lengths.append(marks_size.size(_stripes(rows, width), PPM).length / PPM)
+    table = " → ".join(f"{v:.1f}" for v in lengths)
+    assert all(abs(v / 120 - 1) <= 0.06 for v in lengths), table
+    assert all(b <= a * 1.03 for a, b in itertools.pairwise(lengths)), table

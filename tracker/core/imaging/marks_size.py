@@ -38,22 +38,35 @@ class Size:
 def _skeleton_length(bones: Mask, distance: NDArray[np.float32]) -> float:
     """The skeleton's length in pixels: 1 between side neighbours, √2 between diagonal ones
     (unless a side neighbour already joins them), and each open end lengthened by its
-    distance to the edge, so a mark is measured tip to tip."""
-    s = np.pad(bones, 1)
-    core = s[1:-1, 1:-1]
-    side = float((core & s[1:-1, 2:]).sum() + (core & s[2:, 1:-1]).sum())
+    distance to the edge, so a mark is measured tip to tip; each step weighted by how many
+    marks side by side its two pixels stand for (``marks_bones.parallel``: one but in a band
+    of touching marks), on average."""
+    many = np.pad(marks_bones.parallel(bones, distance), 1)
+    s = many > 0
+    core, n = s[1:-1, 1:-1], many[1:-1, 1:-1]
+    h, w = s.shape
+
+    def at(dy: int, dx: int) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+        return s[1 + dy : h - 1 + dy, 1 + dx : w - 1 + dx], many[
+            1 + dy : h - 1 + dy, 1 + dx : w - 1 + dx
+        ]
+
+    side = 0.0
+    for dy, dx in ((0, 1), (1, 0)):
+        other, m = at(dy, dx)
+        side += float(((n + m) / 2)[core & other].sum())
     diagonal = 0.0
     for dy, dx in ((1, 1), (1, -1)):
-        other = s[1 + dy : s.shape[0] - 1 + dy, 1 + dx : s.shape[1] - 1 + dx]
-        via_a = s[1 + dy : s.shape[0] - 1 + dy, 1:-1]
-        via_b = s[1:-1, 1 + dx : s.shape[1] - 1 + dx]
-        diagonal += float((core & other & ~via_a & ~via_b).sum())
+        other, m = at(dy, dx)
+        via_a, via_b = at(dy, 0)[0], at(0, dx)[0]
+        diagonal += float(((n + m) / 2)[core & other & ~via_a & ~via_b].sum())
     kernel = np.ones((3, 3), np.float32)
     count = cv2.filter2D(bones.astype(np.uint8), -1, kernel, borderType=cv2.BORDER_CONSTANT)
     neighbours = count.astype(np.int32) - 1
     ends = bones & (neighbours == 1)
     lone = bones & (neighbours == 0)
-    tips = float((distance[ends] - 0.5).clip(0).sum() + 2 * (distance[lone] - 0.5).clip(0).sum())
+    reach = (distance - 0.5).clip(0) * n
+    tips = float(reach[ends].sum() + 2 * reach[lone].sum())
     return side + math.sqrt(2) * diagonal + tips
 
 
