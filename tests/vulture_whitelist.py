@@ -20,6 +20,7 @@ from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.imaging import card
 from tracker.core.queries import browse
 from tracker.core.services import photos
+from tracker.core.store import blobs, blobs_db, blobs_folder
 from tracker.ui.commands import SetRating
 from tracker.ui.compare.canvas import CompareCanvas
 from tracker.ui.main.plan_model import PlanModel
@@ -133,3 +134,10 @@ server.make_pg_engine
 # Issue 21, staff rights (db.roles): apply_rights is run after every migration; the tests run it
 # until server.open_server grants the rights again after migrating (roles.grant_rights).
 _.apply_rights
+
+# Issue 21, the blob stores (store.blobs): the contract tests (tests/core/store/
+# test_blob_contract.py) drive both until Library and the import take a store.
+blobs.BlobStore
+blobs_db.DatabaseBlobStore
+blobs_folder.FolderBlobStore
+_.has
