@@ -208,7 +208,11 @@ def rights_of(table: str) -> Mapping[str, Grant]:
     return RIGHTS.get(table, UNLISTED)
 
 
-def _audit_policies(conn: Connection) -> list[str]:
+def policy_statements(conn: Connection) -> list[str]:
+    """The audit table's row-level security (``AUDIT_POLICIES``), as statements. They are
+    schema objects, which ``server_schema`` compares with what the migrations make: it has to
+    expect these too (build them after the migrations, as ``grant_rights`` does), or a library
+    whose rights were granted reads as holding policies the app does not make."""
     q = _quote(conn, "audit")
     every = ", ".join(_quote(conn, g) for g in GROUPS.values())
     full = ", ".join(_quote(conn, GROUPS[r]) for r in (ADMIN, PRACTITIONER))
@@ -245,7 +249,7 @@ def grant_rights(conn: Connection) -> None:
         for role, grant in rights_of(table).items():
             statements.extend(_grant_sql(conn, table, GROUPS[role], grant))
     if "audit" in tables:
-        statements.extend(_audit_policies(conn))
+        statements.extend(policy_statements(conn))
     for statement in statements:
         conn.exec_driver_sql(statement)
     log.info("Rights granted on %d tables", len(tables))
