@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,6 +43,12 @@ class Case:
     # Every byte the store keeps (files, or the database's files), to look for plaintext.
     everything: Callable[[], bytes]
     close: Callable[[], None]
+    # Put one blob's stored bytes (and, in the database, its row's) under another's name.
+    transplant: Callable[[BlobKind, str, str], None]
+
+    @property
+    def encrypted(self) -> bool:
+        return self.store.encrypted
 
 
 def _cipher() -> FileCipher:
@@ -79,7 +86,12 @@ def _folder_case(root: Path, encrypted: bool) -> Case:
     def everything() -> bytes:
         return b"".join(p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file())
 
-    return Case(store, sessionmaker(engine), damage, everything, engine.dispose)
+    def transplant(kind: BlobKind, source: str, dest: str) -> None:
+        path = store.path(kind, dest)
+        path.chmod(0o600)
+        path.write_bytes(store.path(kind, source).read_bytes())
+
+    return Case(store, sessionmaker(engine), damage, everything, engine.dispose, transplant)
 
 
 def _migrated_sqlite(path: Path) -> Engine:
@@ -119,6 +131,31 @@ def _chunk_damage(engine: Engine) -> Callable[[BlobKind, str, Damage], None]:
     return damage
 
 
+def _transplant(engine: Engine) -> Callable[[BlobKind, str, str], None]:
+    def transplant(kind: BlobKind, source: str, dest: str) -> None:
+        names = {"s": source, "d": dest, "k": kind}
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM blob_chunk WHERE sha256 = :d AND kind = :k"), names)
+            conn.execute(
+                sa.text(
+                    "UPDATE blob SET size = (SELECT size FROM blob WHERE sha256 = :s AND kind = :k),"
+                    " chunks = (SELECT chunks FROM blob WHERE sha256 = :s AND kind = :k),"
+                    " header = (SELECT header FROM blob WHERE sha256 = :s AND kind = :k)"
+                    " WHERE sha256 = :d AND kind = :k"
+                ),
+                names,
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO blob_chunk (sha256, kind, seq, data) SELECT :d, kind, seq, data"
+                    " FROM blob_chunk WHERE sha256 = :s AND kind = :k"
+                ),
+                names,
+            )
+
+    return transplant
+
+
 def _sqlite_case(root: Path, encrypted: bool) -> Case:
     path = root / "library.sqlite3"
     root.mkdir(parents=True)
@@ -130,7 +167,14 @@ def _sqlite_case(root: Path, encrypted: bool) -> Case:
         return b"".join(p.read_bytes() for p in sorted(root.iterdir()) if p.is_file())
 
     store = DatabaseBlobStore(_cipher() if encrypted else None)
-    return Case(store, sessionmaker(engine), _chunk_damage(engine), everything, engine.dispose)
+    return Case(
+        store,
+        sessionmaker(engine),
+        _chunk_damage(engine),
+        everything,
+        engine.dispose,
+        _transplant(engine),
+    )
 
 
 def _postgres_case(pg: postgres.Server, url: str, encrypted: bool) -> Case:
@@ -144,7 +188,14 @@ def _postgres_case(pg: postgres.Server, url: str, encrypted: bool) -> Case:
         return b"".join(p.read_bytes() for p in files if p.is_file())
 
     store = DatabaseBlobStore(_cipher() if encrypted else None)
-    return Case(store, sessionmaker(engine), _chunk_damage(engine), everything, engine.dispose)
+    return Case(
+        store,
+        sessionmaker(engine),
+        _chunk_damage(engine),
+        everything,
+        engine.dispose,
+        _transplant(engine),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -336,3 +387,86 @@ def test_no_plaintext_is_kept_when_encrypted(case: Case) -> None:
         assert marker not in kept
     else:  # the search finds it where it is there to find
         assert marker in kept
+
+
+def test_one_originals_bytes_under_anothers_name_are_refused(case: Case) -> None:
+    data, sha = _photo(CHUNK + 10)
+    other, other_sha = _photo(CHUNK + 10)
+    _put(case, "original", sha, data)
+    _put(case, "original", other_sha, other)
+    case.transplant("original", other_sha, sha)
+    with case.sessions() as s:
+        with pytest.raises(BlobDamaged, match=f"^The stored original {sha[:12]} "):
+            case.store.read(s, "original", sha)
+        assert case.store.read(s, "original", other_sha) == other
+
+
+def test_an_encrypted_blob_is_refused_by_another_librarys_keys(case: Case) -> None:
+    if not isinstance(case.store, (FolderBlobStore, DatabaseBlobStore)) or not case.encrypted:
+        pytest.skip("only an encrypted store has keys")
+    data, sha = _photo(1000)
+    _put(case, "original", sha, data)
+    case.store.cipher = _cipher()
+    with (
+        case.sessions() as s,
+        pytest.raises(BlobDamaged, match="was not encrypted by this library"),
+    ):
+        case.store.read(s, "original", sha)
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+def test_the_folder_finishes_a_rename_cut_off_after_its_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encrypted: bool
+) -> None:
+    case = _folder_case(tmp_path / "shared", encrypted)
+    store = case.store
+    assert isinstance(store, FolderBlobStore)
+    kept, kept_sha = _photo(CHUNK + 3)
+    lost, lost_sha = _photo(700)
+    # The process dies between the database's commit and the renames: nothing is put in place.
+    monkeypatch.setattr(store, "_commit", lambda pending: pending.clear())
+    _put(case, "original", kept_sha, kept)
+    _put(case, "original", lost_sha, lost)
+    (store.tmp / "original-junk.part").write_bytes(b"half a photo")
+    monkeypatch.undo()
+    again = FolderBlobStore(store.root, store.cipher)
+    with case.sessions() as s:
+        assert not again.has(s, "original", kept_sha)
+    report = again.recover(lambda kind, sha: kind == "original" and sha == kept_sha)
+    assert (report.rolled_forward, report.removed) == (1, 2)
+    with case.sessions() as s:
+        assert again.read(s, "original", kept_sha) == kept
+        assert not again.has(s, "original", lost_sha)
+    assert list(again.tmp.iterdir()) == []
+    case.close()
+
+
+def test_on_postgresql_two_sessions_storing_one_original_make_one_blob(
+    pg_server: postgres.Server,
+) -> None:
+    with pg_server.database() as url:
+        case = _postgres_case(pg_server, url, encrypted=False)
+        data, sha = _photo(CHUNK + 50)
+        first, second = case.sessions(), case.sessions()
+        try:
+            assert case.store.put(first, "original", sha, data)
+            outcome: list[bool] = []
+            # The second waits for the first's row; once it is committed, the second sees the
+            # same original there and goes on (its savepoint undoes only its own insert).
+            racer = threading.Thread(
+                target=lambda: outcome.append(case.store.put(second, "original", sha, data))
+            )
+            racer.start()
+            racer.join(timeout=1.0)
+            assert racer.is_alive()  # waiting on the first's uncommitted row
+            first.commit()
+            racer.join(timeout=30)
+            assert outcome == [False]
+            second.commit()
+            with case.sessions() as s:
+                assert list(case.store.stored(s)) == [("original", sha)]
+                assert case.store.read(s, "original", sha) == data
+        finally:
+            first.close()
+            second.close()
+            case.close()
