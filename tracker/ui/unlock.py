@@ -11,16 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
-    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QLabel,
-    QLineEdit,
     QVBoxLayout,
     QWidget,
 )
 
 from tracker import APP_NAME
+from tracker.ui.secret import EMPTY, SecretField
 from tracker.ui.workers import TaskRunner
 
 if TYPE_CHECKING:
@@ -45,11 +44,8 @@ class UnlockDialog(QDialog):
             intro_text or f"The library in {root} is encrypted.\nType its passphrase to open it.",
             self,
         )
-        self.secret = QLineEdit(self)
-        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
-        self.secret.setAccessibleName("Passphrase")
-        self.secret.setPlaceholderText("Passphrase")
-        self.use_recovery = QCheckBox("Use the recovery key instead (ABCD-EFGH-…)", self)
+        self.field = SecretField(self)  # the locked window's page has the same
+        self.secret, self.use_recovery = self.field.line, self.field.use_recovery
         self.problem = QLabel("", self)
         self.problem.setAccessibleName("Why the library did not open")
         self.problem.hide()
@@ -57,7 +53,7 @@ class UnlockDialog(QDialog):
             QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel, self
         )
         layout = QVBoxLayout(self)
-        for widget in (intro, self.secret, self.use_recovery, self.problem, self.buttons):
+        for widget in (intro, self.field, self.problem, self.buttons):
             layout.addWidget(widget)
         self.setMinimumWidth(420)
         self._connect_signals()
@@ -65,19 +61,12 @@ class UnlockDialog(QDialog):
     def _connect_signals(self) -> None:
         self.buttons.accepted.connect(self._on_buttons_accepted)
         self.buttons.rejected.connect(self.reject)
-        self.use_recovery.toggled.connect(self._on_use_recovery_toggled)
-
-    def _on_use_recovery_toggled(self, on: bool) -> None:
-        self.secret.setEchoMode(QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password)
-        self.secret.setPlaceholderText("Recovery key" if on else "Passphrase")
-        self.secret.setAccessibleName("Recovery key" if on else "Passphrase")
 
     def _on_buttons_accepted(self) -> None:
-        typed = self.secret.text()
-        if not typed:
-            self._say("Type the passphrase first.")
+        how = self.field.how()
+        if how is None:
+            self._say(EMPTY)
             return
-        how = {"recovery_key": typed} if self.use_recovery.isChecked() else {"passphrase": typed}
         # start-up time: cryptography is loaded for an encrypted library only
         from tracker.core.store import encrypted
 
@@ -97,12 +86,11 @@ class UnlockDialog(QDialog):
 
     def _on_failed(self, message: str) -> None:
         self._busy(False)
-        self.secret.selectAll()
-        self.secret.setFocus()
+        self.field.retry()
         self._say(message)
 
     def _busy(self, busy: bool) -> None:
-        for widget in (self.secret, self.use_recovery, self.buttons):
+        for widget in (self.field, self.buttons):
             widget.setEnabled(not busy)
         if busy:
             self._say("Unlocking…")
@@ -138,13 +126,10 @@ class BackupSecretDialog(UnlockDialog):
             self._say(problem)
 
     def _on_buttons_accepted(self) -> None:
-        typed = self.secret.text()
-        if not typed:
-            self._say("Type the passphrase first.")
+        self.how = self.field.how()
+        if self.how is None:
+            self._say(EMPTY)
             return
-        self.how = (
-            {"recovery_key": typed} if self.use_recovery.isChecked() else {"passphrase": typed}
-        )
         self.secret.clear()
         self.accept()
 

@@ -6,15 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QKeySequence, QShortcutEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
     QApplication,
     QDialog,
+    QFileDialog,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
@@ -186,3 +188,48 @@ def test_the_preferences_keep_the_idle_minutes(qtbot: QtBot, prefs: Preferences)
     assert prefs.lock_minutes == 60
     prefs.lock_minutes = 0
     assert prefs.lock_minutes == 0
+
+
+def _boxes() -> list[QMessageBox]:
+    return [w for w in _shown_widgets() if isinstance(w, QMessageBox)]
+
+
+def test_what_a_dialog_said_is_kept_through_the_lock_and_never_shown_while_locked(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    # An error box open when the window locks: closed (its caller goes on), its words kept.
+    QTimer.singleShot(0, window.menus.lock.trigger)
+    QMessageBox.warning(window, APP_NAME, "The backup failed: the disk holding it is full.")
+    assert window.locking.locked and _boxes() == []
+    # A result a background job shows while locked never reaches the screen.
+    result = QMessageBox(
+        QMessageBox.Icon.Information,
+        APP_NAME,
+        "Ada Lovelace's check found 2 problems.",
+        QMessageBox.StandardButton.Ok,
+        window,
+    )
+    result.open()
+    handle = result.windowHandle()
+    assert handle is None or not handle.isVisible()
+    qtbot.waitUntil(lambda: not result.isVisible())
+    # A save dialog: cancelled, and said to be.
+    saving = QFileDialog(window, "Back up the library")
+    saving.setModal(True)
+    saving.open()
+    qtbot.waitUntil(lambda: not saving.isVisible())
+    assert saving.result() == QDialog.DialogCode.Rejected
+    window.locking.page.unlock.click()
+    said: list[str] = []
+    for _ in range(3):
+        qtbot.waitUntil(lambda: len(_boxes()) == 1)
+        box = _boxes()[0]
+        said.append(box.text())
+        box.accept()
+    assert said == [
+        "The backup failed: the disk holding it is full.",
+        "Ada Lovelace's check found 2 problems.",
+        "“Back up the library” was closed when the window locked, so nothing was done; "
+        "choose it again if it is still needed.",
+    ]
+    qtbot.waitUntil(lambda: _boxes() == [])

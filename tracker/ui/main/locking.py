@@ -3,7 +3,11 @@ input (Preferences; 5 by default, for an encrypted library).
 
 Locked, the window's content gives way to a calm page with no name, photo or thumbnail on it;
 every other window of the app (the compare windows, help) is hidden, and a dialog that was
-open is closed as if cancelled; the menus, the toolbar and every shortcut do nothing. The page
+open is closed as if cancelled; the menus, the toolbar and every shortcut do nothing. What such
+a dialog said is kept and said after unlocking: a message (an error a background job ended
+with, say) again as it was, a question or a file dialog as a sentence saying it was closed.
+A window that opens while locked never reaches the screen (``WA_DontShowOnScreen`` is set as
+it is shown, before the window system maps it), and is then hidden or closed. The page
 asks for the library's passphrase (or its recovery key), checked on the thread pool against
 the open library's key file; a wrong one says so and the window stays locked. Unlocked, the
 page and the windows come back as they were. Nothing decrypted is written anywhere for this:
@@ -22,10 +26,8 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QApplication,
-    QCheckBox,
     QDialog,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QPushButton,
     QStackedWidget,
@@ -36,6 +38,8 @@ from PySide6.QtWidgets import (
 
 from tracker import APP_NAME
 from tracker.core.store.library import Library
+from tracker.ui.main.kept import Kept, kept_from
+from tracker.ui.secret import EMPTY, SecretField
 from tracker.ui.settings import Preferences
 from tracker.ui.workers import TaskRunner
 
@@ -60,11 +64,8 @@ class LockedPage(QWidget):
         self.title = QLabel("<h2>The library is locked</h2>", self)
         self.intro = QLabel("", self)
         self.intro.setWordWrap(True)
-        self.secret = QLineEdit(self)
-        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
-        self.secret.setAccessibleName("Passphrase")
-        self.secret.setPlaceholderText("Passphrase")
-        self.use_recovery = QCheckBox("Use the recovery key instead (ABCD-EFGH-…)", self)
+        self.field = SecretField(self)  # the same as the prompt that opens a library
+        self.secret, self.use_recovery = self.field.line, self.field.use_recovery
         self.problem = QLabel("", self)
         self.problem.setAccessibleName("Why the library stays locked")
         self.unlock = QPushButton("&Unlock", self)
@@ -72,32 +73,17 @@ class LockedPage(QWidget):
         box = QWidget(self)
         box.setMaximumWidth(460)
         inner = QVBoxLayout(box)
-        for widget in (
-            self.title,
-            self.intro,
-            self.secret,
-            self.use_recovery,
-            self.problem,
-            self.unlock,
-        ):
+        for widget in (self.title, self.intro, self.field, self.problem, self.unlock):
             inner.addWidget(widget)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
         outer.addWidget(box, 0, Qt.AlignmentFlag.AlignCenter)
         outer.addStretch(2)
-        self.use_recovery.toggled.connect(self._on_use_recovery_toggled)
-
-    def _on_use_recovery_toggled(self, on: bool) -> None:
-        self.secret.setEchoMode(QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password)
-        self.secret.setPlaceholderText("Recovery key" if on else "Passphrase")
-        self.secret.setAccessibleName("Recovery key" if on else "Passphrase")
 
     def ready(self, encrypted: bool) -> None:
         """Cleared, and asking what ``encrypted`` library needs to unlock."""
-        self.secret.clear()
-        self.use_recovery.setChecked(False)
-        self.secret.setVisible(encrypted)
-        self.use_recovery.setVisible(encrypted)
+        self.field.reset()
+        self.field.setVisible(encrypted)
         self.intro.setText(
             "Type the library's passphrase to show it again."
             if encrypted
@@ -106,10 +92,10 @@ class LockedPage(QWidget):
         )
         self.say("")
         self.busy(False)
-        (self.secret if encrypted else self.unlock).setFocus()
+        (self.field if encrypted else self.unlock).setFocus()
 
     def busy(self, busy: bool) -> None:
-        for widget in (self.secret, self.use_recovery, self.unlock):
+        for widget in (self.field, self.unlock):
             widget.setEnabled(not busy)
         if busy:
             self.say("Unlocking…")
@@ -138,6 +124,7 @@ class LockController(QObject):
         self._back_to: QWidget | None = None  # the page shown before locking
         self._title = ""
         self._hidden: list[QWidget] = []  # the other windows, shown again on unlocking
+        self.kept: list[Kept] = []  # what the dialogs closed by locking said, to say again
         self._bars: list[QToolBar] = []  # the toolbars hidden while locked
         self.page = LockedPage(stack)
         stack.addWidget(self.page)
@@ -180,6 +167,9 @@ class LockController(QObject):
             # No key acts on the hidden content, however the actions stand.
             return not (isinstance(watched, QWidget) and self.page.isAncestorOf(watched))
         if kind == QEvent.Type.Show and isinstance(watched, QWidget) and self._other(watched):
+            if watched.windowType() not in _TRANSIENT:
+                # Sent before the window system maps it: so it never reaches the screen.
+                watched.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
             QTimer.singleShot(0, self._hide_others)  # a window opened by a job, meanwhile
         return False
 
@@ -213,10 +203,14 @@ class LockController(QObject):
             if not self._other(widget) or widget.windowType() in _TRANSIENT:
                 continue
             if isinstance(widget, QDialog) and widget.isModal():
+                said = kept_from(widget)
+                if said not in self.kept:
+                    self.kept.append(said)
                 widget.reject()  # a question left open: as if cancelled
             else:
                 widget.hide()
                 self._hidden.append(widget)
+            widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, False)
 
     def _set_chrome_enabled(self, on: bool) -> None:
         """The menus off, and the toolbars hidden: Undo's text names what it undoes."""
@@ -241,13 +235,10 @@ class LockController(QObject):
         if lib is None or lib.keys is None:
             self.unlock()
             return
-        typed = self.page.secret.text()
-        if not typed:
-            self.page.say("Type the passphrase first.")
+        how = self.page.field.how()
+        if how is None:
+            self.page.say(EMPTY)
             return
-        how = (
-            {"recovery_key": typed} if self.page.use_recovery.isChecked() else {"passphrase": typed}
-        )
         # start-up time: cryptography is loaded for an encrypted library only
         from tracker.core.store import encrypted
 
@@ -267,8 +258,7 @@ class LockController(QObject):
 
     def _on_check_failed(self, message: str) -> None:
         self.page.busy(False)
-        self.page.secret.selectAll()
-        self.page.secret.setFocus()
+        self.page.field.retry()
         self.page.say(message)
 
     def unlock(self) -> None:
@@ -286,6 +276,15 @@ class LockController(QObject):
                 widget.show()
         self._hidden = []
         self.restart()
+        self._say_kept()
+
+    def _say_kept(self) -> None:
+        """The next message kept while locked, in a box of its own; the rest after it."""
+        if self.locked or not self.kept:
+            return
+        box = self.kept.pop(0).box(self.window)
+        box.finished.connect(self._say_kept)
+        box.open()
 
 
 _TRANSIENT = frozenset(
