@@ -135,8 +135,11 @@ def cmd_restore(args: argparse.Namespace, _root: Path) -> int:
             f" {missing} photo{'s' if missing != 1 else ''} came back without {'their' if missing != 1 else 'its'} "
             "original (the backup was forced and left them out); 'tracker check' lists them."
         )
+    trail = result.get("audit", [])
+    if trail:  # the backup's anchor says its trail was cut before it was made
+        text += " Its audit trail does not hold: " + " ".join(trail)
     emit(args, result, text)
-    return EXIT_OK
+    return EXIT_OK if not trail else EXIT_PROBLEMS
 
 
 def cmd_repair(args: argparse.Namespace, root: Path) -> int:

@@ -1,7 +1,8 @@
 """Backups: whole-library archives (database snapshots in ``backups/`` are ``db.snapshots``).
 
-An archive (``tracker backup OUT.zip``) holds the database, exactly the originals it names,
-and ``manifest.json`` with the size and sha256 of each file; ``care.restore`` makes a library
+An archive (``tracker backup OUT.zip``) holds the database, exactly the originals and the
+consents' signed forms it names, and ``manifest.json`` with the size and sha256 of each file
+and the audit trail's anchor (``care.archived``); ``care.restore`` makes a library
 of one again. It must restore whatever ran beside it, so it is one consistent moment:
 
 1. The database is copied whole, in memory, with SQLite's backup API: the library as of one
@@ -37,8 +38,6 @@ import json
 import os
 import re
 import secrets
-import sqlite3
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Sequence
@@ -47,10 +46,10 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from tracker import __version__
+from tracker.core.care import archived
 from tracker.core.care.check import Refusal, in_flight, named_now, open_stored
 from tracker.core.crypto.layout import KEY_FILE
-from tracker.core.db.engine import DB_NAME, connect_file
-from tracker.core.db.models import Photo
+from tracker.core.db.engine import DB_NAME
 from tracker.core.db.snapshots import database_image, record_archive
 from tracker.core.errors import (
     EncryptedFileRefused,
@@ -61,6 +60,7 @@ from tracker.core.errors import (
     UsageError,
 )
 from tracker.core.files import refuse_inside, sha256_of
+from tracker.core.services.consent_forms import forms_now
 from tracker.core.store.library import Library
 from tracker.core.store.lock import abandoned, claim
 from tracker.core.store.photos import PhotoStore, fsync_dir
@@ -71,7 +71,10 @@ CHUNK = 1 << 20
 # The most photos one archive holds: what restore reads (``care.unpack`` bounds a manifest and
 # a zip directory by it), so that every archive this app makes can be restored.
 MAX_FILES = 200_000
-ORIGINAL_NAME = re.compile(r"^originals/[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png|heic|webp|tif)$")
+# A photo's original, or a consent's signed form (``services.consent_forms``).
+ORIGINAL_NAME = re.compile(
+    r"^originals/[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png|heic|webp|tif|form\.(pdf|jpg|png|heic))$"
+)
 ATTEMPTS = 4  # fresh copies of the database taken before saying the library kept changing
 SHOWN = 3  # damaged originals named in the refusal; the rest are counted
 Progress = Callable[[int, int, str], None]
@@ -80,11 +83,13 @@ CHANGED = "changed"
 
 @dataclass(frozen=True)
 class Damage:
-    """An original the database names that cannot be archived as it was imported."""
+    """An original the database names that cannot be archived as it was imported (a
+    consent's signed form when ``consent_id`` is given; ``photo_id`` is then 0)."""
 
     photo_id: int
     path: str  # relative to the library: originals/ab/<sha256>.<ext>
     why: str  # "missing", "changed", "link", "not a file", "misnamed"
+    consent_id: int | None = None
 
     def sentence(self) -> str:
         what = {
@@ -94,9 +99,13 @@ class Damage:
             "not a file": "is not a file",
             "misnamed": "has a name this app never gives",
         }[self.why]
+        if self.consent_id is not None:
+            return f"consent {self.consent_id}'s signed form {self.path} {what}"
         return f"photo {self.photo_id}'s original {self.path} {what}"
 
     def to_json(self) -> dict[str, Any]:
+        if self.consent_id is not None:
+            return {"consent_id": self.consent_id, "path": self.path, "why": self.why}
         return {"photo_id": self.photo_id, "path": self.path, "why": self.why}
 
 
@@ -135,10 +144,11 @@ def backup(
     skip: dict[str, Damage] = {}  # changed originals found by an earlier pass (force only)
     for _attempt in range(ATTEMPTS):
         key = lib.database_key  # an encrypted library's image is encrypted with it
+        anchor = archived.read_anchor(lib.root)  # before the copy: never ahead of its trail
         image = (
             database_image(lib.root / DB_NAME, key) if key else database_image(lib.root / DB_NAME)
         )
-        attempt = _write(lib, out, image, skip, force, progress, cancel)
+        attempt = _write(lib, out, image, anchor, skip, force, progress, cancel)
         try:
             real = _still_damaged(lib, attempt.damage)
             if len(real) < len(attempt.damage):
@@ -207,6 +217,7 @@ def _write(
     lib: Library,
     out: Path,
     image: bytes,
+    anchor: dict[str, Any] | None,
     skip: dict[str, Damage],
     force: bool,
     progress: Progress | None,
@@ -216,10 +227,10 @@ def _write(
     ``force``, once damage is found the rest is only read (to name all of it): the archive
     will not be kept."""
     root = lib.root
-    photos = _named(image, lib.database_key)
+    photos = archived.named(image, lib.database_key)
     if len(photos) > MAX_FILES:
         raise UsageError(
-            f"The library holds {len(photos):,} photos, more than one archive holds "
+            f"The library holds {len(photos):,} photos and forms, more than one archive holds "
             f"({MAX_FILES:,}); back up a copy of the library folder instead."
         )
     total = len(photos) + 1
@@ -247,16 +258,16 @@ def _write(
                 _add_key_file(root, zf, attempt)
             if progress:
                 progress(1, total, DB_NAME)
-            for n, (photo_id, relpath) in enumerate(photos, start=2):
+            for n, file in enumerate(photos, start=2):
                 if cancel and cancel():
                     raise UsageError("The backup was cancelled; nothing was written.")
-                if relpath in skip:
-                    attempt.damage.append(skip[relpath])
+                if file.relpath in skip:
+                    attempt.damage.append(skip[file.relpath])
                 else:
                     writing = force or not attempt.damage
-                    _add_original(lib, zf if writing else None, photo_id, relpath, attempt)
+                    _add_original(lib, zf if writing else None, file, attempt)
                 if progress:
-                    progress(n, total, relpath)
+                    progress(n, total, file.relpath)
             manifest: dict[str, Any] = {
                 "format": FORMAT,
                 "app": f"stria-tracker {__version__}",
@@ -265,6 +276,8 @@ def _write(
             }
             if lib.keys is not None:
                 manifest["encrypted"] = True
+            if anchor is not None:
+                manifest[archived.ANCHOR_KEY] = anchor
             if attempt.damage:
                 manifest["left_out"] = [d.to_json() for d in attempt.damage]
             zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
@@ -277,34 +290,6 @@ def _write(
         attempt.discard()
         raise
     return attempt
-
-
-def _named(image: bytes, key: bytes | None = None) -> list[tuple[int, str]]:
-    """(photo id, original's relative path) of every photo the database image names,
-    removed ones too (their originals are kept for their undo). An encrypted image (``key``)
-    is read from a private temporary file, still encrypted: SQLCipher cannot deserialise."""
-    table = Photo.__tablename__
-    if key is not None:
-        with tempfile.TemporaryDirectory(prefix="stria-") as tmp:
-            path = Path(tmp) / DB_NAME
-            path.write_bytes(image)
-            conn = connect_file(path, "immutable=1", key)
-            try:
-                rows = conn.execute(f"SELECT id, sha256, ext FROM {table} ORDER BY id").fetchall()
-            finally:
-                conn.close()
-        return [(int(pid), f"originals/{str(sha)[:2]}/{sha}.{ext}") for pid, sha, ext in rows]
-    readable = bytearray(image)
-    # The image says "write-ahead log" in its header (bytes 18 and 19), as the library's file
-    # does; a database in memory cannot have one, so it is read as a rollback-journal one.
-    readable[18:20] = b"\x01\x01"
-    conn = sqlite3.connect(":memory:")
-    try:
-        conn.deserialize(bytes(readable))
-        rows = conn.execute(f"SELECT id, sha256, ext FROM {table} ORDER BY id").fetchall()
-    finally:
-        conn.close()
-    return [(int(pid), f"originals/{str(sha)[:2]}/{sha}.{ext}") for pid, sha, ext in rows]
 
 
 def _add_key_file(root: Path, zf: zipfile.ZipFile, attempt: _Pass) -> None:
@@ -349,8 +334,9 @@ def _add_encrypted(
     """Copy an encrypted original as stored, checking its plaintext against its name on the
     way; (the stored bytes' sha256, their size), or None when it is not what was imported."""
     tee = _Tee(src, dst)
+    ext = Path(relpath).name.partition(".")[2]
     try:
-        plain = store.plain_reader(tee, sha, relpath.rpartition(".")[2], relpath)  # type: ignore[arg-type]
+        plain = store.plain_reader(tee, sha, ext, relpath)  # type: ignore[arg-type]
         intact = sha256_of(plain) == sha
         while tee.read(CHUNK):  # anything after the last chunk: copied, and caught by restore
             pass
@@ -360,17 +346,22 @@ def _add_encrypted(
 
 
 def _add_original(
-    lib: Library, zf: zipfile.ZipFile | None, photo_id: int, relpath: str, attempt: _Pass
+    lib: Library, zf: zipfile.ZipFile | None, file: archived.Named, attempt: _Pass
 ) -> None:
     """Copy one named original into the archive, hashing it on the way (read once), or only
     hash it when ``zf`` is None; what cannot be archived as imported is noted as damage."""
+    relpath = file.relpath
+
+    def damage(why: str) -> Damage:
+        return Damage(file.photo_id or 0, relpath, why, file.consent_id)
+
     if not ORIGINAL_NAME.match(relpath):
-        attempt.damage.append(Damage(photo_id, relpath, "misnamed"))
+        attempt.damage.append(damage("misnamed"))
         return
-    sha = Path(relpath).stem
+    sha = Path(relpath).name.partition(".")[0]
     opened = _open_named(lib.root, relpath)
     if isinstance(opened, Refusal):
-        attempt.damage.append(Damage(photo_id, relpath, opened.value))
+        attempt.damage.append(damage(opened.value))
         return
     if lib.keys is not None:
         with opened as src:
@@ -381,7 +372,7 @@ def _add_original(
                 dst = None if zf is None else stack.enter_context(zf.open(info, "w"))
                 stored = _add_encrypted(lib.store, src, dst, sha, relpath)
         if stored is None:
-            attempt.damage.append(Damage(photo_id, relpath, CHANGED))
+            attempt.damage.append(damage(CHANGED))
             return
         attempt.files.append({"path": relpath, "sha256": stored[0], "size": stored[1]})
         return
@@ -401,7 +392,7 @@ def _add_original(
                     dst.write(chunk)
                     size += len(chunk)
     if digest.hexdigest() != sha:
-        attempt.damage.append(Damage(photo_id, relpath, CHANGED))
+        attempt.damage.append(damage(CHANGED))
         return
     attempt.files.append({"path": relpath, "sha256": sha, "size": size})
 
@@ -427,19 +418,19 @@ def _still_damaged(lib: Library, damage: list[Damage]) -> list[Damage]:
     photo has gone since the copy (erased), or that reads as imported now, is not damage."""
     if not damage:
         return []
-    named = {Path(d.path).stem: d for d in damage}
     try:
         live = named_now(lib)
+        forms = {f.relpath for f in forms_now(lib)}
     except TrackerError:
         return list(damage)
     out = []
-    for sha, d in named.items():
-        if sha not in live:
+    for d in {d.path: d for d in damage}.values():
+        sha, _, ext = Path(d.path).name.partition(".")
+        if (d.path not in forms) if d.consent_id is not None else (sha not in live):
             continue
         if d.why in ("missing", CHANGED):
             opened = _open_named(lib.root, d.path)
             if not isinstance(opened, Refusal):
-                ext = d.path.rpartition(".")[2]
                 with (
                     contextlib.suppress(EncryptedFileRefused),
                     lib.store.plain_reader(opened, sha, ext, d.path) as fh,

@@ -1,4 +1,5 @@
-"""Verifying a whole library: database integrity, every original re-hashed, strays found.
+"""Verifying a whole library: database integrity, every original and every consent's signed
+form re-hashed, strays found.
 
 It reports and never repairs: damage is shown to the person, who decides what to do. It may
 run while another program (or this one's import) changes the library, so what is in flight
@@ -24,6 +25,7 @@ from tracker.core.db.models import Photo
 from tracker.core.errors import EncryptedFileRefused
 from tracker.core.files import sha256_of
 from tracker.core.services import audit
+from tracker.core.services.consent_forms import StoredForm, forms_now, stored_forms
 from tracker.core.store.library import Library
 from tracker.core.store.lock import in_use
 from tracker.core.store.photos import UNDONE
@@ -181,11 +183,16 @@ def check_library(
             rehash and not _rehash(lib, photo_id, relpath, sha256, report)
         ):
             missing.append((photo_id, sha256, ext))
+    forms = {} if report.cancelled else _check_forms(lib, entries, links, rehash, report)
     if not report.cancelled:
         report.problems.extend(_missing(lib, missing))
-        strays = [rel for rel, why in entries.items() if why is None and rel not in expected]
+        strays = [
+            rel
+            for rel, why in entries.items()
+            if why is None and rel not in expected and rel not in forms
+        ]
         report.problems.extend(_orphans(lib, strays))
-        for rel in sorted(links - set(expected)):
+        for rel in sorted(links - set(expected) - set(forms)):
             report.problems.append(_stray_link(lib.root, rel, behind.get(rel, 0)))
         report.problems.extend(
             _stray_entry(rel) for rel, why in entries.items() if why is Refusal.NOT_A_FILE
@@ -200,6 +207,82 @@ def named_now(lib: Library) -> dict[str, str]:
     was committed while other work ran is in it)."""
     with lib.session() as s:
         return {sha: ext for sha, ext in s.execute(select(Photo.sha256, Photo.ext))}
+
+
+def _check_forms(
+    lib: Library,
+    entries: dict[str, Refusal | None],
+    links: set[str],
+    rehash: bool,
+    report: CheckReport,
+) -> dict[str, StoredForm]:
+    """Check every consent's signed form as the photos' originals are (``services.
+    consent_forms``); the forms by relative path (those the consents name)."""
+    with lib.session() as s:
+        forms = {f.relpath: f for f in stored_forms(s)}
+    missing = []
+    for rel, form in forms.items():
+        if rel in links or any(rel.startswith(link + "/") for link in links):
+            report.problems.append(
+                Problem(
+                    "link",
+                    f"Consent {form.consent_id}'s signed form {rel} is reached through a link, "
+                    "not a file in the library; it was not followed. Move the link out with "
+                    "'tracker repair quarantine', then attach the form again.",
+                    form.sha256,
+                )
+            )
+        elif entries.get(rel, Refusal.MISSING) is not None:
+            missing.append(form)
+        elif rehash:
+            problem = _rehash_form(lib, form)
+            if isinstance(problem, Problem):
+                report.problems.append(problem)
+            elif problem is Refusal.MISSING:
+                missing.append(form)
+    if missing:
+        now = {f.relpath for f in forms_now(lib)}
+        for form in missing:
+            rel = form.relpath
+            if rel not in now or in_flight(lib.root, form.sha256, form.ext) is not None:
+                continue
+            opened = open_stored(lib.root, rel)
+            if not isinstance(opened, Refusal):
+                opened.close()
+                continue
+            report.problems.append(
+                Problem(
+                    "missing_form",
+                    f"Consent {form.consent_id}'s signed form {rel} is missing. Restore it "
+                    "from a backup, or attach the same form again ('tracker consent form "
+                    f"{form.consent_id} --attach FILE').",
+                    form.sha256,
+                )
+            )
+    return forms
+
+
+def _rehash_form(lib: Library, form: StoredForm) -> Problem | Refusal | None:
+    """Read a form whole (decrypted as it is read in an encrypted library): a problem when
+    it is not what was attached, MISSING when it went since the folder was read."""
+    rel = form.relpath
+    opened = open_stored(lib.root, rel)
+    if isinstance(opened, Refusal):
+        return Refusal.MISSING
+    remedy = "Restore it from a backup, or attach the same form again."
+    try:
+        with lib.store.plain_reader(opened, form.sha256, form.ext, f"its signed form {rel}") as fh:
+            intact = sha256_of(fh) == form.sha256
+    except EncryptedFileRefused as exc:
+        return Problem("changed_form", f"Consent {form.consent_id}: {exc} {remedy}", form.sha256)
+    if intact:
+        return None
+    return Problem(
+        "changed_form",
+        f"Consent {form.consent_id}'s signed form {rel} has changed since it was attached "
+        f"(its contents no longer match). {remedy}",
+        form.sha256,
+    )
 
 
 def _check_database(lib: Library, report: CheckReport) -> None:
@@ -290,6 +373,7 @@ def _orphans(lib: Library, candidates: list[str]) -> list[Problem]:
     if not candidates:
         return []
     named = {lib.store.original_relpath(sha, ext) for sha, ext in named_now(lib).items()}
+    named |= {form.relpath for form in forms_now(lib)}
     return [
         Problem(
             "orphan_file",

@@ -24,6 +24,7 @@ from tracker.core.db.models import Photo
 from tracker.core.errors import ImageRejected, LibraryError, NoLibrary, UsageError
 from tracker.core.files import expand_paths
 from tracker.core.imaging import decode as imaging
+from tracker.core.services import consent_forms
 from tracker.core.store.library import Library
 from tracker.core.store.lock import WriterLock
 from tracker.core.store.photos import fsync_dir, storage_error
@@ -146,6 +147,7 @@ def quarantine_orphans(lib: Library) -> dict[str, Any]:
             lib.store.original_relpath(sha, ext)
             for sha, ext in s.execute(select(Photo.sha256, Photo.ext))
         }
+        expected |= {form.relpath for form in consent_forms.stored_forms(s)}
     strays = [
         rel for rel, why in scan_originals(lib.root) if why is not None or rel not in expected
     ]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import logging
 import os
 import re
@@ -32,7 +33,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tracker.core.care.backups import Progress
+from tracker.core.care import archived
+from tracker.core.care.backups import MANIFEST, Progress
 from tracker.core.care.check import check_library
 from tracker.core.care.unpack import (
     READ_ERRORS,
@@ -48,7 +50,7 @@ from tracker.core.care.unpack import (
 from tracker.core.crypto.layout import KEY_FILE, stored_size
 from tracker.core.db import schema
 from tracker.core.db.engine import DB_NAME, connect_file, db_errors
-from tracker.core.domain.consent import Action
+from tracker.core.domain.consent import Action, FormKind
 from tracker.core.errors import (
     DatabaseDamaged,
     DiskFull,
@@ -63,6 +65,7 @@ from tracker.core.errors import (
 )
 from tracker.core.queries.listing import counts
 from tracker.core.services import audit
+from tracker.core.services.consent_forms import form_relpath
 from tracker.core.store.library import Library
 from tracker.core.store.lock import abandoned, claim
 
@@ -95,6 +98,7 @@ def restore(
     _remove_abandoned(dest)
     with open_archive(archive) as zf:
         files, left_out = read_manifest(zf, archive)
+        anchor = _manifest_anchor(zf, archive)
         _check_space(files, archive, dest)
         key_file = next((f for f in files if f.path == KEY_FILE), None)
         originals = [f for f in files[1:] if f is not key_file]
@@ -117,6 +121,11 @@ def restore(
                 _extract(zf, file, work, archive, dest)
                 if progress:
                     progress(n, len(files), file.path)
+            if anchor is not None:
+                try:
+                    archived.put_anchor(work, anchor)
+                except OSError as exc:
+                    raise _write_error(exc, archive, dest) from exc
             held = _open_restored(work, archive, dest, left_out, keys)
             _move_into_place(work, archive, dest)
         except BaseException:
@@ -270,11 +279,14 @@ def _check_database(
                 subject=f"The database in {archive.name}",
                 outcome="it was not restored",
             )
-            photos = conn.execute("SELECT sha256, ext, file_size FROM photo")
+            named = [
+                (f"originals/{str(sha256)[:2]}/{sha256}.{ext}", size, "a photo")
+                for sha256, ext, size in conn.execute("SELECT sha256, ext, file_size FROM photo")
+            ]
+            named += _forms_named(conn, archive)
             listed = {f.path: f.size for f in originals}
             missing = set(left_out)
-            for sha256, ext, size in photos:
-                rel = f"originals/{str(sha256)[:2]}/{sha256}.{ext}"
+            for rel, size, what in named:
                 if rel in listed:
                     if listed.pop(rel) != (size if key is None else stored_size(size)):
                         raise damaged(archive, f"{rel} is not the size its database says")
@@ -282,7 +294,7 @@ def _check_database(
                     missing.remove(rel)
                 else:
                     raise damaged(
-                        archive, f"its database names a photo it does not hold, {shown(rel)}"
+                        archive, f"its database names {what} it does not hold, {shown(rel)}"
                     )
         finally:
             conn.close()
@@ -302,9 +314,45 @@ def _check_database(
         raise damaged(archive, "it says it left out a photo that its database does not name")
 
 
+def _forms_named(conn: Any, archive: Path) -> list[tuple[str, int, str]]:
+    """(relative path, size, "a signed form") of each form the archive's database names,
+    each once; none in a database from before consents held forms (schema 0007)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(consent)")}
+    if "form_sha256" not in columns:
+        return []
+    rows = conn.execute(
+        "SELECT DISTINCT form_sha256, form_kind, form_size FROM consent "
+        "WHERE form_sha256 IS NOT NULL"
+    )
+    out = []
+    for sha256, kind, size in rows:
+        if not (
+            isinstance(sha256, str) and len(sha256) == 64 and kind in FormKind._value2member_map_
+        ):
+            raise damaged(archive, "its database names a signed form this app never keeps")
+        out.append((form_relpath(sha256, kind), size, "a signed form"))
+    return out
+
+
+def _manifest_anchor(zf: zipfile.ZipFile, archive: Path) -> dict[str, Any] | None:
+    """The audit trail's anchor the manifest carries (``care.archived``), or None when it
+    carries none; an anchor this app would not write is refused. The manifest was bounded and
+    checked by ``read_manifest`` before."""
+    try:
+        manifest = json.loads(zf.read(MANIFEST))
+    except (*READ_ERRORS, ValueError) as exc:
+        raise damaged(archive, f"its manifest cannot be read: {exc}") from exc
+    if archived.ANCHOR_KEY not in manifest:
+        return None
+    anchor = archived.anchor_doc(manifest[archived.ANCHOR_KEY])
+    if anchor is None:
+        raise damaged(archive, "its manifest gives the audit trail's anchor as this app does not")
+    return anchor
+
+
 def _open_restored(
     work: Path, archive: Path, dest: Path, left_out: list[str], keys: Keys | None = None
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Open the library built in ``work`` (migrating an older one), check it, and count it."""
     try:
         lib = Library.open(work, keys=keys)
@@ -319,11 +367,12 @@ def _open_restored(
         # left is the database, and that it knows exactly these files. An encrypted
         # original's name is checked against its plaintext here, decrypted as it is read.
         report = check_library(lib, rehash=keys is not None)
-        allowed = {Path(p).stem for p in left_out}
+        allowed = {Path(p).name.partition(".")[0] for p in left_out}
+        left = ("missing_original", "missing_form")
         problems = [  # a broken audit chain is evidence, kept: the restored check names it
             p
             for p in report.problems
-            if not (p.kind == "missing_original" and p.sha256 in allowed) and p.kind != "audit"
+            if not (p.kind in left and p.sha256 in allowed) and p.kind != "audit"
         ]
         if problems:
             raise LibraryError(
@@ -331,7 +380,9 @@ def _open_restored(
                 f"({_in_words(problems[0].detail, work, dest)}); it was not restored."
             )
         audit.record(lib, Action.RESTORED, detail=archive.name)
-        return counts(lib)
+        # A trail cut before the backup was made is reported against the anchor it carried.
+        trail = [p.detail for p in report.problems if p.kind == "audit"]
+        return {**counts(lib), "audit": trail}
     finally:
         lib.close()
 

@@ -146,7 +146,7 @@ def read_manifest(zf: zipfile.ZipFile, archive: Path) -> tuple[list[ArchiveFile]
             raise LibraryError(
                 f"{archive.name} holds an unexpected file ({shown(path)}); it was not restored."
             )
-        if path not in ours and not encrypted and Path(path).stem != sha256:
+        if path not in ours and not encrypted and Path(path).name.partition(".")[0] != sha256:
             raise damaged(archive, f"{path} is not named after its checksum")
         held = by_name.get(path)
         if held is None:

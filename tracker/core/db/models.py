@@ -354,6 +354,10 @@ class Consent(Base):
     withdrawn_on: Mapped[dt.date | None] = mapped_column(Date)
     withdrawn_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    # Its signed form (``services.consent_forms``), kept as an original: all three or none.
+    form_sha256: Mapped[str | None] = mapped_column(String(64))
+    form_kind: Mapped[str | None] = mapped_column(String(8))  # domain.consent.FormKind
+    form_size: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         CheckConstraint(
@@ -362,6 +366,15 @@ class Consent(Base):
         ),
         CheckConstraint("expires_on IS NULL OR expires_on >= recorded_on", name="expiry"),
         CheckConstraint("(withdrawn_on IS NULL) = (withdrawn_by IS NULL)", name="withdrawal"),
+        CheckConstraint(
+            "(form_sha256 IS NULL) = (form_kind IS NULL) AND "
+            "(form_sha256 IS NULL) = (form_size IS NULL)",
+            name="form",
+        ),
+        CheckConstraint(
+            "form_kind IS NULL OR form_kind IN ('pdf', 'jpg', 'png', 'heic')", name="form_kind"
+        ),
+        CheckConstraint("form_size IS NULL OR form_size BETWEEN 1 AND 20971520", name="form_size"),
     )
 
 

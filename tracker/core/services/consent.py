@@ -12,6 +12,7 @@ of work.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,10 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.core.db.models import Area, Client, Consent, ConsentPhoto, Photo, Rating
-from tracker.core.domain.consent import PURPOSE_LABELS, Action, Purpose
+from tracker.core.domain.consent import PURPOSE_LABELS, Action, FormKind, Purpose
 from tracker.core.errors import ConsentRefused, UsageError, ValidationError
 from tracker.core.queries.browse import get
-from tracker.core.services import audit
+from tracker.core.services import audit, consent_forms
 from tracker.core.store.library import Library
 from tracker.core.text import check_name
 
@@ -41,6 +42,8 @@ class ConsentRow:
     expires_on: dt.date | None
     withdrawn_on: dt.date | None
     withdrawn_by: str | None
+    form: FormKind | None = None  # the kind of its signed form, when it holds one
+    form_size: int | None = None
 
     def status(self, today: dt.date) -> str:
         """ "valid", "withdrawn", "expired" or "not yet" (recorded with a later date)."""
@@ -75,6 +78,8 @@ class ConsentRow:
             "expires_on": None if self.expires_on is None else self.expires_on.isoformat(),
             "withdrawn_on": None if self.withdrawn_on is None else self.withdrawn_on.isoformat(),
             "withdrawn_by": self.withdrawn_by,
+            "form": None if self.form is None else self.form.value,
+            "form_size": self.form_size,
         }
 
 
@@ -95,6 +100,8 @@ def _row(c: Consent, client: str, photo_ids: tuple[int, ...] | None) -> ConsentR
         expires_on=c.expires_on,
         withdrawn_on=c.withdrawn_on,
         withdrawn_by=c.withdrawn_by,
+        form=None if c.form_kind is None else FormKind(c.form_kind),
+        form_size=c.form_size,
     )
 
 
@@ -113,10 +120,15 @@ def add(
     recorded_by: str | None = None,
     recorded_on: dt.date | None = None,
     expires_on: dt.date | None = None,
+    form: tuple[bytes, str] | None = None,
 ) -> int:
     """Record that the client agreed to ``purpose`` (for ``photo_ids`` only, or all their
-    photos when None); its id. ``recorded_by`` defaults to the user acting."""
+    photos when None); its id. ``recorded_by`` defaults to the user acting. ``form`` (its
+    bytes and its file's name) is the signed form, kept with it in the same unit of work
+    (``services.consent_forms``)."""
     lib.require_writable()
+    if form is not None:
+        consent_forms.check(*form)  # refused before anything is written
     on = recorded_on if recorded_on is not None else _today()
     if on > _today():
         raise ValidationError(f"A consent cannot be recorded for a later day ({on.isoformat()}).")
@@ -126,7 +138,9 @@ def add(
             f"({on.isoformat()}); give a later expiry date."
         )
     by = check_name(recorded_by, "name of who recorded the consent") if recorded_by else None
-    with lib.session() as s:
+    with contextlib.ExitStack() as stack:
+        staged = None if form is None else stack.enter_context(consent_forms.staged(lib, *form))
+        s = stack.enter_context(lib.session())
         client = get(s, Client, client_id, "client")
         chosen: list[int] | None = None
         if photo_ids is not None:
@@ -158,6 +172,8 @@ def add(
             subject=audit.subject_of(chosen or (), consent=row.id),
             detail=f"recorded: {purpose.value}, {'identifiable' if identifiable else 'de-identified'}",
         )
+        if staged is not None:
+            staged.record_in(s, row)
         made = row.id
     audit.anchor(lib)
     return made

@@ -12,6 +12,7 @@ library next opens. It cannot be undone.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 import logging
@@ -32,7 +33,7 @@ from tracker.core.db.models import (
 )
 from tracker.core.domain.consent import Action
 from tracker.core.queries.browse import get
-from tracker.core.services import audit
+from tracker.core.services import audit, consent_forms
 from tracker.core.services.move import leave_group
 from tracker.core.store.library import Library
 
@@ -63,6 +64,7 @@ class ErasePlan:
     snapshots: tuple[Path, ...] = ()  # database copies in backups/ (they hold the rows)
     archives: tuple[Path, ...] = ()  # backup archives this library wrote that still exist
     photo_ids: tuple[int, ...] = field(default=(), repr=False)
+    notes: tuple[str, ...] = ()  # after the erase: what became of the marks' regions, in words
 
     def summary(self) -> str:
         """What goes, in words: "12 photos, 3 visits, 9 ratings and 2 treatment records"."""
@@ -207,21 +209,27 @@ def _archives_since(lib: Library, since: dt.datetime | None) -> list[Path]:
 
 def erase(lib: Library, target: Target, ident: int) -> ErasePlan:
     """Erase ``target`` ``ident`` and everything hanging on it, for good (see the module
-    docstring). Returns what went."""
+    docstring). Returns what went, with a sentence (``notes``) for each view whose marks'
+    regions were drawn on a photo that went: carried to the next reference, or kept to be
+    drawn again."""
     lib.require_writable()
     done = plan(lib, target, ident)
     held: list[tuple[str, str]] = []
     files: list[tuple[str, str]] = []
+    notes: list[str] = []
     try:
         with lib.session() as s:
             photo_q, visit_q, area_q, client_q, _what = _scope(s, target, ident)
             photos = list(s.scalars(select(Photo).where(Photo.id.in_(photo_q))))
             files = [(p.sha256, p.ext) for p in photos]
+            if target is Target.CLIENT:  # their consents go with them, and their signed forms
+                files += [(f.sha256, f.ext) for f in consent_forms.going_with(s, ident)]
             if target in (Target.PHOTO, Target.VISIT):
                 # The rest of each photo's area and view stays: keep their alignment true.
                 going = {p.id for p in photos}
-                for p in photos:
-                    leave_group(s, p, (p.area_id, p.view), going, {})
+                for p in photos:  # the regions drawn on one follow the next reference, or wait
+                    if note := leave_group(s, p, (p.area_id, p.view), going, {}):
+                        notes.append(note)
             # Files first, rows second: until the rows are gone, a crash puts the files back.
             for sha, ext in files:
                 if lib.store.has_original(sha, ext):
@@ -252,4 +260,4 @@ def erase(lib: Library, target: Target, ident: int) -> ErasePlan:
         lib.store.drop_cache(sha)
     lib.checkpoint()
     log.info("Erased %s: %s", done.target.value, done.summary())
-    return done
+    return dataclasses.replace(done, notes=tuple(notes))

@@ -24,7 +24,7 @@ from tracker.core.crypto.layout import KEY_FILE, is_encrypted, lost_its_key
 from tracker.core.db import engine as db
 from tracker.core.db import snapshots
 from tracker.core.db.engine import DB_NAME
-from tracker.core.db.models import Client, Photo
+from tracker.core.db.models import Client, Consent, Photo
 from tracker.core.errors import (
     DatabaseDamaged,
     FolderReadOnly,
@@ -197,7 +197,7 @@ class Library:
         return cls(root, engine, read_only=reason, keys=keys)
 
     def _recover(self) -> None:
-        recovered = self.store.recover(self.has_photo_sha)
+        recovered = self.store.recover(self._names_original)
         if recovered.removed:
             # An import was cut off: the thumbnails and previews it made for photos it never
             # recorded are swept too (one query for every stored photo's hash).
@@ -272,6 +272,12 @@ class Library:
     def has_photo_sha(self, sha256: str) -> bool:
         with self.session() as s:
             return s.scalar(select(Photo.id).where(Photo.sha256 == sha256)) is not None
+
+    def _names_original(self, sha256: str) -> bool:
+        """Whether a photo or a consent's signed form (kept as an original) is ``sha256``."""
+        with self.session() as s:
+            form = s.scalar(select(Consent.id).where(Consent.form_sha256 == sha256).limit(1))
+        return form is not None or self.has_photo_sha(sha256)
 
     # -- pictures ------------------------------------------------------------------------
 
