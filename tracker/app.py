@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QProgressDialog
@@ -23,11 +23,15 @@ from tracker.core.paths import ENV_LIBRARY, default_library, log_dir
 from tracker.core.store.library import Library
 from tracker.ui.errors import install_excepthook, setup_logging
 from tracker.ui.icons import icon
+from tracker.ui.main.encrypting import ask_to_encrypt, offer, refusal
 from tracker.ui.main.new_library import ask_new_library
 from tracker.ui.main.window import MainWindow
 from tracker.ui.settings import Mode, Preferences
 from tracker.ui.unlock import UnlockDialog
 from tracker.ui.workers import TaskRunner
+
+if TYPE_CHECKING:
+    from tracker.core.crypto.keys import Keys
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +64,29 @@ class App:
         self.runner = runner
         self.lib: Library | None = None
         self._ask = _ask_dialog(window)
+        self._wanted: Path | None = None  # the library asked for at start-up
         window.library_requested.connect(self.open)
         window.sample_requested.connect(self.make_sample)
+        window.menus.encrypt.triggered.connect(self.encrypt)
+        # After the window's own slot, which starts tracking in an open library.
+        window.welcome.start_requested.connect(self._on_welcome_start_requested)
 
-    def open(self, root: Path, *, create: bool = False) -> bool:
-        """Open the library at ``root`` in the window; on failure keep the current one."""
+    def start(self, given: Path | None) -> bool:
+        """Open the library the window starts on (``starting_library``): the default, or a
+        named new, folder is made, asking first how (``new_library``); an existing folder
+        that is not a library is refused with a sentence, and the welcome page offers the
+        other ways in."""
+        self._wanted = starting_library(given, self.prefs)
+        return self.open(self._wanted, create=True)
+
+    def _on_welcome_start_requested(self) -> None:
+        # No library: its question was cancelled (or it failed). Ask again, then start.
+        if self.lib is None and self._wanted is not None and self.open(self._wanted, create=True):
+            self.window.welcome.start_requested.emit()
+
+    def open(self, root: Path, *, create: bool = False, keys: Keys | None = None) -> bool:
+        """Open the library at ``root`` in the window; on failure keep the current one.
+        ``keys`` unlock an encrypted one without asking (it was just encrypted)."""
         if self.window.importer.busy:
             self.window.show_error(
                 "An import is running; let it finish or cancel it before opening another library."
@@ -75,12 +97,13 @@ class App:
             practitioner = self.prefs.mode is Mode.PRACTITIONER
             made = ask_new_library(root, self.runner, practitioner, self.window)
             if made is None:
+                self._wanted = root  # Start tracking asks again, when no library is open
                 return False  # cancelled: nothing made, the current library stays
             if made[1] is not None:
                 self._switch(made[1])
                 return True
             create = True
-        keys = self.window.care.take_keys(root)  # a backup restored just now was unlocked
+        keys = keys or self.window.care.take_keys(root)  # a backup restored: unlocked
         if keys is None and is_encrypted(root):
             keys = UnlockDialog.ask(root, self.runner, self.window)
             if keys is None:
@@ -124,6 +147,7 @@ class App:
         old = self.lib
         self.window.set_library(lib)
         self.lib = lib
+        offer(self.window.menus.encrypt, lib)
         if lib is not None:
             self.prefs.last_library = lib.root
         if old is not None:
@@ -132,6 +156,21 @@ class App:
 
     def close(self) -> None:
         self._switch(None)
+
+    def encrypt(self) -> None:
+        """Library ▸ Encrypt this library…: closed, encrypted, and opened again unlocked
+        (``ui.main.encrypting``); opened again as it was when it failed."""
+        lib = self.lib
+        if lib is None or refusal(lib):
+            return
+        if self.window.importer.busy:
+            self.window.show_error(
+                "An import is running; let it finish or cancel it before encrypting the library."
+            )
+            return
+        closed = ask_to_encrypt(lib.root, self.runner, self.close, self.window)
+        if closed is not None:
+            self.open(lib.root, keys=closed.keys)
 
     def make_sample(self) -> None:
         """Ask where to put the sample library, make it on the thread pool, then open it."""
@@ -200,11 +239,8 @@ def run_gui(library: Path | None) -> int:
     window = MainWindow(prefs, runner)
     install_excepthook(lambda: window, log_file)
     shell = App(window, prefs, runner)
-    root = starting_library(library, prefs)
     window.show()
-    # The default (or a named new) folder is created; an existing folder that is not a
-    # library is refused with a sentence, and the welcome page offers the other ways in.
-    shell.open(root, create=True)
+    shell.start(library)
     status = app.exec()
     shell.close()
     return status

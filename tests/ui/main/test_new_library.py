@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -126,7 +128,7 @@ def test_encryption_is_ticked_in_practitioner_mode_and_offered_in_patient_mode(
     assert asked == [ticked] and not (tmp_path / "new").exists() and shell.lib is None
     dialog = NewLibraryDialog(tmp_path / "new", shell.runner, ticked)
     assert dialog.encrypt.isChecked() is ticked
-    assert dialog.passphrase.isHidden() is not ticked
+    assert dialog.new.isHidden() is not ticked
 
 
 def test_an_empty_folder_opened_becomes_a_plain_or_an_encrypted_library(
@@ -163,3 +165,71 @@ def test_opening_an_encrypted_library_asks_for_its_passphrase(
     monkeypatch.setattr(UnlockDialog, "ask", classmethod(lambda cls, *a: keys))
     assert shell.open(lib.root)
     assert isinstance(shell.lib, Library) and shell.lib.keys == keys
+
+
+def test_print_puts_the_recovery_key_on_a_page(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "ABCD-EFGH-IJKL-MNOP-QRST-UVWX-YZ23-4567"
+    dialog = RecoveryKeyDialog(tmp_path / "A library with a rather long name", key)
+    qtbot.addWidget(dialog)
+    out = tmp_path / "key.pdf"
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(out))
+    monkeypatch.setattr(RecoveryKeyDialog, "ask_printer", staticmethod(lambda parent: printer))
+    dialog.show()
+    dialog.print_button.click()
+    assert dialog.print_button.text() == "Printed"
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(out).pages)
+    assert key in "".join(text.split())  # (the PDF's text spaces the key's letters apart)
+    assert "A library with a rather long name" in text
+    assert "Keep it apart from the" in text
+    monkeypatch.setattr(RecoveryKeyDialog, "ask_printer", staticmethod(lambda parent: None))
+    out.unlink()
+    dialog.print_button.click()  # cancelled in the print dialog: nothing printed
+    assert not out.exists()
+
+
+def test_a_cancelled_new_library_question_is_asked_again_by_start_tracking(
+    shell: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers: list[tuple[bool, Any] | None] = [None, (False, None)]
+    asked: list[Path] = []
+
+    def ask(root: Path, runner: Any, encrypt: bool, parent: Any) -> tuple[bool, Any] | None:
+        asked.append(root)
+        return answers.pop(0)
+
+    areas: list[str] = []
+
+    def ask_for_area(title: str, *_rest: Any) -> bool:
+        areas.append(title)
+        return False  # cancelled: no photos are asked for
+
+    monkeypatch.setattr("tracker.app.ask_new_library", ask)
+    monkeypatch.setattr(shell.window.client_edits, "ask_for_area", ask_for_area)
+    root = tmp_path / "first"
+    assert not shell.open(root, create=True)  # the first start's question, cancelled
+    assert shell.lib is None and shell.window.stack.currentWidget() is shell.window.welcome
+    shell.window.welcome.start.click()
+    assert asked == [root, root]  # asked again
+    assert shell.lib is not None and shell.lib.root == root and shell.lib.keys is None
+    assert areas == ["Start tracking"]  # and tracking starts in the library made
+    shell.window.welcome.start.click()  # a library is open: nothing is asked
+    assert asked == [root, root] and areas == ["Start tracking", "Start tracking"]
+
+
+def test_a_new_folder_given_at_start_up_asks_how_to_make_it(
+    shell: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[tuple[Path, bool]] = []
+
+    def ask(root: Path, runner: Any, encrypt: bool, parent: Any) -> None:
+        asked.append((root, encrypt))
+
+    monkeypatch.setattr("tracker.app.ask_new_library", ask)
+    shell.prefs.mode = Mode.PRACTITIONER
+    assert not shell.start(tmp_path / "not there yet")  # `tracker --library NEW_FOLDER`
+    assert asked == [(tmp_path / "not there yet", True)]
+    assert not (tmp_path / "not there yet").exists() and shell.lib is None

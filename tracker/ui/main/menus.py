@@ -45,6 +45,9 @@ class MenuActions(QObject):
         self.check = self._make("&Check the library…")
         self.backup = self._make("&Back up…")
         self.restore = self._make("&Restore from a backup…")
+        # On for a plain library that can be changed (``encrypting.offer`` says why not).
+        self.encrypt = self._make("&Encrypt this library…")
+        self.encrypt.setEnabled(False)
         self.consent = self._make("C&onsent of the client…")
         self.audit = self._make("&Audit trail…")
         self.lock = self._make("&Lock", "Ctrl+L")  # hides everything until the passphrase
@@ -120,13 +123,14 @@ class MenuActions(QObject):
             (
                 "&Library",
                 [
-                    *(self.check, None, self.backup, self.restore, None),
-                    *(self.consent, self.audit, None, self.lock),
+                    *(self.check, None, self.backup, self.restore, None, self.encrypt),
+                    *(None, self.consent, self.audit, None, self.lock),
                 ],
             ),
             ("&Help", [self.help, self.photo_help, None, self.print_card, None, self.about]),
         ):
             menu = bar.addMenu(title)
+            menu.setToolTipsVisible(True)  # a command switched off says why
             for action in actions:
                 menu.addSeparator() if action is None else menu.addAction(action)
             if title == "&Client":

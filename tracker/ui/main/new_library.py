@@ -7,6 +7,7 @@ unticked, in patient mode.
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,8 @@ from tracker.core.errors import ValidationError
 from tracker.ui.workers import TaskRunner
 
 if TYPE_CHECKING:
+    from PySide6.QtPrintSupport import QPrinter
+
     from tracker.core.crypto.keys import KdfParams
     from tracker.core.store.library import Library
 
@@ -57,10 +60,8 @@ class NewLibraryDialog(QDialog):
             "The photos and the database are kept encrypted on the disk; the library opens "
             "with its passphrase, or with a recovery key shown once now."
         )
-        self.passphrase = self._secret_field("Passphrase (at least 8 characters)")
-        self.again = self._secret_field("The same passphrase again")
-        self.hint = QLabel(strength_hint(""), self)
-        self.hint.setAccessibleName("How strong the passphrase is")
+        self.new = NewPassphrase(self)
+        self.passphrase, self.again, self.hint = self.new.passphrase, self.new.again, self.new.hint
         self.busy = QProgressBar(self)
         self.busy.setRange(0, 0)  # no end known: it moves while the keys are made
         self.busy.setAccessibleName("Making the keys")
@@ -75,7 +76,7 @@ class NewLibraryDialog(QDialog):
         )
         self.make_button.setDefault(True)
         layout = QVBoxLayout(self)
-        shown: list[QWidget] = [intro, self.encrypt, self.passphrase, self.again, self.hint]
+        shown: list[QWidget] = [intro, self.encrypt, self.new]
         for widget in [*shown, self.busy, self.problem, self.buttons]:
             layout.addWidget(widget)
         self.setMinimumWidth(460)
@@ -83,21 +84,9 @@ class NewLibraryDialog(QDialog):
         self.buttons.accepted.connect(self._on_buttons_accepted)
         self.buttons.rejected.connect(self.reject)
         self.encrypt.toggled.connect(self._on_encrypt_toggled)
-        self.passphrase.textChanged.connect(self._on_passphrase_text_changed)
-
-    def _on_passphrase_text_changed(self, text: str) -> None:
-        self.hint.setText(strength_hint(text))
-
-    def _secret_field(self, text: str) -> QLineEdit:
-        field = QLineEdit(self)
-        field.setEchoMode(QLineEdit.EchoMode.Password)
-        field.setPlaceholderText(text)
-        field.setAccessibleName(text)
-        return field
 
     def _on_encrypt_toggled(self, on: bool) -> None:
-        for widget in (self.passphrase, self.again, self.hint):
-            widget.setVisible(on)
+        self.new.setVisible(on)
         self.problem.hide()
         self.adjustSize()
 
@@ -106,17 +95,13 @@ class NewLibraryDialog(QDialog):
             self.accept()  # the caller makes a plain library
             return
         # start-up time: cryptography is loaded for an encrypted library only
-        from tracker.core.crypto.keys import DEFAULT_KDF, check_passphrase
+        from tracker.core.crypto.keys import DEFAULT_KDF
         from tracker.core.store import encrypted
 
-        typed = self.passphrase.text()
         try:
-            check_passphrase(typed)
+            typed = self.new.chosen()
         except ValidationError as exc:
             self._say(str(exc))
-            return
-        if self.again.text() != typed:
-            self._say("The two passphrases typed differ; type the same one twice.")
             return
         self._busy(True)
         root, kdf = self.root, self.kdf or DEFAULT_KDF
@@ -128,8 +113,7 @@ class NewLibraryDialog(QDialog):
 
     def _on_created(self, made: tuple[Library, str]) -> None:
         self.lib, self.recovery_key = made
-        self.passphrase.clear()
-        self.again.clear()
+        self.new.clear()
         self.accept()
 
     def _on_failed(self, message: str) -> None:
@@ -141,7 +125,7 @@ class NewLibraryDialog(QDialog):
             super().reject()
 
     def _busy(self, busy: bool) -> None:
-        for widget in (self.encrypt, self.passphrase, self.again, self.buttons):
+        for widget in (self.encrypt, self.new, self.buttons):
             widget.setEnabled(not busy)
         self.busy.setVisible(busy)
         if busy:
@@ -150,6 +134,51 @@ class NewLibraryDialog(QDialog):
     def _say(self, text: str) -> None:
         self.problem.setText(text)
         self.problem.show()
+
+
+class NewPassphrase(QWidget):
+    """A new passphrase typed twice, without echo, with a line saying how strong it is; the
+    rules are the command line's (``crypto.keys.check_passphrase``). Used for a new library
+    and for encrypting an existing one (``ui.main.encrypting``)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.passphrase = self._field(f"Passphrase (at least {MIN_LENGTH} characters)")
+        self.again = self._field("The same passphrase again")
+        self.hint = QLabel(strength_hint(""), self)
+        self.hint.setAccessibleName("How strong the passphrase is")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.passphrase, self.again, self.hint):
+            layout.addWidget(widget)
+        self.setFocusProxy(self.passphrase)
+        self.passphrase.textChanged.connect(self._on_passphrase_text_changed)
+
+    def _field(self, text: str) -> QLineEdit:
+        field = QLineEdit(self)
+        field.setEchoMode(QLineEdit.EchoMode.Password)
+        field.setPlaceholderText(text)
+        field.setAccessibleName(text)
+        return field
+
+    def _on_passphrase_text_changed(self, text: str) -> None:
+        self.hint.setText(strength_hint(text))
+
+    def chosen(self) -> str:
+        """The passphrase typed; ValidationError, with its sentence, unless it may lock a
+        library and was typed the same twice."""
+        # start-up time: cryptography is loaded for an encrypted library only
+        from tracker.core.crypto.keys import check_passphrase
+
+        typed = self.passphrase.text()
+        check_passphrase(typed)
+        if self.again.text() != typed:
+            raise ValidationError("The two passphrases typed differ; type the same one twice.")
+        return typed
+
+    def clear(self) -> None:
+        self.passphrase.clear()
+        self.again.clear()
 
 
 def strength_hint(typed: str) -> str:
@@ -212,18 +241,30 @@ class RecoveryKeyDialog(QDialog):
         self.copy.setText("Copied")
 
     def _on_print_clicked(self) -> None:
+        printer = self.ask_printer(self)
+        if printer is not None:
+            self.print_to(printer)
+            self.print_button.setText("Printed")
+
+    @staticmethod
+    def ask_printer(parent: QWidget) -> QPrinter | None:
+        """The printer the person chose in the print dialog; None when cancelled."""
         # start-up time: the print support module is loaded only to print
         from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 
         printer = QPrinter()
-        if QPrintDialog(printer, self).exec() != QDialog.DialogCode.Accepted:
-            return
+        if QPrintDialog(printer, parent).exec() != QDialog.DialogCode.Accepted:
+            return None
+        return printer
+
+    def print_to(self, printer: QPrinter) -> None:
+        """The key on a page of its own, with the library it opens and what to do with it."""
         page = QTextDocument()
-        page.setPlainText(
-            f"{APP_NAME}: the recovery key of the library in {self.root}\n\n"
-            f"{self.recovery_key}\n\n"
-            "It opens the library if the passphrase is forgotten. Keep it apart from the "
-            "computer."
+        page.setHtml(
+            f"<p>{APP_NAME}: the recovery key of the library in {escape(str(self.root))}</p>"
+            f"<pre style='font-size: 16pt'>{escape(self.recovery_key)}</pre>"
+            "<p>It opens the library if the passphrase is forgotten. Keep it apart from the "
+            "computer.</p>"
         )
         page.print_(printer)
 
