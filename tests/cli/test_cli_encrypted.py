@@ -14,7 +14,9 @@ import pytest
 from PIL import Image
 
 from tests.conftest import run_cli
+from tracker.cli.unlock import new_passphrase
 from tracker.core.crypto.keys import MIN_KDF
+from tracker.core.errors import UsageError
 from tracker.core.store import encrypted
 
 PASS = "correct horse battery staple"
@@ -162,3 +164,23 @@ def test_a_snapshot_of_it_is_put_back_with_its_key(library: tuple[Path, str]) ->
     assert done.returncode == 0, done.stderr
     visits = run_cli(*base, "list", "visits", "--json")
     assert visits.returncode == 0 and json.loads(visits.stdout) == []
+
+
+def test_one_name_for_a_new_passphrase_and_the_old_one_still_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The name every command reads a new passphrase from (init --encrypt read only the other).
+    _env(monkeypatch, TRACKER_NEW_PASSPHRASE=PASS)
+    made = run_cli("--library", str(tmp_path / "new"), "--json", "init", "--encrypt")
+    assert made.returncode == 0, made.stderr
+    assert encrypted.unlock(tmp_path / "new", passphrase=PASS).library_id
+    _env(monkeypatch, TRACKER_NEW_PASSPHRASE="new", TRACKER_PASSPHRASE="old one")
+    assert new_passphrase(first=True) == "new" == new_passphrase(first=False)
+    # Where a library has no passphrase yet, the older name is read when the new one is unset;
+    # where it has one, that name holds the current passphrase, never the new one.
+    _env(monkeypatch, TRACKER_PASSPHRASE="old one")
+    assert new_passphrase(first=True) == "old one"
+    with pytest.raises(
+        UsageError, match=r"no terminal to type it in; .* set TRACKER_NEW_PASSPHRASE"
+    ):
+        new_passphrase(first=False)

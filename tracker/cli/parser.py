@@ -121,8 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument(
         "--encrypt",
         action="store_true",
-        help="encrypt the new library: asks for a passphrase (or reads $TRACKER_PASSPHRASE) "
-        "and shows its recovery key once",
+        help="encrypt the new library: asks for a passphrase twice (or reads "
+        "$TRACKER_NEW_PASSPHRASE, else $TRACKER_PASSPHRASE) and shows its recovery key once",
     )
     pw = _command(sub, "passphrase", "change an encrypted library's passphrase", c)
     pw_sub = pw.add_subparsers(
@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "encrypt",
         "encrypt an existing plain library in place: asks for a passphrase twice (or reads "
-        "$TRACKER_NEW_PASSPHRASE) and shows its recovery key once",
+        "$TRACKER_NEW_PASSPHRASE, else $TRACKER_PASSPHRASE) and shows its recovery key once",
         c,
     )
 

@@ -5,6 +5,11 @@ variable ``TRACKER_PASSPHRASE`` (its risk: other programs of the same user, and 
 report or a shell history that records the environment, can read it; docs/CLI.md says so).
 ``--recovery-key`` unlocks with the recovery key instead, read the same way
 (``TRACKER_RECOVERY_KEY``). A wrong one is exit status 2 with one sentence, as every refusal.
+
+A new passphrase (``init --encrypt``, ``encrypt``, ``passphrase change``) is typed twice, or
+read from ``TRACKER_NEW_PASSPHRASE``, one name for all three. Where the library has no
+passphrase yet (``init --encrypt``, ``encrypt``), ``TRACKER_PASSPHRASE`` is read when that is
+not set: ``init --encrypt`` read only it before, and scripts may set it.
 """
 
 from __future__ import annotations
@@ -76,15 +81,18 @@ def open_library(args: argparse.Namespace, root: Path, **options: Any) -> Librar
     return lib
 
 
-def new_passphrase(env: str) -> str:
-    """A new passphrase: from ``env``, or typed twice at the terminal (the two must agree)."""
-    given = os.environ.get(env)
-    if given:
-        return given
-    first = _secret("New passphrase: ", env, "new passphrase")
-    if getpass.getpass("The same passphrase again: ") != first:
+def new_passphrase(*, first: bool) -> str:
+    """A new passphrase: from ``TRACKER_NEW_PASSPHRASE``, else, for a library's ``first``
+    passphrase, from ``TRACKER_PASSPHRASE`` (the older name), else typed twice at the
+    terminal (the two must agree)."""
+    for env in (ENV_NEW_PASSPHRASE, ENV_PASSPHRASE) if first else (ENV_NEW_PASSPHRASE,):
+        given = os.environ.get(env)
+        if given:
+            return given
+    first_typed = _secret("New passphrase: ", ENV_NEW_PASSPHRASE, "new passphrase")
+    if getpass.getpass("The same passphrase again: ") != first_typed:
         raise UsageError("The two passphrases typed differ; nothing was changed.")
-    return first
+    return first_typed
 
 
 def init_encrypted(args: argparse.Namespace, root: Path) -> int:
@@ -92,7 +100,7 @@ def init_encrypted(args: argparse.Namespace, root: Path) -> int:
     # start-up time: cryptography is loaded for an encrypted library only
     from tracker.core.store import encrypted
 
-    lib, recovery = encrypted.create(root, new_passphrase(ENV_PASSPHRASE))
+    lib, recovery = encrypted.create(root, new_passphrase(first=True))
     lib.close()
     emit(
         args,
@@ -116,7 +124,7 @@ def cmd_encrypt(args: argparse.Namespace, root: Path) -> int:
     if not root.is_dir():
         raise UsageError(f"There is no library at {root}; create one with 'tracker init'.")
     Library.open(root).close()  # refused before the passphrase is asked: locked, read-only
-    passphrase = new_passphrase(ENV_NEW_PASSPHRASE)
+    passphrase = new_passphrase(first=True)
     counted: list[int] = []
     recovery = encrypt_library(root, passphrase, lambda done, total: counted.append(total))
     files = counted[-1] if counted else 0  # originals, pictures, database and snapshots
@@ -145,7 +153,7 @@ def cmd_passphrase(args: argparse.Namespace, root: Path) -> int:
     if not is_encrypted(root):
         raise UsageError(f"The library in {root} is not encrypted; it has no passphrase.")
     with open_library(args, root) as lib:
-        encrypted.change_passphrase(lib, new_passphrase(ENV_NEW_PASSPHRASE))
+        encrypted.change_passphrase(lib, new_passphrase(first=False))
     emit(
         args,
         {"library": str(root), "passphrase_changed": True},
