@@ -62,8 +62,11 @@ def test_the_roles_the_parser_offers_are_the_servers_groups() -> None:
 
 
 def test_create_makes_the_library_and_refuses_a_database_that_holds_one(url: str) -> None:
-    done = run_cli("clinic", "create", url, "--json")
+    # The test server trusts its socket: the password is ignored there, but never shown.
+    with_password = make_url(url).set(password="topsecret").render_as_string(hide_password=False)
+    done = run_cli("clinic", "create", with_password, "--json")
     assert done.returncode == 0, done.stderr
+    assert "topsecret" not in done.stdout + done.stderr
     made = json.loads(done.stdout)
     assert made["revision"] == db.head_revision()
     assert made["groups"] == dict(roles.GROUPS)

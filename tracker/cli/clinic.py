@@ -104,7 +104,8 @@ def cmd_clinic(args: argparse.Namespace, _root: Path) -> int:
         address = _address(args.url)
         with _server(args.url, "make a clinic library") as engine:
             revision = roles.create_clinic(engine)
-        safe = address.render_as_string(hide_password=True)
+        # As typed, unless it holds a password (SQLAlchemy's rendering escapes the query).
+        safe = args.url if address.password is None else address.render_as_string()
         text = (
             f"Made a clinic library in {_where(address)} (schema {revision}). Give each person "
             f"a login: tracker clinic user add NAME --role ROLE --url {safe}"

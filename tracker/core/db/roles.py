@@ -173,7 +173,7 @@ def _sqlstate(exc: DBAPIError) -> str | None:
     return getattr(exc.orig, "sqlstate", None)
 
 
-def _ensure_groups(conn: Connection) -> None:
+def ensure_groups(conn: Connection) -> None:
     """Make the group roles that are not there yet (NOLOGIN); refuse a login role of that name."""
     found: dict[str, bool] = {
         name: can_login
@@ -233,7 +233,7 @@ def policy_statements(conn: Connection) -> list[str]:
 def grant_rights(conn: Connection) -> None:
     """Grant every group its rights on every table of the library, as the module's notes
     say, inside the caller's transaction (``server`` after a migration, ``create_clinic``)."""
-    _ensure_groups(conn)
+    ensure_groups(conn)
     groups = ", ".join(_quote(conn, g) for g in GROUPS.values())
     database = _quote(conn, str(conn.scalar(sa.text("SELECT current_database()"))))
     schema = _quote(conn, str(conn.scalar(sa.text("SELECT current_schema()"))))
