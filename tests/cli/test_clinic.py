@@ -182,3 +182,20 @@ def test_a_server_that_cannot_be_reached_is_one_sentence(
     out, err = capsys.readouterr()
     assert out == "" and "the server at clinic on /tmp/no-server-" in err
     assert err.count("\n") == 1
+
+
+def test_a_login_that_may_not_make_tables_is_refused_and_nothing_is_made(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stranger = _name("stranger")
+    owner = server.make_pg_engine(url)
+    try:
+        with owner.begin() as conn:
+            conn.exec_driver_sql(f'CREATE ROLE "{stranger}" LOGIN')
+        assert main(["clinic", "create", _as(url, stranger)]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and f"the server refused the login {stranger} the right to" in err
+        assert err.count("\n") == 1
+        assert sa.inspect(owner).get_table_names() == []
+    finally:
+        owner.dispose()

@@ -62,8 +62,9 @@ def _server(url: str, doing: str) -> Iterator[Engine]:
         if getattr(exc.orig, "sqlstate", None) != _INSUFFICIENT_PRIVILEGE:
             raise
         raise LibraryError(
-            f"Cannot {doing}: the login {address.username or '(default)'} lacks the right to "
-            "(clinic create needs the database's owner, user add its owner or an admin)."
+            f"Cannot {doing}: the server refused the login {address.username or '(default)'} "
+            "the right to (a clinic library is made by the database's owner or the server's "
+            "superuser, staff are added by an admin)."
         ) from None
     finally:
         engine.dispose()

@@ -63,6 +63,6 @@ def add_clinic_commands(
     add.add_argument(
         "--url",
         metavar="URL",
-        help="the clinic library, logged in as its owner or an admin (default: "
+        help="the clinic library, logged in as an admin or the server's superuser (default: "
         "$TRACKER_LIBRARY when it is a postgresql:// address)",
     )

@@ -308,7 +308,8 @@ def add_user(engine: Engine, name: str, role: str, password: str) -> None:
     ``PQencryptPasswordConn``, as psql's ``\\password``), so neither the statement nor the
     server's log or activity view ever holds it; nothing here logs or prints it. An admin also
     gets CREATEROLE and the groups' ADMIN OPTION, so that admins add staff without the owner.
-    Whoever runs it must be the owner or an admin (else a LibraryError naming who they are)."""
+    Whoever runs it must be an admin or a login that may create roles (the server's superuser,
+    an owner with CREATEROLE); else a LibraryError naming who they are."""
     check_user_name(name)
     group = group_of(role)
     if not password:
@@ -346,6 +347,7 @@ def _add_user_refused(exc: DBAPIError, name: str, who: str) -> Exception:
         return UsageError(f"The server already has a role named {name}; choose another name.")
     if state == _INSUFFICIENT_PRIVILEGE:
         return LibraryError(
-            f"{who} may not add staff to this clinic library: only its owner or an admin can."
+            f"{who} may not add staff to this clinic library: only an admin can (or a login "
+            "that may create roles, such as the server's superuser)."
         )
     return LibraryError(f"The server refused to add {name} (error {state}).")
