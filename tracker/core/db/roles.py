@@ -126,7 +126,7 @@ UNLISTED: Mapping[str, Grant] = _CLINICAL
 
 # Audit actions (``domain.consent.Action`` values) only admins and practitioners may enter.
 LIMITED_ACTIONS = ("exported", "printed", "backed-up", "restored", "erased")
-AUDIT_POLICIES = ("tracker_audit_read", "tracker_audit_append", "tracker_audit_append_limited")
+AUDIT_POLICIES = ("tracker_audit_read", "tracker_audit_append")
 
 # A login we quote safely: a letter, then letters, digits, '_', '.' or '-' (at most 63 bytes,
 # PostgreSQL's limit); not pg_ (the server's), not tracker_ (ours), not a word SQL reserves.
@@ -209,24 +209,24 @@ def rights_of(table: str) -> Mapping[str, Grant]:
 
 
 def policy_statements(conn: Connection) -> list[str]:
-    """The audit table's row-level security (``AUDIT_POLICIES``), as statements. They are
-    schema objects, which ``server_schema`` compares with what the migrations make: it has to
-    expect these too (build them after the migrations, as ``grant_rights`` does), or a library
+    """The audit table's row-level security (``AUDIT_POLICIES``), as statements.
+
+    Written for every role (``TO PUBLIC``: only the groups have rights on the table anyway)
+    with the groups named as text in ``pg_has_role``, so that they need no role to exist
+    when they are made: they can move into a migration as they are. They are schema objects,
+    which ``server_schema`` compares with what the migrations make: until they are in one, it
+    must expect them (build them after the migrations, as ``grant_rights`` does), or a library
     whose rights were granted reads as holding policies the app does not make."""
     q = _quote(conn, "audit")
-    every = ", ".join(_quote(conn, g) for g in GROUPS.values())
-    full = ", ".join(_quote(conn, GROUPS[r]) for r in (ADMIN, PRACTITIONER))
-    limited = ", ".join(_quote(conn, GROUPS[r]) for r in (ASSISTANT, FRONT_DESK))
     actions = ", ".join(f"'{a}'" for a in LIMITED_ACTIONS)
-    own = "actor = session_user::text"
-    read, append, append_limited = AUDIT_POLICIES
+    may_all = " OR ".join(f"pg_has_role('{GROUPS[r]}', 'MEMBER')" for r in (ADMIN, PRACTITIONER))
+    read, append = AUDIT_POLICIES
     return [
         f"ALTER TABLE {q} ENABLE ROW LEVEL SECURITY",
         *(f"DROP POLICY IF EXISTS {p} ON {q}" for p in AUDIT_POLICIES),
-        f"CREATE POLICY {read} ON {q} FOR SELECT TO {every} USING (true)",
-        f"CREATE POLICY {append} ON {q} FOR INSERT TO {full} WITH CHECK ({own})",
-        f"CREATE POLICY {append_limited} ON {q} FOR INSERT TO {limited} "
-        f"WITH CHECK ({own} AND action NOT IN ({actions}))",
+        f"CREATE POLICY {read} ON {q} FOR SELECT USING (true)",
+        f"CREATE POLICY {append} ON {q} FOR INSERT WITH CHECK (actor = session_user::text "
+        f"AND (action NOT IN ({actions}) OR {may_all}))",
     ]
 
 
