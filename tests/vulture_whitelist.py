@@ -14,7 +14,7 @@ from typing import Any
 from PIL import Image
 
 from tracker.core.crypto.cipher import DecryptingReader
-from tracker.core.db import engine, server
+from tracker.core.db import engine, notify, server
 from tracker.core.db.models import Area, Client, Photo, Rating, TreatmentRecord, Visit, VisitKind
 from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.imaging import card
@@ -134,6 +134,17 @@ server.make_pg_engine
 # Issue 21, staff rights (db.roles): apply_rights is run after every migration; the tests run it
 # until server.open_server grants the rights again after migrating (roles.grant_rights).
 _.apply_rights
+
+# Issue 21: changes told to other workstations (LISTEN/NOTIFY). SQLAlchemy calls the session
+# events notify_on_commit registers; the tests drive the rest until Library and the window do.
+notify.notify_on_commit
+_._noted_flush
+_._noted_statement
+_._tell
+_._forget
+notify.Change.received_at
+_.reconnects
+notify.ChangeListener.wait_listening
 
 # Issue 21, the blob stores (store.blobs): the contract tests (tests/core/store/
 # test_blob_contract.py) drive both until Library and the import take a store.
