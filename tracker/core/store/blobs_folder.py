@@ -235,13 +235,13 @@ class FolderBlobStore:
         path = self._found(s, kind, sha256)
         if kind != "original":
             return contextlib.closing(io.BytesIO(self._derived(path, kind, sha256)))
+        size = self.size(s, kind, sha256)
         fh = path.open("rb")
         chunks: Iterator[bytes] = (
             iter(lambda: fh.read(CHUNK), b"")
             if self.cipher is None
             else blobs.decrypted(self.cipher, fh, kind, sha256)
         )
-        size = self.size(s, kind, sha256)
         reader = VerifiedReader(chunks, sha256, size, blobs.describe(kind, sha256), fh.close)
         return contextlib.closing(cast(BinaryIO, reader))
 
