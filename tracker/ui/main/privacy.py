@@ -3,8 +3,9 @@
 Consent: the current client's consents in a table (what each allows, since and until when,
 whether it holds today), with Add… (purpose, whether uses may identify them, an optional
 expiry, and all their photos, now and later, or the photos ticked in a list of them by date,
-area and view) and Withdraw. A
-consent is a record of what a person agreed to, so neither is an undo step: a withdrawal is
+area and view), Withdraw, and its signed form: "Attach the signed form…" and "Open the form"
+(``signed_forms``: read off the GUI thread, shown from memory, saved only where the person
+chooses). A consent is a record of what a person agreed to, so neither is an undo step: a withdrawal is
 how one is taken back, and the record stays. Audit trail: every entry in a table, whether the
 chain holds, and Export CSV….
 """
@@ -37,14 +38,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tracker.core.domain.consent import PURPOSE_LABELS, Purpose
+from tracker.core.domain.consent import FORM_LABELS, PURPOSE_LABELS, Purpose
 from tracker.core.errors import TrackerError
 from tracker.core.exports import audit_csv
 from tracker.core.files import dated_name
 from tracker.core.queries import browse
 from tracker.core.services import audit, consent
 from tracker.core.store.library import Library
+from tracker.ui.main import signed_forms
 from tracker.ui.main.controller import WindowController
+from tracker.ui.workers import TaskRunner
 
 
 def _table(headers: list[str], rows: list[list[str]], parent: QWidget) -> QTableWidget:
@@ -145,12 +148,18 @@ class ConsentDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         self.add = QPushButton("&Add…", self)
         self.withdraw = QPushButton("&Withdraw", self)
-        for button in (self.add, self.withdraw):
+        self.attach = QPushButton("Attach the signed &form…", self)
+        self.open_form = QPushButton("&Open the form", self)
+        for button in (self.add, self.withdraw, self.attach, self.open_form):
             buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
-            button.setEnabled(lib.read_only is None)
+            button.setEnabled(lib.read_only is None or button is self.open_form)
+        self.forms = signed_forms.FormActions(self, lib, TaskRunner(None, self))
         buttons.rejected.connect(self.reject)
         self.add.clicked.connect(self._on_add)
         self.withdraw.clicked.connect(self._on_withdraw)
+        self.attach.clicked.connect(self._on_attach)
+        self.open_form.clicked.connect(self._on_open_form)
+        self.forms.attached.connect(self._on_forms_attached)
         self.box.addWidget(buttons)
         self.rows: list[consent.ConsentRow] = []
         self.fill()
@@ -165,10 +174,12 @@ class ConsentDialog(QDialog):
                 r.expires_on.isoformat() if r.expires_on else "—",
                 r.status(today),
                 r.recorded_by,
+                FORM_LABELS[r.form] if r.form is not None else "—",
             ]
             for r in self.rows
         ]
-        table = _table(["Allows", "Given", "Expires", "Today", "Recorded by"], shown, self)
+        headers = ["Allows", "Given", "Expires", "Today", "Recorded by", "Signed form"]
+        table = _table(headers, shown, self)
         self.box.replaceWidget(self.table, table)
         self.table.deleteLater()
         self.table = table
@@ -195,12 +206,40 @@ class ConsentDialog(QDialog):
             QMessageBox.warning(self, "Consent not recorded", str(exc))
         self.fill()
 
-    def _on_withdraw(self) -> None:
+    def _chosen(self, what: str) -> consent.ConsentRow | None:
         row = self.table.currentRow()
         if not 0 <= row < len(self.rows):
-            QMessageBox.information(self, "Withdraw", "Choose the consent to withdraw first.")
+            QMessageBox.information(self, self.windowTitle(), f"Choose the consent {what} first.")
+            return None
+        return self.rows[row]
+
+    def _on_attach(self) -> None:
+        chosen = self._chosen("to attach its signed form to")
+        if chosen is not None:
+            self.forms.attach(chosen.id)
+
+    def _on_forms_attached(self, consent_id: int) -> None:
+        self.fill()
+        at = next((n for n, r in enumerate(self.rows) if r.id == consent_id), -1)
+        self.table.selectRow(at)
+
+    def _on_open_form(self) -> None:
+        chosen = self._chosen("whose signed form to open")
+        if chosen is None:
             return
-        chosen = self.rows[row]
+        if chosen.form is None:
+            QMessageBox.information(
+                self,
+                self.windowTitle(),
+                f"This consent ({chosen.words}) holds no signed form; attach it first.",
+            )
+            return
+        self.forms.open(chosen.id)
+
+    def _on_withdraw(self) -> None:
+        chosen = self._chosen("to withdraw")
+        if chosen is None:
+            return
         answer = QMessageBox.question(
             self,
             "Withdraw consent",
