@@ -15,18 +15,26 @@ change was killed the key file is whole and unlocks with the old passphrase or t
 and the recovery key (which every other command unlocks with) still opens it. At the end,
 nothing in the folders holds 64 bytes in a row of any photo imported.
 
+And the conversion: ``tracker encrypt`` killed at random moments leaves a plain library
+that passes the plain loop's checks from outside, or an encrypted one that passes these.
+(``test_encrypt`` kills it at each of its renames, and checks every photo, note and rating.)
+
 Commands unlock with the recovery key (HKDF, not Argon2id), so that a kill lands in the
 command's work rather than in its key derivation.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import random
 import shutil
+import signal
 import sqlite3
 import stat
+import subprocess
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,17 +45,20 @@ from tests import helpers as h
 from tests.core.care import kill_loop
 from tests.core.care.kill_loop import Loop, Scenario
 from tests.core.care.test_backup_consistency import jpegs
+from tests.core.care.test_kills import from_outside as plain_outside
 from tracker.core.care import backups
 from tracker.core.crypto import keys as crypto_keys
 from tracker.core.crypto.cipher import FileCipher
 from tracker.core.crypto.keys import MIN_KDF
+from tracker.core.crypto.layout import is_encrypted
 from tracker.core.db import keyed
 from tracker.core.db.engine import DB_NAME
 from tracker.core.db.models import Photo
 from tracker.core.errors import WrongPassphrase
 from tracker.core.store import encrypted
+from tracker.core.store.library import Library
 
-KILLS = int(os.environ.get("TRACKER_KILLS_ENCRYPTED", "45"))
+KILLS = int(os.environ.get("TRACKER_KILLS_ENCRYPTED", "36"))
 LOOPS = 2
 PASSPHRASES = ("the first passphrase of the loop", "the second passphrase of the loop")
 CANARY = b"CANARY-kill-loop-5d1e"
@@ -273,3 +284,76 @@ def test_sigkill_at_random_moments_never_leaves_an_encrypted_library_that_is_not
         blocks = _blocks([p.read_bytes() for p in loop.keep.iterdir()])
         for place in _encrypted_places(loop, every_restore=True):
             assert _runs(place, blocks) == [], place
+
+
+CONVERSIONS = int(os.environ.get("TRACKER_KILLS_CONVERSION", "8"))
+# 'tracker check' as it is run on a library plain or encrypted: unlocked, if need be, by
+# $TRACKER_PASSPHRASE.
+BY_PASSPHRASE = Scenario([], _cli, plain_outside)
+
+
+def _make_plain(root: Path, keep: Path) -> Path:
+    """A plain library with photos (kept in ``keep``), notes holding the canary, a rating,
+    previews made, and a snapshot in backups/."""
+    keep.mkdir()
+    first = jpegs(keep, 6, seed=7)
+    with Library.open(root, create=True) as lib:
+        report = h.import_files(lib, first, area="Hips")
+        h.add_visit(lib, day=dt.date(2026, 1, 2), notes=f"notes {CANARY.decode()}", area="Hips")
+        lib.make_previews([i.sha256 for i in report.imported])
+    with Library.open(root):  # a snapshot of the plain database
+        pass
+    return root
+
+
+def test_tracker_encrypt_killed_at_random_moments_leaves_a_library_plain_or_encrypted(
+    tmp_path: Path,
+) -> None:
+    """``tracker encrypt`` killed at random moments, with the same checks after each kill: the
+    library is plain (as the plain loop sees it from outside) or encrypted (as this loop does,
+    nothing of it readable), never half, and ``tracker check`` finds it in good order."""
+    template = _make_plain(tmp_path / "template", tmp_path / "keep")
+    originals = [p.read_bytes() for p in (tmp_path / "keep").iterdir()]
+    blocks = _blocks(originals)
+    outcomes = {"plain": 0, "encrypted": 0}
+    took = 0.0
+    landed = 0
+    for n in range(CONVERSIONS + 1):
+        root = tmp_path / f"lib{n}"
+        shutil.copytree(template, root)
+        loop = Loop(root, tmp_path / f"work{n}", tmp_path / "keep", random.Random(n), root)
+        loop.work.mkdir()
+        loop.env["TRACKER_NEW_PASSPHRASE"] = PASSPHRASES[0]
+        proc = kill_loop.start(loop, ["--library", str(root), "encrypt"])
+        if n == 0:  # the first left alone: how long a conversion takes
+            started = time.monotonic()
+            assert proc.wait(timeout=120) == 0
+            took = time.monotonic() - started
+        else:
+            try:
+                # One kill in each slice of the run (and a little past it): every phase is hit.
+                proc.wait(timeout=1.1 * took * (n - 1 + loop.rng.random()) / CONVERSIONS)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGKILL)
+                landed += 1
+            proc.wait(timeout=60)
+        state = "encrypted" if is_encrypted(root) else "plain"
+        outcomes[state] += n > 0
+        if state == "encrypted":
+            loop.keys = crypto_keys.unlock(root, PASSPHRASES[0])
+        report = kill_loop.tracker_check(loop)
+        assert report.ok, (n, state, report.problems)
+        if n % 3 == 0:
+            loop.env["TRACKER_PASSPHRASE"] = PASSPHRASES[0]
+            kill_loop.cli_check(BY_PASSPHRASE, loop, state)
+        outside = from_outside if state == "encrypted" else plain_outside
+        assert outside(loop, root) == len(originals), (n, state)
+        assert not (root / "tmp" / "encrypting").exists()  # the open above finished it
+        if state == "encrypted":
+            assert _signatures(loop) == [], n
+            assert _runs(root, blocks) == [], n
+        shutil.rmtree(root)
+    print(f"\nconversion {took:.2f} s; after {CONVERSIONS} kills: {outcomes}")
+    # Most kills land while it runs (which side of its commit depends on the machine's load;
+    # test_encrypt kills it at each step after the commit).
+    assert landed >= CONVERSIONS // 2, outcomes
