@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 
 SERVER_USER = "nobody"
+# Members of this group role log in with a password (SCRAM); everyone else is trusted.
+PASSWORD_GROUP = "password_login"
 
 
 def find_bin_dir() -> Path | None:
@@ -45,6 +47,8 @@ def unavailable(reason: str) -> None:
 @dataclass(frozen=True)
 class Server:
     socket_dir: Path
+    pg_ctl: tuple[str, ...] = ()
+    as_user: str | None = None
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@/{database}?host={self.socket_dir}"
@@ -58,6 +62,16 @@ class Server:
             host=str(self.socket_dir), user="postgres", dbname="postgres", autocommit=True
         ) as conn:
             conn.execute(sql.encode())
+
+    def stop(self) -> None:
+        """Stop the server at once, as a crash or a pulled cable would (``-m immediate``)."""
+        _run([*self.pg_ctl, "-m", "immediate", "-w", "stop"], self.as_user)
+
+    def running(self) -> bool:
+        cmd = [*self.pg_ctl, "status"]
+        if self.as_user is not None:
+            cmd = ["runuser", "-u", self.as_user, "--", *cmd]
+        return subprocess.run(cmd, capture_output=True, timeout=60, check=False).returncode == 0
 
     @contextlib.contextmanager
     def database(self) -> Iterator[str]:
@@ -103,12 +117,16 @@ def running_server() -> Iterator[Server]:
     try:
         initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
         _run([*initdb, "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], as_user)
+        hba = data / "pg_hba.conf"
+        hba.write_text(f"local all +{PASSWORD_GROUP} scram-sha-256\n" + hba.read_text())
         # No TCP; fsync off: a test server's data need not survive a power cut.
         options = f"-k {root} -c listen_addresses= -F -c full_page_writes=off"
         _run([*pg_ctl, "-l", str(root / "log"), "-w", "-t", "30", "-o", options, "start"], as_user)
         started = True
-        yield Server(root)
+        server = Server(root, tuple(pg_ctl), as_user)
+        server.admin(f"CREATE ROLE {PASSWORD_GROUP} NOLOGIN")
+        yield server
     finally:
-        if started:
+        if started and Server(root, tuple(pg_ctl), as_user).running():
             _run([*pg_ctl, "-m", "immediate", "-w", "stop"], as_user)
         shutil.rmtree(root, ignore_errors=True)

@@ -14,7 +14,7 @@ from typing import Any
 from PIL import Image
 
 from tracker.core.crypto.cipher import DecryptingReader
-from tracker.core.db import engine, notify, server
+from tracker.core.db import engine, notify, server, server_schema
 from tracker.core.db.models import Area, Client, Photo, Rating, TreatmentRecord, Visit, VisitKind
 from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.imaging import card
@@ -152,3 +152,8 @@ blobs.BlobStore
 blobs_db.DatabaseBlobStore
 blobs_folder.FolderBlobStore
 _.has
+
+# Issue 21, opening a server's library: `tracker clinic` and --library postgresql:// will call
+# open_server; the schema test prints shipped_entry's text to paste into server_schema.
+server.open_server
+server_schema.shipped_entry

@@ -8,11 +8,20 @@ when the first engine is made, so the desktop app never imports it.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import URL, make_url
 
 from tracker.core.db import engine as db
-from tracker.core.errors import LibraryError
+from tracker.core.db import schema, server_schema
+from tracker.core.db.server_errors import server_name, translated
+from tracker.core.errors import LibraryError, NewerLibraryError, NoLibrary
+
+# The advisory lock held while a library's database is checked and migrated, so that two
+# workstations starting at once do not both migrate it: one waits for the other's commit and
+# then finds it up to date. Advisory locks are per database; the key is b"trackMIG".
+MIGRATION_LOCK = int.from_bytes(b"trackMIG", "big")
+# How long to wait for another workstation's migration before giving up with a sentence.
+LOCK_WAIT_S = 120.0
 
 
 def make_pg_engine(url: str) -> Engine:
@@ -52,3 +61,73 @@ def downgrade(engine: Engine, revision: str) -> None:
         cfg = db.alembic_config()
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
+
+
+def open_server(url: str, *, create: bool = False) -> Engine:
+    """The engine of the library in a server's database, once it is known to hold exactly what
+    this version's migrations make; migrated first when it is older.
+
+    Refuses (with a typed error of one sentence): a server or login it cannot use
+    (``server_errors``), a database written by a newer version (``NewerLibraryError``), an
+    empty database unless ``create`` (``clinic create`` makes a library so), and one holding
+    anything our migrations do not make (``ForeignSchema``). Nothing is changed when it
+    refuses: the check and the migration are one transaction.
+
+    An up-to-date library costs one transaction of three statements and takes no lock; the
+    rest is done under ``MIGRATION_LOCK``, read again once it is held.
+    """
+    engine = make_pg_engine(url)
+    try:
+        with translated(engine.url, "open or migrate the library"), engine.connect() as conn:
+            with conn.begin():
+                revision = _revision(conn)
+                if revision == db.head_revision() and not server_schema.foreign_objects(
+                    conn, revision
+                ):
+                    return engine
+            with conn.begin():
+                conn.execute(
+                    text("SELECT set_config('lock_timeout', :ms, true)"),
+                    {"ms": f"{int(LOCK_WAIT_S * 1000)}ms"},
+                )
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+                _check_and_migrate(conn, engine.url, create)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _check_and_migrate(conn: Connection, url: URL, create: bool) -> None:
+    """Under the lock: the database is ours at its revision, then migrated to the newest."""
+    revision = _revision(conn)
+    head = db.head_revision()
+    if revision is not None and revision != head and revision not in schema.known_revisions():
+        raise NewerLibraryError(
+            f"This library was written by a newer version of the app (schema {revision}). "
+            "Update the app to open it; the library has not been changed."
+        )
+    subject = f"The library database {url.database!r} on {server_name(url)}"
+    server_schema.verify(conn, revision, subject=subject)
+    if revision is None and not create:
+        raise NoLibrary(
+            f"The database {url.database!r} on {server_name(url)} holds no library (it was not made by "
+            "'tracker clinic create'); nothing was changed."
+        )
+    if revision == head:
+        return
+    # start-up time: Alembic is loaded only when migrating (see engine.SCHEMA_HEAD)
+    from alembic import command
+
+    cfg = db.alembic_config()
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, head)
+    server_schema.verify(conn, head, subject=subject, outcome="it was not migrated")
+
+
+def _revision(conn: Connection) -> str | None:
+    """The database's revision, None when Alembic's table is not there (or is empty)."""
+    if conn.scalar(text("SELECT to_regclass('alembic_version')")) is None:
+        return None
+    version = conn.scalar(text("SELECT version_num FROM alembic_version"))
+    return None if version is None else str(version)

@@ -38,6 +38,7 @@ from typing import Literal, NamedTuple
 
 from sqlalchemy import Connection, text
 
+from tracker.core.db import engine as db
 from tracker.core.errors import ForeignSchema
 
 # kind, table ('' for an object of the schema itself), name
@@ -185,8 +186,6 @@ def build(conn: Connection, revision: str) -> dict[Key, str]:
     transaction that opens the library). Loads Alembic."""
     # start-up time: only to migrate an older library, or in tests, never on a normal open
     from alembic import command
-
-    from tracker.core.db import engine as db
 
     scratch = f"tracker_expected_{uuid.uuid4().hex[:12]}"
     savepoint = conn.begin_nested()
