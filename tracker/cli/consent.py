@@ -1,4 +1,4 @@
-"""``tracker consent add|withdraw|list`` and ``tracker audit`` (issue 20). The exports' consent
+"""``tracker consent add|withdraw|list|form`` and ``tracker audit`` (issue 20). The exports' consent
 check and audit entry are in ``care.cmd_export``."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 from tracker.cli import resolve, unlock
 from tracker.cli.output import emit, table
 from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS
-from tracker.core.domain.consent import PURPOSE_LABELS
-from tracker.core.services import audit, consent
+from tracker.core.domain.consent import FORM_LABELS, PURPOSE_LABELS
+from tracker.core.services import audit, consent, consent_forms
 
 
 def cmd_consent(args: argparse.Namespace, root: Path) -> int:
@@ -29,14 +29,30 @@ def cmd_consent(args: argparse.Namespace, root: Path) -> int:
                 "given": r.recorded_on.isoformat(),
                 "expires": r.expires_on.isoformat() if r.expires_on else "",
                 "by": r.recorded_by,
+                "form": FORM_LABELS[r.form] if r.form is not None else "",
             }
             for r in rows
         ]
-        columns = ["id", "client", "status", "allows", "given", "expires", "by"]
+        columns = ["id", "client", "status", "allows", "given", "expires", "by", "form"]
         text = table(shown, columns) if rows else "No consent is recorded."
         emit(args, [r.as_dict() | {"status": r.status(today)} for r in rows], text)
         return EXIT_OK
+    if args.consent_command == "form" and args.out is not None:
+        return _form_out(args, root)
+    form = None
+    path = args.form if args.consent_command == "add" else getattr(args, "attach", None)
+    if path is not None:
+        form = consent_forms.read_form_file(path)[0], path.name  # refused before unlocking
     with unlock.open_library(args, root) as lib:
+        if args.consent_command == "form":
+            assert form is not None
+            stored = consent_forms.attach(lib, args.consent, form[0], name=form[1])
+            text = (
+                f"Attached {path} to consent {args.consent} as its signed form "
+                f"({FORM_LABELS[stored.kind]}, {stored.size:,} bytes)."
+            )
+            emit(args, _form_json(stored), text)
+            return EXIT_OK
         if args.consent_command == "withdraw":
             row = consent.withdraw(lib, args.consent, by=args.by, on=args.date)
             text = (
@@ -55,9 +71,30 @@ def cmd_consent(args: argparse.Namespace, root: Path) -> int:
             recorded_by=args.by,
             recorded_on=args.date,
             expires_on=args.expires,
+            form=form,
         )
         (row,) = consent.consents(lib, consent_ids=[ident])
-    emit(args, row.as_dict(), f"Recorded consent {row.id} of {row.client}: {row.words}.")
+    kept = "" if row.form is None else f", with its signed form ({FORM_LABELS[row.form]})"
+    emit(args, row.as_dict(), f"Recorded consent {row.id} of {row.client}: {row.words}{kept}.")
+    return EXIT_OK
+
+
+def _form_json(form: consent_forms.StoredForm) -> dict[str, object]:
+    return {
+        "consent_id": form.consent_id,
+        "kind": form.kind.value,
+        "size": form.size,
+        "sha256": form.sha256,
+    }
+
+
+def _form_out(args: argparse.Namespace, root: Path) -> int:
+    """``consent form ID --out FILE``: the form's bytes as attached, to a new file."""
+    out: Path = args.out
+    with unlock.open_library(args, root, allow_read_only=True) as lib:
+        form = consent_forms.export(lib, args.consent, out)
+    text = f"Wrote the signed form of consent {form.consent_id} to {out} ({form.size:,} bytes)."
+    emit(args, _form_json(form) | {"file": str(out)}, text)
     return EXIT_OK
 
 
