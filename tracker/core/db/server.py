@@ -1,4 +1,5 @@
-"""A library's database in a PostgreSQL server (clinic mode, issue 21): the engine and migrations.
+"""A library's database in a PostgreSQL server (clinic mode, issue 21): the engine, migrations,
+and ``open_server``, which checks (``server_schema``) and migrates it under an advisory lock.
 
 The same models and Alembic migrations as a folder library's SQLite file; the migrations branch
 on the dialect where SQLite's SQL is not PostgreSQL's (0003's JSON test, 0004's rebuilt area
@@ -73,7 +74,7 @@ def open_server(url: str, *, create: bool = False) -> Engine:
     anything our migrations do not make (``ForeignSchema``). Nothing is changed when it
     refuses: the check and the migration are one transaction.
 
-    An up-to-date library costs one transaction of three statements and takes no lock; the
+    An up-to-date library costs one transaction of four statements and takes no lock; the
     rest is done under ``MIGRATION_LOCK``, read again once it is held.
     """
     engine = make_pg_engine(url)
