@@ -145,3 +145,23 @@ def test_erase_names_what_it_needs_by_id_or_name(lib: Path) -> None:
     code, out, _ = _json(lib, "erase", "visit", str(visit), "--yes")
     assert code == 0 and (out["visits"], out["photos"]) == (1, 1)
     assert "b0.jpg" not in _photos(lib)
+
+
+def test_move_and_erase_say_what_became_of_the_regions(lib: Path) -> None:
+    photos = _photos(lib)
+    b0, b1 = photos["b0.jpg"]["id"], photos["b1.jpg"]["id"]  # b0, the earliest, is the reference
+    marks = "5,5 70,5 70,50 5,50"
+    region = ("region", "set", "--area", "Belly", "--client", "Ana", "--view", "front")
+    assert run_cli("--library", str(lib), *region, "--marks", marks).returncode == 0
+    code, out, err = _json(lib, "move", str(b0), "--area", "Hips")
+    assert code == 0, err
+    (note,) = out["notes"]  # b1 is not aligned to b0: nothing can carry the region
+    assert "kept but must be drawn again" in note and f"photo {b0}" in note, note
+    # Drawn again on the view's reference (b1 now), then b1 erased: nothing left to carry it.
+    code, out, _ = _json(lib, *region, "--marks", marks)
+    assert code == 0 and out["redraw"] == [] and out["reference_photo_id"] == b1
+    result = run_cli("--library", str(lib), "erase", "photo", str(b1), "--yes")
+    assert result.returncode == 0, result.stderr
+    assert f"drawn on photo {b1}, which has left the view" in result.stdout, result.stdout
+    code, out, _ = _json(lib, "erase", "photo", str(b0), "--yes")  # Hips had no regions
+    assert code == 0 and out["notes"] == []

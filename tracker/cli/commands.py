@@ -254,7 +254,7 @@ def cmd_move(args: argparse.Namespace, root: Path) -> int:
     moved = [
         {k: p[k] for k in ("id", "visit_id", "visit_date", "client", "area", "view")} for p in rows
     ]
-    value = {"moved": moved, "made_visit": done.made_visit}
+    value = {"moved": moved, "made_visit": done.made_visit, "notes": list(done.notes)}
     lines = [f"Moved {len(moved)} photo{'s' if len(moved) != 1 else ''}."]
     lines += [
         f"  photo {p['id']} -> visit {p['visit_id']} ({p['visit_date']}), {p['area']}, {p['view']}"
@@ -262,6 +262,7 @@ def cmd_move(args: argparse.Namespace, root: Path) -> int:
     ]
     if done.made_visit is not None:
         lines.append(f"  made visit {done.made_visit} for the new date")
+    lines += list(done.notes)  # what became of the marks' regions drawn on a photo that left
     emit(args, value, "\n".join(lines))
     return EXIT_OK
 
@@ -306,8 +307,9 @@ def cmd_erase(args: argparse.Namespace, root: Path) -> int:
         "treatment_records": done.records,
         "snapshots": [str(p.resolve()) for p in done.snapshots],
         "archives": [str(p) for p in done.archives],
+        "notes": list(done.notes),
     }
-    text = f"Erased {done.what}: {done.summary()}."
+    text = "\n".join([f"Erased {done.what}: {done.summary()}.", *done.notes])
     note = done.backups_note()
     emit(args, value, text + (f"\n{note}" if note else ""))
     return EXIT_OK

@@ -86,6 +86,7 @@ def _regions_json(area: str, view: str, r: measure.Regions) -> dict[str, Any]:
         "marks_version": r.marks_version,
         "skin_version": r.skin_version,
         "reference_photo_id": r.reference_photo_id,
+        "redraw": list(r.redraw),  # kept, but to be drawn again: the photo they were on left
     }
 
 

@@ -15,12 +15,12 @@ from sqlalchemy import select
 from tests import helpers as h
 from tracker.core.care import backups
 from tracker.core.db import snapshots
-from tracker.core.db.models import Photo, RaterRole, ReferencePhoto, VisitKind, row_dict
+from tracker.core.db.models import Photo, RaterRole, ReferencePhoto, Region, VisitKind, row_dict
 from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.errors import UsageError
 from tracker.core.imaging import geometry as al
 from tracker.core.queries import browse, listing
-from tracker.core.services import clients, erase, move, photos
+from tracker.core.services import clients, erase, measure, move, photos
 from tracker.core.store.library import Library
 
 D1, D2, D3 = dt.date(2026, 3, 2), dt.date(2026, 4, 6), dt.date(2026, 5, 11)
@@ -317,3 +317,118 @@ def test_the_plan_names_only_the_copies_made_since_it_came_into_the_library(
     plan = erase.plan(library, erase.Target.AREA, course["thigh"])
     assert newer in plan.snapshots and older not in plan.snapshots
     assert plan.archives == ()
+
+
+# -- the marks' regions when the photo they were drawn on leaves -------------------------------
+
+MARKS = [(5.0, 5.0), (90.0, 5.0), (90.0, 65.0), (5.0, 65.0)]
+SKIN = [(2.0, 2.0), (30.0, 2.0), (30.0, 30.0)]
+
+
+def _draw(lib: Library, c: dict[str, int]) -> None:
+    measure.set_region(lib, c["belly"], "front", "marks", MARKS)
+    measure.set_region(lib, c["belly"], "front", "skin", SKIN)
+
+
+def _flat(points: list[tuple[float, float]] | None) -> list[float]:
+    return [v for p in points or [] for v in p]
+
+
+def _region_rows(lib: Library) -> list[dict[str, object]]:
+    with lib.session() as s:
+        return [row_dict(r) for r in s.scalars(select(Region).order_by(Region.kind))]
+
+
+def test_regions_follow_the_heir_when_the_reference_moves_away_and_come_back_with_the_undo(
+    library: Library, course: dict[str, int]
+) -> None:
+    m1, _ = _align(library, course)
+    _draw(library, course)
+    before = _region_rows(library)
+    undo = move.move_photos(library, [course["b0"]], area_id=course["thigh"])
+    now = measure.regions(library, course["belly"], "front")
+    assert now.reference_photo_id == course["b1"] and now.redraw == ()
+    back = al.invert(m1)  # b0's pixels to b1's
+    assert _flat(now.marks) == pytest.approx(_flat([al.apply(back, p) for p in MARKS]))
+    assert _flat(now.skin) == pytest.approx(_flat([al.apply(back, p) for p in SKIN]))
+    assert (now.marks_version, now.skin_version) == (2, 2)
+    (note,) = undo.notes
+    assert f"drawn on photo {course['b0']}, now follow photo {course['b1']}" in note, note
+    assert note.count(".") == 1 and "Belly" in note
+    move.unmove(library, undo)
+    assert _region_rows(library) == before
+
+
+def test_regions_are_kept_to_be_drawn_again_when_nothing_aligned_can_carry_them(
+    library: Library, course: dict[str, int]
+) -> None:
+    _draw(library, course)  # on b0, the view's reference; b1 and b2 are not aligned
+    before = _region_rows(library)
+    undo = move.move_photos(library, [course["b0"]], area_id=course["thigh"])
+    now = measure.regions(library, course["belly"], "front")
+    assert (now.marks, now.skin) == (MARKS, SKIN)  # kept as drawn, never dropped
+    assert now.reference_photo_id is None and now.redraw == ("marks", "skin")
+    assert (now.marks_version, now.skin_version) == (2, 2)  # so their measures go stale
+    (note,) = undo.notes
+    assert "kept but must be drawn again" in note and f"photo {course['b0']}" in note, note
+    assert note.count(".") == 1
+    # Not silently wrong: the photos staying are not measured in the old photo's outline.
+    failed = measure.measure_photos(library, [course["b1"]]).failed
+    assert failed and "draw them again" in failed[0][1], failed
+    # Drawing the marks' region again leaves the skin patch to do, and still nothing measured.
+    measure.set_region(library, course["belly"], "front", "marks", MARKS)
+    again = measure.regions(library, course["belly"], "front")
+    assert again.reference_photo_id == course["b1"] and again.redraw == ("skin",)
+    failed = measure.measure_photos(library, [course["b1"]]).failed
+    assert failed and "draw them again" in failed[0][1], failed
+    measure.set_region(library, course["belly"], "front", "marks", None)
+    move.unmove(library, undo)
+    assert _region_rows(library) == before
+
+
+def test_a_move_that_leaves_the_reference_in_place_says_nothing_of_regions(
+    library: Library, course: dict[str, int]
+) -> None:
+    _align(library, course)
+    _draw(library, course)
+    before = _region_rows(library)
+    undo = move.move_photos(library, [course["b2"]], area_id=course["thigh"])
+    assert undo.notes == () and _region_rows(library) == before
+
+
+def test_erasing_the_reference_carries_its_regions_or_keeps_them_to_be_drawn_again(
+    library: Library, course: dict[str, int]
+) -> None:
+    m1, _ = _align(library, course)
+    _draw(library, course)
+    done = erase.erase(library, erase.Target.PHOTO, course["b0"])
+    now = measure.regions(library, course["belly"], "front")
+    assert now.reference_photo_id == course["b1"] and now.redraw == ()
+    assert _flat(now.marks) == pytest.approx(_flat([al.apply(al.invert(m1), p) for p in MARKS]))
+    (note,) = done.notes
+    assert f"now follow photo {course['b1']}" in note, note
+    # b1, the reference now, goes too, and b2 was aligned to it: carried again, to b2.
+    done = erase.erase(library, erase.Target.PHOTO, course["b1"])
+    assert measure.regions(library, course["belly"], "front").reference_photo_id == course["b2"]
+    assert len(done.notes) == 1
+    # b2 goes, and nothing is left in the view: kept, to be drawn again.
+    kept = measure.regions(library, course["belly"], "front")
+    done = erase.erase(library, erase.Target.PHOTO, course["b2"])
+    now = measure.regions(library, course["belly"], "front")
+    assert (now.marks, now.skin) == (kept.marks, kept.skin)
+    assert now.redraw == ("marks", "skin") and now.reference_photo_id is None
+    (note,) = done.notes
+    assert "kept but must be drawn again" in note, note
+    assert h.check(library).ok
+
+
+def test_erasing_a_visit_with_the_reference_keeps_unaligned_regions_to_be_drawn_again(
+    library: Library, course: dict[str, int]
+) -> None:
+    _draw(library, course)
+    visit = next(v["id"] for v in listing.visits(library) if v["date"] == D1.isoformat())
+    done = erase.erase(library, erase.Target.VISIT, visit)
+    now = measure.regions(library, course["belly"], "front")
+    assert now.marks == MARKS and now.redraw == ("marks", "skin")
+    assert len(done.notes) == 1 and "kept but must be drawn again" in done.notes[0]
+    assert erase.erase(library, erase.Target.PHOTO, course["t"]).notes == ()

@@ -267,6 +267,8 @@ def _job(
         first = marks or skin
         assert first is not None
         on = first.reference_photo_id
+        if any(r.reference_photo_id != on for r in kinds.values()):
+            on = None  # one of them is to be drawn again (its photo left): neither is carried
         try:
             to_ref: Matrix = IDENTITY
             if on != ref_id:  # drawn on a photo that is no longer the reference

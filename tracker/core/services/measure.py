@@ -9,6 +9,14 @@ photo's pixels to the reference's); a photo of a view with regions but no alignm
 measured (it is told to be aligned first). Without regions the whole photo outside the card
 is measured, and the skin compared against is a ring around the marks found.
 
+When the photo they were drawn on leaves the view (moved to another area or view, or
+erased), the regions follow the photo that takes over as the reference, through its
+alignment; when no photo left in the view is aligned to it, nothing can carry them: they
+are kept, outline and all, but marked to be drawn again (drawn on no photo,
+``Regions.redraw``), and the photos of that view are
+not measured until they are (``regions_follow``). Either way the person is told in one
+sentence, which the move's and the erase's report carry.
+
 **Measuring** (``measure_photos``) reads each photo's cached preview (made from the original
 when missing), with its card's outline and scale brought to the preview's size, and the colour
 balance the photo has (its colour gains, else its card's neutral patch). The stage is the
@@ -34,11 +42,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tracker.core.db.models import Area, Measure, Photo, ReferencePhoto, Region, utc_now
 from tracker.core.errors import TrackerError, UsageError, ValidationError
-from tracker.core.imaging.geometry import Matrix, Point, apply
+from tracker.core.imaging.geometry import Point
 from tracker.core.queries import measure_inputs as mi
 from tracker.core.queries.browse import get
 from tracker.core.services.pools import worker_pool
@@ -65,6 +72,7 @@ class Regions:
     marks_version: int  # 0 when there is none
     skin_version: int
     reference_photo_id: int | None  # the photo they were drawn on
+    redraw: tuple[str, ...] = ()  # the kinds kept but to be drawn again (their photo left)
 
 
 @dataclass
@@ -114,6 +122,7 @@ def _regions(rows: object) -> Regions:
         marks_version=marks.version if marks is not None else 0,
         skin_version=skin.version if skin is not None else 0,
         reference_photo_id=ref,
+        redraw=tuple(k for k in KINDS if k in found and found[k].reference_photo_id is None),
     )
 
 
@@ -167,18 +176,6 @@ def set_region(
             row.version += 1
             row.updated_at = utc_now()
         return before
-
-
-def carry_regions(s: Session, group: tuple[int, str], old_to_new: Matrix, new_ref: int) -> None:
-    """Inside a session: the regions of an area and view carried from its old reference photo's
-    pixels to those of ``new_ref``, its new reference (``old_to_new`` maps the one to the
-    other), when the old one moves away or is erased (``move.leave_group``)."""
-    area_id, view = group
-    for r in s.scalars(select(Region).where(Region.area_id == area_id, Region.view == view)):
-        r.points = [list(apply(old_to_new, (float(x), float(y)))) for x, y in r.points]
-        r.reference_photo_id = new_ref
-        r.version += 1
-        r.updated_at = utc_now()
 
 
 def check_polygon(points: Sequence[Point], size: tuple[int, int], kind: str) -> list[Point]:

@@ -6,6 +6,11 @@ aligned again there, or becomes that group's reference when the group has none).
 photo that leaves its group hands the role to the group's earliest aligned photo, and the
 others' transforms are re-expressed relative to it, so no alignment the person made is lost.
 
+The marks' regions drawn on a reference photo that leaves go with the role: carried to the
+heir through its alignment, or, when no photo staying is aligned, kept but marked to be drawn
+again (``regions_follow``); the move's report (``notes``)
+says which in a sentence, and the undo puts the regions back as they were.
+
 The capture checks relative to the reference photo follow the same rule (``verdicts``): a
 photo that changes group is judged again against its new group's reference (its sharpness
 warning from the stored figure; its framing dropped until it is aligned there), and so is each
@@ -29,6 +34,7 @@ from tracker.core.db.models import (
     Photo,
     Rating,
     ReferencePhoto,
+    Region,
     TreatmentRecord,
     Visit,
     row_dict,
@@ -38,8 +44,8 @@ from tracker.core.imaging import verdicts
 from tracker.core.imaging.geometry import MODELS, check_matrix, compose, invert
 from tracker.core.queries.browse import alignment_of, get
 from tracker.core.queries.capture import reference_of
-from tracker.core.services.measure import carry_regions
 from tracker.core.services.photos import MAX_VIEW, update_framing
+from tracker.core.services.regions_follow import carry_regions, orphan_regions, regions_note
 from tracker.core.services.visits import create_visit
 from tracker.core.store.library import Library
 from tracker.core.text import check_name
@@ -55,6 +61,8 @@ class MoveUndo:
     groups: tuple[tuple[int, str], ...]  # (area id, view) of every group touched
     aligned: tuple[dict[str, Any], ...]  # other photos re-expressed or judged again, before
     made_visit: int | None
+    regions: tuple[dict[str, Any], ...] = ()  # region rows of the touched groups, before
+    notes: tuple[str, ...] = ()  # sentences for the person: what became of the regions
 
 
 def _photos(s: Session, photo_ids: Iterable[int]) -> list[Photo]:
@@ -107,8 +115,14 @@ def move_photos(
             )
             if (r.area_id, r.view) in groups
         )
+        regions = tuple(
+            row_dict(r)
+            for r in s.scalars(select(Region).where(Region.area_id.in_({a for a, _ in groups})))
+            if (r.area_id, r.view) in groups
+        )
         moved_ids = {p.id for p in photos}
         realigned: dict[int, dict[str, Any]] = {}
+        notes: list[str] = []
         for p in photos:
             area = target_area if target_area is not None else p.area
             client = s.get(Client, area.client_id)
@@ -137,8 +151,10 @@ def move_photos(
                 )
             new_group = (area.id, view or p.view)
             old_group = (p.area_id, p.view)
-            if new_group != old_group:
-                leave_group(s, p, old_group, moved_ids, realigned)
+            if new_group != old_group and (
+                note := leave_group(s, p, old_group, moved_ids, realigned)
+            ):
+                notes.append(note)
             p.visit_id, p.area_id, p.view = visit.id, area.id, view or p.view
             s.flush()
             if new_group != old_group:
@@ -151,6 +167,8 @@ def move_photos(
             groups=tuple(sorted(groups)),
             aligned=tuple(realigned.values()),
             made_visit=made_visit,
+            regions=regions,
+            notes=tuple(notes),
         )
 
 
@@ -160,13 +178,17 @@ def leave_group(
     group: tuple[int, str],
     moving: set[int],
     realigned: dict[int, dict[str, Any]],
-) -> None:
+) -> str | None:
     """``photo`` leaves its area and view: its transform no longer means anything, and when it
-    was the group's reference, the earliest aligned photo staying behind takes over."""
+    was the group's reference, the earliest aligned photo staying behind takes over, with the
+    regions drawn on it; with none, the regions are kept to be drawn again. Returns the
+    sentence that says what became of the regions (None: there were none on it)."""
     _clear_alignment(photo)
     ref = s.get(ReferencePhoto, group)
     if ref is None or ref.photo_id != photo.id:
-        return
+        # regions still drawn on it from when it was the reference: what its transform took
+        # them to may be gone too (another leaving photo's), so they are drawn again
+        return regions_note(s, group, orphan_regions(s, group, photo.id), photo.id, None)
     staying = list(
         s.scalars(
             select(Photo)
@@ -184,7 +206,7 @@ def leave_group(
     if not staying:
         s.delete(ref)
         s.flush()
-        return
+        return regions_note(s, group, orphan_regions(s, group, photo.id), photo.id, None)
     heir = staying[0]
     heir_to_old = check_matrix(heir.alignment or [])
     back = invert(heir_to_old)
@@ -200,10 +222,11 @@ def leave_group(
                 other.alignment_model or "affine", heir_model, key=MODELS.index
             )
     ref.photo_id = heir.id
-    carry_regions(s, group, back, heir.id)  # drawn on the old reference: now on the heir
+    carried = carry_regions(s, group, photo.id, back, heir.id)  # drawn on the old one: the heir's
     s.flush()
     for other in staying:  # framed against the new reference now (the heir: none)
         update_framing(s, other, alignment_of(other))
+    return regions_note(s, group, carried, photo.id, heir.id)
 
 
 def _judge_again(
@@ -299,6 +322,11 @@ def unmove(lib: Library, undo: MoveUndo) -> None:
             )
         for ref in undo.references:
             s.execute(insert(ReferencePhoto).values(**ref))
+        if undo.regions:  # as they were, carried or marked to be drawn again or not
+            for area_id, view in undo.groups:
+                s.execute(delete(Region).where(Region.area_id == area_id, Region.view == view))
+            for region in undo.regions:
+                s.execute(insert(Region).values(**region))
         if undo.made_visit is not None:
             _remove_if_empty(s, undo.made_visit)
 
