@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from tracker.app import App
@@ -88,6 +89,8 @@ def _answer(
         seen["problem"] = dialog.problem.text()
         if dialog.started:
             seen["busy"] = not dialog.buttons.isEnabled() and dialog.progress.isVisible()
+            QApplication.processEvents()  # the layout, with the progress bar shown
+            seen["fits"] = dialog.height() >= dialog.layout().sizeHint().height()
             seen["shell_lib_while_running"] = seen["app"].lib
             dialog.reject()  # Escape: not while it runs
             seen["stayed"] = dialog.isVisible()
@@ -113,7 +116,7 @@ def test_a_plain_library_is_encrypted_from_the_window_and_opens_unlocked(
     _answer(monkeypatch, qtbot, (PASS, PASS), seen)
     action.trigger()
     assert "cannot be stopped midway" in seen["no_cancel"]
-    assert seen["busy"] and seen["stayed"]
+    assert seen["busy"] and seen["stayed"] and seen["fits"]  # nothing squashed
     assert seen["shell_lib_while_running"] is None  # closed while it ran
     done, total = seen["progress"]
     assert total > 20 and done == total  # the database, originals, pictures, snapshots

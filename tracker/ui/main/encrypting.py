@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QLayout,
     QProgressBar,
     QVBoxLayout,
     QWidget,
@@ -118,7 +119,8 @@ class EncryptDialog(QDialog):
         shown: list[QWidget] = [name, intro, warning, self.no_cancel, self.new]
         for widget in [*shown, self.progress, self.problem, self.buttons]:
             layout.addWidget(widget)
-        self.setFixedWidth(WIDTH + 40)
+        # Sized to what it shows: the progress bar, once shown, gets room of its own.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetFixedSize)
         self.new.setFocus()
         self.buttons.accepted.connect(self._on_buttons_accepted)
         self.buttons.rejected.connect(self.reject)
