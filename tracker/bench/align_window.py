@@ -21,14 +21,14 @@ import time
 from pathlib import Path
 
 from tracker.bench import import_into, p95, record
+from tracker.bench.gaps import FRAME_MS, GapClock, settle
 
 SIZE = (2048, 1536)
 PHOTOS = 20
-TICK_MS = 4
 
 
 def bench_align_window(work: Path, quick: bool) -> None:
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from tests.ui.compare.skin_series import series, write_series
@@ -51,34 +51,12 @@ def bench_align_window(work: Path, quick: bool) -> None:
     QTimer.singleShot(30000, loop.quit)
     loop.exec()
 
-    gaps: list[float] = []  # ms between ticks
-    cpu: list[float] = []  # ms of the GUI thread's processor time between them
-    clock = QElapsedTimer()
-    used = [time.thread_time()]
-    applied_at: list[int] = []  # how many gaps there were when the outcome arrived
-
-    def tick() -> None:
-        gaps.append(clock.nsecsElapsed() / 1e6)
-        clock.restart()
-        now = time.thread_time()
-        cpu.append((now - used[0]) * 1000)
-        used[0] = now
-
-    ticker = QTimer()
-    ticker.setInterval(TICK_MS)
-    ticker.timeout.connect(tick)
+    clock = GapClock()
     # The floor: the same ticks with nothing running, for what the machine itself costs
     # (other processes take the cores from any thread now and then).
-    clock.start()
-    ticker.start()
-    idle = QEventLoop()
-    QTimer.singleShot(3000, idle.quit)
-    idle.exec()
-    ticker.stop()
-    floor = max(gaps[1:], default=0.0)
-    gaps.clear()
-    cpu.clear()
-    window.auto.job.finished.connect(lambda _o: applied_at.append(len(gaps)))
+    floor = clock.idle_floor(3000).longest()
+    applied_at: list[int] = []  # how many gaps there were when the outcome arrived
+    window.auto.job.finished.connect(lambda _o: applied_at.append(len(clock.gaps.wall)))
     done = QEventLoop()
     texts: list[str] = []
 
@@ -90,18 +68,15 @@ def bench_align_window(work: Path, quick: bool) -> None:
     QTimer.singleShot(300000, done.quit)
     start = time.perf_counter()
     clock.start()
-    ticker.start()
     window.align_view.trigger()
     done.exec()
     total = (time.perf_counter() - start) * 1000
     # The step that applies the outcome runs inside the delivery of ``finished``: the gap
     # after it is the next tick's.
-    settle = QEventLoop()
-    QTimer.singleShot(50, settle.quit)
-    settle.exec()
-    ticker.stop()
-    split = applied_at[0] if applied_at else len(gaps)
-    during, after = gaps[1:split], gaps[split:]
+    settle(50)
+    gaps = clock.stop()
+    split = applied_at[0] if applied_at else len(gaps.wall)
+    during, after = gaps.until(split), gaps.since(split)
     record(
         f"align a view of {n} photos in the background",
         total,
@@ -110,29 +85,38 @@ def bench_align_window(work: Path, quick: bool) -> None:
         "(previews made by it)",
         None,
     )
-    worst = max(during, default=0.0)
+    worst = during.longest()
     record(
         "  GUI: longest gap while aligning",
         worst,
         "ms",
         floor,
         "<= 16 ms (floor: idle)",
-        worst <= 16,
+        worst <= FRAME_MS,
     )
-    record("  GUI: gap p95 while aligning", p95(during or [0.0]), "ms", None, "(4 ms timer)", None)
-    over = sum(1 for g in during if g > 16)
-    record("  GUI: gaps over 16 ms while aligning", over, "", None, f"(of {len(during)})", None)
-    applying = max(after, default=0.0)
+    record(
+        "  GUI: gap p95 while aligning", p95(during.wall or [0.0]), "ms", None, "(4 ms timer)", None
+    )
+    record(
+        "  GUI: gaps over 16 ms while aligning",
+        during.over(),
+        "",
+        None,
+        f"(of {len(during.wall)}; {during.busy_over()} of them our code)",
+        None,
+    )
+    applying = after.longest()
     record(
         "  GUI: applying the outcome (one step)",
         applying,
         "ms",
         None,
         "<= 16 ms",
-        applying <= 16,
+        applying <= FRAME_MS,
     )
-    own = max(cpu[split:], default=0.0)
-    record("  GUI: applying: most CPU in one gap", own, "ms", None, "(thread time)", None)
+    record(
+        "  GUI: applying: most CPU in one gap", after.most_cpu(), "ms", None, "(thread time)", None
+    )
     aligned = sum(1 for p in window.photos if p.alignment is not None)
     print(f"  ({texts[-1] if texts else 'no outcome'}; {aligned} of the 2 shown aligned)")
     window.close()

@@ -67,7 +67,7 @@ def _noon(day: dt.date, hour: int = 12) -> QDateTime:
     return QDateTime(QDate(day.year, day.month, day.day), QTime(hour, 0))
 
 
-def _runs(
+def visit_runs(
     points: Sequence[MeasurePoint], value: Callable[[MeasurePoint], float | None]
 ) -> list[list[MeasurePoint]]:
     """The points in runs of consecutive visits that have a value: a line is drawn along each
@@ -116,7 +116,7 @@ def measure_chart(
     if base is not None and series.band is not None:
         centre, half = shown(series, base), shown(series, series.band)
         drawn.append(
-            _band(chart, _band_name(series), (centre, half), (low_x, high_x), main, palette.dark)
+            _band(chart, band_name(series), (centre, half), (low_x, high_x), main, palette.dark)
         )
         values += [centre - half, centre + half]
 
@@ -126,7 +126,7 @@ def measure_chart(
         (lambda p: p.control, beside, Qt.PenStyle.DashLine, control),
     ]
     for read, colour, style, name in lines:
-        for n, run in enumerate(_runs(points, read)):
+        for n, run in enumerate(visit_runs(points, read)):
             line = QLineSeries()
             line.setName(text(name))
             line.setPen(QPen(colour, width, style))
@@ -168,7 +168,7 @@ def measure_chart(
     return chart
 
 
-def _band_name(series: MeasureSeries) -> str:
+def band_name(series: MeasureSeries) -> str:
     from_ = "retest pair" if series.band_source == "retest" else "default"
     amount = shown(series, series.band or 0.0)
     unit = series.info.unit

@@ -13,9 +13,9 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from PySide6.QtCharts import QChartView
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QPainter
+import shiboken6
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QFont, QImage, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -40,7 +40,8 @@ from tracker.core.domain.measures import (
     format_value,
 )
 from tracker.core.queries.measures import AreaMeasures, MeasureSeries, PhotoMeasure
-from tracker.rendering.chart_measures import measure_chart
+from tracker.rendering.plot_measures import measure_image
+from tracker.ui.workers import Task, TaskRunner
 
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 CHART_HEIGHT = 240
@@ -95,6 +96,42 @@ def control_words(series: MeasureSeries, control_name: str) -> str:
     )
 
 
+class ChartImage(QWidget):
+    """One measure's chart, painted in a worker (``measure_image``) and shown here as an image:
+    drawn again, in the worker, when the width it was painted for no longer fits."""
+
+    def __init__(self, series: MeasureSeries, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.series = series
+        self.image: QImage | None = None
+        self.setMinimumHeight(CHART_HEIGHT)
+        self.setAccessibleName(f"{series.info.label} over the course")
+
+    def sizeHint(self) -> QSize:
+        return QSize(600, CHART_HEIGHT)
+
+    def painted_width(self) -> int:
+        """The width (logical pixels) its image was painted for; 0 before it has one."""
+        if self.image is None:
+            return 0
+        return round(self.image.width() / self.image.devicePixelRatio())
+
+    def set_image(self, image: QImage) -> None:
+        self.image = image
+        self.update()
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        if self.image is None:
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        # At its painted size while it fits, shrunk (never stretched) until painted again.
+        width = min(self.width(), self.painted_width())
+        height = round(width * self.image.height() / max(self.image.width(), 1))
+        painter.drawImage(QRect(0, 0, width, height), self.image)
+        painter.end()
+
+
 class MeasureView(QWidget):
     """The measures section of the Progress tab."""
 
@@ -105,16 +142,24 @@ class MeasureView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.data: AreaMeasures | None = None
-        self.charts: list[tuple[QChartView, MeasureSeries]] = []
-        # The charts are built one an event-loop turn (a QChart costs 15-30 ms; the 14 of an
-        # area in one turn held the window 240-440 ms when measures came in): ``waiting``
-        # holds the series still to chart, with what they are charted with.
-        self.waiting: list[MeasureSeries] = []
-        self._charting: tuple[AreaMeasures, bool, bool] | None = None
-        self._next = QTimer(self)
-        self._next.setSingleShot(True)
-        self._next.setInterval(0)
-        self._next.timeout.connect(self._chart_next)
+        self.charts: list[tuple[ChartImage, MeasureSeries]] = []
+        # The charts are painted in a worker of their own, one after another (building and
+        # painting a QChart took the GUI thread 20-45 ms each, and an area has 14): the
+        # window only shows the images. ``_painting`` counts the charts not painted yet;
+        # ``_generation`` tells a late image of a chart since replaced from its successor's.
+        pool = QThreadPool(self)
+        pool.setMaxThreadCount(1)
+        self._runner = TaskRunner(pool, self)
+        self._painting = 0
+        self._generation = 0
+        self._by_session = False
+        self._dark = False
+        self._control_name: str | None = None
+        # A width change is painted again once the resizing stops for a moment.
+        self._repaint = QTimer(self)
+        self._repaint.setSingleShot(True)
+        self._repaint.setInterval(200)
+        self._repaint.timeout.connect(self._paint_again)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 12, 0, 8)
         self.head = QLabel("<b>Measures from the photos</b>", self)
@@ -188,20 +233,23 @@ class MeasureView(QWidget):
             )
         lines.append(f"<i>{html.escape(CAVEAT)}</i>")
         self.notes.setText("<br>".join(lines))
-        dark = self.palette().window().color().lightness() < 128
-        self.waiting = [
+        self._dark = self.palette().window().color().lightness() < 128
+        self._by_session = by_session
+        self._control_name = data.control_name
+        charted = [
             series
             for key in MEASURE_KEYS
             if (series := data.series.get(key)) is not None
             and any(p.value is not None for p in series.points)
         ]
-        if not self.waiting:
+        if not charted:
             empty = QLabel("No photo of this view has been measured yet.", self)
             empty.setWordWrap(True)
             self.body.addWidget(empty)
             return
-        self._charting = (data, by_session, dark)
-        self._chart_next()  # the first now, the others a turn each
+        for series in charted:
+            self.body.addWidget(self._section(data, series))
+        self._paint([chart for chart, _series in self.charts])
 
     def set_busy(self, busy: bool) -> None:
         """Measuring started or ended: the button says so (the figures follow when they come)."""
@@ -210,29 +258,75 @@ class MeasureView(QWidget):
 
     @property
     def charting(self) -> bool:
-        """Charts are still being built (one an event-loop turn)."""
-        return bool(self.waiting)
+        """Charts are still being painted (in the worker)."""
+        return self._painting > 0
 
-    def _chart_next(self) -> None:
-        if not self.waiting or self._charting is None:
-            return
-        data, by_session, dark = self._charting
-        self.body.addWidget(self._section(data, self.waiting.pop(0), by_session, dark))
-        if self.waiting:
-            self._next.start()
+    def _chart_width(self) -> int:
+        return max(320, self.width() - 8)
+
+    def _paint(self, charts: Sequence[ChartImage]) -> None:
+        """Paint ``charts`` in the worker, at the width there is now; each is shown as it
+        comes back."""
+        generation = self._generation
+        font = QFont(self.font())
+        size = (self._chart_width(), CHART_HEIGHT)
+        ratio = self.devicePixelRatioF()
+        by_session, dark, control = self._by_session, self._dark, self._control_name
+        for chart in charts:
+            series = chart.series
+
+            def work(_task: Task, series: MeasureSeries = series) -> QImage:
+                return measure_image(series, font, by_session, dark, control, size, ratio)
+
+            def done(image: QImage, chart: ChartImage = chart) -> None:
+                if not shiboken6.isValid(self) or generation != self._generation:
+                    return  # replaced since: its successor is painted
+                self._painting -= 1
+                if shiboken6.isValid(chart):
+                    chart.set_image(image)
+
+            def failed(_message: str) -> None:
+                if shiboken6.isValid(self) and generation == self._generation:
+                    self._painting -= 1
+
+            self._painting += 1
+            self._runner.start(work, finished=done, failed=failed)
+
+    def _paint_again(self) -> None:
+        width = self._chart_width()
+        stale = [chart for chart, _s in self.charts if abs(chart.painted_width() - width) > 4]
+        if stale and not self.charting:
+            self._paint(stale)
+        elif stale:
+            self._repaint.start()  # after the painting going on
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.charts and event.size().width() != event.oldSize().width():
+            self._repaint.start()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        # The desktop switched between light and dark: the charts are painted in its colours.
+        dark = self.palette().window().color().lightness() < 128
+        if event.type() == QEvent.Type.PaletteChange and self.charts and dark != self._dark:
+            self._dark = dark
+            self._generation += 1
+            self._painting = 0
+            self._paint([chart for chart, _s in self.charts])
 
     def _clear(self) -> None:
-        self.charts, self.waiting, self._charting = [], [], None
-        self._next.stop()
+        self.charts = []
+        self._generation += 1
+        self._painting = 0
+        self._repaint.stop()
         while self.body.count():
             taken = self.body.takeAt(0)
             widget = taken.widget() if taken is not None else None
             if widget is not None:
                 widget.deleteLater()
 
-    def _section(
-        self, data: AreaMeasures, series: MeasureSeries, by_session: bool, dark: bool
-    ) -> QWidget:
+    def _section(self, data: AreaMeasures, series: MeasureSeries) -> QWidget:
         info = series.info
         box = QWidget(self)
         layout = QVBoxLayout(box)
@@ -261,14 +355,9 @@ class MeasureView(QWidget):
                 said = QLabel(control, box)
                 said.setWordWrap(True)
                 layout.addWidget(said)
-        view = QChartView(box)
-        view.setRenderHint(QPainter.RenderHint.Antialiasing)
-        view.setMinimumHeight(CHART_HEIGHT)
-        view.setAccessibleName(f"{info.label} over the course")
-        chart = measure_chart(series, self.font(), by_session, dark, control_name=data.control_name)
-        view.setChart(chart)
-        layout.addWidget(view)
-        self.charts.append((view, series))
+        chart = ChartImage(series, box)
+        layout.addWidget(chart)
+        self.charts.append((chart, series))
         return box
 
     def _on_view_activated(self, _index: int) -> None:
