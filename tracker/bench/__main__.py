@@ -13,7 +13,7 @@ from tracker.bench import ROWS
 from tracker.bench.align import bench_align
 from tracker.bench.align_window import bench_align_window
 from tracker.bench.cli import bench_cli
-from tracker.bench.encrypted import bench_encrypted
+from tracker.bench.encrypted import _child_large_encrypted, bench_encrypted
 from tracker.bench.imports import bench_card_import, bench_heic, bench_import
 from tracker.bench.measure import bench_measure
 from tracker.bench.measure_window import bench_measure_window
@@ -33,9 +33,14 @@ def main(argv: list[str] | None = None) -> int:
         help="run only these benchmarks (may be given more than once)",
     )
     parser.add_argument("--child-large", nargs=2, metavar=("ROOT", "PREFS"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child-large-encrypted", nargs=2, metavar=("ROOT", "PREFS"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.child_large:
         _child_large(Path(args.child_large[0]), Path(args.child_large[1]))
+    if args.child_large_encrypted:
+        _child_large_encrypted(*map(Path, args.child_large_encrypted))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     quick = args.quick
     only = set(
@@ -48,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             bench_import(work, 8 if quick else 24)
             bench_card_import(work, 4 if quick else 12)
         if "encrypted" in only:
-            bench_encrypted(work, 8 if quick else 24)
+            bench_encrypted(work, 8 if quick else 24, 50 if quick else 500, 40)
         if "heic" in only:
             bench_heic(work, 2 if quick else 4)
         if "large" in only:

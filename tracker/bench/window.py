@@ -13,15 +13,20 @@ import tempfile
 import time
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
 from tracker.bench import import_into, p95, record, skin_photo, timed, write_jpegs
 
+if TYPE_CHECKING:
+    from tracker.core.crypto.keys import Keys
 
-def build_large(root: Path, clients: int, per_client: int) -> None:
+
+def build_large(root: Path, clients: int, per_client: int, keys: Keys | None = None) -> None:
     """``clients`` x ``per_client`` photos with real thumbnails, written straight to the
-    database (importing 20,000 photos would measure import, not the library)."""
+    database (importing 20,000 photos would measure import, not the library); ``keys``, those
+    of an encrypted library made at ``root`` (its thumbnails are then written encrypted)."""
     from sqlalchemy import insert
 
     from tracker.core.db.models import Area, Client, DateSource, Photo, Visit, VisitKind
@@ -33,7 +38,7 @@ def build_large(root: Path, clients: int, per_client: int) -> None:
         skin_photo(i, (256, 192)).save(buf, "JPEG", quality=80)
         thumbs.append(buf.getvalue())
     visits_per = max(1, per_client // 4)
-    with Library.open(root, create=True) as lib, lib.session() as s:
+    with Library.open(root, create=True, keys=keys) as lib, lib.session() as s:
         s.execute(insert(Client), [{"id": c + 2, "name": f"Client {c:04}"} for c in range(clients)])
         s.execute(
             insert(Area),
@@ -93,8 +98,9 @@ print("shown", flush=True)
 """
 
 
-def _child_large(root: Path, prefs_file: Path) -> None:
-    """Runs in its own process: opens the library in the window, then measures inside it."""
+def _child_large(root: Path, prefs_file: Path, keys: Keys | None = None) -> None:
+    """Runs in its own process: opens the library (unlocked with ``keys`` when encrypted) in
+    the window, then measures inside it."""
     import json
 
     from PySide6.QtCore import QSettings
@@ -109,7 +115,7 @@ def _child_large(root: Path, prefs_file: Path) -> None:
     prefs = Preferences(QSettings(str(prefs_file), QSettings.Format.IniFormat))
     prefs.mode = Mode.PRACTITIONER
     runner = TaskRunner()
-    lib = Library.open(root)
+    lib = Library.open(root, keys=keys)
     w = MainWindow(prefs, runner)
     w.set_library(lib)
     w.show()
