@@ -75,7 +75,8 @@ def open_server(url: str, *, create: bool = False) -> Engine:
     refuses: the check and the migration are one transaction.
 
     An up-to-date library costs one transaction of four statements and takes no lock; the
-    rest is done under ``MIGRATION_LOCK``, read again once it is held.
+    rest is done under ``MIGRATION_LOCK`` (a session's advisory lock), in a transaction begun
+    once it is held, which reads everything again.
     """
     engine = make_pg_engine(url)
     try:
@@ -86,17 +87,33 @@ def open_server(url: str, *, create: bool = False) -> Engine:
                     conn, revision
                 ):
                     return engine
+            # The session's lock, taken in a transaction of its own: the work must start a new
+            # transaction once the lock is held, or this backend's catalog caches may still
+            # hold what it looked up before another workstation's migration committed (a
+            # table not there), which only a new transaction is sure to refresh.
             with conn.begin():
                 conn.execute(
                     text("SELECT set_config('lock_timeout', :ms, true)"),
                     {"ms": f"{int(LOCK_WAIT_S * 1000)}ms"},
                 )
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-                _check_and_migrate(conn, engine.url, create)
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            try:
+                with conn.begin():
+                    _check_and_migrate(conn, engine.url, create)
+            finally:
+                _unlock(conn)
     except BaseException:
         engine.dispose()
         raise
     return engine
+
+
+def _unlock(conn: Connection) -> None:
+    """Let the next workstation in; a broken connection has let go of the lock already."""
+    if conn.invalidated:
+        return
+    with conn.begin():
+        conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
 
 
 def _check_and_migrate(conn: Connection, url: URL, create: bool) -> None:
