@@ -61,6 +61,11 @@ def main(
     return window
 
 
+def _read(qtbot: QtBot, window: MainWindow) -> None:
+    """The Progress tab's measures read (in a worker) and shown."""
+    qtbot.waitUntil(lambda: not window.measuring.reading, timeout=20000)
+
+
 def _measure(qtbot: QtBot, window: MainWindow) -> None:
     job = window.measuring.job
     with qtbot.waitSignal(job.busy_changed, timeout=120000, check_params_cb=lambda b: not b):
@@ -73,6 +78,8 @@ def test_the_photos_are_measured_in_the_background_and_shown(
     assert measure.stale_photo_ids(library) == sorted(course)
     main.tabs.setCurrentWidget(main.progress_view)
     view = main.progress_view.measures
+    assert main.measuring.reading  # read in a worker, not on the GUI thread
+    _read(qtbot, main)
     assert view.measure_now.isVisible()  # three photos waiting
     assert "3 photos are waiting" in view.notes.text()
     table = main.panel.figures.table
@@ -127,6 +134,7 @@ def test_a_region_drawn_makes_the_photos_stale_and_they_are_measured_again(
     failed = [p for p in data.photos if p.error]
     assert failed and all("align" in (p.error or "") for p in failed)
     main.tabs.setCurrentWidget(main.progress_view)
+    _read(qtbot, main)
     assert "was not measured" in main.progress_view.measures.notes.text()
 
 
@@ -145,6 +153,7 @@ def test_measuring_can_be_cancelled_and_a_read_only_library_is_not_measured(
     # Photos waiting are offered for measuring when the tab shows them, but not after a
     # Cancel; the next change measures again.
     main.tabs.setCurrentWidget(main.progress_view)
+    _read(qtbot, main)
     assert main.progress_view.measures.measure_now.isVisible()
     assert not job.timer.isActive()
     area_id = browse.compare_photos(library, course[:1])[0].area_id
@@ -153,6 +162,7 @@ def test_measuring_can_be_cancelled_and_a_read_only_library_is_not_measured(
     job.timer.stop()
     main.tabs.setCurrentWidget(main.panel)
     main.tabs.setCurrentWidget(main.progress_view)
+    _read(qtbot, main)
     assert job.timer.isActive()  # waiting, shown, not held back any more
     job.timer.stop()
 
@@ -188,10 +198,13 @@ def test_the_control_area_is_chosen_in_the_area_form_and_undone(
     # The Progress tab offers to take the control's drift away, and says when it does.
     main.tabs.setCurrentWidget(main.progress_view)
     view = main.progress_view.measures
+    _read(qtbot, main)
     assert view.subtract.isEnabled()
     view.subtract.setChecked(True)
+    _read(qtbot, main)
     assert "Right thigh changed over the same visits is taken away" in view.notes.text()
     main.history.undo()
+    _read(qtbot, main)
     assert not view.subtract.isEnabled() and not view.subtract.isChecked()
     assert area_measures(library, areas["Belly"]).control_area_id is None
 
