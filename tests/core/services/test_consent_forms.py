@@ -14,6 +14,7 @@ from PIL import Image
 
 from tests.helpers import check, import_files, only_client
 from tracker.core.care import backups, repair, restore
+from tracker.core.care.encrypt import encrypt_library
 from tracker.core.crypto.keys import MIN_KDF
 from tracker.core.domain.consent import MAX_FORM_BYTES, Action, FormKind, Purpose, form_kind
 from tracker.core.errors import (
@@ -285,3 +286,15 @@ def test_in_an_encrypted_library_a_form_is_never_in_the_clear(tmp_path: Path) ->
     with Library.open(back, keys=encrypted.unlock(back, passphrase=PASS)) as restored:
         assert consent_forms.read(restored, ident)[0] == data
         assert check(restored).ok
+
+
+def test_encrypting_a_library_encrypts_its_forms(tmp_path: Path) -> None:
+    root, data = tmp_path / "lib", pdf()
+    with Library.open(root, create=True) as lib:
+        ident = _consent(lib, data, "plain.pdf")
+    encrypt_library(root, PASS, kdf=MIN_KDF)
+    (stored,) = (root / "originals").glob("*/*.form.pdf")
+    assert CANARY not in stored.read_bytes() and b"%PDF" not in stored.read_bytes()
+    with Library.open(root, keys=encrypted.unlock(root, passphrase=PASS)) as lib:
+        assert consent_forms.read(lib, ident)[0] == data
+        assert check(lib).ok
