@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from tests import helpers as h
 from tracker.core.db.models import Stage
 from tracker.core.queries import browse, listing
+from tracker.core.services import measure
 from tracker.core.services.erase import ErasePlan
 from tracker.ui import commands as cmd
 from tracker.ui import dialogs
@@ -137,3 +138,41 @@ def test_an_empty_area_is_removed_from_the_window_and_undo_brings_it_back(
     window.area_id = window.areas.rows()[0].id
     window.menus.remove_area.trigger()
     assert errors and "erase the area for good instead" in errors[-1]
+
+
+def test_moving_the_reference_photo_says_what_became_of_its_regions(
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = window.lib
+    assert lib is not None and window.area_id is not None
+    photo = window.photos.rows()[0]
+    square = [(40.0, 40.0), (300.0, 40.0), (300.0, 200.0), (40.0, 200.0)]
+    measure.set_region(lib, window.area_id, photo.view, "marks", square)
+    reference = measure.regions(lib, window.area_id, photo.view).reference_photo_id
+    assert reference is not None
+    # The reference's visit, shown.
+    window.visit_id = next(
+        r.id for r in window.timeline.rows() if reference in {p.id for p in r.photos}
+    )
+    window.refresh()
+    told: list[str] = []
+    monkeypatch.setattr(window, "show_info", told.append)
+    monkeypatch.setattr(
+        dialogs.MoveDialog,
+        "ask",
+        classmethod(lambda cls, *a, **k: MoveAnswer(window.visit_id, None, None, "left")),
+    )
+    row = next(n for n, p in enumerate(window.photos.rows()) if p.id == reference)
+    window.panel.grid.setCurrentIndex(window.photos.index(row))
+    window.panel.grid.move_action.trigger()
+    assert browse.photo(lib, reference).view == "left"
+    assert len(told) == 1 and "region" in told[0], told
+    # A move that leaves no reference behind says nothing.
+    window.history.undo()
+    told.clear()
+    others = [p for p in window.photos.rows() if p.id != reference and p.view == photo.view]
+    if others:
+        row = next(n for n, p in enumerate(window.photos.rows()) if p.id == others[0].id)
+        window.panel.grid.setCurrentIndex(window.photos.index(row))
+        window.panel.grid.move_action.trigger()
+        assert told == []

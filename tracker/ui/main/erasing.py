@@ -103,6 +103,9 @@ class EraseController(WindowController):
             w.statusBar().showMessage(
                 f"Erased {erased[0].what if len(erased) == 1 else f'{n} photos'}.", 10000
             )
+            notes = [note for p in erased for note in p.notes]
+            if notes:  # the regions of a reference photo erased: carried on, or to redraw
+                w.show_info(" ".join(notes))
 
         def failed(message: str) -> None:
             w.history.clear("An erase stopped part way, so the undo history was cleared.")

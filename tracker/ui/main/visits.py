@@ -128,7 +128,7 @@ class VisitController(WindowController):
             w.as_widget(), len(ids), visits, areas, list(VIEWS), (w.visit_id, w.area_id, first.view)
         )
         if answer is not None:
-            w.run(
+            self._move(
                 cmd.MovePhotos(
                     w.lib,
                     ids,
@@ -139,11 +139,17 @@ class VisitController(WindowController):
                 )
             )
 
+    def _move(self, command: cmd.MovePhotos) -> None:
+        """Move, then say what became of the regions drawn on a reference photo that left
+        its view (carried to the next, or to be drawn again): never silently."""
+        if self.window.run(command) and command.undo_info and command.undo_info.notes:
+            self.window.show_info(" ".join(command.undo_info.notes))
+
     def _on_timeline_photos_dropped(self, visit_id: int, ids: list[int]) -> None:
         """Photos dragged from the grid onto a visit: they move to it (same area and view)."""
         w = self.window
         if w.lib is not None and ids and visit_id != w.visit_id:
-            w.run(cmd.MovePhotos(w.lib, ids, visit_id=visit_id))
+            self._move(cmd.MovePhotos(w.lib, ids, visit_id=visit_id))
 
     def _on_grid_open_requested(self, photo_id: int) -> None:
         w = self.window
