@@ -157,3 +157,6 @@ _.has
 # open_server; the schema test prints shipped_entry's text to paste into server_schema.
 server.open_server
 server_schema.shipped_entry
+
+# Issue 18: the Progress tab's measures are read in a worker; the tests wait on this.
+_.reading

@@ -351,9 +351,7 @@ class MeasureController(QObject):
             if not shiboken6.isValid(self) or token != self._reading:
                 return  # read again since
             self._shown = token
-            if (w.lib, w.area_id) == (lib, area_id) and w.progress_view.isVisibleTo(
-                w.as_widget()
-            ):
+            if (w.lib, w.area_id) == (lib, area_id) and w.progress_view.isVisibleTo(w.as_widget()):
                 self._show_tab(data)
 
         def failed(message: str) -> None:
