@@ -189,6 +189,23 @@ def test_tables_a_later_migration_makes_get_their_rights_when_applied_again(pg_u
         owner.dispose()
 
 
+def test_opening_a_clinic_library_that_needs_migrating_grants_the_new_tables(
+    pg_url: str,
+) -> None:
+    owner = server.make_pg_engine(pg_url)
+    try:
+        server.upgrade(owner, "0005")
+        roles.apply_rights(owner)  # a clinic made by an older version
+        group = roles.GROUPS[roles.PRACTITIONER]
+        ask = sa.text("SELECT has_table_privilege(:g, 'blob', 'INSERT')")
+        server.open_server(pg_url).dispose()  # migrated by the first workstation to open it
+        assert db.current_revision(owner) == db.head_revision()
+        with owner.connect() as conn:
+            assert conn.scalar(ask, {"g": group}) is True
+    finally:
+        owner.dispose()
+
+
 def test_a_database_holding_tables_is_refused_and_left_as_it_was(pg_url: str) -> None:
     owner = server.make_pg_engine(pg_url)
     try:

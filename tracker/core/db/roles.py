@@ -27,6 +27,8 @@ gets ``UNLISTED``: the clinical staff's rights, nothing for the front desk.
   (``session_user``; ``services.audit`` writes that on a server library), and an assistant or
   the front desk cannot enter an export, a print, a backup, a restore or an erasure
   (``LIMITED_ACTIONS``), so an export that records itself is refused by the server. The
+  policies are schema objects, made by migration 0008 (which the server's schema check
+  compares against), not here; ``AUDIT_POLICIES`` names them. The
   front desk reads only the entries' ids and hashes (to chain its own entries).
 
 The group roles are the server's, not the database's (PostgreSQL's roles are cluster-wide):
@@ -208,28 +210,6 @@ def rights_of(table: str) -> Mapping[str, Grant]:
     return RIGHTS.get(table, UNLISTED)
 
 
-def policy_statements(conn: Connection) -> list[str]:
-    """The audit table's row-level security (``AUDIT_POLICIES``), as statements.
-
-    Written for every role (``TO PUBLIC``: only the groups have rights on the table anyway)
-    with the groups named as text in ``pg_has_role``, so that they need no role to exist
-    when they are made: they can move into a migration as they are. They are schema objects,
-    which ``server_schema`` compares with what the migrations make: until they are in one, it
-    must expect them (build them after the migrations, as ``grant_rights`` does), or a library
-    whose rights were granted reads as holding policies the app does not make."""
-    q = _quote(conn, "audit")
-    actions = ", ".join(f"'{a}'" for a in LIMITED_ACTIONS)
-    may_all = " OR ".join(f"pg_has_role('{GROUPS[r]}', 'MEMBER')" for r in (ADMIN, PRACTITIONER))
-    read, append = AUDIT_POLICIES
-    return [
-        f"ALTER TABLE {q} ENABLE ROW LEVEL SECURITY",
-        *(f"DROP POLICY IF EXISTS {p} ON {q}" for p in AUDIT_POLICIES),
-        f"CREATE POLICY {read} ON {q} FOR SELECT USING (true)",
-        f"CREATE POLICY {append} ON {q} FOR INSERT WITH CHECK (actor = session_user::text "
-        f"AND (action NOT IN ({actions}) OR {may_all}))",
-    ]
-
-
 def grant_rights(conn: Connection) -> None:
     """Grant every group its rights on every table of the library, as the module's notes
     say, inside the caller's transaction (``server`` after a migration, ``create_clinic``)."""
@@ -248,8 +228,6 @@ def grant_rights(conn: Connection) -> None:
         statements.append(f"REVOKE ALL ON TABLE {_quote(conn, table)} FROM {groups}")
         for role, grant in rights_of(table).items():
             statements.extend(_grant_sql(conn, table, GROUPS[role], grant))
-    if "audit" in tables:
-        statements.extend(policy_statements(conn))
     for statement in statements:
         conn.exec_driver_sql(statement)
     log.info("Rights granted on %d tables", len(tables))

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 
 from tracker.core.db import engine as db
-from tracker.core.db import schema, server_schema
+from tracker.core.db import roles, schema, server_schema
 from tracker.core.db.server_errors import server_name, translated
 from tracker.core.errors import LibraryError, NewerLibraryError, NoLibrary
 
@@ -141,6 +141,10 @@ def _check_and_migrate(conn: Connection, url: URL, create: bool) -> None:
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, head)
     server_schema.verify(conn, head, subject=subject, outcome="it was not migrated")
+    if revision is not None:
+        # The staff's rights again, in the same transaction: a table a migration made has
+        # none until granted, and the people working would be refused it.
+        roles.grant_rights(conn)
 
 
 def _revision(conn: Connection) -> str | None:

@@ -352,7 +352,7 @@ FROM pg_publication b
 # Built from the migrations by ``build``; tests/core/db/test_postgres_schema.py fails when they
 # change it, printing what to put here. One object a line: its digest, then kind | table | name.
 SHIPPED: dict[str, str] = {
-    "0007": """\
+    "0008": """\
 35fe82864650c6a3b1e7b324b8cb2336 column | alembic_version | version_num
 fbc1b42ba7bc9fed0b84991049fc24da column | area | body_site
 ce10c52c6693d145213338acebb518e1 column | area | client_id
@@ -590,6 +590,8 @@ aba918c4f0ed4c6053fc108af6f94cfe index | treatment_record | ix_treatment_record_
 030c2aaf3c7832862c057f5814da5389 index | visit | ix_visit_client_id
 8ce602f9c34480382ae64c85985d3bbf index | visit | pk_visit
 527604cb2aaa726bdcb0a5d8034db9b3 index | visit | uq_visit_client_id
+46d7982c0156a395ab8769d366e8a789 policy | audit | tracker_audit_append
+564c04d02c1e258b5ae6dbebeed7c516 policy | audit | tracker_audit_read
 696f797c62209024f007c8d05d5cdfdb sequence |  | area_id_seq
 922b33e74e5d4e4ae3e084663febc774 sequence |  | audit_id_seq
 6cba5653467cf97b122219b89aa6fa8d sequence |  | client_id_seq
@@ -601,7 +603,7 @@ af43ac692eebe91a6e1b4c86bb1fc3af sequence |  | treatment_record_id_seq
 01cbefbe3ef7492c782c1f587d2f9142 sequence |  | visit_id_seq
 f24fe41b950ee06d494f34ade9123227 table |  | alembic_version
 a16109bed8853dba37f128d18de9b60a table |  | area
-d47524162d5620c8782a3c3e3276a01c table |  | audit
+6de16d9e6861242f142517fb9361e5f5 table |  | audit
 71e777485ffce65985fa9e9504e07fa2 table |  | blob
 2cabc1e98a51d60daa80ffa90fdfaa66 table |  | blob_chunk
 ce000beea8a948061eff32190d197088 table |  | client
