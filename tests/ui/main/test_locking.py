@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QDialog,
-    QFileDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -210,11 +209,14 @@ def test_what_a_dialog_said_is_kept_through_the_lock_and_never_shown_while_locke
         window,
     )
     result.open()
-    handle = result.windowHandle()
-    assert handle is None or not handle.isVisible()
+    cover = result.findChild(QWidget, "lock-cover")
+    assert cover is not None and cover.isVisible() and cover.geometry().contains(result.rect())
+    assert result.windowTitle() == f"{APP_NAME} — locked"
     qtbot.waitUntil(lambda: not result.isVisible())
-    # A save dialog: cancelled, and said to be.
-    saving = QFileDialog(window, "Back up the library")
+    # A save dialog (a file dialog's title, without its file system threads): cancelled, and
+    # said to be.
+    saving = QDialog(window)
+    saving.setWindowTitle("Back up the library")
     saving.setModal(True)
     saving.open()
     qtbot.waitUntil(lambda: not saving.isVisible())
@@ -233,3 +235,5 @@ def test_what_a_dialog_said_is_kept_through_the_lock_and_never_shown_while_locke
         "choose it again if it is still needed.",
     ]
     qtbot.waitUntil(lambda: _boxes() == [])
+    for dialog in (result, saving):
+        dialog.deleteLater()

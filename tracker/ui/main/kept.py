@@ -29,9 +29,10 @@ class Kept:
         return box
 
 
-def kept_from(dialog: QDialog) -> Kept:
-    """What ``dialog`` said, or that it was closed."""
-    title = dialog.windowTitle().replace("[*]", "").strip() or APP_NAME
+def kept_from(dialog: QDialog, title: str | None = None) -> Kept:
+    """What ``dialog`` said, or that it was closed; ``title``, when given, is its own (the
+    lock put another on it)."""
+    title = (title or dialog.windowTitle()).replace("[*]", "").strip() or APP_NAME
     if isinstance(dialog, QMessageBox) and len(dialog.buttons()) <= 1:
         text = dialog.text()
         if dialog.informativeText():

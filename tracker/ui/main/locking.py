@@ -6,8 +6,9 @@ every other window of the app (the compare windows, help) is hidden, and a dialo
 open is closed as if cancelled; the menus, the toolbar and every shortcut do nothing. What such
 a dialog said is kept and said after unlocking: a message (an error a background job ended
 with, say) again as it was, a question or a file dialog as a sentence saying it was closed.
-A window that opens while locked never reaches the screen (``WA_DontShowOnScreen`` is set as
-it is shown, before the window system maps it), and is then hidden or closed. The page
+A window that opens while locked is blank, under a title naming nothing, from the moment it is
+shown (before the window system maps it) until it is hidden or closed at the next turn of the
+event loop. The page
 asks for the library's passphrase (or its recovery key), checked on the thread pool against
 the open library's key file; a wrong one says so and the window stays locked. Unlocked, the
 page and the windows come back as they were. Nothing decrypted is written anywhere for this:
@@ -168,8 +169,7 @@ class LockController(QObject):
             return not (isinstance(watched, QWidget) and self.page.isAncestorOf(watched))
         if kind == QEvent.Type.Show and isinstance(watched, QWidget) and self._other(watched):
             if watched.windowType() not in _TRANSIENT:
-                # Sent before the window system maps it: so it never reaches the screen.
-                watched.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+                _cover(watched)  # blank for the moment it is on the screen
             QTimer.singleShot(0, self._hide_others)  # a window opened by a job, meanwhile
         return False
 
@@ -203,14 +203,14 @@ class LockController(QObject):
             if not self._other(widget) or widget.windowType() in _TRANSIENT:
                 continue
             if isinstance(widget, QDialog) and widget.isModal():
-                said = kept_from(widget)
+                said = kept_from(widget, widget.property(_TITLE))
                 if said not in self.kept:
                     self.kept.append(said)
                 widget.reject()  # a question left open: as if cancelled
             else:
                 widget.hide()
                 self._hidden.append(widget)
-            widget.setAttribute(Qt.WidgetAttribute.WA_DontShowOnScreen, False)
+            _uncover(widget)
 
     def _set_chrome_enabled(self, on: bool) -> None:
         """The menus off, and the toolbars hidden: Undo's text names what it undoes."""
@@ -285,6 +285,37 @@ class LockController(QObject):
         box = self.kept.pop(0).box(self.window)
         box.finished.connect(self._say_kept)
         box.open()
+
+
+_COVER, _TITLE = "lock-cover", "lock_title"
+
+
+def _cover(widget: QWidget) -> None:
+    """Nothing of ``widget`` (a window opened while locked) shows for the moment it is on the
+    screen before it is hidden or closed: a blank child over all of it, and a title that
+    names nothing. (Not ``WA_DontShowOnScreen``: a modal dialog shown so leaves the
+    application's list of modal windows holding a window that is gone.)"""
+    if widget.findChild(QWidget, _COVER, Qt.FindChildOption.FindDirectChildrenOnly) is not None:
+        return
+    cover = QWidget(widget)
+    cover.setObjectName(_COVER)
+    cover.setAutoFillBackground(True)
+    cover.setGeometry(0, 0, 16384, 16384)  # whatever size the window takes
+    cover.show()
+    cover.raise_()
+    widget.setProperty(_TITLE, widget.windowTitle())
+    widget.setWindowTitle(f"{APP_NAME} — locked")
+
+
+def _uncover(widget: QWidget) -> None:
+    cover = widget.findChild(QWidget, _COVER, Qt.FindChildOption.FindDirectChildrenOnly)
+    if cover is None:
+        return
+    cover.setObjectName("")
+    cover.hide()
+    cover.deleteLater()
+    widget.setWindowTitle(str(widget.property(_TITLE)))
+    widget.setProperty(_TITLE, None)
 
 
 _TRANSIENT = frozenset(
