@@ -63,11 +63,17 @@ def bench_measure_window(work: Path, quick: bool) -> None:
     window.tabs.setCurrentWidget(window.progress_view)  # where the measures show as they come
     view = window.progress_view.measures
     job = window.measuring.job
-    job.timer.stop()  # offered by the tab: started by hand below, after the idle floor
 
     # The window's own start (thumbnails, the tab's first charts) is left to finish first:
     # the floor is the machine's, and the run's gaps are the measuring's.
+    # The tab, once its measures are read (in a worker), offers to measure the photos waiting
+    # (a timer): started by hand below instead, after the idle floor.
+    while window.measuring.reading:
+        settle(20)
+    job.timer.stop()
     settle(3000)
+    job.timer.stop()
+    assert not job.busy and len(stale_photo_ids(lib)) == stale, "measured before the run"
     clock = GapClock()
     floor = clock.idle_floor(3000).longest()
     said: list[str] = []

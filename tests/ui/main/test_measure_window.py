@@ -106,8 +106,15 @@ def test_the_photos_are_measured_in_the_background_and_shown(
     page = main.progress_view
     page.show_progress(page.data)
     views = [view.view.itemText(i) for i in range(view.view.count())]
+    sections = dict(view.sections)
+    tickets = {key: section.chart.ticket for key, section in sections.items()}
     view.show_measures(view.data, views, by_session=False, busy=False)
+    # The same measures again: the sections are kept and told, their charts painted again
+    # (in the worker), not built again.
+    assert view.sections == sections and not view.waiting
+    assert all(s.chart.ticket == tickets[k] + 1 for k, s in view.sections.items())
     qtbot.waitUntil(lambda: not view.charting, timeout=20000)
+    assert all(s.chart.image is not None for s in view.sections.values())
     qtbot.waitUntil(lambda: view.height() >= view.minimumSizeHint().height(), timeout=5000)
     # The visit panel shows the current visit's photo's figures, with units.
     figures = main.panel.figures

@@ -104,6 +104,7 @@ class ChartImage(QWidget):
         super().__init__(parent)
         self.series = series
         self.image: QImage | None = None
+        self.ticket = 0  # counts the paintings asked: only the latest one's image is shown
         self.setMinimumHeight(CHART_HEIGHT)
         self.setAccessibleName(f"{series.info.label} over the course")
 
@@ -132,6 +133,50 @@ class ChartImage(QWidget):
         painter.end()
 
 
+class Section(QWidget):
+    """One measure's part of the section: its heading, the finding in words, the control's
+    change, and its chart. Kept while the measure is shown, and told what changed
+    (``update``): building the widgets again each time the measures came in (and laying out
+    and polishing them) held the GUI thread 30-50 ms."""
+
+    def __init__(self, data: AreaMeasures, series: MeasureSeries, parent: QWidget) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 6, 0, 6)
+        self.head = QLabel(self)
+        self.head.setWordWrap(True)
+        layout.addWidget(self.head)
+        self.words = QLabel(self)
+        self.words.setWordWrap(True)
+        self.words.setAccessibleName(f"{series.info.label}: finding")
+        layout.addWidget(self.words)
+        self.control = QLabel(self)
+        self.control.setWordWrap(True)
+        layout.addWidget(self.control)
+        self.chart = ChartImage(series, self)
+        layout.addWidget(self.chart)
+        self.update_to(data, series)
+
+    def update_to(self, data: AreaMeasures, series: MeasureSeries) -> None:
+        info = series.info
+        unit = "in pixels: no scale" if info.unit == "px" else info.unit or "CIELAB difference"
+        band = (
+            f"band ±{format_amount(series.key, series.band)}"
+            + (" from the retest pair" if series.band_source == "retest" else ", the default")
+            if series.band is not None
+            else "no band"
+        )
+        self.head.setText(
+            f"<b>{html.escape(info.label)}</b> ({html.escape(unit)}) · {html.escape(band)}"
+            f"<br><small>{html.escape(info.explain)}</small>"
+        )
+        self.words.setText(series.words)
+        control = control_words(series, data.control_name) if data.control_name else ""
+        self.control.setText(control)
+        self.control.setVisible(bool(control))
+        self.chart.series = series
+
+
 class MeasureView(QWidget):
     """The measures section of the Progress tab."""
 
@@ -142,16 +187,21 @@ class MeasureView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.data: AreaMeasures | None = None
-        self.charts: list[tuple[ChartImage, MeasureSeries]] = []
+        # A section per measure shown, kept and updated while shown; the new ones are built
+        # one an event-loop turn (``waiting``), the first at once.
+        self.sections: dict[str, Section] = {}
+        self.waiting: list[MeasureSeries] = []
+        self._next = QTimer(self)
+        self._next.setSingleShot(True)
+        self._next.setInterval(0)
+        self._next.timeout.connect(self._chart_next)
         # The charts are painted in a worker of their own, one after another (building and
         # painting a QChart took the GUI thread 20-45 ms each, and an area has 14): the
-        # window only shows the images. ``_painting`` counts the charts not painted yet;
-        # ``_generation`` tells a late image of a chart since replaced from its successor's.
+        # window only shows the images. ``_painting`` counts the paintings not back yet.
         pool = QThreadPool(self)
         pool.setMaxThreadCount(1)
         self._runner = TaskRunner(pool, self)
         self._painting = 0
-        self._generation = 0
         self._by_session = False
         self._dark = False
         self._control_name: str | None = None
@@ -187,6 +237,10 @@ class MeasureView(QWidget):
         layout.addWidget(self.notes)
         self.body = QVBoxLayout()
         layout.addLayout(self.body)
+        self.empty = QLabel("No photo of this view has been measured yet.", self)
+        self.empty.setWordWrap(True)
+        self.empty.hide()
+        self.body.addWidget(self.empty)
         self.view.activated.connect(self._on_view_activated)
         self.subtract.toggled.connect(self.subtract_toggled)
         self.measure_now.clicked.connect(self.measure_requested)
@@ -199,9 +253,9 @@ class MeasureView(QWidget):
         self, data: AreaMeasures | None, views: Sequence[str], *, by_session: bool, busy: bool
     ) -> None:
         self.data = data
-        self._clear()
         self.setVisible(data is not None and bool(data.photos))
         if data is None or not data.photos:
+            self._drop([*self.sections])
             return
         self.view.blockSignals(True)
         self.view.clear()
@@ -242,14 +296,15 @@ class MeasureView(QWidget):
             if (series := data.series.get(key)) is not None
             and any(p.value is not None for p in series.points)
         ]
-        if not charted:
-            empty = QLabel("No photo of this view has been measured yet.", self)
-            empty.setWordWrap(True)
-            self.body.addWidget(empty)
-            return
-        for series in charted:
-            self.body.addWidget(self._section(data, series))
-        self._paint([chart for chart, _series in self.charts])
+        keys = {series.key for series in charted}
+        self._drop([key for key in self.sections if key not in keys])
+        self.empty.setVisible(not charted)
+        self.waiting = [series for series in charted if series.key not in self.sections]
+        kept = [series for series in charted if series.key in self.sections]
+        for series in kept:
+            self.sections[series.key].update_to(data, series)
+        self._paint([self.sections[series.key].chart for series in kept])
+        self._chart_next()  # the first new one now, the others a turn each
 
     def set_busy(self, busy: bool) -> None:
         """Measuring started or ended: the button says so (the figures follow when they come)."""
@@ -257,9 +312,37 @@ class MeasureView(QWidget):
         self.measure_now.setText("Measuring…" if busy else "Measure now")
 
     @property
+    def charts(self) -> list[tuple[ChartImage, MeasureSeries]]:
+        """The charts shown, in the measures' order, with the series each shows."""
+        ordered = [self.sections[k] for k in MEASURE_KEYS if k in self.sections]
+        return [(section.chart, section.chart.series) for section in ordered]
+
+    @property
     def charting(self) -> bool:
-        """Charts are still being painted (in the worker)."""
-        return self._painting > 0
+        """Charts are still being built (a turn each) or painted (in the worker)."""
+        return bool(self.waiting) or self._painting > 0
+
+    def _chart_next(self) -> None:
+        if not self.waiting or self.data is None:
+            return
+        series = self.waiting.pop(0)
+        section = Section(self.data, series, self)
+        order = list(MEASURE_KEYS)
+        before = sum(1 for k in self.sections if order.index(k) < order.index(series.key))
+        self.body.insertWidget(1 + before, section)  # after the "none yet" line
+        self.sections[series.key] = section
+        self._paint([section.chart])
+        if self.waiting:
+            self._next.start()
+
+    def _drop(self, keys: Sequence[str]) -> None:
+        """Take away the sections of ``keys`` (and any still to build)."""
+        self.waiting = []
+        self._next.stop()
+        for key in keys:
+            section = self.sections.pop(key)
+            self.body.removeWidget(section)
+            section.deleteLater()
 
     def _chart_width(self) -> int:
         return max(320, self.width() - 8)
@@ -267,7 +350,6 @@ class MeasureView(QWidget):
     def _paint(self, charts: Sequence[ChartImage]) -> None:
         """Paint ``charts`` in the worker, at the width there is now; each is shown as it
         comes back."""
-        generation = self._generation
         font = QFont(self.font())
         size = (self._chart_width(), CHART_HEIGHT)
         ratio = self.devicePixelRatioF()
@@ -278,15 +360,17 @@ class MeasureView(QWidget):
             def work(_task: Task, series: MeasureSeries = series) -> QImage:
                 return measure_image(series, font, by_session, dark, control, size, ratio)
 
-            def done(image: QImage, chart: ChartImage = chart) -> None:
-                if not shiboken6.isValid(self) or generation != self._generation:
-                    return  # replaced since: its successor is painted
+            chart.ticket += 1
+
+            def done(image: QImage, chart: ChartImage = chart, ticket: int = chart.ticket) -> None:
+                if not shiboken6.isValid(self):
+                    return
                 self._painting -= 1
-                if shiboken6.isValid(chart):
-                    chart.set_image(image)
+                if shiboken6.isValid(chart) and chart.ticket == ticket:
+                    chart.set_image(image)  # else painted again since: the later one shows
 
             def failed(_message: str) -> None:
-                if shiboken6.isValid(self) and generation == self._generation:
+                if shiboken6.isValid(self):
                     self._painting -= 1
 
             self._painting += 1
@@ -311,54 +395,7 @@ class MeasureView(QWidget):
         dark = self.palette().window().color().lightness() < 128
         if event.type() == QEvent.Type.PaletteChange and self.charts and dark != self._dark:
             self._dark = dark
-            self._generation += 1
-            self._painting = 0
             self._paint([chart for chart, _s in self.charts])
-
-    def _clear(self) -> None:
-        self.charts = []
-        self._generation += 1
-        self._painting = 0
-        self._repaint.stop()
-        while self.body.count():
-            taken = self.body.takeAt(0)
-            widget = taken.widget() if taken is not None else None
-            if widget is not None:
-                widget.deleteLater()
-
-    def _section(self, data: AreaMeasures, series: MeasureSeries) -> QWidget:
-        info = series.info
-        box = QWidget(self)
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 6, 0, 6)
-        unit = "in pixels: no scale" if info.unit == "px" else info.unit or "CIELAB difference"
-        band = (
-            f"band ±{format_amount(series.key, series.band)}"
-            + (" from the retest pair" if series.band_source == "retest" else ", the default")
-            if series.band is not None
-            else "no band"
-        )
-        head = QLabel(
-            f"<b>{html.escape(info.label)}</b> ({html.escape(unit)}) · {html.escape(band)}"
-            f"<br><small>{html.escape(info.explain)}</small>",
-            box,
-        )
-        head.setWordWrap(True)
-        layout.addWidget(head)
-        words = QLabel(series.words, box)
-        words.setWordWrap(True)
-        words.setAccessibleName(f"{info.label}: finding")
-        layout.addWidget(words)
-        if data.control_name:
-            control = control_words(series, data.control_name)
-            if control:
-                said = QLabel(control, box)
-                said.setWordWrap(True)
-                layout.addWidget(said)
-        chart = ChartImage(series, box)
-        layout.addWidget(chart)
-        self.charts.append((chart, series))
-        return box
 
     def _on_view_activated(self, _index: int) -> None:
         self.view_chosen.emit(self.view.currentText())
