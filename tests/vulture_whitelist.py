@@ -14,7 +14,7 @@ from typing import Any
 from PIL import Image
 
 from tracker.core.crypto.cipher import DecryptingReader
-from tracker.core.db import engine, notify, server, server_schema
+from tracker.core.db import engine, notify, roles, server, server_schema
 from tracker.core.db.models import Area, Client, Photo, Rating, TreatmentRecord, Visit, VisitKind
 from tracker.core.domain.treatment import TreatmentInput
 from tracker.core.imaging import card
@@ -160,3 +160,8 @@ server_schema.shipped_entry
 
 # Issue 18: the Progress tab's measures are read in a worker; the tests wait on this.
 _.reading
+
+# Issue 21: migration 0008 writes the audit policies literally; its test checks them against
+# the names and actions db.roles states.
+roles.LIMITED_ACTIONS
+roles.AUDIT_POLICIES
