@@ -90,7 +90,9 @@ def _answer(
         if dialog.started:
             seen["busy"] = not dialog.buttons.isEnabled() and dialog.progress.isVisible()
             QApplication.processEvents()  # the layout, with the progress bar shown
-            seen["fits"] = dialog.height() >= dialog.layout().sizeHint().height()
+            layout = dialog.layout()
+            assert layout is not None
+            seen["fits"] = dialog.height() >= layout.sizeHint().height()
             seen["shell_lib_while_running"] = seen["app"].lib
             dialog.reject()  # Escape: not while it runs
             seen["stayed"] = dialog.isVisible()

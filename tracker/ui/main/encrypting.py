@@ -184,7 +184,7 @@ def _work(task: Task, root: Path, passphrase: str, kdf: KdfParams | None) -> tup
     # start-up time: cryptography and SQLCipher are loaded to encrypt only
     from tracker.core.care.encrypt import encrypt_library
     from tracker.core.crypto.keys import DEFAULT_KDF
-    from tracker.core.store import encrypted
+    from tracker.core.store import encrypted  # start-up time: as the two above
 
     def progress(done: int, total: int) -> None:
         task.report(done, total, "")
