@@ -224,6 +224,8 @@ class AreaDialog(_Form):
         self.control.setAccessibleName("Untreated control area, to compare the measures with")
         if controls:
             self.form.addRow("Con&trol area:", self.control)
+        else:  # not in the form: hidden, or it sits unlaid over the dialog's corner
+            self.control.hide()
         if current is not None:
             self.name.setText(current.name)
             self.site.setCurrentText(current.body_site)
