@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -100,6 +101,8 @@ class Client(Base):
     fitzpatrick: Mapped[int | None] = mapped_column(Integer)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    # Issue 21: counts the row's changes from 1, for the optimistic checks of services.versions.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
     areas: Mapped[list[Area]] = relationship(back_populates="client", order_by="Area.name")
     visits: Mapped[list[Visit]] = relationship(back_populates="client", order_by="Visit.date")
@@ -127,6 +130,7 @@ class Area(Base):
     is_control: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     control_area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"))
     mark_sensitivity: Mapped[float | None] = mapped_column(Float)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
     client: Mapped[Client] = relationship(back_populates="areas")
 
@@ -165,6 +169,7 @@ class Visit(Base):
     kind: Mapped[VisitKind] = mapped_column(_enum(VisitKind, "visit_kind"))
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
     client: Mapped[Client] = relationship(back_populates="visits")
 
@@ -189,6 +194,7 @@ class TreatmentRecord(Base):
     downtime_days: Mapped[int | None] = mapped_column(Integer)
     practitioner: Mapped[str | None] = mapped_column(String(200))
     notes: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
     __table_args__ = (
         UniqueConstraint("visit_id", "area_id"),
@@ -313,6 +319,7 @@ class Rating(Base):
         _enum(RatingMethod, "rating_method"), default=RatingMethod.IN_PERSON
     )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
     items: Mapped[list[RatingItem]] = relationship(
         back_populates="rating", cascade="all, delete-orphan", order_by="RatingItem.id"

@@ -49,8 +49,8 @@ class Expected(NamedTuple):
 # Built from the migrations by ``build``; ``tests/core/db/test_schema.py`` fails when they
 # change it, printing what to put here.
 SHIPPED: dict[str, Expected] = {
-    "0008": Expected(
-        exact="6a96df4fbc8d74489c15c0f6f7e71f2c",
+    "0009": Expected(
+        exact="d26a13b2adbd91bdad988b28a7cdd9a2",
         objects={
             ("index", "ix_area_client_id"): "0c801904c8e7e16b3e6e3928d7fcd321",
             ("index", "ix_consent_client_id"): "04d26468618fd7fa5f2767dd9576de2c",
@@ -64,21 +64,21 @@ SHIPPED: dict[str, Expected] = {
             ("index", "ix_treatment_record_visit_id"): "45a219f7fe0cfe049a92f1607cdf370e",
             ("index", "ix_visit_client_id"): "3b1ee63cd643dce7bcae3075ba15fbb9",
             ("table", "alembic_version"): "1b76aedd17d17033d249a673e401eb03",
-            ("table", "area"): "ec302e6aa8080479eda64c4bd11673b0",
+            ("table", "area"): "06ea26041fb62ed20a5997d3aed61899",
             ("table", "audit"): "6505c756859117d3326a3bc27e8ca611",
             ("table", "blob"): "fcec0be57eccfbf022139e03adeba44d",
             ("table", "blob_chunk"): "02b3e1bdadc73530dfc0809714011562",
-            ("table", "client"): "44381147fe6e02cbaeccadc5228efacf",
+            ("table", "client"): "a0b0cff3cb945477be8f89ca91df8644",
             ("table", "consent"): "d05163606b7c9317d215f752208733e4",
             ("table", "consent_photo"): "b73f4e0b3e11a255c043f5c36c913757",
             ("table", "measure"): "c15ae2392c1e059f7ad2784fb7b95056",
             ("table", "photo"): "119b6ced865a455ec0ea8f4a346480b8",
-            ("table", "rating"): "c0c99dc30166ce63a294b9db07c299e1",
+            ("table", "rating"): "8b7179c3655ad377e7a630508bf321a5",
             ("table", "rating_item"): "b51f2ba31b0a0ce63144c696809ed956",
             ("table", "reference_photo"): "cf7b069edfd56fcb8e24beb09b939404",
             ("table", "region"): "e5014da53345571d97a7c5c153d42c30",
-            ("table", "treatment_record"): "e2f9735d3456227bf5e3d5fc2249c166",
-            ("table", "visit"): "30c64d145277f6c6d66b78d04f9c5089",
+            ("table", "treatment_record"): "6702242ad39f1d283b4df692837b187a",
+            ("table", "visit"): "bbc4e1aad67146f1a3e50f83307ff981",
             ("trigger", "audit_no_delete"): "0eeaacbec7768ef52dd88f5cf3c3b325",
             ("trigger", "audit_no_update"): "9ecbb2e3ddbadcab0b9a653070c46e2d",
         },

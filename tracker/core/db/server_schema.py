@@ -352,7 +352,7 @@ FROM pg_publication b
 # Built from the migrations by ``build``; tests/core/db/test_postgres_schema.py fails when they
 # change it, printing what to put here. One object a line: its digest, then kind | table | name.
 SHIPPED: dict[str, str] = {
-    "0008": """\
+    "0009": """\
 35fe82864650c6a3b1e7b324b8cb2336 column | alembic_version | version_num
 fbc1b42ba7bc9fed0b84991049fc24da column | area | body_site
 ce10c52c6693d145213338acebb518e1 column | area | client_id
@@ -366,6 +366,7 @@ e1504ab5c7b792738eeb06d7aa887c3b column | area | id
 1576b6c4fe8b2488df5a3fe98f0b5c45 column | area | name
 914ca68621aa6c5ad1755202d2a6be82 column | area | notes
 b5f3576163707f549c30de4ae1563f3c column | area | stage
+563d84b1d27a86041046e56f344f3fa1 column | area | version
 1f9442cf74e9c23eafc30b8f1c7b2406 column | audit | action
 efc4ba7c8f2aed43f0cc8dfe14004371 column | audit | actor
 8e882d3ff1bec5df0e4c5546b25723cb column | audit | at
@@ -391,6 +392,7 @@ ceadd3d1ac25cc3939acf7c1097bc750 column | client | fitzpatrick
 86a5820f592d97e3ac1bff2993e3ca69 column | client | id
 ad355ec38d658ee0c99fa0666c190dc3 column | client | name
 93d589c81a23133a33822796f27a5569 column | client | notes
+c32bf105e4a11c4715ef11522457c48c column | client | version
 9f55884828280b956388eb8ded0fbd6e column | consent | all_photos
 00e7bd6ef667d77ab6bb73eaf4f11f7f column | consent | client_id
 35ab0f87235a0174e1e077069cf73fd5 column | consent | created_at
@@ -447,6 +449,7 @@ b08c9c7b1e7a3d17311d63914e7984f7 column | rating | method
 8d0562ecd280cbf2204d6b1c1fa0d661 column | rating | rater_role
 b94d997bd999c400eef37f3cf7cfce6b column | rating | scale_key
 4a08eb9462ecba349c84c6dbdac20511 column | rating | scale_version
+c3a97200d6008142e452291a34ed9e4a column | rating | version
 fdbc4a6610fc3f584dfdf903cc04d41a column | rating | visit_id
 d8f0e59fa01734e1e8523f1e5cb95401 column | rating_item | id
 2da5d07f6494d748e55fdf60939b7942 column | rating_item | item_key
@@ -474,6 +477,7 @@ edad69928171448e6e2e2ef4a84b9e16 column | treatment_record | passes
 3d865ff0d177cebcfb6d512eb9788a8d column | treatment_record | practitioner
 4fe88520f7752e66eea5cb68d1fbf134 column | treatment_record | reaction
 8df8292e44511857c89b43f724b1170d column | treatment_record | topical
+59a2d75bf14929362d33375c3abb99c8 column | treatment_record | version
 9c4a3ba374aba2d35ba7357b28139a1f column | treatment_record | visit_id
 bf981f96f184c6e638c0bfaf8a14eeeb column | visit | client_id
 fff41d2b6f6aef31d5a9941ea039b0bb column | visit | created_at
@@ -481,6 +485,7 @@ fff41d2b6f6aef31d5a9941ea039b0bb column | visit | created_at
 9fe9d6462d602d09fdf1496ba3780654 column | visit | id
 e29add3feb0a638b0d965eb1b08cfcbf column | visit | kind
 6ddd62c9a94157ec16893461e2acc261 column | visit | notes
+f9e8c6f9685c81f18ecc018fb0b37479 column | visit | version
 53129d7d37d719e8c05bcc082c6a3b3b constraint | alembic_version | alembic_version_pkc
 3236aec376acc25a87d07e3ada4cf775 constraint | area | ck_area_control_not_self
 93f85820e16a809045ebd660f90dfbcf constraint | area | ck_area_interval_days
