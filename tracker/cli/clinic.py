@@ -24,7 +24,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, Operationa
 
 from tracker.cli.output import emit
 from tracker.cli.parser import EXIT_OK
-from tracker.core.db import roles, server
+from tracker.core.db import roles, server, server_errors
 from tracker.core.errors import LibraryError, UsageError
 from tracker.core.paths import ENV_LIBRARY
 
@@ -54,6 +54,11 @@ def _server(url: str, doing: str) -> Iterator[Engine]:
     try:
         yield engine
     except (OperationalError, InterfaceError) as exc:
+        # Why, found by asking the server (not by reading its message): server_errors.
+        said = server_errors.translate(exc, address, doing)
+        if said is not None:
+            text = str(said)
+            raise LibraryError(f"Cannot {doing}: {text[:1].lower()}{text[1:]}") from None
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else "no reason"
         raise LibraryError(
             f"Cannot {doing}: the server at {_where(address)} cannot be used ({reason})."
