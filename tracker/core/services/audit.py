@@ -203,7 +203,7 @@ def anchor(lib: Library) -> None:
     """Move the anchor to the newest entry (see the module's notes). It only moves on along
     the chain: an anchor the table no longer agrees with stays, for ``verify`` to report.
     Nothing when the library is read-only or the folder cannot be written."""
-    if lib.read_only is not None:
+    if lib.read_only is not None or lib.server is not None:  # a server's trail: no file
         return
     found = _anchored(lib, unsealed_ok=True)  # unsealed: a plain library encrypted since
     if isinstance(found, str):
@@ -227,6 +227,8 @@ def anchor(lib: Library) -> None:
 
 def _anchored(lib: Library, *, unsealed_ok: bool = False) -> tuple[int, str] | str | None:
     """The anchor's (entries, hash); a sentence when it cannot be trusted; None if none."""
+    if lib.server is not None:  # the server lets no one cut its trail (append-only rights)
+        return None
     path = lib.root / unlock_log.AUDIT_ANCHOR
     try:
         doc = json.loads(path.read_text("ascii"))

@@ -134,7 +134,7 @@ def plan(lib: Library, target: Target, ident: int) -> ErasePlan:
         records=records,
         snapshots=tuple(
             p
-            for p in snapshots.snapshots(lib.root / "backups")
+            for p in (snapshots.snapshots(lib.root / "backups") if lib.server is None else [])
             if since is None or snapshots.made_at(p) >= since
         ),
         archives=tuple(_archives_since(lib, since)),
@@ -203,6 +203,8 @@ def _count(
 def _archives_since(lib: Library, since: dt.datetime | None) -> list[Path]:
     """Backup archives this library wrote (``care.backups`` records them) that still exist
     and were made after ``since`` (when the first of what is erased came into the library)."""
+    if lib.server is not None:  # a server's backups are the server's, not recorded here
+        return []
     from_log = snapshots.archive_log(lib.root / "backups")
     return [path for path, made in from_log if path.exists() and (since is None or made >= since)]
 

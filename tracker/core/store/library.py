@@ -60,6 +60,8 @@ LIBRARY_ENTRIES |= {"originals", "cache", "backups", "tmp", "quarantine"}
 class Library:
     """An open library folder. Use ``Library.open`` and ``close`` (or ``with``)."""
 
+    server: str | None = None  # a database's address (``server_library``); None: a folder
+
     def __init__(
         self,
         root: Path,
