@@ -140,3 +140,22 @@ class EncryptedFileRefused(LibraryError):
 class ConsentRefused(UsageError):
     """No valid consent (recorded, not expired, not withdrawn, covering the photos) lets the
     client's photos or records be used for the purpose asked."""
+
+
+# -- many writers (issue 21) ---------------------------------------------------------------
+
+
+class StaleEdit(TrackerError):
+    """An edit was made from values that someone else (another workstation, window or
+    command) changed after they were read: nothing of it was stored. ``what`` names the
+    record ("the treatment record of Hips at the visit on 1 Mar 2026") and ``version`` is its
+    version now (0: it is gone); the window shows the sentence and reloads the fresh values.
+
+    Not ``db.server_errors.EditConflict``: that one is two transactions colliding at the same
+    moment (trying again may work), this one an edit from an old reading (trying again would
+    overwrite what the other person did, so the person looks first)."""
+
+    def __init__(self, message: str, what: str, version: int) -> None:
+        super().__init__(message)
+        self.what = what
+        self.version = version

@@ -214,7 +214,7 @@ def visit_detail(lib: Library, visit_id: int) -> VisitDetail:
         visits = _client_visits(s, visit.client_id)
         base = _baseline(visits)
         area_rows = _areas(s, visit.client_id)
-        records, before = _treatments(s, visit)
+        records, before, record_versions = _treatments(s, visit)
         photos: dict[int, list[PhotoRow]] = defaultdict(list)
         for p in s.scalars(
             select(Photo)
@@ -241,17 +241,20 @@ def visit_detail(lib: Library, visit_id: int) -> VisitDetail:
                     days_since_baseline=paths[a.id].days(visit.date),
                     session=paths[a.id].session_number(visit_id),
                     previous=before.get(a.id),
+                    treatment_version=record_versions.get(a.id, 0),
                 )
                 for a in area_rows
             ],
+            version=visit.version,
         )
 
 
 def _treatments(
     s: Session, visit: Visit
-) -> tuple[dict[int, dict[str, Any]], dict[int, PreviousTreatment]]:
-    """The visit's treatment records by area, and for each area its latest record before the
-    visit that says how it was treated (one statement for both, whatever the areas)."""
+) -> tuple[dict[int, dict[str, Any]], dict[int, PreviousTreatment], dict[int, int]]:
+    """The visit's treatment records by area, for each area its latest record before the
+    visit that says how it was treated, and the visit's records' versions by area (one
+    statement for all, whatever the areas)."""
     q = (
         select(TreatmentRecord, Visit.date)
         .join(Visit, TreatmentRecord.visit_id == Visit.id)
@@ -260,13 +263,15 @@ def _treatments(
     )
     records: dict[int, dict[str, Any]] = {}
     before: dict[int, PreviousTreatment] = {}
+    record_versions: dict[int, int] = {}
     for record, day in s.execute(q):
         fields = record_fields(record)
         if record.visit_id == visit.id:
             records[record.area_id] = fields
+            record_versions[record.area_id] = record.version
         elif day < visit.date and record.area_id not in before and repeated(fields):
             before[record.area_id] = PreviousTreatment(record.visit_id, day, repeated(fields))
-    return records, before
+    return records, before, record_versions
 
 
 def treatment(lib: Library, visit_id: int, area_id: int) -> dict[str, Any] | None:

@@ -62,6 +62,7 @@ def rating_row(rating: Rating, values: dict[str, float], client: str) -> RatingR
         method=rating.method,
         values=values,
         summary=summary,
+        version=rating.version,
     )
 
 

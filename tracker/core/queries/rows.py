@@ -89,6 +89,7 @@ class RatingRow:
     method: RatingMethod
     values: dict[str, float]
     summary: str  # one line naming each number (``instruments.describe``)
+    version: int = 1  # what an edit of it names as seen (``services.versions``)
 
 
 @dataclass
@@ -112,6 +113,8 @@ class AreaAtVisit:
     days_since_baseline: int | None = None  # since the area's baseline (``queries.course``)
     session: int | None = None  # the visit's number among the area's sessions, if it is one
     previous: PreviousTreatment | None = None  # the record before this visit, to start from
+    # The treatment record's version, what an edit of it names as seen (0: there is none).
+    treatment_version: int = 0
 
 
 @dataclass
@@ -124,6 +127,7 @@ class VisitDetail:
     notes: str
     days_since_baseline: int | None  # since the client's first baseline; areas have their own
     areas: list[AreaAtVisit]
+    version: int = 1  # the visit's, what an edit of it names as seen (``services.versions``)
 
 
 @dataclass(frozen=True)

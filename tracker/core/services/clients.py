@@ -22,6 +22,7 @@ from tracker.core.db.models import (
 from tracker.core.domain.scales import DEFAULT_SCALE, get_scale
 from tracker.core.errors import UsageError, ValidationError
 from tracker.core.queries.browse import get
+from tracker.core.services import versions
 from tracker.core.store.library import Library
 from tracker.core.text import check_name
 
@@ -85,10 +86,20 @@ def add_client(
         return create_client(s, name, fields, ident=client_id).id
 
 
-def update_client(lib: Library, client_id: int, **fields: Any) -> dict[str, Any]:
-    """Change a client's name, date of birth, Fitzpatrick type or notes; returns the old ones."""
+def update_client(
+    lib: Library, client_id: int, *, seen: int | None = None, **fields: Any
+) -> dict[str, Any]:
+    """Change a client's name, date of birth, Fitzpatrick type or notes; returns the old ones.
+    ``seen``: the client's version its editor saw (``services.versions``; None: no check)."""
     checked = _check_client_fields(fields)
     with lib.session() as s:
+        versions.check(
+            s,
+            Client,
+            Client.id == client_id,
+            seen,
+            lambda: versions.named(s, Client, client_id, "client"),
+        )
         c = get(s, Client, client_id, "client")
         if "name" in checked:
             _refuse_taken_client_name(s, checked["name"], other_than=client_id)
@@ -186,11 +197,16 @@ def add_area(
         ).id
 
 
-def update_area(lib: Library, area_id: int, **fields: Any) -> dict[str, Any]:
+def update_area(
+    lib: Library, area_id: int, *, seen: int | None = None, **fields: Any
+) -> dict[str, Any]:
     """Change an area's name, body site, stage, scale, notes or session interval; returns the
-    old values."""
+    old values. ``seen``: the area's version its editor saw (None: no check)."""
     checked = _check_area_fields(fields)
     with lib.session() as s:
+        versions.check(
+            s, Area, Area.id == area_id, seen, lambda: versions.named(s, Area, area_id, "area")
+        )
         a = get(s, Area, area_id, "area")
         if "name" in checked:
             _refuse_taken_area_name(s, a.client, checked["name"], other_than=area_id)

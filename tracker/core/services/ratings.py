@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import ColumnElement, and_, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tracker.core.db.models import (
@@ -28,6 +29,7 @@ from tracker.core.domain import rules
 from tracker.core.domain.scales import Scale, get_scale
 from tracker.core.errors import UsageError
 from tracker.core.queries.browse import get
+from tracker.core.services import versions
 from tracker.core.store.library import Library
 from tracker.core.text import check_name
 
@@ -60,20 +62,34 @@ class RatingChange:
     old: dict[str, float]
     values: dict[str, float]
     before: RatingSnapshot | None
+    version: int = 0  # the rating's after the edit (``services.versions``); 0: removed
+
+
+def _key(
+    visit_id: int, area_id: int, role: RaterRole, rater_name: str, scale_key: str
+) -> ColumnElement[bool]:
+    return and_(
+        Rating.visit_id == visit_id,
+        Rating.area_id == area_id,
+        Rating.rater_role == role,
+        Rating.rater_name == rater_name,
+        Rating.scale_key == scale_key,
+    )
 
 
 def _find(
     s: Session, visit_id: int, area_id: int, role: RaterRole, rater_name: str, scale_key: str
 ) -> Rating | None:
-    return s.scalar(
-        select(Rating).where(
-            Rating.visit_id == visit_id,
-            Rating.area_id == area_id,
-            Rating.rater_role == role,
-            Rating.rater_name == rater_name,
-            Rating.scale_key == scale_key,
-        )
-    )
+    return s.scalar(select(Rating).where(_key(visit_id, area_id, role, rater_name, scale_key)))
+
+
+def _named(s: Session, visit_id: int, area_id: int, role: RaterRole, rater_name: str) -> str:
+    """A rating for a sentence: the practitioner's rating (Dr Lee) of Hips at the visit on …"""
+    visit, area = s.get(Visit, visit_id), s.get(Area, area_id)
+    who = f"the {role.value}'s rating" + (f" ({rater_name})" if rater_name else "")
+    where = f" of {area.name}" if area is not None else ""
+    when = f" at the visit on {visit.date.isoformat()}" if visit is not None else ""
+    return who + where + when
 
 
 def _snapshot(rating: Rating) -> RatingSnapshot:
@@ -90,12 +106,17 @@ def rate(
     scale: str | None = None,
     rater_name: str = "",
     method: RatingMethod | None = None,
+    seen: int | None = None,
 ) -> RatingChange:
     """Record one rater's values (``scale`` defaults to the area's) by ``rules.merge``: each
     value given replaces the one there, ``None`` clears an item, the rest stays, and a rating
     left with no values is removed. ``method`` (in person, from photos) is kept when not given;
     a new rating is in person unless it says otherwise. Every value is checked against the
-    scale before anything is written."""
+    scale before anything is written.
+
+    ``seen`` is the rating's version its editor saw (0: it saw none); the edit is refused with
+    ``StaleEdit``, nothing changed, when someone else changed the rating since. None: no check.
+    """
     with lib.session() as s:
         # "" is a rating without a name; any other new name is checked as every name is (one
         # stored by an earlier version, which checked less, can still be edited).
@@ -111,6 +132,11 @@ def rate(
             )
         sc = get_scale(scale or area.default_scale)
         sc.validate(role, values)
+
+        def what() -> str:
+            return _named(s, visit_id, area_id, role, rater_name)
+
+        versions.check(s, Rating, _key(visit_id, area_id, role, rater_name, sc.key), seen, what)
         rating = _find(s, visit_id, area_id, role, rater_name, sc.key)
         before = _snapshot(rating) if rating is not None else None
         old: dict[str, float] = (
@@ -119,6 +145,7 @@ def rate(
         merged = rules.merge(old, values)
         rating_id = None
         kept_method: RatingMethod | None = None
+        version = 0
         if not merged:
             if rating is not None:
                 s.delete(rating)
@@ -136,7 +163,12 @@ def rate(
             rating.scale_version = sc.version
             if method is not None:
                 rating.method = method
-            s.flush()
+            try:
+                s.flush()
+            except IntegrityError as exc:  # another editor made the rating at the same moment
+                if not versions.is_duplicate(exc):
+                    raise
+                raise versions.conflict(what(), 1) from exc
             s.execute(delete(RatingItem).where(RatingItem.rating_id == rating.id))
             s.expire(rating, ["items"])
             # In the scale's order, so every reader sees the items the same way.
@@ -144,7 +176,7 @@ def rate(
             for key in sorted(merged, key=lambda k: order.get(k, len(order))):
                 s.add(RatingItem(rating_id=rating.id, item_key=key, value=merged[key]))
             s.flush()
-            rating_id, kept_method = rating.id, rating.method
+            rating_id, kept_method, version = rating.id, rating.method, rating.version
         return RatingChange(
             rating_id=rating_id,
             visit_id=visit_id,
@@ -159,6 +191,7 @@ def rate(
             old=old,
             values=merged,
             before=before,
+            version=version,
         )
 
 
@@ -170,15 +203,30 @@ def put_back(
     rater_name: str,
     scale_key: str,
     before: RatingSnapshot | None,
-) -> None:
+    *,
+    seen: int | None = None,
+) -> int:
     """Make the rating exactly as it was (``before``, or no rating): the undo of ``rate``,
-    under its old id, with when it was made, its method and its items."""
+    under its old id, with when it was made, its method and its items; refused as ``rate``
+    is when the rating is no longer at version ``seen``. Its version after (0: no rating): a
+    count that only goes up while the rating is there, so an editor who saw the undone
+    values is refused too."""
     with lib.session() as s:
+        claimed = versions.check(
+            s,
+            Rating,
+            _key(visit_id, area_id, role, rater_name, scale_key),
+            seen,
+            lambda: _named(s, visit_id, area_id, role, rater_name),
+        )
         current = _find(s, visit_id, area_id, role, rater_name, scale_key)
         if current is not None:
             s.delete(current)
             s.flush()
-        if before is not None:
-            s.execute(insert(Rating).values(**before.rating))
-            for item in before.items:
-                s.execute(insert(RatingItem).values(**item))
+        if before is None:
+            return 0
+        version = max(claimed or 0, int(before.rating.get("version", 1)) + 1)
+        s.execute(insert(Rating).values({**before.rating, "version": version}))
+        for item in before.items:
+            s.execute(insert(RatingItem).values(**item))
+        return version

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import ColumnElement, and_, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tracker.core.db.models import (
@@ -25,6 +26,7 @@ from tracker.core.domain import rules
 from tracker.core.domain.treatment import TREATMENT_FIELDS, check_treatment
 from tracker.core.errors import UsageError, ValidationError
 from tracker.core.queries.browse import get, has_baseline, record_fields
+from tracker.core.services import versions
 from tracker.core.store.library import Library
 
 VISIT_FIELDS = ("date", "kind", "notes")
@@ -119,24 +121,31 @@ def record_visit(
         if visit is None:
             visit = create_visit(s, client, day, kind, notes or "")
         else:
+            if kind is not None or notes is not None:
+                versions.claim(s, Visit, Visit.id == visit.id, None)
             if kind is not None:
                 visit.kind = kind
             if notes is not None:
                 visit.notes = notes
         record_id = None
         if area_id is not None and fields:
+            versions.claim(s, TreatmentRecord, _record_of(visit.id, area_id), None)
             record = _merge_treatment(s, visit.id, area_id, fields)
             record_id = record.id if record is not None else None
         s.flush()
         return RecordedVisit(visit.id, visit.kind, created, record_id)
 
 
-def update_visit(lib: Library, visit_id: int, **fields: Any) -> dict[str, Any]:
-    """Change a visit's date, kind or notes; returns the old values."""
+def update_visit(
+    lib: Library, visit_id: int, *, seen: int | None = None, **fields: Any
+) -> dict[str, Any]:
+    """Change a visit's date, kind or notes; returns the old values. ``seen``: the visit's
+    version its editor saw (``services.versions``; None: no check)."""
     unknown = set(fields) - set(VISIT_FIELDS)
     if unknown:
         raise UsageError(f"A visit has no field {sorted(unknown)[0]!r}.")
     with lib.session() as s:
+        versions.check(s, Visit, Visit.id == visit_id, seen, lambda: _visit_named(s, visit_id))
         visit = get(s, Visit, visit_id, "visit")
         if "date" in fields:
             rules.check_visit_date(fields["date"])
@@ -147,6 +156,11 @@ def update_visit(lib: Library, visit_id: int, **fields: Any) -> dict[str, Any]:
         for k, v in fields.items():
             setattr(visit, k, v)
         return old
+
+
+def _visit_named(s: Session, visit_id: int) -> str:
+    visit = s.get(Visit, visit_id)
+    return f"the visit on {visit.date.isoformat()}" if visit is not None else "the visit"
 
 
 @dataclass(frozen=True)
@@ -205,6 +219,10 @@ def restore_visit(lib: Library, snapshot: VisitSnapshot) -> int:
 # -- treatment records ----------------------------------------------------------------------
 
 
+def _record_of(visit_id: int, area_id: int) -> ColumnElement[bool]:
+    return and_(TreatmentRecord.visit_id == visit_id, TreatmentRecord.area_id == area_id)
+
+
 def _merge_treatment(
     s: Session, visit_id: int, area_id: int, fields: Mapping[str, Any]
 ) -> TreatmentRecord | None:
@@ -233,32 +251,71 @@ def _merge_treatment(
     return record
 
 
-def set_treatment(
-    lib: Library, visit_id: int, area_id: int, fields: Mapping[str, Any]
-) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class TreatmentEdit:
+    """What ``edit_treatment`` did: the whole record as it was (None if there was none), and
+    the record's version after the edit (0: there is no record now)."""
+
+    old: dict[str, Any] | None
+    version: int
+
+
+def edit_treatment(
+    lib: Library,
+    visit_id: int,
+    area_id: int,
+    fields: Mapping[str, Any],
+    *,
+    seen: int | None = None,
+) -> TreatmentEdit:
     """Edit the treatment record of an area at a visit by ``rules.merge``: each field given is
     set, a field given as None is cleared, the others stay; a record left empty is removed.
 
-    Returns the whole record as it was (None if there was none), for ``put_treatment``.
+    ``seen`` is the record's version its editor saw (0: it saw none); the edit is refused with
+    ``StaleEdit``, nothing changed, when someone else changed the record since. None: no check.
     """
     checked = check_treatment(fields)
     with lib.session() as s:
-        get(s, Visit, visit_id, "visit")
-        get(s, Area, area_id, "area")
-        before = s.scalar(
-            select(TreatmentRecord).where(
-                TreatmentRecord.visit_id == visit_id, TreatmentRecord.area_id == area_id
-            )
-        )
+        visit = get(s, Visit, visit_id, "visit")
+        area = get(s, Area, area_id, "area")
+
+        def what() -> str:
+            return f"the treatment record of {area.name} at the visit on {visit.date.isoformat()}"
+
+        versions.check(s, TreatmentRecord, _record_of(visit_id, area_id), seen, what)
+        before = s.scalar(select(TreatmentRecord).where(_record_of(visit_id, area_id)))
         old = record_fields(before) if before is not None else None
-        _merge_treatment(s, visit_id, area_id, checked)
-        return old
+        try:
+            record = _merge_treatment(s, visit_id, area_id, checked)
+        except IntegrityError as exc:  # another editor made the record at the same moment
+            if not versions.is_duplicate(exc):
+                raise
+            raise versions.conflict(what(), 1) from exc
+        return TreatmentEdit(old, record.version if record is not None else 0)
+
+
+def set_treatment(
+    lib: Library,
+    visit_id: int,
+    area_id: int,
+    fields: Mapping[str, Any],
+    *,
+    seen: int | None = None,
+) -> dict[str, Any] | None:
+    """``edit_treatment``, returning the whole record as it was (None if there was none)."""
+    return edit_treatment(lib, visit_id, area_id, fields, seen=seen).old
 
 
 def put_treatment(
-    lib: Library, visit_id: int, area_id: int, record: Mapping[str, Any] | None
-) -> None:
-    """Make the record exactly ``record`` (None removes it): the undo of ``set_treatment``."""
+    lib: Library,
+    visit_id: int,
+    area_id: int,
+    record: Mapping[str, Any] | None,
+    *,
+    seen: int | None = None,
+) -> int:
+    """Make the record exactly ``record`` (None removes it): the undo of ``set_treatment``,
+    refused as it is when the record is no longer at version ``seen``. Its version after."""
     given = dict(record or {})
     fields = {key: given.get(key) for key in TREATMENT_FIELDS}
-    set_treatment(lib, visit_id, area_id, fields)
+    return edit_treatment(lib, visit_id, area_id, fields, seen=seen).version

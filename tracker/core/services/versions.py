@@ -1,0 +1,97 @@
+"""Optimistic version checks (issue 21: many writers, nothing lost).
+
+Clients, areas, visits, treatment records and ratings (with their items, as one) carry
+``version``, counting their changes from 1; a row that is not there is at version 0. An edit
+names the version its editor saw (``seen``; None when the caller reads and writes in one
+transaction, as a command-line edit does, so there is nothing to check) and is refused with
+``StaleEdit`` when the row has moved on, before anything is written.
+
+The check is an explicit ``UPDATE … SET version = version + 1 WHERE … AND version = :seen``
+run first in the edit's transaction (``claim``), not SQLAlchemy's ``version_id_col``: the
+mapper option compares with the version *the session loaded*, not the one the editor saw
+minutes earlier in another transaction; it bumps a row only when one of its own columns
+changes, and a rating's edit often changes only its items; and running the update before
+anything is read takes the row's lock on PostgreSQL, so a concurrent edit of the same row
+waits for this one and then finds the version moved on. Two editors making the same new row
+at once collide on its unique key, which ``is_duplicate`` tells apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tracker.core.db.models import Area, Client, Rating, TreatmentRecord, Visit
+from tracker.core.errors import StaleEdit
+
+Versioned = type[Client] | type[Area] | type[Visit] | type[TreatmentRecord] | type[Rating]
+
+# PostgreSQL's unique_violation; SQLite's extended codes for a UNIQUE and a PRIMARY KEY.
+_PG_UNIQUE = "23505"
+_SQLITE_UNIQUE = (2067, 1555)
+
+
+def claim(s: Session, model: Versioned, where: ColumnElement[bool], seen: int | None) -> int | None:
+    """Within a session, before the row is read: count one more change of the row ``where``
+    finds, if it is at version ``seen`` (at any, when None). Its new version, or None when
+    no row was changed (there is none, or it is at another version)."""
+    q = update(model).where(where).values(version=model.version + 1)
+    if seen is not None:
+        q = q.where(model.version == seen)
+    q = q.returning(model.version).execution_options(synchronize_session=False)
+    return s.execute(q).scalar_one_or_none()
+
+
+def current(s: Session, model: Versioned, where: ColumnElement[bool]) -> int:
+    """The version of the row ``where`` finds, 0 when there is none."""
+    return s.scalar(select(model.version).where(where)) or 0
+
+
+def check(
+    s: Session,
+    model: Versioned,
+    where: ColumnElement[bool],
+    seen: int | None,
+    what: Callable[[], str],
+) -> int | None:
+    """``claim`` the row, refusing the edit when its editor saw another version than the
+    row's (``seen`` 0: the editor saw no row, and there is one now); ``what`` names the row
+    for the sentence (read only when it is refused). The row's new version, None when there
+    is no row (and none was seen, or no check was asked)."""
+    new = claim(s, model, where, seen)
+    if new is None and seen is not None:
+        now = current(s, model, where)
+        if now != seen:
+            raise conflict(what(), now)
+    return new
+
+
+def named(s: Session, model: type[Client] | type[Area], ident: int, kind: str) -> str:
+    """A client or an area for a sentence: the area 'Hips' (the area, when it is gone)."""
+    name = s.scalar(select(model.name).where(model.id == ident))
+    return f"the {kind} '{name}'" if name is not None else f"the {kind}"
+
+
+def conflict(what: str, now: int) -> StaleEdit:
+    """The refusal of an edit of ``what`` made from an old reading."""
+    done = "removed" if now == 0 else "changed"
+    return StaleEdit(
+        f"{what[0].upper()}{what[1:]} was {done} by someone else after it was shown here, so "
+        "this edit was not stored; its fresh values are shown.",
+        what,
+        now,
+    )
+
+
+def is_duplicate(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is a unique key refusing a row (two editors made the same new row at
+    once), told by PostgreSQL's SQLSTATE or SQLite's extended result code."""
+    orig: Any = exc.orig
+    return (
+        getattr(orig, "sqlstate", None) == _PG_UNIQUE
+        or getattr(orig, "sqlite_errorcode", None) in _SQLITE_UNIQUE
+    )
