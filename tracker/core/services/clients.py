@@ -86,20 +86,12 @@ def add_client(
         return create_client(s, name, fields, ident=client_id).id
 
 
-def update_client(
-    lib: Library, client_id: int, *, seen: int | None = None, **fields: Any
-) -> dict[str, Any]:
+def update_client(lib: Library, client_id: int, **fields: Any) -> dict[str, Any]:
     """Change a client's name, date of birth, Fitzpatrick type or notes; returns the old ones.
-    ``seen``: the client's version its editor saw (``services.versions``; None: no check)."""
+    The client's version counts the change (``services.versions``)."""
     checked = _check_client_fields(fields)
     with lib.session() as s:
-        versions.check(
-            s,
-            Client,
-            Client.id == client_id,
-            seen,
-            lambda: versions.named(s, Client, client_id, "client"),
-        )
+        versions.claim(s, Client, Client.id == client_id, None)
         c = get(s, Client, client_id, "client")
         if "name" in checked:
             _refuse_taken_client_name(s, checked["name"], other_than=client_id)
@@ -197,16 +189,12 @@ def add_area(
         ).id
 
 
-def update_area(
-    lib: Library, area_id: int, *, seen: int | None = None, **fields: Any
-) -> dict[str, Any]:
+def update_area(lib: Library, area_id: int, **fields: Any) -> dict[str, Any]:
     """Change an area's name, body site, stage, scale, notes or session interval; returns the
-    old values. ``seen``: the area's version its editor saw (None: no check)."""
+    old values. The area's version counts the change (``services.versions``)."""
     checked = _check_area_fields(fields)
     with lib.session() as s:
-        versions.check(
-            s, Area, Area.id == area_id, seen, lambda: versions.named(s, Area, area_id, "area")
-        )
+        versions.claim(s, Area, Area.id == area_id, None)
         a = get(s, Area, area_id, "area")
         if "name" in checked:
             _refuse_taken_area_name(s, a.client, checked["name"], other_than=area_id)

@@ -133,10 +133,11 @@ def rate(
         sc = get_scale(scale or area.default_scale)
         sc.validate(role, values)
 
-        def what() -> str:
-            return _named(s, visit_id, area_id, role, rater_name)
-
-        versions.check(s, Rating, _key(visit_id, area_id, role, rater_name, sc.key), seen, what)
+        # Named now: after a failed flush the session reads nothing more.
+        named = _named(s, visit_id, area_id, role, rater_name)
+        versions.check(
+            s, Rating, _key(visit_id, area_id, role, rater_name, sc.key), seen, lambda: named
+        )
         rating = _find(s, visit_id, area_id, role, rater_name, sc.key)
         before = _snapshot(rating) if rating is not None else None
         old: dict[str, float] = (
@@ -168,7 +169,7 @@ def rate(
             except IntegrityError as exc:  # another editor made the rating at the same moment
                 if not versions.is_duplicate(exc):
                     raise
-                raise versions.conflict(what(), 1) from exc
+                raise versions.conflict(named, 1) from exc
             s.execute(delete(RatingItem).where(RatingItem.rating_id == rating.id))
             s.expire(rating, ["items"])
             # In the scale's order, so every reader sees the items the same way.

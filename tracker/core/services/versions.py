@@ -70,12 +70,6 @@ def check(
     return new
 
 
-def named(s: Session, model: type[Client] | type[Area], ident: int, kind: str) -> str:
-    """A client or an area for a sentence: the area 'Hips' (the area, when it is gone)."""
-    name = s.scalar(select(model.name).where(model.id == ident))
-    return f"the {kind} '{name}'" if name is not None else f"the {kind}"
-
-
 def conflict(what: str, now: int) -> StaleEdit:
     """The refusal of an edit of ``what`` made from an old reading."""
     done = "removed" if now == 0 else "changed"

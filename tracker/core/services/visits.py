@@ -279,10 +279,9 @@ def edit_treatment(
         visit = get(s, Visit, visit_id, "visit")
         area = get(s, Area, area_id, "area")
 
-        def what() -> str:
-            return f"the treatment record of {area.name} at the visit on {visit.date.isoformat()}"
-
-        versions.check(s, TreatmentRecord, _record_of(visit_id, area_id), seen, what)
+        # Named now: after a failed flush the session reads nothing more.
+        named = f"the treatment record of {area.name} at the visit on {visit.date.isoformat()}"
+        versions.check(s, TreatmentRecord, _record_of(visit_id, area_id), seen, lambda: named)
         before = s.scalar(select(TreatmentRecord).where(_record_of(visit_id, area_id)))
         old = record_fields(before) if before is not None else None
         try:
@@ -290,7 +289,7 @@ def edit_treatment(
         except IntegrityError as exc:  # another editor made the record at the same moment
             if not versions.is_duplicate(exc):
                 raise
-            raise versions.conflict(what(), 1) from exc
+            raise versions.conflict(named, 1) from exc
         return TreatmentEdit(old, record.version if record is not None else 0)
 
 
