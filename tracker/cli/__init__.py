@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from tracker.cli import clinic_library
 from tracker.cli.output import discard_stdout, say
 from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, parse
 from tracker.core.errors import TrackerError
@@ -131,19 +132,36 @@ def _log_unexpected(command: str, exc: BaseException) -> Path | None:
     return path if path.exists() else None
 
 
+def _location(args: argparse.Namespace) -> Path:
+    """The library folder; for a library in a database (``clinic_library``), its address is
+    put in ``args.server_url`` and the path returned only names it."""
+    url = clinic_library.address(args.library)
+    if url is None:
+        return Path(args.library).expanduser() if args.library is not None else default_library()
+    clinic_library.refuse_unless_served(args.command, url)
+    args.server_url = url
+    return Path(clinic_library.shown(url))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     private_umask()
     args = parse(argv)
     if args.command is None:
+        if clinic_library.is_address(args.library):
+            say(
+                "tracker: the window opens library folders only for now; a clinic library in "
+                "a database is used with commands (tracker --library ADDRESS list ...)."
+            )
+            return EXIT_USAGE
         # Loaded only for the window: the commands start without Qt.
         from tracker.app import run_gui
 
-        return run_gui(args.library)
-    root = args.library if args.library is not None else default_library()
+        return run_gui(None if args.library is None else Path(args.library))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     logging.captureWarnings(True)
     warnings.filterwarnings("ignore", module="PIL")
     try:
+        root = _location(args)
         return _command(args.command)(args, root)
     except TrackerError as exc:
         say(f"tracker: {exc}")

@@ -18,12 +18,13 @@ from tracker.core.domain.consent import Action
 from tracker.core.errors import DatabaseDamaged, OriginalsDamaged, UsageError
 from tracker.core.exports import ratings_csv
 from tracker.core.services import audit, consent
+from tracker.core.store.library import Library
 
 
 def cmd_check(args: argparse.Namespace, root: Path) -> int:
     try:
         with unlock.open_library(args, root, allow_read_only=True) as lib:
-            report = check_library(lib)
+            report = check_library(lib) if lib.server is None else _check_server(lib)
     except DatabaseDamaged as exc:
         # Damage is what a check is for: reported as a problem (exit 1), not refused.
         report = CheckReport(problems=[Problem("database", str(exc))])
@@ -36,6 +37,15 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
         )
     emit(args, report.to_json(), text)
     return EXIT_OK if report.ok else EXIT_PROBLEMS
+
+
+def _check_server(lib: Library) -> CheckReport:
+    # start-up time: the server's modules are loaded for a server library only
+    from tracker.core.care.server_check import check_server
+    from tracker.core.store.server_library import ServerLibrary
+
+    assert isinstance(lib, ServerLibrary)
+    return check_server(lib)
 
 
 def cmd_export(args: argparse.Namespace, root: Path) -> int:

@@ -94,9 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--library",
-        type=Path,
         metavar="DIR",
-        help="the library folder (default: $TRACKER_LIBRARY or the per-user data folder)",
+        help="the library folder, or a clinic library's postgresql://LOGIN@HOST/DATABASE "
+        "(default: $TRACKER_LIBRARY or the per-user data folder)",
     )
     p.add_argument(
         "--recovery-key",

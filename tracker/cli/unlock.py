@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tracker.cli import clinic_library
 from tracker.cli.output import emit
 from tracker.cli.parser import EXIT_OK
 from tracker.core.crypto.layout import is_encrypted
@@ -71,7 +72,10 @@ def keys_for_folder(args: argparse.Namespace, root: Path) -> Keys:
 
 def open_library(args: argparse.Namespace, root: Path, **options: Any) -> Library:
     """``Library.open`` for a command: an encrypted library is unlocked first (and the
-    unlock, with any failed attempts before it, entered in its audit trail)."""
+    unlock, with any failed attempts before it, entered in its audit trail). A library in a
+    database (``--library postgresql://...``) is opened by ``clinic_library``."""
+    if clinic_library.is_served(args):
+        return clinic_library.open_server(args, **options)
     lib = Library.open(root, keys=keys_for(args, root), **options)
     try:
         audit.settle(lib)

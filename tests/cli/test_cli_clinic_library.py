@@ -1,0 +1,131 @@
+"""`tracker --library postgresql://LOGIN@HOST/DATABASE COMMAND` (issue 21): the commands that
+work through the services on a clinic library in a database, the password from the address or
+TRACKER_CLINIC_PASSWORD and never shown, and the folder-only commands refused with a sentence.
+Against a throwaway PostgreSQL server (tests/postgres.py)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy.engine import make_url
+
+from tests import postgres
+from tests.conftest import run_cli
+from tracker.core.db import roles, server
+
+SECRET = "a clinic password 7f3a"
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[postgres.Server]:
+    with postgres.running_server() as running:
+        yield running
+
+
+@pytest.fixture
+def clinic(pg_server: postgres.Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.delenv("TRACKER_LIBRARY", raising=False)
+    monkeypatch.delenv("TRACKER_CLINIC_PASSWORD", raising=False)
+    with pg_server.database() as url:
+        engine = server.make_pg_engine(url)
+        try:
+            roles.create_clinic(engine)
+        finally:
+            engine.dispose()
+        yield url
+
+
+def _jpegs(folder: Path, count: int) -> list[Path]:
+    rng = np.random.default_rng(5)
+    out = []
+    for n in range(count):
+        path = folder / f"belly{n}.jpg"
+        Image.fromarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)).save(path)
+        out.append(path)
+    return out
+
+
+def _ok(*args: str) -> Any:
+    done = run_cli(*args, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_import_list_visit_rate_measure_erase_and_check_on_a_server_library(
+    clinic: str, tmp_path: Path
+) -> None:
+    lib = ("--library", clinic)
+    files = [str(p) for p in _jpegs(tmp_path, 2)]
+    imported = _ok(*lib, "import", *files, "--area", "Belly", "--date", "2026-10-01")
+    assert isinstance(imported, dict) and len(imported["imported"]) == 2
+    photos = _ok(*lib, "list", "photos")
+    assert isinstance(photos, list)
+    assert sorted(p["id"] for p in photos) == sorted(i["photo_id"] for i in imported["imported"])
+    assert {p["area"] for p in photos} == {"Belly"}
+    _ok(*lib, "visit", "add", "--date", "2026-10-29", "--kind", "treatment")
+    rated = run_cli(
+        *lib, "rate", "--area", "Belly", "--date", "2026-10-29", "--rater", "patient",
+        "colour=6", "texture=5", "depth=4",
+    )  # fmt: skip
+    assert rated.returncode == 0, rated.stderr
+    visits = _ok(*lib, "list", "visits")
+    assert [v["date"] for v in visits] == ["2026-10-01", "2026-10-29"]
+    measured = run_cli(*lib, "measure", str(photos[0]["id"]), "--json")
+    # No marks drawn and no scale: a measure that fails with a sentence (exit 1), not a crash.
+    assert measured.returncode in (0, 1), measured.stderr
+    assert "unexpected" not in measured.stderr
+    erased = run_cli(*lib, "erase", "photo", str(photos[0]["id"]), "--yes")
+    assert erased.returncode == 0, erased.stderr
+    checked = _ok(*lib, "check")
+    assert checked == {"ok": True, "photos_checked": 1, "problems": []}
+
+
+def test_folder_only_commands_are_refused_and_the_password_is_never_shown(
+    clinic: str, tmp_path: Path
+) -> None:
+    with_password = make_url(clinic).set(password=SECRET).render_as_string(hide_password=False)
+    out = tmp_path / "backup.zip"
+    refused = run_cli("--library", with_password, "backup", str(out))
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "works on a library folder only for now" in refused.stderr
+    assert SECRET not in refused.stderr and "***" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+    assert not out.exists()
+    window = run_cli("--library", with_password, timeout=60)
+    assert window.returncode == 2 and "the window opens library folders only" in window.stderr
+    assert SECRET not in window.stderr
+    assert not any(Path.cwd().glob("postgresql*"))  # no folder made from the address
+
+
+def test_the_password_comes_from_tracker_clinic_password(
+    clinic: str, pg_server: postgres.Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    name = f"nurse_{uuid.uuid4().hex[:8]}"
+    owner = server.make_pg_engine(clinic)
+    try:
+        roles.add_user(owner, name, roles.PRACTITIONER, SECRET)
+    finally:
+        owner.dispose()
+    # Members of the password group log in with their password on the test server.
+    pg_server.admin(f"GRANT {postgres.PASSWORD_GROUP} TO {name}")
+    as_nurse = make_url(clinic).set(username=name).render_as_string(hide_password=False)
+    try:
+        monkeypatch.setenv("TRACKER_CLINIC_PASSWORD", "not the password")
+        wrong = run_cli("--library", as_nurse, "list", "clients")
+        assert wrong.returncode == 2 and "refused the login" in wrong.stderr
+        assert "not the password" not in wrong.stderr
+        monkeypatch.setenv("TRACKER_CLINIC_PASSWORD", SECRET)
+        listed = _ok("--library", as_nurse, "list", "clients")
+        assert listed == []
+        files = [str(p) for p in _jpegs(tmp_path, 1)]
+        assert len(_ok("--library", as_nurse, "import", *files, "--area", "Hips")["imported"]) == 1
+    finally:
+        pg_server.admin(f"DROP OWNED BY {name}")
+        pg_server.admin(f"DROP ROLE {name}")

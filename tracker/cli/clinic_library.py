@@ -1,0 +1,93 @@
+"""``tracker --library postgresql://LOGIN@HOST/DATABASE COMMAND`` (issue 21): the commands that
+work through the services alone, on a clinic library in a database (``store.server_library``).
+
+The address comes from ``--library``, or from ``TRACKER_LIBRARY`` when that is an address. The
+password is the address's own, else ``TRACKER_CLINIC_PASSWORD``, else what libpq finds itself
+(``PGPASSFILE`` or ``~/.pgpass``, a ``PGPASSWORD``); it is never printed: every message shows
+the address with its password hidden. The commands that read or write a library folder's files
+(backups, snapshots, repair, encryption, exports that check their file is outside the folder)
+are refused with a sentence before anything is opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from tracker.core.errors import UsageError
+from tracker.core.paths import ENV_LIBRARY
+
+if TYPE_CHECKING:
+    from tracker.core.store.server_library import ServerLibrary
+
+ENV_PASSWORD = "TRACKER_CLINIC_PASSWORD"
+SCHEMES = ("postgresql://", "postgresql+psycopg://")
+# The commands a server library opens for: they work through the services unchanged.
+SERVER_COMMANDS = frozenset({"list", "import", "visit", "rate", "check", "measure", "erase"})
+# The commands that open no library (their folder or address is an argument of their own).
+NO_LIBRARY = frozenset({"clinic", "demo", "restore", "card"})
+
+
+def address(given: str | None) -> str | None:
+    """The server library's address that ``--library`` (``given``) or ``TRACKER_LIBRARY``
+    names; None when the library is a folder."""
+    if not is_address(given):
+        return None
+    location = given if given is not None else os.environ.get(ENV_LIBRARY, "").strip()
+    try:
+        make_url(location)
+    except ArgumentError:
+        raise UsageError(
+            "The library address is not a database address; give one as "
+            "postgresql://LOGIN@HOST/DATABASE."
+        ) from None
+    return location
+
+
+def is_address(given: str | None) -> bool:
+    """Whether ``--library`` (``given``) or ``TRACKER_LIBRARY`` is an address, well formed
+    or not (never taken for a folder's name)."""
+    location = given if given is not None else os.environ.get(ENV_LIBRARY, "").strip()
+    return location.startswith(SCHEMES)
+
+
+def shown(url: str) -> str:
+    """``url`` as a message shows it: its password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def refuse_unless_served(command: str, url: str) -> None:
+    """A UsageError (exit 2) for a command that does not work on a server library yet."""
+    if command not in SERVER_COMMANDS | NO_LIBRARY:
+        served = ", ".join(sorted(SERVER_COMMANDS))
+        raise UsageError(
+            f"'tracker {command}' works on a library folder only for now, and {shown(url)} is "
+            f"a library in a database (there: {served})."
+        )
+
+
+def with_password(url: str) -> str:
+    """``url`` with ``TRACKER_CLINIC_PASSWORD`` as its password when it holds none."""
+    parsed = make_url(url)
+    password = os.environ.get(ENV_PASSWORD)
+    if parsed.password is None and password:
+        parsed = parsed.set(password=password)
+    return parsed.render_as_string(hide_password=False)
+
+
+def open_server(args: argparse.Namespace, *, create: bool = False, **options: Any) -> ServerLibrary:
+    """The server library of ``args.server_url`` (``create`` does not apply: a clinic library
+    is made by 'tracker clinic create')."""
+    del create
+    # start-up time: the server's modules are loaded for a server library only
+    from tracker.core.store.server_library import ServerLibrary
+
+    return ServerLibrary.open_server(with_password(args.server_url), **options)
+
+
+def is_served(args: argparse.Namespace) -> bool:
+    return getattr(args, "server_url", None) is not None
