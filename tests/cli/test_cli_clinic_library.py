@@ -6,6 +6,8 @@ Against a throwaway PostgreSQL server (tests/postgres.py)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,7 @@ from PIL import Image
 from sqlalchemy.engine import make_url
 
 from tests import postgres
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 from tracker.core.db import roles, server
 
 SECRET = "a clinic password 7f3a"
@@ -129,3 +131,45 @@ def test_the_password_comes_from_tracker_clinic_password(
     finally:
         pg_server.admin(f"DROP OWNED BY {name}")
         pg_server.admin(f"DROP ROLE {name}")
+
+
+def test_the_password_comes_from_pgpassfile_through_libpq(
+    clinic: str, pg_server: postgres.Server, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    name = f"aide_{uuid.uuid4().hex[:8]}"
+    owner = server.make_pg_engine(clinic)
+    try:
+        roles.add_user(owner, name, roles.ASSISTANT, SECRET)
+    finally:
+        owner.dispose()
+    pg_server.admin(f"GRANT {postgres.PASSWORD_GROUP} TO {name}")
+    as_aide = make_url(clinic).set(username=name).render_as_string(hide_password=False)
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"*:*:*:{name}:{SECRET.replace(':', chr(92) + ':')}\n")
+    passfile.chmod(0o600)
+    try:
+        monkeypatch.setenv("PGPASSFILE", str(tmp_path / "none"))  # not the user's own file
+        refused = run_cli("--library", as_aide, "list", "clients")
+        assert refused.returncode == 2 and "asks a password" in refused.stderr
+        monkeypatch.setenv("PGPASSFILE", str(passfile))
+        assert _ok("--library", as_aide, "list", "clients") == []
+    finally:
+        pg_server.admin(f"DROP OWNED BY {name}")
+        pg_server.admin(f"DROP ROLE {name}")
+
+
+def test_a_folder_library_loads_none_of_the_servers_modules(tmp_path: Path) -> None:
+    code = (
+        "import sys; from tracker.cli import main; "
+        f"lib = {str(tmp_path / 'lib')!r}; "
+        "assert main(['--library', lib, 'init']) == 0; "
+        "assert main(['--library', lib, 'list', 'clients']) == 0; "
+        "assert main(['--library', lib, 'check']) == 0; "
+        "print(sorted(m for m in sys.modules if m.startswith(('psycopg', "
+        "'tracker.core.store.server_library', 'tracker.core.db.notify', "
+        "'tracker.core.db.server'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests import helpers as h
 from tests import postgres
 from tracker.core.care import backups
 from tracker.core.care.server_check import check_server
 from tracker.core.db import notify, roles, server
-from tracker.core.db.models import Blob, Photo, Visit
+from tracker.core.db.models import Blob, BlobChunk, Photo, Visit
 from tracker.core.db.server_errors import PermissionRefused
 from tracker.core.errors import ReadOnlyLibrary
 from tracker.core.services import clients, erase
@@ -214,3 +214,36 @@ def test_each_commit_is_told_to_other_workstations(lib: ServerLibrary, clinic: s
         engine.dispose()
     with lib.session() as s:
         assert s.scalar(select(func.count()).select_from(Visit)) == 1
+
+
+def test_check_reports_a_changed_a_missing_and_an_orphan_blob(
+    lib: ServerLibrary, tmp_path: Path
+) -> None:
+    h.import_files(lib, photos(tmp_path, 3), area="Thighs")
+    changed, missing, _kept = (p["sha256"] for p in h.list_photos(lib))
+    with lib.session() as s:
+        first = s.scalar(
+            select(BlobChunk.data).where(
+                BlobChunk.sha256 == changed, BlobChunk.kind == "original", BlobChunk.seq == 0
+            )
+        )
+        assert first is not None
+        flipped = bytes(first[:300]) + bytes([first[300] ^ 0xFF]) + bytes(first[301:])
+        s.execute(
+            update(BlobChunk)
+            .where(BlobChunk.sha256 == changed, BlobChunk.kind == "original", BlobChunk.seq == 0)
+            .values(data=flipped)
+        )
+        lib.blobs.delete(s, "original", missing)
+        orphan = b"bytes no photo names"
+        lib.blobs.put(s, "original", hashlib.sha256(orphan).hexdigest(), orphan)
+    report = check_server(lib)
+    found = sorted((p.kind, p.sha256) for p in report.problems)
+    assert found == sorted(
+        [
+            ("changed_original", changed),
+            ("missing_original", missing),
+            ("orphan_file", hashlib.sha256(orphan).hexdigest()),
+        ]
+    ), report.problems
+    assert all("\n" not in p.detail for p in report.problems)
