@@ -199,29 +199,45 @@ class RemoveVisit(Command):
 
 class SetTreatment(Command):
     """Fields of an area's treatment record at a visit (None clears a field): the rule of
-    ``visits.set_treatment``, undone by putting the whole record back."""
+    ``visits.set_treatment``, undone by putting the whole record back.
+
+    ``seen`` is the record's version the editor loaded (0: none): each step names the version
+    the last one left, so a step after someone else changed the record (an edit, an undo or
+    a redo) is refused with ``StaleEdit`` and changes nothing (``services.versions``)."""
 
     changes = Change.TREATMENT
 
     def __init__(
-        self, lib: Library, visit_id: int, area_id: int, fields: Mapping[str, Any]
+        self,
+        lib: Library,
+        visit_id: int,
+        area_id: int,
+        fields: Mapping[str, Any],
+        seen: int | None = None,
     ) -> None:
         super().__init__(lib, "edit treatment record")
         self.visit_id, self.area_id, self.fields = visit_id, area_id, dict(fields)
         self.old: dict[str, Any] | None = None
+        self.seen = seen
 
     def do(self) -> None:
-        self.old = visits.set_treatment(self.lib, self.visit_id, self.area_id, self.fields)
+        done = visits.edit_treatment(
+            self.lib, self.visit_id, self.area_id, self.fields, seen=self.seen
+        )
+        self.old, self.seen = done.old, done.version
 
     def revert(self) -> None:
-        visits.put_treatment(self.lib, self.visit_id, self.area_id, self.old)
+        self.seen = visits.put_treatment(
+            self.lib, self.visit_id, self.area_id, self.old, seen=self.seen
+        )
 
 
 class SetRating(Command):
     """One rater's values for an area at a visit on one scale (None clears an item), by the
     rule of ``ratings.rate``; undone by putting the rating back exactly as it was (its id,
     method and when it was made, or no rating). Successive changes to the same rating merge
-    into one undo step, so stepping a score from 7 to 4 is undone in one go."""
+    into one undo step, so stepping a score from 7 to 4 is undone in one go. ``seen`` is the
+    rating's version the editor loaded (0: none), checked as ``SetTreatment``'s is."""
 
     changes = Change.RATINGS
 
@@ -235,6 +251,7 @@ class SetRating(Command):
         values: Mapping[str, float | None],
         rater_name: str = "",
         method: RatingMethod | None = None,
+        seen: int | None = None,
     ) -> None:
         who = f"{role.value} {rater_name}" if rater_name else role.value
         super().__init__(lib, f"rate ({who})")
@@ -243,6 +260,7 @@ class SetRating(Command):
         self.method = method
         self.before: ratings.RatingSnapshot | None = None
         self._first = True
+        self.seen = seen
 
     def id(self) -> int:
         return MERGE_RATING
@@ -252,6 +270,7 @@ class SetRating(Command):
             return False
         self.values.update(other.values)
         self.method = other.method or self.method
+        self.seen = other.seen  # the version the merged step left
         return True
 
     def do(self) -> None:
@@ -265,13 +284,17 @@ class SetRating(Command):
             scale=scale,
             rater_name=name,
             method=self.method,
+            seen=self.seen,
         )
+        self.seen = change.version
         if self._first:  # a redo keeps the rating from before the first edit
             self.before, self._first = change.before, False
 
     def revert(self) -> None:
         visit_id, area_id, role, scale, name = self.key
-        ratings.put_back(self.lib, visit_id, area_id, role, name, scale, self.before)
+        self.seen = ratings.put_back(
+            self.lib, visit_id, area_id, role, name, scale, self.before, seen=self.seen
+        )
 
 
 # -- photos -----------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import shiboken6
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 
-from tracker.core.errors import DatabaseBusy, TrackerError
+from tracker.core.errors import DatabaseBusy, StaleEdit, TrackerError
 from tracker.core.store.library import Library
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class History(QObject):
         try:
             command.revert()
         except Exception as exc:  # the edge of the history: whatever fails, the stack stays true
-            self._refused(exc, f"“{command.text()}” could not be undone")
+            self._refused(exc, f"“{command.text()}” could not be undone", command)
             return False
         changes, ids = command.changes, command.photo_ids()
         command._skip = True
@@ -144,7 +144,7 @@ class History(QObject):
         try:
             command.do()
         except Exception as exc:  # the edge of the history: whatever fails, the stack stays true
-            self._refused(exc, f"“{command.text()}” could not be redone")
+            self._refused(exc, f"“{command.text()}” could not be redone", command)
             return False
         changes, ids = command.changes, command.photo_ids()
         command._skip = True
@@ -152,7 +152,7 @@ class History(QObject):
         self.changed.emit(changes, ids)
         return True
 
-    def _refused(self, exc: Exception, what: str) -> None:
+    def _refused(self, exc: Exception, what: str, command: Command) -> None:
         if isinstance(exc, DatabaseBusy):
             # Another program is writing for a moment: the step stays, to be tried again.
             self.failed.emit(f"{what}: {exc}")
@@ -165,6 +165,8 @@ class History(QObject):
         self.stack.clear()
         self.failed.emit(f"{what}: {reason} The undo history was cleared.")
         self.noted.emit("The undo history was cleared: a step could not be taken back.")
+        if isinstance(exc, StaleEdit):  # someone else changed it: show the fresh values
+            self.changed.emit(command.changes, command.photo_ids())
 
     def clear(self, note: str = "") -> None:
         """Forget every step (another library, or a change that cannot be undone: ``note``

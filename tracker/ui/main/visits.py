@@ -76,8 +76,11 @@ class VisitController(WindowController):
 
     def _on_panel_treatment_edited(self, fields: dict[str, Any]) -> None:
         w = self.window
+        area = w.panel.area
         if w.lib is not None and w.visit_id is not None and w.area_id is not None:
-            w.run(cmd.SetTreatment(w.lib, w.visit_id, w.area_id, fields))
+            # The record's version the editor loaded: an edit from an older one is refused.
+            seen = area.treatment_version if area and area.area.id == w.area_id else None
+            w.run(cmd.SetTreatment(w.lib, w.visit_id, w.area_id, fields, seen))
 
     def _on_panel_rating_edited(self, column: RaterColumn, values: dict[str, float | None]) -> None:
         """One rater's column as the editor shows it: that rater's rating on that scale is
@@ -85,6 +88,8 @@ class VisitController(WindowController):
         w = self.window
         area = w.panel.area
         if w.lib is not None and w.visit_id is not None and area is not None:
+            shown = (r for r in area.ratings if (r.scale_key, r.role, r.rater_name) == column.key)
+            seen = next((r.version for r in shown), 0)  # 0: the editor showed no rating
             w.run(
                 cmd.SetRating(
                     w.lib,
@@ -95,6 +100,7 @@ class VisitController(WindowController):
                     values,
                     column.name,
                     column.method,
+                    seen,
                 )
             )
 
