@@ -88,7 +88,7 @@ def test_the_second_record_edit_from_an_old_reading_is_refused(pair: Pair) -> No
         visits.set_treatment(b, visit, area, {"passes": 5, "pain": 4}, seen=seen_b)
     assert str(refused.value) == (
         "The treatment record of Hips at the visit on 2026-03-01 was changed by someone else "
-        "after it was shown here, so this edit was not stored; its fresh values are shown."
+        "after it was shown here, so this change was not stored; its fresh values are shown."
     )
     fresh, version = _record(b, visit, area)
     assert refused.value.version == version == seen_b + 1

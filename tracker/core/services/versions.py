@@ -75,7 +75,7 @@ def conflict(what: str, now: int) -> StaleEdit:
     done = "removed" if now == 0 else "changed"
     return StaleEdit(
         f"{what[0].upper()}{what[1:]} was {done} by someone else after it was shown here, so "
-        "this edit was not stored; its fresh values are shown.",
+        "this change was not stored; its fresh values are shown.",
         what,
         now,
     )
