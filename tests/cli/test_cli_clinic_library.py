@@ -83,10 +83,17 @@ def test_import_list_visit_rate_measure_erase_and_check_on_a_server_library(
     # No marks drawn and no scale: a measure that fails with a sentence (exit 1), not a crash.
     assert measured.returncode in (0, 1), measured.stderr
     assert "unexpected" not in measured.stderr
+    moved = _ok(*lib, "move", str(photos[1]["id"]), "--date", "2026-10-29")
+    assert moved, "the move said nothing"
+    assert {p["visit_id"] for p in _ok(*lib, "list", "photos")} == {
+        next(v["id"] for v in visits if v["date"] == "2026-10-29")
+    } | {photos[0]["visit_id"]}
     erased = run_cli(*lib, "erase", "photo", str(photos[0]["id"]), "--yes")
     assert erased.returncode == 0, erased.stderr
     checked = _ok(*lib, "check")
     assert checked == {"ok": True, "photos_checked": 1, "problems": []}
+    trail = _ok(*lib, "audit")
+    assert "erased" in json.dumps(trail)  # the erasure entered by the login that did it
 
 
 def test_folder_only_commands_are_refused_and_the_password_is_never_shown(
@@ -103,6 +110,8 @@ def test_folder_only_commands_are_refused_and_the_password_is_never_shown(
     window = run_cli("--library", with_password, timeout=60)
     assert window.returncode == 2 and "the window opens library folders only" in window.stderr
     assert SECRET not in window.stderr
+    init = run_cli("--library", with_password, "init")
+    assert init.returncode == 2 and "tracker clinic create" in init.stderr
     assert not any(Path.cwd().glob("postgresql*"))  # no folder made from the address
 
 

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 ENV_PASSWORD = "TRACKER_CLINIC_PASSWORD"
 SCHEMES = ("postgresql://", "postgresql+psycopg://")
 # The commands a server library opens for: they work through the services unchanged.
-SERVER_COMMANDS = frozenset({"list", "import", "visit", "rate", "check", "measure", "erase"})
+SERVER_COMMANDS = frozenset(
+    {"list", "import", "visit", "rate", "check", "measure", "erase", "move", "audit"}
+)
 # The commands that open no library (their folder or address is an argument of their own).
 NO_LIBRARY = frozenset({"clinic", "demo", "restore", "card"})
 
@@ -64,6 +66,11 @@ def refuse_unless_served(command: str, url: str) -> None:
     """A UsageError (exit 2) for a command that does not work on a server library yet."""
     if command not in SERVER_COMMANDS | NO_LIBRARY:
         served = ", ".join(sorted(SERVER_COMMANDS))
+        if command == "init":
+            raise UsageError(
+                f"{shown(url)} is a database: a clinic library is made there with "
+                "'tracker clinic create ADDRESS', not 'tracker init'."
+            )
         raise UsageError(
             f"'tracker {command}' works on a library folder only for now, and {shown(url)} is "
             f"a library in a database (there: {served})."
