@@ -247,3 +247,15 @@ def test_check_reports_a_changed_a_missing_and_an_orphan_blob(
         ]
     ), report.problems
     assert all("\n" not in p.detail for p in report.problems)
+
+
+def test_erasing_a_visit_takes_every_photos_blobs_with_its_rows(
+    lib: ServerLibrary, tmp_path: Path
+) -> None:
+    report = h.import_files(lib, photos(tmp_path, 3), area="Arms", date=dt.date(2026, 9, 9))
+    (visit_id,) = {r.visit_id for r in report.imported}
+    assert len(blob_names(lib)) == 3 * 2  # each original and thumbnail
+    erase.erase(lib, Target.VISIT, visit_id)
+    assert h.list_photos(lib) == []
+    assert blob_names(lib) == set()
+    assert check_server(lib).problems == []

@@ -140,11 +140,18 @@ class ServerLibrary(Library):
         """One unit of work, as a folder library's: committed when the block ends (with the
         blobs of the rows it recorded or erased), rolled back if it raises; a server error
         comes out as ``server_errors``' sentence."""
-        with translated(self.engine.url, "do this"), db.session_scope(self._sessions) as s:
-            yield s
-            store = self.store
-            assert isinstance(store, ServerPhotoStore)
-            store.settle(s)
+        store = self.store
+        assert isinstance(store, ServerPhotoStore)
+        depth = store.depth
+        depth.n = getattr(depth, "n", 0) + 1
+        try:
+            with translated(self.engine.url, "do this"), db.session_scope(self._sessions) as s:
+                yield s
+                # A session opened inside another (a store call in an erasure) leaves the
+                # erasure's held originals to the outer one, which deletes their rows.
+                store.settle(s, outermost=depth.n == 1)
+        finally:
+            depth.n -= 1
 
     def checkpoint(self) -> None:
         """Nothing: the server writes its own log."""
@@ -169,17 +176,20 @@ class ServerPhotoStore(PhotoStore):
         self._blobs = lib.blobs
         self._guard = threading.Lock()
         self._staged: dict[str, _Staged] = {}
-        # Per thread (a session never crosses threads): originals an erasure lets go of.
+        # Per thread (a session never crosses threads): originals an erasure lets go of,
+        # and how many of the library's sessions are open in it (``n``).
         self._holds: dict[int, set[str]] = {}
+        self.depth = threading.local()
 
     # -- in the session of the rows --------------------------------------------------------
 
-    def settle(self, s: Session) -> None:
+    def settle(self, s: Session, *, outermost: bool = True) -> None:
         """Before ``s`` commits: store the staged originals (and their thumbnails and
-        previews) that a row now names, and delete the held ones no row names any more."""
+        previews) that a row now names, and, in the thread's ``outermost`` session, delete
+        the held ones no row names any more."""
         with self._guard:
             waiting = [sha for sha, st in self._staged.items() if not st.put]
-            holds = self._holds.pop(threading.get_ident(), set())
+            holds = self._holds.pop(threading.get_ident(), set()) if outermost else set()
         if not waiting and not holds:
             return
         s.flush()
