@@ -21,13 +21,19 @@ the edge, so the length grew as the mark faded (issue 18). Here:
 * **parallel marks** (``parallel``): marks side by side that touch are found as one band,
   whose skeleton runs once down its middle; as they narrow with the fade they come apart and
   the length doubled (issue 18: 94.9 → 118.2 mm of 120 on three 40 mm marks, two of them
-  3.3 mm apart, 3 → 2.7 mm wide). A band is a run of the skeleton at least ``PARALLEL``
-  (1.6) times the marks' typical width, near a stretch where one of its marks runs on alone
-  at the typical width (the marks' ends do not meet); each of its pixels counts as
-  ``round(width / typical)`` marks. A mark that is simply wider than the others, straight or
-  tapering, has no such stretch and counts once. Not told apart: marks that touch along all
-  their length with their ends level (within about half a width), and a photo whose marks
-  are all in one band (the typical width is then the band's own).
+  3.3 mm apart, 3 → 2.7 mm wide). The skeleton is cut into stretches of a steady width; one
+  at least ``PARALLEL`` (1.4) times as wide as a stretch near it where one mark runs on
+  alone is a band of ``round(width / that one's)`` marks. Its marks are read against the
+  mark that runs on beside it, not against the photo's typical width: the sample library's
+  widest mark stayed about 1.6 times the typical width as the narrower ones narrowed faster,
+  so it counted as two marks and, beside another, as three (its abdomen read 1442 → 1574 mm
+  over the course, against a true 1389 → 1371, and its mean width 3.51 → 1.94 mm of a true
+  4.27 → 2.36; now 1265 → 1315 mm, as low as 1238, and 4.00 → 2.32 mm: it still rises by
+  more than its band, the marks lying on one another at the first visits read as one). The
+  stretches make it about three times as slow as a rule on width alone. Not told apart: marks that
+  touch along all their length with their ends level (within about half a width), two marks
+  that lie nearly on one another (less than 1.4 times one's width together), and a photo
+  whose marks are all in one band.
 """
 
 from __future__ import annotations
@@ -48,11 +54,11 @@ AIM_STEPS = 6
 SPUR = 2.0  # a branch whose reach (its length + its end's distance to the edge) is under
 # this many times the distance to the edge at its fork is a spur
 MAX_ENDS = 4000  # beyond this many open ends (noise, not marks) no gap is bridged
-PARALLEL = 1.6  # a band this many times the marks' typical width or more is its marks
+PARALLEL = 1.4  # a stretch this many times as wide as a mark running on alone near it is a band
 TYPICAL = 0.4  # the quantile of the skeleton's widths taken as the marks' typical width
-EASE = 1.15  # one mark's width give or take this factor; a band's run is this wide or more
-REACH = 2.0  # a band is split when one of its marks runs on alone this near (× typical)
-ALONE = 0.5  # for this long at least (× typical)
+EASE = 1.15  # a steady width varies by less than this factor
+REACH = 2.0  # near: this far straight across (× typical)
+ALONE = 0.5  # a stretch of steady width this long at least (× its width)
 
 _STEPS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 
@@ -213,56 +219,109 @@ def for_length(
     return out
 
 
+def _flat_stretches(
+    ratio: NDArray[np.float64], on: NDArray[np.bool_], flat: int
+) -> tuple[int, NDArray[np.int32], NDArray[np.float64], NDArray[np.intp]]:
+    """The skeleton's stretches of a steady width (each pixel's neighbours along ``flat``
+    pixels within ``EASE`` of its width): their count (with the background, label 0), labels,
+    median widths (in ``ratio``'s units) and sizes in pixels."""
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * flat + 1, 2 * flat + 1))
+    wide = cv2.dilate(ratio.astype(np.float32), k)
+    narrow = cv2.erode(np.where(on, ratio, np.inf).astype(np.float32), k)
+    steady = on & (wide <= ratio * EASE) & (narrow >= ratio / EASE)
+    # a slow change of width is no steady stretch: cut where the width passes a level, on two
+    # sets of levels half a level apart, each pixel in the longer of its two stretches (a
+    # width that wavers about one level's edge is well inside the other's)
+    with np.errstate(divide="ignore"):
+        level = np.log(ratio) / math.log(EASE * EASE)
+    best = np.zeros(ratio.shape, np.int32)
+    labels = np.zeros(ratio.shape, np.int32)
+    n = 1
+    for shift in (0.5, 0.0):
+        bins = np.floor(level + shift)
+        for step in np.unique(bins[steady]):
+            found, part = cv2.connectedComponents(
+                (steady & (bins == step)).view(np.uint8), connectivity=8
+            )
+            size = np.bincount(part.ravel(), minlength=found)
+            size[0] = 0
+            longer = size[part] > best
+            labels = np.where(longer, part + (n - 1), labels)
+            best = np.where(longer, size[part], best)
+            n += found - 1
+    sizes = np.bincount(labels[steady], minlength=n).astype(np.intp)
+    widths = np.zeros(n)
+    for label in np.flatnonzero(sizes):
+        widths[label] = float(np.median(ratio[labels == label]))
+    return n, labels, widths, sizes
+
+
 def parallel(bones: NDArray[np.bool_], distance: NDArray[np.float32]) -> NDArray[np.float64]:
     """How many marks each pixel of the (cleaned) skeleton stands for, as a float array of its
     shape (0 off the skeleton): one, but in a band of marks side by side (see the module).
 
     The width at a pixel is ``w`` = 2 × its distance to the edge − 1 (a stripe ``w`` pixels
     wide), the marks' typical width ``m`` the ``TYPICAL`` quantile of it over the skeleton's
-    length. A run of the skeleton at least ``EASE`` × ``m`` wide is a band when it is at least
-    ``PARALLEL`` × ``m`` wide somewhere within ``REACH`` × ``m`` (straight across, on the same piece of skeleton) of a
-    stretch where one mark runs on alone: one ``m`` wide, give or take ``EASE``, for a quarter
-    of ``m`` either way (the end of a band of marks whose ends do not meet; a tapering mark's
-    edge passes through that width in a few pixels and its widest part is farther). Each
-    pixel of the band counts ``round(w / m)``, its narrower pixels (where the skeleton bends
-    towards the mark that runs on, the other still beside it) as the band's fewest."""
+    length. The skeleton's stretches of a steady width (within ``EASE`` for a quarter of ``m``
+    either way) at least ``ALONE`` × their width long are taken narrowest first: one is a mark
+    running on alone unless it is at least ``PARALLEL`` times as wide as such a stretch within
+    ``REACH`` × ``m`` (straight across, on the same piece of the skeleton), when it is
+    a band of ``round(w / that width)`` marks (the widest such neighbour's width: a mark wider
+    than the others counts once, and so does a band's widest mark running on alone). The other
+    pixels of the skeleton (where the width changes, a fork, a taper) count as the stretch
+    nearest them within ``REACH`` × ``m`` when ``EASE`` times as wide as one of its marks or more,
+    else one. Stretches narrower than ``m`` / ``EASE`` (a bridged gap) are no mark to go by."""
     out = np.zeros(bones.shape, np.float64)
     if not bones.any():
         return out
     ys, xs = np.nonzero(bones)
     width = (2.0 * distance[ys, xs].astype(np.float64) - 1.0).clip(1.0)
     typical = float(np.quantile(width, TYPICAL))
-    if not (width >= PARALLEL * typical).any():
-        out[ys, xs] = 1.0
+    out[ys, xs] = 1.0
+    if not (width >= PARALLEL * width.min()).any():
         return out
     y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
     ratio = np.zeros((y1 - y0 + 2, x1 - x0 + 2), np.float64)  # the box, a pixel of margin
     ratio[ys - y0 + 1, xs - x0 + 1] = width / typical
     on = ratio > 0
-    single = on & (ratio >= 1 / EASE) & (ratio < EASE)
-    flat = max(1, round(typical / 4))
-    alone = (single & ~skeleton.dilate(on & ~single, flat)).view(np.uint8)
-    n, stretch, stats, _ = cv2.connectedComponentsWithStats(alone, connectivity=8)
-    long = np.zeros(n, np.uint8)
-    long[1:] = stats[1:, cv2.CC_STAT_AREA] >= ALONE * typical
-    reach = long[stretch]
-    # near: within REACH × m of a long stretch (straight across, in the same piece of the
-    # skeleton), a distance transform's worth: fast where a walk along the skeleton is not
-    far = cv2.distanceTransform(1 - reach, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    n, stretch, widths, sizes = _flat_stretches(ratio, on, max(1, round(typical / 4)))
     _, pieces = cv2.connectedComponents(on.view(np.uint8), connectivity=8)
-    with_alone = np.zeros(int(pieces.max()) + 1, bool)
-    with_alone[np.unique(pieces[reach > 0])] = True
-    near = (far <= REACH * typical) & with_alone[pieces] & on
-    band = ratio >= PARALLEL
-    count, found = cv2.connectedComponents((ratio >= EASE).view(np.uint8), connectivity=8)
-    runs: NDArray[np.intp] = np.asarray(found, np.intp)
-    split = np.zeros(count, bool)
-    split[np.unique(runs[band & near])] = True
-    split[0] = False
-    fewest = np.full(count, np.inf)
-    np.minimum.at(fewest, runs[band], np.rint(ratio[band]))
+    piece = np.zeros(n, np.int32)
+    piece[stretch[on]] = pieces[on]
+    long = np.flatnonzero((sizes > 0) & (sizes >= ALONE * widths * typical))
+    long = long[long > 0]
+    count = np.ones(n)  # each stretch's marks
+    ref = widths.copy()  # the width of one of them
+    alone = np.zeros(stretch.shape, np.int32)  # the stretches found to be one mark, so far
+    for label in long[np.argsort(widths[long], kind="stable")]:
+        w = widths[label]
+        r = max(1, math.ceil(REACH * typical))
+        yy, xx = np.nonzero(stretch == label)
+        b0, b1 = max(0, int(yy.min()) - r), int(yy.max()) + 1 + r
+        c0, c1 = max(0, int(xx.min()) - r), int(xx.max()) + 1 + r
+        near = skeleton.dilate(stretch[b0:b1, c0:c1] == label, r)
+        found = np.unique(alone[b0:b1, c0:c1][near])
+        found = found[(found > 0) & (widths[found] * PARALLEL <= w) & (widths[found] * EASE >= 1)]
+        found = found[piece[found] == piece[label]]
+        if found.size:
+            ref[label] = float(widths[found].max())
+            count[label] = max(2.0, float(np.rint(w / ref[label])))
+        else:
+            alone[stretch == label] = label
+    # each other pixel (a step, a fork, a taper): as many as the band nearest it if one is
+    # within reach and the pixel is wider than one of its marks, else one
+    bands = np.isin(stretch, np.flatnonzero(count > 1))
     many = np.ones(ratio.shape)
-    in_split = split[runs] & on
-    many[in_split] = np.where(band, np.rint(ratio), fewest[runs])[in_split]
+    if bands.any():
+        far, nearest = cv2.distanceTransformWithLabels(
+            (~bands).view(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+        )
+        sy, sx = np.nonzero(bands)
+        of = np.zeros(int(nearest.max()) + 1, np.int32)
+        of[nearest[sy, sx]] = stretch[sy, sx]
+        which = of[nearest]
+        beside = (far <= REACH * typical) & (ratio >= EASE * ref[which])
+        many = np.where(beside, count[which], 1.0)
+    many = np.where(np.isin(stretch, long), count[stretch], many)
     out[y0:y1, x0:x1] = np.where(on, many, 0.0)[1:-1, 1:-1]
     return out

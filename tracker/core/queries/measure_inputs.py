@@ -37,9 +37,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ENGINE_VERSION = 2
+ENGINE_VERSION = 3
 """Counted up when the engine (``imaging.marks``) measures differently: every stored measure
-is then stale (2: marks side by side in one band counted as the marks they are)."""
+is then stale (2: marks side by side in one band counted as the marks they are; 3: a band's
+marks counted against the mark running on beside it, not the photo's typical width)."""
 WORK_PX_PER_MM = 10.0
 """The most pixels per millimetre a photo is measured at: a preview with more (a close-up) is
 made smaller to this. The engine holds widths within 10 % from 5 px/mm, and 0.5 mm marks from
