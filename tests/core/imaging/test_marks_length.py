@@ -155,7 +155,8 @@ def test_a_single_wide_mark_beside_narrow_ones_counts_once(wider: float) -> None
 def test_a_tapering_mark_beside_narrow_ones_counts_once(widest: float) -> None:
     # A spindle (its width ``widest`` × √(1 − u²) along 38 mm) beside two 1 mm marks: its
     # edge passes through their width on the way, but no mark runs on alone there. Measured
-    # 113.0-113.2 mm of about 114 (a rule on width alone: 145, 179 and 214).
+    # 113.0-113.2 mm of about 114 (a rule on width alone: 145, 179 and 214); with the band's
+    # marks read against the stretch beside it (engine 3) 117.0, 113.0 and 113.1.
     h, w = 400, 700
     yy, xx = (np.mgrid[0:h, 0:w].astype(float) + 0.5) / PPM
     mask = np.zeros((h, w), bool)
