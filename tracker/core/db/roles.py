@@ -90,7 +90,10 @@ RIGHTS: Mapping[str, Mapping[str, Grant]] = {
         FRONT_DESK: Grant(
             columns=(
                 (SELECT, ("id", "name")),
-                (INSERT, ("name", "date_of_birth", "fitzpatrick", "notes", "created_at")),
+                (
+                    INSERT,
+                    ("name", "date_of_birth", "fitzpatrick", "notes", "created_at", "version"),
+                ),
             )
         ),
     },
@@ -99,9 +102,10 @@ RIGHTS: Mapping[str, Mapping[str, Grant]] = {
         **_CLINICAL,
         FRONT_DESK: Grant(
             columns=(
-                (SELECT, ("id", "client_id", "date", "kind")),
-                (INSERT, ("client_id", "date", "kind", "notes", "created_at")),
-                (UPDATE, ("date", "kind")),
+                # version: an edit's check reads it and counts it on (``services.versions``)
+                (SELECT, ("id", "client_id", "date", "kind", "version")),
+                (INSERT, ("client_id", "date", "kind", "notes", "created_at", "version")),
+                (UPDATE, ("date", "kind", "version")),
             )
         ),
     },
@@ -196,12 +200,16 @@ def ensure_groups(conn: Connection) -> None:
             conn.exec_driver_sql(f"CREATE ROLE {_quote(conn, group)} NOLOGIN")
 
 
-def _grant_sql(conn: Connection, table: str, group: str, grant: Grant) -> Iterable[str]:
+def _grant_sql(
+    conn: Connection, table: str, group: str, grant: Grant, present: set[str]
+) -> Iterable[str]:
+    """``present``: the table's columns; one a later migration adds (``version``, 0009) is
+    granted when the rights are granted again after it."""
     target = f"TABLE {_quote(conn, table)} TO {_quote(conn, group)}"
     if grant.whole:
         yield f"GRANT {', '.join(grant.whole)} ON {target}"
     for privilege, columns in grant.columns:
-        names = ", ".join(_quote(conn, c) for c in columns)
+        names = ", ".join(_quote(conn, c) for c in columns if c in present)
         yield f"GRANT {privilege} ({names}) ON {target}"
 
 
@@ -223,11 +231,13 @@ def grant_rights(conn: Connection) -> None:
         # A sequence only hands out ids; the table's own grants decide what is written.
         f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {groups}",
     ]
-    tables = sa.inspect(conn).get_table_names()
+    inspector = sa.inspect(conn)
+    tables = inspector.get_table_names()
     for table in sorted(tables):
         statements.append(f"REVOKE ALL ON TABLE {_quote(conn, table)} FROM {groups}")
+        present = {c["name"] for c in inspector.get_columns(table)}
         for role, grant in rights_of(table).items():
-            statements.extend(_grant_sql(conn, table, GROUPS[role], grant))
+            statements.extend(_grant_sql(conn, table, GROUPS[role], grant, present))
     for statement in statements:
         conn.exec_driver_sql(statement)
     log.info("Rights granted on %d tables", len(tables))
