@@ -15,7 +15,7 @@ from tracker.bench.align_window import bench_align_window
 from tracker.bench.cli import bench_cli
 from tracker.bench.encrypted import _child_large_encrypted, bench_encrypted
 from tracker.bench.imports import bench_card_import, bench_heic, bench_import
-from tracker.bench.measure import bench_measure
+from tracker.bench.measure import bench_measure, bench_measure_sample
 from tracker.bench.measure_window import bench_measure_window
 from tracker.bench.window import _child_large, bench_compare_and_report, bench_large
 
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             bench_align_window(work, quick)
         if "measure" in only:
             bench_measure(work)
+            bench_measure_sample(work)
             bench_measure_window(work, quick)
     finally:
         shutil.rmtree(work, ignore_errors=True)
