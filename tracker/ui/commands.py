@@ -11,7 +11,7 @@ from PySide6.QtGui import QUndoCommand
 
 from tracker.core.db.models import Area, Client, RaterRole, RatingMethod, Stage, VisitKind
 from tracker.core.imaging.geometry import Alignment, Gains
-from tracker.core.services import clients, move, photos, ratings, visits
+from tracker.core.services import clients, move, photos, ratings, versions, visits
 from tracker.core.services.import_report import ImportReport
 from tracker.core.services.import_undo import ImportRows, ImportUndo, reimport, unimport
 from tracker.core.services.visits import VisitSnapshot
@@ -219,16 +219,26 @@ class SetTreatment(Command):
         self.visit_id, self.area_id, self.fields = visit_id, area_id, dict(fields)
         self.old: dict[str, Any] | None = None
         self.seen = seen
+        self.left: dict[str, Any] | None = None  # the record as the edit left it
+        self._done = False
 
     def do(self) -> None:
+        # A redo expects the record as the undo left it: the version moved on with this
+        # window's own later steps, so it is the values that are checked.
+        expect = versions.Expect(self.old) if self._done else None
         done = visits.edit_treatment(
-            self.lib, self.visit_id, self.area_id, self.fields, seen=self.seen
+            self.lib,
+            self.visit_id,
+            self.area_id,
+            self.fields,
+            seen=None if self._done else self.seen,
+            expect=expect,
         )
-        self.old, self.seen = done.old, done.version
+        self.old, self.left, self._done = done.old, done.new, True
 
     def revert(self) -> None:
-        self.seen = visits.put_treatment(
-            self.lib, self.visit_id, self.area_id, self.old, seen=self.seen
+        visits.put_treatment(
+            self.lib, self.visit_id, self.area_id, self.old, expect=versions.Expect(self.left)
         )
 
 
@@ -261,6 +271,7 @@ class SetRating(Command):
         self.before: ratings.RatingSnapshot | None = None
         self._first = True
         self.seen = seen
+        self.left: dict[str, float] = {}  # the values as the edit left them
 
     def id(self) -> int:
         return MERGE_RATING
@@ -270,7 +281,7 @@ class SetRating(Command):
             return False
         self.values.update(other.values)
         self.method = other.method or self.method
-        self.seen = other.seen  # the version the merged step left
+        self.left = other.left  # the values the merged step left
         return True
 
     def do(self) -> None:
@@ -284,17 +295,22 @@ class SetRating(Command):
             scale=scale,
             rater_name=name,
             method=self.method,
-            seen=self.seen,
+            # A redo expects the rating as the undo left it (see SetTreatment.do).
+            seen=self.seen if self._first else None,
+            expect=None if self._first else versions.Expect(_values(self.before)),
         )
-        self.seen = change.version
+        self.left = change.values
         if self._first:  # a redo keeps the rating from before the first edit
             self.before, self._first = change.before, False
 
     def revert(self) -> None:
         visit_id, area_id, role, scale, name = self.key
-        self.seen = ratings.put_back(
-            self.lib, visit_id, area_id, role, name, scale, self.before, seen=self.seen
-        )
+        expect = versions.Expect(self.left)
+        ratings.put_back(self.lib, visit_id, area_id, role, name, scale, self.before, expect=expect)
+
+
+def _values(before: ratings.RatingSnapshot | None) -> dict[str, float]:
+    return {i["item_key"]: i["value"] for i in before.items} if before is not None else {}
 
 
 # -- photos -----------------------------------------------------------------------------------

@@ -107,6 +107,7 @@ def rate(
     rater_name: str = "",
     method: RatingMethod | None = None,
     seen: int | None = None,
+    expect: versions.Expect | None = None,
 ) -> RatingChange:
     """Record one rater's values (``scale`` defaults to the area's) by ``rules.merge``: each
     value given replaces the one there, ``None`` clears an item, the rest stays, and a rating
@@ -116,6 +117,7 @@ def rate(
 
     ``seen`` is the rating's version its editor saw (0: it saw none); the edit is refused with
     ``StaleEdit``, nothing changed, when someone else changed the rating since. None: no check.
+    ``expect``: refused too unless the rating's values are what an undo or a redo expects.
     """
     with lib.session() as s:
         # "" is a rating without a name; any other new name is checked as every name is (one
@@ -143,6 +145,8 @@ def rate(
         old: dict[str, float] = (
             {i.item_key: i.value for i in rating.items} if rating is not None else {}
         )
+        if expect is not None and old != expect.values:
+            raise versions.conflict(named, rating.version - 1 if rating is not None else 0)
         merged = rules.merge(old, values)
         rating_id = None
         kept_method: RatingMethod | None = None
@@ -206,6 +210,7 @@ def put_back(
     before: RatingSnapshot | None,
     *,
     seen: int | None = None,
+    expect: versions.Expect | None = None,
 ) -> int:
     """Make the rating exactly as it was (``before``, or no rating): the undo of ``rate``,
     under its old id, with when it was made, its method and its items; refused as ``rate``
@@ -221,6 +226,10 @@ def put_back(
             lambda: _named(s, visit_id, area_id, role, rater_name),
         )
         current = _find(s, visit_id, area_id, role, rater_name, scale_key)
+        now = {i.item_key: i.value for i in current.items} if current is not None else {}
+        if expect is not None and now != expect.values:
+            named = _named(s, visit_id, area_id, role, rater_name)
+            raise versions.conflict(named, current.version - 1 if current is not None else 0)
         if current is not None:
             s.delete(current)
             s.flush()

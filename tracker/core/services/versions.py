@@ -19,6 +19,7 @@ at once collide on its unique key, which ``is_duplicate`` tells apart.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, select, update
@@ -33,6 +34,15 @@ Versioned = type[Client] | type[Area] | type[Visit] | type[TreatmentRecord] | ty
 # PostgreSQL's unique_violation; SQLite's extended codes for a UNIQUE and a PRIMARY KEY.
 _PG_UNIQUE = "23505"
 _SQLITE_UNIQUE = (2067, 1555)
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What an undo or a redo expects to find: the values the step before it left (None or
+    empty: no row). Checked in place of a version, because the window's own later steps, and
+    their undos, have moved the version on since the step was made."""
+
+    values: Any
 
 
 def claim(s: Session, model: Versioned, where: ColumnElement[bool], seen: int | None) -> int | None:

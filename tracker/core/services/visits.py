@@ -258,6 +258,7 @@ class TreatmentEdit:
 
     old: dict[str, Any] | None
     version: int
+    new: dict[str, Any] | None = None  # the whole record after (None: there is none)
 
 
 def edit_treatment(
@@ -267,12 +268,14 @@ def edit_treatment(
     fields: Mapping[str, Any],
     *,
     seen: int | None = None,
+    expect: versions.Expect | None = None,
 ) -> TreatmentEdit:
     """Edit the treatment record of an area at a visit by ``rules.merge``: each field given is
     set, a field given as None is cleared, the others stay; a record left empty is removed.
 
     ``seen`` is the record's version its editor saw (0: it saw none); the edit is refused with
     ``StaleEdit``, nothing changed, when someone else changed the record since. None: no check.
+    ``expect``: refused too unless the whole record is what an undo or a redo expects.
     """
     checked = check_treatment(fields)
     with lib.session() as s:
@@ -284,13 +287,17 @@ def edit_treatment(
         versions.check(s, TreatmentRecord, _record_of(visit_id, area_id), seen, lambda: named)
         before = s.scalar(select(TreatmentRecord).where(_record_of(visit_id, area_id)))
         old = record_fields(before) if before is not None else None
+        if expect is not None and old != expect.values:
+            raise versions.conflict(named, before.version - 1 if before is not None else 0)
         try:
             record = _merge_treatment(s, visit_id, area_id, checked)
         except IntegrityError as exc:  # another editor made the record at the same moment
             if not versions.is_duplicate(exc):
                 raise
             raise versions.conflict(named, 1) from exc
-        return TreatmentEdit(old, record.version if record is not None else 0)
+        if record is None:
+            return TreatmentEdit(old, 0)
+        return TreatmentEdit(old, record.version, record_fields(record))
 
 
 def set_treatment(
@@ -312,9 +319,11 @@ def put_treatment(
     record: Mapping[str, Any] | None,
     *,
     seen: int | None = None,
+    expect: versions.Expect | None = None,
 ) -> int:
     """Make the record exactly ``record`` (None removes it): the undo of ``set_treatment``,
-    refused as it is when the record is no longer at version ``seen``. Its version after."""
+    refused as it is when the record is not at version ``seen`` or not what ``expect`` says.
+    Its version after."""
     given = dict(record or {})
     fields = {key: given.get(key) for key in TREATMENT_FIELDS}
-    return edit_treatment(lib, visit_id, area_id, fields, seen=seen).version
+    return edit_treatment(lib, visit_id, area_id, fields, seen=seen, expect=expect).version
