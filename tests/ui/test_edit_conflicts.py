@@ -79,3 +79,29 @@ def test_an_undo_after_another_workstation_is_a_conflict_and_loses_nothing(
     assert window.history.stack.count() == 0
     fresh = next(r for r in _shown(window).ratings if r.rater_name == "Dr Conflict")
     assert fresh.values == {"colour": 9, "texture": 4} and fresh.version == row.version + 1
+
+
+def test_the_windows_own_steps_undo_and_redo_in_any_number(
+    window: MainWindow, other: Library, errors: list[str]
+) -> None:
+    """Each step moves the version on; undo and redo check the values the step before left,
+    so a run of this window's own edits undoes and redoes whole, and a redo after the other
+    desk's change is refused."""
+    assert window.visit_id is not None and window.area_id is not None
+    visit, area = window.visit_id, window.area_id
+
+    def pain() -> object:
+        return (browse.treatment(other, visit, area) or {}).get("pain")
+
+    start = pain()
+    for value in (3, 4, 5):
+        window.panel.treatment_edited.emit({"pain": value})
+    assert pain() == 5 and errors == []
+    for expected in (4, 3, start):
+        assert window.history.undo() and pain() == expected
+    for expected in (3, 4):
+        assert window.history.redo() and pain() == expected
+    visits.set_treatment(other, visit, area, {"pain": 9})  # the other desk, no check
+    assert not window.history.redo()
+    assert "could not be redone" in errors[0] and FRESH in errors[0] and pain() == 9
+    assert (_shown(window).treatment or {}).get("pain") == 9
