@@ -82,7 +82,10 @@ def bench_measure_window(work: Path, quick: bool) -> None:
     # The run's end: the job idle again and the Progress tab's charts all painted.
     settled = QTimer()
     settled.setInterval(20)
-    settled.timeout.connect(lambda: None if job.busy or view.charting else done.quit())
+    controller = window.measuring
+    settled.timeout.connect(
+        lambda: None if job.busy or controller.reading or view.charting else done.quit()
+    )
     job.busy_changed.connect(lambda busy: None if busy else settled.start())
     QTimer.singleShot(600000, done.quit)
     start = time.perf_counter()

@@ -294,8 +294,15 @@ class MeasureController(QObject):
             rows = [(p.view, photo_measure(lib, p.id)) for p in photos] if photos else None
             return data, rows
 
+        self._reading += 1  # the tab's measures are being read (``reading``)
+        token = self._reading
+
         def done(result: tuple[AreaMeasures | None, list[Figures] | None]) -> None:
-            if not shiboken6.isValid(self) or (w.lib, w.area_id) != (lib, area_id):
+            if not shiboken6.isValid(self):
+                return
+            if token == self._reading:
+                self._shown = token
+            if (w.lib, w.area_id) != (lib, area_id):
                 return  # another library or area is shown now: it was read when shown
             chosen = self.chosen_view.get(area_id or 0)
             if (chosen, self.view.subtract.isChecked()) != (view, subtract):
@@ -306,7 +313,12 @@ class MeasureController(QObject):
             if rows is not None and photos == self._photos:
                 self.figures.show_figures(rows)
 
-        w.runner.start(read, finished=done, failed=self._on_read_failed)
+        def failed(message: str) -> None:
+            if shiboken6.isValid(self) and token == self._reading:
+                self._shown = token
+            self._on_read_failed(message)
+
+        w.runner.start(read, finished=done, failed=failed)
 
     def _on_read_failed(self, message: str) -> None:
         if shiboken6.isValid(self):

@@ -143,14 +143,30 @@ class Section(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 6)
+        # Plain text in every label (a rich-text label lays out through a text document:
+        # the slowest part of adding a section); the heading's weight and the note's size
+        # from their fonts.
         self.head = QLabel(self)
+        self.head.setTextFormat(Qt.TextFormat.PlainText)
         self.head.setWordWrap(True)
+        bold = self.head.font()
+        bold.setBold(True)
+        self.head.setFont(bold)
         layout.addWidget(self.head)
+        self.explain = QLabel(self)
+        self.explain.setTextFormat(Qt.TextFormat.PlainText)
+        self.explain.setWordWrap(True)
+        small = self.explain.font()
+        small.setPointSizeF(small.pointSizeF() * 0.85)
+        self.explain.setFont(small)
+        layout.addWidget(self.explain)
         self.words = QLabel(self)
+        self.words.setTextFormat(Qt.TextFormat.PlainText)
         self.words.setWordWrap(True)
         self.words.setAccessibleName(f"{series.info.label}: finding")
         layout.addWidget(self.words)
         self.control = QLabel(self)
+        self.control.setTextFormat(Qt.TextFormat.PlainText)
         self.control.setWordWrap(True)
         layout.addWidget(self.control)
         self.chart = ChartImage(series, self)
@@ -166,10 +182,8 @@ class Section(QWidget):
             if series.band is not None
             else "no band"
         )
-        self.head.setText(
-            f"<b>{html.escape(info.label)}</b> ({html.escape(unit)}) · {html.escape(band)}"
-            f"<br><small>{html.escape(info.explain)}</small>"
-        )
+        self.head.setText(f"{info.label} ({unit}) · {band}")
+        self.explain.setText(info.explain)
         self.words.setText(series.words)
         control = control_words(series, data.control_name) if data.control_name else ""
         self.control.setText(control)
