@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests import postgres
+
 if TYPE_CHECKING:
     from tracker.core.store.library import Library
 
@@ -105,3 +107,18 @@ def run_cli(*args: str, cwd: Path = REPO, timeout: float = 120) -> subprocess.Co
         timeout=timeout,
         check=False,
     )
+
+
+# One throwaway PostgreSQL server for the whole run (tests/postgres.py), started only when a
+# test asks for it; a database per test. (Each folder and module had its own: six servers.)
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[postgres.Server]:
+    with postgres.running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server: postgres.Server) -> Iterator[str]:
+    """The URL of an empty PostgreSQL database, dropped after the test."""
+    with pg_server.database() as url:
+        yield url

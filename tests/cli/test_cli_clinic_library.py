@@ -25,12 +25,6 @@ from tracker.core.db import roles, server
 SECRET = "a clinic password 7f3a"
 
 
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[postgres.Server]:
-    with postgres.running_server() as running:
-        yield running
-
-
 @pytest.fixture
 def clinic(pg_server: postgres.Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.delenv("TRACKER_LIBRARY", raising=False)

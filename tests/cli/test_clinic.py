@@ -24,12 +24,6 @@ from tracker.core.db import models, roles, server
 PASSWORD = "a long and private passphrase"
 
 
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[postgres.Server]:
-    with postgres.running_server() as running:
-        yield running
-
-
 @pytest.fixture
 def url(pg_server: postgres.Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.delenv("TRACKER_LIBRARY", raising=False)

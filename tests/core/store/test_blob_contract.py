@@ -198,12 +198,6 @@ def _postgres_case(pg: postgres.Server, url: str, encrypted: bool) -> Case:
     )
 
 
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[postgres.Server]:
-    with postgres.running_server() as pg:
-        yield pg
-
-
 KINDS = ["folder", "sqlite", "postgres"]
 
 

@@ -33,12 +33,6 @@ from tracker.core.store.server_library import FolderOnly, ServerLibrary
 TOLD_WITHIN_S = 10.0
 
 
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[postgres.Server]:
-    with postgres.running_server() as running:
-        yield running
-
-
 @pytest.fixture
 def clinic(pg_server: postgres.Server) -> Iterator[str]:
     """The URL of a new clinic library ('tracker clinic create'), dropped after the test."""
