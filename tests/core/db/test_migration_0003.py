@@ -6,10 +6,10 @@ import json
 import sqlite3
 from pathlib import Path
 
-from alembic import command
 from PIL import Image
 
 from tests import helpers as h
+from tests.core.db.migrating import migrate
 from tracker.core.db import engine as db
 from tracker.core.imaging import geometry as al
 from tracker.core.queries import browse
@@ -22,15 +22,6 @@ SIMILAR_3X3 = al.affine_matrix(*SIMILAR)
 AFFINE_3X3 = al.affine_matrix(*AFFINE)
 
 
-def _migrate(root: Path, revision: str, up: bool = False) -> None:
-    engine = db.make_engine(root / "library.sqlite3", foreign_keys=False)
-    with engine.begin() as conn:
-        cfg = db.alembic_config()
-        cfg.attributes["connection"] = conn
-        (command.upgrade if up else command.downgrade)(cfg, revision)
-    engine.dispose()
-
-
 def test_two_by_three_alignments_become_three_by_three_and_go_back(tmp_path: Path) -> None:
     root = tmp_path / "lib"
     files = []
@@ -40,7 +31,7 @@ def test_two_by_three_alignments_become_three_by_three_and_go_back(tmp_path: Pat
         files.append(path)
     with Library.open(root, create=True) as lib:
         ids = [r.photo_id for r in h.import_files(lib, files, area="Hips").imported]
-    _migrate(root, "0002")
+    migrate(root, "0002")
     assert db.read_revision(root / "library.sqlite3") == "0002"
     with sqlite3.connect(root / "library.sqlite3") as conn:
         for pid, m in ((ids[1], SIMILAR), (ids[2], AFFINE), (ids[3], [1, 0, 0])):
@@ -68,7 +59,7 @@ def test_two_by_three_alignments_become_three_by_three_and_go_back(tmp_path: Pat
         photos.set_alignments(lib, {ids[3]: al.Alignment(tilt, "auto", "homography", 90, 0.6)})
         assert h.check(lib).ok
 
-    _migrate(root, "0002")
+    migrate(root, "0002")
     with sqlite3.connect(root / "library.sqlite3") as conn:
         rows = dict(conn.execute("SELECT id, alignment FROM photo").fetchall())
         columns = [r[1] for r in conn.execute("PRAGMA table_info(photo)")]
@@ -76,7 +67,7 @@ def test_two_by_three_alignments_become_three_by_three_and_go_back(tmp_path: Pat
     assert json.loads(rows[ids[1]]) == SIMILAR and json.loads(rows[ids[2]]) == AFFINE
     assert rows[ids[3]] is None and rows[ids[0]] is None
     assert "alignment_method" not in columns and "quality" not in columns
-    _migrate(root, "0003", up=True)
+    migrate(root, "0003", up=True)
     with Library.open(root) as lib:
         assert browse.compare_photos(lib, [ids[2]])[0].alignment == al.Alignment(
             AFFINE_3X3, "landmarks", "affine", None, None

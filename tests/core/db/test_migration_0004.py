@@ -7,23 +7,14 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from alembic import command
 from PIL import Image
 from sqlalchemy.exc import IntegrityError
 
 from tests import helpers as h
+from tests.core.db.migrating import migrate
 from tracker.core.db import engine as db
 from tracker.core.db.models import Area, Measure, Region
 from tracker.core.store.library import Library
-
-
-def _migrate(root: Path, revision: str, up: bool = False) -> None:
-    engine = db.make_engine(root / "library.sqlite3", foreign_keys=False)
-    with engine.begin() as conn:
-        cfg = db.alembic_config()
-        cfg.attributes["connection"] = conn
-        (command.upgrade if up else command.downgrade)(cfg, revision)
-    engine.dispose()
 
 
 def _columns(root: Path, table: str) -> list[str]:
@@ -42,7 +33,7 @@ def test_areas_keep_their_fields_up_and_down_and_the_new_tables_come_and_go(
     Image.effect_noise((64, 48), 30).convert("RGB").save(path)
     with Library.open(root, create=True) as lib:
         (done,) = h.import_files(lib, [path], area="Hips").imported
-    _migrate(root, "0003")
+    migrate(root, "0003")
     assert "is_control" not in _columns(root, "area")
     conn = sqlite3.connect(root / "library.sqlite3")
     conn.execute("UPDATE area SET body_site = 'left hip', interval_days = 30, notes = 'n'")
@@ -68,7 +59,7 @@ def test_areas_keep_their_fields_up_and_down_and_the_new_tables_come_and_go(
             s.get(Measure, done.photo_id).values = None  # type: ignore[union-attr]
         assert h.check(lib).ok
 
-    _migrate(root, "0003")
+    migrate(root, "0003")
     assert _columns(root, "area")[-1] == "created_at"
     conn = sqlite3.connect(root / "library.sqlite3")
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -77,7 +68,7 @@ def test_areas_keep_their_fields_up_and_down_and_the_new_tables_come_and_go(
     ]
     conn.close()
     assert "region" not in tables and "measure" not in tables
-    _migrate(root, "0004", up=True)
+    migrate(root, "0004", up=True)
     with Library.open(root) as lib:
         assert h.check(lib).ok
         with lib.session() as s:

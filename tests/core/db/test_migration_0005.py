@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
-from alembic import command
 from PIL import Image
 
 from tests import helpers as h
+from tests.core.db.migrating import migrate, schema_objects
 from tracker.core.db import engine as db
 from tracker.core.domain.consent import Action, Purpose
 from tracker.core.services import audit, consent
 from tracker.core.store.library import Library
-
-
-def _migrate(root: Path, revision: str, up: bool = False) -> None:
-    engine = db.make_engine(root / "library.sqlite3", foreign_keys=False)
-    with engine.begin() as conn:
-        cfg = db.alembic_config()
-        cfg.attributes["connection"] = conn
-        (command.upgrade if up else command.downgrade)(cfg, revision)
-    engine.dispose()
-
-
-def _objects(root: Path) -> set[str]:
-    conn = sqlite3.connect(root / "library.sqlite3")
-    try:
-        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    finally:
-        conn.close()
 
 
 def test_consent_and_audit_come_and_go_and_the_photos_stay(tmp_path: Path) -> None:
@@ -38,17 +20,17 @@ def test_consent_and_audit_come_and_go_and_the_photos_stay(tmp_path: Path) -> No
     Image.effect_noise((64, 48), 30).convert("RGB").save(path)
     with Library.open(root, create=True) as lib:
         (done,) = h.import_files(lib, [path], area="Hips").imported
-    _migrate(root, "0004")
-    assert not {"consent", "consent_photo", "audit", "audit_no_update"} & _objects(root)
+    migrate(root, "0004")
+    assert not {"consent", "consent_photo", "audit", "audit_no_update"} & schema_objects(root)
     with Library.open(root) as lib:
         assert db.current_revision(lib.engine) == db.head_revision()
         client = next(iter(consent.clients_of_photos(lib, [done.photo_id])))
         consent.add(lib, client, Purpose.TEACHING, identifiable=False, photo_ids=[done.photo_id])
         audit.record(lib, Action.OPENED)
         assert h.check(lib).ok and audit.verify(lib) == []
-    _migrate(root, "0004")
-    assert not {"consent", "consent_photo", "audit", "audit_no_delete"} & _objects(root)
-    _migrate(root, "0005", up=True)
+    migrate(root, "0004")
+    assert not {"consent", "consent_photo", "audit", "audit_no_delete"} & schema_objects(root)
+    migrate(root, "0005", up=True)
     with Library.open(root) as lib:
         # The downgrade dropped the trail; the anchor kept beside the database remembers that
         # it had two entries, and check says so (the one problem found).

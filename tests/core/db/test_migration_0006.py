@@ -3,37 +3,19 @@ else changes (the photos stay, and 0005's consent and audit tables with them).""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from PIL import Image
 
 from tests import helpers as h
+from tests.core.db.migrating import migrate, schema_objects
 from tracker.core.db import engine as db
 from tracker.core.db import server
 from tracker.core.store.library import Library
 
 BLOB_TABLES = {"blob", "blob_chunk"}
-
-
-def _migrate(root: Path, revision: str, up: bool = False) -> None:
-    engine = db.make_engine(root / "library.sqlite3", foreign_keys=False)
-    with engine.begin() as conn:
-        cfg = db.alembic_config()
-        cfg.attributes["connection"] = conn
-        (command.upgrade if up else command.downgrade)(cfg, revision)
-    engine.dispose()
-
-
-def _objects(root: Path) -> set[str]:
-    conn = sqlite3.connect(root / "library.sqlite3")
-    try:
-        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    finally:
-        conn.close()
 
 
 def test_the_blob_tables_come_and_go_and_the_photos_stay(tmp_path: Path) -> None:
@@ -42,13 +24,13 @@ def test_the_blob_tables_come_and_go_and_the_photos_stay(tmp_path: Path) -> None
     Image.effect_noise((64, 48), 30).convert("RGB").save(path)
     with Library.open(root, create=True) as lib:
         (done,) = h.import_files(lib, [path], area="Hips").imported
-    assert _objects(root) >= BLOB_TABLES
-    _migrate(root, "0005")
-    assert not BLOB_TABLES & _objects(root)
-    assert {"consent", "audit", "photo"} <= _objects(root)
+    assert schema_objects(root) >= BLOB_TABLES
+    migrate(root, "0005")
+    assert not BLOB_TABLES & schema_objects(root)
+    assert {"consent", "audit", "photo"} <= schema_objects(root)
     with Library.open(root) as lib:  # opening migrates it up again
         assert db.current_revision(lib.engine) == db.head_revision()
-        assert _objects(root) >= BLOB_TABLES
+        assert schema_objects(root) >= BLOB_TABLES
         with lib.engine.begin() as conn:
             conn.execute(
                 sa.text(
@@ -65,9 +47,9 @@ def test_the_blob_tables_come_and_go_and_the_photos_stay(tmp_path: Path) -> None
             )
         assert h.check(lib).ok
         assert [p["id"] for p in h.list_photos(lib)] == [done.photo_id]
-    _migrate(root, "0005")  # with a blob in it: its chunks and it go with the tables
-    assert not BLOB_TABLES & _objects(root)
-    _migrate(root, "0006", up=True)
+    migrate(root, "0005")  # with a blob in it: its chunks and it go with the tables
+    assert not BLOB_TABLES & schema_objects(root)
+    migrate(root, "0006", up=True)
     with Library.open(root) as lib, lib.engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM blob")) == 0
         assert [p["id"] for p in h.list_photos(lib)] == [done.photo_id]

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from PIL import Image
 
 from tests import helpers as h
+from tests.core.db.migrating import migrate
 from tracker.core.db import engine as db
 from tracker.core.db import schema, server
 from tracker.core.domain.consent import Purpose
@@ -20,15 +20,6 @@ from tracker.core.store.library import Library
 
 FORM_COLUMNS = {"form_sha256", "form_kind", "form_size"}
 FORM = b"%PDF-1.4\n(signed by the client)\n%%EOF\n"
-
-
-def _migrate(root: Path, revision: str, up: bool = False) -> None:
-    engine = db.make_engine(root / "library.sqlite3", foreign_keys=False)
-    with engine.begin() as conn:
-        cfg = db.alembic_config()
-        cfg.attributes["connection"] = conn
-        (command.upgrade if up else command.downgrade)(cfg, revision)
-    engine.dispose()
 
 
 def _columns(root: Path) -> set[str]:
@@ -55,7 +46,7 @@ def test_the_form_columns_come_and_go_and_the_consents_stay(tmp_path: Path) -> N
         relpath = consent_forms.form_of(lib, signed).relpath
         before = consent.consents(lib)
     assert _columns(root) >= FORM_COLUMNS
-    _migrate(root, "0006")
+    migrate(root, "0006")
     assert not FORM_COLUMNS & _columns(root)
     schema.verify_schema(root / "library.sqlite3")  # exactly 0006's schema again
     conn = sqlite3.connect(root / "library.sqlite3")

@@ -8,9 +8,9 @@ import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
 
 from tests import helpers as h
+from tests.core.db.migrating import migrate
 from tracker.core.db import engine as db
 from tracker.core.db import schema, server
 from tracker.core.db.models import RaterRole
@@ -18,15 +18,6 @@ from tracker.core.services import clients, ratings, visits
 from tracker.core.store.library import Library
 
 TABLES = ("client", "area", "visit", "treatment_record", "rating")
-
-
-def _migrate(root: Path, revision: str, up: bool = False) -> None:
-    engine = db.make_engine(root / "library.sqlite3", foreign_keys=False)
-    with engine.begin() as conn:
-        cfg = db.alembic_config()
-        cfg.attributes["connection"] = conn
-        (command.upgrade if up else command.downgrade)(cfg, revision)
-    engine.dispose()
 
 
 def _rows(root: Path) -> dict[str, list[tuple[object, ...]]]:
@@ -65,12 +56,12 @@ def test_the_versions_come_and_go_and_the_rows_stay(tmp_path: Path) -> None:
     root = tmp_path / "lib"
     _library_with_edits(root)
     assert all(_has_version(root).values())
-    _migrate(root, "0008")
+    migrate(root, "0008")
     assert not any(_has_version(root).values())
     schema.verify_schema(root / "library.sqlite3")  # exactly 0008's schema again
     before = _rows(root)
     assert len(before["rating_item"]) == 3 and len(before["treatment_record"]) == 1
-    _migrate(root, "0009", up=True)
+    migrate(root, "0009", up=True)
     schema.verify_schema(root / "library.sqlite3")
     after = _rows(root)
     for table in TABLES:  # every row kept, version 1 appended
