@@ -173,14 +173,20 @@ def verify_schema(
     found = foreign_objects(source, migrations)
     if not found:
         return
-    more = len(found) - 1
+    raise refusal([f.predicate for f in found], subject, outcome)
+
+
+def refusal(predicates: list[str], subject: str, outcome: str) -> ForeignSchema:
+    """The one sentence naming the first object that is not ours and counting the others
+    (the folder's check and the server's, ``server_schema``)."""
+    more = len(predicates) - 1
     also = (
         " (and 1 other object not as this app makes it)"
         if more == 1
         else f" (and {more} other objects not as this app makes them)"
     )
-    predicate = found[0].predicate + (also if more else "")
-    raise ForeignSchema(f"{subject} {predicate}; {outcome}.", f"it {predicate}")
+    predicate = predicates[0] + (also if more else "")
+    return ForeignSchema(f"{subject} {predicate}; {outcome}.", f"it {predicate}")
 
 
 def expected(revision: str | None, migrations: Path = MIGRATIONS_DIR) -> Expected:

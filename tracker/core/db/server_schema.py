@@ -39,7 +39,7 @@ from typing import Literal, NamedTuple
 from sqlalchemy import Connection, text
 
 from tracker.core.db import engine as db
-from tracker.core.errors import ForeignSchema
+from tracker.core.db import schema
 
 # kind, table ('' for an object of the schema itself), name
 Key = tuple[str, str, str]
@@ -162,14 +162,7 @@ def verify(
     found = foreign_objects(conn, revision)
     if not found:
         return
-    more = len(found) - 1
-    also = (
-        " (and 1 other object not as this app makes it)"
-        if more == 1
-        else f" (and {more} other objects not as this app makes them)"
-    )
-    predicate = found[0].predicate + (also if more else "")
-    raise ForeignSchema(f"{subject} {predicate}; {outcome}.", f"it {predicate}")
+    raise schema.refusal([f.predicate for f in found], subject, outcome)
 
 
 def expected(conn: Connection, revision: str | None) -> Expected:
