@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-from PySide6.QtGui import QPainter, QPdfWriter
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect
+from PySide6.QtGui import QPainter, QPdfWriter, QScreen
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QTableWidget
 from pytestqt.qtbot import QtBot
 
@@ -109,10 +109,16 @@ def test_a_form_is_attached_opened_and_saved_to_a_new_file_only(
     assert _cell(dialog.table, 0, 5) == "PDF"
     ident = dialog.rows[0].id
     assert consent_forms.read(lib, ident)[0] == scan.read_bytes()
+    # A 1024×700 screen (the offscreen one is 800×800): the viewer made 720 tall put its
+    # buttons below the bottom.
+    small = QRect(0, 0, 1024, 660)
+    monkeypatch.setattr(QScreen, "availableGeometry", lambda _screen: small)
     viewer = _open(qtbot, dialog)
     assert len(viewer.pages) == 2
     assert all(not p.pixmap().isNull() and p.pixmap().width() > 100 for p in viewer.pages)
     assert "read into memory only" in viewer.info.text()
+    # Its buttons on the screen: it is never taller or wider than the screen's room.
+    assert viewer.height() <= small.height() and viewer.width() <= small.width()
     out = tmp_path / "copy.pdf"
     _choose(monkeypatch, "getSaveFileName", out)
     with qtbot.waitSignal(viewer.saved, timeout=20000):

@@ -34,6 +34,7 @@ from tracker.core.errors import TrackerError
 from tracker.core.services import consent_forms
 from tracker.core.store.library import Library
 from tracker.rendering.images import pil_to_qimage
+from tracker.ui.settings import fit_on_screen
 from tracker.ui.workers import Task, TaskRunner
 
 FILTER = "Signed forms (*.pdf *.jpg *.jpeg *.png *.heic *.heif);;All files (*)"
@@ -109,6 +110,7 @@ class FormViewer(QDialog):
         self.lib, self.form, self.runner = lib, loaded.form, runner
         self.setWindowTitle(f"Signed form of consent {self.form.consent_id}")
         self.resize(PAGE_WIDTH // 2 + 120, 720)
+        fit_on_screen(self)  # at 1024×700, 720 put Save a copy… and Close below the screen
         box = QVBoxLayout(self)
         held = "decrypted in memory only" if lib.keys is not None else "read into memory only"
         self.info = QLabel(
