@@ -12,7 +12,7 @@ from typing import TypedDict
 import pytest
 from PIL import Image
 from PySide6.QtCore import QSettings, QThreadPool
-from PySide6.QtWidgets import QSpinBox, QWidget
+from PySide6.QtWidgets import QApplication, QSpinBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from tracker.core.db.models import RaterRole, VisitKind
@@ -70,6 +70,15 @@ def open_window(
     window.set_library(lib)
     window.show()
     return window
+
+
+def activate(qtbot: QtBot, widget: QWidget) -> None:
+    """Make ``widget``'s window the active one, as a click on it does, and wait until it is:
+    a window's shortcuts (Ctrl+Z) reach only the active window, and after a dialog closes the
+    activation comes back late on a loaded machine."""
+    with qtbot.waitActive(widget):
+        widget.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is widget.window())
 
 
 def score_box(

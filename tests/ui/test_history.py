@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import event
 
 from tests import helpers as h
-from tests.ui.conftest import SeenDialogs, open_window, photo_file
+from tests.ui.conftest import SeenDialogs, activate, open_window, photo_file
 from tracker.core.db.models import RaterRole, Stage
 from tracker.core.errors import DatabaseBusy
 from tracker.core.imaging.geometry import Alignment, Gains
@@ -44,6 +44,8 @@ def _start_tracking_and_import(
     monkeypatch.setattr(ImportActions, "choose_files", lambda self: self.import_paths(list(files)))
     with qtbot.waitSignal(window.importer.finished, timeout=20000):
         qtbot.mouseClick(window.welcome.start, Qt.MouseButton.LeftButton)
+    # The new photos are then aligned in the background, and undo waits for that run.
+    qtbot.waitUntil(lambda: not window.imports.aligning.busy, timeout=60000)
 
 
 def test_start_tracking_import_then_undo_and_redo_each_step(
@@ -68,6 +70,7 @@ def test_start_tracking_import_then_undo_and_redo_each_step(
     assert window.timeline.rowCount() == 2 and len(h.list_photos(library)) == 2
 
     # Ctrl+Z takes the whole import back: no photo, no visit it made, no file left behind.
+    activate(qtbot, window)  # the import's dialogs had it
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert errors == []
     assert h.list_photos(library) == [] and listing.visits(library) == []

@@ -13,7 +13,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
-    QApplication,
     QGroupBox,
     QLabel,
     QMenu,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from tests.conftest import ShortcutWatch
+from tests.ui.conftest import activate
 from tracker.core.db.models import Stage, VisitKind
 from tracker.core.queries import browse
 from tracker.core.store.library import Library
@@ -210,12 +210,6 @@ def _open_compare(qtbot: QtBot, window: MainWindow) -> CompareWindow:
     return compare
 
 
-def _activate(qtbot: QtBot, widget: QWidget) -> None:
-    with qtbot.waitActive(widget):
-        widget.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is widget)
-
-
 def _rename_area(window: MainWindow, name: str) -> None:
     assert window.lib is not None and window.area_id is not None
     assert window.run(cmd.EditArea(window.lib, window.area_id, {"name": name}))
@@ -234,7 +228,7 @@ def test_ctrl_shift_z_redoes_in_the_main_window(
     _rename_area(window, "Renamed")
     window.history.undo()
     assert _area_name(sample, window) == before
-    _activate(qtbot, window)
+    activate(qtbot, window)
     target = {
         "timeline": window.timeline_view,
         "sidebar": window.sidebar.area_list,
@@ -253,7 +247,7 @@ def test_ctrl_shift_z_redoes_in_the_compare_window(
     compare = _open_compare(qtbot, window)
     _rename_area(window, "Renamed")
     window.history.undo()
-    _activate(qtbot, compare)
+    activate(qtbot, compare)
     compare.canvas.setFocus()
     qtbot.keyClick(compare.canvas, Qt.Key.Key_Z, SHIFT_Z)
     assert _area_name(sample, window) == "Renamed"

@@ -17,7 +17,7 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from tests import helpers as h
-from tests.ui.conftest import TODAY, SeenDialogs, open_window, photo_file, score_box
+from tests.ui.conftest import TODAY, SeenDialogs, activate, open_window, photo_file, score_box
 from tracker.core.db.models import RaterRole, Stage, VisitKind
 from tracker.core.domain.consent import Purpose
 from tracker.core.errors import ValidationError
@@ -132,6 +132,7 @@ def test_new_visit_then_undo_and_redo(
     window.menus.new_visit.trigger()
     assert window.timeline.rowCount() == 7
     assert window.panel.detail is not None and window.panel.detail.kind is VisitKind.FOLLOW_UP
+    activate(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert window.timeline.rowCount() == 6
     qtbot.keyClick(
