@@ -39,6 +39,9 @@ IdRole = Qt.ItemDataRole.UserRole + 1
 # Photos dragged from a visit's grid, as a JSON list of ids.
 PHOTO_MIME = "application/x-stria-tracker-photo-ids"
 RowRole = Qt.ItemDataRole.UserRole + 2
+# The size of a row's strip of thumbnails, without drawing it: a list lays every row out
+# (fitting.WrappingDelegate.sizeHint) but paints only those in sight.
+StripSizeRole = Qt.ItemDataRole.UserRole + 3
 
 KIND_LABELS = {
     "baseline": "Baseline",
@@ -269,6 +272,8 @@ class TimelineModel(RowListModel[VisitRow]):
             return ", ".join(visit_lines(row, full=True))
         if role == Qt.ItemDataRole.DecorationRole:
             return self._strip(row) if row.photos else None  # no photos: no empty strip
+        if role == StripSizeRole:
+            return _strip_size(len(row.photos[:STRIP_THUMBS])) if row.photos else QSize()
         if role == Qt.ItemDataRole.ToolTipRole:
             truncated = len(row.ratings) > TIMELINE_RATINGS + 1
             parts = [row.notes, *(row.ratings if truncated else ())]
@@ -285,7 +290,7 @@ class TimelineModel(RowListModel[VisitRow]):
             return cached
         side = THUMB // 2 + 8
         shown = row.photos[:STRIP_THUMBS]
-        pixmap = QPixmap(QSize(max(1, len(shown)) * (side + 2), side))
+        pixmap = QPixmap(_strip_size(len(shown)))
         pixmap.fill(Qt.GlobalColor.transparent)
         painter = QPainter(pixmap)
         for i, photo in enumerate(shown):
@@ -321,6 +326,11 @@ class TimelineModel(RowListModel[VisitRow]):
                 self._strips.pop(row.id, None)
                 index = self.index(i)
                 self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+
+def _strip_size(photos: int) -> QSize:
+    side = THUMB // 2 + 8
+    return QSize(max(1, photos) * (side + 2), side)
 
 
 TIMELINE_RATINGS = 3  # rating lines a timeline row shows before "and N more"
