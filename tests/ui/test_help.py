@@ -27,7 +27,7 @@ from tracker.ui.main.help import key_sections
 from tracker.ui.main.import_dialogs import ImportSummaryDialog
 from tracker.ui.main.window import MainWindow
 from tracker.ui.panels.ratings_editor import AddRatingDialog
-from tracker.ui.settings import Preferences
+from tracker.ui.settings import FRAME_ROOM, Preferences
 from tracker.ui.workers import TaskRunner
 
 HELP_FOLDER = Path(help_text.__file__).parent / "help"
@@ -122,6 +122,16 @@ def test_f1_and_the_help_menu_open_the_help(qtbot: QtBot, window: MainWindow) ->
     window.menus.photo_help.trigger()
     assert window.help.help_window is shown and _current(shown) == "photos"
     assert "grey card" in shown.page.toPlainText()
+
+
+def test_the_help_opens_inside_a_small_screen(window: MainWindow) -> None:
+    shown = window.help.show()
+    area = shown.screen().availableGeometry()
+    assert area.width() < 920  # the offscreen screen (800 wide) is narrower than its 920
+    frame = shown.frameGeometry()
+    if frame == shown.geometry():  # no window manager: leave the room a frame takes
+        frame = frame.adjusted(0, 0, FRAME_ROOM.width(), FRAME_ROOM.height())
+    assert area.contains(frame), (frame, area)
 
 
 def test_the_library_topic_names_the_library_open_now(window: MainWindow) -> None:

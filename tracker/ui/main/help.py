@@ -16,6 +16,7 @@ from tracker.ui.compare.marks_overlay import MeasureTools
 from tracker.ui.help_window import PHOTO_HELP_ACTION, HelpWindow, KeySection, command_name
 from tracker.ui.history import History
 from tracker.ui.main.controller import Window, WindowController
+from tracker.ui.settings import fit_on_screen
 from tracker.ui.workers import TaskRunner
 
 
@@ -101,6 +102,7 @@ class HelpController(WindowController):
         if self.help_window is None:
             assert isinstance(main, QMainWindow)
             self.help_window = HelpWindow(key_sections(main, w.lib, w.runner), library, main)
+            fit_on_screen(self.help_window)  # at 1024×700 its 620 rows went below the screen
         else:
             self.help_window.set_library(library)
         if topic is not None:
