@@ -33,6 +33,7 @@ from tracker.ui.compare.picker import Choice, PhotoPicker, photo_choices
 from tracker.ui.compare.window import CompareWindow
 from tracker.ui.history import History
 from tracker.ui.models import ThumbnailCache
+from tracker.ui.settings import FRAME_ROOM
 from tracker.ui.workers import TaskRunner
 
 pair = base.pair  # the fixtures of the compare window's tests: two photos and the errors shown
@@ -72,6 +73,17 @@ def test_at_1024_nothing_hides_behind_more_and_the_caption_has_room(small: Compa
         assert len(bars) == len(OWN_TOOLBARS)
         assert not [b.objectName() for b in bars if _hidden_behind_more(b)], mode
     assert small.caption.isVisible() and small.caption.width() > 500
+
+
+def test_on_a_1024_screen_the_measures_tools_are_not_behind_more_either(
+    qtbot: QtBot, small: CompareWindow
+) -> None:
+    # What a 1024-pixel screen leaves inside the window's frame (fit_on_screen).
+    small.resize(1024 - FRAME_ROOM.width(), 660)
+    qtbot.waitUntil(lambda: small.width() == 1024 - FRAME_ROOM.width())
+    bars = [b for b in small.findChildren(QToolBar) if b.isVisible()]
+    assert "compare-measures" in {b.objectName() for b in bars}
+    assert not [b.objectName() for b in bars if _hidden_behind_more(b)]
 
 
 def test_the_landmark_instructions_are_shown_whole_above_the_photos(

@@ -130,8 +130,6 @@ class CompareLayout(QMainWindow):
         self.ruler.setToolTip(
             "Drag across a photo to measure it: in mm when its scale is known (R; Esc clears)"
         )
-        view.addSeparator()
-        view.addAction(self.ruler)
         self.addToolBar(view)
         self.addToolBarBreak()
 
@@ -172,6 +170,9 @@ class CompareLayout(QMainWindow):
             self.align,
             None,
             self.neutral,
+            # With the other tools that take clicks on the photos: on the first row it pushed
+            # the measures' More behind » on a 1024-pixel screen.
+            self.ruler,
             None,
             self.undo,
             self.redo,

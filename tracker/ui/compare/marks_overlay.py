@@ -262,8 +262,8 @@ class MeasureTools:
             menu.addAction(self.clear_skin)
             button.setMenu(menu)
             button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-        # On the first row, after the view's controls, where there is room at 1024 px; the
-        # second row (the tools) is full.
+        # On the first row, after the view's controls, where there is room at 1024 px (the
+        # Ruler is on the second row, with the tools, to leave it).
         tools = widget.findChild(QToolBar, "compare-tools")
         if tools is not None and widget.toolBarBreak(tools):
             widget.removeToolBarBreak(tools)
