@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import os
 import secrets
 from collections.abc import Iterable, Sequence
@@ -93,3 +94,29 @@ def dated_name(folder: Path, words: Sequence[str], suffix: str, day: dt.date) ->
 def _file_word(word: str) -> str:
     kept = "".join("-" if c in '/\\:*?"<>|' or not c.isprintable() else c for c in word)
     return kept.strip(" .-")[:60].strip()
+
+
+class ChunkReader(io.RawIOBase):
+    """A read-only file object over the pieces ``next_chunk`` returns (b"" after the last):
+    what the encrypted file's and the stored blob's readers share."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._buffer = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def next_chunk(self) -> bytes:
+        raise NotImplementedError
+
+    def readinto(self, b: memoryview) -> int:  # type: ignore[override]
+        while not self._buffer:
+            piece = self.next_chunk()
+            if not piece:
+                return 0
+            self._buffer = memoryview(piece)
+        n = min(len(b), len(self._buffer))
+        b[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from tracker.core.crypto.keys import Keys
 from tracker.core.crypto.layout import CHUNK, HEADER, HEADER_SIZE, MAGIC, TAG, VERSION
 from tracker.core.errors import EncryptedFileRefused
+from tracker.core.files import ChunkReader
 
 _HEADER = HEADER
 _WRAP_AAD = b"stria-tracker file key v1"
@@ -117,7 +118,7 @@ class FileCipher:
         return AESGCM(key), base, chunk
 
 
-class DecryptingReader(io.RawIOBase):
+class DecryptingReader(ChunkReader):
     """A file object over an encrypted file's plaintext (see ``FileCipher.open``)."""
 
     def __init__(self, cipher: FileCipher, fh: BinaryIO, identity: str, what: str) -> None:
@@ -130,10 +131,6 @@ class DecryptingReader(io.RawIOBase):
         self._index = 0
         self._done = False
         self._pending = b""
-        self._buffer = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
 
     def next_chunk(self) -> bytes:
         """The next chunk's plaintext, checked; b"" after the last."""
@@ -163,17 +160,6 @@ class DecryptingReader(io.RawIOBase):
 
     def _refused(self, why: str) -> EncryptedFileRefused:
         return EncryptedFileRefused(f"{self._what} {why}; nothing of it is used.")
-
-    def readinto(self, b: memoryview) -> int:  # type: ignore[override]
-        while not self._buffer:
-            piece = self.next_chunk()
-            if not piece:
-                return 0
-            self._buffer = memoryview(piece)
-        n = min(len(b), len(self._buffer))
-        b[:n] = self._buffer[:n]
-        self._buffer = self._buffer[n:]
-        return n
 
     def close(self) -> None:
         self._fh.close()

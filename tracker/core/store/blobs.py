@@ -24,12 +24,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol
 
 from tracker.core.crypto.layout import CHUNK
 from tracker.core.errors import EncryptedFileRefused, NotFoundError, StorageError
+from tracker.core.files import ChunkReader
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -154,7 +154,7 @@ def plain_pieces(data: bytes | memoryview) -> Iterator[memoryview]:
         yield view[index * CHUNK : (index + 1) * CHUNK]
 
 
-class VerifiedReader(io.RawIOBase):
+class VerifiedReader(ChunkReader):
     """A file object over a blob's plain chunks that hashes them as they go: the last chunk
     is held back until the whole is known to be the original named ``sha256`` of ``size``
     bytes; else BlobDamaged (``what`` begins its sentence) and nothing more is returned."""
@@ -176,13 +176,9 @@ class VerifiedReader(io.RawIOBase):
         self._digest = hashlib.sha256()
         self._seen = 0
         self._ahead: bytes | None = None
-        self._buffer = memoryview(b"")
         self._done = False
 
-    def readable(self) -> bool:
-        return True
-
-    def _next(self) -> bytes:
+    def next_chunk(self) -> bytes:
         """The next checked chunk, b"" after the last."""
         if self._done:
             return b""
@@ -205,17 +201,6 @@ class VerifiedReader(io.RawIOBase):
                 self._seen += len(piece)
                 return piece
         return b""
-
-    def readinto(self, b: memoryview) -> int:  # type: ignore[override]
-        while not self._buffer:
-            piece = self._next()
-            if not piece:
-                return 0
-            self._buffer = memoryview(piece)
-        n = min(len(b), len(self._buffer))
-        b[:n] = self._buffer[:n]
-        self._buffer = self._buffer[n:]
-        return n
 
     def close(self) -> None:
         if not self.closed:
