@@ -499,6 +499,18 @@ def test_a_selected_visits_thumbnails_are_not_tinted(qtbot: QtBot, window: MainW
     assert _strip_image(window.timeline, 0, QIcon.Mode.Selected) == normal
 
 
+def test_before_a_library_is_open_nothing_that_needs_one_is_offered(
+    qtbot: QtBot, prefs: Preferences, runner: TaskRunner
+) -> None:
+    """The window is up while an encrypted library's passphrase is asked: its toolbar must
+    not offer Import photos or New visit then (seen under Xvfb)."""
+    window = MainWindow(prefs, runner)
+    qtbot.addWidget(window)
+    offered = [a.text() for a in window.menus.need_library if a.isEnabled()]
+    assert offered == []
+    assert window.menus.open.isEnabled() and window.menus.sample.isEnabled()
+
+
 def test_a_rows_strip_is_laid_out_without_being_drawn(window: MainWindow) -> None:
     """Laying the timeline out asks each row's strip size (StripSizeRole), never the strip:
     drawing every row's thumbnails took 20-30 ms of each client switch in a large library.

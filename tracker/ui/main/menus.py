@@ -80,6 +80,8 @@ class MenuActions(QObject):
             self.audit,
             self.lock,
         ]
+        for action in self.need_library:  # none yet: a passphrase may be asked first
+            action.setEnabled(False)
         self.client_menu = self._build_menus(window)
         self._build_toolbar(window)
 
