@@ -10,7 +10,7 @@ import itertools
 from PySide6.QtCharts import QChartView
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QComboBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.ui.conftest import open_window
@@ -188,3 +188,33 @@ def test_search_finds_a_client_without_accents_or_by_date_of_birth(
         assert [c.name for c in window.clients.rows()] == ["Chloé Smith"], typed
     window.sidebar.search.clear()
     assert len(window.clients.rows()) == 2
+
+
+def test_at_200_percent_text_the_one_column_record_fits_a_1024_screens_panel(
+    qtbot: QtBot,
+) -> None:
+    """At 1024x700 the visit panel is about 500 px wide. With text at twice its size, the
+    treatment record's one column must fit it: its choice boxes ask for ten letters, not for
+    their longest choice ("hyaluronic acid" made it 509 px, under a sideways scroll bar)."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    normal = app.font()
+    big = normal
+    big.setPointSizeF(normal.pointSizeF() * 2)
+    app.setFont(big)
+    try:
+        form = TreatmentForm()
+        qtbot.addWidget(form)
+        form.set_record(None)
+        form.resize(480, 600)
+        form.show()
+        qtbot.waitExposed(form)
+        assert form.minimumSizeHint().width() <= 495
+        longest = QComboBox()  # what a choice box asks for when it fits its longest choice
+        longest.setEditable(True)
+        longest.addItems([form.device.itemText(i) for i in range(form.device.count())])
+        assert form.device.minimumSizeHint().width() < longest.minimumSizeHint().width()
+        longest.deleteLater()
+    finally:
+        normal.setPointSizeF(normal.pointSizeF() / 2)
+        app.setFont(normal)

@@ -60,6 +60,10 @@ def _combo(items: tuple[str, ...], name: str) -> QComboBox:
     box.addItems(items)
     box.setAccessibleName(name)
     box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    # As narrow as ten letters allow, not as wide as the longest choice: at 200 % text that
+    # one ("hyaluronic acid") pushed a one-column form past a 1024-pixel screen's panel.
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(10)
     return box
 
 

@@ -296,6 +296,7 @@ class RatingsEditor(QGroupBox):
             self.methods[column] = method
         for r, item in enumerate(scale.items, start=2):
             label = QLabel(item.label, box)
+            label.setWordWrap(True)  # "Improvement since baseline" at 200 % text: two lines
             anchors = "; ".join(f"{v} = {text}" for v, text in sorted(item.anchors.items()))
             label.setToolTip(anchors)
             grid.addWidget(label, r, 0)
