@@ -23,6 +23,7 @@ from tracker.core.paths import ENV_LIBRARY, default_library, log_dir
 from tracker.core.store.library import Library
 from tracker.ui.errors import install_excepthook, setup_logging
 from tracker.ui.icons import icon
+from tracker.ui.main.connect import ConnectDialog
 from tracker.ui.main.encrypting import ask_to_encrypt, offer, refusal
 from tracker.ui.main.new_library import ask_new_library
 from tracker.ui.main.window import MainWindow
@@ -67,6 +68,7 @@ class App:
         self._wanted: Path | None = None  # the library asked for at start-up
         window.library_requested.connect(self.open)
         window.sample_requested.connect(self.make_sample)
+        window.menus.connect_clinic.triggered.connect(self.connect_clinic)
         window.menus.encrypt.triggered.connect(self.encrypt)
         # After the window's own slot, which starts tracking in an open library.
         window.welcome.start_requested.connect(self._on_welcome_start_requested)
@@ -148,7 +150,7 @@ class App:
         self.window.set_library(lib)
         self.lib = lib
         offer(self.window.menus.encrypt, lib)
-        if lib is not None:
+        if lib is not None and lib.server is None:
             self.prefs.last_library = lib.root
         if old is not None:
             self.runner.wait(10000)  # no worker may still be reading it
@@ -156,6 +158,20 @@ class App:
 
     def close(self) -> None:
         self._switch(None)
+
+    def connect_clinic(self) -> None:
+        """File ▸ Connect to a clinic library…: a library in the clinic's server
+        (``ui.main.connect``), opened in the window in place of the current one."""
+        if self.window.importer.busy:
+            self.window.show_error(
+                "An import is running; let it finish or cancel it before opening another library."
+            )
+            return
+        answer = ConnectDialog.ask(self.prefs.last_clinic, self.runner, self.window)
+        if answer is not None:
+            lib, address = answer
+            self.prefs.last_clinic = address
+            self._switch(lib)
 
     def encrypt(self) -> None:
         """Library ▸ Encrypt this library…: closed, encrypted, and opened again unlocked
@@ -174,7 +190,7 @@ class App:
 
     def make_sample(self) -> None:
         """Ask where to put the sample library, make it on the thread pool, then open it."""
-        start = str(self.lib.root.parent if self.lib else Path.home())
+        start = str(self.lib.root.parent if self.lib and not self.lib.server else Path.home())
         folder = QFileDialog.getExistingDirectory(
             self.window, "Choose an empty folder for the sample library", start
         )

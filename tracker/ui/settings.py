@@ -83,6 +83,15 @@ class Preferences:
         self._s.setValue("last_library", str(path))
 
     @property
+    def last_clinic(self) -> str:
+        """The clinic library's address last connected to, without a password."""
+        return str(self._s.value("last_clinic", "") or "")
+
+    @last_clinic.setter
+    def last_clinic(self, address: str) -> None:
+        self._s.setValue("last_clinic", address)
+
+    @property
     def last_import_folder(self) -> Path | None:
         return self._path("last_import_folder")
 

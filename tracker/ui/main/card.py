@@ -112,7 +112,7 @@ class CardController(WindowController):
         """Write the card where the person chose, or say why it cannot be written there."""
         w = self.window
         out = answer.path if answer.path.suffix else answer.path.with_suffix(".pdf")
-        problem = refusal(out, w.lib.root if w.lib is not None else None)
+        problem = refusal(out, w.lib.root if w.lib is not None and w.lib.server is None else None)
         if problem:
             w.show_error(problem)
             return

@@ -193,6 +193,13 @@ class LibraryCare(QObject):
     def backup(self) -> None:
         if self.lib is None:
             return
+        if self.lib.server is not None:
+            self.show_error(
+                f"The library {self.lib.server} is kept in the clinic's database server: it is "
+                "backed up there, with the server's own tools or 'tracker backup' (see the "
+                "README), not from this window."
+            )
+            return
         words = ["stria-backup", self.lib.root.name]
         chosen = ask_save_file(
             self.window, self.prefs, "backup", "Back up the library", words, BACKUP_FILTER
@@ -315,7 +322,7 @@ class LibraryCare(QObject):
             return
         restored, current = Path(result["library"]), self.lib
         keys = self._unlocked.pop(dest, None)  # kept only for the switch that follows
-        if current is None or ask_switch(self.window, restored, current.root):
+        if current is None or ask_switch(self.window, restored, current.server or current.root):
             if keys is not None:
                 self._unlocked[restored] = keys
             self.restored.emit(str(restored))
@@ -323,7 +330,7 @@ class LibraryCare(QObject):
             return
         self.show_info(
             f"Restored {result['files']} files into {restored}. This window stays on "
-            f"{current.root}; open the restored library with File ▸ Open library when you "
+            f"{current.server or current.root}; open the restored library with File ▸ Open library when you "
             "need it."
         )
 
@@ -346,7 +353,7 @@ def restore_target(folder: Path, archive: Path) -> Path:
     return candidate
 
 
-def ask_switch(parent: QWidget, restored: Path, current: Path) -> bool:
+def ask_switch(parent: QWidget, restored: Path, current: Path | str) -> bool:
     """Whether the window is to show the restored library now, leaving ``current``."""
     box = QMessageBox(
         QMessageBox.Icon.Question,
@@ -357,7 +364,8 @@ def ask_switch(parent: QWidget, restored: Path, current: Path) -> bool:
         parent=parent,
     )
     switch = box.addButton("Switch to the restored library", QMessageBox.ButtonRole.AcceptRole)
-    stay = box.addButton(f"Stay in {current.name}", QMessageBox.ButtonRole.RejectRole)
+    name = current.name if isinstance(current, Path) else current  # a folder, or a server's
+    stay = box.addButton(f"Stay in {name}", QMessageBox.ButtonRole.RejectRole)
     box.setDefaultButton(stay)
     box.exec()
     return box.clickedButton() is switch

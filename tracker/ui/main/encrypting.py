@@ -49,6 +49,8 @@ def refusal(lib: Library | None) -> str:
     """Why ``lib`` cannot be encrypted from the window; "" when it can."""
     if lib is None:
         return "Open a library first."
+    if lib.server is not None:
+        return "A library in a clinic's database server is not encrypted from this window."
     if lib.keys is not None:
         return "This library is encrypted already."
     if lib.read_only is not None:

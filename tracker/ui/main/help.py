@@ -97,7 +97,7 @@ class HelpController(WindowController):
         """Show the help window (made on first use, kept while the main window lives) at
         ``topic``, or where it was."""
         w = self.window
-        library = w.lib.root if w.lib is not None else None
+        library = w.lib.root if w.lib is not None and w.lib.server is None else None
         main = w.as_widget()
         if self.help_window is None:
             assert isinstance(main, QMainWindow)
@@ -114,4 +114,5 @@ class HelpController(WindowController):
 
     def _on_about(self) -> None:
         w = self.window
-        AboutDialog.ask(w.lib.root if w.lib is not None else None, w.as_widget())
+        lib = w.lib
+        AboutDialog.ask(lib.root if lib is not None and lib.server is None else None, w.as_widget())

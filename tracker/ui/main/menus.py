@@ -20,6 +20,7 @@ class MenuActions(QObject):
         super().__init__(window)
         self.open = self._make("&Open library…", K.Open, "open")
         self.sample = self._make("Open &sample library…", None, "sample")
+        self.connect_clinic = self._make("Connect to a c&linic library…")
         self.import_photos = self._make("&Import photos…", "Ctrl+I", "import")
         self.preferences = self._make("&Preferences…", K.Preferences, "settings")
         self.quit = self._make("&Quit", K.Quit)
@@ -101,7 +102,7 @@ class MenuActions(QObject):
             (
                 "&File",
                 [
-                    *(self.open, self.sample, None, self.import_photos),
+                    *(self.open, self.connect_clinic, self.sample, None, self.import_photos),
                     *(None, self.preferences, None, self.quit),
                 ],
             ),

@@ -142,10 +142,9 @@ class ReadOnlyController(WindowController):
     def set_library(self, lib: Library | None) -> None:
         self.lib = lib
         self.free = False
-        if self.active:
-            assert lib is not None
+        if self.active and lib is not None and lib.server is None:
             self._seen = _signature(lib.root)
-            self._timer.start()
+            self._timer.start()  # a server library's changes come from ``live`` instead
         else:
             self._timer.stop()
         self._say()
@@ -206,7 +205,7 @@ class ReadOnlyController(WindowController):
     def check(self) -> None:
         """Look at the files once: reload what another copy saved, notice a freed lock."""
         lib = self.lib
-        if not self.active or lib is None:
+        if not self.active or lib is None or lib.server is not None:
             return
         seen = _signature(lib.root)
         if seen != self._seen:
@@ -226,11 +225,11 @@ class ReadOnlyController(WindowController):
         self.check()
 
     def _on_bar_refresh_requested(self) -> None:
-        if self.lib is not None:
+        if self.lib is not None and self.lib.server is None:
             self._seen = _signature(self.lib.root)
         self._reload("Refreshed from the library.")
         self.check()
 
     def _on_bar_writable_requested(self) -> None:
-        if self.lib is not None:
+        if self.lib is not None and self.lib.server is None:
             self.open_requested.emit(self.lib.root)

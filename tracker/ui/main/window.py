@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -46,6 +47,7 @@ from tracker.ui.main.exports import ExportController
 from tracker.ui.main.help import HelpController
 from tracker.ui.main.import_flow import ImportController
 from tracker.ui.main.imports import ImportActions
+from tracker.ui.main.live import LiveChanges
 from tracker.ui.main.locking import LockController
 from tracker.ui.main.measuring import MeasureController
 from tracker.ui.main.menus import MenuActions
@@ -146,6 +148,8 @@ class MainWindow(QMainWindow):
         self.measuring = MeasureController(self)  # measures in the background, and shown
         self.help = HelpController(self)  # F1, Help menu, About, welcome page, import summary
         self.locking = LockController(self, self.stack, self.menus.lock, prefs, runner, self._lib)
+        # A library in a database: what other workstations save, shown within a second.
+        self.live = LiveChanges(self.refresh, self._editing, self._say_live, self)
         self._connect_signals()
         self.setTabOrder(self.sidebar.search, self.sidebar.client_list)
         self.setTabOrder(self.sidebar.client_list, self.sidebar.area_list)
@@ -199,7 +203,8 @@ class MainWindow(QMainWindow):
         self.care.lib = lib
         self.measuring.set_library(lib)
         self.client_id = self.area_id = self.visit_id = None
-        title = f"{APP_NAME} — {lib.root}" if lib else APP_NAME
+        self.live.set_library(lib)
+        title = f"{APP_NAME} — {lib.server or lib.root}" if lib else APP_NAME
         self.setWindowTitle(title + (" (read-only)" if lib and lib.read_only else ""))
         for action in self.menus.need_library:
             action.setEnabled(lib is not None)
@@ -407,8 +412,16 @@ class MainWindow(QMainWindow):
 
     # -- other actions -----------------------------------------------------------------------
 
+    def _editing(self) -> bool:
+        """Whether the person is typing in the visit panel (a reload would lose it)."""
+        focus = QApplication.focusWidget()
+        return focus is not None and self.panel.isAncestorOf(focus)
+
+    def _say_live(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
     def _on_open_library(self) -> None:
-        start = str(self.lib.root.parent if self.lib else Path.home())
+        start = str(self.lib.root.parent if self.lib and not self.lib.server else Path.home())
         folder = QFileDialog.getExistingDirectory(self, "Open a library folder", start)
         if folder:
             self.library_requested.emit(Path(folder))
@@ -463,6 +476,7 @@ class MainWindow(QMainWindow):
             self.show_error("An import is running; cancel it or let it finish before closing.")
             event.ignore()
             return
+        self.live.stop()
         self.prefs.set_geometry("window", self.saveGeometry())
         self.prefs.set_geometry("splitter", self.splitter.saveState())
         self.prefs.sync()

@@ -1,0 +1,111 @@
+"""The window on a clinic library in PostgreSQL (issue 21): File ▸ Connect to a clinic library…
+(the address checked with a sentence, the password never kept, what the server says shown in
+the dialog), and what another workstation saves shown in the window without a restart, within
+2 s. Against the throwaway server (tests/postgres.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtWidgets import QDialogButtonBox
+from pytestqt.qtbot import QtBot
+
+from tests import postgres
+from tests.ui.conftest import open_window
+from tracker.core.db import roles, server
+from tracker.core.errors import UsageError
+from tracker.core.services import clients
+from tracker.core.store.server_library import ServerLibrary
+from tracker.ui.main.connect import ConnectDialog, parse
+from tracker.ui.main.window import MainWindow
+from tracker.ui.settings import Preferences
+from tracker.ui.workers import TaskRunner
+
+SHOWN_WITHIN_MS = 2000
+
+
+@pytest.fixture
+def clinic(pg_server: postgres.Server) -> Iterator[str]:
+    with pg_server.database() as url:
+        engine = server.make_pg_engine(url)
+        try:
+            roles.create_clinic(engine)
+        finally:
+            engine.dispose()
+        yield url
+
+
+@pytest.mark.parametrize(
+    ("address", "said"),
+    [
+        ("", "Type the clinic library's address"),
+        ("/home/me/library", "is not a clinic library's address"),
+        ("postgresql://nurse@clinic-server", "names no database"),
+    ],
+)
+def test_an_address_that_is_not_one_is_a_sentence(address: str, said: str) -> None:
+    with pytest.raises(UsageError, match=said):
+        parse(address, "")
+
+
+def test_the_password_goes_to_the_connection_but_is_never_kept() -> None:
+    url, kept = parse(" postgresql://nurse@clinic-server/clinic ", "s3cret word")
+    assert "s3cret" in url
+    assert kept == "postgresql://nurse@clinic-server/clinic"
+
+
+def _names(window: MainWindow) -> list[str]:
+    model = window.clients
+    return [str(model.index(r, 0).data()) for r in range(model.rowCount())]
+
+
+def test_connecting_opens_the_library_and_another_workstations_client_shows_within_2_s(
+    qtbot: QtBot, clinic: str, prefs: Preferences, runner: TaskRunner
+) -> None:
+    dialog = ConnectDialog(clinic, runner)
+    qtbot.addWidget(dialog)
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Open).click()
+    qtbot.waitUntil(lambda: dialog.lib is not None, timeout=20000)
+    lib = dialog.lib
+    assert isinstance(lib, ServerLibrary) and lib.read_only is None
+    assert dialog.kept == clinic and dialog.password.text() == ""
+    window = open_window(qtbot, prefs, runner, lib)
+    other = ServerLibrary.open_server(clinic)  # the front desk's workstation
+    try:
+        assert f"— {lib.server}" in window.windowTitle()
+        qtbot.waitUntil(lambda: window.live.listening, timeout=10000)
+        clients.add_client(other, "Ágnes Kovács")
+        started = time.monotonic()
+        qtbot.waitUntil(lambda: "Ágnes Kovács" in _names(window), timeout=SHOWN_WITHIN_MS)
+        assert time.monotonic() - started < SHOWN_WITHIN_MS / 1000
+        assert window.live.changes >= 1
+        # The window's own edits are not told back to it as another's.
+        seen = window.live.changes
+        clients.add_client(lib, "Bea Szabó")
+        qtbot.wait(800)
+        assert window.live.changes == seen
+    finally:
+        window.set_library(None)
+        other.close()
+        lib.close()
+
+
+def test_a_database_that_is_not_there_is_said_in_the_dialog_and_the_fields_stay(
+    qtbot: QtBot, pg_server: postgres.Server, runner: TaskRunner
+) -> None:
+    dialog = ConnectDialog(pg_server.url("no_such_clinic"), runner)
+    qtbot.addWidget(dialog)
+    dialog.password.setText("typed")
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Open).click()
+    qtbot.waitUntil(lambda: not dialog.connecting, timeout=20000)
+    assert dialog.lib is None
+    text = dialog.problem.text()
+    assert "no_such_clinic" in text and "Traceback" not in text and "typed" not in text
+    assert dialog.address.isEnabled() and dialog.buttons.isEnabled()
+
+
+def test_a_folder_librarys_window_starts_no_listener(window: MainWindow) -> None:
+    assert window.lib is not None and window.lib.server is None
+    assert not window.live.listening and window.live._listener is None

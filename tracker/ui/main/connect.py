@@ -1,0 +1,162 @@
+"""File ▸ Connect to a clinic library… (issue 21): a library in the clinic's PostgreSQL server,
+opened in the window as a folder library is.
+
+The person types the library's address (``postgresql://LOGIN@HOST/DATABASE``, as the clinic's
+admin gave it; the last one is kept, without its password) and their own password, which is
+typed without echo, never kept and never shown. Connecting runs on the thread pool: a server
+over a slow link, or one that does not answer, must not freeze the window; what the server
+says (a wrong password, a database that is not a clinic library, a server not reached) is
+shown under the fields as one sentence, and the fields stay for another try.
+
+A login that may not record photos (the front desk) opens the library for reading only, as
+``ServerLibrary.open_server(allow_read_only=True)`` decides from the server.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from tracker import APP_NAME
+from tracker.core.errors import UsageError
+from tracker.ui.workers import TaskRunner
+
+if TYPE_CHECKING:
+    from tracker.core.store.library import Library
+
+SCHEMES = ("postgresql://", "postgresql+psycopg://")
+PLACEHOLDER = "postgresql://LOGIN@HOST/DATABASE"
+INTRO = (
+    "A clinic library is kept in the clinic's own database server, so that every workstation\n"
+    "works on the same clients. Type its address and your own password, as the clinic's\n"
+    "admin gave them to you."
+)
+
+
+def parse(address: str, password: str) -> tuple[str, str]:
+    """The address to connect to (with the password, when one is typed) and the address as
+    it is shown and kept (with none); a UsageError with a sentence when it is not one."""
+    given = address.strip()
+    if not given:
+        raise UsageError(f"Type the clinic library's address, as {PLACEHOLDER}.")
+    if not given.startswith(SCHEMES):
+        raise UsageError(
+            f"'{given}' is not a clinic library's address: it begins with postgresql://, as "
+            f"{PLACEHOLDER}."
+        )
+    try:
+        url = make_url(given)
+    except ArgumentError:
+        raise UsageError(
+            f"'{given}' is not a database address; give it as {PLACEHOLDER}."
+        ) from None
+    if not url.database:
+        raise UsageError(f"The address names no database; give it as {PLACEHOLDER}.")
+    # As typed, unless it holds a password (SQLAlchemy's rendering escapes the query).
+    kept = given if url.password is None else url._replace(password=None).render_as_string(False)
+    if password:
+        url = url.set(password=password)
+    return url.render_as_string(hide_password=False), kept
+
+
+class ConnectDialog(QDialog):
+    """Asks for the address and password, and connects on the thread pool."""
+
+    def __init__(self, address: str, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.lib: Library | None = None
+        self.kept = ""
+        self.connecting = False
+        self.setWindowTitle(f"{APP_NAME} — connect to a clinic library")
+        intro = QLabel(INTRO, self)
+        self.address = QLineEdit(address, self)
+        self.address.setPlaceholderText(PLACEHOLDER)
+        self.address.setAccessibleName("The clinic library's address")
+        self.password = QLineEdit(self)
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setAccessibleName("Your password")
+        form = QFormLayout()
+        form.addRow("&Address:", self.address)
+        form.addRow("&Password:", self.password)
+        self.problem = QLabel("", self)
+        self.problem.setWordWrap(True)
+        self.problem.setAccessibleName("Why the library did not open")
+        self.problem.hide()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Open).setText("&Connect")
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(480)
+        (self.password if address else self.address).setFocus()
+        self.buttons.accepted.connect(self._on_buttons_accepted)
+        self.buttons.rejected.connect(self.reject)
+
+    def _on_buttons_accepted(self) -> None:
+        try:
+            url, self.kept = parse(self.address.text(), self.password.text())
+        except UsageError as exc:
+            self._say(str(exc))
+            return
+        self._busy(True)
+        self.runner.start(lambda _task: _open(url), finished=self._on_opened, failed=self._failed)
+
+    def _on_opened(self, lib: Library) -> None:
+        self.lib = lib
+        self.password.clear()
+        self.accept()
+
+    def _failed(self, message: str) -> None:
+        self._busy(False)
+        self.password.selectAll()
+        self.password.setFocus()
+        self._say(message)
+
+    def reject(self) -> None:
+        if not self.connecting:  # Escape while connecting: the library would open unseen
+            super().reject()
+
+    def _busy(self, busy: bool) -> None:
+        self.connecting = busy
+        for widget in (self.address, self.password, self.buttons):
+            widget.setEnabled(not busy)
+        if busy:
+            self._say("Connecting…")
+
+    def _say(self, text: str) -> None:
+        self.problem.setText(text)
+        self.problem.show()
+
+    @classmethod
+    def ask(
+        cls, address: str, runner: TaskRunner, parent: QWidget | None = None
+    ) -> tuple[Library, str] | None:
+        """The opened library and its address as kept (no password), or None: cancelled."""
+        dialog = cls(address, runner, parent)
+        dialog.exec()
+        if dialog.lib is None:
+            return None
+        return dialog.lib, dialog.kept
+
+
+def _open(url: str) -> Library:
+    # start-up time: the server's modules (psycopg, libpq) load for a clinic library only
+    from tracker.core.store.server_library import ServerLibrary
+
+    return ServerLibrary.open_server(url, allow_read_only=True)
