@@ -14,7 +14,8 @@ gets ``UNLISTED``: the clinical staff's rights, nothing for the front desk.
 - **Assistant**: reads, imports and records (INSERT, UPDATE), but deletes nothing that erasing
   takes away (no DELETE on clients, areas, visits, photos, ratings, treatment records, consents
   or stored files); only what an edit replaces (a rating's items, a region, a stale measure, a
-  reference photo).
+  reference photo). Stored files are never changed, only added (no UPDATE either: overwriting
+  an original's bytes would erase it).
 - **Front desk**: column GRANTs, not views (a view is schema, which only the migrations make):
   the ids, client names, area names, and visits' dates and kinds; it may add a client and book
   or move a visit (INSERT covers every column of a new row, as the ORM writes them all: the
@@ -118,8 +119,11 @@ RIGHTS: Mapping[str, Mapping[str, Grant]] = {
     "rating_item": {**_CLINICAL, ASSISTANT: EDIT},
     "consent": _CLINICAL,
     "consent_photo": _CLINICAL,
-    "blob": _CLINICAL,
-    "blob_chunk": _CLINICAL,
+    # Stored files are written once and never changed (``blobs_db`` inserts and deletes
+    # them): no UPDATE for an assistant, who would otherwise erase an original's bytes by
+    # overwriting them.
+    "blob": {**_CLINICAL, ASSISTANT: APPEND},
+    "blob_chunk": {**_CLINICAL, ASSISTANT: APPEND},
     "audit": {
         ADMIN: APPEND,
         PRACTITIONER: APPEND,
@@ -132,6 +136,30 @@ UNLISTED: Mapping[str, Grant] = _CLINICAL
 
 # Audit actions (``domain.consent.Action`` values) only admins and practitioners may enter.
 LIMITED_ACTIONS = ("exported", "printed", "backed-up", "restored", "erased")
+
+# Each role's limit, as a refusal's sentence says it (``server_errors``): "Your login x may
+# not do this in …: it is <ROLE_NAMES[role]> login, and <LIMITS[role]>; nothing was changed."
+ROLE_NAMES: Mapping[str, str] = {
+    ADMIN: "an admin",
+    PRACTITIONER: "a practitioner",
+    ASSISTANT: "an assistant",
+    FRONT_DESK: "a front-desk",
+}
+_TRAIL = "nobody changes or deletes the audit trail or enters an entry in another login's name"
+LIMITS: Mapping[str, str] = {
+    ADMIN: _TRAIL,
+    PRACTITIONER: f"a practitioner adds no staff, and {_TRAIL}",
+    ASSISTANT: (
+        "an assistant reads, imports and records but erases nothing (no photo, visit, area, "
+        "client, rating, treatment record, consent or stored file) and enters no export, "
+        "print, backup, restore or erasure"
+    ),
+    FRONT_DESK: (
+        "the front desk sees only clients' and areas' names and visits' dates and kinds (it "
+        "may add a client and book or move a visit), never photos, stored files, notes, dates "
+        "of birth, ratings, consents or the audit trail"
+    ),
+}
 AUDIT_POLICIES = ("tracker_audit_read", "tracker_audit_append")
 
 # A login we quote safely: a letter, then letters, digits, '_', '.' or '-' (at most 63 bytes,

@@ -6,7 +6,8 @@ could not be made, by asking libpq and the server structured questions afterward
 no SQLSTATE for a refused connection, only a message in the server's language. So
 ``PQping`` says whether a server answers at all, libpq whether it asked for a password, and a
 second connection to the server's ``postgres`` database whether the library's database exists.
-Never by the wording of a message.
+A refused right (42501) is told as the login's role's limit (``roles.LIMITS``), the role asked
+of the server on a connection of its own. Never by the wording of a message.
 
 No sentence holds a password (only the login's name) or a value bound to a statement (the
 engine is made with ``hide_parameters``, and no sentence quotes the statement). This module
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
+from tracker.core.db import roles
 from tracker.core.errors import (
     DatabaseBusy,
     DiskFull,
@@ -117,6 +119,12 @@ def translate(exc: BaseException, url: URL, doing: str = "do this") -> LibraryEr
             f"The server of {there} is starting up or shutting down; try again in a moment."
         )
     if state == INSUFFICIENT_PRIVILEGE:
+        role = staff_role(url)
+        if role is not None:
+            return PermissionRefused(
+                f"Your login {user} may not {doing} in {there}: it is {roles.ROLE_NAMES[role]} "
+                f"login, and {roles.LIMITS[role]}; nothing was changed."
+            )
         said = getattr(getattr(orig, "diag", None), "message_primary", None)
         return PermissionRefused(
             f"Your login {user} may not {doing} in {there}"
@@ -202,6 +210,31 @@ def _not_connected(orig: Any, url: URL) -> LibraryError:
             "nothing was changed."
         )
     return PermissionRefused(f"Your login {user} may not connect to {there}; nothing was changed.")
+
+
+def staff_role(url: URL) -> str | None:
+    """The staff role (``roles.GROUPS``) of the login ``url`` names, asked of the server on a
+    connection of its own (the refused one's transaction is aborted); None for a login in no
+    staff group (the library's owner, the server's superuser) or when the server cannot say.
+    An admin is a member of every group (it grants them): the first group in ``GROUPS``'
+    order is the login's."""
+    # start-up time: psycopg is loaded already (the engine's statement was just refused)
+    import psycopg
+
+    try:
+        with psycopg.connect(**_params(url)) as probe:
+            found = probe.execute(
+                "SELECT g.name FROM unnest(%s::text[]) WITH ORDINALITY AS g(name, n) "
+                "JOIN pg_roles r ON r.rolname = g.name "
+                "WHERE pg_has_role(session_user, r.oid, 'MEMBER') AND NOT "
+                "(SELECT rolsuper FROM pg_roles WHERE rolname = session_user) ORDER BY g.n LIMIT 1",
+                [list(roles.GROUPS.values())],
+            ).fetchone()
+    except psycopg.Error:
+        return None
+    if found is None:
+        return None
+    return next(role for role, group in roles.GROUPS.items() if group == found[0])
 
 
 def _params(url: URL) -> dict[str, Any]:
