@@ -11,10 +11,11 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
+from sqlalchemy.engine import make_url
 
 from tests import postgres
 from tests.ui.conftest import open_window
-from tracker.core.db import roles, server
+from tracker.core.db import notify, roles, server
 from tracker.core.errors import UsageError
 from tracker.core.services import clients
 from tracker.core.store.server_library import ServerLibrary
@@ -74,7 +75,8 @@ def test_connecting_opens_the_library_and_another_workstations_client_shows_with
     window = open_window(qtbot, prefs, runner, lib)
     other = ServerLibrary.open_server(clinic)  # the front desk's workstation
     try:
-        assert f"— {lib.server}" in window.windowTitle()
+        database = make_url(clinic).database
+        assert f"— clinic library {database} on /tmp/" in window.windowTitle()
         qtbot.waitUntil(lambda: window.live.listening, timeout=10000)
         clients.add_client(other, "Ágnes Kovács")
         started = time.monotonic()
@@ -109,3 +111,33 @@ def test_a_database_that_is_not_there_is_said_in_the_dialog_and_the_fields_stay(
 def test_a_folder_librarys_window_starts_no_listener(window: MainWindow) -> None:
     assert window.lib is not None and window.lib.server is None
     assert not window.live.listening and window.live._listener is None
+
+
+def test_a_front_desk_login_is_told_why_the_window_does_not_open_for_it(
+    qtbot: QtBot, clinic: str, runner: TaskRunner
+) -> None:
+    engine = server.make_pg_engine(clinic)
+    try:
+        roles.add_user(engine, "desk_one", "front-desk", "desk password")
+    finally:
+        engine.dispose()
+    address = make_url(clinic).set(username="desk_one").render_as_string(hide_password=False)
+    dialog = ConnectDialog(address, runner)
+    qtbot.addWidget(dialog)
+    dialog.password.setText("desk password")
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Open).click()
+    qtbot.waitUntil(lambda: not dialog.connecting, timeout=20000)
+    assert dialog.lib is None
+    said = dialog.problem.text()
+    assert "desk_one" in said and "front-desk login" in said and "practitioners" in said
+    assert "desk password" not in said
+
+
+def test_changes_only_to_the_audit_trail_reload_nothing(window: MainWindow) -> None:
+    told: list[bool] = []
+    window.live.told.connect(lambda: told.append(True))
+    window.live._on_change(notify.Change(tables={"audit": frozenset({7})}))
+    assert told == []
+    window.live._on_change(notify.Change(tables={"audit": None, "visit": frozenset({3})}))
+    window.live._on_change(notify.Change(tables={}, resync=True))
+    assert told == [True, True]

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
+    QLayout,
     QLineEdit,
     QVBoxLayout,
     QWidget,
@@ -29,7 +30,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from tracker import APP_NAME
-from tracker.core.errors import UsageError
+from tracker.core.errors import LibraryError, UsageError
+from tracker.core.queries import browse
 from tracker.ui.workers import TaskRunner
 
 if TYPE_CHECKING:
@@ -103,7 +105,9 @@ class ConnectDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(480)
+        # Grown to fit what is said under the fields (a wrapped label does not grow it).
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
+        self.problem.setMinimumWidth(460)
         (self.password if address else self.address).setFocus()
         self.buttons.accepted.connect(self._on_buttons_accepted)
         self.buttons.rejected.connect(self.reject)
@@ -142,6 +146,7 @@ class ConnectDialog(QDialog):
     def _say(self, text: str) -> None:
         self.problem.setText(text)
         self.problem.show()
+        self.adjustSize()
 
     @classmethod
     def ask(
@@ -155,8 +160,31 @@ class ConnectDialog(QDialog):
         return dialog.lib, dialog.kept
 
 
+def title_of(address: str) -> str:
+    """A clinic library's address as the window's title shows it: its database, its server
+    and the login (no password, no escaped query)."""
+    url = make_url(address)
+    host = url.host or url.query.get("host") or "this computer"
+    login = f" as {url.username}" if url.username else ""
+    return f"clinic library {url.database} on {host}{login}"
+
+
 def _open(url: str) -> Library:
     # start-up time: the server's modules (psycopg, libpq) load for a clinic library only
+    from tracker.core.db.server_errors import PermissionRefused
+
+    # start-up time: as above
     from tracker.core.store.server_library import ServerLibrary
 
-    return ServerLibrary.open_server(url, allow_read_only=True)
+    lib = ServerLibrary.open_server(url, allow_read_only=True)
+    try:
+        browse.clients(lib)  # what the window shows first: a login that may not see it
+    except PermissionRefused as exc:
+        lib.close()
+        raise LibraryError(
+            f"{exc} The window shows a clinic library to its practitioners, assistants and admins."
+        ) from None
+    except BaseException:
+        lib.close()
+        raise
+    return lib

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SETTLE_MS = 300
+QUIET_TABLES = frozenset({"audit"})  # written by reading: what the window shows is the same
 POLL_MS = 100
 
 
@@ -71,10 +72,14 @@ class LiveChanges(QObject):
         from tracker.core.db.notify import ChangeListener
 
         origin = getattr(lib, "origin", None)
-        self._listener = ChangeListener(
-            lib.engine, lambda _change: self.told.emit(), ignore_origin=origin
-        ).start()
+        self._listener = ChangeListener(lib.engine, self._on_change, ignore_origin=origin).start()
         self._poll.start()
+
+    def _on_change(self, change: Any) -> None:
+        # In the listener's thread. Only the audit trail written (someone opened a client):
+        # nothing this window shows changed.
+        if change.resync or set(change.tables) - QUIET_TABLES:
+            self.told.emit()
 
     def stop(self) -> None:
         self._timer.stop()
@@ -92,6 +97,9 @@ class LiveChanges(QObject):
             self._timer.start()
 
     def _on_timer_timeout(self) -> None:
+        self._reload_when_free("Showing the changes saved on another workstation.")
+
+    def _reload_when_free(self, note: str) -> None:
         if self._listener is None:
             return
         if self._busy():
@@ -102,7 +110,8 @@ class LiveChanges(QObject):
         except TrackerError as exc:  # the server away: its sentence; the next change reloads
             self._say(str(exc))
             return
-        self._say("Showing the changes saved on another workstation.")
+        if note:
+            self._say(note)
 
     def _on_poll_timeout(self) -> None:
         # Listening now: what was committed between the window's loading and the LISTEN
@@ -111,4 +120,4 @@ class LiveChanges(QObject):
             self._poll.stop()
         elif self.listening:
             self._poll.stop()
-            self._on_told()
+            self._reload_when_free("")

@@ -15,14 +15,19 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QApplication,
+    QComboBox,
     QFileDialog,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMessageBox,
+    QPlainTextEdit,
     QSplitter,
     QStackedWidget,
     QTabWidget,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -42,6 +47,7 @@ from tracker.ui.main.card import CardController
 from tracker.ui.main.care import LibraryCare
 from tracker.ui.main.clients import ClientController
 from tracker.ui.main.comparing import CompareController
+from tracker.ui.main.connect import title_of
 from tracker.ui.main.erasing import EraseController
 from tracker.ui.main.exports import ExportController
 from tracker.ui.main.help import HelpController
@@ -204,7 +210,8 @@ class MainWindow(QMainWindow):
         self.measuring.set_library(lib)
         self.client_id = self.area_id = self.visit_id = None
         self.live.set_library(lib)
-        title = f"{APP_NAME} — {lib.server or lib.root}" if lib else APP_NAME
+        where = lib and (title_of(lib.server) if lib.server else lib.root)
+        title = f"{APP_NAME} — {where}" if lib else APP_NAME
         self.setWindowTitle(title + (" (read-only)" if lib and lib.read_only else ""))
         for action in self.menus.need_library:
             action.setEnabled(lib is not None)
@@ -413,9 +420,14 @@ class MainWindow(QMainWindow):
     # -- other actions -----------------------------------------------------------------------
 
     def _editing(self) -> bool:
-        """Whether the person is typing in the visit panel (a reload would lose it)."""
+        """Whether the person is typing in a field of the visit panel (a reload would lose
+        what they typed); a photo or a button with the focus is not typing."""
         focus = QApplication.focusWidget()
-        return focus is not None and self.panel.isAncestorOf(focus)
+        if focus is None or not self.panel.isAncestorOf(focus):
+            return False
+        if isinstance(focus, QComboBox):
+            return focus.isEditable()
+        return isinstance(focus, (QLineEdit, QAbstractSpinBox, QPlainTextEdit, QTextEdit))
 
     def _say_live(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
