@@ -94,8 +94,8 @@ def test_folder_only_commands_are_refused_and_the_password_is_never_shown(
     clinic: str, tmp_path: Path
 ) -> None:
     with_password = make_url(clinic).set(password=SECRET).render_as_string(hide_password=False)
-    out = tmp_path / "backup.zip"
-    refused = run_cli("--library", with_password, "backup", str(out))
+    out = tmp_path / "ratings.csv"
+    refused = run_cli("--library", with_password, "export", "csv", str(out))
     assert refused.returncode == 2 and refused.stdout == ""
     assert "works on a library folder only for now" in refused.stderr
     assert SECRET not in refused.stderr and "***" in refused.stderr

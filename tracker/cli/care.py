@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from tracker.cli import resolve, unlock
 from tracker.cli.output import emit
@@ -118,7 +119,10 @@ def _export_report(args: argparse.Namespace, root: Path) -> int:
 def cmd_backup(args: argparse.Namespace, root: Path) -> int:
     with unlock.open_library(args, root, allow_read_only=True) as lib:
         try:
-            result = backups.backup(lib, args.out, force=args.force)
+            if lib.server is None:
+                result = backups.backup(lib, args.out, force=args.force)
+            else:
+                result = _backup_server(lib, args.out, force=args.force)
         except OriginalsDamaged as exc:
             remedy = (
                 "repair it first ('tracker check' says how), or back up what is there with "
@@ -130,6 +134,15 @@ def cmd_backup(args: argparse.Namespace, root: Path) -> int:
     left_out = backups.left_out_summary(result["left_out"])
     emit(args, result, f"{text} {left_out}" if left_out else text)
     return EXIT_OK
+
+
+def _backup_server(lib: Library, out: Path, *, force: bool) -> dict[str, Any]:
+    # start-up time: the server's modules are loaded for a server library only
+    from tracker.core.care.server_backup import backup_server
+    from tracker.core.store.server_library import ServerLibrary
+
+    assert isinstance(lib, ServerLibrary)
+    return backup_server(lib, out, force=force)
 
 
 def cmd_restore(args: argparse.Namespace, _root: Path) -> int:

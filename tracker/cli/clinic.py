@@ -1,6 +1,8 @@
-"""``tracker clinic create URL`` and ``tracker clinic user add NAME --role ROLE [--url URL]``
-(issue 21): a clinic library in a PostgreSQL server, and a login of their own for each person.
-The rights are the server's (``core.db.roles``); this only reads what was typed.
+"""``tracker clinic create URL``, ``tracker clinic user add NAME --role ROLE [--url URL]`` and
+``tracker clinic migrate-from FOLDER [--url URL]`` (issue 21): a clinic library in a PostgreSQL
+server, a login of their own for each person, and a library folder moved in
+(``core.care.clinic_migrate``). The rights are the server's (``core.db.roles``); this only
+reads what was typed.
 
 A new login's password is typed twice at the terminal without echo, or, for scripts, read from
 ``TRACKER_CLINIC_PASSWORD`` (its risk as ``TRACKER_PASSPHRASE``'s: other programs of the same
@@ -22,11 +24,14 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
+from tracker.cli import clinic_library
 from tracker.cli.output import emit
 from tracker.cli.parser import EXIT_OK
+from tracker.core.care import clinic_migrate
 from tracker.core.db import roles, server, server_errors
 from tracker.core.errors import LibraryError, UsageError
 from tracker.core.paths import ENV_LIBRARY
+from tracker.core.store.server_library import ServerLibrary
 
 ENV_PASSWORD = "TRACKER_CLINIC_PASSWORD"
 _INSUFFICIENT_PRIVILEGE = "42501"
@@ -105,7 +110,30 @@ def _library_url(args: argparse.Namespace) -> str:
     )
 
 
+def _migrate_from(args: argparse.Namespace) -> int:
+    url = _library_url(args)
+    _address(url)
+    lib = ServerLibrary.open_server(clinic_library.with_password(url))
+    try:
+        done = clinic_migrate.migrate_from(args.folder, lib)
+    finally:
+        lib.close()
+    where = lib.server
+    clients, photos = done["clients"], done["photos"]
+    text = (
+        f"Moved {args.folder} into {where}: {clients} client{'s' if clients != 1 else ''}, "
+        f"{done['visits']} visit{'s' if done['visits'] != 1 else ''}, {photos} "
+        f"photo{'s' if photos != 1 else ''}; {done['verified']} file"
+        f"{'s' if done['verified'] != 1 else ''} ({done['bytes']:,} bytes) each checked by its "
+        "SHA-256 and read back from the server. Thumbnails are made again as they are shown."
+    )
+    emit(args, done, text)
+    return EXIT_OK
+
+
 def cmd_clinic(args: argparse.Namespace, _root: Path) -> int:
+    if args.clinic_command == "migrate-from":
+        return _migrate_from(args)
     if args.clinic_command == "create":
         address = _address(args.url)
         with _server(args.url, "make a clinic library") as engine:

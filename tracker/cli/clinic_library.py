@@ -5,8 +5,9 @@ The address comes from ``--library``, or from ``TRACKER_LIBRARY`` when that is a
 password is the address's own, else ``TRACKER_CLINIC_PASSWORD``, else what libpq finds itself
 (``PGPASSFILE`` or ``~/.pgpass``, a ``PGPASSWORD``); it is never printed: every message shows
 the address with its password hidden. The commands that read or write a library folder's files
-(backups, snapshots, repair, encryption, exports that check their file is outside the folder)
-are refused with a sentence before anything is opened.
+(snapshots, repair, encryption, exports that check their file is outside the folder) are
+refused with a sentence before anything is opened. A backup works: it writes a folder's
+archive (``core.care.server_backup``), which ``tracker restore`` makes a library folder of.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ ENV_PASSWORD = "TRACKER_CLINIC_PASSWORD"
 SCHEMES = ("postgresql://", "postgresql+psycopg://")
 # The commands a server library opens for: they work through the services unchanged.
 SERVER_COMMANDS = frozenset(
-    {"list", "import", "visit", "rate", "check", "measure", "erase", "move", "audit"}
+    {"list", "import", "visit", "rate", "check", "measure", "erase", "move", "audit", "backup"}
 )
 # The commands that open no library (their folder or address is an argument of their own).
 NO_LIBRARY = frozenset({"clinic", "demo", "restore", "card"})

@@ -1,11 +1,13 @@
 """The grammar of a clinic library in a PostgreSQL server (issue 21, docs/CLI.md "Clinic"):
-``clinic create URL`` and ``clinic user add NAME --role ROLE [--url URL]``. Kept apart from
+``clinic create URL``, ``clinic user add NAME --role ROLE [--url URL]`` and ``clinic
+migrate-from FOLDER [--url URL]``. Kept apart from
 ``parser`` as the consent commands are; ``parser.build_parser`` adds them with its helpers."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 Command = Callable[[Any, str, str, list[argparse.ArgumentParser]], argparse.ArgumentParser]
@@ -22,7 +24,7 @@ def add_clinic_commands(
     clinic = command(sub, "clinic", "a clinic library in a PostgreSQL server, and its staff", c)
     clinic_sub: Any = clinic.add_subparsers(
         dest="clinic_command",
-        metavar="create|user",
+        metavar="create|user|migrate-from",
         required=True,
         parser_class=parser_class,
         help="what to do",
@@ -65,4 +67,20 @@ def add_clinic_commands(
         metavar="URL",
         help="the clinic library, logged in as an admin or the server's superuser (default: "
         "$TRACKER_LIBRARY when it is a postgresql:// address)",
+    )
+    moving = command(
+        clinic_sub,
+        "migrate-from",
+        "move a library folder into an empty clinic library, in one transaction: every "
+        "record with its id, every original checked by its SHA-256 (the folder is only read)",
+        c,
+    )
+    moving.add_argument(
+        "folder", type=Path, metavar="FOLDER", help="the library folder (closed, not encrypted)"
+    )
+    moving.add_argument(
+        "--url",
+        metavar="URL",
+        help="the empty clinic library, logged in as its owner (who ran 'clinic create') or "
+        "the server's superuser (default: $TRACKER_LIBRARY when it is a postgresql:// address)",
     )

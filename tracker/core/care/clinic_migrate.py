@@ -1,0 +1,300 @@
+"""A library folder moved into an empty clinic library (``tracker clinic migrate-from FOLDER``,
+issue 21), in one transaction of the server's: all of it, or nothing.
+
+1. The folder is read without writing a byte there: its database through SQLite's
+   ``immutable`` mode (no lock, no recovery, no snapshot, not even a shared-memory file), so
+   only while no program has it open (no lock held, no write-ahead log), and its file must
+   hash the same after the move as before it, or nothing is kept. It must be at this version's schema (an older
+   one is opened once with this version first, which migrates it with its own copy kept); an
+   encrypted one is refused, as a clinic library cannot keep its keys yet; so is one with an
+   encryption cut short (opening it would finish or undo that, writing the folder).
+2. On the server, as the clinic library's owner or the server's superuser (the audit trail's
+   entries keep the logins that wrote them, and the trail's row-level policy accepts another
+   login's name from them only), with the client and audit tables locked against other
+   writers: a library that holds any record already is refused, naming what it holds.
+3. Every row of every table is copied with its id (``table_copy``), and each id sequence is
+   set past the ids copied. Every original and every signed form the rows name is read from the
+   folder without following a link, its size and SHA-256 checked against what the folder's
+   database recorded, and put into the blob store (which refuses bytes that do not hash to
+   their name); then each is read back from the server, whole, and hashed again. Thumbnails
+   and previews are not copied: each is made again from its original the first time it is
+   shown (``Library.derived``), sealed to it.
+4. The copied audit trail is checked entry by entry against the folder's (each hash worked
+   out again on what the server holds), and the move itself is one more entry (a ``restored``
+   entry: the schema's list of actions has no word of its own for it) chained to the last.
+
+Any missing, changed or unreadable file, or anything the server refuses, rolls it all back
+with a sentence naming the photo (or consent) and the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from tracker.core.care import table_copy
+from tracker.core.care.backups import CHANGED, Damage
+from tracker.core.care.check import Refusal, open_stored
+from tracker.core.crypto.layout import is_encrypted
+from tracker.core.db import engine as db
+from tracker.core.db.engine import DB_NAME
+from tracker.core.db.models import Audit, Blob, Client, Consent, Photo
+from tracker.core.domain.consent import Action
+from tracker.core.errors import LibraryError, OriginalsDamaged, StorageError, UsageError
+from tracker.core.files import sha256_of
+from tracker.core.services import audit
+from tracker.core.services.consent_forms import form_relpath
+from tracker.core.store.encrypting import STAGING
+from tracker.core.store.library import Library, damaged
+from tracker.core.store.lock import in_use
+from tracker.core.store.photos import PhotoStore
+from tracker.core.store.server_library import ServerLibrary
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class _File:
+    """An original or a signed form the folder's database names, with what it recorded."""
+
+    relpath: str
+    sha256: str
+    size: int
+    photo_id: int = 0
+    consent_id: int | None = None
+
+    def damage(self, why: str) -> Damage:
+        return Damage(self.photo_id, self.relpath, why, self.consent_id)
+
+
+def migrate_from(
+    folder: Path, lib: ServerLibrary, progress: Progress | None = None
+) -> dict[str, int]:
+    """Move the library folder ``folder`` into the empty clinic library ``lib`` (see the
+    module); what was moved: {"clients", "visits", "photos", "bytes", "verified"}."""
+    lib.require_writable()
+    source = open_folder(folder)
+    state = _database_state(source.root)
+    try:
+        with source.session() as src, lib.session() as dst:
+            _refuse_unless_owner(dst, lib)
+            _refuse_unless_empty(dst, lib)
+            expected = table_copy.counts(src)
+            table_copy.copy_rows(src, dst)
+            table_copy.move_sequences_on(dst)
+            files = named_files(src)
+            moved = 0
+            for n, file in enumerate(files, start=1):
+                moved += _put(source.root, lib, dst, file)
+                if progress:
+                    progress(n, 2 * len(files), file.relpath)
+            for n, file in enumerate(files, start=len(files) + 1):
+                _read_back(lib, dst, file)
+                if progress:
+                    progress(n, 2 * len(files), file.relpath)
+            found = table_copy.counts(dst)
+            if found != expected:
+                wrong = sorted(name for name in expected if found[name] != expected[name])
+                raise StorageError(
+                    f"The clinic library {lib.server} does not hold what was copied into it "
+                    f"(the {', '.join(wrong)} rows differ in number); nothing was moved in."
+                )
+            _same_trail(src, dst, lib)
+            try:
+                _refuse_if_open(source.root)
+                changed = _database_state(source.root) != state
+            except (UsageError, OSError):
+                changed = True
+            if changed:
+                raise UsageError(
+                    f"The library at {source.root} was changed while it was being moved in; "
+                    "nothing was moved in: close the app and try again."
+                )
+            audit.record_in(
+                dst,
+                Action.RESTORED,
+                detail=f"moved in from the library folder {source.root.name}",
+            )
+    finally:
+        source.close()
+    return {
+        "clients": expected["client"],
+        "visits": expected["visit"],
+        "photos": expected["photo"],
+        "bytes": moved,
+        "verified": len(files),
+    }
+
+
+def open_folder(folder: Path) -> Library:
+    """The library folder ``folder`` opened for reading only and without writing a byte there
+    (SQLite's ``immutable``: not even its shared-memory file), once it is known to be one that
+    can be moved in as it is (see the module); else a UsageError saying why."""
+    folder = folder.expanduser()
+    db_path = folder / DB_NAME
+    if not db_path.is_file():
+        raise UsageError(f"There is no library at {folder} (it holds no {DB_NAME}).")
+    if is_encrypted(folder):
+        raise UsageError(
+            f"The library at {folder} is encrypted, and a clinic library cannot keep its keys "
+            "yet; it cannot be moved in (nothing was written)."
+        )
+    if (folder / STAGING).exists():
+        raise UsageError(
+            f"The library at {folder} was being encrypted when that was cut short; open it "
+            "once with this version first (it finishes or undoes that), then move it in."
+        )
+    _refuse_if_open(folder)
+    revision = db.read_revision(db_path)
+    if revision != db.head_revision():
+        # start-up time: Alembic is loaded only for a folder at another schema than this one's
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory.from_config(db.alembic_config())
+        if revision not in {rev.revision for rev in script.walk_revisions()}:
+            raise UsageError(
+                f"The library at {folder} was written by a newer version of the app (schema "
+                f"{revision}); update the app to move it in (nothing was written)."
+            )
+        raise UsageError(
+            f"The library at {folder} is at schema {revision}, not this version's "
+            f"{db.head_revision()}: open it once with this version first ('tracker --library "
+            f"{folder} check' upgrades it, keeping a copy of its database), then move it in."
+        )
+    engine = db.open_read_only(db_path, "immutable")
+    problem = db.quick_check(engine)
+    if problem is not None:
+        engine.dispose()
+        raise damaged(folder, problem)
+    return Library(folder, engine, read_only="It is being moved into a clinic library.")
+
+
+def _refuse_if_open(folder: Path) -> None:
+    """A UsageError while a program has the library open (its lock is held, or SQLite's
+    write-ahead log is there: it goes when the last connection closes cleanly), since an
+    ``immutable`` read would not see what it writes."""
+    if in_use(folder) or (folder / f"{DB_NAME}-wal").exists():
+        raise UsageError(
+            f"The library at {folder} is open in the app (or was not closed properly); close "
+            "it, or open and close it once, then move it in (nothing was written)."
+        )
+
+
+def _database_state(folder: Path) -> str:
+    """The database file's SHA-256: it is the same after the move as before it, or something
+    wrote to the library meanwhile."""
+    with (folder / DB_NAME).open("rb") as fh:
+        return sha256_of(fh)
+
+
+def named_files(s: Session) -> list[_File]:
+    """Every original and signed form ``s``'s rows name, each file once, photos first."""
+    out = [
+        _File(PhotoStore.original_relpath(sha, ext), sha, int(size), photo_id=int(ident))
+        for ident, sha, ext, size in s.execute(
+            select(Photo.id, Photo.sha256, Photo.ext, Photo.file_size).order_by(Photo.id)
+        )
+    ]
+    seen: set[str] = set()
+    forms = s.execute(
+        select(Consent.id, Consent.form_sha256, Consent.form_kind, Consent.form_size)
+        .where(Consent.form_sha256.is_not(None))
+        .order_by(Consent.id)
+    )
+    for ident, sha, kind, size in forms:
+        relpath = form_relpath(str(sha), str(kind))
+        if relpath not in seen:
+            seen.add(relpath)
+            out.append(_File(relpath, str(sha), int(size or 0), consent_id=int(ident)))
+    return out
+
+
+def _refused(lib: ServerLibrary, damage: Damage) -> OriginalsDamaged:
+    return OriginalsDamaged(
+        f"Nothing was moved into {lib.server}: {damage.sentence()}; repair the library folder "
+        "first ('tracker --library FOLDER check' says how).",
+        (damage,),
+    )
+
+
+def _put(root: Path, lib: ServerLibrary, s: Session, file: _File) -> int:
+    """Read ``file`` from the folder, check it against what was recorded, and store it;
+    its size."""
+    opened = open_stored(root, file.relpath)
+    if isinstance(opened, Refusal):
+        raise _refused(lib, file.damage(opened.value))
+    with opened as fh:
+        data = fh.read(file.size + 1)  # a byte more than recorded is enough to tell
+    if len(data) != file.size or hashlib.sha256(data).hexdigest() != file.sha256:
+        raise _refused(lib, file.damage(CHANGED))
+    lib.blobs.put(s, "original", file.sha256, data)
+    return len(data)
+
+
+def _read_back(lib: ServerLibrary, s: Session, file: _File) -> None:
+    """Read ``file``'s blob back from the server, whole, and hash it again."""
+    what = (
+        f"consent {file.consent_id}'s signed form"
+        if file.consent_id is not None
+        else f"photo {file.photo_id}'s original"
+    )
+    wrong = lib.blobs.verify(s, "original", file.sha256)
+    data = lib.blobs.read(s, "original", file.sha256) if wrong is None else b""
+    if wrong is None and hashlib.sha256(data).hexdigest() == file.sha256:
+        return
+    raise StorageError(
+        f"Nothing was moved into {lib.server}: {what} {file.relpath} did not read back from "
+        f"the server as it was written ({(wrong or 'its bytes differ').rstrip('.')})."
+    )
+
+
+def _refuse_unless_owner(s: Session, lib: ServerLibrary) -> None:
+    """A LibraryError unless this login may write audit entries in other logins' names."""
+    if s.scalar(text("SELECT row_security_active('audit')")):
+        who = s.scalar(text("SELECT session_user"))
+        raise LibraryError(
+            f"{who} may not move a library into {lib.server}: the audit trail's entries keep "
+            "the names of who wrote them, which the server accepts only from the clinic "
+            "library's owner (the login that ran 'tracker clinic create') or its superuser."
+        )
+
+
+def _refuse_unless_empty(s: Session, lib: ServerLibrary) -> None:
+    """A UsageError naming what the clinic library holds, unless it holds nothing; other
+    writers wait (client and audit are locked) until this transaction ends."""
+    s.execute(text("LOCK TABLE client, audit IN EXCLUSIVE MODE"))
+    clients = int(s.scalar(select(func.count()).select_from(Client)) or 0)
+    if clients:
+        raise UsageError(
+            f"The clinic library {lib.server} already holds {clients} client"
+            f"{'s' if clients != 1 else ''}: a library folder is moved only into an empty one "
+            "(made by 'tracker clinic create'); nothing was written."
+        )
+    held = {name: n for name, n in table_copy.counts(s).items() if n}
+    blobs = int(s.scalar(select(func.count()).select_from(Blob)) or 0)
+    if blobs:
+        held["blob"] = blobs
+    if held:
+        what = ", ".join(f"{n} {name} row{'s' if n != 1 else ''}" for name, n in held.items())
+        raise UsageError(
+            f"The clinic library {lib.server} is not empty ({what}): a library folder is "
+            "moved only into an empty one (made by 'tracker clinic create'); nothing was "
+            "written."
+        )
+
+
+def _same_trail(src: Session, dst: Session, lib: ServerLibrary) -> None:
+    """Each copied audit entry's hash, worked out again on what the server holds, is the
+    one worked out on the folder's entry (so the chain holds there exactly as it did)."""
+    theirs = {row.id: audit.row_hash(row) for row in src.scalars(select(Audit))}
+    for row in dst.scalars(select(Audit).order_by(Audit.id)):
+        if theirs.get(row.id) != audit.row_hash(row):
+            raise StorageError(
+                f"Audit entry {row.id} is not the same in {lib.server} as in the library "
+                "folder once copied (the server changed a value of it); nothing was moved in."
+            )
