@@ -414,14 +414,16 @@ def _statements(engine: Engine) -> tuple[list[str], Callable[[], None]]:
     return seen, lambda: event.remove(engine, "before_cursor_execute", keep)
 
 
-def test_an_admin_adds_staff_who_can_then_work(clinic: Clinic) -> None:
-    admin = clinic.as_role(roles.ADMIN)
+def _confined(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return roles.createrole_confined(conn)
+
+
+def test_the_owner_adds_staff_who_can_then_work(clinic: Clinic) -> None:
     password = "correct horse battery staple"
-    seen, stop = _statements(admin)
+    seen, stop = _statements(clinic.owner)
     newcomer = _unique("newcomer")
-    roles.add_user(admin, newcomer, roles.PRACTITIONER, password)
-    helper = _unique("helper")
-    roles.add_user(admin, helper, roles.ADMIN, password)  # an admin may add admins
+    roles.add_user(clinic.owner, newcomer, roles.PRACTITIONER, password)
     stop()
     assert seen and not any(password in s for s in seen)
     with clinic.owner.connect() as conn:
@@ -436,7 +438,50 @@ def test_an_admin_adds_staff_who_can_then_work(clinic: Clinic) -> None:
     assert not _scram_matches(stored, password + "!")
     assert in_group is True
     assert _runs(clinic.login(newcomer), "SELECT name FROM client") == [("Ana Ortiz",)]
+
+
+def test_an_admin_adds_staff_on_postgresql_16_and_newer(clinic: Clinic) -> None:
+    if not _confined(clinic.owner):
+        pytest.skip("before PostgreSQL 16 admins do not add staff (the next test)")
+    admin = clinic.as_role(roles.ADMIN)
+    password = "correct horse battery staple"
+    seen, stop = _statements(admin)
+    newcomer = _unique("newcomer")
+    roles.add_user(admin, newcomer, roles.PRACTITIONER, password)
+    helper = _unique("helper")
+    roles.add_user(admin, helper, roles.ADMIN, password)  # an admin may add admins
+    stop()
+    assert seen and not any(password in s for s in seen)
+    assert _runs(clinic.login(newcomer), "SELECT name FROM client") == [("Ana Ortiz",)]
     roles.add_user(clinic.login(helper), _unique("third"), roles.FRONT_DESK, password)
+    # CREATEROLE confined: no right over the server's roles nor over staff it did not add.
+    _denied(admin, f"GRANT pg_execute_server_program TO {clinic.users[roles.ADMIN]}")
+    _denied(admin, f"ALTER ROLE {clinic.users[roles.ASSISTANT]} PASSWORD 'taken over'")
+
+
+def test_before_postgresql_16_an_admin_has_no_right_over_the_servers_roles(
+    clinic: Clinic,
+) -> None:
+    if _confined(clinic.owner):
+        pytest.skip("PostgreSQL 16 and newer confine CREATEROLE (the test before)")
+    name = clinic.users[roles.ADMIN]
+    ask = sa.text("SELECT rolcreaterole FROM pg_roles WHERE rolname = :n")
+    with clinic.owner.connect() as conn:
+        assert conn.scalar(ask, {"n": name}) is False
+    admin = clinic.as_role(roles.ADMIN)
+    # What CREATEROLE would let it do before 16: run programs as the server, take over logins.
+    _denied(admin, f"GRANT pg_execute_server_program TO {name}")
+    _denied(admin, f"ALTER ROLE {clinic.users[roles.ASSISTANT]} PASSWORD 'taken over'")
+    _denied(admin, f"ALTER ROLE {name} CREATEDB")
+    newcomer = _unique("newcomer")
+    with pytest.raises(LibraryError, match=f"{name} may not add staff .* PostgreSQL 15 and older"):
+        roles.add_user(admin, newcomer, roles.FRONT_DESK, "pw")
+    # An admin made with CREATEROLE by an older version loses it when the rights are granted.
+    _runs(clinic.owner, f'ALTER ROLE "{name}" CREATEROLE')
+    roles.apply_rights(clinic.owner)
+    with clinic.owner.connect() as conn:
+        assert conn.scalar(ask, {"n": name}) is False
+        assert conn.scalar(sa.text("SELECT to_regrole(:n)"), {"n": newcomer}) is None
 
 
 @pytest.mark.parametrize("role", [roles.PRACTITIONER, roles.ASSISTANT, roles.FRONT_DESK])

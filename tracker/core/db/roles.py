@@ -10,7 +10,13 @@ table and grants ``RIGHTS`` again, so a new table gets its rights and a right ta
 gets ``UNLISTED``: the clinical staff's rights, nothing for the front desk.
 
 - **Admin and practitioner**: everything on every record, erasing included (admins also add
-  staff: ``CREATEROLE`` and the groups' ADMIN OPTION).
+  staff: ``CREATEROLE`` and the groups' ADMIN OPTION). Only on PostgreSQL 16 and newer, where
+  CREATEROLE reaches only the roles one holds ADMIN OPTION on: before 16 it is a right over
+  every role of the server that is not a superuser (grant oneself ``pg_execute_server_program``
+  and run programs as the server, take the library owner's role and with it the tables and the
+  audit trail's triggers, change any login's password). There, admins get the groups' ADMIN
+  OPTION but no CREATEROLE (the owner adds staff), and ``grant_rights`` takes CREATEROLE back
+  from an admin login that has it.
 - **Assistant**: reads, imports and records (INSERT, UPDATE), but deletes nothing that erasing
   takes away (no DELETE on clients, areas, visits, photos, ratings, treatment records, consents
   or stored files); only what an edit replaces (a rating's items, a region, a stale measure, a
@@ -166,6 +172,8 @@ AUDIT_POLICIES = ("tracker_audit_read", "tracker_audit_append")
 # PostgreSQL's limit); not pg_ (the server's), not tracker_ (ours), not a word SQL reserves.
 _USER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,62}")
 _RESERVED_NAMES = frozenset({"public", "none", "current_user", "current_role", "session_user"})
+# The first PostgreSQL whose CREATEROLE reaches only the roles one holds ADMIN OPTION on.
+CREATEROLE_CONFINED = (16,)
 # SQLSTATEs read from the server's refusals (decided on the code, never on the wording).
 _INSUFFICIENT_PRIVILEGE, _DUPLICATE_OBJECT = "42501", "42710"
 # The advisory lock ``server`` migrates a library under (b"trackMIG"): made here again, as
@@ -266,9 +274,40 @@ def grant_rights(conn: Connection) -> None:
         present = {c["name"] for c in inspector.get_columns(table)}
         for role, grant in rights_of(table).items():
             statements.extend(_grant_sql(conn, table, GROUPS[role], grant, present))
+    statements.extend(_unconfined_admins(conn))
     for statement in statements:
         conn.exec_driver_sql(statement)
     log.info("Rights granted on %d tables", len(tables))
+
+
+def createrole_confined(conn: Connection) -> bool:
+    """Whether the server's CREATEROLE is confined (see ``CREATEROLE_CONFINED``)."""
+    version = conn.dialect.server_version_info
+    return version is not None and tuple(version[:1]) >= CREATEROLE_CONFINED
+
+
+def _unconfined_admins(conn: Connection) -> list[str]:
+    """Before PostgreSQL 16: the statements taking CREATEROLE back from the admin logins that
+    have it (made by an older version of this module), when whoever grants may do so."""
+    if createrole_confined(conn):
+        return []
+    may = conn.scalar(
+        sa.text("SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = session_user")
+    )
+    names = list(
+        conn.scalars(
+            sa.text(
+                "SELECT r.rolname FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid "
+                "JOIN pg_roles g ON g.oid = m.roleid WHERE g.rolname = :group "
+                "AND r.rolcreaterole AND NOT r.rolsuper AND r.rolname <> session_user"
+            ),
+            {"group": GROUPS[ADMIN]},
+        )
+    )
+    if names and not may:
+        log.warning("%d admin logins keep CREATEROLE: the owner may not take it back", len(names))
+        return []
+    return [f"ALTER ROLE {_quote(conn, name)} NOCREATEROLE" for name in names]
 
 
 def apply_rights(engine: Engine) -> None:
@@ -323,9 +362,10 @@ def add_user(engine: Engine, name: str, role: str, password: str) -> None:
     The password goes to the server only as a SCRAM-SHA-256 verifier computed here (libpq's
     ``PQencryptPasswordConn``, as psql's ``\\password``), so neither the statement nor the
     server's log or activity view ever holds it; nothing here logs or prints it. An admin also
-    gets CREATEROLE and the groups' ADMIN OPTION, so that admins add staff without the owner.
-    Whoever runs it must be an admin or a login that may create roles (the server's superuser,
-    an owner with CREATEROLE); else a LibraryError naming who they are."""
+    gets the groups' ADMIN OPTION and, on PostgreSQL 16 and newer, CREATEROLE, so that admins
+    add staff without the owner (not before 16: see the module's notes). Whoever runs it must
+    be an admin (16 and newer) or a login that may create roles (the server's superuser, an
+    owner with CREATEROLE); else a LibraryError naming who they are."""
     check_user_name(name)
     group = group_of(role)
     if not password:
@@ -339,8 +379,9 @@ def add_user(engine: Engine, name: str, role: str, password: str) -> None:
         ).decode("ascii")
         user = _quote(conn, name)
         admin = role == ADMIN
+        confined = createrole_confined(conn)
         statements = [
-            f"CREATE ROLE {user} LOGIN {'CREATEROLE ' if admin else ''}"
+            f"CREATE ROLE {user} LOGIN {'CREATEROLE ' if admin and confined else ''}"
             f"PASSWORD '{verifier}' IN ROLE {_quote(conn, group)}",
             f"GRANT CONNECT ON DATABASE {database} TO {user}"
             + (" WITH GRANT OPTION" if admin else ""),
@@ -353,14 +394,20 @@ def add_user(engine: Engine, name: str, role: str, password: str) -> None:
                 conn.exec_driver_sql(statement)
         except DBAPIError as exc:
             # Not chained: the failed statement's text holds the verifier.
-            raise _add_user_refused(exc, name, who) from None
+            raise _add_user_refused(exc, name, who, confined) from None
     log.info("Added a %s login", role)
 
 
-def _add_user_refused(exc: DBAPIError, name: str, who: str) -> Exception:
+def _add_user_refused(exc: DBAPIError, name: str, who: str, confined: bool) -> Exception:
     state = _sqlstate(exc)
     if state == _DUPLICATE_OBJECT:
         return UsageError(f"The server already has a role named {name}; choose another name.")
+    if state == _INSUFFICIENT_PRIVILEGE and not confined:
+        return LibraryError(
+            f"{who} may not add staff to this clinic library: on PostgreSQL 15 and older only "
+            "the library's owner or the server's superuser can (the right to make logins there "
+            "is a right over every login of the server, so admins do not get it)."
+        )
     if state == _INSUFFICIENT_PRIVILEGE:
         return LibraryError(
             f"{who} may not add staff to this clinic library: only an admin can (or a login "
