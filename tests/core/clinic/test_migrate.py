@@ -29,7 +29,7 @@ from tracker.core.db import roles, server
 from tracker.core.db.models import Area, Audit, Blob, Client, Photo, RaterRole
 from tracker.core.domain.consent import Purpose
 from tracker.core.domain.treatment import TreatmentInput
-from tracker.core.errors import LibraryError, OriginalsDamaged, UsageError
+from tracker.core.errors import LibraryError, OriginalsDamaged, StorageError, UsageError
 from tracker.core.services import audit, clients, consent
 from tracker.core.services.consent_forms import form_of
 from tracker.core.store.library import Library
@@ -350,3 +350,26 @@ def test_an_assistant_may_not_back_up_a_clinic_library(
         pg_server.admin(f"DROP OWNED BY {name}")
         pg_server.admin(f"DROP ROLE {name}")
     assert not out.exists() and list(tmp_path.glob(".clinic.zip*")) == []
+
+
+def test_an_original_that_does_not_read_back_is_refused_and_nothing_is_kept(
+    lib: ServerLibrary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = make_folder(tmp_path / "lib", tmp_path / "shots")
+    with clinic_migrate.open_folder(folder) as source, source.session() as s:
+        first = s.execute(select(Photo.id, Photo.sha256).order_by(Photo.id).limit(1)).one()
+    monkeypatch.setattr(lib.blobs, "read", lambda _s, _kind, _sha: b"not what was written")
+    with pytest.raises(
+        StorageError,
+        match=rf"photo {first[0]}'s original originals/.*{first[1]}.* did not read back",
+    ):
+        clinic_migrate.migrate_from(folder, lib)
+    monkeypatch.undo()
+    assert set(rows_of(lib).values()) == {0} and blob_count(lib) == 0
+
+
+def test_a_folder_open_in_the_app_is_refused_untouched(lib: ServerLibrary, tmp_path: Path) -> None:
+    folder = make_folder(tmp_path / "lib", tmp_path / "shots")
+    with Library.open(folder), pytest.raises(UsageError, match="is open in the app"):
+        clinic_migrate.migrate_from(folder, lib)
+    assert set(rows_of(lib).values()) == {0} and blob_count(lib) == 0

@@ -45,10 +45,17 @@ from tracker.core.db import engine as db
 from tracker.core.db.engine import DB_NAME
 from tracker.core.db.models import Audit, Blob, Client, Consent, Photo
 from tracker.core.domain.consent import Action
-from tracker.core.errors import LibraryError, OriginalsDamaged, StorageError, UsageError
+from tracker.core.errors import (
+    LibraryError,
+    NotFoundError,
+    OriginalsDamaged,
+    StorageError,
+    UsageError,
+)
 from tracker.core.files import sha256_of
 from tracker.core.services import audit
 from tracker.core.services.consent_forms import form_relpath
+from tracker.core.store.blobs import BlobDamaged
 from tracker.core.store.encrypting import STAGING
 from tracker.core.store.library import Library, damaged
 from tracker.core.store.lock import in_use
@@ -243,14 +250,17 @@ def _read_back(lib: ServerLibrary, s: Session, file: _File) -> None:
         if file.consent_id is not None
         else f"photo {file.photo_id}'s original"
     )
-    wrong = lib.blobs.verify(s, "original", file.sha256)
-    data = lib.blobs.read(s, "original", file.sha256) if wrong is None else b""
-    if wrong is None and hashlib.sha256(data).hexdigest() == file.sha256:
-        return
-    raise StorageError(
-        f"Nothing was moved into {lib.server}: {what} {file.relpath} did not read back from "
-        f"the server as it was written ({(wrong or 'its bytes differ').rstrip('.')})."
-    )
+    try:
+        # Chunk by chunk, each checked as it comes, and the whole against its size and name.
+        data = lib.blobs.read(s, "original", file.sha256)
+        wrong = None if hashlib.sha256(data).hexdigest() == file.sha256 else "its bytes differ"
+    except (BlobDamaged, NotFoundError) as exc:
+        wrong = str(exc).rstrip(".")
+    if wrong is not None:
+        raise StorageError(
+            f"Nothing was moved into {lib.server}: {what} {file.relpath} did not read back "
+            f"from the server as it was written ({wrong})."
+        )
 
 
 def _refuse_unless_owner(s: Session, lib: ServerLibrary) -> None:
