@@ -5,6 +5,7 @@ the dialog), and what another workstation saves shown in the window without a re
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 
@@ -14,10 +15,13 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy.engine import make_url
 
 from tests import postgres
+from tests.tools.delay_proxy import DelayProxy
 from tests.ui.conftest import open_window
 from tracker.core.db import notify, roles, server
+from tracker.core.domain.treatment import TREATMENT_FIELDS
 from tracker.core.errors import UsageError
-from tracker.core.services import clients
+from tracker.core.queries import browse
+from tracker.core.services import clients, visits
 from tracker.core.store.server_library import ServerLibrary
 from tracker.ui.main.connect import ConnectDialog, parse
 from tracker.ui.main.window import MainWindow
@@ -141,3 +145,36 @@ def test_changes_only_to_the_audit_trail_reload_nothing(window: MainWindow) -> N
     window.live._on_change(notify.Change(tables={"audit": None, "visit": frozenset({3})}))
     window.live._on_change(notify.Change(tables={}, resync=True))
     assert told == [True, True]
+
+
+def test_a_lost_link_is_a_sentence_and_the_next_edit_after_it_is_stored(
+    qtbot: QtBot, clinic: str, pg_server: postgres.Server, prefs: Preferences, runner: TaskRunner
+) -> None:
+    database = make_url(clinic).database
+    with DelayProxy(str(pg_server.socket_dir / ".s.PGSQL.5432"), delay_s=0.0) as proxy:
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{proxy.port}/{database}"
+        lib = ServerLibrary.open_server(url)
+        shown: list[str] = []
+        window = open_window(qtbot, prefs, runner, None)
+        window.show_error = shown.append  # type: ignore[method-assign,assignment]
+        try:
+            client = clients.add_client(lib, "Kinga Tóth")
+            area = clients.add_area(lib, client, "Hips")
+            visits.add_visit(lib, client, dt.date(2026, 11, 2))
+            window.set_library(lib)
+            qtbot.waitUntil(lambda: window.visit_id is not None and window.area_id is not None)
+            fields = dict.fromkeys(TREATMENT_FIELDS)
+            proxy.cut()
+            window.panel.treatment_edited.emit({**fields, "device": "pen A"})
+            assert len(shown) == 1 and "Traceback" not in shown[0]
+            assert "connection" in shown[0].lower() or "server" in shown[0].lower(), shown
+            proxy.resume()
+            window.refresh()  # the person clicks on the visit again
+            window.panel.treatment_edited.emit({**fields, "device": "pen B"})
+            assert len(shown) == 1, shown
+            assert window.visit_id is not None
+            record = browse.treatment(lib, window.visit_id, area)  # read through the link
+            assert record is not None and record["device"] == "pen B"
+        finally:
+            window.set_library(None)
+            lib.close()

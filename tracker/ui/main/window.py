@@ -36,7 +36,7 @@ from tracker import APP_NAME
 from tracker.core.db.models import RaterRole
 from tracker.core.domain.consent import Action
 from tracker.core.domain.instruments import Rater
-from tracker.core.errors import TrackerError
+from tracker.core.errors import LibraryError, TrackerError
 from tracker.core.queries import browse, search
 from tracker.core.queries.progress import progress
 from tracker.core.services import audit
@@ -221,7 +221,17 @@ class MainWindow(QMainWindow):
         self.refresh()
 
     def refresh(self) -> None:
-        """Re-read everything shown from the library, keeping the current choices."""
+        """Re-read everything shown from the library, keeping the current choices. For a
+        library in a database, a server that cannot be reached for a moment (a lost link) is
+        said in the status bar, and what was shown stays until the next reload."""
+        try:
+            self._reload()
+        except LibraryError as exc:
+            if self.lib is None or self.lib.server is None:
+                raise
+            self.statusBar().showMessage(str(exc), 15000)
+
+    def _reload(self) -> None:
         lib = self.lib
         if lib is None:
             self.stack.setCurrentWidget(self.welcome)
