@@ -322,8 +322,6 @@ EXPECTED: dict[str, dict[str, str]] = {
 }
 # Documented rights the command line does not give yet (see each reason).
 GAPS = {
-    (roles.ASSISTANT, "import"): "blobs_db.put deletes a thumbnail before storing it, and an "
-    "assistant has no DELETE on blob_chunk",
     (roles.FRONT_DESK, "list clients"): "'list clients' reads whole client rows (notes, dates "
     "of birth), which the front desk's column grants refuse",
     (roles.FRONT_DESK, "list areas"): "'list areas' reads whole area rows (notes)",

@@ -65,7 +65,9 @@ class DatabaseBlobStore:
                 return False
         else:
             data = seal(data, sha256)
-            self.delete(s, kind, sha256)
+            # Replaced only when there: an assistant may add stored files, never delete one.
+            if self._row(s, kind, sha256) is not None:
+                self.delete(s, kind, sha256)
         chunks = len(data) // CHUNK + 1
         pieces = self._pieces(kind, sha256, data)
         header = next(pieces) if self.cipher is not None else None
