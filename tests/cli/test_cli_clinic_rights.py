@@ -354,7 +354,7 @@ def test_the_matrix_covers_every_role_and_command() -> None:
 def test_each_role_may_do_what_the_docs_say_and_is_refused_the_rest(
     clinic: Clinic, role: str, command: str, outcome: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("TRACKER_CLINIC_PASSWORD", NEW_PASSWORD)  # the newcomer's, for user add
+    monkeypatch.setenv("TRACKER_NEW_PASSWORD", NEW_PASSWORD)  # the newcomer's, for user add
     if outcome == ADMIN_ADDS:
         outcome = OK if clinic.confined else NO_STAFF
     args, done = COMMANDS[command]

@@ -8,9 +8,11 @@ import json
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 from sqlalchemy.engine import make_url
 
 from tests import postgres
@@ -28,6 +30,7 @@ PASSWORD = "a long and private passphrase"
 def url(pg_server: postgres.Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.delenv("TRACKER_LIBRARY", raising=False)
     monkeypatch.delenv("TRACKER_CLINIC_PASSWORD", raising=False)
+    monkeypatch.delenv("TRACKER_NEW_PASSWORD", raising=False)
     with pg_server.database() as made:
         yield made
 
@@ -79,7 +82,7 @@ def test_staff_are_added_by_the_owner_then_by_an_admin_never_by_others(
     url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run_cli("clinic", "create", url).returncode == 0
-    monkeypatch.setenv("TRACKER_CLINIC_PASSWORD", PASSWORD)
+    monkeypatch.setenv("TRACKER_NEW_PASSWORD", PASSWORD)
     admin, prac, desk = _name("admin"), _name("prac"), _name("desk")
     done = run_cli("clinic", "user", "add", admin, "--role", "admin", "--url", url, "--json")
     assert done.returncode == 0, done.stderr
@@ -156,7 +159,7 @@ def test_the_password_is_typed_twice_without_echo_or_refused(
     assert main(["clinic", "create", url]) == 0
     capsys.readouterr()
     name = _name("typed")
-    # No terminal and no TRACKER_CLINIC_PASSWORD: refused before anything is made.
+    # No terminal and no TRACKER_NEW_PASSWORD: refused before anything is made.
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     assert main(["clinic", "user", "add", name, "--role", "assistant", "--url", url]) == 2
     assert "no terminal to type it in" in capsys.readouterr().err
@@ -208,3 +211,30 @@ def test_a_login_that_may_not_make_tables_is_refused_and_nothing_is_made(
         assert sa.inspect(owner).get_table_names() == []
     finally:
         owner.dispose()
+
+
+def test_an_encrypted_clinic_library_shows_its_recovery_key_once_and_opens_with_the_passphrase(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKER_NEW_PASSPHRASE", "the clinic's passphrase")
+    made = run_cli("clinic", "create", url, "--encrypt", "--json")
+    assert made.returncode == 0, made.stderr
+    recovery = json.loads(made.stdout)["recovery_key"]
+    assert json.loads(made.stdout)["encrypted"] is True and len(recovery) == 39
+    monkeypatch.delenv("TRACKER_NEW_PASSPHRASE")
+    photo = tmp_path / "belly.jpg"
+    Image.new("RGB", (64, 48), (180, 120, 110)).save(photo)
+    # No passphrase and no terminal: one sentence, nothing imported.
+    refused = run_cli("--library", url, "import", str(photo), "--area", "Belly")
+    assert refused.returncode == 2 and "passphrase is needed" in refused.stderr
+    monkeypatch.setenv("TRACKER_PASSPHRASE", "not it at all")
+    wrong = run_cli("--library", url, "import", str(photo), "--area", "Belly")
+    assert wrong.returncode == 2 and "passphrase is wrong" in wrong.stderr
+    monkeypatch.setenv("TRACKER_PASSPHRASE", "the clinic's passphrase")
+    done = run_cli("--library", url, "import", str(photo), "--area", "Belly", "--json")
+    assert done.returncode == 0, done.stderr
+    monkeypatch.delenv("TRACKER_PASSPHRASE")
+    monkeypatch.setenv("TRACKER_RECOVERY_KEY", recovery)
+    checked = run_cli("--library", url, "--recovery-key", "check", "--json")
+    assert checked.returncode == 0, checked.stderr
+    assert recovery not in checked.stdout + checked.stderr + done.stdout + done.stderr

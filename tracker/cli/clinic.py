@@ -5,9 +5,15 @@ server, a login of their own for each person, and a library folder moved in
 reads what was typed.
 
 A new login's password is typed twice at the terminal without echo, or, for scripts, read from
-``TRACKER_CLINIC_PASSWORD`` (its risk as ``TRACKER_PASSPHRASE``'s: other programs of the same
+``TRACKER_NEW_PASSWORD`` (its risk as ``TRACKER_PASSPHRASE``'s: other programs of the same
 user, a crash report or a shell history that records the environment, can read it). It is
 never printed, logged or put in a statement: the server gets its SCRAM verifier only.
+``TRACKER_CLINIC_PASSWORD`` is, here as for every command, the password of the login that
+connects (the admin adding staff), never the new login's.
+
+``clinic create --encrypt``: the clinic's passphrase (typed twice, or
+``TRACKER_NEW_PASSPHRASE``) wraps the new library's key (``core.store.server_keys``); its
+recovery key is shown once.
 """
 
 from __future__ import annotations
@@ -24,16 +30,15 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
-from tracker.cli import clinic_library
+from tracker.cli import clinic_library, unlock
 from tracker.cli.output import emit
 from tracker.cli.parser import EXIT_OK
 from tracker.core.care import clinic_migrate
 from tracker.core.db import roles, server, server_errors
 from tracker.core.errors import LibraryError, UsageError
 from tracker.core.paths import ENV_LIBRARY
-from tracker.core.store.server_library import ServerLibrary
 
-ENV_PASSWORD = "TRACKER_CLINIC_PASSWORD"
+ENV_NEW_PASSWORD = "TRACKER_NEW_PASSWORD"  # the new login's (``clinic user add``)
 _INSUFFICIENT_PRIVILEGE = "42501"
 
 
@@ -81,14 +86,14 @@ def _server(url: str, doing: str) -> Iterator[Engine]:
 
 
 def _password(name: str) -> str:
-    """The new login's password: ``ENV_PASSWORD``, or typed twice without echo."""
-    given = os.environ.get(ENV_PASSWORD)
+    """The new login's password: ``ENV_NEW_PASSWORD``, or typed twice without echo."""
+    given = os.environ.get(ENV_NEW_PASSWORD)
     if given:
         return given
     if not sys.stdin.isatty():
         raise UsageError(
             f"{name}'s password is needed and there is no terminal to type it in; run the "
-            f"command in a terminal, or set {ENV_PASSWORD} (see docs/CLI.md for its risk)."
+            f"command in a terminal, or set {ENV_NEW_PASSWORD} (see docs/CLI.md for its risk)."
         )
     first = getpass.getpass(f"Password for {name}: ")
     if not first:
@@ -113,7 +118,7 @@ def _library_url(args: argparse.Namespace) -> str:
 def _migrate_from(args: argparse.Namespace) -> int:
     url = _library_url(args)
     _address(url)
-    lib = ServerLibrary.open_server(clinic_library.with_password(url))
+    lib = clinic_library.open_url(clinic_library.with_password(url))
     try:
         done = clinic_migrate.migrate_from(args.folder, lib)
     finally:
@@ -131,33 +136,53 @@ def _migrate_from(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _create(args: argparse.Namespace) -> int:
+    address = _address(args.url)
+    # Asked before anything is made: a cancelled prompt leaves the database as it was.
+    passphrase = unlock.new_passphrase(first=True) if args.encrypt else None
+    recovery = None
+    with _server(clinic_library.with_password(args.url), "make a clinic library") as engine:
+        revision = roles.create_clinic(engine)
+        if passphrase is not None:
+            # start-up time: cryptography is loaded for an encrypted library only
+            from tracker.core.store import server_keys
+
+            recovery = server_keys.encrypt_new(engine, passphrase)
+    # As typed, unless it holds a password (SQLAlchemy's rendering escapes the query).
+    safe = args.url if address.password is None else address.render_as_string()
+    text = (
+        f"Made a clinic library in {_where(address)} (schema {revision}). Give each person "
+        f"a login: tracker clinic user add NAME --role ROLE --url {safe}"
+    )
+    if recovery is not None:
+        text += (
+            f"\nIts photos are encrypted. Its recovery key, shown only this once: {recovery}\n"
+            "Print it or write it down and keep it apart from the server: it opens the "
+            "library's photos if the passphrase is forgotten, and nothing else can."
+        )
+    result = {
+        "url": safe,
+        "database": address.database,
+        "revision": revision,
+        "groups": dict(roles.GROUPS),
+        "encrypted": recovery is not None,
+        **({"recovery_key": recovery} if recovery is not None else {}),
+    }
+    emit(args, result, text)
+    return EXIT_OK
+
+
 def cmd_clinic(args: argparse.Namespace, _root: Path) -> int:
     if args.clinic_command == "migrate-from":
         return _migrate_from(args)
     if args.clinic_command == "create":
-        address = _address(args.url)
-        with _server(args.url, "make a clinic library") as engine:
-            revision = roles.create_clinic(engine)
-        # As typed, unless it holds a password (SQLAlchemy's rendering escapes the query).
-        safe = args.url if address.password is None else address.render_as_string()
-        text = (
-            f"Made a clinic library in {_where(address)} (schema {revision}). Give each person "
-            f"a login: tracker clinic user add NAME --role ROLE --url {safe}"
-        )
-        result = {
-            "url": safe,
-            "database": address.database,
-            "revision": revision,
-            "groups": dict(roles.GROUPS),
-        }
-        emit(args, result, text)
-        return EXIT_OK
+        return _create(args)
     name = roles.check_user_name(args.name)
     roles.group_of(args.role)  # before the password is asked for
     url = _library_url(args)
     address = _address(url)
     password = _password(name)
-    with _server(url, f"add {name}") as engine:
+    with _server(clinic_library.with_password(url), f"add {name}") as engine:
         roles.add_user(engine, name, args.role, password)
     text = f"Added {name} as {args.role}: they log in to {_where(address)} as {name}."
     result = {

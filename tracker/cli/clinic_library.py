@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from tracker.cli import secrets
 from tracker.core.errors import UsageError
 from tracker.core.paths import ENV_LIBRARY
 
@@ -89,12 +90,35 @@ def with_password(url: str) -> str:
 
 def open_server(args: argparse.Namespace, *, create: bool = False, **options: Any) -> ServerLibrary:
     """The server library of ``args.server_url`` (``create`` does not apply: a clinic library
-    is made by 'tracker clinic create')."""
+    is made by 'tracker clinic create'). An encrypted one is opened with the passphrase (or,
+    ``--recovery-key``, the recovery key) from the environment, else typed when it asks."""
     del create
+    return open_url(with_password(args.server_url), getattr(args, "recovery_key", False), **options)
+
+
+def open_url(url: str, recovery: bool = False, **options: Any) -> ServerLibrary:
+    """``ServerLibrary.open_server(url)``, asking for the passphrase when it is encrypted."""
     # start-up time: the server's modules are loaded for a server library only
+    from tracker.core.store.server_keys import PassphraseNeeded
+
+    # start-up time: as above
     from tracker.core.store.server_library import ServerLibrary
 
-    return ServerLibrary.open_server(with_password(args.server_url), **options)
+    given = secrets.given(recovery)
+    try:
+        return ServerLibrary.open_server(
+            url,
+            passphrase=given.get("passphrase"),
+            recovery_key=given.get("recovery_key"),
+            **options,
+        )
+    except PassphraseNeeded:
+        if given:
+            raise
+    typed = secrets.unlocking(recovery, shown(url))
+    return ServerLibrary.open_server(
+        url, passphrase=typed.get("passphrase"), recovery_key=typed.get("recovery_key"), **options
+    )
 
 
 def is_served(args: argparse.Namespace) -> bool:

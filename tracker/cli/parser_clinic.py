@@ -36,6 +36,12 @@ def add_clinic_commands(
         c,
     )
     create.add_argument("url", metavar="URL", help=_URL_HELP)
+    create.add_argument(
+        "--encrypt",
+        action="store_true",
+        help="encrypt its photos on the workstations with a passphrase (the server holds none "
+        "of them in plain); its recovery key is shown once",
+    )
     user = command(clinic_sub, "user", "the staff's logins", c)
     user_sub: Any = user.add_subparsers(
         dest="user_command",

@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker.cli import clinic_library
 from tracker.cli.output import emit
 from tracker.cli.parser import EXIT_OK
+from tracker.cli.secrets import ENV_PASSPHRASE, ENV_RECOVERY, secret
 from tracker.core.crypto.layout import is_encrypted
 from tracker.core.errors import UsageError
 from tracker.core.services import audit
@@ -32,22 +32,10 @@ from tracker.core.store.library import Library
 if TYPE_CHECKING:
     from tracker.core.crypto.keys import Keys
 
-ENV_PASSPHRASE = "TRACKER_PASSPHRASE"
-ENV_RECOVERY = "TRACKER_RECOVERY_KEY"
 ENV_NEW_PASSPHRASE = "TRACKER_NEW_PASSPHRASE"
 
 
-def _secret(prompt: str, env: str, what: str) -> str:
-    """A secret from ``env`` when it is set, else typed at the terminal without echo."""
-    given = os.environ.get(env)
-    if given:
-        return given
-    if not sys.stdin.isatty():
-        raise UsageError(
-            f"The {what} is needed and there is no terminal to type it in; run the command in "
-            f"a terminal, or set {env} (see docs/CLI.md for its risk)."
-        )
-    return getpass.getpass(prompt)
+_secret = secret  # the name this module's callers use
 
 
 def keys_for(args: argparse.Namespace, root: Path) -> Keys | None:

@@ -98,7 +98,8 @@ def test_on_postgresql_the_blob_tables_come_and_go_and_chunks_are_not_compressed
         assert storage == "e"  # EXTERNAL: out of line, never compressed
         server.downgrade(engine, "0005")
         assert db.current_revision(engine) == "0005"
-        assert set(sa.inspect(engine).get_table_names()) == tables - BLOB_TABLES
+        # 0010's table of a clinic library's keys goes with the later revisions too.
+        assert set(sa.inspect(engine).get_table_names()) == tables - BLOB_TABLES - {"library_key"}
         server.upgrade(engine)
         assert db.current_revision(engine) == db.head_revision()
         assert set(sa.inspect(engine).get_table_names()) >= BLOB_TABLES

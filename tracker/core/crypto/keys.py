@@ -168,6 +168,16 @@ def create(
 ) -> Created:
     """Make a new master key (or wrap ``master``, a key being kept) for the library in
     ``folder`` and write its key file; returns the keys and the recovery key to show."""
+    doc, created = new_document(passphrase, kdf, master)
+    write(folder, doc)
+    return created
+
+
+def new_document(
+    passphrase: str, kdf: KdfParams = DEFAULT_KDF, master: bytes | None = None
+) -> tuple[dict[str, Any], Created]:
+    """A new key document (what a key file holds: a clinic library keeps it in its database,
+    ``store.server_keys``), with the keys and the recovery key to show."""
     check_passphrase(passphrase)
     master = master if master is not None else secrets.token_bytes(32)
     library_id = secrets.token_hex(16)
@@ -175,8 +185,7 @@ def create(
     doc = _document(master, library_id, passphrase, kdf)
     salt = secrets.token_bytes(16)
     doc["recovery"] = {"salt": _b64(salt), **_wrap(_recovery_kek(recovery, salt), master)}
-    write(folder, doc)
-    return Created(Keys(master, library_id), format_recovery(recovery))
+    return doc, Created(Keys(master, library_id), format_recovery(recovery))
 
 
 def _document(master: bytes, library_id: str, passphrase: str, kdf: KdfParams) -> dict[str, Any]:
@@ -209,6 +218,12 @@ def read(folder: Path) -> dict[str, Any]:
         raise KeyFileDamaged(
             f"The library's key file {path} cannot be read ({exc}); restore it from a backup."
         ) from exc
+    return checked(doc, f"The library's key file {path}")
+
+
+def checked(doc: Any, what: str) -> dict[str, Any]:
+    """``doc`` if it is a key document of this version's shape (``what`` names where it was
+    read, for the sentence); KeyFileDamaged otherwise."""
     try:
         if not isinstance(doc, dict) or doc["format"] != FORMAT:
             raise ValueError("unknown format")
@@ -225,9 +240,10 @@ def read(folder: Path) -> dict[str, Any]:
         _unb64(doc["check"])
     except (KeyError, TypeError, ValueError) as exc:
         raise KeyFileDamaged(
-            f"The library's key file {path} is damaged or of a newer version ({exc}); "
-            "restore it from a backup, or update the app."
+            f"{what} is damaged or of a newer version ({exc}); restore it from a backup, or "
+            "update the app."
         ) from exc
+    assert isinstance(doc, dict)
     return doc
 
 
@@ -252,7 +268,11 @@ def _verified(doc: dict[str, Any], master: bytes | None, what: str) -> Keys:
 
 def unlock(folder: Path, passphrase: str) -> Keys:
     """The library's keys from its passphrase; WrongPassphrase (one sentence) if it is wrong."""
-    doc = read(folder)
+    return unlock_document(read(folder), passphrase)
+
+
+def unlock_document(doc: dict[str, Any], passphrase: str) -> Keys:
+    """``unlock`` of a key document already read (and ``checked``)."""
     entry = doc["passphrase"]
     kek = _params(doc["kdf"]).derive(passphrase, _unb64(entry["salt"]))
     return _verified(doc, _unwrap(kek, entry), "passphrase")
@@ -260,7 +280,11 @@ def unlock(folder: Path, passphrase: str) -> Keys:
 
 def unlock_with_recovery(folder: Path, recovery_key: str) -> Keys:
     """The library's keys from its recovery key; WrongPassphrase if it is not this library's."""
-    doc = read(folder)
+    return unlock_document_with_recovery(read(folder), recovery_key)
+
+
+def unlock_document_with_recovery(doc: dict[str, Any], recovery_key: str) -> Keys:
+    """``unlock_with_recovery`` of a key document already read (and ``checked``)."""
     entry = doc["recovery"]
     kek = _recovery_kek(parse_recovery(recovery_key), _unb64(entry["salt"]))
     return _verified(doc, _unwrap(kek, entry), "recovery key")

@@ -137,6 +137,10 @@ RIGHTS: Mapping[str, Mapping[str, Grant]] = {
         FRONT_DESK: Grant((INSERT,), ((SELECT, ("id", "hash")),)),
     },
     "alembic_version": {role: READ for role in GROUPS},
+    # The wrapped master key of an encrypted clinic library (``store.server_keys``): read by
+    # those who open its photos; written only by the library's owner (``clinic create
+    # --encrypt``). The front desk, who sees no photos, does not read it.
+    "library_key": {ADMIN: READ, PRACTITIONER: READ, ASSISTANT: READ},
 }
 UNLISTED: Mapping[str, Grant] = _CLINICAL
 

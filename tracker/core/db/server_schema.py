@@ -345,7 +345,7 @@ FROM pg_publication b
 # Built from the migrations by ``build``; tests/core/db/test_postgres_schema.py fails when they
 # change it, printing what to put here. One object a line: its digest, then kind | table | name.
 SHIPPED: dict[str, str] = {
-    "0009": """\
+    "0010": """\
 35fe82864650c6a3b1e7b324b8cb2336 column | alembic_version | version_num
 fbc1b42ba7bc9fed0b84991049fc24da column | area | body_site
 ce10c52c6693d145213338acebb518e1 column | area | client_id
@@ -402,6 +402,9 @@ c5724efb872141130e665b1c08f436fd column | consent | withdrawn_by
 85a09cd13c897642507e2a981d1dd55c column | consent | withdrawn_on
 26d9445f298bd55c84ff7d02af148ace column | consent_photo | consent_id
 2be193ca67842bc55f74c2e870eee8cc column | consent_photo | photo_id
+d7a72130c14cd7ebcd8f5dd33311a45e column | library_key | created_at
+7533c3a8a0adef71fa57b55d0afac828 column | library_key | document
+11fe87d413da2748133c337e79db8013 column | library_key | id
 6f3c8ff782066c4d6ad65a1608782b5a column | measure | computed_at
 595bbedacbde5327512246596fd82437 column | measure | error
 528f4c1f062774731135641e998e18fc column | measure | inputs
@@ -513,6 +516,8 @@ f49957b28fb847592a8409c158a83f6a constraint | consent | fk_consent_client_id_cli
 2e4cb09431e31a8da6847b7cafc5f57d constraint | consent_photo | fk_consent_photo_consent_id_consent
 daca056dd10d34c00e03882501d9be68 constraint | consent_photo | fk_consent_photo_photo_id_photo
 07a5a8ae75478f6699ac6ae2c2b27ff4 constraint | consent_photo | pk_consent_photo
+cf8b5a35ffdcbe3020ec7ab563e5f163 constraint | library_key | ck_library_key_one
+25d62d2ddae74e9a34745ee0987e8193 constraint | library_key | pk_library_key
 f11fb5aaac1baefb13c3dd10ca42e26e constraint | measure | ck_measure_values_or_error
 5d8171d24a385dcc7f1951c29011f879 constraint | measure | fk_measure_photo_id_photo
 93addfe6e3c115af280ce91b38e9f99a constraint | measure | pk_measure
@@ -567,6 +572,7 @@ b60ccd1f3322d6766d0d3a0ca9191464 index | audit | uq_audit_hash
 361c2442ac0fdf0b0ba296006987bede index | consent | pk_consent
 244d6762a1d620bd04cc025d8b412243 index | consent_photo | ix_consent_photo_photo_id
 5f3b52f62d68094040345bd22c590e12 index | consent_photo | pk_consent_photo
+a947e9abf88cd54c9c5bfc2adf7dc8f7 index | library_key | pk_library_key
 55350f7f1f06986a40e897c53523b225 index | measure | pk_measure
 4e71f19ac773996fae4cd5e63ecac9ae index | photo | ix_photo_area_id
 f712d38aeab080ca446391b5c6a44c13 index | photo | ix_photo_visit_id
@@ -607,6 +613,7 @@ a16109bed8853dba37f128d18de9b60a table |  | area
 ce000beea8a948061eff32190d197088 table |  | client
 195d93df5bfdb4737e7338ecab1a91e9 table |  | consent
 d54cdd68382977391606645decb06086 table |  | consent_photo
+e4b19b0d2b0d427de922d54e960218ac table |  | library_key
 110c7c628136ddeb79a8d272e9fd5b48 table |  | measure
 14cd1fbfdb3676dfe94f68f54aab6ef8 table |  | photo
 0f5f79eaa790f30d914bb9f6a35b00ba table |  | rating

@@ -23,8 +23,8 @@ server, in one statement when opening: a standby (``pg_is_in_recovery``), transa
 only by default (``default_transaction_read_only``), or no INSERT right on the photo table
 (the login could neither import nor record a photo: the front desk).
 
-Encryption is not offered yet: its keys live in a key file in a library's folder, and keeping
-them (wrapped) in the database needs a table, which is a migration of its own.
+Encrypted (``server_keys``): the key document is in the database, and opening needs the
+clinic's passphrase; every blob is then encrypted and decrypted here, on the workstation.
 """
 
 from __future__ import annotations
@@ -42,17 +42,20 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tracker.core.crypto.cipher import FileCipher
 from tracker.core.db import engine as db
 from tracker.core.db import notify, server
 from tracker.core.db.models import Consent, Photo
 from tracker.core.db.server_errors import translated, where
 from tracker.core.errors import LibraryError, NotFoundError, ReadOnlyLibrary, StorageError
+from tracker.core.store import server_keys
 from tracker.core.store.blobs import BlobDamaged, BlobKind
 from tracker.core.store.blobs_db import DatabaseBlobStore
 from tracker.core.store.library import Library
 from tracker.core.store.photos import CacheKind, PhotoStore, RecoveryReport, StoredOriginal
 
 if TYPE_CHECKING:
+    from tracker.core.crypto.keys import Keys
     from tracker.core.store.blobs import BlobStore
 
 log = logging.getLogger(__name__)
@@ -70,37 +73,59 @@ def shown(url: str) -> str:
 class ServerLibrary(Library):
     """A library in a PostgreSQL database. Use ``ServerLibrary.open_server`` and ``close``."""
 
-    def __init__(self, url: str, engine: Engine, *, read_only: str | None = None) -> None:
+    def __init__(
+        self, url: str, engine: Engine, *, read_only: str | None = None, keys: Keys | None = None
+    ) -> None:
         # Not Library.__init__: there is no folder, no lock and no PhotoStore.
         self.server = shown(url)
         self.engine = engine
-        self.keys = None
+        # An encrypted library's keys: its blobs are encrypted here, on the workstation.
+        self.keys = keys
         self._sessions: sessionmaker[Session] = db.session_factory(engine)
         # The token in each payload sent on commit: this workstation's changes, told apart.
         self.origin = notify.notify_on_commit(self._sessions)
         self._lock = None
         self.read_only = read_only
-        self.blobs: BlobStore = DatabaseBlobStore()
+        self.blobs: BlobStore = DatabaseBlobStore(None if keys is None else FileCipher(keys))
         self.store: PhotoStore = ServerPhotoStore(self)
 
     @classmethod
     def open_server(
-        cls, url: str, *, read_only: bool = False, allow_read_only: bool = False
+        cls,
+        url: str,
+        *,
+        read_only: bool = False,
+        allow_read_only: bool = False,
+        passphrase: str | None = None,
+        recovery_key: str | None = None,
     ) -> ServerLibrary:
         """Open the library in the database ``url`` names (made by ``tracker clinic
         create``), migrated when it is older. When the login may not write (see the module),
         this raises ``ReadOnlyLibrary`` unless ``allow_read_only``, which opens it for
-        reading instead; ``read_only`` opens it for reading whatever the login may do."""
+        reading instead; ``read_only`` opens it for reading whatever the login may do.
+        An encrypted one (``server_keys``) needs its ``passphrase`` (or ``recovery_key``):
+        without, ``PassphraseNeeded``; a wrong one, ``WrongPassphrase``."""
         engine = server.open_server(url)
         try:
             with translated(engine.url, "open the library"), engine.connect() as conn:
-                standby, read_only_default, may_insert = conn.execute(
+                standby, read_only_default, may_insert, may_key = conn.execute(
                     text(
                         "SELECT pg_is_in_recovery(), "
                         "current_setting('default_transaction_read_only') = 'on', "
-                        "has_table_privilege('photo', 'INSERT')"
+                        "has_table_privilege('photo', 'INSERT'), "
+                        f"has_table_privilege('{server_keys.TABLE}', 'SELECT')"
                     )
                 ).one()
+                # The front desk may not read the keys: it opens no photo either.
+                doc = server_keys.document(conn, where(engine.url)) if may_key else None
+            keys = None
+            if doc is not None:
+                if passphrase is None and recovery_key is None:
+                    raise server_keys.PassphraseNeeded(
+                        f"The clinic library in {where(engine.url)} is encrypted: its photos "
+                        "open with the clinic's passphrase (or its recovery key)."
+                    )
+                keys = server_keys.unlock(doc, passphrase=passphrase, recovery_key=recovery_key)
         except BaseException:
             engine.dispose()
             raise
@@ -118,7 +143,7 @@ class ServerLibrary(Library):
             reason = "It was opened for reading only."
         elif reason is not None:
             reason = f"{reason[:-1]}, so it is open for reading only."
-        return cls(url, engine, read_only=reason)
+        return cls(url, engine, read_only=reason, keys=keys)
 
     @property
     def root(self) -> Path:
