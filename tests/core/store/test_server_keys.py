@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 
 from tests import helpers as h
 from tests import postgres
+from tracker.core.care.server_backup import backup_server
 from tracker.core.care.server_check import check_server
 from tracker.core.crypto.keys import KdfParams
 from tracker.core.db import roles, server
@@ -141,3 +142,15 @@ def test_the_front_desk_reads_no_key_and_opens_without_one(clinic: tuple[str, st
                 conn.execute(text("SELECT document FROM library_key")).all()
     finally:
         engine.dispose()
+
+
+def test_a_backup_that_would_hold_the_photos_in_plain_is_refused(
+    clinic: tuple[str, str], tmp_path: Path
+) -> None:
+    url, _recovery = clinic
+    out = tmp_path / "clinic.zip"
+    with ServerLibrary.open_server(url, passphrase=PASS) as lib:
+        assert isinstance(lib, ServerLibrary)
+        with pytest.raises(UsageError, match="would hold them in plain"):
+            backup_server(lib, out)
+    assert list(tmp_path.iterdir()) == []

@@ -82,7 +82,14 @@ def backup_server(
 ) -> dict[str, Any]:
     """Write the clinic library to ``out`` (a .zip) as a folder's backup archive, complete or
     not at all (see the module); as ``backups.backup``: {"file", "files", "bytes",
-    "left_out"}. ``OriginalsDamaged`` names what is damaged, unless ``force``."""
+    "left_out"}. ``OriginalsDamaged`` names what is damaged, unless ``force``. An encrypted
+    clinic library is refused: its photos would be in the archive in plain."""
+    if lib.keys is not None:
+        raise UsageError(
+            f"The photos of {lib.server} are encrypted, and this backup would hold them in "
+            "plain, so it is not made: back the server up with its own tools (pg_dump, base "
+            "backups), which keep the photos encrypted; nothing was written."
+        )
     _check_destination(out)
     remove_abandoned(out)
     part = out.with_name(f".{out.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
