@@ -17,11 +17,13 @@ from sqlalchemy.engine import make_url
 from tests import postgres
 from tests.tools.delay_proxy import DelayProxy
 from tests.ui.conftest import open_window
+from tracker.core.crypto.keys import KdfParams
 from tracker.core.db import notify, roles, server
 from tracker.core.domain.treatment import TREATMENT_FIELDS
 from tracker.core.errors import UsageError
 from tracker.core.queries import browse
 from tracker.core.services import clients, visits
+from tracker.core.store import server_keys
 from tracker.core.store.server_library import ServerLibrary
 from tracker.ui.main.connect import ConnectDialog, parse
 from tracker.ui.main.window import MainWindow
@@ -29,6 +31,7 @@ from tracker.ui.settings import Preferences
 from tracker.ui.workers import TaskRunner
 
 SHOWN_WITHIN_MS = 2000
+CHEAP = KdfParams(memory_kib=19 * 1024, iterations=2, lanes=1)  # the weakest allowed: fast
 
 
 @pytest.fixture
@@ -175,6 +178,50 @@ def test_a_lost_link_is_a_sentence_and_the_next_edit_after_it_is_stored(
             assert window.visit_id is not None
             record = browse.treatment(lib, window.visit_id, area)  # read through the link
             assert record is not None and record["device"] == "pen B"
+        finally:
+            window.set_library(None)
+            lib.close()
+
+
+def test_an_encrypted_clinic_library_asks_its_passphrase_in_the_dialog_and_again_to_unlock(
+    qtbot: QtBot, pg_server: postgres.Server, prefs: Preferences, runner: TaskRunner
+) -> None:
+    with pg_server.database() as url:
+        engine = server.make_pg_engine(url)
+        try:
+            roles.create_clinic(engine)
+            server_keys.encrypt_new(engine, "the clinic's passphrase", CHEAP)
+        finally:
+            engine.dispose()
+        dialog = ConnectDialog(url, runner)
+        qtbot.addWidget(dialog)
+        connect = dialog.buttons.button(QDialogButtonBox.StandardButton.Open)
+        assert not dialog.secret.isVisibleTo(dialog)
+        connect.click()
+        qtbot.waitUntil(lambda: dialog.secret.isVisibleTo(dialog), timeout=20000)
+        assert "is encrypted" in dialog.problem.text() and dialog.lib is None
+        dialog.secret.line.setText("a wrong passphrase")
+        connect.click()
+        qtbot.waitUntil(
+            lambda: not dialog.connecting and "wrong" in dialog.problem.text(), timeout=20000
+        )
+        dialog.secret.line.setText("the clinic's passphrase")
+        connect.click()
+        qtbot.waitUntil(lambda: dialog.lib is not None, timeout=20000)
+        lib = dialog.lib
+        assert lib is not None and lib.keys is not None
+        assert dialog.secret.line.text() == ""
+        window = open_window(qtbot, prefs, runner, lib)
+        try:
+            window.locking.lock()
+            page = window.locking.page
+            page.field.line.setText("not it either")
+            window.locking._on_unlock_clicked()
+            qtbot.waitUntil(lambda: "wrong" in page.problem.text(), timeout=20000)
+            assert window.locking.locked
+            page.field.line.setText("the clinic's passphrase")
+            window.locking._on_unlock_clicked()
+            qtbot.waitUntil(lambda: not window.locking.locked, timeout=20000)
         finally:
             window.set_library(None)
             lib.close()

@@ -162,7 +162,9 @@ def record(
     (``settle``); False when the library is read-only."""
     if lib.read_only is not None:
         return False
-    attempts = unlock_log.take(lib.root) if lib.keys is not None else []
+    # The unlock attempts noted in an encrypted folder (a clinic library has no folder).
+    noted = lib.keys is not None and lib.server is None
+    attempts = unlock_log.take(lib.root) if noted else []
     with lib.session() as s:
         _enter_attempts(s, attempts)
         record_in(s, action, client_id=client_id, subject=subject, detail=detail, actor=actor)
@@ -182,7 +184,7 @@ def settle(lib: Library) -> int:
     """Enter the unlock attempts noted in an encrypted library's folder (``store.unlock_log``:
     "unlocked", and "failed to unlock" for each wrong passphrase or recovery key) into its
     audit trail with their times; how many (0 when read-only or not encrypted)."""
-    if lib.read_only is not None or lib.keys is None:
+    if lib.read_only is not None or lib.keys is None or lib.server is not None:
         return 0
     attempts = unlock_log.take(lib.root)
     if attempts:

@@ -58,6 +58,18 @@ def unlock(
     return crypto_keys.unlock_document(doc, passphrase)
 
 
+def unlock_from(
+    engine: Engine, where: str, *, passphrase: str | None = None, recovery_key: str | None = None
+) -> Keys:
+    """``unlock`` with the document read afresh from the library's database (the window's
+    lock asks again for the passphrase of a library that is open)."""
+    with engine.connect() as conn:
+        doc = document(conn, where)
+    if doc is None:
+        raise LibraryError(f"The clinic library in {where} holds no key any more.")
+    return unlock(doc, passphrase=passphrase, recovery_key=recovery_key)
+
+
 def encrypt_new(engine: Engine, passphrase: str, kdf: KdfParams = DEFAULT_KDF) -> str:
     """Make the keys of a new, empty clinic library and keep their document in it; returns
     the recovery key, to show once. Refused (nothing written) when the library holds a photo

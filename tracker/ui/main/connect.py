@@ -10,6 +10,10 @@ shown under the fields as one sentence, and the fields stay for another try.
 
 A login that may not record photos (the front desk) opens the library for reading only, as
 ``ServerLibrary.open_server(allow_read_only=True)`` decides from the server.
+
+An encrypted clinic library (``core.store.server_keys``) says so at the first try; the dialog
+then shows a field for the clinic's passphrase (or its recovery key), typed without echo and
+used once, for the keys unwrapped on the thread pool (Argon2id takes about half a second).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from sqlalchemy.exc import ArgumentError
 from tracker import APP_NAME
 from tracker.core.errors import LibraryError, UsageError
 from tracker.core.queries import browse
+from tracker.ui.secret import EMPTY, SecretField
 from tracker.ui.workers import TaskRunner
 
 if TYPE_CHECKING:
@@ -89,9 +94,13 @@ class ConnectDialog(QDialog):
         self.password = QLineEdit(self)
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setAccessibleName("Your password")
+        self.secret = SecretField(self)  # shown once the library says it is encrypted
         form = QFormLayout()
         form.addRow("&Address:", self.address)
         form.addRow("&Password:", self.password)
+        form.addRow("Clinic pass&phrase:", self.secret)
+        form.setRowVisible(self.secret, False)
+        self._form = form
         self.problem = QLabel("", self)
         self.problem.setWordWrap(True)
         self.problem.setAccessibleName("Why the library did not open")
@@ -118,18 +127,34 @@ class ConnectDialog(QDialog):
         except UsageError as exc:
             self._say(str(exc))
             return
+        how = self.secret.how() if self._form.isRowVisible(self.secret) else None
+        if self._form.isRowVisible(self.secret) and how is None:
+            self._say(EMPTY)
+            return
         self._busy(True)
-        self.runner.start(lambda _task: _open(url), finished=self._on_opened, failed=self._failed)
+        self.runner.start(
+            lambda _task: _open(url, how), finished=self._on_opened, failed=self._failed
+        )
 
-    def _on_opened(self, lib: Library) -> None:
-        self.lib = lib
+    def _on_opened(self, opened: Library | str) -> None:
+        if isinstance(opened, str):  # encrypted: its passphrase, then again
+            self._busy(False)
+            self._form.setRowVisible(self.secret, True)
+            self.secret.setFocus()
+            self._say(opened)
+            return
+        self.lib = opened
         self.password.clear()
+        self.secret.reset()
         self.accept()
 
     def _failed(self, message: str) -> None:
         self._busy(False)
-        self.password.selectAll()
-        self.password.setFocus()
+        if self._form.isRowVisible(self.secret):
+            self.secret.retry()
+        else:
+            self.password.selectAll()
+            self.password.setFocus()
         self._say(message)
 
     def reject(self) -> None:
@@ -138,7 +163,7 @@ class ConnectDialog(QDialog):
 
     def _busy(self, busy: bool) -> None:
         self.connecting = busy
-        for widget in (self.address, self.password, self.buttons):
+        for widget in (self.address, self.password, self.secret, self.buttons):
             widget.setEnabled(not busy)
         if busy:
             self._say("Connecting…")
@@ -169,14 +194,27 @@ def title_of(address: str) -> str:
     return f"clinic library {url.database} on {host}{login}"
 
 
-def _open(url: str) -> Library:
+def _open(url: str, how: dict[str, str] | None) -> Library | str:
+    """The library opened; or, encrypted and ``how`` not given, the sentence saying so."""
     # start-up time: the server's modules (psycopg, libpq) load for a clinic library only
     from tracker.core.db.server_errors import PermissionRefused
 
     # start-up time: as above
+    from tracker.core.store.server_keys import PassphraseNeeded
+
+    # start-up time: as above
     from tracker.core.store.server_library import ServerLibrary
 
-    lib = ServerLibrary.open_server(url, allow_read_only=True)
+    how = how or {}
+    try:
+        lib = ServerLibrary.open_server(
+            url,
+            allow_read_only=True,
+            passphrase=how.get("passphrase"),
+            recovery_key=how.get("recovery_key"),
+        )
+    except PassphraseNeeded as exc:
+        return f"{exc} Type it to open the library."
     try:
         browse.clients(lib)  # what the window shows first: a login that may not see it
     except PermissionRefused as exc:

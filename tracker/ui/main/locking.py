@@ -21,6 +21,7 @@ anyone who can open the folder, so it unlocks with a button.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
@@ -43,6 +44,9 @@ from tracker.ui.main.kept import Kept, kept_from
 from tracker.ui.secret import EMPTY, SecretField
 from tracker.ui.settings import Preferences
 from tracker.ui.workers import TaskRunner
+
+if TYPE_CHECKING:
+    from tracker.core.crypto.keys import Keys
 
 # What counts as the person being there: any of these events restarts the idle clock.
 INPUT = frozenset(
@@ -239,13 +243,27 @@ class LockController(QObject):
         if how is None:
             self.page.say(EMPTY)
             return
-        # start-up time: cryptography is loaded for an encrypted library only
-        from tracker.core.store import encrypted
-
         self.page.busy(True)
-        root, library_id = lib.root, lib.keys.library_id
+        library_id = lib.keys.library_id
+        if lib.server is not None:  # a clinic library: its key document is in the database
+            # start-up time: cryptography is loaded for an encrypted library only
+            from tracker.core.store import server_keys
+
+            engine, where = lib.engine, lib.server
+
+            def keys(_task: object) -> Keys:
+                return server_keys.unlock_from(engine, where, **how)
+        else:
+            # start-up time: as above
+            from tracker.core.store import encrypted
+
+            root = lib.root
+
+            def keys(_task: object) -> Keys:
+                return encrypted.unlock(root, **how)
+
         self.runner.start(
-            lambda _task: encrypted.unlock(root, **how).library_id == library_id,
+            lambda task: keys(task).library_id == library_id,
             finished=self._on_checked,
             failed=self._on_check_failed,
         )
