@@ -21,6 +21,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
 
 from tracker.core.errors import TrackerError
 
@@ -32,6 +41,17 @@ log = logging.getLogger(__name__)
 SETTLE_MS = 300
 QUIET_TABLES = frozenset({"audit"})  # written by reading: what the window shows is the same
 POLL_MS = 100
+
+
+def typing_in(panel: QWidget) -> bool:
+    """Whether the person is typing in a field of ``panel`` (a reload would lose what they
+    typed); a photo or a button with the focus is not typing."""
+    focus = QApplication.focusWidget()
+    if focus is None or not panel.isAncestorOf(focus):
+        return False
+    if isinstance(focus, QComboBox):
+        return focus.isEditable()
+    return isinstance(focus, (QLineEdit, QAbstractSpinBox, QPlainTextEdit, QTextEdit))
 
 
 class LiveChanges(QObject):

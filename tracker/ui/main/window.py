@@ -15,19 +15,13 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
-    QApplication,
-    QComboBox,
     QFileDialog,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
-    QPlainTextEdit,
     QSplitter,
     QStackedWidget,
     QTabWidget,
-    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -53,7 +47,7 @@ from tracker.ui.main.exports import ExportController
 from tracker.ui.main.help import HelpController
 from tracker.ui.main.import_flow import ImportController
 from tracker.ui.main.imports import ImportActions
-from tracker.ui.main.live import LiveChanges
+from tracker.ui.main.live import LiveChanges, typing_in
 from tracker.ui.main.locking import LockController
 from tracker.ui.main.measuring import MeasureController
 from tracker.ui.main.menus import MenuActions
@@ -155,7 +149,7 @@ class MainWindow(QMainWindow):
         self.help = HelpController(self)  # F1, Help menu, About, welcome page, import summary
         self.locking = LockController(self, self.stack, self.menus.lock, prefs, runner, self._lib)
         # A library in a database: what other workstations save, shown within a second.
-        self.live = LiveChanges(self.refresh, self._editing, self._say_live, self)
+        self.live = LiveChanges(self.refresh, lambda: typing_in(self.panel), self._status, self)
         self._connect_signals()
         self.setTabOrder(self.sidebar.search, self.sidebar.client_list)
         self.setTabOrder(self.sidebar.client_list, self.sidebar.area_list)
@@ -339,6 +333,9 @@ class MainWindow(QMainWindow):
     def show_error(self, message: str) -> None:
         QMessageBox.warning(self, APP_NAME, message)
 
+    def _status(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
+
     def show_info(self, message: str) -> None:
         QMessageBox.information(self, APP_NAME, message)
 
@@ -428,19 +425,6 @@ class MainWindow(QMainWindow):
             self.imports.import_paths(paths)
 
     # -- other actions -----------------------------------------------------------------------
-
-    def _editing(self) -> bool:
-        """Whether the person is typing in a field of the visit panel (a reload would lose
-        what they typed); a photo or a button with the focus is not typing."""
-        focus = QApplication.focusWidget()
-        if focus is None or not self.panel.isAncestorOf(focus):
-            return False
-        if isinstance(focus, QComboBox):
-            return focus.isEditable()
-        return isinstance(focus, (QLineEdit, QAbstractSpinBox, QPlainTextEdit, QTextEdit))
-
-    def _say_live(self, text: str) -> None:
-        self.statusBar().showMessage(text, 8000)
 
     def _on_open_library(self) -> None:
         start = str(self.lib.root.parent if self.lib and not self.lib.server else Path.home())
