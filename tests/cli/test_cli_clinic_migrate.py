@@ -179,6 +179,6 @@ def test_an_encrypted_folder_or_no_address_is_refused_with_a_sentence(
     assert made.returncode == 0, made.stderr
     before = hashlib.sha256((folder / "library.sqlite3").read_bytes()).hexdigest()
     said = _refused("clinic", "migrate-from", str(folder), "--url", clinic)
-    assert "is encrypted, and a clinic library cannot keep its keys yet" in said
+    assert "is encrypted, and moving an encrypted folder into a clinic library" in said
     assert hashlib.sha256((folder / "library.sqlite3").read_bytes()).hexdigest() == before
     assert _ok("--library", clinic, "list", "clients") == []

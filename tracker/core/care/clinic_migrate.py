@@ -6,7 +6,7 @@ issue 21), in one transaction of the server's: all of it, or nothing.
    only while no program has it open (no lock held, no write-ahead log), and its file must
    hash the same after the move as before it, or nothing is kept. It must be at this version's schema (an older
    one is opened once with this version first, which migrates it with its own copy kept); an
-   encrypted one is refused, as a clinic library cannot keep its keys yet; so is one with an
+   encrypted one is refused, as carrying its keys and ciphertext over is not built yet; so is one with an
    encryption cut short (opening it would finish or undo that, writing the folder).
 2. On the server, as the clinic library's owner or the server's superuser (the audit trail's
    entries keep the logins that wrote them, and the trail's row-level policy accepts another
@@ -148,8 +148,8 @@ def open_folder(folder: Path) -> Library:
         raise UsageError(f"There is no library at {folder} (it holds no {DB_NAME}).")
     if is_encrypted(folder):
         raise UsageError(
-            f"The library at {folder} is encrypted, and a clinic library cannot keep its keys "
-            "yet; it cannot be moved in (nothing was written)."
+            f"The library at {folder} is encrypted, and moving an encrypted folder into a clinic "
+            "library is not built yet; it cannot be moved in (nothing was written)."
         )
     if (folder / STAGING).exists():
         raise UsageError(
