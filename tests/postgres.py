@@ -49,6 +49,8 @@ class Server:
     socket_dir: Path
     pg_ctl: tuple[str, ...] = ()
     as_user: str | None = None
+    # What follows pg_ctl to start it again on the same socket (``start``): its log and options.
+    start_args: tuple[str, ...] = ()
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@/{database}?host={self.socket_dir}"
@@ -66,6 +68,16 @@ class Server:
     def stop(self) -> None:
         """Stop the server at once, as a crash or a pulled cable would (``-m immediate``)."""
         _run([*self.pg_ctl, "-m", "immediate", "-w", "stop"], self.as_user)
+
+    def start(self) -> None:
+        """Start the stopped server again, as it was started (after a ``stop``: it recovers
+        from its log as after a crash)."""
+        _run([*self.pg_ctl, *self.start_args], self.as_user)
+
+    def restart(self) -> None:
+        """Stop the server at once (``stop``) and start it again: a crash and a reboot."""
+        self.stop()
+        self.start()
 
     def running(self) -> bool:
         cmd = [*self.pg_ctl, "status"]
@@ -121,9 +133,10 @@ def running_server() -> Iterator[Server]:
         hba.write_text(f"local all +{PASSWORD_GROUP} scram-sha-256\n" + hba.read_text())
         # No TCP; fsync off: a test server's data need not survive a power cut.
         options = f"-k {root} -c listen_addresses= -F -c full_page_writes=off"
-        _run([*pg_ctl, "-l", str(root / "log"), "-w", "-t", "30", "-o", options, "start"], as_user)
+        start = ("-l", str(root / "log"), "-w", "-t", "30", "-o", options, "start")
+        _run([*pg_ctl, *start], as_user)
         started = True
-        server = Server(root, tuple(pg_ctl), as_user)
+        server = Server(root, tuple(pg_ctl), as_user, start)
         server.admin(f"CREATE ROLE {PASSWORD_GROUP} NOLOGIN")
         yield server
     finally:

@@ -194,12 +194,21 @@ def _not_connected(orig: Any, url: URL) -> LibraryError:
         return LoginFailed(
             f"The server of {there} asks a password for the login {user}, and none was given."
         )
+    # The questions come after the refusal: a server starting up (or shutting down) meanwhile
+    # answers them as it would not have then, so an answer that would blame the login is
+    # asked again of the library's own database first.
+    momentary = ServerUnreachable(
+        f"The server of {there} was not accepting connections a moment ago (starting up or "
+        "shutting down); try again in a moment."
+    )
     try:
         with psycopg.connect(**{**params, "dbname": "postgres"}) as probe:
             exists = probe.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", [url.database]
             ).fetchone()
     except psycopg.Error:
+        if pq.PGconn.ping(psycopg.conninfo.make_conninfo("", **params).encode()) != pq.Ping.OK:
+            return momentary
         return LoginFailed(
             f"The server of {there} refused the login {user} (a wrong password, no such "
             "login, or a login not allowed to connect from this computer)."
@@ -209,6 +218,11 @@ def _not_connected(orig: Any, url: URL) -> LibraryError:
             f"The server {server_name(url)} holds no database named {url.database!r}; "
             "nothing was changed."
         )
+    try:
+        with psycopg.connect(**params):
+            return momentary  # it takes the login now: the refusal was the server's state
+    except psycopg.Error:
+        pass
     return PermissionRefused(f"Your login {user} may not connect to {there}; nothing was changed.")
 
 

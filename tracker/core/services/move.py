@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from tracker.core.db.models import (
@@ -39,11 +40,13 @@ from tracker.core.db.models import (
     Visit,
     row_dict,
 )
+from tracker.core.db.server_errors import EditConflict
 from tracker.core.errors import NotFoundError, UsageError
 from tracker.core.imaging import verdicts
 from tracker.core.imaging.geometry import MODELS, check_matrix, compose, invert
 from tracker.core.queries.browse import alignment_of, get
 from tracker.core.queries.capture import reference_of
+from tracker.core.services import versions
 from tracker.core.services.photos import MAX_VIEW, update_framing
 from tracker.core.services.regions_follow import carry_regions, orphan_regions, regions_note
 from tracker.core.services.visits import create_visit
@@ -297,8 +300,17 @@ def _join_group(s: Session, photo: Photo, group: tuple[int, str]) -> None:
             )
         )
         if not others:
+            area = get(s, Area, group[0], "area").name  # named now: a failed flush reads no more
             s.add(ReferencePhoto(area_id=group[0], view=group[1], photo_id=photo.id))
-            s.flush()
+            try:
+                s.flush()
+            except IntegrityError as exc:  # another workstation's photo arrived there at once
+                if not versions.is_duplicate(exc):
+                    raise
+                raise EditConflict(
+                    f"Another workstation moved a photo into {area} ({group[1]}) at the same "
+                    "moment, so nothing was moved; try again."
+                ) from exc
 
 
 def unmove(lib: Library, undo: MoveUndo) -> None:

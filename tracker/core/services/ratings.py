@@ -137,10 +137,10 @@ def rate(
 
         # Named now: after a failed flush the session reads nothing more.
         named = _named(s, visit_id, area_id, role, rater_name)
-        versions.check(
-            s, Rating, _key(visit_id, area_id, role, rater_name, sc.key), seen, lambda: named
-        )
+        where = _key(visit_id, area_id, role, rater_name, sc.key)
+        claimed = versions.check(s, Rating, where, seen, lambda: named)
         rating = _find(s, visit_id, area_id, role, rater_name, sc.key)
+        versions.made_meanwhile(s, Rating, where, seen, claimed, rating, lambda: named)
         before = _snapshot(rating) if rating is not None else None
         old: dict[str, float] = (
             {i.item_key: i.value for i in rating.items} if rating is not None else {}
@@ -218,14 +218,14 @@ def put_back(
     count that only goes up while the rating is there, so an editor who saw the undone
     values is refused too."""
     with lib.session() as s:
-        claimed = versions.check(
-            s,
-            Rating,
-            _key(visit_id, area_id, role, rater_name, scale_key),
-            seen,
-            lambda: _named(s, visit_id, area_id, role, rater_name),
-        )
+        where = _key(visit_id, area_id, role, rater_name, scale_key)
+
+        def what() -> str:
+            return _named(s, visit_id, area_id, role, rater_name)
+
+        claimed = versions.check(s, Rating, where, seen, what)
         current = _find(s, visit_id, area_id, role, rater_name, scale_key)
+        claimed = versions.made_meanwhile(s, Rating, where, seen, claimed, current, what)
         now = {i.item_key: i.value for i in current.items} if current is not None else {}
         if expect is not None and now != expect.values:
             named = _named(s, visit_id, area_id, role, rater_name)

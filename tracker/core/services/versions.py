@@ -80,6 +80,30 @@ def check(
     return new
 
 
+def made_meanwhile(
+    s: Session,
+    model: Versioned,
+    where: ColumnElement[bool],
+    seen: int | None,
+    claimed: int | None,
+    found: Any,
+    what: Callable[[], str],
+) -> int | None:
+    """After ``check`` (which gave ``claimed``) and the read of the row it names (``found``,
+    None when there is none): a row that ``check`` did not find and the read did was made by
+    another editor who committed between the two statements (on PostgreSQL each statement
+    of a transaction sees what was committed before it began). The edit is refused then, as
+    ``check`` would have refused it, when its editor saw a version (it saw no row); without
+    one, this change of the row is counted too. The row's new version, as ``check`` gives."""
+    if claimed is not None or found is None:
+        return claimed
+    if seen is not None:
+        raise conflict(what(), found.version)
+    new = claim(s, model, where, None)
+    s.refresh(found, ["version"])
+    return new
+
+
 def conflict(what: str, now: int) -> StaleEdit:
     """The refusal of an edit of ``what`` made from an old reading."""
     done = "removed" if now == 0 else "changed"

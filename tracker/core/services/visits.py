@@ -284,8 +284,10 @@ def edit_treatment(
 
         # Named now: after a failed flush the session reads nothing more.
         named = f"the treatment record of {area.name} at the visit on {visit.date.isoformat()}"
-        versions.check(s, TreatmentRecord, _record_of(visit_id, area_id), seen, lambda: named)
-        before = s.scalar(select(TreatmentRecord).where(_record_of(visit_id, area_id)))
+        where = _record_of(visit_id, area_id)
+        claimed = versions.check(s, TreatmentRecord, where, seen, lambda: named)
+        before = s.scalar(select(TreatmentRecord).where(where))
+        versions.made_meanwhile(s, TreatmentRecord, where, seen, claimed, before, lambda: named)
         old = record_fields(before) if before is not None else None
         if expect is not None and old != expect.values:
             raise versions.conflict(named, before.version - 1 if before is not None else 0)
