@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox, QTableWidget
 from pytestqt.qtbot import QtBot
 
@@ -17,6 +18,7 @@ from tracker.core.domain.consent import PURPOSE_LABELS, Action, Purpose
 from tracker.core.queries import browse
 from tracker.core.services import audit, consent
 from tracker.core.store.library import Library
+from tracker.rendering import report
 from tracker.ui.main import consenting, privacy
 from tracker.ui.main.window import MainWindow
 from tracker.ui.settings import Mode, Preferences
@@ -228,3 +230,32 @@ def test_a_consent_may_cover_the_photos_ticked(
     assert _cell(dialog.table, 0, 0) == "the care record, identifiable, photos {}, {}".format(
         *first_two
     )
+
+
+def test_the_reports_charts_are_drawn_one_a_turn_so_the_window_keeps_answering(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lib = window.lib
+    assert lib is not None and window.client_id is not None
+    consent.add(lib, window.client_id, Purpose.CARE, identifiable=True)
+    turns: list[int] = []  # how many turns of the event loop had passed at each chart
+    ticks = [0]
+    draw = report._chart_image
+
+    def counted(*args: Any) -> Any:
+        turns.append(ticks[0])
+        return draw(*args)
+
+    monkeypatch.setattr(report, "_chart_image", counted)
+    ticker = QTimer()
+    ticker.timeout.connect(lambda: ticks.__setitem__(0, ticks[0] + 1))
+    ticker.start(0)
+    out = tmp_path / "report.pdf"
+    try:
+        with qtbot.waitSignal(window.exports.report_written, timeout=60000):
+            window.exports.report(out)
+            assert turns == []  # nothing drawn before the window turned again
+    finally:
+        ticker.stop()
+    assert out.read_bytes().startswith(b"%PDF")
+    assert len(turns) >= 4 and turns == sorted(set(turns))  # each chart in a turn of its own

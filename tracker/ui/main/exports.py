@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 
 from tracker.core.domain.consent import DEFAULT_PURPOSE, Action, Purpose
 from tracker.core.errors import TrackerError
 from tracker.core.exports import ratings_csv
 from tracker.core.services import audit, consent
+from tracker.core.store.library import Library
 from tracker.rendering import report
+from tracker.rendering.report import Charts
 from tracker.ui.main import consenting
 from tracker.ui.main.controller import WindowController
 from tracker.ui.saving import ask_save_file
-from tracker.ui.workers import run_with_progress
+from tracker.ui.workers import progress_dialog, run_with_progress
 
 CSV = ("CSV (*.csv)",)
 PDF = ("PDF, A4 (*.pdf)", "PDF, Letter (*.pdf)")
@@ -88,7 +90,9 @@ class ExportController(WindowController):
 
     def report(self, out: Path, page: str = "a4", purpose: Purpose = DEFAULT_PURPOSE) -> None:
         """Write the client's report if their consent covers ``purpose``; charts are drawn
-        here (they need the GUI thread), the rest in a worker."""
+        here (they need the GUI thread), one a turn of the event loop so that the window
+        keeps answering (about 20 ms each, and a report has one per instrument and area),
+        the rest in a worker."""
         w = self.window
         client = self._client()
         assert w.lib is not None and client is not None
@@ -96,10 +100,42 @@ class ExportController(WindowController):
         if not self._allowed(purpose, consent.photos_of(lib, client)):
             return
         try:
-            charts = report.chart_images(lib, report.area_ids(lib, client))
+            steps = report.chart_steps(lib, report.area_ids(lib, client))
         except TrackerError as exc:
             w.show_error(str(exc))
             return
+        charts: Charts = {}
+        drawing = progress_dialog(w.as_widget(), "Report", "Drawing the charts…", 0)
+
+        def step() -> None:
+            if drawing.wasCanceled() or w.lib is not lib:  # cancelled, or another library
+                drawing.close()
+                return
+            try:
+                key, image = next(steps)
+            except StopIteration:
+                drawing.close()
+                self._write_report(lib, client, out, page, purpose, charts)
+                return
+            except TrackerError as exc:
+                drawing.close()
+                w.show_error(str(exc))
+                return
+            charts[key] = image
+            QTimer.singleShot(0, step)
+
+        QTimer.singleShot(0, step)
+
+    def _write_report(
+        self,
+        lib: Library,
+        client: int,
+        out: Path,
+        page: str,
+        purpose: Purpose,
+        charts: Charts,
+    ) -> None:
+        w = self.window
 
         def done(result: dict[str, object]) -> None:
             audit.record_export(lib, Action.PRINTED, purpose, out, client_id=client)
