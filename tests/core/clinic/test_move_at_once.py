@@ -6,16 +6,20 @@ Found by the many-writers test, where the unique key's raw IntegrityError crashe
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import event
 
 from tests import postgres
 from tests.core.clinic import writer as w
 from tracker.core.db import roles, server
+from tracker.core.db.models import Photo
 from tracker.core.db.server_errors import EditConflict
 from tracker.core.queries import browse
 from tracker.core.services import clients, import_report, imports, move, visits
@@ -72,3 +76,44 @@ def test_the_second_photo_moved_into_an_empty_group_at_once_is_refused(
     # Trying again works: the group has its reference now, x just joins it.
     move.move_photos(a, [x], area_id=hips)
     assert browse.photo(b, x).area_id == hips and browse.reference_photo(b, hips, "front") == y
+
+
+def _waiting_on_a_lock(lib: ServerLibrary) -> bool:
+    with lib.engine.connect() as conn:
+        return bool(conn.scalar(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")))
+
+
+def test_two_moves_of_one_photo_at_once_the_later_is_where_it_is(
+    two: tuple[ServerLibrary, ServerLibrary], tmp_path: Path
+) -> None:
+    """Each move names a visit and an area. Without the photo's row locked, each wrote only
+    the column it changed over the row as it had read it: the photo ended at b's visit in
+    a's area, where neither had put it."""
+    a, b = two
+    client = clients.add_client(a, "Ann")
+    belly, hips = clients.add_area(a, client, "Belly"), clients.add_area(a, client, "Hips")
+    first, second = (visits.add_visit(a, client, dt.date(2026, 3, d)) for d in (1, 15))
+    path = tmp_path / "p.jpg"
+    path.write_bytes(w.tiny_jpeg(8, 0))
+    item = import_report.ImportItem(path, belly, visit_id=first)
+    (x,) = (i.photo_id for i in imports.import_items(a, [item], workers=1).imported)
+
+    other: list[threading.Thread] = []
+
+    @event.listens_for(a.engine, "after_cursor_execute")
+    def _meanwhile(*args: Any) -> None:
+        if not other and str(args[2]).startswith("SELECT photo."):
+            # b moves it to the other visit, in its own area, while a's move has read it.
+            other.append(threading.Thread(target=move.move_photos, args=(b, [x]),
+                                          kwargs={"visit_id": second, "area_id": belly}))  # fmt: skip
+            other[0].start()
+            deadline = time.monotonic() + 30
+            while other[0].is_alive() and not _waiting_on_a_lock(b):
+                assert time.monotonic() < deadline, "b's move neither finished nor waited"
+
+    move.move_photos(a, [x], visit_id=first, area_id=hips)
+    other[0].join(timeout=30)
+    assert not other[0].is_alive()
+    with a.session() as s:
+        where = s.execute(sa.select(Photo.visit_id, Photo.area_id).where(Photo.id == x)).one()
+    assert tuple(where) == (second, belly)  # b's move came last: all of it, none of a's

@@ -72,7 +72,12 @@ def _photos(s: Session, photo_ids: Iterable[int]) -> list[Photo]:
     ids = list(dict.fromkeys(photo_ids))
     if not ids:
         raise UsageError("Give the photos to move.")
-    found = {p.id: p for p in s.scalars(select(Photo).where(Photo.id.in_(ids)))}
+    # Locked (on a server) until the move commits, in the order of their ids: another
+    # workstation's move of the same photos waits, then reads where this one put them. Not
+    # locked, each would write only the columns it changes over a row the other changed
+    # meanwhile: a photo at one move's visit in the other's area, where neither put it.
+    locked = select(Photo).where(Photo.id.in_(ids)).order_by(Photo.id).with_for_update()
+    found = {p.id: p for p in s.scalars(locked)}
     for pid in ids:
         if pid not in found:
             raise NotFoundError(f"There is no photo with id {pid} in the library.")
