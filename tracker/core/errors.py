@@ -151,11 +151,18 @@ class StaleEdit(TrackerError):
     record ("the treatment record of Hips at the visit on 1 Mar 2026") and ``version`` is its
     version now (0: it is gone); the window shows the sentence and reloads the fresh values.
 
-    Not ``db.server_errors.EditConflict``: that one is two transactions colliding at the same
-    moment (trying again may work), this one an edit from an old reading (trying again would
-    overwrite what the other person did, so the person looks first)."""
+    Not ``EditConflict``: that one is two transactions colliding at the same moment (trying
+    again may work), this one an edit from an old reading (trying again would overwrite what
+    the other person did, so the person looks first)."""
 
     def __init__(self, message: str, what: str, version: int) -> None:
         super().__init__(message)
         self.what = what
         self.version = version
+
+
+class EditConflict(LibraryError):
+    """Another workstation's transaction collided with this one (a serialization failure, a
+    deadlock, or two making the same row at once); nothing of the edit was stored and trying
+    again may work. (``db.server_errors`` makes it of the server's errors; it is here so that
+    a service refusing a collision loads nothing of the server's.)"""

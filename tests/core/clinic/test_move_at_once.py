@@ -20,7 +20,7 @@ from tests import postgres
 from tests.core.clinic import writer as w
 from tracker.core.db import roles, server
 from tracker.core.db.models import Photo
-from tracker.core.db.server_errors import EditConflict
+from tracker.core.errors import EditConflict
 from tracker.core.queries import browse
 from tracker.core.services import clients, import_report, imports, move, visits
 from tracker.core.store.server_library import ServerLibrary

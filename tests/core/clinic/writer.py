@@ -37,8 +37,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from tracker.core.db.models import Photo, RaterRole
-from tracker.core.db.server_errors import ConnectionLost, EditConflict, ServerUnreachable
-from tracker.core.errors import StaleEdit
+from tracker.core.db.server_errors import ConnectionLost, ServerUnreachable
+from tracker.core.errors import EditConflict, StaleEdit
 from tracker.core.queries import browse
 from tracker.core.services import import_report, imports, move, ratings, visits
 from tracker.core.store.server_library import ServerLibrary

@@ -31,6 +31,7 @@ from tracker.core.errors import (
     NoLibrary,
     ReadOnlyLibrary,
 )
+from tracker.core.errors import EditConflict as EditConflict  # where it was first
 
 
 class ServerUnreachable(LibraryError):
@@ -48,11 +49,6 @@ class NoSuchDatabase(NoLibrary):
 
 class PermissionRefused(LibraryError):
     """The login may not do what was asked (SQLSTATE 42501, or no right to connect)."""
-
-
-class EditConflict(LibraryError):
-    """Another workstation's transaction collided with this one (a serialization failure or
-    a deadlock); nothing of the edit was stored and trying again may work."""
 
 
 class ConnectionLost(LibraryError):

@@ -40,8 +40,7 @@ from tracker.core.db.models import (
     Visit,
     row_dict,
 )
-from tracker.core.db.server_errors import EditConflict
-from tracker.core.errors import NotFoundError, UsageError
+from tracker.core.errors import EditConflict, NotFoundError, UsageError
 from tracker.core.imaging import verdicts
 from tracker.core.imaging.geometry import MODELS, check_matrix, compose, invert
 from tracker.core.queries.browse import alignment_of, get
