@@ -105,3 +105,24 @@ def test_the_windows_own_steps_undo_and_redo_in_any_number(
     assert not window.history.redo()
     assert "could not be redone" in errors[0] and FRESH in errors[0] and pain() == 9
     assert (_shown(window).treatment or {}).get("pain") == 9
+
+
+def test_a_visit_notes_edit_after_another_workstation_is_refused_and_an_undo_too(
+    window: MainWindow, other: Library, errors: list[str]
+) -> None:
+    assert window.visit_id is not None and window.panel.detail is not None
+    visit = window.visit_id
+    loaded = window.panel.detail.version
+    visits.update_visit(other, visit, notes="from the front desk", seen=loaded)
+    window.panel.visit_edited.emit({"notes": "from this room"})
+    assert len(errors) == 1 and errors[0].startswith("The visit on ") and FRESH in errors[0]
+    assert window.panel.detail.notes == "from the front desk"  # the other's, reloaded
+    assert window.history.stack.count() == 0
+    # From the fresh version the edit goes through; the other desk changes it again, and
+    # the undo, which would put back what this window found, is refused: nothing is lost.
+    window.panel.visit_edited.emit({"notes": "from this room"})
+    assert len(errors) == 1 and browse.visit_detail(other, visit).notes == "from this room"
+    visits.update_visit(other, visit, notes="front desk again")
+    assert not window.history.undo()
+    assert len(errors) == 2 and "could not be undone" in errors[1]
+    assert browse.visit_detail(other, visit).notes == "front desk again"

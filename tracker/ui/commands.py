@@ -167,18 +167,34 @@ class AddVisit(Command):
 
 
 class EditVisit(Command):
+    """A visit's date, kind or notes. ``seen`` is the visit's version the panel loaded: the
+    first step is refused with ``StaleEdit`` when someone else changed the visit since; an
+    undo or a redo, when the fields are no longer what this step left or found."""
+
     changes = Change.VISITS
 
-    def __init__(self, lib: Library, visit_id: int, fields: Mapping[str, Any]) -> None:
+    def __init__(
+        self, lib: Library, visit_id: int, fields: Mapping[str, Any], seen: int | None = None
+    ) -> None:
         super().__init__(lib, "edit visit " + ", ".join(fields))
         self.visit_id, self.fields = visit_id, dict(fields)
         self.old: dict[str, Any] = {}
+        self.left: dict[str, Any] = {}  # the fields as the step left them
+        self.seen = seen
+        self._done = False
 
     def do(self) -> None:
-        self.old = visits.update_visit(self.lib, self.visit_id, **self.fields)
+        expect = versions.Expect(self.old) if self._done else None
+        seen = None if self._done else self.seen
+        self.old = visits.update_visit(
+            self.lib, self.visit_id, seen=seen, expect=expect, **self.fields
+        )
+        if not self._done:  # as stored (a kind as its enum)
+            self.left = {k: VisitKind(v) if k == "kind" else v for k, v in self.fields.items()}
+            self._done = True
 
     def revert(self) -> None:
-        visits.update_visit(self.lib, self.visit_id, **self.old)
+        visits.update_visit(self.lib, self.visit_id, expect=versions.Expect(self.left), **self.old)
 
 
 class RemoveVisit(Command):

@@ -137,16 +137,25 @@ def record_visit(
 
 
 def update_visit(
-    lib: Library, visit_id: int, *, seen: int | None = None, **fields: Any
+    lib: Library,
+    visit_id: int,
+    *,
+    seen: int | None = None,
+    expect: versions.Expect | None = None,
+    **fields: Any,
 ) -> dict[str, Any]:
     """Change a visit's date, kind or notes; returns the old values. ``seen``: the visit's
-    version its editor saw (``services.versions``; None: no check)."""
+    version its editor saw (``services.versions``; None: no check). ``expect``: refused
+    unless the fields changed hold the values an undo or a redo expects."""
     unknown = set(fields) - set(VISIT_FIELDS)
     if unknown:
         raise UsageError(f"A visit has no field {sorted(unknown)[0]!r}.")
     with lib.session() as s:
-        versions.check(s, Visit, Visit.id == visit_id, seen, lambda: _visit_named(s, visit_id))
+        named = _visit_named(s, visit_id)  # before the claim: a refused one reads no more
+        versions.check(s, Visit, Visit.id == visit_id, seen, lambda: named)
         visit = get(s, Visit, visit_id, "visit")
+        if expect is not None and {k: getattr(visit, k) for k in fields} != expect.values:
+            raise versions.conflict(named, visit.version - 1)
         if "date" in fields:
             rules.check_visit_date(fields["date"])
             _refuse_taken_date(s, visit.client, fields["date"], other_than=visit_id)

@@ -72,7 +72,10 @@ class VisitController(WindowController):
     def _on_panel_visit_edited(self, fields: dict[str, Any]) -> None:
         w = self.window
         if w.lib is not None and w.visit_id is not None:
-            w.run(cmd.EditVisit(w.lib, w.visit_id, fields))
+            # The visit's version the panel loaded: an edit from an older one is refused.
+            detail = w.panel.detail
+            seen = detail.version if detail is not None and detail.id == w.visit_id else None
+            w.run(cmd.EditVisit(w.lib, w.visit_id, fields, seen))
 
     def _on_panel_treatment_edited(self, fields: dict[str, Any]) -> None:
         w = self.window
