@@ -144,7 +144,14 @@ def cmd_list(args: argparse.Namespace, root: Path) -> int:
                 rows = rating_rows.listing(lib, client_id, area_id)
             else:
                 rows = listing.photos(lib, client_id, area_id)
-    emit(args, rows, table(rows, _LIST_COLUMNS[args.kind]))
+        # A clinic login reading names, dates and kinds only: its fields are null, said once.
+        withheld = listing.withheld(lib) if args.kind in listing.HIDDEN else None
+    columns = _LIST_COLUMNS[args.kind]
+    if withheld is None:
+        emit(args, rows, table(rows, columns))
+        return EXIT_OK
+    shown = [c for c in columns if c not in listing.HIDDEN[args.kind]]
+    emit(args, rows, f"{table(rows, shown)}\n{withheld}")
     return EXIT_OK
 
 

@@ -1,8 +1,17 @@
 """The rows of ``tracker list KIND --json`` (their shapes are part of the command-line
-contract, ``docs/CLI.md``) and the library's counts."""
+contract, ``docs/CLI.md``) and the library's counts.
+
+Clients, areas and visits are read by their columns, never as whole rows: a clinic login with
+column grants only (the front desk, ``db.roles``) may read the ids, names, dates and kinds but
+no notes or dates of birth, and the server refuses a statement naming any other column. For
+such a login (``withheld``: the library's sentence saying so) the statement names only those
+columns and the fields it may not read are null (``HIDDEN``); every other login gets the same
+rows as ever, in the same one statement.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,60 +32,111 @@ def counts(lib: Library) -> dict[str, int]:
         }
 
 
+# The fields of each kind a login that reads only names, dates and kinds is not shown (null).
+HIDDEN: Mapping[str, tuple[str, ...]] = {
+    "clients": ("date_of_birth", "fitzpatrick"),
+    "areas": (
+        "body_site",
+        "stage",
+        "default_scale",
+        "is_control",
+        "control",
+        "mark_sensitivity",
+    ),
+    "visits": ("notes",),
+}
+
+
+def withheld(lib: Library) -> str | None:
+    """The sentence saying what this library's login is not shown (a clinic library's, see
+    ``ServerLibrary.withheld``); None when it reads everything (every folder library)."""
+    said = getattr(lib, "withheld", None)
+    return said if isinstance(said, str) else None
+
+
+def _nulls(kind: str) -> dict[str, Any]:
+    return dict.fromkeys(HIDDEN[kind])
+
+
 def clients(lib: Library) -> list[dict[str, Any]]:
+    if withheld(lib) is not None:
+        with lib.session() as s:
+            names = select(Client.id, Client.name).order_by(Client.name)
+            return [{"id": i, "name": name, **_nulls("clients")} for i, name in s.execute(names)]
     with lib.session() as s:
+        q = select(Client.id, Client.name, Client.date_of_birth, Client.fitzpatrick)
         return [
             {
-                "id": c.id,
-                "name": c.name,
-                "date_of_birth": c.date_of_birth.isoformat() if c.date_of_birth else None,
-                "fitzpatrick": c.fitzpatrick,
+                "id": i,
+                "name": name,
+                "date_of_birth": born.isoformat() if born else None,
+                "fitzpatrick": fitzpatrick,
             }
-            for c in s.scalars(select(Client).order_by(Client.name))
+            for i, name, born, fitzpatrick in s.execute(q.order_by(Client.name))
         ]
 
 
 def areas(lib: Library, client_id: int | None = None) -> list[dict[str, Any]]:
+    limited = withheld(lib) is not None
+    columns: tuple[Any, ...] = (Area.id, Area.name, Client.name.label("client"))
+    if not limited:
+        columns += (
+            Area.body_site,
+            Area.stage,
+            Area.default_scale,
+            Area.is_control,
+            Area.control_area_id,
+            Area.mark_sensitivity,
+        )
+    q = select(*columns).join(Client, Area.client_id == Client.id)
+    if client_id is not None:
+        q = q.where(Area.client_id == client_id)
     with lib.session() as s:
-        q = select(Area, Client.name).join(Client).order_by(Client.name, Area.name)
-        if client_id is not None:
-            q = q.where(Area.client_id == client_id)
-        found = list(s.execute(q))
-        names = {a.id: a.name for a, _c in found}
-        if any(a.control_area_id not in (None, *names) for a, _c in found):
-            names |= {a.id: a.name for a in s.scalars(select(Area))}
-        return [
-            {
-                "id": a.id,
-                "name": a.name,
-                "client": cname,
-                "body_site": a.body_site,
-                "stage": a.stage.value,
-                "default_scale": a.default_scale,
-                # issue 18: how its marks are measured
-                "is_control": bool(a.is_control),
-                "control": names.get(a.control_area_id) if a.control_area_id else None,
-                "mark_sensitivity": a.mark_sensitivity,
-            }
-            for a, cname in found
-        ]
+        found = list(s.execute(q.order_by(Client.name, Area.name)))
+        if limited:
+            return [
+                {"id": r.id, "name": r.name, "client": r.client, **_nulls("areas")} for r in found
+            ]
+        names = {r.id: r.name for r in found}
+        if any(r.control_area_id not in (None, *names) for r in found):
+            names |= {i: name for i, name in s.execute(select(Area.id, Area.name))}
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "client": r.client,
+            "body_site": r.body_site,
+            "stage": r.stage.value,
+            "default_scale": r.default_scale,
+            # issue 18: how its marks are measured
+            "is_control": bool(r.is_control),
+            "control": names.get(r.control_area_id) if r.control_area_id else None,
+            "mark_sensitivity": r.mark_sensitivity,
+        }
+        for r in found
+    ]
 
 
 def visits(lib: Library, client_id: int | None = None) -> list[dict[str, Any]]:
+    limited = withheld(lib) is not None
+    columns: tuple[Any, ...] = (Visit.id, Visit.date, Visit.kind, Client.name.label("client"))
+    if not limited:
+        columns += (Visit.notes,)
+    q = select(*columns).join(Client, Visit.client_id == Client.id)
+    if client_id is not None:
+        q = q.where(Visit.client_id == client_id)
     with lib.session() as s:
-        q = select(Visit, Client.name).join(Client).order_by(Client.name, Visit.date)
-        if client_id is not None:
-            q = q.where(Visit.client_id == client_id)
-        return [
-            {
-                "id": v.id,
-                "date": v.date.isoformat(),
-                "kind": v.kind.value,
-                "client": cname,
-                "notes": v.notes,
-            }
-            for v, cname in s.execute(q)
-        ]
+        found = list(s.execute(q.order_by(Client.name, Visit.date)))
+    return [
+        {
+            "id": r.id,
+            "date": r.date.isoformat(),
+            "kind": r.kind.value,
+            "client": r.client,
+            "notes": None if limited else r.notes,
+        }
+        for r in found
+    ]
 
 
 def photos(

@@ -18,10 +18,16 @@ more, with the rows. Operations on a folder's files (a backup archive of the fol
 snapshots, repair of files, the audit trail's anchor file) cannot work here: they raise
 ``FolderOnly`` with a sentence, and nothing here ever writes a folder.
 
-Read-only: when the caller asks, or when the login may not write. That is decided from the
+Read-only: when the caller asks, or when the login may write nothing. That is decided from the
 server, in one statement when opening: a standby (``pg_is_in_recovery``), transactions read
-only by default (``default_transaction_read_only``), or no INSERT right on the photo table
-(the login could neither import nor record a photo: the front desk).
+only by default (``default_transaction_read_only``), or a login that may neither record a
+photo nor add or change a client or a visit. A login that may write some of it (the front
+desk books visits but records no photo) is writable for what it may do: the server refuses
+the rest with ``server_errors``' sentence naming the login's role and its limit, and leaves
+everything as it was. The same statement says whether the login reads whole rows of clients,
+areas, visits and photos; when not (the front desk's column grants), ``withheld`` is the
+sentence saying what is not shown to it, and the queries ask only for the columns it reads
+(``queries.listing``).
 
 Encrypted (``server_keys``): the key document is in the database, and opening needs the
 clinic's passphrase; every blob is then encrypted and decrypted here, on the workstation.
@@ -74,7 +80,13 @@ class ServerLibrary(Library):
     """A library in a PostgreSQL database. Use ``ServerLibrary.open_server`` and ``close``."""
 
     def __init__(
-        self, url: str, engine: Engine, *, read_only: str | None = None, keys: Keys | None = None
+        self,
+        url: str,
+        engine: Engine,
+        *,
+        read_only: str | None = None,
+        keys: Keys | None = None,
+        withheld: str | None = None,
     ) -> None:
         # Not Library.__init__: there is no folder, no lock and no PhotoStore.
         self.server = shown(url)
@@ -86,6 +98,8 @@ class ServerLibrary(Library):
         self.origin = notify.notify_on_commit(self._sessions)
         self._lock = None
         self.read_only = read_only
+        # What this login may not read (see the module), as a sentence; None: it reads all.
+        self.withheld = withheld
         self.blobs: BlobStore = DatabaseBlobStore(None if keys is None else FileCipher(keys))
         self.store: PhotoStore = ServerPhotoStore(self)
 
@@ -108,11 +122,17 @@ class ServerLibrary(Library):
         engine = server.open_server(url)
         try:
             with translated(engine.url, "open the library"), engine.connect() as conn:
-                standby, read_only_default, may_insert, may_key = conn.execute(
+                standby, read_only_default, may_write, whole_rows, may_key = conn.execute(
                     text(
                         "SELECT pg_is_in_recovery(), "
                         "current_setting('default_transaction_read_only') = 'on', "
-                        "has_table_privilege('photo', 'INSERT'), "
+                        "has_table_privilege('photo', 'INSERT') "
+                        "OR has_any_column_privilege('client', 'INSERT, UPDATE') "
+                        "OR has_any_column_privilege('visit', 'INSERT, UPDATE'), "
+                        "has_table_privilege('client', 'SELECT') "
+                        "AND has_table_privilege('area', 'SELECT') "
+                        "AND has_table_privilege('visit', 'SELECT') "
+                        "AND has_table_privilege('photo', 'SELECT'), "
                         f"has_table_privilege('{server_keys.TABLE}', 'SELECT')"
                     )
                 ).one()
@@ -134,8 +154,8 @@ class ServerLibrary(Library):
         reason = None
         if standby or read_only_default:
             reason = f"The server of {there} accepts no changes (a standby or a read-only server)."
-        elif not may_insert:
-            reason = f"Your login {user} may not record photos in {there}."
+        elif not may_write:
+            reason = f"Your login {user} may not change anything in {there}."
         if reason is not None and not read_only and not allow_read_only:
             engine.dispose()
             raise ReadOnlyLibrary(f"{reason[:-1]}, so nothing can be changed there.")
@@ -143,7 +163,12 @@ class ServerLibrary(Library):
             reason = "It was opened for reading only."
         elif reason is not None:
             reason = f"{reason[:-1]}, so it is open for reading only."
-        return cls(url, engine, read_only=reason, keys=keys)
+        withheld = None
+        if not whole_rows:
+            withheld = (
+                f"Notes, dates of birth, photos and ratings are not shown to your login {user}."
+            )
+        return cls(url, engine, read_only=reason, keys=keys, withheld=withheld)
 
     @property
     def root(self) -> Path:
