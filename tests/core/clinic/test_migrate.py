@@ -256,7 +256,9 @@ def test_an_older_or_encrypted_folder_or_no_library_is_refused(
         clinic_migrate.migrate_from(tmp_path, lib)
     folder = make_folder(tmp_path / "lib", tmp_path / "shots")
     (folder / "library.key").write_text("{}")
-    with pytest.raises(UsageError, match="is encrypted, and moving an encrypted folder into a clinic"):
+    with pytest.raises(
+        UsageError, match="is encrypted, and moving an encrypted folder into a clinic"
+    ):
         clinic_migrate.migrate_from(folder, lib)
     (folder / "library.key").unlink()
     with Library.open(folder) as opened, opened.session() as s:
