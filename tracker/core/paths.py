@@ -21,3 +21,9 @@ def default_library() -> Path:
 
 def log_dir() -> Path:
     return Path(platformdirs.user_log_dir(APP_DIR_NAME, appauthor=False))
+
+
+def workstation_cache() -> Path:
+    """This user's cache folder on this computer (an encrypted clinic library's thumbnails:
+    ``store.local_thumbs``)."""
+    return Path(platformdirs.user_cache_dir(APP_DIR_NAME, appauthor=False))

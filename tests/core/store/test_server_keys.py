@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from tests import helpers as h
 from tests import postgres
@@ -23,7 +23,8 @@ from tracker.core.crypto.keys import KdfParams
 from tracker.core.db import roles, server
 from tracker.core.db.models import BlobChunk
 from tracker.core.errors import KeyFileDamaged, UsageError, WrongPassphrase
-from tracker.core.services import clients
+from tracker.core.services import clients, erase
+from tracker.core.services.erase import Target
 from tracker.core.store import server_keys
 from tracker.core.store.server_keys import PassphraseNeeded
 from tracker.core.store.server_library import ServerLibrary
@@ -154,3 +155,67 @@ def test_a_backup_that_would_hold_the_photos_in_plain_is_refused(
         with pytest.raises(UsageError, match="would hold them in plain"):
             backup_server(lib, out)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_thumbnails_are_kept_encrypted_on_the_workstation_and_go_with_an_erased_photo(
+    clinic: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, _recovery = clinic
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    photos = [tmp_path / "a.jpg", tmp_path / "b.jpg"]
+    for seed, path in enumerate(photos):
+        _jpeg(path, seed)
+    with ServerLibrary.open_server(url, passphrase=PASS) as opened:
+        lib = opened
+        assert isinstance(lib, ServerLibrary)
+        done = h.import_files(lib, photos, area="Belly").imported
+        shas = [d.sha256 for d in done]
+        thumbs = [lib.derived("thumbs", sha) for sha in shas]  # fetched, then kept here
+        kept = sorted((tmp_path / "cache").rglob("*.thumb"))
+        assert [p.stem for p in kept] == sorted(shas)
+        by_sha = dict(zip(shas, thumbs, strict=True))
+        for path in kept:
+            thumb = by_sha[path.stem]
+            stored = path.read_bytes()
+            assert thumb[:3] == b"\xff\xd8\xff" and b"\xff\xd8\xff" not in stored
+            assert thumb[100:132] not in stored
+            assert path.stat().st_mode & 0o077 == 0
+        statements: list[str] = []
+        event.listen(lib.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        assert lib.derived("thumbs", shas[0]) == thumbs[0]
+        assert statements == []  # from this workstation's copy: no round trip
+        # A copy changed on the disk is not used: fetched again, and kept anew.
+        first = next(p for p in kept if p.stem == shas[0])
+        first.write_bytes(first.read_bytes()[:-1] + b"\x00")
+        assert lib.derived("thumbs", shas[0]) == thumbs[0] and statements
+        # Another workstation keeps its copies; an erasure here takes this one's at once.
+        other_cache = tmp_path / "other-cache"
+        monkeypatch.setenv("XDG_CACHE_HOME", str(other_cache))
+        with ServerLibrary.open_server(url, passphrase=PASS) as other:
+            assert other.derived("thumbs", shas[1]) == thumbs[1]
+        assert len(list(other_cache.rglob("*.thumb"))) == 1
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        erase.erase(lib, Target.PHOTO, done[1].photo_id)
+        assert [p.stem for p in (tmp_path / "cache").rglob("*.thumb")] == [shas[0]]
+    # ... and the other workstation's copy goes when it next opens the library.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(other_cache))
+    with ServerLibrary.open_server(url, passphrase=PASS):
+        assert list(other_cache.rglob("*.thumb")) == []
+
+
+def test_a_plain_clinic_library_keeps_no_thumbnail_on_the_workstation(
+    pg_server: postgres.Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    photo = tmp_path / "a.jpg"
+    _jpeg(photo, 1)
+    with pg_server.database() as url:
+        engine = server.make_pg_engine(url)
+        try:
+            roles.create_clinic(engine)
+        finally:
+            engine.dispose()
+        with ServerLibrary.open_server(url) as lib:
+            (done,) = h.import_files(lib, [photo], area="Belly").imported
+            assert lib.derived("thumbs", done.sha256)[:3] == b"\xff\xd8\xff"
+    assert not (tmp_path / "cache").exists()

@@ -58,6 +58,7 @@ from tracker.core.store import server_keys
 from tracker.core.store.blobs import BlobDamaged, BlobKind
 from tracker.core.store.blobs_db import DatabaseBlobStore
 from tracker.core.store.library import Library
+from tracker.core.store.local_thumbs import LocalThumbs
 from tracker.core.store.photos import CacheKind, PhotoStore, RecoveryReport, StoredOriginal
 
 if TYPE_CHECKING:
@@ -168,7 +169,19 @@ class ServerLibrary(Library):
             withheld = (
                 f"Notes, dates of birth, photos and ratings are not shown to your login {user}."
             )
-        return cls(url, engine, read_only=reason, keys=keys, withheld=withheld)
+        lib = cls(url, engine, read_only=reason, keys=keys, withheld=withheld)
+        lib.sweep_local()
+        return lib
+
+    def sweep_local(self) -> int:
+        """Remove this workstation's kept thumbnails of photos erased since (``local_thumbs``):
+        one query, and only when some are kept."""
+        local = self.store.local if isinstance(self.store, ServerPhotoStore) else None
+        if local is None or not local.folder.is_dir():
+            return 0
+        with self.session() as s:
+            owned = set(s.scalars(select(Photo.sha256)))
+        return local.sweep(owned)
 
     @property
     def root(self) -> Path:
@@ -223,6 +236,8 @@ class ServerPhotoStore(PhotoStore):
         # Not PhotoStore.__init__: there is no folder.
         self.cipher = None
         self._lib = lib
+        # An encrypted library's thumbnails, kept on this workstation too (encrypted).
+        self.local = LocalThumbs(lib.keys) if lib.keys is not None else None
         self._blobs = lib.blobs
         self._guard = threading.Lock()
         self._staged: dict[str, _Staged] = {}
@@ -343,22 +358,34 @@ class ServerPhotoStore(PhotoStore):
                 self._blobs.put(s, _kind(kind), sha256, data)
         except DBAPIError:  # another workstation made it at the same moment: theirs is kept
             log.info("A thumbnail or preview was made elsewhere at the same time")
+            return
+        if kind == "thumbs" and self.local is not None:
+            self.local.put(sha256, data)
 
     def read_cache(self, kind: CacheKind, sha256: str) -> bytes | None:
+        local = self.local if kind == "thumbs" else None
+        kept = local.get(sha256) if local is not None else None
+        if kept is not None:
+            return kept  # no round trip to the server
         try:
             with self._lib.session() as s:
-                return self._blobs.read(s, _kind(kind), sha256)
+                data = self._blobs.read(s, _kind(kind), sha256)
         except NotFoundError:
             return None
         except BlobDamaged:
             log.warning("A stored thumbnail or preview is damaged; it is made again")
             return None
+        if local is not None:
+            local.put(sha256, data)
+        return data
 
     def has_cache(self, kind: CacheKind, sha256: str) -> bool:
         with self._lib.session() as s:
             return self._blobs.has(s, _kind(kind), sha256)
 
     def drop_cache(self, sha256: str) -> None:
+        if self.local is not None:
+            self.local.drop(sha256)
         with self._guard:
             staged = self._staged.get(sha256)
             if staged is not None:
