@@ -25,7 +25,6 @@ from tracker.core.care.server_check import check_server
 from tracker.core.db import notify, roles, server
 from tracker.core.db.models import Blob, BlobChunk, Photo, Visit
 from tracker.core.db.server_errors import PermissionRefused
-from tracker.core.errors import ReadOnlyLibrary
 from tracker.core.services import clients, erase
 from tracker.core.services.erase import Target
 from tracker.core.store.server_library import FolderOnly, ServerLibrary
@@ -160,9 +159,11 @@ def test_what_only_a_folder_can_do_is_refused_with_a_sentence(
         lib.store.plain_reader(io.BytesIO(), "0" * 64, "jpg", "x")
 
 
-def test_a_login_that_may_not_record_photos_opens_it_for_reading_only(
+def test_the_front_desk_opens_it_but_the_server_refuses_it_a_photo(
     clinic: str, pg_server: postgres.Server
 ) -> None:
+    """Writable for what it may do (``test_server_library_rights``: booking, names); a photo
+    row is the server's refusal, typed and said in one sentence."""
     name = f"desk_{uuid.uuid4().hex[:8]}"
     owner = server.make_pg_engine(clinic)
     try:
@@ -170,14 +171,9 @@ def test_a_login_that_may_not_record_photos_opens_it_for_reading_only(
     finally:
         owner.dispose()
     as_desk = clinic.replace("postgres@", f"{name}@")
-    with pytest.raises(ReadOnlyLibrary, match=f"Your login {name} may not record photos"):
-        ServerLibrary.open_server(as_desk)
-    lib = ServerLibrary.open_server(as_desk, allow_read_only=True)
+    lib = ServerLibrary.open_server(as_desk)
     try:
-        assert lib.read_only is not None and "open for reading only" in lib.read_only
-        with pytest.raises(ReadOnlyLibrary):
-            lib.require_writable()
-        # The server's refusal, typed and said in one sentence (a whole photo row).
+        assert lib.read_only is None and lib.withheld is not None
         with (
             pytest.raises(PermissionRefused, match=f"Your login {name} may not"),
             lib.session() as s,
