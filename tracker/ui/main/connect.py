@@ -8,8 +8,10 @@ over a slow link, or one that does not answer, must not freeze the window; what 
 says (a wrong password, a database that is not a clinic library, a server not reached) is
 shown under the fields as one sentence, and the fields stay for another try.
 
-A login that may not record photos (the front desk) opens the library for reading only, as
-``ServerLibrary.open_server(allow_read_only=True)`` decides from the server.
+A login that may change nothing opens the library for reading only, as
+``ServerLibrary.open_server(allow_read_only=True)`` decides from the server. A front-desk login
+is told that the window does not open a clinic library for it yet: the window's first query
+reads whole rows, which its column rights refuse.
 
 An encrypted clinic library (``core.store.server_keys``) says so at the first try; the dialog
 then shows a field for the clinic's passphrase (or its recovery key), typed without echo and
