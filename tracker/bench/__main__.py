@@ -13,6 +13,7 @@ from tracker.bench import ROWS
 from tracker.bench.align import bench_align
 from tracker.bench.align_window import bench_align_window
 from tracker.bench.cli import bench_cli
+from tracker.bench.clinic import bench_clinic
 from tracker.bench.encrypted import _child_large_encrypted, bench_encrypted
 from tracker.bench.imports import bench_card_import, bench_heic, bench_import
 from tracker.bench.measure import bench_measure, bench_measure_sample
@@ -28,7 +29,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smaller inputs, for a first look")
     parser.add_argument(
         "--only",
-        choices=["import", "encrypted", "heic", "large", "compare", "cli", "align", "measure"],
+        choices=[
+            "import",
+            "encrypted",
+            "heic",
+            "large",
+            "compare",
+            "cli",
+            "align",
+            "measure",
+            "clinic",
+        ],
         action="append",
         help="run only these benchmarks (may be given more than once)",
     )
@@ -44,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     quick = args.quick
     only = set(
-        args.only or ["import", "encrypted", "heic", "large", "compare", "cli", "align", "measure"]
+        args.only
+        or ["import", "encrypted", "heic", "large", "compare", "cli", "align", "measure", "clinic"]
     )
     work = Path(tempfile.mkdtemp(prefix="tracker-bench-"))
     print(f"{'figure':<44} {'value':>9}     {'floor':>9} {'ratio':>6}  {'budget':<22}")
@@ -69,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             bench_measure(work)
             bench_measure_sample(work)
             bench_measure_window(work, quick)
+        if "clinic" in only:
+            bench_clinic(work, 50 if quick else 500, 40, 50, 8 if quick else 24)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     budgeted = [r for r in ROWS if r.ok is not None]

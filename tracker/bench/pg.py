@@ -1,0 +1,104 @@
+"""A throwaway PostgreSQL server for the clinic benchmarks, started as tests/postgres.py starts
+the tests' one (the harness does not import the tests): initdb in a temporary folder, listening
+only on a unix socket there (no TCP), fsync off, stopped and removed at the end. As root it runs
+as ``nobody`` (PostgreSQL refuses to run as root). Debian's binaries
+(``/usr/lib/postgresql/<major>/bin``); without them, or without psycopg, ``running_server``
+raises ``Unavailable`` with a sentence, and the rows are skipped."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVER_USER = "nobody"
+
+
+class Unavailable(Exception):
+    """No PostgreSQL server can be started here; the message says why."""
+
+
+def find_bin_dir() -> Path | None:
+    """The newest installed PostgreSQL's bin folder holding initdb and pg_ctl, or None."""
+    found = []
+    for bin_dir in Path("/usr/lib/postgresql").glob("*/bin"):
+        if (bin_dir / "initdb").exists() and (bin_dir / "pg_ctl").exists():
+            major = bin_dir.parent.name
+            found.append((int(major) if major.isdigit() else 0, bin_dir))
+    return max(found)[1] if found else None
+
+
+@dataclass(frozen=True)
+class Server:
+    socket_dir: Path
+
+    @property
+    def socket(self) -> Path:
+        """The unix socket the server listens on (a delaying proxy's target)."""
+        return self.socket_dir / ".s.PGSQL.5432"
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@/{database}?host={self.socket_dir}"
+
+    def create_database(self) -> str:
+        """A new empty database's URL (gone with the server)."""
+        import psycopg
+
+        name = f"b_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(
+            host=str(self.socket_dir), user="postgres", dbname="postgres", autocommit=True
+        ) as conn:
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'".encode())
+        return self.url(name)
+
+
+def _run(cmd: list[str], as_user: str | None) -> None:
+    if as_user is not None:
+        cmd = ["runuser", "-u", as_user, "--", *cmd]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {result.stderr or result.stdout}")
+
+
+@contextlib.contextmanager
+def running_server() -> Iterator[Server]:
+    """A server for the block, stopped (``-m immediate``) and removed after it."""
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        raise Unavailable(
+            "no initdb/pg_ctl under /usr/lib/postgresql/*/bin (apt-get install postgresql)"
+        )
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise Unavailable("psycopg is not installed (pip install -e '.[clinic]')") from None
+    as_user = None
+    # Short path: a unix socket's path must fit in about 100 bytes.
+    root = Path(tempfile.mkdtemp(prefix="pgb-", dir="/tmp"))
+    if os.geteuid() == 0:
+        as_user = SERVER_USER
+        user = pwd.getpwnam(as_user)
+        os.chown(root, user.pw_uid, user.pw_gid)
+    data = root / "data"
+    pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data)]
+    started = False
+    try:
+        initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
+        _run([*initdb, "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], as_user)
+        # No TCP; fsync off: the benchmark's data need not survive a power cut (the tests'
+        # server runs so too).
+        options = f"-k {root} -c listen_addresses= -F -c full_page_writes=off"
+        _run([*pg_ctl, "-l", str(root / "log"), "-w", "-t", "30", "-o", options, "start"], as_user)
+        started = True
+        yield Server(root)
+    finally:
+        if started:
+            _run([*pg_ctl, "-m", "immediate", "-w", "stop"], as_user)
+        shutil.rmtree(root, ignore_errors=True)
