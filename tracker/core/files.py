@@ -23,9 +23,12 @@ def private_umask() -> None:
     os.umask(PRIVATE_UMASK)
 
 
-def refuse_inside(root: Path, out: Path) -> None:
+def refuse_inside(root: Path | None, out: Path) -> None:
     """UsageError when ``out`` (symlinks followed) lies inside the library at ``root``: only
-    the library writes into its folder, and an export there could replace an original."""
+    the library writes into its folder, and an export there could replace an original.
+    ``root`` None: a library in a database (``lib.server``), with no folder to write into."""
+    if root is None:
+        return
     try:
         inside = out.resolve().is_relative_to(root.resolve())
     except (OSError, RuntimeError):  # a link loop: not a place to write either

@@ -222,7 +222,7 @@ def export_report(
         raise UsageError(f"Unknown page size '{page}'; use A4 or Letter.")
     if not out.parent.is_dir():
         raise UsageError(f"The folder {out.parent} does not exist.")
-    refuse_inside(lib.root, out)
+    refuse_inside(None if lib.server else lib.root, out)
     document = build_document(lib, client_id, area_id, progress_cb=progress_cb, charts=charts)
     pdf = write_pdf(document, page)
     if not pdf.startswith(b"%PDF"):

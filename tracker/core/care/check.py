@@ -14,12 +14,12 @@ import enum
 import os
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from sqlalchemy import select
 
+from tracker.core.care.check_report import CheckReport, Problem
 from tracker.core.db import schema, snapshots
 from tracker.core.db.models import Photo
 from tracker.core.errors import EncryptedFileRefused
@@ -31,31 +31,6 @@ from tracker.core.store.lock import in_use
 from tracker.core.store.photos import UNDONE
 
 ORIGINALS = "originals"
-
-
-@dataclass
-class Problem:
-    kind: str
-    detail: str
-    sha256: str = ""  # the photo's, for a missing, changed or linked original
-
-
-@dataclass
-class CheckReport:
-    problems: list[Problem] = field(default_factory=list)
-    photos_checked: int = 0
-    cancelled: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "photos_checked": self.photos_checked,
-            "problems": [vars(p) for p in self.problems],
-        }
 
 
 # -- reading the library's files without following links ----------------------------------------
@@ -152,7 +127,15 @@ def check_library(
 ) -> CheckReport:
     """``progress(done, total, what)`` is called after each photo; ``cancel()`` stops early
     (the report then covers the photos checked so far). ``rehash=False`` skips reading the
-    originals, for a caller that has just verified every byte itself (a restore)."""
+    originals, for a caller that has just verified every byte itself (a restore).
+    A library in a database gets the server's check (``server_check``) instead."""
+    if lib.server is not None:
+        # start-up time: the server's check is loaded for a server library only
+        from tracker.core.care.server_check import check_server
+        from tracker.core.store.server_library import ServerLibrary
+
+        assert isinstance(lib, ServerLibrary)
+        return check_server(lib, progress, cancel)
     report = CheckReport()
     _check_database(lib, report)
     report.problems.extend(Problem("audit", text) for text in audit.verify(lib))

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from tracker.core.care.check import CheckReport, Problem
+from tracker.core.care.check_report import CheckReport, Problem
 from tracker.core.db.models import Consent, Photo
 from tracker.core.services import audit
 from tracker.core.store.server_library import ServerLibrary

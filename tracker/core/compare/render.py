@@ -302,7 +302,7 @@ def export(
     lib: Library, photo_ids: Sequence[int], out: Path, options: CompareOptions
 ) -> dict[str, object]:
     fmt = output_format(out)
-    refuse_inside(lib.root, out)
+    refuse_inside(None if lib.server else lib.root, out)
     image = render(lib, photo_ids, options)
     write_atomically(out, encode(image, fmt))
     return {

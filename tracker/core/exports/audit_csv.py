@@ -34,6 +34,6 @@ def export(lib: Library, rows: Sequence[AuditEntry], out: Path) -> dict[str, obj
         )
     if not out.parent.is_dir():
         raise UsageError(f"The folder {out.parent} does not exist.")
-    refuse_inside(lib.root, out)
+    refuse_inside(None if lib.server else lib.root, out)
     write_atomically(out, to_csv(rows).encode("utf-8"))
     return {"file": str(out), "rows": len(rows)}

@@ -145,7 +145,7 @@ def export(
         raise UsageError(f"{out.name}: ratings are exported as .csv; choose a name ending in .csv.")
     if not out.parent.is_dir():
         raise UsageError(f"The folder {out.parent} does not exist.")
-    refuse_inside(lib.root, out)
+    refuse_inside(None if lib.server else lib.root, out)
     table = rows(lib, client_id, area_id) + measures_csv.rows(lib, client_id, area_id)
     # by client, area and date (stable: each part keeps its own order within a visit)
     table.sort(key=lambda r: (str(r["client"]), str(r["area"]), str(r["visit_date"])))
