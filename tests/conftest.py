@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests import postgres
+from tests import engines, postgres
 
 if TYPE_CHECKING:
     from tracker.core.store.library import Library
@@ -55,6 +55,8 @@ def pytest_configure(config: pytest.Config) -> None:
     from PySide6.QtCore import qInstallMessageHandler
 
     qInstallMessageHandler(_watch.handle)
+    # TRACKER_TEST_ENGINE=postgresql: new libraries in PostgreSQL (tests/engines.py).
+    config.pluginmanager.register(engines, "tracker_engines")
 
 
 @pytest.fixture(autouse=True)

@@ -215,6 +215,7 @@ def test_plan_shows_where_each_file_lands_without_importing(
     assert given[2].problem.startswith("it is a text file")
 
 
+@pytest.mark.folder_only(reason="lock")
 def test_previews_can_be_made_ahead_of_their_first_view(library: Library, tmp_path: Path) -> None:
     paths = [_photo(tmp_path / f"{i}.jpg", None, i) for i in range(3)]
     shas = [i.sha256 for i in h.import_files(library, paths, area="Belly").imported]
@@ -277,6 +278,7 @@ def test_plan_names_duplicates_before_the_import(library: Library, tmp_path: Pat
     )
 
 
+@pytest.mark.folder_only(reason="cache")
 def test_lost_thumbnails_and_previews_are_rebuilt_from_the_original(
     library: Library, tmp_path: Path
 ) -> None:
@@ -292,6 +294,7 @@ def test_lost_thumbnails_and_previews_are_rebuilt_from_the_original(
     assert library.store.has_cache("thumbs", sha)
 
 
+@pytest.mark.folder_only(reason="lock")
 def test_a_jpeg_preview_is_made_on_first_view_and_kept(library: Library, tmp_path: Path) -> None:
     path = tmp_path / "big.jpg"
     Image.effect_noise((2400, 1800), 30).convert("RGB").save(path, "JPEG", quality=80)

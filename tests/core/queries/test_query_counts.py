@@ -106,6 +106,7 @@ def small_and_large(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     large.close()
 
 
+@pytest.mark.folder_only(reason="root")
 def test_each_hot_path_costs_the_same_statements_whatever_the_size(
     small_and_large: tuple[Library, Library],
 ) -> None:

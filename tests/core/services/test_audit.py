@@ -57,6 +57,7 @@ def _tamper(root: Path, *statements: str) -> None:
     conn.close()
 
 
+@pytest.mark.folder_only(reason="actor")
 def test_the_trail_refuses_updates_and_deletes(tmp_path: Path) -> None:
     with Library.open(_trail(tmp_path)) as lib:
         with pytest.raises(DBAPIError, match="append-only"), lib.session() as s:
@@ -66,6 +67,7 @@ def test_the_trail_refuses_updates_and_deletes(tmp_path: Path) -> None:
         assert audit.verify(lib) == []
 
 
+@pytest.mark.folder_only(reason="actor")
 def test_a_deleted_row_is_found(tmp_path: Path) -> None:
     root = _trail(tmp_path)
     _tamper(root, "DELETE FROM audit WHERE id = 2")
@@ -75,6 +77,7 @@ def test_a_deleted_row_is_found(tmp_path: Path) -> None:
         ]
 
 
+@pytest.mark.folder_only(reason="actor")
 def test_an_edited_row_is_found_and_a_renumbered_deletion_too(tmp_path: Path) -> None:
     root = _trail(tmp_path)
     _tamper(root, "UPDATE audit SET detail = 'care, other.png' WHERE id = 2")
@@ -89,6 +92,7 @@ def test_an_edited_row_is_found_and_a_renumbered_deletion_too(tmp_path: Path) ->
     )
 
 
+@pytest.mark.folder_only(reason="actor")
 def test_the_trail_exports_as_csv_safe_from_formulas(tmp_path: Path) -> None:
     with Library.open(_trail(tmp_path)) as lib:
         audit.record(lib, Action.EXPORTED, detail="=HYPERLINK(1)")
@@ -101,6 +105,7 @@ def test_the_trail_exports_as_csv_safe_from_formulas(tmp_path: Path) -> None:
     assert rows[-1][-1] == "'=HYPERLINK(1)"
 
 
+@pytest.mark.folder_only(reason="actor")
 def test_a_read_only_library_records_nothing(tmp_path: Path) -> None:
     root = _trail(tmp_path)
     with Library.open(root, read_only=True) as lib:

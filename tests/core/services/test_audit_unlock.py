@@ -89,6 +89,7 @@ def _cut_newest(root: Path, count: int = 1) -> None:
     conn.close()
 
 
+@pytest.mark.folder_only(reason="anchor")
 def test_entries_cut_off_the_end_are_found_by_the_anchor(tmp_path: Path) -> None:
     root = tmp_path / "plain"
     with Library.open(root, create=True) as lib:
@@ -121,6 +122,7 @@ def test_an_encrypted_librarys_anchor_is_sealed(tmp_path: Path) -> None:
     assert "its seal is wrong" in problem
 
 
+@pytest.mark.folder_only(reason="anchor")
 def test_a_library_without_an_anchor_checks_the_chain_only(tmp_path: Path) -> None:
     root = tmp_path / "plain"
     with Library.open(root, create=True) as lib:

@@ -100,6 +100,7 @@ def test_a_form_is_known_by_its_content_not_its_name(tmp_path: Path) -> None:
         consent_forms.read_form_file(tmp_path / "gone.pdf")
 
 
+@pytest.mark.folder_only(reason="files")
 def test_a_form_is_kept_as_an_original_with_its_consent_and_audited(lib: Library) -> None:
     data = pdf()
     ident = _consent(lib, data, "ana-teaching.pdf")
@@ -118,6 +119,7 @@ def test_a_form_is_kept_as_an_original_with_its_consent_and_audited(lib: Library
     assert check(lib).ok and audit.verify(lib) == []
 
 
+@pytest.mark.folder_only(reason="files")
 def test_a_bad_form_records_no_consent(lib: Library) -> None:
     with pytest.raises(ValidationError, match=r"scan\.pdf is not a PDF"):
         _consent(lib, b"<html>not a form</html>", "scan.pdf")
@@ -125,6 +127,7 @@ def test_a_bad_form_records_no_consent(lib: Library) -> None:
     assert not list((lib.root / "tmp").iterdir())
 
 
+@pytest.mark.folder_only(reason="files")
 def test_one_form_per_consent_written_once_and_put_back_when_lost(lib: Library) -> None:
     ident = _consent(lib)
     with pytest.raises(NotFoundError, match=f"Consent {ident} holds no signed form"):
@@ -149,6 +152,7 @@ def test_one_form_per_consent_written_once_and_put_back_when_lost(lib: Library) 
     assert audit.entries(lib)[-1].detail == "form put back: JPEG, found-again.jpg"
 
 
+@pytest.mark.folder_only(reason="files")
 def test_a_changed_form_is_reported_and_never_read_as_the_form(lib: Library) -> None:
     ident = _consent(lib, png(), "form.png")
     path = _file(lib, ident)
@@ -163,6 +167,7 @@ def test_a_changed_form_is_reported_and_never_read_as_the_form(lib: Library) -> 
         consent_forms.read(lib, ident)
 
 
+@pytest.mark.folder_only(reason="files")
 def test_export_writes_the_bytes_to_a_new_file_only(lib: Library, tmp_path: Path) -> None:
     data = pdf()
     ident = _consent(lib, data)
@@ -181,6 +186,7 @@ def test_export_writes_the_bytes_to_a_new_file_only(lib: Library, tmp_path: Path
     assert not list(tmp_path.glob(".*.part"))
 
 
+@pytest.mark.folder_only(reason="files")
 def test_a_form_recorded_but_not_yet_moved_is_finished_when_the_library_opens(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -203,6 +209,7 @@ def test_a_form_recorded_but_not_yet_moved_is_finished_when_the_library_opens(
         assert check(lib).ok
 
 
+@pytest.mark.folder_only(reason="files")
 def test_erasing_a_client_erases_their_forms_and_no_one_elses(lib: Library) -> None:
     shared, theirs = pdf(b"the clinic's blank form"), jpeg()
     mine = _consent(lib, shared)
@@ -219,6 +226,7 @@ def test_erasing_a_client_erases_their_forms_and_no_one_elses(lib: Library) -> N
     assert check(lib).ok
 
 
+@pytest.mark.folder_only(reason="repair")
 def test_quarantine_leaves_the_forms_alone(lib: Library) -> None:
     ident = _consent(lib, pdf())
     stray = lib.root / "originals" / "zz" / ("f" * 64 + ".jpg")
@@ -228,6 +236,7 @@ def test_quarantine_leaves_the_forms_alone(lib: Library) -> None:
     assert _file(lib, ident).exists() and check(lib).ok
 
 
+@pytest.mark.folder_only(reason="backup")
 def test_a_backup_carries_the_forms_and_restores_them(lib: Library, tmp_path: Path) -> None:
     photo = tmp_path / "p.png"
     Image.effect_noise((40, 30), 30).convert("RGB").save(photo)
@@ -245,6 +254,7 @@ def test_a_backup_carries_the_forms_and_restores_them(lib: Library, tmp_path: Pa
         assert consent_forms.read(back, second)[0] == data == consent_forms.read(back, third)[0]
 
 
+@pytest.mark.folder_only(reason="backup")
 def test_a_missing_form_stops_a_backup_unless_forced(lib: Library, tmp_path: Path) -> None:
     ident = _consent(lib, pdf())
     path = _file(lib, ident)
@@ -288,6 +298,7 @@ def test_in_an_encrypted_library_a_form_is_never_in_the_clear(tmp_path: Path) ->
         assert check(restored).ok
 
 
+@pytest.mark.folder_only(reason="encryption")
 def test_encrypting_a_library_encrypts_its_forms(tmp_path: Path) -> None:
     root, data = tmp_path / "lib", pdf()
     with Library.open(root, create=True) as lib:

@@ -289,6 +289,7 @@ def test_erasing_the_reference_hands_its_regions_to_the_next_and_measures_go_wit
     assert h.check(library).ok
 
 
+@pytest.mark.folder_only(reason="backup")
 def test_a_backup_carries_the_regions_and_measures_and_its_restore_checks_clean(
     library: Library, tmp_path: Path
 ) -> None:

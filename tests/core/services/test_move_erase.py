@@ -179,6 +179,7 @@ def _holds(root: Path, needle: bytes) -> list[str]:
     )
 
 
+@pytest.mark.folder_only(reason="files")
 def test_erasing_a_client_leaves_nothing_of_it_in_the_library_folder(
     library: Library, tmp_path: Path
 ) -> None:
@@ -264,6 +265,7 @@ def test_erasing_a_photo_keeps_the_rest_of_its_view_aligned(
     assert h.check(library).ok
 
 
+@pytest.mark.folder_only(reason="files")
 def test_an_erase_the_database_refuses_puts_every_file_back(
     library: Library, course: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -286,6 +288,7 @@ def test_an_erase_the_database_refuses_puts_every_file_back(
     assert len(h.list_photos(library)) == 4 and h.check(library).ok
 
 
+@pytest.mark.folder_only(reason="backup")
 def test_the_plan_names_the_backup_archives_that_still_hold_it(
     library: Library, course: dict[str, int], tmp_path: Path
 ) -> None:
@@ -299,6 +302,7 @@ def test_the_plan_names_the_backup_archives_that_still_hold_it(
     assert erase.plan(library, erase.Target.AREA, course["thigh"]).archives == ()
 
 
+@pytest.mark.folder_only(reason="snapshots")
 def test_the_plan_names_only_the_copies_made_since_it_came_into_the_library(
     library: Library, course: dict[str, int], tmp_path: Path
 ) -> None:

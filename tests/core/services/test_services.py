@@ -179,6 +179,7 @@ def test_given_date_puts_every_photo_in_that_visit(library: Library, tmp_path: P
     assert {p["view"] for p in h.list_photos(library)} == {"close-up"}
 
 
+@pytest.mark.folder_only(reason="files")
 def test_progress_is_reported_for_every_file_and_cancel_stops_cleanly(
     library: Library, tmp_path: Path
 ) -> None:
@@ -222,6 +223,7 @@ def test_nothing_is_created_when_every_file_is_refused(library: Library, tmp_pat
     assert [c["name"] for c in listing.clients(library)] == ["Me"]
 
 
+@pytest.mark.folder_only(reason="permissions")
 def test_a_new_library_is_private_to_its_owner(tmp_path: Path) -> None:
     with Library.open(tmp_path / "lib", create=True):
         pass
@@ -237,6 +239,7 @@ def test_a_creation_cut_off_after_its_first_step_is_finished_next_time(tmp_path:
         assert [c["name"] for c in listing.clients(lib)] == ["Me"]
 
 
+@pytest.mark.folder_only(reason="files")
 def test_an_unexpected_failure_with_one_file_refuses_that_file_and_goes_on(
     library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -43,6 +43,7 @@ def _cache(library: Library, kind: CacheKind, sha: str) -> Path:
 
 
 @pytest.mark.parametrize("kind", ["thumbs", "previews"])
+@pytest.mark.folder_only(reason="cache")
 def test_another_photos_file_planted_in_the_cache_is_never_shown(
     library: Library, tmp_path: Path, kind: CacheKind
 ) -> None:
@@ -62,6 +63,7 @@ def test_another_photos_file_planted_in_the_cache_is_never_shown(
         assert library.store.read_cache(kind, red) == shown  # and it was made again
 
 
+@pytest.mark.folder_only(reason="cache")
 def test_a_folder_or_a_link_in_a_cache_files_place_is_not_followed(
     library: Library, tmp_path: Path
 ) -> None:

@@ -30,6 +30,7 @@ def test_a_lock_linked_to_another_file_never_truncates_it(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("entry", ["cache", "tmp", "library.sqlite3-wal"])
+@pytest.mark.folder_only(reason="links")
 def test_a_library_whose_own_entries_are_links_is_not_opened(tmp_path: Path, entry: str) -> None:
     root = tmp_path / "lib"
     Library.open(root, create=True).close()
@@ -59,6 +60,7 @@ def test_the_database_file_alone_holds_what_a_command_committed(tmp_path: Path) 
         assert conn.execute("SELECT count(*) FROM visit").fetchone() == (3,)
 
 
+@pytest.mark.folder_only(reason="files")
 def test_pictures_a_killed_import_made_for_photos_it_never_recorded_are_swept(
     library: Library, tmp_path: Path
 ) -> None:
@@ -84,6 +86,7 @@ def test_pictures_a_killed_import_made_for_photos_it_never_recorded_are_swept(
         reopened.close()
 
 
+@pytest.mark.folder_only(reason="permissions")
 def test_a_read_only_folder_with_unapplied_changes_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -106,6 +109,7 @@ def test_a_read_only_folder_with_unapplied_changes_says_so(
 
 
 @pytest.mark.parametrize("folder", ["cache", "tmp"])
+@pytest.mark.folder_only(reason="files")
 def test_a_derived_folder_found_as_a_file_is_kept_aside_and_made_again(
     tmp_path: Path, folder: str
 ) -> None:
@@ -119,6 +123,7 @@ def test_a_derived_folder_found_as_a_file_is_kept_aside_and_made_again(
     assert len(kept) == 1 and kept[0].read_text() == "something"
 
 
+@pytest.mark.folder_only(reason="files")
 def test_an_originals_folder_found_as_a_file_is_a_sentence(tmp_path: Path) -> None:
     root = tmp_path / "lib"
     Library.open(root, create=True).close()
