@@ -53,7 +53,7 @@ from tracker.core.db.models import (
 )
 from tracker.core.domain.consent import Action
 from tracker.core.queries import browse, search
-from tracker.core.queries.measures import photo_measure
+from tracker.core.queries.measures import photo_measures
 from tracker.core.queries.rows import PhotoRow
 from tracker.core.services import audit
 from tracker.core.services.import_report import NewArea
@@ -96,8 +96,7 @@ def window_refresh(lib: Library, client_id: int | None) -> Shown:
     detail = browse.visit_detail(lib, visit_id) if visit_id is not None else None
     area = next((a for a in detail.areas if a.area.id == area_id), None) if detail else None
     photos = list(area.photos) if area else []
-    for p in photos:
-        photo_measure(lib, p.id)
+    photo_measures(lib, [p.id for p in photos])
     return Shown(client_id, area_id, visit_id, photos, [p for r in rows for p in r.photos])
 
 

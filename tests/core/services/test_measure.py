@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from sqlalchemy import event
 
 from tests import helpers as h
 from tests.core.imaging.marks_synthetic import ALBA, MarksPhoto, marks_photo
@@ -306,3 +307,27 @@ def test_a_backup_carries_the_regions_and_measures_and_its_restore_checks_clean(
         row = _stored(again, a)
         assert row is not None and row.inputs["sensitivity"] == 3.5
         assert h.check(again).ok
+
+
+def test_a_visits_photos_measures_are_read_in_one_session_as_each_alone(
+    library: Library, tmp_path: Path
+) -> None:
+    ids = [add_photo(library, tmp_path, marks_photo(i), day=DAY) for i in range(3)]
+    ids.append(add_photo(library, tmp_path, marks_photo(9), area="Arm", day=DAY))
+    measure.measure_photos(library, ids[:2] + ids[3:])  # the third never measured
+    move.move_photos(library, [ids[0]], area_id=_area(library, "Arm"))  # stale now
+    checkouts: list[object] = []
+
+    def checked_out(*_args: object) -> None:
+        checkouts.append(_args)
+
+    event.listen(library.engine, "checkout", checked_out)
+    try:
+        together = q.photo_measures(library, ids)
+    finally:
+        event.remove(library.engine, "checkout", checked_out)
+    assert len(checkouts) == 1  # one session for the four
+    assert together == {i: q.photo_measure(library, i) for i in ids}
+    moved = together[ids[0]]
+    assert together[ids[2]] is None and moved is not None and moved.stale
+    assert q.photo_measures(library, []) == {}

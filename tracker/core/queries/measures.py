@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -298,6 +299,29 @@ def area_measures(
         unmeasured=sum(1 for pm in mine if pm.values is None and pm.error is None),
         scale_known=scale_known,
     )
+
+
+def photo_measures(lib: Library, photo_ids: Sequence[int]) -> dict[int, PhotoMeasure | None]:
+    """``photo_measure`` of each photo, in one session of three to five statements whatever
+    their number (the visit panel asks for all of a visit's photos at each switch: a round
+    trip each counts on a clinic's server). A photo that is not there is left out."""
+    if not photo_ids:
+        return {}
+    with lib.session() as s:
+        rows = s.execute(
+            select(Photo, Visit.date, Measure, Area)
+            .join(Visit, Photo.visit_id == Visit.id)
+            .join(Area, Photo.area_id == Area.id)
+            .outerjoin(Measure, Measure.photo_id == Photo.id)
+            .where(Photo.id.in_(list(photo_ids)))
+        ).all()
+        measured = [(p, area) for p, _d, m, area in rows if m is not None]
+        jobs = jobs_for(s, measured) if measured else {}
+        out: dict[int, PhotoMeasure | None] = {}
+        for p, day, m, _area in rows:
+            key = inputs_key(jobs[p.id].inputs) if m is not None else None
+            out[p.id] = None if m is None else _photo_measure(p, day, m, key)
+        return out
 
 
 def photo_measure(lib: Library, photo_id: int) -> PhotoMeasure | None:

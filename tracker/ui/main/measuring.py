@@ -21,7 +21,7 @@ from PySide6.QtCore import QEvent, QObject, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
 from tracker.core.errors import TrackerError
-from tracker.core.queries.measures import AreaMeasures, PhotoMeasure, area_measures, photo_measure
+from tracker.core.queries.measures import AreaMeasures, PhotoMeasure, area_measures, photo_measures
 from tracker.core.queries.rows import PhotoRow
 from tracker.core.store.library import Library
 from tracker.ui.history import Change
@@ -291,7 +291,7 @@ class MeasureController(QObject):
                 data = area_measures(lib, area_id, view, subtract_control=subtract)
                 if view is not None and not data.photos:
                     data = area_measures(lib, area_id, None, subtract_control=subtract)
-            rows = [(p.view, photo_measure(lib, p.id)) for p in photos] if photos else None
+            rows = _figures(lib, photos) if photos else None
             return data, rows
 
         self._reading += 1  # the tab's measures are being read (``reading``)
@@ -400,8 +400,14 @@ class MeasureController(QObject):
             self.figures.show_figures([])
             return
         try:
-            rows = [(p.view, photo_measure(lib, p.id)) for p in photos]
+            rows = _figures(lib, photos)
         except TrackerError as exc:
             self.window.statusBar().showMessage(str(exc), 8000)
             return
         self.figures.show_figures(rows)
+
+
+def _figures(lib: Library, photos: Sequence[PhotoRow]) -> list[Figures]:
+    """Each photo's view and stored measure, in one session (``photo_measures``)."""
+    found = photo_measures(lib, [p.id for p in photos])
+    return [(p.view, found.get(p.id)) for p in photos]
