@@ -1,6 +1,7 @@
 """The delaying proxy (tracker/bench/delay_proxy.py, with tests/tools/delay_proxy.py's
-controls): the delay it adds each way, measured on a real PostgreSQL connection and on plain sockets; bytes intact and in order, many connections at once,
-a cut link seen by the client, a clean close. The round trips it measures are printed (-s)."""
+controls): the delay it adds each way, measured on a real PostgreSQL connection and on plain
+sockets; bytes intact and in order, many connections at once, a cut link seen by the client, a
+clean close. The round trips it measures are printed (-s)."""
 
 from __future__ import annotations
 
