@@ -521,3 +521,16 @@ def test_only_the_staff_added_may_connect(clinic: Clinic) -> None:
     refused = pytest.raises(OperationalError, match="permission denied for database")
     with refused, clinic.login(outsider).connect():
         pass
+
+
+def test_only_the_owner_brings_an_older_clinic_library_up_to_date(clinic: Clinic) -> None:
+    server.downgrade(clinic.owner, "0009")  # as an older version of the app left it
+    with pytest.raises(LibraryError, match="only its owner, the login ") as said:
+        server.open_server(clinic.url.replace("postgres@", f"{clinic.users[roles.PRACTITIONER]}@"))
+    assert "schema 0009" in str(said.value) and "nothing was changed" in str(said.value)
+    assert db.current_revision(clinic.owner) == "0009"
+    server.open_server(clinic.url).dispose()  # the owner opens it once: migrated
+    assert db.current_revision(clinic.owner) == db.head_revision()
+    server.open_server(
+        clinic.url.replace("postgres@", f"{clinic.users[roles.PRACTITIONER]}@")
+    ).dispose()

@@ -125,6 +125,9 @@ def _check_and_migrate(conn: Connection, url: URL, create: bool) -> None:
             f"This library was written by a newer version of the app (schema {revision}). "
             "Update the app to open it; the library has not been changed."
         )
+    if revision is not None and revision != head:
+        # Before the check, which builds the older schema to compare (a schema of its own).
+        _refuse_unless_owner(conn, url, revision, head)
     subject = f"The library database {url.database!r} on {server_name(url)}"
     server_schema.verify(conn, revision, subject=subject)
     if revision is None and not create:
@@ -145,6 +148,27 @@ def _check_and_migrate(conn: Connection, url: URL, create: bool) -> None:
         # The staff's rights again, in the same transaction: a table a migration made has
         # none until granted, and the people working would be refused it.
         roles.grant_rights(conn)
+
+
+def _refuse_unless_owner(conn: Connection, url: URL, revision: str, head: str) -> None:
+    """Only the library's owner (the login that ran ``clinic create``: it owns the tables) or
+    the server's superuser migrates it; anyone else is told whom to ask, before anything is
+    tried (the server would refuse the first statement with a sentence that names no one)."""
+    owner = conn.scalar(
+        text(
+            "SELECT tableowner FROM pg_tables "
+            "WHERE schemaname = current_schema() AND tablename = 'alembic_version'"
+        )
+    )
+    if owner is None or conn.scalar(text("SELECT pg_has_role(:o, 'USAGE')"), {"o": owner}):
+        return
+    raise LibraryError(
+        f"The clinic library in the database {url.database!r} on {server_name(url)} was made "
+        f"by an older version of the app (schema {revision}; this one needs {head}), and only "
+        f"its owner, the login {owner}, or the server's superuser may bring it up to date: ask "
+        f"them to open it once with this version (for example 'tracker --library "
+        f"postgresql://{owner}@HOST/{url.database} check'); nothing was changed."
+    )
 
 
 def _revision(conn: Connection) -> str | None:
