@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, and_, func, insert, select
+from sqlalchemy import ColumnElement, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,7 @@ from tracker.core.db.models import (
 )
 from tracker.core.domain import rules
 from tracker.core.domain.treatment import TREATMENT_FIELDS, check_treatment
-from tracker.core.errors import UsageError, ValidationError
+from tracker.core.errors import NotFoundError, UsageError, ValidationError
 from tracker.core.queries.browse import get, has_baseline, record_fields
 from tracker.core.services import versions
 from tracker.core.store.library import Library
@@ -32,8 +32,19 @@ from tracker.core.store.library import Library
 VISIT_FIELDS = ("date", "kind", "notes")
 
 
+class Named(Protocol):
+    """A client as a visit's making needs it: a ``Client``, or its id and name read by column
+    (the front desk may read no more of a client's row)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+
 def _refuse_taken_date(
-    s: Session, client: Client, day: dt.date, other_than: int | None = None
+    s: Session, client: Named, day: dt.date, other_than: int | None = None
 ) -> None:
     q = select(Visit.id).where(Visit.client_id == client.id, Visit.date == day)
     if other_than is not None:
@@ -46,7 +57,7 @@ def _refuse_taken_date(
 
 def create_visit(
     s: Session,
-    client: Client,
+    client: Named,
     day: dt.date,
     kind: VisitKind | None = None,
     notes: str = "",
@@ -106,34 +117,53 @@ def record_visit(
 ) -> RecordedVisit:
     """The visit on ``day``, made if there is none (``tracker visit add``): its kind and notes
     are changed when given, and the area's treatment record merged with ``treatment`` (the
-    rule of ``set_treatment``), all in one transaction."""
+    rule of ``set_treatment``), all in one transaction.
+
+    Rows are read by column, as the front desk's rights allow it (the client's id and name,
+    the area's, the visit's id and kind), so that the front desk books visits here; what it
+    may not change (notes, treatment records) the server refuses with its sentence."""
     fields = check_treatment(treatment or {})
     if fields and area_id is None:
         raise UsageError("Treatment details belong to an area; say which one with --area NAME.")
     with lib.session() as s:
-        client = get(s, Client, client_id, "client")
+        client = s.execute(select(Client.id, Client.name).where(Client.id == client_id)).first()
+        if client is None:
+            raise NotFoundError(f"There is no client with id {client_id} in the library.")
         if area_id is not None:
-            area = get(s, Area, area_id, "area")
+            area = s.execute(select(Area.client_id, Area.name).where(Area.id == area_id)).first()
+            if area is None:
+                raise NotFoundError(f"There is no area with id {area_id} in the library.")
             if area.client_id != client_id:
                 raise UsageError(f"The area '{area.name}' is not an area of {client.name}.")
-        visit = s.scalar(select(Visit).where(Visit.client_id == client_id, Visit.date == day))
-        created = visit is None
-        if visit is None:
-            visit = create_visit(s, client, day, kind, notes or "")
+        found = s.execute(
+            select(Visit.id, Visit.kind).where(Visit.client_id == client_id, Visit.date == day)
+        ).first()
+        created = found is None
+        if found is None:
+            made = create_visit(s, client, day, kind, notes or "")
+            visit_id, visit_kind = made.id, made.kind
         else:
-            if kind is not None or notes is not None:
-                versions.claim(s, Visit, Visit.id == visit.id, None)
+            visit_id, visit_kind = found.id, found.kind
+            changes: dict[str, Any] = {}
             if kind is not None:
-                visit.kind = kind
+                changes["kind"] = visit_kind = kind
             if notes is not None:
-                visit.notes = notes
+                changes["notes"] = notes
+            if changes:
+                versions.claim(s, Visit, Visit.id == visit_id, None)
+                s.execute(
+                    update(Visit)
+                    .where(Visit.id == visit_id)
+                    .values(**changes)
+                    .execution_options(synchronize_session=False)
+                )
         record_id = None
         if area_id is not None and fields:
-            versions.claim(s, TreatmentRecord, _record_of(visit.id, area_id), None)
-            record = _merge_treatment(s, visit.id, area_id, fields)
+            versions.claim(s, TreatmentRecord, _record_of(visit_id, area_id), None)
+            record = _merge_treatment(s, visit_id, area_id, fields)
             record_id = record.id if record is not None else None
         s.flush()
-        return RecordedVisit(visit.id, visit.kind, created, record_id)
+        return RecordedVisit(visit_id, visit_kind, created, record_id)
 
 
 def update_visit(
