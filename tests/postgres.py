@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tracker.core.db import roles, server
+
 SERVER_USER = "nobody"
 # Members of this group role log in with a password (SCRAM); everyone else is trusted.
 PASSWORD_GROUP = "password_login"
@@ -84,6 +86,18 @@ class Server:
         if self.as_user is not None:
             cmd = ["runuser", "-u", self.as_user, "--", *cmd]
         return subprocess.run(cmd, capture_output=True, timeout=60, check=False).returncode == 0
+
+    @contextlib.contextmanager
+    def clinic(self) -> Iterator[str]:
+        """A new database made a clinic library (as ``tracker clinic create`` makes one, by
+        the superuser, who owns it), dropped afterwards; its URL."""
+        with self.database() as url:
+            engine = server.make_pg_engine(url)
+            try:
+                roles.create_clinic(engine)
+            finally:
+                engine.dispose()
+            yield url
 
     @contextlib.contextmanager
     def database(self) -> Iterator[str]:

@@ -29,12 +29,7 @@ SECRET = "a clinic password 7f3a"
 def clinic(pg_server: postgres.Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.delenv("TRACKER_LIBRARY", raising=False)
     monkeypatch.delenv("TRACKER_CLINIC_PASSWORD", raising=False)
-    with pg_server.database() as url:
-        engine = server.make_pg_engine(url)
-        try:
-            roles.create_clinic(engine)
-        finally:
-            engine.dispose()
+    with pg_server.clinic() as url:
         yield url
 
 

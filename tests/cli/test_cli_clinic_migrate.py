@@ -7,7 +7,6 @@ encrypted folder refused with one sentence and nothing written. Against a throwa
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Iterator
@@ -21,27 +20,15 @@ from sqlalchemy import select
 
 from tests import postgres
 from tests.conftest import run_cli
-from tracker.core.db import roles, server
 from tracker.core.db.models import Photo
 from tracker.core.store.server_library import ServerLibrary
-
-
-@contextlib.contextmanager
-def _clinic_library(pg_server: postgres.Server) -> Iterator[str]:
-    with pg_server.database() as url:
-        engine = server.make_pg_engine(url)
-        try:
-            roles.create_clinic(engine)
-        finally:
-            engine.dispose()
-        yield url
 
 
 @pytest.fixture
 def clinic(pg_server: postgres.Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.delenv("TRACKER_LIBRARY", raising=False)
     monkeypatch.delenv("TRACKER_CLINIC_PASSWORD", raising=False)
-    with _clinic_library(pg_server) as url:
+    with pg_server.clinic() as url:
         yield url
 
 
@@ -128,7 +115,7 @@ def test_the_sample_library_moves_in_backs_up_restores_and_moves_back_in(
     assert _ok("--library", str(back), "audit")["problems"] == []
     assert _originals(back) == _originals(folder)
 
-    with _clinic_library(pg_server) as again:
+    with pg_server.clinic() as again:
         moved = _ok("clinic", "migrate-from", str(back), "--url", again)
         assert {k: moved[k] for k in ("clients", "visits", "photos")} == {
             k: made[k] for k in ("clients", "visits", "photos")

@@ -31,7 +31,6 @@ from sqlalchemy import select
 from tests import postgres
 from tests.conftest import REPO, run_cli
 from tests.core.clinic import writer as w
-from tracker.core.db import roles, server
 from tracker.core.db.models import Photo, Visit
 from tracker.core.domain import rules
 from tracker.core.queries import browse
@@ -48,12 +47,7 @@ State = tuple[int, dict[str, Any]]  # a row's version and values (0 and {}: no r
 @pytest.fixture
 def clinic(pg_server: postgres.Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.delenv("TRACKER_LIBRARY", raising=False)
-    with pg_server.database() as url:
-        engine = server.make_pg_engine(url)
-        try:
-            roles.create_clinic(engine)
-        finally:
-            engine.dispose()
+    with pg_server.clinic() as url:
         yield url
 
 

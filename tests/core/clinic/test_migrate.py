@@ -40,12 +40,7 @@ DAY = dt.date(2026, 10, 1)
 
 @pytest.fixture
 def clinic(pg_server: postgres.Server) -> Iterator[str]:
-    with pg_server.database() as url:
-        engine = server.make_pg_engine(url)
-        try:
-            roles.create_clinic(engine)
-        finally:
-            engine.dispose()
+    with pg_server.clinic() as url:
         yield url
 
 
@@ -294,12 +289,7 @@ def test_a_server_backup_restores_as_a_folder_that_moves_back_in(
     for rel, sha in files_of(folder).items():
         if rel.startswith("originals/"):
             assert files_of(tmp_path / "back")[rel] == sha
-    with pg_server.database() as url:
-        engine = server.make_pg_engine(url)
-        try:
-            roles.create_clinic(engine)
-        finally:
-            engine.dispose()
+    with pg_server.clinic() as url:
         again = ServerLibrary.open_server(url)
         try:
             done = clinic_migrate.migrate_from(tmp_path / "back", again)

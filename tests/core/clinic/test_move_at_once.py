@@ -18,7 +18,6 @@ from sqlalchemy import event
 
 from tests import postgres
 from tests.core.clinic import writer as w
-from tracker.core.db import roles, server
 from tracker.core.db.models import Photo
 from tracker.core.errors import EditConflict
 from tracker.core.queries import browse
@@ -28,12 +27,7 @@ from tracker.core.store.server_library import ServerLibrary
 
 @pytest.fixture
 def two(pg_server: postgres.Server) -> Iterator[tuple[ServerLibrary, ServerLibrary]]:
-    with pg_server.database() as url:
-        engine = server.make_pg_engine(url)
-        try:
-            roles.create_clinic(engine)
-        finally:
-            engine.dispose()
+    with pg_server.clinic() as url:
         a, b = ServerLibrary.open_server(url), ServerLibrary.open_server(url)
         try:
             yield a, b

@@ -36,10 +36,9 @@ CHEAP = KdfParams(memory_kib=19 * 1024, iterations=2, lanes=1)  # the weakest al
 @pytest.fixture
 def clinic(pg_server: postgres.Server) -> Iterator[tuple[str, str]]:
     """An encrypted clinic library's URL and recovery key."""
-    with pg_server.database() as url:
+    with pg_server.clinic() as url:
         engine = server.make_pg_engine(url)
         try:
-            roles.create_clinic(engine)
             recovery = server_keys.encrypt_new(engine, PASS, CHEAP)
         finally:
             engine.dispose()
@@ -209,13 +208,7 @@ def test_a_plain_clinic_library_keeps_no_thumbnail_on_the_workstation(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     photo = tmp_path / "a.jpg"
     _jpeg(photo, 1)
-    with pg_server.database() as url:
-        engine = server.make_pg_engine(url)
-        try:
-            roles.create_clinic(engine)
-        finally:
-            engine.dispose()
-        with ServerLibrary.open_server(url) as lib:
-            (done,) = h.import_files(lib, [photo], area="Belly").imported
-            assert lib.derived("thumbs", done.sha256)[:3] == b"\xff\xd8\xff"
+    with pg_server.clinic() as url, ServerLibrary.open_server(url) as lib:
+        (done,) = h.import_files(lib, [photo], area="Belly").imported
+        assert lib.derived("thumbs", done.sha256)[:3] == b"\xff\xd8\xff"
     assert not (tmp_path / "cache").exists()

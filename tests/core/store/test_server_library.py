@@ -35,12 +35,7 @@ TOLD_WITHIN_S = 10.0
 @pytest.fixture
 def clinic(pg_server: postgres.Server) -> Iterator[str]:
     """The URL of a new clinic library ('tracker clinic create'), dropped after the test."""
-    with pg_server.database() as url:
-        engine = server.make_pg_engine(url)
-        try:
-            roles.create_clinic(engine)
-        finally:
-            engine.dispose()
+    with pg_server.clinic() as url:
         yield url
 
 

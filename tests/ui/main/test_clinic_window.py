@@ -36,12 +36,7 @@ CHEAP = KdfParams(memory_kib=19 * 1024, iterations=2, lanes=1)  # the weakest al
 
 @pytest.fixture
 def clinic(pg_server: postgres.Server) -> Iterator[str]:
-    with pg_server.database() as url:
-        engine = server.make_pg_engine(url)
-        try:
-            roles.create_clinic(engine)
-        finally:
-            engine.dispose()
+    with pg_server.clinic() as url:
         yield url
 
 
@@ -186,10 +181,9 @@ def test_a_lost_link_is_a_sentence_and_the_next_edit_after_it_is_stored(
 def test_an_encrypted_clinic_library_asks_its_passphrase_in_the_dialog_and_again_to_unlock(
     qtbot: QtBot, pg_server: postgres.Server, prefs: Preferences, runner: TaskRunner
 ) -> None:
-    with pg_server.database() as url:
+    with pg_server.clinic() as url:
         engine = server.make_pg_engine(url)
         try:
-            roles.create_clinic(engine)
             server_keys.encrypt_new(engine, "the clinic's passphrase", CHEAP)
         finally:
             engine.dispose()
