@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from tracker.cli import clinic_library
 from tracker.cli.output import emit
 from tracker.cli.parser import EXIT_OK
-from tracker.cli.secrets import ENV_PASSPHRASE, ENV_RECOVERY, secret
+from tracker.cli.secrets import ENV_PASSPHRASE, secret, unlocking
 from tracker.core.crypto.layout import is_encrypted
 from tracker.core.errors import UsageError
 from tracker.core.services import audit
@@ -33,9 +33,6 @@ if TYPE_CHECKING:
     from tracker.core.crypto.keys import Keys
 
 ENV_NEW_PASSPHRASE = "TRACKER_NEW_PASSPHRASE"
-
-
-_secret = secret  # the name this module's callers use
 
 
 def keys_for(args: argparse.Namespace, root: Path) -> Keys | None:
@@ -51,11 +48,7 @@ def keys_for_folder(args: argparse.Namespace, root: Path) -> Keys:
     # start-up time: cryptography is loaded for an encrypted library only
     from tracker.core.store import encrypted
 
-    if getattr(args, "recovery_key", False):
-        secret = _secret(f"Recovery key for {root}: ", ENV_RECOVERY, "recovery key")
-        return encrypted.unlock(root, recovery_key=secret)
-    secret = _secret(f"Passphrase for {root}: ", ENV_PASSPHRASE, "passphrase")
-    return encrypted.unlock(root, passphrase=secret)
+    return encrypted.unlock(root, **unlocking(getattr(args, "recovery_key", False), str(root)))
 
 
 def open_library(args: argparse.Namespace, root: Path, **options: Any) -> Library:
@@ -81,7 +74,7 @@ def new_passphrase(*, first: bool) -> str:
         given = os.environ.get(env)
         if given:
             return given
-    first_typed = _secret("New passphrase: ", ENV_NEW_PASSPHRASE, "new passphrase")
+    first_typed = secret("New passphrase: ", ENV_NEW_PASSPHRASE, "new passphrase")
     if getpass.getpass("The same passphrase again: ") != first_typed:
         raise UsageError("The two passphrases typed differ; nothing was changed.")
     return first_typed
