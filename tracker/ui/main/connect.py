@@ -10,8 +10,10 @@ shown under the fields as one sentence, and the fields stay for another try.
 
 A login that may change nothing opens the library for reading only, as
 ``ServerLibrary.open_server(allow_read_only=True)`` decides from the server. A front-desk login
-is told that the window does not open a clinic library for it yet: the window's first query
-reads whole rows, which its column rights refuse.
+(one that reads by column only: ``ServerLibrary.withheld`` is its sentence) gets the front
+desk's own window (``ui.frontdesk``), which owns the library and closes it when it closes; the
+main window, whose queries read whole rows, keeps the library it had. Another workstation's
+changes reach that window as they reach the main one (``live.LiveChanges``).
 
 An encrypted clinic library (``core.store.server_keys``) says so at the first try; the dialog
 then shows a field for the clinic's passphrase (or its recovery key), typed without echo and
@@ -37,8 +39,11 @@ from sqlalchemy.exc import ArgumentError
 
 from tracker import APP_NAME
 from tracker.core.errors import LibraryError, UsageError
-from tracker.core.queries import browse
+from tracker.core.queries import browse, front_desk, listing
+from tracker.ui.frontdesk.window import FrontDeskWindow
+from tracker.ui.main.live import LiveChanges
 from tracker.ui.secret import EMPTY, SecretField
+from tracker.ui.settings import fit_on_screen
 from tracker.ui.workers import TaskRunner
 
 if TYPE_CHECKING:
@@ -87,6 +92,7 @@ class ConnectDialog(QDialog):
         self.runner = runner
         self.lib: Library | None = None
         self.kept = ""
+        self.desk: FrontDeskWindow | None = None  # opened for a front-desk login
         self.connecting = False
         self.setWindowTitle(f"{APP_NAME} — connect to a clinic library")
         intro = QLabel(INTRO, self)
@@ -179,12 +185,32 @@ class ConnectDialog(QDialog):
     def ask(
         cls, address: str, runner: TaskRunner, parent: QWidget | None = None
     ) -> tuple[Library, str] | None:
-        """The opened library and its address as kept (no password), or None: cancelled."""
+        """The opened library and its address as kept (no password), or None: cancelled,
+        or a front-desk login, whose library the front desk's window opened (``open_desk``)
+        has."""
         dialog = cls(address, runner, parent)
         dialog.exec()
         if dialog.lib is None:
             return None
+        if listing.withheld(dialog.lib) is not None:
+            dialog.desk = open_desk(dialog.lib, dialog.kept, runner, parent)
+            return None
         return dialog.lib, dialog.kept
+
+
+def open_desk(
+    lib: Library, address: str, runner: TaskRunner, parent: QWidget | None = None
+) -> FrontDeskWindow:
+    """The front desk's window on ``lib`` (which it closes when it closes), shown, loading,
+    and reloading on another workstation's changes. A window of its own (``parent`` keeps it
+    alive), so that the main window stays as it was."""
+    desk = FrontDeskWindow(lib, runner, title_of(address), parent)
+    # Nothing of the desk's window is lost by a reload (the search is kept): never busy.
+    desk.listen(LiveChanges(desk.refresh, lambda: False, desk.say, desk))
+    desk.show()
+    fit_on_screen(desk)  # the status bar, where failures are said, stays on a small screen
+    desk.refresh()
+    return desk
 
 
 def title_of(address: str) -> str:
@@ -218,7 +244,10 @@ def _open(url: str, how: dict[str, str] | None) -> Library | str:
     except PassphraseNeeded as exc:
         return f"{exc} Type it to open the library."
     try:
-        browse.clients(lib)  # what the window shows first: a login that may not see it
+        if listing.withheld(lib) is not None:
+            front_desk.clients(lib)  # what the front desk's window shows first
+        else:
+            browse.clients(lib)  # what the window shows first: a login that may not see it
     except PermissionRefused as exc:
         lib.close()
         raise LibraryError(
