@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialogButtonBox, QWidget
+from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
@@ -26,12 +27,14 @@ from tests.tools.delay_proxy import DelayProxy
 from tracker.core.db import roles, server
 from tracker.core.db.models import VisitKind
 from tracker.core.queries import browse, listing
+from tracker.core.queries.front_desk import DeskClient, DeskVisit
 from tracker.core.services import clients, visits
 from tracker.core.store.library import Library
 from tracker.core.store.server_library import ServerLibrary
 from tracker.core.text import written_date
 from tracker.ui.dialogs import NewVisit
 from tracker.ui.frontdesk.dialogs import BookDialog, MoveDialog, NewClient, NewClientDialog
+from tracker.ui.frontdesk.models import ClientsModel, VisitsModel
 from tracker.ui.frontdesk.window import FrontDeskWindow
 from tracker.ui.main import connect
 from tracker.ui.main.connect import ConnectDialog
@@ -330,3 +333,21 @@ def test_f1_shows_the_front_desks_help_with_its_keys(
     finally:
         window.lib = None  # the fixture closes its library
         window.close()
+
+
+def test_the_desks_models_hold_to_qts_rules(qtmodeltester: ModelTester) -> None:
+    people = ClientsModel()
+    people.set_rows([DeskClient(1, "Ana", 2, BOOKED, PAST), DeskClient(2, "Bea", 0, None, None)])
+    qtmodeltester.check(people, force_py=True)
+    assert people.index(1, 1).data() == "none booked"
+    shown = VisitsModel()
+    shown.set_rows(
+        [
+            DeskVisit(3, 1, BOOKED, VisitKind.TREATMENT, 1),
+            DeskVisit(4, 1, TODAY, VisitKind.CHECK_IN, 2),
+            DeskVisit(5, 1, PAST, VisitKind.BASELINE, 1),
+        ],
+        TODAY,
+    )
+    qtmodeltester.check(shown, force_py=True)
+    assert [shown.index(r, 2).data() for r in range(3)] == ["In 5 days", "Today", "Past"]
