@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 
-from tracker.cli import clinic_library, unlock
+from tracker.cli import clinic_library, secrets, unlock
 from tracker.cli.output import emit
 from tracker.cli.parser import EXIT_OK
 from tracker.core.care import clinic_migrate
@@ -118,9 +118,24 @@ def _library_url(args: argparse.Namespace) -> str:
 def _migrate_from(args: argparse.Namespace) -> int:
     url = _library_url(args)
     _address(url)
-    lib = clinic_library.open_url(clinic_library.with_password(url))
+    recovery = getattr(args, "recovery_key", False)  # the clinic library's, as for every command
+    lib = clinic_library.open_url(clinic_library.with_password(url), recovery)
     try:
-        done = clinic_migrate.migrate_from(args.folder, lib)
+        # Everything that can refuse is asked before the folder's passphrase is.
+        encrypted = clinic_migrate.movable(args.folder)
+        clinic_migrate.refuse_plain(args.folder, lib, args.allow_unencrypted)
+        keys = None
+        if encrypted:
+            # start-up time: cryptography is loaded for an encrypted folder only
+            from tracker.core.store import encrypted as encrypted_folder
+
+            root = args.folder.expanduser()
+            keys = encrypted_folder.unlock(
+                root, **secrets.folder_unlocking(args.folder_recovery_key, str(root))
+            )
+        done = clinic_migrate.migrate_from(
+            args.folder, lib, keys=keys, allow_plain=args.allow_unencrypted
+        )
     finally:
         lib.close()
     where = lib.server
@@ -132,6 +147,10 @@ def _migrate_from(args: argparse.Namespace) -> int:
         f"{'s' if done['verified'] != 1 else ''} ({done['bytes']:,} bytes) each checked by its "
         "SHA-256 and read back from the server. Thumbnails are made again as they are shown."
     )
+    if encrypted:
+        text += " The folder's photos were decrypted on this computer and are " + (
+            "encrypted with the clinic library's key." if lib.keys else "kept in plain."
+        )
     emit(args, done, text)
     return EXIT_OK
 

@@ -82,7 +82,23 @@ def add_clinic_commands(
         c,
     )
     moving.add_argument(
-        "folder", type=Path, metavar="FOLDER", help="the library folder (closed, not encrypted)"
+        "folder",
+        type=Path,
+        metavar="FOLDER",
+        help="the library folder, closed (an encrypted one is unlocked with its passphrase, "
+        "asked for or read from $TRACKER_FOLDER_PASSPHRASE)",
+    )
+    moving.add_argument(
+        "--folder-recovery-key",
+        action="store_true",
+        help="unlock the encrypted folder with its recovery key instead (asked for, or read "
+        "from $TRACKER_FOLDER_RECOVERY_KEY)",
+    )
+    moving.add_argument(
+        "--allow-unencrypted",
+        action="store_true",
+        help="move an encrypted folder into a clinic library that is not encrypted, its "
+        "photos then kept on the server in plain (refused without)",
     )
     moving.add_argument(
         "--url",

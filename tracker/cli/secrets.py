@@ -13,6 +13,11 @@ from tracker.core.errors import UsageError
 
 ENV_PASSPHRASE = "TRACKER_PASSPHRASE"
 ENV_RECOVERY = "TRACKER_RECOVERY_KEY"
+# ``clinic migrate-from``'s encrypted folder, whose secret is not the clinic library's (which
+# ``TRACKER_PASSPHRASE`` gives, as for every clinic command): a variable each, so that one
+# library's passphrase is never tried on the other (a failed attempt in its audit trail).
+ENV_FOLDER_PASSPHRASE = "TRACKER_FOLDER_PASSPHRASE"
+ENV_FOLDER_RECOVERY = "TRACKER_FOLDER_RECOVERY_KEY"
 
 
 def secret(prompt: str, env: str, what: str) -> str:
@@ -33,6 +38,26 @@ def unlocking(recovery: bool, where: str) -> dict[str, str]:
     if recovery:
         return {"recovery_key": secret(f"Recovery key for {where}: ", ENV_RECOVERY, "recovery key")}
     return {"passphrase": secret(f"Passphrase for {where}: ", ENV_PASSPHRASE, "passphrase")}
+
+
+def folder_unlocking(recovery: bool, where: str) -> dict[str, str]:
+    """``unlocking`` for the library folder at ``where`` that ``clinic migrate-from`` moves
+    into a clinic library, from its own variables (``ENV_FOLDER_*``) or typed."""
+    if recovery:
+        return {
+            "recovery_key": secret(
+                f"Recovery key for the library folder {where}: ",
+                ENV_FOLDER_RECOVERY,
+                "library folder's recovery key",
+            )
+        }
+    return {
+        "passphrase": secret(
+            f"Passphrase for the library folder {where}: ",
+            ENV_FOLDER_PASSPHRASE,
+            "library folder's passphrase",
+        )
+    }
 
 
 def given(recovery: bool) -> dict[str, str]:

@@ -251,10 +251,10 @@ def test_an_older_or_encrypted_folder_or_no_library_is_refused(
         clinic_migrate.migrate_from(tmp_path, lib)
     folder = make_folder(tmp_path / "lib", tmp_path / "shots")
     (folder / "library.key").write_text("{}")
-    with pytest.raises(
-        UsageError, match="is encrypted, and moving an encrypted folder into a clinic"
-    ):
+    with pytest.raises(UsageError, match=r"is encrypted and the clinic library .* is not"):
         clinic_migrate.migrate_from(folder, lib)
+    with pytest.raises(UsageError, match="is encrypted: it is moved in with its passphrase"):
+        clinic_migrate.migrate_from(folder, lib, allow_plain=True)
     (folder / "library.key").unlink()
     with Library.open(folder) as opened, opened.session() as s:
         s.execute(text("UPDATE alembic_version SET version_num = '0008'"))
