@@ -42,19 +42,43 @@ class AddClient(Command):
         clients.remove_empty_client(self.lib, self.client_id)
 
 
-class EditClient(Command):
+class Checked(Command):
+    """A step checked against other workstations (issue 21): its first run names ``seen``,
+    the version its editor showed, and is refused with ``StaleEdit`` when someone else
+    changed the row since (a refused first run leaves no step behind); a redo (and each undo)
+    names the values the step before left (``versions.Expect``), since this window's own
+    later steps moved the version on. Each refused step changes nothing."""
+
+    def __init__(self, lib: Library, text: str, seen: Any) -> None:
+        super().__init__(lib, text)
+        self.seen = seen
+        self._done = False
+
+    def checks(self, before: Any) -> dict[str, Any]:
+        """``seen`` on the first run; then the values ``before`` that the undo left."""
+        first, self._done = not self._done, True
+        return {"seen": self.seen} if first else {"expect": versions.Expect(before)}
+
+
+class EditClient(Checked):
+    """A client's details; ``seen`` is the client's version the dialog opened with."""
+
     changes = Change.CLIENTS
 
-    def __init__(self, lib: Library, client_id: int, fields: Mapping[str, Any]) -> None:
-        super().__init__(lib, "edit client")
+    def __init__(
+        self, lib: Library, client_id: int, fields: Mapping[str, Any], seen: int | None = None
+    ) -> None:
+        super().__init__(lib, "edit client", seen)
         self.client_id, self.fields = client_id, dict(fields)
         self.old: dict[str, Any] = {}
 
     def do(self) -> None:
-        self.old = clients.update_client(self.lib, self.client_id, **self.fields)
+        checks = self.checks(self.old)
+        self.old = clients.update_client(self.lib, self.client_id, **checks, **self.fields)
 
     def revert(self) -> None:
-        clients.update_client(self.lib, self.client_id, **self.old)
+        expect = versions.Expect(self.fields)
+        clients.update_client(self.lib, self.client_id, expect=expect, **self.old)
 
 
 class AddArea(Command):
@@ -90,19 +114,24 @@ class AddArea(Command):
         clients.remove_empty_area(self.lib, self.area_id)
 
 
-class EditArea(Command):
+class EditArea(Checked):
+    """An area's details; ``seen`` is the area's version the dialog opened with."""
+
     changes = Change.AREAS
 
-    def __init__(self, lib: Library, area_id: int, fields: Mapping[str, Any]) -> None:
-        super().__init__(lib, "edit area")
+    def __init__(
+        self, lib: Library, area_id: int, fields: Mapping[str, Any], seen: int | None = None
+    ) -> None:
+        super().__init__(lib, "edit area", seen)
         self.area_id, self.fields = area_id, dict(fields)
         self.old: dict[str, Any] = {}
 
     def do(self) -> None:
-        self.old = clients.update_area(self.lib, self.area_id, **self.fields)
+        checks = self.checks(self.old)
+        self.old = clients.edit_area(self.lib, self.area_id, self.fields, **checks)
 
     def revert(self) -> None:
-        clients.update_area(self.lib, self.area_id, **self.old)
+        clients.edit_area(self.lib, self.area_id, self.old, expect=versions.Expect(self.fields))
 
 
 class RemoveArea(Command):
@@ -166,35 +195,26 @@ class AddVisit(Command):
         self.snapshot = visits.remove_visit(self.lib, self.visit_id)
 
 
-class EditVisit(Command):
-    """A visit's date, kind or notes. ``seen`` is the visit's version the panel loaded: the
-    first step is refused with ``StaleEdit`` when someone else changed the visit since; an
-    undo or a redo, when the fields are no longer what this step left or found."""
+class EditVisit(Checked):
+    """A visit's date, kind or notes; ``seen`` is the visit's version the panel loaded."""
 
     changes = Change.VISITS
 
     def __init__(
         self, lib: Library, visit_id: int, fields: Mapping[str, Any], seen: int | None = None
     ) -> None:
-        super().__init__(lib, "edit visit " + ", ".join(fields))
+        super().__init__(lib, "edit visit " + ", ".join(fields), seen)
         self.visit_id, self.fields = visit_id, dict(fields)
         self.old: dict[str, Any] = {}
-        self.left: dict[str, Any] = {}  # the fields as the step left them
-        self.seen = seen
-        self._done = False
 
     def do(self) -> None:
-        expect = versions.Expect(self.old) if self._done else None
-        seen = None if self._done else self.seen
-        self.old = visits.update_visit(
-            self.lib, self.visit_id, seen=seen, expect=expect, **self.fields
-        )
-        if not self._done:  # as stored (a kind as its enum)
-            self.left = {k: VisitKind(v) if k == "kind" else v for k, v in self.fields.items()}
-            self._done = True
+        checks = self.checks(self.old)
+        self.old = visits.update_visit(self.lib, self.visit_id, **checks, **self.fields)
 
     def revert(self) -> None:
-        visits.update_visit(self.lib, self.visit_id, expect=versions.Expect(self.left), **self.old)
+        # the fields as the step left them (a kind as its enum)
+        left = {k: VisitKind(v) if k == "kind" else v for k, v in self.fields.items()}
+        visits.update_visit(self.lib, self.visit_id, expect=versions.Expect(left), **self.old)
 
 
 class RemoveVisit(Command):
@@ -213,13 +233,10 @@ class RemoveVisit(Command):
         visits.restore_visit(self.lib, self.snapshot)
 
 
-class SetTreatment(Command):
+class SetTreatment(Checked):
     """Fields of an area's treatment record at a visit (None clears a field): the rule of
-    ``visits.set_treatment``, undone by putting the whole record back.
-
-    ``seen`` is the record's version the editor loaded (0: none): each step names the version
-    the last one left, so a step after someone else changed the record (an edit, an undo or
-    a redo) is refused with ``StaleEdit`` and changes nothing (``services.versions``)."""
+    ``visits.set_treatment``, undone by putting the whole record back. ``seen`` is the
+    record's version the editor loaded (0: none)."""
 
     changes = Change.TREATMENT
 
@@ -231,26 +248,15 @@ class SetTreatment(Command):
         fields: Mapping[str, Any],
         seen: int | None = None,
     ) -> None:
-        super().__init__(lib, "edit treatment record")
+        super().__init__(lib, "edit treatment record", seen)
         self.visit_id, self.area_id, self.fields = visit_id, area_id, dict(fields)
         self.old: dict[str, Any] | None = None
-        self.seen = seen
         self.left: dict[str, Any] | None = None  # the record as the edit left it
-        self._done = False
 
     def do(self) -> None:
-        # A redo expects the record as the undo left it: the version moved on with this
-        # window's own later steps, so it is the values that are checked.
-        expect = versions.Expect(self.old) if self._done else None
-        done = visits.edit_treatment(
-            self.lib,
-            self.visit_id,
-            self.area_id,
-            self.fields,
-            seen=None if self._done else self.seen,
-            expect=expect,
-        )
-        self.old, self.left, self._done = done.old, done.new, True
+        checks = self.checks(self.old)
+        done = visits.edit_treatment(self.lib, self.visit_id, self.area_id, self.fields, **checks)
+        self.old, self.left = done.old, done.new
 
     def revert(self) -> None:
         visits.put_treatment(
@@ -332,48 +338,57 @@ def _values(before: ratings.RatingSnapshot | None) -> dict[str, float]:
 # -- photos -----------------------------------------------------------------------------------
 
 
-class SetPhotoView(Command):
+class SetPhotoView(Checked):
+    """A photo's view label; ``seen`` is the photo's version the grid showed."""
+
     changes = Change.PHOTOS
 
-    def __init__(self, lib: Library, photo_id: int, view: str) -> None:
-        super().__init__(lib, f"label photo {view}")
+    def __init__(self, lib: Library, photo_id: int, view: str, seen: int | None = None) -> None:
+        super().__init__(lib, f"label photo {view}", seen)
         self.photo_id, self.view = photo_id, view
         self.old = ""
 
     def do(self) -> None:
-        self.old = photos.set_photo_view(self.lib, self.photo_id, self.view)
+        checks = self.checks(self.old)
+        self.old = photos.set_photo_view(self.lib, self.photo_id, self.view, **checks)
 
     def revert(self) -> None:
-        photos.set_photo_view(self.lib, self.photo_id, self.old)
+        expect = versions.Expect(self.view)  # the label the step left
+        photos.set_photo_view(self.lib, self.photo_id, self.old, expect=expect)
 
     def photo_ids(self) -> frozenset[int]:
         return frozenset({self.photo_id})
 
 
-class RemovePhotos(Command):
+class RemovePhotos(Checked):
     """Removal hides photos; their originals stay in the library (undo brings them back, and
-    importing the same file again restores them too)."""
+    importing the same file again restores them too). ``seen``: photo id -> the version the
+    grid showed."""
 
     changes = Change.PHOTOS
 
-    def __init__(self, lib: Library, photo_ids: Iterable[int]) -> None:
+    def __init__(
+        self, lib: Library, photo_ids: Iterable[int], seen: Mapping[int, int] | None = None
+    ) -> None:
         self.ids = list(photo_ids)
         n = len(self.ids)
-        super().__init__(lib, f"remove {n} photo{'s' if n != 1 else ''}")
+        super().__init__(lib, f"remove {n} photo{'s' if n != 1 else ''}", seen)
 
     def do(self) -> None:
-        photos.remove_photos(self.lib, self.ids)
+        photos.remove_photos(self.lib, self.ids, **self.checks(dict.fromkeys(self.ids, False)))
 
     def revert(self) -> None:
-        photos.restore_photos(self.lib, self.ids)
+        expect = versions.Expect(dict.fromkeys(self.ids, True))
+        photos.restore_photos(self.lib, self.ids, expect=expect)
 
     def photo_ids(self) -> frozenset[int]:
         return frozenset(self.ids)
 
 
-class MovePhotos(Command):
+class MovePhotos(Checked):
     """Photos to another visit (or a new one on a date), area or view: ``move.move_photos``,
-    undone by ``move.unmove`` (their transforms and the references come back too)."""
+    undone by ``move.unmove`` (their transforms and the references come back too), which
+    expects them where the move left them. ``seen``: photo id -> the version the grid showed."""
 
     changes = Change.PHOTOS | Change.VISITS | Change.ALIGNMENT
 
@@ -386,19 +401,22 @@ class MovePhotos(Command):
         day: dt.date | None = None,
         area_id: int | None = None,
         view: str | None = None,
+        seen: Mapping[int, int] | None = None,
     ) -> None:
         self.ids = list(photo_ids)
         n = len(self.ids)
-        super().__init__(lib, f"move {n} photo{'s' if n != 1 else ''}")
+        super().__init__(lib, f"move {n} photo{'s' if n != 1 else ''}", seen)
         self.target = {"visit_id": visit_id, "day": day, "area_id": area_id, "view": view}
         self.undo_info: move.MoveUndo | None = None
 
     def do(self) -> None:
-        self.undo_info = move.move_photos(self.lib, self.ids, **self.target)  # type: ignore[arg-type]
+        # A redo: the photos where the undo put them back.
+        checks = self.checks(self.undo_info.found() if self.undo_info else None)
+        self.undo_info = move.move_photos(self.lib, self.ids, **self.target, **checks)  # type: ignore[arg-type]
 
     def revert(self) -> None:
         assert self.undo_info is not None
-        move.unmove(self.lib, self.undo_info)
+        move.unmove(self.lib, self.undo_info, expect=versions.Expect(self.undo_info.left))
 
     def photo_ids(self) -> frozenset[int]:
         return frozenset(self.ids)

@@ -3,8 +3,8 @@ clinic library at once, on few targets so that they collide, while the server is
 once (as a crash would) and started again mid-run. Afterwards every edit has an outcome; only
 the few being committed at the crash are unknown; for each rating and treatment record the
 stored edits, replayed in the order of the versions they wrote, are exactly what the database
-holds (none lost, none half stored, none made from an old reading); each photo is where a move
-that no later move followed put it; each import stored is there with its original; and
+holds (none lost, none half stored, none made from an old reading); each photo is where the
+last of its moves put it, and no two moves were stored from one reading of it; each import stored is there with its original; and
 ``tracker check`` finds nothing wrong.
 
 5 writers × 60 edits by default; ``TRACKER_MANY_WRITERS_EDITS=1000`` makes the issue's full
@@ -193,18 +193,29 @@ def _replay(what: str, start: State, edits: list[dict[str, Any]], final: State) 
 def _check_moves(
     start: dict[int, Pair], final: dict[int, Pair], moves: list[dict[str, Any]]
 ) -> None:
-    """A move checks no version (the last one wins): each photo is where a stored move put
-    it that no other stored move began after (or an unknown one; or where it was, unmoved)."""
+    """A move names the photo's version its writer read (issue 21): each stored move counted
+    one change from that version, no two were stored from one reading, a refused one was
+    refused because the photo had moved on, and each photo is where the stored move of the
+    highest version put it (or an unknown one made after it; or where it was, unmoved).
+    Other photos' moves count changes of a photo too (it is re-expressed or judged again
+    when its group's reference leaves), so its versions need not follow one another."""
     for photo, where in final.items():
         mine = [e for e in moves if e["target"] == photo]
-        stored = [e for e in mine if e["outcome"] == "stored"]
-        last = [
+        stored = sorted((e for e in mine if e["outcome"] == "stored"), key=lambda e: e["version"])
+        for e in stored:
+            assert e["version"] == e["seen"] + 1, f"photo {photo}: a move counted wrong: {e}"
+        readings = Counter(e["seen"] for e in stored)
+        assert max(readings.values(), default=1) == 1, f"photo {photo}: two moves from {readings}"
+        for e in mine:
+            if e["outcome"] == "conflict" and e["version"] is not None:
+                assert e["version"] != e["seen"], f"photo {photo}: refused though unchanged: {e}"
+        last = stored[-1] if stored else None
+        possible = {tuple(last["value"]) if last else start[photo]} | {
             tuple(e["value"])
             for e in mine
-            if e["outcome"] != "conflict" and not any(o["t0"] > e["t1"] for o in stored)
-        ]
-        possible = set(last) | (set() if stored else {start[photo]})
-        assert where in possible, f"photo {photo} at {where}, not where a last move put it"
+            if e["outcome"] == "unknown" and (last is None or e["seen"] >= last["version"])
+        }
+        assert where in possible, f"photo {photo} at {where}, not where its last move put it"
 
 
 def test_five_writers_and_a_server_restart_lose_no_edit(

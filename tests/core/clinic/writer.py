@@ -6,7 +6,7 @@ It opens the clinic library at URL and makes N random edits through the services
 makes them: it reads the row as a panel shows it (its version), waits a few milliseconds (the
 person typing), and writes with that version as ``seen``. The edits are rating scores,
 treatment record fields, small imports (a tiny generated JPEG) and moves of a photo to another
-visit and area, all on the few targets ``test_many_writers`` seeds, so that writers collide.
+visit and area (with the photo's version the grid showed), all on the few targets ``test_many_writers`` seeds, so that writers collide.
 
 After each edit's outcome is known it appends one JSON line to LOGFILE and prints the edit's
 number to standard output (which the test reads to know how far a writer is). The outcome is
@@ -189,15 +189,17 @@ class Writer:
 
     def _move(self) -> dict[str, Any]:
         photo = self.rng.choice(self.photos)
-        browse.photo(self.lib, photo)  # as the grid shows it; a move checks no version
+        seen = browse.photo(self.lib, photo).version  # as the grid shows it
         visit, area = self.rng.choice(self.visits), self.rng.choice(self.areas)
         self.think()
 
         def write() -> dict[str, Any]:
-            move.move_photos(self.lib, [photo], visit_id=visit, area_id=area)
-            return {}
+            done = move.move_photos(
+                self.lib, [photo], visit_id=visit, area_id=area, seen={photo: seen}
+            )
+            return {"version": done.versions[photo]}
 
-        return self._write({"target": photo, "value": [visit, area]}, write)
+        return self._write({"target": photo, "value": [visit, area], "seen": seen}, write)
 
     def _import(self) -> dict[str, Any]:
         """Import one new tiny JPEG. An import is several transactions (the photo's record,

@@ -111,7 +111,10 @@ def test_patient_mode_hides_clients_and_practitioner_mode_finds_them(
     window.menus.add_client.trigger()
     assert [c.name for c in window.clients.rows()] == ["Ana Lima", "Me"]
     assert window.lib is not None and window.client_id is not None
-    assert vars(browse.client_fields(window.lib, window.client_id)) == vars(answer)
+    assert vars(browse.client_fields(window.lib, window.client_id)) == {
+        **vars(answer),
+        "version": 1,
+    }
     assert window.history.stack.count() == 1  # the client and its details: one step
     assert window.timeline.rowCount() == 0  # the new client has no visits yet
     window.menus.find_client.trigger()

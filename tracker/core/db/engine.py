@@ -103,7 +103,7 @@ def translate(exc: BaseException, read_only: str | None = None) -> LibraryError 
 # The newest migration's revision, so that opening an up-to-date library does not need to load
 # Alembic at all (a test checks it against the migrations folder). Alembic is imported inside
 # the functions that migrate: loading it costs about 0.35 s, at every start otherwise.
-SCHEMA_HEAD = "0010"
+SCHEMA_HEAD = "0011"
 
 
 def connect_file(db_path: Path, mode: str | None, key: bytes | None) -> Any:

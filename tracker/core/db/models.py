@@ -249,6 +249,8 @@ class Photo(Base):
     quality: Mapped[dict[str, Any] | None] = mapped_column(NULLABLE_JSON)
     colour_gains: Mapped[list[float] | None] = mapped_column(NULLABLE_JSON)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Issue 21 (0011): counts the row's changes from 1, as a client's does.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
     visit: Mapped[Visit] = relationship()
     area: Mapped[Area] = relationship()

@@ -345,7 +345,7 @@ FROM pg_publication b
 # Built from the migrations by ``build``; tests/core/db/test_postgres_schema.py fails when they
 # change it, printing what to put here. One object a line: its digest, then kind | table | name.
 SHIPPED: dict[str, str] = {
-    "0010": """\
+    "0011": """\
 35fe82864650c6a3b1e7b324b8cb2336 column | alembic_version | version_num
 fbc1b42ba7bc9fed0b84991049fc24da column | area | body_site
 ce10c52c6693d145213338acebb518e1 column | area | client_id
@@ -434,6 +434,7 @@ ac1cab9fe8b02cd15c56b394370deeed column | photo | imported_at
 c42985a05c12298b34b15aa0c41453a3 column | photo | sha256
 3d9e104c7587250c1f3b047e299b41c6 column | photo | taken_at
 99b5904aa3b622ec6e2be214555587c3 column | photo | utc_offset_min
+908e51b55983ee25b4b0348e67a58f19 column | photo | version
 48eb22271b6d62c2f67282c26495e556 column | photo | view
 92775ea7d2df2b8899c7ebb7ebcce0f1 column | photo | visit_id
 4f44a8483ce1a7155962c88d8f17ea97 column | photo | width

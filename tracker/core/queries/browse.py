@@ -74,6 +74,7 @@ def photo_row(p: Photo) -> PhotoRow:
         format=p.format,
         warnings=capture_warnings(p.quality),
         px_per_mm=p.px_per_mm,
+        version=p.version,
     )
 
 
@@ -111,7 +112,7 @@ def clients(lib: Library, search: str = "") -> list[ClientRow]:
 def client_fields(lib: Library, client_id: int) -> ClientFields:
     with lib.session() as s:
         c = get(s, Client, client_id, "client")
-        return ClientFields(c.name, c.date_of_birth, c.fitzpatrick, c.notes)
+        return ClientFields(c.name, c.date_of_birth, c.fitzpatrick, c.notes, c.version)
 
 
 def areas(lib: Library, client_id: int) -> list[AreaRow]:

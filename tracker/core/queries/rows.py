@@ -30,6 +30,7 @@ class ClientFields:
     date_of_birth: dt.date | None
     fitzpatrick: int | None
     notes: str
+    version: int = 1  # read with the fields: what an edit of them names (issue 21)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,17 @@ class AreaRow:
     stage: Stage
     default_scale: str
     photos: int
+
+
+@dataclass(frozen=True)
+class AreaFields:
+    """What the area dialog edits, read with the area's version (issue 21)."""
+
+    name: str
+    body_site: str
+    stage: Stage
+    default_scale: str
+    version: int
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,7 @@ class PhotoRow:
     # file), and the pixels per millimetre its calibration card gave (None without one).
     warnings: tuple[str, ...] = ()
     px_per_mm: float | None = None
+    version: int = 1  # what a move or a new label of it names (issue 21)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""Clients and their treated areas: adding, editing, and removing ones that hold nothing."""
+"""Clients and their treated areas: adding, editing, and removing ones that hold nothing.
+
+An edit names the version of the client or area its editor saw (``seen``, issue 21) and is
+refused with ``StaleEdit`` when another workstation changed it since; an undo or a redo names
+the values the step before left (``expect``), as a visit's edit does (``services.versions``)."""
 
 from __future__ import annotations
 
@@ -86,19 +90,48 @@ def add_client(
         return create_client(s, name, fields, ident=client_id).id
 
 
-def update_client(lib: Library, client_id: int, **fields: Any) -> dict[str, Any]:
+def update_client(
+    lib: Library,
+    client_id: int,
+    *,
+    seen: int | None = None,
+    expect: versions.Expect | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
     """Change a client's name, date of birth, Fitzpatrick type or notes; returns the old ones.
-    The client's version counts the change (``services.versions``)."""
+    ``seen``: the client's version its editor showed (None: no check, as when read and
+    written in one go); ``expect``: refused unless the fields changed hold the values an undo
+    or a redo expects. The client's version counts the change (``services.versions``)."""
     checked = _check_client_fields(fields)
     with lib.session() as s:
-        versions.claim(s, Client, Client.id == client_id, None)
+        named = _client_named(s, client_id)
+        versions.check(s, Client, Client.id == client_id, seen, lambda: named)
         c = get(s, Client, client_id, "client")
+        # the values as the edit stores them (checked as its own fields are)
+        if expect is not None and {k: getattr(c, k) for k in checked} != _check_client_fields(
+            expect.values
+        ):
+            raise versions.conflict(named, c.version - 1)
         if "name" in checked:
             _refuse_taken_client_name(s, checked["name"], other_than=client_id)
         old = {k: getattr(c, k) for k in checked}
         for k, v in checked.items():
             setattr(c, k, v)
         return old
+
+
+def _client_named(s: Session, client_id: int) -> str:
+    name = s.scalar(select(Client.name).where(Client.id == client_id))
+    return f"the client {name}" if name is not None else "the client"
+
+
+def _area_named(s: Session, area_id: int) -> str:
+    row = s.execute(
+        select(Area.name, Client.name)
+        .join(Client, Area.client_id == Client.id)
+        .where(Area.id == area_id)
+    ).first()
+    return f"the area '{row[0]}' of {row[1]}" if row is not None else "the area"
 
 
 def remove_empty_client(lib: Library, client_id: int) -> dict[str, Any]:
@@ -190,12 +223,31 @@ def add_area(
 
 
 def update_area(lib: Library, area_id: int, **fields: Any) -> dict[str, Any]:
-    """Change an area's name, body site, stage, scale, notes or session interval; returns the
-    old values. The area's version counts the change (``services.versions``)."""
+    """Change an area's name, body site, stage, scale, notes or session interval, checking
+    no version; returns the old values."""
+    return edit_area(lib, area_id, fields)
+
+
+def edit_area(
+    lib: Library,
+    area_id: int,
+    fields: Mapping[str, Any],
+    *,
+    seen: int | None = None,
+    expect: versions.Expect | None = None,
+) -> dict[str, Any]:
+    """``update_area`` from an editor, ``seen`` and ``expect`` checked as ``update_client``
+    checks them; the area's version counts the change. The fields come as a mapping: a
+    caller's fields given as ``**dict`` could fill ``seen`` as keywords."""
     checked = _check_area_fields(fields)
     with lib.session() as s:
-        versions.claim(s, Area, Area.id == area_id, None)
+        named = _area_named(s, area_id)
+        versions.check(s, Area, Area.id == area_id, seen, lambda: named)
         a = get(s, Area, area_id, "area")
+        if expect is not None and {k: getattr(a, k) for k in checked} != _check_area_fields(
+            expect.values
+        ):
+            raise versions.conflict(named, a.version - 1)
         if "name" in checked:
             _refuse_taken_area_name(s, a.client, checked["name"], other_than=area_id)
         old = {k: getattr(a, k) for k in checked}

@@ -16,13 +16,19 @@ photo that changes group is judged again against its new group's reference (its 
 warning from the stored figure; its framing dropped until it is aligned there), and so is each
 photo left behind that was judged against it; the checks that are a photo's own (highlights,
 shadows, the light on the card) stay as they were measured.
+
+Many writers (issue 21): a move names the versions of the photos its editor saw (``seen``)
+and is refused with ``StaleEdit``, before anything is written, when another workstation
+changed one of them since; an undo or a redo names where it expects the photos to be
+(``versions.Expect`` of ``placed`` values), since this window's own steps moved the versions
+on. Every photo a move changes counts the change (``versions.bump``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -65,6 +71,15 @@ class MoveUndo:
     made_visit: int | None
     regions: tuple[dict[str, Any], ...] = ()  # region rows of the touched groups, before
     notes: tuple[str, ...] = ()  # sentences for the person: what became of the regions
+    # photo id -> ``placed`` values as the move left them (the moved photos and the others
+    # it re-expressed): what the undo expects to find
+    left: Mapping[int, dict[str, Any]] = field(default_factory=dict)
+    versions: Mapping[int, int] = field(default_factory=dict)  # the moved photos' versions now
+
+    def found(self) -> dict[int, dict[str, Any]]:
+        """photo id -> ``placed`` values of the moved photos before the move: what a redo
+        expects to find."""
+        return {row["id"]: placed(row) for row in self.photos}
 
 
 def _photos(s: Session, photo_ids: Iterable[int]) -> list[Photo]:
@@ -91,10 +106,14 @@ def move_photos(
     day: dt.date | None = None,
     area_id: int | None = None,
     view: str | None = None,
+    seen: Mapping[int, int] | None = None,
+    expect: versions.Expect | None = None,
 ) -> MoveUndo:
     """Move photos to the visit ``visit_id`` or to the visit on ``day`` (made when the client
     has none that day, of the kind ``rules.new_visit_kind`` gives), and/or to the area
-    ``area_id`` (of the same client or another) and the view ``view``; one transaction."""
+    ``area_id`` (of the same client or another) and the view ``view``; one transaction.
+    ``seen``: photo id -> the version its editor saw (None: no check, as the command line
+    reads and moves in one go); ``expect``: a redo's ``MoveUndo.found``."""
     if visit_id is not None and day is not None:
         raise UsageError("Give the visit or the date to move the photos to, not both.")
     if visit_id is None and day is None and area_id is None and view is None:
@@ -108,6 +127,7 @@ def move_photos(
     with lib.session() as s:
         photos = _photos(s, photo_ids)
         before = tuple(row_dict(p) for p in photos)
+        versions.check_photos(s, photos, seen, expect, placed)
         target_area = get(s, Area, area_id, "area") if area_id is not None else None
         target_visit = get(s, Visit, visit_id, "visit") if visit_id is not None else None
         made_visit = None
@@ -168,6 +188,8 @@ def move_photos(
                 _join_group(s, p, new_group)
         left = {row["id"]: (row["area_id"], row["view"]) for row in before}
         _judge_again(s, [p for p in photos if (p.area_id, p.view) != left[p.id]], left, realigned)
+        s.flush()
+        changed = [*photos, *(s.get(Photo, pid) for pid in realigned)]
         return MoveUndo(
             photos=before,
             references=references,
@@ -176,6 +198,8 @@ def move_photos(
             made_visit=made_visit,
             regions=regions,
             notes=tuple(notes),
+            left={p.id: placed(p) for p in changed if p is not None},
+            versions={p.id: p.version for p in photos},
         )
 
 
@@ -219,7 +243,9 @@ def leave_group(
     back = invert(heir_to_old)
     heir_model = heir.alignment_model or "affine"
     for other in staying:
-        realigned.setdefault(other.id, row_dict(other))
+        if other.id not in realigned:
+            realigned[other.id] = row_dict(other)
+            versions.bump(other)
         if other is heir:
             _clear_alignment(other)
         else:
@@ -263,7 +289,9 @@ def _judge_again(
         if (other.area_id, other.view) in groups and (other.quality or {}).get(
             "reference_id"
         ) in ids:
-            changed.setdefault(other.id, row_dict(other))
+            if other.id not in changed:
+                changed[other.id] = row_dict(other)
+                versions.bump(other)
             _judge(s, other, keep_framing=True)  # ``leave_group`` framed it again
 
 
@@ -288,6 +316,16 @@ ALIGNMENT_COLUMNS = (
     "alignment_points",
     "alignment_residual_px",
 )
+# Where a photo is and how it is aligned there: what an undo or a redo of a move expects to
+# find as the step before left it (its capture checks are judged again from these).
+PLACED = ("visit_id", "area_id", "view", *ALIGNMENT_COLUMNS)
+
+
+def placed(photo: Photo | Mapping[str, Any]) -> dict[str, Any]:
+    """``PLACED``'s values of a photo, or of a photo's row as ``row_dict`` gives it."""
+    if isinstance(photo, Photo):
+        return {column: getattr(photo, column) for column in PLACED}
+    return {column: photo[column] for column in PLACED}
 
 
 def _clear_alignment(photo: Photo) -> None:
@@ -317,15 +355,26 @@ def _join_group(s: Session, photo: Photo, group: tuple[int, str]) -> None:
                 ) from exc
 
 
-def unmove(lib: Library, undo: MoveUndo) -> None:
-    """Put photos back where they were, with their transforms and the groups' references."""
+def unmove(lib: Library, undo: MoveUndo, *, expect: versions.Expect | None = None) -> None:
+    """Put photos back where they were, with their transforms and the groups' references.
+    ``expect``: refused unless the photos are where the move left them (``MoveUndo.left``),
+    so that an undo after another workstation moved or aligned one of them overwrites
+    nothing of it."""
+    rows = {row["id"]: row for row in (*undo.photos, *undo.aligned)}
     with lib.session() as s:
-        for row in (*undo.photos, *undo.aligned):
-            p = s.get(Photo, row["id"])
-            if p is None:
-                raise UsageError(
-                    "A moved photo is no longer in the library; the move cannot be undone."
-                )
+        found = {
+            p.id: p
+            for p in s.scalars(
+                select(Photo).where(Photo.id.in_(rows)).order_by(Photo.id).with_for_update()
+            )
+        }
+        if len(found) < len(rows):
+            raise UsageError(
+                "A moved photo is no longer in the library; the move cannot be undone."
+            )
+        versions.check_photos(s, found.values(), None, expect, placed)
+        for row in rows.values():
+            p = found[row["id"]]
             p.visit_id, p.area_id, p.view = row["visit_id"], row["area_id"], row["view"]
             for column in (*ALIGNMENT_COLUMNS, "quality"):
                 setattr(p, column, row[column])

@@ -1,5 +1,13 @@
 """Photos: view labels, removal, and the non-destructive edits (alignment to the reference
-photo, colour balance). An edit of several photos is one transaction."""
+photo, colour balance). An edit of several photos is one transaction.
+
+Each change of a photo's place, label, removal or alignment counts in its ``version`` (issue
+21); a new view label and a removal name the versions their editor saw (``seen``) and are
+refused with ``StaleEdit`` when another workstation changed the photo since, their undo and
+redo the values the step before left (``versions.Expect``), as ``services.move`` does. A
+colour balance does not count: no edit that checks a version writes the gains, and the main
+window does not reload its photos after one, so counting it would refuse the window's next
+move of the photo as if someone else had changed it."""
 
 from __future__ import annotations
 
@@ -25,48 +33,93 @@ from tracker.core.imaging.geometry import (
     is_affine,
 )
 from tracker.core.imaging.geometry import fit as fit_landmarks
-from tracker.core.queries.browse import alignment_of, get
+from tracker.core.queries.browse import alignment_of
 from tracker.core.queries.rows import ComparePhoto
+from tracker.core.services import versions
 from tracker.core.store.library import Library
 from tracker.core.text import check_name
 
 MAX_VIEW = 100
 
 
-def set_photo_view(lib: Library, photo_id: int, view: str) -> str:
-    """Relabel a photo's view (front, left, close-up, …); returns the old label."""
+def set_photo_view(
+    lib: Library,
+    photo_id: int,
+    view: str,
+    *,
+    seen: int | None = None,
+    expect: versions.Expect | None = None,
+) -> str:
+    """Relabel a photo's view (front, left, close-up, …); returns the old label. ``seen``:
+    the photo's version its editor saw (None: no check); ``expect``: an undo's or a redo's
+    label, which the photo must still have."""
     view = check_name(view, "view name")
     if len(view) > MAX_VIEW:
         raise ValidationError(
             f"The view name is {len(view)} characters long; the most is {MAX_VIEW}."
         )
     with lib.session() as s:
-        p = get(s, Photo, photo_id, "photo")
+        (p,) = _photos(s, [photo_id], lock=True)
+        versions.check_photos(
+            s,
+            [p],
+            {photo_id: seen} if seen is not None else None,
+            # the label as the step before stored it (checked as this one's)
+            versions.Expect({photo_id: check_name(expect.values, "view name")})
+            if expect is not None
+            else None,
+            lambda p: p.view,
+        )
         old = p.view
         p.view = view
         return old
 
 
-def _photos(s: Session, photo_ids: Iterable[int]) -> list[Photo]:
+def _photos(s: Session, photo_ids: Iterable[int], *, lock: bool = False) -> list[Photo]:
+    """The photos, refused when one is not there; ``lock``: locked (on a server) in the order
+    of their ids until the transaction ends, for an edit that checks their versions."""
     ids = list(dict.fromkeys(photo_ids))
-    found = {p.id: p for p in s.scalars(select(Photo).where(Photo.id.in_(ids)))}
+    q = select(Photo).where(Photo.id.in_(ids))
+    if lock:
+        q = q.order_by(Photo.id).with_for_update()
+    found = {p.id: p for p in s.scalars(q)}
     for pid in ids:
         if pid not in found:
             raise NotFoundError(f"There is no photo with id {pid} in the library.")
     return [found[pid] for pid in ids]
 
 
-def remove_photos(lib: Library, photo_ids: Iterable[int]) -> None:
-    """Take photos out of view. The originals stay in the library and can be restored."""
+def _removed(p: Photo) -> bool:
+    return p.deleted_at is not None
+
+
+def remove_photos(
+    lib: Library,
+    photo_ids: Iterable[int],
+    *,
+    seen: Mapping[int, int] | None = None,
+    expect: versions.Expect | None = None,
+) -> None:
+    """Take photos out of view. The originals stay in the library and can be restored.
+    ``seen``: photo id -> the version its editor saw; ``expect``: photo id -> whether a redo
+    expects it removed (it expects none to be)."""
     with lib.session() as s:
         now = utc_now()
-        for p in _photos(s, photo_ids):
+        found = _photos(s, photo_ids, lock=True)
+        versions.check_photos(s, found, seen, expect, _removed)
+        for p in found:
             p.deleted_at = now
 
 
-def restore_photos(lib: Library, photo_ids: Iterable[int]) -> None:
+def restore_photos(
+    lib: Library, photo_ids: Iterable[int], *, expect: versions.Expect | None = None
+) -> None:
+    """Bring removed photos back. ``expect``: photo id -> whether the undo of a removal
+    expects it removed (it expects all to be)."""
     with lib.session() as s:
-        for p in _photos(s, photo_ids):
+        found = _photos(s, photo_ids, lock=True)
+        versions.check_photos(s, found, None, expect, _removed)
+        for p in found:
             p.deleted_at = None
 
 
@@ -103,6 +156,7 @@ def set_alignments(
             a = checked[p.id]
             if a is not None and not is_affine(a.matrix):
                 check_matrix(a.matrix, (p.width, p.height))  # no horizon inside the photo
+            versions.bump(p)
             p.alignment = list(a.matrix) if a is not None else None
             p.alignment_method = a.method if a is not None else None
             p.alignment_model = a.model if a is not None else None

@@ -1,6 +1,6 @@
 """Optimistic version checks (issue 21: many writers, nothing lost).
 
-Clients, areas, visits, treatment records and ratings (with their items, as one) carry
+Clients, areas, visits, treatment records, ratings (with their items, as one) and photos carry
 ``version``, counting their changes from 1; a row that is not there is at version 0. An edit
 names the version its editor saw (``seen``; None when the caller reads and writes in one
 transaction, as a command-line edit does, so there is nothing to check) and is refused with
@@ -14,11 +14,17 @@ changes, and a rating's edit often changes only its items; and running the updat
 anything is read takes the row's lock on PostgreSQL, so a concurrent edit of the same row
 waits for this one and then finds the version moved on. Two editors making the same new row
 at once collide on its unique key, which ``is_duplicate`` tells apart.
+
+Photos are moved several at a time: ``services.move`` locks them in the order of their ids
+(two moves of overlapping photos must not wait on each other crosswise) and compares each
+one's version with the one its editor saw (``check_photos``) before it changes any. A change
+of a photo's place, label, removal or alignment counts, the photos a move re-expresses or
+judges again included (``bump``); its colour balance does not (``services.photos``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,10 +32,12 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tracker.core.db.models import Area, Client, Rating, TreatmentRecord, Visit
+from tracker.core.db.models import Area, Client, Photo, Rating, TreatmentRecord, Visit
 from tracker.core.errors import StaleEdit
 
-Versioned = type[Client] | type[Area] | type[Visit] | type[TreatmentRecord] | type[Rating]
+Versioned = (
+    type[Client] | type[Area] | type[Visit] | type[TreatmentRecord] | type[Rating] | type[Photo]
+)
 
 # PostgreSQL's unique_violation; SQLite's extended codes for a UNIQUE and a PRIMARY KEY.
 _PG_UNIQUE = "23505"
@@ -113,6 +121,44 @@ def conflict(what: str, now: int) -> StaleEdit:
         what,
         now,
     )
+
+
+def photo_named(s: Session, photo_id: int) -> str:
+    """A photo as a refusal names it: its id and the file it was imported from."""
+    name = s.scalar(select(Photo.original_name).where(Photo.id == photo_id))
+    return f"photo {photo_id} ({name})" if name else f"photo {photo_id}"
+
+
+def check_photos(
+    s: Session,
+    photos: Iterable[Photo],
+    seen: Mapping[int, int] | None,
+    expect: Expect | None,
+    values: Callable[[Photo], Any],
+) -> None:
+    """Refuse an edit of ``photos`` (read and locked in this transaction) when one of them is
+    not at the version its editor saw (``seen``: photo id -> version; a photo it does not
+    name is not checked), or, for an undo or a redo, when its ``values`` are not the ones
+    ``expect`` holds for it (``expect.values``: photo id -> values). Then count the change of
+    each (locked, so counted here: the new versions can be read without asking the database
+    again). Nothing is written before all are checked."""
+    photos = list(photos)
+    for p in photos:
+        if seen is not None and p.id in seen and p.version != seen[p.id]:
+            raise conflict(photo_named(s, p.id), p.version)
+        if expect is not None and p.id in expect.values and values(p) != expect.values[p.id]:
+            raise conflict(photo_named(s, p.id), p.version)
+    for p in photos:
+        p.version += 1
+
+
+def bump(photo: Photo) -> None:
+    """Count one more change of ``photo``, an object of this session that was not locked (a
+    photo a move re-expresses or judges again): an increment made by the database
+    (``version + 1``) when the session flushes, so that the bumps of two transactions both
+    count. Read its columns (``row_dict``) before: until the flush, ``version`` holds the
+    expression."""
+    photo.version = Photo.version + 1
 
 
 def is_duplicate(exc: IntegrityError) -> bool:

@@ -1,8 +1,19 @@
-"""Adding and editing clients and their treated areas."""
+"""Adding and editing clients and their treated areas.
+
+An edit names the version of the client or area the dialog opened with (issue 21): when
+another workstation changed it meanwhile, the edit is refused with its sentence and the
+dialog opens again with the fresh values, to be changed from there or cancelled.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from tracker.core.errors import NotFoundError
 from tracker.core.queries import browse
+from tracker.core.queries.editors import area_fields
+from tracker.core.queries.rows import AreaFields, ClientFields
+from tracker.core.store.library import Library
 from tracker.ui import commands as cmd
 from tracker.ui.dialogs import AreaAnswer, AreaDialog, ClientAnswer, ClientDialog
 from tracker.ui.history import Command
@@ -18,6 +29,17 @@ _AREA_FIELDS = {
     "stage": "stage",
     "scale": "default_scale",
 }
+
+
+def _version_now(
+    read: Callable[[Library, int], ClientFields | AreaFields], lib: Library, ident: int
+) -> int:
+    """The version of the client or area ``ident`` read again after a refused edit (0: it
+    was removed meanwhile): when it moved on, the edit was refused for it."""
+    try:
+        return read(lib, ident).version
+    except NotFoundError:
+        return 0
 
 
 class ClientController(WindowController):
@@ -81,17 +103,22 @@ class ClientController(WindowController):
 
     def _on_edit_client(self) -> None:
         w = self.window
-        if w.lib is None or w.client_id is None:
-            return
-        current = ClientAnswer(**vars(browse.client_fields(w.lib, w.client_id)))
-        answer = ClientDialog.ask(
-            w.as_widget(), title="Client details", ok_text="Save", current=current
-        )
-        if answer is None:
-            return
-        changed = {k: v for k, v in vars(answer).items() if getattr(current, k) != v}
-        if changed:
-            w.run(cmd.EditClient(w.lib, w.client_id, changed))
+        while w.lib is not None and w.client_id is not None:
+            lib, client_id = w.lib, w.client_id
+            fields = browse.client_fields(lib, client_id)
+            current = ClientAnswer(
+                fields.name, fields.date_of_birth, fields.fitzpatrick, fields.notes
+            )
+            answer = ClientDialog.ask(
+                w.as_widget(), title="Client details", ok_text="Save", current=current
+            )
+            if answer is None:
+                return
+            changed = {k: v for k, v in vars(answer).items() if getattr(current, k) != v}
+            if not changed or w.run(cmd.EditClient(lib, client_id, changed, fields.version)):
+                return
+            if _version_now(browse.client_fields, lib, client_id) in (0, fields.version):
+                return  # refused for another reason (a taken name), or gone: as its sentence said
 
     def _on_add_area(self) -> None:
         if self.window.lib is not None and self.window.client_id is not None:
@@ -99,26 +126,36 @@ class ClientController(WindowController):
 
     def _on_edit_area(self) -> None:
         w = self.window
-        if w.lib is None or w.area_id is None:
-            return
-        row = next(a for a in w.areas.rows() if a.id == w.area_id)
-        control = current_control(w.lib, w.area_id)
-        current = AreaAnswer(row.name, row.body_site, row.stage, row.default_scale, control)
-        others = [(a.id, a.name) for a in w.areas.rows() if a.id != w.area_id]
-        answer = AreaDialog.ask(
-            w.as_widget(), title="Area details", ok_text="Save", current=current, controls=others
-        )
-        if answer is None:
-            return
-        changed = {
-            _AREA_FIELDS[k]: v
-            for k, v in vars(answer).items()
-            if k != "control" and getattr(current, k) != v
-        }
-        steps: list[Command] = [cmd.EditArea(w.lib, w.area_id, changed)] if changed else []
-        if answer.control != control:
-            steps.append(SetControl(w.lib, w.area_id, answer.control))
-        if len(steps) == 1:
-            w.run(steps[0])
-        elif steps:
-            w.run(AreaSteps(w.lib, "edit area", steps))
+        while w.lib is not None and w.area_id is not None:
+            lib, area_id = w.lib, w.area_id
+            fields = area_fields(lib, area_id)
+            control = current_control(lib, area_id)
+            current = AreaAnswer(
+                fields.name, fields.body_site, fields.stage, fields.default_scale, control
+            )
+            others = [(a.id, a.name) for a in w.areas.rows() if a.id != area_id]
+            answer = AreaDialog.ask(
+                w.as_widget(),
+                title="Area details",
+                ok_text="Save",
+                current=current,
+                controls=others,
+            )
+            if answer is None:
+                return
+            changed = {
+                _AREA_FIELDS[k]: v
+                for k, v in vars(answer).items()
+                if k != "control" and getattr(current, k) != v
+            }
+            steps: list[Command] = (
+                [cmd.EditArea(lib, area_id, changed, fields.version)] if changed else []
+            )
+            if answer.control != control:
+                steps.append(SetControl(lib, area_id, answer.control))
+            if not steps or w.run(
+                steps[0] if len(steps) == 1 else AreaSteps(lib, "edit area", steps)
+            ):
+                return
+            if not changed or _version_now(area_fields, lib, area_id) in (0, fields.version):
+                return  # refused for another reason, or gone: as its sentence said
