@@ -7,6 +7,7 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from tests.core.clinic.writer import tiny_jpeg
@@ -33,6 +34,7 @@ def _has_version(root: Path) -> bool:
         conn.close()
 
 
+@pytest.mark.folder_only(reason="migrations")
 def test_the_photos_version_comes_and_goes_and_the_photos_stay(tmp_path: Path) -> None:
     root = tmp_path / "lib"
     with Library.open(root, create=True) as lib:
