@@ -235,4 +235,3 @@ def test_a_tampered_encrypted_original_is_refused_naming_it(
     relpath = path.relative_to(root).as_posix()
     assert f"photo {victim['id']}'s original {relpath} has changed" in said
     assert _server_files(locked_clinic, CLINIC_PASS) == {}
-

@@ -23,7 +23,7 @@ import contextlib
 import getpass
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -33,7 +33,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, Operationa
 from tracker.cli import clinic_library, secrets, unlock
 from tracker.cli.output import emit
 from tracker.cli.parser import EXIT_OK
-from tracker.core.care import clinic_migrate
+from tracker.core.care import clinic_migrate, clinic_rights
 from tracker.core.db import roles, server, server_errors
 from tracker.core.errors import LibraryError, UsageError
 from tracker.core.paths import ENV_LIBRARY
@@ -57,10 +57,13 @@ def _where(address: URL) -> str:
 
 
 @contextlib.contextmanager
-def _server(url: str, doing: str) -> Iterator[Engine]:
-    """An engine for ``url``; what the server refuses becomes one sentence (exit 2)."""
+def _server(
+    url: str, doing: str, make: Callable[[str], Engine] = server.make_pg_engine
+) -> Iterator[Engine]:
+    """An engine for ``url`` (``make``'s: ``server.open_server`` checks that it is a clinic
+    library, migrated); what the server refuses becomes one sentence (exit 2)."""
     address = _address(url)
-    engine = server.make_pg_engine(url)
+    engine = make(url)
     try:
         yield engine
     except (OperationalError, InterfaceError) as exc:
@@ -191,9 +194,62 @@ def _create(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _change_passphrase(args: argparse.Namespace) -> int:
+    """``clinic passphrase change``: refused before anything is asked unless the login may
+    write the key; the old passphrase (or recovery key), then the new one twice."""
+    # start-up time: cryptography is loaded for an encrypted library only
+    from tracker.core.services import clinic_keys
+
+    url = _library_url(args)
+    address = _address(url)
+    doing = "change the clinic library's passphrase"
+    with _server(clinic_library.with_password(url), doing, server.open_server) as engine:
+        where = server_errors.where(engine.url)
+        clinic_keys.refuse_unless_may_change(engine, where)
+        old = secrets.unlocking(getattr(args, "recovery_key", False), clinic_library.shown(url))
+        keys = clinic_keys.unlock_again(
+            engine,
+            where,
+            passphrase=old.get("passphrase"),
+            recovery_key=old.get("recovery_key"),
+            entered=False,
+        )
+        clinic_keys.change_passphrase(engine, where, keys, unlock.new_passphrase(first=False))
+    emit(
+        args,
+        {"database": address.database, "passphrase_changed": True},
+        f"The passphrase of the clinic library in {_where(address)} was changed; its recovery "
+        "key stays as it was, and no photo was encrypted again. Tell the staff the new one.",
+    )
+    return EXIT_OK
+
+
+def _rights(args: argparse.Namespace) -> int:
+    """``clinic rights``: ``roles.grant_rights`` again, as after a migration."""
+    url = _library_url(args)
+    address = _address(url)
+    with _server(
+        clinic_library.with_password(url), "grant the staff's rights", server.open_server
+    ) as engine:
+        done = clinic_rights.regrant(engine, server_errors.where(engine.url))
+    tables, granted, revoked = done["tables"], len(done["granted"]), len(done["revoked"])
+    emit(
+        args,
+        {"database": address.database, **done},
+        f"The staff groups of {_where(address)} have this version's rights again on its "
+        f"{tables} tables: {granted} privilege{'s' if granted != 1 else ''} granted that "
+        f"they lacked, {revoked} taken back that this version no longer gives.",
+    )
+    return EXIT_OK
+
+
 def cmd_clinic(args: argparse.Namespace, _root: Path) -> int:
     if args.clinic_command == "migrate-from":
         return _migrate_from(args)
+    if args.clinic_command == "passphrase":
+        return _change_passphrase(args)
+    if args.clinic_command == "rights":
+        return _rights(args)
     if args.clinic_command == "create":
         return _create(args)
     name = roles.check_user_name(args.name)

@@ -68,6 +68,11 @@ def refuse_unless_served(command: str, url: str) -> None:
     """A UsageError (exit 2) for a command that does not work on a server library yet."""
     if command not in SERVER_COMMANDS | NO_LIBRARY:
         served = ", ".join(sorted(SERVER_COMMANDS))
+        if command == "passphrase":
+            raise UsageError(
+                f"{shown(url)} is a clinic library: its passphrase is changed with 'tracker "
+                "clinic passphrase change --url ADDRESS', by its owner."
+            )
         if command == "init":
             raise UsageError(
                 f"{shown(url)} is a database: a clinic library is made there with "
@@ -97,16 +102,18 @@ def open_server(args: argparse.Namespace, *, create: bool = False, **options: An
 
 
 def open_url(url: str, recovery: bool = False, **options: Any) -> ServerLibrary:
-    """``ServerLibrary.open_server(url)``, asking for the passphrase when it is encrypted."""
+    """``ServerLibrary.open_server(url)``, asking for the passphrase when it is encrypted
+    (``services.clinic_keys``: the attempts entered in its audit trail)."""
     # start-up time: the server's modules are loaded for a server library only
-    from tracker.core.store.server_keys import PassphraseNeeded
+    from tracker.core.services import clinic_keys
 
     # start-up time: as above
-    from tracker.core.store.server_library import ServerLibrary
+    from tracker.core.store.server_keys import PassphraseNeeded
 
     given = secrets.given(recovery)
+    # The unlock, and each wrong passphrase, is entered in the library's audit trail.
     try:
-        return ServerLibrary.open_server(
+        return clinic_keys.open_server(
             url,
             passphrase=given.get("passphrase"),
             recovery_key=given.get("recovery_key"),
@@ -116,7 +123,7 @@ def open_url(url: str, recovery: bool = False, **options: Any) -> ServerLibrary:
         if given:
             raise
     typed = secrets.unlocking(recovery, shown(url))
-    return ServerLibrary.open_server(
+    return clinic_keys.open_server(
         url, passphrase=typed.get("passphrase"), recovery_key=typed.get("recovery_key"), **options
     )
 

@@ -1,6 +1,7 @@
 """The grammar of a clinic library in a PostgreSQL server (issue 21, docs/CLI.md "Clinic"):
-``clinic create URL``, ``clinic user add NAME --role ROLE [--url URL]`` and ``clinic
-migrate-from FOLDER [--url URL]``. Kept apart from
+``clinic create URL``, ``clinic user add NAME --role ROLE [--url URL]``, ``clinic
+migrate-from FOLDER [--url URL]``, ``clinic passphrase change [--url URL]`` and ``clinic rights
+[--url URL]``. Kept apart from
 ``parser`` as the consent commands are; ``parser.build_parser`` adds them with its helpers."""
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def add_clinic_commands(
     clinic = command(sub, "clinic", "a clinic library in a PostgreSQL server, and its staff", c)
     clinic_sub: Any = clinic.add_subparsers(
         dest="clinic_command",
-        metavar="create|user|migrate-from",
+        metavar="create|user|migrate-from|passphrase|rights",
         required=True,
         parser_class=parser_class,
         help="what to do",
@@ -105,4 +106,39 @@ def add_clinic_commands(
         metavar="URL",
         help="the empty clinic library, logged in as its owner (who ran 'clinic create') or "
         "the server's superuser (default: $TRACKER_LIBRARY when it is a postgresql:// address)",
+    )
+    secret = command(clinic_sub, "passphrase", "an encrypted clinic library's passphrase", c)
+    secret_sub: Any = secret.add_subparsers(
+        dest="passphrase_command",
+        metavar="change",
+        required=True,
+        parser_class=parser_class,
+        help="what to do",
+    )
+    change = command(
+        secret_sub,
+        "change",
+        "lock the clinic library with a new passphrase: the old one (or, with --recovery-key, "
+        "the recovery key) asked first, the new one twice (or $TRACKER_NEW_PASSPHRASE); its "
+        "key is wrapped again, no photo is encrypted again",
+        c,
+    )
+    change.add_argument(
+        "--url",
+        metavar="URL",
+        help="the clinic library, logged in as its owner (who ran 'clinic create') or the "
+        "server's superuser (default: $TRACKER_LIBRARY when it is a postgresql:// address)",
+    )
+    rights = command(
+        clinic_sub,
+        "rights",
+        "grant the staff groups again the rights this version gives them on every table "
+        "(a library made by an older version keeps its old grants until then)",
+        c,
+    )
+    rights.add_argument(
+        "--url",
+        metavar="URL",
+        help="the clinic library, logged in as its owner (who ran 'clinic create') or the "
+        "server's superuser (default: $TRACKER_LIBRARY when it is a postgresql:// address)",
     )

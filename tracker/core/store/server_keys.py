@@ -12,8 +12,11 @@ copy of the database or a backup of it sees only ciphertext for the photos; the 
 (names, dates, notes, ratings) are in the server's tables, guarded by the logins' rights.
 
 Only an empty clinic library is encrypted (``clinic create --encrypt``): photos stored plain
-would stay so. Encrypting a library that holds photos, and changing the passphrase, are not
-offered yet. The document is written by the library's owner, who alone may (``roles``).
+would stay so. Encrypting a library that holds photos is not offered yet. Changing the
+passphrase (``rewrap``) wraps the same master key again, as a folder's does: the photos stay
+as they are, and the recovery key too. The document is written by whoever may UPDATE its
+table: the library's owner (``roles`` grants the staff only SELECT on it). Recording unlock
+attempts and the change in the audit trail is the services' (``services.clinic_keys``).
 """
 
 from __future__ import annotations
@@ -93,3 +96,40 @@ def encrypt_new(engine: Engine, passphrase: str, kdf: KdfParams = DEFAULT_KDF) -
             {"d": json.dumps(doc, sort_keys=True)},
         )
     return created.recovery_key
+
+
+def may_rewrap(conn: Connection) -> bool:
+    """Whether this login may write the key document (UPDATE on its table)."""
+    return bool(conn.scalar(text(f"SELECT has_table_privilege('{TABLE}', 'UPDATE')")))
+
+
+def rewrap(
+    conn: Connection, where: str, keys: Keys, new: str, kdf: KdfParams = DEFAULT_KDF
+) -> None:
+    """Wrap the master key of ``keys`` with the ``new`` passphrase, in the caller's
+    transaction (the row locked until it ends): the recovery key's wrap, the library's id
+    and every stored photo stay as they are. A ValidationError for a passphrase too weak, a
+    LibraryError when the document is not there or is another library's."""
+    crypto_keys.check_passphrase(new)
+    found = conn.execute(
+        text(f"SELECT document FROM {TABLE} WHERE id = 1 FOR UPDATE")
+    ).scalar_one_or_none()
+    if found is None:
+        raise LibraryError(f"The clinic library in {where} is not encrypted; it has no passphrase.")
+    try:
+        doc = json.loads(found)
+    except ValueError as exc:
+        doc = exc
+    doc = crypto_keys.checked(doc, f"The key document of {where}")
+    if str(doc["library_id"]) != keys.library_id:
+        raise LibraryError(
+            f"The key document of {where} belongs to another library than the key given; "
+            "nothing was changed."
+        )
+    # The folder's change (crypto.keys.change_passphrase) does the same on its key file.
+    fresh = crypto_keys._document(keys.master, keys.library_id, new, kdf)
+    doc.update({k: fresh[k] for k in ("kdf", "passphrase", "check")})
+    conn.execute(
+        text(f"UPDATE {TABLE} SET document = :d WHERE id = 1"),
+        {"d": json.dumps(doc, sort_keys=True)},
+    )
