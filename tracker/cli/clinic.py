@@ -13,7 +13,11 @@ connects (the admin adding staff), never the new login's.
 
 ``clinic create --encrypt``: the clinic's passphrase (typed twice, or
 ``TRACKER_NEW_PASSPHRASE``) wraps the new library's key (``core.store.server_keys``); its
-recovery key is shown once.
+recovery key is shown once. ``clinic passphrase change`` wraps it again
+(``core.services.clinic_keys``: the change in the audit trail); ``clinic rights`` grants the
+staff's rights again (``core.care.clinic_rights``). ``clinic migrate-from`` of an encrypted
+folder reads the folder's passphrase from ``TRACKER_FOLDER_PASSPHRASE`` (or typed), never the
+clinic's ``TRACKER_PASSPHRASE``.
 """
 
 from __future__ import annotations
