@@ -28,66 +28,26 @@ from tracker.core.db.models import (
     VisitKind,
 )
 from tracker.core.domain import rules
-from tracker.core.domain.treatment import TREATMENT_FIELDS, repeated
 from tracker.core.errors import NotFoundError
-from tracker.core.imaging.facts import CaptureTime
 from tracker.core.imaging.geometry import Alignment, check_gains, check_matrix
-from tracker.core.queries import ratings
+from tracker.core.queries import client_data, ratings
 from tracker.core.queries import search as search_rows
+from tracker.core.queries.convert import capture_warnings as capture_warnings
+from tracker.core.queries.convert import get, photo_row, record_fields
 from tracker.core.queries.course import Course, course, courses
 from tracker.core.queries.ratings import ratings_with_values
 from tracker.core.queries.rows import (
-    AreaAtVisit,
     AreaRow,
     ClientFields,
     ClientRow,
     ComparePhoto,
     PhotoRow,
-    PreviousTreatment,
     VisitDetail,
     VisitRow,
 )
 from tracker.core.store.library import Library
 
 T = TypeVar("T")
-
-
-def get(s: Session, model: type[T], ident: int, what: str) -> T:
-    """The row ``ident`` of ``model``, or NotFoundError naming ``what`` it is."""
-    obj = s.get(model, ident)
-    if obj is None:
-        raise NotFoundError(f"There is no {what} with id {ident} in the library.")
-    return obj
-
-
-def photo_row(p: Photo) -> PhotoRow:
-    return PhotoRow(
-        id=p.id,
-        sha256=p.sha256,
-        view=p.view,
-        area_id=p.area_id,
-        taken_at=CaptureTime(p.taken_at, p.utc_offset_min).isoformat(),
-        date_source=p.date_source,
-        width=p.width,
-        height=p.height,
-        original_name=p.original_name,
-        format=p.format,
-        warnings=capture_warnings(p.quality),
-        px_per_mm=p.px_per_mm,
-        version=p.version,
-    )
-
-
-def capture_warnings(quality: dict[str, Any] | None) -> tuple[str, ...]:
-    """The messages of the capture checks in ``photo.quality`` that warned, in order."""
-    checks = quality.get("checks", []) if isinstance(quality, dict) else []
-    return tuple(
-        str(c.get("message", "")) for c in checks if isinstance(c, dict) and c.get("warned")
-    )
-
-
-def record_fields(record: TreatmentRecord) -> dict[str, Any]:
-    return {k: getattr(record, k) for k in TREATMENT_FIELDS}
 
 
 # -- clients and areas ------------------------------------------------------------------------
@@ -97,15 +57,7 @@ def clients(lib: Library, search: str = "") -> list[ClientRow]:
     """The clients that ``search`` finds (by name, any case or accents, or by date of birth:
     ``search.client_matches``), by name; every client when it is empty."""
     with lib.session() as s:
-        n_areas = select(func.count(Area.id)).where(Area.client_id == Client.id).scalar_subquery()
-        n_visits = (
-            select(func.count(Visit.id)).where(Visit.client_id == Client.id).scalar_subquery()
-        )
-        last = select(func.max(Visit.date)).where(Visit.client_id == Client.id).scalar_subquery()
-        q = select(Client.id, Client.name, n_areas, n_visits, last, Client.date_of_birth).order_by(
-            func.lower(Client.name)
-        )
-        rows = [ClientRow(*row) for row in s.execute(q)]
+        rows = [ClientRow(*row) for row in s.execute(client_data.clients_query())]
     return search_rows.matching(rows, search)
 
 
@@ -163,116 +115,14 @@ def has_baseline(s: Session, client_id: int) -> bool:
 def timeline(lib: Library, client_id: int, area_id: int | None = None) -> list[VisitRow]:
     """The client's visits by date, each with its photos (of one area, if given) and, for one
     area, its ratings on every scale, whether it was a session of the area and the days since
-    the area's baseline (since the client's, for no one area)."""
-    with lib.session() as s:
-        visits = _client_visits(s, client_id)
-        base = _baseline(visits)
-        pq = (
-            select(Photo)
-            .join(Visit, Photo.visit_id == Visit.id)
-            .where(Visit.client_id == client_id, Photo.deleted_at.is_(None))
-            .order_by(Photo.taken_at, Photo.id)
-        )
-        if area_id is not None:
-            pq = pq.where(Photo.area_id == area_id)
-        photos: dict[int, list[PhotoRow]] = {}
-        for p in s.scalars(pq):
-            photos.setdefault(p.visit_id, []).append(photo_row(p))
-        lines: dict[tuple[int, int], tuple[str, ...]] = {}
-        sessions: tuple[int, ...] = ()
-        if area_id is not None:
-            area = get(s, Area, area_id, "area")
-            lines = ratings.summaries(s, [(v.id, area_id) for v in visits], area.client.name)
-            mine = course(s, area_id, visits)
-            sessions, base = mine.sessions, mine.baseline
-        return [
-            VisitRow(
-                id=v.id,
-                date=v.date,
-                kind=v.kind,
-                notes=v.notes,
-                days_since_baseline=(v.date - base).days if base is not None else None,
-                photos=tuple(photos.get(v.id, ())),
-                ratings=lines.get((v.id, area_id), ()) if area_id is not None else (),
-                is_session=v.id in sessions,
-            )
-            for v in visits
-        ]
+    the area's baseline (since the client's, for no one area): ``ClientData.timeline``."""
+    return client_data.read(lib, client_id).timeline(area_id)
 
 
 def visit_detail(lib: Library, visit_id: int) -> VisitDetail:
     """A visit with, for each of the client's areas, its treatment record, photos, every
-    rating there, and where the visit stands in the area's course."""
-    with lib.session() as s:
-        found = s.execute(
-            select(Visit, Client.name)
-            .join(Client, Visit.client_id == Client.id)
-            .where(Visit.id == visit_id)
-        ).first()
-        if found is None:
-            raise NotFoundError(f"There is no visit with id {visit_id} in the library.")
-        visit, client_name = found
-        visits = _client_visits(s, visit.client_id)
-        base = _baseline(visits)
-        area_rows = _areas(s, visit.client_id)
-        records, before, record_versions = _treatments(s, visit)
-        photos: dict[int, list[PhotoRow]] = defaultdict(list)
-        for p in s.scalars(
-            select(Photo)
-            .where(Photo.visit_id == visit_id, Photo.deleted_at.is_(None))
-            .order_by(Photo.taken_at, Photo.id)
-        ):
-            photos[p.area_id].append(photo_row(p))
-        shown = ratings.rows_at(s, [(visit_id, a.id) for a in area_rows], client_name)
-        paths = courses(s, [a.id for a in area_rows], visits)
-        return VisitDetail(
-            id=visit.id,
-            client_id=visit.client_id,
-            client=client_name,
-            date=visit.date,
-            kind=visit.kind,
-            notes=visit.notes,
-            days_since_baseline=(visit.date - base).days if base is not None else None,
-            areas=[
-                AreaAtVisit(
-                    a,
-                    records.get(a.id),
-                    photos.get(a.id, []),
-                    shown.get((visit_id, a.id), ()),
-                    days_since_baseline=paths[a.id].days(visit.date),
-                    session=paths[a.id].session_number(visit_id),
-                    previous=before.get(a.id),
-                    treatment_version=record_versions.get(a.id, 0),
-                )
-                for a in area_rows
-            ],
-            version=visit.version,
-        )
-
-
-def _treatments(
-    s: Session, visit: Visit
-) -> tuple[dict[int, dict[str, Any]], dict[int, PreviousTreatment], dict[int, int]]:
-    """The visit's treatment records by area, for each area its latest record before the
-    visit that says how it was treated, and the visit's records' versions by area (one
-    statement for all, whatever the areas)."""
-    q = (
-        select(TreatmentRecord, Visit.date)
-        .join(Visit, TreatmentRecord.visit_id == Visit.id)
-        .where(Visit.client_id == visit.client_id, Visit.date <= visit.date)
-        .order_by(Visit.date.desc(), Visit.id.desc())
-    )
-    records: dict[int, dict[str, Any]] = {}
-    before: dict[int, PreviousTreatment] = {}
-    record_versions: dict[int, int] = {}
-    for record, day in s.execute(q):
-        fields = record_fields(record)
-        if record.visit_id == visit.id:
-            records[record.area_id] = fields
-            record_versions[record.area_id] = record.version
-        elif day < visit.date and record.area_id not in before and repeated(fields):
-            before[record.area_id] = PreviousTreatment(record.visit_id, day, repeated(fields))
-    return records, before, record_versions
+    rating there, and where the visit stands in the area's course: ``ClientData.detail``."""
+    return client_data.of_visit(lib, visit_id).detail(visit_id)
 
 
 def treatment(lib: Library, visit_id: int, area_id: int) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -81,9 +81,24 @@ def courses(s: Session, area_ids: Collection[int], visits: Sequence[Visit]) -> d
         .where(TreatmentRecord.area_id.in_(area_ids), TreatmentRecord.visit_id.in_(ids)),
         controls,
     )
+    return build(area_ids, visits, photographed, rated, recorded, controls)
+
+
+def build(
+    area_ids: Collection[int],
+    visits: Sequence[Visit],
+    photographed: Mapping[int, Collection[int]],
+    rated: Mapping[int, Collection[int]],
+    recorded: Mapping[int, Collection[int]],
+    controls: Collection[int],
+) -> dict[int, Course]:
+    """The course of each area from the visits (by date) at which it was photographed, rated
+    and recorded, by area; ``controls``: the untreated controls among the areas with any."""
     out = {}
     for area_id in area_ids:
-        shot, scored, done = photographed[area_id], rated[area_id], recorded[area_id]
+        shot = set(photographed.get(area_id, ()))
+        scored = set(rated.get(area_id, ()))
+        done = set(recorded.get(area_id, ()))
         untreated = area_id in controls
         out[area_id] = Course(
             baseline=rules.area_baseline(v.date for v in visits if v.id in shot | scored | done),

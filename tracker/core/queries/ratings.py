@@ -73,12 +73,21 @@ def rows_at(
     two statements however many."""
     if not pairs:
         return {}
-    wanted = set(pairs)
     q = select(Rating).where(
         Rating.visit_id.in_({v for v, _ in pairs}), Rating.area_id.in_({a for _, a in pairs})
     )
+    return rows_from(ratings_with_values(s, q), pairs, client)
+
+
+def rows_from(
+    found: Sequence[tuple[Rating, dict[str, float]]],
+    pairs: Sequence[tuple[int, int]],
+    client: str,
+) -> dict[tuple[int, int], tuple[RatingRow, ...]]:
+    """``rows_at`` of ratings read already, each with its values (``ratings_with_values``)."""
+    wanted = set(pairs)
     out: dict[tuple[int, int], list[RatingRow]] = defaultdict(list)
-    for rating, values in ratings_with_values(s, q):
+    for rating, values in found:
         key = (rating.visit_id, rating.area_id)
         if key in wanted:
             out[key].append(rating_row(rating, values, client))

@@ -16,7 +16,8 @@ from tracker.core.crypto.keys import DEFAULT_KDF, KdfParams, Keys
 from tracker.core.db.engine import DB_NAME
 from tracker.core.errors import LibraryError, UsageError, WrongPassphrase
 from tracker.core.store import unlock_log
-from tracker.core.store.library import Library, _library_signs, _prepare_new_folder
+from tracker.core.store.library import Library, _library_signs
+from tracker.core.store.new_folder import prepare_new_folder
 
 
 def create(root: Path, passphrase: str, kdf: KdfParams = DEFAULT_KDF) -> tuple[Library, str]:
@@ -32,7 +33,7 @@ def create(root: Path, passphrase: str, kdf: KdfParams = DEFAULT_KDF) -> tuple[L
     if held is not None:
         raise LibraryError(f"{root} holds {held} of a library; choose a new folder.")
     crypto_keys.check_passphrase(passphrase)
-    _prepare_new_folder(root)
+    prepare_new_folder(root)
     created = crypto_keys.create(root, passphrase, kdf)
     return Library.open(root, create=True, keys=created.keys), created.recovery_key
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,9 +39,9 @@ from tracker.core.errors import (
     TrackerError,
 )
 from tracker.core.store.encrypting import finish_encrypting
-from tracker.core.store.lock import LOCK_NAME, WriterLock
-from tracker.core.store.photos import DIR_MODE, CacheKind, PhotoStore, storage_error
-from tracker.core.store.unlock_log import FILES as UNLOCK_FILES
+from tracker.core.store.lock import WriterLock
+from tracker.core.store.new_folder import create_private_file, prepare_new_folder
+from tracker.core.store.photos import CacheKind, PhotoStore, storage_error
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -53,8 +53,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CLIENT = "Me"
 # Folders (and files) a library may hold; anything else means the folder is not ours.
-LIBRARY_ENTRIES = {DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", LOCK_NAME, KEY_FILE, *UNLOCK_FILES}
-LIBRARY_ENTRIES |= {"originals", "cache", "backups", "tmp", "quarantine"}
 
 
 class Library:
@@ -125,8 +123,8 @@ class Library:
         if new:
             if not create:
                 raise NoLibrary(f"There is no library at {root}; create one with 'tracker init'.")
-            _prepare_new_folder(root)
-            _create_private_file(db_path)
+            prepare_new_folder(root)
+            create_private_file(db_path)
         refusal: LibraryError | None = None
         reason = None
         if read_only:
@@ -256,6 +254,13 @@ class Library:
             if mapped is None:
                 raise
             raise mapped from exc
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads only, as ``db.together.read`` sends them: here, in a
+        transaction of its own (a server library's answers them in one round trip)."""
+        with self.session() as s:
+            yield s.connection()
 
     def checkpoint(self) -> None:
         """Write the write-ahead log into the database and empty it, so that nothing deleted
@@ -456,44 +461,3 @@ def _writable(root: Path, db_path: Path) -> bool:
     return os.access(root, os.W_OK | os.X_OK) and (
         not db_path.exists() or os.access(db_path, os.W_OK)
     )
-
-
-def _create_private_file(path: Path) -> None:
-    """Create the empty database file readable by its owner only; SQLite gives its journal
-    files the same permissions."""
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
-        pass
-    except PermissionError as exc:
-        raise FolderReadOnly(
-            f"The library database {path} cannot be created ({exc.strerror})."
-        ) from exc
-    except OSError as exc:
-        raise LibraryError(
-            f"The library database {path} cannot be created ({exc.strerror})."
-        ) from exc
-
-
-def _prepare_new_folder(root: Path) -> None:
-    """Create the folder for a new library, refusing a folder that already holds other things."""
-    if root.exists():
-        if not root.is_dir():
-            raise LibraryError(f"{root} is a file, not a folder; choose a folder for the library.")
-        strangers = [p.name for p in root.iterdir() if p.name not in LIBRARY_ENTRIES]
-        if strangers:
-            raise LibraryError(
-                f"{root} already holds other files (such as {strangers[0]}) and no library; "
-                "choose an empty or new folder."
-            )
-    try:
-        root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        os.chmod(root, DIR_MODE)
-    except PermissionError as exc:
-        raise FolderReadOnly(
-            f"The library folder {root} cannot be created ({exc.strerror})."
-        ) from exc
-    except OSError as exc:
-        raise LibraryError(
-            f"The library folder {root} cannot be created ({exc.strerror})."
-        ) from exc

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from sqlalchemy import Engine, select, text, union
+from sqlalchemy import Connection, Engine, select, text, union
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -215,6 +215,13 @@ class ServerLibrary(Library):
                 store.settle(s, outermost=depth.n == 1)
         finally:
             depth.n -= 1
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection in autocommit: no BEGIN or COMMIT round trip, and ``db.together``'s
+        reads sent in one query are one transaction of the server's own."""
+        with translated(self.engine.url, "read this"), self.engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
     def checkpoint(self) -> None:
         """Nothing: the server writes its own log."""
