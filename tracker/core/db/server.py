@@ -9,8 +9,13 @@ when the first engine is made, so the desktop app never imports it.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Engine, create_engine, text
+import time
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from tracker.core.db import engine as db
 from tracker.core.db import roles, schema, server_schema
@@ -23,6 +28,10 @@ from tracker.core.errors import LibraryError, NewerLibraryError, NoLibrary
 MIGRATION_LOCK = int.from_bytes(b"trackMIG", "big")
 # How long to wait for another workstation's migration before giving up with a sentence.
 LOCK_WAIT_S = 120.0
+
+
+# A pooled connection unused this long is checked before it is used again (``_ping_after_idle``).
+IDLE_PING_S = 20.0
 
 
 def make_pg_engine(url: str) -> Engine:
@@ -38,7 +47,32 @@ def make_pg_engine(url: str) -> Engine:
         raise LibraryError(f"{parsed.render_as_string()}: only the psycopg driver is supported.")
     # A bare postgresql:// means psycopg2 to SQLAlchemy: the app uses psycopg 3.
     parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(parsed, future=True, hide_parameters=True, pool_pre_ping=True)
+    engine = create_engine(parsed, future=True, hide_parameters=True)
+    _ping_after_idle(engine)
+    return engine
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Before a pooled connection is used again after ``IDLE_PING_S`` unused (long enough for
+    a VPN or the server to have dropped it), ask the server whether it is still there, as
+    ``pool_pre_ping`` would at every use: over a slow link that was a round trip per read.
+    A connection found broken is replaced by a new one (the pool's ``DisconnectionError``).
+    One broken while in use is put out of the pool by SQLAlchemy and said as a lost link
+    (``server_errors``); the next use makes a new one."""
+
+    @event.listens_for(engine, "checkin")
+    def _put_back(_dbapi: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(dbapi: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < IDLE_PING_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(str(exc)) from exc
 
 
 def upgrade(engine: Engine, revision: str | None = None) -> None:

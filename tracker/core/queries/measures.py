@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tracker.core.db.models import Area, Measure, Photo, ReferencePhoto, Visit
 from tracker.core.domain.instruments import day_text
@@ -307,7 +308,8 @@ def photo_measures(lib: Library, photo_ids: Sequence[int]) -> dict[int, PhotoMea
     trip each counts on a clinic's server). A photo that is not there is left out."""
     if not photo_ids:
         return {}
-    with lib.session() as s:
+    # Read only, on a connection in autocommit on a server: no BEGIN or COMMIT round trip.
+    with lib.reading() as conn, Session(bind=conn) as s:
         rows = s.execute(
             select(Photo, Visit.date, Measure, Area)
             .join(Visit, Photo.visit_id == Visit.id)

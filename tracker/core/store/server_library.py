@@ -375,7 +375,8 @@ class ServerPhotoStore(PhotoStore):
         if kept is not None:
             return kept  # no round trip to the server
         try:
-            with self._lib.session() as s:
+            # Read only, in autocommit: no BEGIN or COMMIT round trip (a slow link's).
+            with self._lib.reading() as conn, Session(bind=conn) as s:
                 data = self._blobs.read(s, _kind(kind), sha256)
         except NotFoundError:
             return None

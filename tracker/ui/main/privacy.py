@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, Qt, QThreadPool
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tracker.core.domain.consent import FORM_LABELS, PURPOSE_LABELS, Purpose
+from tracker.core.domain.consent import FORM_LABELS, PURPOSE_LABELS, Action, Purpose
 from tracker.core.errors import TrackerError
 from tracker.core.exports import audit_csv
 from tracker.core.files import dated_name
@@ -312,6 +312,32 @@ class PrivacyController(WindowController):
     def _connect_signals(self) -> None:
         self.window.menus.consent.triggered.connect(self.show_consent)
         self.window.menus.audit.triggered.connect(self.show_audit)
+        # The audit's "viewed" entries of a library on a server, one after the other.
+        self._noting = TaskRunner(QThreadPool(self))
+        self._noting.pool.setMaxThreadCount(1)
+
+    def viewed(self, client_id: int) -> None:
+        """The audit's entry that the client was looked at. On a server it is written by a
+        thread of its own, in the order the clients were chosen: over a slow link its round
+        trips would hold up the switch. Waited for before the library is let go (``settle``);
+        one that fails is said in the status bar."""
+        lib = self.window.lib
+        if lib is None:
+            return
+        if lib.server is None:
+            audit.record(lib, Action.VIEWED, client_id=client_id)
+            return
+        self._noting.start(
+            lambda _task: audit.record(lib, Action.VIEWED, client_id=client_id),
+            failed=lambda message: self.window.statusBar().showMessage(
+                f"That the client was looked at could not be noted in the audit trail: {message}",
+                15000,
+            ),
+        )
+
+    def settle(self) -> None:
+        """Wait for the audit's entries being written (before the library is let go)."""
+        self._noting.wait()
 
     def show_consent(self) -> None:
         w = self.window

@@ -31,7 +31,7 @@ from tracker.core.db.models import RaterRole
 from tracker.core.domain.consent import Action
 from tracker.core.domain.instruments import Rater
 from tracker.core.errors import LibraryError, TrackerError
-from tracker.core.queries import browse, search
+from tracker.core.queries import browse, client_data, search
 from tracker.core.queries.progress import progress
 from tracker.core.services import audit
 from tracker.core.store.library import Library
@@ -195,6 +195,7 @@ class MainWindow(QMainWindow):
 
     def set_library(self, lib: Library | None) -> None:
         """Show ``lib`` (the caller owns opening and closing it)."""
+        self.privacy.settle()  # the audit's entries of the library shown, written
         self.compare.close_all()
         self.imports.stop_background()
         self.history.clear()
@@ -231,12 +232,13 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.welcome)
             return
         practitioner = self.prefs.mode is Mode.PRACTITIONER
-        all_clients = browse.clients(lib)
+        # All of it read together: one round trip to a clinic's server (``client_data``).
+        view = client_data.shown(lib, self.client_id, self.area_id, self.visit_id)
+        all_clients = view.clients
         needle = self.sidebar.search.text() if practitioner else ""
         shown = search.matching(all_clients, needle)  # by name (any case, accents) or birth
         self.clients.set_rows(shown)
-        if self.client_id not in {c.id for c in all_clients}:
-            self.client_id = all_clients[0].id if all_clients else None
+        self.client_id = view.client_id
         if practitioner:
             self.sidebar.select_client(self.client_id)
         current = next((c for c in all_clients if c.id == self.client_id), None)
@@ -248,21 +250,29 @@ class MainWindow(QMainWindow):
         )
         name = current.name if current is not None and practitioner else ""
         self.sidebar.areas_title.setText(f"<b>Treated areas{' of ' + name if name else ''}</b>")
-        self._refresh_areas()
+        self._refresh_areas(view)
 
-    def _refresh_areas(self) -> None:
+    def _refresh_areas(self, view: client_data.Shown | None = None) -> None:
         lib = self.lib
-        areas = browse.areas(lib, self.client_id) if lib and self.client_id is not None else []
+        areas = (
+            view.areas
+            if view is not None
+            else browse.areas(lib, self.client_id)
+            if lib and self.client_id is not None
+            else []
+        )
         self.areas.set_rows(areas)
         if self.area_id not in {a.id for a in areas}:
             self.area_id = areas[0].id if areas else None
         self.sidebar.select_area(self.area_id)
-        self._refresh_timeline()
+        self._refresh_timeline(view)
 
-    def _refresh_timeline(self) -> None:
+    def _refresh_timeline(self, view: client_data.Shown | None = None) -> None:
         lib = self.lib
         rows = (
-            browse.timeline(lib, self.client_id, self.area_id)
+            view.timeline
+            if view is not None
+            else browse.timeline(lib, self.client_id, self.area_id)
             if lib and self.client_id is not None
             else []
         )
@@ -272,7 +282,7 @@ class MainWindow(QMainWindow):
         row = self.timeline.row_of_id(self.visit_id) if self.visit_id is not None else -1
         if row >= 0:
             self.timeline_view.setCurrentIndex(self.timeline.index(row))
-        self._refresh_panel()
+        self._refresh_panel(view)
 
     def _refresh_progress(self) -> None:
         if self.tabs.currentWidget() is not self.progress_view:
@@ -288,9 +298,11 @@ class MainWindow(QMainWindow):
         if self.lib is not None and self.area_id is not None:
             self.run(cmd.EditArea(self.lib, self.area_id, {"interval_days": days}))
 
-    def _refresh_panel(self) -> None:
+    def _refresh_panel(self, view: client_data.Shown | None = None) -> None:
         detail = (
-            browse.visit_detail(self.lib, self.visit_id)
+            view.detail
+            if view is not None
+            else browse.visit_detail(self.lib, self.visit_id)
             if self.lib and self.visit_id is not None
             else None
         )
@@ -373,8 +385,7 @@ class MainWindow(QMainWindow):
     def _on_sidebar_client_chosen(self, client_id: int) -> None:
         if client_id != self.client_id:
             self.client_id, self.area_id, self.visit_id = client_id, None, None
-            if self.lib is not None:
-                audit.record(self.lib, Action.VIEWED, client_id=client_id)
+            self.privacy.viewed(client_id)
             self.refresh()
 
     def _on_sidebar_area_chosen(self, area_id: int) -> None:

@@ -1,0 +1,66 @@
+"""The window's switch to another client on a clinic library (issue 21: works over a slow link):
+the audit's "viewed" entry written on a thread of its own (its round trips are not the
+switch's), in the order the clients were chosen, and waited for before the library is let go.
+The switch's own round trip is counted in tests/core/db/test_together.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pytestqt.qtbot import QtBot
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from tests import postgres
+from tests.ui.conftest import open_window
+from tracker.bench.delay_proxy import DelayProxy
+from tracker.core.db.models import Audit
+from tracker.core.domain.consent import Action
+from tracker.core.services import clients
+from tracker.core.store.server_library import ServerLibrary
+from tracker.ui.settings import Preferences
+from tracker.ui.workers import TaskRunner
+
+
+@pytest.fixture
+def far(pg_server: postgres.Server) -> Iterator[tuple[ServerLibrary, DelayProxy]]:
+    """A clinic library of three clients, reached through the (undelayed) proxy."""
+    with pg_server.clinic() as url:
+        lib = ServerLibrary.open_server(url)
+        for name in ("Ana", "Bea", "Cora"):
+            clients.add_client(lib, name)
+        lib.close()
+        with DelayProxy(str(pg_server.socket_dir / ".s.PGSQL.5432"), delay_s=0.0) as proxy:
+            host, port = proxy.address
+            there = make_url(url).set(host=host, port=port, query={})
+            lib = ServerLibrary.open_server(there.render_as_string(hide_password=False))
+            try:
+                yield lib, proxy
+            finally:
+                lib.close()
+
+
+def test_the_switches_audit_entries_are_written_by_their_thread_in_order(
+    qtbot: QtBot, prefs: Preferences, runner: TaskRunner, far: tuple[ServerLibrary, DelayProxy]
+) -> None:
+    lib, proxy = far
+    window = open_window(qtbot, prefs, runner, lib)
+    try:
+        chosen = [c.id for c in window.clients.rows()]
+        for client_id in [chosen[1], chosen[2], chosen[0], chosen[1]]:
+            window.sidebar.client_chosen.emit(client_id)
+            assert window.client_id == client_id
+        window.set_library(None)  # waits for the entries being written
+        assert proxy.requests > 0
+        with lib.session() as s:
+            viewed = list(
+                s.scalars(
+                    select(Audit.client_id)
+                    .where(Audit.action == Action.VIEWED.value)
+                    .order_by(Audit.id)
+                )
+            )
+        assert viewed == [chosen[1], chosen[2], chosen[0], chosen[1]]
+    finally:
+        window.set_library(None)
