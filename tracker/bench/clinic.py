@@ -66,6 +66,7 @@ from tracker.core.store.server_library import ServerLibrary
 DELAY_S = 0.030
 FULL = (4000, 3000)
 THUMB_SWITCHES = 5
+THUMBS_PER_TASK = 8  # as tracker.ui.models (the bench imports no Qt here)
 
 
 # -- what the window runs ------------------------------------------------------------------------
@@ -117,10 +118,15 @@ def window_switch(lib: Library, client_id: int) -> Shown:
 
 
 def load_thumbnails(lib: Library, shown: Shown) -> None:
-    """The thumbnails the window asks for after a switch (the timeline's and the visit's),
-    one after the other: the window loads them in worker threads, a few per task."""
-    for sha in dict.fromkeys(p.sha256 for p in [*shown.timeline, *shown.photos]):
-        lib.derived("thumbs", sha)
+    """The thumbnails the window asks for after a switch (the timeline's and the visit's), a
+    task's worth (``THUMBS_PER_TASK``) at a time as ``ThumbnailCache`` loads them, one task
+    after the other (the window runs a few at once)."""
+    shas = list(dict.fromkeys(p.sha256 for p in [*shown.timeline, *shown.photos]))
+    for start in range(0, len(shas), THUMBS_PER_TASK):
+        chunk = shas[start : start + THUMBS_PER_TASK]
+        held = lib.cached("thumbs", chunk)
+        for sha in chunk:
+            held.get(sha) or lib.derived("thumbs", sha)
 
 
 def _child_open(url: str) -> None:

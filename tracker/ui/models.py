@@ -132,9 +132,14 @@ class ThumbnailCache(QObject):
 
             def load(_task: Task, chunk: list[str] = chunk) -> tuple[Library, list[Loaded]]:
                 loaded = []
+                try:
+                    held = lib.cached("thumbs", chunk)  # one round trip to a server
+                except TrackerError:
+                    held = {}
                 for sha256 in chunk:
                     try:
-                        loaded.append((sha256, QImage.fromData(lib.derived("thumbs", sha256))))
+                        data = held.get(sha256) or lib.derived("thumbs", sha256)
+                        loaded.append((sha256, QImage.fromData(data)))
                     except Exception as exc:  # one bad photo is a placeholder, not its batch's
                         if not isinstance(exc, TrackerError):
                             log.warning("A thumbnail could not be loaded: %s", type(exc).__name__)

@@ -314,6 +314,11 @@ class Library:
         assert decoded.preview is not None  # asked for
         return decoded.preview
 
+    def cached(self, kind: CacheKind, shas: Iterable[str]) -> dict[str, bytes]:
+        """The thumbnails or previews of ``shas`` the store holds, read in one go (one round
+        trip to a server); ``derived`` makes any left out."""
+        return self.store.read_caches(kind, shas)
+
     def make_previews(self, shas: Iterable[str], cancel: Callable[[], bool] | None = None) -> int:
         """Make the previews that are not made yet (a JPEG's is left out at import), ahead of
         their first view; for idle time after an import. Returns how many were made. A photo

@@ -376,6 +376,11 @@ class PhotoStore:
                 return None  # damaged or not this photo's: made again from the original
         return unseal(data, sha256)
 
+    def read_caches(self, kind: CacheKind, shas: Iterable[str]) -> dict[str, bytes]:
+        """``read_cache`` of each of ``shas``; those it has none of are left out."""
+        found = {sha: self.read_cache(kind, sha) for sha in dict.fromkeys(shas)}
+        return {sha: data for sha, data in found.items() if data is not None}
+
     def sweep_cache(self, owned: Container[str]) -> int:
         """Remove cached thumbnails and previews of photos the library does not hold (``owned``
         is every stored photo's sha256): what an import killed before its commit left. Returns

@@ -387,6 +387,27 @@ class ServerPhotoStore(PhotoStore):
             local.put(sha256, data)
         return data
 
+    def read_caches(self, kind: CacheKind, shas: Iterable[str]) -> dict[str, bytes]:
+        """``read_cache`` of each of ``shas``: those kept on this workstation, then the rest
+        in one round trip (a timeline's thumbnails; one not found is left out)."""
+        local = self.local if kind == "thumbs" else None
+        out: dict[str, bytes] = {}
+        rest = []
+        for sha in dict.fromkeys(shas):
+            kept = local.get(sha) if local is not None else None
+            if kept is not None:
+                out[sha] = kept
+            else:
+                rest.append(sha)
+        if rest:
+            with self._lib.reading() as conn, Session(bind=conn) as s:
+                fetched = self._blobs.read_small(s, _kind(kind), rest)
+            for sha, data in fetched.items():
+                if local is not None:
+                    local.put(sha, data)
+                out[sha] = data
+        return out
+
     def has_cache(self, kind: CacheKind, sha256: str) -> bool:
         with self._lib.session() as s:
             return self._blobs.has(s, _kind(kind), sha256)
