@@ -150,6 +150,8 @@ def test_a_link_lost_under_a_read_is_a_sentence_and_the_next_read_works(
     lib, url = clinic
     me = _fill(lib)
     client_data.shown(lib, me)
+    with lib.engine.connect(), lib.engine.connect():
+        pass  # two connections in the pool, both cut below
     database = make_url(url).database
     pg_server.admin(  # the pool's connections, cut by the server
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
@@ -158,4 +160,6 @@ def test_a_link_lost_under_a_read_is_a_sentence_and_the_next_read_works(
     with pytest.raises(ConnectionLost) as caught:
         client_data.shown(lib, me)
     assert "was lost" in str(caught.value) and NAMES[0] not in str(caught.value)
+    # The other connection was stale too: put out of the pool with the first.
+    assert client_data.shown(lib, me).client_id == me
     assert client_data.shown(lib, me).client_id == me

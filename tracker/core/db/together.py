@@ -68,10 +68,13 @@ def _read_pg(conn: Connection, statements: Sequence[Select[Any]]) -> list[list[R
                 )
                 cur.nextset()
     except psycopg.Error as exc:
-        # As SQLAlchemy wraps a driver's error (without the statement, which holds values):
-        # a broken connection is put out of the pool, so the next read makes a new one.
+        # As SQLAlchemy wraps a driver's error (without the statement, which holds values),
+        # and as it does on a disconnect (``Connection._handle_dbapi_exception``): the pool's
+        # connections made before it are all stale (the server or the link went away), so the
+        # next use of any makes a new one.
         lost = conn.dialect.is_disconnect(exc, dbapi, None)
         if lost:
+            conn.engine.pool._invalidate(conn.connection, exc)
             conn.invalidate(exc)
         raise DBAPIError.instance(
             None, None, exc, psycopg.Error, hide_parameters=True, connection_invalidated=lost
