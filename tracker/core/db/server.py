@@ -18,7 +18,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from tracker.core.db import engine as db
-from tracker.core.db import roles, schema, server_schema
+from tracker.core.db import notify, roles, schema, server_schema
 from tracker.core.db.server_errors import server_name, translated
 from tracker.core.errors import LibraryError, NewerLibraryError, NoLibrary
 
@@ -30,6 +30,8 @@ MIGRATION_LOCK = int.from_bytes(b"trackMIG", "big")
 LOCK_WAIT_S = 120.0
 
 
+CONNECT_TIMEOUT_S = 10
+TCP_USER_TIMEOUT_MS = 20_000
 # A pooled connection unused this long is checked before it is used again (``_ping_after_idle``).
 IDLE_PING_S = 20.0
 
@@ -47,7 +49,14 @@ def make_pg_engine(url: str) -> Engine:
         raise LibraryError(f"{parsed.render_as_string()}: only the psycopg driver is supported.")
     # A bare postgresql:// means psycopg2 to SQLAlchemy: the app uses psycopg 3.
     parsed = parsed.set(drivername="postgresql+psycopg")
-    engine = create_engine(parsed, future=True, hide_parameters=True)
+    # A link that dies without a word must not hold the window for minutes (TCP's own
+    # timeouts): a connection is given up after CONNECT_TIMEOUT_S, one whose server stopped
+    # answering after about 20 s (keepalives, and data unacknowledged for TCP_USER_TIMEOUT_MS).
+    # What the address says itself is kept.
+    link = {"connect_timeout": CONNECT_TIMEOUT_S, "tcp_user_timeout": TCP_USER_TIMEOUT_MS}
+    link |= notify.KEEPALIVES
+    given = {k: v for k, v in link.items() if k not in parsed.query}
+    engine = create_engine(parsed, future=True, hide_parameters=True, connect_args=given)
     _ping_after_idle(engine)
     return engine
 
