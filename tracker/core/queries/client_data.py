@@ -17,7 +17,8 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from types import SimpleNamespace
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, func, select
 
@@ -89,8 +90,10 @@ def statements(client: ClientKey) -> list[Select[Any]]:
 
 
 def _made(model: type[M], row: together.Row) -> M:
-    """A row of ``model``'s table as an object of it, not in any session (read, never saved)."""
-    return model(**dict(zip(model.__table__.c.keys(), row, strict=True)))
+    """A row of ``model``'s table with its columns as attributes, read and never saved: a plain
+    namespace standing in for the model (the builders read its columns only), as the ORM's
+    instrumented constructor cost about 0.2 ms a row, 8 ms of a client of 40 photos."""
+    return cast(M, SimpleNamespace(**dict(zip(model.__table__.c.keys(), row, strict=True))))
 
 
 @dataclass(frozen=True)
