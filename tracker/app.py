@@ -171,7 +171,8 @@ class App:
         if answer is not None:
             lib, address = answer
             self.prefs.last_clinic = address
-            self._switch(lib)
+            if lib is not None:  # None: a front-desk login, in the front desk's own window
+                self._switch(lib)
 
     def encrypt(self) -> None:
         """Library ▸ Encrypt this library…: closed, encrypted, and opened again unlocked

@@ -338,6 +338,24 @@ def test_a_damaged_thumbnail_is_refused(case: Case) -> None:
         assert case.store.verify(s, "thumbs", sha) is not None
 
 
+def test_thumbnails_read_together_are_those_read_one_by_one_and_the_damaged_left_out(
+    case: Case,
+) -> None:
+    photos = [_photo(100, bytes([n])) for n in range(4)]
+    shas = [sha for _data, sha in photos]
+    for n, sha in enumerate(shas[:3]):
+        _put(case, "thumbs", sha, f"thumbnail {n}".encode())
+    # Two chunks: read one by one in the database, and damaged besides.
+    _put(case, "thumbs", shas[2], secrets.token_bytes(CHUNK + 300))
+    case.damage("thumbs", shas[2], "flip")
+    _put(case, "original", shas[0], photos[0][0])
+    with case.sessions() as s:
+        held = case.store.read_small(s, "thumbs", [*shas, shas[0], "not a sha"])
+        assert held == {sha: case.store.read(s, "thumbs", sha) for sha in shas[:2]}
+        assert case.store.read_small(s, "original", shas) == {}  # never: they are streamed
+        assert case.store.read_small(s, "previews", shas) == {}
+
+
 def test_a_missing_blob_is_said_in_a_sentence(case: Case) -> None:
     sha = "ab" * 32
     with case.sessions() as s:

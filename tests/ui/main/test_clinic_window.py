@@ -18,7 +18,7 @@ from tests import postgres
 from tests.tools.delay_proxy import DelayProxy
 from tests.ui.conftest import open_window
 from tracker.core.crypto.keys import KdfParams
-from tracker.core.db import notify, roles, server
+from tracker.core.db import notify, server
 from tracker.core.domain.treatment import TREATMENT_FIELDS
 from tracker.core.errors import UsageError
 from tracker.core.queries import browse
@@ -113,26 +113,6 @@ def test_a_database_that_is_not_there_is_said_in_the_dialog_and_the_fields_stay(
 def test_a_folder_librarys_window_starts_no_listener(window: MainWindow) -> None:
     assert window.lib is not None and window.lib.server is None
     assert not window.live.listening and window.live._listener is None
-
-
-def test_a_front_desk_login_is_told_why_the_window_does_not_open_for_it(
-    qtbot: QtBot, clinic: str, runner: TaskRunner
-) -> None:
-    engine = server.make_pg_engine(clinic)
-    try:
-        roles.add_user(engine, "desk_one", "front-desk", "desk password")
-    finally:
-        engine.dispose()
-    address = make_url(clinic).set(username="desk_one").render_as_string(hide_password=False)
-    dialog = ConnectDialog(address, runner)
-    qtbot.addWidget(dialog)
-    dialog.password.setText("desk password")
-    dialog.buttons.button(QDialogButtonBox.StandardButton.Open).click()
-    qtbot.waitUntil(lambda: not dialog.connecting, timeout=20000)
-    assert dialog.lib is None
-    said = dialog.problem.text()
-    assert "desk_one" in said and "front-desk login" in said and "practitioners" in said
-    assert "desk password" not in said
 
 
 def test_changes_only_to_the_audit_trail_reload_nothing(window: MainWindow) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, BinaryIO, Literal, Protocol
 
 from tracker.core.crypto.layout import CHUNK
@@ -83,6 +83,11 @@ class BlobStore(Protocol):
 
     def read(self, s: Session, kind: BlobKind, sha256: str) -> bytes:
         """The blob's plain bytes, whole and checked (see ``open``)."""
+        ...
+
+    def read_small(self, s: Session, kind: BlobKind, shas: Iterable[str]) -> dict[str, bytes]:
+        """The thumbnails or previews of ``shas`` that are there and whole, read in as few
+        statements as the store can (one, in the database); the others left out."""
         ...
 
     def delete(self, s: Session, kind: BlobKind, sha256: str) -> None:

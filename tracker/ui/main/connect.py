@@ -184,17 +184,17 @@ class ConnectDialog(QDialog):
     @classmethod
     def ask(
         cls, address: str, runner: TaskRunner, parent: QWidget | None = None
-    ) -> tuple[Library, str] | None:
-        """The opened library and its address as kept (no password), or None: cancelled,
-        or a front-desk login, whose library the front desk's window opened (``open_desk``)
-        has."""
+    ) -> tuple[Library | None, str] | None:
+        """The opened library and its address as kept (no password), or None when cancelled.
+        For a front-desk login the library is None: the front desk's window it opened
+        (``open_desk``) has it; the address is kept all the same."""
         dialog = cls(address, runner, parent)
         dialog.exec()
         if dialog.lib is None:
             return None
         if listing.withheld(dialog.lib) is not None:
             dialog.desk = open_desk(dialog.lib, dialog.kept, runner, parent)
-            return None
+            return None, dialog.kept
         return dialog.lib, dialog.kept
 
 
