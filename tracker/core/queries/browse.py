@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -46,9 +46,6 @@ from tracker.core.queries.rows import (
     VisitRow,
 )
 from tracker.core.store.library import Library
-
-T = TypeVar("T")
-
 
 # -- clients and areas ------------------------------------------------------------------------
 
