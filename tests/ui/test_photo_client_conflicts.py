@@ -21,6 +21,7 @@ from tracker.core.services import clients, photos
 from tracker.core.store.library import Library
 from tracker.ui import commands as cmd
 from tracker.ui import dialogs
+from tracker.ui.dialogs import MoveAnswer
 from tracker.ui.main.window import MainWindow
 
 FRESH = "its fresh values are shown."
@@ -192,3 +193,34 @@ def test_the_area_dialog_after_another_workstation_opens_again_with_the_fresh_va
     assert len(errors) == 1 and area_fields(other, area).body_site == "left flank"
     assert window.history.undo() and area_fields(other, area).body_site == "belly"
     assert window.history.redo() and area_fields(other, area).body_site == "left flank"
+
+
+def test_the_grids_move_label_and_removal_send_the_versions_shown(
+    window: MainWindow, other: Library, errors: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the grid's own actions (tracker.ui.main.visits): the move dialog is open
+    while the other desk relabels the photo; the move is refused and moves nothing."""
+    assert window.lib is not None
+    shown = _shown(window)
+    target = _other_visit(window)
+
+    def ask(*_a: object, **_k: object) -> MoveAnswer:
+        photos.set_photo_view(other, shown.id, "close-up")  # while the dialog is open
+        return MoveAnswer(target, None, None, None)
+
+    monkeypatch.setattr(dialogs.MoveDialog, "ask", ask)
+    window.panel.grid.setCurrentIndex(window.photos.index(0))
+    window.panel.grid.move_action.trigger()
+    assert len(errors) == 1 and errors[0].startswith(f"Photo {shown.id} ")
+    assert window.history.stack.count() == 0
+    with other.session() as s:
+        assert s.scalar(select(Photo.visit_id).where(Photo.id == shown.id)) == window.visit_id
+    fresh = _shown(window)  # reloaded: the grid shows the other desk's label
+    photos.set_photo_view(other, fresh.id, "left")
+    window.photos.view_edit_requested.emit(fresh.id, "right")
+    photos.set_photo_view(other, fresh.id, "right")
+    window.panel.grid.remove_requested.emit([fresh.id])
+    assert len(errors) == 3 and all(e.startswith(f"Photo {fresh.id} ") for e in errors[1:])
+    with other.session() as s:
+        assert s.scalar(select(Photo.deleted_at).where(Photo.id == fresh.id)) is None
+    assert window.history.stack.count() == 0

@@ -109,12 +109,14 @@ class VisitController(WindowController):
 
     def _on_photos_view_edit_requested(self, photo_id: int, view: str) -> None:
         if self.window.lib is not None:
-            self.window.run(cmd.SetPhotoView(self.window.lib, photo_id, view))
+            seen = self._shown_versions([photo_id]).get(photo_id)
+            self.window.run(cmd.SetPhotoView(self.window.lib, photo_id, view, seen))
 
     def _on_grid_remove_requested(self, ids: list[int]) -> None:
         w = self.window
         if w.lib is None:
             return
+        seen = self._shown_versions(ids)  # as the grid showed them when asked
         what = "this photo" if len(ids) == 1 else f"these {len(ids)} photos"
         if confirm(
             w.as_widget(),
@@ -122,12 +124,13 @@ class VisitController(WindowController):
             f"Remove {what} from the visit? The original files stay in the library, and you can undo this.",
             "Remove",
         ):
-            w.run(cmd.RemovePhotos(w.lib, ids))
+            w.run(cmd.RemovePhotos(w.lib, ids, seen))
 
     def _on_grid_move_requested(self, ids: list[int]) -> None:
         w = self.window
         if w.lib is None or w.visit_id is None or w.area_id is None:
             return
+        seen = self._shown_versions(ids)  # as the grid showed them when asked
         first = browse.photo(w.lib, ids[0])
         visits = [
             (r.id, f"{r.date:%d %b %Y} · {KIND_LABELS[r.kind.value]}") for r in w.timeline.rows()
@@ -145,8 +148,15 @@ class VisitController(WindowController):
                     day=answer.day,
                     area_id=answer.area_id,
                     view=answer.view,
+                    seen=seen,
                 )
             )
+
+    def _shown_versions(self, ids: list[int]) -> dict[int, int]:
+        """photo id -> the version the grid shows (issue 21): what a move, a label or a
+        removal names, so that it is refused when another workstation changed the photo."""
+        wanted = set(ids)
+        return {r.id: r.version for r in self.window.photos.rows() if r.id in wanted}
 
     def _move(self, command: cmd.MovePhotos) -> None:
         """Move, then say what became of the regions drawn on a reference photo that left
@@ -158,7 +168,9 @@ class VisitController(WindowController):
         """Photos dragged from the grid onto a visit: they move to it (same area and view)."""
         w = self.window
         if w.lib is not None and ids and visit_id != w.visit_id:
-            self._move(cmd.MovePhotos(w.lib, ids, visit_id=visit_id))
+            self._move(
+                cmd.MovePhotos(w.lib, ids, visit_id=visit_id, seen=self._shown_versions(ids))
+            )
 
     def _on_grid_open_requested(self, photo_id: int) -> None:
         w = self.window
