@@ -133,7 +133,10 @@ def test_a_front_desk_login_connects_and_gets_the_front_desks_window(
     monkeypatch.setattr(ConnectDialog, "exec", answer)
     main = QWidget()  # the main window, which keeps what it showed
     qtbot.addWidget(main)
-    assert ConnectDialog.ask(desk.url, runner, main) is None  # nothing for the main window
+    answer = ConnectDialog.ask(desk.url, runner, main)
+    assert answer is not None
+    assert answer[0] is None  # nothing for the main window; its address is kept
+    assert make_url(answer[1]).username == make_url(desk.url).username
     window = main.findChild(FrontDeskWindow)
     assert isinstance(window, FrontDeskWindow) and window.isVisible()
     try:

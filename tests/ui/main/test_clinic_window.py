@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox
 from pytestqt.qtbot import QtBot
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from tests import postgres
@@ -19,6 +20,8 @@ from tests.tools.delay_proxy import DelayProxy
 from tests.ui.conftest import open_window
 from tracker.core.crypto.keys import KdfParams
 from tracker.core.db import notify, server
+from tracker.core.db.models import Audit
+from tracker.core.domain.consent import Action
 from tracker.core.domain.treatment import TREATMENT_FIELDS
 from tracker.core.errors import UsageError
 from tracker.core.queries import browse
@@ -196,6 +199,11 @@ def test_an_encrypted_clinic_library_asks_its_passphrase_in_the_dialog_and_again
             page.field.line.setText("the clinic's passphrase")
             window.locking._on_unlock_clicked()
             qtbot.waitUntil(lambda: not window.locking.locked, timeout=20000)
+            # The lock's wrong try and its unlock are in the trail (the dialog's came before
+            # the library held anything: ``clinic_keys`` enters none into an empty one).
+            with lib.session() as s:
+                done = list(s.scalars(select(Audit.action).order_by(Audit.id)))
+            assert done[-2:] == [Action.UNLOCK_FAILED.value, Action.UNLOCKED.value], done
         finally:
             window.set_library(None)
             lib.close()

@@ -227,15 +227,15 @@ def _open(url: str, how: dict[str, str] | None) -> Library | str:
     # start-up time: the server's modules (psycopg, libpq) load for a clinic library only
     from tracker.core.db.server_errors import PermissionRefused
 
+    # start-up time: as above (an unlock, and a wrong passphrase, entered in the audit trail)
+    from tracker.core.services import clinic_keys
+
     # start-up time: as above
     from tracker.core.store.server_keys import PassphraseNeeded
 
-    # start-up time: as above
-    from tracker.core.store.server_library import ServerLibrary
-
     how = how or {}
     try:
-        lib = ServerLibrary.open_server(
+        lib = clinic_keys.open_server(
             url,
             allow_read_only=True,
             passphrase=how.get("passphrase"),

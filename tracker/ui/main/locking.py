@@ -247,12 +247,17 @@ class LockController(QObject):
         library_id = lib.keys.library_id
         if lib.server is not None:  # a clinic library: its key document is in the database
             # start-up time: cryptography is loaded for an encrypted library only
-            from tracker.core.store import server_keys
+            from tracker.core.services import clinic_keys
 
             engine, where = lib.engine, lib.server
 
-            def keys(_task: object) -> Keys:
-                return server_keys.unlock_from(engine, where, **how)
+            def keys(_task: object) -> Keys:  # an unlock, or a wrong one, in the audit trail
+                return clinic_keys.unlock_again(
+                    engine,
+                    where,
+                    passphrase=how.get("passphrase"),
+                    recovery_key=how.get("recovery_key"),
+                )
         else:
             # start-up time: as above
             from tracker.core.store import encrypted
