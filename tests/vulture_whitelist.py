@@ -57,6 +57,9 @@ Image.MAX_IMAGE_PIXELS
 # SQLAlchemy event listeners, registered by @event.listens_for inside engine.make_engine.
 _._on_connect
 _._on_begin
+# ... and inside server._ping_after_idle: a pooled connection's idle time, then its ping.
+_._put_back
+_._taken
 
 # SQLAlchemy model columns: written on insert (their defaults) and kept in the database.
 Client.created_at

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -86,10 +86,6 @@ def _areas(s: Session, client_id: int) -> list[AreaRow]:
 
 def _client_visits(s: Session, client_id: int) -> list[Visit]:
     return list(s.scalars(select(Visit).where(Visit.client_id == client_id).order_by(Visit.date)))
-
-
-def _baseline(visits: Iterable[Visit]) -> dt.date | None:
-    return rules.baseline_date((v.date, v.kind) for v in visits)
 
 
 def visit_dates(lib: Library, client_id: int) -> set[dt.date]:
