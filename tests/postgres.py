@@ -54,6 +54,11 @@ class Server:
     # What follows pg_ctl to start it again on the same socket (``start``): its log and options.
     start_args: tuple[str, ...] = ()
 
+    @property
+    def socket(self) -> str:
+        """The unix socket the server listens on (a delaying proxy's target)."""
+        return str(self.socket_dir / ".s.PGSQL.5432")
+
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://postgres@/{database}?host={self.socket_dir}"
 

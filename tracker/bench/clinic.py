@@ -33,7 +33,6 @@ from typing import Any
 
 from PIL import Image
 from sqlalchemy import event, insert, text
-from sqlalchemy.engine import make_url
 
 from tracker.bench import p95, record, skin_photo, timed
 from tracker.bench.delay_proxy import DelayProxy
@@ -246,12 +245,6 @@ def build_clinic(server: Server, clients: int, per_client: int) -> str:
     return url
 
 
-def proxied(url: str, proxy: DelayProxy) -> str:
-    """``url`` reached through ``proxy`` (on 127.0.0.1) instead of the server's socket."""
-    host, port = proxy.address
-    return make_url(url).set(host=host, port=port, query={}).render_as_string(hide_password=False)
-
-
 # -- the rows --------------------------------------------------------------------------------
 
 
@@ -431,7 +424,7 @@ def bench_clinic(
             _switch_rows(url, chosen, "on localhost", 150)
             slow_link = f"+{delay_s * 1000:g} ms each way"
             with DelayProxy(server.socket, delay_s=delay_s) as proxy:
-                slow = proxied(url, proxy)
+                slow = proxy.reaching(url)
                 _open_row(slow, f"clinic: open {photos}, {slow_link}", None)
                 _switch_rows(slow, chosen, slow_link, 400, proxy)
             _import_row(work, url, jpegs, jpeg_size)

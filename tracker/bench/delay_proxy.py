@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
+from sqlalchemy.engine import make_url
+
 DEFAULT_DELAY_S = 0.030
 CHUNK = 64 * 1024
 # Chunks in flight each way before the reading side waits (backpressure): 16 MiB.
@@ -135,6 +137,15 @@ class DelayProxy:
     @property
     def address(self) -> tuple[str, int]:
         return self.host, self.port
+
+    def reaching(self, url: str) -> str:
+        """The database address ``url`` reached through this proxy (on its host and port,
+        not the server's socket), its password kept."""
+        return (
+            make_url(url)
+            .set(host=self.host, port=self.port, query={})
+            .render_as_string(hide_password=False)
+        )
 
     def __enter__(self) -> Self:
         return self.start()

@@ -127,10 +127,8 @@ def test_a_switch_to_a_client_is_one_round_trip_to_the_server(
     lib, url = clinic
     me = _fill(lib)
     lib.close()
-    with DelayProxy(str(pg_server.socket_dir / ".s.PGSQL.5432"), delay_s=0.0) as proxy:
-        host, port = proxy.address
-        slow = make_url(url).set(host=host, port=port, query={})
-        far = ServerLibrary.open_server(slow.render_as_string(hide_password=False))
+    with DelayProxy(pg_server.socket, delay_s=0.0) as proxy:
+        far = ServerLibrary.open_server(proxy.reaching(url))
         try:
             client_data.shown(far, me)  # the pool's connection made
             before = proxy.requests

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from PIL import Image
 from sqlalchemy import update
-from sqlalchemy.engine import make_url
 
 from tests import helpers as h
 from tests import postgres
@@ -82,21 +81,19 @@ def test_on_a_server_a_tasks_thumbnails_are_one_round_trip_and_a_damaged_one_is_
         if lib.store.local is not None:
             for sha in shas:
                 lib.store.local.drop(sha)  # as on another workstation: none kept here yet
-    with DelayProxy(str(pg_server.socket_dir / ".s.PGSQL.5432"), delay_s=0.0) as proxy:
-        host, port = proxy.address
-        far = make_url(clinic).set(host=host, port=port, query={})
-        with ServerLibrary.open_server(
-            far.render_as_string(hide_password=False), passphrase=PASS
-        ) as lib:
-            lib.cached("thumbs", [])  # nothing asked: no round trip
-            lib.engine.connect().close()  # the pool's connection made
+    with (
+        DelayProxy(pg_server.socket, delay_s=0.0) as proxy,
+        ServerLibrary.open_server(proxy.reaching(clinic), passphrase=PASS) as lib,
+    ):
+        lib.cached("thumbs", [])  # nothing asked: no round trip
+        lib.engine.connect().close()  # the pool's connection made
+        before = proxy.requests
+        held = lib.cached("thumbs", shas)
+        assert proxy.requests - before == 1
+        assert set(held) == set(shas) - {shas[1]}
+        # The damaged one is made again from its original by ``derived``.
+        assert Image.open(io.BytesIO(lib.derived("thumbs", shas[1]))).size[0] > 0
+        if encrypted:  # kept on this workstation now: no round trip the next time
             before = proxy.requests
-            held = lib.cached("thumbs", shas)
-            assert proxy.requests - before == 1
-            assert set(held) == set(shas) - {shas[1]}
-            # The damaged one is made again from its original by ``derived``.
-            assert Image.open(io.BytesIO(lib.derived("thumbs", shas[1]))).size[0] > 0
-            if encrypted:  # kept on this workstation now: no round trip the next time
-                before = proxy.requests
-                assert lib.cached("thumbs", shas[2:]) == {s: held[s] for s in shas[2:]}
-                assert proxy.requests == before
+            assert lib.cached("thumbs", shas[2:]) == {s: held[s] for s in shas[2:]}
+            assert proxy.requests == before

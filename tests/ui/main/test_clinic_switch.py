@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import pytest
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from tests import postgres
 from tests.ui.conftest import open_window
@@ -31,10 +30,8 @@ def far(pg_server: postgres.Server) -> Iterator[tuple[ServerLibrary, DelayProxy]
         for name in ("Ana", "Bea", "Cora"):
             clients.add_client(lib, name)
         lib.close()
-        with DelayProxy(str(pg_server.socket_dir / ".s.PGSQL.5432"), delay_s=0.0) as proxy:
-            host, port = proxy.address
-            there = make_url(url).set(host=host, port=port, query={})
-            lib = ServerLibrary.open_server(there.render_as_string(hide_password=False))
+        with DelayProxy(pg_server.socket, delay_s=0.0) as proxy:
+            lib = ServerLibrary.open_server(proxy.reaching(url))
             try:
                 yield lib, proxy
             finally:
