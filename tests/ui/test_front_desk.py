@@ -133,10 +133,10 @@ def test_a_front_desk_login_connects_and_gets_the_front_desks_window(
     monkeypatch.setattr(ConnectDialog, "exec", answer)
     main = QWidget()  # the main window, which keeps what it showed
     qtbot.addWidget(main)
-    answer = ConnectDialog.ask(desk.url, runner, main)
-    assert answer is not None
-    assert answer[0] is None  # nothing for the main window; its address is kept
-    assert make_url(answer[1]).username == make_url(desk.url).username
+    given = ConnectDialog.ask(desk.url, runner, main)
+    assert given is not None
+    assert given[0] is None  # nothing for the main window; its address is kept
+    assert make_url(given[1]).username == make_url(desk.url).username
     window = main.findChild(FrontDeskWindow)
     assert isinstance(window, FrontDeskWindow) and window.isVisible()
     try:

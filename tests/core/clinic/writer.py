@@ -40,6 +40,7 @@ from tracker.core.db.models import Photo, RaterRole
 from tracker.core.db.server_errors import ConnectionLost, ServerUnreachable
 from tracker.core.errors import EditConflict, StaleEdit
 from tracker.core.queries import browse
+from tracker.core.queries.rows import AreaAtVisit
 from tracker.core.services import import_report, imports, move, ratings, visits
 from tracker.core.store.server_library import ServerLibrary
 
@@ -156,7 +157,7 @@ class Writer:
                 raise Unknown(what) from exc
             raise NotStored(str(exc)) from exc
 
-    def _shown(self, visit: int, area: int) -> browse.AreaAtVisit:
+    def _shown(self, visit: int, area: int) -> AreaAtVisit:
         detail = browse.visit_detail(self.lib, visit)
         return next(a for a in detail.areas if a.area.id == area)
 

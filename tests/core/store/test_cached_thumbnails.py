@@ -21,7 +21,7 @@ from tracker.core.db import server
 from tracker.core.db.models import BlobChunk
 from tracker.core.store import server_keys
 from tracker.core.store.library import Library
-from tracker.core.store.server_library import ServerLibrary
+from tracker.core.store.server_library import ServerLibrary, ServerPhotoStore
 
 PASS = "pässwörd-for-tests"
 CHEAP = KdfParams(memory_kib=19 * 1024, iterations=2, lanes=1)  # the weakest allowed: fast
@@ -78,9 +78,11 @@ def test_on_a_server_a_tasks_thumbnails_are_one_round_trip_and_a_damaged_one_is_
                 .where(BlobChunk.sha256 == shas[1], BlobChunk.kind == "thumbs")
                 .values(data=b"\0" * 64)
             )
-        if lib.store.local is not None:
+        store = lib.store
+        assert isinstance(store, ServerPhotoStore)
+        if store.local is not None:
             for sha in shas:
-                lib.store.local.drop(sha)  # as on another workstation: none kept here yet
+                store.local.drop(sha)  # as on another workstation: none kept here yet
     with (
         DelayProxy(pg_server.socket, delay_s=0.0) as proxy,
         ServerLibrary.open_server(proxy.reaching(clinic), passphrase=PASS) as lib,

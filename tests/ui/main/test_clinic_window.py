@@ -118,10 +118,14 @@ def test_a_folder_librarys_window_starts_no_listener(window: MainWindow) -> None
     assert not window.live.listening and window.live._listener is None
 
 
-def test_changes_only_to_the_audit_trail_reload_nothing(window: MainWindow) -> None:
+def test_changes_only_to_the_audit_trail_or_stored_files_reload_nothing(
+    window: MainWindow,
+) -> None:
     told: list[bool] = []
     window.live.told.connect(lambda: told.append(True))
     window.live._on_change(notify.Change(tables={"audit": frozenset({7})}))
+    # A thumbnail another workstation made on first view: its blob alone.
+    window.live._on_change(notify.Change(tables={"blob": None, "blob_chunk": None}))
     assert told == []
     window.live._on_change(notify.Change(tables={"audit": None, "visit": frozenset({3})}))
     window.live._on_change(notify.Change(tables={}, resync=True))

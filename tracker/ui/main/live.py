@@ -39,7 +39,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SETTLE_MS = 300
-QUIET_TABLES = frozenset({"audit"})  # written by reading: what the window shows is the same
+# Written by reading, so what the window shows is the same: the audit trail (someone opened a
+# client), and stored files alone (a thumbnail or preview another workstation made on first
+# view; a photo's own row changes with any new photo, removal or move).
+QUIET_TABLES = frozenset({"audit", "blob", "blob_chunk"})
 POLL_MS = 100
 
 
@@ -96,8 +99,8 @@ class LiveChanges(QObject):
         self._poll.start()
 
     def _on_change(self, change: Any) -> None:
-        # In the listener's thread. Only the audit trail written (someone opened a client):
-        # nothing this window shows changed.
+        # In the listener's thread. Only quiet tables written (``QUIET_TABLES``): nothing this
+        # window shows changed.
         if change.resync or set(change.tables) - QUIET_TABLES:
             self.told.emit()
 
