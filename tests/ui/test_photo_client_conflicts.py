@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from tracker.core.db import engine as db
-from tracker.core.db.models import Photo
+from tracker.core.db.models import Area, Photo
 from tracker.core.queries import browse
 from tracker.core.queries.editors import area_fields
 from tracker.core.queries.rows import PhotoRow
@@ -224,3 +224,20 @@ def test_the_grids_move_label_and_removal_send_the_versions_shown(
     with other.session() as s:
         assert s.scalar(select(Photo.deleted_at).where(Photo.id == fresh.id)) is None
     assert window.history.stack.count() == 0
+
+
+def test_the_session_interval_names_the_areas_version_shown(
+    window: MainWindow, other: Library, errors: list[str]
+) -> None:
+    assert window.area_id is not None
+    area = window.area_id
+    clients.update_area(other, area, body_site="belly")  # meanwhile, not reloaded here
+    window._on_progress_interval_changed(21)
+    assert len(errors) == 1 and errors[0].startswith("The area '") and FRESH in errors[0]
+    assert area_fields(other, area).body_site == "belly"
+    assert window.history.stack.count() == 0
+    window.refresh()  # what the sentence's fresh values are: then the change is stored
+    window._on_progress_interval_changed(21)
+    assert len(errors) == 1 and window.history.stack.count() == 1
+    with other.session() as s:
+        assert s.get(Area, area).interval_days == 21  # type: ignore[union-attr]

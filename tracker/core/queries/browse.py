@@ -77,7 +77,8 @@ def _areas(s: Session, client_id: int) -> list[AreaRow]:
     )
     q = select(Area, n_photos).where(Area.client_id == client_id).order_by(func.lower(Area.name))
     return [
-        AreaRow(a.id, a.name, a.body_site, a.stage, a.default_scale, n) for a, n in s.execute(q)
+        AreaRow(a.id, a.name, a.body_site, a.stage, a.default_scale, n, a.version)
+        for a, n in s.execute(q)
     ]
 
 

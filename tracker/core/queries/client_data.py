@@ -131,7 +131,8 @@ class ClientData:
 
     def area_rows(self) -> list[AreaRow]:
         return [
-            AreaRow(a.id, a.name, a.body_site, a.stage, a.default_scale, n) for a, n in self.areas
+            AreaRow(a.id, a.name, a.body_site, a.stage, a.default_scale, n, a.version)
+            for a, n in self.areas
         ]
 
     def courses(self, area_ids: Sequence[int]) -> dict[int, Course]:

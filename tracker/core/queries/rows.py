@@ -41,6 +41,7 @@ class AreaRow:
     stage: Stage
     default_scale: str
     photos: int
+    version: int = 1  # the area's, what an edit of it names as seen (``services.versions``)
 
 
 @dataclass(frozen=True)

@@ -252,15 +252,15 @@ class MainWindow(QMainWindow):
         self.sidebar.areas_title.setText(f"<b>Treated areas{' of ' + name if name else ''}</b>")
         self._refresh_areas(view)
 
+    def _view(self) -> client_data.Shown:
+        """What the window shows for its choices, read in one go (``client_data.shown``)."""
+        if self.lib is None or self.client_id is None:
+            return client_data.Shown([])
+        return client_data.shown(self.lib, self.client_id, self.area_id, self.visit_id)
+
     def _refresh_areas(self, view: client_data.Shown | None = None) -> None:
-        lib = self.lib
-        areas = (
-            view.areas
-            if view is not None
-            else browse.areas(lib, self.client_id)
-            if lib and self.client_id is not None
-            else []
-        )
+        view = view or self._view()
+        areas = view.areas
         self.areas.set_rows(areas)
         if self.area_id not in {a.id for a in areas}:
             self.area_id = areas[0].id if areas else None
@@ -268,14 +268,8 @@ class MainWindow(QMainWindow):
         self._refresh_timeline(view)
 
     def _refresh_timeline(self, view: client_data.Shown | None = None) -> None:
-        lib = self.lib
-        rows = (
-            view.timeline
-            if view is not None
-            else browse.timeline(lib, self.client_id, self.area_id)
-            if lib and self.client_id is not None
-            else []
-        )
+        view = view or self._view()
+        rows = view.timeline
         self.timeline.set_rows(rows)
         if self.visit_id not in {r.id for r in rows}:
             self.visit_id = rows[-1].id if rows else None
@@ -296,7 +290,8 @@ class MainWindow(QMainWindow):
 
     def _on_progress_interval_changed(self, days: int) -> None:
         if self.lib is not None and self.area_id is not None:
-            self.run(cmd.EditArea(self.lib, self.area_id, {"interval_days": days}))
+            seen = next((a.version for a in self.areas.rows() if a.id == self.area_id), None)
+            self.run(cmd.EditArea(self.lib, self.area_id, {"interval_days": days}, seen))
 
     def _refresh_panel(self, view: client_data.Shown | None = None) -> None:
         detail = (
