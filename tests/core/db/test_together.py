@@ -79,6 +79,7 @@ def test_the_rows_are_those_sqlalchemy_reads(library: Library) -> None:
         client_data.clients_query(),
         select(Client.id, Client.name, Client.notes).where(Client.name.in_(NAMES)),
         select(Client.name).where(Client.name == NAMES[2]),
+        select(Client.notes).where(Client.name.in_([NAMES[1], NAMES[3]])).order_by(Client.id),
         select(func.count(Photo.id)).where(Photo.original_name.like("%'\\%%", escape="\\")),
         *client_data.statements(me),
     ]
@@ -88,9 +89,10 @@ def test_the_rows_are_those_sqlalchemy_reads(library: Library) -> None:
         expected = [[tuple(r) for r in s.execute(q)] for q in wanted]
     assert got == expected
     # The values came out as SQLAlchemy makes them: enums, dates, JSON, floats, None.
-    photos = got[4 + 3]
+    photos = got[5 + 3]
     assert {r[Photo.__table__.c.keys().index("date_source")] for r in photos} == {DateSource.EXIF}
-    assert got[2] == [(NAMES[2],)] and got[3] == [(3,)]
+    assert got[2] == [(NAMES[2],)] and got[4] == [(3,)]
+    assert got[3] == [(NAMES[1],), (NAMES[3],)]  # a backslash and a ligature, as values given
 
 
 def test_the_window_shows_from_rows_read_together_what_it_showed_before(
