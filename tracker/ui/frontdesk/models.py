@@ -29,7 +29,28 @@ def when(day: dt.date, today: dt.date) -> str:
     return f"In {days} days"
 
 
-class ClientsModel(QAbstractTableModel):
+class _Rows(QAbstractTableModel):
+    """A table of rows with an ``id``, under ``HEADERS``: what both of the desk's tables share."""
+
+    HEADERS: tuple[str, ...] = ()
+    rows: list[Any]
+
+    def row_of(self, ident: int | None) -> int | None:
+        return next((n for n, r in enumerate(self.rows) if r.id == ident), None)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY:
+            return self.HEADERS[section]
+        return None
+
+
+class ClientsModel(_Rows):
     """The clients shown (after the search): name, and the next visit booked."""
 
     HEADERS = ("Client", "Next visit")
@@ -42,20 +63,6 @@ class ClientsModel(QAbstractTableModel):
         self.beginResetModel()
         self.rows = list(rows)
         self.endResetModel()
-
-    def row_of(self, client_id: int | None) -> int | None:
-        return next((n for n, r in enumerate(self.rows) if r.id == client_id), None)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY:
-            return self.HEADERS[section]
-        return None
 
     def data(self, index: Index, role: int = _DISPLAY) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.rows):
@@ -74,7 +81,7 @@ class ClientsModel(QAbstractTableModel):
         return written_date(row.next_visit)
 
 
-class VisitsModel(QAbstractTableModel):
+class VisitsModel(_Rows):
     """One client's visits, the latest first: date, kind, and how far from today."""
 
     HEADERS = ("Date", "Kind", "When")
@@ -89,20 +96,6 @@ class VisitsModel(QAbstractTableModel):
         self.rows = list(rows)
         self.today = today or dt.date.today()
         self.endResetModel()
-
-    def row_of(self, visit_id: int | None) -> int | None:
-        return next((n for n, r in enumerate(self.rows) if r.id == visit_id), None)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == _DISPLAY:
-            return self.HEADERS[section]
-        return None
 
     def data(self, index: Index, role: int = _DISPLAY) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self.rows):
