@@ -12,8 +12,8 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
 from tests import postgres
+from tests.tools.delay_proxy import DelayProxy
 from tests.ui.conftest import open_window
-from tracker.bench.delay_proxy import DelayProxy
 from tracker.core.db.models import Audit
 from tracker.core.domain.consent import Action
 from tracker.core.services import clients
@@ -59,5 +59,31 @@ def test_the_switches_audit_entries_are_written_by_their_thread_in_order(
                 )
             )
         assert viewed == [chosen[1], chosen[2], chosen[0], chosen[1]]
+    finally:
+        window.set_library(None)
+
+
+def test_a_client_not_shown_for_a_lost_link_leaves_the_choices_of_what_is_shown(
+    qtbot: QtBot, prefs: Preferences, runner: TaskRunner, far: tuple[ServerLibrary, DelayProxy]
+) -> None:
+    lib, proxy = far
+    window = open_window(qtbot, prefs, runner, lib)
+    try:
+        chosen = [c.id for c in window.clients.rows()]
+        shown = window.client_id, window.area_id, window.visit_id
+        proxy.cut()
+        window.sidebar.client_chosen.emit(chosen[2])
+        # Still the client shown, whose edits the panel makes; the link's sentence said.
+        assert (window.client_id, window.area_id, window.visit_id) == shown
+        assert "was lost" in window.statusBar().currentMessage()
+        proxy.resume()
+        window.sidebar.client_chosen.emit(chosen[2])
+        assert window.client_id == chosen[2]
+        window.set_library(None)  # waits for the entries being written
+        with lib.session() as s:
+            viewed = list(
+                s.scalars(select(Audit.client_id).where(Audit.action == Action.VIEWED.value))
+            )
+        assert viewed == [chosen[2]]  # once: the client shown, not the one the link lost
     finally:
         window.set_library(None)

@@ -64,7 +64,7 @@ class LiveChanges(QObject):
 
     def __init__(
         self,
-        reload: Callable[[], None],
+        reload: Callable[[], object],
         busy: Callable[[], bool],
         say: Callable[[str], None],
         parent: QObject | None = None,

@@ -215,16 +215,17 @@ class MainWindow(QMainWindow):
             audit.record(lib, Action.OPENED)
         self.refresh()
 
-    def refresh(self) -> None:
-        """Re-read everything shown from the library, keeping the current choices. For a
-        library in a database, a server that cannot be reached for a moment (a lost link) is
-        said in the status bar, and what was shown stays until the next reload."""
+    def refresh(self) -> bool:
+        """Re-read everything shown, keeping the choices. A lost link to a library's server is
+        said in the status bar, and what was shown stays until the next reload (False)."""
         try:
             self._reload()
         except LibraryError as exc:
             if self.lib is None or self.lib.server is None:
                 raise
             self.statusBar().showMessage(str(exc), 15000)
+            return False
+        return True
 
     def _reload(self) -> None:
         lib = self.lib
@@ -379,9 +380,13 @@ class MainWindow(QMainWindow):
 
     def _on_sidebar_client_chosen(self, client_id: int) -> None:
         if client_id != self.client_id:
+            before = self.client_id, self.area_id, self.visit_id
             self.client_id, self.area_id, self.visit_id = client_id, None, None
-            self.privacy.viewed(client_id)
-            self.refresh()
+            if self.refresh():
+                self.privacy.viewed(client_id)
+            else:  # not shown (a lost link): the choices stay those of what is shown
+                self.client_id, self.area_id, self.visit_id = before
+                self.sidebar.select_client(self.client_id)
 
     def _on_sidebar_area_chosen(self, area_id: int) -> None:
         if area_id != self.area_id:
