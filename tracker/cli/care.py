@@ -107,7 +107,12 @@ def _export_report(args: argparse.Namespace, root: Path) -> int:
         area_id = resolve.area(lib, client_id, args.area) if args.area is not None else None
         shown = consent.photos_of(lib, client_id, area_id)
         consent.require(
-            lib, args.purpose, photo_ids=shown, client_ids=[client_id], identifiable=True
+            lib,
+            args.purpose,
+            photo_ids=shown,
+            client_ids=[client_id],
+            identifiable=True,
+            action=Action.PRINTED,
         )
         result = export_report(lib, args.out, client_id=client_id, area_id=area_id, page=args.page)
         audit.record_export(lib, Action.PRINTED, args.purpose, args.out, client_id=client_id)

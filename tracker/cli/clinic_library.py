@@ -4,10 +4,11 @@ work through the services alone, on a clinic library in a database (``store.serv
 The address comes from ``--library``, or from ``TRACKER_LIBRARY`` when that is an address. The
 password is the address's own, else ``TRACKER_CLINIC_PASSWORD``, else what libpq finds itself
 (``PGPASSFILE`` or ``~/.pgpass``, a ``PGPASSWORD``); it is never printed: every message shows
-the address with its password hidden. The commands that read or write a library folder's files
-(snapshots, repair, encryption, exports that check their file is outside the folder) are
-refused with a sentence before anything is opened. A backup works: it writes a folder's
-archive (``core.care.server_backup``), which ``tracker restore`` makes a library folder of.
+the address with its password hidden. Every command takes an address but those of a library folder's own
+(``init``, ``passphrase``, ``encrypt``: ``FOLDER_ONLY``), which are refused with a sentence
+that says what does their work on a server, before anything is opened. A backup writes a
+folder's archive (``core.care.server_backup``), which ``tracker restore`` makes a library
+folder of.
 """
 
 from __future__ import annotations
@@ -28,12 +29,8 @@ if TYPE_CHECKING:
 
 ENV_PASSWORD = "TRACKER_CLINIC_PASSWORD"
 SCHEMES = ("postgresql://", "postgresql+psycopg://")
-# The commands a server library opens for: they work through the services unchanged.
-SERVER_COMMANDS = frozenset(
-    {"list", "import", "visit", "rate", "check", "measure", "erase", "move", "audit", "backup"}
-)
-# The commands that open no library (their folder or address is an argument of their own).
-NO_LIBRARY = frozenset({"clinic", "demo", "restore", "card"})
+# The commands that work on a library folder only, each refused on an address with its way.
+FOLDER_ONLY = frozenset({"init", "passphrase", "encrypt"})
 
 
 def address(given: str | None) -> str | None:
@@ -65,23 +62,27 @@ def shown(url: str) -> str:
 
 
 def refuse_unless_served(command: str, url: str) -> None:
-    """A UsageError (exit 2) for a command that does not work on a server library yet."""
-    if command not in SERVER_COMMANDS | NO_LIBRARY:
-        served = ", ".join(sorted(SERVER_COMMANDS))
-        if command == "passphrase":
-            raise UsageError(
-                f"{shown(url)} is a clinic library: its passphrase is changed with 'tracker "
-                "clinic passphrase change --url ADDRESS', by its owner."
-            )
-        if command == "init":
-            raise UsageError(
-                f"{shown(url)} is a database: a clinic library is made there with "
-                "'tracker clinic create ADDRESS', not 'tracker init'."
-            )
+    """A UsageError (exit 2) for a command that works on a library folder only, saying
+    what does its work on a clinic library; nothing else is refused here."""
+    if command not in FOLDER_ONLY:
+        return
+    if command == "passphrase":
         raise UsageError(
-            f"'tracker {command}' works on a library folder only for now, and {shown(url)} is "
-            f"a library in a database (there: {served})."
+            f"{shown(url)} is a clinic library: its passphrase is changed with 'tracker "
+            "clinic passphrase change --url ADDRESS', by its owner."
         )
+    if command == "init":
+        raise UsageError(
+            f"{shown(url)} is a database: a clinic library is made there with "
+            "'tracker clinic create ADDRESS', not 'tracker init'."
+        )
+    raise UsageError(
+        f"{shown(url)} is a clinic library, which is encrypted when it is made ('tracker "
+        "clinic create ADDRESS --encrypt'), not afterwards: to encrypt this one's photos, "
+        "back it up ('tracker --library ADDRESS backup OUT.zip'), restore that as a folder "
+        "('tracker restore OUT.zip DIR') and move the folder into a new encrypted clinic "
+        "library ('tracker clinic migrate-from DIR --url NEW-ADDRESS'); nothing was changed."
+    )
 
 
 def with_password(url: str) -> str:

@@ -25,6 +25,7 @@ A library opened for reading only records nothing (nothing can be written to it)
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import hashlib
@@ -172,6 +173,24 @@ def record(
         unlock_log.done(lib.root)
     anchor(lib)
     return True
+
+
+class _Tried(Exception):
+    """Rolls back the entry ``may_record`` tried."""
+
+
+def may_record(lib: Library, action: Action, *, client_id: int | None = None) -> None:
+    """Raise the server's refusal now if it would not take this login's ``action`` entry
+    (``db.roles``: an assistant's or the front desk's export, print or backup), so that an
+    export is refused before its file is written, not after: the entry is entered in a
+    transaction that is then rolled back (the server's own check, not a copy of its policy).
+    Nothing on a folder library, which takes every entry, or a read-only one, which keeps
+    none."""
+    if lib.server is None or lib.read_only is not None:
+        return
+    with contextlib.suppress(_Tried), lib.session() as s:
+        record_in(s, action, client_id=client_id)
+        raise _Tried
 
 
 def _enter_attempts(s: Session, attempts: list[tuple[str, dt.datetime]]) -> None:

@@ -305,9 +305,14 @@ def require(
     photo_ids: Iterable[int] = (),
     client_ids: Iterable[int] = (),
     identifiable: bool = True,
+    action: Action = Action.EXPORTED,
 ) -> None:
     """``consent_for`` every client an export concerns: those whose photos it shows and
-    ``client_ids`` (whose records it holds); the first refusal is raised."""
+    ``client_ids`` (whose records it holds); the first refusal is raised. First, on a
+    server library, the server is asked whether it takes this login's ``action`` entry
+    (``audit.may_record``): a login that may not export is refused before anything is
+    read or written."""
+    audit.may_record(lib, action)
     by_client = clients_of_photos(lib, photo_ids)
     for client_id in sorted(set(client_ids) | set(by_client)):
         consent_for(lib, client_id, purpose, by_client.get(client_id, ()), identifiable)

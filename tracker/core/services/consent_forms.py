@@ -234,6 +234,7 @@ def export(lib: Library, consent_id: int, out: Path) -> StoredForm:
     """Write consent ``consent_id``'s form to ``out``, a new file (never one that exists),
     byte for byte as it was attached, and record the export in the audit trail."""
     refuse_inside(None if lib.server else lib.root, out)
+    audit.may_record(lib, Action.EXPORTED)  # refused before the form is read or written
     data, form = read(lib, consent_id)
     write_new(out, data)
     audit.record(
