@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
 
 from tracker.core.domain.consent import DEFAULT_PURPOSE, PURPOSE_LABELS, Action, Purpose
-from tracker.core.errors import ConsentRefused
+from tracker.core.errors import ConsentRefused, TrackerError
 from tracker.core.services import audit, consent
 from tracker.core.store.library import Library
 from tracker.ui.settings import Mode
@@ -58,6 +58,9 @@ def allowed(
         if mode is not Mode.PATIENT or lib.read_only is not None:
             QMessageBox.warning(parent, "Not allowed without consent", str(exc))
             return False
+    except TrackerError as exc:  # a login the server lets export nothing, a lost link
+        QMessageBox.warning(parent, "Not written", str(exc))
+        return False
     answer = QMessageBox.question(
         parent,
         "Your consent",
