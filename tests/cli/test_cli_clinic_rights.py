@@ -31,7 +31,7 @@ from tracker.core.db import roles, server
 
 NEW_PASSWORD = "the newcomer's password 91c2"
 # The photos the owner seeds for each role: one per command that changes a photo.
-OWN_PHOTOS = ("erase", "move", "measure")
+OWN_PHOTOS = ("erase", "move", "measure", "align")
 MOVED_TO = "2026-10-29"  # the treatment visit the owner books
 
 
@@ -43,6 +43,9 @@ class Clinic:
     logins: dict[str, str] = field(default_factory=dict)  # role -> login name
     passwords: dict[str, str] = field(default_factory=dict)  # role -> its password
     photos: dict[tuple[str, str], int] = field(default_factory=dict)  # (role, command) -> id
+    consents: dict[tuple[str, str], int] = field(default_factory=dict)  # (role, use) -> id
+    care_consent: int = 0  # the owner's consent to the care record, its form attached
+    reference: int = 0  # the area's reference photo (the owner drew its region)
     added: list[str] = field(default_factory=list)  # logins 'clinic user add' made
     confined: bool = True  # PostgreSQL 16 or newer: admins add staff (``roles``' notes)
 
@@ -107,6 +110,22 @@ def clinic(
             )  # fmt: skip
             # An entry in the audit trail for every reader to find: the owner's erasure.
             _owner(c, "erase", "photo", str(by_name["gone.jpg"]), "--yes")
+            # The exports' consent, its signed form attached; a consent per role to attach
+            # a form to and one to withdraw; the region that makes the reference photo.
+            care = _owner(c, "consent", "add", "care", "--client", "Ana", "--form",
+                          str(_jpeg(files / "form.jpg", 98)))  # fmt: skip
+            c.care_consent = care["id"]
+            for role in roles.GROUPS:
+                for use, purpose in (("attach", "shown"), ("withdraw", "marketing")):
+                    given = _owner(c, "consent", "add", purpose, "--client", "Ana", "--by", role)
+                    c.consents[(role, use)] = given["id"]
+            region = _owner(c, "region", "set", "--area", "Belly", "--view", "front",
+                            "--marks", "10,10 150,10 150,110 10,110")  # fmt: skip
+            c.reference = region["reference_photo_id"]
+            assert c.reference not in {c.photos[(r, "align")] for r in roles.GROUPS}
+            # The photos measured are aligned (a region is carried to them by it).
+            for role in roles.GROUPS:
+                _owner(c, *_align(c, role, "measure")[2:], "--json")
             yield c
         finally:
             made = [
@@ -250,6 +269,120 @@ def _checked(_c: Clinic, _role: str, out: str) -> None:
     assert json.loads(out)["ok"] is True
 
 
+# The file each export writes (``_out``): there only when it was allowed.
+OUTPUTS = {
+    "export compare": "compare.png",
+    "export csv": "ratings.csv",
+    "export report": "report.pdf",
+    "consent form out": "form.jpg",
+}
+
+
+def _out(c: Clinic, role: str, what: str) -> Path:
+    """The file an export of ``role``'s writes: there only when it was allowed."""
+    return c.files / f"out-{role}-{what}"
+
+
+def _export(what: str, *args: str) -> tuple[Args, Done]:
+    def run(c: Clinic, role: str) -> list[str]:
+        photos = [str(c.photos[(roles.ADMIN, cmd)]) for cmd in ("move", "measure")]
+        given = [a.replace("PHOTOS", " ".join(photos)) for a in args]
+        return ["--library", c.address(role), "export", *" ".join(given).split(),
+                str(_out(c, role, what)), "--purpose", "care"]  # fmt: skip
+
+    def done(c: Clinic, role: str, _out_text: str) -> None:
+        assert _out(c, role, what).stat().st_size > 0
+
+    return run, done
+
+
+def _form_out(c: Clinic, role: str) -> list[str]:
+    return ["--library", c.address(role), "consent", "form", str(c.care_consent), "--out",
+            str(_out(c, role, OUTPUTS["consent form out"]))]  # fmt: skip
+
+
+def _form_written(c: Clinic, role: str, _out_text: str) -> None:
+    assert (
+        _out(c, role, OUTPUTS["consent form out"]).read_bytes()
+        == (c.files / "form.jpg").read_bytes()
+    )
+
+
+def _consent_add(c: Clinic, role: str) -> list[str]:
+    return ["--library", c.address(role), "consent", "add", "teaching", "--client", "Ana",
+            "--by", f"added by {role}"]  # fmt: skip
+
+
+def _consented(c: Clinic, role: str, _out: str) -> None:
+    assert c.one("SELECT purpose FROM consent WHERE recorded_by = :b", b=f"added by {role}") == (
+        "teaching"
+    )
+
+
+def _attach(c: Clinic, role: str) -> list[str]:
+    form = _jpeg(c.files / f"form-{role}.jpg", 200 + list(roles.GROUPS).index(role))
+    return ["--library", c.address(role), "consent", "form", str(c.consents[(role, "attach")]),
+            "--attach", str(form)]  # fmt: skip
+
+
+def _attached(c: Clinic, role: str, _out: str) -> None:
+    consent = c.consents[(role, "attach")]
+    assert c.one("SELECT form_sha256 IS NOT NULL FROM consent WHERE id = :i", i=consent) is True
+
+
+def _withdraw(c: Clinic, role: str) -> list[str]:
+    consent = str(c.consents[(role, "withdraw")])
+    return ["--library", c.address(role), "consent", "withdraw", consent, "--by", role]
+
+
+def _withdrawn(c: Clinic, role: str, _out: str) -> None:
+    consent = c.consents[(role, "withdraw")]
+    assert c.one("SELECT withdrawn_by FROM consent WHERE id = :i", i=consent) == role
+
+
+def _consents(c: Clinic, role: str) -> list[str]:
+    return ["--library", c.address(role), "consent", "list", "--json"]
+
+
+def _consents_listed(c: Clinic, _role: str, out: str) -> None:
+    assert c.care_consent in {row["id"] for row in json.loads(out)}
+
+
+def _align(c: Clinic, role: str, which: str = "align") -> list[str]:
+    photo = c.photos[(role, which)]
+    points = c.files / f"points-{role}-{which}.json"
+    points.write_text(json.dumps({
+        str(c.reference): [[10, 10], [150, 10], [80, 110]],
+        str(photo): [[12, 11], [151, 12], [81, 111]],
+    }))  # fmt: skip
+    return ["--library", c.address(role), "align", str(photo), "--landmarks", str(points)]
+
+
+def _aligned(c: Clinic, role: str, _out: str) -> None:
+    photo = c.photos[(role, "align")]
+    assert c.one("SELECT alignment_method FROM photo WHERE id = :p", p=photo) == "landmarks"
+
+
+def _region(c: Clinic, role: str) -> list[str]:
+    corner = 100 + list(roles.GROUPS).index(role)
+    return ["--library", c.address(role), "region", "set", "--area", "Belly", "--view",
+            "front", "--marks", f"20,20 {corner},20 {corner},100 20,100", "--json"]  # fmt: skip
+
+
+def _region_set(_c: Clinic, role: str, out: str) -> None:
+    assert json.loads(out)["marks"][1] == [100 + list(roles.GROUPS).index(role), 20]
+
+
+def _control(c: Clinic, role: str) -> list[str]:
+    return ["--library", c.address(role), "area", "control", "--area", "Belly", "--untreated",
+            "--json"]  # fmt: skip
+
+
+def _controlled(c: Clinic, _role: str, out: str) -> None:
+    assert json.loads(out)["is_control"] is True
+    assert c.one("SELECT count(*) FROM area WHERE name = 'Belly' AND is_control") == 1
+
+
 def _newcomer(role: str) -> str:
     return f"new_{role.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
 
@@ -283,8 +416,21 @@ COMMANDS: dict[str, tuple[Args, Done]] = {
     "erase": (_erase, _erased),
     "audit": (_audit, _read_trail),
     "check": (_check, _checked),
+    "export compare": _export(OUTPUTS["export compare"], "compare", "PHOTOS"),
+    "export csv": _export(OUTPUTS["export csv"], "csv"),
+    "export report": _export(OUTPUTS["export report"], "report", "--client", "Ana"),
+    "consent add": (_consent_add, _consented),
+    "consent form attach": (_attach, _attached),
+    "consent form out": (_form_out, _form_written),
+    "consent withdraw": (_withdraw, _withdrawn),
+    "consent list": (_consents, _consents_listed),
+    "align": (_align, _aligned),
+    "region set": (_region, _region_set),
+    "area control": (_control, _controlled),
     "clinic user add": (_user_add, _user_added),
 }
+EXPORTS = ("export compare", "export csv", "export report", "consent form out")
+CONSENTS = ("consent add", "consent form attach", "consent withdraw", "consent list")
 
 # -- the matrix: docs/CLI.md's rights, a refusal by the words its sentence must hold ----------
 
@@ -292,6 +438,7 @@ OK = "allowed"
 ADMIN_ADDS = "allowed from PostgreSQL 16"  # before 16, refused as NO_STAFF
 NO_STAFF = "may not add staff"
 NO_ERASING = "erases nothing"
+NO_EXPORT = "enters no export"
 # The front desk's library opens writable (it books visits): the server refuses the rest.
 NOT_SEEING = "the front desk sees only"
 EXPECTED: dict[str, dict[str, str]] = {
@@ -300,6 +447,7 @@ EXPECTED: dict[str, dict[str, str]] = {
     roles.ASSISTANT: {
         **dict.fromkeys(COMMANDS, OK),
         "erase": NO_ERASING,
+        **dict.fromkeys(EXPORTS, NO_EXPORT),
         "clinic user add": NO_STAFF,
     },
     roles.FRONT_DESK: {
@@ -317,6 +465,11 @@ EXPECTED: dict[str, dict[str, str]] = {
         "erase": NOT_SEEING,
         "audit": NOT_SEEING,
         "check": NOT_SEEING,
+        **dict.fromkeys(EXPORTS, NOT_SEEING),
+        **dict.fromkeys(CONSENTS, NOT_SEEING),
+        "align": NOT_SEEING,
+        "region set": NOT_SEEING,
+        "area control": NOT_SEEING,
         "clinic user add": NO_STAFF,
     },
 }
@@ -365,3 +518,5 @@ def test_each_role_may_do_what_the_docs_say_and_is_refused_the_rest(
     assert clinic.logins[role] in said and outcome in said, said
     assert "Traceback" not in said and not any(word in said for word in _SQL), said
     assert _state(clinic) == before
+    if command in OUTPUTS:  # no export written, not even in part
+        assert not list(clinic.files.glob(f"*{_out(clinic, role, OUTPUTS[command]).name}*"))
