@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tracker.cli import resolve, unlock
+from tracker.cli import clinic_library, resolve, unlock
 from tracker.cli.output import emit
 from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS
 from tracker.core.care import backups, repair, restore
@@ -171,6 +171,8 @@ def cmd_restore(args: argparse.Namespace, _root: Path) -> int:
 
 
 def cmd_repair(args: argparse.Namespace, root: Path) -> int:
+    if clinic_library.is_served(args):
+        return _repair_server(args)
     if args.repair_command == "restore-snapshot":
         snapshot = args.snapshot
         if snapshot is not None and not snapshot.is_absolute() and not snapshot.exists():
@@ -201,3 +203,61 @@ def cmd_repair(args: argparse.Namespace, root: Path) -> int:
                 text = f"Rebuilt thumbnails and previews of {result['rebuilt']} photo(s)."
     emit(args, result, text)
     return EXIT_OK
+
+
+def _repair_server(args: argparse.Namespace) -> int:
+    """``repair`` of a clinic library (``core.care.server_repair``): a snapshot is refused
+    before anything is opened."""
+    # start-up time: the server's modules are loaded for a server library only
+    from tracker.core.care import server_repair
+    from tracker.core.care.server_check import check_server
+
+    if args.repair_command == "restore-snapshot":
+        raise UsageError(server_repair.snapshot_refusal(clinic_library.shown(args.server_url)))
+    lib = clinic_library.open_server(args)
+    try:
+        if args.repair_command == "relink":
+            changed = []
+            if args.changed:
+                kinds = ("changed_original", "changed_form")
+                changed = [p.sha256 for p in check_server(lib).problems if p.kind in kinds]
+            result = server_repair.relink(lib, args.folder, changed)
+            text = repair.relink_summary(result, args.changed)
+            if result["replaced"]:
+                text += (
+                    " The damaged stored copies were replaced (their bytes were not the "
+                    "photos'; the server's own backups hold the database as it was)."
+                )
+        elif args.repair_command == "quarantine":
+            result = server_repair.quarantine_orphans(lib)
+            text = _quarantined(result)
+        else:
+            result = server_repair.rebuild_cache(lib)
+            text = f"Rebuilt thumbnails and previews of {result['rebuilt']} photo(s)."
+            if result["failed"]:
+                ids = ", ".join(map(str, result["failed_photos"]))
+                text += (
+                    f" Not photo(s) {ids}: the original is missing or damaged ('tracker "
+                    "check' says how to put it back)."
+                )
+    finally:
+        lib.close()
+    emit(args, result, text)
+    return EXIT_OK
+
+
+def _quarantined(result: dict[str, Any]) -> str:
+    text = (
+        f"Removed {result['removed']} stored thumbnail(s) or preview(s) of photos no longer in "
+        "the library."
+    )
+    if result["left"]:
+        shas = ", ".join(sha[:12] for sha in result["left_originals"])
+        text += (
+            f" {result['left']} stored original(s) belong to no photo or consent ({shas}) and "
+            "were left where they are: a clinic library has no folder to move them to, and one "
+            "may be a photo whose record was removed outside the app. Importing the same photo "
+            "again makes it the library's again; the server's administrator can compare the "
+            "rest with the server's backups."
+        )
+    return text
