@@ -23,7 +23,7 @@ from tracker.core.paths import ENV_LIBRARY, default_library, log_dir
 from tracker.core.store.library import Library
 from tracker.ui.errors import install_excepthook, setup_logging
 from tracker.ui.icons import icon
-from tracker.ui.main.connect import ConnectDialog
+from tracker.ui.main.connect import SCHEMES, ConnectDialog, split
 from tracker.ui.main.encrypting import ask_to_encrypt, offer, refusal
 from tracker.ui.main.new_library import ask_new_library
 from tracker.ui.main.window import MainWindow
@@ -39,15 +39,25 @@ log = logging.getLogger(__name__)
 DESKTOP_NAME = "stria-tracker"
 
 
-def starting_library(given: Path | None, prefs: Preferences) -> Path:
-    """``--library`` if given, else ``TRACKER_LIBRARY``, else the last library used, else the default."""
+def starting_library(given: Path | str | None, prefs: Preferences) -> Path | str:
+    """``--library`` if given, else ``TRACKER_LIBRARY``, else the last library folder used,
+    else the last clinic library's address when no folder was ever used (a clinic's
+    workstation: not asked to make a library folder of its own at every start), else the
+    default; a clinic library's address (``str``) as given."""
+    if isinstance(given, str):
+        return given
     if given is not None:
         return given.expanduser()
-    if os.environ.get(ENV_LIBRARY, "").strip():
+    env = os.environ.get(ENV_LIBRARY, "").strip()
+    if env.startswith(SCHEMES):
+        return env
+    if env:
         return default_library()
     last = prefs.last_library
     if last is not None and last.is_dir():
         return last
+    if last is None and prefs.last_clinic:
+        return prefs.last_clinic
     return default_library()
 
 
@@ -65,7 +75,9 @@ class App:
         self.runner = runner
         self.lib: Library | None = None
         self._ask = _ask_dialog(window)
-        self._wanted: Path | None = None  # the library asked for at start-up
+        # The library asked for at start-up: a folder, or a clinic library's address (without
+        # its password, which is used once).
+        self._wanted: Path | str | None = None
         window.library_requested.connect(self.open)
         window.sample_requested.connect(self.make_sample)
         window.menus.connect_clinic.triggered.connect(self.connect_clinic)
@@ -73,17 +85,29 @@ class App:
         # After the window's own slot, which starts tracking in an open library.
         window.welcome.start_requested.connect(self._on_welcome_start_requested)
 
-    def start(self, given: Path | None) -> bool:
+    def start(self, given: Path | str | None, password: str | None = None) -> bool:
         """Open the library the window starts on (``starting_library``): the default, or a
         named new, folder is made, asking first how (``new_library``); an existing folder
         that is not a library is refused with a sentence, and the welcome page offers the
-        other ways in."""
-        self._wanted = starting_library(given, self.prefs)
-        return self.open(self._wanted, create=True)
+        other ways in. A clinic library's address opens as File ▸ Connect does, the dialog
+        filled in with it (and ``password``, or the address's own: then it connects at once);
+        cancelled, no library is open, as for a folder that did not open."""
+        wanted = starting_library(given, self.prefs)
+        if isinstance(wanted, str):
+            self._wanted = split(wanted)[0]
+            return self._connect(wanted, password or "")
+        self._wanted = wanted
+        return self.open(wanted, create=True)
 
     def _on_welcome_start_requested(self) -> None:
         # No library: its question was cancelled (or it failed). Ask again, then start.
-        if self.lib is None and self._wanted is not None and self.open(self._wanted, create=True):
+        wanted = self._wanted
+        if self.lib is not None or wanted is None:
+            return
+        opened = (
+            self._connect(wanted) if isinstance(wanted, str) else self.open(wanted, create=True)
+        )
+        if opened:
             self.window.welcome.start_requested.emit()
 
     def open(self, root: Path, *, create: bool = False, keys: Keys | None = None) -> bool:
@@ -162,17 +186,26 @@ class App:
     def connect_clinic(self) -> None:
         """File ▸ Connect to a clinic library…: a library in the clinic's server
         (``ui.main.connect``), opened in the window in place of the current one."""
+        self._connect(self.prefs.last_clinic)
+
+    def _connect(self, address: str, password: str = "") -> bool:
+        """The Connect dialog filled in with ``address`` (and ``password``); whether the
+        window now shows the library it opened (not for a front-desk login, which gets the
+        front desk's own window, nor when cancelled: the current library stays)."""
         if self.window.importer.busy:
             self.window.show_error(
                 "An import is running; let it finish or cancel it before opening another library."
             )
-            return
-        answer = ConnectDialog.ask(self.prefs.last_clinic, self.runner, self.window)
-        if answer is not None:
-            lib, address = answer
-            self.prefs.last_clinic = address
-            if lib is not None:  # None: a front-desk login, in the front desk's own window
-                self._switch(lib)
+            return False
+        answer = ConnectDialog.ask(address, self.runner, self.window, password)
+        if answer is None:
+            return False
+        lib, kept = answer
+        self.prefs.last_clinic = kept
+        if lib is None:  # a front-desk login, in the front desk's own window
+            return False
+        self._switch(lib)
+        return True
 
     def encrypt(self) -> None:
         """Library ▸ Encrypt this library…: closed, encrypted, and opened again unlocked
@@ -241,8 +274,10 @@ def _ask_dialog(window: Any) -> Callable[[str, str], bool]:
     return ask
 
 
-def run_gui(library: Path | None) -> int:
-    """Open the window on ``library`` (or the last or default one); returns the exit status."""
+def run_gui(library: Path | str | None, password: str | None = None) -> int:
+    """Open the window on ``library`` (or the last or default one): a folder, or a clinic
+    library's address (``password`` its login's, when the address holds none); returns the
+    exit status."""
     private_umask()
     QCoreApplication.setOrganizationName("StriaTracker")
     QCoreApplication.setApplicationName(APP_NAME)
@@ -257,7 +292,7 @@ def run_gui(library: Path | None) -> int:
     install_excepthook(lambda: window, log_file)
     shell = App(window, prefs, runner)
     window.show()
-    shell.start(library)
+    shell.start(library, password)
     status = app.exec()
     shell.close()
     return status

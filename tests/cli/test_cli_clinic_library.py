@@ -95,8 +95,11 @@ def test_folder_only_commands_are_refused_and_the_password_is_never_shown(clinic
     assert refused.stderr.count("\n") == 1
     passphrase = run_cli("--library", with_password, "passphrase", "change")
     assert passphrase.returncode == 2 and "clinic passphrase change" in passphrase.stderr
-    window = run_cli("--library", with_password, timeout=60)
-    assert window.returncode == 2 and "the window opens library folders only" in window.stderr
+    # No command: the window, on a well-formed address (tests/ui/main/test_open_address.py);
+    # one naming no database is refused before any window, its password not shown.
+    no_database = make_url(with_password).set(database="").render_as_string(hide_password=False)
+    window = run_cli("--library", no_database, timeout=60)
+    assert window.returncode == 2 and "The address names no database" in window.stderr
     assert SECRET not in window.stderr
     init = run_cli("--library", with_password, "init")
     assert init.returncode == 2 and "tracker clinic create" in init.stderr

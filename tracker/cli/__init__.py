@@ -19,10 +19,12 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from tracker.cli import clinic_library
 from tracker.cli.output import discard_stdout, say
 from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, parse
-from tracker.core.errors import TrackerError
+from tracker.core.errors import TrackerError, UsageError
 from tracker.core.files import private_umask
 from tracker.core.paths import default_library, log_dir
 from tracker.core.text import display_path
@@ -143,20 +145,38 @@ def _location(args: argparse.Namespace) -> Path:
     return Path(clinic_library.shown(url))
 
 
+def _window(given: str | None) -> int:
+    """No command: the window, on the library folder or the clinic library's address that
+    ``--library`` or ``TRACKER_LIBRARY`` names. An address that is not one is said, and
+    exits 2, before any window shows; its password (or ``TRACKER_CLINIC_PASSWORD``) goes to
+    the window's Connect dialog, which connects with it at once."""
+    # start-up time: Qt is loaded for the window only: the commands start without it
+    from tracker.app import run_gui
+
+    # start-up time: as above (the Connect dialog's own check of an address)
+    from tracker.ui.main import connect
+
+    try:
+        url = clinic_library.address(given)
+        if url is not None:
+            connect.parse(url, "")  # a database named, as the dialog asks
+    except UsageError as exc:
+        say(f"tracker: {exc}")
+        return EXIT_USAGE
+    except ValueError:  # make_url's own, for a port that is not a number
+        say(f"tracker: {connect.NOT_A_PORT}")
+        return EXIT_USAGE
+    if url is None:
+        return run_gui(None if given is None else Path(given))
+    password = make_url(clinic_library.with_password(url)).password
+    return run_gui(url, None if password is None else str(password))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     private_umask()
     args = parse(argv)
     if args.command is None:
-        if clinic_library.is_address(args.library):
-            say(
-                "tracker: the window opens library folders only for now; a clinic library in "
-                "a database is used with commands (tracker --library ADDRESS list ...)."
-            )
-            return EXIT_USAGE
-        # Loaded only for the window: the commands start without Qt.
-        from tracker.app import run_gui
-
-        return run_gui(None if args.library is None else Path(args.library))
+        return _window(args.library)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     logging.captureWarnings(True)
     warnings.filterwarnings("ignore", module="PIL")

@@ -18,12 +18,18 @@ changes reach that window as they reach the main one (``live.LiveChanges``).
 An encrypted clinic library (``core.store.server_keys``) says so at the first try; the dialog
 then shows a field for the clinic's passphrase (or its recovery key), typed without echo and
 used once, for the keys unwrapped on the thread pool (Argon2id takes about half a second).
+
+``tracker --library ADDRESS`` (or ``TRACKER_LIBRARY=ADDRESS``) with no command opens the window
+on this same dialog, filled in with the address (``tracker.app.App.start``); a password that
+came with it (the address's own, else ``TRACKER_CLINIC_PASSWORD``) is put in the password
+field, never in the address's, and the dialog then connects as soon as it shows.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -51,6 +57,10 @@ if TYPE_CHECKING:
 
 SCHEMES = ("postgresql://", "postgresql+psycopg://")
 PLACEHOLDER = "postgresql://LOGIN@HOST/DATABASE"
+NOT_A_PORT = (
+    "The address's port is not a number; give it as postgresql://LOGIN@HOST:PORT/DATABASE, "
+    "or leave the port out."
+)
 INTRO = (
     "A clinic library is kept in the clinic's own database server, so that every workstation\n"
     "works on the same clients. Type its address and your own password, as the clinic's\n"
@@ -75,6 +85,8 @@ def parse(address: str, password: str) -> tuple[str, str]:
         raise UsageError(
             f"'{given}' is not a database address; give it as {PLACEHOLDER}."
         ) from None
+    except ValueError:  # make_url's own, for a port that is not a number
+        raise UsageError(NOT_A_PORT) from None
     if not url.database:
         raise UsageError(f"The address names no database; give it as {PLACEHOLDER}.")
     # As typed, unless it holds a password (SQLAlchemy's rendering escapes the query).
@@ -84,11 +96,26 @@ def parse(address: str, password: str) -> tuple[str, str]:
     return url.render_as_string(hide_password=False), kept
 
 
+def split(address: str) -> tuple[str, str]:
+    """``address`` as its field shows it, without its password, and that password ("" when
+    it holds none, or is no address at all: ``parse`` says so when it is used)."""
+    try:
+        url = make_url(address.strip())
+    except (ArgumentError, ValueError):
+        return address, ""
+    if url.password is None:
+        return address, ""
+    return url._replace(password=None).render_as_string(False), str(url.password)
+
+
 class ConnectDialog(QDialog):
     """Asks for the address and password, and connects on the thread pool."""
 
-    def __init__(self, address: str, runner: TaskRunner, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, address: str, runner: TaskRunner, parent: QWidget | None = None, password: str = ""
+    ) -> None:
         super().__init__(parent)
+        address, own = split(address)
         self.runner = runner
         self.lib: Library | None = None
         self.kept = ""
@@ -102,6 +129,7 @@ class ConnectDialog(QDialog):
         self.password = QLineEdit(self)
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setAccessibleName("Your password")
+        self.password.setText(own or password)  # shown as dots only; cleared once used
         self.secret = SecretField(self)  # shown once the library says it is encrypted
         form = QFormLayout()
         form.addRow("&Address:", self.address)
@@ -183,13 +211,18 @@ class ConnectDialog(QDialog):
 
     @classmethod
     def ask(
-        cls, address: str, runner: TaskRunner, parent: QWidget | None = None
+        cls, address: str, runner: TaskRunner, parent: QWidget | None = None, password: str = ""
     ) -> tuple[Library | None, str] | None:
         """The opened library and its address as kept (no password), or None when cancelled.
         For a front-desk login the library is None: the front desk's window it opened
-        (``open_desk``) has it; the address is kept all the same."""
-        dialog = cls(address, runner, parent)
+        (``open_desk``) has it; the address is kept all the same. Given a password (in
+        ``address`` or as ``password``: ``tracker --library ADDRESS``), the dialog connects
+        as soon as it shows, as Connect does; else it waits for the person's."""
+        dialog = cls(address, runner, parent, password)
+        if dialog.password.text():
+            QTimer.singleShot(0, dialog, dialog._on_buttons_accepted)
         dialog.exec()
+        dialog.password.clear()  # cancelled too: the dialog stays, hidden, with its parent
         if dialog.lib is None:
             return None
         if listing.withheld(dialog.lib) is not None:
