@@ -95,6 +95,10 @@ def test_folder_only_commands_are_refused_and_the_password_is_never_shown(clinic
     assert refused.stderr.count("\n") == 1
     passphrase = run_cli("--library", with_password, "passphrase", "change")
     assert passphrase.returncode == 2 and "clinic passphrase change" in passphrase.stderr
+    for command in (["list", "clients"], []):  # a command, and the window
+        port = run_cli("--library", f"postgresql://ana:{SECRET}@host:x/clinic", *command)
+        assert port.returncode == 2 and "port is not a number" in port.stderr, port.stderr
+        assert SECRET not in port.stderr and port.stderr.count("\n") == 1
     # No command: the window, on a well-formed address (tests/ui/main/test_open_address.py);
     # one naming no database is refused before any window, its password not shown.
     no_database = make_url(with_password).set(database="").render_as_string(hide_password=False)

@@ -163,9 +163,6 @@ def _window(given: str | None) -> int:
     except UsageError as exc:
         say(f"tracker: {exc}")
         return EXIT_USAGE
-    except ValueError:  # make_url's own, for a port that is not a number
-        say(f"tracker: {connect.NOT_A_PORT}")
-        return EXIT_USAGE
     if url is None:
         return run_gui(None if given is None else Path(given))
     password = make_url(clinic_library.with_password(url)).password

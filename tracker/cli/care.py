@@ -151,8 +151,16 @@ def _backup_server(lib: Library, out: Path, *, force: bool) -> dict[str, Any]:
 
 
 def cmd_restore(args: argparse.Namespace, _root: Path) -> int:
+    if clinic_library.is_address(args.dest):
+        # start-up time: loaded for a restore into a clinic library only
+        from tracker.cli import into_server
+
+        return into_server.restore_into(args, clinic_library.address(args.dest) or "")
+    if args.allow_unencrypted:
+        raise UsageError("--allow-unencrypted is for a restore into a clinic library's address.")
+    dest = Path(args.dest)
     result = restore.restore(
-        args.archive, args.dest, unlock=lambda folder: unlock.keys_for_folder(args, folder)
+        args.archive, dest, unlock=lambda folder: unlock.keys_for_folder(args, folder)
     )
     text = (
         f"Restored a library at {result['library']}: {result['photos']} photos, every file checked."

@@ -46,6 +46,11 @@ def address(given: str | None) -> str | None:
             "The library address is not a database address; give one as "
             "postgresql://LOGIN@HOST/DATABASE."
         ) from None
+    except ValueError:  # make_url's own, for a port that is not a number
+        raise UsageError(
+            "The library address's port is not a number; give the address as "
+            "postgresql://LOGIN@HOST:PORT/DATABASE."
+        ) from None
     return location
 
 

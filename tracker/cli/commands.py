@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tracker.cli import resolve, unlock
+from tracker.cli import clinic_library, resolve, unlock
 from tracker.cli.output import emit, say, table
 from tracker.cli.parser import EXIT_OK, EXIT_PROBLEMS, parse_item_values
 from tracker.core.db.engine import DB_NAME
@@ -39,10 +39,15 @@ def cmd_init(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, _root: Path) -> int:
+    if clinic_library.is_address(args.dir):
+        # start-up time: loaded for a sample made in a clinic library only
+        from tracker.cli import into_server
+
+        return into_server.demo_into(args, clinic_library.address(args.dir) or "")
     # start-up time: the sample's image making is loaded for this command only
     from tracker.core.demo.sample import create_demo
 
-    summary = create_demo(args.dir)
+    summary = create_demo(Path(args.dir))
     emit(
         args,
         summary,

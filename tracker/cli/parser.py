@@ -148,7 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     demo = _command(sub, "demo", "create a sample library with generated photos in DIR", c)
-    demo.add_argument("dir", type=Path, metavar="DIR", help="a new or empty folder")
+    demo.add_argument(
+        "dir",
+        metavar="DIR",
+        help="a new or empty folder, or an empty clinic library's postgresql:// address",
+    )
 
     imp = _command(sub, "import", "import photo files or folders into an area", c)
     imp.add_argument(
@@ -427,7 +431,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     res = _command(sub, "restore", "make a new library from a backup archive", c)
     res.add_argument("archive", type=Path, metavar="ARCHIVE.zip", help="the backup archive")
-    res.add_argument("dest", type=Path, metavar="DIR", help="a new or empty folder for the library")
+    res.add_argument(
+        "dest",
+        metavar="DIR",
+        help="a new or empty folder for the library, or an empty clinic library's "
+        "postgresql:// address (its owner's login)",
+    )
+    res.add_argument(
+        "--allow-unencrypted",
+        action="store_true",
+        help="into a clinic library that is not encrypted: an encrypted backup's photos may "
+        "be kept on the server in plain",
+    )
     rep_ = _command(sub, "repair", "the repairs that 'check' suggests (none deletes anything)", c)
     rep_sub = rep_.add_subparsers(
         dest="repair_command",

@@ -100,11 +100,13 @@ def migrate_from(
     *,
     keys: Keys | None = None,
     allow_plain: bool = False,
+    detail: str = "",
 ) -> dict[str, int]:
     """Move the library folder ``folder`` into the empty clinic library ``lib`` (see the
     module); ``keys``: an encrypted folder's, unlocked; ``allow_plain``: an encrypted folder
-    may go into a clinic library that is not encrypted. What was moved: {"clients",
-    "visits", "photos", "bytes", "verified"}."""
+    may go into a clinic library that is not encrypted; ``detail``: the audit entry's,
+    when it is not the folder's name. What was moved: {"clients", "visits", "photos",
+    "bytes", "verified"}."""
     lib.require_writable()
     refuse_plain(folder, lib, allow_plain)
     source = open_folder(folder, keys)
@@ -147,7 +149,8 @@ def migrate_from(
             audit.record_in(
                 dst,
                 Action.RESTORED,
-                detail=f"moved in from the {'encrypted ' if keys is not None else ''}library folder "
+                detail=detail
+                or f"moved in from the {'encrypted ' if keys is not None else ''}library folder "
                 f"{source.root.name}",
             )
     finally:
@@ -334,6 +337,16 @@ def _read_back(lib: ServerLibrary, s: Session, file: _File) -> None:
             f"Nothing was moved into {lib.server}: {what} {file.relpath} did not read back "
             f"from the server as it was written ({wrong})."
         )
+
+
+def refuse_unless_movable_into(lib: ServerLibrary) -> None:
+    """What ``migrate_from`` refuses of the clinic library itself (a login not its owner, a
+    library not empty), asked before a folder is made to move in (a restore, a demo)."""
+    lib.require_writable()
+    with lib.session() as s:
+        _refuse_unless_owner(s, lib)
+        _refuse_unless_empty(s, lib)
+        s.rollback()  # the tables' lock, let go
 
 
 def _refuse_unless_owner(s: Session, lib: ServerLibrary) -> None:
