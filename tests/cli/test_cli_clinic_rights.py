@@ -383,6 +383,15 @@ def _controlled(c: Clinic, _role: str, out: str) -> None:
     assert c.one("SELECT count(*) FROM area WHERE name = 'Belly' AND is_control") == 1
 
 
+def _rebuild(c: Clinic, role: str) -> list[str]:
+    return ["--library", c.address(role), "repair", "rebuild-cache", "--json"]
+
+
+def _rebuilt(c: Clinic, _role: str, out: str) -> None:
+    done = json.loads(out)
+    assert done["rebuilt"] == c.one("SELECT count(*) FROM photo") and not done["failed"], done
+
+
 def _newcomer(role: str) -> str:
     return f"new_{role.replace('-', '_')}_{uuid.uuid4().hex[:8]}"
 
@@ -427,6 +436,7 @@ COMMANDS: dict[str, tuple[Args, Done]] = {
     "align": (_align, _aligned),
     "region set": (_region, _region_set),
     "area control": (_control, _controlled),
+    "repair rebuild-cache": (_rebuild, _rebuilt),
     "clinic user add": (_user_add, _user_added),
 }
 EXPORTS = ("export compare", "export csv", "export report", "consent form out")
@@ -448,6 +458,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         **dict.fromkeys(COMMANDS, OK),
         "erase": NO_ERASING,
         **dict.fromkeys(EXPORTS, NO_EXPORT),
+        "repair rebuild-cache": NO_ERASING,  # a thumbnail made again replaces a stored file
         "clinic user add": NO_STAFF,
     },
     roles.FRONT_DESK: {
@@ -470,6 +481,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "align": NOT_SEEING,
         "region set": NOT_SEEING,
         "area control": NOT_SEEING,
+        "repair rebuild-cache": NOT_SEEING,
         "clinic user add": NO_STAFF,
     },
 }

@@ -53,9 +53,8 @@ def snapshot_refusal(shown: str) -> str:
     return (
         f"{shown} is a clinic library: it has no database snapshots in backups/ (that is a "
         "library folder's); the server is put back with its own tools (point-in-time recovery, "
-        "or a pg_dump of the database), or a 'tracker backup' archive is restored as a folder "
-        "('tracker restore ARCHIVE.zip DIR') and moved into an empty clinic library ('tracker "
-        "clinic migrate-from DIR --url ADDRESS'); nothing was changed."
+        "or a pg_dump of the database), or a 'tracker backup' archive is restored into an "
+        "empty clinic library ('tracker restore ARCHIVE.zip ADDRESS'); nothing was changed."
     )
 
 
