@@ -259,7 +259,7 @@ def test_restore_snapshot_is_refused_on_a_server_before_anything_is_opened(tmp_p
     nowhere = f"postgresql://nobody@/nodb?host={tmp_path / 'no-socket'}"
     said = _refused("--library", nowhere, "repair", "restore-snapshot")
     assert "is a clinic library: it has no database snapshots in backups/" in said
-    assert "point-in-time recovery" in said and "clinic migrate-from" in said
+    assert "point-in-time recovery" in said and "tracker restore ARCHIVE.zip ADDRESS" in said
     assert "nothing was changed" in said
 
 
