@@ -1,5 +1,6 @@
 """Library ▸ Check, Back up and Restore: long work on the thread pool with progress and cancel,
-results shown as sentences, and repairs that the person chooses (none deletes anything)."""
+results shown as sentences, and repairs that the person chooses (none deletes a photo or
+its original). A clinic library's are the server's (``care_server``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.engine import make_url
 
 from tracker.core.care import backups, repair, restore
 from tracker.core.care.check import CheckReport, check_library
@@ -50,6 +52,15 @@ ADVICE = {
     "database": "Restore the database from a snapshot (File ▸ Restore) or from a backup archive.",
     "link": "Quarantine moves links out of the originals folder (links are never followed); then relink the originals they stood for.",
 }
+# A clinic library's (``care_server``): no folder, so nothing is moved or kept in quarantine.
+SERVER_ADVICE = {
+    "missing_original": "Relink finds missing originals and signed forms in a folder (a backup, a phone export) by their contents and stores them on the server again.",
+    "changed_original": "Relink also puts back a damaged original or signed form from a folder that holds it as it was imported: the damaged stored copy is replaced (its bytes are not the photo's; the server's own backups hold the database as it was).",
+    "orphan_file": "Removing the stray thumbnails and previews deletes those of photos no longer in the library; a stray original is only named and stays where it is (a clinic library has no folder to move it to).",
+    "cache": "Rebuild thumbnails makes the damaged thumbnails and previews again from their originals.",
+}
+SERVER_ADVICE["missing_form"] = SERVER_ADVICE["missing_original"]
+SERVER_ADVICE["changed_form"] = SERVER_ADVICE["changed_original"]
 
 
 class CheckDialog(QDialog):
@@ -57,7 +68,9 @@ class CheckDialog(QDialog):
 
     repaired = Signal()
 
-    def __init__(self, parent: QWidget | None, report: CheckReport) -> None:
+    def __init__(
+        self, parent: QWidget | None, report: CheckReport, *, server: bool = False
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Library check")
         self.resize(760, 420)
@@ -79,18 +92,25 @@ class CheckDialog(QDialog):
         self.list.setVisible(not report.ok)
         layout.addWidget(self.list)
         kinds = {p.kind for p in report.problems}
-        advice = [ADVICE[k] for k in sorted(kinds) if k in ADVICE]
+        hints = SERVER_ADVICE if server else ADVICE
+        advice = list(dict.fromkeys(hints[k] for k in sorted(kinds) if k in hints))
         self.advice = QLabel(" ".join(advice), self)
         self.advice.setWordWrap(True)
         layout.addWidget(self.advice)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, parent=self)
         self.relink = QPushButton("Relink from a folder…", self)
-        self.quarantine = QPushButton("Move stray files to quarantine", self)
+        self.quarantine = QPushButton(
+            "Remove stray thumbnails and previews" if server else "Move stray files to quarantine",
+            self,
+        )
         self.rebuild = QPushButton("Rebuild thumbnails", self)
         for button in (self.relink, self.quarantine, self.rebuild):
             self.buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
         # After addButton, which shows the buttons it is given.
-        self.relink.setVisible(bool(kinds & {"missing_original", "changed_original", "link"}))
+        relinked = {"missing_original", "changed_original"} | (
+            {"missing_form", "changed_form"} if server else {"link"}
+        )
+        self.relink.setVisible(bool(kinds & relinked))
         self.quarantine.setVisible(bool(kinds & {"orphan_file", "link"}))
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
@@ -137,15 +157,17 @@ class LibraryCare(QObject):
         if lib is None:
             return
         self._run(
-            "Checking every photo in the library…",
+            "Checking every photo in the library…",  # a clinic library's: the server's check
             lambda task: check_library(lib, progress=task.report, cancel=lambda: task.cancelled),
             self._on_checked,
         )
 
     def _on_checked(self, report: CheckReport) -> None:
         self.checked.emit(report)
-        dialog = CheckDialog(self.window, report)
-        changed = [p.sha256 for p in report.problems if p.kind == "changed_original"]
+        server = self.lib is not None and self.lib.server is not None
+        dialog = CheckDialog(self.window, report, server=server)
+        kinds = ("changed_original", "changed_form") if server else ("changed_original",)
+        changed = [p.sha256 for p in report.problems if p.kind in kinds]
         dialog.relink.clicked.connect(dialog.accept)
         dialog.relink.clicked.connect(lambda: self.relink(changed))
         dialog.quarantine.clicked.connect(dialog.accept)
@@ -171,6 +193,11 @@ class LibraryCare(QObject):
             return
 
         def work(_task: Task) -> str:
+            if lib.server is not None:
+                # start-up time: the server's care is loaded for a clinic library only
+                from tracker.ui.main import care_server
+
+                return care_server.repair(lib, what, folder, changed or [])
             if what == "relink":
                 assert folder is not None
                 return repair.relink_summary(
@@ -193,14 +220,9 @@ class LibraryCare(QObject):
     def backup(self) -> None:
         if self.lib is None:
             return
-        if self.lib.server is not None:
-            self.show_error(
-                f"The library {self.lib.server} is kept in the clinic's database server: it is "
-                "backed up there, with the server's own tools or 'tracker backup' (see the "
-                "README), not from this window."
-            )
-            return
-        words = ["stria-backup", self.lib.root.name]
+        server = self.lib.server
+        name = self.lib.root.name if server is None else make_url(server).database or ""
+        words = ["stria-backup", name]
         chosen = ask_save_file(
             self.window, self.prefs, "backup", "Back up the library", words, BACKUP_FILTER
         )
@@ -209,12 +231,18 @@ class LibraryCare(QObject):
 
     def backup_to(self, out: Path, *, force: bool = False) -> None:
         """Back up to ``out``; a damaged library is not backed up without asking: the person
-        is told what is damaged and may back up the rest (``force``)."""
+        is told what is damaged and may back up the rest (``force``). A clinic library's
+        backup enters itself in the audit trail on the thread, as the command line's does."""
         lib = self.lib
         assert lib is not None
 
         def work(task: Task) -> dict[str, Any] | OriginalsDamaged:
             try:
+                if lib.server is not None:
+                    # start-up time: the server's care is loaded for a clinic library only
+                    from tracker.ui.main import care_server
+
+                    return care_server.backup(lib, out, force=force, task=task)
                 return backups.backup(
                     lib, out, force=force, progress=task.report, cancel=lambda: task.cancelled
                 )
@@ -241,7 +269,7 @@ class LibraryCare(QObject):
             ):
                 self.backup_to(out, force=True)
             return
-        if self.lib is not None:
+        if self.lib is not None and self.lib.server is None:  # a server's: in care_server
             audit.record(self.lib, Action.BACKED_UP, detail=Path(result["file"]).name)
         self.backed_up.emit(result["file"])
         left_out = backups.left_out_summary(result["left_out"])

@@ -1,0 +1,83 @@
+"""The repairs and Back up of a clinic library (issue 21), for ``care``: the work the command
+line does on a server (``core.care.server_repair`` and ``server_backup``), run on the thread
+pool, with the command line's sentences where they apply. (Its check is ``check_library``'s,
+which is the server's on a server.) Loaded for a clinic library only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tracker.core.care import repair as folder_repair
+from tracker.core.care import server_repair
+from tracker.core.care.server_backup import backup_server
+from tracker.core.domain.consent import Action
+from tracker.core.errors import UsageError
+from tracker.core.services import audit
+from tracker.core.store.library import Library
+from tracker.core.store.server_library import ServerLibrary
+from tracker.ui.workers import Task
+
+
+def _server(lib: Library) -> ServerLibrary:
+    assert isinstance(lib, ServerLibrary)
+    return lib
+
+
+def repair(lib: Library, what: str, folder: Path | None, changed: list[str]) -> str:
+    """Make the repair ``what`` ("relink" from ``folder``, replacing ``changed``;
+    "quarantine"; "rebuild") and say what it did."""
+    served = _server(lib)
+    if what == "relink":
+        assert folder is not None
+        result = server_repair.relink(served, folder, changed)
+        text = folder_repair.relink_summary(result, bool(changed))
+        if result["replaced"]:
+            text += (
+                " The damaged stored copies were replaced (their bytes were not the "
+                "photos'; the server's own backups hold the database as it was)."
+            )
+        return text
+    if what == "quarantine":
+        return quarantined(server_repair.quarantine_orphans(served))
+    result = server_repair.rebuild_cache(served)
+    text = f"Rebuilt thumbnails and previews of {result['rebuilt']} photo(s)."
+    if result["failed"]:
+        ids = ", ".join(map(str, result["failed_photos"]))
+        text += (
+            f" Not photo(s) {ids}: the original is missing or damaged (Library ▸ Check the "
+            "library says how to put it back)."
+        )
+    return text
+
+
+def quarantined(result: dict[str, Any]) -> str:
+    """A server's quarantine said as ``tracker repair quarantine`` says it."""
+    text = (
+        f"Removed {result['removed']} stored thumbnail(s) or preview(s) of photos no longer in "
+        "the library."
+    )
+    if result["left"]:
+        shas = ", ".join(sha[:12] for sha in result["left_originals"])
+        text += (
+            f" {result['left']} stored original(s) belong to no photo or consent ({shas}) and "
+            "were left where they are: a clinic library has no folder to move them to, and one "
+            "may be a photo whose record was removed outside the app. Importing the same photo "
+            "again makes it the library's again; the server's administrator can compare the "
+            "rest with the server's backups."
+        )
+    return text
+
+
+def backup(lib: Library, out: Path, *, force: bool, task: Task) -> dict[str, Any]:
+    """``tracker backup OUT.zip`` of the clinic library, its audit entry made as the command
+    line makes it; the task's Cancel stops it between two files, with nothing written."""
+
+    def progress(done: int, total: int, what: str) -> None:
+        if task.cancelled:
+            raise UsageError("The backup was cancelled; nothing was written.")
+        task.report(done, total, what)
+
+    result = backup_server(_server(lib), out, force=force, progress=progress)
+    audit.record(lib, Action.BACKED_UP, detail=Path(result["file"]).name)
+    return result
