@@ -20,7 +20,7 @@ from tracker.core.db import server
 from tracker.core.db.models import RaterRole
 from tracker.core.errors import StaleEdit
 from tracker.core.queries import browse
-from tracker.core.services import clients, ratings, visits
+from tracker.core.services import clients, ratings, versions, visits
 from tracker.core.store.library import Library
 
 DAY = dt.date(2026, 3, 1)
@@ -87,7 +87,7 @@ def test_the_second_record_edit_from_an_old_reading_is_refused(pair: Pair) -> No
     with pytest.raises(StaleEdit) as refused:
         visits.set_treatment(b, visit, area, {"passes": 5, "pain": 4}, seen=seen_b)
     assert str(refused.value) == (
-        "The treatment record of Hips at the visit on 2026-03-01 was changed by someone else "
+        "The treatment record of Hips at the visit on 1 Mar 2026 was changed by someone else "
         "after it was shown here, so this change was not stored; its fresh values are shown."
     )
     fresh, version = _record(b, visit, area)
@@ -153,7 +153,7 @@ def test_an_edit_without_a_version_is_not_checked_but_counted(pair: Pair) -> Non
     visits.update_visit(a, visit, notes="first")
     detail = browse.visit_detail(b, visit)
     visits.update_visit(a, visit, notes="second")
-    with pytest.raises(StaleEdit, match=r"^The visit on 2026-03-01 was changed"):
+    with pytest.raises(StaleEdit, match=r"^The visit on 1 Mar 2026 was changed"):
         visits.update_visit(b, visit, notes="third", seen=detail.version)
     assert browse.visit_detail(b, visit).notes == "second"
 
@@ -244,3 +244,44 @@ def test_on_the_server_simultaneous_edits_of_one_reading_store_one(
         fresh, version = _record(b, visit, area)
         assert fresh is not None and (fresh["passes"], fresh["pain"]) == (1 + winner, round_)
         assert version == seen + 1 if record is not None else version == 1
+
+
+def _made_meanwhile_by(b: Library, visit: int, area: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next edit's ``made_meanwhile`` (after its version check and its read of the record)
+    first lets the workstation ``b`` make the record and commit it."""
+    real = versions.made_meanwhile
+
+    def meanwhile(*args: Any, **kwargs: Any) -> int | None:
+        monkeypatch.setattr(versions, "made_meanwhile", real)  # once
+        visits.set_treatment(b, visit, area, {"passes": 7}, seen=0)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(versions, "made_meanwhile", meanwhile)
+
+
+def test_a_record_made_by_another_editor_after_the_check_is_never_merged_into(
+    server_pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another workstation makes the record, and commits, after this edit's version check
+    and its read found none: the edit inserts, the server refuses the duplicate, and it is
+    refused as stale. (It used to read the record again, find the other's and overwrite it
+    without counting a version: both edits said stored, and one was lost.)"""
+    a, b, visit, area = server_pair
+    _made_meanwhile_by(b, visit, area, monkeypatch)
+    with pytest.raises(StaleEdit, match="was changed by someone else"):
+        visits.set_treatment(a, visit, area, {"passes": 2, "pain": 5}, seen=0)
+    fresh, version = _record(b, visit, area)
+    assert fresh is not None and (fresh["passes"], fresh["pain"], version) == (7, None, 1)
+
+
+def test_visit_add_with_a_record_made_meanwhile_is_refused_not_merged(
+    server_pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``tracker visit add`` sends no version, and still never changes a record it did not
+    claim: one made after its claim makes it refused with the sentence."""
+    a, b, visit, area = server_pair
+    _made_meanwhile_by(b, visit, area, monkeypatch)
+    with pytest.raises(StaleEdit, match="treatment record of Hips at the visit on 1 Mar 2026"):
+        visits.record_visit(a, h.only_client(a), DAY, area_id=area, treatment={"pain": 3})
+    fresh, version = _record(b, visit, area)
+    assert fresh is not None and (fresh["passes"], fresh["pain"], version) == (7, None, 1)

@@ -31,7 +31,7 @@ from tracker.core.errors import UsageError
 from tracker.core.queries.browse import get
 from tracker.core.services import versions
 from tracker.core.store.library import Library
-from tracker.core.text import check_name
+from tracker.core.text import check_name, written_date
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def _named(s: Session, visit_id: int, area_id: int, role: RaterRole, rater_name:
     visit, area = s.get(Visit, visit_id), s.get(Area, area_id)
     who = f"the {role.value}'s rating" + (f" ({rater_name})" if rater_name else "")
     where = f" of {area.name}" if area is not None else ""
-    when = f" at the visit on {visit.date.isoformat()}" if visit is not None else ""
+    when = f" at the visit on {written_date(visit.date)}" if visit is not None else ""
     return who + where + when
 
 

@@ -28,6 +28,7 @@ from tracker.core.errors import NotFoundError, UsageError, ValidationError
 from tracker.core.queries.browse import get, has_baseline, record_fields
 from tracker.core.services import versions
 from tracker.core.store.library import Library
+from tracker.core.text import written_date
 
 VISIT_FIELDS = ("date", "kind", "notes")
 
@@ -159,8 +160,19 @@ def record_visit(
                 )
         record_id = None
         if area_id is not None and fields:
-            versions.claim(s, TreatmentRecord, _record_of(visit_id, area_id), None)
-            record = _merge_treatment(s, visit_id, area_id, fields)
+            assert area is not None
+            named = f"the treatment record of {area.name} at the visit on {written_date(day)}"
+            where = _record_of(visit_id, area_id)
+            claimed = versions.claim(s, TreatmentRecord, where, None)
+            before = s.scalar(select(TreatmentRecord).where(where))
+            # No version seen: a record made since the claim has its change counted.
+            versions.made_meanwhile(s, TreatmentRecord, where, None, claimed, before, lambda: named)
+            try:
+                record = _merge_treatment(s, visit_id, area_id, fields, before)
+            except IntegrityError as exc:  # another editor made the record at the same moment
+                if not versions.is_duplicate(exc):
+                    raise
+                raise versions.conflict(named, 1) from exc
             record_id = record.id if record is not None else None
         s.flush()
         return RecordedVisit(visit_id, visit_kind, created, record_id)
@@ -199,7 +211,7 @@ def update_visit(
 
 def _visit_named(s: Session, visit_id: int) -> str:
     visit = s.get(Visit, visit_id)
-    return f"the visit on {visit.date.isoformat()}" if visit is not None else "the visit"
+    return f"the visit on {written_date(visit.date)}" if visit is not None else "the visit"
 
 
 @dataclass(frozen=True)
@@ -263,14 +275,17 @@ def _record_of(visit_id: int, area_id: int) -> ColumnElement[bool]:
 
 
 def _merge_treatment(
-    s: Session, visit_id: int, area_id: int, fields: Mapping[str, Any]
+    s: Session,
+    visit_id: int,
+    area_id: int,
+    fields: Mapping[str, Any],
+    record: TreatmentRecord | None,
 ) -> TreatmentRecord | None:
-    """Apply ``rules.merge`` to the record of an area at a visit; None when nothing is left."""
-    record = s.scalar(
-        select(TreatmentRecord).where(
-            TreatmentRecord.visit_id == visit_id, TreatmentRecord.area_id == area_id
-        )
-    )
+    """Apply ``rules.merge`` to ``record``, the record of an area at a visit as read after
+    its version was claimed (None: there was none, and a new one is inserted, which another
+    editor's record made meanwhile refuses as a duplicate: it is never read again here, as a
+    record read now could be one made after the claim and so changed without a version
+    counted); None when nothing is left."""
     old = (
         {k: v for k, v in record_fields(record).items() if v is not None}
         if record is not None
@@ -322,7 +337,7 @@ def edit_treatment(
         area = get(s, Area, area_id, "area")
 
         # Named now: after a failed flush the session reads nothing more.
-        named = f"the treatment record of {area.name} at the visit on {visit.date.isoformat()}"
+        named = f"the treatment record of {area.name} at the visit on {written_date(visit.date)}"
         where = _record_of(visit_id, area_id)
         claimed = versions.check(s, TreatmentRecord, where, seen, lambda: named)
         before = s.scalar(select(TreatmentRecord).where(where))
@@ -331,7 +346,7 @@ def edit_treatment(
         if expect is not None and old != expect.values:
             raise versions.conflict(named, before.version - 1 if before is not None else 0)
         try:
-            record = _merge_treatment(s, visit_id, area_id, checked)
+            record = _merge_treatment(s, visit_id, area_id, checked, before)
         except IntegrityError as exc:  # another editor made the record at the same moment
             if not versions.is_duplicate(exc):
                 raise
