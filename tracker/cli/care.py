@@ -238,7 +238,7 @@ def _repair_server(args: argparse.Namespace) -> int:
                 )
         elif args.repair_command == "quarantine":
             result = server_repair.quarantine_orphans(lib)
-            text = _quarantined(result)
+            text = server_repair.quarantine_summary(result)
         else:
             result = server_repair.rebuild_cache(lib)
             text = f"Rebuilt thumbnails and previews of {result['rebuilt']} photo(s)."
@@ -252,20 +252,3 @@ def _repair_server(args: argparse.Namespace) -> int:
         lib.close()
     emit(args, result, text)
     return EXIT_OK
-
-
-def _quarantined(result: dict[str, Any]) -> str:
-    text = (
-        f"Removed {result['removed']} stored thumbnail(s) or preview(s) of photos no longer in "
-        "the library."
-    )
-    if result["left"]:
-        shas = ", ".join(sha[:12] for sha in result["left_originals"])
-        text += (
-            f" {result['left']} stored original(s) belong to no photo or consent ({shas}) and "
-            "were left where they are: a clinic library has no folder to move them to, and one "
-            "may be a photo whose record was removed outside the app. Importing the same photo "
-            "again makes it the library's again; the server's administrator can compare the "
-            "rest with the server's backups."
-        )
-    return text

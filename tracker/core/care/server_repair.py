@@ -271,3 +271,22 @@ def quarantine_orphans(lib: ServerLibrary) -> dict[str, Any]:
         "left": len(originals),
         "left_originals": originals,
     }
+
+
+def quarantine_summary(result: dict[str, Any]) -> str:
+    """``quarantine_orphans``' result said as a sentence, the command line's and the
+    window's."""
+    text = (
+        f"Removed {result['removed']} stored thumbnail(s) or preview(s) of photos no longer in "
+        "the library."
+    )
+    if result["left"]:
+        shas = ", ".join(sha[:12] for sha in result["left_originals"])
+        text += (
+            f" {result['left']} stored original(s) belong to no photo or consent ({shas}) and "
+            "were left where they are: a clinic library has no folder to move them to, and one "
+            "may be a photo whose record was removed outside the app. Importing the same photo "
+            "again makes it the library's again; the server's administrator can compare the "
+            "rest with the server's backups."
+        )
+    return text

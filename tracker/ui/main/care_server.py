@@ -39,7 +39,7 @@ def repair(lib: Library, what: str, folder: Path | None, changed: list[str]) -> 
             )
         return text
     if what == "quarantine":
-        return quarantined(server_repair.quarantine_orphans(served))
+        return server_repair.quarantine_summary(server_repair.quarantine_orphans(served))
     result = server_repair.rebuild_cache(served)
     text = f"Rebuilt thumbnails and previews of {result['rebuilt']} photo(s)."
     if result["failed"]:
@@ -47,24 +47,6 @@ def repair(lib: Library, what: str, folder: Path | None, changed: list[str]) -> 
         text += (
             f" Not photo(s) {ids}: the original is missing or damaged (Library ▸ Check the "
             "library says how to put it back)."
-        )
-    return text
-
-
-def quarantined(result: dict[str, Any]) -> str:
-    """A server's quarantine said as ``tracker repair quarantine`` says it."""
-    text = (
-        f"Removed {result['removed']} stored thumbnail(s) or preview(s) of photos no longer in "
-        "the library."
-    )
-    if result["left"]:
-        shas = ", ".join(sha[:12] for sha in result["left_originals"])
-        text += (
-            f" {result['left']} stored original(s) belong to no photo or consent ({shas}) and "
-            "were left where they are: a clinic library has no folder to move them to, and one "
-            "may be a photo whose record was removed outside the app. Importing the same photo "
-            "again makes it the library's again; the server's administrator can compare the "
-            "rest with the server's backups."
         )
     return text
 
