@@ -22,13 +22,12 @@ from sqlalchemy.exc import ArgumentError
 
 from tracker.cli import secrets
 from tracker.core.errors import UsageError
-from tracker.core.paths import ENV_LIBRARY
+from tracker.core.paths import ENV_LIBRARY, SCHEMES
 
 if TYPE_CHECKING:
     from tracker.core.store.server_library import ServerLibrary
 
 ENV_PASSWORD = "TRACKER_CLINIC_PASSWORD"
-SCHEMES = ("postgresql://", "postgresql+psycopg://")
 # The commands that work on a library folder only, each refused on an address with its way.
 FOLDER_ONLY = frozenset({"init", "passphrase", "encrypt"})
 

@@ -9,6 +9,9 @@ import platformdirs
 
 APP_DIR_NAME = "StriaTracker"
 ENV_LIBRARY = "TRACKER_LIBRARY"
+# How a library given by its location (``--library``, ``TRACKER_LIBRARY``, the window's connect
+# dialog) is told to be a clinic library's address rather than a folder: what it begins with.
+SCHEMES = ("postgresql://", "postgresql+psycopg://")
 
 
 def default_library() -> Path:

@@ -45,6 +45,7 @@ from sqlalchemy.exc import ArgumentError
 
 from tracker import APP_NAME
 from tracker.core.errors import LibraryError, UsageError
+from tracker.core.paths import SCHEMES
 from tracker.core.queries import browse, front_desk, listing
 from tracker.ui.frontdesk.window import FrontDeskWindow
 from tracker.ui.main.live import LiveChanges
@@ -55,7 +56,6 @@ from tracker.ui.workers import TaskRunner
 if TYPE_CHECKING:
     from tracker.core.store.library import Library
 
-SCHEMES = ("postgresql://", "postgresql+psycopg://")
 PLACEHOLDER = "postgresql://LOGIN@HOST/DATABASE"
 NOT_A_PORT = (
     "The address's port is not a number; give it as postgresql://LOGIN@HOST:PORT/DATABASE, "
