@@ -65,7 +65,6 @@ from tracker.core.store.server_library import ServerLibrary
 DELAY_S = 0.030
 FULL = (4000, 3000)
 THUMB_SWITCHES = 5
-THUMBS_PER_TASK = 8  # as tracker.ui.models (the bench imports no Qt here)
 
 
 # -- what the window runs ------------------------------------------------------------------------
@@ -116,13 +115,24 @@ def window_switch(lib: Library, client_id: int) -> Shown:
     return window_refresh(lib, client_id)
 
 
-def load_thumbnails(lib: Library, shown: Shown) -> None:
+def thumbs_per_task() -> int:
+    """The window's ``ui.models.THUMBS_PER_TASK``: how many thumbnails one task loads."""
+    # start-up time: Qt is loaded for the thumbnails' rows only, not with this module, which
+    # the timed child that opens the library imports (``_child_open``)
+    from tracker.ui.models import THUMBS_PER_TASK
+
+    return THUMBS_PER_TASK
+
+
+def load_thumbnails(lib: Library, shown: Shown, per_task: int | None = None) -> None:
     """The thumbnails the window asks for after a switch (the timeline's and the visit's), a
-    task's worth (``THUMBS_PER_TASK``) at a time as ``ThumbnailCache`` loads them, one task
+    task's worth (``per_task``, else ``thumbs_per_task()``; a caller that times this passes
+    it, so Qt's import is not timed) at a time as ``ThumbnailCache`` loads them, one task
     after the other (the window runs a few at once)."""
+    per_task = per_task or thumbs_per_task()
     shas = list(dict.fromkeys(p.sha256 for p in [*shown.timeline, *shown.photos]))
-    for start in range(0, len(shas), THUMBS_PER_TASK):
-        chunk = shas[start : start + THUMBS_PER_TASK]
+    for start in range(0, len(shas), per_task):
+        chunk = shas[start : start + per_task]
         held = lib.cached("thumbs", chunk)
         for sha in chunk:
             held.get(sha) or lib.derived("thumbs", sha)
@@ -332,10 +342,10 @@ def _switch_rows(
         )
         # The thumbnails of the first few clients (read for the first time): what the worker
         # threads fetch after each switch.
-        loads = []
+        loads, per_task = [], thumbs_per_task()  # Qt loaded before the timing
         for cid in ids[:THUMB_SWITCHES]:
             shown = window_refresh(lib, cid)
-            loads.append(timed(partial(load_thumbnails, lib, shown)))
+            loads.append(timed(partial(load_thumbnails, lib, shown, per_task)))
         record(
             f"  then its {len(shown.timeline)} thumbnails, {where}",
             p95(loads),
