@@ -1,9 +1,10 @@
-"""A throwaway PostgreSQL server for the clinic benchmarks, started as tests/postgres.py starts
-the tests' one (the harness does not import the tests): initdb in a temporary folder, listening
-only on a unix socket there (no TCP), fsync off, stopped and removed at the end. As root it runs
-as ``nobody`` (PostgreSQL refuses to run as root). Debian's binaries
-(``/usr/lib/postgresql/<major>/bin``); without them, or without psycopg, ``running_server``
-raises ``Unavailable`` with a sentence, and the rows are skipped."""
+"""A throwaway PostgreSQL server for the clinic benchmarks, and the tests' (tests/postgres.py
+starts its own with ``cluster``: the harness does not import the tests, the tests may import
+the harness): initdb in a temporary folder, listening only on a unix socket there (no TCP),
+fsync off, stopped and removed at the end. As root it runs as ``nobody`` (PostgreSQL refuses
+to run as root). Debian's binaries (``/usr/lib/postgresql/<major>/bin``); without them, or
+without psycopg, ``cluster`` raises ``Unavailable`` with a sentence, and the benchmark's rows
+are skipped (the tests skip, or fail on CI)."""
 
 from __future__ import annotations
 
@@ -59,18 +60,39 @@ class Server:
         return self.url(name)
 
 
-def _run(cmd: list[str], as_user: str | None) -> None:
+def run(cmd: list[str], as_user: str | None, timeout: float = 120) -> None:
+    """Run one of the server's programs (as ``as_user`` when given); a RuntimeError with what
+    it said when it fails."""
     if as_user is not None:
         cmd = ["runuser", "-u", as_user, "--", *cmd]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {result.stderr or result.stdout}")
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """A started server's folder (its socket is there), its ``pg_ctl -D DATA`` command, the
+    user it runs as, and what follows pg_ctl to start it again as it was (``start_args``)."""
+
+    root: Path
+    pg_ctl: tuple[str, ...]
+    as_user: str | None
+    start_args: tuple[str, ...]
+
+    def running(self) -> bool:
+        cmd = [*self.pg_ctl, "status"]
+        if self.as_user is not None:
+            cmd = ["runuser", "-u", self.as_user, "--", *cmd]
+        return subprocess.run(cmd, capture_output=True, timeout=60, check=False).returncode == 0
+
+
 @contextlib.contextmanager
-def running_server() -> Iterator[Server]:
-    """A server for the block, stopped (``-m immediate``) and removed after it."""
-    bin_dir = find_bin_dir()
+def cluster(bin_dir: Path | None, prefix: str = "pgb-", hba: str = "") -> Iterator[Cluster]:
+    """A server of ``bin_dir``'s binaries (``find_bin_dir()``; None: there are none) started
+    for the block (see the module), ``hba``'s lines put first in its pg_hba.conf; stopped
+    (``-m immediate``) if it still runs, and removed, after it. The one start of a throwaway
+    server: the tests' (tests/postgres.py) is this one too."""
     if bin_dir is None:
         raise Unavailable(
             "no initdb/pg_ctl under /usr/lib/postgresql/*/bin (apt-get install postgresql)"
@@ -81,24 +103,34 @@ def running_server() -> Iterator[Server]:
         raise Unavailable("psycopg is not installed (pip install -e '.[clinic]')") from None
     as_user = None
     # Short path: a unix socket's path must fit in about 100 bytes.
-    root = Path(tempfile.mkdtemp(prefix="pgb-", dir="/tmp"))
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     if os.geteuid() == 0:
         as_user = SERVER_USER
         user = pwd.getpwnam(as_user)
         os.chown(root, user.pw_uid, user.pw_gid)
     data = root / "data"
-    pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data)]
-    started = False
+    pg_ctl = (str(bin_dir / "pg_ctl"), "-D", str(data))
+    started = None
     try:
         initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
-        _run([*initdb, "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], as_user)
-        # No TCP; fsync off: the benchmark's data need not survive a power cut (the tests'
-        # server runs so too).
+        run([*initdb, "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"], as_user)
+        if hba:
+            conf = data / "pg_hba.conf"
+            conf.write_text(hba + conf.read_text())
+        # No TCP; fsync off: a throwaway server's data need not survive a power cut.
         options = f"-k {root} -c listen_addresses= -F -c full_page_writes=off"
-        _run([*pg_ctl, "-l", str(root / "log"), "-w", "-t", "30", "-o", options, "start"], as_user)
-        started = True
-        yield Server(root)
+        start = ("-l", str(root / "log"), "-w", "-t", "30", "-o", options, "start")
+        run([*pg_ctl, *start], as_user)
+        started = Cluster(root, pg_ctl, as_user, start)
+        yield started
     finally:
-        if started:
-            _run([*pg_ctl, "-m", "immediate", "-w", "stop"], as_user)
+        if started is not None and started.running():
+            run([*pg_ctl, "-m", "immediate", "-w", "stop"], as_user)
         shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_server() -> Iterator[Server]:
+    """A server for the block (``cluster``), stopped and removed after it."""
+    with cluster(find_bin_dir()) as started:
+        yield Server(started.root)
