@@ -19,6 +19,7 @@ from tracker.core.store.library import Library
 from tracker.ui.history import Change, Command
 
 MERGE_RATING = 1
+Seen = Mapping[int, int] | None  # photo id -> the version shown
 
 
 # -- clients and areas ------------------------------------------------------------------------
@@ -367,9 +368,7 @@ class RemovePhotos(Checked):
 
     changes = Change.PHOTOS
 
-    def __init__(
-        self, lib: Library, photo_ids: Iterable[int], seen: Mapping[int, int] | None = None
-    ) -> None:
+    def __init__(self, lib: Library, photo_ids: Iterable[int], seen: Seen = None) -> None:
         self.ids = list(photo_ids)
         n = len(self.ids)
         super().__init__(lib, f"remove {n} photo{'s' if n != 1 else ''}", seen)
@@ -445,9 +444,10 @@ class ImportPhotos(Command):
         return frozenset(self.info.photo_ids + self.info.brought_back)
 
 
-class SetAlignment(Command):
+class SetAlignment(Checked):
     """Alignments of several photos (and the reference photos of their areas and views),
-    stored and undone in one transaction each way, with how each was made."""
+    stored and undone in one transaction each way, with how each was made. ``seen``: photo
+    id -> the version the compare window showed (None after an import or an automatic run)."""
 
     changes = Change.ALIGNMENT
 
@@ -456,40 +456,45 @@ class SetAlignment(Command):
         lib: Library,
         alignments: Mapping[int, Alignment | None],
         references: Iterable[photos.Reference] = (),
+        seen: Seen = None,
     ) -> None:
-        super().__init__(lib, "align photos" if any(alignments.values()) else "reset alignment")
+        text = "align photos" if any(alignments.values()) else "reset alignment"
+        super().__init__(lib, text, seen)
         self.alignments = dict(alignments)
         self.references = list(references)  # (area id, view, photo id) to make the reference
         self.old: dict[int, Alignment | None] = {}
         self.old_references: list[photos.Reference] = []
 
     def do(self) -> None:
+        checks = self.checks(self.old)
         self.old, self.old_references = photos.set_alignments(
-            self.lib, self.alignments, self.references
+            self.lib, self.alignments, self.references, **checks
         )
 
     def revert(self) -> None:
-        photos.set_alignments(self.lib, self.old, reversed(self.old_references))
+        expect = versions.Expect(self.alignments)  # the alignments the step left
+        photos.set_alignments(self.lib, self.old, reversed(self.old_references), expect=expect)
 
     def photo_ids(self) -> frozenset[int]:
         return frozenset(self.alignments)
 
 
-class SetGains(Command):
-    """Colour balance of one or more photos (None resets it), one step and one transaction."""
+class SetGains(Checked):
+    """Colour balance of one or more photos (None resets it), one step and one transaction;
+    ``seen``: photo id -> the version the compare window showed."""
 
     changes = Change.COLOUR
 
-    def __init__(self, lib: Library, gains: Mapping[int, Gains | None]) -> None:
-        super().__init__(lib, "balance colour" if any(gains.values()) else "reset colour")
+    def __init__(self, lib: Library, gains: Mapping[int, Gains | None], seen: Seen = None) -> None:
+        super().__init__(lib, "balance colour" if any(gains.values()) else "reset colour", seen)
         self.gains = dict(gains)
         self.old: dict[int, Gains | None] = {}
 
     def do(self) -> None:
-        self.old = photos.set_colour_gains(self.lib, self.gains)
+        self.old = photos.set_colour_gains(self.lib, self.gains, **self.checks(self.old))
 
     def revert(self) -> None:
-        photos.set_colour_gains(self.lib, self.old)
+        photos.set_colour_gains(self.lib, self.old, expect=versions.Expect(self.gains))
 
     def photo_ids(self) -> frozenset[int]:
         return frozenset(self.gains)

@@ -270,6 +270,7 @@ def compare_photos(lib: Library, photo_ids: Sequence[int]) -> list[ComparePhoto]
                     px_per_mm=p.px_per_mm,
                     is_reference=refs.get((area.id, p.view)) == p.id,
                     ratings=lines.get((visit.id, area.id), ()),
+                    version=p.version,
                 )
             )
         return out

@@ -165,6 +165,7 @@ class ComparePhoto:
     px_per_mm: float | None  # at the calibration card, when one was found in the photo
     is_reference: bool
     ratings: tuple[str, ...]  # a line per rating, e.g. ("Patient 6 · 5 · 5", …), may be empty
+    version: int = 1  # what an alignment or a colour balance of it names (issue 21)
 
     def label(self) -> str:
         kind = self.visit_kind.value.replace("-", " ")

@@ -1,13 +1,13 @@
 """Photos: view labels, removal, and the non-destructive edits (alignment to the reference
 photo, colour balance). An edit of several photos is one transaction.
 
-Each change of a photo's place, label, removal or alignment counts in its ``version`` (issue
-21); a new view label and a removal name the versions their editor saw (``seen``) and are
-refused with ``StaleEdit`` when another workstation changed the photo since, their undo and
-redo the values the step before left (``versions.Expect``), as ``services.move`` does. A
-colour balance does not count: no edit that checks a version writes the gains, and the main
-window does not reload its photos after one, so counting it would refuse the window's next
-move of the photo as if someone else had changed it."""
+Each change of a photo's place, label, removal, alignment or colour balance counts in its
+``version`` (issue 21); an edit from the window names the versions its editor saw (``seen``)
+and is refused with ``StaleEdit`` when another workstation changed the photo since, its undo
+and redo the values the step before left (``versions.Expect``), as ``services.move`` does.
+The command line names none (it reads and writes in one transaction) and still counts the
+change, so a window that showed the old values is refused afterwards. The main window reloads
+its photos after an alignment or a colour balance, so its next move names the new version."""
 
 from __future__ import annotations
 
@@ -133,30 +133,33 @@ def set_alignments(
     lib: Library,
     alignments: Mapping[int, Alignment | None],
     references: Iterable[Reference] = (),
+    *,
+    seen: Mapping[int, int] | None = None,
+    expect: versions.Expect | None = None,
 ) -> tuple[dict[int, Alignment | None], list[Reference]]:
     """Store (or clear, with None) the alignments of several photos to their reference, and
     make each of ``references`` the reference photo of its area and view (None clears it),
     in one transaction. Returns the old alignments and the old references, which undo it
-    when passed back.
+    when passed back. ``seen``: photo id -> the version its editor saw; ``expect``: photo id
+    -> the alignment an undo or a redo expects it to have (the one the step before left).
 
     The framing check in each photo's ``quality`` follows its alignment: measured from the
     alignment stored (scale, turn and offset against the reference photo), removed with it."""
-    checked = {
-        pid: replace(a, matrix=check_matrix(a.matrix)) if a is not None else None
-        for pid, a in alignments.items()
-    }
+    checked = _checked_alignments(alignments)
     with lib.session() as s:
+        found = _photos(s, checked, lock=True)
+        wanted = versions.Expect(_checked_alignments(expect.values)) if expect else None
+        versions.check_photos(s, found, seen, wanted, alignment_of)
         old_references = [
             (area_id, view, _set_reference(s, area_id, view, photo_id))
             for area_id, view, photo_id in references
         ]
         old: dict[int, Alignment | None] = {}
-        for p in _photos(s, checked):
+        for p in found:
             old[p.id] = alignment_of(p)
             a = checked[p.id]
             if a is not None and not is_affine(a.matrix):
                 check_matrix(a.matrix, (p.width, p.height))  # no horizon inside the photo
-            versions.bump(p)
             p.alignment = list(a.matrix) if a is not None else None
             p.alignment_method = a.method if a is not None else None
             p.alignment_model = a.model if a is not None else None
@@ -164,6 +167,17 @@ def set_alignments(
             p.alignment_residual_px = a.residual_px if a is not None else None
             update_framing(s, p, a)
         return old, old_references
+
+
+def _checked_alignments(
+    alignments: Mapping[int, Alignment | None],
+) -> dict[int, Alignment | None]:
+    """The alignments with their matrices checked and normalised, as they are stored and read
+    back (so that an undo's expected alignment compares equal with the one stored)."""
+    return {
+        pid: replace(a, matrix=check_matrix(a.matrix)) if a is not None else None
+        for pid, a in alignments.items()
+    }
 
 
 def update_framing(s: Session, p: Photo, a: Alignment | None) -> None:
@@ -183,17 +197,34 @@ def update_framing(s: Session, p: Photo, a: Alignment | None) -> None:
 
 
 def set_colour_gains(
-    lib: Library, gains: Mapping[int, Sequence[float] | None]
+    lib: Library,
+    gains: Mapping[int, Sequence[float] | None],
+    *,
+    seen: Mapping[int, int] | None = None,
+    expect: versions.Expect | None = None,
 ) -> dict[int, Gains | None]:
-    """Store (or clear) the colour balance of several photos at once; returns the old ones."""
-    checked = {pid: check_gains(g) if g is not None else None for pid, g in gains.items()}
+    """Store (or clear) the colour balance of several photos at once; returns the old ones.
+    ``seen`` and ``expect`` (photo id -> the gains an undo or a redo expects) as for
+    ``set_alignments``."""
+    checked = _checked_gains(gains)
     with lib.session() as s:
+        found = _photos(s, checked, lock=True)
+        wanted = versions.Expect(_checked_gains(expect.values)) if expect else None
+        versions.check_photos(s, found, seen, wanted, _gains_of)
         old: dict[int, Gains | None] = {}
-        for p in _photos(s, checked):
-            old[p.id] = check_gains(p.colour_gains) if p.colour_gains else None
+        for p in found:
+            old[p.id] = _gains_of(p)
             g = checked[p.id]
             p.colour_gains = list(g) if g is not None else None
         return old
+
+
+def _checked_gains(gains: Mapping[int, Sequence[float] | None]) -> dict[int, Gains | None]:
+    return {pid: check_gains(g) if g is not None else None for pid, g in gains.items()}
+
+
+def _gains_of(p: Photo) -> Gains | None:
+    return check_gains(p.colour_gains) if p.colour_gains else None
 
 
 def _set_reference(s: Session, area_id: int, view: str, photo_id: int | None) -> int | None:

@@ -371,7 +371,7 @@ class CompareWindow(CompareLayout):
             return
         alignments: dict[int, al.Alignment | None] = dict(plan.alignments)
         references = [plan.reference] if plan.reference is not None else []
-        if not self._run(SetAlignment(self.lib, alignments, references)):
+        if not self._run(SetAlignment(self.lib, alignments, references, self._seen())):
             return
         self.align.setChecked(False)
         self._on_clear_marks_triggered()
@@ -389,11 +389,9 @@ class CompareWindow(CompareLayout):
         self.status.setText(text)
 
     def _on_reset_align_triggered(self) -> None:
-        cleared: dict[int, al.Alignment | None] = {
-            p.id: None for p in self.photos if p.alignment is not None
-        }
+        cleared = [p.id for p in self.photos if p.alignment is not None]
         if cleared:
-            self._run(SetAlignment(self.lib, cleared))
+            self._run(SetAlignment(self.lib, dict.fromkeys(cleared), seen=self._seen()))
 
     # -- colour -------------------------------------------------------------------------------
 
@@ -421,7 +419,7 @@ class CompareWindow(CompareLayout):
             return
         if index == 0:
             self.neutral_level = sum(patch) / 3
-        self._run(SetGains(self.lib, {photo.id: gains}))
+        self._run(SetGains(self.lib, {photo.id: gains}, self._seen()))
         self.status.setText(
             f"Colour balanced on {photo.visit_date:%d %b %Y}. Click a neutral patch on another photo, or untick Pick neutral patch."
         )
@@ -429,7 +427,7 @@ class CompareWindow(CompareLayout):
     def _on_reset_colour_triggered(self) -> None:
         balanced = {p.id: None for p in self.photos if p.colour_gains is not None}
         if balanced:
-            self._run(SetGains(self.lib, balanced))
+            self._run(SetGains(self.lib, balanced, self._seen()))
 
     # -- export ------------------------------------------------------------------------------
 
@@ -491,8 +489,12 @@ class CompareWindow(CompareLayout):
                 self.history.push(command)
         except TrackerError as exc:
             self._show_error(str(exc))
+            self.reload(images=False)  # what is stored: another workstation's change, fresh
             return False
         return True
+
+    def _seen(self) -> dict[int, int]:  # the photos' versions as shown, which its edits name
+        return {p.id: p.version for p in self.photos}
 
     def _show_error(self, message: str) -> None:
         QMessageBox.warning(self, APP_NAME, message)

@@ -350,15 +350,15 @@ class MainWindow(QMainWindow):
     def _on_history_changed(self, changes: Change, photo_ids: frozenset[int]) -> None:
         """Reload what shows the data a step changed: the client list for clients and their
         counts, the areas for areas and photo counts, the timeline and the visit for the
-        rest; an alignment, the visit's photos (their framing check follows it); a colour
-        balance changes nothing the main window shows."""
+        rest; an alignment or a colour balance, the visit's photos (the framing check follows
+        the alignment, and the grid's versions both: its next move names them)."""
         if changes & (Change.CLIENTS | Change.AREAS | Change.VISITS):
             self.refresh()
         elif changes & Change.PHOTOS:
             self._refresh_areas()
         elif changes & (Change.TREATMENT | Change.RATINGS):
             self._refresh_timeline()
-        elif changes & Change.ALIGNMENT:
+        elif changes & (Change.ALIGNMENT | Change.COLOUR):
             self._refresh_panel()
         # The compare windows listen to the same history, and reload what they show.
 
