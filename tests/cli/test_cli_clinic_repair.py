@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from tests import postgres
 from tests.conftest import run_cli
+from tracker.core.care import server_repair
 from tracker.core.crypto import keys as crypto_keys
 from tracker.core.db import roles, server
 from tracker.core.store import server_keys
@@ -129,7 +130,9 @@ def test_rebuild_cache_makes_lost_and_damaged_pictures_again_and_names_an_unread
     assert _kinds(owner, lost) == {"original"}
 
     done = _ok("--library", url, "repair", "rebuild-cache")
-    assert done == {"rebuilt": 2, "failed": 1, "failed_photos": [ids[unreadable]]}
+    assert done == {
+        "rebuilt": 2, "failed": 1, "failed_photos": [ids[unreadable]], "cancelled": False
+    }  # fmt: skip
     assert _kinds(owner, lost) == {"original", "thumbs", "previews"}
     assert _problems(url) == [("missing_original", unreadable)]  # the cache is whole again
     said = run_cli("--library", url, "repair", "rebuild-cache")
@@ -162,7 +165,8 @@ def test_relink_puts_back_a_missing_original_and_form_and_with_changed_a_damaged
 
     done = _ok("--library", url, "repair", "relink", str(tmp_path / "copies"))
     assert done == {
-        "relinked": 2, "still_missing": 0, "replaced": 0, "still_changed": 0, "quarantine": ""
+        "relinked": 2, "still_missing": 0, "replaced": 0, "still_changed": 0, "quarantine": "",
+        "cancelled": False,
     }  # fmt: skip
     assert _problems(url) == [("changed_original", changed)]  # asked for with --changed only
     said = run_cli("--library", url, "repair", "relink", "--changed", str(tmp_path / "copies"))
@@ -178,6 +182,43 @@ def test_relink_puts_back_a_missing_original_and_form_and_with_changed_a_damaged
                 assert lib.blobs.read(s, "original", _sha(path)) == path.read_bytes()
     finally:
         lib.close()
+
+
+def test_a_cancelled_relink_stops_between_two_files_and_keeps_what_it_put_back(
+    clinic: tuple[str, Engine], tmp_path: Path
+) -> None:
+    """Stopped after the first file put back (``cancel`` as the window's Cancel): that one
+    stays put back, the other is still missing, and the result says it was cancelled; one
+    stopped while the folder is looked through puts nothing back."""
+    url, owner = clinic
+    files = _jpegs(tmp_path / "in", 2, seed=10)
+    _import(url, files)
+    for path in files:
+        _sql(owner, "DELETE FROM blob WHERE sha256 = :s AND kind = 'original'", s=_sha(path))
+    lib = ServerLibrary.open_server(url)
+    try:
+        said: list[tuple[int, int, str]] = []
+
+        def progress(done: int, total: int, what: str) -> None:
+            said.append((done, total, what))
+
+        # Cancel once both files were looked at and one was put back.
+        done = server_repair.relink(
+            lib, tmp_path / "in", progress=progress, cancel=lambda: len(said) == 3
+        )
+        assert (done["relinked"], done["still_missing"], done["cancelled"]) == (1, 1, True)
+        names = [p.name for p in files]
+        assert said[:2] == [(1, 2, names[0]), (2, 2, names[1])], said
+        assert said[2][:2] == (1, 2) and said[2][2] in {_sha(p)[:12] for p in files}, said
+        assert len(_problems(url)) == 1
+        stopped = server_repair.relink(lib, tmp_path / "in", cancel=lambda: True)
+        assert (stopped["relinked"], stopped["still_missing"], stopped["cancelled"]) == (0, 1, True)
+        assert len(_problems(url)) == 1
+        finished = server_repair.relink(lib, tmp_path / "in")
+        assert (finished["relinked"], finished["cancelled"]) == (1, False)
+    finally:
+        lib.close()
+    assert _problems(url) == []
 
 
 def test_relink_finds_nothing_in_a_folder_without_the_photos(
@@ -284,7 +325,7 @@ def test_rebuild_cache_of_an_encrypted_clinic_stores_ciphertext_and_drops_the_ke
     assert kept.get(damaged) == b"a stale kept thumbnail"
 
     done = _ok("--library", url, "repair", "rebuild-cache")
-    assert done == {"rebuilt": 2, "failed": 0, "failed_photos": []}
+    assert done == {"rebuilt": 2, "failed": 0, "failed_photos": [], "cancelled": False}
     assert kept.get(damaged) is None  # dropped: fetched again when shown
     assert _problems(url) == []
     with owner.connect() as conn:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QPushButton
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine, select
 
@@ -168,6 +168,63 @@ def test_rebuild_thumbnails_from_the_window_mends_a_damaged_thumbnail(
     assert text == "Rebuilt thumbnails and previews of 2 photo(s).", text
     report, _dialog = _checked(qtbot, window)
     assert report.ok, report.problems
+    assert said["error"] == []
+
+
+class _CancelledAfterFirst(Task):
+    """A task whose Cancel is pressed as the first photo's progress is reported."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda _task: None)
+        self.reports: list[tuple[int, int]] = []
+
+    def report(self, done: int, total: int, what: str = "") -> None:
+        super().report(done, total, what)
+        self.reports.append((done, total))
+        self.cancel()
+
+
+def test_a_cancelled_rebuild_stops_between_photos_and_says_so(
+    clinic: tuple[str, Engine], tmp_path: Path
+) -> None:
+    url, owner = clinic
+    files = _jpegs(tmp_path / "in", 3, seed=28)
+    ids = _import(url, files)
+    lib = ServerLibrary.open_server(url)
+    try:
+        server_repair.rebuild_cache(lib)  # a thumbnail of each to damage
+        for path in files:
+            _damage_chunk(owner, _sha(path), "thumbs")
+        first = min(ids, key=ids.__getitem__)  # the rebuild goes by photo id
+        task = _CancelledAfterFirst()
+        text = care_server.repair(lib, "rebuild", None, [], task)
+        assert task.reports == [(1, 3)]
+        assert text.startswith("Rebuilt thumbnails and previews of 1 photo(s). The rebuild was "
+                               "stopped before the end, as asked"), text  # fmt: skip
+        assert "Rebuild thumbnails again to make them all" in text
+        with lib.session() as s:
+            damaged = {sha for sha in ids if lib.blobs.verify(s, "thumbs", sha) is not None}
+        assert damaged == set(ids) - {first}  # the photo done stays done, the others wait
+    finally:
+        lib.close()
+
+
+def test_the_windows_rebuild_of_a_clinic_library_can_be_cancelled(
+    qtbot: QtBot, shown: Opener, clinic: tuple[str, Engine], tmp_path: Path,
+    said: dict[str, list[str]],
+) -> None:  # fmt: skip
+    """Its progress dialog has a Cancel button (the quarantine's has none: one transaction)."""
+    url, _owner = clinic
+    _import(url, _jpegs(tmp_path / "in", 1, seed=29))
+    window = shown()
+    for what, cancel in (("rebuild", True), ("quarantine", False)):
+        before = len(said["info"])
+        with qtbot.waitSignal(window.care.repaired, timeout=WAIT_MS):
+            window.care.repair(what)
+        qtbot.waitUntil(lambda before=before: len(said["info"]) > before, timeout=WAIT_MS)
+        progress = window.findChildren(QProgressDialog)[-1]
+        buttons = [b.text() for b in progress.findChildren(QPushButton)]
+        assert ("Cancel" in buttons) is cancel, (what, buttons)
     assert said["error"] == []
 
 

@@ -4,7 +4,8 @@ The repairs ``care.repair`` makes of a folder, made of the database's blob store
 (``blobs_db``) instead, each blob in a short transaction of its own so that no other
 workstation waits for minutes behind a repair; none leaves anything half-done, and what a
 login's role may not do is refused by the server (``server_errors``' sentence) before anything
-is changed:
+is changed; ``rebuild_cache`` and ``relink`` say how far they are and stop between two
+photos or files when cancelled, what was done staying done:
 
 - ``rebuild_cache``: every photo's thumbnail and preview made again from its original
   (encrypted as the store encrypts, and this workstation's kept copy dropped). A photo whose
@@ -27,7 +28,7 @@ A clinic library has no snapshots: ``SNAPSHOT_REFUSAL`` says what puts a server 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tracker.core.care.backups import Progress
 from tracker.core.crypto.layout import CHUNK
 from tracker.core.db.models import Consent, Photo
 from tracker.core.errors import ImageRejected, NotFoundError, StorageError, UsageError
@@ -46,6 +48,7 @@ from tracker.core.store.server_library import ServerLibrary, ServerPhotoStore
 # How often a photo's new thumbnail is tried when another workstation stores one at the same
 # moment (its is made from the same original: the second try replaces it).
 _TRIES = 2
+Cancel = Callable[[], bool]
 
 
 def snapshot_refusal(shown: str) -> str:
@@ -61,23 +64,36 @@ def snapshot_refusal(shown: str) -> str:
 # -- rebuild-cache -------------------------------------------------------------------------------
 
 
-def rebuild_cache(lib: ServerLibrary) -> dict[str, Any]:
+def rebuild_cache(
+    lib: ServerLibrary, *, progress: Progress | None = None, cancel: Cancel | None = None
+) -> dict[str, Any]:
     """Make every photo's thumbnail and preview again from its original, a photo per
     transaction (see the module); ``failed_photos`` names those whose original is missing,
-    damaged or no picture."""
+    damaged or no picture. ``progress(done, total, what)`` is called after each photo;
+    ``cancel()`` stops between two photos (``cancelled``: those done stay done, the others
+    keep what they had)."""
     lib.require_writable()
     with lib.session() as s:
         photos = s.execute(select(Photo.id, Photo.sha256).order_by(Photo.id)).all()
-    rebuilt, failed = 0, []
-    for photo_id, sha in photos:
+    rebuilt, failed, cancelled = 0, [], False
+    for n, (photo_id, sha) in enumerate(photos, start=1):
+        if cancel is not None and cancel():
+            cancelled = True
+            break
         made = _remade(lib, sha)
         if made is None:
             if _photo_there(lib, sha):  # one erased meanwhile is no failure
                 failed.append(photo_id)
-            continue
-        if _store_derived(lib, sha, made):
+        elif _store_derived(lib, sha, made):
             rebuilt += 1
-    return {"rebuilt": rebuilt, "failed": len(failed), "failed_photos": failed}
+        if progress is not None:
+            progress(n, len(photos), "")
+    return {
+        "rebuilt": rebuilt,
+        "failed": len(failed),
+        "failed_photos": failed,
+        "cancelled": cancelled,
+    }
 
 
 def _remade(lib: ServerLibrary, sha: str) -> tuple[bytes, bytes] | None:
@@ -139,14 +155,22 @@ def _hold_named(s: Session, sha: str) -> bool:
 
 
 def relink(
-    lib: ServerLibrary, folder: Path, changed_originals: Iterable[str] = ()
+    lib: ServerLibrary,
+    folder: Path,
+    changed_originals: Iterable[str] = (),
+    *,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
 ) -> dict[str, Any]:
     """Put back from ``folder`` (searched through, only read) every missing original and
     signed form, and those of ``changed_originals`` (SHA-256s a check found damaged), each
     found by its contents, stored, read back and checked in one transaction per file.
 
     The damaged ones go first: replacing a stored file is what an assistant may not do, and
-    the server's refusal then comes before anything was changed."""
+    the server's refusal then comes before anything was changed. ``progress(done, total,
+    what)`` is called after each file of the folder looked at, then after each file put
+    back; ``cancel()`` stops between two (``cancelled``: those put back stay put back, and
+    the rest are counted still missing or still changed)."""
     lib.require_writable()
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder.")
@@ -155,22 +179,29 @@ def relink(
         stored = {sha for kind, sha in lib.blobs.stored(s) if kind == "original"}
     lost = {sha for sha in sizes if sha not in stored}
     damaged = {sha for sha in changed_originals if sha in sizes and sha not in lost}
-    found = _find(folder, {sha: sizes[sha] for sha in lost | damaged})
+    found, cancelled = _find(folder, {sha: sizes[sha] for sha in lost | damaged}, progress, cancel)
     replaced: list[str] = []
     relinked: list[str] = []
-    for sha in sorted(found, key=lambda sha: sha not in damaged):
+    order = sorted(found, key=lambda sha: sha not in damaged)
+    for n, sha in enumerate([] if cancelled else order, start=1):
+        if cancel is not None and cancel():
+            cancelled = True
+            break
         try:
             data = found[sha].read_bytes()
         except OSError:
-            continue  # gone or unreadable since it was hashed
-        if _put_back(lib, sha, data, replace=sha in damaged):
+            data = None  # gone or unreadable since it was hashed
+        if data is not None and _put_back(lib, sha, data, replace=sha in damaged):
             (replaced if sha in damaged else relinked).append(sha)
+        if progress is not None:
+            progress(n, len(order), sha[:12])
     return {
         "relinked": len(relinked),
         "still_missing": len(lost) - len(relinked),
         "replaced": len(replaced),
         "still_changed": len(damaged) - len(replaced),
         "quarantine": "",  # a damaged blob is not the photo: it is replaced, not kept
+        "cancelled": cancelled,
     }
 
 
@@ -189,27 +220,41 @@ def _named_sizes(lib: ServerLibrary) -> dict[str, int]:
     return sizes
 
 
-def _find(folder: Path, wanted: dict[str, int]) -> dict[str, Path]:
+def _find(
+    folder: Path, wanted: dict[str, int], progress: Progress | None, cancel: Cancel | None
+) -> tuple[dict[str, Path], bool]:
     """A file of ``folder`` for each of ``wanted`` (sha256 → size) its contents hash to; only
-    the files of a wanted size are read, a chunk at a time."""
+    the files of a wanted size are read, a chunk at a time. And whether ``cancel()`` stopped
+    the search between two files."""
     found: dict[str, Path] = {}
     if not wanted:
-        return found
+        return found, False
     sizes = set(wanted.values())
-    for path in expand_paths([folder]):
-        try:
-            if not path.is_file() or path.stat().st_size not in sizes:
-                continue
-            digest = hashlib.sha256()
-            with path.open("rb") as fh:
-                while piece := fh.read(CHUNK):
-                    digest.update(piece)
-        except OSError:
-            continue
-        sha = digest.hexdigest()
-        if sha in wanted and sha not in found:
+    paths = expand_paths([folder])
+    for n, path in enumerate(paths, start=1):
+        if cancel is not None and cancel():
+            return found, True
+        sha = _hashed(path, sizes)
+        if sha is not None and sha in wanted and sha not in found:
             found[sha] = path
-    return found
+        if progress is not None:
+            progress(n, len(paths), path.name)
+    return found, False
+
+
+def _hashed(path: Path, sizes: set[int]) -> str | None:
+    """The SHA-256 of the file ``path`` when it is of one of ``sizes``; else (or when it
+    cannot be read) None."""
+    try:
+        if not path.is_file() or path.stat().st_size not in sizes:
+            return None
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            while piece := fh.read(CHUNK):
+                digest.update(piece)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def _put_back(lib: ServerLibrary, sha: str, data: bytes, *, replace: bool) -> bool:

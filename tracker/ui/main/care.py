@@ -192,12 +192,12 @@ class LibraryCare(QObject):
         if lib is None:
             return
 
-        def work(_task: Task) -> str:
+        def work(task: Task) -> str:
             if lib.server is not None:
                 # start-up time: the server's care is loaded for a clinic library only
                 from tracker.ui.main import care_server
 
-                return care_server.repair(lib, what, folder, changed or [])
+                return care_server.repair(lib, what, folder, changed or [], task)
             if what == "relink":
                 assert folder is not None
                 return repair.relink_summary(
@@ -213,7 +213,10 @@ class LibraryCare(QObject):
             self.repaired.emit()
             self.show_info(message)
 
-        self._run("Repairing…", work, done, cancellable=False)
+        # A server's relink and rebuild stop between two photos at Cancel (a photo each
+        # transaction); a folder's repairs and a server's quarantine run to the end.
+        cancellable = lib.server is not None and what != "quarantine"
+        self._run("Repairing…", work, done, cancellable=cancellable)
 
     # -- backup and restore ------------------------------------------------------------------
 

@@ -24,24 +24,36 @@ def _server(lib: Library) -> ServerLibrary:
     return lib
 
 
-def repair(lib: Library, what: str, folder: Path | None, changed: list[str]) -> str:
+def repair(lib: Library, what: str, folder: Path | None, changed: list[str], task: Task) -> str:
     """Make the repair ``what`` ("relink" from ``folder``, replacing ``changed``;
-    "quarantine"; "rebuild") and say what it did."""
+    "quarantine"; "rebuild") and say what it did. A relink or a rebuild says how far it is
+    through ``task`` and stops between two photos at its Cancel, saying so."""
     served = _server(lib)
+    if what == "quarantine":  # one transaction, and quick: nothing to stop
+        return server_repair.quarantine_summary(server_repair.quarantine_orphans(served))
+    progress, cancel = task.report, lambda: task.cancelled
     if what == "relink":
         assert folder is not None
-        result = server_repair.relink(served, folder, changed)
+        result = server_repair.relink(served, folder, changed, progress=progress, cancel=cancel)
         text = folder_repair.relink_summary(result, bool(changed))
         if result["replaced"]:
             text += (
                 " The damaged stored copies were replaced (their bytes were not the "
                 "photos'; the server's own backups hold the database as it was)."
             )
+        if result["cancelled"]:
+            text += (
+                " The relink was stopped before the end, as asked: what was put back stays; "
+                "relink from the folder again for the rest."
+            )
         return text
-    if what == "quarantine":
-        return server_repair.quarantine_summary(server_repair.quarantine_orphans(served))
-    result = server_repair.rebuild_cache(served)
+    result = server_repair.rebuild_cache(served, progress=progress, cancel=cancel)
     text = f"Rebuilt thumbnails and previews of {result['rebuilt']} photo(s)."
+    if result["cancelled"]:
+        text += (
+            " The rebuild was stopped before the end, as asked: the other photos keep the "
+            "thumbnails and previews they had (Rebuild thumbnails again to make them all)."
+        )
     if result["failed"]:
         ids = ", ".join(map(str, result["failed_photos"]))
         text += (
