@@ -7,6 +7,11 @@ PostgreSQL server (tests/postgres.py)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +23,7 @@ import sqlalchemy as sa
 from PIL import Image
 
 from tests import postgres
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 from tracker.core.db import roles, server
 
 
@@ -78,6 +83,11 @@ def test_a_backup_is_restored_into_an_empty_clinic_library(
     clinic: str, tmp_path: Path, temp: Path
 ) -> None:
     folder, archive = _backup(tmp_path)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    left = temp / f"stria-move-in-{int(gone.stdout)}-x1y2" / "library"  # a killed one's
+    left.mkdir(parents=True)
+    (left / "library.sqlite3").write_bytes(b"names and notes")
     done = _ok("restore", str(archive), clinic)
     clients = len(_ok("--library", str(folder), "list", "clients"))
     assert (done["clients"], done["photos"], done["verified"]) == (clients, 3, 3)
@@ -156,3 +166,30 @@ def test_the_sample_library_is_made_in_an_empty_clinic_library(
     folder = run_cli("--library", str(tmp_path / "no"), "restore", str(tmp_path / "x.zip"),
                      str(tmp_path / "dest"), "--allow-unencrypted")  # fmt: skip
     assert folder.returncode == 2 and "--allow-unencrypted is for a restore into" in folder.stderr
+
+
+def test_a_demo_stopped_by_sigterm_leaves_no_temporary_library(
+    clinic: str, temp: Path, tmp_path: Path
+) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "tracker", "demo", clinic],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(temp.glob("stria-move-in-*/library/*")) and time.monotonic() < deadline:
+            assert demo.poll() is None, demo.communicate()
+            time.sleep(0.05)
+        assert list(temp.glob("stria-move-in-*/library/*")), "the demo made no library"
+        demo.send_signal(signal.SIGTERM)
+        _out, err = demo.communicate(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 128 + signal.SIGTERM, err
+    assert not list(temp.iterdir())  # removed, photos and database
+    assert _rows(clinic)["photo"] == 0

@@ -90,7 +90,7 @@ def test_folder_only_commands_are_refused_and_the_password_is_never_shown(clinic
     refused = run_cli("--library", with_password, "encrypt")
     assert refused.returncode == 2 and refused.stdout == ""
     assert "is encrypted when it is made" in refused.stderr
-    assert "tracker clinic migrate-from DIR" in refused.stderr
+    assert "tracker restore OUT.zip NEW-ADDRESS" in refused.stderr
     assert SECRET not in refused.stderr and "***" in refused.stderr
     assert refused.stderr.count("\n") == 1
     passphrase = run_cli("--library", with_password, "passphrase", "change")

@@ -22,7 +22,7 @@ from sqlalchemy.exc import ArgumentError
 
 from tracker.cli import secrets
 from tracker.core.errors import UsageError
-from tracker.core.paths import ENV_LIBRARY, SCHEMES
+from tracker.core.paths import ENV_LIBRARY, NOT_A_PORT, SCHEMES
 
 if TYPE_CHECKING:
     from tracker.core.store.server_library import ServerLibrary
@@ -46,10 +46,7 @@ def address(given: str | None) -> str | None:
             "postgresql://LOGIN@HOST/DATABASE."
         ) from None
     except ValueError:  # make_url's own, for a port that is not a number
-        raise UsageError(
-            "The library address's port is not a number; give the address as "
-            "postgresql://LOGIN@HOST:PORT/DATABASE."
-        ) from None
+        raise UsageError(NOT_A_PORT) from None
     return location
 
 
@@ -82,10 +79,9 @@ def refuse_unless_served(command: str, url: str) -> None:
         )
     raise UsageError(
         f"{shown(url)} is a clinic library, which is encrypted when it is made ('tracker "
-        "clinic create ADDRESS --encrypt'), not afterwards: to encrypt this one's photos, "
-        "back it up ('tracker --library ADDRESS backup OUT.zip'), restore that as a folder "
-        "('tracker restore OUT.zip DIR') and move the folder into a new encrypted clinic "
-        "library ('tracker clinic migrate-from DIR --url NEW-ADDRESS'); nothing was changed."
+        "clinic create NEW-ADDRESS --encrypt'), not afterwards: to encrypt this one's photos, "
+        "back it up ('tracker --library ADDRESS backup OUT.zip') and restore that into the new "
+        "encrypted clinic library ('tracker restore OUT.zip NEW-ADDRESS'); nothing was changed."
     )
 
 

@@ -7,14 +7,22 @@ library not empty) is asked first, before anything is unpacked or made.
 
 The temporary folder is the system's (``TMPDIR``), made readable by this user only; it holds
 what the archive holds (an encrypted backup stays encrypted there) for as long as the move
-takes, and is removed after it, moved in or not.
+takes, and is removed after it, moved in or not: on an interrupt or a SIGTERM too (a SIGTERM is
+made an exit while the folder exists, so the folder's removal runs). What a SIGKILL or a power
+cut leaves is removed by the next restore or demo into a clinic library: its folder's name
+holds the process's id, and a folder of a process that is gone is removed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import shutil
+import signal
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +34,42 @@ from tracker.core.crypto.keys import Keys
 from tracker.core.errors import UsageError
 
 Made = Callable[[Path], tuple[dict[str, Any], Keys | None]]
+PREFIX = "stria-move-in-"
+
+
+def _remove_abandoned(where: Path) -> None:
+    """Remove the folders in ``where`` that a restore or demo of a process now gone left."""
+    for folder in where.glob(f"{PREFIX}*-*"):
+        pid = folder.name[len(PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or folder.is_symlink():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # another user's process: not this user's folder either
+            continue
+
+
+@contextlib.contextmanager
+def _temporary() -> Iterator[Path]:
+    """A private temporary folder, removed when the block ends, a SIGTERM ending it too."""
+    where = Path(tempfile.gettempdir())
+    _remove_abandoned(where)
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGTERM) if main else None
+
+    def terminated(_signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signal.SIGTERM)
+
+    if main:
+        signal.signal(signal.SIGTERM, terminated)
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-") as tmp:
+            yield Path(tmp)
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, before if before is not None else signal.SIG_DFL)
 
 
 def _move_in(
@@ -38,8 +82,8 @@ def _move_in(
     )
     try:
         clinic_migrate.refuse_unless_movable_into(lib)
-        with tempfile.TemporaryDirectory(prefix="stria-move-in-") as tmp:
-            folder = Path(tmp) / "library"
+        with _temporary() as tmp:
+            folder = tmp / "library"
             made, keys = make(folder)
             clinic_migrate.refuse_plain(folder, lib, allow_plain)
             done = clinic_migrate.migrate_from(

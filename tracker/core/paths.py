@@ -12,6 +12,12 @@ ENV_LIBRARY = "TRACKER_LIBRARY"
 # How a library given by its location (``--library``, ``TRACKER_LIBRARY``, the window's connect
 # dialog) is told to be a clinic library's address rather than a folder: what it begins with.
 SCHEMES = ("postgresql://", "postgresql+psycopg://")
+# The sentence for an address whose port is not a number (SQLAlchemy's ``make_url`` raises a
+# bare ValueError): the command line's and the connect dialog's.
+NOT_A_PORT = (
+    "The address's port is not a number; give it as postgresql://LOGIN@HOST:PORT/DATABASE, "
+    "or leave the port out."
+)
 
 
 def default_library() -> Path:

@@ -278,10 +278,33 @@ def test_visit_add_with_a_record_made_meanwhile_is_refused_not_merged(
     server_pair: Pair, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``tracker visit add`` sends no version, and still never changes a record it did not
-    claim: one made after its claim makes it refused with the sentence."""
+    read: one another workstation makes after its read found none (the insert's duplicate)
+    makes it refused, with a sentence for the command line (nothing was shown there)."""
     a, b, visit, area = server_pair
     _made_meanwhile_by(b, visit, area, monkeypatch)
-    with pytest.raises(StaleEdit, match="treatment record of Hips at the visit on 1 Mar 2026"):
+    said = "^Another workstation made the treatment record of Hips at the visit on 1 Mar 2026 "
+    with pytest.raises(StaleEdit, match=said):
         visits.record_visit(a, h.only_client(a), DAY, area_id=area, treatment={"pain": 3})
     fresh, version = _record(b, visit, area)
     assert fresh is not None and (fresh["passes"], fresh["pain"], version) == (7, None, 1)
+
+
+def test_visit_add_merges_into_a_record_made_between_its_claim_and_its_read_and_counts_it(
+    server_pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record another workstation made after ``visit add``'s claim found none, but before
+    its read: read, it is the one merged into (no version was seen, so none is checked), and
+    the change is counted, so a window that showed the other's record is refused after."""
+    a, b, visit, area = server_pair
+    real = versions.claim
+
+    def claim(*args: Any, **kwargs: Any) -> int | None:
+        monkeypatch.setattr(versions, "claim", real)  # once: this edit's claim
+        claimed = real(*args, **kwargs)
+        visits.set_treatment(b, visit, area, {"passes": 7}, seen=0)
+        return claimed
+
+    monkeypatch.setattr(versions, "claim", claim)
+    visits.record_visit(a, h.only_client(a), DAY, area_id=area, treatment={"pain": 3})
+    fresh, version = _record(b, visit, area)
+    assert fresh is not None and (fresh["passes"], fresh["pain"], version) == (7, 3, 2)

@@ -46,6 +46,10 @@ from tracker.core.store.library import Library
 
 GENESIS = "0" * 64
 DETAIL_MAX = 200
+# On a server library, the transaction-scoped advisory lock (b"trackAUD") under which an entry
+# reads the newest one and is chained to it: two workstations appending at once would both
+# read the same newest entry, and the second would fail on the id the first took.
+_CHAIN_LOCK = int.from_bytes(b"trackAUD", "big")
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,11 @@ def record_in(
     at: dt.datetime | None = None,
 ) -> None:
     """Append an entry inside the caller's unit of work (so it is kept exactly when the
-    change it records is); ``at`` (UTC) for an event noted earlier, else now."""
+    change it records is); ``at`` (UTC) for an event noted earlier, else now. On a server
+    library the entries are appended one transaction at a time (``_CHAIN_LOCK``, held until
+    the caller's transaction ends; a folder library has one writer)."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
     last = s.execute(select(Audit.id, Audit.hash).order_by(Audit.id.desc()).limit(1)).first()
     ident, prev = (1, GENESIS) if last is None else (last[0] + 1, last[1])
     row = Audit(
@@ -181,9 +189,9 @@ class _Tried(Exception):
 
 def may_record(lib: Library, action: Action, *, client_id: int | None = None) -> None:
     """Raise the server's refusal now if it would not take this login's ``action`` entry
-    (``db.roles``: an assistant's or the front desk's export, print or backup), so that an
-    export is refused before its file is written, not after: the entry is entered in a
-    transaction that is then rolled back (the server's own check, not a copy of its policy).
+    (``db.roles``: an assistant's or the front desk's export or print), so that an export is
+    refused before its file is written, not after: the entry is entered in a transaction
+    that is then rolled back (the server's own check, not a copy of its policy).
     Nothing on a folder library, which takes every entry, or a read-only one, which keeps
     none."""
     if lib.server is None or lib.read_only is not None:

@@ -24,7 +24,7 @@ from tracker.core.db.models import (
 )
 from tracker.core.domain import rules
 from tracker.core.domain.treatment import TREATMENT_FIELDS, check_treatment
-from tracker.core.errors import NotFoundError, UsageError, ValidationError
+from tracker.core.errors import NotFoundError, StaleEdit, UsageError, ValidationError
 from tracker.core.queries.browse import get, has_baseline, record_fields
 from tracker.core.services import versions
 from tracker.core.store.library import Library
@@ -172,7 +172,13 @@ def record_visit(
             except IntegrityError as exc:  # another editor made the record at the same moment
                 if not versions.is_duplicate(exc):
                     raise
-                raise versions.conflict(named, 1) from exc
+                # Nothing was shown (the command line): no "fresh values are shown" here.
+                raise StaleEdit(
+                    f"Another workstation made {named} at the same moment, so nothing of this "
+                    "was stored; run the command again to change what it stored.",
+                    named,
+                    1,
+                ) from exc
             record_id = record.id if record is not None else None
         s.flush()
         return RecordedVisit(visit_id, visit_kind, created, record_id)

@@ -45,7 +45,7 @@ from sqlalchemy.exc import ArgumentError
 
 from tracker import APP_NAME
 from tracker.core.errors import LibraryError, UsageError
-from tracker.core.paths import SCHEMES
+from tracker.core.paths import NOT_A_PORT, SCHEMES
 from tracker.core.queries import browse, front_desk, listing
 from tracker.ui.frontdesk.window import FrontDeskWindow
 from tracker.ui.main.live import LiveChanges
@@ -57,10 +57,6 @@ if TYPE_CHECKING:
     from tracker.core.store.library import Library
 
 PLACEHOLDER = "postgresql://LOGIN@HOST/DATABASE"
-NOT_A_PORT = (
-    "The address's port is not a number; give it as postgresql://LOGIN@HOST:PORT/DATABASE, "
-    "or leave the port out."
-)
 INTRO = (
     "A clinic library is kept in the clinic's own database server, so that every workstation\n"
     "works on the same clients. Type its address and your own password, as the clinic's\n"
