@@ -19,16 +19,27 @@ from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine, select
 
 from tests import postgres
-from tests.cli.test_cli_clinic_repair import _damage_chunk, _import, _jpegs, _kinds, _sha, _sql
+from tests.cli.test_cli_clinic_repair import (
+    PASSPHRASE,
+    _damage_chunk,
+    _import,
+    _jpegs,
+    _kinds,
+    _sha,
+    _sql,
+)
 from tests.conftest import run_cli
 from tests.ui.conftest import open_window
 from tracker.core.care import server_repair
 from tracker.core.care.backups import MANIFEST
 from tracker.core.care.check_report import CheckReport
+from tracker.core.care.server_backup import encrypted_refusal
+from tracker.core.crypto import keys as crypto_keys
 from tracker.core.db import roles, server
 from tracker.core.db.models import Audit
 from tracker.core.domain.consent import Action
 from tracker.core.errors import UsageError
+from tracker.core.store import server_keys
 from tracker.core.store.server_library import ServerLibrary
 from tracker.ui import dialogs
 from tracker.ui.main import care_server
@@ -218,13 +229,13 @@ def test_the_windows_rebuild_of_a_clinic_library_can_be_cancelled(
     _import(url, _jpegs(tmp_path / "in", 1, seed=29))
     window = shown()
     for what, cancel in (("rebuild", True), ("quarantine", False)):
-        before = len(said["info"])
         with qtbot.waitSignal(window.care.repaired, timeout=WAIT_MS):
             window.care.repair(what)
-        qtbot.waitUntil(lambda before=before: len(said["info"]) > before, timeout=WAIT_MS)
-        progress = window.findChildren(QProgressDialog)[-1]
+        progress = window.findChildren(QProgressDialog)[-1]  # the repair's, the newest
         buttons = [b.text() for b in progress.findChildren(QPushButton)]
         assert ("Cancel" in buttons) is cancel, (what, buttons)
+    qtbot.waitUntil(lambda: len(said["info"]) == 2, timeout=WAIT_MS)
+    assert said["info"][0] == "Rebuilt thumbnails and previews of 1 photo(s).", said["info"]
     assert said["error"] == []
 
 
@@ -254,10 +265,16 @@ def test_removing_stray_files_from_the_window_removes_a_picture_and_names_an_ori
     assert _kinds(owner, picture) == set() and _kinds(owner, original) == {"original"}
 
 
-def _answer_save(monkeypatch: pytest.MonkeyPatch, out: Path) -> None:
-    monkeypatch.setattr(
-        QFileDialog, "getSaveFileName", lambda *a: (str(out), "Backup archive (*.zip)")
-    )
+def _answer_save(monkeypatch: pytest.MonkeyPatch, out: Path) -> list[object]:
+    """The save dialog answered with ``out``; each time it was shown, in the list returned."""
+    asked: list[object] = []
+
+    def answer(*args: object) -> tuple[str, str]:
+        asked.append(args)
+        return str(out), "Backup archive (*.zip)"
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", answer)
+    return asked
 
 
 def test_the_windows_backup_of_a_clinic_library_is_an_archive_restore_accepts(
@@ -314,22 +331,52 @@ def test_an_assistants_backup_from_the_window_is_refused_with_the_servers_senten
         try:
             folder = tmp_path / "backups"
             folder.mkdir()
-            _answer_save(monkeypatch, folder / "clinic.zip")
+            asked = _answer_save(monkeypatch, folder / "clinic.zip")
             window.care.backup()
             qtbot.waitUntil(lambda: bool(said["error"]), timeout=WAIT_MS)
+            assert runner.wait(WAIT_MS)
         finally:
             window.set_library(None)
             assert runner.wait(WAIT_MS)
             lib.close()
+        assert asked == []  # refused before the file is chosen
         assert said["info"] == []
         assert len(said["error"]) == 1
         text = said["error"][0]
-        assert text.startswith(f"{login} may not back up "), text
-        assert "only an admin or a practitioner may" in text
+        assert text.startswith(f"Your login {login} may not "), text
+        assert "it is an assistant login" in text and "nothing was changed" in text, text
         assert list(folder.iterdir()) == []  # no archive, no part of one
     finally:
         pg_server.admin(f"DROP OWNED BY {login}")
         pg_server.admin(f"DROP ROLE IF EXISTS {login}")
+
+
+def test_an_encrypted_clinic_librarys_backup_from_the_window_is_refused_before_the_file(
+    qtbot: QtBot,
+    prefs: Preferences,
+    runner: TaskRunner,
+    clinic: tuple[str, Engine],
+    tmp_path: Path,
+    said: dict[str, list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url, owner = clinic
+    server_keys.encrypt_new(owner, PASSPHRASE, crypto_keys.MIN_KDF)
+    lib = ServerLibrary.open_server(url, passphrase=PASSPHRASE)
+    window = open_window(qtbot, prefs, runner, lib)
+    try:
+        asked = _answer_save(monkeypatch, tmp_path / "clinic.zip")
+        window.care.backup()
+        qtbot.waitUntil(lambda: bool(said["error"]), timeout=WAIT_MS)
+        assert runner.wait(WAIT_MS)
+    finally:
+        window.set_library(None)
+        assert runner.wait(WAIT_MS)
+        lib.close()
+    assert asked == [] and said["info"] == []
+    assert said["error"] == [encrypted_refusal(lib.server)], said["error"]
+    assert "are encrypted, and this backup would hold them in plain" in said["error"][0]
+    assert not (tmp_path / "clinic.zip").exists()
 
 
 def test_a_damaged_clinic_library_is_backed_up_from_the_window_only_when_asked_to(

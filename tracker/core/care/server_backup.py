@@ -85,11 +85,7 @@ def backup_server(
     "left_out"}. ``OriginalsDamaged`` names what is damaged, unless ``force``. An encrypted
     clinic library is refused: its photos would be in the archive in plain."""
     if lib.keys is not None:
-        raise UsageError(
-            f"The photos of {lib.server} are encrypted, and this backup would hold them in "
-            "plain, so it is not made: back the server up with its own tools (pg_dump, base "
-            "backups), which keep the photos encrypted; nothing was written."
-        )
+        raise UsageError(encrypted_refusal(lib.server))
     _check_destination(out)
     remove_abandoned(out)
     part = out.with_name(f".{out.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
@@ -129,6 +125,16 @@ def backup_server(
         "bytes": out.stat().st_size,
         "left_out": [d.to_json() for d in damage],
     }
+
+
+def encrypted_refusal(server: str | None) -> str:
+    """Why the encrypted clinic library ``server`` is not backed up (``backup_server``'s
+    refusal, which the window says before a file is chosen)."""
+    return (
+        f"The photos of {server} are encrypted, and this backup would hold them in plain, so "
+        "it is not made: back the server up with its own tools (pg_dump, base backups), which "
+        "keep the photos encrypted; nothing was written."
+    )
 
 
 def _check_destination(out: Path) -> None:

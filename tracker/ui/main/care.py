@@ -221,10 +221,29 @@ class LibraryCare(QObject):
     # -- backup and restore ------------------------------------------------------------------
 
     def backup(self) -> None:
-        if self.lib is None:
+        """Back up… : a clinic library's backup that would be refused (an encrypted one, or
+        a login whose backup the server would not enter in the audit trail) is refused
+        before the file is chosen, the server asked on the thread pool."""
+        lib = self.lib
+        if lib is None:
             return
-        server = self.lib.server
-        name = self.lib.root.name if server is None else make_url(server).database or ""
+        if lib.server is None:
+            self._choose_backup(lib.root.name)
+            return
+        # start-up time: the server's care is loaded for a clinic library only
+        from tracker.ui.main import care_server
+
+        name = make_url(lib.server).database or ""
+
+        def asked(_result: None) -> None:
+            if self.lib is lib:  # not another library opened meanwhile
+                self._choose_backup(name)
+
+        self.runner.start(
+            lambda _task: care_server.may_back_up(lib), finished=asked, failed=self.show_error
+        )
+
+    def _choose_backup(self, name: str) -> None:
         words = ["stria-backup", name]
         chosen = ask_save_file(
             self.window, self.prefs, "backup", "Back up the library", words, BACKUP_FILTER

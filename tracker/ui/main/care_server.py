@@ -10,7 +10,7 @@ from typing import Any
 
 from tracker.core.care import repair as folder_repair
 from tracker.core.care import server_repair
-from tracker.core.care.server_backup import backup_server
+from tracker.core.care.server_backup import backup_server, encrypted_refusal
 from tracker.core.domain.consent import Action
 from tracker.core.errors import UsageError
 from tracker.core.services import audit
@@ -61,6 +61,16 @@ def repair(lib: Library, what: str, folder: Path | None, changed: list[str], tas
             "library says how to put it back)."
         )
     return text
+
+
+def may_back_up(lib: Library) -> None:
+    """Raise now what the clinic library's backup would be refused with, before its file is
+    chosen: an encrypted library's refusal (``server_backup.encrypted_refusal``), or the
+    server's refusal of this login's backup entry (``audit.may_record``: an assistant's or
+    the front desk's). It asks the server: run it on the thread pool."""
+    if lib.keys is not None:
+        raise UsageError(encrypted_refusal(lib.server))
+    audit.may_record(lib, Action.BACKED_UP)
 
 
 def backup(lib: Library, out: Path, *, force: bool, task: Task) -> dict[str, Any]:
