@@ -16,7 +16,7 @@ from tracker.core.services.import_report import ImportReport
 from tracker.core.services.import_undo import ImportRows, ImportUndo, reimport, unimport
 from tracker.core.services.visits import VisitSnapshot
 from tracker.core.store.library import Library
-from tracker.ui.history import Change, Command
+from tracker.ui.history import Change, Checked, Command
 
 MERGE_RATING = 1
 Seen = Mapping[int, int] | None  # photo id -> the version shown
@@ -41,24 +41,6 @@ class AddClient(Command):
     def revert(self) -> None:
         assert self.client_id is not None
         clients.remove_empty_client(self.lib, self.client_id)
-
-
-class Checked(Command):
-    """A step checked against other workstations (issue 21): its first run names ``seen``,
-    the version its editor showed, and is refused with ``StaleEdit`` when someone else
-    changed the row since (a refused first run leaves no step behind); a redo (and each undo)
-    names the values the step before left (``versions.Expect``), since this window's own
-    later steps moved the version on. Each refused step changes nothing."""
-
-    def __init__(self, lib: Library, text: str, seen: Any) -> None:
-        super().__init__(lib, text)
-        self.seen = seen
-        self._done = False
-
-    def checks(self, before: Any) -> dict[str, Any]:
-        """``seen`` on the first run; then the values ``before`` that the undo left."""
-        first, self._done = not self._done, True
-        return {"seen": self.seen} if first else {"expect": versions.Expect(before)}
 
 
 class EditClient(Checked):

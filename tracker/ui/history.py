@@ -7,19 +7,21 @@ an undo that would break what came after) shows its sentence and leaves the stac
 was; a refusal that can never succeed clears the history with a visible note, so that the
 stack never offers a step the library cannot take. After each step it says what kind of
 data changed (``Change``) and which photos, so each view reloads only what it shows.
+``Checked`` is the base of a step checked against other workstations' changes (issue 21).
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import shiboken6
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 
 from tracker.core.errors import DatabaseBusy, StaleEdit, TrackerError
+from tracker.core.services import versions
 from tracker.core.store.library import Library
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,24 @@ class Command(QUndoCommand):
             self._skip = False
             return
         self.revert()
+
+
+class Checked(Command):
+    """A step checked against other workstations (issue 21): its first run names ``seen``,
+    the version its editor showed, and is refused with ``StaleEdit`` when someone else
+    changed the row since (a refused first run leaves no step behind); a redo (and each undo)
+    names the values the step before left (``versions.Expect``), since this window's own
+    later steps moved the version on. Each refused step changes nothing."""
+
+    def __init__(self, lib: Library, text: str, seen: Any) -> None:
+        super().__init__(lib, text)
+        self.seen = seen
+        self._done = False
+
+    def checks(self, before: Any) -> dict[str, Any]:
+        """``seen`` on the first run; then the values ``before`` that the undo left."""
+        first, self._done = not self._done, True
+        return {"seen": self.seen} if first else {"expect": versions.Expect(before)}
 
 
 class History(QObject):

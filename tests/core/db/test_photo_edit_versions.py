@@ -3,7 +3,9 @@ handles on one library (two Library objects on one folder, or two engines on one
 database). An alignment or a colour balance from an old reading of the photo is refused with
 the conflict's sentence before anything is written; its undo or redo after another
 workstation's change is refused too; the command line's, which names no version, counts the
-change, so a window that showed the old values is refused afterwards."""
+change, so a window that showed the old values is refused afterwards. So for what the marks
+are measured from: a region (its own version), an area's sensitivity and its control (the
+area's version)."""
 
 from __future__ import annotations
 
@@ -11,14 +13,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from tests.core.db.test_photo_conflicts import FRESH, SHIFT, Setup
 from tracker.core.db import engine as db
 from tracker.core.db import server
+from tracker.core.db.models import Area
 from tracker.core.errors import StaleEdit
 from tracker.core.imaging.geometry import Alignment
 from tracker.core.queries import browse
-from tracker.core.services import move, photos, versions
+from tracker.core.queries.editors import area_fields
+from tracker.core.services import clients, move, photos, versions
+from tracker.core.services import measure as measuring
 from tracker.core.store.library import Library
 
 TURN = Alignment((0.99, -0.1, 6.0, 0.1, 0.99, 3.0, 0.0, 0.0, 1.0), "auto", "similarity", 40, 1.2)
@@ -142,3 +148,79 @@ def test_a_move_from_before_a_colour_balance_is_refused(setup: Setup) -> None:
     move.move_photos(b, [x], visit_id=setup.second, seen={x: browse.photo(b, x).version})
     assert setup.row(a, x)["visit_id"] == setup.second
     assert setup.row(a, x)["colour_gains"] == list(WARM)
+
+
+def _control(lib: Library, area_id: int) -> int | None:
+    with lib.session() as s:
+        return s.scalar(select(Area.control_area_id).where(Area.id == area_id))
+
+
+BOX = [(2.0, 2.0), (40.0, 2.0), (40.0, 30.0), (2.0, 30.0)]
+SMALLER = [(4.0, 4.0), (36.0, 4.0), (36.0, 28.0), (4.0, 28.0)]
+
+
+def test_a_region_drawn_from_an_old_reading_is_refused_and_its_undo_checked(
+    setup: Setup,
+) -> None:
+    a, b, belly = setup.a, setup.b, setup.belly
+    seen_b = measuring.regions(b, belly, "front").marks_version
+    assert seen_b == 0  # none drawn yet, as b shows it
+    before = measuring.set_region(a, belly, "front", "marks", BOX, seen=0)
+    assert before.marks is None
+    with pytest.raises(StaleEdit) as refused:
+        measuring.set_region(b, belly, "front", "marks", SMALLER, seen=seen_b)
+    assert str(refused.value) == (f"The marks' region of front of the area 'Belly' of Ann {FRESH}")
+    assert measuring.regions(a, belly, "front").marks == BOX  # a's kept
+    # b, from the fresh reading, draws; a's undo (which expects BOX) is refused then.
+    fresh = measuring.regions(b, belly, "front").marks_version
+    measuring.set_region(b, belly, "front", "marks", SMALLER, seen=fresh)
+    with pytest.raises(StaleEdit, match=r"^The marks' region of front "):
+        measuring.set_region(a, belly, "front", "marks", None, expect=versions.Expect(BOX))
+    assert measuring.regions(a, belly, "front").marks == SMALLER
+    # An undo that finds what its step left goes through (b's own undo: back to BOX).
+    measuring.set_region(b, belly, "front", "marks", BOX, expect=versions.Expect(SMALLER))
+    # A clear from an old reading says the region was removed... and the one after, changed.
+    shown = measuring.regions(a, belly, "front").marks_version
+    measuring.set_region(b, belly, "front", "marks", None, seen=shown)
+    with pytest.raises(StaleEdit, match="was removed by someone else"):
+        measuring.set_region(a, belly, "front", "marks", SMALLER, seen=shown)
+    assert measuring.regions(a, belly, "front").marks is None
+
+
+def test_a_sensitivity_counts_in_the_areas_version_and_its_undo_is_checked(
+    setup: Setup,
+) -> None:
+    a, b, belly = setup.a, setup.b, setup.belly
+    dialog = area_fields(b, belly).version  # the area dialog open on b
+    assert measuring.set_sensitivity(a, belly, 3.0, seen=area_fields(a, belly).version) is None
+    assert area_fields(b, belly).version == dialog + 1
+    with pytest.raises(StaleEdit, match=r"^The area 'Belly' of Ann was changed"):
+        clients.edit_area(b, belly, {"body_site": "flank"}, seen=dialog)
+    with pytest.raises(StaleEdit, match=r"^The area 'Belly' of Ann was changed"):
+        measuring.set_sensitivity(b, belly, 6.0, seen=dialog)
+    measuring.set_sensitivity(b, belly, 5.0)  # the command line's: no version, counted
+    with pytest.raises(StaleEdit, match=r"^The area 'Belly' of Ann "):  # the undo expects 3
+        measuring.set_sensitivity(a, belly, None, expect=versions.Expect(3.0))
+    assert measuring.sensitivity(a, belly) == 5.0
+    assert area_fields(a, belly).version == dialog + 2
+
+
+def test_an_undo_of_the_choice_of_a_control_after_another_change_is_refused(
+    setup: Setup,
+) -> None:
+    a, b, belly, hips = setup.a, setup.b, setup.belly, setup.hips
+    versions_before = [area_fields(b, n).version for n in (belly, hips)]
+    assert measuring.set_control(a, belly, hips) is None
+    # Both counted: the area compared, and the one marked as its control.
+    assert [area_fields(b, n).version for n in (belly, hips)] == [v + 1 for v in versions_before]
+    measuring.set_control(b, belly, None)  # the other desk takes the control away
+    with pytest.raises(StaleEdit, match=r"^The area 'Belly' of Ann "):
+        measuring.set_control(a, belly, None, expect=versions.Expect(hips))
+    with pytest.raises(StaleEdit, match=r"^The area 'Belly' of Ann "):
+        measuring.set_control(a, belly, hips, seen=versions_before[0] + 1)
+    assert _control(a, belly) is None
+    # No longer a control: every area compared with it stops being, each change counted.
+    measuring.set_control(a, belly, hips)
+    v = area_fields(a, belly).version
+    assert measuring.set_is_control(b, hips, False) is True
+    assert area_fields(a, belly).version == v + 1 and _control(a, belly) is None

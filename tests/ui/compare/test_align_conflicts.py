@@ -2,7 +2,8 @@
 21): one made, undone or redone after another workstation changed the same photo is refused
 with the conflict's sentence, the window then shows the fresh values, the undo history stays
 true, and nothing of the other's change is lost. A colour balance counts, and the main
-window's grid reads its photos again after one, so its next move goes through."""
+window's grid reads its photos again after one, so its next move goes through. So for the
+measure tools' regions and sensitivity."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from pytestqt.qtbot import QtBot
 from tracker.core.db import engine as db
 from tracker.core.imaging.geometry import Alignment
 from tracker.core.queries import browse
+from tracker.core.services import measure as measuring
 from tracker.core.services import photos
 from tracker.core.store.library import Library
 from tracker.ui import commands as cmd
 from tracker.ui.compare.window import CompareWindow
 from tracker.ui.main.window import MainWindow
+from tracker.ui.measure_commands import SetSensitivity
 from tracker.ui.workers import TaskRunner
 
 FRESH = "its fresh values are shown."
@@ -125,3 +128,56 @@ def test_a_colour_balance_counts_and_the_grid_reads_its_photos_again(
     shown = next(p for p in window.photos.rows() if p.id == x).version  # refreshed on refusal
     assert window.run(cmd.MovePhotos(window.lib, [x], visit_id=target, seen={x: shown}))
     assert browse.compare_photos(other, [x])[0].colour_gains == COOL
+
+
+def _shrunk(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The outline drawn again a little smaller about its centre (another person's)."""
+    cx = sum(x for x, _ in points) / len(points)
+    cy = sum(y for _, y in points) / len(points)
+    return [(cx + (x - cx) * 0.9, cy + (y - cy) * 0.9) for x, y in points]
+
+
+def test_a_region_cleared_after_another_workstation_redrew_it_is_refused(
+    compare: CompareWindow, other: Library
+) -> None:
+    editor = compare.measure_tools.editor
+    said: list[str] = []
+    editor.said.connect(said.append)
+    area, view = compare.photos[0].area_id, compare.photos[0].view
+    stored = measuring.regions(other, area, view)
+    assert stored.marks is not None and editor.stored["marks"] == stored.marks
+    theirs = _shrunk(stored.marks)
+    measuring.set_region(other, area, view, "marks", theirs, seen=stored.marks_version)
+    count = compare.history.stack.count()
+    assert not editor.clear("marks")  # this window still shows the outline from before
+    assert said[-1].startswith("The marks' region of ") and said[-1].endswith(FRESH)
+    assert measuring.regions(other, area, view).marks == theirs  # the other's kept
+    assert editor.stored["marks"] == theirs  # and shown here now
+    assert compare.history.stack.count() == count
+    # From what is shown now, the clear goes through; the undo after the other desk draws
+    # again is refused, and the history cleared.
+    assert editor.clear("marks") and measuring.regions(other, area, view).marks is None
+    measuring.set_region(other, area, view, "marks", stored.marks, seen=0)
+    assert not compare.history.undo()
+    assert compare.history.stack.count() == 0
+    assert measuring.regions(other, area, view).marks == stored.marks
+
+
+def test_a_sensitivity_undo_after_another_workstation_is_refused_and_the_area_reread(
+    window: MainWindow, other: Library, errors: list[str]
+) -> None:
+    assert window.lib is not None and window.area_id is not None
+    area = window.area_id
+    window.history.push(SetSensitivity(window.lib, area, 3.0))
+    # The step counts in the area's version, and the main window read its areas again:
+    # the session interval, which names the area's version shown, is stored.
+    window._on_progress_interval_changed(21)
+    assert errors == [] and window.history.stack.count() == 2
+    measuring.set_sensitivity(other, area, 5.0)  # the other desk
+    failed: list[str] = []
+    window.history.failed.connect(failed.append)
+    assert window.history.undo()  # the interval's undo: nothing of it was changed elsewhere
+    assert not window.history.undo()  # the sensitivity's expects 3.0, and finds 5.0
+    assert "could not be undone" in failed[0] and FRESH in failed[0]
+    assert measuring.sensitivity(other, area) == 5.0
+    assert window.history.stack.count() == 0

@@ -42,12 +42,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from tracker.core.db.models import Area, Measure, Photo, ReferencePhoto, Region, utc_now
+from tracker.core.db.models import Area, Client, Measure, Photo, ReferencePhoto, Region, utc_now
 from tracker.core.errors import TrackerError, UsageError, ValidationError
 from tracker.core.imaging.geometry import Point
 from tracker.core.queries import measure_inputs as mi
 from tracker.core.queries.browse import get
+from tracker.core.services import versions
 from tracker.core.services.pools import worker_pool
 from tracker.core.store.library import Library
 
@@ -131,20 +133,37 @@ def _points(raw: Sequence[Sequence[float]]) -> list[Point]:
 
 
 def set_region(
-    lib: Library, area_id: int, view: str, kind: str, points: Sequence[Point] | None
+    lib: Library,
+    area_id: int,
+    view: str,
+    kind: str,
+    points: Sequence[Point] | None,
+    *,
+    seen: int | None = None,
+    expect: versions.Expect | None = None,
 ) -> Regions:
     """Draw (or clear, with None) the marks' region or the skin patch of an area and view, on
     the view's reference photo. Returns the regions as they were before (for undo). Refused,
     with a sentence, for fewer than three corners, a corner outside the reference photo, an
-    outline that crosses itself, or one too small to measure in."""
+    outline that crosses itself, or one too small to measure in; and (issue 21) when the
+    region is not at the version its editor saw (``seen``, 0: none was drawn), or, for an undo
+    or a redo, its corners are not those the step before left (``expect``, None: none)."""
     lib.require_writable()
     if kind not in KINDS:
         raise UsageError(f"A region is of the marks or of the skin, not {kind!r}.")
     with lib.session() as s:
         area = get(s, Area, area_id, "area")
-        rows = list(s.scalars(select(Region).where(Region.area_id == area_id, Region.view == view)))
+        q = select(Region).where(Region.area_id == area_id, Region.view == view)
+        rows = list(s.scalars(q.order_by(Region.kind).with_for_update()))
         before = _regions(rows)
         row = next((r for r in rows if r.kind == kind), None)
+        now = row.version if row is not None else 0
+        found = _points(row.points) if row is not None else None
+        if (seen is not None and now != seen) or (
+            expect is not None and found != (_points(expect.values) if expect.values else None)
+        ):
+            what = "marks' region" if kind == "marks" else "skin patch"
+            raise versions.conflict(f"the {what} of {view} of {_area_named(s, area_id)}", now)
         if points is None:
             if row is not None:
                 s.delete(row)
@@ -221,13 +240,48 @@ def check_polygon(points: Sequence[Point], size: tuple[int, int], kind: str) -> 
 # -- the area's control and sensitivity --------------------------------------------------------
 
 
-def set_control(lib: Library, area_id: int, control_area_id: int | None) -> int | None:
+def _area_named(s: Session, area_id: int) -> str:
+    """An area as a refusal names it (as ``services.clients`` does)."""
+    row = s.execute(
+        select(Area.name, Client.name)
+        .join(Client, Area.client_id == Client.id)
+        .where(Area.id == area_id)
+    ).first()
+    return f"the area '{row[0]}' of {row[1]}" if row is not None else "the area"
+
+
+def _checked_area(
+    s: Session,
+    area_id: int,
+    seen: int | None,
+    expect: versions.Expect | None,
+    value: Callable[[Area], object],
+) -> Area:
+    """The area, its change counted (issue 21), refused when it is not at the version seen, or
+    (an undo or a redo) when its ``value`` is not the one the step before left (``expect``)."""
+    named = _area_named(s, area_id)
+    versions.check(s, Area, Area.id == area_id, seen, lambda: named)
+    area = get(s, Area, area_id, "area")
+    if expect is not None and value(area) != expect.values:
+        raise versions.conflict(named, area.version - 1)
+    return area
+
+
+def set_control(
+    lib: Library,
+    area_id: int,
+    control_area_id: int | None,
+    *,
+    seen: int | None = None,
+    expect: versions.Expect | None = None,
+) -> int | None:
     """Name the untreated control area this area is compared with (None: none); returns the
     one before. The control is an area of the same client, not this one, and not an area that
-    is itself compared with this one; it is marked as a control."""
+    is itself compared with this one; it is marked as a control. ``seen`` and ``expect`` (the
+    control an undo or a redo expects) as for ``set_sensitivity``."""
     lib.require_writable()
     with lib.session() as s:
-        area = get(s, Area, area_id, "area")
+        area = _checked_area(s, area_id, seen, expect, lambda a: a.control_area_id)
         before = area.control_area_id
         if control_area_id is not None:
             control = get(s, Area, control_area_id, "area")
@@ -238,16 +292,18 @@ def set_control(lib: Library, area_id: int, control_area_id: int | None) -> int 
                     f"The area {control.name} is another person's; a control area is one of "
                     f"the same person as {area.name}."
                 )
-            seen = {area.id}
+            seen_ids = {area.id}
             step: Area | None = control
             while step is not None and step.control_area_id is not None:
-                if step.control_area_id in seen:
+                if step.control_area_id in seen_ids:
                     raise ValidationError(
                         f"The area {control.name} is already compared with {area.name}; two "
                         "areas cannot be each other's control."
                     )
-                seen.add(step.id)
+                seen_ids.add(step.id)
                 step = s.get(Area, step.control_area_id)
+            if not control.is_control:
+                versions.claim(s, Area, Area.id == control.id, None)  # counted, as marked
             control.is_control = True
         area.control_area_id = control_area_id
         return before
@@ -260,9 +316,12 @@ def set_is_control(lib: Library, area_id: int, value: bool) -> bool:
     with lib.session() as s:
         area = get(s, Area, area_id, "area")
         before = bool(area.is_control)
-        if not value:
-            for other in s.scalars(select(Area).where(Area.control_area_id == area_id)):
-                other.control_area_id = None
+        q = select(Area.id).where(Area.control_area_id == area_id)
+        others = [] if value else list(s.scalars(q))
+        for changed in [area_id, *others] if before != value or others else []:
+            versions.claim(s, Area, Area.id == changed, None)  # each change counted (issue 21)
+        for other_id in others:
+            get(s, Area, other_id, "area").control_area_id = None
         area.is_control = value
         return before
 
@@ -273,8 +332,17 @@ def sensitivity(lib: Library, area_id: int) -> float | None:
         return get(s, Area, area_id, "area").mark_sensitivity
 
 
-def set_sensitivity(lib: Library, area_id: int, value: float | None) -> float | None:
-    """How faint a mark is found in this area (None: the default); returns the one before."""
+def set_sensitivity(
+    lib: Library,
+    area_id: int,
+    value: float | None,
+    *,
+    seen: int | None = None,
+    expect: versions.Expect | None = None,
+) -> float | None:
+    """How faint a mark is found in this area (None: the default); returns the one before.
+    The area's version counts the change (issue 21); ``seen``: the version its editor saw
+    (None: no check); ``expect``: the sensitivity an undo or a redo expects it to have."""
     lib.require_writable()
     low, high = SENSITIVITY_RANGE
     if value is not None and not (low <= value <= high):
@@ -283,7 +351,7 @@ def set_sensitivity(lib: Library, area_id: int, value: float | None) -> float | 
             f"{high:g} (only the clearest)."
         )
     with lib.session() as s:
-        area = get(s, Area, area_id, "area")
+        area = _checked_area(s, area_id, seen, expect, lambda a: a.mark_sensitivity)
         before = area.mark_sensitivity
         area.mark_sensitivity = value
         return before

@@ -126,6 +126,7 @@ class RegionEditor(QObject):
         self.kind: str | None = None  # the region being edited; None: the tool is off
         self.visible = False  # outlines shown while the tool is off (with the marks found)
         self.stored: dict[str, list[Point] | None] = dict.fromkeys(KINDS)
+        self.versions = dict.fromkeys(KINDS, 0)  # as shown, what a step names (issue 21)
         self.draft: list[Point] | None = None  # an outline being drawn, not stored yet
         self.selected: int | None = None
         self._drag: tuple[int, list[Point]] | None = None  # photo index, points before
@@ -144,7 +145,7 @@ class RegionEditor(QObject):
         if place != self._place:
             self.draft, self.selected = None, None
         self._place = place
-        self.stored = dict.fromkeys(KINDS)
+        self.stored, self.versions = dict.fromkeys(KINDS), dict.fromkeys(KINDS, 0)
         self.reference_id = None
         if place is not None:
             try:
@@ -153,6 +154,7 @@ class RegionEditor(QObject):
                 self.said.emit(str(exc))
             else:
                 self.stored = {"marks": regions.marks, "skin": regions.skin}
+                self.versions = {"marks": regions.marks_version, "skin": regions.skin_version}
                 self.reference_id = regions.reference_photo_id
         self.layer.update()
 
@@ -200,9 +202,10 @@ class RegionEditor(QObject):
             return False
         area_id, view = self._place
         try:
-            self.history.push(SetRegion(self.lib, area_id, view, kind, points))
+            self.history.push(SetRegion(self.lib, area_id, view, kind, points, self.versions[kind]))
         except TrackerError as exc:
             self.said.emit(str(exc))
+            self._on_history_changed(Change.MEASURES, frozenset())  # what is stored, fresh
             return False
         what = REGION_WORDS[kind]
         if points is None:
@@ -213,10 +216,8 @@ class RegionEditor(QObject):
                 if kind == "marks"
                 else "the marks of every photo of this view are compared with the skin inside it"
             )
-            self.said.emit(
-                f"Stored {what} of {view}: {use}, through each photo's alignment. "
-                "Undo takes it back."
-            )
+            said = f"Stored {what} of {view}: {use}, through each photo's alignment."
+            self.said.emit(f"{said} Undo takes it back.")
         return True
 
     def close_outline(self) -> bool:
