@@ -77,7 +77,7 @@ class Server:
         self.start()
 
     def running(self) -> bool:
-        return pg.Cluster(self.socket_dir, self.pg_ctl, self.as_user, self.start_args).running()
+        return pg.Cluster(self.socket_dir, self.pg_ctl, self.as_user).running()
 
     @contextlib.contextmanager
     def clinic(self) -> Iterator[str]:
@@ -116,6 +116,7 @@ def running_server() -> Iterator[Server]:
         except pg.Unavailable as exc:
             unavailable(str(exc))
             raise AssertionError from exc  # unreachable: unavailable() raises
-        found = Server(started.root, started.pg_ctl, started.as_user, started.start_args)
+        start = pg.start_args(started.root)
+        found = Server(started.root, started.pg_ctl, started.as_user, start)
         found.admin(f"CREATE ROLE {PASSWORD_GROUP} NOLOGIN")
         yield found

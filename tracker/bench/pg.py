@@ -72,19 +72,26 @@ def run(cmd: list[str], as_user: str | None, timeout: float = 120) -> None:
 
 @dataclass(frozen=True)
 class Cluster:
-    """A started server's folder (its socket is there), its ``pg_ctl -D DATA`` command, the
-    user it runs as, and what follows pg_ctl to start it again as it was (``start_args``)."""
+    """A started server's folder (its socket is there), its ``pg_ctl -D DATA`` command and
+    the user it runs as."""
 
     root: Path
     pg_ctl: tuple[str, ...]
     as_user: str | None
-    start_args: tuple[str, ...]
 
     def running(self) -> bool:
         cmd = [*self.pg_ctl, "status"]
         if self.as_user is not None:
             cmd = ["runuser", "-u", self.as_user, "--", *cmd]
         return subprocess.run(cmd, capture_output=True, timeout=60, check=False).returncode == 0
+
+
+def start_args(root: Path) -> tuple[str, ...]:
+    """What follows ``pg_ctl -D DATA`` to start the server of ``root`` (again: after a stop it
+    recovers from its log, as after a crash)."""
+    # No TCP; fsync off: a throwaway server's data need not survive a power cut.
+    options = f"-k {root} -c listen_addresses= -F -c full_page_writes=off"
+    return ("-l", str(root / "log"), "-w", "-t", "30", "-o", options, "start")
 
 
 @contextlib.contextmanager
@@ -117,11 +124,8 @@ def cluster(bin_dir: Path | None, prefix: str = "pgb-", hba: str = "") -> Iterat
         if hba:
             conf = data / "pg_hba.conf"
             conf.write_text(hba + conf.read_text())
-        # No TCP; fsync off: a throwaway server's data need not survive a power cut.
-        options = f"-k {root} -c listen_addresses= -F -c full_page_writes=off"
-        start = ("-l", str(root / "log"), "-w", "-t", "30", "-o", options, "start")
-        run([*pg_ctl, *start], as_user)
-        started = Cluster(root, pg_ctl, as_user, start)
+        run([*pg_ctl, *start_args(root)], as_user)
+        started = Cluster(root, pg_ctl, as_user)
         yield started
     finally:
         if started is not None and started.running():
