@@ -429,7 +429,8 @@ class ImportPhotos(Command):
 class SetAlignment(Checked):
     """Alignments of several photos (and the reference photos of their areas and views),
     stored and undone in one transaction each way, with how each was made. ``seen``: photo
-    id -> the version the compare window showed (None after an import or an automatic run)."""
+    id -> the version the compare window showed, or an automatic run read (None: after an
+    import, not checked)."""
 
     changes = Change.ALIGNMENT
 

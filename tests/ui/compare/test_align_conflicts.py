@@ -7,19 +7,25 @@ measure tools' regions and sensitivity."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+from tests import helpers as h
+from tests.ui.compare.skin_series import series, write_series
 from tracker.core.db import engine as db
 from tracker.core.imaging.geometry import Alignment
 from tracker.core.queries import browse
+from tracker.core.services import align, photos
 from tracker.core.services import measure as measuring
-from tracker.core.services import photos
 from tracker.core.store.library import Library
 from tracker.ui import commands as cmd
 from tracker.ui.compare.window import CompareWindow
+from tracker.ui.history import History
 from tracker.ui.main.window import MainWindow
 from tracker.ui.measure_commands import SetSensitivity
 from tracker.ui.workers import TaskRunner
@@ -181,3 +187,41 @@ def test_a_sensitivity_undo_after_another_workstation_is_refused_and_the_area_re
     assert "could not be undone" in failed[0] and FRESH in failed[0]
     assert measuring.sensitivity(other, area) == 5.0
     assert window.history.stack.count() == 0
+
+
+def test_an_automatic_alignment_stored_after_another_workstation_aligned_is_refused(
+    qtbot: QtBot,
+    library: Library,
+    tmp_path: Path,
+    runner: TaskRunner,
+    compare_errors: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The run reads the photos when it begins; the other desk aligns one by hand while it
+    registers, and what the run found is not stored over it."""
+    paths = write_series(tmp_path / "skin", series(2, 3), dt.date(2025, 1, 10))
+    ids = [i.photo_id for i in h.import_files(library, paths, area="Belly").imported]
+    desk = Library(library.root, db.make_engine(library.root / "library.sqlite3"))
+    real = align.align_photos
+
+    def meanwhile(*args: Any, **kwargs: Any) -> align.AlignOutcome:
+        outcome = real(*args, **kwargs)
+        photos.set_alignments(desk, {ids[1]: TURN})  # stored while the run registered
+        return outcome
+
+    monkeypatch.setattr(align, "align_photos", meanwhile)
+    history = History()
+    w = CompareWindow(library, ids, runner, history)
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.loaded, timeout=20000):
+        w.show()
+    try:
+        with qtbot.waitSignal(w.auto.applied, timeout=30000):
+            w.auto_align.trigger()
+        assert len(compare_errors) == 1 and _refused(compare_errors[0], ids[1])
+        assert browse.compare_photos(desk, ids)[1].alignment == TURN
+        assert browse.reference_photo(desk, w.photos[0].area_id, w.photos[0].view) is None
+        assert history.stack.count() == 0
+        qtbot.waitUntil(lambda: w.photos[1].alignment == TURN)  # the fresh values shown
+    finally:
+        desk.engine.dispose()

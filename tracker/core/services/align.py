@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tracker.core.errors import TrackerError, UsageError
@@ -83,6 +83,9 @@ class AlignOutcome:
     failed: tuple[NotAligned, ...]
     cancelled: bool
     references: tuple[Reference, ...]  # reference photos to set (groups that had none)
+    # The photos' versions as the run read them: what the window's step of it names (issue
+    # 21), so that an alignment another workstation stored meanwhile is not overwritten.
+    seen: Mapping[int, int] = field(default_factory=dict)
 
     def alignments(self) -> dict[int, Alignment]:
         """What to store (``photos.set_alignments``): every aligned photo but references."""
@@ -243,7 +246,8 @@ def align_photos(
     ids = list(dict.fromkeys(photo_ids))
     if not ids:
         raise UsageError("Give the photos to align.")
-    targets, new_refs = _targets(lib, compare_photos(lib, ids), to)
+    read = compare_photos(lib, ids)
+    targets, new_refs = _targets(lib, read, to)
     work = [t for t in targets if t.problem is None and t.reference.id != t.photo.id]
     total, done = len(ids), len(targets) - len(work)
     lock = threading.Lock()
@@ -309,7 +313,11 @@ def align_photos(
                 failed.append(result)
     used = {a.reference_id for a in aligned if a.alignment.method != "reference"}
     outcome = AlignOutcome(
-        tuple(aligned), tuple(failed), stop.is_set(), tuple(r for r in new_refs if r[2] in used)
+        tuple(aligned),
+        tuple(failed),
+        stop.is_set(),
+        tuple(r for r in new_refs if r[2] in used),
+        {p.id: p.version for p in read},
     )
     if store and not outcome.cancelled and outcome.alignments():
         set_alignments(lib, outcome.alignments(), outcome.references)

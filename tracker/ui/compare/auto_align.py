@@ -117,7 +117,7 @@ class AutoAligner(QObject):
         if not alignments:
             self._tell(outcome, stored=False)
             return
-        command = SetAlignment(self.lib, alignments, outcome.references)
+        command = SetAlignment(self.lib, alignments, outcome.references, outcome.seen)
         self.storing = True
         history = self.history  # the main window's: it outlives this compare window
         lib, ids = self.lib, list(self.rows.shown()) if self.rows is not None else []
@@ -145,6 +145,8 @@ class AutoAligner(QObject):
     def _on_store_failed(self, message: str) -> None:
         self.storing = False
         self.show_error(message)
+        if self.rows is not None:  # refused for another workstation's change: show it
+            self.rows.start()
         self.applied.emit("", False)
 
     def _tell(self, outcome: AlignOutcome, *, stored: bool) -> None:
