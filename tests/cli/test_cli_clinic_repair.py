@@ -408,3 +408,30 @@ def test_each_role_repairs_what_it_may_and_the_server_refuses_the_rest_changing_
             name = make_url(login).username
             pg_server.admin(f"DROP OWNED BY {name}")
             pg_server.admin(f"DROP ROLE {name}")
+
+
+def test_quarantine_never_takes_a_photo_imported_meanwhile_for_a_stray(
+    clinic: tuple[str, Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another workstation imports a photo between the quarantine's reading of the photos
+    and of the stored files: the two are read at one moment, so the new photo's thumbnail
+    and original are in neither list (they were taken for strays, the thumbnail deleted)."""
+    url, _owner = clinic
+    (first,) = _jpegs(tmp_path / "a", 1)
+    _ok("--library", url, "import", str(first), "--client", "Ana", "--area", "Arm")
+    (new,) = _jpegs(tmp_path / "b", 1, seed=8)
+    lib = ServerLibrary.open_server(url)
+    real = type(lib.blobs).stored
+
+    def stored(self: Any, s: Any) -> Any:
+        _ok("--library", url, "import", str(new), "--client", "Ana", "--area", "Arm")
+        return real(self, s)
+
+    monkeypatch.setattr(type(lib.blobs), "stored", stored)
+    try:
+        done = server_repair.quarantine_orphans(lib)
+    finally:
+        monkeypatch.undo()
+        lib.close()
+    assert (done["removed"], done["left"]) == (0, 0), done
+    assert _ok("--library", url, "check")["ok"] is True

@@ -230,24 +230,15 @@ def _repair_server(args: argparse.Namespace) -> int:
                 kinds = ("changed_original", "changed_form")
                 changed = [p.sha256 for p in check_server(lib).problems if p.kind in kinds]
             result = server_repair.relink(lib, args.folder, changed)
-            text = repair.relink_summary(result, args.changed)
-            if result["replaced"]:
-                text += (
-                    " The damaged stored copies were replaced (their bytes were not the "
-                    "photos'; the server's own backups hold the database as it was)."
-                )
+            text = server_repair.relink_summary(result, args.changed)
         elif args.repair_command == "quarantine":
             result = server_repair.quarantine_orphans(lib)
             text = server_repair.quarantine_summary(result)
         else:
             result = server_repair.rebuild_cache(lib)
-            text = f"Rebuilt thumbnails and previews of {result['rebuilt']} photo(s)."
-            if result["failed"]:
-                ids = ", ".join(map(str, result["failed_photos"]))
-                text += (
-                    f" Not photo(s) {ids}: the original is missing or damaged ('tracker "
-                    "check' says how to put it back)."
-                )
+            text = server_repair.rebuild_summary(
+                result, "'tracker check'", "'tracker repair rebuild-cache'"
+            )
     finally:
         lib.close()
     emit(args, result, text)

@@ -32,10 +32,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from tracker.core.care import repair as folder_repair
 from tracker.core.care.backups import Progress
 from tracker.core.crypto.layout import CHUNK
 from tracker.core.db.models import Consent, Photo
@@ -293,6 +294,9 @@ def quarantine_orphans(lib: ServerLibrary) -> dict[str, Any]:
     ``moved`` and ``folder`` as a folder's, nothing moved."""
     lib.require_writable()
     with lib.session() as s:
+        # The first statement: the photos and the stored files are read at one moment, so a
+        # photo imported meanwhile is in neither list (its thumbnail is never taken for stray).
+        s.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
         named = set(s.scalars(select(Photo.sha256)))
         named |= {
             str(sha)
@@ -316,6 +320,41 @@ def quarantine_orphans(lib: ServerLibrary) -> dict[str, Any]:
         "left": len(originals),
         "left_originals": originals,
     }
+
+
+def relink_summary(result: dict[str, Any], changed: bool) -> str:
+    """``relink``'s result said as a sentence, the command line's and the window's."""
+    text = folder_repair.relink_summary(result, changed)
+    if result["replaced"]:
+        text += (
+            " The damaged stored copies were replaced (their bytes were not the photos'; the "
+            "server's own backups hold the database as it was)."
+        )
+    if result.get("cancelled"):
+        text += (
+            " The relink was stopped before the end, as asked: what was put back stays; "
+            "relink from the folder again for the rest."
+        )
+    return text
+
+
+def rebuild_summary(result: dict[str, Any], how_to_check: str, how_to_rebuild: str) -> str:
+    """``rebuild_cache``'s result said as a sentence; ``how_to_check`` and ``how_to_rebuild``
+    name the check that says how to put a missing original back and the rebuild ("'tracker
+    check'", a menu's item)."""
+    text = f"Rebuilt thumbnails and previews of {result['rebuilt']} photo(s)."
+    if result.get("cancelled"):
+        text += (
+            " The rebuild was stopped before the end, as asked: the other photos keep the "
+            f"thumbnails and previews they had ({how_to_rebuild} again to make them all)."
+        )
+    if result["failed"]:
+        ids = ", ".join(map(str, result["failed_photos"]))
+        text += (
+            f" Not photo(s) {ids}: the original is missing or damaged ({how_to_check} says how "
+            "to put it back)."
+        )
+    return text
 
 
 def quarantine_summary(result: dict[str, Any]) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tracker.core.care import repair as folder_repair
 from tracker.core.care import server_repair
 from tracker.core.care.server_backup import backup_server, encrypted_refusal
 from tracker.core.domain.consent import Action
@@ -35,32 +34,11 @@ def repair(lib: Library, what: str, folder: Path | None, changed: list[str], tas
     if what == "relink":
         assert folder is not None
         result = server_repair.relink(served, folder, changed, progress=progress, cancel=cancel)
-        text = folder_repair.relink_summary(result, bool(changed))
-        if result["replaced"]:
-            text += (
-                " The damaged stored copies were replaced (their bytes were not the "
-                "photos'; the server's own backups hold the database as it was)."
-            )
-        if result["cancelled"]:
-            text += (
-                " The relink was stopped before the end, as asked: what was put back stays; "
-                "relink from the folder again for the rest."
-            )
-        return text
+        return server_repair.relink_summary(result, bool(changed))
     result = server_repair.rebuild_cache(served, progress=progress, cancel=cancel)
-    text = f"Rebuilt thumbnails and previews of {result['rebuilt']} photo(s)."
-    if result["cancelled"]:
-        text += (
-            " The rebuild was stopped before the end, as asked: the other photos keep the "
-            "thumbnails and previews they had (Rebuild thumbnails again to make them all)."
-        )
-    if result["failed"]:
-        ids = ", ".join(map(str, result["failed_photos"]))
-        text += (
-            f" Not photo(s) {ids}: the original is missing or damaged (Library ▸ Check the "
-            "library says how to put it back)."
-        )
-    return text
+    return server_repair.rebuild_summary(
+        result, "Library ▸ Check the library", "Rebuild thumbnails"
+    )
 
 
 def may_back_up(lib: Library) -> None:
