@@ -77,13 +77,16 @@ class SetSensitivity(Checked):
 class SetControl(Checked):
     """The untreated area an area's measures are compared with (None: no control). Choosing
     it marks it as an untreated control (``set_control``); the undo takes that mark back off
-    an area that was not one before, so the step is undone exactly."""
+    an area that was not one before, so the step is undone exactly. ``seen``: the area's
+    version the area dialog showed, when the control is all it changes."""
 
     changes = Change.AREAS | Change.MEASURES
 
-    def __init__(self, lib: Library, area_id: int, control_area_id: int | None) -> None:
+    def __init__(
+        self, lib: Library, area_id: int, control_area_id: int | None, seen: int | None = None
+    ) -> None:
         text = "compare with no control" if control_area_id is None else "choose the control"
-        super().__init__(lib, text, None)
+        super().__init__(lib, text, seen)
         self.area_id, self.control_area_id = area_id, control_area_id
         self.before: int | None = None
         self.was_control = False  # whether the chosen area was a control before the step

@@ -17,15 +17,18 @@ from pytestqt.qtbot import QtBot
 
 from tests import helpers as h
 from tests.ui.compare.skin_series import series, write_series
+from tests.ui.test_photo_client_conflicts import Dialog
 from tracker.core.db import engine as db
 from tracker.core.imaging.geometry import Alignment
 from tracker.core.queries import browse
-from tracker.core.services import align, photos
+from tracker.core.services import align, clients, photos
 from tracker.core.services import measure as measuring
 from tracker.core.store.library import Library
 from tracker.ui import commands as cmd
+from tracker.ui import dialogs
 from tracker.ui.compare.window import CompareWindow
 from tracker.ui.history import History
+from tracker.ui.main.measuring import current_control
 from tracker.ui.main.window import MainWindow
 from tracker.ui.measure_commands import SetSensitivity
 from tracker.ui.workers import TaskRunner
@@ -225,3 +228,30 @@ def test_an_automatic_alignment_stored_after_another_workstation_aligned_is_refu
         qtbot.waitUntil(lambda: w.photos[1].alignment == TURN)  # the fresh values shown
     finally:
         desk.engine.dispose()
+
+
+def test_the_area_dialogs_choice_of_a_control_alone_names_the_version_shown(
+    window: MainWindow, other: Library, errors: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert window.lib is not None and window.area_id is not None
+    area = window.area_id
+    start = current_control(other, area)
+    choice = next(
+        a.id
+        for a in window.areas.rows()
+        if a.id not in (area, start) and current_control(other, a.id) != area
+    )
+    dialog = Dialog(
+        [{"control": choice}, None], lambda: clients.update_area(other, area, body_site="belly")
+    )
+    monkeypatch.setattr(dialogs.AreaDialog, "ask", dialog.ask)
+    window.menus.edit_area.trigger()
+    assert len(errors) == 1 and errors[0].startswith("The area '") and FRESH in errors[0]
+    assert [a.body_site for a in dialog.opened][1] == "belly"  # opened again, fresh
+    assert current_control(other, area) == start
+    assert window.history.stack.count() == 0
+    # From the fresh values the choice is stored, and undone.
+    monkeypatch.setattr(dialogs.AreaDialog, "ask", Dialog([{"control": choice}], list).ask)
+    window.menus.edit_area.trigger()
+    assert len(errors) == 1 and current_control(other, area) == choice
+    assert window.history.undo() and current_control(other, area) == start

@@ -151,11 +151,12 @@ class ClientController(WindowController):
             steps: list[Command] = (
                 [cmd.EditArea(lib, area_id, changed, fields.version)] if changed else []
             )
-            if answer.control != control:
-                steps.append(SetControl(lib, area_id, answer.control))
+            if answer.control != control:  # alone, it names the version shown
+                seen = None if steps else fields.version
+                steps.append(SetControl(lib, area_id, answer.control, seen))
             if not steps or w.run(
                 steps[0] if len(steps) == 1 else AreaSteps(lib, "edit area", steps)
             ):
                 return
-            if not changed or _version_now(area_fields, lib, area_id) in (0, fields.version):
+            if _version_now(area_fields, lib, area_id) in (0, fields.version):
                 return  # refused for another reason, or gone: as its sentence said
