@@ -52,10 +52,10 @@ from tracker.core.db.models import (
     VisitKind,
 )
 from tracker.core.domain.consent import Action
-from tracker.core.queries import client_data, search
+from tracker.core.queries import browse, client_data, search
 from tracker.core.queries.measures import photo_measures
 from tracker.core.queries.rows import PhotoRow
-from tracker.core.services import audit
+from tracker.core.services import audit, visits
 from tracker.core.services.import_report import NewArea
 from tracker.core.services.imports import ImportReport, import_files
 from tracker.core.store.library import Library
@@ -65,6 +65,7 @@ from tracker.core.store.server_library import ServerLibrary
 DELAY_S = 0.030
 FULL = (4000, 3000)
 THUMB_SWITCHES = 5
+EDITS = 10  # treatment record edits per edit row
 
 
 # -- what the window runs ------------------------------------------------------------------------
@@ -359,6 +360,45 @@ def _switch_rows(
         lib.close()
 
 
+def _edit_row(url: str, client_id: int, where: str, proxy: DelayProxy | None = None) -> None:
+    """A treatment record's edit from the visit panel, as the window makes it today on its
+    GUI thread (``SetTreatment``: ``visits.edit_treatment`` naming the version shown), and the
+    refresh that shows it: the p95 of ``EDITS``, and (through ``proxy``) the requests each."""
+    lib, _shown = window_open(url)
+    try:
+        shown = window_refresh(lib, client_id)
+        visit, area = shown.visit_id, shown.area_id
+        if visit is None or area is None:
+            raise RuntimeError(f"client {client_id} has no visit or area to edit")
+        detail = browse.visit_detail(lib, visit)
+        seen = next(a for a in detail.areas if a.area.id == area).treatment_version
+        took, requests = [], proxy.requests if proxy is not None else 0
+        for n in range(EDITS):
+
+            def edit(pain: int = n % 11) -> None:
+                nonlocal seen
+                seen = visits.edit_treatment(lib, visit, area, {"pain": pain}, seen=seen).version
+                window_refresh(lib, client_id)
+
+            took.append(timed(edit))
+        sent = (
+            f", {(proxy.requests - requests) / EDITS:.0f} requests each"
+            if proxy is not None
+            else ""
+        )
+        record(
+            f"clinic: edit a record and show it p95, {where}",
+            p95(took),
+            "ms",
+            None,
+            "(GUI thread today)",
+            None,
+        )
+        print(f"  ({EDITS} edits{sent}; median {sorted(took)[EDITS // 2]:.0f} ms)")
+    finally:
+        lib.close()
+
+
 def _write_jpegs(folder: Path, n: int, size: tuple[int, int]) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -432,11 +472,13 @@ def bench_clinic(
             photos = clients * per_client
             _open_row(url, f"clinic: open {photos} photos, start to 1st visit", 2000)
             _switch_rows(url, chosen, "on localhost", 150)
+            _edit_row(url, chosen[0], "on localhost")
             slow_link = f"+{delay_s * 1000:g} ms each way"
             with DelayProxy(server.socket, delay_s=delay_s) as proxy:
                 slow = proxy.reaching(url)
                 _open_row(slow, f"clinic: open {photos}, {slow_link}", None)
                 _switch_rows(slow, chosen, slow_link, 400, proxy)
+                _edit_row(slow, chosen[0], slow_link, proxy)
             _import_row(work, url, jpegs, jpeg_size)
     except Unavailable as exc:
         print(f"  (clinic rows skipped: {exc})")
