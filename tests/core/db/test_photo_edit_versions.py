@@ -9,13 +9,16 @@ area's version)."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from tests.core.db.test_photo_conflicts import FRESH, SHIFT, Setup
+from tests.core.db.test_photo_conflicts import FRESH, SHIFT, Setup, _waiting_on_a_lock
 from tracker.core.db import engine as db
 from tracker.core.db import server
 from tracker.core.db.models import Area
@@ -224,3 +227,40 @@ def test_an_undo_of_the_choice_of_a_control_after_another_change_is_refused(
     v = area_fields(a, belly).version
     assert measuring.set_is_control(b, hips, False) is True
     assert area_fields(a, belly).version == v + 1 and _control(a, belly) is None
+
+
+def test_on_a_server_an_alignment_at_the_same_moment_waits_then_is_refused(
+    server_pair: Setup,
+) -> None:
+    """b aligns y from the same reading while a's alignment holds y's row: b waits for a's
+    commit, then finds the version moved on and is refused; y keeps a's alignment."""
+    a, b, y = server_pair.a, server_pair.b, server_pair.y
+    seen = _shown(a, y)
+    outcome: list[BaseException | None] = []
+
+    def other() -> None:
+        try:
+            photos.set_alignments(b, {y: None}, seen=seen)
+            outcome.append(None)
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=other)
+    waited: list[bool] = []
+
+    @event.listens_for(a.engine, "after_cursor_execute")
+    def _meanwhile(*args: Any) -> None:
+        if not thread.is_alive() and not outcome and str(args[2]).startswith("SELECT photo."):
+            thread.start()
+            deadline = time.monotonic() + 30
+            while thread.is_alive() and not _waiting_on_a_lock(b):
+                assert time.monotonic() < deadline, "b's alignment neither finished nor waited"
+            waited.append(thread.is_alive())
+
+    photos.set_alignments(a, {y: TURN}, seen=seen)
+    event.remove(a.engine, "after_cursor_execute", _meanwhile)
+    thread.join(timeout=30)
+    assert waited == [True] and not thread.is_alive() and len(outcome) == 1
+    assert isinstance(outcome[0], StaleEdit), outcome
+    assert server_pair.row(b, y)["alignment"] == list(TURN.matrix)
+    assert server_pair.row(b, y)["version"] == seen[y] + 1
