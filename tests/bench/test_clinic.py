@@ -80,9 +80,11 @@ def test_the_rows_are_printed_with_their_verdicts(
         "clinic: open 32 photos, start to 1st visit",
         "clinic: switch client p95, on localhost",
         "  then its 8 thumbnails, on localhost",
+        "clinic: edit a record and show it p95, on localhost",
         "clinic: open 32, +10 ms each way",
         "clinic: switch client p95, +10 ms each way",
         "  then its 8 thumbnails, +10 ms each way",
+        "clinic: edit a record and show it p95, +10 ms each way",
         "clinic: import 2 x 0.12 MP JPEG, photos/s",
     ]
     assert all(r.value > 0 for r in rows.values())
@@ -92,5 +94,8 @@ def test_the_rows_are_printed_with_their_verdicts(
     assert imported.floor is not None and imported.floor > 0
     local = rows["clinic: switch client p95, on localhost"].value
     assert rows["clinic: switch client p95, +10 ms each way"].value > local + 20
+    edit = rows["clinic: edit a record and show it p95, on localhost"].value
+    assert rows["clinic: edit a record and show it p95, +10 ms each way"].value > edit + 20
     out = capsys.readouterr().out
     assert "32 photos over 4 clients" in out and "requests; median" in out
+    assert "10 edits, " in out and "requests each; median" in out
