@@ -18,8 +18,9 @@ at once collide on its unique key, which ``is_duplicate`` tells apart.
 Photos are moved several at a time: ``services.move`` locks them in the order of their ids
 (two moves of overlapping photos must not wait on each other crosswise) and compares each
 one's version with the one its editor saw (``check_photos``) before it changes any. A change
-of a photo's place, label, removal or alignment counts, the photos a move re-expresses or
-judges again included (``bump``); its colour balance does not (``services.photos``).
+of a photo's place, label, removal, alignment or colour balance counts, the photos a move
+re-expresses or judges again included (``bump``); alignments and colour balances are checked
+as moves are (``services.photos``), the main window reading its photos again after either.
 """
 
 from __future__ import annotations
