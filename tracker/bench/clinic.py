@@ -31,15 +31,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
 from sqlalchemy import event, insert, text
 
 from tracker.bench import p95, record, skin_photo, timed
+from tracker.bench.clinic_import import empty_clinic, import_row
 from tracker.bench.delay_proxy import DelayProxy
 from tracker.bench.pg import Server, Unavailable, running_server
 from tracker.bench.window import PYCACHE
 from tracker.core.crypto.layout import CHUNK
-from tracker.core.db import roles
 from tracker.core.db import server as db_server
 from tracker.core.db.models import (
     Area,
@@ -56,8 +55,6 @@ from tracker.core.queries import browse, client_data, search
 from tracker.core.queries.measures import photo_measures
 from tracker.core.queries.rows import PhotoRow
 from tracker.core.services import audit, visits
-from tracker.core.services.import_report import NewArea
-from tracker.core.services.imports import ImportReport, import_files
 from tracker.core.store.library import Library
 from tracker.core.store.photos import seal
 from tracker.core.store.server_library import ServerLibrary
@@ -168,12 +165,7 @@ def thumbnails(size: tuple[int, int] = (256, 192)) -> list[bytes]:
 def build_clinic(server: Server, clients: int, per_client: int) -> str:
     """A new clinic library (``roles.create_clinic``, as ``tracker clinic create``) holding
     ``clients`` x ``per_client`` photos and their thumbnails, written in bulk; its URL."""
-    url = server.create_database()
-    engine = db_server.make_pg_engine(url)
-    try:
-        roles.create_clinic(engine)
-    finally:
-        engine.dispose()
+    url = empty_clinic(server)
     thumbs = thumbnails()
     visits_per = max(1, per_client // 4)
     base = dt.date(2024, 1, 1)
@@ -399,52 +391,6 @@ def _edit_row(url: str, client_id: int, where: str, proxy: DelayProxy | None = N
         lib.close()
 
 
-def _write_jpegs(folder: Path, n: int, size: tuple[int, int]) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(n):
-        exif = Image.Exif()
-        exif.get_ifd(0x8769)[0x9003] = f"2025:0{1 + i % 9}:1{i % 10} 10:00:00"
-        path = folder / f"IMG_{i:04}.jpg"
-        skin_photo(500 + i, size).save(path, quality=94, exif=exif)
-        paths.append(path)
-    return paths
-
-
-def _import_row(work: Path, url: str, n: int, size: tuple[int, int]) -> None:
-    """The same photos into a new folder library, then into the clinic library (a new client
-    in either), once each; rates in photos a second."""
-    from tracker.core.store.server_library import ServerLibrary
-
-    paths = _write_jpegs(work / "clinic-jpegs", n, size)
-    for p in paths:
-        p.read_bytes()  # the page cache warm for both
-    target = NewArea("Belly", "Imported client")
-    reports: list[ImportReport] = []
-    with Library.open(work / "clinic-folder", create=True) as folder:
-        local = timed(lambda: reports.append(import_files(folder, paths, target)))
-    lib = ServerLibrary.open_server(url)
-    try:
-        on_server = timed(lambda: reports.append(import_files(lib, paths, target)))
-    finally:
-        lib.close()
-    done = [len(r.imported) for r in reports]
-    if done != [n, n]:
-        raise RuntimeError(
-            f"imported {done[1]} into the clinic and {done[0]} into the folder, of {n}"
-        )
-    mp = size[0] * size[1] / 1e6
-    rate, floor = n / (on_server / 1000), n / (local / 1000)
-    record(
-        f"clinic: import {n} x {mp:g} MP JPEG, photos/s",
-        rate,
-        "/s",
-        floor,
-        ">= 0.7x folder library",
-        rate >= 0.7 * floor,
-    )
-
-
 def bench_clinic(
     work: Path,
     clients: int,
@@ -479,6 +425,6 @@ def bench_clinic(
                 _open_row(slow, f"clinic: open {photos}, {slow_link}", None)
                 _switch_rows(slow, chosen, slow_link, 400, proxy)
                 _edit_row(slow, chosen[0], slow_link, proxy)
-            _import_row(work, url, jpegs, jpeg_size)
+            import_row(work, server, url, jpegs, jpeg_size)
     except Unavailable as exc:
         print(f"  (clinic rows skipped: {exc})")
