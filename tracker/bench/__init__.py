@@ -81,14 +81,18 @@ def skin_photo(seed: int, size: tuple[int, int] = (4000, 3000)) -> Image.Image:
     return Image.blend(big, grain, 0.22)
 
 
-def write_jpegs(folder: Path, n: int) -> list[Path]:
+def write_jpegs(
+    folder: Path, n: int, size: tuple[int, int] = (4000, 3000), first_seed: int = 0
+) -> list[Path]:
+    """``n`` skin photos of ``size`` as camera JPEGs with a date taken, seeds from
+    ``first_seed`` (another series of photos, not duplicates of the first)."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(n):
         exif = Image.Exif()
         exif.get_ifd(0x8769)[0x9003] = f"2025:0{1 + i % 9}:1{i % 10} 10:00:00"
         path = folder / f"IMG_{i:04}.jpg"
-        skin_photo(i).save(path, quality=94, exif=exif)
+        skin_photo(first_seed + i, size).save(path, quality=94, exif=exif)
         paths.append(path)
     return paths
 

@@ -7,9 +7,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from PIL import Image
-
-from tracker.bench import record, skin_photo, timed
+from tracker.bench import record, timed, write_jpegs
 from tracker.bench.pg import Server
 from tracker.core.db import roles
 from tracker.core.db import server as db_server
@@ -32,18 +30,6 @@ def empty_clinic(server: Server) -> str:
     return url
 
 
-def _write_jpegs(folder: Path, n: int, size: tuple[int, int]) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(n):
-        exif = Image.Exif()
-        exif.get_ifd(0x8769)[0x9003] = f"2025:0{1 + i % 9}:1{i % 10} 10:00:00"
-        path = folder / f"IMG_{i:04}.jpg"
-        skin_photo(500 + i, size).save(path, quality=94, exif=exif)
-        paths.append(path)
-    return paths
-
-
 def _import_into(
     reports: list[ImportReport], lib: Library, paths: list[Path], target: NewArea
 ) -> None:
@@ -55,7 +41,7 @@ def import_row(work: Path, server: Server, url: str, n: int, size: tuple[int, in
     either), ``IMPORT_ROUNDS`` times: first into the clinic library ``url``, then into new
     empty ones; the median rate of each side, in photos a second (one round of each swung
     from 0.6x to 0.8x between runs of one tree, the folder's rate the most)."""
-    paths = _write_jpegs(work / "clinic-jpegs", n, size)
+    paths = write_jpegs(work / "clinic-jpegs", n, size, first_seed=500)
     for p in paths:
         p.read_bytes()  # the page cache warm for both
     target = NewArea("Belly", "Imported client")

@@ -125,7 +125,8 @@ def _client_named(s: Session, client_id: int) -> str:
     return f"the client {name}" if name is not None else "the client"
 
 
-def _area_named(s: Session, area_id: int) -> str:
+def area_named(s: Session, area_id: int) -> str:
+    """An area as a refusal names it: "the area 'Belly' of Ana"."""
     row = s.execute(
         select(Area.name, Client.name)
         .join(Client, Area.client_id == Client.id)
@@ -241,7 +242,7 @@ def edit_area(
     caller's fields given as ``**dict`` could fill ``seen`` as keywords."""
     checked = _check_area_fields(fields)
     with lib.session() as s:
-        named = _area_named(s, area_id)
+        named = area_named(s, area_id)
         versions.check(s, Area, Area.id == area_id, seen, lambda: named)
         a = get(s, Area, area_id, "area")
         if expect is not None and {k: getattr(a, k) for k in checked} != _check_area_fields(

@@ -44,12 +44,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.core.db.models import Area, Client, Measure, Photo, ReferencePhoto, Region, utc_now
+from tracker.core.db.models import Area, Measure, Photo, ReferencePhoto, Region, utc_now
 from tracker.core.errors import TrackerError, UsageError, ValidationError
 from tracker.core.imaging.geometry import Point
 from tracker.core.queries import measure_inputs as mi
 from tracker.core.queries.browse import get
-from tracker.core.services import versions
+from tracker.core.services import clients, versions
 from tracker.core.services.pools import worker_pool
 from tracker.core.store.library import Library
 
@@ -163,7 +163,9 @@ def set_region(
             expect is not None and found != (_points(expect.values) if expect.values else None)
         ):
             what = "marks' region" if kind == "marks" else "skin patch"
-            raise versions.conflict(f"the {what} of {view} of {_area_named(s, area_id)}", now)
+            raise versions.conflict(
+                f"the {what} of {view} of {clients.area_named(s, area_id)}", now
+            )
         if points is None:
             if row is not None:
                 s.delete(row)
@@ -240,16 +242,6 @@ def check_polygon(points: Sequence[Point], size: tuple[int, int], kind: str) -> 
 # -- the area's control and sensitivity --------------------------------------------------------
 
 
-def _area_named(s: Session, area_id: int) -> str:
-    """An area as a refusal names it (as ``services.clients`` does)."""
-    row = s.execute(
-        select(Area.name, Client.name)
-        .join(Client, Area.client_id == Client.id)
-        .where(Area.id == area_id)
-    ).first()
-    return f"the area '{row[0]}' of {row[1]}" if row is not None else "the area"
-
-
 def _checked_area(
     s: Session,
     area_id: int,
@@ -259,7 +251,7 @@ def _checked_area(
 ) -> Area:
     """The area, its change counted (issue 21), refused when it is not at the version seen, or
     (an undo or a redo) when its ``value`` is not the one the step before left (``expect``)."""
-    named = _area_named(s, area_id)
+    named = clients.area_named(s, area_id)
     versions.check(s, Area, Area.id == area_id, seen, lambda: named)
     area = get(s, Area, area_id, "area")
     if expect is not None and value(area) != expect.values:
